@@ -1,0 +1,145 @@
+// Shapes the hub hands to operators, in the HTTP API (JSON) and the console channel
+// (CBOR). The web console imports these; the hub builds them.
+
+import type { JsonObject, JsonValue } from './merge-patch.js';
+
+export type Role = 'admin' | 'operator' | 'viewer';
+
+export interface OperatorInfo {
+  username: string;
+  role: Role;
+  disabled: boolean;
+  createdAt: number;
+}
+
+export interface DeviceInfo {
+  id: string;
+  name: string | null;
+  model: string | null;
+  firmware: string | null;
+  tags: string[];
+  createdAt: number;
+  revoked: boolean;
+  online: boolean;
+  /** ms since the epoch of the last frame or pong, null if never seen. */
+  lastSeen: number | null;
+  /** Round-trip time of the last ping, ms. */
+  rtt: number | null;
+  /** When the current session began, null when offline. */
+  connectedAt: number | null;
+  /** Highest durable sequence number. */
+  lastSeq: number;
+  pendingCommands: number;
+}
+
+export type PresenceReason =
+  | 'connected'
+  | 'closed'
+  | 'timeout'
+  | 'replaced'
+  | 'revoked'
+  | 'error'
+  | 'rate_limited'
+  | 'too_large'
+  | 'malformed'
+  | 'hello_timeout'
+  | 'shutdown';
+
+export interface PresenceInfo {
+  device: string;
+  online: boolean;
+  reason: PresenceReason;
+  /** WebSocket close code when offline. */
+  code: number | null;
+  at: number;
+}
+
+export const COMMAND_STATES = [
+  'queued',
+  'sent',
+  'accepted',
+  'succeeded',
+  'failed',
+  'rejected',
+  'expired',
+  'timed_out',
+  'cancelled',
+] as const;
+export type CommandState = (typeof COMMAND_STATES)[number];
+export const FINAL_COMMAND_STATES: ReadonlySet<CommandState> = new Set([
+  'succeeded',
+  'failed',
+  'rejected',
+  'expired',
+  'timed_out',
+  'cancelled',
+]);
+
+export interface CommandInfo {
+  id: string;
+  device: string;
+  name: string;
+  params: JsonValue;
+  state: CommandState;
+  /** The caller's idempotency key (HTTP Idempotency-Key, MQTT `id`), if any. */
+  key: string | null;
+  createdAt: number;
+  createdBy: string;
+  /** ms the command may wait for delivery. */
+  ttl: number;
+  /** ms the device has for a result once the command is sent. */
+  timeout: number;
+  result: JsonValue | null;
+  error: string | null;
+  history: { state: CommandState; at: number }[];
+}
+
+export interface TwinInfo {
+  device: string;
+  desired: JsonObject;
+  desiredVersion: number;
+  reported: JsonObject;
+  reportedVersion: number;
+  /** Desired keys whose value differs from reported. */
+  delta: JsonObject;
+  /** Per top-level key, when it last changed (ms). */
+  desiredUpdated: Record<string, number>;
+  reportedUpdated: Record<string, number>;
+}
+
+export interface EventInfo {
+  id: number;
+  device: string;
+  name: string;
+  level: number;
+  data: JsonValue | null;
+  time: number;
+  receivedAt: number;
+}
+
+export interface TelemetryPoint {
+  name: string;
+  time: number;
+  value?: number;
+  stringValue?: string;
+  boolValue?: boolean;
+  unit?: string;
+}
+
+export interface HubStats {
+  time: number;
+  connectedDevices: number;
+  consoles: number;
+  mqttClients: number;
+  framesInPerSec: number;
+  framesOutPerSec: number;
+  ackLatencyP50: number;
+  ackLatencyP99: number;
+  eventLoopLagMs: number;
+  dbBytes: number;
+  bridges: { url: string; state: string; queued: number; dropped: number }[];
+}
+
+export interface ApiErrorBody {
+  error: { code: string; message: string; field?: string };
+}

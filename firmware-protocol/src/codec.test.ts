@@ -1,0 +1,120 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { encodeCbor } from './cbor/encode.js';
+import { decode, encode, messageName } from './codec.js';
+import { CloseCode, DEFAULT_LIMITS, MessageType } from './constants.js';
+import type { Message } from './messages.js';
+
+const NOW = 1_764_000_000_000;
+
+function decodeOk(bytes: Uint8Array, accept: 'uplink' | 'downlink' | 'any' = 'any') {
+  const r = decode(bytes, { now: NOW, accept });
+  assert.ok(r.ok, r.ok ? '' : `${r.error.code} ${r.error.message}`);
+  return r.message;
+}
+function decodeErr(bytes: Uint8Array, accept: 'uplink' | 'downlink' | 'any' = 'any') {
+  const r = decode(bytes, { now: NOW, accept });
+  assert.equal(r.ok, false);
+  return r.ok ? undefined : r.error;
+}
+
+describe('codec: messages', () => {
+  const samples: Message[] = [
+    { type: 1, proto: 1, fw: '1.0', model: 'm', boot: 3, caps: ['twin'] },
+    { type: 2, acked: 0, ping: 30, maxFrame: 65536, time: NOW, session: 's1' },
+    { type: 3, seq: 9, pack: [{ n: 'x', v: 1 }] },
+    { type: 4, seq: 0 },
+    { type: 5, seq: 10, name: 'boot', level: 1, data: [1, 'two', null, true, { k: new Uint8Array([1]) }] },
+    { type: 6, id: 'c1', name: 'toggle', params: { on: true }, deadline: NOW },
+    { type: 7, id: 'c1' },
+    { type: 8, id: 'c1', status: 0, body: null },
+    { type: 9, version: 1, desired: {} },
+    { type: 10, seq: 11, patch: { a: { b: null } } },
+    { type: 15, code: 4429, message: '' },
+  ];
+  for (const m of samples) {
+    it(`${messageName(m.type)} round-trips`, () => {
+      const back = decodeOk(encode(m)) as unknown as Record<string, unknown>;
+      delete back.records;
+      if (m.type === MessageType.Event) delete back.time;
+      assert.deepStrictEqual(back, m);
+    });
+  }
+  it('keeps the direction: a hub refuses downlink types and a device uplink ones', () => {
+    assert.equal(decodeErr(encode({ type: 4, seq: 1 }), 'uplink')?.code, 'PROTO_ERR_UNKNOWN_TYPE');
+    assert.equal(decodeErr(encode({ type: 7, id: 'c' }), 'downlink')?.code, 'PROTO_ERR_UNKNOWN_TYPE');
+  });
+  it('names the offending field', () => {
+    const e = decodeErr(encodeCbor([1, { proto: 1, fw: 'x', model: 7 }]));
+    assert.equal(e?.field, 'hello.model');
+    assert.equal(e?.closeCode, CloseCode.Malformed);
+  });
+  it('ignores unknown keys in HELLO for forward compatibility', () => {
+    const m = decodeOk(encodeCbor([1, { proto: 1, fw: 'x', model: 'm', future: [1, 2] }]));
+    assert.deepStrictEqual(m, { type: 1, proto: 1, fw: 'x', model: 'm' });
+  });
+  it('limits identifiers to maxIdentifier bytes, counting UTF-8', () => {
+    const long = 'é'.repeat(65); // 130 bytes, 65 UTF-16 units
+    assert.equal(decodeErr(encodeCbor([1, { proto: 1, fw: long, model: 'm' }]))?.field, 'hello.fw');
+    decodeOk(encodeCbor([1, { proto: 1, fw: 'é'.repeat(64), model: 'm' }]));
+  });
+  it('resolves an EVENT time: absolute, relative, or now', () => {
+    assert.equal((decodeOk(encode({ type: 5, seq: 1, name: 'e', t: 1_700_000_000 })) as { time: number }).time, 1_700_000_000_000);
+    assert.equal((decodeOk(encode({ type: 5, seq: 1, name: 'e', t: -2.5 })) as { time: number }).time, NOW - 2500);
+    assert.equal((decodeOk(encode({ type: 5, seq: 1, name: 'e' })) as { time: number }).time, NOW);
+  });
+  it('reports an oversized frame with close code 4413', () => {
+    const r = decode(encode({ type: 15, code: 1, message: 'x'.repeat(100) }), { limits: { ...DEFAULT_LIMITS, maxFrame: 64 } });
+    assert.ok(!r.ok);
+    assert.equal(r.error.code, 'PROTO_ERR_TOO_LARGE');
+    assert.equal(r.error.closeCode, CloseCode.TooLarge);
+  });
+  it('never returns a half-checked message: every field of every type is typed', () => {
+    // One wrong-typed value in each position of each message.
+    const wrong = [
+      [1, { proto: '1', fw: 'x', model: 'm' }],
+      [1, { proto: 1, fw: 'x', model: 'm', boot: -1 }],
+      [1, { proto: 1, fw: 'x', model: 'm', caps: 'twin' }],
+      [1, { proto: 1, fw: 'x', model: 'm', caps: [1] }],
+      [1, 'hello'],
+      [2, { acked: -1, ping: 30, maxFrame: 1, time: 0, session: 's' }],
+      [2, { acked: 0, ping: 0, maxFrame: 1, time: 0, session: 's' }],
+      [2, { acked: 0, ping: 30, maxFrame: 1, time: 0.5, session: 's' }],
+      [2, { acked: 0, ping: 30, maxFrame: 1, time: 0, session: '' }],
+      [
+        3,
+        '1',
+        [
+          new Map<number, string | number>([
+            [0, 'x'],
+            [2, 1],
+          ]),
+        ],
+      ],
+      [3, 1, { 0: 'x' }],
+      [4, 'one'],
+      [5, 1, { name: 5 }],
+      [5, 1, { name: 'e', t: 'now' }],
+      [5, 1, { name: 'e', level: 1.5 }],
+      [6, 'c', 'n', null],
+      [6, 'c', 'n', null, -5],
+      [6, 5, 'n', null, 0],
+      [6, 'c', 'bad name', null, 0],
+      [7, ''],
+      [7, 'c', 'extra'],
+      [8, 'c', '0'],
+      [8, 'c', 0, null, 'extra'],
+      [9, -1, {}],
+      [9, 1, null],
+      [10, 1, [1]],
+      [10, 0, {}],
+      [15, '4400', 'x'],
+      [15, 4400, 7],
+    ];
+    for (const w of wrong) {
+      const r = decode(encodeCbor(w as never), { now: NOW });
+      assert.equal(r.ok, false, `${JSON.stringify(w)} must be rejected`);
+      if (!r.ok) assert.ok(['PROTO_ERR_FIELD', 'PROTO_ERR_SENML'].includes(r.error.code), `${JSON.stringify(w)}: ${r.error.code}`);
+    }
+  });
+});

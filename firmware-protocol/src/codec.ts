@@ -1,0 +1,271 @@
+// encode() and decode() for every device-channel message (SPEC.md §4-§7).
+// decode() checks the CBOR layer, the envelope, and every field's type and range,
+// and returns a fully checked message or a ProtocolError; it never throws.
+
+import { type CborValue, decodeCbor, isCborObject as isMap, LabelMap } from './cbor/decode.js';
+import { encodeCbor, encodeWith, writeHead, writeNumber } from './cbor/encode.js';
+import { DEFAULT_LIMITS, DOWNLINK_TYPES, type Limits, MAX_INTEGER, MessageType, PROTOCOL_VERSION, UPLINK_TYPES } from './constants.js';
+import { ProtocolError, ProtocolErrorCode } from './errors.js';
+import type { Data, DataMap, DecodedMessage, Message, Telemetry } from './messages.js';
+import { COMMAND_ID_PATTERN, NAME_PATTERN } from './names.js';
+import { readPack, resolveTime, writePack } from './senml.js';
+
+export interface DecodeOptions {
+  /** Limits to enforce; missing ones take DEFAULT_LIMITS. */
+  limits?: Limits;
+  /** Which side's messages to accept: a hub decodes `uplink`, a device `downlink`. */
+  accept?: 'uplink' | 'downlink' | 'any';
+  /** Clock for relative SenML times, ms since the epoch. */
+  now?: number;
+}
+
+export type DecodeResult = { ok: true; message: DecodedMessage } | { ok: false; error: ProtocolError };
+
+const NAMES: Record<number, string> = {
+  1: 'HELLO',
+  2: 'WELCOME',
+  3: 'TELEMETRY',
+  4: 'ACK',
+  5: 'EVENT',
+  6: 'COMMAND',
+  7: 'CMD_ACCEPTED',
+  8: 'CMD_RESULT',
+  9: 'DESIRED',
+  10: 'REPORTED',
+  15: 'ERROR',
+};
+
+/** "TELEMETRY" for 3, and so on; "type N" for unknown numbers. */
+export function messageName(type: number): string {
+  return NAMES[type] ?? `type ${type}`;
+}
+
+class FieldFailure {
+  constructor(
+    readonly message: string,
+    readonly field: string,
+  ) {}
+}
+
+function bad(field: string, message: string): never {
+  throw new FieldFailure(message, field);
+}
+
+function uint(v: CborValue | undefined, field: string, min = 0): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > MAX_INTEGER) {
+    bad(field, min > 0 ? `must be an integer from ${min} to 2^53-1` : 'must be an unsigned integer');
+  }
+  return v;
+}
+
+function text(v: CborValue | undefined, field: string, max: number): string {
+  if (typeof v !== 'string') bad(field, 'must be a text string');
+  if (v.length === 0) bad(field, 'must not be empty');
+  // UTF-16 length is a lower bound for UTF-8 length; measure exactly only when close.
+  if (v.length > max || (v.length * 3 > max && new TextEncoder().encode(v).length > max)) {
+    bad(field, `must be at most ${max} bytes`);
+  }
+  return v;
+}
+
+function matching(v: CborValue | undefined, field: string, pattern: RegExp, what: string): string {
+  if (typeof v !== 'string' || !pattern.test(v)) bad(field, `must be ${what}`);
+  return v;
+}
+
+/** "any" positions (SPEC.md §3.4): plain data, which rules out integer-keyed maps. */
+function data(v: CborValue, field: string): Data {
+  if (v instanceof LabelMap) bad(field, 'maps must have text keys');
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) data(v[i] as CborValue, `${field}[${i}]`);
+  } else if (isMap(v)) {
+    for (const k in v) data(v[k] as CborValue, `${field}.${k}`);
+  }
+  return v as Data;
+}
+
+function dataMap(v: CborValue | undefined, field: string): DataMap {
+  if (!isMap(v)) bad(field, 'must be a map with text keys');
+  return data(v, field) as DataMap;
+}
+
+function arity(items: CborValue[], min: number, max: number, name: string): void {
+  if (items.length < min || items.length > max) {
+    bad(name, min === max ? `must have ${min} elements` : `must have ${min} to ${max} elements`);
+  }
+}
+
+function readMessage(items: CborValue[], opts: Required<DecodeOptions>): DecodedMessage {
+  const type = items[0];
+  if (typeof type !== 'number' || !Number.isInteger(type) || type < 0) {
+    throw new ProtocolError(ProtocolErrorCode.Envelope, 'the first element must be the message type number');
+  }
+  const allowed = opts.accept === 'uplink' ? UPLINK_TYPES : opts.accept === 'downlink' ? DOWNLINK_TYPES : undefined;
+  if (NAMES[type] === undefined || (allowed !== undefined && !allowed.has(type))) {
+    throw new ProtocolError(
+      ProtocolErrorCode.UnknownType,
+      NAMES[type] === undefined ? `unknown message type ${type}` : `${NAMES[type]} is not accepted from this peer`,
+    );
+  }
+  const name = NAMES[type] as string;
+  const id = opts.limits.maxIdentifier;
+  switch (type) {
+    case MessageType.Hello: {
+      arity(items, 2, 2, name);
+      const m = items[1];
+      if (!isMap(m)) bad('hello', 'must be a map');
+      const proto = uint(m.proto, 'hello.proto');
+      if (proto !== PROTOCOL_VERSION)
+        bad('hello.proto', `protocol version ${proto} is not supported (this hub speaks ${PROTOCOL_VERSION})`);
+      const hello: DecodedMessage = { type, proto, fw: text(m.fw, 'hello.fw', id), model: text(m.model, 'hello.model', id) };
+      if (m.boot !== undefined) hello.boot = uint(m.boot, 'hello.boot');
+      if (m.caps !== undefined) {
+        if (!Array.isArray(m.caps) || m.caps.length > 32) bad('hello.caps', 'must be an array of at most 32 text strings');
+        hello.caps = m.caps.map((c, i) => text(c, `hello.caps[${i}]`, id));
+      }
+      return hello;
+    }
+    case MessageType.Welcome: {
+      arity(items, 2, 2, name);
+      const m = items[1];
+      if (!isMap(m)) bad('welcome', 'must be a map');
+      return {
+        type,
+        acked: uint(m.acked, 'welcome.acked'),
+        ping: uint(m.ping, 'welcome.ping', 1),
+        maxFrame: uint(m.maxFrame, 'welcome.maxFrame', 1),
+        time: uint(m.time, 'welcome.time'),
+        session: text(m.session, 'welcome.session', id),
+      };
+    }
+    case MessageType.Telemetry: {
+      arity(items, 3, 3, name);
+      const seq = uint(items[1], 'seq', 1);
+      const read = readPack(items[2] as CborValue, opts.now, opts.limits, 'pack');
+      if (read instanceof ProtocolError) throw read;
+      return { type, seq, pack: read.pack, records: read.records };
+    }
+    case MessageType.Ack:
+      arity(items, 2, 2, name);
+      return { type, seq: uint(items[1], 'seq') };
+    case MessageType.Event: {
+      arity(items, 3, 3, name);
+      const seq = uint(items[1], 'seq', 1);
+      const m = items[2];
+      if (!isMap(m)) bad('event', 'must be a map');
+      const event: DecodedMessage = { type, seq, name: matching(m.name, 'event.name', NAME_PATTERN, 'a name (SPEC.md §3.5)'), time: 0 };
+      if (m.level !== undefined) {
+        if (m.level !== 0 && m.level !== 1 && m.level !== 2 && m.level !== 3) bad('event.level', 'must be 0, 1, 2 or 3');
+        event.level = m.level;
+      }
+      if (m.data !== undefined) event.data = data(m.data, 'event.data');
+      if (m.t !== undefined) {
+        if (typeof m.t !== 'number') bad('event.t', 'must be a number');
+        event.t = m.t;
+      }
+      event.time = resolveTime(event.t ?? 0, opts.now);
+      return event;
+    }
+    case MessageType.Command:
+      arity(items, 5, 5, name);
+      return {
+        type,
+        id: matching(items[1], 'id', COMMAND_ID_PATTERN, 'a command id (SPEC.md §3.5)'),
+        name: matching(items[2], 'name', NAME_PATTERN, 'a name (SPEC.md §3.5)'),
+        params: data(items[3] as CborValue, 'params'),
+        deadline: uint(items[4], 'deadline'),
+      };
+    case MessageType.CmdAccepted:
+      arity(items, 2, 2, name);
+      return { type, id: matching(items[1], 'id', COMMAND_ID_PATTERN, 'a command id (SPEC.md §3.5)') };
+    case MessageType.CmdResult: {
+      arity(items, 3, 4, name);
+      const status = items[2];
+      if (status !== 0 && status !== 1 && status !== 2) bad('status', 'must be 0 (succeeded), 1 (failed) or 2 (rejected)');
+      const result: DecodedMessage = { type, id: matching(items[1], 'id', COMMAND_ID_PATTERN, 'a command id (SPEC.md §3.5)'), status };
+      if (items.length === 4) result.body = data(items[3] as CborValue, 'body');
+      return result;
+    }
+    case MessageType.Desired:
+      arity(items, 3, 3, name);
+      return { type, version: uint(items[1], 'version'), desired: dataMap(items[2], 'desired') };
+    case MessageType.Reported:
+      arity(items, 3, 3, name);
+      return { type, seq: uint(items[1], 'seq', 1), patch: dataMap(items[2], 'patch') };
+    default:
+      arity(items, 3, 3, name);
+      return {
+        type: MessageType.Error,
+        code: uint(items[1], 'code'),
+        message: typeof items[2] === 'string' ? items[2] : bad('message', 'must be a text string'),
+      };
+  }
+}
+
+/**
+ * Decodes one device-channel message. Never throws; on any violation returns the
+ * first ProtocolError found, with the field it concerns.
+ */
+export function decode(bytes: Uint8Array, options: DecodeOptions = {}): DecodeResult {
+  const opts: Required<DecodeOptions> = {
+    limits: options.limits ?? DEFAULT_LIMITS,
+    accept: options.accept ?? 'any',
+    now: options.now ?? Date.now(),
+  };
+  const cbor = decodeCbor(bytes, opts.limits);
+  if (!cbor.ok) return cbor;
+  const items = cbor.value;
+  if (!Array.isArray(items) || items.length === 0) {
+    return { ok: false, error: new ProtocolError(ProtocolErrorCode.Envelope, 'a message must be a non-empty array') };
+  }
+  try {
+    return { ok: true, message: readMessage(items, opts) };
+  } catch (err) {
+    if (err instanceof FieldFailure) return { ok: false, error: new ProtocolError(ProtocolErrorCode.Field, err.message, err.field) };
+    if (err instanceof ProtocolError) return { ok: false, error: err };
+    return { ok: false, error: new ProtocolError(ProtocolErrorCode.Field, `validation failure: ${String(err)}`) };
+  }
+}
+
+function writeTelemetry(message: Telemetry): void {
+  writeHead(4, 3);
+  writeNumber(message.type);
+  writeNumber(message.seq);
+  writePack(message.pack);
+}
+
+/** Encodes one device-channel message in the layout of SPEC.md §4. */
+export function encode(message: Message): Uint8Array {
+  switch (message.type) {
+    case MessageType.Hello:
+      return encodeCbor([
+        message.type,
+        { proto: message.proto, fw: message.fw, model: message.model, boot: message.boot, caps: message.caps },
+      ]);
+    case MessageType.Welcome:
+      return encodeCbor([
+        message.type,
+        { acked: message.acked, ping: message.ping, maxFrame: message.maxFrame, time: message.time, session: message.session },
+      ]);
+    case MessageType.Telemetry:
+      return encodeWith(writeTelemetry, message);
+    case MessageType.Ack:
+      return encodeCbor([message.type, message.seq]);
+    case MessageType.Event:
+      return encodeCbor([message.type, message.seq, { name: message.name, level: message.level, data: message.data, t: message.t }]);
+    case MessageType.Command:
+      return encodeCbor([message.type, message.id, message.name, message.params, message.deadline]);
+    case MessageType.CmdAccepted:
+      return encodeCbor([message.type, message.id]);
+    case MessageType.CmdResult:
+      return encodeCbor(
+        message.body === undefined ? [message.type, message.id, message.status] : [message.type, message.id, message.status, message.body],
+      );
+    case MessageType.Desired:
+      return encodeCbor([message.type, message.version, message.desired]);
+    case MessageType.Reported:
+      return encodeCbor([message.type, message.seq, message.patch]);
+    case MessageType.Error:
+      return encodeCbor([message.type, message.code, message.message]);
+  }
+}

@@ -1,0 +1,424 @@
+// Writes test-vectors/*.json: the conformance suite for firmware authors (SPEC.md §11).
+// Valid vectors are encoded by this package's encoder and independently checked by
+// cbor-x in vectors.test.ts; invalid vectors are written by hand, byte by byte.
+//
+//   npm run vectors -w @halyard/firmware-protocol
+
+import { writeFileSync } from 'node:fs';
+import { decode, type Encodable, encode, encodeCbor, type Message } from '../src/index.js';
+import { toJson } from './vector-json.js';
+
+const NOW = 1_764_000_000_000; // 2025-11-24T16:00:00Z, the "now" of relative SenML times
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+
+interface Valid {
+  name: string;
+  description: string;
+  message: Message;
+  accept?: 'uplink' | 'downlink';
+}
+
+const valid: Valid[] = [
+  {
+    name: 'hello-minimal',
+    description: 'HELLO with the required fields only',
+    message: { type: 1, proto: 1, fw: '1.0.0', model: 'esp32-devkit' },
+  },
+  {
+    name: 'hello-full',
+    description: 'HELLO with boot counter and capabilities',
+    message: { type: 1, proto: 1, fw: '2.3.1-rc1', model: 'thermostat-t2', boot: 42, caps: ['commands', 'twin'] },
+  },
+  {
+    name: 'welcome',
+    description: 'WELCOME: last durable seq 1234, ping every 30 s, 64 KiB frames',
+    message: { type: 2, acked: 1234, ping: 30, maxFrame: 65536, time: NOW, session: 's-7f3a9c' },
+  },
+  {
+    name: 'telemetry-single',
+    description: 'one record, no time: the record is stamped with the receiver\'s "now"',
+    message: { type: 3, seq: 1, pack: [{ n: 'temperature', u: 'Cel', v: 21.5 }] },
+  },
+  {
+    name: 'telemetry-base-fields',
+    description: 'base name, base time and base unit carried to later records; relative offsets',
+    message: {
+      type: 3,
+      seq: 2,
+      pack: [
+        { bn: 'urn:dev:mac:0024befffe804ff1:', bt: 1_764_000_000, bu: 'A', n: 'current', t: -5, v: 1.2 },
+        { n: 'current', t: -4, v: 1.25 },
+        { n: 'voltage', u: 'V', t: -4, v: 229.75 },
+      ],
+    },
+  },
+  {
+    name: 'telemetry-relative-time',
+    description: 'times below 2^28 are relative to now; base value added to v',
+    message: {
+      type: 3,
+      seq: 3,
+      pack: [
+        { bn: 'pump.', bv: 100, n: 'speed', t: -10, v: 5 },
+        { n: 'speed', t: -5, v: 7 },
+      ],
+    },
+  },
+  {
+    name: 'telemetry-value-kinds',
+    description: 'string, boolean, data and sum values; float64 and negative integers',
+    message: {
+      type: 3,
+      seq: 4,
+      pack: [
+        { n: 'state', vs: 'heating', t: 0 },
+        { n: 'door', vb: true },
+        { n: 'blob', vd: new Uint8Array([0xde, 0xad, 0xbe, 0xef]) },
+        { n: 'energy', u: 'J', s: 123456 },
+        { n: 'offset', v: 0.1 },
+        { n: 'depth', v: -40 },
+      ],
+    },
+  },
+  { name: 'ack', description: 'cumulative ACK of everything up to 4096', message: { type: 4, seq: 4096 } },
+  { name: 'event-minimal', description: 'EVENT with a name only: level info, time now', message: { type: 5, seq: 5, name: 'opened' } },
+  {
+    name: 'event-full',
+    description: 'EVENT with level, data and an absolute SenML time',
+    message: { type: 5, seq: 6, name: 'over_current', level: 2, data: { amps: 16.5, limit: 16, phases: [1, 3] }, t: 1_764_000_000.25 },
+  },
+  {
+    name: 'command',
+    description: 'COMMAND with params and a deadline',
+    message: { type: 6, id: 'c-01JD2K8W4M', name: 'set_setpoint', params: { setpoint: 21.5 }, deadline: NOW + 30_000 },
+  },
+  {
+    name: 'command-null-params',
+    description: 'COMMAND whose params are null',
+    message: { type: 6, id: 'c-2', name: 'reboot', params: null, deadline: NOW },
+  },
+  { name: 'cmd-accepted', description: 'CMD_ACCEPTED', message: { type: 7, id: 'c-01JD2K8W4M' } },
+  {
+    name: 'cmd-result-succeeded',
+    description: 'CMD_RESULT succeeded with a body',
+    message: { type: 8, id: 'c-01JD2K8W4M', status: 0, body: { setpoint: 21.5 } },
+  },
+  { name: 'cmd-result-failed', description: 'CMD_RESULT failed, no body', message: { type: 8, id: 'c-2', status: 1 } },
+  {
+    name: 'cmd-result-rejected',
+    description: 'CMD_RESULT rejected: unknown command',
+    message: { type: 8, id: 'c-3', status: 2, body: { reason: 'unknown_command' } },
+  },
+  {
+    name: 'desired',
+    description: 'DESIRED: version 7 and the whole document',
+    message: { type: 9, version: 7, desired: { setpoint: 21, mode: 'heat', schedule: { weekday: [6, 22] } } },
+  },
+  {
+    name: 'reported',
+    description: 'REPORTED merge patch: null deletes a key',
+    message: { type: 10, seq: 7, patch: { setpoint: 21, mode: 'heat', boost: null } },
+  },
+  { name: 'error', description: 'ERROR before close 4400', message: { type: 15, code: 4400, message: 'malformed frame: PROTO_ERR_TAG' } },
+];
+
+interface Invalid {
+  name: string;
+  description: string;
+  hex: string;
+  error: string;
+  accept?: 'uplink' | 'downlink';
+  limits?: Record<string, number>;
+}
+
+const invalid: Invalid[] = [
+  // CBOR layer (SPEC.md §3)
+  { name: 'empty', description: 'no bytes at all', hex: '', error: 'PROTO_ERR_TRUNCATED' },
+  { name: 'truncated-array', description: 'array of 3 with one element', hex: '8304', error: 'PROTO_ERR_TRUNCATED' },
+  { name: 'truncated-text', description: 'text of 5 bytes with 2 present', hex: '820165616263', error: 'PROTO_ERR_TRUNCATED' },
+  { name: 'trailing-bytes', description: 'a complete ACK followed by another byte', hex: '82040100', error: 'PROTO_ERR_TRAILING_BYTES' },
+  { name: 'indefinite-array', description: 'indefinite-length array', hex: '9f0401ff', error: 'PROTO_ERR_INDEFINITE_LENGTH' },
+  {
+    name: 'indefinite-text',
+    description: 'indefinite-length text in a message',
+    hex: '820f7f6161ff',
+    error: 'PROTO_ERR_INDEFINITE_LENGTH',
+  },
+  { name: 'indefinite-map', description: 'indefinite-length map', hex: '820bbf6161f6ff', error: 'PROTO_ERR_INDEFINITE_LENGTH' },
+  { name: 'reserved-ai', description: 'additional information 28 is reserved', hex: '82041c', error: 'PROTO_ERR_MALFORMED_CBOR' },
+  { name: 'lone-break', description: 'break code outside an indefinite item', hex: '8204ff', error: 'PROTO_ERR_MALFORMED_CBOR' },
+  { name: 'tag-date', description: 'tag 1 (epoch date)', hex: '8204c101', error: 'PROTO_ERR_TAG' },
+  { name: 'tag-regexp', description: 'tag 35 (regular expression)', hex: '8204d82363612a2b', error: 'PROTO_ERR_TAG' },
+  {
+    name: 'tag-cbor-x-regexp',
+    description: "tag 27 (serialised object: cbor-x's RegExp and Error)",
+    hex: '8204d81b8266526567457870626129',
+    error: 'PROTO_ERR_TAG',
+  },
+  { name: 'tag-set', description: 'tag 258 (set)', hex: '8204d901028101', error: 'PROTO_ERR_TAG' },
+  { name: 'tag-map', description: 'tag 259 (map with any keys)', hex: '8204d90103a10101', error: 'PROTO_ERR_TAG' },
+  { name: 'tag-shareable', description: 'tag 28 (shareable, used to build cycles)', hex: '8204d81c8101', error: 'PROTO_ERR_TAG' },
+  { name: 'tag-sharedref', description: 'tag 29 (shared reference, a cycle)', hex: '8204d81d00', error: 'PROTO_ERR_TAG' },
+  { name: 'tag-record', description: 'tag 0xdfff (cbor-x record definition)', hex: '8204d9dfff8101', error: 'PROTO_ERR_TAG' },
+  { name: 'tag-bignum', description: 'tag 2 (bignum)', hex: '8204c249010000000000000000', error: 'PROTO_ERR_TAG' },
+  {
+    name: 'self-describe-inside',
+    description: 'tag 55799 is only allowed in front of the message',
+    hex: '8204d9d9f701',
+    error: 'PROTO_ERR_TAG',
+  },
+  { name: 'undefined', description: 'simple value undefined', hex: '8204f7', error: 'PROTO_ERR_SIMPLE_VALUE' },
+  { name: 'simple-16', description: 'unassigned simple value 16', hex: '8204f0', error: 'PROTO_ERR_SIMPLE_VALUE' },
+  { name: 'simple-255', description: 'two-byte simple value 255', hex: '8204f8ff', error: 'PROTO_ERR_SIMPLE_VALUE' },
+  {
+    name: 'integer-2^53',
+    description: 'unsigned integer 2^53, beyond the safe range',
+    hex: '82041b0020000000000000',
+    error: 'PROTO_ERR_INTEGER_RANGE',
+  },
+  { name: 'negative-2^53', description: 'negative integer -(2^53)-1', hex: '82043b0020000000000000', error: 'PROTO_ERR_INTEGER_RANGE' },
+  { name: 'nan', description: 'half-precision NaN', hex: '820af97e00', error: 'PROTO_ERR_NON_FINITE' },
+  { name: 'infinity', description: 'single-precision infinity', hex: '820afa7f800000', error: 'PROTO_ERR_NON_FINITE' },
+  {
+    name: 'depth-17',
+    description: 'arrays nested 17 deep (limit 16)',
+    hex: `${'81'.repeat(17)}00`,
+    error: 'PROTO_ERR_DEPTH',
+  },
+  { name: 'huge-array-length', description: 'array declaring 2^32-1 entries', hex: '82049b00000000ffffffff', error: 'PROTO_ERR_LENGTH' },
+  { name: 'huge-text-length', description: 'text declaring 2^31 bytes', hex: '830f187b7a80000000', error: 'PROTO_ERR_LENGTH' },
+  {
+    name: 'huge-bytes-length-64',
+    description: 'byte string declaring 2^62 bytes',
+    hex: '82045b4000000000000000',
+    error: 'PROTO_ERR_LENGTH',
+  },
+  {
+    name: 'items-over-limit',
+    description: 'array of 5000 entries (limit 4096)',
+    hex: `8204991388${'00'.repeat(5000)}`,
+    error: 'PROTO_ERR_LENGTH',
+  },
+  { name: 'invalid-utf8', description: 'text with a lone continuation byte', hex: '830f1910a862c328', error: 'PROTO_ERR_UTF8' },
+  { name: 'utf8-surrogate', description: 'text holding an encoded UTF-16 surrogate', hex: '830f1910a863eda080', error: 'PROTO_ERR_UTF8' },
+  { name: 'utf8-overlong', description: 'overlong encoding of "/"', hex: '830f1910a862c0af', error: 'PROTO_ERR_UTF8' },
+  { name: 'key-proto', description: '__proto__ as a map key', hex: '8201a1695f5f70726f746f5f5fa0', error: 'PROTO_ERR_KEY' },
+  { name: 'key-constructor', description: 'constructor as a map key', hex: '8201a16b636f6e7374727563746f72f6', error: 'PROTO_ERR_KEY' },
+  { name: 'key-duplicate', description: 'the same key twice', hex: '8201a2626677613162667761', error: 'PROTO_ERR_KEY' },
+  { name: 'key-array', description: 'an array as a map key', hex: '8201a18001', error: 'PROTO_ERR_KEY' },
+  // Envelope (SPEC.md §4)
+  { name: 'not-array', description: 'a map instead of an array', hex: 'a0', error: 'PROTO_ERR_ENVELOPE' },
+  { name: 'empty-array', description: 'an empty array', hex: '80', error: 'PROTO_ERR_ENVELOPE' },
+  { name: 'type-text', description: 'message type as text', hex: '8263414b4b01', error: 'PROTO_ERR_ENVELOPE' },
+  { name: 'type-unknown', description: 'message type 99', hex: '82186301', error: 'PROTO_ERR_UNKNOWN_TYPE' },
+  {
+    name: 'type-wrong-direction',
+    description: 'a device sending WELCOME',
+    hex: '8202a0',
+    error: 'PROTO_ERR_UNKNOWN_TYPE',
+    accept: 'uplink',
+  },
+  {
+    name: 'type-wrong-direction-down',
+    description: 'a hub sending TELEMETRY',
+    hex: '830301818100',
+    error: 'PROTO_ERR_UNKNOWN_TYPE',
+    accept: 'downlink',
+  },
+  // Fields (SPEC.md §5-§7)
+  { name: 'hello-proto-2', description: 'unsupported protocol version', hex: '', error: 'PROTO_ERR_FIELD' },
+  { name: 'hello-missing-fw', description: 'HELLO without fw', hex: '', error: 'PROTO_ERR_FIELD' },
+  { name: 'hello-fw-integer', description: 'fw is an integer', hex: '', error: 'PROTO_ERR_FIELD' },
+  { name: 'telemetry-seq-zero', description: 'sequence numbers start at 1', hex: '', error: 'PROTO_ERR_FIELD' },
+  { name: 'telemetry-seq-negative', description: 'negative sequence number', hex: '', error: 'PROTO_ERR_FIELD' },
+  { name: 'telemetry-seq-float', description: 'sequence number as a float', hex: '', error: 'PROTO_ERR_FIELD' },
+  { name: 'telemetry-extra-element', description: 'a fourth element', hex: '', error: 'PROTO_ERR_FIELD' },
+  { name: 'ack-missing-seq', description: 'ACK without its seq', hex: '8104', error: 'PROTO_ERR_FIELD' },
+  { name: 'event-name-slash', description: 'event name with "/"', hex: '', error: 'PROTO_ERR_FIELD' },
+  { name: 'event-level-4', description: 'event level out of range', hex: '', error: 'PROTO_ERR_FIELD' },
+  { name: 'event-data-int-keys', description: 'event data with integer map keys', hex: '', error: 'PROTO_ERR_FIELD' },
+  { name: 'command-id-space', description: 'command id with a space', hex: '', error: 'PROTO_ERR_FIELD' },
+  { name: 'cmd-result-status-3', description: 'CMD_RESULT status 3', hex: '', error: 'PROTO_ERR_FIELD' },
+  { name: 'desired-not-map', description: 'desired document as an array', hex: '', error: 'PROTO_ERR_FIELD' },
+  { name: 'reported-seq-missing', description: 'REPORTED without its patch', hex: '820a05', error: 'PROTO_ERR_FIELD' },
+  // SenML (SPEC.md §5.2)
+  { name: 'senml-empty-pack', description: 'a pack with no records', hex: '83030180', error: 'PROTO_ERR_SENML' },
+  { name: 'senml-record-not-map', description: 'a record that is a number', hex: '8303018101', error: 'PROTO_ERR_SENML' },
+  { name: 'senml-unknown-label', description: 'integer label 42', hex: '', error: 'PROTO_ERR_SENML' },
+  { name: 'senml-must-understand', description: 'text label ending in "_"', hex: '', error: 'PROTO_ERR_SENML' },
+  { name: 'senml-no-value', description: 'a record with a name and no value', hex: '', error: 'PROTO_ERR_SENML' },
+  { name: 'senml-two-values', description: 'v and vs in one record', hex: '', error: 'PROTO_ERR_SENML' },
+  { name: 'senml-bad-name', description: 'a name with a space', hex: '', error: 'PROTO_ERR_SENML' },
+  { name: 'senml-value-text', description: 'v as a text string', hex: '', error: 'PROTO_ERR_SENML' },
+  { name: 'senml-version-11', description: 'bver 11', hex: '', error: 'PROTO_ERR_SENML' },
+  {
+    name: 'too-large',
+    description: 'a 20-byte message against maxFrame 16',
+    hex: '',
+    error: 'PROTO_ERR_TOO_LARGE',
+    limits: { maxFrame: 16 },
+  },
+];
+
+// Field-level invalid vectors are easier to read as values than as raw hex:
+// build them with the raw CBOR encoder, which does no validation.
+const raw = (v: Encodable) => hex(encodeCbor(v));
+const L = (entries: [number | string, Encodable][]) => new Map(entries);
+const built: Record<string, string> = {
+  'hello-proto-2': raw([1, { proto: 2, fw: '1', model: 'm' }]),
+  'hello-missing-fw': raw([1, { proto: 1, model: 'm' }]),
+  'hello-fw-integer': raw([1, { proto: 1, fw: 7, model: 'm' }]),
+  'telemetry-seq-zero': raw([
+    3,
+    0,
+    [
+      L([
+        [0, 't'],
+        [2, 1],
+      ]),
+    ],
+  ]),
+  'telemetry-seq-negative': raw([
+    3,
+    -1,
+    [
+      L([
+        [0, 't'],
+        [2, 1],
+      ]),
+    ],
+  ]),
+  'telemetry-seq-float': raw([
+    3,
+    1.5,
+    [
+      L([
+        [0, 't'],
+        [2, 1],
+      ]),
+    ],
+  ]),
+  'telemetry-extra-element': raw([
+    3,
+    1,
+    [
+      L([
+        [0, 't'],
+        [2, 1],
+      ]),
+    ],
+    0,
+  ]),
+  'event-name-slash': raw([5, 1, { name: 'a/b' }]),
+  'event-level-4': raw([5, 1, { name: 'a', level: 4 }]),
+  'event-data-int-keys': raw([5, 1, { name: 'a', data: L([[1, 2]]) }]),
+  'command-id-space': raw([6, 'c 1', 'reboot', null, 0]),
+  'cmd-result-status-3': raw([8, 'c1', 3]),
+  'desired-not-map': raw([9, 1, [1, 2]]),
+  'senml-unknown-label': raw([
+    3,
+    1,
+    [
+      L([
+        [0, 't'],
+        [2, 1],
+        [42, 1],
+      ]),
+    ],
+  ]),
+  'senml-must-understand': raw([
+    3,
+    1,
+    [
+      L([
+        [0, 't'],
+        [2, 1],
+        ['foo_', 1],
+      ]),
+    ],
+  ]),
+  'senml-no-value': raw([3, 1, [L([[0, 't']])]]),
+  'senml-two-values': raw([
+    3,
+    1,
+    [
+      L([
+        [0, 't'],
+        [2, 1],
+        [3, 'x'],
+      ]),
+    ],
+  ]),
+  'senml-bad-name': raw([
+    3,
+    1,
+    [
+      L([
+        [0, 'bad name'],
+        [2, 1],
+      ]),
+    ],
+  ]),
+  'senml-value-text': raw([
+    3,
+    1,
+    [
+      L([
+        [0, 't'],
+        [2, '1'],
+      ]),
+    ],
+  ]),
+  'senml-version-11': raw([
+    3,
+    1,
+    [
+      L([
+        [-1, 11],
+        [0, 't'],
+        [2, 1],
+      ]),
+    ],
+  ]),
+  'too-large': raw([15, 4400, 'xxxxxxxxxxxxxx']),
+};
+for (const v of invalid) {
+  const b = built[v.name];
+  if (b !== undefined) v.hex = b;
+  if (v.hex === '' && v.name !== 'empty') throw new Error(`vector ${v.name} has no bytes`);
+}
+
+const dir = new URL('../test-vectors/', import.meta.url);
+const header = {
+  spec: 'firmware-protocol/SPEC.md',
+  usage:
+    'Decode each hex string with your implementation. Valid vectors must decode to `message` (and, for TELEMETRY and EVENT, resolve to `records`/`time` given `now`), and encoding `message` with preferred serialization must give `hex` again. Invalid vectors must be rejected; `error` is the code this reference implementation reports.',
+  bytes: 'byte strings are written {"$bytes": "<hex>"}',
+};
+writeFileSync(
+  new URL('valid.json', dir),
+  `${JSON.stringify(
+    {
+      ...header,
+      now: NOW,
+      vectors: valid.map((v) => {
+        const bytes = encode(v.message);
+        const decoded = decode(bytes, { now: NOW });
+        if (!decoded.ok) throw new Error(`valid vector ${v.name} does not decode: ${decoded.error.message}`);
+        const m = decoded.message;
+        return {
+          name: v.name,
+          description: v.description,
+          hex: hex(bytes),
+          message: toJson(v.message),
+          ...(m.type === 3 ? { records: toJson(m.records) } : {}),
+          ...(m.type === 5 ? { time: m.time } : {}),
+        };
+      }),
+    },
+    null,
+    2,
+  )}\n`,
+);
+writeFileSync(new URL('invalid.json', dir), `${JSON.stringify({ ...header, vectors: invalid }, null, 2)}\n`);
+console.log(`wrote ${valid.length} valid and ${invalid.length} invalid vectors`);
