@@ -13,3 +13,4 @@ export { applyMergePatch, deepEqual, type JsonObject, type JsonValue } from './m
 export type * from './messages.js';
 export * from './names.js';
 export { readPack, resolveTime, SENML_VERSION, SenmlLabel, writePack } from './senml.js';
+export { formatDuration, parseDuration, parseSize } from './units.js';
