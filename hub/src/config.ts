@@ -1,0 +1,245 @@
+// The hub's configuration: defaults < environment (HALYARD_*) < command-line flags,
+// validated once at start, then frozen. Nothing else in the hub reads process.env.
+
+import { parseArgs } from 'node:util';
+import { parseDuration, parseSize } from '@halyard/firmware-protocol';
+
+export interface HubConfig {
+  /** HTTP + WebSocket port; 0 picks a free one. */
+  port: number;
+  host: string;
+  /** Embedded MQTT broker's TCP port; 0 picks a free one. */
+  mqttPort: number;
+  /** MQTT over TLS, when TLS is configured. */
+  mqttsPort: number;
+  dataDir: string;
+  tlsCert: string | undefined;
+  tlsKey: string | undefined;
+  /** ms between WebSocket pings to each device. */
+  pingInterval: number;
+  /** ms without a pong or frame after a ping before a device is dropped. */
+  pingTimeout: number;
+  /** ms a new connection has to send HELLO. */
+  helloTimeout: number;
+  /** Largest device message, bytes. */
+  maxFrame: number;
+  /** Messages per second per device (token bucket; bursts to 5 s worth). */
+  deviceRate: number;
+  /** Most concurrent device connections; further upgrades get 503. */
+  maxConnections: number;
+  /** ms of raw telemetry to keep; 0 keeps everything. */
+  retention: number;
+  /** Outbound MQTT bridges, `mqtt[s]://user:pass@host:port[?prefix=...&qos=1]`. */
+  bridge: string[];
+  mqttPrefix: string;
+  /** Publish Home Assistant discovery under this prefix; undefined = off. */
+  haDiscovery: string | undefined;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** `json` lines, or `pretty` for a terminal. */
+  logFormat: 'json' | 'pretty';
+  /** Password for the first admin on an empty database; random when unset. */
+  adminPassword: string | undefined;
+  hubName: string;
+  /** Longest a telemetry batch waits to be committed, ms (group commit). */
+  commitInterval: number;
+  /** Built web console to serve at `/`; undefined serves none. */
+  consoleDir: string | undefined;
+}
+
+interface FlagSpec {
+  key: keyof HubConfig;
+  flag: string;
+  kind: 'string' | 'int' | 'duration' | 'size' | 'list' | 'optional-string' | 'boolean-or-string';
+  default: string | undefined;
+  help: string;
+}
+
+/** Every flag, its variable (HALYARD_ + upper snake case), default and meaning. */
+export const FLAGS: readonly FlagSpec[] = [
+  { key: 'port', flag: 'port', kind: 'int', default: '8080', help: 'HTTP, WebSocket and console port (0 = any free port)' },
+  { key: 'host', flag: 'host', kind: 'string', default: '0.0.0.0', help: 'address to listen on' },
+  { key: 'mqttPort', flag: 'mqtt-port', kind: 'int', default: '1883', help: 'embedded MQTT broker port (0 = any free port)' },
+  { key: 'mqttsPort', flag: 'mqtts-port', kind: 'int', default: '8883', help: 'MQTT over TLS port, used when --tls-cert is set' },
+  { key: 'dataDir', flag: 'data-dir', kind: 'string', default: './data', help: 'directory of the SQLite database (halyard.db)' },
+  { key: 'tlsCert', flag: 'tls-cert', kind: 'optional-string', default: undefined, help: 'PEM certificate: serve https/wss (and mqtts)' },
+  { key: 'tlsKey', flag: 'tls-key', kind: 'optional-string', default: undefined, help: 'PEM private key for --tls-cert' },
+  { key: 'pingInterval', flag: 'ping-interval', kind: 'duration', default: '30s', help: 'WebSocket ping interval per device' },
+  { key: 'pingTimeout', flag: 'ping-timeout', kind: 'duration', default: '10s', help: 'silence after a ping before a device is dropped' },
+  { key: 'helloTimeout', flag: 'hello-timeout', kind: 'duration', default: '10s', help: 'time a new connection has to send HELLO' },
+  { key: 'maxFrame', flag: 'max-frame', kind: 'size', default: '64KiB', help: 'largest device message' },
+  { key: 'deviceRate', flag: 'device-rate', kind: 'int', default: '100', help: 'messages per second per device (throttled beyond)' },
+  { key: 'maxConnections', flag: 'max-connections', kind: 'int', default: '100000', help: 'most concurrent device connections' },
+  { key: 'retention', flag: 'retention', kind: 'duration', default: '30d', help: 'how long raw telemetry is kept (0 = forever)' },
+  { key: 'bridge', flag: 'bridge', kind: 'list', default: undefined, help: 'outbound MQTT bridge URL (repeatable; env: comma-separated)' },
+  { key: 'mqttPrefix', flag: 'mqtt-prefix', kind: 'string', default: 'halyard', help: 'MQTT topic prefix' },
+  {
+    key: 'haDiscovery',
+    flag: 'ha-discovery',
+    kind: 'boolean-or-string',
+    default: undefined,
+    help: 'publish Home Assistant discovery (optional prefix, default homeassistant)',
+  },
+  { key: 'logLevel', flag: 'log-level', kind: 'string', default: 'info', help: 'fatal, error, warn, info, debug, trace or silent' },
+  {
+    key: 'logFormat',
+    flag: 'log-format',
+    kind: 'optional-string',
+    default: undefined,
+    help: 'json or pretty (default: pretty on a terminal, else json)',
+  },
+  {
+    key: 'adminPassword',
+    flag: 'admin-password',
+    kind: 'optional-string',
+    default: undefined,
+    help: 'first admin password on an empty database (default: random, printed once)',
+  },
+  { key: 'hubName', flag: 'hub-name', kind: 'string', default: 'halyard', help: 'name shown in the console' },
+  {
+    key: 'commitInterval',
+    flag: 'commit-interval',
+    kind: 'duration',
+    default: '5ms',
+    help: 'longest wait before a telemetry batch is committed',
+  },
+  {
+    key: 'consoleDir',
+    flag: 'console-dir',
+    kind: 'optional-string',
+    default: undefined,
+    help: 'built web console to serve (default: web-console/dist)',
+  },
+];
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+export function envName(flag: string): string {
+  return `HALYARD_${flag.toUpperCase().replaceAll('-', '_')}`;
+}
+
+export function helpText(): string {
+  const rows = FLAGS.map((f) => {
+    const def = f.default === undefined ? '' : ` (default ${f.default})`;
+    return `  --${f.flag.padEnd(16)} ${f.help}${def}\n  ${''.padEnd(18)} env ${envName(f.flag)}`;
+  });
+  return [
+    'usage: halyard-hub [flags]',
+    '',
+    'Durations: 500ms, 10s, 5m, 1h, 30d. Sizes: bytes, 64KiB, 1MiB.',
+    'Precedence: defaults < environment < flags.',
+    '',
+    ...rows,
+    '  --help             this text',
+    '',
+  ].join('\n');
+}
+
+function convert(spec: FlagSpec, raw: string | string[], source: string): unknown {
+  const fail = (what: string) => {
+    throw new ConfigError(`${source}: ${what} (got ${JSON.stringify(raw)})`);
+  };
+  const one = Array.isArray(raw) ? (raw[raw.length - 1] ?? '') : raw;
+  switch (spec.kind) {
+    case 'int': {
+      if (!/^\d+$/.test(one.trim())) fail('must be a whole number');
+      return Number(one);
+    }
+    case 'duration': {
+      const ms = parseDuration(one);
+      if (ms === undefined) fail('must be a duration like 500ms, 10s, 5m, 1h, 30d');
+      return ms;
+    }
+    case 'size': {
+      const bytes = parseSize(one);
+      if (bytes === undefined) fail('must be a size like 65536 or 64KiB');
+      return bytes;
+    }
+    case 'list': {
+      const items = Array.isArray(raw) ? raw : raw.split(',');
+      return items.map((s) => s.trim()).filter((s) => s.length > 0);
+    }
+    case 'boolean-or-string':
+      return one === '' || one === 'true' ? 'homeassistant' : one === 'false' ? undefined : one;
+    default:
+      return one;
+  }
+}
+
+/**
+ * Builds the frozen configuration. `argv` are the flags (process.argv.slice(2)),
+ * `env` the environment. Throws ConfigError with a message naming the culprit.
+ */
+export function loadConfig(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+  defaults?: { consoleDir?: string },
+): Readonly<HubConfig> {
+  const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = { help: { type: 'boolean' } };
+  for (const f of FLAGS) options[f.flag] = f.kind === 'list' ? { type: 'string', multiple: true } : { type: 'string' };
+  // --ha-discovery may stand alone.
+  const args = argv.map((a, i) =>
+    a === '--ha-discovery' && (argv[i + 1] === undefined || argv[i + 1]?.startsWith('--')) ? '--ha-discovery=true' : a,
+  );
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({ args, options, strict: true, allowPositionals: false });
+  } catch (err) {
+    throw new ConfigError(`${(err as Error).message.replace(/\. To specify.*$/s, '')}; see --help`);
+  }
+  const values: Record<string, unknown> = {};
+  for (const f of FLAGS) {
+    let v: unknown;
+    if (f.default !== undefined) v = convert(f, f.default, `default of --${f.flag}`);
+    const fromEnv = env[envName(f.flag)];
+    if (fromEnv !== undefined && fromEnv !== '') v = convert(f, fromEnv, envName(f.flag));
+    const fromFlag = parsed.values[f.flag] as string | string[] | undefined;
+    if (fromFlag !== undefined) v = convert(f, fromFlag, `--${f.flag}`);
+    values[f.key] = v;
+  }
+  if (values.bridge === undefined) values.bridge = [];
+  if (values.consoleDir === undefined) values.consoleDir = defaults?.consoleDir;
+  const config = values as unknown as HubConfig;
+  validate(config, env);
+  return Object.freeze({ ...config, bridge: Object.freeze([...config.bridge]) as string[] });
+}
+
+export function wantsHelp(argv: readonly string[]): boolean {
+  return argv.includes('--help') || argv.includes('-h');
+}
+
+function validate(c: HubConfig, env: Readonly<Record<string, string | undefined>>): void {
+  const bad = (msg: string) => {
+    throw new ConfigError(msg);
+  };
+  for (const [name, port] of [
+    ['--port', c.port],
+    ['--mqtt-port', c.mqttPort],
+    ['--mqtts-port', c.mqttsPort],
+  ] as const) {
+    if (port > 65535) bad(`${name} must be 0-65535`);
+  }
+  if ((c.tlsCert === undefined) !== (c.tlsKey === undefined)) bad('--tls-cert and --tls-key go together');
+  if (c.pingInterval < 100) bad('--ping-interval must be at least 100ms');
+  if (c.pingTimeout < 50) bad('--ping-timeout must be at least 50ms');
+  if (c.helloTimeout < 50) bad('--hello-timeout must be at least 50ms');
+  if (c.maxFrame < 256 || c.maxFrame > 16 * 1024 * 1024) bad('--max-frame must be between 256 bytes and 16MiB');
+  if (c.deviceRate < 1) bad('--device-rate must be at least 1');
+  if (c.maxConnections < 1) bad('--max-connections must be at least 1');
+  if (c.commitInterval > 1000) bad('--commit-interval must be at most 1s');
+  if (!/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/.test(c.mqttPrefix)) bad('--mqtt-prefix must be topic levels of letters, digits, _ and -');
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(c.logLevel))
+    bad('--log-level must be fatal, error, warn, info, debug, trace or silent');
+  if (c.logFormat === undefined) c.logFormat = process.stdout.isTTY && env.NO_COLOR === undefined ? 'pretty' : 'json';
+  if (c.logFormat !== 'json' && c.logFormat !== 'pretty') bad('--log-format must be json or pretty');
+  if (c.adminPassword !== undefined && c.adminPassword.length < 8) bad('--admin-password must be at least 8 characters');
+  for (const url of c.bridge) {
+    if (!/^mqtts?:\/\//.test(url)) bad(`--bridge ${redact(url)}: must be an mqtt:// or mqtts:// URL`);
+  }
+}
+
+/** A URL with its password hidden, for logs and errors. */
+export function redact(url: string): string {
+  return url.replace(/(\/\/[^:/@]*:)[^@]*@/, '$1***@');
+}

@@ -1,0 +1,324 @@
+// The device gateway (/v1/device): authenticates upgrades (SPEC.md §2.2), runs one
+// DeviceSession per connection, keeps liveness with pings, hands frames to the
+// store's group commit and acknowledges them once committed.
+
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import {
+  CloseCode,
+  DEVICE_SUBPROTOCOL,
+  type DecodedUplink,
+  type Hello,
+  MessageType,
+  type PresenceReason,
+} from '@halyard/firmware-protocol';
+import { WebSocketServer } from 'ws';
+import { bearer, parseDeviceToken, sameHash, sha256 } from '../auth/secrets.js';
+import type { EventBus } from '../bus.js';
+import type { HubConfig } from '../config.js';
+import type { DeviceEntry, Fleet } from '../fleet.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import { rejectUpgrade } from '../net/reject-upgrade.js';
+import type { NewPresence } from '../store/events.js';
+import { dataToJson } from '../store/json.js';
+import type { BatchOutcome, Writer } from '../store/writer.js';
+import { DeviceSession, type FrameMeta } from './session.js';
+
+/** What the command and twin services do when devices come and go or answer. */
+export interface DeviceHooks {
+  online(entry: DeviceEntry, session: DeviceSession): void;
+  offline(entry: DeviceEntry): void;
+  commandAccepted(entry: DeviceEntry, id: string): void;
+  commandResult(entry: DeviceEntry, m: DecodedUplink & { type: typeof MessageType.CmdResult }): void;
+  reportedApplied(outcomes: NonNullable<BatchOutcome<FrameMeta>['result']>['reported']): void;
+}
+
+/** Reconnects per device per minute before the upgrade answers 429 (SPEC.md §9). */
+const MAX_CONNECTS_PER_MINUTE = 20;
+/** Store backlog (frames) at which the gateway stops reading sockets, and where it resumes. */
+const BACKLOG_HIGH = 200_000;
+const BACKLOG_LOW = 50_000;
+
+export class DeviceGateway {
+  readonly wss: WebSocketServer;
+  private readonly sessions = new Set<DeviceSession>();
+  private readonly ticker: NodeJS.Timeout;
+  private readonly flusher: NodeJS.Timeout;
+  private presenceQueue: NewPresence[] = [];
+  private shuttingDown = false;
+  storePaused = false;
+  hooks: DeviceHooks = {
+    online: () => {},
+    offline: () => {},
+    commandAccepted: () => {},
+    commandResult: () => {},
+    reportedApplied: () => {},
+  };
+
+  constructor(
+    readonly config: Readonly<HubConfig>,
+    readonly fleet: Fleet,
+    readonly writer: Writer<FrameMeta>,
+    readonly bus: EventBus,
+    readonly metrics: Metrics,
+    readonly log: Logger,
+  ) {
+    this.wss = new WebSocketServer({
+      noServer: true,
+      // Frames over maxFrame get our ERROR 4413; only far larger ones reach ws's own
+      // limit (close 1009), which stops them before they are buffered.
+      maxPayload: config.maxFrame * 4,
+      perMessageDeflate: false,
+      handleProtocols: (protocols) => (protocols.has(DEVICE_SUBPROTOCOL) ? DEVICE_SUBPROTOCOL : false),
+    });
+    writer.on('committed', (o) => this.onCommitted(o));
+    const tick = Math.max(20, Math.min(1_000, config.pingTimeout / 4, config.pingInterval / 4));
+    this.ticker = setInterval(() => this.liveness(), tick);
+    this.flusher = setInterval(() => this.flushPresence(), 1_000);
+  }
+
+  get connections(): number {
+    return this.sessions.size;
+  }
+
+  /** HTTP upgrade on /v1/device: check everything before accepting (SPEC.md §2.2). */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const reject = (status: number, code: string, message: string, headers: Record<string, string> = {}) => {
+      this.metrics.upgradesRejected.inc({ status: String(status) });
+      this.log.info({ status, code, remote: req.socket.remoteAddress }, `device upgrade refused: ${message}`);
+      rejectUpgrade(socket, status, code, message, headers);
+    };
+    if (this.shuttingDown) {
+      reject(503, 'HUB_ERR_UNAVAILABLE', 'the hub is shutting down', { 'Retry-After': '5' });
+      return;
+    }
+    const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
+    if (!offered.includes(DEVICE_SUBPROTOCOL)) {
+      reject(400, 'HUB_ERR_BAD_REQUEST', `offer the WebSocket subprotocol ${DEVICE_SUBPROTOCOL}`);
+      return;
+    }
+    const raw = bearer(req.headers.authorization);
+    const token = raw === undefined ? undefined : parseDeviceToken(raw);
+    if (token === undefined) {
+      reject(401, 'HUB_ERR_UNAUTHENTICATED', 'missing or malformed device credential', { 'WWW-Authenticate': 'Bearer' });
+      return;
+    }
+    const entry = this.fleet.get(token.id);
+    // Hash even for unknown devices, so the answer's timing does not reveal which ids exist.
+    const presented = sha256(token.secret);
+    if (entry === undefined || !sameHash(presented, entry.record.secretHash)) {
+      reject(401, 'HUB_ERR_UNAUTHENTICATED', 'unknown device or wrong secret', { 'WWW-Authenticate': 'Bearer' });
+      return;
+    }
+    if (entry.record.revokedAt !== null) {
+      reject(403, 'HUB_ERR_DEVICE_REVOKED', 'the device is revoked');
+      return;
+    }
+    const now = Date.now();
+    entry.connects = entry.connects.filter((t) => t > now - 60_000);
+    if (entry.connects.length >= MAX_CONNECTS_PER_MINUTE) {
+      reject(429, 'HUB_ERR_RATE_LIMITED', `more than ${MAX_CONNECTS_PER_MINUTE} connections in a minute`, { 'Retry-After': '30' });
+      return;
+    }
+    if (this.sessions.size >= this.config.maxConnections) {
+      reject(503, 'HUB_ERR_UNAVAILABLE', 'the hub is at its connection limit', { 'Retry-After': '30' });
+      return;
+    }
+    entry.connects.push(now);
+    const remote = `${req.socket.remoteAddress}:${req.socket.remotePort}`;
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      const session = new DeviceSession(ws, entry, this, remote);
+      this.sessions.add(session);
+      if (this.storePaused) session.setReading(false);
+    });
+  }
+
+  /** HELLO accepted: replace an older session, answer WELCOME, announce presence. */
+  sessionOpened(session: DeviceSession, hello: Hello): void {
+    const e = session.entry;
+    const older = e.session;
+    if (older !== undefined && older !== session) older.end(CloseCode.Replaced, 'replaced', 'replaced by a newer connection');
+    e.session = session;
+    const now = Date.now();
+    e.connectedAt = now;
+    session.nextPingAt = now + this.config.pingInterval;
+    session.send({
+      type: MessageType.Welcome,
+      acked: e.durableSeq,
+      ping: Math.max(1, Math.round(this.config.pingInterval / 1000)),
+      maxFrame: this.config.maxFrame,
+      time: now,
+      session: session.id,
+    });
+    const r = e.record;
+    if (r.firmware !== hello.fw || r.model !== hello.model || r.boot !== (hello.boot ?? null)) {
+      e.record = { ...r, firmware: hello.fw, model: hello.model, boot: hello.boot ?? null };
+      this.writer
+        .op('recordHello', { rowid: r.rowid, firmware: hello.fw, model: hello.model, boot: hello.boot ?? null })
+        .catch((err) => this.log.error({ err, device: r.id }, 'could not record HELLO'));
+    }
+    this.metrics.devicesConnected.inc();
+    this.log.debug({ device: r.id, session: session.id, remote: session.remote, fw: hello.fw }, 'device online');
+    this.presence(e, true, 'connected', null, now);
+    this.hooks.online(e, session);
+  }
+
+  /** A session is over, for whatever reason; `wasOpen` if it had passed HELLO. */
+  sessionEnded(session: DeviceSession, wasOpen: boolean, reason: PresenceReason, code: number | null): void {
+    this.sessions.delete(session);
+    const e = session.entry;
+    if (!wasOpen) return;
+    this.metrics.devicesConnected.dec();
+    if (e.session !== session) return; // replaced: the newer session carries presence on
+    e.session = undefined;
+    e.connectedAt = null;
+    this.presence(e, false, reason, code, Date.now());
+    this.hooks.offline(e);
+  }
+
+  private presence(e: DeviceEntry, online: boolean, reason: PresenceReason, code: number | null, at: number): void {
+    this.presenceQueue.push({ device: e.record.rowid, online, reason, code, at });
+    this.bus.publish('presence', { presence: { device: e.record.id, online, reason, code, at }, rtt: e.rtt, lastSeen: e.lastSeen });
+  }
+
+  /** Presence history, last-seen times and RTTs are written in batches, once a second. */
+  private flushPresence(): void {
+    if (this.presenceQueue.length > 0) {
+      const rows = this.presenceQueue;
+      this.presenceQueue = [];
+      this.writer.op('recordPresence', rows).catch((err) => this.log.error({ err }, 'could not record presence'));
+    }
+    const touches = [];
+    for (const e of this.fleet.entries()) {
+      if (e.dirty && e.lastSeen !== null) {
+        touches.push({ rowid: e.record.rowid, lastSeen: e.lastSeen, rtt: e.rtt });
+        e.dirty = false;
+      }
+    }
+    if (touches.length > 0)
+      this.writer.op('touchDevices', touches).catch((err) => this.log.error({ err }, 'could not record last-seen times'));
+  }
+
+  /** Pings due sessions; drops those silent since a ping for longer than --ping-timeout. */
+  private liveness(): void {
+    const now = Date.now();
+    for (const s of this.sessions) {
+      if (!s.isOpen) continue;
+      if (s.pingSentAt > 0 && s.lastHeard < s.pingSentAt && now - s.pingSentAt >= this.config.pingTimeout) {
+        s.terminate('timeout');
+      } else if (now >= s.nextPingAt) {
+        s.pingSentAt = now;
+        s.nextPingAt = now + this.config.pingInterval;
+        try {
+          s.ws.ping();
+        } catch {
+          s.terminate('error');
+        }
+      }
+    }
+  }
+
+  ingest(e: DeviceEntry, m: DecodedUplink, data: Buffer, now: number): void {
+    this.writer.ingest(e.record.rowid, (m as { seq: number }).seq, now, data, { entry: e, message: m, receivedAt: performance.now() });
+    this.metrics.storeBacklog.set(this.writer.backlog);
+    if (!this.storePaused && this.writer.backlog >= BACKLOG_HIGH) {
+      // The store is behind: stop reading every socket until it catches up (TCP pushes back on devices).
+      this.storePaused = true;
+      this.log.warn({ backlog: this.writer.backlog }, 'store backlog high: pausing device reads');
+      for (const s of this.sessions) s.setReading(false);
+    }
+  }
+
+  private onCommitted(o: BatchOutcome<FrameMeta>): void {
+    this.metrics.storeBacklog.set(this.writer.backlog);
+    if (this.storePaused && this.writer.backlog <= BACKLOG_LOW) {
+      this.storePaused = false;
+      for (const s of this.sessions) s.setReading(true);
+    }
+    if (o.error !== undefined || o.result === undefined) {
+      this.onCommitFailed(o);
+      return;
+    }
+    this.metrics.batchFrames.observe(o.frames);
+    this.metrics.telemetryPoints.inc(o.result.rows);
+    const acked = new Set<DeviceEntry>();
+    for (const [rowid, seq] of o.result.seqs) {
+      const e = this.fleet.getByRowid(rowid);
+      if (e === undefined) continue;
+      if (seq > e.durableSeq) e.durableSeq = seq;
+      acked.add(e);
+    }
+    for (const e of acked) e.session?.send({ type: MessageType.Ack, seq: e.durableSeq });
+    const now = performance.now();
+    const eventIds = new Map(o.result.events.map((ev) => [`${ev.device}:${ev.seq}`, ev.id]));
+    for (const meta of o.metas) {
+      const ms = now - meta.receivedAt;
+      this.metrics.ackLatency.observe(ms / 1000);
+      this.metrics.ackWindow.add(ms);
+      const m = meta.message;
+      const id = meta.entry.record.id;
+      if (m.type === MessageType.Telemetry) this.bus.publish('telemetry', { device: id, records: m.records });
+      else if (m.type === MessageType.Event) {
+        this.bus.publish('event', {
+          event: {
+            id: eventIds.get(`${meta.entry.record.rowid}:${m.seq}`) ?? 0,
+            device: id,
+            name: m.name,
+            level: m.level ?? 1,
+            data: m.data === undefined ? null : dataToJson(m.data),
+            time: m.time,
+            receivedAt: Date.now(),
+          },
+        });
+      }
+    }
+    if (o.result.reported.length > 0) this.hooks.reportedApplied(o.result.reported);
+    if (o.result.skipped > 0) this.log.error({ skipped: o.result.skipped }, 'store skipped frames the gateway had accepted');
+  }
+
+  /**
+   * A commit failed (disk full, read-only file...). Nothing of it was stored, so
+   * nothing is acknowledged: the affected devices are disconnected and will resend
+   * from their buffers when they reconnect (SPEC.md §5.5).
+   */
+  private onCommitFailed(o: BatchOutcome<FrameMeta>): void {
+    this.metrics.storeFailures.inc();
+    const entries = new Set(o.metas.map((m) => m.entry));
+    this.log.error(
+      { err: o.error?.message, frames: o.frames, devices: entries.size },
+      'commit failed: not acknowledging; disconnecting the devices',
+    );
+    this.writer.discardPending(new Set([...entries].map((e) => e.record.rowid)));
+    for (const e of entries) {
+      e.acceptedSeq = e.durableSeq;
+      e.session?.fail(CloseCode.InternalError, 'storage unavailable; reconnect later and resend');
+    }
+  }
+
+  /** Ends a device's live session (revoked, token rotated, deleted). */
+  disconnect(id: string, code: number, message: string): void {
+    const e = this.fleet.get(id);
+    e?.session?.fail(code, message);
+    for (const s of this.sessions) if (s.entry.record.id === id && !s.isOpen) s.fail(code, message);
+  }
+
+  /** Stops accepting, closes every session with 1001, writes presence. */
+  async shutdown(): Promise<void> {
+    this.shuttingDown = true;
+    clearInterval(this.ticker);
+    clearInterval(this.flusher);
+    const closed = [...this.sessions].map(
+      (s) =>
+        new Promise<void>((resolve) => {
+          if (s.ws.readyState === s.ws.CLOSED) return resolve();
+          s.ws.once('close', () => resolve());
+          s.end(CloseCode.GoingAway, 'shutdown', 'hub shutting down');
+        }),
+    );
+    await Promise.race([Promise.all(closed), new Promise((r) => setTimeout(r, 2_000))]);
+    for (const s of this.sessions) s.ws.terminate();
+    this.flushPresence();
+    this.wss.close();
+  }
+}

@@ -1,0 +1,240 @@
+// One device connection (SPEC.md §8): HELLO first, then uplink frames in the
+// device's sequence space, command answers; ACKs after commit; ERROR then close on
+// anything malformed. Never throws on a peer's input.
+
+import {
+  CloseCode,
+  DEFAULT_LIMITS,
+  type DecodedUplink,
+  decode,
+  encode,
+  type Limits,
+  type Message,
+  MessageType,
+  messageName,
+  type PresenceReason,
+} from '@halyard/firmware-protocol';
+import type { WebSocket } from 'ws';
+import type { DeviceEntry } from '../fleet.js';
+import type { DeviceGateway } from './gateway.js';
+import { TokenBucket, WindowCounter } from './rate-limit.js';
+
+/** What the store hands back with each committed frame. */
+export interface FrameMeta {
+  entry: DeviceEntry;
+  message: DecodedUplink;
+  /** performance.now() when the frame arrived, for the ACK latency metric. */
+  receivedAt: number;
+}
+
+type State = 'hello' | 'open' | 'closed';
+
+const REASON_BY_CODE: Record<number, PresenceReason> = {
+  [CloseCode.Malformed]: 'malformed',
+  [CloseCode.Revoked]: 'revoked',
+  [CloseCode.HelloTimeout]: 'hello_timeout',
+  [CloseCode.Replaced]: 'replaced',
+  [CloseCode.TooLarge]: 'too_large',
+  [CloseCode.RateLimited]: 'rate_limited',
+  [CloseCode.GoingAway]: 'shutdown',
+  [CloseCode.InternalError]: 'error',
+};
+
+let sessionCounter = 0;
+
+export class DeviceSession {
+  readonly id = `s-${Date.now().toString(36)}-${(++sessionCounter).toString(36)}`;
+  private state: State = 'hello';
+  private readonly helloTimer: NodeJS.Timeout;
+  private readonly bucket: TokenBucket;
+  private readonly pings: WindowCounter;
+  private readonly limits: Limits;
+  private resumeTimer: NodeJS.Timeout | undefined;
+  /** Why the hub ended the session, when it did. */
+  private endReason: PresenceReason | undefined;
+  lastHeard: number;
+  pingSentAt = 0;
+  nextPingAt = 0;
+
+  constructor(
+    readonly ws: WebSocket,
+    readonly entry: DeviceEntry,
+    private readonly gw: DeviceGateway,
+    readonly remote: string,
+  ) {
+    const now = Date.now();
+    this.lastHeard = now;
+    const { config } = gw;
+    this.limits = { ...DEFAULT_LIMITS, maxFrame: config.maxFrame };
+    this.bucket = new TokenBucket(config.deviceRate, config.deviceRate * 5, now);
+    this.pings = new WindowCounter(Math.max(config.pingInterval, 1000));
+    this.helloTimer = setTimeout(() => this.fail(CloseCode.HelloTimeout, `no HELLO within ${config.helloTimeout} ms`), config.helloTimeout);
+    ws.on('message', (data, isBinary) => this.onMessage(data as Buffer, isBinary));
+    ws.on('pong', () => this.onPong());
+    ws.on('ping', () => this.onPing());
+    ws.on('close', (code) => this.onClose(code));
+    ws.on('error', (err) => {
+      // Protocol violations below our layer (ws closes with 1002/1007/1009 itself).
+      this.gw.log.warn(
+        { device: entry.record.id, session: this.id, err: err.message, code: (err as { code?: string }).code },
+        'device socket error',
+      );
+      this.gw.metrics.rejected.inc({ reason: (err as { code?: string }).code ?? 'socket' });
+      this.endReason ??= 'malformed';
+    });
+  }
+
+  get isOpen(): boolean {
+    return this.state === 'open';
+  }
+
+  /** Sends one message; returns false when the socket is gone. */
+  send(message: Message): boolean {
+    if (this.ws.readyState !== this.ws.OPEN) return false;
+    const bytes = encode(message);
+    this.ws.send(bytes);
+    this.gw.metrics.framesOut.inc({ type: messageName(message.type) });
+    this.gw.metrics.bytesOut.inc(bytes.length);
+    return true;
+  }
+
+  /** ERROR then close (SPEC.md §8.4), with a log line. */
+  fail(code: number, message: string): void {
+    if (this.state === 'closed') return;
+    const reason = REASON_BY_CODE[code] ?? 'error';
+    this.gw.metrics.rejected.inc({ reason });
+    this.gw.log.warn({ device: this.entry.record.id, session: this.id, code, remote: this.remote }, `closing device session: ${message}`);
+    this.send({ type: MessageType.Error, code, message: message.slice(0, 500) });
+    this.end(code, reason, message);
+  }
+
+  /** Closes without an ERROR: for endings that are not the device's fault (shutdown, replaced, revoked). */
+  end(code: number, reason: PresenceReason, text = ''): void {
+    if (this.state === 'closed') return;
+    this.endReason = reason;
+    this.finish(code);
+    // Close reasons are limited to 123 bytes by RFC 6455.
+    this.ws.close(code, Buffer.from(text).subarray(0, 120).toString());
+    // A peer that never completes the close handshake is cut off.
+    setTimeout(() => this.ws.terminate(), 2_000).unref();
+  }
+
+  /** Drops the connection at once (a silent peer). */
+  terminate(reason: PresenceReason): void {
+    if (this.state === 'closed') return;
+    this.endReason = reason;
+    this.gw.log.info({ device: this.entry.record.id, session: this.id }, `device ${reason}`);
+    this.finish(1006);
+    this.ws.terminate();
+  }
+
+  private finish(code: number): void {
+    const wasOpen = this.state === 'open';
+    this.state = 'closed';
+    clearTimeout(this.helloTimer);
+    if (this.resumeTimer) clearTimeout(this.resumeTimer);
+    this.gw.sessionEnded(this, wasOpen, this.endReason ?? 'closed', code);
+  }
+
+  private onClose(code: number): void {
+    // Ended by the device or the network (a hub-initiated end has already finished).
+    if (this.state !== 'closed') this.finish(code);
+  }
+
+  private onPong(): void {
+    const now = Date.now();
+    if (this.pingSentAt > 0 && this.lastHeard < this.pingSentAt) {
+      this.entry.rtt = now - this.pingSentAt;
+      this.entry.dirty = true;
+    }
+    this.heard(now);
+  }
+
+  private onPing(): void {
+    // ws answers pings itself; a flood of them is ours to stop (SPEC.md §9).
+    if (this.pings.hit(Date.now()) > 5) this.fail(CloseCode.RateLimited, 'ping flood: at most 5 pings per ping interval');
+  }
+
+  private heard(now: number): void {
+    this.lastHeard = now;
+    this.entry.lastSeen = now;
+    this.entry.dirty = true;
+  }
+
+  private onMessage(data: Buffer, isBinary: boolean): void {
+    if (this.state === 'closed') return;
+    const now = Date.now();
+    this.heard(now);
+    this.gw.metrics.bytesIn.inc(data.length);
+    if (!isBinary) {
+      this.fail(CloseCode.Malformed, 'text messages are not allowed; send binary CBOR');
+      return;
+    }
+    const wait = this.bucket.take(now);
+    if (wait > 0) this.throttle(wait);
+    const r = decode(data, { accept: 'uplink', limits: this.limits, now });
+    if (!r.ok) {
+      this.fail(r.error.closeCode, `${r.error.code}: ${r.error.message}`);
+      return;
+    }
+    const m = r.message as DecodedUplink;
+    this.gw.metrics.framesIn.inc({ type: messageName(m.type) });
+    if (this.state === 'hello') {
+      if (m.type !== MessageType.Hello) {
+        this.fail(CloseCode.Malformed, `expected HELLO first, got ${messageName(m.type)}`);
+        return;
+      }
+      clearTimeout(this.helloTimer);
+      this.state = 'open';
+      this.gw.sessionOpened(this, m);
+      return;
+    }
+    switch (m.type) {
+      case MessageType.Hello:
+        this.fail(CloseCode.Malformed, 'HELLO is only allowed as the first message');
+        return;
+      case MessageType.Telemetry:
+      case MessageType.Event:
+      case MessageType.Reported:
+        this.uplink(m, data, now);
+        return;
+      case MessageType.CmdAccepted:
+        this.gw.hooks.commandAccepted(this.entry, m.id);
+        return;
+      case MessageType.CmdResult:
+        this.gw.hooks.commandResult(this.entry, m);
+        return;
+    }
+  }
+
+  /** TELEMETRY, EVENT and REPORTED share the sequence space (SPEC.md §5.5). */
+  private uplink(m: DecodedUplink & { seq: number }, data: Buffer, now: number): void {
+    const e = this.entry;
+    if (m.seq <= e.acceptedSeq) {
+      // A resend: acknowledged (now if durable, else by the pending commit), not stored again.
+      this.gw.metrics.duplicates.inc();
+      if (m.seq <= e.durableSeq) this.send({ type: MessageType.Ack, seq: e.durableSeq });
+      return;
+    }
+    e.acceptedSeq = m.seq;
+    this.gw.ingest(e, m, data, now);
+  }
+
+  /** Over the rate: stop reading until the bucket has a token again. */
+  private throttle(ms: number): void {
+    if (this.ws.isPaused) return;
+    this.gw.metrics.throttled.inc();
+    this.ws.pause();
+    this.resumeTimer = setTimeout(() => {
+      this.resumeTimer = undefined;
+      if (this.state !== 'closed' && !this.gw.storePaused) this.ws.resume();
+    }, ms);
+  }
+
+  /** Pauses or resumes reading for store backpressure (the rate throttle has its own timer). */
+  setReading(on: boolean): void {
+    if (this.state === 'closed') return;
+    if (on && this.resumeTimer === undefined) this.ws.resume();
+    else if (!on) this.ws.pause();
+  }
+}

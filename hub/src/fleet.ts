@@ -1,0 +1,103 @@
+// The fleet in memory: every device's record plus its live state (session, last
+// seen, RTT, sequence numbers). Loaded once at start and kept in step with every
+// write, so authentication and the fleet view never wait on the database.
+
+import type { DeviceInfo } from '@halyard/firmware-protocol';
+import type { DeviceSession } from './device/session.js';
+import { type DeviceRecord, toInfo } from './store/devices.js';
+
+export interface DeviceEntry {
+  record: DeviceRecord;
+  session: DeviceSession | undefined;
+  connectedAt: number | null;
+  lastSeen: number | null;
+  rtt: number | null;
+  /** Highest sequence number handed to the store (duplicates are at or below it). */
+  acceptedSeq: number;
+  /** Highest sequence number committed (what WELCOME and ACK carry). */
+  durableSeq: number;
+  /** lastSeen or rtt changed since they were last written. */
+  dirty: boolean;
+  /** Times of recent connection attempts, for the reconnect limit. */
+  connects: number[];
+}
+
+export class Fleet {
+  private readonly byId = new Map<string, DeviceEntry>();
+  private readonly byRowid = new Map<number, DeviceEntry>();
+  /** Open commands per device id; set by the command service. */
+  pendingCommands: (id: string) => number = () => 0;
+
+  constructor(records: readonly DeviceRecord[]) {
+    for (const r of records) this.add(r);
+  }
+
+  get size(): number {
+    return this.byId.size;
+  }
+
+  get(id: string): DeviceEntry | undefined {
+    return this.byId.get(id);
+  }
+
+  getByRowid(rowid: number): DeviceEntry | undefined {
+    return this.byRowid.get(rowid);
+  }
+
+  entries(): IterableIterator<DeviceEntry> {
+    return this.byId.values();
+  }
+
+  add(record: DeviceRecord): DeviceEntry {
+    const entry: DeviceEntry = {
+      record,
+      session: undefined,
+      connectedAt: null,
+      lastSeen: record.lastSeen,
+      rtt: record.rtt,
+      acceptedSeq: record.lastSeq,
+      durableSeq: record.lastSeq,
+      dirty: false,
+      connects: [],
+    };
+    this.byId.set(record.id, entry);
+    this.byRowid.set(record.rowid, entry);
+    return entry;
+  }
+
+  /** Replaces the stored fields of a device, keeping its live state. */
+  update(record: DeviceRecord): DeviceEntry {
+    const entry = this.byId.get(record.id);
+    if (entry === undefined) return this.add(record);
+    entry.record = { ...record, lastSeq: Math.max(record.lastSeq, entry.durableSeq) };
+    return entry;
+  }
+
+  remove(id: string): DeviceEntry | undefined {
+    const entry = this.byId.get(id);
+    if (entry === undefined) return undefined;
+    this.byId.delete(id);
+    this.byRowid.delete(entry.record.rowid);
+    return entry;
+  }
+
+  info(entry: DeviceEntry): DeviceInfo {
+    const online = entry.session?.isOpen ?? false;
+    return toInfo(
+      { ...entry.record, lastSeq: entry.durableSeq },
+      {
+        online,
+        connectedAt: online ? entry.connectedAt : null,
+        lastSeen: entry.lastSeen,
+        rtt: entry.rtt,
+        pendingCommands: this.pendingCommands(entry.record.id),
+      },
+    );
+  }
+
+  online(): number {
+    let n = 0;
+    for (const e of this.byId.values()) if (e.session?.isOpen) n++;
+    return n;
+  }
+}

@@ -1,0 +1,138 @@
+// The HTTP side of the hub (hono): /api/v1 (JSON), /metrics, /healthz, and the web
+// console's static files at /. Errors leave as {error: {code, message, field?}}
+// with the status errors.ts gives their code.
+
+import { existsSync } from 'node:fs';
+import type { HubStats } from '@halyard/firmware-protocol';
+import { getConnInfo } from '@hono/node-server/conninfo';
+import { serveStatic } from '@hono/node-server/serve-static';
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { secureHeaders } from 'hono/secure-headers';
+import type { HubContext } from '../context.js';
+import { HubError, HubErrorCode } from '../errors.js';
+import { authenticate, csrfGuard } from './auth.js';
+import type { AppEnv } from './env.js';
+import { Routes } from './route.js';
+import { commandRoutes } from './routes/commands.js';
+import { deviceRoutes } from './routes/devices.js';
+import { eventRoutes } from './routes/events.js';
+import { operatorRoutes } from './routes/operators.js';
+import { sessionRoutes } from './routes/session.js';
+import { telemetryRoutes } from './routes/telemetry.js';
+
+export const API_PREFIX = '/api/v1';
+/** Largest request body, bytes. */
+export const MAX_BODY = 256 * 1024;
+
+const VERSION = '0.1.0';
+
+function isLoopback(ip: string): boolean {
+  return ip === '127.0.0.1' || ip === '::1' || ip === '::ffff:127.0.0.1';
+}
+
+export interface AppExtras {
+  /** Extra route groups (MQTT integrators arrive this way). */
+  routes?: ((routes: Routes, ctx: HubContext) => void)[];
+  stats: () => HubStats;
+}
+
+export function createApp(ctx: HubContext, extras: AppExtras): { app: Hono<AppEnv>; routes: Routes } {
+  const app = new Hono<AppEnv>();
+  const tls = ctx.config.tlsCert !== undefined;
+
+  app.onError((err, c) => {
+    if (err instanceof HubError) {
+      if (err.options.retryAfter !== undefined) c.header('Retry-After', String(err.options.retryAfter));
+      return c.json(err.toJSON(), err.status as 400);
+    }
+    ctx.log.error({ err, path: c.req.path, method: c.req.method }, 'request failed');
+    return c.json(new HubError(HubErrorCode.Internal, 'internal error; see the hub log').toJSON(), 500);
+  });
+  app.notFound((c) => c.json(new HubError(HubErrorCode.NotFound, `no route ${c.req.method} ${c.req.path}`).toJSON(), 404));
+
+  app.use('*', async (c, next) => {
+    c.set('ip', getConnInfo(c).remote.address ?? 'unknown');
+    await next();
+  });
+  app.use(
+    '*',
+    secureHeaders({
+      strictTransportSecurity: tls ? 'max-age=31536000; includeSubDomains' : false,
+      contentSecurityPolicy: {
+        defaultSrc: ["'self'"],
+        connectSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        frameAncestors: ["'none'"],
+      },
+      crossOriginEmbedderPolicy: false,
+    }),
+  );
+  app.use(
+    `${API_PREFIX}/*`,
+    bodyLimit({
+      maxSize: MAX_BODY,
+      onError: () => {
+        throw new HubError(HubErrorCode.TooLarge, `request body over ${MAX_BODY} bytes`);
+      },
+    }),
+  );
+  app.use('*', authenticate(ctx.reader.db));
+  app.use(`${API_PREFIX}/*`, csrfGuard(tls));
+
+  const routes = new Routes();
+  sessionRoutes(routes, ctx);
+  operatorRoutes(routes, ctx);
+  deviceRoutes(routes, ctx);
+  telemetryRoutes(routes, ctx);
+  eventRoutes(routes, ctx);
+  commandRoutes(routes, ctx);
+  for (const add of extras.routes ?? []) add(routes, ctx);
+  routes.add({
+    method: 'get',
+    path: '/hub/stats',
+    summary: 'Hub statistics: connections, rates, latencies, storage, MQTT',
+    tag: 'hub',
+    role: 'viewer',
+    handler: ({ c }) => c.json(extras.stats()),
+  });
+  routes.mount(app, API_PREFIX);
+
+  const openapi = routes.openapi(API_PREFIX, { title: 'Halyard hub API', version: VERSION });
+  app.get(`${API_PREFIX}/openapi.json`, (c) => c.json(openapi as object));
+  app.all(`${API_PREFIX}/*`, (c) => c.json(new HubError(HubErrorCode.NotFound, `no route ${c.req.method} ${c.req.path}`).toJSON(), 404));
+
+  app.get('/healthz', (c) => {
+    const problems = ctx.problems();
+    const body = {
+      status: problems.length ? 'degraded' : 'ok',
+      problems,
+      uptimeSeconds: Math.round((Date.now() - ctx.startedAt) / 1000),
+      devices: { known: ctx.fleet.size, connected: ctx.devices.connections },
+    };
+    return c.json(body, problems.length ? 503 : 200);
+  });
+
+  // Prometheus: open to scrapers on this machine; anyone else must be a logged-in operator.
+  app.get('/metrics', async (c) => {
+    if (!isLoopback(c.get('ip')) && c.get('caller') === undefined) {
+      throw new HubError(HubErrorCode.Unauthenticated, 'metrics need a login from outside this machine');
+    }
+    return c.text(await ctx.metrics.registry.metrics(), 200, { 'Content-Type': ctx.metrics.registry.contentType });
+  });
+
+  const consoleDir = ctx.config.consoleDir;
+  if (consoleDir !== undefined && existsSync(consoleDir)) {
+    app.use('/*', serveStatic({ root: consoleDir }));
+    // Client-side routes of the single-page app fall back to its index.
+    app.get('/*', serveStatic({ root: consoleDir, path: 'index.html' }));
+  } else {
+    app.get('/', (c) =>
+      c.html(
+        '<!doctype html><title>Halyard</title><p>The Halyard hub is running. The web console is not built: run <code>npm run build</code>, then restart.</p>',
+      ),
+    );
+  }
+  return { app, routes };
+}

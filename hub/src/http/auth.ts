@@ -1,0 +1,137 @@
+// Who is calling: an operator's session from the cookie (the console) or from
+// `Authorization: Bearer` (API clients); role checks; CSRF defence for cookie
+// callers; and login throttling per address and per username.
+
+import type { Role } from '@halyard/firmware-protocol';
+import type { Context, MiddlewareHandler } from 'hono';
+import { getCookie } from 'hono/cookie';
+import { bearer, sha256 } from '../auth/secrets.js';
+import { HubError, HubErrorCode } from '../errors.js';
+import type { Db } from '../store/db.js';
+import { getOperator, getSession } from '../store/operators.js';
+import type { AppEnv } from './env.js';
+import { hasRole } from './route.js';
+
+export const SESSION_COOKIE = 'halyard_session';
+export const SESSION_TTL_MS = 7 * 24 * 3_600_000;
+
+export interface Caller {
+  username: string;
+  role: Role;
+  /** How the caller authenticated; only cookie callers need the CSRF check. */
+  via: 'cookie' | 'bearer';
+  tokenHash: Uint8Array;
+}
+
+/** Resolves a session token to its operator, or undefined when expired, unknown or disabled. */
+export function callerFromToken(db: Db, token: string, via: Caller['via'], now = Date.now()): Caller | undefined {
+  const tokenHash = sha256(token);
+  const s = getSession(db, tokenHash);
+  if (s === undefined || s.expiresAt < now) return undefined;
+  const o = getOperator(db, s.username);
+  if (o === undefined || o.disabled) return undefined;
+  return { username: o.username, role: o.role, via, tokenHash };
+}
+
+/** The token a request carries: bearer first, then the session cookie. */
+export function requestToken(
+  authorization: string | undefined,
+  cookieHeader: string | undefined,
+): { token: string; via: Caller['via'] } | undefined {
+  const b = bearer(authorization);
+  if (b !== undefined) return { token: b, via: 'bearer' };
+  const m = cookieHeader === undefined ? null : new RegExp(`(?:^|;\\s*)${SESSION_COOKIE}=([^;]+)`).exec(cookieHeader);
+  return m?.[1] ? { token: decodeURIComponent(m[1]), via: 'cookie' } : undefined;
+}
+
+/** Puts the caller (or undefined) on every request's context. */
+export function authenticate(db: Db): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const b = bearer(c.req.header('authorization'));
+    const cookie = getCookie(c, SESSION_COOKIE);
+    const found = b !== undefined ? { token: b, via: 'bearer' as const } : cookie ? { token: cookie, via: 'cookie' as const } : undefined;
+    c.set('caller', found ? callerFromToken(db, found.token, found.via) : undefined);
+    await next();
+  };
+}
+
+/** The request's origin matches the hub's own (SPEC.md §10.1; CSRF defence). */
+export function sameOrigin(origin: string | undefined, host: string | undefined, tls: boolean): boolean {
+  if (origin === undefined || host === undefined) return false;
+  return origin === `${tls ? 'https' : 'http'}://${host}`;
+}
+
+/** Cookie callers changing state must come from the hub's own pages. */
+export function csrfGuard(tls: boolean): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const caller = c.get('caller');
+    const method = c.req.method;
+    if (caller?.via === 'cookie' && method !== 'GET' && method !== 'HEAD' && method !== 'OPTIONS') {
+      const origin = c.req.header('origin') ?? refererOrigin(c.req.header('referer'));
+      if (!sameOrigin(origin, c.req.header('host'), tls)) {
+        throw new HubError(HubErrorCode.Csrf, 'cross-site request refused: the Origin header must be this hub');
+      }
+    }
+    await next();
+  };
+}
+
+function refererOrigin(referer: string | undefined): string | undefined {
+  if (referer === undefined) return undefined;
+  try {
+    return new URL(referer).origin;
+  } catch {
+    return undefined;
+  }
+}
+
+export function requireCaller(c: Context<AppEnv>, least: Role): Caller {
+  const caller = c.get('caller');
+  if (caller === undefined)
+    throw new HubError(
+      HubErrorCode.Unauthenticated,
+      'log in first (POST /api/v1/login), then send the session cookie or Authorization: Bearer <token>',
+    );
+  if (!hasRole(caller.role, least)) throw new HubError(HubErrorCode.Forbidden, `this needs the ${least} role; you are ${caller.role}`);
+  return caller;
+}
+
+/**
+ * Login attempts: after `max` failures within `windowMs` for an address or a
+ * username, further attempts get 429 until the window passes.
+ */
+export class LoginLimiter {
+  private readonly failures = new Map<string, number[]>();
+
+  constructor(
+    private readonly max = 5,
+    private readonly windowMs = 15 * 60_000,
+  ) {}
+
+  private recent(key: string, now: number): number[] {
+    const list = (this.failures.get(key) ?? []).filter((t) => t > now - this.windowMs);
+    if (list.length === 0) this.failures.delete(key);
+    else this.failures.set(key, list);
+    return list;
+  }
+
+  /** Seconds to wait if blocked, else 0. */
+  blocked(ip: string, username: string, now = Date.now()): number {
+    let wait = 0;
+    for (const key of [`ip:${ip}`, `user:${username}`]) {
+      const list = this.recent(key, now);
+      if (list.length >= this.max) wait = Math.max(wait, Math.ceil(((list[0] as number) + this.windowMs - now) / 1000));
+    }
+    return wait;
+  }
+
+  failed(ip: string, username: string, now = Date.now()): void {
+    for (const key of [`ip:${ip}`, `user:${username}`]) this.failures.set(key, [...this.recent(key, now), now]);
+    // Bound memory under a spray of usernames or addresses.
+    if (this.failures.size > 100_000) this.failures.clear();
+  }
+
+  succeeded(username: string): void {
+    this.failures.delete(`user:${username}`);
+  }
+}

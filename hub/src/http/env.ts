@@ -1,0 +1,10 @@
+// The hono environment: what middleware puts on each request's context.
+
+import type { Caller } from './auth.js';
+
+export interface AppEnv {
+  Variables: {
+    caller: Caller | undefined;
+    ip: string;
+  };
+}

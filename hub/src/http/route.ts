@@ -1,0 +1,152 @@
+// Declaring a route once: method, path, who may call it, the zod schemas that
+// validate its input, and the handler. The same declarations build the OpenAPI
+// document, so documentation cannot drift from validation.
+
+import type { Role } from '@halyard/firmware-protocol';
+import type { Context, Hono } from 'hono';
+import { z } from 'zod';
+import { HubError, HubErrorCode } from '../errors.js';
+import { type Caller, requireCaller } from './auth.js';
+import type { AppEnv } from './env.js';
+
+export type Method = 'get' | 'post' | 'patch' | 'put' | 'delete';
+
+export interface RouteSpec<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType> {
+  method: Method;
+  path: string;
+  summary: string;
+  tag: string;
+  /** Least role allowed; 'public' needs no login. */
+  role: Role | 'public';
+  params?: P;
+  query?: Q;
+  body?: B;
+  /** Status of a successful answer (documentation). */
+  status?: number;
+  /** Describes the success body (documentation only). */
+  response?: z.ZodType;
+  handler: (input: {
+    c: Context<AppEnv>;
+    params: z.output<P>;
+    query: z.output<Q>;
+    body: z.output<B>;
+    caller: Caller | undefined;
+  }) => Promise<Response> | Response;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: a registry of routes with differing schema types
+type AnyRoute = RouteSpec<any, any, any>;
+
+const RANK: Record<Role, number> = { viewer: 1, operator: 2, admin: 3 };
+
+export function hasRole(role: Role, least: Role): boolean {
+  return RANK[role] >= RANK[least];
+}
+
+/** A zod failure as our 400, naming the first offending field. */
+export function validationError(err: z.ZodError, where: string): HubError {
+  const issue = err.issues[0];
+  const path = issue?.path.map(String).join('.') ?? '';
+  const field = path === '' ? where : path;
+  return new HubError(HubErrorCode.Validation, `${field}: ${issue?.message ?? 'invalid'}`, { field });
+}
+
+function parse<T extends z.ZodType>(schema: T | undefined, value: unknown, where: string): z.output<T> {
+  if (schema === undefined) return undefined as z.output<T>;
+  const r = schema.safeParse(value);
+  if (!r.success) throw validationError(r.error, where);
+  return r.data;
+}
+
+async function readJson(c: Context<AppEnv>): Promise<unknown> {
+  const type = c.req.header('content-type') ?? '';
+  if (!/^application\/(.+\+)?json\b/i.test(type)) throw new HubError(HubErrorCode.BadRequest, 'send the body as application/json');
+  const text = await c.req.text();
+  if (text.trim() === '') return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new HubError(HubErrorCode.BadRequest, `malformed JSON: ${(err as Error).message}`);
+  }
+}
+
+export class Routes {
+  readonly all: AnyRoute[] = [];
+
+  add<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType>(spec: RouteSpec<P, Q, B>): void {
+    this.all.push(spec);
+  }
+
+  mount(app: Hono<AppEnv>, prefix: string): void {
+    for (const r of this.all) {
+      app.on(r.method.toUpperCase(), `${prefix}${r.path}`, async (c) => {
+        const caller = r.role === 'public' ? c.get('caller') : requireCaller(c, r.role);
+        const params = parse(r.params, c.req.param(), 'path');
+        const query = parse(r.query, c.req.query(), 'query');
+        const body = r.body === undefined ? undefined : parse(r.body, await readJson(c), 'body');
+        return r.handler({ c, params, query, body, caller });
+      });
+    }
+  }
+
+  /** The OpenAPI 3.0 document for every route, built from the same schemas. */
+  openapi(prefix: string, info: { title: string; version: string }): unknown {
+    const paths: Record<string, Record<string, unknown>> = {};
+    const schema = (s: z.ZodType, io: 'input' | 'output') => z.toJSONSchema(s, { target: 'openapi-3.0', io, unrepresentable: 'any' });
+    for (const r of this.all) {
+      const path = `${prefix}${r.path}`.replace(/:([A-Za-z]+)/g, '{$1}');
+      const parameters: unknown[] = [];
+      for (const [where, s] of [
+        ['path', r.params],
+        ['query', r.query],
+      ] as const) {
+        if (s === undefined) continue;
+        const js = schema(s, 'input') as { properties?: Record<string, unknown>; required?: string[] };
+        for (const [name, p] of Object.entries(js.properties ?? {})) {
+          parameters.push({ name, in: where, required: where === 'path' || (js.required ?? []).includes(name), schema: p });
+        }
+      }
+      const op: Record<string, unknown> = {
+        summary: r.summary,
+        tags: [r.tag],
+        parameters,
+        responses: {
+          [String(r.status ?? 200)]: {
+            description: 'success',
+            ...(r.response ? { content: { 'application/json': { schema: schema(r.response, 'output') } } } : {}),
+          },
+          default: { description: 'error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
+        },
+        ...(r.role === 'public' ? { security: [] } : { 'x-halyard-role': r.role }),
+      };
+      if (r.body) op.requestBody = { required: true, content: { 'application/json': { schema: schema(r.body, 'input') } } };
+      paths[path] ??= {};
+      (paths[path] as Record<string, unknown>)[r.method] = op;
+    }
+    return {
+      openapi: '3.0.3',
+      info,
+      paths,
+      security: [{ bearer: [] }, { cookie: [] }],
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer' },
+          cookie: { type: 'apiKey', in: 'cookie', name: 'halyard_session' },
+        },
+        schemas: {
+          Error: {
+            type: 'object',
+            required: ['error'],
+            properties: {
+              error: {
+                type: 'object',
+                required: ['code', 'message'],
+                properties: { code: { type: 'string' }, message: { type: 'string' }, field: { type: 'string' } },
+              },
+            },
+          },
+        },
+      },
+    };
+  }
+}

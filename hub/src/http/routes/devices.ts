@@ -1,0 +1,232 @@
+// Devices: provisioning (the token is shown once), listing, changes, token
+// rotation, revocation (ends a live session at once), deletion, presence history.
+
+import { CloseCode, type DeviceInfo } from '@halyard/firmware-protocol';
+import { z } from 'zod';
+import { randomToken, sha256 } from '../../auth/secrets.js';
+import type { HubContext } from '../../context.js';
+import { HubError, HubErrorCode } from '../../errors.js';
+import type { DeviceEntry } from '../../fleet.js';
+import { listPresence } from '../../store/events.js';
+import type { Routes } from '../route.js';
+import { deviceId, idParams, limit, tags } from '../schemas.js';
+
+export const deviceShape = z.object({
+  id: z.string(),
+  name: z.string().nullable(),
+  model: z.string().nullable(),
+  firmware: z.string().nullable(),
+  tags: z.array(z.string()),
+  createdAt: z.number(),
+  revoked: z.boolean(),
+  online: z.boolean(),
+  lastSeen: z.number().nullable(),
+  rtt: z.number().nullable(),
+  connectedAt: z.number().nullable(),
+  lastSeq: z.number(),
+  pendingCommands: z.number(),
+});
+
+export function deviceEntry(ctx: HubContext, id: string): DeviceEntry {
+  const e = ctx.fleet.get(id);
+  if (e === undefined) throw new HubError(HubErrorCode.DeviceUnknown, `no device "${id}"`);
+  return e;
+}
+
+function matches(
+  d: DeviceInfo,
+  q: { q?: string | undefined; status?: string | undefined; tag?: string | undefined; model?: string | undefined },
+): boolean {
+  if (q.status === 'online' && !d.online) return false;
+  if (q.status === 'offline' && (d.online || d.revoked)) return false;
+  if (q.status === 'revoked' && !d.revoked) return false;
+  if (q.tag !== undefined && !d.tags.includes(q.tag)) return false;
+  if (q.model !== undefined && d.model !== q.model) return false;
+  if (q.q !== undefined) {
+    const needle = q.q.toLowerCase();
+    const hay = [d.id, d.name ?? '', d.model ?? '', d.firmware ?? '', ...d.tags].join('\u0000').toLowerCase();
+    if (!hay.includes(needle)) return false;
+  }
+  return true;
+}
+
+export function deviceRoutes(routes: Routes, ctx: HubContext): void {
+  routes.add({
+    method: 'get',
+    path: '/devices',
+    summary: 'List devices, with filters',
+    tag: 'devices',
+    role: 'viewer',
+    query: z.object({
+      q: z.string().max(100).optional(),
+      status: z.enum(['online', 'offline', 'revoked']).optional(),
+      tag: z.string().max(64).optional(),
+      model: z.string().max(128).optional(),
+      limit: limit(10_000, 1_000),
+      offset: z.coerce.number().int().min(0).default(0),
+    }),
+    response: z.object({ devices: z.array(deviceShape), total: z.number() }),
+    handler: ({ c, query }) => {
+      const all: DeviceInfo[] = [];
+      for (const e of ctx.fleet.entries()) {
+        const d = ctx.fleet.info(e);
+        if (matches(d, query)) all.push(d);
+      }
+      all.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      return c.json({ devices: all.slice(query.offset, query.offset + query.limit), total: all.length });
+    },
+  });
+
+  routes.add({
+    method: 'post',
+    path: '/devices',
+    summary: 'Provision a device; the response holds its token, shown only this once',
+    tag: 'devices',
+    role: 'operator',
+    status: 201,
+    body: z
+      .object({
+        id: deviceId,
+        name: z.string().max(128).nullable().optional(),
+        model: z.string().max(128).nullable().optional(),
+        tags: tags.optional(),
+      })
+      .strict(),
+    response: deviceShape.extend({ token: z.string() }),
+    handler: async ({ c, body, caller }) => {
+      const secret = randomToken();
+      const record = await ctx.writer.op('createDevice', {
+        id: body.id,
+        name: body.name ?? null,
+        model: body.model ?? null,
+        tags: body.tags ?? [],
+        secretHash: sha256(secret),
+        createdAt: Date.now(),
+      });
+      const e = ctx.fleet.add(record);
+      const info = ctx.fleet.info(e);
+      ctx.metrics.devicesKnown.set(ctx.fleet.size);
+      ctx.bus.publish('device', { device: info });
+      ctx.audit(caller?.username ?? '?', 'device.create', body.id, { name: body.name, model: body.model, tags: body.tags });
+      return c.json({ ...info, token: `${body.id}.${secret}` }, 201);
+    },
+  });
+
+  routes.add({
+    method: 'get',
+    path: '/devices/:id',
+    summary: 'One device',
+    tag: 'devices',
+    role: 'viewer',
+    params: idParams,
+    response: deviceShape,
+    handler: ({ c, params }) => c.json(ctx.fleet.info(deviceEntry(ctx, params.id))),
+  });
+
+  routes.add({
+    method: 'patch',
+    path: '/devices/:id',
+    summary: 'Change name, model or tags',
+    tag: 'devices',
+    role: 'operator',
+    params: idParams,
+    body: z
+      .object({ name: z.string().max(128).nullable().optional(), model: z.string().max(128).nullable().optional(), tags: tags.optional() })
+      .strict(),
+    response: deviceShape,
+    handler: async ({ c, params, body, caller }) => {
+      deviceEntry(ctx, params.id);
+      const patch = {
+        ...(body.name === undefined ? {} : { name: body.name }),
+        ...(body.model === undefined ? {} : { model: body.model }),
+        ...(body.tags === undefined ? {} : { tags: body.tags }),
+      };
+      const record = await ctx.writer.op('updateDevice', { id: params.id, patch });
+      const info = ctx.fleet.info(ctx.fleet.update(record));
+      ctx.bus.publish('device', { device: info });
+      ctx.audit(caller?.username ?? '?', 'device.update', params.id, patch);
+      return c.json(info);
+    },
+  });
+
+  routes.add({
+    method: 'delete',
+    path: '/devices/:id',
+    summary: 'Delete a device with its telemetry, events, commands and twin',
+    tag: 'devices',
+    role: 'admin',
+    status: 204,
+    params: idParams,
+    handler: async ({ c, params, caller }) => {
+      deviceEntry(ctx, params.id);
+      ctx.devices.disconnect(params.id, CloseCode.Revoked, 'the device was deleted');
+      await ctx.writer.op('deleteDevice', { id: params.id });
+      ctx.fleet.remove(params.id);
+      ctx.commands.forget(params.id);
+      ctx.metrics.devicesKnown.set(ctx.fleet.size);
+      ctx.bus.publish('device.removed', { id: params.id });
+      ctx.audit(caller?.username ?? '?', 'device.delete', params.id);
+      return c.body(null, 204);
+    },
+  });
+
+  routes.add({
+    method: 'post',
+    path: '/devices/:id/token',
+    summary: 'Rotate the device token: the old one stops working at once; the new one is shown only this once',
+    tag: 'devices',
+    role: 'operator',
+    params: idParams,
+    body: z.object({ reinstate: z.boolean().optional() }).strict().optional(),
+    response: z.object({ id: z.string(), token: z.string(), revoked: z.boolean() }),
+    handler: async ({ c, params, body, caller }) => {
+      deviceEntry(ctx, params.id);
+      const secret = randomToken();
+      const record = await ctx.writer.op('setSecret', { id: params.id, secretHash: sha256(secret), unrevoke: body?.reinstate === true });
+      const e = ctx.fleet.update(record);
+      ctx.devices.disconnect(params.id, CloseCode.Revoked, 'the device token was rotated');
+      ctx.bus.publish('device', { device: ctx.fleet.info(e) });
+      ctx.audit(caller?.username ?? '?', 'device.token.rotate', params.id, { reinstate: body?.reinstate === true });
+      return c.json({ id: params.id, token: `${params.id}.${secret}`, revoked: record.revokedAt !== null });
+    },
+  });
+
+  routes.add({
+    method: 'post',
+    path: '/devices/:id/revoke',
+    summary: 'Revoke a device: its live session ends at once and it cannot connect again',
+    tag: 'devices',
+    role: 'operator',
+    params: idParams,
+    response: deviceShape,
+    handler: async ({ c, params, caller }) => {
+      deviceEntry(ctx, params.id);
+      const record = await ctx.writer.op('revokeDevice', { id: params.id, at: Date.now() });
+      const e = ctx.fleet.update(record);
+      ctx.devices.disconnect(params.id, CloseCode.Revoked, 'the device was revoked');
+      const info = ctx.fleet.info(e);
+      ctx.bus.publish('device', { device: info });
+      ctx.audit(caller?.username ?? '?', 'device.revoke', params.id);
+      return c.json(info);
+    },
+  });
+
+  routes.add({
+    method: 'get',
+    path: '/devices/:id/presence',
+    summary: 'Presence history, newest first',
+    tag: 'devices',
+    role: 'viewer',
+    params: idParams,
+    query: z.object({ limit: limit(1_000, 100) }),
+    response: z.object({
+      presence: z.array(
+        z.object({ device: z.string(), online: z.boolean(), reason: z.string(), code: z.number().nullable(), at: z.number() }),
+      ),
+    }),
+    handler: ({ c, params, query }) => {
+      const e = deviceEntry(ctx, params.id);
+      return c.json({ presence: listPresence(ctx.reader.db, e.record.rowid, e.record.id, query.limit) });
+    },
+  });
+}

@@ -1,0 +1,97 @@
+// Device events and the audit log.
+
+import { z } from 'zod';
+import type { HubContext } from '../../context.js';
+import { listEvents } from '../../store/events.js';
+import { listAudit } from '../../store/operators.js';
+import type { Routes } from '../route.js';
+import { deviceId, idParams, limit, time, username } from '../schemas.js';
+import { deviceEntry } from './devices.js';
+
+const eventShape = z.object({
+  id: z.number(),
+  device: z.string(),
+  name: z.string(),
+  level: z.number(),
+  data: z.unknown(),
+  time: z.number(),
+  receivedAt: z.number(),
+});
+
+export function eventRoutes(routes: Routes, ctx: HubContext): void {
+  routes.add({
+    method: 'get',
+    path: '/events',
+    summary: 'Events, newest first; `after` returns only newer ones (for polling)',
+    tag: 'events',
+    role: 'viewer',
+    query: z.object({
+      device: deviceId.optional(),
+      since: time.optional(),
+      after: z.coerce.number().int().min(0).optional(),
+      limit: limit(1_000, 100),
+    }),
+    response: z.object({ events: z.array(eventShape) }),
+    handler: ({ c, query }) => {
+      const device = query.device === undefined ? undefined : deviceEntry(ctx, query.device).record.rowid;
+      return c.json({
+        events: listEvents(ctx.reader.db, {
+          ...(device === undefined ? {} : { device }),
+          ...(query.since === undefined ? {} : { since: query.since }),
+          ...(query.after === undefined ? {} : { afterId: query.after }),
+          limit: query.limit,
+        }),
+      });
+    },
+  });
+
+  routes.add({
+    method: 'get',
+    path: '/devices/:id/events',
+    summary: "A device's events, newest first",
+    tag: 'events',
+    role: 'viewer',
+    params: idParams,
+    query: z.object({ since: time.optional(), limit: limit(1_000, 100) }),
+    response: z.object({ events: z.array(eventShape) }),
+    handler: ({ c, params, query }) => {
+      const e = deviceEntry(ctx, params.id);
+      return c.json({
+        events: listEvents(ctx.reader.db, {
+          device: e.record.rowid,
+          ...(query.since === undefined ? {} : { since: query.since }),
+          limit: query.limit,
+        }),
+      });
+    },
+  });
+
+  routes.add({
+    method: 'get',
+    path: '/audit',
+    summary: 'The audit log, newest first: every state-changing call with who made it',
+    tag: 'audit',
+    role: 'admin',
+    query: z.object({ before: z.coerce.number().int().min(1).optional(), actor: username.optional(), limit: limit(1_000, 100) }),
+    response: z.object({
+      entries: z.array(
+        z.object({
+          id: z.number(),
+          at: z.number(),
+          actor: z.string(),
+          action: z.string(),
+          target: z.string().nullable(),
+          detail: z.unknown(),
+        }),
+      ),
+    }),
+    handler: ({ c, query }) =>
+      c.json({
+        entries: listAudit(ctx.reader.db, {
+          ...(query.before === undefined ? {} : { beforeId: query.before }),
+          ...(query.actor === undefined ? {} : { actor: query.actor }),
+          limit: query.limit,
+        }),
+      }),
+  });
+}

@@ -1,0 +1,122 @@
+// Telemetry queries: raw points in a range, time buckets with aggregates, and the
+// latest value of each metric.
+
+import { z } from 'zod';
+import type { HubContext } from '../../context.js';
+import { HubError, HubErrorCode } from '../../errors.js';
+import type { PointValue } from '../../store/telemetry/blocks.js';
+import { AGGREGATES, type Aggregate } from '../../store/telemetry/query.js';
+import type { Routes } from '../route.js';
+import { duration, idParams, limit, time } from '../schemas.js';
+import { deviceEntry } from './devices.js';
+
+/** A point value in JSON: numbers as v, text as vs, booleans as vb, bytes as vd (base64). */
+export function pointJson(t: number, v: PointValue): Record<string, unknown> {
+  if (typeof v === 'number') return { t, v };
+  if (typeof v === 'string') return { t, vs: v };
+  if (typeof v === 'boolean') return { t, vb: v };
+  return { t, vd: Buffer.from(v).toString('base64') };
+}
+
+function jsonValue(v: PointValue | null | undefined): unknown {
+  if (v instanceof Uint8Array) return { $base64: Buffer.from(v).toString('base64') };
+  return v ?? null;
+}
+
+/** Most buckets one query may produce. */
+const MAX_BUCKETS = 100_000;
+
+export function telemetryRoutes(routes: Routes, ctx: HubContext): void {
+  routes.add({
+    method: 'get',
+    path: '/devices/:id/telemetry',
+    summary: 'Telemetry in a time range: raw points, or buckets of `bucket` width with aggregates',
+    tag: 'telemetry',
+    role: 'viewer',
+    params: idParams,
+    query: z.object({
+      name: z.string().max(4096).optional().describe('metric names, comma-separated; all when absent'),
+      from: time.optional().describe('start, ms or ISO 8601; default: an hour before `to`'),
+      to: time.optional().describe('end, ms or ISO 8601; default: now'),
+      bucket: duration.optional().describe('bucket width, e.g. 1m; raw points when absent'),
+      agg: z
+        .string()
+        .max(64)
+        .optional()
+        .describe(`aggregates per bucket, comma-separated from ${AGGREGATES.join(', ')}; all by default`),
+      limit: limit(100_000, 10_000).describe('most raw points per metric'),
+    }),
+    response: z.object({
+      device: z.string(),
+      from: z.number(),
+      to: z.number(),
+      bucket: z.number().nullable(),
+      series: z.array(
+        z.object({
+          name: z.string(),
+          unit: z.string().nullable(),
+          points: z.array(z.record(z.string(), z.unknown())),
+          truncated: z.boolean(),
+        }),
+      ),
+    }),
+    handler: ({ c, params, query }) => {
+      const e = deviceEntry(ctx, params.id);
+      const to = query.to ?? Date.now();
+      const from = query.from ?? to - 3_600_000;
+      if (from > to) throw new HubError(HubErrorCode.Validation, 'from must not be after to', { field: 'from' });
+      const names = query.name
+        ?.split(',')
+        .map((n) => n.trim())
+        .filter((n) => n.length > 0);
+      const aggs = (query.agg?.split(',').map((a) => a.trim()) ?? [...AGGREGATES]) as Aggregate[];
+      const unknown = aggs.find((a) => !AGGREGATES.includes(a));
+      if (unknown !== undefined) throw new HubError(HubErrorCode.Validation, `agg: unknown aggregate "${unknown}"`, { field: 'agg' });
+      if (query.bucket !== undefined) {
+        if (query.bucket <= 0) throw new HubError(HubErrorCode.Validation, 'bucket must be positive', { field: 'bucket' });
+        if ((to - from) / query.bucket > MAX_BUCKETS)
+          throw new HubError(HubErrorCode.Validation, `at most ${MAX_BUCKETS} buckets per query; widen the bucket`, { field: 'bucket' });
+      }
+      const series = ctx.reader.telemetry.series(e.record.rowid, names).map((s) => {
+        if (query.bucket === undefined) {
+          const r = ctx.reader.telemetry.raw(s.id, from, to, query.limit);
+          return {
+            name: s.name,
+            unit: s.unit,
+            points: r.points.ts.map((t, i) => pointJson(t, r.points.values[i] as PointValue)),
+            truncated: r.truncated,
+          };
+        }
+        const buckets = ctx.reader.telemetry.buckets(s.id, from, to, query.bucket);
+        return {
+          name: s.name,
+          unit: s.unit,
+          truncated: false,
+          points: buckets.map((b) => {
+            const out: Record<string, unknown> = { t: b.t };
+            for (const a of aggs) out[a] = a === 'last' ? jsonValue(b.last) : a === 'count' ? b.count : b[a];
+            return out;
+          }),
+        };
+      });
+      return c.json({ device: e.record.id, from, to, bucket: query.bucket ?? null, series });
+    },
+  });
+
+  routes.add({
+    method: 'get',
+    path: '/devices/:id/telemetry/latest',
+    summary: 'The newest value of each metric',
+    tag: 'telemetry',
+    role: 'viewer',
+    params: idParams,
+    response: z.object({ device: z.string(), metrics: z.array(z.record(z.string(), z.unknown())) }),
+    handler: ({ c, params }) => {
+      const e = deviceEntry(ctx, params.id);
+      const metrics = ctx.reader.telemetry
+        .latest(e.record.rowid)
+        .map((p) => ({ name: p.name, unit: p.unit, ...pointJson(p.time, p.value) }));
+      return c.json({ device: e.record.id, metrics });
+    },
+  });
+}

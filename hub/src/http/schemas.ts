@@ -1,0 +1,45 @@
+// zod schemas shared by routes: ids, names, times and durations as ARCHITECTURE.md
+// fixes them (times: ms since the epoch or ISO 8601; durations: "30s", "5m"...).
+
+import { COMMAND_STATES, DEVICE_ID_PATTERN, parseDuration } from '@halyard/firmware-protocol';
+import { z } from 'zod';
+
+export const deviceId = z.string().regex(DEVICE_ID_PATTERN, 'a device id: 1-64 of A-Z a-z 0-9 _ . : - starting with a letter or digit');
+export const username = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$/, 'a username: 1-64 of A-Z a-z 0-9 _ . @ - starting with a letter or digit');
+export const password = z.string().min(8, 'at least 8 characters').max(256);
+export const role = z.enum(['admin', 'operator', 'viewer']);
+export const tags = z.array(z.string().min(1).max(64)).max(32);
+
+/** A time: ms since the epoch (number or digits) or an ISO 8601 string. */
+export const time = z.union([z.number(), z.string()]).transform((v, ctx) => {
+  const ms = typeof v === 'number' ? v : /^\d+$/.test(v) ? Number(v) : Date.parse(v);
+  if (!Number.isFinite(ms) || ms < 0) {
+    ctx.addIssue({ code: 'custom', message: 'a time: ms since the epoch or ISO 8601' });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+/** A duration string ("500ms", "10s", "5m", "1h", "30d") or a number of ms. */
+export const duration = z.union([z.number(), z.string()]).transform((v, ctx) => {
+  const ms = parseDuration(v, true);
+  if (ms === undefined) {
+    ctx.addIssue({ code: 'custom', message: 'a duration like 500ms, 10s, 5m, 1h, 30d (or ms)' });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+export const limit = (max: number, dflt: number) => z.coerce.number().int().min(1).max(max).default(dflt);
+
+export const commandState = z.enum(COMMAND_STATES);
+
+export const idParams = z.object({ id: deviceId });
+
+const json: z.ZodType<unknown> = z.lazy(() =>
+  z.union([z.null(), z.boolean(), z.number(), z.string(), z.array(json), z.record(z.string(), json)]),
+);
+export const jsonValue = json;
+export const jsonObject = z.record(z.string(), json);

@@ -1,0 +1,188 @@
+// Assembling a hub: store (writer thread + reader), fleet, gateways, services,
+// HTTP server; and taking it apart again in the right order.
+
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
+import { DEVICE_PATH, type HubStats } from '@halyard/firmware-protocol';
+import { getRequestListener } from '@hono/node-server';
+import { hashPassword, randomToken } from './auth/secrets.js';
+import { LocalBus } from './bus.js';
+import { CommandService } from './commands/service.js';
+import type { HubConfig } from './config.js';
+import type { HubContext } from './context.js';
+import { DeviceGateway } from './device/gateway.js';
+import type { FrameMeta } from './device/session.js';
+import { Fleet } from './fleet.js';
+import { createApp } from './http/app.js';
+import { LoginLimiter } from './http/auth.js';
+import type { Logger } from './log.js';
+import { createMetrics } from './metrics.js';
+import { rejectUpgrade } from './net/reject-upgrade.js';
+import { HubStatsTracker } from './stats.js';
+import { listDevices } from './store/devices.js';
+import { countOperators } from './store/operators.js';
+import { Reader } from './store/reader.js';
+import { Writer } from './store/writer.js';
+import { TwinService } from './twins/service.js';
+
+export interface Hub {
+  ctx: HubContext;
+  /** The bound HTTP port. */
+  port: number;
+  /** The bound MQTT port, when the broker runs. */
+  mqttPort: number | undefined;
+  /** The first admin's password when this start created it (undefined otherwise). */
+  createdAdminPassword: string | undefined;
+  /** Stops accepting, closes sessions with 1001, commits what is pending, closes the database. */
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Called if the store's thread dies: the hub cannot go on. */
+  onFatal?: (err: Error) => void;
+}
+
+export async function startHub(config: Readonly<HubConfig>, log: Logger, options: StartOptions = {}): Promise<Hub> {
+  mkdirSync(config.dataDir, { recursive: true });
+  const dbPath = join(config.dataDir, 'halyard.db');
+  const writer = await Writer.start<FrameMeta>({
+    path: dbPath,
+    cacheMiB: 256,
+    retentionMs: config.retention,
+    compactIntervalMs: 5_000,
+    compactRows: 25_000,
+    commitIntervalMs: config.commitInterval,
+    maxBatchFrames: 20_000,
+    maxFrame: config.maxFrame,
+  });
+  writer.on('fatal', (err) => {
+    log.fatal({ err }, 'the store thread failed');
+    options.onFatal?.(err);
+  });
+  writer.on('log', (l) => log[l.level]({ err: l.err }, l.msg));
+  const reader = new Reader(dbPath);
+
+  let createdAdminPassword: string | undefined;
+  if (countOperators(reader.db) === 0) {
+    const password = config.adminPassword ?? randomToken().slice(0, 24);
+    await writer.op('createOperator', {
+      username: 'admin',
+      passwordHash: await hashPassword(password),
+      role: 'admin',
+      createdAt: Date.now(),
+    });
+    if (config.adminPassword === undefined) createdAdminPassword = password;
+    log.info({ username: 'admin' }, 'empty database: created the first operator, admin');
+  }
+
+  const metrics = createMetrics();
+  const bus = new LocalBus(log);
+  const fleet = new Fleet(listDevices(reader.db));
+  metrics.devicesKnown.set(fleet.size);
+  const gateway = new DeviceGateway(config, fleet, writer, bus, metrics, log);
+  const commands = new CommandService(config, fleet, writer, reader, bus, log);
+  const twins = new TwinService(config, fleet, writer, reader, bus, log);
+  gateway.hooks = {
+    online: (e, s) => {
+      twins.online(e, s);
+      commands.online(e, s);
+    },
+    offline: () => {},
+    commandAccepted: (e, id) => commands.commandAccepted(e, id),
+    commandResult: (e, m) => commands.commandResult(e, m),
+    reportedApplied: (o) => twins.reportedApplied(o),
+  };
+  const resumed = commands.resume();
+  if (resumed > 0) log.info({ commands: resumed }, 'resumed open commands');
+
+  let storeFailing = false;
+  writer.on('committed', (o) => {
+    storeFailing = o.error !== undefined;
+  });
+  const ctx: HubContext = {
+    config,
+    log,
+    bus,
+    metrics,
+    writer,
+    reader,
+    fleet,
+    devices: gateway,
+    commands,
+    twins,
+    loginLimiter: new LoginLimiter(),
+    startedAt: Date.now(),
+    audit(actor, action, target, detail) {
+      writer
+        .op('audit', { at: Date.now(), actor, action, target, detail })
+        .catch((err) => log.error({ err, action }, 'could not write the audit log'));
+    },
+    problems() {
+      const p: string[] = [];
+      if (storeFailing) p.push('storage is failing: telemetry is not being acknowledged');
+      if (gateway.storePaused) p.push('storage is behind: device reads are paused');
+      return p;
+    },
+  };
+
+  const tracker = new HubStatsTracker(ctx);
+  const stats = (): HubStats => tracker.snapshot();
+  const { app } = createApp(ctx, { stats });
+
+  const listener = getRequestListener(app.fetch);
+  const server: Server =
+    config.tlsCert !== undefined && config.tlsKey !== undefined
+      ? createHttpsServer({ cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) }, listener)
+      : createHttpServer(listener);
+  // Slow clients must not hold connections open forever (slowloris).
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+  server.keepAliveTimeout = 5_000;
+  server.maxHeadersCount = 100;
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => {});
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === DEVICE_PATH) return gateway.handleUpgrade(req, socket, head);
+    rejectUpgrade(socket, 404, 'HUB_ERR_NOT_FOUND', `no WebSocket endpoint at ${path}`);
+  });
+  server.on('clientError', (err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    else socket.destroy();
+    log.debug({ err: err.message }, 'client error');
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+
+  let closing: Promise<void> | undefined;
+  return {
+    ctx,
+    port,
+    mqttPort: undefined,
+    createdAdminPassword,
+    close() {
+      closing ??= (async () => {
+        log.info('shutting down');
+        server.close();
+        await gateway.shutdown();
+        server.closeAllConnections();
+        tracker.stop();
+        commands.stop();
+        await commands.flush().catch((err) => log.error({ err }, 'could not record final command transitions'));
+        await writer.close();
+        reader.close();
+        log.info('stopped');
+      })();
+      return closing;
+    },
+  };
+}

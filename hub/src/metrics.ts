@@ -1,0 +1,70 @@
+// Prometheus metrics (prom-client), one registry per hub so tests can run several.
+
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { LatencyWindow } from './latency-window.js';
+
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'halyard_process_', eventLoopMonitoringPrecision: 10 });
+  const m = {
+    registry,
+    /** Recent ACK latencies in ms, for the console's p50/p99. */
+    ackWindow: new LatencyWindow(),
+    devicesConnected: new Gauge({ name: 'halyard_devices_connected', help: 'Device sessions past HELLO', registers: [registry] }),
+    devicesKnown: new Gauge({ name: 'halyard_devices_known', help: 'Provisioned devices', registers: [registry] }),
+    framesIn: new Counter({
+      name: 'halyard_frames_in_total',
+      help: 'Device messages received, by type',
+      labelNames: ['type'],
+      registers: [registry],
+    }),
+    framesOut: new Counter({
+      name: 'halyard_frames_out_total',
+      help: 'Messages sent to devices, by type',
+      labelNames: ['type'],
+      registers: [registry],
+    }),
+    bytesIn: new Counter({ name: 'halyard_bytes_in_total', help: 'Bytes of device messages received', registers: [registry] }),
+    bytesOut: new Counter({ name: 'halyard_bytes_out_total', help: 'Bytes of messages sent to devices', registers: [registry] }),
+    duplicates: new Counter({
+      name: 'halyard_frames_duplicate_total',
+      help: 'Uplink frames with an old sequence number (acked, not stored)',
+      registers: [registry],
+    }),
+    rejected: new Counter({
+      name: 'halyard_frames_rejected_total',
+      help: 'Sessions ended for a bad frame or a breached limit, by reason',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
+    upgradesRejected: new Counter({
+      name: 'halyard_upgrades_rejected_total',
+      help: 'Device upgrades refused, by HTTP status',
+      labelNames: ['status'],
+      registers: [registry],
+    }),
+    throttled: new Counter({
+      name: 'halyard_device_throttled_total',
+      help: 'Times a device was throttled for exceeding --device-rate',
+      registers: [registry],
+    }),
+    ackLatency: new Histogram({
+      name: 'halyard_ack_latency_seconds',
+      help: 'From receiving an uplink frame to sending its ACK',
+      buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    batchFrames: new Histogram({
+      name: 'halyard_commit_batch_frames',
+      help: 'Frames per group commit',
+      buckets: [1, 2, 5, 10, 50, 100, 500, 1000, 5000, 20000],
+      registers: [registry],
+    }),
+    storeBacklog: new Gauge({ name: 'halyard_store_backlog_frames', help: 'Frames accepted but not yet committed', registers: [registry] }),
+    storeFailures: new Counter({ name: 'halyard_store_failures_total', help: 'Failed commits', registers: [registry] }),
+    telemetryPoints: new Counter({ name: 'halyard_telemetry_points_total', help: 'Telemetry points committed', registers: [registry] }),
+  };
+  return m;
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

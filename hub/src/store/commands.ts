@@ -1,0 +1,189 @@
+// The command ledger: every command, its state, and every state change with its time.
+
+import { type CommandInfo, type CommandState, FINAL_COMMAND_STATES, type JsonValue } from '@halyard/firmware-protocol';
+import { HubError, HubErrorCode } from '../errors.js';
+import type { Db } from './db.js';
+import { sql } from './prepared.js';
+
+/** Which states each state may move to. */
+const NEXT: Record<CommandState, readonly CommandState[]> = {
+  // A device may answer a command whose 'sent' was not yet written when the hub
+  // stopped: its answer proves delivery, so queued may move straight on.
+  queued: ['sent', 'accepted', 'succeeded', 'failed', 'rejected', 'expired', 'cancelled'],
+  sent: ['accepted', 'succeeded', 'failed', 'rejected', 'timed_out', 'cancelled'],
+  accepted: ['succeeded', 'failed', 'rejected', 'timed_out', 'cancelled'],
+  succeeded: [],
+  failed: [],
+  rejected: [],
+  expired: [],
+  timed_out: [],
+  cancelled: [],
+};
+
+export function canMove(from: CommandState, to: CommandState): boolean {
+  return NEXT[from].includes(to);
+}
+
+interface Row {
+  rowid: number;
+  id: string;
+  device: string;
+  name: string;
+  params: string;
+  state: CommandState;
+  key: string | null;
+  created_at: number;
+  created_by: string;
+  ttl: number;
+  timeout: number;
+  sent_at: number | null;
+  result: string | null;
+  error: string | null;
+}
+
+/** A command with what the runtime needs beside the API shape. */
+export interface CommandRecord extends CommandInfo {
+  rowid: number;
+  deviceRowid: number;
+  sentAt: number | null;
+}
+
+const SELECT = `SELECT c.rowid, c.id, d.id AS device, c.device AS device_rowid, c.name, c.params, c.state, c.key, c.created_at, c.created_by,
+  c.ttl, c.timeout, c.sent_at, c.result, c.error FROM commands c JOIN devices d ON d.rowid = c.device`;
+
+function toRecord(db: Db, r: Row & { device_rowid: number }, withHistory: boolean): CommandRecord {
+  return {
+    rowid: r.rowid,
+    id: r.id,
+    device: r.device,
+    deviceRowid: r.device_rowid,
+    name: r.name,
+    params: JSON.parse(r.params) as JsonValue,
+    state: r.state,
+    key: r.key,
+    createdAt: r.created_at,
+    createdBy: r.created_by,
+    ttl: r.ttl,
+    timeout: r.timeout,
+    sentAt: r.sent_at,
+    result: r.result === null ? null : (JSON.parse(r.result) as JsonValue),
+    error: r.error,
+    history: withHistory
+      ? (sql(db, 'SELECT state, at FROM command_history WHERE command = ? ORDER BY rowid').all(r.rowid) as {
+          state: CommandState;
+          at: number;
+        }[])
+      : [],
+  };
+}
+
+export function getCommand(db: Db, id: string): CommandRecord | undefined {
+  const r = sql(db, `${SELECT} WHERE c.id = ?`).get(id) as (Row & { device_rowid: number }) | undefined;
+  return r && toRecord(db, r, true);
+}
+
+export interface CommandQuery {
+  device: number;
+  states?: readonly CommandState[];
+  beforeRowid?: number;
+  limit: number;
+}
+
+/** A device's commands, newest first. */
+export function listCommands(db: Db, q: CommandQuery): CommandRecord[] {
+  const where = ['c.device = ?'];
+  const args: (string | number)[] = [q.device];
+  if (q.states?.length) {
+    where.push(`c.state IN (${q.states.map(() => '?').join(', ')})`);
+    args.push(...q.states);
+  }
+  if (q.beforeRowid !== undefined) {
+    where.push('c.rowid < ?');
+    args.push(q.beforeRowid);
+  }
+  const rows = sql(db, `${SELECT} WHERE ${where.join(' AND ')} ORDER BY c.rowid DESC LIMIT ?`).all(...args, q.limit) as (Row & {
+    device_rowid: number;
+  })[];
+  return rows.map((r) => toRecord(db, r, true));
+}
+
+/** Every command not yet in a final state, oldest first (what a restarted hub resumes). */
+export function openCommands(db: Db): CommandRecord[] {
+  const rows = sql(db, `${SELECT} WHERE c.state IN ('queued', 'sent', 'accepted') ORDER BY c.rowid`).all() as (Row & {
+    device_rowid: number;
+  })[];
+  return rows.map((r) => toRecord(db, r, true));
+}
+
+export interface NewCommand {
+  id: string;
+  device: number;
+  name: string;
+  params: JsonValue;
+  key: string | null;
+  createdAt: number;
+  createdBy: string;
+  ttl: number;
+  timeout: number;
+}
+
+/**
+ * Creates a queued command, or returns the existing one with the same idempotency
+ * key for this device. Refuses when the device already has `maxOpen` open commands.
+ */
+export function createCommand(db: Db, c: NewCommand, maxOpen: number): { command: CommandRecord; created: boolean } {
+  if (c.key !== null) {
+    const rowid = sql(db, 'SELECT rowid FROM commands WHERE device = ? AND key = ?').pluck().get(c.device, c.key) as number | undefined;
+    if (rowid !== undefined) {
+      const existing = sql(db, `${SELECT} WHERE c.rowid = ?`).get(rowid) as Row & { device_rowid: number };
+      return { command: toRecord(db, existing, true), created: false };
+    }
+  }
+  const open = sql(db, "SELECT count(*) FROM commands WHERE device = ? AND state IN ('queued', 'sent', 'accepted')")
+    .pluck()
+    .get(c.device) as number;
+  if (open >= maxOpen)
+    throw new HubError(HubErrorCode.QueueFull, `the device already has ${open} open commands (at most ${maxOpen}); wait or cancel some`);
+  const rowid = Number(
+    sql(
+      db,
+      'INSERT INTO commands (id, device, name, params, state, key, created_at, created_by, ttl, timeout, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    ).run(c.id, c.device, c.name, JSON.stringify(c.params), 'queued', c.key, c.createdAt, c.createdBy, c.ttl, c.timeout, c.createdAt)
+      .lastInsertRowid,
+  );
+  sql(db, 'INSERT INTO command_history (command, state, at) VALUES (?, ?, ?)').run(rowid, 'queued', c.createdAt);
+  return { command: getCommand(db, c.id) as CommandRecord, created: true };
+}
+
+export interface Transition {
+  id: string;
+  to: CommandState;
+  at: number;
+  result?: JsonValue | null;
+  error?: string | null;
+}
+
+/**
+ * Moves commands to new states. A move the state machine does not allow (a late
+ * result after a timeout, say) is skipped; the returned list holds the commands
+ * that moved, in their new state.
+ */
+export function transitionCommands(db: Db, moves: readonly Transition[]): CommandRecord[] {
+  const moved: CommandRecord[] = [];
+  for (const m of moves) {
+    const r = sql(db, 'SELECT rowid, state FROM commands WHERE id = ?').get(m.id) as { rowid: number; state: CommandState } | undefined;
+    if (r === undefined || !canMove(r.state, m.to)) continue;
+    sql(
+      db,
+      `UPDATE commands SET state = ?, updated_at = ?, sent_at = CASE WHEN ? = 'sent' THEN coalesce(sent_at, ?) ELSE sent_at END,
+         result = coalesce(?, result), error = coalesce(?, error) WHERE rowid = ?`,
+    ).run(m.to, m.at, m.to, m.at, m.result === undefined || m.result === null ? null : JSON.stringify(m.result), m.error ?? null, r.rowid);
+    sql(db, 'INSERT INTO command_history (command, state, at) VALUES (?, ?, ?)').run(r.rowid, m.to, m.at);
+    moved.push(getCommand(db, m.id) as CommandRecord);
+  }
+  return moved;
+}
+
+export function isFinal(state: CommandState): boolean {
+  return FINAL_COMMAND_STATES.has(state);
+}

@@ -1,0 +1,203 @@
+// Numbered schema migrations. Each runs once, in order, inside a transaction;
+// PRAGMA user_version records how far a database has come. Never edit a migration
+// that has shipped: add the next one.
+
+import type { Db } from './db.js';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'devices, telemetry, events, presence, operators, sessions, audit',
+    sql: `
+CREATE TABLE meta (
+  key   TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) WITHOUT ROWID;
+
+-- rowid is the compact device number telemetry refers to; AUTOINCREMENT so a
+-- deleted device's number is never reused.
+CREATE TABLE devices (
+  rowid       INTEGER PRIMARY KEY AUTOINCREMENT,
+  id          TEXT NOT NULL UNIQUE,
+  name        TEXT,
+  model       TEXT,
+  firmware    TEXT,
+  tags        TEXT NOT NULL DEFAULT '[]',
+  secret_hash BLOB NOT NULL,
+  created_at  INTEGER NOT NULL,
+  revoked_at  INTEGER,
+  boot        INTEGER,
+  last_seen   INTEGER,
+  rtt         INTEGER
+);
+
+-- Highest durable sequence number per device, written in the same transaction as
+-- the data it covers (SPEC.md §5.5).
+CREATE TABLE device_seq (
+  device INTEGER PRIMARY KEY,
+  seq    INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE metrics (
+  id   INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE
+);
+
+-- One series per (device, metric). last_* is the newest compacted point.
+CREATE TABLE series (
+  id      INTEGER PRIMARY KEY,
+  device  INTEGER NOT NULL,
+  metric  INTEGER NOT NULL REFERENCES metrics(id),
+  unit    TEXT,
+  last_ts INTEGER,
+  last_v  REAL,
+  last_x  ANY,
+  UNIQUE (device, metric)
+) STRICT;
+
+-- Telemetry lands here first: appends only, no index, so a commit is cheap and the
+-- ACK fast. Compaction moves rows into blocks every few seconds.
+-- v: numeric value; x: TEXT (string value), INTEGER 0/1 (boolean) or BLOB (data).
+CREATE TABLE telemetry_log (
+  series INTEGER NOT NULL,
+  ts     INTEGER NOT NULL,
+  v      REAL,
+  x      ANY
+) STRICT;
+
+-- Compacted telemetry: one row holds up to 4096 points of one series, sorted by
+-- time, with a summary so coarse queries need not unpack. level 0 = fresh from
+-- compaction, 1 = merged into a full block.
+CREATE TABLE telemetry_blocks (
+  series INTEGER NOT NULL,
+  t0     INTEGER NOT NULL,
+  id     INTEGER NOT NULL,
+  t1     INTEGER NOT NULL,
+  level  INTEGER NOT NULL,
+  n      INTEGER NOT NULL,
+  nnum   INTEGER NOT NULL,
+  sum    REAL,
+  min    REAL,
+  max    REAL,
+  data   BLOB NOT NULL,
+  PRIMARY KEY (series, t0, id)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE events (
+  id          INTEGER PRIMARY KEY,
+  device      INTEGER NOT NULL,
+  name        TEXT NOT NULL,
+  level       INTEGER NOT NULL,
+  data        TEXT,
+  time        INTEGER NOT NULL,
+  received_at INTEGER NOT NULL
+);
+CREATE INDEX events_by_device ON events (device, id);
+
+CREATE TABLE presence (
+  id     INTEGER PRIMARY KEY,
+  device INTEGER NOT NULL,
+  online INTEGER NOT NULL,
+  reason TEXT NOT NULL,
+  code   INTEGER,
+  at     INTEGER NOT NULL
+);
+CREATE INDEX presence_by_device ON presence (device, id);
+
+CREATE TABLE operators (
+  username      TEXT PRIMARY KEY,
+  password_hash TEXT NOT NULL,
+  role          TEXT NOT NULL CHECK (role IN ('admin', 'operator', 'viewer')),
+  disabled      INTEGER NOT NULL DEFAULT 0,
+  created_at    INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE sessions (
+  token_hash BLOB PRIMARY KEY,
+  username   TEXT NOT NULL REFERENCES operators(username) ON DELETE CASCADE,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX sessions_by_user ON sessions (username);
+
+CREATE TABLE audit (
+  id     INTEGER PRIMARY KEY,
+  at     INTEGER NOT NULL,
+  actor  TEXT NOT NULL,
+  action TEXT NOT NULL,
+  target TEXT,
+  detail TEXT
+);
+`,
+  },
+  {
+    version: 2,
+    name: 'commands and twins',
+    sql: `
+CREATE TABLE twins (
+  device           INTEGER PRIMARY KEY,
+  desired          TEXT NOT NULL,
+  desired_version  INTEGER NOT NULL,
+  desired_updated  TEXT NOT NULL,
+  reported         TEXT NOT NULL,
+  reported_version INTEGER NOT NULL,
+  reported_updated TEXT NOT NULL
+);
+
+-- The command ledger. state moves queued -> sent -> accepted -> succeeded/failed/
+-- rejected, or ends expired/timed_out/cancelled; every move is in command_history.
+CREATE TABLE commands (
+  rowid      INTEGER PRIMARY KEY,
+  id         TEXT NOT NULL UNIQUE,
+  device     INTEGER NOT NULL,
+  name       TEXT NOT NULL,
+  params     TEXT NOT NULL,
+  state      TEXT NOT NULL,
+  key        TEXT,
+  created_at INTEGER NOT NULL,
+  created_by TEXT NOT NULL,
+  ttl        INTEGER NOT NULL,
+  timeout    INTEGER NOT NULL,
+  sent_at    INTEGER,
+  result     TEXT,
+  error      TEXT,
+  updated_at INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX commands_by_key ON commands (device, key) WHERE key IS NOT NULL;
+CREATE INDEX commands_by_device ON commands (device, rowid);
+CREATE INDEX commands_open ON commands (state) WHERE state IN ('queued', 'sent', 'accepted');
+
+CREATE TABLE command_history (
+  command INTEGER NOT NULL,
+  state   TEXT NOT NULL,
+  at      INTEGER NOT NULL
+);
+CREATE INDEX command_history_by_command ON command_history (command);
+`,
+  },
+];
+
+/** Brings `db` up to the newest migration; returns the versions applied. */
+export function migrate(db: Db, migrations: readonly Migration[] = MIGRATIONS): number[] {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  const latest = migrations[migrations.length - 1]?.version ?? 0;
+  if (current > latest) {
+    throw new Error(`database schema version ${current} is newer than this hub knows (${latest}): upgrade the hub`);
+  }
+  const applied: number[] = [];
+  for (const m of migrations) {
+    if (m.version <= current) continue;
+    db.transaction(() => {
+      db.exec(m.sql);
+      db.pragma(`user_version = ${m.version}`);
+    })();
+    applied.push(m.version);
+  }
+  return applied;
+}

@@ -1,0 +1,62 @@
+// Every write the hub makes, as named operations the writer thread runs. The main
+// thread calls them through Writer.op(name, args); one thread owns all writes, so
+// no write ever waits on another connection's lock.
+
+import type { JsonObject } from '@halyard/firmware-protocol';
+import { createCommand, type NewCommand, type Transition, transitionCommands } from './commands.js';
+import type { Db } from './db.js';
+import * as devices from './devices.js';
+import { insertEvent, insertPresence, type NewEvent, type NewPresence } from './events.js';
+import * as operators from './operators.js';
+import type { TelemetryWriter } from './telemetry/writer.js';
+import { patchDesired } from './twins.js';
+
+export interface OpContext {
+  db: Db;
+  telemetry: TelemetryWriter;
+}
+
+export const ops = {
+  createDevice: ({ db }: OpContext, d: devices.NewDevice) => devices.createDevice(db, d),
+  updateDevice: ({ db }: OpContext, a: { id: string; patch: devices.DevicePatch }) => devices.updateDevice(db, a.id, a.patch),
+  deleteDevice: ({ db, telemetry }: OpContext, a: { id: string }) =>
+    db.transaction(() => {
+      const d = devices.deleteDevice(db, a.id);
+      db.prepare('DELETE FROM command_history WHERE command IN (SELECT rowid FROM commands WHERE device = ?)').run(d.rowid);
+      db.prepare('DELETE FROM commands WHERE device = ?').run(d.rowid);
+      db.prepare('DELETE FROM twins WHERE device = ?').run(d.rowid);
+      telemetry.forgetDevice(d.rowid);
+      return d;
+    })(),
+  setSecret: ({ db }: OpContext, a: { id: string; secretHash: Uint8Array; unrevoke: boolean }) =>
+    devices.setSecret(db, a.id, a.secretHash, a.unrevoke),
+  revokeDevice: ({ db }: OpContext, a: { id: string; at: number }) => devices.revokeDevice(db, a.id, a.at),
+  recordHello: ({ db }: OpContext, a: { rowid: number; firmware: string; model: string; boot: number | null }) =>
+    devices.recordHello(db, a.rowid, a.firmware, a.model, a.boot),
+  touchDevices: ({ db }: OpContext, a: devices.Touch[]) => db.transaction(() => devices.touchDevices(db, a))(),
+  recordPresence: ({ db }: OpContext, a: NewPresence[]) => db.transaction(() => insertPresence(db, a))(),
+  insertEvent: ({ db }: OpContext, e: NewEvent) => insertEvent(db, e),
+
+  createOperator: (
+    { db }: OpContext,
+    o: { username: string; passwordHash: string; role: 'admin' | 'operator' | 'viewer'; createdAt: number },
+  ) => operators.createOperator(db, o),
+  updateOperator: ({ db }: OpContext, a: { username: string; patch: operators.OperatorPatch }) =>
+    db.transaction(() => operators.updateOperator(db, a.username, a.patch))(),
+  deleteOperator: ({ db }: OpContext, a: { username: string }) => db.transaction(() => operators.deleteOperator(db, a.username))(),
+  createSession: ({ db }: OpContext, s: { tokenHash: Uint8Array; username: string; createdAt: number; expiresAt: number }) =>
+    operators.createSession(db, s),
+  deleteSession: ({ db }: OpContext, a: { tokenHash: Uint8Array }) => operators.deleteSession(db, a.tokenHash),
+  audit: ({ db }: OpContext, e: operators.AuditEntry) => operators.appendAudit(db, e),
+
+  createCommand: ({ db }: OpContext, a: { command: NewCommand; maxOpen: number }) =>
+    db.transaction(() => createCommand(db, a.command, a.maxOpen))(),
+  transitionCommands: ({ db }: OpContext, moves: Transition[]) => db.transaction(() => transitionCommands(db, moves))(),
+  patchDesired: ({ db }: OpContext, a: { device: number; patch: JsonObject; ifMatch: number | undefined; now: number }) =>
+    db.transaction(() => patchDesired(db, a.device, a.patch, a.ifMatch, a.now))(),
+};
+
+export type Ops = typeof ops;
+export type OpName = keyof Ops;
+export type OpArgs<K extends OpName> = Parameters<Ops[K]>[1];
+export type OpResult<K extends OpName> = ReturnType<Ops[K]>;

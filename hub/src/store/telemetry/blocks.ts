@@ -1,0 +1,115 @@
+// Packing a series' points into one compact row: CBOR [t0, [Δt...], [value...]],
+// times as deltas from the previous point (so mostly one or two bytes), values in
+// the shortest exact float or integer form, plus a numeric summary kept beside the
+// blob so coarse aggregates can skip unpacking.
+
+import { decodeCbor, encodeCbor, type Limits } from '@halyard/firmware-protocol';
+
+export type PointValue = number | string | boolean | Uint8Array;
+
+/** Points of one series in time order: parallel arrays keep them cheap to build and scan. */
+export interface Points {
+  ts: number[];
+  values: PointValue[];
+}
+
+export interface PackedBlock {
+  t0: number;
+  t1: number;
+  n: number;
+  /** How many values are numbers (the summary covers only those). */
+  nnum: number;
+  sum: number | null;
+  min: number | null;
+  max: number | null;
+  data: Uint8Array;
+}
+
+/** Most points in one block, and widest time span, so a range query reads few extra points. */
+export const BLOCK_MAX_POINTS = 4096;
+export const BLOCK_MAX_SPAN_MS = 3_600_000;
+
+const BLOCK_LIMITS: Limits = {
+  maxFrame: 64 * 1024 * 1024,
+  maxDepth: 4,
+  maxItems: BLOCK_MAX_POINTS,
+  maxString: 1024 * 1024,
+  maxIdentifier: 128,
+  maxRecords: BLOCK_MAX_POINTS,
+};
+
+/** Packs points[start, end), already sorted by time. */
+export function packBlock(ts: readonly number[], values: readonly PointValue[], start: number, end: number): PackedBlock {
+  const deltas: number[] = new Array(end - start);
+  const vals: PointValue[] = new Array(end - start);
+  let prev = ts[start] as number;
+  let nnum = 0;
+  let sum = 0;
+  let min = Number.POSITIVE_INFINITY;
+  let max = Number.NEGATIVE_INFINITY;
+  for (let i = start; i < end; i++) {
+    const t = ts[i] as number;
+    deltas[i - start] = t - prev;
+    prev = t;
+    const v = values[i] as PointValue;
+    vals[i - start] = v;
+    if (typeof v === 'number') {
+      nnum++;
+      sum += v;
+      if (v < min) min = v;
+      if (v > max) max = v;
+    }
+  }
+  return {
+    t0: ts[start] as number,
+    t1: ts[end - 1] as number,
+    n: end - start,
+    nnum,
+    sum: nnum ? sum : null,
+    min: nnum ? min : null,
+    max: nnum ? max : null,
+    data: encodeCbor([ts[start] as number, deltas, vals]),
+  };
+}
+
+/** Splits sorted points into block ranges of at most BLOCK_MAX_POINTS and BLOCK_MAX_SPAN_MS. */
+export function blockRanges(ts: readonly number[]): [number, number][] {
+  const ranges: [number, number][] = [];
+  let start = 0;
+  for (let i = 1; i <= ts.length; i++) {
+    if (i === ts.length || i - start >= BLOCK_MAX_POINTS || (ts[i] as number) - (ts[start] as number) > BLOCK_MAX_SPAN_MS) {
+      ranges.push([start, i]);
+      start = i;
+    }
+  }
+  return ranges;
+}
+
+/** Unpacks a block's points, appending to `into`. Throws on a corrupt blob (a storage fault, not input). */
+export function unpackBlock(data: Uint8Array, into: Points = { ts: [], values: [] }): Points {
+  const r = decodeCbor(data, BLOCK_LIMITS);
+  if (!r.ok || !Array.isArray(r.value) || r.value.length !== 3)
+    throw new Error(`corrupt telemetry block: ${r.ok ? 'shape' : r.error.message}`);
+  const [t0, deltas, vals] = r.value as [number, number[], PointValue[]];
+  let t = t0;
+  for (let i = 0; i < deltas.length; i++) {
+    t += deltas[i] as number;
+    into.ts.push(t);
+    into.values.push(vals[i] as PointValue);
+  }
+  return into;
+}
+
+/** Sorts parallel arrays by time, keeping arrival order for equal times. */
+export function sortPoints(p: Points): Points {
+  let sorted = true;
+  for (let i = 1; i < p.ts.length; i++) {
+    if ((p.ts[i] as number) < (p.ts[i - 1] as number)) {
+      sorted = false;
+      break;
+    }
+  }
+  if (sorted) return p;
+  const order = p.ts.map((_, i) => i).sort((a, b) => (p.ts[a] as number) - (p.ts[b] as number) || a - b);
+  return { ts: order.map((i) => p.ts[i] as number), values: order.map((i) => p.values[i] as PointValue) };
+}

@@ -1,0 +1,168 @@
+// Device twins: the desired document (operators, integrators) and the reported one
+// (the device, through REPORTED), each with a version that rises on every change
+// and per-key change times (SPEC.md §7).
+
+import {
+  applyMergePatch,
+  type DataMap,
+  deepEqual,
+  encodeCbor,
+  type JsonObject,
+  type JsonValue,
+  type TwinInfo,
+} from '@halyard/firmware-protocol';
+import { HubError, HubErrorCode } from '../errors.js';
+import type { Db } from './db.js';
+import { insertEvent } from './events.js';
+import { dataToJson, jsonToData } from './json.js';
+import { sql } from './prepared.js';
+
+/** SPEC.md §9: a twin document, CBOR-encoded, and its nesting. */
+export const TWIN_MAX_BYTES = 16_384;
+export const TWIN_MAX_DEPTH = 8;
+
+interface TwinRow {
+  desired: string;
+  desired_version: number;
+  desired_updated: string;
+  reported: string;
+  reported_version: number;
+  reported_updated: string;
+}
+
+export interface TwinState {
+  desired: JsonObject;
+  desiredVersion: number;
+  desiredUpdated: Record<string, number>;
+  reported: JsonObject;
+  reportedVersion: number;
+  reportedUpdated: Record<string, number>;
+}
+
+export function readTwin(db: Db, device: number): TwinState {
+  const r = sql(db, 'SELECT * FROM twins WHERE device = ?').get(device) as TwinRow | undefined;
+  if (r === undefined) return { desired: {}, desiredVersion: 0, desiredUpdated: {}, reported: {}, reportedVersion: 0, reportedUpdated: {} };
+  return {
+    desired: JSON.parse(r.desired) as JsonObject,
+    desiredVersion: r.desired_version,
+    desiredUpdated: JSON.parse(r.desired_updated) as Record<string, number>,
+    reported: JSON.parse(r.reported) as JsonObject,
+    reportedVersion: r.reported_version,
+    reportedUpdated: JSON.parse(r.reported_updated) as Record<string, number>,
+  };
+}
+
+function writeTwin(db: Db, device: number, t: TwinState): void {
+  sql(
+    db,
+    `INSERT INTO twins (device, desired, desired_version, desired_updated, reported, reported_version, reported_updated)
+     VALUES (?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (device) DO UPDATE SET desired = excluded.desired, desired_version = excluded.desired_version,
+       desired_updated = excluded.desired_updated, reported = excluded.reported, reported_version = excluded.reported_version,
+       reported_updated = excluded.reported_updated`,
+  ).run(
+    device,
+    JSON.stringify(t.desired),
+    t.desiredVersion,
+    JSON.stringify(t.desiredUpdated),
+    JSON.stringify(t.reported),
+    t.reportedVersion,
+    JSON.stringify(t.reportedUpdated),
+  );
+}
+
+function depth(v: JsonValue): number {
+  if (Array.isArray(v)) return 1 + Math.max(0, ...v.map(depth));
+  if (v !== null && typeof v === 'object') return 1 + Math.max(0, ...Object.values(v).map(depth));
+  return 0;
+}
+
+/** Why a document breaks SPEC.md §9's twin limits, or undefined when it does not. */
+export function twinLimitProblem(doc: JsonObject): string | undefined {
+  const d = depth(doc);
+  if (d > TWIN_MAX_DEPTH) return `the document nests ${d} levels deep; at most ${TWIN_MAX_DEPTH}`;
+  const size = encodeCbor(jsonToData(doc)).length;
+  if (size > TWIN_MAX_BYTES) return `the document would be ${size} bytes; at most ${TWIN_MAX_BYTES}`;
+  return undefined;
+}
+
+/** Applies a merge patch; returns the new document and the top-level keys that changed. */
+function patchDocument(
+  doc: JsonObject,
+  patch: JsonObject,
+  updated: Record<string, number>,
+  now: number,
+): { doc: JsonObject; changed: string[]; updated: Record<string, number> } {
+  const next = applyMergePatch(doc, patch) as JsonObject;
+  const changed = Object.keys(patch).filter((k) => !deepEqual(doc[k], next[k]));
+  const times = { ...updated };
+  for (const k of changed) {
+    if (Object.hasOwn(next, k)) times[k] = now;
+    else delete times[k];
+  }
+  return { doc: next, changed, updated: times };
+}
+
+export interface ReportedOutcome {
+  device: number;
+  applied: boolean;
+  /** Keys whose value changed; empty when the report changed nothing. */
+  changed: string[];
+  version: number;
+  reported: JsonObject;
+  reason?: string;
+}
+
+/** REPORTED from a device: applied unless the result would break the limits (SPEC.md §7.2). */
+export function applyReported(db: Db, device: number, patch: DataMap, now: number): ReportedOutcome {
+  const twin = readTwin(db, device);
+  const p = patchDocument(twin.reported, dataToJson(patch) as JsonObject, twin.reportedUpdated, now);
+  const problem = twinLimitProblem(p.doc);
+  if (problem !== undefined) {
+    insertEvent(db, { device, name: 'twin.reported_rejected', level: 2, data: { reason: problem }, time: now, receivedAt: now });
+    return { device, applied: false, changed: [], version: twin.reportedVersion, reported: twin.reported, reason: problem };
+  }
+  if (p.changed.length === 0) return { device, applied: true, changed: [], version: twin.reportedVersion, reported: twin.reported };
+  twin.reported = p.doc;
+  twin.reportedUpdated = p.updated;
+  twin.reportedVersion++;
+  writeTwin(db, device, twin);
+  return { device, applied: true, changed: p.changed, version: twin.reportedVersion, reported: twin.reported };
+}
+
+/** Merge-patches the desired document; `ifMatch` is the version the caller last saw. */
+export function patchDesired(db: Db, device: number, patch: JsonObject, ifMatch: number | undefined, now: number): TwinState {
+  const twin = readTwin(db, device);
+  if (ifMatch !== undefined && ifMatch !== twin.desiredVersion) {
+    throw new HubError(HubErrorCode.VersionMismatch, `desired is at version ${twin.desiredVersion}, not ${ifMatch}; reload and retry`);
+  }
+  const p = patchDocument(twin.desired, patch, twin.desiredUpdated, now);
+  const problem = twinLimitProblem(p.doc);
+  if (problem !== undefined) throw new HubError(HubErrorCode.TooLarge, problem, { field: 'desired' });
+  if (p.changed.length === 0) return twin;
+  twin.desired = p.doc;
+  twin.desiredUpdated = p.updated;
+  twin.desiredVersion++;
+  writeTwin(db, device, twin);
+  return twin;
+}
+
+/** Desired keys whose value differs from reported. */
+export function twinDelta(t: TwinState): JsonObject {
+  const delta: JsonObject = {};
+  for (const [k, v] of Object.entries(t.desired)) if (!deepEqual(v, t.reported[k])) delta[k] = v;
+  return delta;
+}
+
+export function twinInfo(deviceId: string, t: TwinState): TwinInfo {
+  return {
+    device: deviceId,
+    desired: t.desired,
+    desiredVersion: t.desiredVersion,
+    reported: t.reported,
+    reportedVersion: t.reportedVersion,
+    delta: twinDelta(t),
+    desiredUpdated: t.desiredUpdated,
+    reportedUpdated: t.reportedUpdated,
+  };
+}

@@ -1,0 +1,39 @@
+// Messages between the main thread and the writer thread.
+
+import type { IngestBatch } from './ingest.js';
+
+export interface WorkerSettings {
+  path: string;
+  cacheMiB: number;
+  /** ms of raw telemetry to keep; 0 = forever. */
+  retentionMs: number;
+  /** Compact the telemetry log at least this often... */
+  compactIntervalMs: number;
+  /** ...or once it holds this many rows. */
+  compactRows: number;
+}
+
+export interface WorkerStats {
+  batches: number;
+  rows: number;
+  logRows: number;
+  compactions: number;
+  compactedRows: number;
+  mergedPoints: number;
+  retainedBlocks: number;
+  lastCompactionMs: number;
+  failures: number;
+}
+
+export type ToWorker =
+  | { t: 'batch'; batch: IngestBatch }
+  | { t: 'op'; id: number; op: string; args: unknown }
+  | { t: 'stats'; id: number }
+  | { t: 'compact'; id: number }
+  | { t: 'close'; id: number };
+
+export interface SerializedError {
+  code: string;
+  message: string;
+  field?: string;
+}

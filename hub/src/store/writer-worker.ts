@@ -1,0 +1,153 @@
+// The writer thread: owns the only writing SQLite connection. Runs ingest batches
+// (group commits), the named operations of ops.ts, and background maintenance
+// (compaction, merging, retention) between them, each in a short transaction so
+// no ACK waits long behind it.
+
+import { parentPort, workerData } from 'node:worker_threads';
+import { HubError } from '../errors.js';
+import { openDatabase } from './db.js';
+import { pruneHistory } from './events.js';
+import { applyBatch, type IngestBatch } from './ingest.js';
+import { migrate } from './migrations.js';
+import { pruneSessions } from './operators.js';
+import { type OpContext, type OpName, ops } from './ops.js';
+import { TelemetryWriter } from './telemetry/writer.js';
+import type { ToWorker, WorkerSettings, WorkerStats } from './writer-protocol.js';
+
+const settings = workerData as WorkerSettings;
+const port = parentPort;
+if (port === null) throw new Error('writer-worker must run as a worker thread');
+
+const db = openDatabase(settings.path, { cacheMiB: settings.cacheMiB });
+migrate(db);
+const telemetry = new TelemetryWriter(db);
+const ctx: OpContext = { db, telemetry };
+
+const stats: WorkerStats = {
+  batches: 0,
+  rows: 0,
+  logRows: telemetry.logRows(),
+  compactions: 0,
+  compactedRows: 0,
+  mergedPoints: 0,
+  retainedBlocks: 0,
+  lastCompactionMs: 0,
+  failures: 0,
+};
+let lastCompaction = Date.now();
+let nextRetention = Date.now() + 60_000;
+let retentionSeries: number | undefined;
+let closing = false;
+
+function serializeError(err: unknown): { code: string; message: string; field?: string } {
+  if (err instanceof HubError) return { code: err.code, message: err.message, ...(err.field === undefined ? {} : { field: err.field }) };
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && code.startsWith('SQLITE'))
+    return { code: 'HUB_ERR_STORAGE', message: `${code}: ${(err as Error).message}` };
+  return { code: 'HUB_ERR_INTERNAL', message: err instanceof Error ? err.message : String(err) };
+}
+
+/** One bounded step of background work; returns true if it did something. */
+function maintain(): boolean {
+  const now = Date.now();
+  try {
+    if (stats.logRows >= settings.compactRows || (stats.logRows > 0 && now - lastCompaction >= settings.compactIntervalMs)) {
+      const t = performance.now();
+      const c = telemetry.compact(now);
+      stats.lastCompactionMs = performance.now() - t;
+      stats.compactions++;
+      stats.compactedRows += c.rows;
+      stats.logRows = Math.max(0, stats.logRows - c.rows);
+      if (c.rows === 0) stats.logRows = 0;
+      lastCompaction = now;
+      return c.rows > 0;
+    }
+    const merged = telemetry.merge(now);
+    if (merged > 0) {
+      stats.mergedPoints += merged;
+      return true;
+    }
+    if (now >= nextRetention) {
+      if (settings.retentionMs > 0) {
+        const r = telemetry.retain(now - settings.retentionMs, retentionSeries ?? 0, 200);
+        stats.retainedBlocks += r.deleted;
+        retentionSeries = r.nextSeries;
+        if (retentionSeries !== undefined) return true;
+        pruneHistory(db, now - settings.retentionMs, 5_000);
+      }
+      pruneSessions(db, now);
+      nextRetention = now + 3_600_000;
+    }
+  } catch (err) {
+    stats.failures++;
+    port?.postMessage({ t: 'log', level: 'error', msg: 'storage maintenance failed', err: serializeError(err) });
+  }
+  return false;
+}
+
+let maintenanceScheduled = false;
+function scheduleMaintenance(): void {
+  if (maintenanceScheduled || closing) return;
+  maintenanceScheduled = true;
+  // setImmediate lets queued messages (batches) run before more background work.
+  setImmediate(() => {
+    maintenanceScheduled = false;
+    if (maintain()) scheduleMaintenance();
+  });
+}
+const ticker = setInterval(scheduleMaintenance, Math.min(1_000, settings.compactIntervalMs));
+
+port.on('message', (msg: ToWorker) => {
+  switch (msg.t) {
+    case 'batch': {
+      try {
+        const result = applyBatch(db, telemetry, msg.batch as IngestBatch);
+        stats.batches++;
+        stats.rows += result.rows;
+        stats.logRows += result.rows;
+        port.postMessage({ t: 'batch', result });
+      } catch (err) {
+        stats.failures++;
+        port.postMessage({ t: 'batch', id: msg.batch.id, error: serializeError(err) });
+      }
+      scheduleMaintenance();
+      return;
+    }
+    case 'op': {
+      try {
+        const fn = ops[msg.op as OpName] as (c: OpContext, a: unknown) => unknown;
+        if (fn === undefined) throw new Error(`unknown store operation ${msg.op}`);
+        port.postMessage({ t: 'op', id: msg.id, result: fn(ctx, msg.args) });
+      } catch (err) {
+        port.postMessage({ t: 'op', id: msg.id, error: serializeError(err) });
+      }
+      return;
+    }
+    case 'stats':
+      port.postMessage({ t: 'stats', id: msg.id, stats: { ...stats } });
+      return;
+    case 'compact': {
+      // Tests and shutdown: compact and merge everything now.
+      while (telemetry.compact().rows > 0);
+      stats.logRows = 0;
+      while (telemetry.merge(Number.POSITIVE_INFINITY) > 0);
+      port.postMessage({ t: 'op', id: msg.id, result: null });
+      return;
+    }
+    case 'close': {
+      closing = true;
+      clearInterval(ticker);
+      try {
+        db.pragma('wal_checkpoint(TRUNCATE)');
+        db.close();
+        port.postMessage({ t: 'closed', id: msg.id });
+      } catch (err) {
+        port.postMessage({ t: 'closed', id: msg.id, error: serializeError(err) });
+      }
+      port.close();
+      return;
+    }
+  }
+});
+
+port.postMessage({ t: 'ready' });

@@ -1,0 +1,265 @@
+// The main thread's handle on the writer thread: named write operations as
+// promises, and group commit for device frames: frames collect while a batch is
+// being committed and go together in the next one, so batch size follows load.
+
+import { EventEmitter } from 'node:events';
+import { Worker } from 'node:worker_threads';
+import { HubError, HubErrorCode, type HubErrorCodeString } from '../errors.js';
+import { INDEX_STRIDE, type IngestBatch, type IngestResult } from './ingest.js';
+import type { OpArgs, OpName, OpResult } from './ops.js';
+import type { SerializedError, ToWorker, WorkerSettings, WorkerStats } from './writer-protocol.js';
+
+export interface WriterOptions extends WorkerSettings {
+  /** Longest a frame waits before its batch is sent, ms. */
+  commitIntervalMs: number;
+  /** A batch is sent at once when it holds this many frames. */
+  maxBatchFrames: number;
+  maxFrame: number;
+}
+
+/** A committed (or failed) batch, with the caller's per-frame metadata in frame order. */
+export interface BatchOutcome<M> {
+  result?: IngestResult;
+  error?: HubError;
+  metas: M[];
+  frames: number;
+  /** ms from the batch's first frame to the commit. */
+  latencyMs: number;
+}
+
+interface PendingBatch<M> {
+  id: number;
+  chunks: Uint8Array[];
+  index: number[];
+  bytes: number;
+  metas: M[];
+  firstAt: number;
+}
+
+function toHubError(e: SerializedError): HubError {
+  return new HubError(e.code as HubErrorCodeString, e.message, e.field === undefined ? {} : { field: e.field });
+}
+
+export interface WriterEvents<M> {
+  committed: [BatchOutcome<M>];
+  fatal: [Error];
+  log: [{ level: 'error' | 'warn' | 'info'; msg: string; err?: SerializedError }];
+}
+
+export class Writer<M = unknown> extends EventEmitter<WriterEvents<M>> {
+  private readonly worker: Worker;
+  private nextId = 1;
+  private readonly calls = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private pending: PendingBatch<M> | undefined;
+  private inFlight: PendingBatch<M> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+  private drainWaiters: (() => void)[] = [];
+  /** Frames accepted but not yet committed (pending + in flight). */
+  backlog = 0;
+
+  private constructor(private readonly options: WriterOptions) {
+    super();
+    const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+    const settings: WorkerSettings = {
+      path: options.path,
+      cacheMiB: options.cacheMiB,
+      retentionMs: options.retentionMs,
+      compactIntervalMs: options.compactIntervalMs,
+      compactRows: options.compactRows,
+    };
+    const entry = new URL(`./writer-worker${ext}`, import.meta.url);
+    this.worker =
+      ext === '.js'
+        ? new Worker(entry, { workerData: settings, name: 'halyard-writer' })
+        : // Running from TypeScript sources (tests): register tsx's loader in the thread first.
+          new Worker(
+            `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); })`,
+            { eval: true, workerData: settings, name: 'halyard-writer' },
+          );
+    this.worker.on('message', (msg) => this.onMessage(msg));
+    this.worker.on('error', (err) => this.fail(err));
+    this.worker.on('exit', (code) => {
+      if (!this.closed) this.fail(new Error(`writer thread exited with code ${code}`));
+    });
+  }
+
+  /** Starts the writer thread, which opens and migrates the database. */
+  static async start<M>(options: WriterOptions): Promise<Writer<M>> {
+    const w = new Writer<M>(options);
+    await new Promise<void>((resolve, reject) => {
+      const onMsg = (msg: { t: string }) => {
+        if (msg.t === 'ready') {
+          w.worker.off('message', onMsg);
+          w.worker.off('error', reject);
+          resolve();
+        }
+      };
+      w.worker.on('message', onMsg);
+      w.worker.once('error', reject);
+    });
+    return w;
+  }
+
+  private fail(err: Error): void {
+    for (const c of this.calls.values()) c.reject(err);
+    this.calls.clear();
+    this.emit('fatal', err);
+  }
+
+  private onMessage(msg: {
+    t: string;
+    id?: number;
+    result?: unknown;
+    error?: SerializedError;
+    stats?: WorkerStats;
+    level?: string;
+    msg?: string;
+    err?: SerializedError;
+  }): void {
+    switch (msg.t) {
+      case 'op':
+      case 'stats':
+      case 'closed': {
+        const call = this.calls.get(msg.id as number);
+        if (call === undefined) return;
+        this.calls.delete(msg.id as number);
+        if (msg.error) call.reject(toHubError(msg.error));
+        else call.resolve(msg.t === 'stats' ? msg.stats : msg.result);
+        return;
+      }
+      case 'batch':
+        this.onBatchDone(msg.result as IngestResult | undefined, msg.error);
+        return;
+      case 'log':
+        this.emit('log', { level: (msg.level as 'error') ?? 'error', msg: msg.msg ?? '', ...(msg.err ? { err: msg.err } : {}) });
+        return;
+    }
+  }
+
+  private call<T>(msg: ToWorker & { id: number }): Promise<T> {
+    if (this.closed) return Promise.reject(new HubError(HubErrorCode.Unavailable, 'the store is closed'));
+    return new Promise<T>((resolve, reject) => {
+      this.calls.set(msg.id, { resolve: resolve as (v: unknown) => void, reject });
+      this.worker.postMessage(msg);
+    });
+  }
+
+  /** Runs a named write operation in the writer thread. */
+  op<K extends OpName>(op: K, args: OpArgs<K>): Promise<OpResult<K>> {
+    return this.call<OpResult<K>>({ t: 'op', id: this.nextId++, op, args });
+  }
+
+  stats(): Promise<WorkerStats> {
+    return this.call<WorkerStats>({ t: 'stats', id: this.nextId++ });
+  }
+
+  /** Compacts and merges all telemetry now (tests, benchmarks). */
+  async compactNow(): Promise<void> {
+    await this.drain();
+    await this.call<null>({ t: 'compact', id: this.nextId++ });
+  }
+
+  /**
+   * Queues one validated uplink frame for the next group commit. `meta` comes back,
+   * in order, in the `committed` event.
+   */
+  ingest(device: number, seq: number, now: number, bytes: Uint8Array, meta: M): void {
+    let b = this.pending;
+    if (b === undefined) {
+      b = { id: this.nextId++, chunks: [], index: [], bytes: 0, metas: [], firstAt: performance.now() };
+      this.pending = b;
+    }
+    b.index.push(device, seq, now, b.bytes, bytes.length);
+    b.chunks.push(bytes);
+    b.bytes += bytes.length;
+    b.metas.push(meta);
+    this.backlog++;
+    if (this.inFlight !== undefined) return;
+    if (b.metas.length >= this.options.maxBatchFrames || this.options.commitIntervalMs === 0) this.flush();
+    else this.timer ??= setTimeout(() => this.flush(), this.options.commitIntervalMs);
+  }
+
+  private flush(): void {
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    const b = this.pending;
+    if (b === undefined || this.inFlight !== undefined) return;
+    this.pending = undefined;
+    this.inFlight = b;
+    const frames = new Uint8Array(b.bytes);
+    let off = 0;
+    for (const c of b.chunks) {
+      frames.set(c, off);
+      off += c.length;
+    }
+    b.chunks = [];
+    const batch: IngestBatch = { id: b.id, frames, index: Float64Array.from(b.index), maxFrame: this.options.maxFrame };
+    this.worker.postMessage({ t: 'batch', batch } satisfies ToWorker, [frames.buffer as ArrayBuffer, batch.index.buffer as ArrayBuffer]);
+  }
+
+  private onBatchDone(result: IngestResult | undefined, error: SerializedError | undefined): void {
+    const b = this.inFlight;
+    if (b === undefined) return;
+    this.inFlight = undefined;
+    const frames = b.index.length / INDEX_STRIDE;
+    this.backlog -= frames;
+    const outcome: BatchOutcome<M> = { metas: b.metas, frames, latencyMs: performance.now() - b.firstAt };
+    if (result) outcome.result = result;
+    if (error) outcome.error = toHubError(error);
+    // Listeners run first: after a failure they may discard frames queued behind it.
+    this.emit('committed', outcome);
+    // Frames that waited during this commit go at once: they have waited long enough.
+    if (this.pending !== undefined) this.flush();
+    if (this.inFlight === undefined && this.pending === undefined) {
+      const waiters = this.drainWaiters;
+      this.drainWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  /**
+   * Drops queued (not yet sent) frames of these devices: after a failed commit their
+   * later frames must not be stored past the gap, or an ACK would cover lost data.
+   */
+  discardPending(devices: ReadonlySet<number>): void {
+    const b = this.pending;
+    if (b === undefined) return;
+    const kept: PendingBatch<M> = { id: b.id, chunks: [], index: [], bytes: 0, metas: [], firstAt: b.firstAt };
+    for (let i = 0; i < b.metas.length; i++) {
+      const at = i * INDEX_STRIDE;
+      const chunk = b.chunks[i] as Uint8Array;
+      if (devices.has(b.index[at] as number)) {
+        this.backlog--;
+        continue;
+      }
+      kept.index.push(b.index[at] as number, b.index[at + 1] as number, b.index[at + 2] as number, kept.bytes, chunk.length);
+      kept.chunks.push(chunk);
+      kept.bytes += chunk.length;
+      kept.metas.push(b.metas[i] as M);
+    }
+    this.pending = kept.metas.length > 0 ? kept : undefined;
+  }
+
+  /** Resolves once every queued frame is committed (or failed). */
+  drain(): Promise<void> {
+    if (this.inFlight === undefined && this.pending === undefined) return Promise.resolve();
+    if (this.inFlight === undefined) this.flush();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  /** Commits what is queued, checkpoints and closes the database, stops the thread. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.drain();
+    const done = this.call<null>({ t: 'close', id: this.nextId++ });
+    this.closed = true;
+    try {
+      await done;
+    } finally {
+      await this.worker.terminate();
+    }
+  }
+}

@@ -1,0 +1,78 @@
+// Twins at run time (SPEC.md §7): desired changes go to the device at once and on
+// every reconnect; applied reports are announced on the bus.
+
+import { encode, type JsonObject, MessageType, type TwinInfo } from '@halyard/firmware-protocol';
+import type { EventBus } from '../bus.js';
+import type { HubConfig } from '../config.js';
+import type { DeviceSession } from '../device/session.js';
+import { HubError, HubErrorCode } from '../errors.js';
+import type { DeviceEntry, Fleet } from '../fleet.js';
+import type { Logger } from '../log.js';
+import { jsonToData } from '../store/json.js';
+import type { Reader } from '../store/reader.js';
+import { type ReportedOutcome, readTwin, type TwinState, twinInfo } from '../store/twins.js';
+import type { Writer } from '../store/writer.js';
+
+export class TwinService {
+  constructor(
+    private readonly config: Readonly<HubConfig>,
+    private readonly fleet: Fleet,
+    private readonly writer: Writer<unknown>,
+    private readonly reader: Reader,
+    private readonly bus: EventBus,
+    private readonly log: Logger,
+  ) {}
+
+  private entry(deviceId: string): DeviceEntry {
+    const e = this.fleet.get(deviceId);
+    if (e === undefined) throw new HubError(HubErrorCode.DeviceUnknown, `no device "${deviceId}"`);
+    return e;
+  }
+
+  get(deviceId: string): TwinInfo {
+    const e = this.entry(deviceId);
+    return twinInfo(e.record.id, readTwin(this.reader.db, e.record.rowid));
+  }
+
+  /** Merge-patches desired (RFC 7396); `ifMatch` guards against lost updates. */
+  async patchDesired(deviceId: string, patch: JsonObject, ifMatch: number | undefined): Promise<{ twin: TwinInfo; changed: boolean }> {
+    const e = this.entry(deviceId);
+    const before = readTwin(this.reader.db, e.record.rowid).desiredVersion;
+    const state = await this.writer.op('patchDesired', { device: e.record.rowid, patch, ifMatch, now: Date.now() });
+    const size = encode({ type: MessageType.Desired, version: state.desiredVersion, desired: jsonToData(state.desired) as never }).length;
+    if (size > this.config.maxFrame)
+      this.log.warn({ device: deviceId, size }, 'desired document is larger than --max-frame; the device cannot receive it');
+    const twin = twinInfo(e.record.id, state);
+    const changed = state.desiredVersion !== before;
+    if (changed) {
+      if (e.session?.isOpen) this.sendDesired(e.session, state);
+      this.bus.publish('twin', { twin });
+    }
+    return { twin, changed };
+  }
+
+  private sendDesired(session: DeviceSession, t: TwinState): void {
+    session.send({ type: MessageType.Desired, version: t.desiredVersion, desired: jsonToData(t.desired) as never });
+  }
+
+  /** On every (re)connect the device gets the whole desired document (SPEC.md §7.1). */
+  online(entry: DeviceEntry, session: DeviceSession): void {
+    const t = readTwin(this.reader.db, entry.record.rowid);
+    if (t.desiredVersion >= 1) this.sendDesired(session, t);
+  }
+
+  reportedApplied(outcomes: readonly ReportedOutcome[]): void {
+    const seen = new Set<number>();
+    for (const o of outcomes) {
+      if (!o.applied) {
+        const e = this.fleet.getByRowid(o.device);
+        this.log.warn({ device: e?.record.id, reason: o.reason }, 'REPORTED refused: twin limits');
+        continue;
+      }
+      if (o.changed.length === 0 || seen.has(o.device)) continue;
+      seen.add(o.device);
+      const e = this.fleet.getByRowid(o.device);
+      if (e !== undefined) this.bus.publish('twin', { twin: twinInfo(e.record.id, readTwin(this.reader.db, o.device)) });
+    }
+  }
+}

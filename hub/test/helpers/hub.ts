@@ -1,0 +1,151 @@
+// A real hub in this process for tests: temp data dir, port 0, quiet log, a logged-in admin.
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { type HubConfig, loadConfig } from '../../src/config.js';
+import { type Hub, startHub } from '../../src/hub.js';
+import { createLogger } from '../../src/log.js';
+
+export const ADMIN_PASSWORD = 'admin-password-123';
+
+export interface LogLine {
+  level: number;
+  msg: string;
+  [k: string]: unknown;
+}
+
+export interface TestHub {
+  hub: Hub;
+  config: Readonly<HubConfig>;
+  dir: string;
+  http: string;
+  ws: string;
+  logs: LogLine[];
+  api: Api;
+  /** Stops the hub; keeps the data dir unless `remove`. */
+  stop(): Promise<void>;
+  close(): Promise<void>;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON answers
+type Json = any;
+
+export class Api {
+  token: string | undefined;
+
+  constructor(readonly base: string) {}
+
+  async call(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<{ status: number; body: Json; headers: Headers }> {
+    const res = await fetch(`${this.base}/api/v1${path}`, {
+      method,
+      headers: {
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
+        ...headers,
+      },
+      ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+    });
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      // not JSON
+    }
+    return { status: res.status, body: parsed, headers: res.headers };
+  }
+
+  get(path: string) {
+    return this.call('GET', path);
+  }
+  post(path: string, body?: unknown, headers?: Record<string, string>) {
+    return this.call('POST', path, body ?? {}, headers);
+  }
+  patch(path: string, body: unknown, headers?: Record<string, string>) {
+    return this.call('PATCH', path, body, headers);
+  }
+  delete(path: string) {
+    return this.call('DELETE', path);
+  }
+
+  async login(username: string, password: string): Promise<void> {
+    const r = await this.post('/login', { username, password });
+    if (r.status !== 200) throw new Error(`login failed: ${r.status} ${JSON.stringify(r.body)}`);
+    this.token = r.body.token;
+  }
+
+  /** Provisions a device; returns its token. */
+  async provision(id: string, extra: Record<string, unknown> = {}): Promise<string> {
+    const r = await this.post('/devices', { id, ...extra });
+    if (r.status !== 201) throw new Error(`provision ${id}: ${r.status} ${JSON.stringify(r.body)}`);
+    return r.body.token as string;
+  }
+
+  as(token: string): Api {
+    const a = new Api(this.base);
+    a.token = token;
+    return a;
+  }
+}
+
+export async function startTestHub(flags: string[] = [], dir?: string): Promise<TestHub> {
+  const dataDir = dir ?? mkdtempSync(join(tmpdir(), 'halyard-hub-'));
+  const config = loadConfig(
+    [
+      '--port',
+      '0',
+      '--host',
+      '127.0.0.1',
+      '--mqtt-port',
+      '0',
+      '--data-dir',
+      dataDir,
+      '--admin-password',
+      ADMIN_PASSWORD,
+      '--log-format',
+      'json',
+      '--log-level',
+      'debug',
+      ...flags,
+    ],
+    {},
+  );
+  const logs: LogLine[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      for (const line of String(chunk).split('\n')) if (line.trim()) logs.push(JSON.parse(line) as LogLine);
+      cb();
+    },
+  });
+  const hub = await startHub(config, createLogger(config, sink));
+  const http = `http://127.0.0.1:${hub.port}`;
+  const api = new Api(http);
+  await api.login('admin', ADMIN_PASSWORD);
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    await hub.close();
+  };
+  return {
+    hub,
+    config,
+    dir: dataDir,
+    http,
+    ws: `ws://127.0.0.1:${hub.port}`,
+    logs,
+    api,
+    stop,
+    async close() {
+      await stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
