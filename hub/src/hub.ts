@@ -7,12 +7,13 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
-import { DEVICE_PATH, type HubStats } from '@halyard/firmware-protocol';
+import { CONSOLE_PATH, DEVICE_PATH, type HubStats } from '@halyard/firmware-protocol';
 import { getRequestListener } from '@hono/node-server';
 import { hashPassword, randomToken } from './auth/secrets.js';
 import { LocalBus } from './bus.js';
 import { CommandService } from './commands/service.js';
 import type { HubConfig } from './config.js';
+import { ConsoleGateway } from './console/gateway.js';
 import type { HubContext } from './context.js';
 import { DeviceGateway } from './device/gateway.js';
 import type { FrameMeta } from './device/session.js';
@@ -21,6 +22,7 @@ import { createApp } from './http/app.js';
 import { LoginLimiter } from './http/auth.js';
 import type { Logger } from './log.js';
 import { createMetrics } from './metrics.js';
+import { mqttRoutes, startMqtt } from './mqtt/index.js';
 import { rejectUpgrade } from './net/reject-upgrade.js';
 import { HubStatsTracker } from './stats.js';
 import { listDevices } from './store/devices.js';
@@ -33,8 +35,10 @@ export interface Hub {
   ctx: HubContext;
   /** The bound HTTP port. */
   port: number;
-  /** The bound MQTT port, when the broker runs. */
-  mqttPort: number | undefined;
+  /** The bound MQTT port. */
+  mqttPort: number;
+  /** The bound MQTT-over-TLS port, when TLS is configured. */
+  mqttsPort: number | undefined;
   /** The first admin's password when this start created it (undefined otherwise). */
   createdAdminPassword: string | undefined;
   /** Stops accepting, closes sessions with 1001, commits what is pending, closes the database. */
@@ -131,7 +135,12 @@ export async function startHub(config: Readonly<HubConfig>, log: Logger, options
 
   const tracker = new HubStatsTracker(ctx);
   const stats = (): HubStats => tracker.snapshot();
-  const { app } = createApp(ctx, { stats });
+  const { app } = createApp(ctx, { stats, routes: [mqttRoutes] });
+  const mqtt = await startMqtt(ctx);
+  tracker.mqttClients = () => mqtt.clients();
+  tracker.bridges = () => mqtt.bridges();
+  const consoles = new ConsoleGateway(ctx, tracker);
+  tracker.consoles = () => consoles.connections;
 
   const listener = getRequestListener(app.fetch);
   const server: Server =
@@ -147,6 +156,8 @@ export async function startHub(config: Readonly<HubConfig>, log: Logger, options
     socket.on('error', () => {});
     const path = (req.url ?? '/').split('?')[0];
     if (path === DEVICE_PATH) return gateway.handleUpgrade(req, socket, head);
+    if (path === CONSOLE_PATH) return consoles.handleUpgrade(req, socket, head);
+    if (path === '/mqtt') return mqtt.handleUpgrade(req, socket, head);
     rejectUpgrade(socket, 404, 'HUB_ERR_NOT_FOUND', `no WebSocket endpoint at ${path}`);
   });
   server.on('clientError', (err, socket) => {
@@ -167,13 +178,15 @@ export async function startHub(config: Readonly<HubConfig>, log: Logger, options
   return {
     ctx,
     port,
-    mqttPort: undefined,
+    mqttPort: mqtt.port,
+    mqttsPort: mqtt.mqttsPort,
     createdAdminPassword,
     close() {
       closing ??= (async () => {
         log.info('shutting down');
         server.close();
-        await gateway.shutdown();
+        await Promise.all([gateway.shutdown(), consoles.close()]);
+        await mqtt.close();
         server.closeAllConnections();
         tracker.stop();
         commands.stop();

@@ -13,6 +13,7 @@ async function counterValue(c: { get(): Promise<{ values: { value: number }[] }>
 export class HubStatsTracker {
   /** Extra fields other parts fill in (MQTT clients, bridges). */
   mqttClients: () => number = () => 0;
+  consoles: () => number = () => 0;
   bridges: () => HubStats['bridges'] = () => [];
   private readonly lag = monitorEventLoopDelay({ resolution: 10 });
   private readonly timer: NodeJS.Timeout;
@@ -46,7 +47,7 @@ export class HubStatsTracker {
     return {
       time: Date.now(),
       connectedDevices: this.ctx.devices.connections,
-      consoles: 0,
+      consoles: this.consoles(),
       mqttClients: this.mqttClients(),
       framesInPerSec: Math.round(inRate),
       framesOutPerSec: Math.round(outRate),
