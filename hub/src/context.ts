@@ -26,8 +26,8 @@ export interface HubContext {
   twins: TwinService;
   loginLimiter: LoginLimiter;
   startedAt: number;
-  /** Writes an audit entry; failures are logged, never thrown at the caller. */
-  audit(actor: string, action: string, target: string | null, detail?: unknown): void;
+  /** Writes an audit entry; resolves once written. Failures are logged, never thrown at the caller. */
+  audit(actor: string, action: string, target: string | null, detail?: unknown): Promise<void>;
   /** Why the hub is not healthy, if it is not. */
   problems(): string[];
 }

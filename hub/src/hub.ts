@@ -121,7 +121,7 @@ export async function startHub(config: Readonly<HubConfig>, log: Logger, options
     loginLimiter: new LoginLimiter(),
     startedAt: Date.now(),
     audit(actor, action, target, detail) {
-      writer
+      return writer
         .op('audit', { at: Date.now(), actor, action, target, detail })
         .catch((err) => log.error({ err, action }, 'could not write the audit log'));
     },

@@ -22,11 +22,14 @@ export class TokenBucket {
     }
   }
 
-  /** Spends one token; returns 0 when allowed, else the ms until the balance is positive again. */
+  /** Spends one token and returns 0 if there is one; otherwise spends nothing and returns the ms until there is. */
   take(now: number): number {
     this.refill(now);
-    this.tokens -= 1;
-    return this.tokens >= 0 ? 0 : Math.ceil((-this.tokens * 1000) / this.rate);
+    if (this.tokens >= 1) {
+      this.tokens -= 1;
+      return 0;
+    }
+    return Math.max(1, Math.ceil(((1 - this.tokens) * 1000) / this.rate));
   }
 }
 

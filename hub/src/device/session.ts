@@ -50,6 +50,8 @@ export class DeviceSession {
   private readonly pings: WindowCounter;
   private readonly limits: Limits;
   private resumeTimer: NodeJS.Timeout | undefined;
+  /** Messages read while over the rate, handled in order as tokens return. */
+  private readonly held: [Buffer, boolean][] = [];
   /** Why the hub ended the session, when it did. */
   private endReason: PresenceReason | undefined;
   lastHeard: number;
@@ -166,12 +168,20 @@ export class DeviceSession {
     const now = Date.now();
     this.heard(now);
     this.gw.metrics.bytesIn.inc(data.length);
+    // Over the rate (or already holding messages, to keep their order): hold it.
+    if (this.held.length > 0 || this.bucket.take(now) > 0) {
+      this.held.push([data, isBinary]);
+      this.throttle();
+      return;
+    }
+    this.handle(data, isBinary, now);
+  }
+
+  private handle(data: Buffer, isBinary: boolean, now: number): void {
     if (!isBinary) {
       this.fail(CloseCode.Malformed, 'text messages are not allowed; send binary CBOR');
       return;
     }
-    const wait = this.bucket.take(now);
-    if (wait > 0) this.throttle(wait);
     const r = decode(data, { accept: 'uplink', limits: this.limits, now });
     if (!r.ok) {
       this.fail(r.error.closeCode, `${r.error.code}: ${r.error.message}`);
@@ -220,15 +230,31 @@ export class DeviceSession {
     this.gw.ingest(e, m, data, now);
   }
 
-  /** Over the rate: stop reading until the bucket has a token again. */
-  private throttle(ms: number): void {
-    if (this.ws.isPaused) return;
-    this.gw.metrics.throttled.inc();
-    this.ws.pause();
-    this.resumeTimer = setTimeout(() => {
+  /**
+   * Over the rate: stop reading the socket (TCP pushes back on the device) and
+   * handle held messages as tokens return, in order; read again once none are held.
+   */
+  private throttle(): void {
+    if (this.resumeTimer !== undefined) return;
+    if (!this.ws.isPaused) {
+      this.gw.metrics.throttled.inc();
+      this.ws.pause();
+    }
+    const drain = () => {
       this.resumeTimer = undefined;
+      while (this.held.length > 0 && this.state !== 'closed') {
+        const now = Date.now();
+        const wait = this.bucket.take(now);
+        if (wait > 0) {
+          this.resumeTimer = setTimeout(drain, wait);
+          return;
+        }
+        const [data, isBinary] = this.held.shift() as [Buffer, boolean];
+        this.handle(data, isBinary, now);
+      }
       if (this.state !== 'closed' && !this.gw.storePaused) this.ws.resume();
-    }, ms);
+    };
+    this.resumeTimer = setTimeout(drain, Math.ceil(1000 / this.gw.config.deviceRate));
   }
 
   /** Pauses or resumes reading for store backpressure (the rate throttle has its own timer). */

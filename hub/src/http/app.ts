@@ -73,9 +73,9 @@ export function createApp(ctx: HubContext, extras: AppExtras): { app: Hono<AppEn
     `${API_PREFIX}/*`,
     bodyLimit({
       maxSize: MAX_BODY,
-      onError: () => {
-        throw new HubError(HubErrorCode.TooLarge, `request body over ${MAX_BODY} bytes`);
-      },
+      // Connection: close: the rest of an oversized body is not worth reading.
+      onError: (c) =>
+        c.json(new HubError(HubErrorCode.TooLarge, `request body over ${MAX_BODY} bytes`).toJSON(), 413, { Connection: 'close' }),
     }),
   );
   app.use('*', authenticate(ctx.reader.db));

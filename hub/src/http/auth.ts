@@ -97,14 +97,16 @@ export function requireCaller(c: Context<AppEnv>, least: Role): Caller {
 }
 
 /**
- * Login attempts: after `max` failures within `windowMs` for an address or a
- * username, further attempts get 429 until the window passes.
+ * Login attempts: after `perUser` failures for a username, or `perIp` from an
+ * address (several people may share one), within `windowMs`, further attempts get
+ * 429 until the window passes.
  */
 export class LoginLimiter {
   private readonly failures = new Map<string, number[]>();
 
   constructor(
-    private readonly max = 5,
+    private readonly perUser = 5,
+    private readonly perIp = 20,
     private readonly windowMs = 15 * 60_000,
   ) {}
 
@@ -118,9 +120,12 @@ export class LoginLimiter {
   /** Seconds to wait if blocked, else 0. */
   blocked(ip: string, username: string, now = Date.now()): number {
     let wait = 0;
-    for (const key of [`ip:${ip}`, `user:${username}`]) {
+    for (const [key, max] of [
+      [`ip:${ip}`, this.perIp],
+      [`user:${username}`, this.perUser],
+    ] as const) {
       const list = this.recent(key, now);
-      if (list.length >= this.max) wait = Math.max(wait, Math.ceil(((list[0] as number) + this.windowMs - now) / 1000));
+      if (list.length >= max) wait = Math.max(wait, Math.ceil(((list[0] as number) + this.windowMs - now) / 1000));
     }
     return wait;
   }

@@ -71,7 +71,7 @@ export function commandRoutes(routes: Routes, ctx: HubContext): void {
         key: key ?? null,
         actor,
       });
-      if (created) ctx.audit(actor, 'command.create', params.id, { command: command.id, name: body.name });
+      if (created) await ctx.audit(actor, 'command.create', params.id, { command: command.id, name: body.name });
       const now = query.wait === undefined ? command : ((await ctx.commands.wait(command.id, query.wait * 1000)) ?? command);
       const final = ['succeeded', 'failed', 'rejected', 'expired', 'timed_out', 'cancelled'].includes(now.state);
       c.header('Location', `/api/v1/commands/${now.id}`);
@@ -102,9 +102,9 @@ export function commandRoutes(routes: Routes, ctx: HubContext): void {
     role: 'operator',
     params: z.object({ id: z.string().min(1).max(128) }),
     response: commandShape,
-    handler: ({ c, params, caller }) => {
+    handler: async ({ c, params, caller }) => {
       const cmd = ctx.commands.cancel(params.id, caller?.username ?? '?');
-      ctx.audit(caller?.username ?? '?', 'command.cancel', cmd.device, { command: cmd.id });
+      await ctx.audit(caller?.username ?? '?', 'command.cancel', cmd.device, { command: cmd.id });
       return c.json(cmd);
     },
   });
@@ -163,7 +163,7 @@ export function commandRoutes(routes: Routes, ctx: HubContext): void {
         ifMatch = Number(m[1]);
       }
       const { twin, changed } = await ctx.twins.patchDesired(params.id, body as never, ifMatch);
-      if (changed) ctx.audit(caller?.username ?? '?', 'twin.desired.patch', params.id, { patch: body, version: twin.desiredVersion });
+      if (changed) await ctx.audit(caller?.username ?? '?', 'twin.desired.patch', params.id, { patch: body, version: twin.desiredVersion });
       c.header('ETag', `"${twin.desiredVersion}"`);
       return c.json(twin);
     },

@@ -107,7 +107,7 @@ export function deviceRoutes(routes: Routes, ctx: HubContext): void {
       const info = ctx.fleet.info(e);
       ctx.metrics.devicesKnown.set(ctx.fleet.size);
       ctx.bus.publish('device', { device: info });
-      ctx.audit(caller?.username ?? '?', 'device.create', body.id, { name: body.name, model: body.model, tags: body.tags });
+      await ctx.audit(caller?.username ?? '?', 'device.create', body.id, { name: body.name, model: body.model, tags: body.tags });
       return c.json({ ...info, token: `${body.id}.${secret}` }, 201);
     },
   });
@@ -144,7 +144,7 @@ export function deviceRoutes(routes: Routes, ctx: HubContext): void {
       const record = await ctx.writer.op('updateDevice', { id: params.id, patch });
       const info = ctx.fleet.info(ctx.fleet.update(record));
       ctx.bus.publish('device', { device: info });
-      ctx.audit(caller?.username ?? '?', 'device.update', params.id, patch);
+      await ctx.audit(caller?.username ?? '?', 'device.update', params.id, patch);
       return c.json(info);
     },
   });
@@ -165,7 +165,7 @@ export function deviceRoutes(routes: Routes, ctx: HubContext): void {
       ctx.commands.forget(params.id);
       ctx.metrics.devicesKnown.set(ctx.fleet.size);
       ctx.bus.publish('device.removed', { id: params.id });
-      ctx.audit(caller?.username ?? '?', 'device.delete', params.id);
+      await ctx.audit(caller?.username ?? '?', 'device.delete', params.id);
       return c.body(null, 204);
     },
   });
@@ -186,7 +186,7 @@ export function deviceRoutes(routes: Routes, ctx: HubContext): void {
       const e = ctx.fleet.update(record);
       ctx.devices.disconnect(params.id, CloseCode.Revoked, 'the device token was rotated');
       ctx.bus.publish('device', { device: ctx.fleet.info(e) });
-      ctx.audit(caller?.username ?? '?', 'device.token.rotate', params.id, { reinstate: body?.reinstate === true });
+      await ctx.audit(caller?.username ?? '?', 'device.token.rotate', params.id, { reinstate: body?.reinstate === true });
       return c.json({ id: params.id, token: `${params.id}.${secret}`, revoked: record.revokedAt !== null });
     },
   });
@@ -206,7 +206,7 @@ export function deviceRoutes(routes: Routes, ctx: HubContext): void {
       ctx.devices.disconnect(params.id, CloseCode.Revoked, 'the device was revoked');
       const info = ctx.fleet.info(e);
       ctx.bus.publish('device', { device: info });
-      ctx.audit(caller?.username ?? '?', 'device.revoke', params.id);
+      await ctx.audit(caller?.username ?? '?', 'device.revoke', params.id);
       return c.json(info);
     },
   });

@@ -35,7 +35,7 @@ export function operatorRoutes(routes: Routes, ctx: HubContext): void {
         role: body.role,
         createdAt: Date.now(),
       });
-      ctx.audit(caller?.username ?? '?', 'operator.create', body.username, { role: body.role });
+      await ctx.audit(caller?.username ?? '?', 'operator.create', body.username, { role: body.role });
       return c.json(publicOperator(o), 201);
     },
   });
@@ -60,7 +60,7 @@ export function operatorRoutes(routes: Routes, ctx: HubContext): void {
       });
       if (body.role !== undefined || body.disabled || body.password !== undefined)
         ctx.bus.publish('session.ended', { username: params.username });
-      ctx.audit(caller?.username ?? '?', 'operator.update', params.username, {
+      await ctx.audit(caller?.username ?? '?', 'operator.update', params.username, {
         role: body.role,
         disabled: body.disabled,
         password: body.password === undefined ? undefined : 'changed',
@@ -80,7 +80,7 @@ export function operatorRoutes(routes: Routes, ctx: HubContext): void {
     handler: async ({ c, params, caller }) => {
       await ctx.writer.op('deleteOperator', { username: params.username });
       ctx.bus.publish('session.ended', { username: params.username });
-      ctx.audit(caller?.username ?? '?', 'operator.delete', params.username);
+      await ctx.audit(caller?.username ?? '?', 'operator.delete', params.username);
       return c.body(null, 204);
     },
   });

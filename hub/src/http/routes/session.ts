@@ -58,7 +58,7 @@ export function sessionRoutes(routes: Routes, ctx: HubContext): void {
         path: '/',
         maxAge: Math.floor(SESSION_TTL_MS / 1000),
       });
-      ctx.audit(o.username, 'login', null, { ip });
+      await ctx.audit(o.username, 'login', null, { ip });
       return c.json({ token, expiresAt, operator: publicOperator(o) });
     },
   });
@@ -74,7 +74,7 @@ export function sessionRoutes(routes: Routes, ctx: HubContext): void {
       if (caller) {
         await ctx.writer.op('deleteSession', { tokenHash: caller.tokenHash });
         ctx.bus.publish('session.ended', { username: caller.username, tokenHash: Buffer.from(caller.tokenHash).toString('hex') });
-        ctx.audit(caller.username, 'logout', null);
+        await ctx.audit(caller.username, 'logout', null);
       }
       deleteCookie(c, SESSION_COOKIE, { path: '/' });
       return c.body(null, 204);
