@@ -1,0 +1,56 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConfigError, envName, FLAGS, helpText, loadConfig, redact } from './config.js';
+
+describe('hub configuration', () => {
+  it('has the defaults ARCHITECTURE.md names', () => {
+    const c = loadConfig([], {});
+    assert.equal(c.port, 8080);
+    assert.equal(c.mqttPort, 1883);
+    assert.equal(c.dataDir, './data');
+    assert.equal(c.pingInterval, 30_000);
+    assert.equal(c.pingTimeout, 10_000);
+    assert.equal(c.maxFrame, 65_536);
+    assert.equal(c.mqttPrefix, 'halyard');
+    assert.deepStrictEqual(c.bridge, []);
+    assert.ok(Object.isFrozen(c));
+  });
+
+  it('takes the environment over defaults, and flags over the environment', () => {
+    const env = { HALYARD_PING_INTERVAL: '5s', HALYARD_MQTT_PORT: '1999', HALYARD_BRIDGE: 'mqtt://a:1, mqtts://b:2' };
+    const fromEnv = loadConfig([], env);
+    assert.equal(fromEnv.pingInterval, 5_000);
+    assert.equal(fromEnv.mqttPort, 1999);
+    assert.deepStrictEqual(fromEnv.bridge, ['mqtt://a:1', 'mqtts://b:2']);
+    const fromFlags = loadConfig(['--ping-interval', '250ms', '--bridge', 'mqtt://c:3', '--bridge', 'mqtt://d:4'], env);
+    assert.equal(fromFlags.pingInterval, 250);
+    assert.deepStrictEqual(fromFlags.bridge, ['mqtt://c:3', 'mqtt://d:4']);
+    assert.equal(fromFlags.mqttPort, 1999);
+  });
+
+  it('names each variable HALYARD_ + the flag in upper snake case', () => {
+    assert.equal(envName('mqtt-port'), 'HALYARD_MQTT_PORT');
+    for (const f of FLAGS) assert.ok(helpText().includes(envName(f.flag)), f.flag);
+  });
+
+  it('accepts --ha-discovery alone or with a prefix', () => {
+    assert.equal(loadConfig(['--ha-discovery'], {}).haDiscovery, 'homeassistant');
+    assert.equal(loadConfig(['--ha-discovery', 'ha'], {}).haDiscovery, 'ha');
+    assert.equal(loadConfig([], {}).haDiscovery, undefined);
+  });
+
+  it('rejects bad values naming the flag or variable', () => {
+    assert.throws(
+      () => loadConfig(['--max-frame', 'huge'], {}),
+      (e: Error) => e instanceof ConfigError && /--max-frame/.test(e.message),
+    );
+    assert.throws(() => loadConfig([], { HALYARD_RETENTION: 'forever' }), /HALYARD_RETENTION/);
+    assert.throws(() => loadConfig(['--mqtt-prefix', 'a/+/b'], {}), /--mqtt-prefix/);
+    assert.throws(() => loadConfig(['--bridge', 'http://x'], {}), /mqtt:\/\//);
+    assert.throws(() => loadConfig(['--admin-password', 'short'], {}), /at least 8/);
+  });
+
+  it('hides passwords in URLs it reports', () => {
+    assert.equal(redact('mqtts://user:s3cret@broker:8883/?prefix=a'), 'mqtts://user:***@broker:8883/?prefix=a');
+  });
+});
