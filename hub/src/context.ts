@@ -11,6 +11,7 @@ import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 import type { Reader } from './store/reader.js';
 import type { Writer } from './store/writer.js';
+import type { TelemetryService } from './telemetry/service.js';
 import type { TwinService } from './twins/service.js';
 
 export interface HubContext {
@@ -24,6 +25,7 @@ export interface HubContext {
   devices: DeviceGateway;
   commands: CommandService;
   twins: TwinService;
+  telemetry: TelemetryService;
   loginLimiter: LoginLimiter;
   startedAt: number;
   /** Writes an audit entry; resolves once written. Failures are logged, never thrown at the caller. */

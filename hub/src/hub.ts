@@ -29,6 +29,7 @@ import { listDevices } from './store/devices.js';
 import { countOperators } from './store/operators.js';
 import { Reader } from './store/reader.js';
 import { Writer } from './store/writer.js';
+import { TelemetryService } from './telemetry/service.js';
 import { TwinService } from './twins/service.js';
 
 export interface Hub {
@@ -90,6 +91,8 @@ export async function startHub(config: Readonly<HubConfig>, log: Logger, options
   const gateway = new DeviceGateway(config, fleet, writer, bus, metrics, log);
   const commands = new CommandService(config, fleet, writer, reader, bus, log);
   const twins = new TwinService(config, fleet, writer, reader, bus, log);
+  const telemetry = new TelemetryService(reader.telemetry);
+  writer.on('compacted', (gen) => telemetry.compacted(gen));
   gateway.hooks = {
     online: (e, s) => {
       twins.online(e, s);
@@ -99,6 +102,7 @@ export async function startHub(config: Readonly<HubConfig>, log: Logger, options
     commandAccepted: (e, id) => commands.commandAccepted(e, id),
     commandResult: (e, m) => commands.commandResult(e, m),
     reportedApplied: (o) => twins.reportedApplied(o),
+    telemetryStored: (gen, e, records) => telemetry.committed(gen, e.record.rowid, records),
   };
   const resumed = commands.resume();
   if (resumed > 0) log.info({ commands: resumed }, 'resumed open commands');
@@ -118,6 +122,7 @@ export async function startHub(config: Readonly<HubConfig>, log: Logger, options
     devices: gateway,
     commands,
     twins,
+    telemetry,
     loginLimiter: new LoginLimiter(),
     startedAt: Date.now(),
     audit(actor, action, target, detail) {

@@ -11,6 +11,7 @@ import {
   type Hello,
   MessageType,
   type PresenceReason,
+  type ResolvedRecord,
 } from '@halyard/firmware-protocol';
 import { WebSocketServer } from 'ws';
 import { bearer, parseDeviceToken, sameHash, sha256 } from '../auth/secrets.js';
@@ -32,6 +33,8 @@ export interface DeviceHooks {
   commandAccepted(entry: DeviceEntry, id: string): void;
   commandResult(entry: DeviceEntry, m: DecodedUplink & { type: typeof MessageType.CmdResult }): void;
   reportedApplied(outcomes: NonNullable<BatchOutcome<FrameMeta>['result']>['reported']): void;
+  /** Telemetry committed in log generation `gen` (before it is announced on the bus). */
+  telemetryStored(gen: number, entry: DeviceEntry, records: readonly ResolvedRecord[]): void;
 }
 
 /** Reconnects per device per minute before the upgrade answers 429 (SPEC.md §9). */
@@ -54,6 +57,7 @@ export class DeviceGateway {
     commandAccepted: () => {},
     commandResult: () => {},
     reportedApplied: () => {},
+    telemetryStored: () => {},
   };
 
   constructor(
@@ -258,8 +262,10 @@ export class DeviceGateway {
       this.metrics.ackWindow.add(ms);
       const m = meta.message;
       const id = meta.entry.record.id;
-      if (m.type === MessageType.Telemetry) this.bus.publish('telemetry', { device: id, records: m.records });
-      else if (m.type === MessageType.Event) {
+      if (m.type === MessageType.Telemetry) {
+        this.hooks.telemetryStored(o.result.gen, meta.entry, m.records);
+        this.bus.publish('telemetry', { device: id, records: m.records });
+      } else if (m.type === MessageType.Event) {
         this.bus.publish('event', {
           event: {
             id: eventIds.get(`${meta.entry.record.rowid}:${m.seq}`) ?? 0,

@@ -8,6 +8,7 @@ import type { Db } from './db.js';
 import { setSeq } from './devices.js';
 import { insertEvent } from './events.js';
 import { dataToJson } from './json.js';
+import { recordPoints } from './telemetry/points.js';
 import type { TelemetryWriter } from './telemetry/writer.js';
 import { applyReported, type ReportedOutcome } from './twins.js';
 
@@ -25,6 +26,8 @@ export interface IngestBatch {
 
 export interface IngestResult {
   id: number;
+  /** The telemetry log generation this batch's points went to. */
+  gen: number;
   /** Highest sequence number now durable, per device rowid. */
   seqs: [number, number][];
   /** Stored EVENT rows, in frame order. */
@@ -37,7 +40,15 @@ export interface IngestResult {
 }
 
 export function applyBatch(db: Db, telemetry: TelemetryWriter, batch: IngestBatch): IngestResult {
-  const result: IngestResult = { id: batch.id, seqs: [], events: [], reported: [], rows: 0, skipped: 0 };
+  const result: IngestResult = {
+    id: batch.id,
+    gen: telemetry.generations.current,
+    seqs: [],
+    events: [],
+    reported: [],
+    rows: 0,
+    skipped: 0,
+  };
   const limits = { ...DEFAULT_LIMITS, maxFrame: batch.maxFrame };
   const seqs = new Map<number, number>();
   const { index, frames } = batch;
@@ -56,17 +67,7 @@ export function applyBatch(db: Db, telemetry: TelemetryWriter, batch: IngestBatc
       const m = r.message;
       if (m.type === MessageType.Telemetry) {
         for (const rec of m.records) {
-          const value = rec.value ?? rec.stringValue ?? rec.boolValue ?? rec.dataValue;
-          if (value !== undefined) {
-            telemetry.append(telemetry.seriesId(device, rec.name, rec.unit), rec.time, value);
-            result.rows++;
-          }
-          if (rec.sum !== undefined) {
-            // A sum beside a value is its own series; a sum alone is the value.
-            const name = value === undefined ? rec.name : `${rec.name}:sum`;
-            telemetry.append(telemetry.seriesId(device, name, rec.unit), rec.time, rec.sum);
-            result.rows++;
-          }
+          recordPoints(rec, (name, value) => telemetry.append(telemetry.seriesId(device, name, rec.unit), rec.time, value));
         }
       } else if (m.type === MessageType.Event) {
         const id = insertEvent(db, {
@@ -83,6 +84,7 @@ export function applyBatch(db: Db, telemetry: TelemetryWriter, batch: IngestBatc
       }
       if (seq > (seqs.get(device) ?? 0)) seqs.set(device, seq);
     }
+    result.rows = telemetry.flushAppends();
     for (const [device, seq] of seqs) setSeq(db, device, seq);
   })();
   result.seqs = [...seqs];

@@ -61,10 +61,17 @@ CREATE TABLE series (
   UNIQUE (device, metric)
 ) STRICT;
 
--- Telemetry lands here first: appends only, no index, so a commit is cheap and the
--- ACK fast. Compaction moves rows into blocks every few seconds.
+-- Telemetry lands in a log first: appends only, no index, so a commit is cheap and
+-- the ACK fast. Two tables take turns (generations); compaction moves a sealed
+-- generation into blocks, then empties its table in one cheap truncate.
 -- v: numeric value; x: TEXT (string value), INTEGER 0/1 (boolean) or BLOB (data).
-CREATE TABLE telemetry_log (
+CREATE TABLE telemetry_log0 (
+  series INTEGER NOT NULL,
+  ts     INTEGER NOT NULL,
+  v      REAL,
+  x      ANY
+) STRICT;
+CREATE TABLE telemetry_log1 (
   series INTEGER NOT NULL,
   ts     INTEGER NOT NULL,
   v      REAL,
@@ -73,13 +80,15 @@ CREATE TABLE telemetry_log (
 
 -- Compacted telemetry: one row holds up to 4096 points of one series, sorted by
 -- time, with a summary so coarse queries need not unpack. level 0 = fresh from
--- compaction, 1 = merged into a full block.
+-- compaction, 1 = merged into a full block; gen = the log generation it came from
+-- (queries read blocks of compacted generations only).
 CREATE TABLE telemetry_blocks (
   series INTEGER NOT NULL,
   t0     INTEGER NOT NULL,
   id     INTEGER NOT NULL,
   t1     INTEGER NOT NULL,
   level  INTEGER NOT NULL,
+  gen    INTEGER NOT NULL,
   n      INTEGER NOT NULL,
   nnum   INTEGER NOT NULL,
   sum    REAL,
@@ -179,6 +188,19 @@ CREATE TABLE command_history (
   at      INTEGER NOT NULL
 );
 CREATE INDEX command_history_by_command ON command_history (command);
+`,
+  },
+  {
+    version: 3,
+    name: 'integrators (MQTT accounts)',
+    sql: `
+-- acl: JSON {subscribe: [filter], publish: [filter]}, or NULL for the default ACL.
+CREATE TABLE integrators (
+  username      TEXT PRIMARY KEY,
+  password_hash TEXT NOT NULL,
+  acl           TEXT,
+  created_at    INTEGER NOT NULL
+) WITHOUT ROWID;
 `,
   },
 ];

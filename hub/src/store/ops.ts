@@ -7,6 +7,7 @@ import { createCommand, type NewCommand, type Transition, transitionCommands } f
 import type { Db } from './db.js';
 import * as devices from './devices.js';
 import { insertEvent, insertPresence, type NewEvent, type NewPresence } from './events.js';
+import * as integrators from './integrators.js';
 import * as operators from './operators.js';
 import type { TelemetryWriter } from './telemetry/writer.js';
 import { patchDesired } from './twins.js';
@@ -21,11 +22,12 @@ export const ops = {
   updateDevice: ({ db }: OpContext, a: { id: string; patch: devices.DevicePatch }) => devices.updateDevice(db, a.id, a.patch),
   deleteDevice: ({ db, telemetry }: OpContext, a: { id: string }) =>
     db.transaction(() => {
+      const rowid = db.prepare('SELECT rowid FROM devices WHERE id = ?').pluck().get(a.id) as number | undefined;
+      if (rowid !== undefined) telemetry.forgetDevice(rowid, db.prepare('SELECT id FROM series WHERE device = ?').pluck().all(rowid) as number[]);
       const d = devices.deleteDevice(db, a.id);
       db.prepare('DELETE FROM command_history WHERE command IN (SELECT rowid FROM commands WHERE device = ?)').run(d.rowid);
       db.prepare('DELETE FROM commands WHERE device = ?').run(d.rowid);
       db.prepare('DELETE FROM twins WHERE device = ?').run(d.rowid);
-      telemetry.forgetDevice(d.rowid);
       return d;
     })(),
   setSecret: ({ db }: OpContext, a: { id: string; secretHash: Uint8Array; unrevoke: boolean }) =>
@@ -54,6 +56,9 @@ export const ops = {
   transitionCommands: ({ db }: OpContext, moves: Transition[]) => db.transaction(() => transitionCommands(db, moves))(),
   patchDesired: ({ db }: OpContext, a: { device: number; patch: JsonObject; ifMatch: number | undefined; now: number }) =>
     db.transaction(() => patchDesired(db, a.device, a.patch, a.ifMatch, a.now))(),
+
+  createIntegrator: ({ db }: OpContext, i: integrators.IntegratorRecord) => integrators.createIntegrator(db, i),
+  deleteIntegrator: ({ db }: OpContext, a: { username: string }) => integrators.deleteIntegrator(db, a.username),
 };
 
 export type Ops = typeof ops;

@@ -23,10 +23,11 @@ migrate(db);
 const telemetry = new TelemetryWriter(db);
 const ctx: OpContext = { db, telemetry };
 
+telemetry.resumeIfNeeded();
 const stats: WorkerStats = {
   batches: 0,
   rows: 0,
-  logRows: telemetry.logRows(),
+  logRows: telemetry.currentRows,
   compactions: 0,
   compactedRows: 0,
   mergedPoints: 0,
@@ -34,7 +35,7 @@ const stats: WorkerStats = {
   lastCompactionMs: 0,
   failures: 0,
 };
-let lastCompaction = Date.now();
+let lastSeal = Date.now();
 let nextRetention = Date.now() + 60_000;
 let retentionSeries: number | undefined;
 let closing = false;
@@ -51,16 +52,23 @@ function serializeError(err: unknown): { code: string; message: string; field?: 
 function maintain(): boolean {
   const now = Date.now();
   try {
-    if (stats.logRows >= settings.compactRows || (stats.logRows > 0 && now - lastCompaction >= settings.compactIntervalMs)) {
+    if (
+      !telemetry.compacting &&
+      (telemetry.currentRows >= settings.compactRows || (telemetry.currentRows > 0 && now - lastSeal >= settings.compactIntervalMs))
+    ) {
+      telemetry.seal();
+      lastSeal = now;
+    }
+    if (telemetry.compacting) {
       const t = performance.now();
-      const c = telemetry.compact(now);
-      stats.lastCompactionMs = performance.now() - t;
-      stats.compactions++;
-      stats.compactedRows += c.rows;
-      stats.logRows = Math.max(0, stats.logRows - c.rows);
-      if (c.rows === 0) stats.logRows = 0;
-      lastCompaction = now;
-      return c.rows > 0;
+      const p = telemetry.compactStep(now);
+      stats.lastCompactionMs = Math.max(stats.lastCompactionMs, performance.now() - t);
+      if (p.compacted !== undefined) {
+        stats.compactions++;
+        stats.compactedRows += p.rows;
+        port?.postMessage({ t: 'compacted', gen: p.compacted });
+      }
+      return true;
     }
     const merged = telemetry.merge(now);
     if (merged > 0) {
@@ -104,7 +112,7 @@ port.on('message', (msg: ToWorker) => {
         const result = applyBatch(db, telemetry, msg.batch as IngestBatch);
         stats.batches++;
         stats.rows += result.rows;
-        stats.logRows += result.rows;
+        stats.logRows = telemetry.currentRows;
         port.postMessage({ t: 'batch', result });
       } catch (err) {
         stats.failures++;
@@ -127,8 +135,8 @@ port.on('message', (msg: ToWorker) => {
       port.postMessage({ t: 'stats', id: msg.id, stats: { ...stats } });
       return;
     case 'compact': {
-      // Tests and shutdown: compact and merge everything now.
-      while (telemetry.compact().rows > 0);
+      // Tests and benchmarks: compact and merge everything now.
+      for (const gen of telemetry.compactAll()) port.postMessage({ t: 'compacted', gen });
       stats.logRows = 0;
       while (telemetry.merge(Number.POSITIVE_INFINITY) > 0);
       port.postMessage({ t: 'op', id: msg.id, result: null });

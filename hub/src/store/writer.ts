@@ -42,6 +42,8 @@ function toHubError(e: SerializedError): HubError {
 
 export interface WriterEvents<M> {
   committed: [BatchOutcome<M>];
+  /** A telemetry log generation is now entirely in blocks. */
+  compacted: [number];
   fatal: [Error];
   log: [{ level: 'error' | 'warn' | 'info'; msg: string; err?: SerializedError }];
 }
@@ -130,6 +132,9 @@ export class Writer<M = unknown> extends EventEmitter<WriterEvents<M>> {
       }
       case 'batch':
         this.onBatchDone(msg.result as IngestResult | undefined, msg.error);
+        return;
+      case 'compacted':
+        this.emit('compacted', (msg as unknown as { gen: number }).gen);
         return;
       case 'log':
         this.emit('log', { level: (msg.level as 'error') ?? 'error', msg: msg.msg ?? '', ...(msg.err ? { err: msg.err } : {}) });

@@ -159,8 +159,10 @@ export function deviceRoutes(routes: Routes, ctx: HubContext): void {
     params: idParams,
     handler: async ({ c, params, caller }) => {
       deviceEntry(ctx, params.id);
+      const rowid = deviceEntry(ctx, params.id).record.rowid;
       ctx.devices.disconnect(params.id, CloseCode.Revoked, 'the device was deleted');
       await ctx.writer.op('deleteDevice', { id: params.id });
+      ctx.telemetry.forgetDevice(rowid);
       ctx.fleet.remove(params.id);
       ctx.commands.forget(params.id);
       ctx.metrics.devicesKnown.set(ctx.fleet.size);

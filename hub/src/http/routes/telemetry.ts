@@ -77,9 +77,10 @@ export function telemetryRoutes(routes: Routes, ctx: HubContext): void {
         if ((to - from) / query.bucket > MAX_BUCKETS)
           throw new HubError(HubErrorCode.Validation, `at most ${MAX_BUCKETS} buckets per query; widen the bucket`, { field: 'bucket' });
       }
-      const series = ctx.reader.telemetry.series(e.record.rowid, names).map((s) => {
+      const device = e.record.rowid;
+      const series = ctx.telemetry.series(device, names).map((s) => {
         if (query.bucket === undefined) {
-          const r = ctx.reader.telemetry.raw(s.id, from, to, query.limit);
+          const r = ctx.telemetry.raw(device, s, from, to, query.limit);
           return {
             name: s.name,
             unit: s.unit,
@@ -87,7 +88,7 @@ export function telemetryRoutes(routes: Routes, ctx: HubContext): void {
             truncated: r.truncated,
           };
         }
-        const buckets = ctx.reader.telemetry.buckets(s.id, from, to, query.bucket);
+        const buckets = ctx.telemetry.buckets(device, s, from, to, query.bucket);
         return {
           name: s.name,
           unit: s.unit,
@@ -113,9 +114,7 @@ export function telemetryRoutes(routes: Routes, ctx: HubContext): void {
     response: z.object({ device: z.string(), metrics: z.array(z.record(z.string(), z.unknown())) }),
     handler: ({ c, params }) => {
       const e = deviceEntry(ctx, params.id);
-      const metrics = ctx.reader.telemetry
-        .latest(e.record.rowid)
-        .map((p) => ({ name: p.name, unit: p.unit, ...pointJson(p.time, p.value) }));
+      const metrics = ctx.telemetry.latest(e.record.rowid).map((p) => ({ name: p.name, unit: p.unit, ...pointJson(p.time, p.value) }));
       return c.json({ device: e.record.id, metrics });
     },
   });

@@ -1,7 +1,17 @@
-// Telemetry on the write side (runs in the writer thread): appends to the log in the
-// ingest transaction, then compaction moves log rows into per-series blocks in
-// short transactions, and merging joins small blocks into full ones. A small LSM:
-// cheap appends for the ACK path, per-series locality for queries.
+// Telemetry on the write side (runs in the writer thread). A small LSM on SQLite:
+//
+// - Ingest appends rows to the current log table (no index: a commit is cheap, the
+//   ACK fast). Two log tables take turns; each turn is a "generation".
+// - Compaction seals the current generation (appends switch to the other table),
+//   reads it, packs each series' points into a block, writes the blocks a few
+//   hundred per transaction so no ACK waits long behind them, then drops the sealed
+//   table's rows in one cheap truncate and records the generation as compacted.
+//   Blocks carry their generation: a crash mid-way leaves blocks of an uncompacted
+//   generation, which are deleted at start and compacted again.
+// - Merging later joins a series' small blocks into full ones.
+//
+// Queries read blocks up to the compacted generation; newer points come from the
+// main thread's in-memory tail (TelemetryTail), so no query scans the log.
 
 import type { Statement } from 'better-sqlite3';
 import type { Db } from '../db.js';
@@ -16,19 +26,18 @@ import {
   unpackBlock,
 } from './blocks.js';
 
-export interface CompactionStats {
-  rows: number;
-  blocks: number;
-}
-
-/** Log rows one compaction transaction takes: keeps each transaction to tens of ms. */
-const COMPACT_ROWS = 25_000;
+/** Rows read per compaction step. */
+const READ_ROWS = 50_000;
+/** Series written per compaction step (one transaction). */
+const WRITE_SERIES = 500;
 /** Points one merge step reads. */
 const MERGE_POINTS = 50_000;
 /** A series is merged once it has this many small blocks or points in them... */
 const MERGE_MIN_BLOCKS = 64;
 /** ...or its oldest small block is this old. */
 const MERGE_AGE_MS = 10 * 60_000;
+/** Rows per multi-row INSERT: binding many rows per statement costs far less than a statement per row. */
+const INSERT_ROWS = 64;
 
 interface SmallBlocks {
   keys: [number, number][];
@@ -52,27 +61,72 @@ export function fromColumns(v: number | null, x: unknown): PointValue {
   return Number.NaN;
 }
 
+/** The log table a generation's rows live in. */
+export function logTable(gen: number): string {
+  return `telemetry_log${gen % 2}`;
+}
+
+export interface GenState {
+  /** Generation ingest appends to. */
+  current: number;
+  /** Highest generation whose rows are all in blocks. */
+  compacted: number;
+}
+
+export function readGenState(db: Db): GenState {
+  const get = (k: string) => Number((db.prepare('SELECT value FROM meta WHERE key = ?').pluck().get(k) as string | undefined) ?? '0');
+  const compacted = get('telemetry.compacted');
+  return { current: Math.max(get('telemetry.gen'), compacted + 1), compacted };
+}
+
+type Compaction =
+  | { phase: 'reading'; gen: number; afterRowid: number; bySeries: Map<number, Points> }
+  | {
+      phase: 'writing';
+      gen: number;
+      series: number[];
+      bySeries: Map<number, Points>;
+      next: number;
+      rows: number;
+      /** Blocks written; they become merge candidates only once the generation is compacted. */
+      written: [number, number, number, number][];
+    };
+
+export interface CompactionProgress {
+  /** A generation finished compacting in this step. */
+  compacted?: number;
+  rows: number;
+  blocks: number;
+}
+
 export class TelemetryWriter {
-  private readonly seriesIds = new Map<string, number>();
-  private readonly seriesLastTs = new Map<number, number>();
+  /** Series ids by device, then name: nested maps avoid building a key string per point. */
+  private readonly seriesIds = new Map<number, Map<string, number>>();
   private readonly seriesUnits = new Map<number, string | undefined>();
+  private readonly seriesLastTs = new Map<number, number>();
   private readonly small = new Map<number, SmallBlocks>();
+  private readonly pending: (number | string | Uint8Array | null)[] = [];
+  private readonly params: (number | string | Uint8Array | null)[] = new Array(INSERT_ROWS * 4);
   private nextBlockId: number;
-  private readonly s: {
-    findSeries: Statement;
-    findMetric: Statement;
-    insertMetric: Statement;
-    insertSeries: Statement;
-    setUnit: Statement;
-    append: Statement;
-    logBatch: Statement;
-    deleteLog: Statement;
-    insertBlock: Statement;
-    deleteBlock: Statement;
-    getBlock: Statement;
-    setLast: Statement;
-    logCount: Statement;
-  };
+  private gens: GenState;
+  private compaction: Compaction | undefined;
+  /** Rows appended to the current generation. */
+  currentRows = 0;
+  private readonly s: Record<
+    | 'findSeries'
+    | 'findMetric'
+    | 'insertMetric'
+    | 'insertSeries'
+    | 'setUnit'
+    | 'insertBlock'
+    | 'deleteBlock'
+    | 'getBlock'
+    | 'setLast'
+    | 'setMeta',
+    Statement
+  >;
+  private readonly insertOne: Statement[];
+  private readonly insertMany: Statement[];
 
   constructor(private readonly db: Db) {
     this.s = {
@@ -81,18 +135,29 @@ export class TelemetryWriter {
       insertMetric: db.prepare('INSERT INTO metrics (name) VALUES (?)'),
       insertSeries: db.prepare('INSERT INTO series (device, metric, unit) VALUES (?, ?, ?)'),
       setUnit: db.prepare('UPDATE series SET unit = ? WHERE id = ?'),
-      append: db.prepare('INSERT INTO telemetry_log (series, ts, v, x) VALUES (?, ?, ?, ?)'),
-      logBatch: db.prepare('SELECT rowid, series, ts, v, x FROM telemetry_log ORDER BY rowid LIMIT ?').raw(),
-      deleteLog: db.prepare('DELETE FROM telemetry_log WHERE rowid <= ?'),
       insertBlock: db.prepare(
-        'INSERT INTO telemetry_blocks (series, t0, id, t1, level, n, nnum, sum, min, max, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        'INSERT INTO telemetry_blocks (series, t0, id, t1, level, gen, n, nnum, sum, min, max, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ),
       deleteBlock: db.prepare('DELETE FROM telemetry_blocks WHERE series = ? AND t0 = ? AND id = ?'),
       getBlock: db.prepare('SELECT data FROM telemetry_blocks WHERE series = ? AND t0 = ? AND id = ?').pluck(),
       setLast: db.prepare('UPDATE series SET last_ts = ?, last_v = ?, last_x = ? WHERE id = ? AND (last_ts IS NULL OR last_ts <= ?)'),
-      logCount: db.prepare('SELECT count(*) FROM telemetry_log').pluck(),
+      setMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
     };
+    const values = (n: number) => Array.from({ length: n }, () => '(?, ?, ?, ?)').join(', ');
+    this.insertOne = [0, 1].map((k) => db.prepare(`INSERT INTO telemetry_log${k} (series, ts, v, x) VALUES ${values(1)}`));
+    this.insertMany = [0, 1].map((k) => db.prepare(`INSERT INTO telemetry_log${k} (series, ts, v, x) VALUES ${values(INSERT_ROWS)}`));
     this.nextBlockId = ((db.prepare('SELECT max(id) FROM telemetry_blocks').pluck().get() as number | null) ?? 0) + 1;
+    this.gens = readGenState(db);
+    db.transaction(() => {
+      // Blocks of a generation whose compaction did not finish: its rows are still in the log.
+      db.prepare('DELETE FROM telemetry_blocks WHERE gen > ?').run(this.gens.compacted);
+      this.s.setMeta.run('telemetry.gen', String(this.gens.current));
+      this.s.setMeta.run('telemetry.compacted', String(this.gens.compacted));
+    })();
+    this.currentRows = db
+      .prepare(`SELECT count(*) FROM ${logTable(this.gens.current)}`)
+      .pluck()
+      .get() as number;
     for (const [series, t0, id] of db.prepare('SELECT series, t0, id FROM telemetry_blocks WHERE level = 0').raw().iterate() as Iterable<
       [number, number, number]
     >) {
@@ -103,19 +168,29 @@ export class TelemetryWriter {
     }
   }
 
+  get generations(): GenState {
+    return { ...this.gens };
+  }
+
   /** The series of (device, name), created on first use. Units follow the newest point. */
   seriesId(device: number, name: string, unit: string | undefined): number {
-    const key = `${device}\u0000${name}`;
-    let id = this.seriesIds.get(key);
+    let byName = this.seriesIds.get(device);
+    if (byName === undefined) {
+      byName = new Map();
+      this.seriesIds.set(device, byName);
+    }
+    let id = byName.get(name);
     if (id === undefined) {
       id = this.s.findSeries.get(device, name) as number | undefined;
       if (id === undefined) {
         let metric = this.s.findMetric.get(name) as number | undefined;
         if (metric === undefined) metric = Number(this.s.insertMetric.run(name).lastInsertRowid);
         id = Number(this.s.insertSeries.run(device, metric, unit ?? null).lastInsertRowid);
-        this.seriesUnits.set(id, unit);
+      } else {
+        this.seriesUnits.set(id, (this.db.prepare('SELECT unit FROM series WHERE id = ?').pluck().get(id) as string | null) ?? undefined);
       }
-      this.seriesIds.set(key, id);
+      byName.set(name, id);
+      if (!this.seriesUnits.has(id)) this.seriesUnits.set(id, unit);
     }
     if (unit !== undefined && this.seriesUnits.get(id) !== unit) {
       this.s.setUnit.run(unit, id);
@@ -123,32 +198,50 @@ export class TelemetryWriter {
     }
     return id;
   }
-  /** Appends one point to the log; call inside the ingest transaction. */
+
+  /** Queues one point for the log; flushAppends() writes them, inside the ingest transaction. */
   append(series: number, ts: number, value: PointValue): void {
-    const [v, x] = toColumns(value);
-    this.s.append.run(series, ts, v, x);
+    if (typeof value === 'number') this.pending.push(series, ts, value, null);
+    else this.pending.push(series, ts, null, typeof value === 'boolean' ? (value ? 1 : 0) : value);
   }
 
-  /** Forgets cached series of a deleted device. */
-  forgetDevice(device: number): void {
-    const prefix = `${device}\u0000`;
-    for (const [key, id] of this.seriesIds) {
-      if (key.startsWith(prefix)) {
-        this.seriesIds.delete(key);
-        this.seriesLastTs.delete(id);
-        this.seriesUnits.delete(id);
-        this.small.delete(id);
-      }
+  /** Writes queued points to the current generation's log table. Returns the rows written. */
+  flushAppends(): number {
+    const p = this.pending;
+    const rows = p.length / 4;
+    const k = this.gens.current % 2;
+    const many = this.insertMany[k] as Statement;
+    const one = this.insertOne[k] as Statement;
+    const params = this.params;
+    let i = 0;
+    for (; i + INSERT_ROWS * 4 <= p.length; i += INSERT_ROWS * 4) {
+      for (let k = 0; k < INSERT_ROWS * 4; k++) params[k] = p[i + k] as number;
+      many.run(params);
+    }
+    for (; i < p.length; i += 4) one.run(p[i], p[i + 1], p[i + 2], p[i + 3]);
+    p.length = 0;
+    this.currentRows += rows;
+    return rows;
+  }
+
+  /** Forgets a deleted device's series, including points a running compaction holds. */
+  forgetDevice(device: number, series: readonly number[]): void {
+    this.seriesIds.delete(device);
+    for (const id of series) {
+      this.seriesLastTs.delete(id);
+      this.seriesUnits.delete(id);
+      this.small.delete(id);
+      this.compaction?.bySeries.delete(id);
     }
   }
 
-  logRows(): number {
-    return this.s.logCount.get() as number;
+  get compacting(): boolean {
+    return this.compaction !== undefined;
   }
 
-  private insertBlock(series: number, level: number, b: PackedBlock): number {
+  private insertBlock(series: number, level: number, gen: number, b: PackedBlock): number {
     const id = this.nextBlockId++;
-    this.s.insertBlock.run(series, b.t0, id, b.t1, level, b.n, b.nnum, b.sum, b.min, b.max, b.data);
+    this.s.insertBlock.run(series, b.t0, id, b.t1, level, gen, b.n, b.nnum, b.sum, b.min, b.max, b.data);
     return id;
   }
 
@@ -162,28 +255,79 @@ export class TelemetryWriter {
     s.points += points;
   }
 
-  /** Moves up to COMPACT_ROWS log rows into level-0 blocks, in one transaction. */
-  compact(now = Date.now()): CompactionStats {
-    return this.db.transaction((): CompactionStats => {
-      const rows = this.s.logBatch.all(COMPACT_ROWS) as [number, number, number, number | null, unknown][];
-      if (rows.length === 0) return { rows: 0, blocks: 0 };
-      const bySeries = new Map<number, Points>();
-      for (const [, series, ts, v, x] of rows) {
-        let p = bySeries.get(series);
+  /**
+   * Seals the current generation, if it has rows and no compaction is running:
+   * from now on ingest appends to the other log table.
+   */
+  seal(): boolean {
+    if (this.compaction !== undefined || this.currentRows === 0) return false;
+    const gen = this.gens.current;
+    this.gens.current = gen + 1;
+    this.s.setMeta.run('telemetry.gen', String(this.gens.current));
+    this.currentRows = this.db
+      .prepare(`SELECT count(*) FROM ${logTable(this.gens.current)}`)
+      .pluck()
+      .get() as number;
+    this.compaction = { phase: 'reading', gen, afterRowid: 0, bySeries: new Map() };
+    return true;
+  }
+
+  /** Resumes a compaction left by a crash (its generation is sealed but not compacted). */
+  resumeIfNeeded(): void {
+    if (this.compaction === undefined && this.gens.current > this.gens.compacted + 1) {
+      this.compaction = { phase: 'reading', gen: this.gens.compacted + 1, afterRowid: 0, bySeries: new Map() };
+    }
+  }
+
+  /** One bounded step of the running compaction (a read or a write transaction). */
+  compactStep(now = Date.now()): CompactionProgress {
+    const c = this.compaction;
+    if (c === undefined) return { rows: 0, blocks: 0 };
+    if (c.phase === 'reading') {
+      let n = 0;
+      let last = c.afterRowid;
+      const rows = this.db
+        .prepare(`SELECT rowid, series, ts, v, x FROM ${logTable(c.gen)} WHERE rowid > ? ORDER BY rowid LIMIT ?`)
+        .raw()
+        .iterate(c.afterRowid, READ_ROWS) as Iterable<[number, number, number, number | null, unknown]>;
+      for (const [rowid, series, ts, v, x] of rows) {
+        let p = c.bySeries.get(series);
         if (p === undefined) {
           p = { ts: [], values: [] };
-          bySeries.set(series, p);
+          c.bySeries.set(series, p);
         }
         p.ts.push(ts);
-        p.values.push(fromColumns(v, x));
+        p.values.push(v !== null ? v : fromColumns(v, x));
+        last = rowid;
+        n++;
       }
-      let blocks = 0;
-      for (const [series, unsorted] of bySeries) {
-        const p = sortPoints(unsorted);
-        for (const [start, end] of blockRanges(p.ts)) {
-          const b = packBlock(p.ts, p.values, start, end);
-          const id = this.insertBlock(series, 0, b);
-          this.noteSmall(series, b.t0, id, b.n, now);
+      if (n === READ_ROWS) {
+        c.afterRowid = last;
+        return { rows: 0, blocks: 0 };
+      }
+      const total = [...c.bySeries.values()].reduce((a, p) => a + p.ts.length, 0);
+      this.compaction = {
+        phase: 'writing',
+        gen: c.gen,
+        series: [...c.bySeries.keys()],
+        bySeries: c.bySeries,
+        next: 0,
+        rows: total,
+        written: [],
+      };
+      return { rows: 0, blocks: 0 };
+    }
+    const end = Math.min(c.series.length, c.next + WRITE_SERIES);
+    let blocks = 0;
+    this.db.transaction(() => {
+      for (let i = c.next; i < end; i++) {
+        const series = c.series[i] as number;
+        const held = c.bySeries.get(series);
+        if (held === undefined) continue; // the device was deleted meanwhile
+        const p = sortPoints(held);
+        for (const [start, stop] of blockRanges(p.ts)) {
+          const b = packBlock(p.ts, p.values, start, stop);
+          c.written.push([series, b.t0, this.insertBlock(series, 0, c.gen, b), b.n]);
           blocks++;
         }
         const lastTs = p.ts[p.ts.length - 1] as number;
@@ -193,9 +337,34 @@ export class TelemetryWriter {
           this.seriesLastTs.set(series, lastTs);
         }
       }
-      this.s.deleteLog.run((rows[rows.length - 1] as [number, ...unknown[]])[0]);
-      return { rows: rows.length, blocks };
+      c.next = end;
+      if (end === c.series.length) {
+        // All of the generation is in blocks: drop its rows (a truncate, cheap) and say so, atomically.
+        this.db.prepare(`DELETE FROM ${logTable(c.gen)}`).run();
+        this.s.setMeta.run('telemetry.compacted', String(c.gen));
+      }
     })();
+    if (end < c.series.length) return { rows: 0, blocks };
+    this.gens.compacted = c.gen;
+    this.compaction = undefined;
+    for (const [series, t0, id, n] of c.written) this.noteSmall(series, t0, id, n, now);
+    return { compacted: c.gen, rows: c.rows, blocks };
+  }
+
+  /** Seals and compacts everything now, synchronously (tests, benchmarks). */
+  compactAll(): number[] {
+    const done: number[] = [];
+    this.resumeIfNeeded();
+    for (;;) {
+      if (this.compaction === undefined && !this.seal()) return done;
+      for (;;) {
+        const p = this.compactStep();
+        if (p.compacted !== undefined) {
+          done.push(p.compacted);
+          break;
+        }
+      }
+    }
   }
 
   /** Series whose small blocks are due for merging, most urgent first. */
@@ -229,7 +398,9 @@ export class TelemetryWriter {
           this.s.deleteBlock.run(series, t0, id);
         }
         const p = sortPoints(points);
-        for (const [start, end] of blockRanges(p.ts)) this.insertBlock(series, 1, packBlock(p.ts, p.values, start, end));
+        // Merged blocks hold only compacted generations' points: tag them with the newest.
+        for (const [start, end] of blockRanges(p.ts))
+          this.insertBlock(series, 1, this.gens.compacted, packBlock(p.ts, p.values, start, end));
         this.small.delete(series);
         merged += p.ts.length;
       }

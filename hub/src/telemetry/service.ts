@@ -1,0 +1,75 @@
+// Telemetry queries for the API and the console: blocks from the database plus the
+// in-memory tail of generations not yet compacted.
+
+import type { ResolvedRecord } from '@halyard/firmware-protocol';
+import type { Points, PointValue } from '../store/telemetry/blocks.js';
+import { recordPoints } from '../store/telemetry/points.js';
+import { type Bucket, BucketAccumulator, type LatestPoint, type SeriesRef, type TelemetryReader } from '../store/telemetry/query.js';
+import { TelemetryTail } from './tail.js';
+
+export class TelemetryService {
+  readonly tail = new TelemetryTail();
+
+  constructor(private readonly reader: TelemetryReader) {
+    // Rows committed before a restart but not compacted yet.
+    for (const r of reader.uncompacted()) this.tail.add(r.gen, r.device, r.name, r.unit, r.ts, r.value);
+  }
+
+  /** A committed batch's records for one device, appended to log generation `gen`. */
+  committed(gen: number, device: number, records: readonly ResolvedRecord[]): void {
+    for (const rec of records) recordPoints(rec, (name, value) => this.tail.add(gen, device, name, rec.unit ?? null, rec.time, value));
+  }
+
+  compacted(gen: number): void {
+    this.tail.dropThrough(gen);
+  }
+
+  forgetDevice(device: number): void {
+    this.tail.forgetDevice(device);
+  }
+
+  series(device: number, names?: readonly string[]): SeriesRef[] {
+    return this.reader.series(device, names);
+  }
+
+  /** Raw points of one series in [from, to], time order, at most `limit` (the earliest). */
+  raw(device: number, s: SeriesRef, from: number, to: number, limit: number): { points: Points; truncated: boolean } {
+    const gen = this.reader.compacted();
+    const all: Points = { ts: [], values: [] };
+    this.reader.blockPoints(s.id, from, to, gen, all);
+    this.tail.points(device, s.name, gen, from, to, all);
+    const order: number[] = [];
+    for (let i = 0; i < all.ts.length; i++) {
+      const t = all.ts[i] as number;
+      if (t >= from && t <= to) order.push(i);
+    }
+    order.sort((a, b) => (all.ts[a] as number) - (all.ts[b] as number) || a - b);
+    const kept = order.slice(0, limit);
+    return {
+      points: { ts: kept.map((i) => all.ts[i] as number), values: kept.map((i) => all.values[i] as PointValue) },
+      truncated: order.length > limit,
+    };
+  }
+
+  /** Buckets of `width` ms aligned to the epoch, covering [from, to]; empty buckets are left out. */
+  buckets(device: number, s: SeriesRef, from: number, to: number, width: number): Bucket[] {
+    const gen = this.reader.compacted();
+    const acc = new BucketAccumulator(from, to, width);
+    this.reader.blockBuckets(s.id, acc, gen);
+    const tail: Points = { ts: [], values: [] };
+    this.tail.points(device, s.name, gen, from, to, tail);
+    for (let i = 0; i < tail.ts.length; i++) acc.add(tail.ts[i] as number, tail.values[i] as PointValue);
+    return acc.result();
+  }
+
+  /** The newest point of each of the device's metrics. */
+  latest(device: number): LatestPoint[] {
+    const gen = this.reader.compacted();
+    const out = this.reader.latest(device);
+    for (const [name, p] of this.tail.latest(device, gen)) {
+      const cur = out.get(name);
+      if (cur === undefined || p.time >= cur.time) out.set(name, { name, unit: p.unit ?? cur?.unit ?? null, time: p.time, value: p.value });
+    }
+    return [...out.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+}
