@@ -21,6 +21,9 @@ export interface DecodeOptions {
 
 export type DecodeResult = { ok: true; message: DecodedMessage } | { ok: false; error: ProtocolError };
 
+/** Messages in the device's sequence space (SPEC.md §5.5). */
+const SEQ_TYPES: ReadonlySet<number> = new Set([MessageType.Telemetry, MessageType.Event, MessageType.Reported]);
+
 const NAMES: Record<number, string> = {
   1: 'HELLO',
   2: 'WELCOME',
@@ -192,13 +195,16 @@ function readMessage(items: CborValue[], opts: Required<DecodeOptions>): Decoded
     case MessageType.Reported:
       arity(items, 3, 3, name);
       return { type, seq: uint(items[1], 'seq', 1), patch: dataMap(items[2], 'patch') };
-    default:
-      arity(items, 3, 3, name);
-      return {
+    default: {
+      arity(items, 3, 4, name);
+      const error: DecodedMessage = {
         type: MessageType.Error,
         code: uint(items[1], 'code'),
         message: typeof items[2] === 'string' ? items[2] : bad('message', 'must be a text string'),
       };
+      if (items.length === 4) error.seq = uint(items[3], 'seq', 1);
+      return error;
+    }
   }
 }
 
@@ -221,9 +227,14 @@ export function decode(bytes: Uint8Array, options: DecodeOptions = {}): DecodeRe
   try {
     return { ok: true, message: readMessage(items, opts) };
   } catch (err) {
-    if (err instanceof FieldFailure) return { ok: false, error: new ProtocolError(ProtocolErrorCode.Field, err.message, err.field) };
-    if (err instanceof ProtocolError) return { ok: false, error: err };
-    return { ok: false, error: new ProtocolError(ProtocolErrorCode.Field, `validation failure: ${String(err)}`) };
+    let error: ProtocolError;
+    if (err instanceof FieldFailure) error = new ProtocolError(ProtocolErrorCode.Field, err.message, err.field);
+    else if (err instanceof ProtocolError) error = err;
+    else error = new ProtocolError(ProtocolErrorCode.Field, `validation failure: ${String(err)}`);
+    // Name the message in the ERROR when its sequence number is readable (SPEC.md §8.3).
+    const seq = items[1];
+    if (SEQ_TYPES.has(items[0] as number) && typeof seq === 'number' && Number.isSafeInteger(seq) && seq >= 1) error.seq = seq;
+    return { ok: false, error };
   }
 }
 
@@ -266,6 +277,10 @@ export function encode(message: Message): Uint8Array {
     case MessageType.Reported:
       return encodeCbor([message.type, message.seq, message.patch]);
     case MessageType.Error:
-      return encodeCbor([message.type, message.code, message.message]);
+      return encodeCbor(
+        message.seq === undefined
+          ? [message.type, message.code, message.message]
+          : [message.type, message.code, message.message, message.seq],
+      );
   }
 }

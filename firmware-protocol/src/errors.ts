@@ -43,8 +43,10 @@ export type ProtocolErrorCodeString = (typeof ProtocolErrorCode)[keyof typeof Pr
 
 export class ProtocolError extends Error {
   override readonly name = 'ProtocolError';
-  /** The close code a hub sends after an ERROR for this (SPEC.md §8). */
+  /** The close code a hub sends after an ERROR for this (SPEC.md §8.4). */
   readonly closeCode: CloseCodeNumber;
+  /** The offending message's sequence number, when its envelope could be read (SPEC.md §8.3). */
+  seq: number | undefined;
 
   constructor(
     readonly code: ProtocolErrorCodeString,

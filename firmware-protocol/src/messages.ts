@@ -124,6 +124,8 @@ export interface ErrorMessage {
   /** The close code that follows. */
   code: number;
   message: string;
+  /** The sequence number of the message that caused it, when the hub could read one. */
+  seq?: number;
 }
 
 export type UplinkMessage = Hello | Telemetry | DeviceEvent | CmdAccepted | CmdResult | Reported;

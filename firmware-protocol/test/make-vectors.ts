@@ -120,6 +120,11 @@ const valid: Valid[] = [
     message: { type: 10, seq: 7, patch: { setpoint: 21, mode: 'heat', boost: null } },
   },
   { name: 'error', description: 'ERROR before close 4400', message: { type: 15, code: 4400, message: 'malformed frame: PROTO_ERR_TAG' } },
+  {
+    name: 'error-with-seq',
+    description: 'ERROR naming the sequence number of the message that caused it',
+    message: { type: 15, code: 4400, message: 'PROTO_ERR_SENML: pack[0]: unknown label 42', seq: 17 },
+  },
 ];
 
 interface Invalid {

@@ -94,6 +94,16 @@ describe('device authentication', () => {
     await d2.close();
   });
 
+  it('rotates with no request body at all', async () => {
+    await t.api.provision('auth-nobody');
+    const res = await fetch(`${t.http}/api/v1/devices/auth-nobody/token`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${t.api.token}` },
+    });
+    assert.equal(res.status, 200);
+    assert.match(((await res.json()) as { token: string }).token, /^auth-nobody\./);
+  });
+
   it('429 with Retry-After for a device that reconnects too often', async () => {
     const tok = await t.api.provision('auth-storm');
     for (let i = 0; i < 20; i++) {

@@ -102,6 +102,13 @@ describe('session limits', () => {
     assert.equal((await b.waitClosed()).code, CloseCode.Malformed);
   });
 
+  it('names the offending sequence number in the ERROR when it can be read', async () => {
+    const d = await TestDevice.connect(t.ws, await t.api.provision('lim-errseq'));
+    d.send({ type: MessageType.Telemetry, seq: 7, pack: [{ n: 'bad name', v: 1 }] });
+    assert.equal((await d.waitClosed()).code, CloseCode.Malformed);
+    assert.deepStrictEqual({ seq: (d.error as { seq?: number }).seq, code: d.error?.code }, { seq: 7, code: CloseCode.Malformed });
+  });
+
   it('counts refusals in /metrics', async () => {
     const text = await (await fetch(`${t.http}/metrics`)).text();
     assert.match(text, /halyard_frames_rejected_total\{reason="hello_timeout"\} [1-9]/);

@@ -74,6 +74,8 @@ export class DeviceGateway {
       // limit (close 1009), which stops them before they are buffered.
       maxPayload: config.maxFrame * 4,
       perMessageDeflate: false,
+      // A message in more than 1,024 fragments is abuse, not firmware (ws closes with 1008).
+      maxFragments: 1_024,
       handleProtocols: (protocols) => (protocols.has(DEVICE_SUBPROTOCOL) ? DEVICE_SUBPROTOCOL : false),
     });
     writer.on('committed', (o) => this.onCommitted(o));
@@ -132,7 +134,7 @@ export class DeviceGateway {
     entry.connects.push(now);
     const remote = `${req.socket.remoteAddress}:${req.socket.remotePort}`;
     this.wss.handleUpgrade(req, socket, head, (ws) => {
-      const session = new DeviceSession(ws, entry, this, remote);
+      const session = new DeviceSession(ws, socket, entry, this, remote);
       this.sessions.add(session);
       if (this.storePaused) session.setReading(false);
     });

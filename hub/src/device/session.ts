@@ -2,6 +2,7 @@
 // device's sequence space, command answers; ACKs after commit; ERROR then close on
 // anything malformed. Never throws on a peer's input.
 
+import type { Duplex } from 'node:stream';
 import {
   CloseCode,
   DEFAULT_LIMITS,
@@ -58,8 +59,12 @@ export class DeviceSession {
   pingSentAt = 0;
   nextPingAt = 0;
 
+  /** Bytes read from the socket since the last complete message or pong. */
+  private rawBytes = 0;
+
   constructor(
     readonly ws: WebSocket,
+    socket: Duplex,
     readonly entry: DeviceEntry,
     private readonly gw: DeviceGateway,
     readonly remote: string,
@@ -71,6 +76,13 @@ export class DeviceSession {
     this.bucket = new TokenBucket(config.deviceRate, config.deviceRate * 5, now);
     this.pings = new WindowCounter(Math.max(config.pingInterval, 1000));
     this.helloTimer = setTimeout(() => this.fail(CloseCode.HelloTimeout, `no HELLO within ${config.helloTimeout} ms`), config.helloTimeout);
+    // Bytes that never complete a message (100k empty fragments, say) pass every
+    // per-message check; bound them here: at most a message's worth plus slack.
+    const rawLimit = config.maxFrame * 4 + 65_536;
+    socket.on('data', (chunk: Buffer) => {
+      this.rawBytes += chunk.length;
+      if (this.rawBytes > rawLimit) this.fail(CloseCode.TooLarge, `more than ${rawLimit} bytes without a complete message`);
+    });
     ws.on('message', (data, isBinary) => this.onMessage(data as Buffer, isBinary));
     ws.on('pong', () => this.onPong());
     ws.on('ping', () => this.onPing());
@@ -101,12 +113,12 @@ export class DeviceSession {
   }
 
   /** ERROR then close (SPEC.md §8.4), with a log line. */
-  fail(code: number, message: string): void {
+  fail(code: number, message: string, seq?: number): void {
     if (this.state === 'closed') return;
     const reason = REASON_BY_CODE[code] ?? 'error';
     this.gw.metrics.rejected.inc({ reason });
     this.gw.log.warn({ device: this.entry.record.id, session: this.id, code, remote: this.remote }, `closing device session: ${message}`);
-    this.send({ type: MessageType.Error, code, message: message.slice(0, 500) });
+    this.send({ type: MessageType.Error, code, message: message.slice(0, 500), ...(seq === undefined ? {} : { seq }) });
     this.end(code, reason, message);
   }
 
@@ -144,6 +156,7 @@ export class DeviceSession {
   }
 
   private onPong(): void {
+    this.rawBytes = 0;
     const now = Date.now();
     if (this.pingSentAt > 0 && this.lastHeard < this.pingSentAt) {
       this.entry.rtt = now - this.pingSentAt;
@@ -164,6 +177,7 @@ export class DeviceSession {
   }
 
   private onMessage(data: Buffer, isBinary: boolean): void {
+    this.rawBytes = 0;
     if (this.state === 'closed') return;
     const now = Date.now();
     this.heard(now);
@@ -184,7 +198,7 @@ export class DeviceSession {
     }
     const r = decode(data, { accept: 'uplink', limits: this.limits, now });
     if (!r.ok) {
-      this.fail(r.error.closeCode, `${r.error.code}: ${r.error.message}`);
+      this.fail(r.error.closeCode, `${r.error.code}: ${r.error.message}`, r.error.seq);
       return;
     }
     const m = r.message as DecodedUplink;

@@ -59,6 +59,13 @@ function parse<T extends z.ZodType>(schema: T | undefined, value: unknown, where
 }
 
 async function readJson(c: Context<AppEnv>): Promise<unknown> {
+  // No body at all: let the schema decide whether one was needed.
+  if (
+    c.req.header('content-length') === '0' ||
+    (c.req.header('content-type') === undefined && c.req.header('transfer-encoding') === undefined)
+  ) {
+    return undefined;
+  }
   const type = c.req.header('content-type') ?? '';
   if (!/^application\/(.+\+)?json\b/i.test(type)) throw new HubError(HubErrorCode.BadRequest, 'send the body as application/json');
   const text = await c.req.text();
