@@ -1,0 +1,177 @@
+// Pieces the benchmark scenarios share: child processes driven by JSON lines, the
+// hub started as in production (compiled JS), devices seeded straight into a fresh
+// database, and CPU/RSS readings from /proc.
+
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { sha256 } from '../src/auth/secrets.js';
+import { openDatabase } from '../src/store/db.js';
+import { migrate } from '../src/store/migrations.js';
+
+// Scenario scripts run from source (through tsx); what they measure runs compiled,
+// as in production: the hub, the baseline server and the load generator.
+const repo = (p: string) => fileURLToPath(new URL(`../../${p}`, import.meta.url));
+export const HUB_MAIN = repo('hub/dist/src/main.js');
+export const BASELINE_MAIN = repo('hub/dist/bench/baseline-ws.js');
+export const LOADGEN_MAIN = repo('device-sim/dist/src/load/main.js');
+
+/** One shared secret for seeded devices: tokens are `<id>.<BENCH_SECRET>`. */
+export const BENCH_SECRET = 'bench-secret-0123456789abcdef0123456789';
+export const ADMIN_PASSWORD = 'bench-admin-password';
+
+export type Json = Record<string, unknown>;
+
+/** A child process speaking JSON lines. */
+export class Child {
+  readonly proc: ChildProcess;
+  private readonly waiting: { pred: (m: Json) => boolean; resolve: (m: Json) => void }[] = [];
+  readonly lines: Json[] = [];
+
+  constructor(args: string[], opts: { fdLimit?: number } = {}) {
+    // A raised open-file limit for processes that hold many sockets.
+    const cmd = `ulimit -n ${opts.fdLimit ?? 65_536} 2>/dev/null || ulimit -n $(ulimit -Hn); exec "$0" "$@"`;
+    this.proc = spawn('bash', ['-c', cmd, process.execPath, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const rl = createInterface({ input: this.proc.stdout as NodeJS.ReadableStream });
+    rl.on('line', (line) => {
+      let m: Json;
+      try {
+        m = JSON.parse(line) as Json;
+      } catch {
+        return;
+      }
+      this.lines.push(m);
+      for (const w of [...this.waiting]) {
+        if (w.pred(m)) {
+          this.waiting.splice(this.waiting.indexOf(w), 1);
+          w.resolve(m);
+        }
+      }
+    });
+  }
+
+  get pid(): number {
+    return this.proc.pid ?? 0;
+  }
+
+  send(msg: Json): void {
+    this.proc.stdin?.write(`${JSON.stringify(msg)}\n`);
+  }
+
+  /** The next line matching `pred` (or one already seen, when `past`). */
+  next(pred: (m: Json) => boolean, timeoutMs = 300_000, past = false): Promise<Json> {
+    if (past) {
+      const seen = this.lines.find(pred);
+      if (seen) return Promise.resolve(seen);
+    }
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('benchmark child did not answer in time')), timeoutMs);
+      this.waiting.push({
+        pred,
+        resolve: (m) => {
+          clearTimeout(timer);
+          resolve(m);
+        },
+      });
+    });
+  }
+
+  async request(msg: Json, event: string): Promise<Json> {
+    const p = this.next((m) => m.event === event);
+    this.send(msg);
+    return p;
+  }
+
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    if (this.proc.exitCode !== null) return;
+    const done = new Promise((r) => this.proc.once('exit', r));
+    this.proc.kill(signal);
+    await done;
+  }
+}
+
+/** A fresh data dir with `count` devices (ids `bench-000000`...) and the admin; returns the tokens. */
+export function seedDevices(
+  count: number,
+  dir = mkdtempSync(join(tmpdir(), 'halyard-bench-')),
+): { dir: string; tokens: string[]; tokensFile: string } {
+  const db = openDatabase(join(dir, 'halyard.db'));
+  migrate(db);
+  const hash = sha256(BENCH_SECRET);
+  const ins = db.prepare('INSERT INTO devices (id, tags, secret_hash, created_at) VALUES (?, ?, ?, ?)');
+  const tokens: string[] = [];
+  db.transaction(() => {
+    for (let i = 0; i < count; i++) {
+      const id = `bench-${String(i).padStart(6, '0')}`;
+      ins.run(id, '["bench"]', hash, Date.now());
+      tokens.push(`${id}.${BENCH_SECRET}`);
+    }
+  })();
+  db.close();
+  const tokensFile = join(dir, 'tokens.json');
+  writeFileSync(tokensFile, JSON.stringify(tokens));
+  return { dir, tokens, tokensFile };
+}
+
+export interface HubHandle {
+  child: Child;
+  port: number;
+  mqttPort: number;
+  dir: string;
+}
+
+export async function startHub(dir: string, flags: string[] = [], nodeFlags: string[] = []): Promise<HubHandle> {
+  const child = new Child([
+    ...nodeFlags,
+    HUB_MAIN,
+    '--port',
+    '0',
+    '--mqtt-port',
+    '0',
+    '--host',
+    '127.0.0.1',
+    '--data-dir',
+    dir,
+    '--admin-password',
+    ADMIN_PASSWORD,
+    '--log-format',
+    'json',
+    '--log-level',
+    'info',
+    '--device-rate',
+    '1000000',
+    ...flags,
+  ]);
+  const m = await child.next((l) => l.msg === 'listening', 60_000, true);
+  return { child, port: m.port as number, mqttPort: m.mqttPort as number, dir };
+}
+
+/** CPU seconds (user + system) and RSS bytes of a process, from /proc. */
+export function procUsage(pid: number): { cpuSeconds: number; rssBytes: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  const rssKb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+  return { cpuSeconds: ticks / 100, rssBytes: rssKb * 1024 };
+}
+
+/** The hub's event-loop lag since the previous scrape (prom-client resets it on every collect), ms. */
+export async function scrapeLagMs(port: number): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const m = /^halyard_process_nodejs_eventloop_lag_max_seconds (\S+)/m.exec(text);
+  return m ? Math.round(Number(m[1]) * 1000 * 10) / 10 : Number.NaN;
+}
+
+export async function login(port: number): Promise<string> {
+  const r = await fetch(`http://127.0.0.1:${port}/api/v1/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'admin', password: ADMIN_PASSWORD }),
+  });
+  return ((await r.json()) as { token: string }).token;
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
