@@ -7,7 +7,14 @@ import { dirname } from 'node:path';
 
 export interface BenchArgs {
   quick: boolean;
+  /** Tiny sizes: only proves the scenario still runs (the test suite uses it). */
+  tiny: boolean;
   results: string;
+}
+
+/** Picks a size for the run: full, --quick, or --tiny. */
+export function size<T>(args: BenchArgs, full: T, quick: T, tiny: T): T {
+  return args.tiny ? tiny : args.quick ? quick : full;
 }
 
 export interface BenchRow {
@@ -23,8 +30,10 @@ export interface BenchRow {
 
 export function parseBenchArgs(argv = process.argv.slice(2)): BenchArgs {
   const results = argv.find((a) => a.startsWith('--results='))?.slice('--results='.length);
+  const tiny = argv.includes('--tiny') || process.env.HALYARD_BENCH_TINY === '1';
   return {
-    quick: argv.includes('--quick') || process.env.HALYARD_BENCH_QUICK === '1',
+    tiny,
+    quick: tiny || argv.includes('--quick') || process.env.HALYARD_BENCH_QUICK === '1',
     results: results ?? process.env.HALYARD_BENCH_RESULTS ?? 'bench-results/results.jsonl',
   };
 }

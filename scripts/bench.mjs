@@ -12,11 +12,15 @@ const root = new URL('..', import.meta.url).pathname;
 const SCENARIOS = {
   codec: { file: 'firmware-protocol/bench/codec.bench.ts', what: 'TELEMETRY decode/encode vs JSON.parse/stringify' },
   ingest: { file: 'hub/bench/ingest.bench.ts', what: 'sustained ingest vs a bare ws server (1- and 10-record frames)' },
+  connections: { file: 'hub/bench/connections.bench.ts', what: 'idle connections: RSS per connection, connect rate, liveness' },
+  commands: { file: 'hub/bench/commands.bench.ts', what: 'command round trip through the HTTP API at a fixed rate' },
+  storm: { file: 'hub/bench/storm.bench.ts', what: 'reconnect storm after a hub restart; no command lost' },
+  queries: { file: 'hub/bench/queries.bench.ts', what: 'bucketed and latest queries on a large generated table' },
 };
 
 const args = process.argv.slice(2);
 if (args.includes('--help')) {
-  console.log('usage: npm run bench -- [--quick] [--results=FILE] [scenario ...]\n\nscenarios:');
+  console.log('usage: npm run bench -- [--quick|--tiny] [--results=FILE] [scenario ...]\n\nscenarios:');
   for (const [name, s] of Object.entries(SCENARIOS)) console.log(`  ${name.padEnd(12)} ${s.what}`);
   process.exit(0);
 }

@@ -5,12 +5,12 @@
 // by the same load generator in the same run.
 
 import { rmSync } from 'node:fs';
-import { type BenchRow, parseBenchArgs, report } from '../../scripts/bench-lib.js';
+import { type BenchRow, parseBenchArgs, report, size } from '../../scripts/bench-lib.js';
 import { BASELINE_MAIN, Child, LOADGEN_MAIN, procUsage, scrapeLagMs, seedDevices, sleep, startHub } from './lib.js';
 
 const args = parseBenchArgs();
-const DEVICES = args.quick ? 200 : 1000;
-const STEP_MS = args.quick ? 2_000 : 5_000;
+const DEVICES = size(args, 1000, 200, 10);
+const STEP_MS = size(args, 5_000, 2_000, 300);
 const WINDOW = 64;
 
 interface Step {

@@ -172,7 +172,8 @@ export async function startHub(config: Readonly<HubConfig>, log: Logger, options
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(config.port, config.host, () => {
+    // A deep accept queue: a fleet reconnecting at once should not hit SYN retries.
+    server.listen({ port: config.port, host: config.host, backlog: 4096 }, () => {
       server.off('error', reject);
       resolve();
     });

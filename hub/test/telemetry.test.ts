@@ -137,6 +137,29 @@ describe('telemetry round trip', () => {
     await d.close();
   });
 
+  it('answers the latest values of many devices in one call', async () => {
+    const a = await TestDevice.connect(t.ws, await t.api.provision('many-a'));
+    const b = await TestDevice.connect(t.ws, await t.api.provision('many-b'));
+    a.telemetry([{ n: 'x', v: 1 }]);
+    b.telemetry([{ n: 'y', vb: true }]);
+    await a.waitAck(1);
+    await b.waitAck(1);
+    const r = await t.api.get('/telemetry/latest?devices=many-a,many-b');
+    assert.equal(r.status, 200);
+    assert.deepStrictEqual(
+      Object.fromEntries(
+        Object.entries(r.body.devices).map(([id, ms]) => [
+          id,
+          (ms as { name: string; v?: number; vb?: boolean }[]).map((m) => [m.name, m.v ?? m.vb]),
+        ]),
+      ),
+      { 'many-a': [['x', 1]], 'many-b': [['y', true]] },
+    );
+    assert.equal((await t.api.get('/telemetry/latest?devices=many-a,ghost')).status, 404);
+    await a.close();
+    await b.close();
+  });
+
   it('rejects bad telemetry queries with the field named', async () => {
     await t.api.provision('tele-q');
     for (const [q, field] of [

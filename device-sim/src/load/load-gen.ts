@@ -141,6 +141,8 @@ export class LoadGenerator {
   connects = 0;
   closes: Record<string, number> = {};
   stopped = false;
+  /** Devices asked to connect so far (connect() goes in steps). */
+  private connected = 0;
   private readonly frames: FrameFactory;
   private timer: NodeJS.Timeout | undefined;
   private rateStart = 0;
@@ -152,14 +154,16 @@ export class LoadGenerator {
     this.devices = options.tokens.map((t, i) => new LoadDevice(t, i, this));
   }
 
-  /** Opens every connection, spread over rampMs; resolves when all are online (or `timeoutMs` passes). */
-  async connect(timeoutMs = 120_000): Promise<void> {
+  /** Opens connections up to device `count` (all by default), spread over rampMs; resolves when they are online (or `timeoutMs` passes). */
+  async connect(count = this.devices.length, timeoutMs = 300_000): Promise<void> {
     const { rampMs } = this.options;
-    const n = this.devices.length;
+    const first = this.connected;
+    const n = Math.min(count, this.devices.length);
+    this.connected = n;
     await new Promise<void>((resolve) => {
-      let i = 0;
+      let i = first;
       const step = () => {
-        const due = rampMs > 0 ? Math.min(n, Math.ceil(((performance.now() - start) / rampMs) * n)) : n;
+        const due = rampMs > 0 ? Math.min(n, first + Math.ceil(((performance.now() - start) / rampMs) * (n - first))) : n;
         for (; i < due; i++) this.devices[i]?.connect();
         if (i < n) setTimeout(step, 5);
         else resolve();
@@ -183,7 +187,8 @@ export class LoadGenerator {
     const open = this.options.mode === 'open';
     const rate = this.options.rate;
     let due = rate > 0 ? Math.floor(((performance.now() - this.rateStart) * rate) / 1000) - this.rateSent : Number.POSITIVE_INFINITY;
-    const n = this.devices.length;
+    const n = this.connected;
+    if (n === 0) return;
     let idle = 0;
     let budget = PUMP_BUDGET;
     while (due > 0 && idle < n && budget-- > 0) {

@@ -3,7 +3,7 @@
 // people use `npm run sim`). Options come as one JSON argument; commands arrive as
 // JSON lines on stdin, answers leave as JSON lines on stdout:
 //
-//   in:  {"cmd":"connect"} {"cmd":"rate","value":20000} {"cmd":"reset"} {"cmd":"stats"} {"cmd":"pause"} {"cmd":"stop"}
+//   in:  {"cmd":"connect","value"?:N} {"cmd":"rate","value":20000} {"cmd":"reset"} {"cmd":"stats"} {"cmd":"pause"} {"cmd":"stop"}
 //   out: {"event":"ready"} {"event":"connected",...stats} {"event":"stats",...stats} {"event":"stopped"}
 
 import { readFileSync } from 'node:fs';
@@ -22,7 +22,7 @@ rl.on('line', async (line) => {
   const msg = JSON.parse(line) as { cmd: string; value?: number };
   switch (msg.cmd) {
     case 'connect':
-      await gen.connect();
+      await gen.connect(msg.value);
       out({ event: 'connected', ...gen.stats() });
       return;
     case 'rate':

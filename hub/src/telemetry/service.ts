@@ -65,7 +65,17 @@ export class TelemetryService {
   /** The newest point of each of the device's metrics. */
   latest(device: number): LatestPoint[] {
     const gen = this.reader.compacted();
-    const out = this.reader.latest(device);
+    return this.withTail(device, this.reader.latest(device), gen);
+  }
+
+  /** latest() for many devices at once (one database query). */
+  latestMany(devices: readonly number[]): Map<number, LatestPoint[]> {
+    const gen = this.reader.compacted();
+    const stored = this.reader.latestMany(devices);
+    return new Map(devices.map((d) => [d, this.withTail(d, stored.get(d) ?? new Map(), gen)]));
+  }
+
+  private withTail(device: number, out: Map<string, LatestPoint>, gen: number): LatestPoint[] {
     for (const [name, p] of this.tail.latest(device, gen)) {
       const cur = out.get(name);
       if (cur === undefined || p.time >= cur.time) out.set(name, { name, unit: p.unit ?? cur?.unit ?? null, time: p.time, value: p.value });

@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import type { HubContext } from '../../context.js';
 import { HubError, HubErrorCode } from '../../errors.js';
+import type { DeviceEntry } from '../../fleet.js';
 import type { PointValue } from '../../store/telemetry/blocks.js';
 import { AGGREGATES, type Aggregate } from '../../store/telemetry/query.js';
 import type { Routes } from '../route.js';
@@ -101,6 +102,36 @@ export function telemetryRoutes(routes: Routes, ctx: HubContext): void {
         };
       });
       return c.json({ device: e.record.id, from, to, bucket: query.bucket ?? null, series });
+    },
+  });
+
+  routes.add({
+    method: 'get',
+    path: '/telemetry/latest',
+    summary: 'The newest value of each metric of many devices: the named ones (up to 1,000), or the first `limit` by id',
+    tag: 'telemetry',
+    role: 'viewer',
+    query: z.object({ devices: z.string().max(70_000).optional().describe('device ids, comma-separated'), limit: limit(1_000, 1_000) }),
+    response: z.object({ devices: z.record(z.string(), z.array(z.record(z.string(), z.unknown()))) }),
+    handler: ({ c, query }) => {
+      let entries: DeviceEntry[];
+      if (query.devices !== undefined) {
+        const ids = query.devices.split(',').filter((s) => s.length > 0);
+        if (ids.length > 1_000) throw new HubError(HubErrorCode.Validation, 'at most 1,000 devices per query', { field: 'devices' });
+        entries = ids.map((id) => deviceEntry(ctx, id));
+      } else {
+        entries = [...ctx.fleet.entries()].sort((a, b) => (a.record.id < b.record.id ? -1 : 1)).slice(0, query.limit);
+      }
+      const latest = ctx.telemetry.latestMany(entries.map((e) => e.record.rowid));
+      const devices: Record<string, Record<string, unknown>[]> = {};
+      for (const e of entries) {
+        devices[e.record.id] = (latest.get(e.record.rowid) ?? []).map((p) => ({
+          name: p.name,
+          unit: p.unit,
+          ...pointJson(p.time, p.value),
+        }));
+      }
+      return c.json({ devices });
     },
   });
 

@@ -197,6 +197,30 @@ export class TelemetryReader {
     return out;
   }
 
+  /** The newest compacted point of each series of many devices, in one query. */
+  latestMany(devices: readonly number[]): Map<number, Map<string, LatestPoint>> {
+    const out = new Map<number, Map<string, LatestPoint>>();
+    for (let i = 0; i < devices.length; i += 500) {
+      const chunk = devices.slice(i, i + 500);
+      const rows = this.db
+        .prepare(
+          `SELECT s.device, m.name, s.unit, s.last_ts, s.last_v, s.last_x FROM series s JOIN metrics m ON m.id = s.metric
+           WHERE s.device IN (${chunk.map(() => '?').join(', ')}) AND s.last_ts IS NOT NULL`,
+        )
+        .raw()
+        .iterate(...chunk) as Iterable<[number, string, string | null, number, number | null, unknown]>;
+      for (const [device, name, unit, ts, v, x] of rows) {
+        let m = out.get(device);
+        if (m === undefined) {
+          m = new Map();
+          out.set(device, m);
+        }
+        m.set(name, { name, unit, time: ts, value: fromColumns(v, x) });
+      }
+    }
+    return out;
+  }
+
   /** Every row of generations not yet compacted, with its device and metric name (for the tail at start). */
   *uncompacted(): Iterable<{ gen: number; device: number; name: string; unit: string | null; ts: number; value: PointValue }> {
     const { current, compacted } = readGenState(this.db);

@@ -1,0 +1,114 @@
+// Benchmark scenario 4: command round trip. With N devices connected (answering
+// every command at once), commands go through the HTTP API at a fixed rate with
+// ?wait, to `succeeded`; end-to-end latency percentiles from an HDR histogram,
+// beside a plain API read (GET /devices/:id) at the same rate, the HTTP floor.
+
+import { rmSync } from 'node:fs';
+import { build } from 'hdr-histogram-js';
+import { type BenchRow, parseBenchArgs, report, size } from '../../scripts/bench-lib.js';
+import { Child, LOADGEN_MAIN, login, procUsage, seedDevices, sleep, startHub } from './lib.js';
+
+const args = parseBenchArgs();
+const DEVICES = size(args, 10_000, 2_000, 10);
+const RATE = size(args, 1_000, 500, 20);
+const SECONDS = size(args, 10, 4, 1);
+
+const seeded = seedDevices(DEVICES);
+const hub = await startHub(seeded.dir, ['--max-connections', '100000']);
+const gen = new Child([
+  LOADGEN_MAIN,
+  JSON.stringify({
+    hub: `ws://127.0.0.1:${hub.port}`,
+    tokensFile: seeded.tokensFile,
+    records: 1,
+    window: 1,
+    rate: 0,
+    mode: 'ack',
+    responder: true,
+    reconnect: false,
+    rampMs: 0,
+    sourceAddresses: [],
+  }),
+]);
+await gen.next((m) => m.event === 'ready');
+await gen.request({ cmd: 'connect' }, 'connected');
+const token = await login(hub.port);
+const base = `http://127.0.0.1:${hub.port}/api/v1`;
+const ids = seeded.tokens.map((t) => t.slice(0, t.lastIndexOf('.')));
+
+/** Issues `make()` RATE times a second for SECONDS; returns latency percentiles (ms) and failures. */
+async function drive(
+  make: (id: string) => Promise<boolean>,
+): Promise<{ p50: number; p99: number; max: number; failures: number; done: number }> {
+  const h = build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
+  let failures = 0;
+  let done = 0;
+  const pending: Promise<void>[] = [];
+  const total = RATE * SECONDS;
+  const start = performance.now();
+  for (let i = 0; i < total; i++) {
+    const due = start + (i * 1000) / RATE;
+    const wait = due - performance.now();
+    if (wait > 1) await sleep(wait);
+    const id = ids[Math.floor(Math.random() * ids.length)] as string;
+    const t0 = performance.now();
+    pending.push(
+      make(id).then(
+        (ok) => {
+          h.recordValue(Math.round((performance.now() - t0) * 1000));
+          if (ok) done++;
+          else failures++;
+        },
+        () => {
+          failures++;
+        },
+      ),
+    );
+  }
+  await Promise.all(pending);
+  return { p50: h.getValueAtPercentile(50) / 1000, p99: h.getValueAtPercentile(99) / 1000, max: h.maxValue / 1000, failures, done };
+}
+
+const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+// Warm up both paths.
+await fetch(`${base}/devices/${ids[0]}`, { headers });
+const reads = await drive(async (id) => (await fetch(`${base}/devices/${id}`, { headers })).status === 200);
+const cpu0 = procUsage(hub.child.pid).cpuSeconds;
+const t0 = performance.now();
+const cmds = await drive(async (id) => {
+  const r = await fetch(`${base}/devices/${id}/commands?wait=5`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({ name: 'ping', timeout: '5s' }),
+  });
+  const body = (await r.json()) as { state?: string };
+  return r.status === 201 && body.state === 'succeeded';
+});
+const hubCores = (procUsage(hub.child.pid).cpuSeconds - cpu0) / ((performance.now() - t0) / 1000);
+await gen.request({ cmd: 'stop' }, 'stopped');
+await hub.child.stop();
+rmSync(seeded.dir, { recursive: true, force: true });
+
+const rows: BenchRow[] = [
+  {
+    scenario: 'commands',
+    case: `${DEVICES} devices, ${RATE} commands/s via HTTP to succeeded: p99`,
+    value: Math.round(cmds.p99 * 100) / 100,
+    unit: 'ms',
+    baseline: 'GET /devices/:id p99, same rate',
+    baselineValue: Math.round(reads.p99 * 100) / 100,
+    extra: {
+      p50: cmds.p50,
+      max: cmds.max,
+      succeeded: cmds.done,
+      failures: cmds.failures,
+      readP50: reads.p50,
+      hubCpuCores: Math.round(hubCores * 100) / 100,
+    },
+  },
+];
+report(rows, args);
+if (cmds.failures > 0) {
+  console.error(`${cmds.failures} commands did not succeed`);
+  process.exit(1);
+}

@@ -1,0 +1,116 @@
+// Benchmark scenario 6: queries on a large table. Telemetry is generated straight
+// into blocks (1,000 devices, one point a minute each, 50M points in all: about 35
+// days), then the hub answers over HTTP: a day of one metric in 15-minute buckets,
+// a month in daily buckets, and the latest values of 1,000 devices; p50 of repeats.
+
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { build } from 'hdr-histogram-js';
+import { type BenchRow, parseBenchArgs, report, size } from '../../scripts/bench-lib.js';
+import { openDatabase } from '../src/store/db.js';
+import { BLOCK_MAX_POINTS, blockRanges, packBlock } from '../src/store/telemetry/blocks.js';
+import { login, seedDevices, startHub } from './lib.js';
+
+const args = parseBenchArgs();
+const ROWS = size(args, 50_000_000, 5_000_000, 20_000);
+const DEVICES = size(args, 1_000, 1_000, 10);
+const REPEATS = size(args, 50, 20, 3);
+const PER = Math.floor(ROWS / DEVICES);
+const MINUTE = 60_000;
+const END = Math.floor(Date.now() / MINUTE) * MINUTE;
+const START = END - PER * MINUTE;
+
+const seeded = seedDevices(DEVICES);
+const t0 = performance.now();
+{
+  const db = openDatabase(join(seeded.dir, 'halyard.db'), { cacheMiB: 256 });
+  db.pragma('synchronous = OFF');
+  const metric = Number(db.prepare("INSERT INTO metrics (name) VALUES ('temp')").run().lastInsertRowid);
+  const series = db.prepare('INSERT INTO series (device, metric, unit, last_ts, last_v) VALUES (?, ?, ?, ?, ?)');
+  const block = db.prepare(
+    'INSERT INTO telemetry_blocks (series, t0, id, t1, level, gen, n, nnum, sum, min, max, data) VALUES (?, ?, ?, ?, 1, 1, ?, ?, ?, ?, ?, ?)',
+  );
+  let id = 1;
+  const ts: number[] = new Array(PER);
+  const values: number[] = new Array(PER);
+  for (let d = 1; d <= DEVICES; d++) {
+    for (let i = 0; i < PER; i++) {
+      ts[i] = START + i * MINUTE;
+      values[i] = Math.round((20 + 5 * Math.sin((i / 1440) * 2 * Math.PI) + (i % 7) / 10) * 10) / 10;
+    }
+    db.transaction(() => {
+      const s = Number(series.run(d, metric, 'Cel', ts[PER - 1], values[PER - 1]).lastInsertRowid);
+      for (const [a, b] of blockRanges(ts)) {
+        const p = packBlock(ts, values, a, b);
+        block.run(s, p.t0, id++, p.t1, p.n, p.nnum, p.sum, p.min, p.max, p.data);
+      }
+    })();
+  }
+  db.prepare("INSERT INTO meta (key, value) VALUES ('telemetry.compacted', '1'), ('telemetry.gen', '2')").run();
+  db.close();
+}
+const generated = (performance.now() - t0) / 1000;
+console.log(`  generated ${ROWS} points in ${generated.toFixed(1)} s (blocks of up to ${BLOCK_MAX_POINTS} points, an hour each)`);
+
+const hub = await startHub(seeded.dir);
+const token = await login(hub.port);
+const headers = { authorization: `Bearer ${token}` };
+const ids = seeded.tokens.map((t) => t.slice(0, t.lastIndexOf('.')));
+
+async function p50(url: () => string): Promise<{ p50: number; p99: number; bytes: number }> {
+  const h = build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
+  let bytes = 0;
+  await fetch(url(), { headers }); // warm
+  for (let i = 0; i < REPEATS; i++) {
+    const t = performance.now();
+    const r = await fetch(url(), { headers });
+    const body = await r.text();
+    if (r.status !== 200) throw new Error(`${r.status} ${body.slice(0, 200)}`);
+    h.recordValue(Math.round((performance.now() - t) * 1000));
+    bytes = body.length;
+  }
+  return { p50: h.getValueAtPercentile(50) / 1000, p99: h.getValueAtPercentile(99) / 1000, bytes };
+}
+
+const api = `http://127.0.0.1:${hub.port}/api/v1`;
+const pick = () => ids[Math.floor(Math.random() * ids.length)];
+const day = await p50(() => `${api}/devices/${pick()}/telemetry?name=temp&from=${END - 86_400_000}&to=${END}&bucket=15m`);
+const month = await p50(() => `${api}/devices/${pick()}/telemetry?name=temp&from=${END - 30 * 86_400_000}&to=${END}&bucket=1d`);
+const rawHour = await p50(() => `${api}/devices/${pick()}/telemetry?name=temp&from=${END - 3_600_000}&to=${END}`);
+const latest = await p50(() => `${api}/telemetry/latest?devices=${ids.slice(0, 1_000).join(',')}`);
+await hub.child.stop();
+rmSync(seeded.dir, { recursive: true, force: true });
+
+const r2 = (n: number) => Math.round(n * 100) / 100;
+const rows: BenchRow[] = [
+  {
+    scenario: 'queries',
+    case: `${ROWS / 1e6}M points: one metric, a day in 15-min buckets (p50)`,
+    value: r2(day.p50),
+    unit: 'ms',
+    extra: { p99: day.p99 },
+  },
+  {
+    scenario: 'queries',
+    case: `${ROWS / 1e6}M points: one metric, a month in daily buckets (p50)`,
+    value: r2(month.p50),
+    unit: 'ms',
+    extra: { p99: month.p99 },
+  },
+  {
+    scenario: 'queries',
+    case: `${ROWS / 1e6}M points: one metric, an hour of raw points (p50)`,
+    value: r2(rawHour.p50),
+    unit: 'ms',
+    extra: { p99: rawHour.p99 },
+  },
+  {
+    scenario: 'queries',
+    case: `latest values of ${Math.min(1_000, DEVICES)} devices (p50)`,
+    value: r2(latest.p50),
+    unit: 'ms',
+    extra: { p99: latest.p99, bytes: latest.bytes },
+  },
+];
+report(rows, args);
+console.log(`  (generation: ${generated.toFixed(1)} s)`);
