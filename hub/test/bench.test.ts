@@ -1,0 +1,39 @@
+// Guards the benchmark suite: every scenario still runs end to end with tiny sizes
+// and writes its rows. Not timed: the numbers are not checked, only that they come.
+
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+describe('npm run bench', () => {
+  it('runs every scenario with --tiny and records a row for each', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'halyard-bench-test-'));
+    try {
+      const results = join(dir, 'results.jsonl');
+      const run = spawnSync(process.execPath, ['scripts/bench.mjs', '--tiny', `--results=${results}`], {
+        cwd: ROOT,
+        encoding: 'utf8',
+        timeout: 300_000,
+      });
+      assert.equal(run.status, 0, run.stdout + run.stderr);
+      const rows = readFileSync(results, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { scenario: string; value: number; machine: { cores: number; node: string } });
+      assert.deepStrictEqual([...new Set(rows.map((r) => r.scenario))], ['codec', 'ingest', 'connections', 'commands', 'storm', 'queries']);
+      for (const r of rows) {
+        assert.ok(Number.isFinite(r.value), `${r.scenario}: a number`);
+        assert.ok(r.machine.cores > 0 && r.machine.node.startsWith('v'));
+      }
+      assert.match(run.stdout, /\| scenario \| case/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
