@@ -20,7 +20,7 @@ const SCENARIOS = {
 
 const args = process.argv.slice(2);
 if (args.includes('--help')) {
-  console.log('usage: npm run bench -- [--quick|--tiny] [--results=FILE] [scenario ...]\n\nscenarios:');
+  console.log('usage: npm run bench -- [--quick|--tiny] [--no-build] [--results=FILE] [scenario ...]\n\nscenarios:');
   for (const [name, s] of Object.entries(SCENARIOS)) console.log(`  ${name.padEnd(12)} ${s.what}`);
   process.exit(0);
 }
@@ -33,8 +33,10 @@ for (const name of picked) {
   }
 }
 
-const build = spawnSync('npx', ['tsc', '-b'], { cwd: root, stdio: 'inherit' });
-if (build.status !== 0) process.exit(build.status ?? 1);
+if (!flags.includes('--no-build')) {
+  const build = spawnSync('npx', ['tsc', '-b'], { cwd: root, stdio: 'inherit' });
+  if (build.status !== 0) process.exit(build.status ?? 1);
+}
 
 let failed = 0;
 for (const name of picked.length ? picked : Object.keys(SCENARIOS)) {

@@ -1,5 +1,7 @@
 // Guards the benchmark suite: every scenario still runs end to end with tiny sizes
 // and writes its rows. Not timed: the numbers are not checked, only that they come.
+// --no-build: the test command has built already, and rebuilding would rewrite
+// files other tests are running.
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -16,7 +18,7 @@ describe('npm run bench', () => {
     const dir = mkdtempSync(join(tmpdir(), 'halyard-bench-test-'));
     try {
       const results = join(dir, 'results.jsonl');
-      const run = spawnSync(process.execPath, ['scripts/bench.mjs', '--tiny', `--results=${results}`], {
+      const run = spawnSync(process.execPath, ['scripts/bench.mjs', '--tiny', '--no-build', `--results=${results}`], {
         cwd: ROOT,
         encoding: 'utf8',
         timeout: 300_000,
