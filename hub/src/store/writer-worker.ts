@@ -116,6 +116,11 @@ port.on('message', (msg: ToWorker) => {
         port.postMessage({ t: 'batch', result });
       } catch (err) {
         stats.failures++;
+        try {
+          telemetry.discardUncommitted();
+        } catch {
+          // The database may still be failing; the caches are cleared regardless.
+        }
         port.postMessage({ t: 'batch', id: msg.batch.id, error: serializeError(err) });
       }
       scheduleMaintenance();

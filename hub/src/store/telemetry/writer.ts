@@ -224,6 +224,20 @@ export class TelemetryWriter {
     return rows;
   }
 
+  /**
+   * After an ingest transaction failed (disk full, say): forget what it wrote, so
+   * no cached series id points at a row that was rolled back.
+   */
+  discardUncommitted(): void {
+    this.pending.length = 0;
+    this.seriesIds.clear();
+    this.seriesUnits.clear();
+    this.currentRows = this.db
+      .prepare(`SELECT count(*) FROM ${logTable(this.gens.current)}`)
+      .pluck()
+      .get() as number;
+  }
+
   /** Forgets a deleted device's series, including points a running compaction holds. */
   forgetDevice(device: number, series: readonly number[]): void {
     this.seriesIds.delete(device);
@@ -262,8 +276,9 @@ export class TelemetryWriter {
   seal(): boolean {
     if (this.compaction !== undefined || this.currentRows === 0) return false;
     const gen = this.gens.current;
+    // Written before memory changes: if the write fails, nothing has moved.
+    this.s.setMeta.run('telemetry.gen', String(gen + 1));
     this.gens.current = gen + 1;
-    this.s.setMeta.run('telemetry.gen', String(this.gens.current));
     this.currentRows = this.db
       .prepare(`SELECT count(*) FROM ${logTable(this.gens.current)}`)
       .pluck()
@@ -318,7 +333,9 @@ export class TelemetryWriter {
       return { rows: 0, blocks: 0 };
     }
     const end = Math.min(c.series.length, c.next + WRITE_SERIES);
-    let blocks = 0;
+    // What this step changes in memory is applied only once its transaction commits.
+    const written: [number, number, number, number][] = [];
+    const lasts: [number, number][] = [];
     this.db.transaction(() => {
       for (let i = c.next; i < end; i++) {
         const series = c.series[i] as number;
@@ -327,23 +344,25 @@ export class TelemetryWriter {
         const p = sortPoints(held);
         for (const [start, stop] of blockRanges(p.ts)) {
           const b = packBlock(p.ts, p.values, start, stop);
-          c.written.push([series, b.t0, this.insertBlock(series, 0, c.gen, b), b.n]);
-          blocks++;
+          written.push([series, b.t0, this.insertBlock(series, 0, c.gen, b), b.n]);
         }
         const lastTs = p.ts[p.ts.length - 1] as number;
         if (lastTs >= (this.seriesLastTs.get(series) ?? Number.NEGATIVE_INFINITY)) {
           const [v, x] = toColumns(p.values[p.values.length - 1] as PointValue);
           this.s.setLast.run(lastTs, v, x, series, lastTs);
-          this.seriesLastTs.set(series, lastTs);
+          lasts.push([series, lastTs]);
         }
       }
-      c.next = end;
       if (end === c.series.length) {
         // All of the generation is in blocks: drop its rows (a truncate, cheap) and say so, atomically.
         this.db.prepare(`DELETE FROM ${logTable(c.gen)}`).run();
         this.s.setMeta.run('telemetry.compacted', String(c.gen));
       }
     })();
+    c.next = end;
+    c.written.push(...written);
+    for (const [series, ts] of lasts) this.seriesLastTs.set(series, ts);
+    const blocks = written.length;
     if (end < c.series.length) return { rows: 0, blocks };
     this.gens.compacted = c.gen;
     this.compaction = undefined;
