@@ -150,8 +150,12 @@ export async function startHub(config: Readonly<HubConfig>, log: Logger, options
   const listener = getRequestListener(app.fetch);
   const server: Server =
     config.tlsCert !== undefined && config.tlsKey !== undefined
-      ? createHttpsServer({ cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) }, listener)
-      : createHttpServer(listener);
+      ? createHttpsServer(
+          { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey), connectionsCheckingInterval: 1_000 },
+          listener,
+        )
+      : // Check for expired header and request timeouts every second, not every 30 s.
+        createHttpServer({ connectionsCheckingInterval: 1_000 }, listener);
   // Slow clients must not hold connections open forever (slowloris).
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
