@@ -33,6 +33,7 @@ export interface LoadOptions {
 export interface LoadStats {
   devices: number;
   online: number;
+  refused: number;
   sent: number;
   acked: number;
   /** Frames the target rate asked for that no window could take. */
@@ -107,6 +108,7 @@ class LoadDevice {
   }
 
   private onClose(code: number): void {
+    if (!this.online && !this.gen.options.reconnect) this.gen.refused++;
     if (this.online) this.gen.online--;
     this.online = false;
     this.gen.closes[code] = (this.gen.closes[code] ?? 0) + 1;
@@ -134,6 +136,8 @@ export class LoadGenerator {
   readonly devices: LoadDevice[];
   histogram: Histogram = build({ lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3 });
   online = 0;
+  /** Devices that closed before ever getting a WELCOME (refused, with reconnects off). */
+  refused = 0;
   ackedTotal = 0;
   sentTotal = 0;
   behind = 0;
@@ -172,7 +176,8 @@ export class LoadGenerator {
       step();
     });
     const deadline = Date.now() + timeoutMs;
-    while (this.online < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    // Done when every device asked for is online or was refused for good.
+    while (this.online + this.refused < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   }
 
   /** Sets the total rate (frames/s, 0 = unlimited) and starts sending. */
@@ -230,6 +235,7 @@ export class LoadGenerator {
     return {
       devices: this.devices.length,
       online: this.online,
+      refused: this.refused,
       sent: this.sentTotal,
       acked: this.ackedTotal,
       behind: this.behind,
