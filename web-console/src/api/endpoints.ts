@@ -1,0 +1,101 @@
+// Typed calls to the hub's HTTP API (/api/v1, see /api/v1/openapi.json). Shapes come
+// from the protocol package where it defines them; the rest are declared here.
+
+import type { CommandInfo, DeviceInfo, EventInfo, HubStats, OperatorInfo, PresenceInfo, Role, TwinInfo } from '@halyard/firmware-protocol';
+import type { ApiSeries } from '../lib/series.ts';
+import { api } from './http.ts';
+
+const enc = encodeURIComponent;
+
+function query(params: Record<string, string | number | undefined>): string {
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined) p.set(k, String(v));
+  const s = p.toString();
+  return s === '' ? '' : `?${s}`;
+}
+
+export interface Login {
+  token: string;
+  expiresAt: number;
+  operator: OperatorInfo;
+}
+
+export interface AuditEntry {
+  id: number;
+  at: number;
+  actor: string;
+  action: string;
+  target: string | null;
+  detail: unknown;
+}
+
+export interface Integrator {
+  username: string;
+  acl: { subscribe: string[]; publish: string[] };
+  defaultAcl: boolean;
+  createdAt: number;
+}
+
+export interface TelemetryAnswer {
+  device: string;
+  from: number;
+  to: number;
+  bucket: number | null;
+  series: ApiSeries[];
+}
+
+export const session = {
+  login: (username: string, password: string) => api<Login>('POST', '/login', { body: { username, password }, quiet401: true }),
+  me: () => api<OperatorInfo>('GET', '/me', { quiet401: true }),
+  logout: () => api<void>('POST', '/logout', { quiet401: true }),
+};
+
+export const devices = {
+  create: (d: { id: string; name?: string; model?: string; tags?: string[] }) =>
+    api<DeviceInfo & { token: string }>('POST', '/devices', { body: d }),
+  get: (id: string) => api<DeviceInfo>('GET', `/devices/${enc(id)}`),
+  remove: (id: string) => api<void>('DELETE', `/devices/${enc(id)}`),
+  rotate: (id: string, reinstate: boolean) =>
+    api<{ id: string; token: string; revoked: boolean }>('POST', `/devices/${enc(id)}/token`, { body: reinstate ? { reinstate } : {} }),
+  revoke: (id: string) => api<DeviceInfo>('POST', `/devices/${enc(id)}/revoke`, { body: {} }),
+  presence: (id: string, limit = 100) => api<{ presence: PresenceInfo[] }>('GET', `/devices/${enc(id)}/presence${query({ limit })}`),
+  events: (id: string, limit = 100) => api<{ events: EventInfo[] }>('GET', `/devices/${enc(id)}/events${query({ limit })}`),
+  telemetry: (id: string, q: { from: number; to: number; bucket?: string; signal?: AbortSignal }) =>
+    api<TelemetryAnswer>(
+      'GET',
+      `/devices/${enc(id)}/telemetry${query({ from: q.from, to: q.to, bucket: q.bucket, agg: q.bucket ? 'avg,last' : undefined })}`,
+      {
+        ...(q.signal ? { signal: q.signal } : {}),
+      },
+    ),
+  latest: (id: string) => api<{ device: string; metrics: Record<string, unknown>[] }>('GET', `/devices/${enc(id)}/telemetry/latest`),
+  commands: (id: string, limit = 50) => api<{ commands: CommandInfo[] }>('GET', `/devices/${enc(id)}/commands${query({ limit })}`),
+  twin: (id: string) => api<TwinInfo>('GET', `/devices/${enc(id)}/twin`),
+};
+
+export const events = {
+  list: (limit = 200) => api<{ events: EventInfo[] }>('GET', `/events${query({ limit })}`),
+};
+
+export const operators = {
+  list: () => api<{ operators: OperatorInfo[] }>('GET', '/operators'),
+  create: (o: { username: string; password: string; role: Role }) => api<OperatorInfo>('POST', '/operators', { body: o }),
+  update: (username: string, patch: { role?: Role; disabled?: boolean; password?: string }) =>
+    api<OperatorInfo>('PATCH', `/operators/${enc(username)}`, { body: patch }),
+  remove: (username: string) => api<void>('DELETE', `/operators/${enc(username)}`),
+};
+
+export const integrators = {
+  list: () => api<{ integrators: Integrator[] }>('GET', '/integrators'),
+  create: (i: { username: string; password: string; acl?: { subscribe?: string[]; publish?: string[] } }) =>
+    api<Integrator>('POST', '/integrators', { body: i }),
+  remove: (username: string) => api<void>('DELETE', `/integrators/${enc(username)}`),
+};
+
+export const audit = {
+  list: (before?: number, limit = 100) => api<{ entries: AuditEntry[] }>('GET', `/audit${query({ before, limit })}`),
+};
+
+export const hub = {
+  stats: () => api<HubStats>('GET', '/hub/stats'),
+};

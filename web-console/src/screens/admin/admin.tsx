@@ -1,0 +1,39 @@
+// Admin: operators, integrators (MQTT accounts) and the audit log. Admins only; the hub
+// refuses these calls to anyone else regardless.
+
+import { Link } from '../../lib/router.tsx';
+import { useCan } from '../../state/app-context.ts';
+import { AuditLog } from './audit.tsx';
+import { Integrators } from './integrators.tsx';
+import { Operators } from './operators.tsx';
+
+const TABS: [string, string][] = [
+  ['operators', 'Operators'],
+  ['integrators', 'Integrators'],
+  ['audit', 'Audit log'],
+];
+
+export function Admin({ tab }: { tab: string }) {
+  if (!useCan('admin')) return <p>The admin pages need the admin role.</p>;
+  return (
+    <>
+      <h1>Admin</h1>
+      <nav class="tabs" aria-label="Admin sections">
+        {TABS.map(([key, label]) => (
+          <Link key={key} href={`/admin/${key}`} aria-current={tab === key ? 'page' : undefined}>
+            {label}
+          </Link>
+        ))}
+      </nav>
+      {tab === 'operators' ? (
+        <Operators />
+      ) : tab === 'integrators' ? (
+        <Integrators />
+      ) : tab === 'audit' ? (
+        <AuditLog />
+      ) : (
+        <p>No section "{tab}".</p>
+      )}
+    </>
+  );
+}

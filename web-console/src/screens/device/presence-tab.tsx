@@ -1,0 +1,90 @@
+// When the device came and went, and why: history from the API, changes live.
+
+import type { PresenceInfo } from '@halyard/firmware-protocol';
+import { useEffect, useState } from 'preact/hooks';
+import { devices } from '../../api/endpoints.ts';
+import { Empty } from '../../components/empty.tsx';
+import { ErrorText } from '../../components/error-text.tsx';
+import { Badge } from '../../components/status.tsx';
+import { ago, timestamp } from '../../lib/format.ts';
+import { useGeneration, useNow, useUpdates } from '../../lib/hooks.ts';
+import { useApp } from '../../state/app-context.ts';
+
+/** Close codes a device session ends with (SPEC.md §8.4), in words. */
+const CODES: Record<number, string> = {
+  1000: 'normal close',
+  1001: 'going away',
+  1006: 'connection lost',
+  1011: 'internal error',
+  4400: 'malformed frame',
+  4403: 'revoked',
+  4408: 'no HELLO in time',
+  4409: 'replaced by a newer connection',
+  4413: 'frame too large',
+  4429: 'rate limited',
+};
+
+function add(list: readonly PresenceInfo[], p: PresenceInfo): PresenceInfo[] {
+  // Online re-statements (last-seen refreshes) repeat the same transition: skip them.
+  if (list.some((x) => x.at === p.at && x.online === p.online)) return list as PresenceInfo[];
+  return [p, ...list].sort((a, b) => b.at - a.at).slice(0, 500);
+}
+
+export function PresenceTab({ id }: { id: string }) {
+  const { channel } = useApp();
+  const generation = useGeneration(channel);
+  const now = useNow();
+  const [list, setList] = useState<PresenceInfo[]>([]);
+  const [error, setError] = useState<unknown>(undefined);
+  useUpdates(channel, 'presence', (u) => {
+    if (u.presence.device === id) setList((l) => add(l, u.presence));
+  });
+  // Dependencies: refetch per device and after every reconnect
+  useEffect(() => {
+    let live = true;
+    devices.presence(id, 200).then(
+      (r) => {
+        if (!live) return;
+        setError(undefined);
+        setList((l) => r.presence.reduce(add, l));
+      },
+      (err: unknown) => live && setError(err),
+    );
+    return () => {
+      live = false;
+    };
+  }, [id, generation]);
+  return (
+    <section aria-label="Presence">
+      <ErrorText error={error} />
+      {list.length === 0 ? (
+        <Empty title="This device has never connected" />
+      ) : (
+        <table class="list" aria-label="Presence history, newest first">
+          <thead>
+            <tr>
+              <th>When</th>
+              <th>State</th>
+              <th>Reason</th>
+              <th class="hide-narrow">Close code</th>
+            </tr>
+          </thead>
+          <tbody>
+            {list.map((p) => (
+              <tr key={`${p.at}:${p.online}`}>
+                <td class="mono" title={ago(p.at, now)}>
+                  {timestamp(p.at)}
+                </td>
+                <td>
+                  <Badge tone={p.online ? 'good' : 'off'}>{p.online ? 'online' : 'offline'}</Badge>
+                </td>
+                <td>{p.reason.replace(/_/g, ' ')}</td>
+                <td class="hide-narrow">{p.code === null ? '' : `${p.code} ${CODES[p.code] ? `(${CODES[p.code]})` : ''}`}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,224 @@
+// Fleet: every device in one dense, virtualised table, live. Counts by status are the
+// filters; search and sort are in the URL. Rows re-sort only when a change can move
+// them (status, attributes, membership), at most a few times a second, so a busy fleet
+// does not make the table jump while the ages and RTTs tick in place.
+
+import type { DeviceInfo } from '@halyard/firmware-protocol';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { Empty } from '../components/empty.tsx';
+import { DeviceStatusBadge } from '../components/status.tsx';
+import { VirtualList } from '../components/virtual-list.tsx';
+import {
+  countByStatus,
+  deviceStatus,
+  type FleetQuery,
+  parseQuery,
+  type SortKey,
+  STATUSES,
+  type StatusFilter,
+  selectIds,
+  toSearch,
+} from '../lib/fleet-query.ts';
+import { ago, clock } from '../lib/format.ts';
+import { useChannelState, useNow, useSubscribe } from '../lib/hooks.ts';
+import { pure } from '../lib/pure.ts';
+import { Link, navigate, useLocation } from '../lib/router.tsx';
+import { useApp, useCan } from '../state/app-context.ts';
+
+const ROW = 30;
+/** Shortest gap between two re-sorts caused by live changes, ms. */
+const RESORT_MS = 400;
+
+const STATUS_LABEL: Record<StatusFilter, string> = {
+  all: 'All',
+  online: 'Online',
+  offline: 'Offline',
+  never: 'Never seen',
+  revoked: 'Revoked',
+  pending: 'Pending commands',
+};
+const STATUS_TONE: Record<StatusFilter, string> = {
+  all: 'neutral',
+  online: 'good',
+  offline: 'off',
+  never: 'off',
+  revoked: 'bad',
+  pending: 'pending',
+};
+
+const COLUMNS: { key: SortKey; label: string; narrow: boolean }[] = [
+  { key: 'status', label: 'Status', narrow: true },
+  { key: 'id', label: 'Device', narrow: true },
+  { key: 'name', label: 'Name', narrow: false },
+  { key: 'model', label: 'Model', narrow: false },
+  { key: 'firmware', label: 'Firmware', narrow: false },
+  { key: 'lastSeen', label: 'Last seen', narrow: true },
+  { key: 'rtt', label: 'RTT', narrow: true },
+  { key: 'tags', label: 'Tags', narrow: false },
+  { key: 'pending', label: 'Pending', narrow: false },
+];
+
+export function Fleet() {
+  const { fleet, channel } = useApp();
+  const canProvision = useCan('operator');
+  useSubscribe(fleet.subscribe);
+  const loc = useLocation();
+  const query = parseQuery(loc.search);
+  const queryKey = toSearch(query);
+  const now = useNow();
+  const state = useChannelState(channel);
+  const ids = useThrottledIds(query, queryKey);
+  // Dependencies: counts change exactly when the store's version does
+  const counts = useMemo(() => countByStatus(fleet.values()), [fleet.version]);
+
+  const painted = ids.length > 0;
+  useEffect(() => {
+    if (painted) performance.mark('halyard:fleet-rows');
+  }, [painted]);
+
+  const setQuery = (q: Partial<FleetQuery>) => navigate(`/fleet${toSearch({ ...query, ...q })}`, { replace: true });
+
+  return (
+    <>
+      <h1 class="sr-only">Fleet</h1>
+      <fieldset class="counts">
+        <legend class="sr-only">Filter by status</legend>
+        {STATUSES.map((s) => (
+          <button
+            key={s}
+            type="button"
+            class="count"
+            aria-pressed={query.status === s}
+            data-status={s}
+            onClick={() => setQuery({ status: query.status === s && s !== 'all' ? 'all' : s })}
+          >
+            {s === 'all' ? null : <span class={`dot dot-${STATUS_TONE[s]}`} aria-hidden="true" />}
+            {STATUS_LABEL[s]} <b data-testid={`count-${s}`}>{counts[s]}</b>
+          </button>
+        ))}
+      </fieldset>
+      {fleet.staleSince !== undefined ? (
+        <p class="notice" role="status">
+          Not live: this is the fleet as it was at {clock(fleet.staleSince).slice(0, 8)}. It updates again once the channel reconnects.
+        </p>
+      ) : null}
+      <div class="toolbar">
+        <input
+          type="search"
+          placeholder="Search id, name, model, firmware, tags (tag:lab model:x fw:1.2)"
+          aria-label="Search devices"
+          value={query.q}
+          onInput={(e) => setQuery({ q: e.currentTarget.value })}
+        />
+        <span class="muted" aria-live="polite">
+          {ids.length === counts.all ? `${counts.all} devices` : `${ids.length} of ${counts.all} devices`}
+        </span>
+      </div>
+      <div class="table">
+        <div class="fleet-cols thead">
+          {COLUMNS.map((c) => {
+            const sorted = query.sort === c.key ? (query.dir === 'asc' ? 'ascending' : 'descending') : undefined;
+            return (
+              <span key={c.key} class={c.narrow ? undefined : 'hide-narrow'}>
+                <button
+                  type="button"
+                  aria-label={`Sort by ${c.label.toLowerCase()}${sorted ? ` (sorted ${sorted})` : ''}`}
+                  onClick={() => setQuery({ sort: c.key, dir: query.sort === c.key && query.dir === 'asc' ? 'desc' : 'asc' })}
+                >
+                  {c.label}
+                  {sorted === 'ascending' ? ' ▲' : sorted === 'descending' ? ' ▼' : ''}
+                </button>
+              </span>
+            );
+          })}
+        </div>
+        {!fleet.loaded ? (
+          <Empty title={state.kind === 'live' ? 'Loading the fleet…' : 'Waiting for the live channel to the hub…'} />
+        ) : counts.all === 0 ? (
+          <Empty title="No devices yet">
+            <p>
+              {canProvision ? (
+                <>
+                  <Link href="/provision">Provision a device</Link> and connect it with its token,{' '}
+                </>
+              ) : (
+                'Ask an operator to provision devices, '
+              )}
+              or start a simulated fleet: <code>npm run demo</code>.
+            </p>
+          </Empty>
+        ) : ids.length === 0 ? (
+          <Empty title="No device matches this filter">
+            <button type="button" class="btn" onClick={() => navigate('/fleet', { replace: true })}>
+              Clear the filter
+            </button>
+          </Empty>
+        ) : (
+          <VirtualList
+            count={ids.length}
+            rowHeight={ROW}
+            label="Devices"
+            renderRow={(i) => {
+              const id = ids[i] as string;
+              const d = fleet.get(id);
+              return d === undefined ? <span key={id} /> : <DeviceRow key={id} d={d} now={now} />;
+            }}
+          />
+        )}
+      </div>
+    </>
+  );
+}
+
+/** The ordered ids, recomputed at once for a new query and at most every RESORT_MS for live changes. */
+function useThrottledIds(query: FleetQuery, queryKey: string): string[] {
+  const { fleet } = useApp();
+  const last = useRef<{ key: string; structure: number; at: number; ids: string[] } | undefined>(undefined);
+  const [, wake] = useState(0);
+  const prev = last.current;
+  const t = Date.now();
+  const stale = prev === undefined || prev.key !== queryKey || (prev.structure !== fleet.structure && t - prev.at >= RESORT_MS);
+  if (stale) last.current = { key: queryKey, structure: fleet.structure, at: t, ids: selectIds(fleet.values(), query) };
+  const cur = last.current as { structure: number; at: number; ids: string[] };
+  const pending = cur.structure !== fleet.structure;
+  useEffect(() => {
+    if (!pending) return;
+    const timer = setTimeout(() => wake((n) => n + 1), Math.max(0, RESORT_MS - (Date.now() - cur.at)));
+    return () => clearTimeout(timer);
+  }, [pending, cur.at]);
+  return cur.ids;
+}
+
+/** A row re-renders only when its device changed (a new object) or the clock ticked. */
+const DeviceRow = pure(function DeviceRow({ d, now }: { d: DeviceInfo; now: number }) {
+  return (
+    <Link
+      href={`/devices/${encodeURIComponent(d.id)}`}
+      class="fleet-cols rowlink"
+      data-device={d.id}
+      style={{ color: 'inherit', textDecoration: 'none' }}
+    >
+      <span class="cell">
+        <DeviceStatusBadge status={deviceStatus(d)} />
+      </span>
+      <span class="cell mono">{d.id}</span>
+      <span class="cell hide-narrow">{d.name ?? ''}</span>
+      <span class="cell hide-narrow">{d.model ?? ''}</span>
+      <span class="cell hide-narrow mono">{d.firmware ?? ''}</span>
+      <span class="cell" title={d.lastSeen === null ? undefined : new Date(d.lastSeen).toLocaleString()}>
+        {d.online && d.lastSeen !== null && now - d.lastSeen < 2_000 ? 'now' : ago(d.lastSeen, now)}
+      </span>
+      <span class="cell">{d.rtt === null ? '–' : `${Math.round(d.rtt)} ms`}</span>
+      <span class="cell hide-narrow">
+        {d.tags.map((t) => (
+          <span key={t} class="tag">
+            {t}
+          </span>
+        ))}
+      </span>
+      <span class={`cell hide-narrow${d.pendingCommands > 0 ? ' tone-pending' : ''}`}>
+        {d.pendingCommands > 0 ? d.pendingCommands : ''}
+      </span>
+    </Link>
+  );
+});

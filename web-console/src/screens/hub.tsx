@@ -1,0 +1,129 @@
+// The hub itself: connections, message rates, ACK latency, event-loop lag and storage
+// over the last five minutes (the stats stream replays them, then adds one a second),
+// and the MQTT side: clients and bridges.
+
+import type { HubStats } from '@halyard/firmware-protocol';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { Chart, type ChartLine } from '../components/chart.tsx';
+import { Empty } from '../components/empty.tsx';
+import { Badge } from '../components/status.tsx';
+import { bytes, num } from '../lib/format.ts';
+import { useNow, useUpdates } from '../lib/hooks.ts';
+import { useApp } from '../state/app-context.ts';
+import { Batcher } from '../state/batcher.ts';
+
+const WINDOW_MS = 5 * 60_000;
+
+export function HubScreen() {
+  const { channel } = useApp();
+  const now = useNow();
+  const history = useRef<HubStats[]>([]);
+  const [, setVersion] = useState(0);
+  const [batcher] = useState(() => new Batcher(() => setVersion((v) => v + 1)));
+  useEffect(() => channel.subscribe('stats'), [channel]);
+  useUpdates(channel, 'stats', (u) => {
+    const h = history.current;
+    const last = h[h.length - 1];
+    if (last !== undefined && u.stats.time <= last.time) {
+      // A replay after a reconnect: keep one entry per second.
+      if (h.some((s) => s.time === u.stats.time)) return;
+      h.push(u.stats);
+      h.sort((a, b) => a.time - b.time);
+    } else h.push(u.stats);
+    while (h.length > 0 && (h[0] as HubStats).time < Date.now() - WINDOW_MS) h.shift();
+    batcher.mark();
+  });
+
+  const h = history.current;
+  const cur = h[h.length - 1];
+  if (cur === undefined) return <Empty title="Waiting for the hub's statistics…" />;
+  const xs = h.map((s) => s.time);
+  const line = (label: string, color: string, f: (s: HubStats) => number): ChartLine => ({ label, color, xs, ys: h.map(f) });
+  const range: [number, number] = [now - WINDOW_MS, now];
+  const charts: { title: string; unit?: string; lines: ChartLine[] }[] = [
+    { title: 'Connected devices', lines: [line('devices', 'var(--line-1)', (s) => s.connectedDevices)] },
+    {
+      title: 'Frames per second',
+      lines: [line('in', 'var(--line-1)', (s) => s.framesInPerSec), line('out', 'var(--line-2)', (s) => s.framesOutPerSec)],
+    },
+    {
+      title: 'ACK latency',
+      unit: 'ms',
+      lines: [line('p50', 'var(--line-1)', (s) => s.ackLatencyP50), line('p99', 'var(--line-2)', (s) => s.ackLatencyP99)],
+    },
+    { title: 'Event-loop lag', unit: 'ms', lines: [line('max lag', 'var(--line-3)', (s) => s.eventLoopLagMs)] },
+    { title: 'Database size', unit: 'MiB', lines: [line('size', 'var(--line-4)', (s) => s.dbBytes / 1_048_576)] },
+  ];
+  return (
+    <>
+      <h1>Hub</h1>
+      <div class="latest">
+        <Big name="devices connected" value={String(cur.connectedDevices)} />
+        <Big name="frames in / s" value={num(cur.framesInPerSec)} />
+        <Big name="frames out / s" value={num(cur.framesOutPerSec)} />
+        <Big name="ACK p50 / p99" value={`${num(cur.ackLatencyP50)} / ${num(cur.ackLatencyP99)} ms`} />
+        <Big name="event-loop lag" value={`${num(cur.eventLoopLagMs)} ms`} />
+        <Big name="database" value={bytes(cur.dbBytes)} />
+        <Big name="consoles" value={String(cur.consoles)} />
+        <Big name="MQTT clients" value={String(cur.mqttClients)} />
+      </div>
+      <div class="grid-2">
+        {charts.map((c) => (
+          <div key={c.title} class="chart-block panel">
+            <h3>
+              {c.title} {c.unit ? <span class="muted">{c.unit}</span> : null}
+            </h3>
+            <Chart
+              label={`${c.title} over the last five minutes`}
+              lines={c.lines}
+              range={range}
+              syncKey="hub"
+              height={140}
+              {...(c.unit ? { unit: c.unit } : {})}
+            />
+          </div>
+        ))}
+      </div>
+      <h2>MQTT bridges</h2>
+      {cur.bridges.length === 0 ? (
+        <p class="muted">No outbound bridges are configured (start the hub with --bridge mqtt://host to add one).</p>
+      ) : (
+        <table class="list">
+          <thead>
+            <tr>
+              <th>Broker</th>
+              <th>State</th>
+              <th>Queued</th>
+              <th>Dropped</th>
+            </tr>
+          </thead>
+          <tbody>
+            {cur.bridges.map((b) => (
+              <tr key={b.url}>
+                <td class="mono">{b.url}</td>
+                <td>
+                  <Badge
+                    tone={b.state === 'connected' ? 'good' : b.state === 'connecting' || b.state === 'reconnecting' ? 'pending' : 'bad'}
+                  >
+                    {b.state}
+                  </Badge>
+                </td>
+                <td>{b.queued}</td>
+                <td class={b.dropped > 0 ? 'tone-bad' : undefined}>{b.dropped}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </>
+  );
+}
+
+function Big({ name, value }: { name: string; value: string }) {
+  return (
+    <div class="big panel">
+      <div class="value">{value}</div>
+      <div class="name">{name}</div>
+    </div>
+  );
+}

@@ -1,0 +1,171 @@
+// The signed-in console: opens the live channel, keeps the fleet store fed from it,
+// and lays out the top bar, the rail and the current screen.
+
+import type { OperatorInfo } from '@halyard/firmware-protocol';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { session } from './api/endpoints.ts';
+import { setUnauthenticatedHandler } from './api/http.ts';
+import { ConsoleChannel } from './channel/channel.ts';
+import { browserConnect, consoleUrl } from './channel/socket.ts';
+import { ConnectionDot } from './components/connection-dot.tsx';
+import { useChannelState } from './lib/hooks.ts';
+import { Link, match, useLocation } from './lib/router.tsx';
+import { Admin } from './screens/admin/admin.tsx';
+import { DevicePage } from './screens/device/device-page.tsx';
+import { EventsScreen } from './screens/events.tsx';
+import { Fleet } from './screens/fleet.tsx';
+import { HubScreen } from './screens/hub.tsx';
+import { Provision } from './screens/provision.tsx';
+import { type App, AppContext } from './state/app-context.ts';
+import { FleetStore } from './state/fleet-store.ts';
+import { hasRole } from './state/roles.ts';
+
+export function Shell({ me, onSignedOut }: { me: OperatorInfo; onSignedOut: (reason: string) => void }) {
+  // The parent may pass a new function each render; the channel must not restart for it.
+  const signedOutRef = useRef(onSignedOut);
+  signedOutRef.current = onSignedOut;
+  const app = useMemo<App>(() => {
+    const signedOut = (reason: string) => signedOutRef.current(reason);
+    const channel = new ConsoleChannel({
+      url: consoleUrl(location),
+      connect: browserConnect,
+      sessionValid: () =>
+        session.me().then(
+          () => true,
+          (err: { status?: number }) => err.status !== 401,
+        ),
+    });
+    const fleet = new FleetStore();
+    return {
+      channel,
+      fleet,
+      me,
+      logout: () => {
+        channel.stop();
+        session.logout().then(
+          () => signedOut('You have logged out.'),
+          () => signedOut('You have logged out here; the hub could not be told, so the session may live on until it expires.'),
+        );
+      },
+    };
+    // The app lives as long as this session; a new login mounts a new Shell.
+  }, []);
+
+  useEffect(() => {
+    const { channel, fleet } = app;
+    const offs = [
+      channel.on('fleet', (u) => fleet.apply(u)),
+      channel.on('device', (u) => fleet.apply(u)),
+      channel.on('device.removed', (u) => fleet.apply(u)),
+      channel.on('presence', (u) => fleet.apply(u)),
+      channel.onState((s) => {
+        if (s.kind === 'ended') signedOutRef.current(s.reason.charAt(0).toUpperCase() + s.reason.slice(1));
+        else if (s.kind !== 'live' && fleet.loaded) fleet.stale();
+      }),
+      // The fleet is needed everywhere (header facts, counts): one subscription for the app's life.
+      channel.subscribe('fleet'),
+    ];
+    setUnauthenticatedHandler(() => {
+      channel.stop();
+      signedOutRef.current('Your session has ended; log in again.');
+    });
+    const online = () => channel.retryNow();
+    addEventListener('online', online);
+    channel.start();
+    return () => {
+      for (const off of offs) off();
+      setUnauthenticatedHandler(undefined);
+      removeEventListener('online', online);
+      channel.stop();
+    };
+  }, [app]);
+
+  return (
+    <AppContext.Provider value={app}>
+      <div class="shell">
+        <TopBar app={app} />
+        <Rail role={me.role} />
+        <Screen />
+      </div>
+    </AppContext.Provider>
+  );
+}
+
+function TopBar({ app }: { app: App }) {
+  const state = useChannelState(app.channel);
+  const [name, setName] = useState(app.channel.hello?.hub.name);
+  useEffect(() => {
+    if (state.kind === 'live') setName(app.channel.hello?.hub.name);
+  }, [state, app.channel]);
+  return (
+    <header class="top">
+      <span class="brand">
+        {name ?? 'Halyard'}
+        {name && name.toLowerCase() !== 'halyard' ? <small class="hide-narrow">Halyard</small> : null}
+      </span>
+      <ConnectionDot channel={app.channel} />
+      <span class="spacer" />
+      <span class="who" data-testid="operator">
+        {app.me.username} <span class="muted">({app.me.role})</span>
+      </span>
+      <button type="button" class="btn small" onClick={app.logout}>
+        Log out
+      </button>
+    </header>
+  );
+}
+
+function Rail({ role }: { role: OperatorInfo['role'] }) {
+  const { path } = useLocation();
+  const items: [string, string, boolean][] = [
+    ['/fleet', 'Fleet', true],
+    ['/provision', 'Provision', hasRole(role, 'operator')],
+    ['/events', 'Events', true],
+    ['/hub', 'Hub', true],
+    ['/admin', 'Admin', hasRole(role, 'admin')],
+  ];
+  const active = (href: string) =>
+    path === href || path.startsWith(`${href}/`) || (href === '/fleet' && (path === '/' || path.startsWith('/devices/')));
+  return (
+    <nav class="rail" aria-label="Sections">
+      {items
+        .filter(([, , show]) => show)
+        .map(([href, label]) => (
+          <Link key={href} href={href} aria-current={active(href) ? 'page' : undefined}>
+            {label}
+          </Link>
+        ))}
+    </nav>
+  );
+}
+
+function Screen() {
+  const { path } = useLocation();
+  if (path === '/' || path === '/fleet') {
+    return (
+      <main class="main fill" id="main">
+        <Fleet />
+      </main>
+    );
+  }
+  return (
+    <main class="main" id="main">
+      {route(path)}
+    </main>
+  );
+}
+
+function route(path: string) {
+  const device = match('/devices/:id/:tab?', path);
+  if (device) return <DevicePage id={device.id as string} tab={device.tab ?? 'telemetry'} />;
+  if (path === '/provision') return <Provision />;
+  if (path === '/events') return <EventsScreen />;
+  if (path === '/hub') return <HubScreen />;
+  const admin = match('/admin/:tab?', path);
+  if (admin) return <Admin tab={admin.tab ?? 'operators'} />;
+  return (
+    <p>
+      Nothing at {path}. <Link href="/fleet">Go to the fleet</Link>.
+    </p>
+  );
+}

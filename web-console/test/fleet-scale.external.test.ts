@@ -1,0 +1,122 @@
+// The fleet table at CONSOLE.md's scale: 5,000 devices, a few hundred of them live and
+// changing, in real Chromium. Checks that the first rows paint quickly, that only the
+// visible rows exist in the DOM, that scrolling end to end keeps frames short, and that
+// live changes reach the table without a reload.
+
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { type Fleet, provisionDevices, startFleet } from '@halyard/device-sim';
+import type { BrowserContext, Page } from 'playwright-core';
+import { ADMIN_PASSWORD, Api, ensureConsoleBuilt, type HubProcess, launchBrowser, OUT, removeDir, startHub } from './e2e-support.ts';
+
+const DEVICES = 5_000;
+const LIVE = 200;
+const WAIT = { timeout: 20_000 };
+
+describe('fleet table with 5,000 devices', () => {
+  let hub: HubProcess;
+  let context: BrowserContext;
+  let profile: string;
+  let page: Page;
+  let fleet: Fleet;
+
+  before(async () => {
+    ensureConsoleBuilt();
+    hub = await startHub();
+    const api = new Api(hub.http);
+    await api.login('admin', ADMIN_PASSWORD);
+    const auth = { user: 'admin', password: ADMIN_PASSWORD };
+    const live = await provisionDevices({ hub: hub.ws, count: LIVE, idPrefix: 'live-', profile: 'mixed', auth, concurrency: 16 });
+    await provisionDevices({ hub: hub.ws, count: DEVICES - LIVE, idPrefix: 'idle-', profile: 'mixed', auth, concurrency: 16 });
+    fleet = startFleet({ hub: hub.ws, devices: live.devices, rate: 1, backoff: { baseMs: 200, capMs: 1_000 } });
+    ({ context, profile } = await launchBrowser());
+    page = context.pages()[0] ?? (await context.newPage());
+  });
+
+  after(async () => {
+    await context?.close();
+    await fleet?.stop();
+    await hub?.stop();
+    if (hub) removeDir(hub.dataDir);
+    if (profile) removeDir(profile);
+  });
+
+  it('paints fast, keeps the DOM small, scrolls smoothly and stays live', async (t) => {
+    await page.goto(`${hub.http}/fleet`);
+    await page.fill('#login-user', 'admin');
+    await page.fill('#login-password', ADMIN_PASSWORD);
+    await page.click('button[type=submit]');
+    await page.waitForFunction((n) => document.querySelector('[data-testid="count-all"]')?.textContent === String(n), DEVICES, WAIT);
+    await page.waitForFunction((n) => Number(document.querySelector('[data-testid="count-online"]')?.textContent) === n, LIVE, WAIT);
+
+    // CONSOLE.md: first paint of the fleet under a second on a local hub (here: a reload,
+    // the session cookie, the channel, a 5,000-device snapshot, sorting, the first rows).
+    const t0 = Date.now();
+    await page.reload();
+    await page.waitForSelector('a[data-device]', WAIT);
+    const firstRows = Date.now() - t0;
+    const marks = await page.evaluate(() =>
+      performance.getEntriesByType('mark').map((m) => `${m.name.replace('halyard:', '')} at ${Math.round(m.startTime)} ms`),
+    );
+    t.diagnostic(`first rows ${firstRows} ms after a reload (${marks.join(', ')})`);
+    // The goal is under a second: 0.8-1.0 s measured on an idle 2-core machine, up to 1.9 s
+    // with both cores taken by other work. The bound leaves room for such a CI machine and
+    // still fails for anything that grows badly with the fleet.
+    assert.ok(firstRows < 3_000, `first rows after ${firstRows} ms`);
+
+    const rows = await page.locator('a[data-device]').count();
+    assert.ok(rows > 10 && rows < 60, `${rows} rows in the DOM for ${DEVICES} devices`);
+
+    // Scroll one step per frame and record every frame's length: a brisk wheel scroll
+    // (3 rows a frame), then a scrollbar drag from top to bottom (the whole list in 240 frames).
+    const scroll = (stepRows: number | undefined) =>
+      page.evaluate(async (stepRows) => {
+        const el = document.querySelector('.vlist') as HTMLElement;
+        const step = stepRows === undefined ? Math.ceil(el.scrollHeight / 240) : stepRows * 30;
+        const gaps: number[] = [];
+        let last = performance.now();
+        for (let y = 0, k = 0; y <= el.scrollHeight && k < 240; y += step, k++) {
+          el.scrollTop = y;
+          await new Promise<void>((r) => requestAnimationFrame(() => r()));
+          const now = performance.now();
+          gaps.push(now - last);
+          last = now;
+        }
+        gaps.sort((a, b) => a - b);
+        return { p50: gaps[Math.floor(gaps.length / 2)] as number, p95: gaps[Math.floor(gaps.length * 0.95)] as number };
+      }, stepRows);
+    const wheel = await scroll(3);
+    const drag = await scroll(undefined);
+    t.diagnostic(
+      `wheel p50 ${wheel.p50.toFixed(1)} ms p95 ${wheel.p95.toFixed(1)} ms; drag p50 ${drag.p50.toFixed(1)} ms p95 ${drag.p95.toFixed(1)} ms`,
+    );
+    await page.screenshot({ path: join(OUT, 'fleet-5000-bottom.png') });
+    // Software rendering on a shared 2-core machine (idle: wheel p50 17 ms, p95 37 ms; busy:
+    // p50 17 ms, p95 64 ms): most frames at 60 fps while scrolling, and no long stall even
+    // when every row changes each frame. The tails leave room for other work alongside.
+    assert.ok(wheel.p50 < 25, `wheel scroll: median frame ${wheel.p50.toFixed(1)} ms`);
+    assert.ok(wheel.p95 < 100, `wheel scroll: p95 frame ${wheel.p95.toFixed(1)} ms`);
+    assert.ok(drag.p95 < 250, `scrollbar drag: p95 frame ${drag.p95.toFixed(1)} ms`);
+    assert.equal(await page.locator('a[data-device="live-0001"]').count(), 0, 'rows scrolled out are gone');
+    assert.ok((await page.locator('a[data-device]').count()) < 60);
+
+    // The keyboard reaches rows that were never rendered: End from the first row focuses the last.
+    await page.evaluate(() => {
+      (document.querySelector('.vlist') as HTMLElement).scrollTop = 0;
+    });
+    await page.waitForSelector('a[data-device="idle-0001"]', WAIT);
+    await page.focus('a[data-device="idle-0001"]');
+    await page.keyboard.press('ArrowDown');
+    await page.waitForFunction(() => document.activeElement?.getAttribute('data-device') === 'idle-0002', undefined, WAIT);
+    await page.keyboard.press('End');
+    await page.waitForFunction(() => document.activeElement?.getAttribute('data-device') === 'live-0200', undefined, WAIT);
+
+    // Filtered to online devices; stopping them all shows up live.
+    await page.goto(`${hub.http}/fleet?status=online`);
+    await page.waitForSelector('a[data-device="live-0001"]', WAIT);
+    await fleet.stop();
+    await page.waitForFunction(() => document.querySelector('[data-testid="count-online"]')?.textContent === '0', undefined, WAIT);
+    await page.waitForSelector('text=No device matches this filter', WAIT);
+  });
+});

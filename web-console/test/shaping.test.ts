@@ -1,0 +1,182 @@
+// Data shaping for the device page: telemetry series (history + live), twin edits as
+// merge patches, and command timelines.
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { applyMergePatch, type CommandInfo } from '@halyard/firmware-protocol';
+import { isFinal, timeline, upsertCommand } from '../src/lib/command-timeline.ts';
+import { parseJson } from '../src/lib/json.ts';
+import { mergePatchBetween, nullPaths } from '../src/lib/merge-patch-diff.ts';
+import { appendLive, durationParam, fromApi, latestFromApi, pickBucket, type Series, trimBefore } from '../src/lib/series.ts';
+
+describe('telemetry series', () => {
+  it('picks buckets that fit the visible range', () => {
+    assert.equal(pickBucket(5 * 60_000), undefined, 'five minutes: raw points');
+    assert.equal(pickBucket(3_600_000), 10_000, 'an hour: 10 s buckets');
+    assert.equal(pickBucket(86_400_000), 300_000, 'a day: 5 min');
+    assert.equal(pickBucket(365 * 86_400_000), 86_400_000, 'never wider than a day');
+    assert.deepEqual([10_000, 300_000, 3_600_000, 86_400_000, 1_500].map(durationParam), ['10s', '5m', '1h', '1d', '1500ms']);
+  });
+
+  it('reads raw and bucketed history', () => {
+    const [temp, door, mode] = fromApi(
+      [
+        {
+          name: 'temp',
+          unit: 'Cel',
+          points: [
+            { t: 1, v: 20 },
+            { t: 2, v: 21 },
+            { t: 3, vd: 'AA==' },
+          ],
+          truncated: false,
+        },
+        {
+          name: 'door',
+          unit: null,
+          points: [
+            { t: 1, vb: true },
+            { t: 2, vb: false },
+          ],
+          truncated: false,
+        },
+        { name: 'mode', unit: null, points: [{ t: 5, vs: 'eco' }], truncated: false },
+      ],
+      false,
+    );
+    assert.deepEqual([temp?.kind, temp?.xs, temp?.ys, temp?.latest], ['number', [1, 2], [20, 21], { time: 2, value: 21 }]);
+    assert.deepEqual([door?.kind, door?.ys], ['bool', [1, 0]]);
+    assert.deepEqual([mode?.kind, mode?.ys, mode?.latest?.value], ['text', [null], 'eco']);
+    const [b] = fromApi(
+      [{ name: 'temp', unit: 'Cel', points: [{ t: 0, avg: 20.5, min: 20, max: 21, count: 2, last: 21 }] }].map((s) => ({
+        ...s,
+        truncated: false,
+      })),
+      true,
+    );
+    assert.deepEqual(b?.ys, [20.5]);
+  });
+
+  it('appends live points in time order, replacing same-time points, and trims the window', () => {
+    const series = new Map<string, Series>(
+      fromApi(
+        [
+          {
+            name: 'temp',
+            unit: 'Cel',
+            points: [
+              { t: 10, v: 1 },
+              { t: 20, v: 2 },
+            ],
+            truncated: false,
+          },
+        ],
+        false,
+      ).map((s) => [s.name, s]),
+    );
+    const changed = appendLive(series, [
+      { name: 'temp', time: 30, value: 3 },
+      { name: 'temp', time: 15, value: 1.5 },
+      { name: 'temp', time: 20, value: 2.5 },
+      { name: 'hum', time: 30, value: 40, unit: '%RH' },
+    ]);
+    assert.deepEqual([...changed], ['temp', 'hum']);
+    const temp = series.get('temp') as Series;
+    assert.deepEqual(temp.xs, [10, 15, 20, 30]);
+    assert.deepEqual(temp.ys, [1, 1.5, 2.5, 3]);
+    assert.deepEqual(temp.latest, { time: 30, value: 3 });
+    assert.equal(series.get('hum')?.unit, '%RH', 'a new metric gets a series');
+    appendLive(series, [{ name: 'temp', time: 5, value: 0 }]);
+    assert.deepEqual(temp.latest, { time: 30, value: 3 }, 'a late point does not become the latest');
+    trimBefore(temp, 15);
+    assert.deepEqual(temp.xs, [15, 20, 30]);
+  });
+
+  it('reads latest values', () => {
+    const m = latestFromApi([
+      { name: 'temp', unit: 'Cel', t: 5, v: 21 },
+      { name: 'raw', unit: null, t: 5, vd: 'AA==' },
+    ]);
+    assert.deepEqual([...m.keys()], ['temp']);
+  });
+});
+
+describe('twin edits', () => {
+  it('turns an edited document into the merge patch that produces it', () => {
+    const before = { mode: 'heat', setpoint: 21, sched: { mon: [1, 2], tue: 3 }, old: true };
+    const after = { mode: 'heat', setpoint: 22, sched: { mon: [1, 2, 3] }, fresh: 'x' };
+    const patch = mergePatchBetween(before, after);
+    assert.deepEqual(patch, { old: null, setpoint: 22, sched: { mon: [1, 2, 3], tue: null }, fresh: 'x' });
+    assert.deepEqual(applyMergePatch(before, patch), after);
+    assert.deepEqual(mergePatchBetween(after, after), {});
+  });
+
+  it('refuses null values, which a merge patch cannot set', () => {
+    assert.deepEqual(nullPaths({ a: null, b: { c: null, d: [null] } }), ['a', 'b.c']);
+  });
+
+  it('says where JSON is broken', () => {
+    const r = parseJson('{\n  "a": 1,\n  "b": }');
+    assert.equal(r.ok, false);
+    assert.equal(r.ok ? '' : r.error, "not valid JSON: Unexpected token '}'");
+    const p = parseJson('{"a": 1 "b": 2}');
+    // Engines that give a position get line and column; others just the reason.
+    assert.match(p.ok ? '' : p.error, /^not valid JSON( at line 1, column \d+)?: /);
+  });
+});
+
+describe('command timeline', () => {
+  const base: CommandInfo = {
+    id: 'c1',
+    device: 'd',
+    name: 'reboot',
+    params: null,
+    state: 'sent',
+    key: null,
+    createdAt: 100,
+    createdBy: 'ann',
+    ttl: 1,
+    timeout: 1,
+    result: null,
+    error: null,
+    history: [
+      { state: 'queued', at: 100 },
+      { state: 'sent', at: 110 },
+    ],
+  };
+
+  it('shows the steps taken and the ones ahead', () => {
+    assert.deepEqual(
+      timeline(base).map((s) => [s.state, s.at, s.tone]),
+      [
+        ['queued', 100, 'good'],
+        ['sent', 110, 'pending'],
+        ['accepted', undefined, 'neutral'],
+        ['result', undefined, 'neutral'],
+      ],
+    );
+    const failed = { ...base, state: 'timed_out' as const, history: [...base.history, { state: 'timed_out' as const, at: 200 }] };
+    assert.deepEqual(
+      timeline(failed).map((s) => [s.state, s.tone]),
+      [
+        ['queued', 'good'],
+        ['sent', 'good'],
+        ['timed_out', 'bad'],
+      ],
+    );
+    assert.equal(isFinal(failed), true);
+  });
+
+  it('never steps back when updates arrive out of order', () => {
+    const done = { ...base, state: 'succeeded' as const, history: [...base.history, { state: 'succeeded' as const, at: 120 }] };
+    let list = upsertCommand([], done);
+    list = upsertCommand(list, base);
+    assert.equal(list[0]?.state, 'succeeded');
+    list = upsertCommand(list, { ...base, id: 'c2', createdAt: 300 });
+    assert.deepEqual(
+      list.map((c) => c.id),
+      ['c2', 'c1'],
+      'newest first',
+    );
+  });
+});
