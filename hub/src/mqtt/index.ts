@@ -1,18 +1,29 @@
 // MQTT for integrators (ARCHITECTURE.md § MQTT): the embedded aedes broker on
-// --mqtt-port and at /mqtt over WebSocket, integrator accounts and ACLs, the hub's
-// topics, and outbound bridges.
+// --mqtt-port, at /mqtt over WebSocket and on --mqtts-port with TLS; integrator
+// accounts and ACLs; the hub's topics; outbound bridges; Home Assistant discovery.
 //
-// Starting point only: the broker listens and refuses every client until the
-// integrator accounts and topic bridge land.
+//   bus ──> mirror ──> publisher ──> embedded sink ──> aedes ──> integrators
+//                          │  └────> bridge ──────────> external broker
+//   requests <── broker (authorizePublish) <── integrators
+//           <── bridge (subscriptions)    <── external broker
 
 import type { IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { createServer, type Server } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { HubStats } from '@halyard/firmware-protocol';
 import type { HubContext } from '../context.js';
 import type { Routes } from '../http/route.js';
-import { rejectUpgrade } from '../net/reject-upgrade.js';
+import { integratorRoutes } from '../http/routes/integrators.js';
+import { Bridge } from './bridge.js';
+import { parseBridgeUrl } from './bridge-url.js';
+import { Broker, type RequestHandler } from './broker.js';
+import { Discovery } from './discovery.js';
+import { EmbeddedSink } from './embedded-sink.js';
+import { startListeners } from './listeners.js';
+import { createMqttMetrics } from './metrics.js';
+import { Mirror } from './mirror.js';
+import { Publisher } from './publisher.js';
+import { handleRequest, type RequestDeps } from './requests.js';
+import { Topics } from './topics.js';
 
 export interface MqttService {
   /** Bound MQTT TCP port. */
@@ -26,21 +37,77 @@ export interface MqttService {
   close(): Promise<void>;
 }
 
+/** ms shutdown waits for queued messages to reach the embedded broker's clients. */
+const FLUSH_ON_CLOSE_MS = 2_000;
+
+/** The running broker of each hub, for the routes (registered before the broker starts). */
+const brokers = new WeakMap<HubContext, Broker>();
+
 /** HTTP routes this feature adds (integrator accounts). */
-export function mqttRoutes(_routes: Routes, _ctx: HubContext): void {}
+export function mqttRoutes(routes: Routes, ctx: HubContext): void {
+  integratorRoutes(routes, ctx, { disconnect: (username) => brokers.get(ctx)?.disconnectUser(username) ?? 0 });
+}
 
 export async function startMqtt(ctx: HubContext): Promise<MqttService> {
-  const server: Server = createServer((socket) => socket.destroy());
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(ctx.config.mqttPort, ctx.config.host, () => resolve());
+  const { config, log } = ctx;
+  const topics = new Topics(config.mqttPrefix, config.haDiscovery);
+  let broker: Broker | undefined;
+  let bridges: Bridge[] = [];
+  const metrics = createMqttMetrics(ctx.metrics.registry, {
+    clients: () => broker?.clients ?? 0,
+    bridges: () => bridges.map((b) => ({ label: b.config.label, connected: b.state === 'connected', queued: b.queued })),
   });
+  const publisher = new Publisher();
+
+  const discovery = config.haDiscovery === undefined ? undefined : new Discovery(ctx, topics, publisher, config.haDiscovery);
+  const deps: RequestDeps = { ctx, topics, metrics, publish: (m) => publisher.publish(m), haBirth: () => discovery?.republish() };
+  const onRequest: RequestHandler = (req, topic, payload, actor) => handleRequest(deps, req, topic, payload, actor);
+  // Bad --bridge URLs stop the start, before anything listens.
+  bridges = config.bridge.map((url) => new Bridge(parseBridgeUrl(url, config.hubName), { ctx, topics, publisher, metrics, onRequest }));
+
+  broker = await Broker.start(ctx, topics, metrics, onRequest);
+  brokers.set(ctx, broker);
+  const sink = new EmbeddedSink(broker.aedes, metrics, log);
+  publisher.addSink(sink);
+  for (const b of bridges) publisher.addSink(b);
+
+  const mirror = new Mirror(ctx, topics, publisher, discovery);
+  mirror.start();
+  mirror.hubStatus(true);
+  const started = broker;
+  const listeners = await startListeners(ctx, (stream, ip, req, extraBacklog) => started.accept(stream, ip, req, extraBacklog)).catch(
+    async (err: unknown) => {
+      mirror.stop();
+      await started.close();
+      throw err;
+    },
+  );
+  // The fleet's retained state goes out in the background, in chunks; clients may connect meanwhile
+  // (version checks keep a late snapshot from overwriting newer state).
+  (async () => {
+    await mirror.publishFleet();
+    await discovery?.announceExisting();
+  })().catch((err: unknown) => log.error({ err }, 'could not publish the fleet state on MQTT'));
+  for (const b of bridges) b.start();
+
+  let closing: Promise<void> | undefined;
   return {
-    port: (server.address() as AddressInfo).port,
-    mqttsPort: undefined,
-    handleUpgrade: (_req, socket) => rejectUpgrade(socket, 503, 'HUB_ERR_UNAVAILABLE', 'MQTT over WebSocket is not available yet'),
-    clients: () => 0,
-    bridges: () => [],
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    port: listeners.port,
+    mqttsPort: listeners.mqttsPort,
+    handleUpgrade: (req, socket, head) => listeners.handleUpgrade(req, socket, head),
+    clients: () => started.clients,
+    bridges: () => bridges.map((b) => b.stats()),
+    close() {
+      closing ??= (async () => {
+        mirror.stop();
+        discovery?.stop();
+        mirror.hubStatus(false);
+        await Promise.all([sink.flush(FLUSH_ON_CLOSE_MS), ...bridges.map((b) => b.close())]);
+        await started.close();
+        await listeners.close();
+        brokers.delete(ctx);
+      })();
+      return closing;
+    },
   };
 }

@@ -23,7 +23,8 @@ export const ops = {
   deleteDevice: ({ db, telemetry }: OpContext, a: { id: string }) =>
     db.transaction(() => {
       const rowid = db.prepare('SELECT rowid FROM devices WHERE id = ?').pluck().get(a.id) as number | undefined;
-      if (rowid !== undefined) telemetry.forgetDevice(rowid, db.prepare('SELECT id FROM series WHERE device = ?').pluck().all(rowid) as number[]);
+      if (rowid !== undefined)
+        telemetry.forgetDevice(rowid, db.prepare('SELECT id FROM series WHERE device = ?').pluck().all(rowid) as number[]);
       const d = devices.deleteDevice(db, a.id);
       db.prepare('DELETE FROM command_history WHERE command IN (SELECT rowid FROM commands WHERE device = ?)').run(d.rowid);
       db.prepare('DELETE FROM commands WHERE device = ?').run(d.rowid);

@@ -1,0 +1,40 @@
+// Authenticating MQTT clients against integrator accounts: scrypt-verified
+// passwords, the same timing whether or not the account exists, and the hub's
+// login throttle so a password cannot be guessed at line rate.
+
+import { DUMMY_PASSWORD_HASH, verifyPassword } from '../auth/secrets.js';
+import type { HubContext } from '../context.js';
+import { getIntegrator } from '../store/integrators.js';
+import { Acl, defaultAcl } from './acl.js';
+
+/** CONNACK return codes (MQTT 3.1.1 §3.2.2.3) the hub answers with. */
+export const ConnackCode = { BadUsernameOrPassword: 4, NotAuthorized: 5 } as const;
+
+export type AuthResult =
+  | { ok: true; username: string; acl: Acl }
+  | { ok: false; returnCode: (typeof ConnackCode)[keyof typeof ConnackCode]; reason: string };
+
+/** Throttle keys are kept apart from operator logins of the same name. */
+const throttleKey = (username: string) => `mqtt:${username}`;
+
+export async function authenticate(
+  ctx: HubContext,
+  username: string | undefined,
+  password: Buffer | undefined,
+  ip: string,
+): Promise<AuthResult> {
+  if (username === undefined || username === '' || password === undefined) {
+    return { ok: false, returnCode: ConnackCode.NotAuthorized, reason: 'anonymous clients are refused: log in as an integrator' };
+  }
+  const wait = ctx.loginLimiter.blocked(ip, throttleKey(username));
+  if (wait > 0) return { ok: false, returnCode: ConnackCode.NotAuthorized, reason: `too many failed logins; retry in ${wait} s` };
+  const account = getIntegrator(ctx.reader.db, username);
+  const good = await verifyPassword(password.toString('utf8'), account?.passwordHash ?? DUMMY_PASSWORD_HASH);
+  if (account === undefined || !good) {
+    ctx.loginLimiter.failed(ip, throttleKey(username));
+    return { ok: false, returnCode: ConnackCode.BadUsernameOrPassword, reason: 'bad username or password' };
+  }
+  ctx.loginLimiter.succeeded(throttleKey(username));
+  const acl = account.acl ?? defaultAcl(ctx.config.mqttPrefix, ctx.config.haDiscovery);
+  return { ok: true, username, acl: new Acl(acl) };
+}

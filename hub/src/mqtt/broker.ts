@@ -1,0 +1,256 @@
+// The embedded broker: aedes with the hub's rules. Integrators log in with their
+// account; each client's ACL is checked on SUBSCRIBE and again on every delivery
+// (live and retained: aedes's retained replay goes through authorizeForward, which
+// closes aedes-cli#158); publishes are requests the hub consumes, never messages
+// other clients see; and a client that cannot keep up loses messages (counted)
+// rather than holding up anyone else.
+
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { Aedes, type AedesPublishPacket, type AuthenticateError, type Client, type PublishPacket, type Subscription } from 'aedes';
+import type { HubContext } from '../context.js';
+import type { Acl } from './acl.js';
+import { authenticate } from './auth.js';
+import type { MqttMetrics } from './metrics.js';
+import { guardPacketSize } from './packet-guard.js';
+import { MAX_TOPIC_LEVELS } from './topic-filter.js';
+import type { Request, Topics } from './topics.js';
+
+export const BROKER_LIMITS = {
+  /**
+   * mqemitter's limit on messages being delivered at once. aedes's default (100)
+   * queues everything beyond it without bound and collapses to ~1k msgs/s under
+   * load (FACTS.md); ours is far above what the embedded sink keeps in flight.
+   */
+  concurrency: 20_000,
+  /** Bytes waiting to be written to one client beyond which live messages to it are dropped. */
+  subscriberBudget: 256 * 1024,
+  /** ms a client may leave its socket unwritable before aedes disconnects it; 0 would wait forever. */
+  drainTimeout: 10_000,
+  /** ms between opening a connection and CONNECT. */
+  connectTimeout: 10_000,
+  /** Largest packet a client may send, bytes (the HTTP API's body limit). */
+  maxPacket: 256 * 1024,
+  /** Subscriptions per client. */
+  maxSubscriptions: 256,
+} as const;
+
+/**
+ * Requests are rewritten to this topic once the hub has taken them: nobody can
+ * subscribe to `$` topics here, so they are neither forwarded nor (retain cleared)
+ * stored, and aedes's offline queues for persistent sessions never see them.
+ */
+const CONSUMED_TOPIC = '$halyard/consumed';
+
+interface Session {
+  username: string;
+  acl: Acl;
+  /** Bytes written to the client's stream and not yet flushed. */
+  backlog: () => number;
+  subscriptions: Set<string>;
+  /** The account was deleted: nothing more from this client, not even its will. */
+  revoked: boolean;
+}
+
+export type RequestHandler = (req: Request, topic: string, payload: Buffer, actor: string) => Promise<void>;
+
+function authError(returnCode: number, message: string): AuthenticateError {
+  return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
+}
+
+export class Broker {
+  private readonly sessions = new WeakMap<Client, Session>();
+  private readonly byUser = new Map<string, Set<Client>>();
+  private readonly byClientId = new Map<string, Client>();
+  private readonly streams = new WeakMap<Duplex, { ip: string; backlog: () => number }>();
+
+  private constructor(
+    readonly aedes: Aedes,
+    private readonly ctx: HubContext,
+    private readonly topics: Topics,
+    private readonly metrics: MqttMetrics,
+    private readonly onRequest: RequestHandler,
+  ) {
+    aedes.on('client', (client) => {
+      const s = this.sessions.get(client);
+      if (s === undefined) return;
+      this.byClientId.set(client.id, client);
+      let set = this.byUser.get(s.username);
+      if (set === undefined) {
+        set = new Set();
+        this.byUser.set(s.username, set);
+      }
+      set.add(client);
+      this.ctx.log.debug({ client: client.id, username: s.username }, 'mqtt client connected');
+    });
+    aedes.on('clientDisconnect', (client) => {
+      if (this.byClientId.get(client.id) === client) this.byClientId.delete(client.id);
+      const s = this.sessions.get(client);
+      if (s !== undefined) {
+        const set = this.byUser.get(s.username);
+        set?.delete(client);
+        if (set?.size === 0) this.byUser.delete(s.username);
+      }
+      this.ctx.log.debug({ client: client.id }, 'mqtt client disconnected');
+    });
+    aedes.on('unsubscribe', (filters, client) => {
+      const s = this.sessions.get(client);
+      for (const f of filters) s?.subscriptions.delete(f);
+    });
+    const drained = new WeakSet<Client>();
+    aedes.on('clientError', (client, err) => {
+      // aedes reports the drain timeout once per write still waiting: count the client once.
+      if (err.message === 'drain timeout' && !drained.has(client)) {
+        drained.add(client);
+        this.metrics.disconnects.inc({ reason: 'slow_subscriber' });
+      }
+      this.ctx.log.debug({ client: client.id, err: err.message }, 'mqtt client error');
+    });
+    aedes.on('connectionError', (_client, err) => this.ctx.log.debug({ err: err.message }, 'mqtt connection error'));
+  }
+
+  static async start(ctx: HubContext, topics: Topics, metrics: MqttMetrics, onRequest: RequestHandler): Promise<Broker> {
+    let broker: Broker | undefined;
+    const aedes = await Aedes.createBroker({
+      concurrency: BROKER_LIMITS.concurrency,
+      drainTimeout: BROKER_LIMITS.drainTimeout,
+      connectTimeout: BROKER_LIMITS.connectTimeout,
+      maxTopicLevels: MAX_TOPIC_LEVELS,
+      authenticate: (client, username, password, done) => {
+        (broker as Broker).authenticate(client, username, password).then(
+          (err) => done(err, err === null),
+          (err: unknown) => {
+            ctx.log.error({ err }, 'mqtt authentication failed');
+            done(authError(3, 'server unavailable'), null);
+          },
+        );
+      },
+      authorizeSubscribe: (client, sub, done) => done(null, (broker as Broker).authorizeSubscribe(client, sub)),
+      authorizePublish: (client, packet, done) => (broker as Broker).authorizePublish(client, packet, done),
+      authorizeForward: (client, packet) => (broker as Broker).authorizeForward(client, packet),
+    });
+    broker = new Broker(aedes, ctx, topics, metrics, onRequest);
+    return broker;
+  }
+
+  get clients(): number {
+    return this.aedes.connectedClients ?? 0;
+  }
+
+  /** Serves one connection (TCP, TLS or a WebSocket's stream). */
+  accept(stream: Duplex, ip: string, req?: IncomingMessage, extraBacklog?: () => number): void {
+    stream.on('error', () => {});
+    const backlog = extraBacklog === undefined ? () => stream.writableLength : () => stream.writableLength + extraBacklog();
+    this.streams.set(stream, { ip, backlog });
+    this.aedes.handle(stream, req);
+    guardPacketSize(stream, BROKER_LIMITS.maxPacket, () => {
+      this.metrics.disconnects.inc({ reason: 'too_large' });
+      this.ctx.log.warn({ ip, limit: BROKER_LIMITS.maxPacket }, 'mqtt packet over the size limit: disconnecting');
+    });
+  }
+
+  /** Ends every connection of an account (deleted). */
+  disconnectUser(username: string): number {
+    const clients = [...(this.byUser.get(username) ?? [])];
+    for (const c of clients) {
+      const s = this.sessions.get(c);
+      if (s !== undefined) s.revoked = true;
+      c.close();
+    }
+    if (clients.length > 0) this.metrics.disconnects.inc({ reason: 'account_deleted' }, clients.length);
+    return clients.length;
+  }
+
+  private async authenticate(
+    client: Client,
+    username: string | undefined,
+    password: Buffer | undefined,
+  ): Promise<AuthenticateError | null> {
+    const conn = this.streams.get(client.conn as Duplex);
+    const ip = conn?.ip ?? 'unknown';
+    const r = await authenticate(this.ctx, username, password, ip);
+    if (!r.ok) {
+      this.metrics.authFailures.inc();
+      this.ctx.log.info({ ip, username, reason: r.reason }, 'mqtt login refused');
+      return authError(r.returnCode, r.reason);
+    }
+    // A client id in use by another account would take that account's connection over ([MQTT-3.1.4-2]).
+    const holder = this.byClientId.get(client.id);
+    const holderUser = holder === undefined ? undefined : this.sessions.get(holder)?.username;
+    if (holderUser !== undefined && holderUser !== r.username) {
+      this.ctx.log.warn({ ip, username, client: client.id }, 'mqtt client id in use by another account: refused');
+      return authError(2, 'client id in use by another account');
+    }
+    this.sessions.set(client, {
+      username: r.username,
+      acl: r.acl,
+      backlog: conn?.backlog ?? (() => 0),
+      subscriptions: new Set(),
+      revoked: false,
+    });
+    return null;
+  }
+
+  private authorizeSubscribe(client: Client, sub: Subscription): Subscription | null {
+    const s = this.sessions.get(client);
+    if (s === undefined) return null;
+    // Refusals answer SUBACK 0x80 (MQTT 3.1.1 §3.9.3) and keep the connection.
+    if (!s.acl.canSubscribe(sub.topic)) {
+      this.ctx.log.info({ username: s.username, filter: sub.topic }, 'mqtt subscription refused by the ACL');
+      return null;
+    }
+    if (!s.subscriptions.has(sub.topic) && s.subscriptions.size >= BROKER_LIMITS.maxSubscriptions) {
+      this.ctx.log.info({ username: s.username, limit: BROKER_LIMITS.maxSubscriptions }, 'mqtt subscription refused: too many');
+      return null;
+    }
+    s.subscriptions.add(sub.topic);
+    return sub;
+  }
+
+  private authorizePublish(client: Client | null, packet: PublishPacket, done: (err?: Error | null) => void): void {
+    const s = client === null ? undefined : this.sessions.get(client);
+    const topic = packet.topic;
+    const req = this.topics.parseRequest(topic);
+    if (s?.revoked) {
+      done(new Error('HUB_ERR_FORBIDDEN: the account was deleted'));
+      return;
+    }
+    if (s === undefined || req === undefined || !s.acl.canPublish(topic)) {
+      // MQTT 3.1.1 cannot refuse one PUBLISH: the connection ends, loudly, as aedes does for $SYS.
+      this.metrics.disconnects.inc({ reason: 'forbidden' });
+      this.ctx.log.warn(
+        { username: s?.username, topic },
+        'mqtt publish refused: integrators may publish only commands and desired-set requests',
+      );
+      done(new Error(`HUB_ERR_FORBIDDEN: not allowed to publish to ${topic}`));
+      return;
+    }
+    const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+    packet.topic = CONSUMED_TOPIC;
+    packet.retain = false;
+    // The PUBACK (and the client's next packets) wait until the hub has taken the request: backpressure per client.
+    this.onRequest(req, topic, payload, `mqtt:${s.username}`).then(
+      () => done(null),
+      (err: unknown) => {
+        this.ctx.log.error({ err, topic }, 'mqtt request failed');
+        done(null);
+      },
+    );
+  }
+
+  private authorizeForward(client: Client, packet: AedesPublishPacket): AedesPublishPacket | null {
+    const s = this.sessions.get(client);
+    if (s === undefined || !s.acl.canRead(packet.topic)) return null;
+    // Retained replay on SUBSCRIBE waits for each write to finish, so it cannot overrun
+    // the budget; live messages to a client that is behind are dropped instead of queued.
+    if (!packet.retain && s.backlog() > BROKER_LIMITS.subscriberBudget) {
+      this.metrics.dropped.inc({ reason: 'slow_subscriber' });
+      return null;
+    }
+    return packet;
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => this.aedes.close(() => resolve()));
+  }
+}

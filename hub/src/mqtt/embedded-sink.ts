@@ -1,0 +1,102 @@
+// The hub's messages into the embedded broker: queued off the bus handler that
+// produced them, handed to aedes a batch per event-loop turn with a cap on how
+// many are still being delivered, so the MQTT side never holds up device ingest
+// and its memory stays bounded however slow the subscribers are.
+
+import type { Aedes, PublishPacket } from 'aedes';
+import type { Logger } from '../log.js';
+import type { MqttMetrics } from './metrics.js';
+import type { OutMessage } from './out-message.js';
+import { SendQueue } from './send-queue.js';
+
+export const SINK_LIMITS = {
+  /** Hub publishes aedes is still delivering; beyond it the queue fills (and then drops). */
+  maxInFlight: 10_000,
+  /** Publishes handed to aedes per event-loop turn, so sockets get served in between. */
+  batch: 256,
+} as const;
+
+export class EmbeddedSink {
+  readonly queue: SendQueue;
+  private inFlight = 0;
+  private scheduled = false;
+  private idle: (() => void)[] = [];
+
+  constructor(
+    private readonly aedes: Aedes,
+    private readonly metrics: MqttMetrics,
+    private readonly log: Logger,
+  ) {
+    this.queue = new SendQueue(undefined, () => metrics.dropped.inc({ reason: 'queue_full' }));
+  }
+
+  enqueue(m: OutMessage): void {
+    // Nobody to deliver to: only retained state is worth keeping (aedes replays it to later subscribers).
+    if (m.lane !== 'state' && (this.aedes.connectedClients ?? 0) === 0) return;
+    this.queue.push(m);
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    for (let n = 0; n < SINK_LIMITS.batch && this.inFlight < SINK_LIMITS.maxInFlight; n++) {
+      const m = this.queue.shift();
+      if (m === undefined) break;
+      const { topic, payload } = m.render('');
+      this.inFlight++;
+      this.metrics.published.inc({ lane: m.lane });
+      const retain = m.lane === 'state';
+      // QoS 0: aedes then never queues for offline persistent sessions (unbounded in its memory store);
+      // retained topics give late and reconnecting subscribers the current state.
+      const packet: PublishPacket & { brokerId: string } = {
+        cmd: 'publish',
+        topic,
+        payload,
+        qos: 0,
+        retain,
+        dup: false,
+        // aedes skips a delivery whose (brokerId, counter) is older than one the client already got
+        // (cluster dedupe). A retained publish takes an extra async hop through the retained store, so
+        // a live message published after it can overtake it, and the retained one was lost as a
+        // "duplicate". Each lane keeps its own order, so each gets its own id.
+        brokerId: retain ? 'halyard/retained' : 'halyard/live',
+      };
+      this.aedes.publish(packet, (err) => {
+        this.inFlight--;
+        if (err) this.log.warn({ err: err.message, topic }, 'mqtt publish failed');
+        if (this.queue.size > 0) this.schedule();
+        else if (this.inFlight === 0) this.wake();
+      });
+    }
+    this.metrics.queued.set(this.queue.size);
+    if (this.queue.size > 0 && this.inFlight < SINK_LIMITS.maxInFlight) this.schedule();
+    else if (this.queue.size === 0 && this.inFlight === 0) this.wake();
+  }
+
+  private wake(): void {
+    const waiting = this.idle;
+    this.idle = [];
+    for (const w of waiting) w();
+  }
+
+  /** Resolves when everything queued has been delivered, or after `timeoutMs`. */
+  flush(timeoutMs: number): Promise<void> {
+    if (this.queue.size === 0 && this.inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      this.idle.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+      this.schedule();
+    });
+  }
+}

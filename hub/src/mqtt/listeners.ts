@@ -1,0 +1,106 @@
+// Where MQTT clients connect: plain TCP on --mqtt-port, TLS on --mqtts-port when
+// the hub has a certificate, and WebSocket at /mqtt on the HTTP port (upgrades
+// arrive from the hub's HTTP server).
+
+import { readFileSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
+import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
+import { createWebSocketStream, type WebSocket, WebSocketServer } from 'ws';
+import type { HubContext } from '../context.js';
+import { rejectUpgrade } from '../net/reject-upgrade.js';
+import { BROKER_LIMITS } from './broker.js';
+
+/** Most MQTT connections at once, per listener (integrators are services, not devices). */
+export const MAX_MQTT_CONNECTIONS = 1_000;
+
+/** WebSocket subprotocols of MQTT (3.1.1 §6: "mqtt"; "mqttv3.1" for older clients). */
+const WS_PROTOCOLS = ['mqtt', 'mqttv3.1'];
+
+export type Accept = (stream: Duplex, ip: string, req?: IncomingMessage, extraBacklog?: () => number) => void;
+
+export interface Listeners {
+  port: number;
+  mqttsPort: number | undefined;
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  close(): Promise<void>;
+}
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+/** Stops listening and ends every connection, including those that never sent CONNECT. */
+function closeServer(server: Server, sockets: Set<Socket>): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  for (const s of sockets) s.destroy();
+  return closed;
+}
+
+function track(server: Server): Set<Socket> {
+  const sockets = new Set<Socket>();
+  server.on('connection', (s: Socket) => {
+    sockets.add(s);
+    s.once('close', () => sockets.delete(s));
+  });
+  return sockets;
+}
+
+export async function startListeners(ctx: HubContext, accept: Accept): Promise<Listeners> {
+  const { config, log } = ctx;
+  const tcp = createServer({ noDelay: true }, (socket: Socket) => accept(socket, socket.remoteAddress ?? 'unknown'));
+  tcp.maxConnections = MAX_MQTT_CONNECTIONS;
+  const tcpSockets = track(tcp);
+  const port = await listen(tcp, config.mqttPort, config.host);
+
+  let tls: Server | undefined;
+  let tlsSockets = new Set<Socket>();
+  let mqttsPort: number | undefined;
+  if (config.tlsCert !== undefined && config.tlsKey !== undefined) {
+    tls = createTlsServer({ cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) }, (socket: TLSSocket) =>
+      accept(socket, socket.remoteAddress ?? 'unknown'),
+    );
+    tls.maxConnections = MAX_MQTT_CONNECTIONS;
+    tlsSockets = track(tls);
+    tls.on('tlsClientError', (err) => log.debug({ err: err.message }, 'mqtts handshake failed'));
+    mqttsPort = await listen(tls, config.mqttsPort, config.host);
+  }
+
+  const wss = new WebSocketServer({
+    noServer: true,
+    // One MQTT packet may span several WebSocket messages; the packet guard bounds packets, this bounds messages.
+    maxPayload: BROKER_LIMITS.maxPacket,
+    perMessageDeflate: false,
+    handleProtocols: (offered) => WS_PROTOCOLS.find((p) => offered.has(p)) ?? false,
+  });
+  let wsClients = 0;
+
+  return {
+    port,
+    mqttsPort,
+    handleUpgrade(req, socket, head) {
+      if (wsClients >= MAX_MQTT_CONNECTIONS) {
+        rejectUpgrade(socket, 503, 'HUB_ERR_UNAVAILABLE', 'too many MQTT connections');
+        return;
+      }
+      wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
+        wsClients++;
+        ws.once('close', () => wsClients--);
+        const stream = createWebSocketStream(ws);
+        accept(stream, req.socket.remoteAddress ?? 'unknown', req, () => ws.bufferedAmount);
+      });
+    },
+    async close() {
+      for (const ws of wss.clients) ws.terminate();
+      wss.close();
+      await Promise.all([closeServer(tcp, tcpSockets), ...(tls === undefined ? [] : [closeServer(tls, tlsSockets)])]);
+    },
+  };
+}

@@ -1,0 +1,81 @@
+// Prometheus metrics of the MQTT side, on the hub's registry: what was published,
+// what was dropped and why, and how each bridge is doing.
+
+import { Counter, Gauge, type Registry } from 'prom-client';
+
+export interface MqttGauges {
+  clients(): number;
+  bridges(): { label: string; connected: boolean; queued: number }[];
+}
+
+export function createMqttMetrics(registry: Registry, gauges: MqttGauges) {
+  const registers = [registry];
+  return {
+    clients: new Gauge({
+      name: 'halyard_mqtt_clients',
+      help: 'Authenticated MQTT clients on the embedded broker',
+      registers,
+      collect() {
+        this.set(gauges.clients());
+      },
+    }),
+    published: new Counter({
+      name: 'halyard_mqtt_published_total',
+      help: 'Messages the hub published on the embedded broker, by lane (state, control, stream)',
+      labelNames: ['lane'],
+      registers,
+    }),
+    dropped: new Counter({
+      name: 'halyard_mqtt_dropped_total',
+      help: 'Messages not delivered: queue_full (the hub published faster than the broker delivered), slow_subscriber (one client fell behind)',
+      labelNames: ['reason'],
+      registers,
+    }),
+    queued: new Gauge({ name: 'halyard_mqtt_queued_messages', help: 'Messages waiting for the embedded broker', registers }),
+    disconnects: new Counter({
+      name: 'halyard_mqtt_disconnects_total',
+      help: 'Clients the hub disconnected, by reason (forbidden, slow_subscriber, too_large, account_deleted)',
+      labelNames: ['reason'],
+      registers,
+    }),
+    authFailures: new Counter({ name: 'halyard_mqtt_auth_failures_total', help: 'Refused MQTT logins', registers }),
+    requests: new Counter({
+      name: 'halyard_mqtt_requests_total',
+      help: 'Requests published to the hub over MQTT, by kind (command, desired) and outcome (accepted, rejected)',
+      labelNames: ['kind', 'outcome'],
+      registers,
+    }),
+    bridgeConnected: new Gauge({
+      name: 'halyard_mqtt_bridge_connected',
+      help: '1 while an outbound bridge is connected',
+      labelNames: ['bridge'],
+      registers,
+      collect() {
+        for (const b of gauges.bridges()) this.set({ bridge: b.label }, b.connected ? 1 : 0);
+      },
+    }),
+    bridgeQueued: new Gauge({
+      name: 'halyard_mqtt_bridge_queued_messages',
+      help: 'Messages waiting for an outbound bridge (queued and unacknowledged)',
+      labelNames: ['bridge'],
+      registers,
+      collect() {
+        for (const b of gauges.bridges()) this.set({ bridge: b.label }, b.queued);
+      },
+    }),
+    bridgeDropped: new Counter({
+      name: 'halyard_mqtt_bridge_dropped_total',
+      help: "Messages dropped from a bridge's full offline queue",
+      labelNames: ['bridge'],
+      registers,
+    }),
+    bridgeConnects: new Counter({
+      name: 'halyard_mqtt_bridge_connects_total',
+      help: 'Successful connections of an outbound bridge (the first and every reconnect)',
+      labelNames: ['bridge'],
+      registers,
+    }),
+  };
+}
+
+export type MqttMetrics = ReturnType<typeof createMqttMetrics>;

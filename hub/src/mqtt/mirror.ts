@@ -1,0 +1,123 @@
+// The hub's bus, mirrored onto its MQTT topics (ARCHITECTURE.md § MQTT): presence
+// as retained device status, committed telemetry as SenML JSON, events, twins
+// (retained), and every command state change. Bus handlers run inside the
+// gateways' and the store's callbacks, so they only build a message around data
+// they already have; serialising and delivering happen later, in the sinks.
+
+import type { CommandInfo, ResolvedRecord, TwinInfo } from '@halyard/firmware-protocol';
+import type { HubContext } from '../context.js';
+import { outMessage, tombstone } from './out-message.js';
+import { commandStatus, eventJson, json, senmlJson, twinDesiredJson, twinReportedJson } from './payloads.js';
+import type { Publisher } from './publisher.js';
+import type { Topics } from './topics.js';
+
+/** What discovery needs to hear about (discovery.ts). */
+export interface DeviceObserver {
+  telemetry(device: string, records: readonly ResolvedRecord[]): void;
+  changed(device: string): void;
+  removed(device: string): void;
+}
+
+/** Devices whose retained state is published per event-loop turn at start. */
+const START_CHUNK = 500;
+
+const online = (on: boolean) => Buffer.from(on ? 'online' : 'offline');
+
+export class Mirror {
+  private readonly unsubscribe: (() => void)[] = [];
+  /** Last published twin versions per device, so a twin event publishes only the half that changed. */
+  private readonly twinVersions = new Map<string, { desired: number; reported: number }>();
+  /** Devices whose status has been published since start. */
+  private readonly statusKnown = new Set<string>();
+  private running = false;
+
+  constructor(
+    private readonly ctx: HubContext,
+    private readonly topics: Topics,
+    private readonly publisher: Publisher,
+    private readonly observer: DeviceObserver | undefined,
+  ) {}
+
+  start(): void {
+    const { bus } = this.ctx;
+    this.running = true;
+    this.unsubscribe.push(
+      bus.subscribe('presence', ({ presence }) => {
+        this.status(presence.device, presence.online);
+        // HELLO may have brought a new model or firmware.
+        if (presence.online) this.observer?.changed(presence.device);
+      }),
+      bus.subscribe('telemetry', ({ device, records }) => {
+        this.publisher.publish(outMessage(this.topics.telemetry(device), 'stream', () => senmlJson(records)));
+        this.observer?.telemetry(device, records);
+      }),
+      bus.subscribe('event', ({ event }) => {
+        this.publisher.publish(outMessage(this.topics.events(event.device), 'stream', () => eventJson(event)));
+      }),
+      bus.subscribe('command', ({ command }) => this.command(command)),
+      bus.subscribe('twin', ({ twin }) => this.twin(twin)),
+      bus.subscribe('device', ({ device }) => {
+        if (!this.statusKnown.has(device.id)) this.status(device.id, device.online);
+        this.observer?.changed(device.id);
+      }),
+      bus.subscribe('device.removed', ({ id }) => this.removed(id)),
+    );
+  }
+
+  stop(): void {
+    this.running = false;
+    for (const u of this.unsubscribe.splice(0)) u();
+  }
+
+  /** The hub's own availability: retained, `online` while it runs. */
+  hubStatus(on: boolean): void {
+    this.publisher.publish(outMessage(this.topics.hubStatus(), 'state', online(on)));
+  }
+
+  /** The retained state of the whole fleet, for a broker that starts empty: statuses and twins. */
+  async publishFleet(): Promise<void> {
+    const ids = [...this.ctx.fleet.entries()].map((e) => e.record.id);
+    for (let i = 0; i < ids.length && this.running; i += START_CHUNK) {
+      for (const id of ids.slice(i, i + START_CHUNK)) {
+        const e = this.ctx.fleet.get(id);
+        if (e === undefined) continue; // deleted meanwhile
+        if (!this.statusKnown.has(id)) this.status(id, e.session?.isOpen ?? false);
+        this.twin(this.ctx.twins.get(id));
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
+  private status(device: string, on: boolean): void {
+    this.statusKnown.add(device);
+    this.publisher.publish(outMessage(this.topics.status(device), 'state', online(on)));
+  }
+
+  private command(c: CommandInfo): void {
+    this.publisher.publish(outMessage(this.topics.commandStatus(c.device, c.name), 'control', () => json(commandStatus(c))));
+  }
+
+  private twin(t: TwinInfo): void {
+    const last = this.twinVersions.get(t.device) ?? { desired: 0, reported: 0 };
+    // Versions only rise: an older snapshot (read at start while events arrive) is never published over a newer one.
+    if (t.desiredVersion > last.desired) {
+      this.publisher.publish(outMessage(this.topics.twinDesired(t.device), 'state', twinDesiredJson(t)));
+    }
+    if (t.reportedVersion > last.reported) {
+      this.publisher.publish(outMessage(this.topics.twinReported(t.device), 'state', twinReportedJson(t)));
+    }
+    this.twinVersions.set(t.device, {
+      desired: Math.max(last.desired, t.desiredVersion),
+      reported: Math.max(last.reported, t.reportedVersion),
+    });
+  }
+
+  private removed(device: string): void {
+    this.statusKnown.delete(device);
+    this.twinVersions.delete(device);
+    for (const topic of [this.topics.status(device), this.topics.twinDesired(device), this.topics.twinReported(device)]) {
+      this.publisher.publish(tombstone(topic));
+    }
+    this.observer?.removed(device);
+  }
+}

@@ -1,0 +1,131 @@
+// Requests integrators publish (embedded broker or a bridge), carried out exactly
+// as the HTTP API would: `cmd/{name}` creates a command (its `id` is the
+// idempotency key), `twin/desired/set` merge-patches desired. Every request gets
+// an answer on a status topic; a malformed one gets status "rejected" with a
+// HUB_ERR_* code and a reason, never silence.
+
+import { isDeviceId, isName, type JsonObject, type JsonValue } from '@halyard/firmware-protocol';
+import { z } from 'zod';
+import { COMMAND_DEFAULTS } from '../commands/service.js';
+import type { HubContext } from '../context.js';
+import { HubError, HubErrorCode } from '../errors.js';
+import { validationError } from '../http/route.js';
+import { duration, jsonObject, jsonValue } from '../http/schemas.js';
+import type { MqttMetrics } from './metrics.js';
+import { type OutMessage, outMessage } from './out-message.js';
+import { commandStatus, json, rejection } from './payloads.js';
+import type { Request, Topics } from './topics.js';
+
+const commandBody = z
+  .object({
+    params: jsonValue.optional(),
+    id: z.string().min(1).max(128).optional(),
+    ttl: duration.optional(),
+    timeout: duration.optional(),
+  })
+  .strict();
+
+export interface RequestDeps {
+  ctx: HubContext;
+  topics: Topics;
+  metrics: MqttMetrics;
+  publish: (m: OutMessage) => void;
+  /** Home Assistant came (back) online: send discovery again. */
+  haBirth: () => void;
+}
+
+/** The JSON of a payload; an empty payload is an empty object (`mosquitto_pub -n`). */
+function parseJson(payload: Buffer): unknown {
+  if (payload.length === 0) return {};
+  try {
+    return JSON.parse(payload.toString('utf8')) as unknown;
+  } catch (err) {
+    throw new HubError(HubErrorCode.BadRequest, `the payload is not JSON: ${(err as Error).message}`);
+  }
+}
+
+/** The error as code and message for a status topic; unexpected ones are logged and kept vague. */
+function describe(deps: RequestDeps, err: unknown, topic: string): { code: string; message: string } {
+  if (err instanceof HubError) return { code: err.code, message: err.message };
+  deps.ctx.log.error({ err, topic }, 'mqtt request failed');
+  return { code: HubErrorCode.Internal, message: 'internal error; see the hub log' };
+}
+
+export async function handleRequest(deps: RequestDeps, req: Request, topic: string, payload: Buffer, actor: string): Promise<void> {
+  switch (req.kind) {
+    case 'command':
+      return command(deps, req.device, req.name, topic, payload, actor);
+    case 'desired':
+      return desired(deps, req.device, topic, payload, actor);
+    case 'ha-birth':
+      if (payload.toString('utf8').trim() === 'online') deps.haBirth();
+      return;
+  }
+}
+
+async function command(deps: RequestDeps, device: string, name: string, topic: string, payload: Buffer, actor: string): Promise<void> {
+  const { ctx, topics, metrics } = deps;
+  let id: string | null = null;
+  try {
+    const raw = parseJson(payload);
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+      throw new HubError(HubErrorCode.Validation, 'the payload must be a JSON object {params, id?, ttl?, timeout?}');
+    }
+    const rawId = (raw as { id?: unknown }).id;
+    if (typeof rawId === 'string') id = rawId;
+    if (!isDeviceId(device)) throw new HubError(HubErrorCode.DeviceUnknown, `no device "${device}"`);
+    if (!isName(name)) throw new HubError(HubErrorCode.Validation, 'a command name: 1-64 of A-Z a-z 0-9 _ . : -', { field: 'name' });
+    const parsed = commandBody.safeParse(raw);
+    if (!parsed.success) throw validationError(parsed.error, 'payload');
+    const body = parsed.data;
+    const { command, created } = await ctx.commands.create(device, {
+      name,
+      params: (body.params ?? null) as JsonValue,
+      ttl: body.ttl ?? COMMAND_DEFAULTS.ttl,
+      timeout: body.timeout ?? COMMAND_DEFAULTS.timeout,
+      key: body.id ?? null,
+      actor,
+    });
+    metrics.requests.inc({ kind: 'command', outcome: 'accepted' });
+    if (created) {
+      // Its statuses follow from the bus, "queued" first.
+      ctx.audit(actor, 'command.create', device, { command: command.id, name, via: 'mqtt' });
+    } else {
+      // A repeat of an idempotency key: answer with where the first command is now.
+      deps.publish(outMessage(topics.commandStatus(device, command.name), 'control', json(commandStatus(command))));
+    }
+  } catch (err) {
+    const { code, message } = describe(deps, err, topic);
+    metrics.requests.inc({ kind: 'command', outcome: 'rejected' });
+    ctx.log.info({ actor, topic, code, reason: message }, 'mqtt command request rejected');
+    deps.publish(outMessage(topics.commandStatus(device, name), 'control', json(rejection(id, code, message))));
+  }
+}
+
+async function desired(deps: RequestDeps, device: string, topic: string, payload: Buffer, actor: string): Promise<void> {
+  const { ctx, topics, metrics } = deps;
+  try {
+    if (!isDeviceId(device)) throw new HubError(HubErrorCode.DeviceUnknown, `no device "${device}"`);
+    if (payload.length === 0) throw new HubError(HubErrorCode.Validation, 'the payload must be a JSON merge patch (an object)');
+    const parsed = jsonObject.safeParse(parseJson(payload));
+    if (!parsed.success) throw new HubError(HubErrorCode.Validation, 'the payload must be a JSON merge patch (an object)');
+    const patch = parsed.data as JsonObject;
+    const { twin, changed } = await ctx.twins.patchDesired(device, patch, undefined);
+    metrics.requests.inc({ kind: 'desired', outcome: 'accepted' });
+    if (changed) ctx.audit(actor, 'twin.desired.patch', device, { patch, version: twin.desiredVersion, via: 'mqtt' });
+    deps.publish(
+      outMessage(
+        topics.desiredSetStatus(device),
+        'control',
+        json({ status: 'applied', version: twin.desiredVersion, changed, at: Date.now() }),
+      ),
+    );
+  } catch (err) {
+    const { code, message } = describe(deps, err, topic);
+    metrics.requests.inc({ kind: 'desired', outcome: 'rejected' });
+    ctx.log.info({ actor, topic, code, reason: message }, 'mqtt desired-set request rejected');
+    deps.publish(
+      outMessage(topics.desiredSetStatus(device), 'control', json({ status: 'rejected', error: message, code, at: Date.now() })),
+    );
+  }
+}

@@ -1,0 +1,170 @@
+// The embedded broker's rules with real mqtt.js clients: authentication, ACLs on
+// SUBSCRIBE and on retained delivery, publish restrictions, $SYS, deep topics,
+// oversized packets, and MQTT over WebSocket at /mqtt.
+
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { TestDevice } from './helpers/device.js';
+import { startTestHub, type TestHub } from './helpers/hub.js';
+import { createIntegrator, TestMqtt } from './helpers/mqtt.js';
+
+describe('embedded MQTT broker', () => {
+  let t: TestHub;
+  let url: string;
+  before(async () => {
+    t = await startTestHub();
+    url = `mqtt://127.0.0.1:${t.hub.mqttPort}`;
+    await createIntegrator(t.api, 'alice', 'alice-password');
+    await createIntegrator(t.api, 'only-d1', 'only-d1-password', {
+      subscribe: ['halyard/devices/acl-d1/#', 'halyard/hub/status'],
+      publish: ['halyard/devices/acl-d1/cmd/+'],
+    });
+    await t.api.provision('acl-d1');
+    await t.api.provision('acl-d2');
+  });
+  after(() => t.close());
+
+  it('listens on the reported port and publishes hub/status online, retained', async () => {
+    assert.ok(t.hub.mqttPort > 0);
+    const c = await TestMqtt.connect(url, { username: 'alice', password: 'alice-password' });
+    await c.subscribe('halyard/hub/status');
+    const m = await c.next('halyard/hub/status');
+    assert.equal(m.text, 'online');
+    assert.equal(m.retain, true);
+    await c.close();
+  });
+
+  it('refuses anonymous clients, unknown users and wrong passwords', async () => {
+    await assert.rejects(TestMqtt.connect(url), /Not authorized/i);
+    await assert.rejects(TestMqtt.connect(url, { username: 'nobody', password: 'whatever-123' }), /Bad username or password/i);
+    await assert.rejects(TestMqtt.connect(url, { username: 'alice', password: 'wrong-password' }), /Bad username or password/i);
+    const metrics = await fetch(`${t.http}/metrics`).then((r) => r.text());
+    assert.match(metrics, /halyard_mqtt_auth_failures_total [3-9]/);
+  });
+
+  it('grants subscriptions that can match something readable and refuses the rest', async () => {
+    const c = await TestMqtt.connect(url, { username: 'only-d1', password: 'only-d1-password' });
+    assert.deepEqual(
+      await c.subscribe('halyard/devices/acl-d1/status', '#', 'halyard/devices/acl-d2/status', '$SYS/#', 'other/#'),
+      [0, 0, 128, 128, 128],
+    );
+    await c.close();
+  });
+
+  it('filters retained deliveries by the ACL: a # subscriber sees only what it may read', async () => {
+    const d = await TestMqtt.connect(url, { username: 'alice', password: 'alice-password' });
+    await d.subscribe('halyard/devices/+/status');
+    // Both devices' retained status exists before the restricted client subscribes.
+    await d.until(
+      () => d.on('halyard/devices/acl-d1/status').length > 0 && d.on('halyard/devices/acl-d2/status').length > 0,
+      'both statuses',
+    );
+    await d.close();
+
+    const c = await TestMqtt.connect(url, { username: 'only-d1', password: 'only-d1-password' });
+    await c.subscribe('#');
+    await c.next('halyard/devices/acl-d1/status', (m) => m.retain && m.text === 'offline');
+    await c.next('halyard/hub/status', (m) => m.retain);
+    // Live traffic is filtered too: acl-d2 comes online, acl-d1 after it; only acl-d1's reaches this client.
+    const d2 = await TestDevice.connect(t.ws, (await t.api.post('/devices/acl-d2/token')).body.token);
+    const d1 = await TestDevice.connect(t.ws, (await t.api.post('/devices/acl-d1/token')).body.token);
+    await c.next('halyard/devices/acl-d1/status', (m) => !m.retain && m.text === 'online');
+    assert.deepEqual(
+      c.received.filter((m) => !m.topic.startsWith('halyard/devices/acl-d1/') && m.topic !== 'halyard/hub/status'),
+      [],
+      'nothing outside the ACL',
+    );
+    await d1.close();
+    await d2.close();
+    await c.close();
+  });
+
+  it('disconnects a client publishing to a topic only the hub publishes to', async () => {
+    for (const topic of ['halyard/devices/acl-d1/status', 'halyard/devices/acl-d1/telemetry', 'halyard/hub/status', 'other/topic']) {
+      const c = await TestMqtt.connect(url, { username: 'alice', password: 'alice-password' });
+      c.client.publish(topic, 'forged', { qos: 0, retain: true });
+      await c.waitClosed();
+    }
+    const watcher = await TestMqtt.connect(url, { username: 'alice', password: 'alice-password' });
+    await watcher.subscribe('halyard/#');
+    await watcher.next('halyard/hub/status');
+    assert.equal(watcher.received.filter((m) => m.text === 'forged').length, 0, 'no forged message was stored or delivered');
+    await watcher.close();
+  });
+
+  it('never stores a request as a retained message, nor shows it to other clients', async () => {
+    const watcher = await TestMqtt.connect(url, { username: 'alice', password: 'alice-password' });
+    await watcher.subscribe('halyard/devices/acl-d1/cmd/#');
+    const c = await TestMqtt.connect(url, { username: 'alice', password: 'alice-password' });
+    await c.publish('halyard/devices/acl-d1/cmd/retained', '{"id":"keep-me"}', { qos: 1, retain: true });
+    // The request is answered (its status), but the request itself reaches nobody.
+    await watcher.next('halyard/devices/acl-d1/cmd/retained/status');
+    assert.deepStrictEqual(watcher.on('halyard/devices/acl-d1/cmd/retained'), []);
+    const late = await TestMqtt.connect(url, { username: 'alice', password: 'alice-password' });
+    await late.subscribe('halyard/devices/acl-d1/cmd/retained', 'halyard/hub/status');
+    await late.next('halyard/hub/status');
+    assert.deepStrictEqual(late.on('halyard/devices/acl-d1/cmd/retained'), [], 'not retained');
+    for (const x of [watcher, c, late]) await x.close();
+  });
+
+  it("enforces an account's publish ACL on command topics", async () => {
+    const c = await TestMqtt.connect(url, { username: 'only-d1', password: 'only-d1-password' });
+    c.client.publish('halyard/devices/acl-d2/cmd/reboot', '{}', { qos: 0 });
+    await c.waitClosed();
+  });
+
+  it('refuses $SYS publishes and topics deeper than 32 levels', async () => {
+    const a = await TestMqtt.connect(url, { username: 'alice', password: 'alice-password' });
+    a.client.publish('$SYS/x', 'y', { qos: 0 });
+    await a.waitClosed();
+    const b = await TestMqtt.connect(url, { username: 'alice', password: 'alice-password' });
+    b.client.subscribe(`halyard/${Array.from({ length: 40 }, (_, i) => `l${i}`).join('/')}`);
+    await b.waitClosed();
+  });
+
+  it('disconnects a packet over the size limit before buffering it', async () => {
+    const c = await TestMqtt.connect(url, { username: 'alice', password: 'alice-password' });
+    c.client.publish('halyard/devices/acl-d1/cmd/big', Buffer.alloc(300 * 1024, 0x20), { qos: 0 });
+    await c.waitClosed();
+    // An unauthenticated peer announcing a 200 MB CONNECT is cut off as soon as the header arrives.
+    const sock = connect(t.hub.mqttPort, '127.0.0.1');
+    await new Promise<void>((resolve) => sock.once('connect', () => resolve()));
+    sock.write(Buffer.from([0x10, 0xff, 0xff, 0xff, 0x5f]));
+    await new Promise<void>((resolve) => sock.once('close', () => resolve()));
+  });
+
+  it('takes MQTT over WebSocket at /mqtt with the same login', async () => {
+    await assert.rejects(TestMqtt.connect(`ws://127.0.0.1:${t.hub.port}/mqtt`), /Not authorized/i);
+    const c = await TestMqtt.connect(`ws://127.0.0.1:${t.hub.port}/mqtt`, { username: 'alice', password: 'alice-password' });
+    await c.subscribe('halyard/hub/status');
+    assert.equal((await c.next('halyard/hub/status')).text, 'online');
+    await c.close();
+  });
+
+  it('ends the connections of a deleted account', async () => {
+    await createIntegrator(t.api, 'temp', 'temp-password');
+    const watcher = await TestMqtt.connect(url, { username: 'alice', password: 'alice-password' });
+    await watcher.subscribe('halyard/devices/acl-d1/cmd/+/status');
+    // Its last will is a command: a deleted account's will must not run.
+    const will = { topic: 'halyard/devices/acl-d1/cmd/from-will', payload: Buffer.from('{}'), qos: 0 as const, retain: false };
+    const c = await TestMqtt.connect(url, { username: 'temp', password: 'temp-password', will });
+    assert.equal((await t.api.delete('/integrators/temp')).status, 204);
+    await c.waitClosed();
+    await watcher.publish('halyard/devices/acl-d1/cmd/after-delete', '{}');
+    await watcher.next('halyard/devices/acl-d1/cmd/after-delete/status');
+    assert.deepStrictEqual(watcher.on('halyard/devices/acl-d1/cmd/from-will/status'), []);
+    await watcher.close();
+    await assert.rejects(TestMqtt.connect(url, { username: 'temp', password: 'temp-password' }), /Bad username or password/i);
+  });
+
+  it("refuses a client id in use by another account's connection", async () => {
+    const a = await TestMqtt.connect(url, { username: 'alice', password: 'alice-password', clientId: 'shared-id' });
+    await assert.rejects(
+      TestMqtt.connect(url, { username: 'only-d1', password: 'only-d1-password', clientId: 'shared-id' }),
+      /Identifier rejected/i,
+    );
+    assert.equal(a.closed, false);
+    await a.close();
+  });
+});
