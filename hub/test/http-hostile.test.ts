@@ -36,6 +36,8 @@ describe('hostile HTTP', () => {
     const site = join(root, 'site');
     mkdirSync(site);
     writeFileSync(join(site, 'index.html'), '<!doctype html><title>console</title>');
+    mkdirSync(join(site, 'assets'));
+    writeFileSync(join(site, 'assets', 'app.js'), `console.log(${JSON.stringify('x'.repeat(5_000))});`);
     writeFileSync(join(root, 'secret.txt'), 'TOP-SECRET');
     t = await startTestHub(['--console-dir', site]);
   });
@@ -58,6 +60,13 @@ describe('hostile HTTP', () => {
     }
     const index = await raw(t.hub.port, 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
     assert.match(index.text, /console/);
+  });
+
+  it('serves the console bundles gzipped', async () => {
+    const r = await fetch(`${t.http}/assets/app.js`, { headers: { 'accept-encoding': 'gzip' } });
+    assert.equal(r.status, 200);
+    assert.equal(r.headers.get('content-encoding'), 'gzip');
+    assert.match(await r.text(), /^console\.log/);
   });
 
   it('drops a slowloris upgrade whose headers never finish', async () => {

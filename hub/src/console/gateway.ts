@@ -20,6 +20,7 @@ import type { HubContext } from '../context.js';
 import { callerFromToken, requestToken, sameOrigin } from '../http/auth.js';
 import { rejectUpgrade } from '../net/reject-upgrade.js';
 import type { HubStatsTracker } from '../stats.js';
+import { HUB_VERSION } from '../version.js';
 import { type ConsoleCaller, ConsoleConnection, type ConsoleHost } from './connection.js';
 import type { OutboxOptions } from './outbox.js';
 import { encodeUpdate, toPoints } from './updates.js';
@@ -53,7 +54,6 @@ interface Refusal {
 }
 
 /** Shown in the console's welcome; the hub's API reports the same. */
-const HUB_VERSION = '0.1.0';
 
 export class ConsoleGateway implements ConsoleHost {
   readonly version = HUB_VERSION;

@@ -9,6 +9,7 @@
 import { createHash } from 'node:crypto';
 import type { ResolvedRecord } from '@halyard/firmware-protocol';
 import type { HubContext } from '../context.js';
+import { HUB_VERSION } from '../version.js';
 import { haUnit } from './ha-units.js';
 import type { DeviceObserver } from './mirror.js';
 import type { OutMessage, Rendered } from './out-message.js';
@@ -19,7 +20,7 @@ import type { Topics } from './topics.js';
 export const MAX_DISCOVERED_METRICS = 256;
 /** Devices read from the store per event-loop turn when announcing at start. */
 const START_CHUNK = 200;
-const ORIGIN = { name: 'Halyard', sw_version: '0.1.0' };
+const ORIGIN = { name: 'Halyard', sw_version: HUB_VERSION };
 
 type Kind = 'number' | 'string' | 'bool';
 interface Metric {
