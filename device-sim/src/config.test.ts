@@ -113,3 +113,11 @@ test('--help lists every flag with its default and variable', () => {
   }
   assert.equal(loadConfig(['--help', '--provision'], {}).help, true, '--help does not validate');
 });
+
+test('--token takes one device credential instead of a tokens file', () => {
+  const token = `thermo.7.${'a'.repeat(43)}`;
+  assert.equal(loadConfig(['--token', token], {}).token, token);
+  assert.equal(loadConfig([], { HALYARD_SIM_TOKEN: token }).token, token);
+  configError(() => loadConfig(['--token', 'no-secret'], {}), /--token must be <device-id>\.<secret>/);
+  configError(() => loadConfig(['--token', token, '--provision', '--password', 'x'], {}), /do not go together/);
+});

@@ -28,6 +28,8 @@ export interface SimConfig {
   apiToken: string | undefined;
   /** JSON file of device tokens: read, and written by --provision. */
   tokens: string;
+  /** One device's token, `<id>.<secret>`, instead of a tokens file. */
+  token: string | undefined;
   idPrefix: string;
   /** Telemetry messages per second per device; undefined: each profile's own rate. */
   rate: number | undefined;
@@ -75,6 +77,7 @@ function defaults(): Draft {
     password: undefined,
     apiToken: undefined,
     tokens: 'halyard-sim-tokens.json',
+    token: undefined,
     idPrefix: 'sim-',
     rate: undefined,
     batch: 0,
@@ -116,6 +119,7 @@ const FLAGS: readonly Flag[] = [
   flag('password', 'string', '-', 'operator password for --provision (prefer HALYARD_SIM_PASSWORD)', set('password')),
   flag('api-token', 'string', '-', 'operator API token for --provision, instead of user/password', set('apiToken')),
   flag('tokens', 'string', 'halyard-sim-tokens.json', 'device tokens file (read; written by --provision)', set('tokens')),
+  flag('token', 'string', '-', 'one device token, <id>.<secret>, instead of a tokens file (prefer HALYARD_SIM_TOKEN)', set('token')),
   flag('id-prefix', 'string', 'sim-', 'device ids are <prefix>0001, <prefix>0002, ...', set('idPrefix')),
   flag('rate', 'rate', 'profile', "telemetry messages per device: '2' or '2/s', '30/m', '1/h' (default: the profile's own)", set('rate')),
   flag('batch', 'int', '0', 'records per TELEMETRY, 1-1000 (0: one sample, 2-4 records)', set('batch')),
@@ -218,6 +222,8 @@ function validate(c: Draft): void {
   if (c.buffer < 1 || c.buffer > 10_000_000) fail('--buffer must be from 1 to 10000000');
   if (c.backoffBaseMs <= 0 || c.backoffCapMs < c.backoffBaseMs) fail('--backoff-base must be above 0 and at most --backoff-cap');
   if (c.statusIntervalMs < 100) fail('--status-interval must be at least 100ms');
+  if (c.token !== undefined && (c.provision || !/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}\.[A-Za-z0-9_-]{16,128}$/.test(c.token)))
+    fail(c.provision ? '--token and --provision do not go together' : '--token must be <device-id>.<secret>, as provisioning printed it');
   if (c.provision && c.password === undefined && c.apiToken === undefined)
     fail('--provision needs --password (or HALYARD_SIM_PASSWORD) or --api-token');
   if (!/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,50}$/.test(c.idPrefix))

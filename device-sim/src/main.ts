@@ -10,6 +10,7 @@ import { helpText, loadConfig, type SimConfig } from './config.js';
 import type { DeviceSpec } from './engine/context.js';
 import { type Fleet, startFleet } from './engine/fleet.js';
 import { isSimError, SimError, SimErrorCode } from './errors.js';
+import { profileFor } from './profiles/registry.js';
 import { loadDevices, provisionDevices } from './provision/provision.js';
 import { startStatusLine } from './report/status-line.js';
 import { formatSummary, summarise } from './report/summary.js';
@@ -31,6 +32,11 @@ function openFileLimit(): number | undefined {
 }
 
 async function credentials(config: SimConfig, tls: { ca?: Buffer; insecure: boolean }) {
+  if (config.token !== undefined) {
+    const id = config.token.slice(0, config.token.lastIndexOf('.'));
+    const devices: DeviceSpec[] = [{ id, token: config.token, profile: profileFor(config.profile, 0) }];
+    return { devices, renew: undefined };
+  }
   if (!config.provision) return { devices: await loadDevices(config.tokens, config.hub, config.count, config.profile), renew: undefined };
   const auth = config.apiToken !== undefined ? { apiToken: config.apiToken } : { user: config.user, password: config.password as string };
   const p = await provisionDevices({

@@ -190,8 +190,9 @@ describe('web console in Chromium', () => {
     assert.ok(((await page.textContent('[data-testid=sim-command]')) ?? '').includes(token));
     await shot(page, 'provision-token');
     // Run the command line exactly as shown (the simulator's CLI from source, so no build is needed).
-    const [writeTokens, runSim] = ((await page.textContent('[data-testid=sim-command]')) ?? '').split('\n');
-    sim = startSimCommand(writeTokens ?? '', runSim ?? '', ['--backoff-base', '200ms', '--backoff-cap', '1s']);
+    const runSim = (await page.textContent('[data-testid=sim-command]')) ?? '';
+    assert.equal(runSim.split('\n').length, 1, 'one line to copy');
+    sim = startSimCommand(runSim, ['--backoff-base', '200ms', '--backoff-cap', '1s']);
     await page.click('a:has-text("Open e2e-new")');
     await page.waitForSelector('[data-testid=device-status]:has-text("online")', WAIT).catch((err: Error) => {
       throw new Error(`${err.message}\nsimulator output:\n${sim?.output()}`);

@@ -104,18 +104,15 @@ export interface SimProcess {
 }
 
 /**
- * Runs the provision screen's two-line `device-sim` command as an operator would: the
- * first line (writing the tokens file) through sh, the second (`npm run sim -- ...`) as
- * the simulator's CLI from source, with `extra` flags appended.
+ * Runs the provision screen's `device-sim` command line as an operator would: the
+ * simulator's CLI (from source, so no build is needed) with `extra` flags appended.
  */
-export function startSimCommand(writeTokens: string, runSim: string, extra: string[]): SimProcess {
+export function startSimCommand(runSim: string, extra: string[]): SimProcess {
   const dir = mkdtempSync(join(tmpdir(), 'halyard-sim-'));
-  const w = spawnSync('sh', ['-c', writeTokens], { cwd: dir, encoding: 'utf8' });
-  if (w.status !== 0) throw new Error(`"${writeTokens}" failed: ${w.stderr}`);
   const m = /^npm run sim -- (.+)$/.exec(runSim.trim());
   if (m === null) throw new Error(`not a device-sim command line: ${runSim}`);
   const args = (m[1] as string).split(/\s+/);
-  // The tokens file is relative to the temp dir, so tsx is named by its resolved URL rather than from the cwd.
+  // Run from a temp dir (nothing may depend on the repo's cwd), so tsx is named by its resolved URL.
   const tsx = import.meta.resolve('tsx');
   const child = spawn(process.execPath, ['--conditions=source', '--import', tsx, join(ROOT, 'device-sim/src/main.ts'), ...args, ...extra], {
     cwd: dir,

@@ -7,9 +7,8 @@ function hubWs(): string {
   return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}`;
 }
 
-export function simCommand(id: string, token: string): string {
-  const file = `${id}.tokens.json`;
-  return `echo '${JSON.stringify([{ id, token }])}' > ${file}\nnpm run sim -- --hub ${hubWs()} --tokens ${file}`;
+export function simCommand(_id: string, token: string): string {
+  return `npm run sim -- --hub ${hubWs()} --token ${token}`;
 }
 
 export function connectSnippet(token: string): string {
