@@ -1,0 +1,134 @@
+// Benchmark scenario 2: ingest with integrators. The hub stores telemetry from N
+// devices while 1 or 10 MQTT subscribers take `halyard/devices/+/telemetry`; we
+// report messages delivered per second per subscriber beside frames stored per
+// second, and the drops the hub counted. Baseline (b): Mosquitto (when installed)
+// relaying the same kind of SenML JSON, published by MQTT clients at QoS 1, to one
+// subscriber, measured in the same run.
+
+import { spawnSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { type BenchRow, parseBenchArgs, report, size } from '../../scripts/bench-lib.js';
+import { Mosquitto } from '../test/helpers/mosquitto.js';
+import { Child, LOADGEN_MAIN, login, seedDevices, sleep, startHub } from './lib.js';
+
+const args = parseBenchArgs();
+const DEVICES = size(args, 1_000, 200, 10);
+const STEP_MS = size(args, 5_000, 2_000, 500);
+const MQTT_LOAD = fileURLToPath(new URL('../dist/bench/mqtt-load.js', import.meta.url));
+
+async function counter(child: Child): Promise<number> {
+  return (await child.request({ cmd: 'count' }, 'count')).messages as number;
+}
+
+/** Messages per second one subscriber receives through Mosquitto, or undefined without it. */
+async function mosquittoRelay(): Promise<number | undefined> {
+  if (spawnSync('sh', ['-c', 'command -v mosquitto']).status !== 0) return undefined;
+  // Tuned as an operator would for throughput: Nagle off (its PUBACKs otherwise wait
+  // ~40 ms) and a deeper in-flight window than the default 20.
+  const m = await Mosquitto.start({ bench: 'bench-password' }, [
+    'set_tcp_nodelay true',
+    'max_inflight_messages 1000',
+    'max_queued_messages 100000',
+    'log_type error',
+  ]);
+  try {
+    const url = `mqtt://127.0.0.1:${m.port}`;
+    const common = { url, username: 'bench', password: 'bench-password', qos: 1 };
+    const sub = new Child([MQTT_LOAD, JSON.stringify({ ...common, mode: 'sub', topic: 'bench/devices/+/telemetry', clients: 1 })]);
+    await sub.next((e) => e.event === 'ready');
+    const pub = new Child([
+      MQTT_LOAD,
+      JSON.stringify({ ...common, mode: 'pub', topic: 'bench/devices/+/telemetry', clients: 10, window: 100 }),
+    ]);
+    await pub.next((e) => e.event === 'ready');
+    pub.send({ cmd: 'start' });
+    await sleep(1_000);
+    const a = await counter(sub);
+    const t0 = performance.now();
+    await sleep(STEP_MS);
+    const rate = ((await counter(sub)) - a) / ((performance.now() - t0) / 1000);
+    await pub.request({ cmd: 'stop' }, 'stopped');
+    await sub.request({ cmd: 'stop' }, 'stopped');
+    return rate;
+  } finally {
+    await m.stop();
+  }
+}
+
+async function hubRun(subscribers: number): Promise<{ stored: number; delivered: number; dropped: number }> {
+  const seeded = seedDevices(DEVICES);
+  const hub = await startHub(seeded.dir);
+  const token = await login(hub.port);
+  await fetch(`http://127.0.0.1:${hub.port}/api/v1/integrators`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'bench', password: 'bench-password' }),
+  });
+  const sub = new Child([
+    MQTT_LOAD,
+    JSON.stringify({
+      mode: 'sub',
+      url: `mqtt://127.0.0.1:${hub.mqttPort}`,
+      username: 'bench',
+      password: 'bench-password',
+      topic: 'halyard/devices/+/telemetry',
+      clients: subscribers,
+      qos: 0,
+    }),
+  ]);
+  await sub.next((e) => e.event === 'ready');
+  const gen = new Child([
+    LOADGEN_MAIN,
+    JSON.stringify({
+      hub: `ws://127.0.0.1:${hub.port}`,
+      tokensFile: seeded.tokensFile,
+      records: 1,
+      window: 64,
+      rate: 0,
+      mode: 'ack',
+      responder: false,
+      reconnect: false,
+      rampMs: 0,
+      sourceAddresses: [],
+    }),
+  ]);
+  await gen.next((e) => e.event === 'ready');
+  await gen.request({ cmd: 'connect' }, 'connected');
+  gen.send({ cmd: 'rate', value: 0 });
+  await sleep(1_000);
+  await gen.request({ cmd: 'reset' }, 'reset');
+  const a = await counter(sub);
+  const t0 = performance.now();
+  await sleep(STEP_MS);
+  const delivered = (await counter(sub)) - a;
+  const s = (await gen.request({ cmd: 'stats' }, 'stats')) as { acked: number };
+  const dt = (performance.now() - t0) / 1000;
+  const metrics = await (await fetch(`http://127.0.0.1:${hub.port}/metrics`)).text();
+  const dropped = [...metrics.matchAll(/^halyard_mqtt_dropped_total\{[^}]*\} (\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
+  await gen.request({ cmd: 'stop' }, 'stopped');
+  await sub.request({ cmd: 'stop' }, 'stopped');
+  await hub.child.stop();
+  rmSync(seeded.dir, { recursive: true, force: true });
+  return { stored: s.acked / dt, delivered: delivered / subscribers / dt, dropped };
+}
+
+const relay = await mosquittoRelay();
+const rows: BenchRow[] = [];
+for (const k of [1, 10]) {
+  const r = await hubRun(k);
+  rows.push({
+    scenario: 'mqtt',
+    case: `${DEVICES} devices, ${k} subscriber${k > 1 ? 's' : ''}: MQTT delivered per subscriber`,
+    value: Math.round(r.delivered),
+    unit: 'msg/s',
+    ...(relay === undefined ? {} : { baseline: 'Mosquitto relay, QoS 1, 1 subscriber', baselineValue: Math.round(relay) }),
+    extra: {
+      storedFramesPerSec: Math.round(r.stored),
+      deliveredOverStored: Math.round((r.delivered / r.stored) * 100) / 100,
+      droppedTotal: r.dropped,
+    },
+  });
+}
+report(rows, args);
+if (relay === undefined) console.log('  (Mosquitto is not installed: no baseline (b) in this run)');
