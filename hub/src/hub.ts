@@ -61,7 +61,7 @@ export async function startHub(config: Readonly<HubConfig>, log: Logger, options
     compactIntervalMs: 5_000,
     compactRows: 25_000,
     commitIntervalMs: config.commitInterval,
-    maxBatchFrames: 20_000,
+    maxBatchFrames: 2_000,
     maxFrame: config.maxFrame,
   });
   writer.on('fatal', (err) => {

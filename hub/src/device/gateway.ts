@@ -226,7 +226,11 @@ export class DeviceGateway {
   }
 
   ingest(e: DeviceEntry, m: DecodedUplink, data: Buffer, now: number): void {
-    this.writer.ingest(e.record.rowid, (m as { seq: number }).seq, now, data, { entry: e, message: m, receivedAt: performance.now() });
+    this.writer.ingest(e.record.rowid, (m as { seq: number }).seq, now, m.type, data, {
+      entry: e,
+      message: m,
+      receivedAt: performance.now(),
+    });
     this.metrics.storeBacklog.set(this.writer.backlog);
     if (!this.storePaused && this.writer.backlog >= BACKLOG_HIGH) {
       // The store is behind: stop reading every socket until it catches up (TCP pushes back on devices).
@@ -247,7 +251,9 @@ export class DeviceGateway {
       return;
     }
     this.metrics.batchFrames.observe(o.frames);
-    this.metrics.telemetryPoints.inc(o.result.rows);
+    let points = 0;
+    for (const meta of o.metas) if (meta.message.type === MessageType.Telemetry) points += meta.message.records.length;
+    this.metrics.telemetryPoints.inc(points);
     const acked = new Set<DeviceEntry>();
     for (const [rowid, seq] of o.result.seqs) {
       const e = this.fleet.getByRowid(rowid);

@@ -1,25 +1,24 @@
 // Applying one group-commit batch of device frames (TELEMETRY, EVENT, REPORTED) in
 // one transaction, in the writer thread. The gateway has already validated every
-// frame; they are decoded again here from their raw bytes, which is cheaper to pass
-// between threads than decoded objects.
+// frame and passes the raw bytes (cheaper between threads than decoded objects):
+// TELEMETRY goes into the log as it is, EVENT and REPORTED are decoded again here.
 
 import { DEFAULT_LIMITS, decode, MessageType } from '@halyard/firmware-protocol';
 import type { Db } from './db.js';
 import { setSeq } from './devices.js';
 import { insertEvent } from './events.js';
 import { dataToJson } from './json.js';
-import { recordPoints } from './telemetry/points.js';
 import type { TelemetryWriter } from './telemetry/writer.js';
 import { applyReported, type ReportedOutcome } from './twins.js';
 
 /** Fields per frame in IngestBatch.index. */
-export const INDEX_STRIDE = 5;
+export const INDEX_STRIDE = 6;
 
 export interface IngestBatch {
   id: number;
   /** The frames' bytes, back to back. */
   frames: Uint8Array;
-  /** Per frame: device rowid, seq, receive time (ms), offset, length. */
+  /** Per frame: device rowid, seq, receive time (ms), offset, length, message type. */
   index: Float64Array;
   maxFrame: number;
 }
@@ -34,7 +33,8 @@ export interface IngestResult {
   events: { device: number; seq: number; id: number }[];
   /** Twin reports applied or refused. */
   reported: ReportedOutcome[];
-  rows: number;
+  /** TELEMETRY frames logged. */
+  frames: number;
   /** Frames that failed to decode here although the gateway accepted them (a bug; logged). */
   skipped: number;
 }
@@ -46,7 +46,7 @@ export function applyBatch(db: Db, telemetry: TelemetryWriter, batch: IngestBatc
     seqs: [],
     events: [],
     reported: [],
-    rows: 0,
+    frames: 0,
     skipped: 0,
   };
   const limits = { ...DEFAULT_LIMITS, maxFrame: batch.maxFrame };
@@ -59,17 +59,18 @@ export function applyBatch(db: Db, telemetry: TelemetryWriter, batch: IngestBatc
       const now = index[i + 2] as number;
       const offset = index[i + 3] as number;
       const bytes = frames.subarray(offset, offset + (index[i + 4] as number));
+      if (seq > (seqs.get(device) ?? 0)) seqs.set(device, seq);
+      if (index[i + 5] === MessageType.Telemetry) {
+        telemetry.appendFrame(device, now, bytes);
+        continue;
+      }
       const r = decode(bytes, { now, accept: 'uplink', limits });
       if (!r.ok) {
         result.skipped++;
         continue;
       }
       const m = r.message;
-      if (m.type === MessageType.Telemetry) {
-        for (const rec of m.records) {
-          recordPoints(rec, (name, value) => telemetry.append(telemetry.seriesId(device, name, rec.unit), rec.time, value));
-        }
-      } else if (m.type === MessageType.Event) {
+      if (m.type === MessageType.Event) {
         const id = insertEvent(db, {
           device,
           name: m.name,
@@ -82,9 +83,8 @@ export function applyBatch(db: Db, telemetry: TelemetryWriter, batch: IngestBatc
       } else if (m.type === MessageType.Reported) {
         result.reported.push(applyReported(db, device, m.patch, now));
       }
-      if (seq > (seqs.get(device) ?? 0)) seqs.set(device, seq);
     }
-    result.rows = telemetry.flushAppends();
+    result.frames = telemetry.flushAppends();
     for (const [device, seq] of seqs) setSeq(db, device, seq);
   })();
   result.seqs = [...seqs];

@@ -61,21 +61,20 @@ CREATE TABLE series (
   UNIQUE (device, metric)
 ) STRICT;
 
--- Telemetry lands in a log first: appends only, no index, so a commit is cheap and
--- the ACK fast. Two tables take turns (generations); compaction moves a sealed
--- generation into blocks, then empties its table in one cheap truncate.
--- v: numeric value; x: TEXT (string value), INTEGER 0/1 (boolean) or BLOB (data).
+-- Telemetry lands in a log first: one row per TELEMETRY frame, as it arrived (the
+-- frame's bytes and the time it was received, which anchors its relative times),
+-- appended without an index, so a commit is cheap and the ACK fast whatever the
+-- frame holds. Two tables take turns (generations); compaction decodes a sealed
+-- generation into per-series blocks, then empties its table in one cheap truncate.
 CREATE TABLE telemetry_log0 (
-  series INTEGER NOT NULL,
-  ts     INTEGER NOT NULL,
-  v      REAL,
-  x      ANY
+  device   INTEGER NOT NULL,
+  received INTEGER NOT NULL,
+  frame    BLOB NOT NULL
 ) STRICT;
 CREATE TABLE telemetry_log1 (
-  series INTEGER NOT NULL,
-  ts     INTEGER NOT NULL,
-  v      REAL,
-  x      ANY
+  device   INTEGER NOT NULL,
+  received INTEGER NOT NULL,
+  frame    BLOB NOT NULL
 ) STRICT;
 
 -- Compacted telemetry: one row holds up to 4096 points of one series, sorted by

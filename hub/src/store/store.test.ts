@@ -50,7 +50,7 @@ describe('store: writer thread, group commit, compaction, queries', () => {
         { n: 'temp', u: 'Cel', v: 20 + (seq % 10), t: 0 },
         { n: 'state', vs: seq % 2 ? 'on' : 'off' },
       ];
-      writer.ingest(dev.rowid, seq, T0 + seq * 1000, encode({ type: 3, seq, pack }), seq);
+      writer.ingest(dev.rowid, seq, T0 + seq * 1000, 3, encode({ type: 3, seq, pack }), seq);
     }
     await writer.drain();
     const metas = outcomes.flatMap((o) => o.metas);
@@ -85,8 +85,12 @@ describe('store: writer thread, group commit, compaction, queries', () => {
     assert.equal(reader.db.prepare('SELECT count(*) FROM telemetry_log0').pluck().get(), 0);
     assert.equal(reader.db.prepare('SELECT count(*) FROM telemetry_log1').pluck().get(), 0);
     assert.ok((reader.db.prepare('SELECT count(*) FROM telemetry_blocks').pluck().get() as number) > 0);
-    assert.deepStrictEqual(telemetry.raw(1, series, T0, T0 + 400_000, 10_000), before.raw);
-    assert.deepStrictEqual(telemetry.buckets(1, series, T0, T0 + 400_000, 60_000), before.buckets);
+    // Until compaction the series lived only in the tail (id -1); now it is stored.
+    assert.equal(series.id, -1);
+    const stored = telemetry.series(1, ['temp'])[0];
+    assert.ok(stored && stored.id > 0);
+    assert.deepStrictEqual(telemetry.raw(1, stored, T0, T0 + 400_000, 10_000), before.raw);
+    assert.deepStrictEqual(telemetry.buckets(1, stored, T0, T0 + 400_000, 60_000), before.buckets);
     assert.deepStrictEqual(telemetry.latest(1), before.latest);
     const b = before.buckets[0];
     assert.ok(b);

@@ -15,7 +15,8 @@ export interface WorkerSettings {
 
 export interface WorkerStats {
   batches: number;
-  rows: number;
+  /** TELEMETRY frames logged. */
+  frames: number;
   logRows: number;
   compactions: number;
   compactedRows: number;

@@ -26,7 +26,7 @@ const ctx: OpContext = { db, telemetry };
 telemetry.resumeIfNeeded();
 const stats: WorkerStats = {
   batches: 0,
-  rows: 0,
+  frames: 0,
   logRows: telemetry.currentRows,
   compactions: 0,
   compactedRows: 0,
@@ -111,7 +111,7 @@ port.on('message', (msg: ToWorker) => {
       try {
         const result = applyBatch(db, telemetry, msg.batch as IngestBatch);
         stats.batches++;
-        stats.rows += result.rows;
+        stats.frames += result.frames;
         stats.logRows = telemetry.currentRows;
         port.postMessage({ t: 'batch', result });
       } catch (err) {

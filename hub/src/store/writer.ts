@@ -52,7 +52,8 @@ export class Writer<M = unknown> extends EventEmitter<WriterEvents<M>> {
   private readonly worker: Worker;
   private nextId = 1;
   private readonly calls = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-  private pending: PendingBatch<M> | undefined;
+  /** Batches waiting their turn, oldest first; only the last takes new frames. */
+  private pending: PendingBatch<M>[] = [];
   private inFlight: PendingBatch<M> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -169,13 +170,15 @@ export class Writer<M = unknown> extends EventEmitter<WriterEvents<M>> {
    * Queues one validated uplink frame for the next group commit. `meta` comes back,
    * in order, in the `committed` event.
    */
-  ingest(device: number, seq: number, now: number, bytes: Uint8Array, meta: M): void {
-    let b = this.pending;
-    if (b === undefined) {
+  ingest(device: number, seq: number, now: number, type: number, bytes: Uint8Array, meta: M): void {
+    let b = this.pending[this.pending.length - 1];
+    // Batches stay bounded even when the store falls behind: each commit, and the
+    // main thread's handling of its outcome, stays short.
+    if (b === undefined || b.metas.length >= this.options.maxBatchFrames) {
       b = { id: this.nextId++, chunks: [], index: [], bytes: 0, metas: [], firstAt: performance.now() };
-      this.pending = b;
+      this.pending.push(b);
     }
-    b.index.push(device, seq, now, b.bytes, bytes.length);
+    b.index.push(device, seq, now, b.bytes, bytes.length, type);
     b.chunks.push(bytes);
     b.bytes += bytes.length;
     b.metas.push(meta);
@@ -190,9 +193,9 @@ export class Writer<M = unknown> extends EventEmitter<WriterEvents<M>> {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    const b = this.pending;
-    if (b === undefined || this.inFlight !== undefined) return;
-    this.pending = undefined;
+    if (this.inFlight !== undefined) return;
+    const b = this.pending.shift();
+    if (b === undefined) return;
     this.inFlight = b;
     const frames = new Uint8Array(b.bytes);
     let off = 0;
@@ -217,8 +220,8 @@ export class Writer<M = unknown> extends EventEmitter<WriterEvents<M>> {
     // Listeners run first: after a failure they may discard frames queued behind it.
     this.emit('committed', outcome);
     // Frames that waited during this commit go at once: they have waited long enough.
-    if (this.pending !== undefined) this.flush();
-    if (this.inFlight === undefined && this.pending === undefined) {
+    if (this.pending.length > 0) this.flush();
+    if (this.inFlight === undefined && this.pending.length === 0) {
       const waiters = this.drainWaiters;
       this.drainWaiters = [];
       for (const w of waiters) w();
@@ -230,27 +233,29 @@ export class Writer<M = unknown> extends EventEmitter<WriterEvents<M>> {
    * later frames must not be stored past the gap, or an ACK would cover lost data.
    */
   discardPending(devices: ReadonlySet<number>): void {
-    const b = this.pending;
-    if (b === undefined) return;
-    const kept: PendingBatch<M> = { id: b.id, chunks: [], index: [], bytes: 0, metas: [], firstAt: b.firstAt };
-    for (let i = 0; i < b.metas.length; i++) {
-      const at = i * INDEX_STRIDE;
-      const chunk = b.chunks[i] as Uint8Array;
-      if (devices.has(b.index[at] as number)) {
-        this.backlog--;
-        continue;
+    const kept: PendingBatch<M>[] = [];
+    for (const b of this.pending) {
+      const k: PendingBatch<M> = { id: b.id, chunks: [], index: [], bytes: 0, metas: [], firstAt: b.firstAt };
+      for (let i = 0; i < b.metas.length; i++) {
+        const at = i * INDEX_STRIDE;
+        const chunk = b.chunks[i] as Uint8Array;
+        if (devices.has(b.index[at] as number)) {
+          this.backlog--;
+          continue;
+        }
+        k.index.push(b.index[at] as number, b.index[at + 1] as number, b.index[at + 2] as number, k.bytes, chunk.length, b.index[at + 5] as number);
+        k.chunks.push(chunk);
+        k.bytes += chunk.length;
+        k.metas.push(b.metas[i] as M);
       }
-      kept.index.push(b.index[at] as number, b.index[at + 1] as number, b.index[at + 2] as number, kept.bytes, chunk.length);
-      kept.chunks.push(chunk);
-      kept.bytes += chunk.length;
-      kept.metas.push(b.metas[i] as M);
+      if (k.metas.length > 0) kept.push(k);
     }
-    this.pending = kept.metas.length > 0 ? kept : undefined;
+    this.pending = kept;
   }
 
   /** Resolves once every queued frame is committed (or failed). */
   drain(): Promise<void> {
-    if (this.inFlight === undefined && this.pending === undefined) return Promise.resolve();
+    if (this.inFlight === undefined && this.pending.length === 0) return Promise.resolve();
     if (this.inFlight === undefined) this.flush();
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }

@@ -11,8 +11,8 @@ export class TelemetryService {
   readonly tail = new TelemetryTail();
 
   constructor(private readonly reader: TelemetryReader) {
-    // Rows committed before a restart but not compacted yet.
-    for (const r of reader.uncompacted()) this.tail.add(r.gen, r.device, r.name, r.unit, r.ts, r.value);
+    // Frames committed before a restart but not compacted yet.
+    reader.uncompacted((gen, device, name, unit, ts, value) => this.tail.add(gen, device, name, unit, ts, value));
   }
 
   /** A committed batch's records for one device, appended to log generation `gen`. */
@@ -28,8 +28,14 @@ export class TelemetryService {
     this.tail.forgetDevice(device);
   }
 
+  /** The device's series: those in the database, and those only the tail has seen yet (id -1). */
   series(device: number, names?: readonly string[]): SeriesRef[] {
-    return this.reader.series(device, names);
+    const stored = this.reader.series(device, names);
+    const known = new Set(stored.map((s) => s.name));
+    const fresh = this.tail.names(device).filter(([n]) => !known.has(n) && (names === undefined || names.includes(n)));
+    return [...stored, ...fresh.map(([name, unit]) => ({ id: -1, name, unit }))].sort((a, b) =>
+      a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
+    );
   }
 
   /** Raw points of one series in [from, to], time order, at most `limit` (the earliest). */

@@ -1,13 +1,48 @@
 // The newest telemetry in memory, per log generation, until compaction has put it
 // in blocks. Fed by committed batches (so it holds only durable points); queries
 // merge it with the blocks, so no query has to scan the unindexed log.
+//
+// A generation can hold millions of points: times and numeric values live in
+// growable Float64Arrays (no object per point for the garbage collector to trace),
+// and the rare text, boolean and byte values beside them by index.
 
-import type { Points, PointValue } from '../store/telemetry/blocks.js';
+import type { PointValue, Points } from '../store/telemetry/blocks.js';
 
-interface TailSeries {
+class TailSeries {
   unit: string | null;
-  ts: number[];
-  values: PointValue[];
+  length = 0;
+  ts = new Float64Array(16);
+  num = new Float64Array(16);
+  /** Values that are not numbers, by index (their `num` slot is NaN). */
+  other: Map<number, PointValue> | undefined;
+
+  constructor(unit: string | null) {
+    this.unit = unit;
+  }
+
+  push(t: number, v: PointValue): void {
+    if (this.length === this.ts.length) {
+      const ts = new Float64Array(this.length * 2);
+      ts.set(this.ts);
+      this.ts = ts;
+      const num = new Float64Array(this.length * 2);
+      num.set(this.num);
+      this.num = num;
+    }
+    this.ts[this.length] = t;
+    if (typeof v === 'number') this.num[this.length] = v;
+    else {
+      this.num[this.length] = Number.NaN;
+      this.other ??= new Map();
+      this.other.set(this.length, v);
+    }
+    this.length++;
+  }
+
+  value(i: number): PointValue {
+    const n = this.num[i] as number;
+    return Number.isNaN(n) && this.other?.has(i) ? (this.other.get(i) as PointValue) : n;
+  }
 }
 
 type Generation = Map<number, Map<string, TailSeries>>;
@@ -34,11 +69,10 @@ export class TelemetryTail {
     }
     let s = d.get(name);
     if (s === undefined) {
-      s = { unit, ts: [], values: [] };
+      s = new TailSeries(unit);
       d.set(name, s);
     } else if (unit !== null) s.unit = unit;
-    s.ts.push(ts);
-    s.values.push(value);
+    s.push(ts, value);
     this.count++;
   }
 
@@ -46,7 +80,7 @@ export class TelemetryTail {
   dropThrough(gen: number): void {
     for (const [g, m] of this.gens) {
       if (g > gen) continue;
-      for (const d of m.values()) for (const s of d.values()) this.count -= s.ts.length;
+      for (const d of m.values()) for (const s of d.values()) this.count -= s.length;
       this.gens.delete(g);
     }
   }
@@ -55,7 +89,7 @@ export class TelemetryTail {
     for (const g of this.gens.values()) {
       const d = g.get(device);
       if (d === undefined) continue;
-      for (const s of d.values()) this.count -= s.ts.length;
+      for (const s of d.values()) this.count -= s.length;
       g.delete(device);
     }
   }
@@ -66,14 +100,21 @@ export class TelemetryTail {
       if (g <= aboveGen) continue;
       const s = m.get(device)?.get(name);
       if (s === undefined) continue;
-      for (let i = 0; i < s.ts.length; i++) {
+      for (let i = 0; i < s.length; i++) {
         const t = s.ts[i] as number;
         if (t >= from && t <= to) {
           into.ts.push(t);
-          into.values.push(s.values[i] as PointValue);
+          into.values.push(s.value(i));
         }
       }
     }
+  }
+
+  /** The names (and units) of a device's series in the tail. */
+  names(device: number): [string, string | null][] {
+    const out = new Map<string, string | null>();
+    for (const g of this.gens.values()) for (const [name, s] of g.get(device) ?? []) out.set(name, s.unit ?? out.get(name) ?? null);
+    return [...out];
   }
 
   /** The newest point per name of a device in generations above `gen`. */
@@ -82,11 +123,10 @@ export class TelemetryTail {
     for (const [g, m] of this.gens) {
       if (g <= aboveGen) continue;
       for (const [name, s] of m.get(device) ?? []) {
-        for (let i = 0; i < s.ts.length; i++) {
-          const t = s.ts[i] as number;
-          const cur = out.get(name);
-          if (cur === undefined || t >= cur.time) out.set(name, { time: t, value: s.values[i] as PointValue, unit: s.unit });
-        }
+        let best = -1;
+        for (let i = 0; i < s.length; i++) if (best === -1 || (s.ts[i] as number) >= (s.ts[best] as number)) best = i;
+        const cur = out.get(name);
+        if (best >= 0 && (cur === undefined || (s.ts[best] as number) >= cur.time)) out.set(name, { time: s.ts[best] as number, value: s.value(best), unit: s.unit });
       }
     }
     return out;

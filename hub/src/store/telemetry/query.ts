@@ -6,7 +6,7 @@
 import type { Statement } from 'better-sqlite3';
 import type { Db } from '../db.js';
 import { BLOCK_MAX_SPAN_MS, type Points, type PointValue, unpackBlock } from './blocks.js';
-import { fromColumns, logTable, readGenState } from './writer.js';
+import { framePoints, fromColumns, logTable, readGenState } from './writer.js';
 
 export interface SeriesRef {
   id: number;
@@ -221,17 +221,16 @@ export class TelemetryReader {
     return out;
   }
 
-  /** Every row of generations not yet compacted, with its device and metric name (for the tail at start). */
-  *uncompacted(): Iterable<{ gen: number; device: number; name: string; unit: string | null; ts: number; value: PointValue }> {
+  /** Every point of generations not yet compacted, with its device and metric name (for the tail at start). */
+  uncompacted(each: (gen: number, device: number, name: string, unit: string | null, ts: number, value: PointValue) => void): void {
     const { current, compacted } = readGenState(this.db);
     for (let gen = compacted + 1; gen <= current; gen++) {
       const rows = this.db
-        .prepare(
-          `SELECT s.device, m.name, s.unit, l.ts, l.v, l.x FROM ${logTable(gen)} l JOIN series s ON s.id = l.series JOIN metrics m ON m.id = s.metric`,
-        )
+        .prepare(`SELECT device, received, frame FROM ${logTable(gen)}`)
         .raw()
-        .iterate() as Iterable<[number, string, string | null, number, number | null, unknown]>;
-      for (const [device, name, unit, ts, v, x] of rows) yield { gen, device, name, unit, ts, value: fromColumns(v, x) };
+        .iterate() as Iterable<[number, number, Uint8Array]>;
+      for (const [device, received, frame] of rows)
+        framePoints(frame, received, (name, unit, ts, value) => each(gen, device, name, unit ?? null, ts, value));
     }
   }
 }

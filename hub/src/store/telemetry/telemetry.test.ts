@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { encode } from '@halyard/firmware-protocol';
 import { type Db, openDatabase } from '../db.js';
 import { migrate } from '../migrations.js';
 import { BLOCK_MAX_POINTS, blockRanges, packBlock, unpackBlock } from './blocks.js';
@@ -38,7 +39,10 @@ describe('telemetry compaction, merging and retention', () => {
   let db: Db;
   let w: TelemetryWriter;
   let r: TelemetryReader;
-  /** Compacts everything, then queries blocks only (no tail in these tests). */
+  /** Logs one TELEMETRY frame of (time, value) points for a metric, as ingest would. */
+  const log = (name: string, points: [number, number][]) =>
+    w.appendFrame(1, 0, encode({ type: 3, seq: 1, pack: points.map(([t, v]) => ({ n: name, v, t: t / 1000 })) }));
+  /** Queries blocks only (no tail in these tests). */
   const raw = (s: number, from: number, to: number) => {
     const p = { ts: [] as number[], values: [] as unknown[] };
     r.blockPoints(s, from, to, r.compacted(), p as never);
@@ -67,9 +71,11 @@ describe('telemetry compaction, merging and retention', () => {
   });
 
   it('recovers from a crash in the middle of a compaction', () => {
-    const s = w.seriesId(1, 'crash', 'V');
     db.transaction(() => {
-      for (let i = 0; i < 5; i++) w.append(s, T0 + i, i);
+      log(
+        'crash',
+        [0, 1, 2, 3, 4].map((i) => [T0 + i * 1000, i]),
+      );
       w.flushAppends();
     })();
     // Seal and write the blocks, but "crash" before the final step.
@@ -83,20 +89,24 @@ describe('telemetry compaction, merging and retention', () => {
     let p = again.compactStep();
     while (p.compacted === undefined) p = again.compactStep();
     assert.equal(p.compacted, g.compacted + 1);
-    assert.deepStrictEqual(raw(s, T0, T0 + 10).values, [0, 1, 2, 3, 4]);
+    const s = w.seriesId(1, 'crash', undefined);
+    assert.deepStrictEqual(raw(s, T0, T0 + 10_000).values, [0, 1, 2, 3, 4]);
     w = again;
   });
 
   it('keeps query answers identical through compaction and merging', () => {
-    const s = w.seriesId(1, 'temp', 'Cel');
     // 100 generations of 10 points each, out of order within each.
     for (let c = 0; c < 100; c++) {
       db.transaction(() => {
-        for (let i = 9; i >= 0; i--) w.append(s, T0 + (c * 10 + i) * 60_000, c * 10 + i);
+        log(
+          'temp',
+          [9, 8, 7, 6, 5, 4, 3, 2, 1, 0].map((i) => [T0 + (c * 10 + i) * 60_000, c * 10 + i]),
+        );
         w.flushAppends();
       })();
       w.compactAll();
     }
+    const s = w.seriesId(1, 'temp', undefined);
     const before = { raw: raw(s, T0, T0 + 24 * HOUR), buckets: buckets(s, T0, T0 + 24 * HOUR, HOUR) };
     assert.equal(before.raw.ts.length, 1000);
     assert.deepStrictEqual(before.raw.values.slice(0, 3), [0, 1, 2]);
@@ -121,13 +131,15 @@ describe('telemetry compaction, merging and retention', () => {
   });
 
   it('deletes blocks older than the retention cutoff and nothing newer', () => {
-    const s = w.seriesId(1, 'old', undefined);
     db.transaction(() => {
-      for (let i = 0; i < 10; i++) w.append(s, T0 - 48 * HOUR + i, i);
-      for (let i = 0; i < 10; i++) w.append(s, T0 + i, 100 + i);
+      log('old', [
+        ...Array.from({ length: 10 }, (_, i): [number, number] => [T0 - 48 * HOUR + i * 1000, i]),
+        ...Array.from({ length: 10 }, (_, i): [number, number] => [T0 + i * 1000, 100 + i]),
+      ]);
       w.flushAppends();
     })();
     w.compactAll();
+    const s = w.seriesId(1, 'old', undefined);
     const res = w.retain(T0 - 24 * HOUR, 0, 1000);
     assert.ok(res.deleted >= 1);
     const left = raw(s, 0, T0 + HOUR).values;

@@ -1,11 +1,12 @@
 // Telemetry on the write side (runs in the writer thread). A small LSM on SQLite:
 //
-// - Ingest appends rows to the current log table (no index: a commit is cheap, the
-//   ACK fast). Two log tables take turns; each turn is a "generation".
+// - Ingest appends each TELEMETRY frame, as received, to the current log table: one
+//   row per frame whatever it holds, no index, no decoding, so a commit is cheap and
+//   the ACK fast. Two log tables take turns; each turn is a "generation".
 // - Compaction seals the current generation (appends switch to the other table),
-//   reads it, packs each series' points into a block, writes the blocks a few
-//   hundred per transaction so no ACK waits long behind them, then drops the sealed
-//   table's rows in one cheap truncate and records the generation as compacted.
+//   decodes its frames, packs each series' points into a block, writes the blocks a
+//   few hundred per transaction so no ACK waits long behind them, then drops the
+//   sealed table's rows in one cheap truncate and records the generation as compacted.
 //   Blocks carry their generation: a crash mid-way leaves blocks of an uncompacted
 //   generation, which are deleted at start and compacted again.
 // - Merging later joins a series' small blocks into full ones.
@@ -13,6 +14,7 @@
 // Queries read blocks up to the compacted generation; newer points come from the
 // main thread's in-memory tail (TelemetryTail), so no query scans the log.
 
+import { DEFAULT_LIMITS, decode, MessageType } from '@halyard/firmware-protocol';
 import type { Statement } from 'better-sqlite3';
 import type { Db } from '../db.js';
 import {
@@ -25,19 +27,33 @@ import {
   sortPoints,
   unpackBlock,
 } from './blocks.js';
+import { recordPoints } from './points.js';
 
-/** Rows read per compaction step. */
-const READ_ROWS = 50_000;
+/** Frames read and decoded per compaction step (about 10 ms for 10-record frames). */
+const READ_ROWS = 2_000;
 /** Series written per compaction step (one transaction). */
 const WRITE_SERIES = 500;
-/** Points one merge step reads. */
-const MERGE_POINTS = 50_000;
+/** Points one merge step reads (about 10 ms of work). */
+const MERGE_POINTS = 10_000;
 /** A series is merged once it has this many small blocks or points in them... */
 const MERGE_MIN_BLOCKS = 64;
 /** ...or its oldest small block is this old. */
 const MERGE_AGE_MS = 10 * 60_000;
-/** Rows per multi-row INSERT: binding many rows per statement costs far less than a statement per row. */
+/** Frames per multi-row INSERT: binding many rows per statement costs far less than a statement per row. */
 const INSERT_ROWS = 64;
+/** Compaction decodes with limits loose enough for any frame the gateway accepted. */
+const COMPACT_LIMITS = { ...DEFAULT_LIMITS, maxFrame: 16 * 1024 * 1024 };
+
+/** The points of one logged TELEMETRY frame, resolved as at its arrival (the gateway validated it). */
+export function framePoints(
+  frame: Uint8Array,
+  received: number,
+  each: (name: string, unit: string | undefined, ts: number, value: PointValue) => void,
+): void {
+  const r = decode(frame, { now: received, accept: 'uplink', limits: COMPACT_LIMITS });
+  if (!r.ok || r.message.type !== MessageType.Telemetry) return;
+  for (const rec of r.message.records) recordPoints(rec, (name, value) => each(name, rec.unit, rec.time, value));
+}
 
 interface SmallBlocks {
   keys: [number, number][];
@@ -105,8 +121,8 @@ export class TelemetryWriter {
   private readonly seriesUnits = new Map<number, string | undefined>();
   private readonly seriesLastTs = new Map<number, number>();
   private readonly small = new Map<number, SmallBlocks>();
-  private readonly pending: (number | string | Uint8Array | null)[] = [];
-  private readonly params: (number | string | Uint8Array | null)[] = new Array(INSERT_ROWS * 4);
+  private readonly pending: (number | Uint8Array)[] = [];
+  private readonly params: (number | Uint8Array)[] = new Array(INSERT_ROWS * 3);
   private nextBlockId: number;
   private gens: GenState;
   private compaction: Compaction | undefined;
@@ -143,9 +159,11 @@ export class TelemetryWriter {
       setLast: db.prepare('UPDATE series SET last_ts = ?, last_v = ?, last_x = ? WHERE id = ? AND (last_ts IS NULL OR last_ts <= ?)'),
       setMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
     };
-    const values = (n: number) => Array.from({ length: n }, () => '(?, ?, ?, ?)').join(', ');
-    this.insertOne = [0, 1].map((k) => db.prepare(`INSERT INTO telemetry_log${k} (series, ts, v, x) VALUES ${values(1)}`));
-    this.insertMany = [0, 1].map((k) => db.prepare(`INSERT INTO telemetry_log${k} (series, ts, v, x) VALUES ${values(INSERT_ROWS)}`));
+    const values = (n: number) => Array.from({ length: n }, () => '(?, ?, ?)').join(', ');
+    this.insertOne = [0, 1].map((k) => db.prepare(`INSERT INTO telemetry_log${k} (device, received, frame) VALUES ${values(1)}`));
+    this.insertMany = [0, 1].map((k) =>
+      db.prepare(`INSERT INTO telemetry_log${k} (device, received, frame) VALUES ${values(INSERT_ROWS)}`),
+    );
     this.nextBlockId = ((db.prepare('SELECT max(id) FROM telemetry_blocks').pluck().get() as number | null) ?? 0) + 1;
     this.gens = readGenState(db);
     db.transaction(() => {
@@ -199,26 +217,25 @@ export class TelemetryWriter {
     return id;
   }
 
-  /** Queues one point for the log; flushAppends() writes them, inside the ingest transaction. */
-  append(series: number, ts: number, value: PointValue): void {
-    if (typeof value === 'number') this.pending.push(series, ts, value, null);
-    else this.pending.push(series, ts, null, typeof value === 'boolean' ? (value ? 1 : 0) : value);
+  /** Queues one TELEMETRY frame for the log; flushAppends() writes them, inside the ingest transaction. */
+  appendFrame(device: number, received: number, frame: Uint8Array): void {
+    this.pending.push(device, received, frame);
   }
 
-  /** Writes queued points to the current generation's log table. Returns the rows written. */
+  /** Writes queued frames to the current generation's log table. Returns the frames written. */
   flushAppends(): number {
     const p = this.pending;
-    const rows = p.length / 4;
+    const rows = p.length / 3;
     const k = this.gens.current % 2;
     const many = this.insertMany[k] as Statement;
     const one = this.insertOne[k] as Statement;
     const params = this.params;
     let i = 0;
-    for (; i + INSERT_ROWS * 4 <= p.length; i += INSERT_ROWS * 4) {
-      for (let k = 0; k < INSERT_ROWS * 4; k++) params[k] = p[i + k] as number;
+    for (; i + INSERT_ROWS * 3 <= p.length; i += INSERT_ROWS * 3) {
+      for (let j = 0; j < INSERT_ROWS * 3; j++) params[j] = p[i + j] as number;
       many.run(params);
     }
-    for (; i < p.length; i += 4) one.run(p[i], p[i + 1], p[i + 2], p[i + 3]);
+    for (; i < p.length; i += 3) one.run(p[i], p[i + 1], p[i + 2]);
     p.length = 0;
     this.currentRows += rows;
     return rows;
@@ -226,7 +243,7 @@ export class TelemetryWriter {
 
   /**
    * After an ingest transaction failed (disk full, say): forget what it wrote, so
-   * no cached series id points at a row that was rolled back.
+   * nothing cached points at a row that was rolled back.
    */
   discardUncommitted(): void {
     this.pending.length = 0;
@@ -301,21 +318,28 @@ export class TelemetryWriter {
     if (c.phase === 'reading') {
       let n = 0;
       let last = c.afterRowid;
-      const rows = this.db
-        .prepare(`SELECT rowid, series, ts, v, x FROM ${logTable(c.gen)} WHERE rowid > ? ORDER BY rowid LIMIT ?`)
-        .raw()
-        .iterate(c.afterRowid, READ_ROWS) as Iterable<[number, number, number, number | null, unknown]>;
-      for (const [rowid, series, ts, v, x] of rows) {
-        let p = c.bySeries.get(series);
-        if (p === undefined) {
-          p = { ts: [], values: [] };
-          c.bySeries.set(series, p);
+      // One transaction: the first frames of new metrics create their series rows, all in one commit.
+      this.db.transaction(() => {
+        const rows = this.db
+          .prepare(`SELECT rowid, device, received, frame FROM ${logTable(c.gen)} WHERE rowid > ? ORDER BY rowid LIMIT ?`)
+          .raw()
+          // all(), not iterate(): new series are inserted while the rows are handled.
+          .all(c.afterRowid, READ_ROWS) as [number, number, number, Uint8Array][];
+        for (const [rowid, device, received, frame] of rows) {
+          framePoints(frame, received, (name, unit, ts, value) => {
+            const series = this.seriesId(device, name, unit);
+            let p = c.bySeries.get(series);
+            if (p === undefined) {
+              p = { ts: [], values: [] };
+              c.bySeries.set(series, p);
+            }
+            p.ts.push(ts);
+            p.values.push(value);
+          });
+          last = rowid;
+          n++;
         }
-        p.ts.push(ts);
-        p.values.push(v !== null ? v : fromColumns(v, x));
-        last = rowid;
-        n++;
-      }
+      })();
       if (n === READ_ROWS) {
         c.afterRowid = last;
         return { rows: 0, blocks: 0 };
