@@ -30,7 +30,7 @@ async function mosquittoRelay(): Promise<number | undefined> {
     'set_tcp_nodelay true',
     'max_inflight_messages 1000',
     'max_queued_messages 100000',
-    'log_type error',
+    'log_type information',
   ]);
   try {
     const url = `mqtt://127.0.0.1:${m.port}`;
@@ -131,4 +131,5 @@ for (const k of [1, 10]) {
   });
 }
 report(rows, args);
+for (const r of rows) console.log(`  ${r.case}: ${JSON.stringify(r.extra)}`);
 if (relay === undefined) console.log('  (Mosquitto is not installed: no baseline (b) in this run)');

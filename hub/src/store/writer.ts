@@ -243,7 +243,14 @@ export class Writer<M = unknown> extends EventEmitter<WriterEvents<M>> {
           this.backlog--;
           continue;
         }
-        k.index.push(b.index[at] as number, b.index[at + 1] as number, b.index[at + 2] as number, k.bytes, chunk.length, b.index[at + 5] as number);
+        k.index.push(
+          b.index[at] as number,
+          b.index[at + 1] as number,
+          b.index[at + 2] as number,
+          k.bytes,
+          chunk.length,
+          b.index[at + 5] as number,
+        );
         k.chunks.push(chunk);
         k.bytes += chunk.length;
         k.metas.push(b.metas[i] as M);

@@ -6,7 +6,7 @@
 // growable Float64Arrays (no object per point for the garbage collector to trace),
 // and the rare text, boolean and byte values beside them by index.
 
-import type { PointValue, Points } from '../store/telemetry/blocks.js';
+import type { Points, PointValue } from '../store/telemetry/blocks.js';
 
 class TailSeries {
   unit: string | null;
@@ -126,7 +126,8 @@ export class TelemetryTail {
         let best = -1;
         for (let i = 0; i < s.length; i++) if (best === -1 || (s.ts[i] as number) >= (s.ts[best] as number)) best = i;
         const cur = out.get(name);
-        if (best >= 0 && (cur === undefined || (s.ts[best] as number) >= cur.time)) out.set(name, { time: s.ts[best] as number, value: s.value(best), unit: s.unit });
+        if (best >= 0 && (cur === undefined || (s.ts[best] as number) >= cur.time))
+          out.set(name, { time: s.ts[best] as number, value: s.value(best), unit: s.unit });
       }
     }
     return out;
