@@ -6,7 +6,7 @@ import type { HubConfig } from './config.js';
 import type { DeviceGateway } from './device/gateway.js';
 import type { FrameMeta } from './device/session.js';
 import type { Fleet } from './fleet.js';
-import type { LoginLimiter } from './http/auth.js';
+import type { LoginLimiter, SessionCache } from './http/auth.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 import type { Reader } from './store/reader.js';
@@ -27,6 +27,7 @@ export interface HubContext {
   twins: TwinService;
   telemetry: TelemetryService;
   loginLimiter: LoginLimiter;
+  sessions: SessionCache;
   startedAt: number;
   /** Writes an audit entry; resolves once written. Failures are logged, never thrown at the caller. */
   audit(actor: string, action: string, target: string | null, detail?: unknown): Promise<void>;

@@ -19,7 +19,7 @@ import { DeviceGateway } from './device/gateway.js';
 import type { FrameMeta } from './device/session.js';
 import { Fleet } from './fleet.js';
 import { createApp } from './http/app.js';
-import { LoginLimiter } from './http/auth.js';
+import { LoginLimiter, SessionCache } from './http/auth.js';
 import type { Logger } from './log.js';
 import { createMetrics } from './metrics.js';
 import { mqttRoutes, startMqtt } from './mqtt/index.js';
@@ -124,6 +124,7 @@ export async function startHub(config: Readonly<HubConfig>, log: Logger, options
     twins,
     telemetry,
     loginLimiter: new LoginLimiter(),
+    sessions: new SessionCache(reader.db, bus),
     startedAt: Date.now(),
     audit(actor, action, target, detail) {
       return writer

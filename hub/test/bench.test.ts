@@ -28,7 +28,10 @@ describe('npm run bench', () => {
         .trim()
         .split('\n')
         .map((l) => JSON.parse(l) as { scenario: string; value: number; machine: { cores: number; node: string } });
-      assert.deepStrictEqual([...new Set(rows.map((r) => r.scenario))], ['codec', 'ingest', 'mqtt', 'connections', 'commands', 'storm', 'queries']);
+      assert.deepStrictEqual(
+        [...new Set(rows.map((r) => r.scenario))],
+        ['codec', 'ingest', 'mqtt', 'connections', 'commands', 'storm', 'queries'],
+      );
       for (const r of rows) {
         assert.ok(Number.isFinite(r.value), `${r.scenario}: a number`);
         assert.ok(r.machine.cores > 0 && r.machine.node.startsWith('v'));

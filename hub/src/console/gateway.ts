@@ -17,7 +17,7 @@ import { Counter } from 'prom-client';
 import { WebSocketServer } from 'ws';
 import type { BusEvents } from '../bus.js';
 import type { HubContext } from '../context.js';
-import { callerFromToken, requestToken, sameOrigin } from '../http/auth.js';
+import { requestToken, sameOrigin } from '../http/auth.js';
 import { rejectUpgrade } from '../net/reject-upgrade.js';
 import type { HubStatsTracker } from '../stats.js';
 import { HUB_VERSION } from '../version.js';
@@ -132,7 +132,7 @@ export class ConsoleGateway implements ConsoleHost {
       return { status: 403, code: 'HUB_ERR_FORBIDDEN', message: 'cross-site console connection refused: Origin must be this hub' };
     }
     const found = requestToken(req.headers.authorization, req.headers.cookie);
-    const caller = found === undefined ? undefined : callerFromToken(this.ctx.reader.db, found.token, found.via);
+    const caller = found === undefined ? undefined : this.ctx.sessions.resolve(found.token, found.via);
     if (caller === undefined) {
       return {
         status: 401,

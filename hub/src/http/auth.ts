@@ -6,6 +6,7 @@ import type { Role } from '@halyard/firmware-protocol';
 import type { Context, MiddlewareHandler } from 'hono';
 import { getCookie } from 'hono/cookie';
 import { bearer, sha256 } from '../auth/secrets.js';
+import type { EventBus } from '../bus.js';
 import { HubError, HubErrorCode } from '../errors.js';
 import type { Db } from '../store/db.js';
 import { getOperator, getSession } from '../store/operators.js';
@@ -23,14 +24,42 @@ export interface Caller {
   tokenHash: Uint8Array;
 }
 
-/** Resolves a session token to its operator, or undefined when expired, unknown or disabled. */
-export function callerFromToken(db: Db, token: string, via: Caller['via'], now = Date.now()): Caller | undefined {
-  const tokenHash = sha256(token);
-  const s = getSession(db, tokenHash);
-  if (s === undefined || s.expiresAt < now) return undefined;
-  const o = getOperator(db, s.username);
-  if (o === undefined || o.disabled) return undefined;
-  return { username: o.username, role: o.role, via, tokenHash };
+/**
+ * Resolves session tokens to their operators (undefined when expired, unknown or
+ * disabled), remembering live sessions so a busy API client costs no database read
+ * per request. Every change that ends sessions (logout, an operator
+ * disabled, demoted, re-passworded or deleted) publishes `session.ended` once it is
+ * written, and that empties the memory before any later request is read; expiry is
+ * checked on every hit. Unknown tokens are never remembered.
+ */
+export class SessionCache {
+  private readonly live = new Map<string, { caller: Omit<Caller, 'via'>; expiresAt: number }>();
+
+  constructor(
+    private readonly db: Db,
+    bus: EventBus,
+    private readonly max = 10_000,
+  ) {
+    bus.subscribe('session.ended', () => this.live.clear());
+  }
+
+  resolve(token: string, via: Caller['via'], now = Date.now()): Caller | undefined {
+    const tokenHash = sha256(token);
+    const key = Buffer.from(tokenHash).toString('base64');
+    const hit = this.live.get(key);
+    if (hit !== undefined) {
+      if (hit.expiresAt >= now) return { ...hit.caller, via };
+      this.live.delete(key);
+    }
+    const s = getSession(this.db, tokenHash);
+    if (s === undefined || s.expiresAt < now) return undefined;
+    const o = getOperator(this.db, s.username);
+    if (o === undefined || o.disabled) return undefined;
+    const caller = { username: o.username, role: o.role, tokenHash };
+    if (this.live.size >= this.max) this.live.clear();
+    this.live.set(key, { caller, expiresAt: s.expiresAt });
+    return { ...caller, via };
+  }
 }
 
 /** The token a request carries: bearer first, then the session cookie. */
@@ -45,12 +74,12 @@ export function requestToken(
 }
 
 /** Puts the caller (or undefined) on every request's context. */
-export function authenticate(db: Db): MiddlewareHandler<AppEnv> {
+export function authenticate(sessions: SessionCache): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const b = bearer(c.req.header('authorization'));
     const cookie = getCookie(c, SESSION_COOKIE);
     const found = b !== undefined ? { token: b, via: 'bearer' as const } : cookie ? { token: cookie, via: 'cookie' as const } : undefined;
-    c.set('caller', found ? callerFromToken(db, found.token, found.via) : undefined);
+    c.set('caller', found ? sessions.resolve(found.token, found.via) : undefined);
     await next();
   };
 }

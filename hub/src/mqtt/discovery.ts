@@ -87,12 +87,14 @@ export class Discovery implements DeviceObserver {
     for (let i = 0; i < entries.length && !this.stopped; i += START_CHUNK) {
       for (const e of entries.slice(i, i + START_CHUNK)) {
         if (this.ctx.fleet.get(e.record.id) !== e) continue; // deleted meanwhile
-        const { telemetry } = this.ctx.reader;
-        const latest = new Map([...telemetry.latest(e.record.rowid).values()].map((p) => [p.name, p.value]));
+        // The service, not the store: metrics whose points are still in the
+        // uncompacted log (a restart soon after they arrived) are only in its tail.
+        const { telemetry } = this.ctx;
+        const latest = new Map(telemetry.latest(e.record.rowid).map((p) => [p.name, p.value]));
         for (const s of telemetry.series(e.record.rowid)) {
           if (this.metrics.get(e.record.id)?.has(s.name)) continue;
           const v = latest.get(s.name);
-          // Points not yet compacted have no latest value here: a metric with a unit is numeric;
+          // A series without a latest value (none kept): one with a unit is numeric;
           // one without waits for its next telemetry to say what it is.
           const kind: Kind | undefined =
             typeof v === 'number' || (v === undefined && s.unit !== null)

@@ -28,10 +28,17 @@ export interface WorkerStats {
 
 export type ToWorker =
   | { t: 'batch'; batch: IngestBatch }
-  | { t: 'op'; id: number; op: string; args: unknown }
+  | { t: 'ops'; ops: { id: number; op: string; args: unknown }[] }
   | { t: 'stats'; id: number }
   | { t: 'compact'; id: number }
   | { t: 'close'; id: number };
+
+/** One named operation's outcome, in a `done` message. */
+export interface OpOutcome {
+  id: number;
+  result?: unknown;
+  error?: SerializedError;
+}
 
 export interface SerializedError {
   code: string;

@@ -12,7 +12,7 @@ import { migrate } from './migrations.js';
 import { pruneSessions } from './operators.js';
 import { type OpContext, type OpName, ops } from './ops.js';
 import { TelemetryWriter } from './telemetry/writer.js';
-import type { ToWorker, WorkerSettings, WorkerStats } from './writer-protocol.js';
+import type { OpOutcome, ToWorker, WorkerSettings, WorkerStats } from './writer-protocol.js';
 
 const settings = workerData as WorkerSettings;
 const port = parentPort;
@@ -126,14 +126,19 @@ port.on('message', (msg: ToWorker) => {
       scheduleMaintenance();
       return;
     }
-    case 'op': {
-      try {
-        const fn = ops[msg.op as OpName] as (c: OpContext, a: unknown) => unknown;
-        if (fn === undefined) throw new Error(`unknown store operation ${msg.op}`);
-        port.postMessage({ t: 'op', id: msg.id, result: fn(ctx, msg.args) });
-      } catch (err) {
-        port.postMessage({ t: 'op', id: msg.id, error: serializeError(err) });
+    case 'ops': {
+      // Each operation is its own transaction: one failing leaves the others be.
+      const done: OpOutcome[] = [];
+      for (const { id, op, args } of msg.ops) {
+        try {
+          const fn = ops[op as OpName] as (c: OpContext, a: unknown) => unknown;
+          if (fn === undefined) throw new Error(`unknown store operation ${op}`);
+          done.push({ id, result: fn(ctx, args) });
+        } catch (err) {
+          done.push({ id, error: serializeError(err) });
+        }
       }
+      port.postMessage({ t: 'done', ops: done });
       return;
     }
     case 'stats':
@@ -144,7 +149,7 @@ port.on('message', (msg: ToWorker) => {
       for (const gen of telemetry.compactAll()) port.postMessage({ t: 'compacted', gen });
       stats.logRows = 0;
       while (telemetry.merge(Number.POSITIVE_INFINITY) > 0);
-      port.postMessage({ t: 'op', id: msg.id, result: null });
+      port.postMessage({ t: 'compacted-all', id: msg.id });
       return;
     }
     case 'close': {

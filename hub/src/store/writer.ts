@@ -7,7 +7,7 @@ import { Worker } from 'node:worker_threads';
 import { HubError, HubErrorCode, type HubErrorCodeString } from '../errors.js';
 import { INDEX_STRIDE, type IngestBatch, type IngestResult } from './ingest.js';
 import type { OpArgs, OpName, OpResult } from './ops.js';
-import type { SerializedError, ToWorker, WorkerSettings, WorkerStats } from './writer-protocol.js';
+import type { OpOutcome, SerializedError, ToWorker, WorkerSettings, WorkerStats } from './writer-protocol.js';
 
 export interface WriterOptions extends WorkerSettings {
   /** Longest a frame waits before its batch is sent, ms. */
@@ -58,6 +58,8 @@ export class Writer<M = unknown> extends EventEmitter<WriterEvents<M>> {
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   private drainWaiters: (() => void)[] = [];
+  /** Named operations asked for this turn; they go to the thread together. */
+  private queuedOps: { id: number; op: string; args: unknown }[] = [];
   /** Frames accepted but not yet committed (pending + in flight). */
   backlog = 0;
 
@@ -113,6 +115,7 @@ export class Writer<M = unknown> extends EventEmitter<WriterEvents<M>> {
   private onMessage(msg: {
     t: string;
     id?: number;
+    ops?: OpOutcome[];
     result?: unknown;
     error?: SerializedError;
     stats?: WorkerStats;
@@ -121,16 +124,14 @@ export class Writer<M = unknown> extends EventEmitter<WriterEvents<M>> {
     err?: SerializedError;
   }): void {
     switch (msg.t) {
-      case 'op':
-      case 'stats':
-      case 'closed': {
-        const call = this.calls.get(msg.id as number);
-        if (call === undefined) return;
-        this.calls.delete(msg.id as number);
-        if (msg.error) call.reject(toHubError(msg.error));
-        else call.resolve(msg.t === 'stats' ? msg.stats : msg.result);
+      case 'done':
+        for (const o of msg.ops ?? []) this.settle(o.id, o.error, o.result);
         return;
-      }
+      case 'stats':
+      case 'closed':
+      case 'compacted-all':
+        this.settle(msg.id as number, msg.error, msg.t === 'stats' ? msg.stats : msg.result);
+        return;
       case 'batch':
         this.onBatchDone(msg.result as IngestResult | undefined, msg.error);
         return;
@@ -143,17 +144,44 @@ export class Writer<M = unknown> extends EventEmitter<WriterEvents<M>> {
     }
   }
 
+  private settle(id: number, error: SerializedError | undefined, result: unknown): void {
+    const call = this.calls.get(id);
+    if (call === undefined) return;
+    this.calls.delete(id);
+    if (error) call.reject(toHubError(error));
+    else call.resolve(result);
+  }
+
+  /** Every message to the thread goes here, after the operations asked for before it: order is kept. */
+  private post(msg: ToWorker, transfer?: ArrayBuffer[]): void {
+    this.postOps();
+    this.worker.postMessage(msg, transfer);
+  }
+
+  private postOps(): void {
+    if (this.queuedOps.length === 0) return;
+    const ops = this.queuedOps;
+    this.queuedOps = [];
+    this.worker.postMessage({ t: 'ops', ops } satisfies ToWorker);
+  }
+
   private call<T>(msg: ToWorker & { id: number }): Promise<T> {
     if (this.closed) return Promise.reject(new HubError(HubErrorCode.Unavailable, 'the store is closed'));
     return new Promise<T>((resolve, reject) => {
       this.calls.set(msg.id, { resolve: resolve as (v: unknown) => void, reject });
-      this.worker.postMessage(msg);
+      this.post(msg);
     });
   }
 
   /** Runs a named write operation in the writer thread. */
   op<K extends OpName>(op: K, args: OpArgs<K>): Promise<OpResult<K>> {
-    return this.call<OpResult<K>>({ t: 'op', id: this.nextId++, op, args });
+    if (this.closed) return Promise.reject(new HubError(HubErrorCode.Unavailable, 'the store is closed'));
+    const id = this.nextId++;
+    return new Promise<OpResult<K>>((resolve, reject) => {
+      this.calls.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      // Operations asked for in one turn of the event loop cross to the thread in one message.
+      if (this.queuedOps.push({ id, op, args }) === 1) setImmediate(() => this.postOps());
+    });
   }
 
   stats(): Promise<WorkerStats> {
@@ -205,7 +233,7 @@ export class Writer<M = unknown> extends EventEmitter<WriterEvents<M>> {
     }
     b.chunks = [];
     const batch: IngestBatch = { id: b.id, frames, index: Float64Array.from(b.index), maxFrame: this.options.maxFrame };
-    this.worker.postMessage({ t: 'batch', batch } satisfies ToWorker, [frames.buffer as ArrayBuffer, batch.index.buffer as ArrayBuffer]);
+    this.post({ t: 'batch', batch }, [frames.buffer as ArrayBuffer, batch.index.buffer as ArrayBuffer]);
   }
 
   private onBatchDone(result: IngestResult | undefined, error: SerializedError | undefined): void {
