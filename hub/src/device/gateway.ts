@@ -42,6 +42,8 @@ const MAX_CONNECTS_PER_MINUTE = 20;
 /** Store backlog (frames) at which the gateway stops reading sockets, and where it resumes. */
 const BACKLOG_HIGH = 200_000;
 const BACKLOG_LOW = 50_000;
+/** ACKs written per event-loop turn (each is a socket write). */
+const ACK_SLICE = 128;
 
 export class DeviceGateway {
   readonly wss: WebSocketServer;
@@ -49,6 +51,9 @@ export class DeviceGateway {
   private readonly ticker: NodeJS.Timeout;
   private readonly flusher: NodeJS.Timeout;
   private presenceQueue: NewPresence[] = [];
+  /** Devices owed an ACK of their durableSeq, oldest first. */
+  private readonly ackDue = new Set<DeviceEntry>();
+  private acksScheduled = false;
   private shuttingDown = false;
   storePaused = false;
   hooks: DeviceHooks = {
@@ -261,7 +266,8 @@ export class DeviceGateway {
       if (seq > e.durableSeq) e.durableSeq = seq;
       acked.add(e);
     }
-    for (const e of acked) e.session?.send({ type: MessageType.Ack, seq: e.durableSeq });
+    for (const e of acked) this.ackDue.add(e);
+    this.sendAcks(ACK_SLICE);
     const now = performance.now();
     const eventIds = new Map(o.result.events.map((ev) => [`${ev.device}:${ev.seq}`, ev.id]));
     for (const meta of o.metas) {
@@ -317,9 +323,33 @@ export class DeviceGateway {
     for (const s of this.sessions) if (s.entry.record.id === id && !s.isOpen) s.fail(code, message);
   }
 
+  /**
+   * Sends the ACKs due, at most `max` now and the rest in later turns. Each ACK is
+   * a socket write, and a commit can owe a thousand devices one: in slices, device
+   * reads go on in between; and a device whose ACK is still waiting when its next
+   * commit lands gets one ACK for both (it is cumulative), so under load there are
+   * fewer writes, not more.
+   */
+  private sendAcks(max: number): void {
+    let n = 0;
+    for (const e of this.ackDue) {
+      if (n++ >= max) break;
+      this.ackDue.delete(e);
+      e.session?.send({ type: MessageType.Ack, seq: e.durableSeq });
+    }
+    if (this.ackDue.size > 0 && !this.acksScheduled) {
+      this.acksScheduled = true;
+      setImmediate(() => {
+        this.acksScheduled = false;
+        this.sendAcks(ACK_SLICE);
+      });
+    }
+  }
+
   /** Stops accepting, closes every session with 1001, writes presence. */
   async shutdown(): Promise<void> {
     this.shuttingDown = true;
+    this.sendAcks(Number.POSITIVE_INFINITY);
     clearInterval(this.ticker);
     clearInterval(this.flusher);
     const closed = [...this.sessions].map(

@@ -107,7 +107,7 @@ export class DeviceSession {
     if (this.ws.readyState !== this.ws.OPEN) return false;
     const bytes = encode(message);
     this.ws.send(bytes);
-    this.gw.metrics.framesOut.inc({ type: messageName(message.type) });
+    this.gw.metrics.framesOutOf(messageName(message.type)).inc();
     this.gw.metrics.bytesOut.inc(bytes.length);
     return true;
   }
@@ -202,7 +202,7 @@ export class DeviceSession {
       return;
     }
     const m = r.message as DecodedUplink;
-    this.gw.metrics.framesIn.inc({ type: messageName(m.type) });
+    this.gw.metrics.framesInOf(messageName(m.type)).inc();
     if (this.state === 'hello') {
       if (m.type !== MessageType.Hello) {
         this.fail(CloseCode.Malformed, `expected HELLO first, got ${messageName(m.type)}`);

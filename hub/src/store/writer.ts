@@ -245,9 +245,12 @@ export class Writer<M = unknown> extends EventEmitter<WriterEvents<M>> {
     const outcome: BatchOutcome<M> = { metas: b.metas, frames, latencyMs: performance.now() - b.firstAt };
     if (result) outcome.result = result;
     if (error) outcome.error = toHubError(error);
-    // Listeners run first: after a failure they may discard frames queued behind it.
-    this.emit('committed', outcome);
     // Frames that waited during this commit go at once: they have waited long enough.
+    // After a success they go before the listeners run, so the thread commits them
+    // while this one sends the ACKs; after a failure the listeners run first, as
+    // they may discard frames queued behind it.
+    if (error === undefined && this.pending.length > 0) this.flush();
+    this.emit('committed', outcome);
     if (this.pending.length > 0) this.flush();
     if (this.inFlight === undefined && this.pending.length === 0) {
       const waiters = this.drainWaiters;

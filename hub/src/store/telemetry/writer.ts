@@ -29,10 +29,10 @@ import {
 } from './blocks.js';
 import { recordPoints } from './points.js';
 
-/** Frames read and decoded per compaction step (about 10 ms for 10-record frames). */
-const READ_ROWS = 2_000;
+/** Frames read and decoded per compaction step (a few ms; ingest commits wait while it runs). */
+const READ_ROWS = 500;
 /** Series written per compaction step (one transaction). */
-const WRITE_SERIES = 500;
+const WRITE_SERIES = 125;
 /** Points one merge step reads (about 10 ms of work). */
 const MERGE_POINTS = 10_000;
 /** A series is merged once it has this many small blocks or points in them... */
