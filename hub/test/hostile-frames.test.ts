@@ -1,5 +1,6 @@
 // Bad input from raw sockets never crashes the hub: each kind gets its close code,
-// and honest devices streaming meanwhile lose nothing and duplicate nothing.
+// memory stays bounded, and 10 honest devices streaming meanwhile lose nothing and
+// duplicate nothing.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -120,10 +121,14 @@ describe('hostile frames from raw sockets', () => {
   let streaming = true;
   const sent = new Map<string, number>();
   let stream: Promise<void>;
+  /** Heap of this process (the hub runs in it) before the attacks, and the most seen after one. */
+  let heapBefore = 0;
+  let heapPeak = 0;
 
   before(async () => {
     t = await startTestHub();
-    for (let i = 0; i < 3; i++) {
+    heapBefore = process.memoryUsage().heapUsed;
+    for (let i = 0; i < 10; i++) {
       const id = `honest-${i}`;
       honest.push(await TestDevice.connect(t.ws, await t.api.provision(id)));
       sent.set(id, 0);
@@ -157,6 +162,7 @@ describe('hostile frames from raw sockets', () => {
       for (const f of a.frames) raw.write(f);
       const code = await raw.closed();
       raw.destroy();
+      heapPeak = Math.max(heapPeak, process.memoryUsage().heapUsed);
       assert.ok(a.expect.includes(code), `closed with ${code}, expected ${a.expect.join(' or ')}`);
       if (code >= 4000) {
         const errorFrame = raw.binary.find((b) => b[1] === 0x0f);
@@ -179,6 +185,14 @@ describe('hostile frames from raw sockets', () => {
       );
     }
     assert.ok((sent.get('honest-0') ?? 0) > 10, 'the honest devices streamed during the attacks');
+  });
+
+  it('kept memory bounded: no attack made the hub hold its declared sizes', async () => {
+    const grew = (heapPeak - heapBefore) / 2 ** 20;
+    console.log(JSON.stringify({ attacks: ATTACKS.length, heapBeforeMiB: Math.round(heapBefore / 2 ** 20), heapPeakMiB: Math.round(heapPeak / 2 ** 20) }));
+    // The 100k-fragment attack alone builds ~10 MiB of frames in this process; a 2^62 or
+    // 2^32-element declaration honoured would be gigabytes.
+    assert.ok(grew < 96, `heap grew ${grew.toFixed(0)} MiB during the attacks`);
   });
 
   it('logged a line for each refused session and is still healthy', async () => {
