@@ -189,7 +189,13 @@ describe('hostile frames from raw sockets', () => {
 
   it('kept memory bounded: no attack made the hub hold its declared sizes', async () => {
     const grew = (heapPeak - heapBefore) / 2 ** 20;
-    console.log(JSON.stringify({ attacks: ATTACKS.length, heapBeforeMiB: Math.round(heapBefore / 2 ** 20), heapPeakMiB: Math.round(heapPeak / 2 ** 20) }));
+    console.log(
+      JSON.stringify({
+        attacks: ATTACKS.length,
+        heapBeforeMiB: Math.round(heapBefore / 2 ** 20),
+        heapPeakMiB: Math.round(heapPeak / 2 ** 20),
+      }),
+    );
     // The 100k-fragment attack alone builds ~10 MiB of frames in this process; a 2^62 or
     // 2^32-element declaration honoured would be gigabytes.
     assert.ok(grew < 96, `heap grew ${grew.toFixed(0)} MiB during the attacks`);
