@@ -165,20 +165,23 @@ export class Writer<M = unknown> extends EventEmitter<WriterEvents<M>> {
     this.worker.postMessage({ t: 'ops', ops } satisfies ToWorker);
   }
 
-  private call<T>(msg: ToWorker & { id: number }): Promise<T> {
+  /** A promise for the answer to request `id`, which `send` hands to the thread. */
+  private expect<T>(id: number, send: () => void): Promise<T> {
     if (this.closed) return Promise.reject(new HubError(HubErrorCode.Unavailable, 'the store is closed'));
     return new Promise<T>((resolve, reject) => {
-      this.calls.set(msg.id, { resolve: resolve as (v: unknown) => void, reject });
-      this.post(msg);
+      this.calls.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      send();
     });
+  }
+
+  private call<T>(msg: ToWorker & { id: number }): Promise<T> {
+    return this.expect<T>(msg.id, () => this.post(msg));
   }
 
   /** Runs a named write operation in the writer thread. */
   op<K extends OpName>(op: K, args: OpArgs<K>): Promise<OpResult<K>> {
-    if (this.closed) return Promise.reject(new HubError(HubErrorCode.Unavailable, 'the store is closed'));
     const id = this.nextId++;
-    return new Promise<OpResult<K>>((resolve, reject) => {
-      this.calls.set(id, { resolve: resolve as (v: unknown) => void, reject });
+    return this.expect<OpResult<K>>(id, () => {
       // Operations asked for in one turn of the event loop cross to the thread in one message.
       if (this.queuedOps.push({ id, op, args }) === 1) setImmediate(() => this.postOps());
     });
