@@ -29,7 +29,20 @@ const hubMain = new URL('../hub/dist/src/main.js', import.meta.url).pathname;
 function startHub(port) {
   const proc = spawn(
     process.execPath,
-    [hubMain, '--port', port, '--mqtt-port', '0', '--data-dir', dir, '--admin-password', password, '--log-format', 'json'],
+    [
+      '--max-semi-space-size=32',
+      hubMain,
+      '--port',
+      port,
+      '--mqtt-port',
+      '0',
+      '--data-dir',
+      dir,
+      '--admin-password',
+      password,
+      '--log-format',
+      'json',
+    ],
     {
       stdio: ['ignore', 'pipe', 'inherit'],
     },

@@ -123,8 +123,14 @@ export interface HubHandle {
   dir: string;
 }
 
+/** Extra Node flags for every hub a scenario starts, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile it. */
+const HUB_NODE_FLAGS = (process.env.HALYARD_BENCH_HUB_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
+
 export async function startHub(dir: string, flags: string[] = [], nodeFlags: string[] = []): Promise<HubHandle> {
   const child = new Child([
+    // As `npm start` runs it (README: Running in production).
+    '--max-semi-space-size=32',
+    ...HUB_NODE_FLAGS,
     ...nodeFlags,
     HUB_MAIN,
     '--port',

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=32
 // halyard-hub: the command-line entry. Reads the configuration, starts the hub,
 // prints one `listening` line, and shuts down cleanly on SIGTERM/SIGINT.
 

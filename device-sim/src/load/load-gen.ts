@@ -38,6 +38,8 @@ export interface LoadStats {
   acked: number;
   /** Frames the target rate asked for that no window could take. */
   behind: number;
+  /** Frames sent on live connections and not yet acknowledged. */
+  inFlight: number;
   commands: number;
   closes: Record<string, number>;
   connects: number;
@@ -239,6 +241,7 @@ export class LoadGenerator {
       sent: this.sentTotal,
       acked: this.ackedTotal,
       behind: this.behind,
+      inFlight: this.devices.reduce((n, d) => n + (d.online ? d.seq - d.acked : 0), 0),
       commands: this.commands,
       closes: { ...this.closes },
       connects: this.connects,

@@ -48,6 +48,9 @@ function serializeError(err: unknown): { code: string; message: string; field?: 
   return { code: 'HUB_ERR_INTERNAL', message: err instanceof Error ? err.message : String(err) };
 }
 
+/** How long the last maintenance step took, ms (the pause before the next one). */
+let lastStepMs = 0;
+
 /** One bounded step of background work; returns true if it did something. */
 function maintain(): boolean {
   const now = Date.now();
@@ -97,11 +100,22 @@ let maintenanceScheduled = false;
 function scheduleMaintenance(): void {
   if (maintenanceScheduled || closing) return;
   maintenanceScheduled = true;
-  // setImmediate lets queued messages (batches) run before more background work.
-  setImmediate(() => {
+  const run = () => {
     maintenanceScheduled = false;
-    if (maintain()) scheduleMaintenance();
-  });
+    if (closing) return;
+    const t = performance.now();
+    const busy = maintain();
+    lastStepMs = performance.now() - t;
+    if (busy) scheduleMaintenance();
+  };
+  // Background work takes at most half of this thread while it keeps up: a pause as
+  // long as the last step between steps. Compacting a generation flat out took a
+  // whole core for a second every few seconds, and with the hub's main thread and
+  // the devices on the same two cores, ACK latency spiked with it. Once a newer
+  // generation is full too, compaction is behind and runs without pauses. Either
+  // way, batches that arrive meanwhile run before the next step.
+  if (telemetry.currentRows >= settings.compactRows || lastStepMs < 1) setImmediate(run);
+  else setTimeout(run, lastStepMs);
 }
 const ticker = setInterval(scheduleMaintenance, Math.min(1_000, settings.compactIntervalMs));
 
