@@ -11,6 +11,8 @@ import { BASELINE_MAIN, Child, LOADGEN_MAIN, procUsage, scrapeLagMs, seedDevices
 const args = parseBenchArgs();
 const DEVICES = size(args, 1000, 200, 10);
 const STEP_MS = size(args, 5_000, 2_000, 300);
+/** Rate steps at most before the search stops (tiny runs only check that it works). */
+const MAX_STEPS = size(args, 30, 30, 3);
 const WINDOW = 64;
 
 interface Step {
@@ -133,7 +135,7 @@ async function hubRun(records: number, baseFrames: number): Promise<{ best: Step
   // first would leave debts that no later step could be fairly charged.
   let best: Step | undefined;
   let rate = Math.max(100, Math.round(baseFrames * 0.05));
-  for (let misses = 0; misses < 2 && steps.length < 30; ) {
+  for (let misses = 0; misses < 2 && steps.length < MAX_STEPS; ) {
     const s = await measure(gen, hub.child.pid, hub.port, rate);
     steps.push(s);
     if (ok(s)) {
