@@ -10,7 +10,7 @@ import { BASELINE_MAIN, Child, LOADGEN_MAIN, procUsage, scrapeLagMs, seedDevices
 
 const args = parseBenchArgs();
 const DEVICES = size(args, 1000, 200, 10);
-const STEP_MS = size(args, 5_000, 2_000, 300);
+const STEP_MS = size(args, 4_000, 2_000, 300);
 /** Rate steps at most before the search stops (tiny runs only check that it works). */
 const MAX_STEPS = size(args, 30, 30, 3);
 const WINDOW = 64;
@@ -128,21 +128,26 @@ async function hubRun(records: number, baseFrames: number): Promise<{ best: Step
   await gen.next((m) => m.event === 'ready');
   await gen.request({ cmd: 'connect' }, 'connected');
   const steps: Step[] = [];
-  // Up from 5% of the bare server's rate in steps of 25% until a rate misses twice
-  // in a row (one miss can be a neighbour's noise on a shared machine). Upwards, so
-  // each step carries only the background work (compaction, merging) that the rates
-  // it held leave behind, as a hub running at such a rate would; an overloaded step
-  // first would leave debts that no later step could be fairly charged.
+  // Up from 8% of the bare server's rate in steps of 25% until a rate misses twice
+  // in a row (one miss can be a neighbour's noise on a shared machine); if even the
+  // first rate misses twice, down by halves until one holds. Upwards, so each step
+  // carries only the background work (compaction, merging) that the rates it held
+  // leave behind, as a hub running at such a rate would; an overloaded step first
+  // would leave debts that no later step could be fairly charged.
   let best: Step | undefined;
-  let rate = Math.max(100, Math.round(baseFrames * 0.05));
-  for (let misses = 0; misses < 2 && steps.length < MAX_STEPS; ) {
+  let rate = Math.max(100, Math.round(baseFrames * 0.08));
+  for (let misses = 0; steps.length < MAX_STEPS; ) {
     const s = await measure(gen, hub.child.pid, hub.port, rate);
     steps.push(s);
     if (ok(s)) {
       best = s;
       misses = 0;
       rate = Math.round(rate * 1.25);
-    } else misses++;
+    } else if (++misses === 2) {
+      if (best !== undefined || rate <= 100) break;
+      misses = 0;
+      rate = Math.max(100, Math.round(rate / 2));
+    }
   }
   // Then as fast as ACKs allow: the upper bound, with latency unbounded.
   const max = await measure(gen, hub.child.pid, hub.port, 0);

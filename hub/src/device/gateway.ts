@@ -6,9 +6,11 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import {
   CloseCode,
+  DEFAULT_LIMITS,
   DEVICE_SUBPROTOCOL,
   type DecodedUplink,
   type Hello,
+  type Limits,
   MessageType,
   type PresenceReason,
   type ResolvedRecord,
@@ -56,6 +58,8 @@ export class DeviceGateway {
   private acksScheduled = false;
   private shuttingDown = false;
   storePaused = false;
+  /** Decoding limits, one object for every session. */
+  readonly limits: Limits;
   hooks: DeviceHooks = {
     online: () => {},
     offline: () => {},
@@ -73,6 +77,7 @@ export class DeviceGateway {
     readonly metrics: Metrics,
     readonly log: Logger,
   ) {
+    this.limits = { ...DEFAULT_LIMITS, maxFrame: config.maxFrame };
     this.wss = new WebSocketServer({
       noServer: true,
       // Frames over maxFrame get our ERROR 4413; only far larger ones reach ws's own

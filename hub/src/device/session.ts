@@ -5,11 +5,9 @@
 import type { Duplex } from 'node:stream';
 import {
   CloseCode,
-  DEFAULT_LIMITS,
   type DecodedUplink,
   decode,
   encode,
-  type Limits,
   type Message,
   MessageType,
   messageName,
@@ -46,13 +44,15 @@ let sessionCounter = 0;
 export class DeviceSession {
   readonly id = `s-${Date.now().toString(36)}-${(++sessionCounter).toString(36)}`;
   private state: State = 'hello';
-  private readonly helloTimer: NodeJS.Timeout;
+  // Per-connection state is kept small (tens of thousands of sessions): the ping
+  // counter and the held queue exist only once used, the HELLO timer only until HELLO,
+  // and the decoding limits are the gateway's.
+  private helloTimer: NodeJS.Timeout | undefined;
   private readonly bucket: TokenBucket;
-  private readonly pings: WindowCounter;
-  private readonly limits: Limits;
+  private pings: WindowCounter | undefined;
   private resumeTimer: NodeJS.Timeout | undefined;
   /** Messages read while over the rate, handled in order as tokens return. */
-  private readonly held: [Buffer, boolean][] = [];
+  private held: [Buffer, boolean][] | undefined;
   /** Why the hub ended the session, when it did. */
   private endReason: PresenceReason | undefined;
   lastHeard: number;
@@ -72,9 +72,7 @@ export class DeviceSession {
     const now = Date.now();
     this.lastHeard = now;
     const { config } = gw;
-    this.limits = { ...DEFAULT_LIMITS, maxFrame: config.maxFrame };
     this.bucket = new TokenBucket(config.deviceRate, config.deviceRate * 5, now);
-    this.pings = new WindowCounter(Math.max(config.pingInterval, 1000));
     this.helloTimer = setTimeout(() => this.fail(CloseCode.HelloTimeout, `no HELLO within ${config.helloTimeout} ms`), config.helloTimeout);
     // Bytes that never complete a message (100k empty fragments, say) pass every
     // per-message check; bound them here: at most a message's worth plus slack.
@@ -146,6 +144,7 @@ export class DeviceSession {
     const wasOpen = this.state === 'open';
     this.state = 'closed';
     clearTimeout(this.helloTimer);
+    this.helloTimer = undefined;
     if (this.resumeTimer) clearTimeout(this.resumeTimer);
     this.gw.sessionEnded(this, wasOpen, this.endReason ?? 'closed', code);
   }
@@ -167,6 +166,7 @@ export class DeviceSession {
 
   private onPing(): void {
     // ws answers pings itself; a flood of them is ours to stop (SPEC.md §9).
+    this.pings ??= new WindowCounter(Math.max(this.gw.config.pingInterval, 1000));
     if (this.pings.hit(Date.now()) > 5) this.fail(CloseCode.RateLimited, 'ping flood: at most 5 pings per ping interval');
   }
 
@@ -183,7 +183,8 @@ export class DeviceSession {
     this.heard(now);
     this.gw.metrics.bytesIn.inc(data.length);
     // Over the rate (or already holding messages, to keep their order): hold it.
-    if (this.held.length > 0 || this.bucket.take(now) > 0) {
+    if ((this.held !== undefined && this.held.length > 0) || this.bucket.take(now) > 0) {
+      this.held ??= [];
       this.held.push([data, isBinary]);
       this.throttle();
       return;
@@ -196,7 +197,7 @@ export class DeviceSession {
       this.fail(CloseCode.Malformed, 'text messages are not allowed; send binary CBOR');
       return;
     }
-    const r = decode(data, { accept: 'uplink', limits: this.limits, now });
+    const r = decode(data, { accept: 'uplink', limits: this.gw.limits, now });
     if (!r.ok) {
       this.fail(r.error.closeCode, `${r.error.code}: ${r.error.message}`, r.error.seq);
       return;
@@ -209,6 +210,7 @@ export class DeviceSession {
         return;
       }
       clearTimeout(this.helloTimer);
+      this.helloTimer = undefined;
       this.state = 'open';
       this.gw.sessionOpened(this, m);
       return;
@@ -256,14 +258,15 @@ export class DeviceSession {
     }
     const drain = () => {
       this.resumeTimer = undefined;
-      while (this.held.length > 0 && this.state !== 'closed') {
+      const held = this.held ?? [];
+      while (held.length > 0 && this.state !== 'closed') {
         const now = Date.now();
         const wait = this.bucket.take(now);
         if (wait > 0) {
           this.resumeTimer = setTimeout(drain, wait);
           return;
         }
-        const [data, isBinary] = this.held.shift() as [Buffer, boolean];
+        const [data, isBinary] = held.shift() as [Buffer, boolean];
         this.handle(data, isBinary, now);
       }
       if (this.state !== 'closed' && !this.gw.storePaused) this.ws.resume();
