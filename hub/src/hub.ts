@@ -134,7 +134,7 @@ export async function startHub(config: Readonly<HubConfig>, log: Logger, options
     problems() {
       const p: string[] = [];
       if (storeFailing) p.push('storage is failing: telemetry is not being acknowledged');
-      if (gateway.storePaused) p.push('storage is behind: device reads are paused');
+      if (gateway.storeBehind) p.push('storage is behind: device reads have been paused for 5 s or more');
       return p;
     },
   };

@@ -61,6 +61,11 @@ export function createMetrics() {
       registers: [registry],
     }),
     storeBacklog: new Gauge({ name: 'halyard_store_backlog_frames', help: 'Frames accepted but not yet committed', registers: [registry] }),
+    storePauses: new Counter({
+      name: 'halyard_store_pauses_total',
+      help: 'Times device reads were paused because the store backlog was high',
+      registers: [registry],
+    }),
     storeFailures: new Counter({ name: 'halyard_store_failures_total', help: 'Failed commits', registers: [registry] }),
     telemetryPoints: new Counter({ name: 'halyard_telemetry_points_total', help: 'Telemetry points committed', registers: [registry] }),
   };
