@@ -23,6 +23,9 @@ const args = process.argv.slice(2);
 if (args.includes('--help')) {
   console.log('usage: npm run bench -- [--quick|--tiny] [--no-build] [--results=FILE] [scenario ...]\n\nscenarios:');
   for (const [name, s] of Object.entries(SCENARIOS)) console.log(`  ${name.padEnd(12)} ${s.what}`);
+  console.log(
+    '\nenvironment:\n  HALYARD_BENCH_HUB_NODE_FLAGS   extra Node flags for every hub started, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"',
+  );
   process.exit(0);
 }
 const flags = args.filter((a) => a.startsWith('--'));
