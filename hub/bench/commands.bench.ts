@@ -7,7 +7,7 @@ import { rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { build } from 'hdr-histogram-js';
 import { type BenchRow, parseBenchArgs, report, size } from '../../scripts/bench-lib.js';
-import { Child, LOADGEN_MAIN, login, procUsage, seedDevices, sleep, startHub } from './lib.js';
+import { login, procUsage, seedDevices, sleep, startHub, startLoadgen } from './lib.js';
 
 const args = parseBenchArgs();
 const DEVICES = size(args, 10_000, 2_000, 10);
@@ -17,22 +17,7 @@ const WARM = Math.min(2, SECONDS);
 
 const seeded = seedDevices(DEVICES);
 const hub = await startHub(seeded.dir, ['--max-connections', '100000']);
-const gen = new Child([
-  LOADGEN_MAIN,
-  JSON.stringify({
-    hub: `ws://127.0.0.1:${hub.port}`,
-    tokensFile: seeded.tokensFile,
-    records: 1,
-    window: 1,
-    rate: 0,
-    mode: 'ack',
-    responder: true,
-    reconnect: false,
-    rampMs: 0,
-    sourceAddresses: [],
-  }),
-]);
-await gen.next((m) => m.event === 'ready');
+const gen = await startLoadgen(hub.port, seeded.tokensFile, { responder: true });
 await gen.request({ cmd: 'connect' }, 'connected');
 const token = await login(hub.port);
 const base = `http://127.0.0.1:${hub.port}/api/v1`;

@@ -6,30 +6,12 @@
 
 import { rmSync } from 'node:fs';
 import { type BenchRow, parseBenchArgs, report, size } from '../../scripts/bench-lib.js';
-import { BASELINE_MAIN, Child, LOADGEN_MAIN, procUsage, seedDevices, sleep, startHub } from './lib.js';
+import { BASELINE_MAIN, Child, procUsage, seedDevices, sleep, startHub, startLoadgen } from './lib.js';
 
 const args = parseBenchArgs();
 const STEPS = size(args, [5_000, 10_000, 15_000, 19_000], [2_000, 5_000], [20, 40]);
 const MAX = STEPS[STEPS.length - 1] as number;
 const PING_S = size(args, 5, 2, 1);
-
-function loadgen(port: number, tokensFile: string): Child {
-  return new Child([
-    LOADGEN_MAIN,
-    JSON.stringify({
-      hub: `ws://127.0.0.1:${port}`,
-      tokensFile,
-      records: 1,
-      window: 1,
-      rate: 0,
-      mode: 'ack',
-      responder: false,
-      reconnect: false,
-      rampMs: 0,
-      sourceAddresses: [],
-    }),
-  ]);
-}
 
 async function hold(
   server: Child,
@@ -40,8 +22,7 @@ async function hold(
 ): Promise<{ perConn: number; rate: number; online: number; closes: Record<string, number>; counted: number | undefined }> {
   await sleep(500);
   const rss0 = procUsage(server.pid).rssBytes;
-  const gen = loadgen(port, tokensFile);
-  await gen.next((m) => m.event === 'ready');
+  const gen = await startLoadgen(port, tokensFile);
   let prev = 0;
   let rate = 0;
   let perConn = 0;

@@ -6,7 +6,7 @@
 
 import { rmSync } from 'node:fs';
 import { type BenchRow, parseBenchArgs, report, size } from '../../scripts/bench-lib.js';
-import { BASELINE_MAIN, Child, LOADGEN_MAIN, procUsage, scrapeLagMs, seedDevices, sleep, startHub } from './lib.js';
+import { BASELINE_MAIN, Child, procUsage, scrapeLagMs, seedDevices, sleep, startHub, startLoadgen } from './lib.js';
 
 const args = parseBenchArgs();
 const DEVICES = size(args, 1000, 200, 10);
@@ -25,30 +25,11 @@ interface Step {
   lag: number;
 }
 
-function loadgen(port: number, tokensFile: string, records: number, mode: 'ack' | 'open'): Child {
-  return new Child([
-    LOADGEN_MAIN,
-    JSON.stringify({
-      hub: `ws://127.0.0.1:${port}`,
-      tokensFile,
-      records,
-      window: WINDOW,
-      rate: 0,
-      mode,
-      responder: false,
-      reconnect: false,
-      rampMs: 0,
-      sourceAddresses: [],
-    }),
-  ]);
-}
-
 /** Frames per second the bare server receives at full speed. */
 async function baseline(records: number, tokensFile: string): Promise<number> {
   const server = new Child([BASELINE_MAIN]);
   const { port } = (await server.next((m) => m.event === 'listening')) as { port: number };
-  const gen = loadgen(port, tokensFile, records, 'open');
-  await gen.next((m) => m.event === 'ready');
+  const gen = await startLoadgen(port, tokensFile, { records, window: WINDOW, mode: 'open' });
   await gen.request({ cmd: 'connect' }, 'connected');
   gen.send({ cmd: 'rate', value: 0 });
   await sleep(1_000);
@@ -124,8 +105,7 @@ const ok = (s: Step) => s.p99 < 100 && s.acked >= 0.97 * s.offered;
 async function hubRun(records: number, baseFrames: number): Promise<{ best: Step; max: Step; steps: Step[] }> {
   const seeded = seedDevices(DEVICES);
   const hub = await startHub(seeded.dir);
-  const gen = loadgen(hub.port, seeded.tokensFile, records, 'ack');
-  await gen.next((m) => m.event === 'ready');
+  const gen = await startLoadgen(hub.port, seeded.tokensFile, { records, window: WINDOW });
   await gen.request({ cmd: 'connect' }, 'connected');
   const steps: Step[] = [];
   // Up from 8% of the bare server's rate in steps of 25% until a rate misses twice

@@ -93,6 +93,40 @@ export class Child {
   }
 }
 
+/** device-sim's load generator options (LoadOptions, with the tokens in a file). */
+export interface LoadgenOptions {
+  records: number;
+  window: number;
+  rate: number;
+  mode: 'ack' | 'open';
+  responder: boolean;
+  reconnect: boolean;
+  rampMs: number;
+  sourceAddresses: string[];
+}
+
+/**
+ * Starts device-sim's load generator against ws://127.0.0.1:`port`, resolved once it
+ * is ready. Defaults: 1-record frames, a window of 1, no rate yet, counting ACKs, no
+ * answers to commands, no reconnects.
+ */
+export async function startLoadgen(port: number, tokensFile: string, options: Partial<LoadgenOptions> = {}): Promise<Child> {
+  const o: LoadgenOptions = {
+    records: 1,
+    window: 1,
+    rate: 0,
+    mode: 'ack',
+    responder: false,
+    reconnect: false,
+    rampMs: 0,
+    sourceAddresses: [],
+    ...options,
+  };
+  const gen = new Child([LOADGEN_MAIN, JSON.stringify({ hub: `ws://127.0.0.1:${port}`, tokensFile, ...o })]);
+  await gen.next((m) => m.event === 'ready');
+  return gen;
+}
+
 /** A fresh data dir with `count` devices (ids `bench-000000`...) and the admin; returns the tokens. */
 export function seedDevices(
   count: number,

@@ -10,7 +10,7 @@ import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type BenchRow, parseBenchArgs, report, size } from '../../scripts/bench-lib.js';
 import { Mosquitto } from '../test/helpers/mosquitto.js';
-import { Child, LOADGEN_MAIN, login, seedDevices, sleep, startHub } from './lib.js';
+import { Child, login, seedDevices, sleep, startHub, startLoadgen } from './lib.js';
 
 const args = parseBenchArgs();
 const DEVICES = size(args, 1_000, 200, 10);
@@ -79,22 +79,7 @@ async function hubRun(subscribers: number, rate: number): Promise<{ stored: numb
     }),
   ]);
   await sub.next((e) => e.event === 'ready');
-  const gen = new Child([
-    LOADGEN_MAIN,
-    JSON.stringify({
-      hub: `ws://127.0.0.1:${hub.port}`,
-      tokensFile: seeded.tokensFile,
-      records: 1,
-      window: 64,
-      rate: 0,
-      mode: 'ack',
-      responder: false,
-      reconnect: false,
-      rampMs: 0,
-      sourceAddresses: [],
-    }),
-  ]);
-  await gen.next((e) => e.event === 'ready');
+  const gen = await startLoadgen(hub.port, seeded.tokensFile, { window: 64 });
   await gen.request({ cmd: 'connect' }, 'connected');
   gen.send({ cmd: 'rate', value: rate });
   await sleep(1_000);

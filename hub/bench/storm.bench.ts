@@ -6,7 +6,7 @@
 
 import { rmSync } from 'node:fs';
 import { type BenchRow, parseBenchArgs, report, size } from '../../scripts/bench-lib.js';
-import { Child, LOADGEN_MAIN, login, procUsage, seedDevices, sleep, startHub } from './lib.js';
+import { login, procUsage, seedDevices, sleep, startHub, startLoadgen } from './lib.js';
 
 const args = parseBenchArgs();
 const DEVICES = size(args, 10_000, 2_000, 10);
@@ -14,22 +14,7 @@ const COMMANDS = size(args, 1_000, 500, 10);
 
 const seeded = seedDevices(DEVICES);
 let hub = await startHub(seeded.dir, ['--max-connections', '100000']);
-const gen = new Child([
-  LOADGEN_MAIN,
-  JSON.stringify({
-    hub: `ws://127.0.0.1:${hub.port}`,
-    tokensFile: seeded.tokensFile,
-    records: 1,
-    window: 1,
-    rate: 0,
-    mode: 'ack',
-    responder: true,
-    reconnect: true,
-    rampMs: 0,
-    sourceAddresses: [],
-  }),
-]);
-await gen.next((m) => m.event === 'ready');
+const gen = await startLoadgen(hub.port, seeded.tokensFile, { responder: true, reconnect: true });
 await gen.request({ cmd: 'connect' }, 'connected');
 const ids = seeded.tokens.map((t) => t.slice(0, t.lastIndexOf('.')));
 

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
-import { Child, LOADGEN_MAIN, seedDevices, startHub } from '../bench/lib.js';
+import { seedDevices, startHub, startLoadgen } from '../bench/lib.js';
 
 const DEVICES = 5_000;
 const MAX = 2_000;
@@ -24,23 +24,8 @@ describe('overload', () => {
 
   it('refuses connections past the limit with 503, throttles floods, keeps /healthz answering', async () => {
     const hub = await startHub(seeded.dir, ['--max-connections', String(MAX), '--device-rate', '2']);
-    const gen = new Child([
-      LOADGEN_MAIN,
-      JSON.stringify({
-        hub: `ws://127.0.0.1:${hub.port}`,
-        tokensFile: seeded.tokensFile,
-        records: 1,
-        window: 1_000,
-        rate: 0,
-        mode: 'ack',
-        responder: false,
-        reconnect: false,
-        rampMs: 0,
-        sourceAddresses: [],
-      }),
-    ]);
+    const gen = await startLoadgen(hub.port, seeded.tokensFile, { window: 1_000 });
     try {
-      await gen.next((m) => m.event === 'ready');
       const connected = gen.request({ cmd: 'connect' }, 'connected');
       // Meanwhile the hub still answers its health check.
       const during: number[] = [];

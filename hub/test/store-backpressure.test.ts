@@ -9,7 +9,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { Child, LOADGEN_MAIN, seedDevices, sleep, startHub } from '../bench/lib.js';
+import { seedDevices, sleep, startHub, startLoadgen } from '../bench/lib.js';
 import { BACKLOG_HIGH } from '../src/device/gateway.js';
 
 const DEVICES = 100;
@@ -31,26 +31,10 @@ describe('store backpressure', () => {
   it('stops reading devices at the backlog limit while commits stall, then stores every frame', async () => {
     const seeded = seedDevices(DEVICES);
     const hub = await startHub(seeded.dir);
-    const gen = new Child([
-      LOADGEN_MAIN,
-      JSON.stringify({
-        hub: `ws://127.0.0.1:${hub.port}`,
-        tokensFile: seeded.tokensFile,
-        records: 1,
-        // Windows far larger than the limit: only the hub's backpressure stops them.
-        window: 4_000,
-        rate: 0,
-        mode: 'ack',
-        responder: false,
-        reconnect: false,
-        rampMs: 0,
-        sourceAddresses: [],
-      }),
-    ]);
+    const gen = await startLoadgen(hub.port, seeded.tokensFile, { window: 4_000 });
     const lock = new Database(join(seeded.dir, 'halyard.db'));
     const stats = async () => (await gen.request({ cmd: 'stats' }, 'stats')) as unknown as Stats;
     try {
-      await gen.next((m) => m.event === 'ready');
       assert.equal(((await gen.request({ cmd: 'connect' }, 'connected')) as { online: number }).online, DEVICES);
       // The hub's commits now wait on the lock (its busy timeout is 5 s: the checks
       // below must be done well within that, or the commit fails instead).
