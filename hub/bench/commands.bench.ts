@@ -12,7 +12,7 @@ import { login, procUsage, seedDevices, sleep, startHub, startLoadgen } from './
 const args = parseBenchArgs();
 const DEVICES = size(args, 10_000, 2_000, 10);
 const RATE = size(args, 1_000, 500, 20);
-const SECONDS = size(args, 10, 4, 1);
+const SECONDS = size(args, 10, 2, 1);
 const WARM = Math.min(2, SECONDS);
 
 const seeded = seedDevices(DEVICES);

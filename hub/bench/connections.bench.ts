@@ -9,7 +9,7 @@ import { type BenchRow, parseBenchArgs, report, size } from '../../scripts/bench
 import { BASELINE_MAIN, Child, procUsage, seedDevices, sleep, startHub, startLoadgen } from './lib.js';
 
 const args = parseBenchArgs();
-const STEPS = size(args, [5_000, 10_000, 15_000, 19_000], [2_000, 5_000], [20, 40]);
+const STEPS = size(args, [5_000, 10_000, 15_000, 19_000], [1_000, 3_000], [20, 40]);
 const MAX = STEPS[STEPS.length - 1] as number;
 const PING_S = size(args, 5, 2, 1);
 

@@ -10,7 +10,10 @@ import { BASELINE_MAIN, Child, procUsage, scrapeLagMs, seedDevices, sleep, start
 
 const args = parseBenchArgs();
 const DEVICES = size(args, 1000, 200, 10);
-const STEP_MS = size(args, 4_000, 2_000, 300);
+const STEP_MS = size(args, 4_000, 1_000, 300);
+/** The search's first rate, as a share of the bare server's, and the factor between steps (coarser when quick). */
+const FIRST = size(args, 0.08, 0.15, 0.08);
+const FACTOR = size(args, 1.25, 1.5, 1.25);
 /** Rate steps at most before the search stops (tiny runs only check that it works). */
 const MAX_STEPS = size(args, 30, 30, 3);
 const WINDOW = 64;
@@ -108,21 +111,22 @@ async function hubRun(records: number, baseFrames: number): Promise<{ best: Step
   const gen = await startLoadgen(hub.port, seeded.tokensFile, { records, window: WINDOW });
   await gen.request({ cmd: 'connect' }, 'connected');
   const steps: Step[] = [];
-  // Up from 8% of the bare server's rate in steps of 25% until a rate misses twice
-  // in a row (one miss can be a neighbour's noise on a shared machine); if even the
-  // first rate misses twice, down by halves until one holds. Upwards, so each step
+  // Up from 8% of the bare server's rate in steps of 25% (from 15% in steps of 50%
+  // when quick) until a rate misses twice in a row (one miss can be a neighbour's
+  // noise on a shared machine); if even the first rate misses twice, down by halves
+  // until one holds. Upwards, so each step
   // carries only the background work (compaction, merging) that the rates it held
   // leave behind, as a hub running at such a rate would; an overloaded step first
   // would leave debts that no later step could be fairly charged.
   let best: Step | undefined;
-  let rate = Math.max(100, Math.round(baseFrames * 0.08));
+  let rate = Math.max(100, Math.round(baseFrames * FIRST));
   for (let misses = 0; steps.length < MAX_STEPS; ) {
     const s = await measure(gen, hub.child.pid, hub.port, rate);
     steps.push(s);
     if (ok(s)) {
       best = s;
       misses = 0;
-      rate = Math.round(rate * 1.25);
+      rate = Math.round(rate * FACTOR);
     } else if (++misses === 2) {
       if (best !== undefined || rate <= 100) break;
       misses = 0;

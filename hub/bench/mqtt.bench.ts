@@ -14,7 +14,7 @@ import { Child, login, seedDevices, sleep, startHub, startLoadgen } from './lib.
 
 const args = parseBenchArgs();
 const DEVICES = size(args, 1_000, 200, 10);
-const STEP_MS = size(args, 5_000, 2_000, 500);
+const STEP_MS = size(args, 5_000, 1_000, 500);
 const MQTT_LOAD = fileURLToPath(new URL('../dist/bench/mqtt-load.js', import.meta.url));
 
 async function counter(child: Child): Promise<number> {
