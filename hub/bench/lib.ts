@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import type { LoadOptions } from '@halyard/device-sim';
 import { sha256 } from '../src/auth/secrets.js';
 import { openDatabase } from '../src/store/db.js';
 import { migrate } from '../src/store/migrations.js';
@@ -93,17 +94,8 @@ export class Child {
   }
 }
 
-/** device-sim's load generator options (LoadOptions, with the tokens in a file). */
-export interface LoadgenOptions {
-  records: number;
-  window: number;
-  rate: number;
-  mode: 'ack' | 'open';
-  responder: boolean;
-  reconnect: boolean;
-  rampMs: number;
-  sourceAddresses: string[];
-}
+/** device-sim's load generator options, but for where the hub is and the tokens (a file here). */
+export type LoadgenOptions = Omit<LoadOptions, 'hub' | 'tokens'>;
 
 /**
  * Starts device-sim's load generator against ws://127.0.0.1:`port`, resolved once it
