@@ -289,14 +289,12 @@ export class DeviceGateway {
     let points = 0;
     for (const meta of o.metas) if (meta.message.type === MessageType.Telemetry) points += meta.message.records.length;
     this.metrics.telemetryPoints.inc(points);
-    const acked = new Set<DeviceEntry>();
     for (const [rowid, seq] of o.result.seqs) {
       const e = this.fleet.getByRowid(rowid);
       if (e === undefined) continue;
       if (seq > e.durableSeq) e.durableSeq = seq;
-      acked.add(e);
+      this.ackDue.add(e);
     }
-    for (const e of acked) this.ackDue.add(e);
     this.sendAcks(ACK_SLICE);
     const now = performance.now();
     const eventIds = new Map(o.result.events.map((ev) => [`${ev.device}:${ev.seq}`, ev.id]));
