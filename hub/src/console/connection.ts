@@ -16,7 +16,7 @@ import type { WebSocket } from 'ws';
 import type { HubContext } from '../context.js';
 import { TokenBucket } from '../device/rate-limit.js';
 import { HubErrorCode } from '../errors.js';
-import { hasRole } from '../http/route.js';
+import { hasRole } from '../http/auth.js';
 import { getOperator, getSession } from '../store/operators.js';
 import { Outbox, type OutboxOptions } from './outbox.js';
 import { handleAction } from './requests.js';

@@ -11,7 +11,6 @@ import { HubError, HubErrorCode } from '../errors.js';
 import type { Db } from '../store/db.js';
 import { getOperator, getSession } from '../store/operators.js';
 import type { AppEnv } from './env.js';
-import { hasRole } from './route.js';
 
 export const SESSION_COOKIE = 'halyard_session';
 export const SESSION_TTL_MS = 7 * 24 * 3_600_000;
@@ -112,6 +111,13 @@ function refererOrigin(referer: string | undefined): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+// Here, not in route.ts, which imports requireCaller: no import cycle (docs/architecture.md).
+const RANK: Record<Role, number> = { viewer: 1, operator: 2, admin: 3 };
+
+export function hasRole(role: Role, least: Role): boolean {
+  return RANK[role] >= RANK[least];
 }
 
 export function requireCaller(c: Context<AppEnv>, least: Role): Caller {

@@ -37,12 +37,6 @@ export interface RouteSpec<P extends z.ZodType, Q extends z.ZodType, B extends z
 // biome-ignore lint/suspicious/noExplicitAny: a registry of routes with differing schema types
 type AnyRoute = RouteSpec<any, any, any>;
 
-const RANK: Record<Role, number> = { viewer: 1, operator: 2, admin: 3 };
-
-export function hasRole(role: Role, least: Role): boolean {
-  return RANK[role] >= RANK[least];
-}
-
 /** A zod failure as our 400, naming the first offending field. */
 export function validationError(err: z.ZodError, where: string): HubError {
   const issue = err.issues[0];
