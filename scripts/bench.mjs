@@ -11,12 +11,12 @@ const root = new URL('..', import.meta.url).pathname;
 // baselines) run compiled, as in production, so the suite builds first.
 const SCENARIOS = {
   codec: { file: 'firmware-protocol/bench/codec.bench.ts', what: 'TELEMETRY decode/encode vs JSON.parse/stringify' },
-  ingest: { file: 'hub/bench/ingest.bench.ts', what: 'sustained ingest vs a bare ws server (1- and 10-record frames)' },
-  mqtt: { file: 'hub/bench/mqtt.bench.ts', what: 'ingest with 1 and 10 MQTT subscribers vs Mosquitto relaying' },
-  connections: { file: 'hub/bench/connections.bench.ts', what: 'idle connections: RSS per connection, connect rate, liveness' },
-  commands: { file: 'hub/bench/commands.bench.ts', what: 'command round trip through the HTTP API at a fixed rate' },
-  storm: { file: 'hub/bench/storm.bench.ts', what: 'reconnect storm after a hub restart; no command lost' },
-  queries: { file: 'hub/bench/queries.bench.ts', what: 'bucketed and latest queries on a large generated table' },
+  ingest: { file: 'bench/src/ingest.bench.ts', what: 'sustained ingest vs a bare ws server (1- and 10-record frames)' },
+  mqtt: { file: 'bench/src/mqtt.bench.ts', what: 'ingest with 1 and 10 MQTT subscribers vs Mosquitto relaying' },
+  connections: { file: 'bench/src/connections.bench.ts', what: 'idle connections: RSS per connection, connect rate, liveness' },
+  commands: { file: 'bench/src/commands.bench.ts', what: 'command round trip through the HTTP API at a fixed rate' },
+  storm: { file: 'bench/src/storm.bench.ts', what: 'reconnect storm after a hub restart; no command lost' },
+  queries: { file: 'bench/src/queries.bench.ts', what: 'bucketed and latest queries on a large generated table' },
 };
 
 const args = process.argv.slice(2);

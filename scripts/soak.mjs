@@ -28,8 +28,8 @@ const files = [
   'hub/test/session-fuzz.test.ts',
   'hub/test/crash.test.ts',
   'hub/test/hostile-frames.test.ts',
-  'hub/test/liveness-fleet.test.ts',
-  'hub/test/overload.test.ts',
+  'bench/test/liveness-fleet.test.ts',
+  'bench/test/overload.test.ts',
 ];
 const run = spawnSync(process.execPath, ['scripts/test.mjs', ...files], { cwd: root, stdio: 'inherit', env });
 process.exit(run.status ?? 1);

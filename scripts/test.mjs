@@ -15,7 +15,7 @@ const args = process.argv.slice(2);
 const external = args.includes('--external');
 const noBuild = args.includes('--no-build');
 const picks = args.filter((a) => !a.startsWith('--'));
-const PACKAGES = ['firmware-protocol', 'hub', 'device-sim', 'web-console'];
+const PACKAGES = ['firmware-protocol', 'hub', 'device-sim', 'web-console', 'bench'];
 const SKIP = new Set(['node_modules', 'dist', 'test-output', '.git']);
 
 function walk(dir, out) {

@@ -1,5 +1,12 @@
-// The hub as a library, for its own tests and tools: start one in-process.
+// The hub as a library, for its own tests and tools: start one in-process, or
+// prepare and inspect a data directory without a running hub (the benchmarks seed
+// devices and generate telemetry blocks with these; bench/ imports only this file).
 
+export { sha256 } from './auth/secrets.js';
 export { type HubConfig, loadConfig } from './config.js';
+export { BACKLOG_HIGH } from './device/gateway.js';
 export { type Hub, startHub } from './hub.js';
 export { createLogger } from './log.js';
+export { openDatabase } from './store/db.js';
+export { migrate } from './store/migrations.js';
+export { BLOCK_MAX_POINTS, blockRanges, packBlock } from './store/telemetry/blocks.js';

@@ -8,14 +8,14 @@
 import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { Mosquitto } from '@halyard/hub/test/mosquitto';
 import { type BenchRow, parseBenchArgs, report, size } from '../../scripts/bench-lib.js';
-import { Mosquitto } from '../test/helpers/mosquitto.js';
 import { Child, login, seedDevices, sleep, startHub, startLoadgen } from './lib.js';
 
 const args = parseBenchArgs();
 const DEVICES = size(args, 1_000, 200, 10);
 const STEP_MS = size(args, 5_000, 1_000, 500);
-const MQTT_LOAD = fileURLToPath(new URL('../dist/bench/mqtt-load.js', import.meta.url));
+const MQTT_LOAD = fileURLToPath(new URL('../dist/src/mqtt-load.js', import.meta.url));
 
 async function counter(child: Child): Promise<number> {
   return (await child.request({ cmd: 'count' }, 'count')).messages as number;

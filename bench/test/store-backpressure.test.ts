@@ -8,9 +8,9 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { BACKLOG_HIGH } from '@halyard/hub';
 import Database from 'better-sqlite3';
-import { seedDevices, sleep, startHub, startLoadgen } from '../bench/lib.js';
-import { BACKLOG_HIGH } from '../src/device/gateway.js';
+import { seedDevices, sleep, startHub, startLoadgen } from '../src/lib.js';
 
 const DEVICES = 100;
 

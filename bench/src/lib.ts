@@ -9,15 +9,13 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { LoadOptions } from '@halyard/device-sim';
-import { sha256 } from '../src/auth/secrets.js';
-import { openDatabase } from '../src/store/db.js';
-import { migrate } from '../src/store/migrations.js';
+import { migrate, openDatabase, sha256 } from '@halyard/hub';
 
 // Scenario scripts run from source (through tsx); what they measure runs compiled,
 // as in production: the hub, the baseline server and the load generator.
 const repo = (p: string) => fileURLToPath(new URL(`../../${p}`, import.meta.url));
 export const HUB_MAIN = repo('hub/dist/src/main.js');
-export const BASELINE_MAIN = repo('hub/dist/bench/baseline-ws.js');
+export const BASELINE_MAIN = repo('bench/dist/src/baseline-ws.js');
 export const LOADGEN_MAIN = repo('device-sim/dist/src/load/main.js');
 
 /** One shared secret for seeded devices: tokens are `<id>.<BENCH_SECRET>`. */
@@ -207,3 +205,19 @@ export async function login(port: number): Promise<string> {
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `check` every 25 ms until it returns a value (not undefined or false); throws after `timeoutMs`. */
+export async function eventually<T>(check: () => Promise<T | undefined | false>, what: string, timeoutMs = 5_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v !== undefined && v !== false) return v as T;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await sleep(25);
+  }
+}

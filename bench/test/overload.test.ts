@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
-import { seedDevices, startHub, startLoadgen } from '../bench/lib.js';
+import { seedDevices, startHub, startLoadgen } from '../src/lib.js';
 
 const DEVICES = 5_000;
 const MAX = 2_000;

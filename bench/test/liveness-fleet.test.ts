@@ -8,10 +8,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { ADMIN_PASSWORD, seedDevices } from '../bench/lib.js';
-import { eventually } from './helpers/device.js';
-import { Api } from './helpers/hub.js';
-import { type HubProcess, spawnHub } from './helpers/process.js';
+import { eventually, type HubHandle, login, seedDevices, startHub } from '../src/lib.js';
 
 const SIM = fileURLToPath(new URL('../../device-sim/dist/src/main.js', import.meta.url));
 const DEVICES = 1_000;
@@ -28,39 +25,31 @@ function sim(hub: number, tokensFile: string): ChildProcess {
 
 describe(`liveness with ${DEVICES} devices, ${FROZEN} frozen`, () => {
   const seeded = seedDevices(DEVICES);
-  let hub: HubProcess | undefined;
+  let hub: HubHandle | undefined;
   const sims: ChildProcess[] = [];
   after(async () => {
     for (const s of sims) {
       s.kill('SIGCONT');
       s.kill('SIGKILL');
     }
-    hub?.proc.kill('SIGTERM');
-    await hub?.exited;
+    await hub?.child.stop();
     rmSync(seeded.dir, { recursive: true, force: true });
   });
 
   it('drops exactly the frozen devices, within ping interval + timeout', async () => {
-    hub = await spawnHub([
-      '--data-dir',
-      seeded.dir,
-      '--admin-password',
-      ADMIN_PASSWORD,
-      '--ping-interval',
-      `${PING_MS}ms`,
-      '--ping-timeout',
-      `${PING_MS}ms`,
-    ]);
+    hub = await startHub(seeded.dir, ['--ping-interval', `${PING_MS}ms`, '--ping-timeout', `${PING_MS}ms`]);
+    const { port } = hub;
     const entries = seeded.tokens.map((token) => ({ id: token.slice(0, token.lastIndexOf('.')), token }));
     const frozen = entries.slice(0, FROZEN);
     const alive = entries.slice(FROZEN);
     const files = [join(seeded.dir, 'frozen.json'), join(seeded.dir, 'alive.json')];
     writeFileSync(files[0] as string, JSON.stringify(frozen));
     writeFileSync(files[1] as string, JSON.stringify(alive));
-    sims.push(sim(hub.port, files[0] as string), sim(hub.port, files[1] as string));
-    const api = new Api(`http://127.0.0.1:${hub.port}`);
-    await api.login('admin', ADMIN_PASSWORD);
-    const online = async () => (await api.get('/devices?status=online&limit=10000')).body as { devices: { id: string }[]; total: number };
+    sims.push(sim(port, files[0] as string), sim(port, files[1] as string));
+    const token = await login(port);
+    const get = async (path: string) =>
+      (await fetch(`http://127.0.0.1:${port}/api/v1${path}`, { headers: { authorization: `Bearer ${token}` } })).json();
+    const online = async () => (await get('/devices?status=online&limit=10000')) as { devices: { id: string }[]; total: number };
     await eventually(async () => (await online()).total === DEVICES, `${DEVICES} devices online`, 60_000);
 
     const frozenAt = Date.now();
@@ -83,7 +72,7 @@ describe(`liveness with ${DEVICES} devices, ${FROZEN} frozen`, () => {
     for (const d of frozen) assert.ok(!stillOnline.has(d.id), `${d.id} went offline`);
     // Presence history is written once a second: wait for the offline row.
     const p = await eventually(async () => {
-      const row = (await api.get(`/devices/${frozen[0]?.id}/presence`)).body.presence[0];
+      const row = ((await get(`/devices/${frozen[0]?.id}/presence`)) as { presence: { online: boolean; reason?: string }[] }).presence[0];
       return row?.online === false ? row : undefined;
     }, 'the offline presence row');
     assert.equal(p.reason, 'timeout');

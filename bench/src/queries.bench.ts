@@ -5,10 +5,9 @@
 
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { BLOCK_MAX_POINTS, blockRanges, openDatabase, packBlock } from '@halyard/hub';
 import { build } from 'hdr-histogram-js';
 import { type BenchRow, parseBenchArgs, report, size } from '../../scripts/bench-lib.js';
-import { openDatabase } from '../src/store/db.js';
-import { BLOCK_MAX_POINTS, blockRanges, packBlock } from '../src/store/telemetry/blocks.js';
 import { login, seedDevices, startHub } from './lib.js';
 
 const args = parseBenchArgs();
