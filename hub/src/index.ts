@@ -1,6 +1,7 @@
 // The hub as a library, for its own tests and tools: start one in-process, or
 // prepare and inspect a data directory without a running hub (the benchmarks seed
-// devices and generate telemetry blocks with these; bench/ imports only this file).
+// devices and generate telemetry blocks with these). bench/ imports this file and,
+// through the exports map, the Mosquitto test helper: no other hub internals.
 
 export { sha256 } from './auth/secrets.js';
 export { type HubConfig, loadConfig } from './config.js';

@@ -1,0 +1,71 @@
+// The layers as rules (docs/architecture.md § Layers), checked by `npm run lint`
+// through tools/depcruise/run.mjs. Type-only imports count for the layers (a type
+// from another package is a dependency on it) but not for cycles, which are about
+// module evaluation order at run time.
+
+/** Workspace folders, as paths relative to the repository root. */
+const PROTOCOL = '^firmware-protocol/';
+const HUB = '^hub/';
+const SIM = '^device-sim/';
+const CONSOLE = '^web-console/';
+const BENCH = '^bench/';
+
+/** @type {import('dependency-cruiser').IConfiguration} */
+module.exports = {
+  forbidden: [
+    {
+      name: 'protocol-stands-alone',
+      comment: 'firmware-protocol is the bottom layer: it imports no other workspace package.',
+      severity: 'error',
+      from: { path: PROTOCOL },
+      to: { path: [HUB, SIM, CONSOLE, BENCH] },
+    },
+    {
+      name: 'clients-not-hub',
+      comment: 'device-sim and web-console talk to the hub over the wire (SPEC.md), never through its code.',
+      severity: 'error',
+      from: { path: [SIM, CONSOLE] },
+      to: { path: [HUB, BENCH] },
+    },
+    {
+      name: 'hub-not-clients',
+      comment: 'The hub knows its clients by the protocol alone: no device-sim, no console code (it serves the built console as files).',
+      severity: 'error',
+      from: { path: HUB },
+      to: { path: [SIM, CONSOLE, BENCH] },
+    },
+    {
+      name: 'bench-on-top',
+      comment: 'bench drives the hub with device-sim and depends on both; nothing depends on bench.',
+      severity: 'error',
+      from: { pathNot: BENCH },
+      to: { path: BENCH },
+    },
+    {
+      name: 'no-runtime-cycles',
+      comment: 'A cycle of runtime imports makes evaluation order matter (a binding read before its module ran).',
+      severity: 'error',
+      from: {},
+      to: { circular: true, viaOnly: { dependencyTypesNot: ['type-only'] } },
+    },
+    {
+      name: 'resolvable',
+      comment: 'An import the checker cannot resolve is an edge it cannot check.',
+      severity: 'error',
+      from: {},
+      to: { couldNotResolve: true },
+    },
+  ],
+  options: {
+    // See type-only imports (tsc parses before compiling them away).
+    tsPreCompilationDeps: true,
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '(^|/)(dist|node_modules|test-output|bench-results)/' },
+    enhancedResolveOptions: {
+      // Workspace packages resolve to their sources, as tsx runs them (--conditions=source).
+      exportsFields: ['exports'],
+      conditionNames: ['source', 'import', 'require', 'node', 'default'],
+      mainFields: ['module', 'main', 'types'],
+    },
+  },
+};
