@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { ConfigError, envName, FLAGS, helpText, loadConfig, redact } from './config.js';
 
 describe('hub configuration', () => {
-  it('has the defaults ARCHITECTURE.md names', () => {
+  it('has the defaults README.md § Configuration names', () => {
     const c = loadConfig([], {});
     assert.equal(c.port, 8080);
     assert.equal(c.mqttPort, 1883);

@@ -1,4 +1,4 @@
-// Every topic of ARCHITECTURE.md's MQTT table with a real protocol-speaking device
+// Every topic of README.md § MQTT's table with a real protocol-speaking device
 // and a real mqtt.js integrator: status (incl. liveness timeouts), telemetry as
 // SenML JSON, events, twins, the command round trip over MQTT, idempotency,
 // rejected requests, deleted devices, and hub/status on shutdown.

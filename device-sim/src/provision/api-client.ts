@@ -1,4 +1,4 @@
-// A minimal JSON client for the hub's HTTP API (ARCHITECTURE.md, /api/v1): just what
+// A minimal JSON client for the hub's HTTP API (README.md § HTTP API, /api/v1): just what
 // provisioning needs. node:http(s) rather than fetch, so that --ca and --insecure
 // apply to the API exactly as they do to the device channel.
 

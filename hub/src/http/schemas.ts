@@ -1,4 +1,4 @@
-// zod schemas shared by routes: ids, names, times and durations as ARCHITECTURE.md
+// zod schemas shared by routes: ids, names, times and durations as README.md § HTTP API
 // fixes them (times: ms since the epoch or ISO 8601; durations: "30s", "5m"...).
 
 import { COMMAND_STATES, DEVICE_ID_PATTERN, parseDuration } from '@halyard/firmware-protocol';

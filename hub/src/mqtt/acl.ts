@@ -1,4 +1,4 @@
-// Who may do what on the embedded broker (ARCHITECTURE.md § MQTT). An account's
+// Who may do what on the embedded broker (README.md § MQTT). An account's
 // ACL is a list of topic filters to read and a list to publish to; the default
 // reads everything under the prefix and publishes commands and desired-set
 // patches. An ACL can only narrow what the hub allows: publishing is further

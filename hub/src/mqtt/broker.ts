@@ -21,7 +21,7 @@ export const BROKER_LIMITS = {
   /**
    * mqemitter's limit on messages being delivered at once. aedes's default (100)
    * queues everything beyond it without bound and collapses to ~1k msgs/s under
-   * load (FACTS.md); ours is far above what the embedded sink keeps in flight.
+   * load (docs/architecture.md § Measured facts); ours is far above what the embedded sink keeps in flight.
    */
   concurrency: 20_000,
   /**

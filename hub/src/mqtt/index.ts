@@ -1,4 +1,4 @@
-// MQTT for integrators (ARCHITECTURE.md § MQTT): the embedded aedes broker on
+// MQTT for integrators (README.md § MQTT): the embedded aedes broker on
 // --mqtt-port, at /mqtt over WebSocket and on --mqtts-port with TLS; integrator
 // accounts and ACLs; the hub's topics; outbound bridges; Home Assistant discovery.
 //

@@ -1,4 +1,4 @@
-// The hub's bus, mirrored onto its MQTT topics (ARCHITECTURE.md § MQTT): presence
+// The hub's bus, mirrored onto its MQTT topics (README.md § MQTT): presence
 // as retained device status, committed telemetry as SenML JSON, events, twins
 // (retained), and every command state change. Bus handlers run inside the
 // gateways' and the store's callbacks, so they only build a message around data

@@ -1,4 +1,4 @@
-// The hub's MQTT topics, exactly as ARCHITECTURE.md's table names them, under
+// The hub's MQTT topics, exactly as README.md § MQTT's table names them, under
 // --mqtt-prefix; and recognising the requests integrators may publish.
 
 export type Request =

@@ -1,4 +1,4 @@
-// Integrators: MQTT accounts (ARCHITECTURE.md § MQTT). A password hash (scrypt)
+// Integrators: MQTT accounts (README.md § MQTT). A password hash (scrypt)
 // and an optional ACL; no ACL means the default one, computed from the hub's
 // --mqtt-prefix at run time so that a prefix change needs no migration.
 

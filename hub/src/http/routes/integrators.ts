@@ -1,4 +1,4 @@
-// Integrators (admin only): the MQTT accounts of ARCHITECTURE.md § MQTT. The
+// Integrators (admin only): the MQTT accounts of README.md § MQTT. The
 // password is stored as an scrypt hash; the ACL is optional (the default reads
 // everything under the prefix and publishes commands and desired-set patches).
 // Deleting an account ends its live MQTT connections at once.
