@@ -1,5 +1,5 @@
 // The layers as rules (docs/architecture.md § Layers), checked by `npm run lint`
-// through tools/depcruise/run.mjs. Type-only imports count for the layers (a type
+// through scripts/depcruise/run.mjs. Type-only imports count for the layers (a type
 // from another package is a dependency on it) but not for cycles, which are about
 // module evaluation order at run time.
 
