@@ -165,10 +165,17 @@ export async function startHub(config: Readonly<HubConfig>, log: Logger, options
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => {});
     const path = (req.url ?? '/').split('?')[0];
-    if (path === DEVICE_PATH) return gateway.handleUpgrade(req, socket, head);
-    if (path === CONSOLE_PATH) return consoles.handleUpgrade(req, socket, head);
-    if (path === '/mqtt') return mqtt.handleUpgrade(req, socket, head);
-    rejectUpgrade(socket, 404, 'HUB_ERR_NOT_FOUND', `no WebSocket endpoint at ${path}`);
+    // Each handler answers every refusal itself; this only keeps a bug in one of
+    // them (reached before authentication) from taking the whole process down.
+    try {
+      if (path === DEVICE_PATH) return gateway.handleUpgrade(req, socket, head);
+      if (path === CONSOLE_PATH) return consoles.handleUpgrade(req, socket, head);
+      if (path === '/mqtt') return mqtt.handleUpgrade(req, socket, head);
+      rejectUpgrade(socket, 404, 'HUB_ERR_NOT_FOUND', `no WebSocket endpoint at ${path}`);
+    } catch (err) {
+      log.error({ err, path, remote: req.socket.remoteAddress }, 'upgrade handler failed');
+      rejectUpgrade(socket, 500, 'HUB_ERR_INTERNAL', 'internal error; see the hub log');
+    }
   });
   server.on('clientError', (err, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');

@@ -4,7 +4,6 @@
 
 import type { Role } from '@halyard/firmware-protocol';
 import type { Context, MiddlewareHandler } from 'hono';
-import { getCookie } from 'hono/cookie';
 import { bearer, sha256 } from '../auth/secrets.js';
 import type { EventBus } from '../bus.js';
 import { HubError, HubErrorCode } from '../errors.js';
@@ -62,23 +61,40 @@ export class SessionCache {
   }
 }
 
-/** The token a request carries: bearer first, then the session cookie. */
+/** What a session token looks like: randomToken()'s base64url, with room to grow. */
+const SESSION_TOKEN = /^[A-Za-z0-9_-]{16,256}$/;
+
+/**
+ * The token a request carries: bearer first, then the session cookie. The HTTP
+ * API and the console upgrade both read it here, before anyone is authenticated,
+ * so nothing in a header may make it throw: the cookie is not percent-decoded at
+ * all (the hub's tokens never need it) and anything not shaped like a token is
+ * no token.
+ */
 export function requestToken(
   authorization: string | undefined,
   cookieHeader: string | undefined,
 ): { token: string; via: Caller['via'] } | undefined {
   const b = bearer(authorization);
   if (b !== undefined) return { token: b, via: 'bearer' };
-  const m = cookieHeader === undefined ? null : new RegExp(`(?:^|;\\s*)${SESSION_COOKIE}=([^;]+)`).exec(cookieHeader);
-  return m?.[1] ? { token: decodeURIComponent(m[1]), via: 'cookie' } : undefined;
+  const value = cookieValue(cookieHeader, SESSION_COOKIE);
+  return value !== undefined && SESSION_TOKEN.test(value) ? { token: value, via: 'cookie' } : undefined;
+}
+
+/** The first cookie of that name, as sent (no decoding), trimmed. */
+function cookieValue(header: string | undefined, name: string): string | undefined {
+  if (header === undefined) return undefined;
+  for (const pair of header.split(';')) {
+    const eq = pair.indexOf('=');
+    if (eq !== -1 && pair.slice(0, eq).trim() === name) return pair.slice(eq + 1).trim();
+  }
+  return undefined;
 }
 
 /** Puts the caller (or undefined) on every request's context. */
 export function authenticate(sessions: SessionCache): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const b = bearer(c.req.header('authorization'));
-    const cookie = getCookie(c, SESSION_COOKIE);
-    const found = b !== undefined ? { token: b, via: 'bearer' as const } : cookie ? { token: cookie, via: 'cookie' as const } : undefined;
+    const found = requestToken(c.req.header('authorization'), c.req.header('cookie'));
     c.set('caller', found ? sessions.resolve(found.token, found.via) : undefined);
     await next();
   };
