@@ -1,6 +1,6 @@
 // Who is calling: an operator's session from the cookie (the console) or from
 // `Authorization: Bearer` (API clients); role checks; CSRF defence for cookie
-// callers; and login throttling per address and per username.
+// callers. Login throttling is in login-limiter.ts.
 
 import type { Role } from '@halyard/firmware-protocol';
 import type { Context, MiddlewareHandler } from 'hono';
@@ -139,49 +139,4 @@ export function requireCaller(c: Context<AppEnv>, least: Role): Caller {
     );
   if (!hasRole(caller.role, least)) throw new HubError(HubErrorCode.Forbidden, `this needs the ${least} role; you are ${caller.role}`);
   return caller;
-}
-
-/**
- * Login attempts: after `perUser` failures for a username, or `perIp` from an
- * address (several people may share one), within `windowMs`, further attempts get
- * 429 until the window passes.
- */
-export class LoginLimiter {
-  private readonly failures = new Map<string, number[]>();
-
-  constructor(
-    private readonly perUser = 5,
-    private readonly perIp = 20,
-    private readonly windowMs = 15 * 60_000,
-  ) {}
-
-  private recent(key: string, now: number): number[] {
-    const list = (this.failures.get(key) ?? []).filter((t) => t > now - this.windowMs);
-    if (list.length === 0) this.failures.delete(key);
-    else this.failures.set(key, list);
-    return list;
-  }
-
-  /** Seconds to wait if blocked, else 0. */
-  blocked(ip: string, username: string, now = Date.now()): number {
-    let wait = 0;
-    for (const [key, max] of [
-      [`ip:${ip}`, this.perIp],
-      [`user:${username}`, this.perUser],
-    ] as const) {
-      const list = this.recent(key, now);
-      if (list.length >= max) wait = Math.max(wait, Math.ceil(((list[0] as number) + this.windowMs - now) / 1000));
-    }
-    return wait;
-  }
-
-  failed(ip: string, username: string, now = Date.now()): void {
-    for (const key of [`ip:${ip}`, `user:${username}`]) this.failures.set(key, [...this.recent(key, now), now]);
-    // Bound memory under a spray of usernames or addresses.
-    if (this.failures.size > 100_000) this.failures.clear();
-  }
-
-  succeeded(username: string): void {
-    this.failures.delete(`user:${username}`);
-  }
 }
