@@ -1,11 +1,10 @@
 // Assembling a hub: store (writer thread + reader), fleet, gateways, services,
 // HTTP server; and taking it apart again in the right order.
 
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { CONSOLE_PATH, DEVICE_PATH, type HubStats } from '@halyard/firmware-protocol';
 import { getRequestListener } from '@hono/node-server';
@@ -26,6 +25,7 @@ import { createMetrics } from './metrics.js';
 import { mqttRoutes, startMqtt } from './mqtt/index.js';
 import { rejectUpgrade } from './net/reject-upgrade.js';
 import { HubStatsTracker } from './stats.js';
+import { prepareDataDir } from './store/data-dir.js';
 import { listDevices } from './store/devices.js';
 import { countOperators } from './store/operators.js';
 import { Reader } from './store/reader.js';
@@ -53,8 +53,7 @@ export interface StartOptions {
 }
 
 export async function startHub(config: Readonly<HubConfig>, log: Logger, options: StartOptions = {}): Promise<Hub> {
-  mkdirSync(config.dataDir, { recursive: true });
-  const dbPath = join(config.dataDir, 'halyard.db');
+  const dbPath = prepareDataDir(config.dataDir, log);
   const writer = await Writer.start<FrameMeta>({
     path: dbPath,
     cacheMiB: 256,
