@@ -171,6 +171,10 @@ export async function startHub(config: Readonly<HubConfig>, log: Logger, options
       if (path === DEVICE_PATH) return gateway.handleUpgrade(req, socket, head);
       if (path === CONSOLE_PATH) return consoles.handleUpgrade(req, socket, head);
       if (path === '/mqtt') return mqtt.handleUpgrade(req, socket, head);
+      log.info(
+        { status: 404, code: 'HUB_ERR_NOT_FOUND', path, remote: req.socket.remoteAddress },
+        'upgrade refused: no WebSocket endpoint there',
+      );
       rejectUpgrade(socket, 404, 'HUB_ERR_NOT_FOUND', `no WebSocket endpoint at ${path}`);
     } catch (err) {
       log.error({ err, path, remote: req.socket.remoteAddress }, 'upgrade handler failed');

@@ -190,4 +190,19 @@ describe('hostile HTTP', () => {
       [],
     );
   });
+
+  it('answers handshakes the WebSocket layer refuses with a 4xx and a log line', async () => {
+    const before = t.logs.length;
+    const cases: [string, number][] = [
+      ['GET /mqtt HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n', 400],
+      [`GET /mqtt HTTP/1.1\r\nHost: x\r\n${WS_HEAD.replace('Version: 13', 'Version: 99')}\r\n`, 400],
+      [`GET /mqtt HTTP/1.1\r\nHost: x\r\n${WS_HEAD.replace('dGhlIHNhbXBsZSBub25jZQ==', '%%%')}\r\n`, 400],
+      [`GET /mqtt HTTP/1.1\r\nHost: x\r\n${WS_HEAD}Sec-WebSocket-Protocol: a b\r\n\r\n`, 400],
+      [`GET /elsewhere HTTP/1.1\r\nHost: x\r\n${WS_HEAD}\r\n`, 404],
+    ];
+    for (const [request, expected] of cases) assert.equal(await status(t.hub.port, request), expected, request.split('\r\n').join(' | '));
+    const refusals = t.logs.slice(before).filter((l) => / refused/.test(l.msg));
+    assert.equal(refusals.length, cases.length, JSON.stringify(refusals.map((l) => l.msg)));
+    assert.equal((await fetch(`${t.http}/healthz`)).status, 200);
+  });
 });

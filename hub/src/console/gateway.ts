@@ -18,7 +18,7 @@ import { WebSocketServer } from 'ws';
 import type { BusEvents } from '../bus.js';
 import type { HubContext } from '../context.js';
 import { requestToken, sameOrigin } from '../http/auth.js';
-import { rejectUpgrade } from '../net/reject-upgrade.js';
+import { answerHandshakeErrors, rejectUpgrade } from '../net/reject-upgrade.js';
 import type { HubStatsTracker } from '../stats.js';
 import { HUB_VERSION } from '../version.js';
 import { type ConsoleCaller, ConsoleConnection, type ConsoleHost } from './connection.js';
@@ -99,6 +99,7 @@ export class ConsoleGateway implements ConsoleHost {
       perMessageDeflate: false,
       handleProtocols: (protocols) => (protocols.has(CONSOLE_SUBPROTOCOL) ? CONSOLE_SUBPROTOCOL : false),
     });
+    answerHandshakeErrors(this.wss, ctx.log, 'console');
     const name = 'halyard_console_coalesced_total';
     // A second gateway on the same hub (tests) shares the counter instead of failing to register it.
     this.coalesced =

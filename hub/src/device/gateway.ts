@@ -22,7 +22,7 @@ import type { HubConfig } from '../config.js';
 import type { DeviceEntry, Fleet } from '../fleet.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import { rejectUpgrade } from '../net/reject-upgrade.js';
+import { answerHandshakeErrors, rejectUpgrade } from '../net/reject-upgrade.js';
 import type { NewPresence } from '../store/events.js';
 import { dataToJson } from '../store/json.js';
 import type { BatchOutcome, Writer } from '../store/writer.js';
@@ -101,6 +101,7 @@ export class DeviceGateway {
       maxFragments: 1_024,
       handleProtocols: (protocols) => (protocols.has(DEVICE_SUBPROTOCOL) ? DEVICE_SUBPROTOCOL : false),
     });
+    answerHandshakeErrors(this.wss, log, 'device');
     writer.on('committed', (o) => this.onCommitted(o));
     const tick = Math.max(20, Math.min(1_000, config.pingTimeout / 4, config.pingInterval / 4));
     this.ticker = setInterval(() => this.liveness(), tick);
