@@ -1,11 +1,10 @@
 // Assembling a hub: store (writer thread + reader), fleet, gateways, services,
 // HTTP server; and taking it apart again in the right order.
 
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { CONSOLE_PATH, DEVICE_PATH, type HubStats } from '@halyard/firmware-protocol';
 import { getRequestListener } from '@hono/node-server';
@@ -19,12 +18,14 @@ import { DeviceGateway } from './device/gateway.js';
 import type { FrameMeta } from './device/session.js';
 import { Fleet } from './fleet.js';
 import { createApp } from './http/app.js';
-import { LoginLimiter, SessionCache } from './http/auth.js';
+import { SessionCache } from './http/auth.js';
+import { LoginLimiter } from './http/login-limiter.js';
 import type { Logger } from './log.js';
 import { createMetrics } from './metrics.js';
 import { mqttRoutes, startMqtt } from './mqtt/index.js';
 import { rejectUpgrade } from './net/reject-upgrade.js';
 import { HubStatsTracker } from './stats.js';
+import { prepareDataDir } from './store/data-dir.js';
 import { listDevices } from './store/devices.js';
 import { countOperators } from './store/operators.js';
 import { Reader } from './store/reader.js';
@@ -52,8 +53,7 @@ export interface StartOptions {
 }
 
 export async function startHub(config: Readonly<HubConfig>, log: Logger, options: StartOptions = {}): Promise<Hub> {
-  mkdirSync(config.dataDir, { recursive: true });
-  const dbPath = join(config.dataDir, 'halyard.db');
+  const dbPath = prepareDataDir(config.dataDir, log);
   const writer = await Writer.start<FrameMeta>({
     path: dbPath,
     cacheMiB: 256,
@@ -165,10 +165,21 @@ export async function startHub(config: Readonly<HubConfig>, log: Logger, options
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => {});
     const path = (req.url ?? '/').split('?')[0];
-    if (path === DEVICE_PATH) return gateway.handleUpgrade(req, socket, head);
-    if (path === CONSOLE_PATH) return consoles.handleUpgrade(req, socket, head);
-    if (path === '/mqtt') return mqtt.handleUpgrade(req, socket, head);
-    rejectUpgrade(socket, 404, 'HUB_ERR_NOT_FOUND', `no WebSocket endpoint at ${path}`);
+    // Each handler answers every refusal itself; this only keeps a bug in one of
+    // them (reached before authentication) from taking the whole process down.
+    try {
+      if (path === DEVICE_PATH) return gateway.handleUpgrade(req, socket, head);
+      if (path === CONSOLE_PATH) return consoles.handleUpgrade(req, socket, head);
+      if (path === '/mqtt') return mqtt.handleUpgrade(req, socket, head);
+      log.info(
+        { status: 404, code: 'HUB_ERR_NOT_FOUND', path, remote: req.socket.remoteAddress },
+        'upgrade refused: no WebSocket endpoint there',
+      );
+      rejectUpgrade(socket, 404, 'HUB_ERR_NOT_FOUND', `no WebSocket endpoint at ${path}`);
+    } catch (err) {
+      log.error({ err, path, remote: req.socket.remoteAddress }, 'upgrade handler failed');
+      rejectUpgrade(socket, 500, 'HUB_ERR_INTERNAL', 'internal error; see the hub log');
+    }
   });
   server.on('clientError', (err, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');

@@ -31,6 +31,8 @@ describe('HTTP API', () => {
     await t.api.provision('api-dev');
   });
   after(() => t.close());
+  /** A 500 logs "request failed" at error level; a refused request never should. */
+  const errorLogs = () => t.logs.filter((l) => l.level >= 50).map((l) => `${l.msg} ${JSON.stringify(l.err ?? '')}`.slice(0, 300));
 
   it('serves an OpenAPI document that lists every route with its role', async () => {
     const r = await fetch(`${t.http}/api/v1/openapi.json`);
@@ -94,6 +96,47 @@ describe('HTTP API', () => {
     assert.match(r.body.error.message, /malformed JSON/);
     r = await t.api.call('POST', '/devices', 'id=x', { 'content-type': 'application/x-www-form-urlencoded' });
     assert.equal(r.status, 400);
+  });
+
+  it('400 naming the field for an unknown command state in ?state=, not a 500', async () => {
+    let r = await t.api.get('/devices/api-dev/commands?state=bogus');
+    assert.equal(r.status, 400);
+    assert.equal(r.body.error.code, 'HUB_ERR_VALIDATION');
+    assert.equal(r.body.error.field, 'state');
+    assert.match(r.body.error.message, /bogus/);
+    r = await t.api.get('/devices/api-dev/commands?state=queued,%20nope');
+    assert.equal(r.status, 400);
+    assert.equal(r.body.error.field, 'state');
+    r = await t.api.get('/devices/api-dev/commands?state=queued,%20sent');
+    assert.equal(r.status, 200);
+    assert.deepEqual(errorLogs(), []);
+  });
+
+  it('400 for JSON nested 5,000 deep on every JSON route, and for command params deeper than a device decodes', async () => {
+    const arrays = `${'['.repeat(5_000)}${']'.repeat(5_000)}`;
+    const objects = `${'{"a":'.repeat(5_000)}1${'}'.repeat(5_000)}`;
+    for (const [method, path, body] of [
+      ['POST', '/login', arrays],
+      ['POST', '/devices', objects],
+      ['PATCH', '/devices/api-dev', objects],
+      ['PATCH', '/devices/api-dev/twin/desired', objects],
+      ['POST', '/devices/api-dev/commands', `{"name":"x","params":${arrays}}`],
+      ['POST', '/operators', `{"username":"deep","password":"password-123","role":${arrays}}`],
+    ] as const) {
+      const r = await t.api.call(method, path, body, { 'content-type': 'application/json' });
+      assert.equal(r.status, 400, `${method} ${path}: ${JSON.stringify(r.body)}`);
+      assert.equal(r.body.error.code, 'HUB_ERR_VALIDATION');
+      assert.equal(r.body.error.field, 'body');
+    }
+    // Brackets inside strings are text, not nesting.
+    const r = await t.api.post('/devices/api-dev/commands', { name: 'x', params: { s: '['.repeat(5_000) } });
+    assert.equal(r.status, 201);
+    const nest = (n: number): unknown => (n === 0 ? 1 : { a: nest(n - 1) });
+    assert.equal((await t.api.post('/devices/api-dev/commands', { name: 'x', params: nest(15) })).status, 201);
+    const deep = await t.api.post('/devices/api-dev/commands', { name: 'x', params: nest(16) });
+    assert.equal(deep.status, 400);
+    assert.equal(deep.body.error.field, 'params');
+    assert.deepEqual(errorLogs(), []);
   });
 
   it('413 for a body over the limit, declared or chunked', async () => {

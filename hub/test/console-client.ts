@@ -25,6 +25,8 @@ export interface ConsoleClientOptions {
   cookie?: string;
   origin?: string;
   protocols?: string[];
+  /** Connect from this local address (a loopback one, to play another machine). */
+  localAddress?: string;
 }
 
 export class ConsoleClient {
@@ -55,7 +57,10 @@ export class ConsoleClient {
     if (o.cookie !== undefined) headers.cookie = o.cookie;
     if (o.origin !== undefined) headers.origin = o.origin;
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(`${base}/v1/console`, o.protocols ?? [CONSOLE_SUBPROTOCOL], { headers });
+      const ws = new WebSocket(`${base}/v1/console`, o.protocols ?? [CONSOLE_SUBPROTOCOL], {
+        headers,
+        ...(o.localAddress === undefined ? {} : { localAddress: o.localAddress }),
+      });
       const client = new ConsoleClient(ws);
       ws.once('open', () => resolve(client));
       ws.once('unexpected-response', (_req, res) => {

@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { CloseCode, MessageType } from '@halyard/firmware-protocol';
+import { CloseCode, DEVICE_SUBPROTOCOL, MessageType } from '@halyard/firmware-protocol';
 import WebSocket from 'ws';
 import { TestDevice } from './helpers/device.js';
 import { startTestHub, type TestHub } from './helpers/hub.js';
@@ -17,6 +17,22 @@ async function refused(p: Promise<unknown>): Promise<{ status: number; body: str
     throw err;
   }
   throw new Error('the upgrade was accepted');
+}
+
+/** A device upgrade from `localAddress`: the HTTP status it gets (101 when accepted, then closed). */
+function upgrade(base: string, token: string, localAddress: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`${base}/v1/device`, [DEVICE_SUBPROTOCOL], { headers: { authorization: `Bearer ${token}` }, localAddress });
+    ws.once('open', () => {
+      ws.once('close', () => resolve(101));
+      ws.close(1000);
+    });
+    ws.once('unexpected-response', (_req, res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    ws.once('error', reject);
+  });
 }
 
 describe('device authentication', () => {
@@ -113,6 +129,25 @@ describe('device authentication', () => {
     const r = await refused(TestDevice.open(t.ws, tok));
     assert.equal(r.status, 429);
     assert.ok(Number(r.headers['retry-after']) > 0);
+  });
+
+  it('counts failed upgrades toward the reconnect limit per address: the guesser gets 429, the device elsewhere connects', async () => {
+    const tok = await t.api.provision('auth-guessed');
+    const wrong = `auth-guessed.${'b'.repeat(43)}`;
+    for (let i = 0; i < 20; i++) assert.equal(await upgrade(t.ws, wrong, '127.0.0.2'), 401);
+    // Refused before the secret is checked: the right token from there waits too, and so does an unknown id, alike.
+    assert.equal(await upgrade(t.ws, tok, '127.0.0.2'), 429);
+    for (let i = 0; i < 20; i++) assert.equal(await upgrade(t.ws, `auth-nobody-0.${'c'.repeat(43)}`, '127.0.0.5'), 401);
+    assert.equal(await upgrade(t.ws, `auth-nobody-0.${'c'.repeat(43)}`, '127.0.0.5'), 429);
+    assert.ok(t.logs.some((l) => l.msg.startsWith('device upgrade refused: more than 20 failed') && l.status === 429));
+    assert.equal(await upgrade(t.ws, tok, '127.0.0.3'), 101);
+  });
+
+  it("counts a device's own failed upgrades with its successful ones", async () => {
+    const tok = await t.api.provision('auth-mixed');
+    for (let i = 0; i < 15; i++) assert.equal(await upgrade(t.ws, `auth-mixed.${'d'.repeat(43)}`, '127.0.0.4'), 401);
+    for (let i = 0; i < 5; i++) assert.equal(await upgrade(t.ws, tok, '127.0.0.4'), 101);
+    assert.equal(await upgrade(t.ws, tok, '127.0.0.4'), 429);
   });
 
   it('never logs a secret', () => {

@@ -19,6 +19,7 @@ import type { HubConfig } from '../config.js';
 import type { DeviceSession } from '../device/session.js';
 import { HubError, HubErrorCode } from '../errors.js';
 import type { DeviceEntry, Fleet } from '../fleet.js';
+import { valueDepth } from '../json-depth.js';
 import type { Logger } from '../log.js';
 import { type CommandRecord, canMove, getCommand, listCommands, openCommands, type Transition } from '../store/commands.js';
 import { dataToJson, jsonToData } from '../store/json.js';
@@ -40,6 +41,8 @@ export interface CommandRequest {
 
 export const COMMAND_DEFAULTS = { ttl: 5 * 60_000, timeout: 30_000 } as const;
 export const COMMAND_LIMITS = { ttl: 30 * 86_400_000, timeout: 86_400_000, maxOpenPerDevice: 100 } as const;
+/** Deepest params a device decodes: SPEC.md §9's 16 levels, less the COMMAND array itself. */
+const MAX_PARAMS_DEPTH = 15;
 /** Finished commands stay in memory this long, so reads right after a change are current. */
 const RECENT_MS = 60_000;
 
@@ -150,6 +153,10 @@ export class CommandService {
       throw new HubError(HubErrorCode.Validation, `ttl must be at most ${COMMAND_LIMITS.ttl} ms`, { field: 'ttl' });
     if (req.timeout > COMMAND_LIMITS.timeout || req.timeout < 1) {
       throw new HubError(HubErrorCode.Validation, `timeout must be between 1 and ${COMMAND_LIMITS.timeout} ms`, { field: 'timeout' });
+    }
+    // A device refuses a COMMAND nested deeper than SPEC.md §9 allows (the message array is level 1).
+    if (valueDepth(req.params, MAX_PARAMS_DEPTH) > MAX_PARAMS_DEPTH) {
+      throw new HubError(HubErrorCode.Validation, `params may nest at most ${MAX_PARAMS_DEPTH} levels (SPEC.md §9)`, { field: 'params' });
     }
     const id = newCommandId();
     // The COMMAND frame must fit the device's frame limit.

@@ -18,11 +18,12 @@ import { WebSocketServer } from 'ws';
 import type { BusEvents } from '../bus.js';
 import type { HubContext } from '../context.js';
 import { requestToken, sameOrigin } from '../http/auth.js';
-import { rejectUpgrade } from '../net/reject-upgrade.js';
+import { answerHandshakeErrors, rejectUpgrade } from '../net/reject-upgrade.js';
 import type { HubStatsTracker } from '../stats.js';
 import { HUB_VERSION } from '../version.js';
 import { type ConsoleCaller, ConsoleConnection, type ConsoleHost } from './connection.js';
 import type { OutboxOptions } from './outbox.js';
+import { ConsoleSlots } from './slots.js';
 import { encodeUpdate, toPoints } from './updates.js';
 
 export interface ConsoleGatewayOptions {
@@ -36,6 +37,10 @@ export interface ConsoleGatewayOptions {
   rate: { perSecond: number; burst: number };
   /** Most consoles at once; more get HTTP 503. */
   maxConsoles: number;
+  /** Most consoles one operator may hold open; more get HTTP 429. */
+  maxConsolesPerOperator: number;
+  /** Most consoles from one client address; more get HTTP 429. */
+  maxConsolesPerAddress: number;
 }
 
 export const CONSOLE_GATEWAY_DEFAULTS: Readonly<ConsoleGatewayOptions> = Object.freeze({
@@ -44,6 +49,9 @@ export const CONSOLE_GATEWAY_DEFAULTS: Readonly<ConsoleGatewayOptions> = Object.
   pingIntervalMs: 30_000,
   rate: { perSecond: 50, burst: 200 },
   maxConsoles: 1_000,
+  // A person rarely has more than a few tabs open; an office behind one NAT may hold a few dozen.
+  maxConsolesPerOperator: 20,
+  maxConsolesPerAddress: 50,
 });
 
 interface Refusal {
@@ -51,6 +59,8 @@ interface Refusal {
   code: string;
   message: string;
   headers?: Record<string, string>;
+  /** Who was refused, once known. */
+  operator?: string;
 }
 
 /** Shown in the console's welcome; the hub's API reports the same. */
@@ -62,6 +72,9 @@ export class ConsoleGateway implements ConsoleHost {
   private readonly opts: ConsoleGatewayOptions;
   private readonly wss: WebSocketServer;
   private readonly conns = new Set<ConsoleConnection>();
+  /** The address each console came from, for its slot. */
+  private readonly addresses = new Map<ConsoleConnection, string>();
+  private readonly slots: ConsoleSlots;
   private readonly unsubscribers: (() => void)[] = [];
   private readonly timers: NodeJS.Timeout[] = [];
   /** Last-seen time and RTT last sent for each device, so refreshes carry only changes. */
@@ -77,6 +90,7 @@ export class ConsoleGateway implements ConsoleHost {
     this.opts = { ...CONSOLE_GATEWAY_DEFAULTS, ...options } satisfies ConsoleGatewayOptions;
     this.outboxOptions = this.opts.outbox;
     this.rate = this.opts.rate;
+    this.slots = new ConsoleSlots({ perOperator: this.opts.maxConsolesPerOperator, perAddress: this.opts.maxConsolesPerAddress });
     this.wss = new WebSocketServer({
       noServer: true,
       // Larger frames are malformed by SPEC.md §10.1; ws stops them before buffering (1009).
@@ -85,6 +99,7 @@ export class ConsoleGateway implements ConsoleHost {
       perMessageDeflate: false,
       handleProtocols: (protocols) => (protocols.has(CONSOLE_SUBPROTOCOL) ? CONSOLE_SUBPROTOCOL : false),
     });
+    answerHandshakeErrors(this.wss, ctx.log, 'console');
     const name = 'halyard_console_coalesced_total';
     // A second gateway on the same hub (tests) shares the counter instead of failing to register it.
     this.coalesced =
@@ -109,15 +124,21 @@ export class ConsoleGateway implements ConsoleHost {
     const admitted = this.admit(req);
     if (!('caller' in admitted)) {
       const { status, code, message, headers } = admitted;
-      this.ctx.log.info({ status, code, remote: req.socket.remoteAddress }, `console upgrade refused: ${message}`);
+      this.ctx.log.info(
+        { status, code, remote: req.socket.remoteAddress, ...(admitted.operator === undefined ? {} : { operator: admitted.operator }) },
+        `console upgrade refused: ${message}`,
+      );
       rejectUpgrade(socket, status, code, message, headers);
       return;
     }
     const { caller } = admitted;
-    const remote = `${req.socket.remoteAddress}:${req.socket.remotePort}`;
+    const address = req.socket.remoteAddress ?? 'unknown';
+    const remote = `${address}:${req.socket.remotePort}`;
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       const conn = new ConsoleConnection(ws, caller, this, remote);
       this.conns.add(conn);
+      this.addresses.set(conn, address);
+      this.slots.take(caller.username, address);
       this.ctx.log.debug({ console: conn.id, operator: caller.username, remote }, 'console connected');
     });
   }
@@ -145,6 +166,10 @@ export class ConsoleGateway implements ConsoleHost {
     if (!offered.includes(CONSOLE_SUBPROTOCOL)) {
       return { status: 400, code: 'HUB_ERR_BAD_REQUEST', message: `offer the WebSocket subprotocol ${CONSOLE_SUBPROTOCOL}` };
     }
+    const tooMany = this.slots.refusal(caller.username, req.socket.remoteAddress ?? 'unknown');
+    if (tooMany !== undefined) {
+      return { status: 429, code: 'HUB_ERR_RATE_LIMITED', message: tooMany, headers: { 'Retry-After': '30' }, operator: caller.username };
+    }
     if (this.conns.size >= this.opts.maxConsoles) {
       return { status: 503, code: 'HUB_ERR_UNAVAILABLE', message: 'too many consoles are connected', headers: { 'Retry-After': '30' } };
     }
@@ -171,6 +196,8 @@ export class ConsoleGateway implements ConsoleHost {
 
   removed(conn: ConsoleConnection): void {
     if (!this.conns.delete(conn)) return;
+    this.slots.release(conn.caller.username, this.addresses.get(conn) ?? 'unknown');
+    this.addresses.delete(conn);
     this.coalesced.inc(conn.outbox.droppedTotal);
     this.ctx.log.debug({ console: conn.id }, 'console disconnected');
   }

@@ -22,10 +22,11 @@ import type { HubConfig } from '../config.js';
 import type { DeviceEntry, Fleet } from '../fleet.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import { rejectUpgrade } from '../net/reject-upgrade.js';
+import { answerHandshakeErrors, rejectUpgrade } from '../net/reject-upgrade.js';
 import type { NewPresence } from '../store/events.js';
 import { dataToJson } from '../store/json.js';
 import type { BatchOutcome, Writer } from '../store/writer.js';
+import { AttemptWindow } from './rate-limit.js';
 import { DeviceSession, type FrameMeta } from './session.js';
 
 /** What the command and twin services do when devices come and go or answer. */
@@ -58,6 +59,8 @@ const ACK_SLICE = 128;
 export class DeviceGateway {
   readonly wss: WebSocketServer;
   private readonly sessions = new Set<DeviceSession>();
+  /** Failed upgrades per address and device id, last minute (bounded: a spray of ids cannot grow it without end). */
+  private readonly failedConnects = new AttemptWindow(60_000, MAX_CONNECTS_PER_MINUTE, 100_000);
   private readonly ticker: NodeJS.Timeout;
   private readonly flusher: NodeJS.Timeout;
   private presenceQueue: NewPresence[] = [];
@@ -98,6 +101,7 @@ export class DeviceGateway {
       maxFragments: 1_024,
       handleProtocols: (protocols) => (protocols.has(DEVICE_SUBPROTOCOL) ? DEVICE_SUBPROTOCOL : false),
     });
+    answerHandshakeErrors(this.wss, log, 'device');
     writer.on('committed', (o) => this.onCommitted(o));
     const tick = Math.max(20, Math.min(1_000, config.pingTimeout / 4, config.pingInterval / 4));
     this.ticker = setInterval(() => this.liveness(), tick);
@@ -135,20 +139,34 @@ export class DeviceGateway {
       reject(401, 'HUB_ERR_UNAUTHENTICATED', 'missing or malformed device credential', { 'WWW-Authenticate': 'Bearer' });
       return;
     }
+    // Failed upgrades count toward the device's reconnect limit (SPEC.md §9), but
+    // only for the address that made them: a stranger with wrong tokens is held
+    // back, while the device itself, connecting from elsewhere, is not.
+    const now = Date.now();
+    const attempt = `${req.socket.remoteAddress ?? 'unknown'}\n${token.id}`;
+    const failures = this.failedConnects.count(attempt, now);
+    // Checked before the secret, whether or not the id exists, so the answer tells nothing either way.
+    if (failures >= MAX_CONNECTS_PER_MINUTE) {
+      reject(429, 'HUB_ERR_RATE_LIMITED', `more than ${MAX_CONNECTS_PER_MINUTE} failed connections in a minute`, {
+        'Retry-After': '60',
+      });
+      return;
+    }
     const entry = this.fleet.get(token.id);
     // Hash even for unknown devices, so the answer's timing does not reveal which ids exist.
     const presented = sha256(token.secret);
     if (entry === undefined || !sameHash(presented, entry.record.secretHash)) {
+      this.failedConnects.hit(attempt, now);
       reject(401, 'HUB_ERR_UNAUTHENTICATED', 'unknown device or wrong secret', { 'WWW-Authenticate': 'Bearer' });
       return;
     }
     if (entry.record.revokedAt !== null) {
+      this.failedConnects.hit(attempt, now);
       reject(403, 'HUB_ERR_DEVICE_REVOKED', 'the device is revoked');
       return;
     }
-    const now = Date.now();
     entry.connects = entry.connects.filter((t) => t > now - 60_000);
-    if (entry.connects.length >= MAX_CONNECTS_PER_MINUTE) {
+    if (entry.connects.length + failures >= MAX_CONNECTS_PER_MINUTE) {
       reject(429, 'HUB_ERR_RATE_LIMITED', `more than ${MAX_CONNECTS_PER_MINUTE} connections in a minute`, { 'Retry-After': '30' });
       return;
     }

@@ -45,3 +45,50 @@ export class WindowCounter {
     return this.times.length;
   }
 }
+
+/**
+ * Attempts per key within a sliding window, for very many keys in bounded memory:
+ * each key keeps at most `maxPerKey` times (enough to tell that a limit of that
+ * size is reached), and past `maxKeys` keys the longest-quiet are forgotten first.
+ */
+export class AttemptWindow {
+  /** In order of last attempt (re-inserted on each). */
+  private readonly keys = new Map<string, number[]>();
+
+  constructor(
+    private readonly windowMs: number,
+    private readonly maxPerKey: number,
+    private readonly maxKeys: number,
+  ) {}
+
+  get size(): number {
+    return this.keys.size;
+  }
+
+  /** Attempts for `key` within the window ending now. */
+  count(key: string, now: number): number {
+    return this.recent(key, now)?.length ?? 0;
+  }
+
+  hit(key: string, now: number): void {
+    const list = this.recent(key, now) ?? [];
+    list.push(now);
+    if (list.length > this.maxPerKey) list.shift();
+    this.keys.delete(key);
+    this.keys.set(key, list);
+    while (this.keys.size > this.maxKeys) {
+      const oldest = this.keys.keys().next().value;
+      if (oldest === undefined) break;
+      this.keys.delete(oldest);
+    }
+  }
+
+  private recent(key: string, now: number): number[] | undefined {
+    const list = this.keys.get(key);
+    if (list === undefined) return undefined;
+    while (list.length > 0 && (list[0] as number) <= now - this.windowMs) list.shift();
+    if (list.length > 0) return list;
+    this.keys.delete(key);
+    return undefined;
+  }
+}

@@ -10,12 +10,13 @@ import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { compress } from 'hono/compress';
 import { secureHeaders } from 'hono/secure-headers';
+import { z } from 'zod';
 import type { HubContext } from '../context.js';
 import { HubError, HubErrorCode } from '../errors.js';
 import { HUB_VERSION } from '../version.js';
 import { authenticate, csrfGuard } from './auth.js';
 import type { AppEnv } from './env.js';
-import { Routes } from './route.js';
+import { Routes, validationError } from './route.js';
 import { commandRoutes } from './routes/commands.js';
 import { deviceRoutes } from './routes/devices.js';
 import { eventRoutes } from './routes/events.js';
@@ -45,6 +46,12 @@ export function createApp(ctx: HubContext, extras: AppExtras): { app: Hono<AppEn
     if (err instanceof HubError) {
       if (err.options.retryAfter !== undefined) c.header('Retry-After', String(err.options.retryAfter));
       return c.json(err.toJSON(), err.status as 400);
+    }
+    // Input a handler validated itself with .parse(): the caller's mistake, not the hub's.
+    if (err instanceof z.ZodError) {
+      const e = validationError(err, 'request');
+      ctx.log.warn({ path: c.req.path, method: c.req.method, field: e.field }, 'request refused: validation outside the route schemas');
+      return c.json(e.toJSON(), 400);
     }
     ctx.log.error({ err, path: c.req.path, method: c.req.method }, 'request failed');
     return c.json(new HubError(HubErrorCode.Internal, 'internal error; see the hub log').toJSON(), 500);

@@ -1,10 +1,9 @@
 // Who is calling: an operator's session from the cookie (the console) or from
 // `Authorization: Bearer` (API clients); role checks; CSRF defence for cookie
-// callers; and login throttling per address and per username.
+// callers. Login throttling is in login-limiter.ts.
 
 import type { Role } from '@halyard/firmware-protocol';
 import type { Context, MiddlewareHandler } from 'hono';
-import { getCookie } from 'hono/cookie';
 import { bearer, sha256 } from '../auth/secrets.js';
 import type { EventBus } from '../bus.js';
 import { HubError, HubErrorCode } from '../errors.js';
@@ -61,23 +60,40 @@ export class SessionCache {
   }
 }
 
-/** The token a request carries: bearer first, then the session cookie. */
+/** What a session token looks like: randomToken()'s base64url, with room to grow. */
+const SESSION_TOKEN = /^[A-Za-z0-9_-]{16,256}$/;
+
+/**
+ * The token a request carries: bearer first, then the session cookie. The HTTP
+ * API and the console upgrade both read it here, before anyone is authenticated,
+ * so nothing in a header may make it throw: the cookie is not percent-decoded at
+ * all (the hub's tokens never need it) and anything not shaped like a token is
+ * no token.
+ */
 export function requestToken(
   authorization: string | undefined,
   cookieHeader: string | undefined,
 ): { token: string; via: Caller['via'] } | undefined {
   const b = bearer(authorization);
   if (b !== undefined) return { token: b, via: 'bearer' };
-  const m = cookieHeader === undefined ? null : new RegExp(`(?:^|;\\s*)${SESSION_COOKIE}=([^;]+)`).exec(cookieHeader);
-  return m?.[1] ? { token: decodeURIComponent(m[1]), via: 'cookie' } : undefined;
+  const value = cookieValue(cookieHeader, SESSION_COOKIE);
+  return value !== undefined && SESSION_TOKEN.test(value) ? { token: value, via: 'cookie' } : undefined;
+}
+
+/** The first cookie of that name, as sent (no decoding), trimmed. */
+function cookieValue(header: string | undefined, name: string): string | undefined {
+  if (header === undefined) return undefined;
+  for (const pair of header.split(';')) {
+    const eq = pair.indexOf('=');
+    if (eq !== -1 && pair.slice(0, eq).trim() === name) return pair.slice(eq + 1).trim();
+  }
+  return undefined;
 }
 
 /** Puts the caller (or undefined) on every request's context. */
 export function authenticate(sessions: SessionCache): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const b = bearer(c.req.header('authorization'));
-    const cookie = getCookie(c, SESSION_COOKIE);
-    const found = b !== undefined ? { token: b, via: 'bearer' as const } : cookie ? { token: cookie, via: 'cookie' as const } : undefined;
+    const found = requestToken(c.req.header('authorization'), c.req.header('cookie'));
     c.set('caller', found ? sessions.resolve(found.token, found.via) : undefined);
     await next();
   };
@@ -129,49 +145,4 @@ export function requireCaller(c: Context<AppEnv>, least: Role): Caller {
     );
   if (!hasRole(caller.role, least)) throw new HubError(HubErrorCode.Forbidden, `this needs the ${least} role; you are ${caller.role}`);
   return caller;
-}
-
-/**
- * Login attempts: after `perUser` failures for a username, or `perIp` from an
- * address (several people may share one), within `windowMs`, further attempts get
- * 429 until the window passes.
- */
-export class LoginLimiter {
-  private readonly failures = new Map<string, number[]>();
-
-  constructor(
-    private readonly perUser = 5,
-    private readonly perIp = 20,
-    private readonly windowMs = 15 * 60_000,
-  ) {}
-
-  private recent(key: string, now: number): number[] {
-    const list = (this.failures.get(key) ?? []).filter((t) => t > now - this.windowMs);
-    if (list.length === 0) this.failures.delete(key);
-    else this.failures.set(key, list);
-    return list;
-  }
-
-  /** Seconds to wait if blocked, else 0. */
-  blocked(ip: string, username: string, now = Date.now()): number {
-    let wait = 0;
-    for (const [key, max] of [
-      [`ip:${ip}`, this.perIp],
-      [`user:${username}`, this.perUser],
-    ] as const) {
-      const list = this.recent(key, now);
-      if (list.length >= max) wait = Math.max(wait, Math.ceil(((list[0] as number) + this.windowMs - now) / 1000));
-    }
-    return wait;
-  }
-
-  failed(ip: string, username: string, now = Date.now()): void {
-    for (const key of [`ip:${ip}`, `user:${username}`]) this.failures.set(key, [...this.recent(key, now), now]);
-    // Bound memory under a spray of usernames or addresses.
-    if (this.failures.size > 100_000) this.failures.clear();
-  }
-
-  succeeded(username: string): void {
-    this.failures.delete(`user:${username}`);
-  }
 }

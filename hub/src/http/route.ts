@@ -6,6 +6,7 @@ import type { Role } from '@halyard/firmware-protocol';
 import type { Context, Hono } from 'hono';
 import { z } from 'zod';
 import { HubError, HubErrorCode } from '../errors.js';
+import { jsonTextDepth, MAX_JSON_DEPTH } from '../json-depth.js';
 import { type Caller, requireCaller } from './auth.js';
 import type { AppEnv } from './env.js';
 
@@ -64,6 +65,10 @@ async function readJson(c: Context<AppEnv>): Promise<unknown> {
   if (!/^application\/(.+\+)?json\b/i.test(type)) throw new HubError(HubErrorCode.BadRequest, 'send the body as application/json');
   const text = await c.req.text();
   if (text.trim() === '') return undefined;
+  const depth = jsonTextDepth(text);
+  if (depth > MAX_JSON_DEPTH) {
+    throw new HubError(HubErrorCode.Validation, `body: the JSON nests deeper than ${MAX_JSON_DEPTH} levels`, { field: 'body' });
+  }
   try {
     return JSON.parse(text) as unknown;
   } catch (err) {

@@ -36,6 +36,20 @@ export const limit = (max: number, dflt: number) => z.coerce.number().int().min(
 
 export const commandState = z.enum(COMMAND_STATES);
 
+/** `queued,sent`: command states, comma-separated; an unknown one is a 400 naming the field. */
+export const commandStates = z
+  .string()
+  .max(200)
+  .transform((v, ctx) => {
+    const states = v.split(',').map((s) => s.trim());
+    const bad = states.find((s) => !commandState.safeParse(s).success);
+    if (bad !== undefined) {
+      ctx.addIssue({ code: 'custom', message: `"${bad}" is not a command state (${COMMAND_STATES.join(', ')})` });
+      return z.NEVER;
+    }
+    return states as z.output<typeof commandState>[];
+  });
+
 export const idParams = z.object({ id: deviceId });
 
 const json: z.ZodType<unknown> = z.lazy(() =>

@@ -34,7 +34,7 @@ export async function authenticate(
     ctx.loginLimiter.failed(ip, throttleKey(username));
     return { ok: false, returnCode: ConnackCode.BadUsernameOrPassword, reason: 'bad username or password' };
   }
-  ctx.loginLimiter.succeeded(throttleKey(username));
+  ctx.loginLimiter.succeeded(ip, throttleKey(username));
   const acl = account.acl ?? defaultAcl(ctx.config.mqttPrefix, ctx.config.haDiscovery);
   return { ok: true, username, acl: new Acl(acl) };
 }

@@ -9,7 +9,7 @@ import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { createWebSocketStream, type WebSocket, WebSocketServer } from 'ws';
 import type { HubContext } from '../context.js';
-import { rejectUpgrade } from '../net/reject-upgrade.js';
+import { answerHandshakeErrors, rejectUpgrade } from '../net/reject-upgrade.js';
 import { BROKER_LIMITS } from './broker.js';
 
 /** Most MQTT connections at once, per listener (integrators are services, not devices). */
@@ -80,6 +80,7 @@ export async function startListeners(ctx: HubContext, accept: Accept): Promise<L
     perMessageDeflate: false,
     handleProtocols: (offered) => WS_PROTOCOLS.find((p) => offered.has(p)) ?? false,
   });
+  answerHandshakeErrors(wss, log, 'mqtt');
   let wsClients = 0;
 
   return {
@@ -87,6 +88,10 @@ export async function startListeners(ctx: HubContext, accept: Accept): Promise<L
     mqttsPort,
     handleUpgrade(req, socket, head) {
       if (wsClients >= MAX_MQTT_CONNECTIONS) {
+        log.info(
+          { status: 503, code: 'HUB_ERR_UNAVAILABLE', remote: req.socket.remoteAddress },
+          'mqtt upgrade refused: too many MQTT connections',
+        );
         rejectUpgrade(socket, 503, 'HUB_ERR_UNAVAILABLE', 'too many MQTT connections');
         return;
       }

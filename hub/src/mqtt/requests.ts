@@ -11,6 +11,7 @@ import type { HubContext } from '../context.js';
 import { HubError, HubErrorCode } from '../errors.js';
 import { validationError } from '../http/route.js';
 import { duration, jsonObject, jsonValue } from '../http/schemas.js';
+import { jsonTextDepth, MAX_JSON_DEPTH } from '../json-depth.js';
 import type { MqttMetrics } from './metrics.js';
 import { type OutMessage, outMessage } from './out-message.js';
 import { commandStatus, json, rejection } from './payloads.js';
@@ -37,8 +38,12 @@ export interface RequestDeps {
 /** The JSON of a payload; an empty payload is an empty object (`mosquitto_pub -n`). */
 function parseJson(payload: Buffer): unknown {
   if (payload.length === 0) return {};
+  const text = payload.toString('utf8');
+  if (jsonTextDepth(text) > MAX_JSON_DEPTH) {
+    throw new HubError(HubErrorCode.Validation, `the payload nests deeper than ${MAX_JSON_DEPTH} levels`);
+  }
   try {
-    return JSON.parse(payload.toString('utf8')) as unknown;
+    return JSON.parse(text) as unknown;
   } catch (err) {
     throw new HubError(HubErrorCode.BadRequest, `the payload is not JSON: ${(err as Error).message}`);
   }

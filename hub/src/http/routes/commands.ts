@@ -6,7 +6,7 @@ import { COMMAND_DEFAULTS } from '../../commands/service.js';
 import type { HubContext } from '../../context.js';
 import { HubError, HubErrorCode } from '../../errors.js';
 import type { Routes } from '../route.js';
-import { commandState, duration, idParams, jsonObject, jsonValue, limit } from '../schemas.js';
+import { commandState, commandStates, duration, idParams, jsonObject, jsonValue, limit } from '../schemas.js';
 
 const commandShape = z.object({
   id: z.string(),
@@ -116,13 +116,12 @@ export function commandRoutes(routes: Routes, ctx: HubContext): void {
     tag: 'commands',
     role: 'viewer',
     params: idParams,
-    query: z.object({ state: z.string().max(200).optional(), before: z.coerce.number().int().min(1).optional(), limit: limit(1_000, 100) }),
+    query: z.object({ state: commandStates.optional(), before: z.coerce.number().int().min(1).optional(), limit: limit(1_000, 100) }),
     response: z.object({ commands: z.array(commandShape) }),
     handler: ({ c, params, query }) => {
-      const states = query.state === undefined ? undefined : query.state.split(',').map((s) => commandState.parse(s.trim()));
       return c.json({
         commands: ctx.commands.list(params.id, {
-          ...(states ? { states } : {}),
+          ...(query.state ? { states: query.state } : {}),
           ...(query.before ? { before: query.before } : {}),
           limit: query.limit,
         }),

@@ -46,7 +46,7 @@ export function sessionRoutes(routes: Routes, ctx: HubContext): void {
         ctx.log.warn({ ip, username: body.username }, 'login failed');
         throw new HubError(HubErrorCode.Unauthenticated, 'wrong username or password');
       }
-      ctx.loginLimiter.succeeded(body.username);
+      ctx.loginLimiter.succeeded(ip, body.username);
       const token = randomToken();
       const now = Date.now();
       const expiresAt = now + SESSION_TTL_MS;
