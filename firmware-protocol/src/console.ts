@@ -48,8 +48,20 @@ export type ConsoleUpdate =
 
 export type ConsoleDecodeResult = { ok: true; request: ConsoleRequest } | { ok: false; error: ProtocolError };
 
-/** The console channel carries larger documents than a device frame (twin edits) but no deeper. */
-export const CONSOLE_LIMITS: Readonly<Limits> = Object.freeze({ ...DEFAULT_LIMITS, maxFrame: 262_144 });
+/**
+ * The console channel carries larger documents than a device frame (twin edits), and
+ * data somewhat past the device's limits (twice the depth, four times the entries and
+ * string length): the hub answers such params and patches with a reply naming the
+ * field (SPEC.md §10.2) instead of closing the channel, as a console cannot tell why
+ * its socket closed.
+ */
+export const CONSOLE_LIMITS: Readonly<Limits> = Object.freeze({
+  ...DEFAULT_LIMITS,
+  maxFrame: 262_144,
+  maxDepth: 2 * DEFAULT_LIMITS.maxDepth,
+  maxItems: 4 * DEFAULT_LIMITS.maxItems,
+  maxString: 4 * DEFAULT_LIMITS.maxString,
+});
 
 function fieldError(field: string, message: string): ConsoleDecodeResult {
   return { ok: false, error: new ProtocolError(ProtocolErrorCode.Field, message, field) };
@@ -74,7 +86,9 @@ function isDuration(v: unknown): v is string | number {
 
 /** Decodes and checks one frame from a console. Never throws. */
 export function decodeConsoleRequest(bytes: Uint8Array, limits: Limits = CONSOLE_LIMITS): ConsoleDecodeResult {
-  const cbor = decodeCbor(bytes, limits);
+  // Reserved keys are kept (as own properties) for the hub to refuse with a reply, or to
+  // accept with null in a merge patch, which removes one already stored (SPEC.md §10.2).
+  const cbor = decodeCbor(bytes, limits, { keepReservedKeys: true });
   if (!cbor.ok) return cbor;
   const m = cbor.value;
   if (!isObject(m) || typeof m.t !== 'string') {

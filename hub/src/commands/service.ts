@@ -17,6 +17,7 @@ import {
 import type { EventBus } from '../bus.js';
 import type { HubConfig } from '../config.js';
 import type { DeviceSession } from '../device/session.js';
+import { assertDownlinkData, downlinkDataProblem } from '../downlink-data.js';
 import { HubError, HubErrorCode } from '../errors.js';
 import type { DeviceEntry, Fleet } from '../fleet.js';
 import type { Logger } from '../log.js';
@@ -151,6 +152,7 @@ export class CommandService {
     if (req.timeout > COMMAND_LIMITS.timeout || req.timeout < 1) {
       throw new HubError(HubErrorCode.Validation, `timeout must be between 1 and ${COMMAND_LIMITS.timeout} ms`, { field: 'timeout' });
     }
+    assertDownlinkData(req.params, 'params');
     const id = newCommandId();
     // The COMMAND frame must fit the device's frame limit.
     const size = encode({ type: MessageType.Command, id, name: req.name, params: jsonToData(req.params), deadline: Date.now() }).length;
@@ -243,6 +245,17 @@ export class CommandService {
   }
 
   private send(session: DeviceSession, c: CommandRecord): void {
+    // Params stored before the hub checked what devices accept would be refused on every
+    // reconnect, keeping the device offline: such a command fails instead of being sent.
+    const refused = downlinkDataProblem(c.params, 'params');
+    if (refused !== undefined) {
+      this.log.error(
+        { device: c.device, command: c.id, field: refused.field, reason: refused.message },
+        'command not sent: the device would refuse it',
+      );
+      this.move(c, 'failed', { error: `not sent: ${refused.message}` });
+      return;
+    }
     const now = Date.now();
     const deadline = (c.sentAt ?? now) + c.timeout;
     if (!session.send({ type: MessageType.Command, id: c.id, name: c.name, params: jsonToData(c.params), deadline })) return;

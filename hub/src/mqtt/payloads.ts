@@ -53,6 +53,8 @@ export interface CommandStatus {
   error?: string;
   /** A HUB_ERR_* code when the request itself was refused. */
   code?: string;
+  /** The field of the request at fault, when the refusal names one (e.g. `params.valve.constructor`). */
+  field?: string;
   at: number;
 }
 
@@ -63,8 +65,8 @@ export function commandStatus(c: CommandInfo): CommandStatus {
   return s;
 }
 
-export function rejection(id: string | null, code: string, message: string): CommandStatus {
-  return { id, status: 'rejected', error: message, code, at: Date.now() };
+export function rejection(id: string | null, code: string, message: string, field?: string): CommandStatus {
+  return { id, status: 'rejected', error: message, code, ...(field === undefined ? {} : { field }), at: Date.now() };
 }
 
 export function json(value: unknown): Buffer {

@@ -45,8 +45,8 @@ function parseJson(payload: Buffer): unknown {
 }
 
 /** The error as code and message for a status topic; unexpected ones are logged and kept vague. */
-function describe(deps: RequestDeps, err: unknown, topic: string): { code: string; message: string } {
-  if (err instanceof HubError) return { code: err.code, message: err.message };
+function describe(deps: RequestDeps, err: unknown, topic: string): { code: string; message: string; field?: string } {
+  if (err instanceof HubError) return { code: err.code, message: err.message, ...(err.field === undefined ? {} : { field: err.field }) };
   deps.ctx.log.error({ err, topic }, 'mqtt request failed');
   return { code: HubErrorCode.Internal, message: 'internal error; see the hub log' };
 }
@@ -95,10 +95,10 @@ async function command(deps: RequestDeps, device: string, name: string, topic: s
       deps.publish(outMessage(topics.commandStatus(device, command.name), 'control', json(commandStatus(command))));
     }
   } catch (err) {
-    const { code, message } = describe(deps, err, topic);
+    const { code, message, field } = describe(deps, err, topic);
     metrics.requests.inc({ kind: 'command', outcome: 'rejected' });
-    ctx.log.info({ actor, topic, code, reason: message }, 'mqtt command request rejected');
-    deps.publish(outMessage(topics.commandStatus(device, name), 'control', json(rejection(id, code, message))));
+    ctx.log.info({ actor, topic, code, field, reason: message }, 'mqtt command request rejected');
+    deps.publish(outMessage(topics.commandStatus(device, name), 'control', json(rejection(id, code, message, field))));
   }
 }
 
@@ -121,11 +121,15 @@ async function desired(deps: RequestDeps, device: string, topic: string, payload
       ),
     );
   } catch (err) {
-    const { code, message } = describe(deps, err, topic);
+    const { code, message, field } = describe(deps, err, topic);
     metrics.requests.inc({ kind: 'desired', outcome: 'rejected' });
-    ctx.log.info({ actor, topic, code, reason: message }, 'mqtt desired-set request rejected');
+    ctx.log.info({ actor, topic, code, field, reason: message }, 'mqtt desired-set request rejected');
     deps.publish(
-      outMessage(topics.desiredSetStatus(device), 'control', json({ status: 'rejected', error: message, code, at: Date.now() })),
+      outMessage(
+        topics.desiredSetStatus(device),
+        'control',
+        json({ status: 'rejected', error: message, code, ...(field === undefined ? {} : { field }), at: Date.now() }),
+      ),
     );
   }
 }

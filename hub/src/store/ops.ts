@@ -55,8 +55,8 @@ export const ops = {
   createCommand: ({ db }: OpContext, a: { command: NewCommand; maxOpen: number }) =>
     db.transaction(() => createCommand(db, a.command, a.maxOpen))(),
   transitionCommands: ({ db }: OpContext, moves: Transition[]) => db.transaction(() => transitionCommands(db, moves))(),
-  patchDesired: ({ db }: OpContext, a: { device: number; patch: JsonObject; ifMatch: number | undefined; now: number }) =>
-    db.transaction(() => patchDesired(db, a.device, a.patch, a.ifMatch, a.now))(),
+  patchDesired: ({ db }: OpContext, a: { device: number; patch: JsonObject; ifMatch: number | undefined; now: number; maxFrame: number }) =>
+    db.transaction(() => patchDesired(db, a.device, a.patch, a.ifMatch, a.now, a.maxFrame))(),
 
   createIntegrator: ({ db }: OpContext, i: integrators.IntegratorRecord) => integrators.createIntegrator(db, i),
   deleteIntegrator: ({ db }: OpContext, a: { username: string }) => integrators.deleteIntegrator(db, a.username),
