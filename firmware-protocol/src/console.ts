@@ -26,6 +26,8 @@ export type ConsoleRequest =
       /** Duration string ("30s") or ms. */
       ttl?: string | number;
       timeout?: string | number;
+      /** Idempotency key (1-128 characters), scoped to the operator, like HTTP's Idempotency-Key. */
+      key?: string;
     }
   | { t: 'cancel'; req: number; command: string }
   | { t: 'twin.patch'; req: number; device: string; patch: JsonObject; ifMatch?: number };
@@ -114,10 +116,14 @@ export function decodeConsoleRequest(bytes: Uint8Array, limits: Limits = CONSOLE
       if (m.params !== undefined && !isJson(m.params)) return fieldError('params', 'must be JSON-compatible data');
       if (m.ttl !== undefined && !isDuration(m.ttl)) return fieldError('ttl', 'must be a duration');
       if (m.timeout !== undefined && !isDuration(m.timeout)) return fieldError('timeout', 'must be a duration');
+      if (m.key !== undefined && (typeof m.key !== 'string' || m.key.length === 0 || m.key.length > 128)) {
+        return fieldError('key', 'must be 1-128 characters');
+      }
       const request: ConsoleRequest = { t: 'command', req: m.req, device: m.device, name: m.name };
       if (m.params !== undefined) request.params = m.params as JsonValue;
       if (m.ttl !== undefined) request.ttl = m.ttl as string | number;
       if (m.timeout !== undefined) request.timeout = m.timeout as string | number;
+      if (m.key !== undefined) request.key = m.key as string;
       return { ok: true, request };
     }
     case 'cancel':

@@ -33,14 +33,21 @@ export interface CommandRequest {
   ttl: number;
   /** ms the device has for a result once the command is sent. */
   timeout: number;
-  /** Idempotency key: a repeat with the same key returns the first command. */
+  /**
+   * Idempotency key, scoped to `actor`: a repeat of the same request with the same key
+   * within IDEMPOTENCY_KEY_TTL returns the first command; a different request is a conflict.
+   */
   key: string | null;
-  /** Who asked, for the ledger and the audit log. */
+  /** Who asked, for the ledger and the audit log, and the scope of `key`. */
   actor: string;
+  /** What the caller's request calls the key (`Idempotency-Key`, MQTT's `id`), named by a conflict. */
+  keyField?: string;
 }
 
 export const COMMAND_DEFAULTS = { ttl: 5 * 60_000, timeout: 30_000 } as const;
 export const COMMAND_LIMITS = { ttl: 30 * 86_400_000, timeout: 86_400_000, maxOpenPerDevice: 100 } as const;
+/** ms an idempotency key answers its caller's repeats (README, HTTP API); after that it is free again. */
+export const IDEMPOTENCY_KEY_TTL = 86_400_000;
 /** Finished commands stay in memory this long, so reads right after a change are current. */
 const RECENT_MS = 60_000;
 
@@ -161,20 +168,28 @@ export class CommandService {
         field: 'params',
       });
     }
-    const { command, created } = await this.writer.op('createCommand', {
-      command: {
-        id,
-        device: entry.record.rowid,
-        name: req.name,
-        params: req.params,
-        key: req.key,
-        createdAt: Date.now(),
-        createdBy: req.actor,
-        ttl: req.ttl,
-        timeout: req.timeout,
-      },
-      maxOpen: COMMAND_LIMITS.maxOpenPerDevice,
-    });
+    const { command, created } = await this.writer
+      .op('createCommand', {
+        command: {
+          id,
+          device: entry.record.rowid,
+          name: req.name,
+          params: req.params,
+          key: req.key,
+          createdAt: Date.now(),
+          createdBy: req.actor,
+          ttl: req.ttl,
+          timeout: req.timeout,
+        },
+        maxOpen: COMMAND_LIMITS.maxOpenPerDevice,
+        keyTtl: IDEMPOTENCY_KEY_TTL,
+      })
+      .catch((err: unknown) => {
+        if (err instanceof HubError && err.code === HubErrorCode.IdempotencyConflict && req.keyField !== undefined) {
+          throw new HubError(err.code, err.message, { field: req.keyField });
+        }
+        throw err;
+      });
     if (!created) return { command: this.get(command.id) ?? toInfo(command), created: false };
     this.track(command);
     this.schedule(command, Date.now());

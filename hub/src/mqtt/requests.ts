@@ -85,6 +85,7 @@ async function command(deps: RequestDeps, device: string, name: string, topic: s
       timeout: body.timeout ?? COMMAND_DEFAULTS.timeout,
       key: body.id ?? null,
       actor,
+      keyField: 'id',
     });
     metrics.requests.inc({ kind: 'command', outcome: 'accepted' });
     if (created) {

@@ -70,6 +70,7 @@ export function commandRoutes(routes: Routes, ctx: HubContext): void {
         timeout: body.timeout ?? COMMAND_DEFAULTS.timeout,
         key: key ?? null,
         actor,
+        keyField: 'Idempotency-Key',
       });
       if (created) await ctx.audit(actor, 'command.create', params.id, { command: command.id, name: body.name });
       const now = query.wait === undefined ? command : ((await ctx.commands.wait(command.id, query.wait * 1000)) ?? command);
