@@ -2,7 +2,10 @@
 // as the HTTP API would: `cmd/{name}` creates a command (its `id` is the
 // idempotency key), `twin/desired/set` merge-patches desired. Every request gets
 // an answer on a status topic; a malformed one gets status "rejected" with a
-// HUB_ERR_* code and a reason, never silence.
+// HUB_ERR_* code and a reason, never silence. Status topics are shared by every
+// integrator, so each answer says who asked (`by`), and a rejection never carries a
+// caller-chosen id as its `id`: it would read as the status of another caller's
+// command of that id (README, MQTT).
 
 import { isDeviceId, isName, type JsonObject, type JsonValue } from '@halyard/firmware-protocol';
 import { z } from 'zod';
@@ -13,7 +16,7 @@ import { validationError } from '../http/route.js';
 import { duration, jsonObject, jsonValue } from '../http/schemas.js';
 import type { MqttMetrics } from './metrics.js';
 import { type OutMessage, outMessage } from './out-message.js';
-import { commandStatus, json, rejection } from './payloads.js';
+import { commandStatus, json, publicActor, rejection } from './payloads.js';
 import type { Request, Topics } from './topics.js';
 
 const commandBody = z
@@ -72,7 +75,8 @@ async function command(deps: RequestDeps, device: string, name: string, topic: s
       throw new HubError(HubErrorCode.Validation, 'the payload must be a JSON object {params, id?, ttl?, timeout?}');
     }
     const rawId = (raw as { id?: unknown }).id;
-    if (typeof rawId === 'string') id = rawId;
+    // Echoed only as `request`, and only when it could be an id at all.
+    if (typeof rawId === 'string' && rawId.length <= 128) id = rawId;
     if (!isDeviceId(device)) throw new HubError(HubErrorCode.DeviceUnknown, `no device "${device}"`);
     if (!isName(name)) throw new HubError(HubErrorCode.Validation, 'a command name: 1-64 of A-Z a-z 0-9 _ . : -', { field: 'name' });
     const parsed = commandBody.safeParse(raw);
@@ -99,7 +103,7 @@ async function command(deps: RequestDeps, device: string, name: string, topic: s
     const { code, message, field } = describe(deps, err, topic);
     metrics.requests.inc({ kind: 'command', outcome: 'rejected' });
     ctx.log.info({ actor, topic, code, field, reason: message }, 'mqtt command request rejected');
-    deps.publish(outMessage(topics.commandStatus(device, name), 'control', json(rejection(id, code, message, field))));
+    deps.publish(outMessage(topics.commandStatus(device, name), 'control', json(rejection(id, actor, code, message, field))));
   }
 }
 
@@ -118,7 +122,7 @@ async function desired(deps: RequestDeps, device: string, topic: string, payload
       outMessage(
         topics.desiredSetStatus(device),
         'control',
-        json({ status: 'applied', version: twin.desiredVersion, changed, at: Date.now() }),
+        json({ status: 'applied', by: publicActor(actor), version: twin.desiredVersion, changed, at: Date.now() }),
       ),
     );
   } catch (err) {
@@ -129,7 +133,14 @@ async function desired(deps: RequestDeps, device: string, topic: string, payload
       outMessage(
         topics.desiredSetStatus(device),
         'control',
-        json({ status: 'rejected', error: message, code, ...(field === undefined ? {} : { field }), at: Date.now() }),
+        json({
+          status: 'rejected',
+          by: publicActor(actor),
+          error: message,
+          code,
+          ...(field === undefined ? {} : { field }),
+          at: Date.now(),
+        }),
       ),
     );
   }
