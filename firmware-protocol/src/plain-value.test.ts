@@ -41,6 +41,10 @@ describe('checkPlainValue', () => {
     assert.equal(checkPlainValue({ a: 1, b: 2, c: 3, d: 4, e: 5, f: 6 }, LIMITS)?.kind, PlainValueProblemKind.Items);
     assert.equal(checkPlainValue({ x: Number.NaN }, LIMITS)?.path, 'x');
     assert.equal(checkPlainValue({ x: new Date(0) }, LIMITS)?.kind, PlainValueProblemKind.Type);
+    // A JSON form's byte strings count as byte strings, one level less deep.
+    const bytesOf = (o: Readonly<Record<string, unknown>>) => (typeof o.b64 === 'string' ? o.b64.length : undefined);
+    assert.equal(checkPlainValue([[[[{ b64: 'x'.repeat(12) }]]]], LIMITS, { depth: 1, bytesOf }), undefined);
+    assert.equal(checkPlainValue([{ b64: 'x'.repeat(13) }], LIMITS, { bytesOf })?.path, '0');
   });
 
   it('agrees with the decoder on every generated value (seeded)', () => {

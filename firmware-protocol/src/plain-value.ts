@@ -42,6 +42,12 @@ export interface PlainValueOptions {
    * key, so it is allowed; that is how a document holding one is repaired.
    */
   mergePatch?: boolean;
+  /**
+   * For data in a JSON form that writes byte strings as objects (the hub's
+   * `{"$base64": ...}`, SPEC.md §3.4): the length in bytes of the byte string `v`
+   * stands for, or undefined when `v` is an ordinary map.
+   */
+  bytesOf?: (v: Readonly<Record<string, unknown>>) => number | undefined;
 }
 
 /** Bytes `s` takes in UTF-8 (a lone surrogate is written as U+FFFD, 3 bytes). */
@@ -79,10 +85,10 @@ function isPlainObject(v: object): v is Record<string, unknown> {
  * path of the offending field; undefined when it would be accepted. Never throws.
  */
 export function checkPlainValue(value: unknown, limits: PlainValueLimits, options: PlainValueOptions = {}): PlainValueProblem | undefined {
-  return check(value, limits, options.path ?? '', options.depth ?? 0, options.mergePatch === true);
+  return check(value, limits, options.path ?? '', options.depth ?? 0, options);
 }
 
-function check(v: unknown, lim: PlainValueLimits, path: string, depth: number, patch: boolean): PlainValueProblem | undefined {
+function check(v: unknown, lim: PlainValueLimits, path: string, depth: number, o: PlainValueOptions): PlainValueProblem | undefined {
   if (v === null || typeof v === 'boolean') return undefined;
   if (typeof v === 'number') {
     return Number.isFinite(v)
@@ -96,12 +102,13 @@ function check(v: unknown, lim: PlainValueLimits, path: string, depth: number, p
     return undefined;
   }
   if (typeof v !== 'object') return { kind: PlainValueProblemKind.Type, path, message: `${named(path)}: a ${typeof v} is not plain data` };
-  if (v instanceof Uint8Array) {
-    if (v.length > lim.maxString) {
+  const bytes = v instanceof Uint8Array ? v.length : o.bytesOf !== undefined && isPlainObject(v) ? o.bytesOf(v) : undefined;
+  if (bytes !== undefined) {
+    if (bytes > lim.maxString) {
       return {
         kind: PlainValueProblemKind.String,
         path,
-        message: `${named(path)}: a byte string of ${v.length} bytes; at most ${lim.maxString}`,
+        message: `${named(path)}: a byte string of ${bytes} bytes; at most ${lim.maxString}`,
       };
     }
     return undefined;
@@ -123,7 +130,7 @@ function check(v: unknown, lim: PlainValueLimits, path: string, depth: number, p
       };
     }
     for (let i = 0; i < v.length; i++) {
-      const p = check(v[i], lim, join(path, i), level, patch);
+      const p = check(v[i], lim, join(path, i), level, o);
       if (p !== undefined) return p;
     }
     return undefined;
@@ -136,7 +143,7 @@ function check(v: unknown, lim: PlainValueLimits, path: string, depth: number, p
   for (const k of keys) {
     const at = join(path, k);
     const item = v[k];
-    if (RESERVED_KEYS.has(k) && !(patch && item === null)) {
+    if (RESERVED_KEYS.has(k) && !(o.mergePatch === true && item === null)) {
       return { kind: PlainValueProblemKind.Key, path: at, message: `${at}: the key "${k}" is reserved (SPEC.md §3.2)` };
     }
     if (k.length * 3 > lim.maxString && utf8Length(k) > lim.maxString) {
@@ -146,7 +153,7 @@ function check(v: unknown, lim: PlainValueLimits, path: string, depth: number, p
         message: `${named(path)}: a key of ${utf8Length(k)} bytes; at most ${lim.maxString}`,
       };
     }
-    const p = check(item, lim, at, level, patch);
+    const p = check(item, lim, at, level, o);
     if (p !== undefined) return p;
   }
   return undefined;

@@ -12,7 +12,7 @@ import {
   type PlainValueProblemKindString,
 } from '@halyard/firmware-protocol';
 import { HubError, HubErrorCode } from './errors.js';
-import { jsonToData } from './store/json.js';
+import { base64Bytes } from './store/json.js';
 
 /**
  * Why `value`, sent as an element of a downlink message (COMMAND's params, DESIRED's
@@ -24,10 +24,11 @@ export function downlinkDataProblem(
   field: string,
   options: { mergePatch?: boolean } = {},
 ): { kind: PlainValueProblemKindString; field: string; message: string } | undefined {
-  const problem = checkPlainValue(jsonToData(value), DEFAULT_LIMITS, {
+  const problem = checkPlainValue(value, DEFAULT_LIMITS, {
     path: field,
     // The value sits inside the message array, nesting level 1.
     depth: 1,
+    bytesOf: base64Bytes,
     ...(options.mergePatch === true ? { mergePatch: true } : {}),
   });
   return problem && { kind: problem.kind, field: problem.path, message: problem.message };

@@ -60,6 +60,20 @@ describe('downlink data limits', () => {
     await d.close();
   });
 
+  it('HTTP: a "__proto__" key is refused, not dropped; JSON nested 100,000 deep is a 400, not a crash', async () => {
+    await t.api.provision('dl-http-raw');
+    const proto = await t.api.call('POST', '/devices/dl-http-raw/commands', '{"name":"noop","params":{"a":{"__proto__":{"x":1}}}}');
+    assert.deepStrictEqual([proto.status, proto.body.error.field], [400, 'params.a.__proto__']);
+    const patch = await t.api.call('PATCH', '/devices/dl-http-raw/twin/desired', '{"__proto__":{"x":1}}');
+    assert.deepStrictEqual([patch.status, patch.body.error.field], [400, 'desired.__proto__']);
+    const deep = `{"name":"noop","params":${'['.repeat(100_000)}${']'.repeat(100_000)}}`;
+    const r = await t.api.call('POST', '/devices/dl-http-raw/commands', deep);
+    assert.equal(r.status, 400, JSON.stringify(r.body).slice(0, 200));
+    assert.match(r.body.error.field, /^params(\.0){15}$/);
+    assert.deepStrictEqual((await t.api.get('/devices/dl-http-raw/commands')).body.commands, []);
+    assert.equal((await fetch(`${t.http}/healthz`)).status, 200);
+  });
+
   it('HTTP desired: the patch and the merged document are checked; a null for a reserved key is accepted', async () => {
     const d = await TestDevice.connect(t.ws, await t.api.provision('dl-http-twin'));
     const path = '/devices/dl-http-twin/twin/desired';

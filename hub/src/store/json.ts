@@ -24,13 +24,20 @@ export function dataToJson(value: Data | undefined): JsonValue {
   return value;
 }
 
+/** The length in bytes of the byte string `value` stands for when it is {"$base64": "..."}, else undefined. */
+export function base64Bytes(value: Readonly<Record<string, unknown>>): number | undefined {
+  const keys = Object.keys(value);
+  return keys.length === 1 && keys[0] === '$base64' && typeof value.$base64 === 'string'
+    ? Buffer.byteLength(value.$base64, 'base64')
+    : undefined;
+}
+
 /** JSON back to plain data: {"$base64": "..."} objects become byte strings again. */
 export function jsonToData(value: JsonValue): Data {
   if (Array.isArray(value)) return value.map(jsonToData);
   if (value !== null && typeof value === 'object') {
+    if (base64Bytes(value) !== undefined) return new Uint8Array(Buffer.from(value.$base64 as string, 'base64'));
     const keys = Object.keys(value);
-    if (keys.length === 1 && keys[0] === '$base64' && typeof value.$base64 === 'string')
-      return new Uint8Array(Buffer.from(value.$base64, 'base64'));
     const out: Record<string, Data> = {};
     for (const k of keys) put(out, k, jsonToData(value[k] as JsonValue));
     return out;
