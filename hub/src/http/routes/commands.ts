@@ -42,7 +42,8 @@ export function commandRoutes(routes: Routes, ctx: HubContext): void {
   routes.add({
     method: 'post',
     path: '/devices/:id/commands',
-    summary: 'Send a command. Idempotency-Key returns the same command on a repeat; ?wait=<s> blocks for the result (202 if still open)',
+    summary:
+      "Send a command. Idempotency-Key (the caller's own, kept 24 h) returns the same command on a repeat of the same request, 422 for a different one; ?wait=<s> blocks for the result (202 if still open)",
     tag: 'commands',
     role: 'operator',
     status: 201,
