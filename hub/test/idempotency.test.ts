@@ -176,19 +176,25 @@ describe('idempotency keys in the store', () => {
         db,
         MIGRATIONS.filter((m) => m.version <= 3),
       );
-      db.prepare("INSERT INTO devices (id, name, model, tags, secret_hash, created_at) VALUES ('d', NULL, NULL, '[]', x'00', 1)").run();
+      for (const id of ['d-1', 'd-2']) {
+        db.prepare("INSERT INTO devices (id, name, model, tags, secret_hash, created_at) VALUES (?, NULL, NULL, '[]', x'00', 1)").run(id);
+      }
       const insert = db.prepare(
         `INSERT INTO commands (id, device, name, params, state, key, created_at, created_by, ttl, timeout, updated_at)
-         VALUES (?, 1, 'noop', 'null', 'queued', ?, 5, ?, 1, 1, 5)`,
+         VALUES (?, ?, 'noop', 'null', 'queued', ?, 5, ?, 1, 1, 5)`,
       );
-      insert.run('c-a', 'k-1', 'mqtt:erp');
-      insert.run('c-b', null, 'admin');
+      insert.run('c-a', 1, 'k-1', 'mqtt:erp');
+      insert.run('c-b', 1, null, 'admin');
+      // Keys were per device: one caller could use a key on two devices.
+      insert.run('c-c', 1, 'k-2', 'admin');
+      insert.run('c-d', 2, 'k-2', 'admin');
       assert.deepStrictEqual(migrate(db), [4]);
-      assert.deepStrictEqual(db.prepare('SELECT scope, key, command, created_at FROM idempotency_keys').all(), [
+      assert.deepStrictEqual(db.prepare('SELECT scope, key, command, created_at FROM idempotency_keys ORDER BY command').all(), [
         { scope: 'mqtt:erp', key: 'k-1', command: 1, created_at: 5 },
+        { scope: 'admin', key: 'k-2', command: 4, created_at: 5 },
       ]);
       // Another caller may now use the same key on the same device.
-      insert.run('c-c', 'k-1', 'admin');
+      insert.run('c-e', 1, 'k-1', 'admin');
     } finally {
       db.close();
     }

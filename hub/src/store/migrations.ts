@@ -219,8 +219,9 @@ CREATE TABLE idempotency_keys (
 ) WITHOUT ROWID;
 CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created_at);
 -- created_by is who asked, so the keys already used keep answering their own caller.
+-- A caller could use one key on several devices before: its newest command keeps it.
 INSERT OR IGNORE INTO idempotency_keys (scope, key, command, created_at)
-  SELECT created_by, key, rowid, created_at FROM commands WHERE key IS NOT NULL ORDER BY rowid;
+  SELECT created_by, key, rowid, created_at FROM commands WHERE key IS NOT NULL ORDER BY rowid DESC;
 `,
   },
 ];
