@@ -26,6 +26,8 @@ export type ConsoleRequest =
       /** Duration string ("30s") or ms. */
       ttl?: string | number;
       timeout?: string | number;
+      /** Idempotency key (1-128 characters), scoped to the operator, like HTTP's Idempotency-Key. */
+      key?: string;
     }
   | { t: 'cancel'; req: number; command: string }
   | { t: 'twin.patch'; req: number; device: string; patch: JsonObject; ifMatch?: number };
@@ -48,8 +50,20 @@ export type ConsoleUpdate =
 
 export type ConsoleDecodeResult = { ok: true; request: ConsoleRequest } | { ok: false; error: ProtocolError };
 
-/** The console channel carries larger documents than a device frame (twin edits) but no deeper. */
-export const CONSOLE_LIMITS: Readonly<Limits> = Object.freeze({ ...DEFAULT_LIMITS, maxFrame: 262_144 });
+/**
+ * The console channel carries larger documents than a device frame (twin edits), and
+ * data somewhat past the device's limits (twice the depth, four times the entries and
+ * string length): the hub answers such params and patches with a reply naming the
+ * field (SPEC.md §10.2) instead of closing the channel, as a console cannot tell why
+ * its socket closed.
+ */
+export const CONSOLE_LIMITS: Readonly<Limits> = Object.freeze({
+  ...DEFAULT_LIMITS,
+  maxFrame: 262_144,
+  maxDepth: 2 * DEFAULT_LIMITS.maxDepth,
+  maxItems: 4 * DEFAULT_LIMITS.maxItems,
+  maxString: 4 * DEFAULT_LIMITS.maxString,
+});
 
 function fieldError(field: string, message: string): ConsoleDecodeResult {
   return { ok: false, error: new ProtocolError(ProtocolErrorCode.Field, message, field) };
@@ -74,7 +88,9 @@ function isDuration(v: unknown): v is string | number {
 
 /** Decodes and checks one frame from a console. Never throws. */
 export function decodeConsoleRequest(bytes: Uint8Array, limits: Limits = CONSOLE_LIMITS): ConsoleDecodeResult {
-  const cbor = decodeCbor(bytes, limits);
+  // Reserved keys are kept (as own properties) for the hub to refuse with a reply, or to
+  // accept with null in a merge patch, which removes one already stored (SPEC.md §10.2).
+  const cbor = decodeCbor(bytes, limits, { keepReservedKeys: true });
   if (!cbor.ok) return cbor;
   const m = cbor.value;
   if (!isObject(m) || typeof m.t !== 'string') {
@@ -100,10 +116,14 @@ export function decodeConsoleRequest(bytes: Uint8Array, limits: Limits = CONSOLE
       if (m.params !== undefined && !isJson(m.params)) return fieldError('params', 'must be JSON-compatible data');
       if (m.ttl !== undefined && !isDuration(m.ttl)) return fieldError('ttl', 'must be a duration');
       if (m.timeout !== undefined && !isDuration(m.timeout)) return fieldError('timeout', 'must be a duration');
+      if (m.key !== undefined && (typeof m.key !== 'string' || m.key.length === 0 || m.key.length > 128)) {
+        return fieldError('key', 'must be 1-128 characters');
+      }
       const request: ConsoleRequest = { t: 'command', req: m.req, device: m.device, name: m.name };
       if (m.params !== undefined) request.params = m.params as JsonValue;
       if (m.ttl !== undefined) request.ttl = m.ttl as string | number;
       if (m.timeout !== undefined) request.timeout = m.timeout as string | number;
+      if (m.key !== undefined) request.key = m.key as string;
       return { ok: true, request };
     }
     case 'cancel':

@@ -93,6 +93,12 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxRecords: 1_000,
 });
 
+/**
+ * Map keys refused anywhere in a message (SPEC.md §3.2): they would alter an object's
+ * prototype chain in some consumer. The decoder and checkPlainValue() share this list.
+ */
+export const RESERVED_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+
 /** Largest integer the protocol carries: 2^53 - 1, so every value survives a JavaScript or JSON peer. */
 export const MAX_INTEGER = Number.MAX_SAFE_INTEGER;
 

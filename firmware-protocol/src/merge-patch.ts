@@ -14,8 +14,14 @@ export function applyMergePatch(target: unknown, patch: unknown): unknown {
   const result: Record<string, unknown> = isObject(target) ? { ...target } : {};
   for (const key of Object.keys(patch)) {
     const value = patch[key];
-    if (value === null) delete result[key];
-    else result[key] = applyMergePatch(result[key], value);
+    if (value === null) {
+      delete result[key];
+      continue;
+    }
+    const merged = applyMergePatch(Object.hasOwn(result, key) ? result[key] : undefined, value);
+    // Defined, not assigned: assigning "__proto__" would replace the result's prototype.
+    if (key === '__proto__') Object.defineProperty(result, key, { value: merged, enumerable: true, writable: true, configurable: true });
+    else result[key] = merged;
   }
   return result;
 }

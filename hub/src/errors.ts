@@ -19,6 +19,7 @@ export const HubErrorCode = {
   CommandUnknown: 'HUB_ERR_COMMAND_UNKNOWN',
   CommandFinal: 'HUB_ERR_COMMAND_FINAL',
   QueueFull: 'HUB_ERR_QUEUE_FULL',
+  IdempotencyConflict: 'HUB_ERR_IDEMPOTENCY_CONFLICT',
   VersionMismatch: 'HUB_ERR_VERSION_MISMATCH',
   TooLarge: 'HUB_ERR_TOO_LARGE',
   RateLimited: 'HUB_ERR_RATE_LIMITED',
@@ -47,6 +48,8 @@ const STATUS: Record<HubErrorCodeString, number> = {
   HUB_ERR_LAST_ADMIN: 409,
   HUB_ERR_VERSION_MISMATCH: 412,
   HUB_ERR_TOO_LARGE: 413,
+  // The IETF Idempotency-Key draft's answer to a key reused for a different request.
+  HUB_ERR_IDEMPOTENCY_CONFLICT: 422,
   HUB_ERR_QUEUE_FULL: 429,
   HUB_ERR_RATE_LIMITED: 429,
   HUB_ERR_INTERNAL: 500,

@@ -162,12 +162,14 @@ describe('MQTT topics', () => {
       assert.equal(s.status, 'rejected', `${suffix} ${payload.slice(0, 40)}`);
       assert.equal(s.code, code, `${suffix} ${payload.slice(0, 40)}: ${s.error}`);
       assert.equal(typeof s.error, 'string');
-      if (payload.includes('"id":"r-')) assert.match(s.id, /^r-\d$/, 'the caller id is echoed even on rejection');
+      assert.equal(s.id, null, 'a rejection is never given a command id');
+      assert.equal(s.by, 'mqtt:svc');
+      if (payload.includes('"id":"r-')) assert.match(s.request, /^r-\d$/, 'the caller id is echoed as request');
     }
     const unknown = `${P}/no-such-device/cmd/x`;
     await c.publish(unknown, '{"id":"u-1"}');
     const s = JSON.parse((await c.next(`${unknown}/status`)).text);
-    assert.deepStrictEqual([s.status, s.code, s.id], ['rejected', 'HUB_ERR_DEVICE_UNKNOWN', 'u-1']);
+    assert.deepStrictEqual([s.status, s.code, s.id, s.request, s.by], ['rejected', 'HUB_ERR_DEVICE_UNKNOWN', null, 'u-1', 'mqtt:svc']);
 
     for (const [payload, code] of [
       ['not json', 'HUB_ERR_BAD_REQUEST'],

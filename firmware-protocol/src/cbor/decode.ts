@@ -5,7 +5,7 @@
 // plain data the spec allows, checks every limit before it allocates, and reports
 // the first violation as a typed error instead of throwing.
 
-import { DEFAULT_LIMITS, type Limits, MAX_INTEGER } from '../constants.js';
+import { DEFAULT_LIMITS, type Limits, MAX_INTEGER, RESERVED_KEYS } from '../constants.js';
 import { ProtocolError, ProtocolErrorCode, type ProtocolErrorCodeString } from '../errors.js';
 
 /**
@@ -41,9 +41,6 @@ export function isCborObject(v: unknown): v is CborObject {
 
 export type CborResult = { ok: true; value: CborValue } | { ok: false; error: ProtocolError };
 
-/** Keys that would alter an object's prototype chain in some consumer: refused on sight. */
-const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
-
 /** RFC 8949 §3.4.6: the self-described CBOR tag, the only tag v1 accepts, and only in front. */
 const TAG_SELF_DESCRIBED = 55799;
 
@@ -64,6 +61,7 @@ let end = 0;
 let view: DataView | undefined;
 let depth = 0;
 let limits: Limits = DEFAULT_LIMITS;
+let keepReserved = false;
 
 function fail(code: ProtocolErrorCodeString, message: string): never {
   throw new Failure(code, message);
@@ -293,7 +291,7 @@ function readKey(): string | number {
   const major = (src[pos] as number) >> 5;
   if (major === 3) {
     const key = readText(readLength((src[pos++] as number) & 0x1f, 'text string'));
-    if (FORBIDDEN_KEYS.has(key)) fail(ProtocolErrorCode.Key, `map key "${key}" is not allowed`);
+    if (!keepReserved && RESERVED_KEYS.has(key)) fail(ProtocolErrorCode.Key, `map key "${key}" is not allowed`);
     return key;
   }
   if (major === 0 || major === 1) return readItem() as number;
@@ -315,7 +313,11 @@ function readMap(len: number): CborObject | LabelMap {
       return readLabels(labels, key, len - i);
     }
     if (Object.hasOwn(obj, key)) fail(ProtocolErrorCode.Key, `duplicate map key "${key}"`);
-    obj[key] = readItem();
+    // Only reached for a reserved key when the caller asked to keep them: defined as an
+    // own property, since assigning "__proto__" would replace the object's prototype.
+    if (keepReserved && key === '__proto__')
+      Object.defineProperty(obj, key, { value: readItem(), enumerable: true, writable: true, configurable: true });
+    else obj[key] = readItem();
   }
   depth--;
   return obj;
@@ -338,11 +340,20 @@ function readLabels(labels: LabelMap, firstKey: number | string, remaining: numb
   return labels;
 }
 
+export interface CborDecodeOptions {
+  /**
+   * Keep the reserved keys (RESERVED_KEYS) as own properties instead of refusing the
+   * message. Only for a channel whose receiver checks them itself and answers more
+   * precisely than a close (the console channel: SPEC.md §10.2); never for devices.
+   */
+  keepReservedKeys?: boolean;
+}
+
 /**
  * Decodes exactly one CBOR data item filling all of `bytes`.
  * Never throws: malformed, oversized or disallowed input yields `{ ok: false }`.
  */
-export function decodeCbor(bytes: Uint8Array, lim: Limits = DEFAULT_LIMITS): CborResult {
+export function decodeCbor(bytes: Uint8Array, lim: Limits = DEFAULT_LIMITS, options: CborDecodeOptions = {}): CborResult {
   if (bytes.length > lim.maxFrame) {
     return {
       ok: false,
@@ -355,6 +366,7 @@ export function decodeCbor(bytes: Uint8Array, lim: Limits = DEFAULT_LIMITS): Cbo
   view = undefined;
   depth = 0;
   limits = lim;
+  keepReserved = options.keepReservedKeys === true;
   try {
     if (end === 0) fail(ProtocolErrorCode.Truncated, 'empty message');
     const value = readItem();
@@ -367,6 +379,7 @@ export function decodeCbor(bytes: Uint8Array, lim: Limits = DEFAULT_LIMITS): Cbo
   } finally {
     src = EMPTY;
     view = undefined;
+    keepReserved = false;
   }
 }
 

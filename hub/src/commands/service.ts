@@ -17,9 +17,9 @@ import {
 import type { EventBus } from '../bus.js';
 import type { HubConfig } from '../config.js';
 import type { DeviceSession } from '../device/session.js';
+import { assertDownlinkData, downlinkDataProblem } from '../downlink-data.js';
 import { HubError, HubErrorCode } from '../errors.js';
 import type { DeviceEntry, Fleet } from '../fleet.js';
-import { valueDepth } from '../json-depth.js';
 import type { Logger } from '../log.js';
 import { type CommandRecord, canMove, getCommand, listCommands, openCommands, type Transition } from '../store/commands.js';
 import { dataToJson, jsonToData } from '../store/json.js';
@@ -33,16 +33,21 @@ export interface CommandRequest {
   ttl: number;
   /** ms the device has for a result once the command is sent. */
   timeout: number;
-  /** Idempotency key: a repeat with the same key returns the first command. */
+  /**
+   * Idempotency key, scoped to `actor`: a repeat of the same request with the same key
+   * within IDEMPOTENCY_KEY_TTL returns the first command; a different request is a conflict.
+   */
   key: string | null;
-  /** Who asked, for the ledger and the audit log. */
+  /** Who asked, for the ledger and the audit log, and the scope of `key`. */
   actor: string;
+  /** What the caller's request calls the key (`Idempotency-Key`, MQTT's `id`), named by a conflict. */
+  keyField?: string;
 }
 
 export const COMMAND_DEFAULTS = { ttl: 5 * 60_000, timeout: 30_000 } as const;
 export const COMMAND_LIMITS = { ttl: 30 * 86_400_000, timeout: 86_400_000, maxOpenPerDevice: 100 } as const;
-/** Deepest params a device decodes: SPEC.md §9's 16 levels, less the COMMAND array itself. */
-const MAX_PARAMS_DEPTH = 15;
+/** ms an idempotency key answers its caller's repeats (README, HTTP API); after that it is free again. */
+export const IDEMPOTENCY_KEY_TTL = 86_400_000;
 /** Finished commands stay in memory this long, so reads right after a change are current. */
 const RECENT_MS = 60_000;
 
@@ -154,10 +159,7 @@ export class CommandService {
     if (req.timeout > COMMAND_LIMITS.timeout || req.timeout < 1) {
       throw new HubError(HubErrorCode.Validation, `timeout must be between 1 and ${COMMAND_LIMITS.timeout} ms`, { field: 'timeout' });
     }
-    // A device refuses a COMMAND nested deeper than SPEC.md §9 allows (the message array is level 1).
-    if (valueDepth(req.params, MAX_PARAMS_DEPTH) > MAX_PARAMS_DEPTH) {
-      throw new HubError(HubErrorCode.Validation, `params may nest at most ${MAX_PARAMS_DEPTH} levels (SPEC.md §9)`, { field: 'params' });
-    }
+    assertDownlinkData(req.params, 'params');
     const id = newCommandId();
     // The COMMAND frame must fit the device's frame limit.
     const size = encode({ type: MessageType.Command, id, name: req.name, params: jsonToData(req.params), deadline: Date.now() }).length;
@@ -166,20 +168,28 @@ export class CommandService {
         field: 'params',
       });
     }
-    const { command, created } = await this.writer.op('createCommand', {
-      command: {
-        id,
-        device: entry.record.rowid,
-        name: req.name,
-        params: req.params,
-        key: req.key,
-        createdAt: Date.now(),
-        createdBy: req.actor,
-        ttl: req.ttl,
-        timeout: req.timeout,
-      },
-      maxOpen: COMMAND_LIMITS.maxOpenPerDevice,
-    });
+    const { command, created } = await this.writer
+      .op('createCommand', {
+        command: {
+          id,
+          device: entry.record.rowid,
+          name: req.name,
+          params: req.params,
+          key: req.key,
+          createdAt: Date.now(),
+          createdBy: req.actor,
+          ttl: req.ttl,
+          timeout: req.timeout,
+        },
+        maxOpen: COMMAND_LIMITS.maxOpenPerDevice,
+        keyTtl: IDEMPOTENCY_KEY_TTL,
+      })
+      .catch((err: unknown) => {
+        if (err instanceof HubError && err.code === HubErrorCode.IdempotencyConflict && req.keyField !== undefined) {
+          throw new HubError(err.code, err.message, { field: req.keyField });
+        }
+        throw err;
+      });
     if (!created) return { command: this.get(command.id) ?? toInfo(command), created: false };
     this.track(command);
     this.schedule(command, Date.now());
@@ -250,6 +260,17 @@ export class CommandService {
   }
 
   private send(session: DeviceSession, c: CommandRecord): void {
+    // Params stored before the hub checked what devices accept would be refused on every
+    // reconnect, keeping the device offline: such a command fails instead of being sent.
+    const refused = downlinkDataProblem(c.params, 'params');
+    if (refused !== undefined) {
+      this.log.error(
+        { device: c.device, command: c.id, field: refused.field, reason: refused.message },
+        'command not sent: the device would refuse it',
+      );
+      this.move(c, 'failed', { error: `not sent: ${refused.message}` });
+      return;
+    }
     const now = Date.now();
     const deadline = (c.sentAt ?? now) + c.timeout;
     if (!session.send({ type: MessageType.Command, id: c.id, name: c.name, params: jsonToData(c.params), deadline })) return;

@@ -27,8 +27,9 @@ async function run(ctx: HubContext, actor: string, r: ActionRequest): Promise<Re
         params: (r.params ?? null) as JsonValue,
         ttl: duration(r.ttl, COMMAND_DEFAULTS.ttl, 'ttl'),
         timeout: duration(r.timeout, COMMAND_DEFAULTS.timeout, 'timeout'),
-        key: null,
+        key: r.key ?? null,
         actor,
+        keyField: 'key',
       });
       if (created) ctx.audit(actor, 'command.create', r.device, { command: command.id, name: r.name, via: 'console' });
       return { t: 'reply', req: r.req, ok: true, command };

@@ -1,7 +1,7 @@
 // zod schemas shared by routes: ids, names, times and durations as README.md § HTTP API
 // fixes them (times: ms since the epoch or ISO 8601; durations: "30s", "5m"...).
 
-import { COMMAND_STATES, DEVICE_ID_PATTERN, parseDuration } from '@halyard/firmware-protocol';
+import { COMMAND_STATES, DEVICE_ID_PATTERN, type JsonObject, type JsonValue, parseDuration } from '@halyard/firmware-protocol';
 import { z } from 'zod';
 
 export const deviceId = z.string().regex(DEVICE_ID_PATTERN, 'a device id: 1-64 of A-Z a-z 0-9 _ . : - starting with a letter or digit');
@@ -52,8 +52,12 @@ export const commandStates = z
 
 export const idParams = z.object({ id: deviceId });
 
-const json: z.ZodType<unknown> = z.lazy(() =>
-  z.union([z.null(), z.boolean(), z.number(), z.string(), z.array(json), z.record(z.string(), json)]),
-);
-export const jsonValue = json;
-export const jsonObject = z.record(z.string(), json);
+// Command params and desired patches pass through exactly as JSON.parse made them, not
+// through a recursive zod schema: that would rebuild every object without its
+// "__proto__" key (silently) and recurse as deep as the input goes. What reaches a
+// device is checked where it is used, against the device's own limits, naming the
+// field (downlink-data.ts; SPEC.md §6.1, §7.1).
+export const jsonValue = z.custom<JsonValue>((v) => v !== undefined, 'a JSON value').meta({ description: 'any JSON value' });
+export const jsonObject = z
+  .custom<JsonObject>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), 'a JSON object')
+  .meta({ description: 'a JSON object', type: 'object' });

@@ -44,27 +44,64 @@ export function twinReportedJson(t: TwinInfo): Buffer {
 }
 
 export interface CommandStatus {
-  /** The caller's idempotency key when it gave one (MQTT `id`, HTTP Idempotency-Key), else the hub's command id. */
+  /**
+   * The creator's idempotency key when it gave one (MQTT `id`, HTTP Idempotency-Key), else
+   * the hub's command id; null on a rejected request. Keys belong to their caller, so
+   * two callers' commands may share one: `by` and `id` together name a request.
+   */
   id: string | null;
   /** The hub's command id; absent when a request was rejected before a command existed. */
   command?: string;
+  /** Who asked: `mqtt:<account>`, `bridge:<label>`, or `operator` (HTTP API and console). */
+  by: string;
+  /**
+   * On a rejected request only: the `id` the request carried. Never put in `id`, so that a
+   * rejection is never taken for another caller's command of that id.
+   */
+  request?: string | null;
   status: string;
   result?: JsonValue;
   error?: string;
   /** A HUB_ERR_* code when the request itself was refused. */
   code?: string;
+  /** The field of the request at fault, when the refusal names one (e.g. `params.valve.constructor`). */
+  field?: string;
   at: number;
 }
 
+/**
+ * The requester as integrators see it: MQTT and bridge actors as they are (they are
+ * integrators' own names); operators' usernames stay inside the hub's API.
+ */
+export function publicActor(actor: string): string {
+  return actor.startsWith('mqtt:') || actor.startsWith('bridge:') ? actor : 'operator';
+}
+
 export function commandStatus(c: CommandInfo): CommandStatus {
-  const s: CommandStatus = { id: c.key ?? c.id, command: c.id, status: c.state, at: c.history.at(-1)?.at ?? c.createdAt };
+  const s: CommandStatus = {
+    id: c.key ?? c.id,
+    command: c.id,
+    by: publicActor(c.createdBy),
+    status: c.state,
+    at: c.history.at(-1)?.at ?? c.createdAt,
+  };
   if (c.result !== null) s.result = c.result;
   if (c.error !== null) s.error = c.error;
   return s;
 }
 
-export function rejection(id: string | null, code: string, message: string): CommandStatus {
-  return { id, status: 'rejected', error: message, code, at: Date.now() };
+/** A refused request, attributed to its requester (`actor`) and never to a command. */
+export function rejection(request: string | null, actor: string, code: string, message: string, field?: string): CommandStatus {
+  return {
+    id: null,
+    by: publicActor(actor),
+    request,
+    status: 'rejected',
+    error: message,
+    code,
+    ...(field === undefined ? {} : { field }),
+    at: Date.now(),
+  };
 }
 
 export function json(value: unknown): Buffer {

@@ -2,7 +2,10 @@
 // as the HTTP API would: `cmd/{name}` creates a command (its `id` is the
 // idempotency key), `twin/desired/set` merge-patches desired. Every request gets
 // an answer on a status topic; a malformed one gets status "rejected" with a
-// HUB_ERR_* code and a reason, never silence.
+// HUB_ERR_* code and a reason, never silence. Status topics are shared by every
+// integrator, so each answer says who asked (`by`), and a rejection never carries a
+// caller-chosen id as its `id`: it would read as the status of another caller's
+// command of that id (README, MQTT).
 
 import { isDeviceId, isName, type JsonObject, type JsonValue } from '@halyard/firmware-protocol';
 import { z } from 'zod';
@@ -14,7 +17,7 @@ import { duration, jsonObject, jsonValue } from '../http/schemas.js';
 import { jsonTextDepth, MAX_JSON_DEPTH } from '../json-depth.js';
 import type { MqttMetrics } from './metrics.js';
 import { type OutMessage, outMessage } from './out-message.js';
-import { commandStatus, json, rejection } from './payloads.js';
+import { commandStatus, json, publicActor, rejection } from './payloads.js';
 import type { Request, Topics } from './topics.js';
 
 const commandBody = z
@@ -50,8 +53,8 @@ function parseJson(payload: Buffer): unknown {
 }
 
 /** The error as code and message for a status topic; unexpected ones are logged and kept vague. */
-function describe(deps: RequestDeps, err: unknown, topic: string): { code: string; message: string } {
-  if (err instanceof HubError) return { code: err.code, message: err.message };
+function describe(deps: RequestDeps, err: unknown, topic: string): { code: string; message: string; field?: string } {
+  if (err instanceof HubError) return { code: err.code, message: err.message, ...(err.field === undefined ? {} : { field: err.field }) };
   deps.ctx.log.error({ err, topic }, 'mqtt request failed');
   return { code: HubErrorCode.Internal, message: 'internal error; see the hub log' };
 }
@@ -77,7 +80,8 @@ async function command(deps: RequestDeps, device: string, name: string, topic: s
       throw new HubError(HubErrorCode.Validation, 'the payload must be a JSON object {params, id?, ttl?, timeout?}');
     }
     const rawId = (raw as { id?: unknown }).id;
-    if (typeof rawId === 'string') id = rawId;
+    // Echoed only as `request`, and only when it could be an id at all.
+    if (typeof rawId === 'string' && rawId.length <= 128) id = rawId;
     if (!isDeviceId(device)) throw new HubError(HubErrorCode.DeviceUnknown, `no device "${device}"`);
     if (!isName(name)) throw new HubError(HubErrorCode.Validation, 'a command name: 1-64 of A-Z a-z 0-9 _ . : -', { field: 'name' });
     const parsed = commandBody.safeParse(raw);
@@ -90,6 +94,7 @@ async function command(deps: RequestDeps, device: string, name: string, topic: s
       timeout: body.timeout ?? COMMAND_DEFAULTS.timeout,
       key: body.id ?? null,
       actor,
+      keyField: 'id',
     });
     metrics.requests.inc({ kind: 'command', outcome: 'accepted' });
     if (created) {
@@ -100,10 +105,10 @@ async function command(deps: RequestDeps, device: string, name: string, topic: s
       deps.publish(outMessage(topics.commandStatus(device, command.name), 'control', json(commandStatus(command))));
     }
   } catch (err) {
-    const { code, message } = describe(deps, err, topic);
+    const { code, message, field } = describe(deps, err, topic);
     metrics.requests.inc({ kind: 'command', outcome: 'rejected' });
-    ctx.log.info({ actor, topic, code, reason: message }, 'mqtt command request rejected');
-    deps.publish(outMessage(topics.commandStatus(device, name), 'control', json(rejection(id, code, message))));
+    ctx.log.info({ actor, topic, code, field, reason: message }, 'mqtt command request rejected');
+    deps.publish(outMessage(topics.commandStatus(device, name), 'control', json(rejection(id, actor, code, message, field))));
   }
 }
 
@@ -122,15 +127,26 @@ async function desired(deps: RequestDeps, device: string, topic: string, payload
       outMessage(
         topics.desiredSetStatus(device),
         'control',
-        json({ status: 'applied', version: twin.desiredVersion, changed, at: Date.now() }),
+        json({ status: 'applied', by: publicActor(actor), version: twin.desiredVersion, changed, at: Date.now() }),
       ),
     );
   } catch (err) {
-    const { code, message } = describe(deps, err, topic);
+    const { code, message, field } = describe(deps, err, topic);
     metrics.requests.inc({ kind: 'desired', outcome: 'rejected' });
-    ctx.log.info({ actor, topic, code, reason: message }, 'mqtt desired-set request rejected');
+    ctx.log.info({ actor, topic, code, field, reason: message }, 'mqtt desired-set request rejected');
     deps.publish(
-      outMessage(topics.desiredSetStatus(device), 'control', json({ status: 'rejected', error: message, code, at: Date.now() })),
+      outMessage(
+        topics.desiredSetStatus(device),
+        'control',
+        json({
+          status: 'rejected',
+          by: publicActor(actor),
+          error: message,
+          code,
+          ...(field === undefined ? {} : { field }),
+          at: Date.now(),
+        }),
+      ),
     );
   }
 }

@@ -1,6 +1,6 @@
 // The command ledger: every command, its state, and every state change with its time.
 
-import { type CommandInfo, type CommandState, FINAL_COMMAND_STATES, type JsonValue } from '@halyard/firmware-protocol';
+import { type CommandInfo, type CommandState, deepEqual, FINAL_COMMAND_STATES, type JsonValue } from '@halyard/firmware-protocol';
 import { HubError, HubErrorCode } from '../errors.js';
 import type { Db } from './db.js';
 import { sql } from './prepared.js';
@@ -127,15 +127,32 @@ export interface NewCommand {
   timeout: number;
 }
 
+/** Expired keys deleted per command created: keeps the table at about a key-lifetime's worth without a sweep. */
+const KEY_PRUNE_BATCH = 100;
+
 /**
- * Creates a queued command, or returns the existing one with the same idempotency
- * key for this device. Refuses when the device already has `maxOpen` open commands.
+ * Creates a queued command, or returns the one the same caller (`createdBy`) created
+ * with the same idempotency key less than `keyTtl` ms before; the same key with a
+ * different device, name or params is a conflict (the IETF Idempotency-Key draft's
+ * 422). Refuses when the device already has `maxOpen` open commands.
  */
-export function createCommand(db: Db, c: NewCommand, maxOpen: number): { command: CommandRecord; created: boolean } {
+export function createCommand(db: Db, c: NewCommand, maxOpen: number, keyTtl: number): { command: CommandRecord; created: boolean } {
   if (c.key !== null) {
-    const rowid = sql(db, 'SELECT rowid FROM commands WHERE device = ? AND key = ?').pluck().get(c.device, c.key) as number | undefined;
-    if (rowid !== undefined) {
-      const existing = sql(db, `${SELECT} WHERE c.rowid = ?`).get(rowid) as Row & { device_rowid: number };
+    const hit = sql(db, 'SELECT command, created_at FROM idempotency_keys WHERE scope = ? AND key = ?').get(c.createdBy, c.key) as
+      | { command: number; created_at: number }
+      | undefined;
+    // A key whose command was deleted with its device is free again, like an expired one.
+    const existing =
+      hit === undefined || hit.created_at + keyTtl <= c.createdAt
+        ? undefined
+        : (sql(db, `${SELECT} WHERE c.rowid = ?`).get(hit.command) as (Row & { device_rowid: number }) | undefined);
+    if (existing !== undefined) {
+      if (existing.device_rowid !== c.device || existing.name !== c.name || !deepEqual(JSON.parse(existing.params), c.params)) {
+        throw new HubError(
+          HubErrorCode.IdempotencyConflict,
+          `idempotency key "${c.key}" was used for a different request (${existing.name} on ${existing.device}, command ${existing.id}); use a new key`,
+        );
+      }
       return { command: toRecord(db, existing, true), created: false };
     }
   }
@@ -152,6 +169,19 @@ export function createCommand(db: Db, c: NewCommand, maxOpen: number): { command
       .lastInsertRowid,
   );
   sql(db, 'INSERT INTO command_history (command, state, at) VALUES (?, ?, ?)').run(rowid, 'queued', c.createdAt);
+  if (c.key !== null) {
+    sql(db, 'INSERT OR REPLACE INTO idempotency_keys (scope, key, command, created_at) VALUES (?, ?, ?, ?)').run(
+      c.createdBy,
+      c.key,
+      rowid,
+      c.createdAt,
+    );
+    sql(
+      db,
+      `DELETE FROM idempotency_keys WHERE (scope, key) IN
+         (SELECT scope, key FROM idempotency_keys WHERE created_at <= ? ORDER BY created_at LIMIT ${KEY_PRUNE_BATCH})`,
+    ).run(c.createdAt - keyTtl);
+  }
   return { command: getCommand(db, c.id) as CommandRecord, created: true };
 }
 

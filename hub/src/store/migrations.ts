@@ -202,6 +202,28 @@ CREATE TABLE integrators (
 ) WITHOUT ROWID;
 `,
   },
+  {
+    version: 4,
+    name: 'idempotency keys per caller, with an age',
+    sql: `
+-- A key belongs to the caller who used it (an operator's username, mqtt:<account>,
+-- bridge:<label>), not to the device: one caller's key must never answer another
+-- caller's request. commands.key stays as the record of the key a command came with.
+DROP INDEX commands_by_key;
+CREATE TABLE idempotency_keys (
+  scope      TEXT NOT NULL,
+  key        TEXT NOT NULL,
+  command    INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (scope, key)
+) WITHOUT ROWID;
+CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created_at);
+-- created_by is who asked, so the keys already used keep answering their own caller.
+-- A caller could use one key on several devices before: its newest command keeps it.
+INSERT OR IGNORE INTO idempotency_keys (scope, key, command, created_at)
+  SELECT created_by, key, rowid, created_at FROM commands WHERE key IS NOT NULL ORDER BY rowid DESC;
+`,
+  },
 ];
 
 /** Brings `db` up to the newest migration; returns the versions applied. */

@@ -52,11 +52,11 @@ export const ops = {
   deleteSession: ({ db }: OpContext, a: { tokenHash: Uint8Array }) => operators.deleteSession(db, a.tokenHash),
   audit: ({ db }: OpContext, e: operators.AuditEntry) => operators.appendAudit(db, e),
 
-  createCommand: ({ db }: OpContext, a: { command: NewCommand; maxOpen: number }) =>
-    db.transaction(() => createCommand(db, a.command, a.maxOpen))(),
+  createCommand: ({ db }: OpContext, a: { command: NewCommand; maxOpen: number; keyTtl: number }) =>
+    db.transaction(() => createCommand(db, a.command, a.maxOpen, a.keyTtl))(),
   transitionCommands: ({ db }: OpContext, moves: Transition[]) => db.transaction(() => transitionCommands(db, moves))(),
-  patchDesired: ({ db }: OpContext, a: { device: number; patch: JsonObject; ifMatch: number | undefined; now: number }) =>
-    db.transaction(() => patchDesired(db, a.device, a.patch, a.ifMatch, a.now))(),
+  patchDesired: ({ db }: OpContext, a: { device: number; patch: JsonObject; ifMatch: number | undefined; now: number; maxFrame: number }) =>
+    db.transaction(() => patchDesired(db, a.device, a.patch, a.ifMatch, a.now, a.maxFrame))(),
 
   createIntegrator: ({ db }: OpContext, i: integrators.IntegratorRecord) => integrators.createIntegrator(db, i),
   deleteIntegrator: ({ db }: OpContext, a: { username: string }) => integrators.deleteIntegrator(db, a.username),

@@ -6,11 +6,14 @@ import {
   applyMergePatch,
   type DataMap,
   deepEqual,
+  encode,
   encodeCbor,
   type JsonObject,
   type JsonValue,
+  MessageType,
   type TwinInfo,
 } from '@halyard/firmware-protocol';
+import { assertDownlinkData } from '../downlink-data.js';
 import { HubError, HubErrorCode } from '../errors.js';
 import type { Db } from './db.js';
 import { insertEvent } from './events.js';
@@ -130,16 +133,36 @@ export function applyReported(db: Db, device: number, patch: DataMap, now: numbe
   return { device, applied: true, changed: p.changed, version: twin.reportedVersion, reported: twin.reported };
 }
 
-/** Merge-patches the desired document; `ifMatch` is the version the caller last saw. */
-export function patchDesired(db: Db, device: number, patch: JsonObject, ifMatch: number | undefined, now: number): TwinState {
+/**
+ * Merge-patches the desired document; `ifMatch` is the version the caller last saw.
+ * Refuses (storing nothing) a result the device could not receive: over the twin
+ * limits, over its decoder's limits, or a DESIRED message over `maxFrame` bytes.
+ */
+export function patchDesired(
+  db: Db,
+  device: number,
+  patch: JsonObject,
+  ifMatch: number | undefined,
+  now: number,
+  maxFrame: number,
+): TwinState {
   const twin = readTwin(db, device);
   if (ifMatch !== undefined && ifMatch !== twin.desiredVersion) {
     throw new HubError(HubErrorCode.VersionMismatch, `desired is at version ${twin.desiredVersion}, not ${ifMatch}; reload and retry`);
   }
   const p = patchDocument(twin.desired, patch, twin.desiredUpdated, now);
+  if (p.changed.length === 0) return twin;
+  // A document stored before these checks may hold what no device accepts; it cannot
+  // change until a patch removes that, and such a patch passes.
+  assertDownlinkData(p.doc, 'desired');
   const problem = twinLimitProblem(p.doc);
   if (problem !== undefined) throw new HubError(HubErrorCode.TooLarge, problem, { field: 'desired' });
-  if (p.changed.length === 0) return twin;
+  const size = encode({ type: MessageType.Desired, version: twin.desiredVersion + 1, desired: jsonToData(p.doc) as never }).length;
+  if (size > maxFrame) {
+    throw new HubError(HubErrorCode.TooLarge, `the DESIRED message would be ${size} bytes; devices accept at most ${maxFrame}`, {
+      field: 'desired',
+    });
+  }
   twin.desired = p.doc;
   twin.desiredUpdated = p.updated;
   twin.desiredVersion++;

@@ -1,10 +1,11 @@
 // Twins at run time (SPEC.md §7): desired changes go to the device at once and on
 // every reconnect; applied reports are announced on the bus.
 
-import { encode, type JsonObject, MessageType, type TwinInfo } from '@halyard/firmware-protocol';
+import { type JsonObject, MessageType, type TwinInfo } from '@halyard/firmware-protocol';
 import type { EventBus } from '../bus.js';
 import type { HubConfig } from '../config.js';
 import type { DeviceSession } from '../device/session.js';
+import { assertDownlinkData, downlinkDataProblem } from '../downlink-data.js';
 import { HubError, HubErrorCode } from '../errors.js';
 import type { DeviceEntry, Fleet } from '../fleet.js';
 import type { Logger } from '../log.js';
@@ -37,28 +38,45 @@ export class TwinService {
   /** Merge-patches desired (RFC 7396); `ifMatch` guards against lost updates. */
   async patchDesired(deviceId: string, patch: JsonObject, ifMatch: number | undefined): Promise<{ twin: TwinInfo; changed: boolean }> {
     const e = this.entry(deviceId);
+    // The patch first, for an error naming the field in it; the merged document (which
+    // also holds what earlier patches set) is checked where it is merged, before it is stored.
+    assertDownlinkData(patch, 'desired', { mergePatch: true });
     const before = readTwin(this.reader.db, e.record.rowid).desiredVersion;
-    const state = await this.writer.op('patchDesired', { device: e.record.rowid, patch, ifMatch, now: Date.now() });
-    const size = encode({ type: MessageType.Desired, version: state.desiredVersion, desired: jsonToData(state.desired) as never }).length;
-    if (size > this.config.maxFrame)
-      this.log.warn({ device: deviceId, size }, 'desired document is larger than --max-frame; the device cannot receive it');
+    const state = await this.writer.op('patchDesired', {
+      device: e.record.rowid,
+      patch,
+      ifMatch,
+      now: Date.now(),
+      maxFrame: this.config.maxFrame,
+    });
     const twin = twinInfo(e.record.id, state);
     const changed = state.desiredVersion !== before;
     if (changed) {
-      if (e.session?.isOpen) this.sendDesired(e.session, state);
+      if (e.session?.isOpen) this.sendDesired(deviceId, e.session, state);
       this.bus.publish('twin', { twin });
     }
     return { twin, changed };
   }
 
-  private sendDesired(session: DeviceSession, t: TwinState): void {
+  private sendDesired(deviceId: string, session: DeviceSession, t: TwinState): void {
+    // A document stored before the hub checked what devices accept would be refused on
+    // every connection and keep the device from ever staying online: it is held back
+    // until an operator removes what breaks it (a merge patch with null passes).
+    const refused = downlinkDataProblem(t.desired, 'desired');
+    if (refused !== undefined) {
+      this.log.error(
+        { device: deviceId, field: refused.field, reason: refused.message },
+        'desired document not sent: the device would refuse it',
+      );
+      return;
+    }
     session.send({ type: MessageType.Desired, version: t.desiredVersion, desired: jsonToData(t.desired) as never });
   }
 
   /** On every (re)connect the device gets the whole desired document (SPEC.md §7.1). */
   online(entry: DeviceEntry, session: DeviceSession): void {
     const t = readTwin(this.reader.db, entry.record.rowid);
-    if (t.desiredVersion >= 1) this.sendDesired(session, t);
+    if (t.desiredVersion >= 1) this.sendDesired(entry.record.id, session, t);
   }
 
   reportedApplied(outcomes: readonly ReportedOutcome[]): void {

@@ -42,7 +42,8 @@ export function commandRoutes(routes: Routes, ctx: HubContext): void {
   routes.add({
     method: 'post',
     path: '/devices/:id/commands',
-    summary: 'Send a command. Idempotency-Key returns the same command on a repeat; ?wait=<s> blocks for the result (202 if still open)',
+    summary:
+      "Send a command. Idempotency-Key (the caller's own, kept 24 h) returns the same command on a repeat of the same request, 422 for a different one; ?wait=<s> blocks for the result (202 if still open)",
     tag: 'commands',
     role: 'operator',
     status: 201,
@@ -70,6 +71,7 @@ export function commandRoutes(routes: Routes, ctx: HubContext): void {
         timeout: body.timeout ?? COMMAND_DEFAULTS.timeout,
         key: key ?? null,
         actor,
+        keyField: 'Idempotency-Key',
       });
       if (created) await ctx.audit(actor, 'command.create', params.id, { command: command.id, name: body.name });
       const now = query.wait === undefined ? command : ((await ctx.commands.wait(command.id, query.wait * 1000)) ?? command);
