@@ -69,7 +69,8 @@ describe('downlink data limits', () => {
     const deep = `{"name":"noop","params":${'['.repeat(100_000)}${']'.repeat(100_000)}}`;
     const r = await t.api.call('POST', '/devices/dl-http-raw/commands', deep);
     assert.equal(r.status, 400, JSON.stringify(r.body).slice(0, 200));
-    assert.match(r.body.error.field, /^params(\.0){15}$/);
+    // Refused as a body before any validator recurses into it (json-depth.ts).
+    assert.equal(r.body.error.field, 'body');
     assert.deepStrictEqual((await t.api.get('/devices/dl-http-raw/commands')).body.commands, []);
     assert.equal((await fetch(`${t.http}/healthz`)).status, 200);
   });
