@@ -20,6 +20,8 @@ export interface DeviceEntry {
   dirty: boolean;
   /** Times of recent connection attempts, for the reconnect limit. */
   connects: number[];
+  /** Being deleted: refuse every connection and stop writing anything for it. */
+  deleting: boolean;
 }
 
 export class Fleet {
@@ -59,6 +61,7 @@ export class Fleet {
       durableSeq: record.lastSeq,
       dirty: false,
       connects: [],
+      deleting: false,
     };
     this.byId.set(record.id, entry);
     this.byRowid.set(record.rowid, entry);
@@ -73,12 +76,29 @@ export class Fleet {
     return entry;
   }
 
-  remove(id: string): DeviceEntry | undefined {
+  /**
+   * First step of deleting a device: from now on get() and entries() no longer see it,
+   * so no upgrade, HELLO, command or twin change can reach it while the delete is
+   * written. getByRowid() still finds it, for commits already under way.
+   */
+  markDeleting(id: string): DeviceEntry | undefined {
     const entry = this.byId.get(id);
     if (entry === undefined) return undefined;
+    entry.deleting = true;
     this.byId.delete(id);
-    this.byRowid.delete(entry.record.rowid);
     return entry;
+  }
+
+  /** The delete could not be written: the device is back. */
+  unmarkDeleting(entry: DeviceEntry): void {
+    entry.deleting = false;
+    if (!this.byId.has(entry.record.id)) this.byId.set(entry.record.id, entry);
+  }
+
+  /** Last step of deleting a device: forgets it entirely. */
+  removeDeleted(entry: DeviceEntry): void {
+    if (this.byId.get(entry.record.id) === entry) this.byId.delete(entry.record.id);
+    if (this.byRowid.get(entry.record.rowid) === entry) this.byRowid.delete(entry.record.rowid);
   }
 
   info(entry: DeviceEntry): DeviceInfo {

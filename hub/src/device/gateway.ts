@@ -161,13 +161,21 @@ export class DeviceGateway {
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       const session = new DeviceSession(ws, socket, entry, this, remote);
       this.sessions.add(session);
-      if (this.storePaused) session.setReading(false);
+      // The device may have been deleted while the upgrade completed.
+      if (entry.deleting) session.fail(CloseCode.Revoked, 'the device was deleted');
+      else if (this.storePaused) session.setReading(false);
     });
   }
 
   /** HELLO accepted: replace an older session, answer WELCOME, announce presence. */
   sessionOpened(session: DeviceSession, hello: Hello): void {
     const e = session.entry;
+    if (e.deleting) {
+      // Counted as opened so that the end of the session, which uncounts it, balances.
+      this.metrics.devicesConnected.inc();
+      session.fail(CloseCode.Revoked, 'the device was deleted');
+      return;
+    }
     const older = e.session;
     if (older !== undefined && older !== session) older.end(CloseCode.Replaced, 'replaced', 'replaced by a newer connection');
     e.session = session;
@@ -209,7 +217,8 @@ export class DeviceGateway {
   }
 
   private presence(e: DeviceEntry, online: boolean, reason: PresenceReason, code: number | null, at: number): void {
-    this.presenceQueue.push({ device: e.record.rowid, online, reason, code, at });
+    // A device being deleted gets no more history rows: they would outlive it.
+    if (!e.deleting) this.presenceQueue.push({ device: e.record.rowid, online, reason, code, at });
     this.bus.publish('presence', { presence: { device: e.record.id, online, reason, code, at }, rtt: e.rtt, lastSeen: e.lastSeen });
   }
 
@@ -342,6 +351,17 @@ export class DeviceGateway {
       e.acceptedSeq = e.durableSeq;
       e.session?.fail(CloseCode.InternalError, 'storage unavailable; reconnect later and resend');
     }
+  }
+
+  /**
+   * A device being deleted (already out of the fleet's lookups): ends every session
+   * of it, opened or not, and drops its frames and presence rows not yet written.
+   */
+  disconnectDeleted(e: DeviceEntry): void {
+    for (const s of [...this.sessions]) if (s.entry === e) s.fail(CloseCode.Revoked, 'the device was deleted');
+    this.writer.discardPending(new Set([e.record.rowid]));
+    this.presenceQueue = this.presenceQueue.filter((p) => p.device !== e.record.rowid);
+    this.ackDue.delete(e);
   }
 
   /** Ends a device's live session (revoked, token rotated, deleted). */

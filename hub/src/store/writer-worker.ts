@@ -21,7 +21,7 @@ if (port === null) throw new Error('writer-worker must run as a worker thread');
 const db = openDatabase(settings.path, { cacheMiB: settings.cacheMiB });
 migrate(db);
 const telemetry = new TelemetryWriter(db);
-const ctx: OpContext = { db, telemetry };
+const ctx: OpContext = { db, telemetry, deleted: new Set() };
 
 telemetry.resumeIfNeeded();
 const stats: WorkerStats = {
@@ -123,7 +123,7 @@ port.on('message', (msg: ToWorker) => {
   switch (msg.t) {
     case 'batch': {
       try {
-        const result = applyBatch(db, telemetry, msg.batch as IngestBatch);
+        const result = applyBatch(db, telemetry, msg.batch as IngestBatch, ctx.deleted);
         stats.batches++;
         stats.frames += result.frames;
         stats.logRows = telemetry.currentRows;
