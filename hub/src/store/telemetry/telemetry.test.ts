@@ -130,6 +130,46 @@ describe('telemetry compaction, merging and retention', () => {
     });
   });
 
+  it('sets aside what it cannot store, whatever the cause, and compacts the rest', () => {
+    // A frame an older hub acknowledged: t = 1e300 s, which no block can hold.
+    const bad = encode({ type: 3, seq: 2, pack: [{ n: 'wild', v: 1, t: 1e300 }] });
+    // A series whose blocks the database refuses, for a reason no retry cures.
+    const doomed = w.seriesId(1, 'doomed', undefined);
+    db.exec(`CREATE TRIGGER refuse_doomed BEFORE INSERT ON telemetry_blocks WHEN NEW.series = ${doomed}
+             BEGIN SELECT RAISE(ABORT, 'refused by a test trigger'); END`);
+    try {
+      db.transaction(() => {
+        log('good', [[T0 + 5000, 1]]);
+        w.appendFrame(1, T0, bad);
+        log('doomed', [[T0 + 6000, 2]]);
+        log('good', [[T0 + 7000, 3]]);
+        w.flushAppends();
+      })();
+      const quarantined: unknown[] = [];
+      const gens = w.compactAll((q) => quarantined.push(...q));
+      assert.ok(gens.length >= 1, 'the generation was compacted');
+      assert.deepStrictEqual(
+        quarantined.map((q) => {
+          const { device, kind, points } = q as { device: number; kind: string; points: number };
+          return { device, kind, points };
+        }),
+        [
+          { device: 1, kind: 'frame', points: 0 },
+          { device: 1, kind: 'series', points: 1 },
+        ],
+      );
+      const rows = db.prepare('SELECT kind, ref, reason, frame IS NOT NULL AS f, points IS NOT NULL AS p FROM telemetry_quarantine').all();
+      assert.equal(rows.length, 2);
+      assert.match(String((rows[0] as { reason: string }).reason), /PROTO_ERR_SENML/);
+      assert.match(String((rows[1] as { reason: string }).reason), /refused by a test trigger/);
+      assert.deepStrictEqual(raw(w.seriesId(1, 'good', undefined), T0, T0 + 10_000).values, [1, 3]);
+      assert.equal(db.prepare('SELECT count(*) FROM telemetry_log0').pluck().get() as number, 0);
+      assert.equal(db.prepare('SELECT count(*) FROM telemetry_log1').pluck().get() as number, 0);
+    } finally {
+      db.exec('DROP TRIGGER refuse_doomed');
+    }
+  });
+
   it('deletes blocks older than the retention cutoff and nothing newer', () => {
     db.transaction(() => {
       log('old', [
