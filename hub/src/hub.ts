@@ -95,7 +95,7 @@ export async function startHub(config: Readonly<HubConfig>, log: Logger, options
   const gateway = new DeviceGateway(config, fleet, writer, bus, metrics, log);
   const commands = new CommandService(config, fleet, writer, reader, bus, log);
   const twins = new TwinService(config, fleet, writer, reader, bus, log);
-  const telemetry = new TelemetryService(reader.telemetry);
+  const telemetry = new TelemetryService(reader.telemetry, config.maxSeriesPerDevice);
   writer.on('compacted', (gen) => telemetry.compacted(gen));
   gateway.hooks = {
     online: (e, s) => {
@@ -107,6 +107,12 @@ export async function startHub(config: Readonly<HubConfig>, log: Logger, options
     commandResult: (e, m) => commands.commandResult(e, m),
     reportedApplied: (o) => twins.reportedApplied(o),
     telemetryStored: (gen, e, records) => telemetry.committed(gen, e.record.rowid, records),
+    admitTelemetry: (e, records) => {
+      const refused = telemetry.admit(e.record.rowid, records);
+      if (refused === undefined) return undefined;
+      metrics.seriesRefused.inc();
+      return `series limit: the device has ${refused.count} metrics, at most ${config.maxSeriesPerDevice} (--max-series-per-device); "${refused.name}" would be one more`;
+    },
   };
   const resumed = commands.resume();
   if (resumed > 0) log.info({ commands: resumed }, 'resumed open commands');

@@ -74,6 +74,11 @@ export function createMetrics() {
       labelNames: ['kind'],
       registers: [registry],
     }),
+    seriesRefused: new Counter({
+      name: 'halyard_telemetry_series_refused_total',
+      help: 'TELEMETRY frames refused because they would take their device past --max-series-per-device',
+      registers: [registry],
+    }),
     maintenanceFailures: new Counter({
       name: 'halyard_store_maintenance_failures_total',
       help: 'Failed background storage steps (compaction, merging, retention)',

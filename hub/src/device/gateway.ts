@@ -37,6 +37,8 @@ export interface DeviceHooks {
   reportedApplied(outcomes: NonNullable<BatchOutcome<FrameMeta>['result']>['reported']): void;
   /** Telemetry committed in log generation `gen` (before it is announced on the bus). */
   telemetryStored(gen: number, entry: DeviceEntry, records: readonly ResolvedRecord[]): void;
+  /** Why a TELEMETRY frame must be refused before it is stored (a per-device limit), or undefined to take it. */
+  admitTelemetry(entry: DeviceEntry, records: readonly ResolvedRecord[]): string | undefined;
 }
 
 /** Reconnects per device per minute before the upgrade answers 429 (SPEC.md §9). */
@@ -77,6 +79,7 @@ export class DeviceGateway {
     commandResult: () => {},
     reportedApplied: () => {},
     telemetryStored: () => {},
+    admitTelemetry: () => undefined,
   };
 
   constructor(

@@ -5,14 +5,30 @@ import type { ResolvedRecord } from '@halyard/firmware-protocol';
 import type { Points, PointValue } from '../store/telemetry/blocks.js';
 import { recordPoints } from '../store/telemetry/points.js';
 import { type Bucket, BucketAccumulator, type LatestPoint, type SeriesRef, type TelemetryReader } from '../store/telemetry/query.js';
+import { SeriesLimit, type SeriesRefusal } from './series-limit.js';
 import { TelemetryTail } from './tail.js';
 
 export class TelemetryService {
   readonly tail = new TelemetryTail();
+  /** Distinct series per device (SPEC.md §9). */
+  readonly seriesLimit: SeriesLimit;
 
-  constructor(private readonly reader: TelemetryReader) {
+  constructor(
+    private readonly reader: TelemetryReader,
+    maxSeriesPerDevice: number,
+  ) {
     // Frames committed before a restart but not compacted yet.
     reader.uncompacted((gen, device, name, unit, ts, value) => this.tail.add(gen, device, name, unit, ts, value));
+    this.seriesLimit = new SeriesLimit(maxSeriesPerDevice, {
+      // Series rows, plus names only the tail has so far (compaction has not made their rows yet).
+      count: (device) => reader.seriesCount(device) + this.tail.names(device).filter(([n]) => !reader.hasSeries(device, n)).length,
+      has: (device, name) => this.tail.has(device, name) || reader.hasSeries(device, name),
+    });
+  }
+
+  /** A frame's records, admitted against the device's series limit; the refusal when they are not. */
+  admit(device: number, records: readonly ResolvedRecord[]): SeriesRefusal | undefined {
+    return this.seriesLimit.admit(device, records);
   }
 
   /** A committed batch's records for one device, appended to log generation `gen`. */
@@ -26,6 +42,7 @@ export class TelemetryService {
 
   forgetDevice(device: number): void {
     this.tail.forgetDevice(device);
+    this.seriesLimit.forget(device);
   }
 
   /** The device's series: those in the database, and those only the tail has seen yet (id -1). */
@@ -68,17 +85,13 @@ export class TelemetryService {
     return acc.result();
   }
 
-  /** The newest point of each of the device's metrics. */
+  /**
+   * The newest point of each of the device's metrics; at most the series limit's
+   * worth from the store, so no device's answer can hold up the event loop for long.
+   */
   latest(device: number): LatestPoint[] {
     const gen = this.reader.compacted();
-    return this.withTail(device, this.reader.latest(device), gen);
-  }
-
-  /** latest() for many devices at once (one database query). */
-  latestMany(devices: readonly number[]): Map<number, LatestPoint[]> {
-    const gen = this.reader.compacted();
-    const stored = this.reader.latestMany(devices);
-    return new Map(devices.map((d) => [d, this.withTail(d, stored.get(d) ?? new Map(), gen)]));
+    return this.withTail(device, this.reader.latest(device, this.seriesLimit.max), gen);
   }
 
   private withTail(device: number, out: Map<string, LatestPoint>, gen: number): LatestPoint[] {

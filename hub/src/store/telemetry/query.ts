@@ -140,7 +140,7 @@ export class TelemetryReader {
         .raw(),
       latest: db
         .prepare(
-          'SELECT s.id, m.name, s.unit, s.last_ts, s.last_v, s.last_x FROM series s JOIN metrics m ON m.id = s.metric WHERE s.device = ?',
+          'SELECT s.id, m.name, s.unit, s.last_ts, s.last_v, s.last_x FROM series s JOIN metrics m ON m.id = s.metric WHERE s.device = ? LIMIT ?',
         )
         .raw(),
       compacted: db.prepare("SELECT value FROM meta WHERE key = 'telemetry.compacted'").pluck(),
@@ -150,6 +150,16 @@ export class TelemetryReader {
   /** The highest generation whose points are in blocks (newer ones are in the tail). */
   compacted(): number {
     return Number((this.s.compacted.get() as string | undefined) ?? '0');
+  }
+
+  /** How many series the device has. */
+  seriesCount(device: number): number {
+    return this.db.prepare('SELECT count(*) FROM series WHERE device = ?').pluck().get(device) as number;
+  }
+
+  /** Whether the device has a series of this name. */
+  hasSeries(device: number, name: string): boolean {
+    return this.s.seriesByName.get(device, name) !== undefined;
   }
 
   /** The device's series, all or the named ones (unknown names are skipped). */
@@ -186,37 +196,16 @@ export class TelemetryReader {
     }
   }
 
-  /** The newest compacted point of each of the device's series. */
-  latest(device: number): Map<string, LatestPoint> {
+  /**
+   * The newest compacted point of each of the device's series, at most `limit` of
+   * them (a device stored before the series limit may have far more).
+   */
+  latest(device: number, limit = Number.MAX_SAFE_INTEGER): Map<string, LatestPoint> {
     const out = new Map<string, LatestPoint>();
-    for (const [, name, unit, ts, v, x] of this.s.latest.iterate(device) as Iterable<
+    for (const [, name, unit, ts, v, x] of this.s.latest.iterate(device, limit) as Iterable<
       [number, string, string | null, number | null, number | null, unknown]
     >) {
       if (ts !== null) out.set(name, { name, unit, time: ts, value: fromColumns(v, x) });
-    }
-    return out;
-  }
-
-  /** The newest compacted point of each series of many devices, in one query. */
-  latestMany(devices: readonly number[]): Map<number, Map<string, LatestPoint>> {
-    const out = new Map<number, Map<string, LatestPoint>>();
-    for (let i = 0; i < devices.length; i += 500) {
-      const chunk = devices.slice(i, i + 500);
-      const rows = this.db
-        .prepare(
-          `SELECT s.device, m.name, s.unit, s.last_ts, s.last_v, s.last_x FROM series s JOIN metrics m ON m.id = s.metric
-           WHERE s.device IN (${chunk.map(() => '?').join(', ')}) AND s.last_ts IS NOT NULL`,
-        )
-        .raw()
-        .iterate(...chunk) as Iterable<[number, string, string | null, number, number | null, unknown]>;
-      for (const [device, name, unit, ts, v, x] of rows) {
-        let m = out.get(device);
-        if (m === undefined) {
-          m = new Map();
-          out.set(device, m);
-        }
-        m.set(name, { name, unit, time: ts, value: fromColumns(v, x) });
-      }
     }
     return out;
   }
