@@ -107,7 +107,7 @@ function maintenanceStep(now: number): boolean {
     }
     return true;
   }
-  const merged = telemetry.merge(now);
+  const merged = telemetry.merge(now, mergeSkipped);
   if (merged > 0) {
     stats.mergedPoints += merged;
     return true;
@@ -124,6 +124,15 @@ function maintenanceStep(now: number): boolean {
     nextRetention = now + 3_600_000;
   }
   return false;
+}
+
+function mergeSkipped(series: number, device: number, reason: string): void {
+  port?.postMessage({
+    t: 'log',
+    level: 'error',
+    msg: `telemetry merge skipped series ${series} of device rowid ${device}: its blocks stay as they are`,
+    err: { code: 'HUB_ERR_STORAGE', message: reason },
+  });
 }
 
 function maintenanceSucceeded(): void {
@@ -198,7 +207,7 @@ port.on('message', (msg: ToWorker) => {
       // Tests and benchmarks: compact and merge everything now.
       for (const gen of telemetry.compactAll(reportQuarantine)) port.postMessage({ t: 'compacted', gen });
       stats.logRows = 0;
-      while (telemetry.merge(Number.POSITIVE_INFINITY) > 0);
+      while (telemetry.merge(Number.POSITIVE_INFINITY, mergeSkipped) > 0);
       port.postMessage({ t: 'compacted-all', id: msg.id });
       return;
     }

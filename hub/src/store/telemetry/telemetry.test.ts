@@ -170,6 +170,28 @@ describe('telemetry compaction, merging and retention', () => {
     }
   });
 
+  it("merges the other series when one series' blocks cannot be merged", () => {
+    for (let c = 0; c < 3; c++) {
+      db.transaction(() => {
+        log('rotten', [[T0 + 20 * HOUR + c * 1000, c]]);
+        log('sound', [[T0 + 20 * HOUR + c * 1000, c]]);
+        w.flushAppends();
+      })();
+      w.compactAll();
+    }
+    const rotten = w.seriesId(1, 'rotten', undefined);
+    const sound = w.seriesId(1, 'sound', undefined);
+    db.prepare("UPDATE telemetry_blocks SET data = x'ff' WHERE series = ?").run(rotten);
+    const skipped: number[] = [];
+    while (w.merge(Number.POSITIVE_INFINITY, (series) => skipped.push(series)) > 0);
+    assert.deepStrictEqual(skipped, [rotten]);
+    const level = (series: number) =>
+      db.prepare('SELECT level, count(*) AS n FROM telemetry_blocks WHERE series = ? GROUP BY level').all(series);
+    assert.deepStrictEqual(level(sound), [{ level: 1, n: 1 }]);
+    assert.deepStrictEqual(level(rotten), [{ level: 0, n: 3 }], 'left as they were');
+    db.prepare('DELETE FROM telemetry_blocks WHERE series = ?').run(rotten);
+  });
+
   it('deletes blocks older than the retention cutoff and nothing newer', () => {
     db.transaction(() => {
       log('old', [

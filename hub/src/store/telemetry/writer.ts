@@ -480,30 +480,47 @@ export class TelemetryWriter {
    * Merges the small blocks of due series into full (level-1) blocks, reading at
    * most MERGE_POINTS points, in one transaction. Returns the points merged.
    */
-  merge(now = Date.now()): number {
+  merge(now = Date.now(), onSkip: (series: number, device: number, reason: string) => void = () => {}): number {
     const candidates = this.mergeCandidates(now);
     if (candidates.length === 0) return 0;
-    return this.db.transaction((): number => {
+    const mergeSeries = this.db.transaction((series: number, s: SmallBlocks): number => {
+      const points: Points = { ts: [], values: [] };
+      for (const [t0, id] of s.keys) {
+        const data = this.s.getBlock.get(series, t0, id) as Uint8Array | undefined;
+        if (data === undefined) continue;
+        unpackBlock(data, points);
+        this.s.deleteBlock.run(series, t0, id);
+      }
+      const p = sortPoints(points);
+      // Merged blocks hold only compacted generations' points: tag them with the newest.
+      for (const [start, end] of blockRanges(p.ts)) this.insertBlock(series, 1, this.gens.compacted, packBlock(p.ts, p.values, start, end));
+      return p.ts.length;
+    });
+    const done: number[] = [];
+    const skipped: [number, string][] = [];
+    const merged = this.db.transaction((): number => {
       let merged = 0;
       for (const series of candidates) {
         const s = this.small.get(series) as SmallBlocks;
         if (merged > 0 && merged + s.points > MERGE_POINTS) break;
-        const points: Points = { ts: [], values: [] };
-        for (const [t0, id] of s.keys) {
-          const data = this.s.getBlock.get(series, t0, id) as Uint8Array | undefined;
-          if (data === undefined) continue;
-          unpackBlock(data, points);
-          this.s.deleteBlock.run(series, t0, id);
+        // A series whose blocks cannot be merged (a corrupt blob) keeps them as they
+        // are and is not tried again, so it cannot hold up every other series.
+        try {
+          merged += mergeSeries(series, s);
+          done.push(series);
+        } catch (err) {
+          if (isEnvironmentFault(err)) throw err;
+          skipped.push([series, faultReason(err)]);
         }
-        const p = sortPoints(points);
-        // Merged blocks hold only compacted generations' points: tag them with the newest.
-        for (const [start, end] of blockRanges(p.ts))
-          this.insertBlock(series, 1, this.gens.compacted, packBlock(p.ts, p.values, start, end));
-        this.small.delete(series);
-        merged += p.ts.length;
       }
       return merged;
     })();
+    for (const series of done) this.small.delete(series);
+    for (const [series, reason] of skipped) {
+      this.small.delete(series);
+      onSkip(series, this.deviceOf(series), reason);
+    }
+    return merged;
   }
 
   /** Deletes blocks that end before `cutoff` for up to `seriesBudget` series; returns blocks deleted. */
