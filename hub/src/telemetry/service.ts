@@ -47,7 +47,8 @@ export class TelemetryService {
 
   /** The device's series: those in the database, and those only the tail has seen yet (id -1). */
   series(device: number, names?: readonly string[]): SeriesRef[] {
-    const stored = this.reader.series(device, names);
+    // At most the limit's worth: a device stored before the limit may have far more.
+    const stored = this.reader.series(device, names, this.seriesLimit.max);
     const known = new Set(stored.map((s) => s.name));
     const fresh = this.tail.names(device).filter(([n]) => !known.has(n) && (names === undefined || names.includes(n)));
     return [...stored, ...fresh.map(([name, unit]) => ({ id: -1, name, unit }))].sort((a, b) =>

@@ -129,7 +129,7 @@ export class TelemetryReader {
 
   constructor(private readonly db: Db) {
     this.s = {
-      series: db.prepare('SELECT s.id, m.name, s.unit FROM series s JOIN metrics m ON m.id = s.metric WHERE s.device = ? ORDER BY m.name'),
+      series: db.prepare('SELECT s.id, m.name, s.unit FROM series s JOIN metrics m ON m.id = s.metric WHERE s.device = ? LIMIT ?'),
       seriesByName: db.prepare(
         'SELECT s.id, m.name, s.unit FROM series s JOIN metrics m ON m.id = s.metric WHERE s.device = ? AND m.name = ?',
       ),
@@ -162,9 +162,9 @@ export class TelemetryReader {
     return this.s.seriesByName.get(device, name) !== undefined;
   }
 
-  /** The device's series, all or the named ones (unknown names are skipped). */
-  series(device: number, names?: readonly string[]): SeriesRef[] {
-    if (names === undefined) return this.s.series.all(device) as SeriesRef[];
+  /** The device's series, all (at most `limit`, in no order) or the named ones (unknown names are skipped). */
+  series(device: number, names?: readonly string[], limit = Number.MAX_SAFE_INTEGER): SeriesRef[] {
+    if (names === undefined) return this.s.series.all(device, limit) as SeriesRef[];
     return names.flatMap((n) => (this.s.seriesByName.all(device, n) as SeriesRef[]).slice(0, 1));
   }
 
