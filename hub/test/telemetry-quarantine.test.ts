@@ -70,4 +70,23 @@ describe('telemetry compaction and a row it cannot store', () => {
       check.close();
     }
   });
+
+  it('/healthz reports maintenance that keeps failing, and recovers with it', async () => {
+    const hub = await startTestHub();
+    try {
+      // As the writer thread reports failing steps (a full disk, say): the first two may be a passing lock.
+      hub.hub.ctx.writer.emit('maintenance', 2);
+      assert.equal((await fetch(`${hub.http}/healthz`)).status, 200);
+      hub.hub.ctx.writer.emit('maintenance', 3);
+      const r = await fetch(`${hub.http}/healthz`);
+      assert.equal(r.status, 503);
+      assert.match(JSON.stringify(await r.json()), /storage maintenance is failing: 3 steps in a row/);
+      const metrics = await fetch(`${hub.http}/metrics`).then((x) => x.text());
+      assert.match(metrics, /halyard_store_maintenance_failures_total 2/);
+      hub.hub.ctx.writer.emit('maintenance', 0);
+      assert.equal((await fetch(`${hub.http}/healthz`)).status, 200);
+    } finally {
+      await hub.close();
+    }
+  });
 });
