@@ -95,6 +95,28 @@ export class TelemetryService {
     return this.withTail(device, this.reader.latest(device, this.seriesLimit.max), gen);
   }
 
+  /**
+   * latest() for the first devices of `devices`, in order, until about `budget`
+   * values are collected: one query for the lot when their stored values fit the
+   * budget (the usual case: a few metrics each), else device by device, each
+   * capped at the series limit. Returns the answers, one per device answered.
+   */
+  latestPage(devices: readonly number[], budget: number): LatestPoint[][] {
+    const gen = this.reader.compacted();
+    const out: LatestPoint[][] = [];
+    const many = this.reader.latestMany(devices, budget + 1);
+    const fits = many.rows <= budget;
+    let values = 0;
+    for (const d of devices) {
+      if (out.length > 0 && values >= budget) break;
+      const stored = fits ? (many.latest.get(d) ?? new Map<string, LatestPoint>()) : this.reader.latest(d, this.seriesLimit.max);
+      const l = this.withTail(d, stored, gen);
+      values += l.length;
+      out.push(l);
+    }
+    return out;
+  }
+
   private withTail(device: number, out: Map<string, LatestPoint>, gen: number): LatestPoint[] {
     for (const [name, p] of this.tail.latest(device, gen)) {
       const cur = out.get(name);

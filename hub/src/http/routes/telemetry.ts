@@ -137,19 +137,16 @@ export function telemetryRoutes(routes: Routes, ctx: HubContext): void {
       }
       // Bounded work per request: each device holds at most --max-series-per-device
       // values, and a page stops once it holds LATEST_PAGE_VALUES.
+      const page = entries.slice(0, query.limit);
+      const answers = ctx.telemetry.latestPage(
+        page.map((e) => e.record.rowid),
+        LATEST_PAGE_VALUES,
+      );
       const devices: Record<string, Record<string, unknown>[]> = {};
-      let values = 0;
-      let next: string | null = null;
-      for (let i = 0; i < entries.length; i++) {
-        const e = entries[i] as DeviceEntry;
-        if (i >= query.limit || values >= LATEST_PAGE_VALUES) {
-          next = (entries[i - 1] as DeviceEntry).record.id;
-          break;
-        }
-        const latest = ctx.telemetry.latest(e.record.rowid);
-        values += latest.length;
-        devices[e.record.id] = latest.map((p) => ({ name: p.name, unit: p.unit, ...pointJson(p.time, p.value) }));
-      }
+      answers.forEach((latest, i) => {
+        devices[(page[i] as DeviceEntry).record.id] = latest.map((p) => ({ name: p.name, unit: p.unit, ...pointJson(p.time, p.value) }));
+      });
+      const next = answers.length < entries.length && answers.length > 0 ? (page[answers.length - 1] as DeviceEntry).record.id : null;
       return c.json({ devices, next });
     },
   });

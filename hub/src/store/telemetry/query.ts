@@ -210,6 +210,36 @@ export class TelemetryReader {
     return out;
   }
 
+  /**
+   * The newest compacted point of each series of many devices, in one query per 500
+   * devices, at most `limit` rows in all; `rows` says how many were read, so a caller
+   * that reached the limit knows the answer may be partial.
+   */
+  latestMany(devices: readonly number[], limit: number): { latest: Map<number, Map<string, LatestPoint>>; rows: number } {
+    const latest = new Map<number, Map<string, LatestPoint>>();
+    let rows = 0;
+    for (let i = 0; i < devices.length && rows < limit; i += 500) {
+      const chunk = devices.slice(i, i + 500);
+      const found = this.db
+        .prepare(
+          `SELECT s.device, m.name, s.unit, s.last_ts, s.last_v, s.last_x FROM series s JOIN metrics m ON m.id = s.metric
+           WHERE s.device IN (${chunk.map(() => '?').join(', ')}) AND s.last_ts IS NOT NULL LIMIT ?`,
+        )
+        .raw()
+        .iterate(...chunk, limit - rows) as Iterable<[number, string, string | null, number, number | null, unknown]>;
+      for (const [device, name, unit, ts, v, x] of found) {
+        rows++;
+        let m = latest.get(device);
+        if (m === undefined) {
+          m = new Map();
+          latest.set(device, m);
+        }
+        m.set(name, { name, unit, time: ts, value: fromColumns(v, x) });
+      }
+    }
+    return { latest, rows };
+  }
+
   /** Every point of generations not yet compacted, with its device and metric name (for the tail at start). */
   uncompacted(each: (gen: number, device: number, name: string, unit: string | null, ts: number, value: PointValue) => void): void {
     const { current, compacted } = readGenState(this.db);
