@@ -131,9 +131,8 @@ export function telemetryRoutes(routes: Routes, ctx: HubContext): void {
         entries = ids.map((id) => deviceEntry(ctx, id));
         if (query.after !== undefined) entries = entries.slice(ids.indexOf(query.after) + 1);
       } else {
-        const after = query.after;
-        entries = [...ctx.fleet.entries()].filter((e) => after === undefined || e.record.id > after);
-        entries.sort((a, b) => (a.record.id < b.record.id ? -1 : 1));
+        // One more than a page: whether a next page exists.
+        entries = ctx.fleet.page(query.after, query.limit + 1);
       }
       // Bounded work per request: each device holds at most --max-series-per-device
       // values, and a page stops once it holds LATEST_PAGE_VALUES.
