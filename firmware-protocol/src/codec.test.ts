@@ -63,6 +63,28 @@ describe('codec: messages', () => {
     assert.equal((decodeOk(encode({ type: 5, seq: 1, name: 'e', t: -2.5 })) as { time: number }).time, NOW - 2500);
     assert.equal((decodeOk(encode({ type: 5, seq: 1, name: 'e' })) as { time: number }).time, NOW);
   });
+  it("refuses times outside 1970-01-01 .. 2200-01-01 with 4400 and the message's seq (SPEC.md §5.2)", () => {
+    for (const [t, bt] of [
+      [1e300, undefined],
+      [-1e300, undefined],
+      [7_258_118_400, undefined],
+      [0, -1e10],
+    ] as const) {
+      const pack = [{ n: 'x', v: 1, t, ...(bt === undefined ? {} : { bt }) }];
+      const e = decodeErr(encode({ type: 3, seq: 9, pack }));
+      assert.equal(e?.code, 'PROTO_ERR_SENML', `t=${t} bt=${bt}`);
+      assert.equal(e?.closeCode, CloseCode.Malformed);
+      assert.equal(e?.seq, 9);
+    }
+    const ev = decodeErr(encode({ type: 5, seq: 4, name: 'e', t: 1e300 }));
+    assert.equal(ev?.field, 'event.t');
+    assert.equal(ev?.seq, 4);
+    assert.equal(
+      (decodeOk(encode({ type: 3, seq: 1, pack: [{ n: 'x', v: 1, t: 7_258_118_399 }] })) as { records: { time: number }[] }).records[0]
+        ?.time,
+      7_258_118_399_000,
+    );
+  });
   it('reports an oversized frame with close code 4413', () => {
     const r = decode(encode({ type: 15, code: 1, message: 'x'.repeat(100) }), { limits: { ...DEFAULT_LIMITS, maxFrame: 64 } });
     assert.ok(!r.ok);

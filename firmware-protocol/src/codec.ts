@@ -4,7 +4,16 @@
 
 import { type CborValue, decodeCbor, isCborObject as isMap, LabelMap } from './cbor/decode.js';
 import { encodeCbor, encodeWith, writeHead, writeNumber } from './cbor/encode.js';
-import { DEFAULT_LIMITS, DOWNLINK_TYPES, type Limits, MAX_INTEGER, MessageType, PROTOCOL_VERSION, UPLINK_TYPES } from './constants.js';
+import {
+  DEFAULT_LIMITS,
+  DOWNLINK_TYPES,
+  type Limits,
+  MAX_INTEGER,
+  MessageType,
+  PROTOCOL_VERSION,
+  timeInRange,
+  UPLINK_TYPES,
+} from './constants.js';
 import { ProtocolError, ProtocolErrorCode } from './errors.js';
 import type { Data, DataMap, DecodedMessage, Message, Telemetry } from './messages.js';
 import { COMMAND_ID_PATTERN, NAME_PATTERN } from './names.js';
@@ -167,6 +176,7 @@ function readMessage(items: CborValue[], opts: Required<DecodeOptions>): Decoded
         event.t = m.t;
       }
       event.time = resolveTime(event.t ?? 0, opts.now);
+      if (!timeInRange(event.time)) bad('event.t', 'resolved time is outside 1970-01-01 .. 2200-01-01 (SPEC.md §5.2)');
       return event;
     }
     case MessageType.Command:

@@ -106,3 +106,17 @@ export const MAX_INTEGER = Number.MAX_SAFE_INTEGER;
  * SenML times below 2^28 seconds are relative to "now" (RFC 8428 §4.5.3).
  */
 export const SENML_RELATIVE_LIMIT = 2 ** 28;
+
+/**
+ * Resolved times (SenML records, EVENT) must fall in [TIME_MIN_MS, TIME_MAX_MS):
+ * 1970-01-01T00:00:00Z up to, not including, 2200-01-01T00:00:00Z (SPEC.md §5.2).
+ * Stores keep times as 64-bit integers of ms; a finite but absurd time (1e300 s)
+ * cannot be stored, so it is refused where it arrives, not where it is stored.
+ */
+export const TIME_MIN_MS = 0;
+export const TIME_MAX_MS = 7_258_118_400_000;
+
+/** True when `ms` is an integer time inside the protocol's range. */
+export function timeInRange(ms: number): boolean {
+  return Number.isInteger(ms) && ms >= TIME_MIN_MS && ms < TIME_MAX_MS;
+}

@@ -2,7 +2,7 @@
 
 import { type CborValue, isCborObject, LabelMap } from './cbor/decode.js';
 import { writeHead, writeNumber, writeValue } from './cbor/encode.js';
-import { type Limits, SENML_RELATIVE_LIMIT } from './constants.js';
+import { type Limits, SENML_RELATIVE_LIMIT, timeInRange } from './constants.js';
 import { ProtocolError, ProtocolErrorCode } from './errors.js';
 import type { ResolvedRecord, SenmlRecord } from './messages.js';
 import { SENML_NAME_PATTERN } from './names.js';
@@ -214,8 +214,11 @@ export function readPack(
     else if (r.vd !== undefined) resolved.dataValue = r.vd;
     if (r.s !== undefined) resolved.sum = bs + r.s;
     // Base plus offset can overflow even when both are finite.
-    if (!Number.isFinite(resolved.time) || !Number.isFinite(resolved.value ?? 0) || !Number.isFinite(resolved.sum ?? 0)) {
-      return senmlError('time or value out of range after adding its base', `${where}[${i}]`);
+    if (!Number.isFinite(resolved.value ?? 0) || !Number.isFinite(resolved.sum ?? 0)) {
+      return senmlError('value out of range after adding its base', `${where}[${i}]`);
+    }
+    if (!timeInRange(resolved.time)) {
+      return senmlError('resolved time is outside 1970-01-01 .. 2200-01-01 (SPEC.md §5.2)', `${where}[${i}]`);
     }
     records.push(resolved);
   }

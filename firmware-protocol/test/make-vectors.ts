@@ -80,6 +80,18 @@ const valid: Valid[] = [
       ],
     },
   },
+  {
+    name: 'telemetry-time-range-ends',
+    description: 'the earliest and the latest times allowed: 1970-01-01T00:00:00Z (relative to now) and 2199-12-31T23:59:59Z',
+    message: {
+      type: 3,
+      seq: 8,
+      pack: [
+        { n: 'first', t: -1_764_000_000, v: 1 },
+        { n: 'last', t: 7_258_118_399, v: 2 },
+      ],
+    },
+  },
   { name: 'ack', description: 'cumulative ACK of everything up to 4096', message: { type: 4, seq: 4096 } },
   { name: 'event-minimal', description: 'EVENT with a name only: level info, time now', message: { type: 5, seq: 5, name: 'opened' } },
   {
@@ -256,6 +268,21 @@ const invalid: Invalid[] = [
   { name: 'senml-bad-name', description: 'a name with a space', hex: '', error: 'PROTO_ERR_SENML' },
   { name: 'senml-value-text', description: 'v as a text string', hex: '', error: 'PROTO_ERR_SENML' },
   { name: 'senml-version-11', description: 'bver 11', hex: '', error: 'PROTO_ERR_SENML' },
+  { name: 'senml-time-1e300', description: 'absolute time 1e300 s: finite, but past 2200-01-01', hex: '', error: 'PROTO_ERR_SENML' },
+  {
+    name: 'senml-time-2200',
+    description: 'absolute time 2200-01-01T00:00:00Z, the first instant past the range',
+    hex: '',
+    error: 'PROTO_ERR_SENML',
+  },
+  {
+    name: 'senml-time-before-1970',
+    description: 'base time -1e10 s, relative to now: before 1970-01-01',
+    hex: '',
+    error: 'PROTO_ERR_SENML',
+  },
+  { name: 'senml-time-hugely-negative', description: 'time -1e300 s, relative to now', hex: '', error: 'PROTO_ERR_SENML' },
+  { name: 'event-time-1e300', description: 'EVENT at absolute time 1e300 s', hex: '', error: 'PROTO_ERR_FIELD' },
   {
     name: 'too-large',
     description: 'a 20-byte message against maxFrame 16',
@@ -385,6 +412,51 @@ const built: Record<string, string> = {
       ]),
     ],
   ]),
+  'senml-time-1e300': raw([
+    3,
+    1,
+    [
+      L([
+        [0, 't'],
+        [2, 1],
+        [6, 1e300],
+      ]),
+    ],
+  ]),
+  'senml-time-2200': raw([
+    3,
+    1,
+    [
+      L([
+        [0, 't'],
+        [2, 1],
+        [6, 7_258_118_400],
+      ]),
+    ],
+  ]),
+  'senml-time-before-1970': raw([
+    3,
+    1,
+    [
+      L([
+        [-3, -1e10],
+        [0, 't'],
+        [2, 1],
+      ]),
+    ],
+  ]),
+  'senml-time-hugely-negative': raw([
+    3,
+    1,
+    [
+      L([
+        [0, 't'],
+        [2, 1],
+        [6, -1e300],
+      ]),
+    ],
+  ]),
+  'event-time-1e300': raw([5, 1, { name: 'a', t: 1e300 }]),
   'too-large': raw([15, 4400, 'xxxxxxxxxxxxxx']),
 };
 for (const v of invalid) {
@@ -397,7 +469,7 @@ const dir = new URL('../test-vectors/', import.meta.url);
 const header = {
   spec: 'firmware-protocol/SPEC.md',
   usage:
-    'Decode each hex string with your implementation. Valid vectors must decode to `message` (and, for TELEMETRY and EVENT, resolve to `records`/`time` given `now`), and encoding `message` with preferred serialization must give `hex` again. Invalid vectors must be rejected; `error` is the code this reference implementation reports.',
+    'Decode each hex string with your implementation, with `now` as the time of arrival. Valid vectors must decode to `message` (and, for TELEMETRY and EVENT, resolve to `records`/`time` given `now`), and encoding `message` with preferred serialization must give `hex` again. Invalid vectors must be rejected; `error` is the code this reference implementation reports.',
   bytes: 'byte strings are written {"$bytes": "<hex>"}',
 };
 writeFileSync(
@@ -425,5 +497,5 @@ writeFileSync(
     2,
   )}\n`,
 );
-writeFileSync(new URL('invalid.json', dir), `${JSON.stringify({ ...header, vectors: invalid }, null, 2)}\n`);
+writeFileSync(new URL('invalid.json', dir), `${JSON.stringify({ ...header, now: NOW, vectors: invalid }, null, 2)}\n`);
 console.log(`wrote ${valid.length} valid and ${invalid.length} invalid vectors`);

@@ -26,7 +26,7 @@ interface InvalidVector {
 
 const load = <T>(file: string) => JSON.parse(readFileSync(new URL(`../test-vectors/${file}`, import.meta.url), 'utf8')) as T;
 const valid = load<{ now: number; vectors: ValidVector[] }>('valid.json');
-const invalid = load<{ vectors: InvalidVector[] }>('invalid.json');
+const invalid = load<{ now: number; vectors: InvalidVector[] }>('invalid.json');
 const bytes = (hex: string) => new Uint8Array(Buffer.from(hex, 'hex'));
 // cbor-x with Maps for maps, so integer SenML labels stay integers.
 const independent = new Decoder({ mapsAsObjects: false, useRecords: false });
@@ -87,7 +87,7 @@ describe('invalid test vectors', () => {
   for (const v of invalid.vectors) {
     it(`${v.name} -> ${v.error}`, () => {
       const limits = v.limits ? { ...DEFAULT_LIMITS, ...v.limits } : DEFAULT_LIMITS;
-      const options = v.accept ? { limits, accept: v.accept } : { limits };
+      const options = v.accept ? { limits, accept: v.accept, now: invalid.now } : { limits, now: invalid.now };
       const result = decode(bytes(v.hex), options);
       assert.equal(result.ok, false, 'must be rejected');
       if (!result.ok) assert.equal(result.error.code, v.error, result.error.message);

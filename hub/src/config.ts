@@ -27,6 +27,8 @@ export interface HubConfig {
   deviceRate: number;
   /** Most concurrent device connections; further upgrades get 503. */
   maxConnections: number;
+  /** Most distinct telemetry series (metric names) per device; a frame that would add more is refused (4400). */
+  maxSeriesPerDevice: number;
   /** ms of raw telemetry to keep; 0 keeps everything. */
   retention: number;
   /** Outbound MQTT bridges, `mqtt[s]://user:pass@host:port[?prefix=...&qos=1]`. */
@@ -69,6 +71,13 @@ export const FLAGS: readonly FlagSpec[] = [
   { key: 'maxFrame', flag: 'max-frame', kind: 'size', default: '64KiB', help: 'largest device message' },
   { key: 'deviceRate', flag: 'device-rate', kind: 'int', default: '100', help: 'messages per second per device (throttled beyond)' },
   { key: 'maxConnections', flag: 'max-connections', kind: 'int', default: '100000', help: 'most concurrent device connections' },
+  {
+    key: 'maxSeriesPerDevice',
+    flag: 'max-series-per-device',
+    kind: 'int',
+    default: '1000',
+    help: 'distinct telemetry metrics per device (series); a frame adding more is refused',
+  },
   { key: 'retention', flag: 'retention', kind: 'duration', default: '30d', help: 'how long raw telemetry is kept (0 = forever)' },
   { key: 'bridge', flag: 'bridge', kind: 'list', default: undefined, help: 'outbound MQTT bridge URL (repeatable; env: comma-separated)' },
   { key: 'mqttPrefix', flag: 'mqtt-prefix', kind: 'string', default: 'halyard', help: 'MQTT topic prefix' },
@@ -227,6 +236,7 @@ function validate(c: HubConfig, env: Readonly<Record<string, string | undefined>
   if (c.maxFrame < 256 || c.maxFrame > 16 * 1024 * 1024) bad('--max-frame must be between 256 bytes and 16MiB');
   if (c.deviceRate < 1) bad('--device-rate must be at least 1');
   if (c.maxConnections < 1) bad('--max-connections must be at least 1');
+  if (c.maxSeriesPerDevice < 1) bad('--max-series-per-device must be at least 1');
   if (c.commitInterval > 1000) bad('--commit-interval must be at most 1s');
   if (!/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/.test(c.mqttPrefix)) bad('--mqtt-prefix must be topic levels of letters, digits, _ and -');
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(c.logLevel))

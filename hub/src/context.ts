@@ -34,4 +34,6 @@ export interface HubContext {
   audit(actor: string, action: string, target: string | null, detail?: unknown): Promise<void>;
   /** Why the hub is not healthy, if it is not. */
   problems(): string[];
+  /** Storage figures /healthz shows whether healthy or not. */
+  storageHealth(): { quarantined: number };
 }

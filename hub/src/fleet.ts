@@ -20,11 +20,15 @@ export interface DeviceEntry {
   dirty: boolean;
   /** Times of recent connection attempts, for the reconnect limit. */
   connects: number[];
+  /** Being deleted: refuse every connection and stop writing anything for it. */
+  deleting: boolean;
 }
 
 export class Fleet {
   private readonly byId = new Map<string, DeviceEntry>();
   private readonly byRowid = new Map<number, DeviceEntry>();
+  /** Device ids in order, built when first asked for after a change (paging through the fleet). */
+  private sorted: string[] | undefined;
   /** Open commands per device id; set by the command service. */
   pendingCommands: (id: string) => number = () => 0;
 
@@ -48,6 +52,25 @@ export class Fleet {
     return this.byId.values();
   }
 
+  /**
+   * Up to `limit` devices in id order, starting after `after`: sorting the fleet
+   * once per change, not once per page, keeps a page's cost to its own devices.
+   */
+  page(after: string | undefined, limit: number): DeviceEntry[] {
+    this.sorted ??= [...this.byId.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const ids = this.sorted;
+    let lo = 0;
+    if (after !== undefined) {
+      let hi = ids.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if ((ids[mid] as string) <= after) lo = mid + 1;
+        else hi = mid;
+      }
+    }
+    return ids.slice(lo, lo + limit).map((id) => this.byId.get(id) as DeviceEntry);
+  }
+
   add(record: DeviceRecord): DeviceEntry {
     const entry: DeviceEntry = {
       record,
@@ -59,8 +82,10 @@ export class Fleet {
       durableSeq: record.lastSeq,
       dirty: false,
       connects: [],
+      deleting: false,
     };
     this.byId.set(record.id, entry);
+    this.sorted = undefined;
     this.byRowid.set(record.rowid, entry);
     return entry;
   }
@@ -73,12 +98,32 @@ export class Fleet {
     return entry;
   }
 
-  remove(id: string): DeviceEntry | undefined {
+  /**
+   * First step of deleting a device: from now on get() and entries() no longer see it,
+   * so no upgrade, HELLO, command or twin change can reach it while the delete is
+   * written. getByRowid() still finds it, for commits already under way.
+   */
+  markDeleting(id: string): DeviceEntry | undefined {
     const entry = this.byId.get(id);
     if (entry === undefined) return undefined;
+    entry.deleting = true;
     this.byId.delete(id);
-    this.byRowid.delete(entry.record.rowid);
+    this.sorted = undefined;
     return entry;
+  }
+
+  /** The delete could not be written: the device is back. */
+  unmarkDeleting(entry: DeviceEntry): void {
+    entry.deleting = false;
+    if (!this.byId.has(entry.record.id)) this.byId.set(entry.record.id, entry);
+    this.sorted = undefined;
+  }
+
+  /** Last step of deleting a device: forgets it entirely. */
+  removeDeleted(entry: DeviceEntry): void {
+    if (this.byId.get(entry.record.id) === entry) this.byId.delete(entry.record.id);
+    this.sorted = undefined;
+    if (this.byRowid.get(entry.record.rowid) === entry) this.byRowid.delete(entry.record.rowid);
   }
 
   info(entry: DeviceEntry): DeviceInfo {

@@ -25,6 +25,7 @@ import { createMetrics } from './metrics.js';
 import { mqttRoutes, startMqtt } from './mqtt/index.js';
 import { rejectUpgrade } from './net/reject-upgrade.js';
 import { HubStatsTracker } from './stats.js';
+import { MAINTENANCE_FAILING_AFTER, watchStorage } from './storage-health.js';
 import { prepareDataDir } from './store/data-dir.js';
 import { listDevices } from './store/devices.js';
 import { countOperators } from './store/operators.js';
@@ -70,6 +71,9 @@ export async function startHub(config: Readonly<HubConfig>, log: Logger, options
   });
   writer.on('log', (l) => log[l.level]({ err: l.err }, l.msg));
   const reader = new Reader(dbPath);
+  const metrics = createMetrics();
+  // Listened to before anything else awaits: compaction may set rows aside as soon as it runs.
+  const storage = watchStorage(writer, reader, metrics, log);
 
   let createdAdminPassword: string | undefined;
   if (countOperators(reader.db) === 0) {
@@ -84,14 +88,14 @@ export async function startHub(config: Readonly<HubConfig>, log: Logger, options
     log.info({ username: 'admin' }, 'empty database: created the first operator, admin');
   }
 
-  const metrics = createMetrics();
   const bus = new LocalBus(log);
   const fleet = new Fleet(listDevices(reader.db));
+  storage.deviceId = (rowid) => fleet.getByRowid(rowid)?.record.id;
   metrics.devicesKnown.set(fleet.size);
   const gateway = new DeviceGateway(config, fleet, writer, bus, metrics, log);
   const commands = new CommandService(config, fleet, writer, reader, bus, log);
   const twins = new TwinService(config, fleet, writer, reader, bus, log);
-  const telemetry = new TelemetryService(reader.telemetry);
+  const telemetry = new TelemetryService(reader.telemetry, config.maxSeriesPerDevice);
   writer.on('compacted', (gen) => telemetry.compacted(gen));
   gateway.hooks = {
     online: (e, s) => {
@@ -103,6 +107,12 @@ export async function startHub(config: Readonly<HubConfig>, log: Logger, options
     commandResult: (e, m) => commands.commandResult(e, m),
     reportedApplied: (o) => twins.reportedApplied(o),
     telemetryStored: (gen, e, records) => telemetry.committed(gen, e.record.rowid, records),
+    admitTelemetry: (e, records) => {
+      const refused = telemetry.admit(e.record.rowid, records);
+      if (refused === undefined) return undefined;
+      metrics.seriesRefused.inc();
+      return `series limit: the device has ${refused.count} metrics, at most ${config.maxSeriesPerDevice} (--max-series-per-device); "${refused.name}" would be one more`;
+    },
   };
   const resumed = commands.resume();
   if (resumed > 0) log.info({ commands: resumed }, 'resumed open commands');
@@ -135,8 +145,11 @@ export async function startHub(config: Readonly<HubConfig>, log: Logger, options
       const p: string[] = [];
       if (storeFailing) p.push('storage is failing: telemetry is not being acknowledged');
       if (gateway.storeBehind) p.push('storage is behind: device reads have been paused for 5 s or more');
+      if (storage.maintenanceFailing >= MAINTENANCE_FAILING_AFTER)
+        p.push(`storage maintenance is failing: ${storage.maintenanceFailing} steps in a row (compaction and retention are stalled)`);
       return p;
     },
+    storageHealth: () => ({ quarantined: storage.quarantined }),
   };
 
   const tracker = new HubStatsTracker(ctx);

@@ -68,6 +68,22 @@ export function createMetrics() {
     }),
     storeFailures: new Counter({ name: 'halyard_store_failures_total', help: 'Failed commits', registers: [registry] }),
     telemetryPoints: new Counter({ name: 'halyard_telemetry_points_total', help: 'Telemetry points committed', registers: [registry] }),
+    telemetryQuarantined: new Counter({
+      name: 'halyard_telemetry_quarantined_total',
+      help: 'Logged frames (kind=frame) or series of a generation (kind=series) compaction could not store and set aside',
+      labelNames: ['kind'],
+      registers: [registry],
+    }),
+    seriesRefused: new Counter({
+      name: 'halyard_telemetry_series_refused_total',
+      help: 'TELEMETRY frames refused because they would take their device past --max-series-per-device',
+      registers: [registry],
+    }),
+    maintenanceFailures: new Counter({
+      name: 'halyard_store_maintenance_failures_total',
+      help: 'Failed background storage steps (compaction, merging, retention)',
+      registers: [registry],
+    }),
   };
   return { ...m, framesInOf: childrenOf(m.framesIn), framesOutOf: childrenOf(m.framesOut) };
 }

@@ -38,6 +38,8 @@ export interface DeviceHooks {
   reportedApplied(outcomes: NonNullable<BatchOutcome<FrameMeta>['result']>['reported']): void;
   /** Telemetry committed in log generation `gen` (before it is announced on the bus). */
   telemetryStored(gen: number, entry: DeviceEntry, records: readonly ResolvedRecord[]): void;
+  /** Why a TELEMETRY frame must be refused before it is stored (a per-device limit), or undefined to take it. */
+  admitTelemetry(entry: DeviceEntry, records: readonly ResolvedRecord[]): string | undefined;
 }
 
 /** Reconnects per device per minute before the upgrade answers 429 (SPEC.md §9). */
@@ -80,6 +82,7 @@ export class DeviceGateway {
     commandResult: () => {},
     reportedApplied: () => {},
     telemetryStored: () => {},
+    admitTelemetry: () => undefined,
   };
 
   constructor(
@@ -179,13 +182,21 @@ export class DeviceGateway {
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       const session = new DeviceSession(ws, socket, entry, this, remote);
       this.sessions.add(session);
-      if (this.storePaused) session.setReading(false);
+      // The device may have been deleted while the upgrade completed.
+      if (entry.deleting) session.fail(CloseCode.Revoked, 'the device was deleted');
+      else if (this.storePaused) session.setReading(false);
     });
   }
 
   /** HELLO accepted: replace an older session, answer WELCOME, announce presence. */
   sessionOpened(session: DeviceSession, hello: Hello): void {
     const e = session.entry;
+    if (e.deleting) {
+      // Counted as opened so that the end of the session, which uncounts it, balances.
+      this.metrics.devicesConnected.inc();
+      session.fail(CloseCode.Revoked, 'the device was deleted');
+      return;
+    }
     const older = e.session;
     if (older !== undefined && older !== session) older.end(CloseCode.Replaced, 'replaced', 'replaced by a newer connection');
     e.session = session;
@@ -227,7 +238,8 @@ export class DeviceGateway {
   }
 
   private presence(e: DeviceEntry, online: boolean, reason: PresenceReason, code: number | null, at: number): void {
-    this.presenceQueue.push({ device: e.record.rowid, online, reason, code, at });
+    // A device being deleted gets no more history rows: they would outlive it.
+    if (!e.deleting) this.presenceQueue.push({ device: e.record.rowid, online, reason, code, at });
     this.bus.publish('presence', { presence: { device: e.record.id, online, reason, code, at }, rtt: e.rtt, lastSeen: e.lastSeen });
   }
 
@@ -360,6 +372,17 @@ export class DeviceGateway {
       e.acceptedSeq = e.durableSeq;
       e.session?.fail(CloseCode.InternalError, 'storage unavailable; reconnect later and resend');
     }
+  }
+
+  /**
+   * A device being deleted (already out of the fleet's lookups): ends every session
+   * of it, opened or not, and drops its frames and presence rows not yet written.
+   */
+  disconnectDeleted(e: DeviceEntry): void {
+    for (const s of [...this.sessions]) if (s.entry === e) s.fail(CloseCode.Revoked, 'the device was deleted');
+    this.writer.discardPending(new Set([e.record.rowid]));
+    this.presenceQueue = this.presenceQueue.filter((p) => p.device !== e.record.rowid);
+    this.ackDue.delete(e);
   }
 
   /** Ends a device's live session (revoked, token rotated, deleted). */

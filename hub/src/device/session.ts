@@ -242,6 +242,12 @@ export class DeviceSession {
       if (m.seq <= e.durableSeq) this.send({ type: MessageType.Ack, seq: e.durableSeq });
       return;
     }
+    // A frame that breaks a per-device limit is refused whole, before anything of it is stored.
+    const refused = m.type === MessageType.Telemetry ? this.gw.hooks.admitTelemetry(e, m.records) : undefined;
+    if (refused !== undefined) {
+      this.fail(CloseCode.Malformed, refused, m.seq);
+      return;
+    }
     e.acceptedSeq = m.seq;
     this.gw.ingest(e, m, data, now);
   }

@@ -123,6 +123,8 @@ export function createApp(ctx: HubContext, extras: AppExtras): { app: Hono<AppEn
       problems,
       uptimeSeconds: Math.round((Date.now() - ctx.startedAt) / 1000),
       devices: { known: ctx.fleet.size, connected: ctx.devices.connections },
+      // Telemetry compaction set aside (telemetry_quarantine): not a failure of the hub, but operators should look.
+      storage: ctx.storageHealth(),
     };
     return c.json(body, problems.length ? 503 : 200);
   });

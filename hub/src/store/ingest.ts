@@ -39,7 +39,8 @@ export interface IngestResult {
   skipped: number;
 }
 
-export function applyBatch(db: Db, telemetry: TelemetryWriter, batch: IngestBatch): IngestResult {
+/** `deleted`: devices deleted meanwhile; their frames still in flight are dropped, not stored. */
+export function applyBatch(db: Db, telemetry: TelemetryWriter, batch: IngestBatch, deleted: ReadonlySet<number>): IngestResult {
   const result: IngestResult = {
     id: batch.id,
     gen: telemetry.generations.current,
@@ -59,6 +60,7 @@ export function applyBatch(db: Db, telemetry: TelemetryWriter, batch: IngestBatc
       const now = index[i + 2] as number;
       const offset = index[i + 3] as number;
       const bytes = frames.subarray(offset, offset + (index[i + 4] as number));
+      if (deleted.size > 0 && deleted.has(device)) continue;
       if (seq > (seqs.get(device) ?? 0)) seqs.set(device, seq);
       if (index[i + 5] === MessageType.Telemetry) {
         telemetry.appendFrame(device, now, bytes);

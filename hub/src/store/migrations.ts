@@ -224,6 +224,29 @@ INSERT OR IGNORE INTO idempotency_keys (scope, key, command, created_at)
   SELECT created_by, key, rowid, created_at FROM commands WHERE key IS NOT NULL ORDER BY rowid DESC;
 `,
   },
+  {
+    version: 5,
+    name: 'telemetry quarantine',
+    sql: `
+-- Telemetry compaction could not store: a logged frame (kind 'frame', ref = its
+-- rowid in the log) or one series' points of a generation (kind 'series', ref = the
+-- series id, points = CBOR [[time...], [value...]] when they could be encoded).
+-- Kept for operators; compaction moves on without it.
+CREATE TABLE telemetry_quarantine (
+  id       INTEGER PRIMARY KEY,
+  gen      INTEGER NOT NULL,
+  kind     TEXT NOT NULL CHECK (kind IN ('frame', 'series')),
+  ref      INTEGER NOT NULL,
+  device   INTEGER NOT NULL,
+  received INTEGER,
+  frame    BLOB,
+  points   BLOB,
+  reason   TEXT NOT NULL,
+  at       INTEGER NOT NULL,
+  UNIQUE (gen, kind, ref)
+);
+`,
+  },
 ];
 
 /** Brings `db` up to the newest migration; returns the versions applied. */

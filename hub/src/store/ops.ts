@@ -3,6 +3,7 @@
 // no write ever waits on another connection's lock.
 
 import type { JsonObject } from '@halyard/firmware-protocol';
+import { HubError, HubErrorCode } from '../errors.js';
 import { createCommand, type NewCommand, type Transition, transitionCommands } from './commands.js';
 import type { Db } from './db.js';
 import * as devices from './devices.js';
@@ -15,13 +16,24 @@ import { patchDesired } from './twins.js';
 export interface OpContext {
   db: Db;
   telemetry: TelemetryWriter;
+  /**
+   * Rowids of devices deleted since this thread started. Rowids are never reused
+   * (AUTOINCREMENT), so a frame, presence row or command still in flight for one of
+   * them is dropped instead of leaving rows behind the delete.
+   */
+  deleted: Set<number>;
+}
+
+function requireDevice(db: Db, rowid: number): void {
+  if (db.prepare('SELECT 1 FROM devices WHERE rowid = ?').get(rowid) === undefined)
+    throw new HubError(HubErrorCode.DeviceUnknown, 'the device was deleted');
 }
 
 export const ops = {
   createDevice: ({ db }: OpContext, d: devices.NewDevice) => devices.createDevice(db, d),
   updateDevice: ({ db }: OpContext, a: { id: string; patch: devices.DevicePatch }) => devices.updateDevice(db, a.id, a.patch),
-  deleteDevice: ({ db, telemetry }: OpContext, a: { id: string }) =>
-    db.transaction(() => {
+  deleteDevice: ({ db, telemetry, deleted }: OpContext, a: { id: string }) => {
+    const d = db.transaction(() => {
       const rowid = db.prepare('SELECT rowid FROM devices WHERE id = ?').pluck().get(a.id) as number | undefined;
       if (rowid !== undefined)
         telemetry.forgetDevice(rowid, db.prepare('SELECT id FROM series WHERE device = ?').pluck().all(rowid) as number[]);
@@ -30,14 +42,18 @@ export const ops = {
       db.prepare('DELETE FROM commands WHERE device = ?').run(d.rowid);
       db.prepare('DELETE FROM twins WHERE device = ?').run(d.rowid);
       return d;
-    })(),
+    })();
+    deleted.add(d.rowid);
+    return d;
+  },
   setSecret: ({ db }: OpContext, a: { id: string; secretHash: Uint8Array; unrevoke: boolean }) =>
     devices.setSecret(db, a.id, a.secretHash, a.unrevoke),
   revokeDevice: ({ db }: OpContext, a: { id: string; at: number }) => devices.revokeDevice(db, a.id, a.at),
   recordHello: ({ db }: OpContext, a: { rowid: number; firmware: string; model: string; boot: number | null }) =>
     devices.recordHello(db, a.rowid, a.firmware, a.model, a.boot),
   touchDevices: ({ db }: OpContext, a: devices.Touch[]) => db.transaction(() => devices.touchDevices(db, a))(),
-  recordPresence: ({ db }: OpContext, a: NewPresence[]) => db.transaction(() => insertPresence(db, a))(),
+  recordPresence: ({ db, deleted }: OpContext, a: NewPresence[]) =>
+    db.transaction(() => insertPresence(db, deleted.size === 0 ? a : a.filter((p) => !deleted.has(p.device))))(),
   insertEvent: ({ db }: OpContext, e: NewEvent) => insertEvent(db, e),
 
   createOperator: (
@@ -53,10 +69,16 @@ export const ops = {
   audit: ({ db }: OpContext, e: operators.AuditEntry) => operators.appendAudit(db, e),
 
   createCommand: ({ db }: OpContext, a: { command: NewCommand; maxOpen: number; keyTtl: number }) =>
-    db.transaction(() => createCommand(db, a.command, a.maxOpen, a.keyTtl))(),
+    db.transaction(() => {
+      requireDevice(db, a.command.device);
+      return createCommand(db, a.command, a.maxOpen, a.keyTtl);
+    })(),
   transitionCommands: ({ db }: OpContext, moves: Transition[]) => db.transaction(() => transitionCommands(db, moves))(),
   patchDesired: ({ db }: OpContext, a: { device: number; patch: JsonObject; ifMatch: number | undefined; now: number; maxFrame: number }) =>
-    db.transaction(() => patchDesired(db, a.device, a.patch, a.ifMatch, a.now, a.maxFrame))(),
+    db.transaction(() => {
+      requireDevice(db, a.device);
+      return patchDesired(db, a.device, a.patch, a.ifMatch, a.now, a.maxFrame);
+    })(),
 
   createIntegrator: ({ db }: OpContext, i: integrators.IntegratorRecord) => integrators.createIntegrator(db, i),
   deleteIntegrator: ({ db }: OpContext, a: { username: string }) => integrators.deleteIntegrator(db, a.username),

@@ -69,7 +69,7 @@ describe('store: writer thread, group commit, compaction, queries', () => {
 
   it('answers raw and bucketed queries the same before and after compaction', async () => {
     // Started after the ingest: the service's tail is filled from the log, as after a restart.
-    const telemetry = new TelemetryService(reader.telemetry);
+    const telemetry = new TelemetryService(reader.telemetry, 1_000);
     writer.on('compacted', (gen) => telemetry.compacted(gen));
     const series = telemetry.series(1, ['temp'])[0];
     assert.ok(series);

@@ -24,6 +24,8 @@ export interface WorkerStats {
   retainedBlocks: number;
   lastCompactionMs: number;
   failures: number;
+  /** Frames or series compaction set aside since start (telemetry_quarantine). */
+  quarantined: number;
 }
 
 export type ToWorker =

@@ -11,6 +11,7 @@ import { applyBatch, type IngestBatch } from './ingest.js';
 import { migrate } from './migrations.js';
 import { pruneSessions } from './operators.js';
 import { type OpContext, type OpName, ops } from './ops.js';
+import type { Quarantined } from './telemetry/quarantine.js';
 import { TelemetryWriter } from './telemetry/writer.js';
 import type { OpOutcome, ToWorker, WorkerSettings, WorkerStats } from './writer-protocol.js';
 
@@ -21,7 +22,7 @@ if (port === null) throw new Error('writer-worker must run as a worker thread');
 const db = openDatabase(settings.path, { cacheMiB: settings.cacheMiB });
 migrate(db);
 const telemetry = new TelemetryWriter(db);
-const ctx: OpContext = { db, telemetry };
+const ctx: OpContext = { db, telemetry, deleted: new Set() };
 
 telemetry.resumeIfNeeded();
 const stats: WorkerStats = {
@@ -34,7 +35,16 @@ const stats: WorkerStats = {
   retainedBlocks: 0,
   lastCompactionMs: 0,
   failures: 0,
+  quarantined: 0,
 };
+/** Maintenance steps failed in a row, and when that was last logged. */
+let failingSteps = 0;
+let lastFailureLog = Number.NEGATIVE_INFINITY;
+
+function reportQuarantine(items: Quarantined[]): void {
+  stats.quarantined += items.length;
+  port?.postMessage({ t: 'quarantined', items });
+}
 let lastSeal = Date.now();
 let nextRetention = Date.now() + 60_000;
 let retentionSeries: number | undefined;
@@ -55,45 +65,80 @@ let lastStepMs = 0;
 function maintain(): boolean {
   const now = Date.now();
   try {
-    if (
-      !telemetry.compacting &&
-      (telemetry.currentRows >= settings.compactRows || (telemetry.currentRows > 0 && now - lastSeal >= settings.compactIntervalMs))
-    ) {
-      telemetry.seal();
-      lastSeal = now;
-    }
-    if (telemetry.compacting) {
-      const t = performance.now();
-      const p = telemetry.compactStep(now);
-      stats.lastCompactionMs = Math.max(stats.lastCompactionMs, performance.now() - t);
-      if (p.compacted !== undefined) {
-        stats.compactions++;
-        stats.compactedRows += p.rows;
-        port?.postMessage({ t: 'compacted', gen: p.compacted });
-      }
-      return true;
-    }
-    const merged = telemetry.merge(now);
-    if (merged > 0) {
-      stats.mergedPoints += merged;
-      return true;
-    }
-    if (now >= nextRetention) {
-      if (settings.retentionMs > 0) {
-        const r = telemetry.retain(now - settings.retentionMs, retentionSeries ?? 0, 200);
-        stats.retainedBlocks += r.deleted;
-        retentionSeries = r.nextSeries;
-        if (retentionSeries !== undefined) return true;
-        pruneHistory(db, now - settings.retentionMs, 5_000);
-      }
-      pruneSessions(db, now);
-      nextRetention = now + 3_600_000;
-    }
+    const busy = maintenanceStep(now);
+    maintenanceSucceeded();
+    return busy;
   } catch (err) {
     stats.failures++;
-    port?.postMessage({ t: 'log', level: 'error', msg: 'storage maintenance failed', err: serializeError(err) });
+    failingSteps++;
+    // A failure that repeats (a full disk) is said once a minute, with the count, not on every try.
+    if (failingSteps === 1 || now - lastFailureLog >= 60_000) {
+      lastFailureLog = now;
+      port?.postMessage({
+        t: 'log',
+        level: 'error',
+        msg: `storage maintenance failed (${failingSteps} time(s) in a row)`,
+        err: serializeError(err),
+      });
+    }
+    port?.postMessage({ t: 'maintenance', failing: failingSteps });
+    return false;
+  }
+}
+
+/** The step itself; throws what maintain() counts and reports. */
+function maintenanceStep(now: number): boolean {
+  if (
+    !telemetry.compacting &&
+    (telemetry.currentRows >= settings.compactRows || (telemetry.currentRows > 0 && now - lastSeal >= settings.compactIntervalMs))
+  ) {
+    telemetry.seal();
+    lastSeal = now;
+  }
+  if (telemetry.compacting) {
+    const t = performance.now();
+    const p = telemetry.compactStep(now);
+    stats.lastCompactionMs = Math.max(stats.lastCompactionMs, performance.now() - t);
+    if (p.quarantined.length > 0) reportQuarantine(p.quarantined);
+    if (p.compacted !== undefined) {
+      stats.compactions++;
+      stats.compactedRows += p.rows;
+      port?.postMessage({ t: 'compacted', gen: p.compacted });
+    }
+    return true;
+  }
+  const merged = telemetry.merge(now, mergeSkipped);
+  if (merged > 0) {
+    stats.mergedPoints += merged;
+    return true;
+  }
+  if (now >= nextRetention) {
+    if (settings.retentionMs > 0) {
+      const r = telemetry.retain(now - settings.retentionMs, retentionSeries ?? 0, 200);
+      stats.retainedBlocks += r.deleted;
+      retentionSeries = r.nextSeries;
+      if (retentionSeries !== undefined) return true;
+      pruneHistory(db, now - settings.retentionMs, 5_000);
+    }
+    pruneSessions(db, now);
+    nextRetention = now + 3_600_000;
   }
   return false;
+}
+
+function mergeSkipped(series: number, device: number, reason: string): void {
+  port?.postMessage({
+    t: 'log',
+    level: 'error',
+    msg: `telemetry merge skipped series ${series} of device rowid ${device}: its blocks stay as they are`,
+    err: { code: 'HUB_ERR_STORAGE', message: reason },
+  });
+}
+
+function maintenanceSucceeded(): void {
+  if (failingSteps === 0) return;
+  failingSteps = 0;
+  port?.postMessage({ t: 'maintenance', failing: 0 });
 }
 
 let maintenanceScheduled = false;
@@ -123,7 +168,7 @@ port.on('message', (msg: ToWorker) => {
   switch (msg.t) {
     case 'batch': {
       try {
-        const result = applyBatch(db, telemetry, msg.batch as IngestBatch);
+        const result = applyBatch(db, telemetry, msg.batch as IngestBatch, ctx.deleted);
         stats.batches++;
         stats.frames += result.frames;
         stats.logRows = telemetry.currentRows;
@@ -160,9 +205,9 @@ port.on('message', (msg: ToWorker) => {
       return;
     case 'compact': {
       // Tests and benchmarks: compact and merge everything now.
-      for (const gen of telemetry.compactAll()) port.postMessage({ t: 'compacted', gen });
+      for (const gen of telemetry.compactAll(reportQuarantine)) port.postMessage({ t: 'compacted', gen });
       stats.logRows = 0;
-      while (telemetry.merge(Number.POSITIVE_INFINITY) > 0);
+      while (telemetry.merge(Number.POSITIVE_INFINITY, mergeSkipped) > 0);
       port.postMessage({ t: 'compacted-all', id: msg.id });
       return;
     }

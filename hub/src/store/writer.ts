@@ -7,6 +7,7 @@ import { Worker } from 'node:worker_threads';
 import { HubError, HubErrorCode, type HubErrorCodeString } from '../errors.js';
 import { INDEX_STRIDE, type IngestBatch, type IngestResult } from './ingest.js';
 import type { OpArgs, OpName, OpResult } from './ops.js';
+import type { Quarantined } from './telemetry/quarantine.js';
 import type { OpOutcome, SerializedError, ToWorker, WorkerSettings, WorkerStats } from './writer-protocol.js';
 
 export interface WriterOptions extends WorkerSettings {
@@ -46,6 +47,10 @@ export interface WriterEvents<M> {
   compacted: [number];
   fatal: [Error];
   log: [{ level: 'error' | 'warn' | 'info'; msg: string; err?: SerializedError }];
+  /** Compaction set telemetry aside that it cannot store (telemetry_quarantine). */
+  quarantined: [Quarantined[]];
+  /** Background maintenance steps failed in a row (0: it works again). */
+  maintenance: [number];
 }
 
 export class Writer<M = unknown> extends EventEmitter<WriterEvents<M>> {
@@ -137,6 +142,12 @@ export class Writer<M = unknown> extends EventEmitter<WriterEvents<M>> {
         return;
       case 'compacted':
         this.emit('compacted', (msg as unknown as { gen: number }).gen);
+        return;
+      case 'quarantined':
+        this.emit('quarantined', (msg as unknown as { items: Quarantined[] }).items);
+        return;
+      case 'maintenance':
+        this.emit('maintenance', (msg as unknown as { failing: number }).failing);
         return;
       case 'log':
         this.emit('log', { level: (msg.level as 'error') ?? 'error', msg: msg.msg ?? '', ...(msg.err ? { err: msg.err } : {}) });

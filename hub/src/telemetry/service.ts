@@ -5,14 +5,30 @@ import type { ResolvedRecord } from '@halyard/firmware-protocol';
 import type { Points, PointValue } from '../store/telemetry/blocks.js';
 import { recordPoints } from '../store/telemetry/points.js';
 import { type Bucket, BucketAccumulator, type LatestPoint, type SeriesRef, type TelemetryReader } from '../store/telemetry/query.js';
+import { SeriesLimit, type SeriesRefusal } from './series-limit.js';
 import { TelemetryTail } from './tail.js';
 
 export class TelemetryService {
   readonly tail = new TelemetryTail();
+  /** Distinct series per device (SPEC.md §9). */
+  readonly seriesLimit: SeriesLimit;
 
-  constructor(private readonly reader: TelemetryReader) {
+  constructor(
+    private readonly reader: TelemetryReader,
+    maxSeriesPerDevice: number,
+  ) {
     // Frames committed before a restart but not compacted yet.
     reader.uncompacted((gen, device, name, unit, ts, value) => this.tail.add(gen, device, name, unit, ts, value));
+    this.seriesLimit = new SeriesLimit(maxSeriesPerDevice, {
+      // Series rows, plus names only the tail has so far (compaction has not made their rows yet).
+      count: (device) => reader.seriesCount(device) + this.tail.names(device).filter(([n]) => !reader.hasSeries(device, n)).length,
+      has: (device, name) => this.tail.has(device, name) || reader.hasSeries(device, name),
+    });
+  }
+
+  /** A frame's records, admitted against the device's series limit; the refusal when they are not. */
+  admit(device: number, records: readonly ResolvedRecord[]): SeriesRefusal | undefined {
+    return this.seriesLimit.admit(device, records);
   }
 
   /** A committed batch's records for one device, appended to log generation `gen`. */
@@ -26,11 +42,13 @@ export class TelemetryService {
 
   forgetDevice(device: number): void {
     this.tail.forgetDevice(device);
+    this.seriesLimit.forget(device);
   }
 
   /** The device's series: those in the database, and those only the tail has seen yet (id -1). */
   series(device: number, names?: readonly string[]): SeriesRef[] {
-    const stored = this.reader.series(device, names);
+    // At most the limit's worth: a device stored before the limit may have far more.
+    const stored = this.reader.series(device, names, this.seriesLimit.max);
     const known = new Set(stored.map((s) => s.name));
     const fresh = this.tail.names(device).filter(([n]) => !known.has(n) && (names === undefined || names.includes(n)));
     return [...stored, ...fresh.map(([name, unit]) => ({ id: -1, name, unit }))].sort((a, b) =>
@@ -68,17 +86,35 @@ export class TelemetryService {
     return acc.result();
   }
 
-  /** The newest point of each of the device's metrics. */
+  /**
+   * The newest point of each of the device's metrics; at most the series limit's
+   * worth from the store, so no device's answer can hold up the event loop for long.
+   */
   latest(device: number): LatestPoint[] {
     const gen = this.reader.compacted();
-    return this.withTail(device, this.reader.latest(device), gen);
+    return this.withTail(device, this.reader.latest(device, this.seriesLimit.max), gen);
   }
 
-  /** latest() for many devices at once (one database query). */
-  latestMany(devices: readonly number[]): Map<number, LatestPoint[]> {
+  /**
+   * latest() for the first devices of `devices`, in order, until about `budget`
+   * values are collected: one query for the lot when their stored values fit the
+   * budget (the usual case: a few metrics each), else device by device, each
+   * capped at the series limit. Returns the answers, one per device answered.
+   */
+  latestPage(devices: readonly number[], budget: number): LatestPoint[][] {
     const gen = this.reader.compacted();
-    const stored = this.reader.latestMany(devices);
-    return new Map(devices.map((d) => [d, this.withTail(d, stored.get(d) ?? new Map(), gen)]));
+    const out: LatestPoint[][] = [];
+    const many = this.reader.latestMany(devices, budget + 1);
+    const fits = many.rows <= budget;
+    let values = 0;
+    for (const d of devices) {
+      if (out.length > 0 && values >= budget) break;
+      const stored = fits ? (many.latest.get(d) ?? new Map<string, LatestPoint>()) : this.reader.latest(d, this.seriesLimit.max);
+      const l = this.withTail(d, stored, gen);
+      values += l.length;
+      out.push(l);
+    }
+    return out;
   }
 
   private withTail(device: number, out: Map<string, LatestPoint>, gen: number): LatestPoint[] {

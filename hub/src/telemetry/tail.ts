@@ -17,6 +17,8 @@ class TailSeries {
   readonly num: number[] = [];
   /** Values that are not numbers, by index (their `num` slot is NaN). */
   other: Map<number, PointValue> | undefined;
+  /** Index of the newest point (the last of equal times), kept as points arrive so latest() costs one look per series. */
+  newest = -1;
 
   constructor(unit: string | null) {
     this.unit = unit;
@@ -31,6 +33,7 @@ class TailSeries {
       this.other ??= new Map();
       this.other.set(this.ts.length, v);
     }
+    if (this.newest === -1 || t >= (this.ts[this.newest] as number)) this.newest = this.ts.length;
     this.ts.push(t);
     this.num.push(typeof v === 'number' ? v : Number.NaN);
   }
@@ -106,6 +109,12 @@ export class TelemetryTail {
     }
   }
 
+  /** Whether the tail holds points of (device, name). */
+  has(device: number, name: string): boolean {
+    for (const g of this.gens.values()) if (g.get(device)?.has(name)) return true;
+    return false;
+  }
+
   /** The names (and units) of a device's series in the tail. */
   names(device: number): [string, string | null][] {
     const out = new Map<string, string | null>();
@@ -119,8 +128,7 @@ export class TelemetryTail {
     for (const [g, m] of this.gens) {
       if (g <= aboveGen) continue;
       for (const [name, s] of m.get(device) ?? []) {
-        let best = -1;
-        for (let i = 0; i < s.length; i++) if (best === -1 || (s.ts[i] as number) >= (s.ts[best] as number)) best = i;
+        const best = s.newest;
         const cur = out.get(name);
         if (best >= 0 && (cur === undefined || (s.ts[best] as number) >= cur.time))
           out.set(name, { time: s.ts[best] as number, value: s.value(best), unit: s.unit });

@@ -159,11 +159,19 @@ export function deviceRoutes(routes: Routes, ctx: HubContext): void {
     params: idParams,
     handler: async ({ c, params, caller }) => {
       deviceEntry(ctx, params.id);
-      const rowid = deviceEntry(ctx, params.id).record.rowid;
-      ctx.devices.disconnect(params.id, CloseCode.Revoked, 'the device was deleted');
-      await ctx.writer.op('deleteDevice', { id: params.id });
-      ctx.telemetry.forgetDevice(rowid);
-      ctx.fleet.remove(params.id);
+      // One ordered operation: hide the device (no upgrade or HELLO succeeds from
+      // here on), end its sessions and drop what they queued, write the delete, then
+      // forget it; a reconnect racing the delete finds no device at any point.
+      const e = ctx.fleet.markDeleting(params.id) as DeviceEntry;
+      ctx.devices.disconnectDeleted(e);
+      try {
+        await ctx.writer.op('deleteDevice', { id: params.id });
+      } catch (err) {
+        ctx.fleet.unmarkDeleting(e);
+        throw err;
+      }
+      ctx.telemetry.forgetDevice(e.record.rowid);
+      ctx.fleet.removeDeleted(e);
       ctx.commands.forget(params.id);
       ctx.metrics.devicesKnown.set(ctx.fleet.size);
       ctx.bus.publish('device.removed', { id: params.id });

@@ -26,6 +26,8 @@ function jsonValue(v: PointValue | null | undefined): unknown {
 
 /** Most buckets one query may produce. */
 const MAX_BUCKETS = 100_000;
+/** Latest values after which a fleet-wide page ends (plus at most one device's worth). */
+const LATEST_PAGE_VALUES = 10_000;
 
 export function telemetryRoutes(routes: Routes, ctx: HubContext): void {
   routes.add({
@@ -108,30 +110,43 @@ export function telemetryRoutes(routes: Routes, ctx: HubContext): void {
   routes.add({
     method: 'get',
     path: '/telemetry/latest',
-    summary: 'The newest value of each metric of many devices: the named ones (up to 1,000), or the first `limit` by id',
+    summary:
+      'The newest value of each metric of many devices: the named ones (up to 1,000), or all by id; a page ends after `limit` devices or about 10,000 values, and `next` continues it',
     tag: 'telemetry',
     role: 'viewer',
-    query: z.object({ devices: z.string().max(70_000).optional().describe('device ids, comma-separated'), limit: limit(1_000, 1_000) }),
-    response: z.object({ devices: z.record(z.string(), z.array(z.record(z.string(), z.unknown()))) }),
+    query: z.object({
+      devices: z.string().max(70_000).optional().describe('device ids, comma-separated'),
+      after: z.string().max(64).optional().describe('continue after this device id (the `next` of the previous page)'),
+      limit: limit(1_000, 1_000).describe('most devices in one page'),
+    }),
+    response: z.object({
+      devices: z.record(z.string(), z.array(z.record(z.string(), z.unknown()))),
+      next: z.string().nullable(),
+    }),
     handler: ({ c, query }) => {
       let entries: DeviceEntry[];
       if (query.devices !== undefined) {
         const ids = query.devices.split(',').filter((s) => s.length > 0);
         if (ids.length > 1_000) throw new HubError(HubErrorCode.Validation, 'at most 1,000 devices per query', { field: 'devices' });
         entries = ids.map((id) => deviceEntry(ctx, id));
+        if (query.after !== undefined) entries = entries.slice(ids.indexOf(query.after) + 1);
       } else {
-        entries = [...ctx.fleet.entries()].sort((a, b) => (a.record.id < b.record.id ? -1 : 1)).slice(0, query.limit);
+        // One more than a page: whether a next page exists.
+        entries = ctx.fleet.page(query.after, query.limit + 1);
       }
-      const latest = ctx.telemetry.latestMany(entries.map((e) => e.record.rowid));
+      // Bounded work per request: each device holds at most --max-series-per-device
+      // values, and a page stops once it holds LATEST_PAGE_VALUES.
+      const page = entries.slice(0, query.limit);
+      const answers = ctx.telemetry.latestPage(
+        page.map((e) => e.record.rowid),
+        LATEST_PAGE_VALUES,
+      );
       const devices: Record<string, Record<string, unknown>[]> = {};
-      for (const e of entries) {
-        devices[e.record.id] = (latest.get(e.record.rowid) ?? []).map((p) => ({
-          name: p.name,
-          unit: p.unit,
-          ...pointJson(p.time, p.value),
-        }));
-      }
-      return c.json({ devices });
+      answers.forEach((latest, i) => {
+        devices[(page[i] as DeviceEntry).record.id] = latest.map((p) => ({ name: p.name, unit: p.unit, ...pointJson(p.time, p.value) }));
+      });
+      const next = answers.length < entries.length && answers.length > 0 ? (page[answers.length - 1] as DeviceEntry).record.id : null;
+      return c.json({ devices, next });
     },
   });
 

@@ -129,7 +129,7 @@ export class TelemetryReader {
 
   constructor(private readonly db: Db) {
     this.s = {
-      series: db.prepare('SELECT s.id, m.name, s.unit FROM series s JOIN metrics m ON m.id = s.metric WHERE s.device = ? ORDER BY m.name'),
+      series: db.prepare('SELECT s.id, m.name, s.unit FROM series s JOIN metrics m ON m.id = s.metric WHERE s.device = ? LIMIT ?'),
       seriesByName: db.prepare(
         'SELECT s.id, m.name, s.unit FROM series s JOIN metrics m ON m.id = s.metric WHERE s.device = ? AND m.name = ?',
       ),
@@ -140,7 +140,7 @@ export class TelemetryReader {
         .raw(),
       latest: db
         .prepare(
-          'SELECT s.id, m.name, s.unit, s.last_ts, s.last_v, s.last_x FROM series s JOIN metrics m ON m.id = s.metric WHERE s.device = ?',
+          'SELECT s.id, m.name, s.unit, s.last_ts, s.last_v, s.last_x FROM series s JOIN metrics m ON m.id = s.metric WHERE s.device = ? LIMIT ?',
         )
         .raw(),
       compacted: db.prepare("SELECT value FROM meta WHERE key = 'telemetry.compacted'").pluck(),
@@ -152,9 +152,19 @@ export class TelemetryReader {
     return Number((this.s.compacted.get() as string | undefined) ?? '0');
   }
 
-  /** The device's series, all or the named ones (unknown names are skipped). */
-  series(device: number, names?: readonly string[]): SeriesRef[] {
-    if (names === undefined) return this.s.series.all(device) as SeriesRef[];
+  /** How many series the device has. */
+  seriesCount(device: number): number {
+    return this.db.prepare('SELECT count(*) FROM series WHERE device = ?').pluck().get(device) as number;
+  }
+
+  /** Whether the device has a series of this name. */
+  hasSeries(device: number, name: string): boolean {
+    return this.s.seriesByName.get(device, name) !== undefined;
+  }
+
+  /** The device's series, all (at most `limit`, in no order) or the named ones (unknown names are skipped). */
+  series(device: number, names?: readonly string[], limit = Number.MAX_SAFE_INTEGER): SeriesRef[] {
+    if (names === undefined) return this.s.series.all(device, limit) as SeriesRef[];
     return names.flatMap((n) => (this.s.seriesByName.all(device, n) as SeriesRef[]).slice(0, 1));
   }
 
@@ -186,10 +196,13 @@ export class TelemetryReader {
     }
   }
 
-  /** The newest compacted point of each of the device's series. */
-  latest(device: number): Map<string, LatestPoint> {
+  /**
+   * The newest compacted point of each of the device's series, at most `limit` of
+   * them (a device stored before the series limit may have far more).
+   */
+  latest(device: number, limit = Number.MAX_SAFE_INTEGER): Map<string, LatestPoint> {
     const out = new Map<string, LatestPoint>();
-    for (const [, name, unit, ts, v, x] of this.s.latest.iterate(device) as Iterable<
+    for (const [, name, unit, ts, v, x] of this.s.latest.iterate(device, limit) as Iterable<
       [number, string, string | null, number | null, number | null, unknown]
     >) {
       if (ts !== null) out.set(name, { name, unit, time: ts, value: fromColumns(v, x) });
@@ -197,28 +210,34 @@ export class TelemetryReader {
     return out;
   }
 
-  /** The newest compacted point of each series of many devices, in one query. */
-  latestMany(devices: readonly number[]): Map<number, Map<string, LatestPoint>> {
-    const out = new Map<number, Map<string, LatestPoint>>();
-    for (let i = 0; i < devices.length; i += 500) {
+  /**
+   * The newest compacted point of each series of many devices, in one query per 500
+   * devices, at most `limit` rows in all; `rows` says how many were read, so a caller
+   * that reached the limit knows the answer may be partial.
+   */
+  latestMany(devices: readonly number[], limit: number): { latest: Map<number, Map<string, LatestPoint>>; rows: number } {
+    const latest = new Map<number, Map<string, LatestPoint>>();
+    let rows = 0;
+    for (let i = 0; i < devices.length && rows < limit; i += 500) {
       const chunk = devices.slice(i, i + 500);
-      const rows = this.db
+      const found = this.db
         .prepare(
           `SELECT s.device, m.name, s.unit, s.last_ts, s.last_v, s.last_x FROM series s JOIN metrics m ON m.id = s.metric
-           WHERE s.device IN (${chunk.map(() => '?').join(', ')}) AND s.last_ts IS NOT NULL`,
+           WHERE s.device IN (${chunk.map(() => '?').join(', ')}) AND s.last_ts IS NOT NULL LIMIT ?`,
         )
         .raw()
-        .iterate(...chunk) as Iterable<[number, string, string | null, number, number | null, unknown]>;
-      for (const [device, name, unit, ts, v, x] of rows) {
-        let m = out.get(device);
+        .iterate(...chunk, limit - rows) as Iterable<[number, string, string | null, number, number | null, unknown]>;
+      for (const [device, name, unit, ts, v, x] of found) {
+        rows++;
+        let m = latest.get(device);
         if (m === undefined) {
           m = new Map();
-          out.set(device, m);
+          latest.set(device, m);
         }
         m.set(name, { name, unit, time: ts, value: fromColumns(v, x) });
       }
     }
-    return out;
+    return { latest, rows };
   }
 
   /** Every point of generations not yet compacted, with its device and metric name (for the tail at start). */

@@ -130,6 +130,68 @@ describe('telemetry compaction, merging and retention', () => {
     });
   });
 
+  it('sets aside what it cannot store, whatever the cause, and compacts the rest', () => {
+    // A frame an older hub acknowledged: t = 1e300 s, which no block can hold.
+    const bad = encode({ type: 3, seq: 2, pack: [{ n: 'wild', v: 1, t: 1e300 }] });
+    // A series whose blocks the database refuses, for a reason no retry cures.
+    const doomed = w.seriesId(1, 'doomed', undefined);
+    db.exec(`CREATE TRIGGER refuse_doomed BEFORE INSERT ON telemetry_blocks WHEN NEW.series = ${doomed}
+             BEGIN SELECT RAISE(ABORT, 'refused by a test trigger'); END`);
+    try {
+      db.transaction(() => {
+        log('good', [[T0 + 5000, 1]]);
+        w.appendFrame(1, T0, bad);
+        log('doomed', [[T0 + 6000, 2]]);
+        log('good', [[T0 + 7000, 3]]);
+        w.flushAppends();
+      })();
+      const quarantined: unknown[] = [];
+      const gens = w.compactAll((q) => quarantined.push(...q));
+      assert.ok(gens.length >= 1, 'the generation was compacted');
+      assert.deepStrictEqual(
+        quarantined.map((q) => {
+          const { device, kind, points } = q as { device: number; kind: string; points: number };
+          return { device, kind, points };
+        }),
+        [
+          { device: 1, kind: 'frame', points: 0 },
+          { device: 1, kind: 'series', points: 1 },
+        ],
+      );
+      const rows = db.prepare('SELECT kind, ref, reason, frame IS NOT NULL AS f, points IS NOT NULL AS p FROM telemetry_quarantine').all();
+      assert.equal(rows.length, 2);
+      assert.match(String((rows[0] as { reason: string }).reason), /PROTO_ERR_SENML/);
+      assert.match(String((rows[1] as { reason: string }).reason), /refused by a test trigger/);
+      assert.deepStrictEqual(raw(w.seriesId(1, 'good', undefined), T0, T0 + 10_000).values, [1, 3]);
+      assert.equal(db.prepare('SELECT count(*) FROM telemetry_log0').pluck().get() as number, 0);
+      assert.equal(db.prepare('SELECT count(*) FROM telemetry_log1').pluck().get() as number, 0);
+    } finally {
+      db.exec('DROP TRIGGER refuse_doomed');
+    }
+  });
+
+  it("merges the other series when one series' blocks cannot be merged", () => {
+    for (let c = 0; c < 3; c++) {
+      db.transaction(() => {
+        log('rotten', [[T0 + 20 * HOUR + c * 1000, c]]);
+        log('sound', [[T0 + 20 * HOUR + c * 1000, c]]);
+        w.flushAppends();
+      })();
+      w.compactAll();
+    }
+    const rotten = w.seriesId(1, 'rotten', undefined);
+    const sound = w.seriesId(1, 'sound', undefined);
+    db.prepare("UPDATE telemetry_blocks SET data = x'ff' WHERE series = ?").run(rotten);
+    const skipped: number[] = [];
+    while (w.merge(Number.POSITIVE_INFINITY, (series) => skipped.push(series)) > 0);
+    assert.deepStrictEqual(skipped, [rotten]);
+    const level = (series: number) =>
+      db.prepare('SELECT level, count(*) AS n FROM telemetry_blocks WHERE series = ? GROUP BY level').all(series);
+    assert.deepStrictEqual(level(sound), [{ level: 1, n: 1 }]);
+    assert.deepStrictEqual(level(rotten), [{ level: 0, n: 3 }], 'left as they were');
+    db.prepare('DELETE FROM telemetry_blocks WHERE series = ?').run(rotten);
+  });
+
   it('deletes blocks older than the retention cutoff and nothing newer', () => {
     db.transaction(() => {
       log('old', [

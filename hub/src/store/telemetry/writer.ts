@@ -14,7 +14,7 @@
 // Queries read blocks up to the compacted generation; newer points come from the
 // main thread's in-memory tail (TelemetryTail), so no query scans the log.
 
-import { DEFAULT_LIMITS, decode, MessageType } from '@halyard/firmware-protocol';
+import { DEFAULT_LIMITS, decode, MessageType, messageName } from '@halyard/firmware-protocol';
 import type { Statement } from 'better-sqlite3';
 import type { Db } from '../db.js';
 import {
@@ -28,6 +28,7 @@ import {
   unpackBlock,
 } from './blocks.js';
 import { recordPoints } from './points.js';
+import { faultReason, isEnvironmentFault, type Quarantined, TelemetryQuarantine } from './quarantine.js';
 
 /** Frames read and decoded per compaction step (a few ms; ingest commits wait while it runs). */
 const READ_ROWS = 500;
@@ -44,16 +45,25 @@ const INSERT_ROWS = 64;
 /** Compaction decodes with limits loose enough for any frame the gateway accepted. */
 const COMPACT_LIMITS = { ...DEFAULT_LIMITS, maxFrame: 16 * 1024 * 1024 };
 
-/** The points of one logged TELEMETRY frame, resolved as at its arrival (the gateway validated it). */
+/**
+ * The points of one logged TELEMETRY frame, resolved as at its arrival. Returns why
+ * the frame yields none: the gateway validated it, but an older hub may have
+ * accepted what this one refuses (times outside SPEC.md §5.2's range).
+ */
 export function framePoints(
   frame: Uint8Array,
   received: number,
   each: (name: string, unit: string | undefined, ts: number, value: PointValue) => void,
-): void {
+): string | undefined {
   const r = decode(frame, { now: received, accept: 'uplink', limits: COMPACT_LIMITS });
-  if (!r.ok || r.message.type !== MessageType.Telemetry) return;
+  if (!r.ok) return `${r.error.code}: ${r.error.message}`;
+  if (r.message.type !== MessageType.Telemetry) return `a ${messageName(r.message.type)} in the telemetry log`;
   for (const rec of r.message.records) recordPoints(rec, (name, value) => each(name, rec.unit, rec.time, value));
+  return undefined;
 }
+
+/** One point of a frame being compacted, held until the whole frame has been read. */
+type FramePoint = [name: string, unit: string | undefined, ts: number, value: PointValue];
 
 interface SmallBlocks {
   keys: [number, number][];
@@ -113,6 +123,8 @@ export interface CompactionProgress {
   compacted?: number;
   rows: number;
   blocks: number;
+  /** What this step set aside instead of storing (newly; a redone step does not repeat it). */
+  quarantined: Quarantined[];
 }
 
 export class TelemetryWriter {
@@ -143,8 +155,10 @@ export class TelemetryWriter {
   >;
   private readonly insertOne: Statement[];
   private readonly insertMany: Statement[];
+  private readonly quarantine: TelemetryQuarantine;
 
   constructor(private readonly db: Db) {
+    this.quarantine = new TelemetryQuarantine(db);
     this.s = {
       findSeries: db.prepare('SELECT s.id FROM series s JOIN metrics m ON m.id = s.metric WHERE s.device = ? AND m.name = ?').pluck(),
       findMetric: db.prepare('SELECT id FROM metrics WHERE name = ?').pluck(),
@@ -314,10 +328,13 @@ export class TelemetryWriter {
   /** One bounded step of the running compaction (a read or a write transaction). */
   compactStep(now = Date.now()): CompactionProgress {
     const c = this.compaction;
-    if (c === undefined) return { rows: 0, blocks: 0 };
+    const quarantined: Quarantined[] = [];
+    if (c === undefined) return { rows: 0, blocks: 0, quarantined };
     if (c.phase === 'reading') {
       let n = 0;
       let last = c.afterRowid;
+      /** Points read, as (series, time, value), added to the compaction once the transaction commits. */
+      const held: [number, number, PointValue][] = [];
       // One transaction: the first frames of new metrics create their series rows, all in one commit.
       this.db.transaction(() => {
         const rows = this.db
@@ -326,23 +343,39 @@ export class TelemetryWriter {
           // all(), not iterate(): new series are inserted while the rows are handled.
           .all(c.afterRowid, READ_ROWS) as [number, number, number, Uint8Array][];
         for (const [rowid, device, received, frame] of rows) {
-          framePoints(frame, received, (name, unit, ts, value) => {
-            const series = this.seriesId(device, name, unit);
-            let p = c.bySeries.get(series);
-            if (p === undefined) {
-              p = { ts: [], values: [] };
-              c.bySeries.set(series, p);
-            }
-            p.ts.push(ts);
-            p.values.push(value);
-          });
           last = rowid;
           n++;
+          // A frame's points join the generation only once all of them have a series.
+          const points: FramePoint[] = [];
+          let reason = framePoints(frame, received, (name, unit, ts, value) => points.push([name, unit, ts, value]));
+          if (reason === undefined) {
+            const mark = held.length;
+            try {
+              for (const [name, unit, ts, value] of points) held.push([this.seriesId(device, name, unit), ts, value]);
+            } catch (err) {
+              if (isEnvironmentFault(err)) throw err;
+              reason = faultReason(err);
+              held.length = mark;
+            }
+          }
+          if (reason !== undefined && this.quarantine.frame(c.gen, rowid, device, received, frame, reason, now)) {
+            quarantined.push({ device, kind: 'frame', points: points.length, reason });
+          }
         }
       })();
+      // The transaction committed: what it read is now the compaction's.
+      for (const [series, ts, value] of held) {
+        let p = c.bySeries.get(series);
+        if (p === undefined) {
+          p = { ts: [], values: [] };
+          c.bySeries.set(series, p);
+        }
+        p.ts.push(ts);
+        p.values.push(value);
+      }
       if (n === READ_ROWS) {
         c.afterRowid = last;
-        return { rows: 0, blocks: 0 };
+        return { rows: 0, blocks: 0, quarantined };
       }
       const total = [...c.bySeries.values()].reduce((a, p) => a + p.ts.length, 0);
       this.compaction = {
@@ -354,27 +387,43 @@ export class TelemetryWriter {
         rows: total,
         written: [],
       };
-      return { rows: 0, blocks: 0 };
+      return { rows: 0, blocks: 0, quarantined };
     }
     const end = Math.min(c.series.length, c.next + WRITE_SERIES);
     // What this step changes in memory is applied only once its transaction commits.
     const written: [number, number, number, number][] = [];
     const lasts: [number, number][] = [];
+    const writeSeries = this.db.transaction((series: number, p: Points) => {
+      const mine: [number, number, number, number][] = [];
+      for (const [start, stop] of blockRanges(p.ts)) {
+        const b = packBlock(p.ts, p.values, start, stop);
+        mine.push([series, b.t0, this.insertBlock(series, 0, c.gen, b), b.n]);
+      }
+      const lastTs = p.ts[p.ts.length - 1] as number;
+      const newer = lastTs >= (this.seriesLastTs.get(series) ?? Number.NEGATIVE_INFINITY);
+      if (newer) {
+        const [v, x] = toColumns(p.values[p.values.length - 1] as PointValue);
+        this.s.setLast.run(lastTs, v, x, series, lastTs);
+      }
+      written.push(...mine);
+      if (newer) lasts.push([series, lastTs]);
+    });
     this.db.transaction(() => {
       for (let i = c.next; i < end; i++) {
         const series = c.series[i] as number;
         const held = c.bySeries.get(series);
         if (held === undefined) continue; // the device was deleted meanwhile
         const p = sortPoints(held);
-        for (const [start, stop] of blockRanges(p.ts)) {
-          const b = packBlock(p.ts, p.values, start, stop);
-          written.push([series, b.t0, this.insertBlock(series, 0, c.gen, b), b.n]);
-        }
-        const lastTs = p.ts[p.ts.length - 1] as number;
-        if (lastTs >= (this.seriesLastTs.get(series) ?? Number.NEGATIVE_INFINITY)) {
-          const [v, x] = toColumns(p.values[p.values.length - 1] as PointValue);
-          this.s.setLast.run(lastTs, v, x, series, lastTs);
-          lasts.push([series, lastTs]);
+        // Each series in its own savepoint: one that cannot be written is set aside
+        // (quarantined) and the others go on; retrying it would fail the same way.
+        try {
+          writeSeries(series, p);
+        } catch (err) {
+          if (isEnvironmentFault(err)) throw err;
+          const device = this.deviceOf(series);
+          const reason = faultReason(err);
+          if (this.quarantine.series(c.gen, series, device, p, reason, now))
+            quarantined.push({ device, kind: 'series', points: p.ts.length, reason });
         }
       }
       if (end === c.series.length) {
@@ -387,21 +436,27 @@ export class TelemetryWriter {
     c.written.push(...written);
     for (const [series, ts] of lasts) this.seriesLastTs.set(series, ts);
     const blocks = written.length;
-    if (end < c.series.length) return { rows: 0, blocks };
+    if (end < c.series.length) return { rows: 0, blocks, quarantined };
     this.gens.compacted = c.gen;
     this.compaction = undefined;
     for (const [series, t0, id, n] of c.written) this.noteSmall(series, t0, id, n, now);
-    return { compacted: c.gen, rows: c.rows, blocks };
+    return { compacted: c.gen, rows: c.rows, blocks, quarantined };
+  }
+
+  /** The device a series belongs to (for the quarantine's record). */
+  private deviceOf(series: number): number {
+    return (this.db.prepare('SELECT device FROM series WHERE id = ?').pluck().get(series) as number | undefined) ?? 0;
   }
 
   /** Seals and compacts everything now, synchronously (tests, benchmarks). */
-  compactAll(): number[] {
+  compactAll(onQuarantine: (q: Quarantined[]) => void = () => {}): number[] {
     const done: number[] = [];
     this.resumeIfNeeded();
     for (;;) {
       if (this.compaction === undefined && !this.seal()) return done;
       for (;;) {
         const p = this.compactStep();
+        if (p.quarantined.length > 0) onQuarantine(p.quarantined);
         if (p.compacted !== undefined) {
           done.push(p.compacted);
           break;
@@ -425,30 +480,47 @@ export class TelemetryWriter {
    * Merges the small blocks of due series into full (level-1) blocks, reading at
    * most MERGE_POINTS points, in one transaction. Returns the points merged.
    */
-  merge(now = Date.now()): number {
+  merge(now = Date.now(), onSkip: (series: number, device: number, reason: string) => void = () => {}): number {
     const candidates = this.mergeCandidates(now);
     if (candidates.length === 0) return 0;
-    return this.db.transaction((): number => {
+    const mergeSeries = this.db.transaction((series: number, s: SmallBlocks): number => {
+      const points: Points = { ts: [], values: [] };
+      for (const [t0, id] of s.keys) {
+        const data = this.s.getBlock.get(series, t0, id) as Uint8Array | undefined;
+        if (data === undefined) continue;
+        unpackBlock(data, points);
+        this.s.deleteBlock.run(series, t0, id);
+      }
+      const p = sortPoints(points);
+      // Merged blocks hold only compacted generations' points: tag them with the newest.
+      for (const [start, end] of blockRanges(p.ts)) this.insertBlock(series, 1, this.gens.compacted, packBlock(p.ts, p.values, start, end));
+      return p.ts.length;
+    });
+    const done: number[] = [];
+    const skipped: [number, string][] = [];
+    const merged = this.db.transaction((): number => {
       let merged = 0;
       for (const series of candidates) {
         const s = this.small.get(series) as SmallBlocks;
         if (merged > 0 && merged + s.points > MERGE_POINTS) break;
-        const points: Points = { ts: [], values: [] };
-        for (const [t0, id] of s.keys) {
-          const data = this.s.getBlock.get(series, t0, id) as Uint8Array | undefined;
-          if (data === undefined) continue;
-          unpackBlock(data, points);
-          this.s.deleteBlock.run(series, t0, id);
+        // A series whose blocks cannot be merged (a corrupt blob) keeps them as they
+        // are and is not tried again, so it cannot hold up every other series.
+        try {
+          merged += mergeSeries(series, s);
+          done.push(series);
+        } catch (err) {
+          if (isEnvironmentFault(err)) throw err;
+          skipped.push([series, faultReason(err)]);
         }
-        const p = sortPoints(points);
-        // Merged blocks hold only compacted generations' points: tag them with the newest.
-        for (const [start, end] of blockRanges(p.ts))
-          this.insertBlock(series, 1, this.gens.compacted, packBlock(p.ts, p.values, start, end));
-        this.small.delete(series);
-        merged += p.ts.length;
       }
       return merged;
     })();
+    for (const series of done) this.small.delete(series);
+    for (const [series, reason] of skipped) {
+      this.small.delete(series);
+      onSkip(series, this.deviceOf(series), reason);
+    }
+    return merged;
   }
 
   /** Deletes blocks that end before `cutoff` for up to `seriesBudget` series; returns blocks deleted. */

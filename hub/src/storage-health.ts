@@ -1,0 +1,60 @@
+// What the writer thread reports about its background work, turned into metrics,
+// log lines and /healthz figures: telemetry that compaction set aside
+// (quarantined), and maintenance steps that keep failing.
+
+import type { Logger } from './log.js';
+import type { Metrics } from './metrics.js';
+import type { Reader } from './store/reader.js';
+import type { Quarantined } from './store/telemetry/quarantine.js';
+import type { Writer } from './store/writer.js';
+
+/** Maintenance steps failed in a row before /healthz reports it (one can be a passing lock or a full disk freed at once). */
+export const MAINTENANCE_FAILING_AFTER = 3;
+
+export interface StorageHealth {
+  /** Rows in telemetry_quarantine (at start, plus what this process added). */
+  quarantined: number;
+  /** Maintenance steps failed in a row, now. */
+  maintenanceFailing: number;
+  /** Names devices in log lines; set once the fleet is loaded. */
+  deviceId: (rowid: number) => string | undefined;
+}
+
+export function watchStorage(writer: Writer<unknown>, reader: Reader, metrics: Metrics, log: Logger): StorageHealth {
+  const health: StorageHealth = {
+    quarantined: reader.db.prepare('SELECT count(*) FROM telemetry_quarantine').pluck().get() as number,
+    maintenanceFailing: 0,
+    deviceId: () => undefined,
+  };
+  if (health.quarantined > 0)
+    log.warn({ quarantined: health.quarantined }, 'telemetry_quarantine holds telemetry compaction could not store');
+  writer.on('quarantined', (items) => {
+    health.quarantined += items.length;
+    // One line per device and step, however many of its frames were set aside.
+    const byDevice = new Map<number, Quarantined[]>();
+    for (const q of items) {
+      metrics.telemetryQuarantined.inc({ kind: q.kind });
+      const list = byDevice.get(q.device);
+      if (list === undefined) byDevice.set(q.device, [q]);
+      else list.push(q);
+    }
+    for (const [rowid, list] of byDevice) {
+      log.error(
+        {
+          device: health.deviceId(rowid) ?? null,
+          rowid,
+          frames: list.filter((q) => q.kind === 'frame').length,
+          series: list.filter((q) => q.kind === 'series').length,
+          points: list.reduce((a, q) => a + q.points, 0),
+          reason: list[0]?.reason,
+        },
+        "telemetry compaction cannot store this device's data: set aside in telemetry_quarantine, compaction goes on",
+      );
+    }
+  });
+  writer.on('maintenance', (failing) => {
+    if (failing > 0) metrics.maintenanceFailures.inc();
+    health.maintenanceFailing = failing;
+  });
+  return health;
+}
