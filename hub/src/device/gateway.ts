@@ -294,6 +294,7 @@ export class DeviceGateway {
       if (e === undefined) continue;
       if (seq > e.durableSeq) e.durableSeq = seq;
       this.ackDue.add(e);
+      e.session?.committed();
     }
     this.sendAcks(ACK_SLICE);
     const now = performance.now();
@@ -349,6 +350,11 @@ export class DeviceGateway {
     const e = this.fleet.get(id);
     e?.session?.fail(code, message);
     for (const s of this.sessions) if (s.entry.record.id === id && !s.isOpen) s.fail(code, message);
+  }
+
+  /** Sends the device's ACK now if one is due (before an ERROR, SPEC.md §8.3). */
+  ackNow(e: DeviceEntry): void {
+    if (this.ackDue.delete(e)) e.session?.send({ type: MessageType.Ack, seq: e.durableSeq });
   }
 
   /**
