@@ -98,6 +98,24 @@ describe('Outbox', () => {
     assert.equal(box.size, 0);
   });
 
+  test('drops the refused message by the seq the ERROR named, not the oldest (SPEC.md §8.3)', () => {
+    const box = new Outbox(10);
+    for (let i = 0; i < 4; i++) telemetry(box);
+    sendAll(box);
+    box.resetConnection();
+    assert.equal(box.dropRefused(3)?.seq, 3);
+    assert.deepEqual(box.seqs(), [1, 2, 4]);
+    assert.equal(box.dropRefused(3), undefined, 'no longer there');
+    assert.equal(box.dropRefused(1)?.seq, 1);
+    assert.deepEqual(box.seqs(), [2, 4]);
+    const resent: number[] = [];
+    for (let e = box.peekUnsent(); e !== undefined; e = box.peekUnsent()) {
+      resent.push(e.seq);
+      box.markSent(1);
+    }
+    assert.deepEqual(resent, [2, 4]);
+  });
+
   test('replaceSeq rewrites the seq of any width and keeps the rest', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }), fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }), (a, b) => {
