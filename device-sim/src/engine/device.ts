@@ -74,8 +74,8 @@ export class SimDevice implements CommandHost, ReadingsHost {
   private silent = false;
   private sentMalformed = false;
   private malformedCount = 0;
-  /** After a refusal: drop the message of this seq (`null`: the ERROR named none) after WELCOME. */
-  private refusedSeq: number | null | undefined;
+  /** After a refusal: drop the message of this seq after WELCOME. */
+  private refusedSeq: number | undefined;
   private reprovisioned = false;
   private readonly readings: ReadingLoop;
   private nextChaosAt = Number.POSITIVE_INFINITY;
@@ -284,7 +284,8 @@ export class SimDevice implements CommandHost, ReadingsHost {
       return;
     }
     // §8.3: the refused message would fail again; malformed chaos frames were never buffered.
-    if (disposition.dropRefused && !this.sentMalformed) this.refusedSeq = this.errorSeq ?? null;
+    // Without a seq the hub could not name a message of ours: nothing is dropped (§8.3).
+    if (disposition.dropRefused && !this.sentMalformed) this.refusedSeq = this.errorSeq;
     if (wasOnline && performance.now() - this.sessionStart > this.ctx.backoff.capMs) this.backoffAttempt = 0;
     const delay = Math.max(backoffDelay(this.backoffAttempt++, this.ctx.backoff, this.ctx.random), disposition.minDelayMs);
     this.setState('backoff');
@@ -376,7 +377,7 @@ export class SimDevice implements CommandHost, ReadingsHost {
     stats.counters.acked += out.dropped;
     stats.pending -= out.dropped;
     if (this.refusedSeq !== undefined) {
-      const seq = this.refusedSeq ?? undefined;
+      const seq = this.refusedSeq;
       this.refusedSeq = undefined;
       if (this.outbox.dropRefused(seq) !== undefined) {
         stats.counters.refused++;

@@ -148,11 +148,11 @@ export class Outbox {
 
   /**
    * Drops the message the hub refused before a 4400/4413 close, which would fail
-   * again if resent (SPEC.md §8.3): the entry with the ERROR's `seq`, or, when the
-   * ERROR had none, the oldest entry if it was sent before.
+   * again if resent: the entry with the seq the ERROR named (SPEC.md §8.3), if it
+   * was sent before.
    */
-  dropRefused(seq?: number): OutboxEntry | undefined {
-    const at = seq === undefined ? this.head : this.entries.findIndex((e, i) => i >= this.head && e.seq === seq);
+  dropRefused(seq: number): OutboxEntry | undefined {
+    const at = this.entries.findIndex((e, i) => i >= this.head && e.seq === seq);
     const entry = this.entries[at];
     if (at < this.head || entry === undefined || !entry.everSent) return undefined;
     if (this.cursor > at - this.head) this.cursor--;
