@@ -90,8 +90,9 @@ export class DeviceGateway {
     this.limits = { ...DEFAULT_LIMITS, maxFrame: config.maxFrame };
     this.wss = new WebSocketServer({
       noServer: true,
-      // Frames over maxFrame get our ERROR 4413; only far larger ones reach ws's own
-      // limit (close 1009), which stops them before they are buffered.
+      // Frames over maxFrame get our ERROR 4413, naming their seq from their first
+      // bytes; only those over 4 x maxFrame reach ws's own limit (close 1009, no
+      // ERROR), which stops them before they are buffered (SPEC.md §8.3, §8.4).
       maxPayload: config.maxFrame * 4,
       perMessageDeflate: false,
       // A message in more than 1,024 fragments is abuse, not firmware (ws closes with 1008).
