@@ -101,6 +101,19 @@ describe('codec: messages', () => {
       assert.equal(decodeErr(bytes)?.seq, undefined, bytes.toString('hex'));
     }
   });
+  it('refuses a record that only sets base fields (SPEC.md §5.2)', () => {
+    const baseOnly = new Map<number, string | number>([
+      [-2, 'room.'],
+      [-5, 10],
+    ]);
+    const next = new Map<number, string | number>([
+      [0, 'x'],
+      [2, 1],
+    ]);
+    const e = decodeErr(encodeCbor([3, 1, [baseOnly, next]]));
+    assert.equal(e?.code, 'PROTO_ERR_SENML');
+    assert.match(e?.message ?? '', /must carry a value/);
+  });
   it('never returns a half-checked message: every field of every type is typed', () => {
     // One wrong-typed value in each position of each message.
     const wrong = [
