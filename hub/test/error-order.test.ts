@@ -15,24 +15,29 @@ function telemetry(seq: number): Buffer {
   return Buffer.from(encode({ type: MessageType.Telemetry, seq, pack: [{ n: 'temperature', u: 'Cel', v: 20 + seq }] }));
 }
 
-const BAD: { what: string; bytes: (seq: number) => Buffer; close: number }[] = [
-  { what: 'trailing bytes', bytes: (seq) => Buffer.concat([telemetry(seq), Buffer.from([0])]), close: CloseCode.Malformed },
+/** Ways to be refused; `seq` is what the ERROR names (none when it cannot name a sequenced message). */
+const BAD: { what: string; bytes: (seq: number) => Buffer | string; close: number; seq?: number }[] = [
+  { what: 'trailing bytes', bytes: (seq) => Buffer.concat([telemetry(seq), Buffer.from([0])]), close: CloseCode.Malformed, seq: 4 },
   {
     what: 'a tag in the pack',
     // [3, seq, [1(1)]]: the record is an epoch-date tag.
     bytes: (seq) => Buffer.concat([Buffer.from([0x83, 0x03, 0x19, seq >> 8, seq & 0xff]), Buffer.from('81c101', 'hex')]),
     close: CloseCode.Malformed,
+    seq: 4,
   },
   {
     what: 'a message over maxFrame',
     bytes: (seq) => Buffer.from(encode({ type: MessageType.Telemetry, seq, pack: [{ n: 'blob', vd: new Uint8Array(MAX_FRAME) }] })),
     close: CloseCode.TooLarge,
+    seq: 4,
   },
   {
     what: 'a field',
     bytes: (seq) => Buffer.from(encode({ type: MessageType.Event, seq, name: 'bad/name' })),
     close: CloseCode.Malformed,
+    seq: 4,
   },
+  { what: 'a text message', bytes: () => 'hello', close: CloseCode.Malformed },
 ];
 
 describe('ERROR after the ACKs due before it', () => {
@@ -44,7 +49,7 @@ describe('ERROR after the ACKs due before it', () => {
   after(() => t.close());
 
   for (const [i, bad] of BAD.entries()) {
-    it(`good frames, then one refused for ${bad.what}: ACKs first, then ERROR with the bad seq`, async () => {
+    it(`good frames, then one refused for ${bad.what}: ACKs first, then ERROR${bad.seq ? ' with the bad seq' : ''}`, async () => {
       const id = `order-${i}`;
       const token = await t.api.provision(id);
       const d = await TestDevice.connect(t.ws, token);
@@ -58,7 +63,7 @@ describe('ERROR after the ACKs due before it', () => {
       assert.ok(errorAt >= 0, 'an ERROR before the close');
       const error = after[errorAt] as { code: number; seq?: number };
       assert.equal(error.code, bad.close);
-      assert.equal(error.seq, 4, 'ERROR names the refused frame');
+      assert.equal(error.seq, bad.seq, 'ERROR names the refused frame');
       const acked = Math.max(0, ...after.slice(0, errorAt).map((m) => (m.type === MessageType.Ack ? m.seq : 0)));
       assert.equal(acked, 3, `the good frames are acknowledged before the ERROR; got ${JSON.stringify(after.map((m) => m.type))}`);
       assert.equal(errorAt, after.length - 1, 'nothing after the ERROR');
