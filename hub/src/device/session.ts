@@ -178,6 +178,9 @@ export class DeviceSession {
     if (this.state === 'closed') return;
     this.endReason = reason;
     this.finish(code);
+    // Read again (a refusing or store-paused session stopped): the device's close
+    // reply must be read, or the handshake waits for the cut-off below.
+    this.ws.resume();
     // Close reasons are limited to 123 bytes by RFC 6455.
     this.ws.close(code, Buffer.from(text).subarray(0, 120).toString());
     // A peer that never completes the close handshake is cut off.
