@@ -91,6 +91,51 @@ describe('codec: messages', () => {
     assert.equal(r.error.code, 'PROTO_ERR_TOO_LARGE');
     assert.equal(r.error.closeCode, CloseCode.TooLarge);
   });
+  it('names the seq of a refused message whenever its first bytes show one (SPEC.md §8.3)', () => {
+    const telemetry = encode({ type: 3, seq: 300, pack: [{ n: 'x', v: 1 }] });
+    const cases: [string, Uint8Array, { limits?: typeof DEFAULT_LIMITS }][] = [
+      ['trailing bytes', Buffer.concat([telemetry, Buffer.from([0])]), {}],
+      ['a tag in the pack', Buffer.from('8303' + '19012d' + '81c101', 'hex'), {}],
+      ['too large', telemetry, { limits: { ...DEFAULT_LIMITS, maxFrame: 8 } }],
+      ['undefined after a self-describe tag', Buffer.from('d9d9f7' + '830a19012e' + 'a16161f7', 'hex'), {}],
+      ['indefinite-length array', Buffer.from('9f0a18ffa0ff', 'hex'), {}],
+      ['a field', encodeCbor([5, 303, { name: 'bad/name' }]), {}],
+    ];
+    const expected = [300, 301, 300, 302, 255, 303];
+    cases.forEach(([what, bytes, opts], i) => {
+      const r = decode(bytes, { ...opts, accept: 'uplink' });
+      assert.ok(!r.ok, what);
+      assert.equal(r.error.seq, expected[i], what);
+    });
+    // A tag right in the pack: the prefix [3, 7, ...] is still readable.
+    const tagged = Buffer.from('830307c101', 'hex');
+    assert.equal(decodeErr(tagged)?.code, 'PROTO_ERR_TAG');
+    assert.equal(decodeErr(tagged)?.seq, 7);
+    // No seq where the message has none, or it is not readable.
+    for (const bytes of [
+      Buffer.from('8204c101', 'hex'), // [4, tag]: not in the sequence space
+      Buffer.from('8303c10101', 'hex'), // the seq itself is tagged
+      Buffer.from('830300818100', 'hex'), // seq 0 is not a sequence number
+      Buffer.from('83031b0020000000000000', 'hex'), // 2^53
+      Buffer.from('8303', 'hex'), // truncated before the seq
+      encodeCbor([7, 'c', 1]),
+    ]) {
+      assert.equal(decodeErr(bytes)?.seq, undefined, bytes.toString('hex'));
+    }
+  });
+  it('refuses a record that only sets base fields (SPEC.md §5.2)', () => {
+    const baseOnly = new Map<number, string | number>([
+      [-2, 'room.'],
+      [-5, 10],
+    ]);
+    const next = new Map<number, string | number>([
+      [0, 'x'],
+      [2, 1],
+    ]);
+    const e = decodeErr(encodeCbor([3, 1, [baseOnly, next]]));
+    assert.equal(e?.code, 'PROTO_ERR_SENML');
+    assert.match(e?.message ?? '', /must carry a value/);
+  });
   it('never returns a half-checked message: every field of every type is typed', () => {
     // One wrong-typed value in each position of each message.
     const wrong = [

@@ -2,7 +2,7 @@
 // decode() checks the CBOR layer, the envelope, and every field's type and range,
 // and returns a fully checked message or a ProtocolError; it never throws.
 
-import { type CborValue, decodeCbor, isCborObject as isMap, LabelMap } from './cbor/decode.js';
+import { type CborValue, decodeCbor, isCborObject as isMap, LabelMap, peekUints } from './cbor/decode.js';
 import { encodeCbor, encodeWith, writeHead, writeNumber } from './cbor/encode.js';
 import {
   DEFAULT_LIMITS,
@@ -229,7 +229,7 @@ export function decode(bytes: Uint8Array, options: DecodeOptions = {}): DecodeRe
     now: options.now ?? Date.now(),
   };
   const cbor = decodeCbor(bytes, opts.limits);
-  if (!cbor.ok) return cbor;
+  if (!cbor.ok) return refused(cbor.error, bytes);
   const items = cbor.value;
   if (!Array.isArray(items) || items.length === 0) {
     return { ok: false, error: new ProtocolError(ProtocolErrorCode.Envelope, 'a message must be a non-empty array') };
@@ -241,11 +241,19 @@ export function decode(bytes: Uint8Array, options: DecodeOptions = {}): DecodeRe
     if (err instanceof FieldFailure) error = new ProtocolError(ProtocolErrorCode.Field, err.message, err.field);
     else if (err instanceof ProtocolError) error = err;
     else error = new ProtocolError(ProtocolErrorCode.Field, `validation failure: ${String(err)}`);
-    // Name the message in the ERROR when its sequence number is readable (SPEC.md §8.3).
-    const seq = items[1];
-    if (SEQ_TYPES.has(items[0] as number) && typeof seq === 'number' && Number.isSafeInteger(seq) && seq >= 1) error.seq = seq;
-    return { ok: false, error };
+    return refused(error, bytes);
   }
+}
+
+/**
+ * Names the refused message by its seq whenever its first bytes show one, whatever
+ * broke later in it (a tag, trailing bytes, its size): the device drops exactly that
+ * message from its buffer (SPEC.md §8.3).
+ */
+function refused(error: ProtocolError, bytes: Uint8Array): DecodeResult {
+  const prefix = peekUints(bytes, 2);
+  if (prefix !== undefined && SEQ_TYPES.has(prefix[0] as number) && (prefix[1] as number) >= 1) error.seq = prefix[1];
+  return { ok: false, error };
 }
 
 function writeTelemetry(message: Telemetry): void {

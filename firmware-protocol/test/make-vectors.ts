@@ -5,7 +5,7 @@
 //   npm run vectors -w @halyard/firmware-protocol
 
 import { writeFileSync } from 'node:fs';
-import { decode, type Encodable, encode, encodeCbor, type Message } from '../src/index.js';
+import { DEFAULT_LIMITS, decode, type Encodable, encode, encodeCbor, type Message } from '../src/index.js';
 import { toJson } from './vector-json.js';
 
 const NOW = 1_764_000_000_000; // 2025-11-24T16:00:00Z, the "now" of relative SenML times
@@ -146,6 +146,8 @@ interface Invalid {
   error: string;
   accept?: 'uplink' | 'downlink';
   limits?: Record<string, number>;
+  /** Filled in below from the decoder: the seq a hub's ERROR names (SPEC.md §8.3). */
+  seq?: number;
 }
 
 const invalid: Invalid[] = [
@@ -286,6 +288,27 @@ const invalid: Invalid[] = [
   {
     name: 'too-large',
     description: 'a 20-byte message against maxFrame 16',
+    hex: '',
+    error: 'PROTO_ERR_TOO_LARGE',
+    limits: { maxFrame: 16 },
+  },
+  // A refused message in the sequence space is named by its seq whenever the first
+  // bytes show it, whatever broke later (SPEC.md §8.3)
+  {
+    name: 'telemetry-trailing-bytes',
+    description: 'TELEMETRY seq 9 followed by another byte: ERROR names seq 9',
+    hex: '',
+    error: 'PROTO_ERR_TRAILING_BYTES',
+  },
+  {
+    name: 'telemetry-tag-in-pack',
+    description: 'TELEMETRY seq 10 whose record is tagged: ERROR names seq 10',
+    hex: '83030a81c1a1000a',
+    error: 'PROTO_ERR_TAG',
+  },
+  {
+    name: 'telemetry-too-large',
+    description: 'TELEMETRY seq 11 of 26 bytes against maxFrame 16: ERROR names seq 11',
     hex: '',
     error: 'PROTO_ERR_TOO_LARGE',
     limits: { maxFrame: 16 },
@@ -458,18 +481,24 @@ const built: Record<string, string> = {
   ]),
   'event-time-1e300': raw([5, 1, { name: 'a', t: 1e300 }]),
   'too-large': raw([15, 4400, 'xxxxxxxxxxxxxx']),
+  'telemetry-trailing-bytes': `${hex(encode({ type: 3, seq: 9, pack: [{ n: 'x', v: 1 }] }))}00`,
+  'telemetry-too-large': hex(encode({ type: 3, seq: 11, pack: [{ n: 'temperature', u: 'Cel', v: 21.5 }] })),
 };
 for (const v of invalid) {
   const b = built[v.name];
   if (b !== undefined) v.hex = b;
   if (v.hex === '' && v.name !== 'empty') throw new Error(`vector ${v.name} has no bytes`);
+  const limits = v.limits ? { ...DEFAULT_LIMITS, ...v.limits } : DEFAULT_LIMITS;
+  const r = decode(Buffer.from(v.hex, 'hex'), v.accept ? { limits, accept: v.accept } : { limits });
+  if (r.ok || r.error.code !== v.error) throw new Error(`invalid vector ${v.name} is not refused with ${v.error}`);
+  if (r.error.seq !== undefined) v.seq = r.error.seq;
 }
 
 const dir = new URL('../test-vectors/', import.meta.url);
 const header = {
   spec: 'firmware-protocol/SPEC.md',
   usage:
-    'Decode each hex string with your implementation, with `now` as the time of arrival. Valid vectors must decode to `message` (and, for TELEMETRY and EVENT, resolve to `records`/`time` given `now`), and encoding `message` with preferred serialization must give `hex` again. Invalid vectors must be rejected; `error` is the code this reference implementation reports.',
+    'Decode each hex string with your implementation, with `now` as the time of arrival. Valid vectors must decode to `message` (and, for TELEMETRY and EVENT, resolve to `records`/`time` given `now`), and encoding `message` with preferred serialization must give `hex` again. Invalid vectors must be rejected; `error` is the code this reference implementation reports. SPEC.md §11 explains every field.',
   bytes: 'byte strings are written {"$bytes": "<hex>"}',
 };
 writeFileSync(

@@ -22,6 +22,7 @@ interface InvalidVector {
   error: string;
   accept?: 'uplink' | 'downlink';
   limits?: Record<string, number>;
+  seq?: number;
 }
 
 const load = <T>(file: string) => JSON.parse(readFileSync(new URL(`../test-vectors/${file}`, import.meta.url), 'utf8')) as T;
@@ -84,13 +85,20 @@ describe('cbor-x reads the valid vectors as the same data', () => {
 
 describe('invalid test vectors', () => {
   it('there are at least 25', () => assert.ok(invalid.vectors.length >= 25));
+  it('some name the seq of a message refused at the CBOR layer', () => {
+    const named = invalid.vectors.filter((v) => v.seq !== undefined).map((v) => v.error);
+    for (const code of ['PROTO_ERR_TRAILING_BYTES', 'PROTO_ERR_TAG', 'PROTO_ERR_TOO_LARGE']) assert.ok(named.includes(code), code);
+  });
   for (const v of invalid.vectors) {
     it(`${v.name} -> ${v.error}`, () => {
       const limits = v.limits ? { ...DEFAULT_LIMITS, ...v.limits } : DEFAULT_LIMITS;
       const options = v.accept ? { limits, accept: v.accept, now: invalid.now } : { limits, now: invalid.now };
       const result = decode(bytes(v.hex), options);
       assert.equal(result.ok, false, 'must be rejected');
-      if (!result.ok) assert.equal(result.error.code, v.error, result.error.message);
+      if (!result.ok) {
+        assert.equal(result.error.code, v.error, result.error.message);
+        assert.equal(result.error.seq, v.seq, 'the seq an ERROR names (SPEC.md §8.3)');
+      }
     });
   }
 });

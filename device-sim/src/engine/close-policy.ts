@@ -12,7 +12,7 @@ export type Disposition =
       action: 'retry';
       /** Earliest reconnect, ms: Retry-After, or 10 s after 4429. */
       minDelayMs: number;
-      /** The hub refused a message (4400, 4413, 1009): drop it before resending. */
+      /** The hub refused a message (4400, 4413): drop the one its ERROR's seq names before resending. */
       dropRefused: boolean;
     }
   | { action: 'stop'; reason: StopReason };
@@ -53,7 +53,6 @@ export function dispositionForClose(code: number): Disposition {
       return retry(10_000);
     case CloseCode.Malformed:
     case CloseCode.TooLarge:
-    case 1009:
       return retry(0, true);
     default:
       // 1000 from the hub, 1001 going away, 1006 dropped, 1011, 4408, unknown codes.

@@ -367,12 +367,45 @@ describe('SimDevice against a scripted peer', () => {
     const s1 = await hub.nextSession();
     s1.welcome(0);
     await s1.next(MessageType.Reported); // seq 1, which this "hub" refuses
-    s1.send({ type: MessageType.Error, code: 4400, message: 'bad pack' });
+    s1.send({ type: MessageType.Error, code: 4400, message: 'bad pack', seq: 1 });
     s1.ws.close(4400);
     const s2 = await hub.nextSession();
     s2.welcome(0);
     const first = await s2.next(MessageType.Telemetry);
     assert.ok(first.seq >= 2);
+    assert.equal(fleet.stats().refused, 1);
+    await fleet.stop();
+  });
+
+  test('drops nothing after an ERROR without seq: the hub named no message of its own (SPEC.md §8.3)', async () => {
+    const fleet = run();
+    const s1 = await hub.nextSession();
+    s1.welcome(0);
+    await s1.next(MessageType.Reported); // seq 1, never acknowledged
+    s1.send({ type: MessageType.Error, code: 4400, message: 'text messages are not allowed' });
+    s1.ws.close(4400);
+    const s2 = await hub.nextSession();
+    s2.welcome(0);
+    const first = await s2.nextSequenced();
+    assert.equal('seq' in first ? first.seq : 0, 1, 'seq 1 is resent');
+    assert.equal(fleet.stats().refused, 0);
+    await fleet.stop();
+  });
+
+  test('drops the message whose seq the ERROR names, not the oldest one it had sent (SPEC.md §8.3)', async () => {
+    const fleet = run();
+    const s1 = await hub.nextSession();
+    s1.welcome(0);
+    await s1.next(MessageType.Reported); // seq 1, never acknowledged
+    const bad = (await s1.next(MessageType.Telemetry)).seq;
+    s1.send({ type: MessageType.Error, code: 4400, message: 'bad pack', seq: bad });
+    s1.ws.close(4400);
+    const s2 = await hub.nextSession();
+    s2.welcome(0);
+    const seqOf = (m: DecodedUplink) => ('seq' in m ? m.seq : 0);
+    const resent = [seqOf(await s2.nextSequenced()), seqOf(await s2.nextSequenced())];
+    assert.equal(resent[0], 1, 'the good, older message is resent');
+    assert.ok(!resent.includes(bad), `seq ${bad} is dropped`);
     assert.equal(fleet.stats().refused, 1);
     await fleet.stop();
   });

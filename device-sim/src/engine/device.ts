@@ -68,11 +68,14 @@ export class SimDevice implements CommandHost, ReadingsHost {
   private desiredVersion = 0;
   private reportedThisBoot = false;
   private errorCode: number | undefined;
+  /** The seq the hub's ERROR named, if it named one (SPEC.md §8.3). */
+  private errorSeq: number | undefined;
   private intent: CloseIntent | undefined;
   private silent = false;
   private sentMalformed = false;
   private malformedCount = 0;
-  private dropRefusedOnWelcome = false;
+  /** After a refusal: drop the message of this seq after WELCOME. */
+  private refusedSeq: number | undefined;
   private reprovisioned = false;
   private readonly readings: ReadingLoop;
   private nextChaosAt = Number.POSITIVE_INFINITY;
@@ -205,6 +208,7 @@ export class SimDevice implements CommandHost, ReadingsHost {
     if (this.attempts++ > 0) this.ctx.stats.counters.reconnects++;
     this.setState('connecting');
     this.errorCode = undefined;
+    this.errorSeq = undefined;
     this.intent = undefined;
     this.silent = false;
     this.sentMalformed = false;
@@ -280,7 +284,8 @@ export class SimDevice implements CommandHost, ReadingsHost {
       return;
     }
     // §8.3: the refused message would fail again; malformed chaos frames were never buffered.
-    if (disposition.dropRefused && !this.sentMalformed) this.dropRefusedOnWelcome = true;
+    // Without a seq the hub could not name a message of ours: nothing is dropped (§8.3).
+    if (disposition.dropRefused && !this.sentMalformed) this.refusedSeq = this.errorSeq;
     if (wasOnline && performance.now() - this.sessionStart > this.ctx.backoff.capMs) this.backoffAttempt = 0;
     const delay = Math.max(backoffDelay(this.backoffAttempt++, this.ctx.backoff, this.ctx.random), disposition.minDelayMs);
     this.setState('backoff');
@@ -335,6 +340,7 @@ export class SimDevice implements CommandHost, ReadingsHost {
     const m = decoded.message as DecodedDownlink;
     if (m.type === MessageType.Error) {
       this.errorCode = m.code;
+      this.errorSeq = m.seq;
     } else if (m.type === MessageType.Welcome) {
       if (this.state === 'connecting') this.onWelcome(m);
       else this.hubBrokeProtocol(ws, 'second WELCOME');
@@ -370,9 +376,10 @@ export class SimDevice implements CommandHost, ReadingsHost {
     const out = this.outbox.welcome(w.acked);
     stats.counters.acked += out.dropped;
     stats.pending -= out.dropped;
-    if (this.dropRefusedOnWelcome) {
-      this.dropRefusedOnWelcome = false;
-      if (this.outbox.dropRefused() !== undefined) {
+    if (this.refusedSeq !== undefined) {
+      const seq = this.refusedSeq;
+      this.refusedSeq = undefined;
+      if (this.outbox.dropRefused(seq) !== undefined) {
         stats.counters.refused++;
         stats.pending--;
       }

@@ -91,11 +91,29 @@ describe('Outbox', () => {
   test('drops a refused message only if it was on the wire', () => {
     const box = new Outbox(10);
     telemetry(box);
-    assert.equal(box.dropRefused(), undefined);
+    assert.equal(box.dropRefused(1), undefined);
     sendAll(box);
     box.resetConnection();
-    assert.equal(box.dropRefused()?.seq, 1);
+    assert.equal(box.dropRefused(1)?.seq, 1);
     assert.equal(box.size, 0);
+  });
+
+  test('drops the refused message by the seq the ERROR named, wherever it is in the buffer (SPEC.md §8.3)', () => {
+    const box = new Outbox(10);
+    for (let i = 0; i < 4; i++) telemetry(box);
+    sendAll(box);
+    box.resetConnection();
+    assert.equal(box.dropRefused(3)?.seq, 3);
+    assert.deepEqual(box.seqs(), [1, 2, 4]);
+    assert.equal(box.dropRefused(3), undefined, 'no longer there');
+    assert.equal(box.dropRefused(1)?.seq, 1);
+    assert.deepEqual(box.seqs(), [2, 4]);
+    const resent: number[] = [];
+    for (let e = box.peekUnsent(); e !== undefined; e = box.peekUnsent()) {
+      resent.push(e.seq);
+      box.markSent(1);
+    }
+    assert.deepEqual(resent, [2, 4]);
   });
 
   test('replaceSeq rewrites the seq of any width and keeps the rest', () => {

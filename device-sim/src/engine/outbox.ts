@@ -147,15 +147,21 @@ export class Outbox {
   }
 
   /**
-   * Drops the oldest entry if it was sent before: after a 4400/4413 close it is the
-   * message the hub refused (SPEC.md §8.3), and resending it would fail again.
+   * Drops the message the hub refused before a 4400/4413 close, which would fail
+   * again if resent: the entry with the seq the ERROR named (SPEC.md §8.3), if it
+   * was sent before.
    */
-  dropRefused(): OutboxEntry | undefined {
-    const entry = this.entries[this.head];
-    if (entry === undefined || !entry.everSent) return undefined;
-    this.head++;
-    if (this.cursor > 0) this.cursor--;
-    this.compact();
+  dropRefused(seq: number): OutboxEntry | undefined {
+    const at = this.entries.findIndex((e, i) => i >= this.head && e.seq === seq);
+    const entry = this.entries[at];
+    if (at < this.head || entry === undefined || !entry.everSent) return undefined;
+    if (this.cursor > at - this.head) this.cursor--;
+    if (at === this.head) {
+      this.head++;
+      this.compact();
+    } else {
+      this.entries.splice(at, 1);
+    }
     return entry;
   }
 

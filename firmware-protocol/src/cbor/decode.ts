@@ -384,3 +384,41 @@ export function decodeCbor(bytes: Uint8Array, lim: Limits = DEFAULT_LIMITS, opti
 }
 
 const EMPTY = new Uint8Array(0);
+
+/**
+ * The first `count` elements of the top-level array when each is an unsigned integer
+ * in the safe range, read from their heads alone; otherwise undefined. For naming a
+ * message that fails to decode (SPEC.md §8.3): a tag, trailing bytes or its size can
+ * sink a message whose `[type, seq, ...]` prefix is perfectly readable.
+ */
+export function peekUints(bytes: Uint8Array, count: number): number[] | undefined {
+  let p = 0;
+  // The self-describe tag (d9 d9 f7) is allowed in front of the message (SPEC.md §3.2).
+  if (bytes[0] === 0xd9 && bytes[1] === 0xd9 && bytes[2] === 0xf7) p = 3;
+  const head = (): [number, number] | undefined => {
+    const initial = bytes[p];
+    if (initial === undefined) return undefined;
+    const ai = initial & 0x1f;
+    const width = ai < 24 ? 0 : ai === 24 ? 1 : ai === 25 ? 2 : ai === 26 ? 4 : ai === 27 ? 8 : -1;
+    if (width === -1) {
+      if (ai !== 31) return undefined;
+      p++;
+      return [initial >> 5, -1];
+    }
+    if (p + 1 + width > bytes.length) return undefined;
+    let v = width === 0 ? ai : 0;
+    for (let i = 1; i <= width; i++) v = v * 256 + (bytes[p + i] as number);
+    p += 1 + width;
+    return [initial >> 5, v];
+  };
+  const array = head();
+  // An indefinite-length array (-1) is refused, but its elements are still readable.
+  if (array === undefined || array[0] !== 4 || (array[1] !== -1 && array[1] < count)) return undefined;
+  const out: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const item = head();
+    if (item === undefined || item[0] !== 0 || item[1] < 0 || item[1] > MAX_INTEGER) return undefined;
+    out.push(item[1]);
+  }
+  return out;
+}

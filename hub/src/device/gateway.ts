@@ -96,8 +96,9 @@ export class DeviceGateway {
     this.limits = { ...DEFAULT_LIMITS, maxFrame: config.maxFrame };
     this.wss = new WebSocketServer({
       noServer: true,
-      // Frames over maxFrame get our ERROR 4413; only far larger ones reach ws's own
-      // limit (close 1009), which stops them before they are buffered.
+      // Frames over maxFrame get our ERROR 4413, naming their seq from their first
+      // bytes; only those over 4 x maxFrame reach ws's own limit (close 1009, no
+      // ERROR), which stops them before they are buffered (SPEC.md §8.3, §8.4).
       maxPayload: config.maxFrame * 4,
       perMessageDeflate: false,
       // A message in more than 1,024 fragments is abuse, not firmware (ws closes with 1008).
@@ -324,6 +325,7 @@ export class DeviceGateway {
       if (e === undefined) continue;
       if (seq > e.durableSeq) e.durableSeq = seq;
       this.ackDue.add(e);
+      e.session?.committed();
     }
     this.sendAcks(ACK_SLICE);
     const now = performance.now();
@@ -390,6 +392,11 @@ export class DeviceGateway {
     const e = this.fleet.get(id);
     e?.session?.fail(code, message);
     for (const s of this.sessions) if (s.entry.record.id === id && !s.isOpen) s.fail(code, message);
+  }
+
+  /** Sends the device's ACK now if one is due (before an ERROR, SPEC.md §8.3). */
+  ackNow(e: DeviceEntry): void {
+    if (this.ackDue.delete(e)) e.session?.send({ type: MessageType.Ack, seq: e.durableSeq });
   }
 
   /**

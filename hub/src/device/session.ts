@@ -26,7 +26,24 @@ export interface FrameMeta {
   receivedAt: number;
 }
 
-type State = 'hello' | 'open' | 'closed';
+/** `refusing`: a refused message waits for the commits before it (SPEC.md §8.3). */
+type State = 'hello' | 'open' | 'refusing' | 'closed';
+
+/** An ERROR held back until the frames received before the refused message are durable. */
+interface Refusal {
+  code: number;
+  message: string;
+  seq: number | undefined;
+  /** The device's accepted seq when it was refused: ERROR goes once this is durable. */
+  after: number;
+  timer: NodeJS.Timeout;
+}
+
+/**
+ * Longest an ERROR waits for those commits. A commit that fails ends the session
+ * with 1011 anyway; this only bounds a store that is stalled, not failing.
+ */
+const REFUSAL_WAIT_MS = 5_000;
 
 const REASON_BY_CODE: Record<number, PresenceReason> = {
   [CloseCode.Malformed]: 'malformed',
@@ -55,6 +72,7 @@ export class DeviceSession {
   private held: [Buffer, boolean][] | undefined;
   /** Why the hub ended the session, when it did. */
   private endReason: PresenceReason | undefined;
+  private refusal: Refusal | undefined;
   lastHeard: number;
   pingSentAt = 0;
   nextPingAt = 0;
@@ -79,7 +97,7 @@ export class DeviceSession {
     const rawLimit = config.maxFrame * 4 + 65_536;
     socket.on('data', (chunk: Buffer) => {
       this.rawBytes += chunk.length;
-      if (this.rawBytes > rawLimit) this.fail(CloseCode.TooLarge, `more than ${rawLimit} bytes without a complete message`);
+      if (this.rawBytes > rawLimit) this.refuse(CloseCode.TooLarge, `more than ${rawLimit} bytes without a complete message`);
     });
     ws.on('message', (data, isBinary) => this.onMessage(data as Buffer, isBinary));
     ws.on('pong', () => this.onPong());
@@ -110,14 +128,49 @@ export class DeviceSession {
     return true;
   }
 
-  /** ERROR then close (SPEC.md §8.4), with a log line. */
+  /**
+   * ERROR then close (SPEC.md §8.4), with a log line, now. The ACK of what is durable
+   * goes first if it is still queued, so the device does not take the ERROR for a
+   * frame the hub holds.
+   */
   fail(code: number, message: string, seq?: number): void {
     if (this.state === 'closed') return;
     const reason = REASON_BY_CODE[code] ?? 'error';
     this.gw.metrics.rejected.inc({ reason });
-    this.gw.log.warn({ device: this.entry.record.id, session: this.id, code, remote: this.remote }, `closing device session: ${message}`);
+    this.gw.log.warn(
+      { device: this.entry.record.id, session: this.id, code, seq, remote: this.remote },
+      `closing device session: ${message}`,
+    );
+    if (this.entry.session === this) this.gw.ackNow(this.entry);
     this.send({ type: MessageType.Error, code, message: message.slice(0, 500), ...(seq === undefined ? {} : { seq }) });
     this.end(code, reason, message);
+  }
+
+  /**
+   * The device sent something the hub refuses: ERROR then close, but only after the
+   * ACKs of frames received before it, whose commit may still be in flight (SPEC.md
+   * §8.3). Meanwhile nothing more is read.
+   */
+  private refuse(code: number, message: string, seq?: number): void {
+    if (this.state === 'refusing') return;
+    const e = this.entry;
+    if (this.state !== 'open' || e.session !== this || e.durableSeq >= e.acceptedSeq) {
+      this.fail(code, message, seq);
+      return;
+    }
+    this.state = 'refusing';
+    this.ws.pause();
+    this.held = undefined;
+    if (this.resumeTimer) clearTimeout(this.resumeTimer);
+    this.resumeTimer = undefined;
+    const timer = setTimeout(() => this.fail(code, message, seq), REFUSAL_WAIT_MS);
+    this.refusal = { code, message, seq, after: e.acceptedSeq, timer };
+  }
+
+  /** A commit of this device's frames landed: a held ERROR may go now. */
+  committed(): void {
+    const r = this.refusal;
+    if (r !== undefined && this.state === 'refusing' && this.entry.durableSeq >= r.after) this.fail(r.code, r.message, r.seq);
   }
 
   /** Closes without an ERROR: for endings that are not the device's fault (shutdown, replaced, revoked). */
@@ -125,6 +178,9 @@ export class DeviceSession {
     if (this.state === 'closed') return;
     this.endReason = reason;
     this.finish(code);
+    // Read again (a refusing or store-paused session stopped): the device's close
+    // reply must be read, or the handshake waits for the cut-off below.
+    this.ws.resume();
     // Close reasons are limited to 123 bytes by RFC 6455.
     this.ws.close(code, Buffer.from(text).subarray(0, 120).toString());
     // A peer that never completes the close handshake is cut off.
@@ -141,10 +197,12 @@ export class DeviceSession {
   }
 
   private finish(code: number): void {
-    const wasOpen = this.state === 'open';
+    const wasOpen = this.state === 'open' || this.state === 'refusing';
     this.state = 'closed';
     clearTimeout(this.helloTimer);
     this.helloTimer = undefined;
+    clearTimeout(this.refusal?.timer);
+    this.refusal = undefined;
     if (this.resumeTimer) clearTimeout(this.resumeTimer);
     this.gw.sessionEnded(this, wasOpen, this.endReason ?? 'closed', code);
   }
@@ -167,7 +225,7 @@ export class DeviceSession {
   private onPing(): void {
     // ws answers pings itself; a flood of them is ours to stop (SPEC.md §9).
     this.pings ??= new WindowCounter(Math.max(this.gw.config.pingInterval, 1000));
-    if (this.pings.hit(Date.now()) > 5) this.fail(CloseCode.RateLimited, 'ping flood: at most 5 pings per ping interval');
+    if (this.pings.hit(Date.now()) > 5) this.refuse(CloseCode.RateLimited, 'ping flood: at most 5 pings per ping interval');
   }
 
   private heard(now: number): void {
@@ -178,7 +236,8 @@ export class DeviceSession {
 
   private onMessage(data: Buffer, isBinary: boolean): void {
     this.rawBytes = 0;
-    if (this.state === 'closed') return;
+    // Refusing: what the device sent after the refused message is not read (SPEC.md §8.3).
+    if (this.state === 'closed' || this.state === 'refusing') return;
     const now = Date.now();
     this.heard(now);
     this.gw.metrics.bytesIn.inc(data.length);
@@ -194,12 +253,12 @@ export class DeviceSession {
 
   private handle(data: Buffer, isBinary: boolean, now: number): void {
     if (!isBinary) {
-      this.fail(CloseCode.Malformed, 'text messages are not allowed; send binary CBOR');
+      this.refuse(CloseCode.Malformed, 'text messages are not allowed; send binary CBOR');
       return;
     }
     const r = decode(data, { accept: 'uplink', limits: this.gw.limits, now });
     if (!r.ok) {
-      this.fail(r.error.closeCode, `${r.error.code}: ${r.error.message}`, r.error.seq);
+      this.refuse(r.error.closeCode, `${r.error.code}: ${r.error.message}`, r.error.seq);
       return;
     }
     const m = r.message as DecodedUplink;
@@ -217,7 +276,7 @@ export class DeviceSession {
     }
     switch (m.type) {
       case MessageType.Hello:
-        this.fail(CloseCode.Malformed, 'HELLO is only allowed as the first message');
+        this.refuse(CloseCode.Malformed, 'HELLO is only allowed as the first message');
         return;
       case MessageType.Telemetry:
       case MessageType.Event:
@@ -265,7 +324,7 @@ export class DeviceSession {
     const drain = () => {
       this.resumeTimer = undefined;
       const held = this.held ?? [];
-      while (held.length > 0 && this.state !== 'closed') {
+      while (held.length > 0 && this.state !== 'closed' && this.state !== 'refusing') {
         const now = Date.now();
         const wait = this.bucket.take(now);
         if (wait > 0) {
@@ -275,14 +334,14 @@ export class DeviceSession {
         const [data, isBinary] = held.shift() as [Buffer, boolean];
         this.handle(data, isBinary, now);
       }
-      if (this.state !== 'closed' && !this.gw.storePaused) this.ws.resume();
+      if (this.state !== 'closed' && this.state !== 'refusing' && !this.gw.storePaused) this.ws.resume();
     };
     this.resumeTimer = setTimeout(drain, Math.ceil(1000 / this.gw.config.deviceRate));
   }
 
   /** Pauses or resumes reading for store backpressure (the rate throttle has its own timer). */
   setReading(on: boolean): void {
-    if (this.state === 'closed') return;
+    if (this.state === 'closed' || this.state === 'refusing') return;
     if (on && this.resumeTimer === undefined) this.ws.resume();
     else if (!on) this.ws.pause();
   }
