@@ -50,6 +50,13 @@ describe('hub configuration', () => {
     assert.throws(() => loadConfig(['--admin-password', 'short'], {}), /at least 8/);
   });
 
+  it('bounds MQTT connections and sessions by default, within checked ranges', () => {
+    const c = loadConfig([], {});
+    assert.equal(c.mqttConnectTimeout, 5_000);
+    assert.equal(c.mqttPendingPerIp, 10);
+    assert.throws(() => loadConfig(['--mqtt-connect-timeout', '0'], {}), /--mqtt-connect-timeout/);
+  });
+
   it('hides passwords in URLs it reports', () => {
     assert.equal(redact('mqtts://user:s3cret@broker:8883/?prefix=a'), 'mqtts://user:***@broker:8883/?prefix=a');
   });

@@ -32,6 +32,10 @@ export interface HubConfig {
   /** Outbound MQTT bridges, `mqtt[s]://user:pass@host:port[?prefix=...&qos=1]`. */
   bridge: string[];
   mqttPrefix: string;
+  /** ms a new MQTT connection has to send CONNECT before it is closed; 100 ms to 10 min (0 is refused: every connection must speak sometime). */
+  mqttConnectTimeout: number;
+  /** MQTT connections from one address that have not finished logging in (count); 0 = no limit. */
+  mqttPendingPerIp: number;
   /** Publish Home Assistant discovery under this prefix; undefined = off. */
   haDiscovery: string | undefined;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -72,6 +76,20 @@ export const FLAGS: readonly FlagSpec[] = [
   { key: 'retention', flag: 'retention', kind: 'duration', default: '30d', help: 'how long raw telemetry is kept (0 = forever)' },
   { key: 'bridge', flag: 'bridge', kind: 'list', default: undefined, help: 'outbound MQTT bridge URL (repeatable; env: comma-separated)' },
   { key: 'mqttPrefix', flag: 'mqtt-prefix', kind: 'string', default: 'halyard', help: 'MQTT topic prefix' },
+  {
+    key: 'mqttConnectTimeout',
+    flag: 'mqtt-connect-timeout',
+    kind: 'duration',
+    default: '5s',
+    help: 'time a new MQTT connection has to send CONNECT (then closed)',
+  },
+  {
+    key: 'mqttPendingPerIp',
+    flag: 'mqtt-pending-per-ip',
+    kind: 'int',
+    default: '10',
+    help: 'MQTT connections per address not yet logged in (further ones are closed; 0 = no limit)',
+  },
   {
     key: 'haDiscovery',
     flag: 'ha-discovery',
@@ -228,6 +246,7 @@ function validate(c: HubConfig, env: Readonly<Record<string, string | undefined>
   if (c.deviceRate < 1) bad('--device-rate must be at least 1');
   if (c.maxConnections < 1) bad('--max-connections must be at least 1');
   if (c.commitInterval > 1000) bad('--commit-interval must be at most 1s');
+  if (c.mqttConnectTimeout < 100 || c.mqttConnectTimeout > 600_000) bad('--mqtt-connect-timeout must be between 100ms and 10m');
   if (!/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/.test(c.mqttPrefix)) bad('--mqtt-prefix must be topic levels of letters, digits, _ and -');
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(c.logLevel))
     bad('--log-level must be fatal, error, warn, info, debug, trace or silent');

@@ -14,6 +14,7 @@ import type { Acl } from './acl.js';
 import { authenticate } from './auth.js';
 import type { MqttMetrics } from './metrics.js';
 import { guardPacketSize } from './packet-guard.js';
+import { PendingLogins } from './pending-logins.js';
 import { MAX_TOPIC_LEVELS } from './topic-filter.js';
 import type { Request, Topics } from './topics.js';
 
@@ -33,8 +34,6 @@ export const BROKER_LIMITS = {
   subscriberBudget: 2 * 1024 * 1024,
   /** ms a client may leave its socket unwritable before aedes disconnects it; 0 would wait forever. */
   drainTimeout: 10_000,
-  /** ms between opening a connection and CONNECT. */
-  connectTimeout: 10_000,
   /** Largest packet a client may send, bytes (the HTTP API's body limit). */
   maxPacket: 256 * 1024,
   /** Subscriptions per client. */
@@ -68,7 +67,8 @@ export class Broker {
   private readonly sessions = new WeakMap<Client, Session>();
   private readonly byUser = new Map<string, Set<Client>>();
   private readonly byClientId = new Map<string, Client>();
-  private readonly streams = new WeakMap<Duplex, { ip: string; backlog: () => number }>();
+  private readonly streams = new WeakMap<Duplex, { ip: string; backlog: () => number; loggedIn: () => void }>();
+  private readonly pending: PendingLogins;
 
   private constructor(
     readonly aedes: Aedes,
@@ -77,7 +77,9 @@ export class Broker {
     private readonly metrics: MqttMetrics,
     private readonly onRequest: RequestHandler,
   ) {
+    this.pending = new PendingLogins(ctx.config.mqttPendingPerIp);
     aedes.on('client', (client) => {
+      this.streams.get(client.conn as Duplex)?.loggedIn();
       const s = this.sessions.get(client);
       if (s === undefined) return;
       this.byClientId.set(client.id, client);
@@ -112,7 +114,15 @@ export class Broker {
       }
       this.ctx.log.debug({ client: client.id, err: err.message }, 'mqtt client error');
     });
-    aedes.on('connectionError', (_client, err) => this.ctx.log.debug({ err: err.message }, 'mqtt connection error'));
+    aedes.on('connectionError', (client, err) => {
+      if (err.message === 'connect did not arrive in time') {
+        this.metrics.disconnects.inc({ reason: 'connect_timeout' });
+        const ip = this.streams.get(client.conn as Duplex)?.ip;
+        this.ctx.log.info({ ip, timeoutMs: ctx.config.mqttConnectTimeout }, 'mqtt connection sent no CONNECT in time: closed');
+        return;
+      }
+      this.ctx.log.debug({ err: err.message }, 'mqtt connection error');
+    });
   }
 
   static async start(ctx: HubContext, topics: Topics, metrics: MqttMetrics, onRequest: RequestHandler): Promise<Broker> {
@@ -120,7 +130,8 @@ export class Broker {
     const aedes = await Aedes.createBroker({
       concurrency: BROKER_LIMITS.concurrency,
       drainTimeout: BROKER_LIMITS.drainTimeout,
-      connectTimeout: BROKER_LIMITS.connectTimeout,
+      // aedes's timer runs from the moment it is handed the stream, TCP, TLS or WebSocket alike.
+      connectTimeout: ctx.config.mqttConnectTimeout,
       maxTopicLevels: MAX_TOPIC_LEVELS,
       authenticate: (client, username, password, done) => {
         (broker as Broker).authenticate(client, username, password).then(
@@ -139,6 +150,11 @@ export class Broker {
     return broker;
   }
 
+  /** Connections that have not logged in yet. */
+  get pendingLogins(): number {
+    return this.pending.total;
+  }
+
   get clients(): number {
     return this.aedes.connectedClients ?? 0;
   }
@@ -150,7 +166,23 @@ export class Broker {
     // Bytes held back only until the end of this turn are not a slow subscriber's backlog.
     const own = () => stream.writableLength - coalesced.corkedBytes();
     const backlog = extraBacklog === undefined ? own : () => own() + extraBacklog();
-    this.streams.set(stream, { ip, backlog });
+    if (!this.pending.take(ip)) {
+      this.metrics.disconnects.inc({ reason: 'too_many_pending' });
+      this.ctx.log.warn(
+        { ip, limit: this.ctx.config.mqttPendingPerIp },
+        'mqtt connection refused: too many connections from this address have not logged in yet',
+      );
+      stream.destroy();
+      return;
+    }
+    let waiting = true;
+    const loggedIn = () => {
+      if (!waiting) return;
+      waiting = false;
+      this.pending.give(ip);
+    };
+    stream.once('close', loggedIn);
+    this.streams.set(stream, { ip, backlog, loggedIn });
     this.aedes.handle(stream, req);
     guardPacketSize(stream, BROKER_LIMITS.maxPacket, () => {
       this.metrics.disconnects.inc({ reason: 'too_large' });

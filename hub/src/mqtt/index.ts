@@ -55,6 +55,7 @@ export async function startMqtt(ctx: HubContext): Promise<MqttService> {
   let bridges: Bridge[] = [];
   const metrics = createMqttMetrics(ctx.metrics.registry, {
     clients: () => broker?.clients ?? 0,
+    pending: () => broker?.pendingLogins ?? 0,
     bridges: () => bridges.map((b) => ({ label: b.config.label, connected: b.state === 'connected', queued: b.queued })),
   });
   const publisher = new Publisher();

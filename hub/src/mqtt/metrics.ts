@@ -5,6 +5,8 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 
 export interface MqttGauges {
   clients(): number;
+  /** Connections that have not logged in yet. */
+  pending(): number;
   bridges(): { label: string; connected: boolean; queued: number }[];
 }
 
@@ -34,9 +36,17 @@ export function createMqttMetrics(registry: Registry, gauges: MqttGauges) {
     queued: new Gauge({ name: 'halyard_mqtt_queued_messages', help: 'Messages waiting for the embedded broker', registers }),
     disconnects: new Counter({
       name: 'halyard_mqtt_disconnects_total',
-      help: 'Clients the hub disconnected, by reason (forbidden, slow_subscriber, too_large, account_deleted)',
+      help: 'Clients the hub disconnected, by reason (forbidden, slow_subscriber, too_large, account_deleted, connect_timeout, too_many_pending)',
       labelNames: ['reason'],
       registers,
+    }),
+    pending: new Gauge({
+      name: 'halyard_mqtt_pending_connections',
+      help: 'MQTT connections that have not logged in yet (at most --mqtt-pending-per-ip per address)',
+      registers,
+      collect() {
+        this.set(gauges.pending());
+      },
     }),
     authFailures: new Counter({ name: 'halyard_mqtt_auth_failures_total', help: 'Refused MQTT logins', registers }),
     requests: new Counter({

@@ -127,14 +127,14 @@ export async function createIntegrator(
   if (r.status !== 201) throw new Error(`create integrator ${username}: ${r.status} ${JSON.stringify(r.body)}`);
 }
 
-function mqttString(s: string): Buffer {
+export function mqttString(s: string): Buffer {
   const b = Buffer.from(s, 'utf8');
   const len = Buffer.alloc(2);
   len.writeUInt16BE(b.length);
   return Buffer.concat([len, b]);
 }
 
-function mqttPacket(type: number, body: Buffer): Buffer {
+export function mqttPacket(type: number, body: Buffer): Buffer {
   const len: number[] = [];
   let n = body.length;
   do {
