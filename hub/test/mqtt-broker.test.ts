@@ -158,13 +158,32 @@ describe('embedded MQTT broker', () => {
     await assert.rejects(TestMqtt.connect(url, { username: 'temp', password: 'temp-password' }), /Bad username or password/i);
   });
 
-  it("refuses a client id in use by another account's connection", async () => {
-    const a = await TestMqtt.connect(url, { username: 'alice', password: 'alice-password', clientId: 'shared-id' });
-    await assert.rejects(
-      TestMqtt.connect(url, { username: 'only-d1', password: 'only-d1-password', clientId: 'shared-id' }),
-      /Identifier rejected/i,
-    );
-    assert.equal(a.closed, false);
+  it('scopes client ids per account: another account can neither take over nor lock out nor resume a session', async () => {
+    const owner = { username: 'alice', password: 'alice-password', clientId: 'shared-id', clean: false };
+    const other = { username: 'only-d1', password: 'only-d1-password', clientId: 'shared-id', clean: false };
+    // A read-only account takes the id first: the owner still gets in, and the squatter is not kicked either.
+    const squatter = await TestMqtt.connect(url, { ...other, clean: true });
+    const a = await TestMqtt.connect(url, owner);
+    await a.subscribe('halyard/hub/status');
+    await squatter.subscribe('halyard/devices/acl-d1/status');
+    assert.equal(squatter.closed, false);
+    await squatter.close();
+    // The other account presents the same id while the owner is connected: its own session, the owner keeps its connection.
+    const b = await TestMqtt.connect(url, other);
+    assert.equal(b.client.connected, true);
+    await a.subscribe('halyard/devices/acl-d1/status'); // a round trip after b's CONNACK: a kick would have landed by now
+    assert.equal(a.closed, false, "the owner's connection was not taken over");
+    await b.close();
     await a.close();
+    // The owner's persistent session is there for the owner only.
+    const b2 = await TestMqtt.connect(url, other);
+    assert.equal(b2.sessionPresent, false, "the other account did not resume the owner's session");
+    await b2.close();
+    const a2 = await TestMqtt.connect(url, owner);
+    assert.equal(a2.sessionPresent, true, 'the owner resumes its session');
+    // Within one account the id still means one connection: the newer one takes over ([MQTT-3.1.4-2]).
+    const a3 = await TestMqtt.connect(url, owner);
+    await a2.waitClosed();
+    await a3.close();
   });
 });

@@ -3,11 +3,20 @@
 // (live and retained: aedes's retained replay goes through authorizeForward, which
 // closes aedes-cli#158); publishes are requests the hub consumes, never messages
 // other clients see; and a client that cannot keep up loses messages (counted)
-// rather than holding up anyone else.
+// rather than holding up anyone else. Client ids are scoped per account, so no
+// account can take over, or lock out, another's session (SECURITY.md).
 
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { Aedes, type AedesPublishPacket, type AuthenticateError, type Client, type PublishPacket, type Subscription } from 'aedes';
+import {
+  Aedes,
+  type AedesPublishPacket,
+  type AuthenticateError,
+  type Client,
+  type ConnectPacket,
+  type PublishPacket,
+  type Subscription,
+} from 'aedes';
 import type { HubContext } from '../context.js';
 import { coalesceWrites } from '../net/coalesce-writes.js';
 import type { Acl } from './acl.js';
@@ -38,7 +47,16 @@ export const BROKER_LIMITS = {
   maxPacket: 256 * 1024,
   /** Subscriptions per client. */
   maxSubscriptions: 256,
+  /**
+   * Longest client id, characters, once scoped as `account:id`: a 64-character
+   * username, the colon, and the 23 characters MQTT 3.1 allows. aedes applies it to
+   * MQTT 3.1 clients only; their own id is held to 23 in `authenticate`.
+   */
+  maxScopedClientId: 64 + 1 + 23,
 } as const;
+
+/** Longest client id MQTT 3.1 servers must accept (MQTT 3.1 §3.1, CONNECT payload). */
+const MQTT31_MAX_CLIENT_ID = 23;
 
 /**
  * Requests are rewritten to this topic once the hub has taken them: nobody can
@@ -66,8 +84,9 @@ function authError(returnCode: number, message: string): AuthenticateError {
 export class Broker {
   private readonly sessions = new WeakMap<Client, Session>();
   private readonly byUser = new Map<string, Set<Client>>();
-  private readonly byClientId = new Map<string, Client>();
   private readonly streams = new WeakMap<Duplex, { ip: string; backlog: () => number; loggedIn: () => void }>();
+  /** The client id each client sent, before it was scoped to its account. */
+  private readonly ownIds = new WeakMap<Client, string>();
   private readonly pending: PendingLogins;
 
   private constructor(
@@ -82,7 +101,6 @@ export class Broker {
       this.streams.get(client.conn as Duplex)?.loggedIn();
       const s = this.sessions.get(client);
       if (s === undefined) return;
-      this.byClientId.set(client.id, client);
       let set = this.byUser.get(s.username);
       if (set === undefined) {
         set = new Set();
@@ -92,7 +110,6 @@ export class Broker {
       this.ctx.log.debug({ client: client.id, username: s.username }, 'mqtt client connected');
     });
     aedes.on('clientDisconnect', (client) => {
-      if (this.byClientId.get(client.id) === client) this.byClientId.delete(client.id);
       const s = this.sessions.get(client);
       if (s !== undefined) {
         const set = this.byUser.get(s.username);
@@ -132,7 +149,12 @@ export class Broker {
       drainTimeout: BROKER_LIMITS.drainTimeout,
       // aedes's timer runs from the moment it is handed the stream, TCP, TLS or WebSocket alike.
       connectTimeout: ctx.config.mqttConnectTimeout,
+      maxClientsIdLength: BROKER_LIMITS.maxScopedClientId,
       maxTopicLevels: MAX_TOPIC_LEVELS,
+      preConnect: (client, packet, done) => {
+        (broker as Broker).scopeClientId(client, packet);
+        done(null, true);
+      },
       authenticate: (client, username, password, done) => {
         (broker as Broker).authenticate(client, username, password).then(
           (err) => done(err, err === null),
@@ -215,12 +237,11 @@ export class Broker {
       this.ctx.log.info({ ip, username, reason: r.reason }, 'mqtt login refused');
       return authError(r.returnCode, r.reason);
     }
-    // A client id in use by another account would take that account's connection over ([MQTT-3.1.4-2]).
-    const holder = this.byClientId.get(client.id);
-    const holderUser = holder === undefined ? undefined : this.sessions.get(holder)?.username;
-    if (holderUser !== undefined && holderUser !== r.username) {
-      this.ctx.log.warn({ ip, username, client: client.id }, 'mqtt client id in use by another account: refused');
-      return authError(2, 'client id in use by another account');
+    // aedes checks the scoped id against a limit that leaves room for the account; the client's own id is checked here.
+    const own = this.ownIds.get(client);
+    if (client.version === 3 && own !== undefined && own.length > MQTT31_MAX_CLIENT_ID) {
+      this.ctx.log.info({ ip, username, client: own }, 'mqtt client id longer than MQTT 3.1 allows: refused');
+      return authError(2, 'identifier rejected');
     }
     this.sessions.set(client, {
       username: r.username,
@@ -230,6 +251,19 @@ export class Broker {
       revoked: false,
     });
     return null;
+  }
+
+  /**
+   * Scopes the client id to the account named in CONNECT, before aedes looks it up:
+   * the same id under two accounts is two sessions, so an account can neither take
+   * over another's connection ([MQTT-3.1.4-2] would close it) nor resume its session.
+   * The username is not verified yet, but a CONNECT that fails authentication never
+   * gets a session. An empty id stays empty: aedes gives it a unique one.
+   */
+  private scopeClientId(client: Client, packet: ConnectPacket): void {
+    if (packet.clientId === '' || packet.username === undefined) return;
+    this.ownIds.set(client, packet.clientId);
+    packet.clientId = `${packet.username}:${packet.clientId}`;
   }
 
   private authorizeSubscribe(client: Client, sub: Subscription): Subscription | null {

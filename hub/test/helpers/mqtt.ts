@@ -18,7 +18,11 @@ export class TestMqtt {
   closed = false;
   private readonly waiters = new Set<() => void>();
 
-  private constructor(readonly client: MqttClient) {
+  private constructor(
+    readonly client: MqttClient,
+    /** The CONNACK's session-present flag: the broker had a session for this client id. */
+    readonly sessionPresent = false,
+  ) {
     client.on('message', (topic, payload, packet) => {
       this.received.push({ topic, text: payload.toString('utf8'), retain: packet.retain, at: Date.now() });
       this.notify();
@@ -37,7 +41,7 @@ export class TestMqtt {
   static connect(url: string, opts: IClientOptions = {}): Promise<TestMqtt> {
     return new Promise((resolve, reject) => {
       const client = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 5_000, ...opts });
-      client.once('connect', () => resolve(new TestMqtt(client)));
+      client.once('connect', (connack) => resolve(new TestMqtt(client, connack.sessionPresent)));
       client.once('error', (err) => {
         client.end(true);
         reject(err);
