@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { TestDevice } from './helpers/device.js';
-import { startTestHub, type TestHub } from './helpers/hub.js';
+import { metricSample, startTestHub, type TestHub } from './helpers/hub.js';
 import { createIntegrator, TestMqtt } from './helpers/mqtt.js';
 
 describe('embedded MQTT broker', () => {
@@ -125,8 +125,13 @@ describe('embedded MQTT broker', () => {
 
   it('disconnects a packet over the size limit before buffering it', async () => {
     const c = await TestMqtt.connect(url, { username: 'alice', password: 'alice-password' });
-    c.client.publish('halyard/devices/acl-d1/cmd/big', Buffer.alloc(300 * 1024, 0x20), { qos: 0 });
+    // The limit is twice --max-frame (64 KiB): a request bigger than a device frame cannot be carried out anyway.
+    const tooLarge = () => metricSample(t, 'halyard_mqtt_disconnects_total{reason="too_large"}');
+    const before = await tooLarge();
+    c.client.publish('halyard/devices/acl-d1/cmd/big', Buffer.alloc(130 * 1024, 0x20), { qos: 0 });
     await c.waitClosed();
+    assert.equal(await tooLarge(), before + 1);
+    assert.ok(t.logs.some((l) => l.msg.startsWith('mqtt packet over the size limit') && l.limit === 128 * 1024));
     // An unauthenticated peer announcing a 200 MB CONNECT is cut off as soon as the header arrives.
     const sock = connect(t.hub.mqttPort, '127.0.0.1');
     await new Promise<void>((resolve) => sock.once('connect', () => resolve()));

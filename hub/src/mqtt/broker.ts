@@ -43,8 +43,6 @@ export const BROKER_LIMITS = {
   subscriberBudget: 2 * 1024 * 1024,
   /** ms a client may leave its socket unwritable before aedes disconnects it; 0 would wait forever. */
   drainTimeout: 10_000,
-  /** Largest packet a client may send, bytes (the HTTP API's body limit). */
-  maxPacket: 256 * 1024,
   /** Subscriptions per client. */
   maxSubscriptions: 256,
   /**
@@ -54,6 +52,16 @@ export const BROKER_LIMITS = {
    */
   maxScopedClientId: 64 + 1 + 23,
 } as const;
+
+/**
+ * Largest packet a client may send, bytes. Publishes are requests, and a command or
+ * desired-state patch bigger than a device frame (--max-frame) is refused anyway;
+ * twice that leaves room for JSON being wordier than the frame's CBOR. Before
+ * authentication this is all a peer can make the hub buffer per packet.
+ */
+export function maxPacketBytes(maxFrame: number): number {
+  return 2 * maxFrame;
+}
 
 /** Longest client id MQTT 3.1 servers must accept (MQTT 3.1 §3.1, CONNECT payload). */
 const MQTT31_MAX_CLIENT_ID = 23;
@@ -206,9 +214,10 @@ export class Broker {
     stream.once('close', loggedIn);
     this.streams.set(stream, { ip, backlog, loggedIn });
     this.aedes.handle(stream, req);
-    guardPacketSize(stream, BROKER_LIMITS.maxPacket, () => {
+    const maxPacket = maxPacketBytes(this.ctx.config.maxFrame);
+    guardPacketSize(stream, maxPacket, () => {
       this.metrics.disconnects.inc({ reason: 'too_large' });
-      this.ctx.log.warn({ ip, limit: BROKER_LIMITS.maxPacket }, 'mqtt packet over the size limit: disconnecting');
+      this.ctx.log.warn({ ip, limit: maxPacket }, 'mqtt packet over the size limit: disconnecting');
     });
   }
 

@@ -10,7 +10,7 @@ import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { createWebSocketStream, type WebSocket, WebSocketServer } from 'ws';
 import type { HubContext } from '../context.js';
 import { rejectUpgrade } from '../net/reject-upgrade.js';
-import { BROKER_LIMITS } from './broker.js';
+import { maxPacketBytes } from './broker.js';
 
 /** Most MQTT connections at once, per listener (integrators are services, not devices). */
 export const MAX_MQTT_CONNECTIONS = 1_000;
@@ -76,7 +76,7 @@ export async function startListeners(ctx: HubContext, accept: Accept): Promise<L
   const wss = new WebSocketServer({
     noServer: true,
     // One MQTT packet may span several WebSocket messages; the packet guard bounds packets, this bounds messages.
-    maxPayload: BROKER_LIMITS.maxPacket,
+    maxPayload: maxPacketBytes(config.maxFrame),
     perMessageDeflate: false,
     handleProtocols: (offered) => WS_PROTOCOLS.find((p) => offered.has(p)) ?? false,
   });
