@@ -36,6 +36,12 @@ export interface HubConfig {
   mqttConnectTimeout: number;
   /** MQTT connections from one address that have not finished logging in (count); 0 = no limit. */
   mqttPendingPerIp: number;
+  /** QoS 2 publishes awaiting PUBREL per client id, connected or not (count, at least 1); beyond it the client is disconnected. */
+  mqttMaxInflight: number;
+  /** QoS 2 publishes awaiting PUBREL across all client ids (count, at least mqttMaxInflight; about 300 bytes each: payloads are not kept); beyond it the publisher is disconnected. */
+  mqttInflightTotal: number;
+  /** ms a persistent (clean=false) MQTT session outlives its connection; 0 = it ends with the connection. */
+  mqttSessionExpiry: number;
   /** Publish Home Assistant discovery under this prefix; undefined = off. */
   haDiscovery: string | undefined;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -89,6 +95,27 @@ export const FLAGS: readonly FlagSpec[] = [
     kind: 'int',
     default: '10',
     help: 'MQTT connections per address not yet logged in (further ones are closed; 0 = no limit)',
+  },
+  {
+    key: 'mqttMaxInflight',
+    flag: 'mqtt-max-inflight',
+    kind: 'int',
+    default: '32',
+    help: 'QoS 2 publishes awaiting PUBREL per MQTT client id (beyond: disconnected)',
+  },
+  {
+    key: 'mqttInflightTotal',
+    flag: 'mqtt-inflight-total',
+    kind: 'int',
+    default: '20000',
+    help: 'QoS 2 publishes awaiting PUBREL across all MQTT clients, about 300 bytes each (beyond: the publisher is disconnected)',
+  },
+  {
+    key: 'mqttSessionExpiry',
+    flag: 'mqtt-session-expiry',
+    kind: 'duration',
+    default: '1h',
+    help: 'how long a persistent (clean=false) MQTT session outlives its connection (0 = ends with it)',
   },
   {
     key: 'haDiscovery',
@@ -247,6 +274,8 @@ function validate(c: HubConfig, env: Readonly<Record<string, string | undefined>
   if (c.maxConnections < 1) bad('--max-connections must be at least 1');
   if (c.commitInterval > 1000) bad('--commit-interval must be at most 1s');
   if (c.mqttConnectTimeout < 100 || c.mqttConnectTimeout > 600_000) bad('--mqtt-connect-timeout must be between 100ms and 10m');
+  if (c.mqttMaxInflight < 1 || c.mqttMaxInflight > 65_535) bad('--mqtt-max-inflight must be 1-65535');
+  if (c.mqttInflightTotal < c.mqttMaxInflight) bad('--mqtt-inflight-total must be at least --mqtt-max-inflight');
   if (!/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/.test(c.mqttPrefix)) bad('--mqtt-prefix must be topic levels of letters, digits, _ and -');
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(c.logLevel))
     bad('--log-level must be fatal, error, warn, info, debug, trace or silent');

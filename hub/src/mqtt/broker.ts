@@ -24,6 +24,8 @@ import { authenticate } from './auth.js';
 import type { MqttMetrics } from './metrics.js';
 import { guardPacketSize } from './packet-guard.js';
 import { PendingLogins } from './pending-logins.js';
+import { SessionExpiry } from './session-expiry.js';
+import { SessionStore } from './session-store.js';
 import { MAX_TOPIC_LEVELS } from './topic-filter.js';
 import type { Request, Topics } from './topics.js';
 
@@ -96,16 +98,29 @@ export class Broker {
   /** The client id each client sent, before it was scoped to its account. */
   private readonly ownIds = new WeakMap<Client, string>();
   private readonly pending: PendingLogins;
+  readonly expiry: SessionExpiry;
 
   private constructor(
     readonly aedes: Aedes,
+    readonly store: SessionStore,
     private readonly ctx: HubContext,
     private readonly topics: Topics,
     private readonly metrics: MqttMetrics,
     private readonly onRequest: RequestHandler,
   ) {
     this.pending = new PendingLogins(ctx.config.mqttPendingPerIp);
+    this.expiry = new SessionExpiry(
+      store,
+      ctx.config.mqttSessionExpiry,
+      (client, forgotten) => {
+        this.metrics.sessionsExpired.inc();
+        if (forgotten > 0) this.metrics.dropped.inc({ reason: 'session_expired' }, forgotten);
+        this.ctx.log.info({ client, forgotten }, 'mqtt session expired: its subscriptions and unreleased QoS 2 packets are freed');
+      },
+      (client, err) => this.ctx.log.error({ client, err }, 'mqtt session could not be ended'),
+    );
     aedes.on('client', (client) => {
+      this.expiry.resumed(client.id);
       this.streams.get(client.conn as Duplex)?.loggedIn();
       const s = this.sessions.get(client);
       if (s === undefined) return;
@@ -118,6 +133,7 @@ export class Broker {
       this.ctx.log.debug({ client: client.id, username: s.username }, 'mqtt client connected');
     });
     aedes.on('clientDisconnect', (client) => {
+      if (!client.clean) this.expiry.left(client.id);
       const s = this.sessions.get(client);
       if (s !== undefined) {
         const set = this.byUser.get(s.username);
@@ -152,11 +168,15 @@ export class Broker {
 
   static async start(ctx: HubContext, topics: Topics, metrics: MqttMetrics, onRequest: RequestHandler): Promise<Broker> {
     let broker: Broker | undefined;
+    const store = new SessionStore({ perClient: ctx.config.mqttMaxInflight, total: ctx.config.mqttInflightTotal });
     const aedes = await Aedes.createBroker({
+      persistence: store,
       concurrency: BROKER_LIMITS.concurrency,
       drainTimeout: BROKER_LIMITS.drainTimeout,
       // aedes's timer runs from the moment it is handed the stream, TCP, TLS or WebSocket alike.
       connectTimeout: ctx.config.mqttConnectTimeout,
+      // A backstop per connection; the store bounds the same per client id, across connections.
+      maxInflightInbound: ctx.config.mqttMaxInflight,
       maxClientsIdLength: BROKER_LIMITS.maxScopedClientId,
       maxTopicLevels: MAX_TOPIC_LEVELS,
       preConnect: (client, packet, done) => {
@@ -176,7 +196,7 @@ export class Broker {
       authorizePublish: (client, packet, done) => (broker as Broker).authorizePublish(client, packet, done),
       authorizeForward: (client, packet) => (broker as Broker).authorizeForward(client, packet),
     });
-    broker = new Broker(aedes, ctx, topics, metrics, onRequest);
+    broker = new Broker(aedes, store, ctx, topics, metrics, onRequest);
     return broker;
   }
 
@@ -312,6 +332,9 @@ export class Broker {
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
     packet.topic = CONSUMED_TOPIC;
     packet.retain = false;
+    // A will has no packet id and is never stored: only a client's QoS 2 PUBLISH awaits a PUBREL.
+    const inbound = client !== null && packet.qos === 2 && packet.messageId !== undefined;
+    if (inbound && !this.admitQos2(client, s.username, packet.messageId as number, done)) return;
     // The PUBACK (and the client's next packets) wait until the hub has taken the request: backpressure per client.
     this.onRequest(req, topic, payload, `mqtt:${s.username}`).then(
       () => done(null),
@@ -320,6 +343,31 @@ export class Broker {
         done(null);
       },
     );
+  }
+
+  /**
+   * Reserves a QoS 2 publish's place among those awaiting PUBREL before the hub
+   * carries it out; false when it must not be carried out (`done` has been called).
+   * A retransmission of one already carried out is answered without repeating it
+   * ([MQTT-4.3.3-2]); one past a bound ends the connection, the only refusal MQTT
+   * 3.1.1 has for a PUBLISH.
+   */
+  private admitQos2(client: Client, username: string, messageId: number, done: (err?: Error | null) => void): boolean {
+    const verdict = this.store.admit(client.id, messageId);
+    if (verdict === 'new') return true;
+    if (verdict === 'duplicate') {
+      done(null);
+      return false;
+    }
+    this.metrics.dropped.inc({ reason: 'inflight_limit' });
+    this.metrics.disconnects.inc({ reason: 'inflight_limit' });
+    const limit = verdict === 'client_full' ? this.ctx.config.mqttMaxInflight : this.ctx.config.mqttInflightTotal;
+    this.ctx.log.warn(
+      { username, client: this.ownIds.get(client) ?? client.id, limit, scope: verdict === 'client_full' ? 'client id' : 'all clients' },
+      'mqtt QoS 2 publish refused: too many awaiting PUBREL; disconnecting',
+    );
+    done(new Error(`HUB_ERR_QUEUE_FULL: more than ${limit} QoS 2 publishes awaiting PUBREL`));
+    return false;
   }
 
   private authorizeForward(client: Client, packet: AedesPublishPacket): AedesPublishPacket | null {
@@ -335,6 +383,7 @@ export class Broker {
   }
 
   close(): Promise<void> {
+    this.expiry.close();
     return new Promise((resolve) => this.aedes.close(() => resolve()));
   }
 }

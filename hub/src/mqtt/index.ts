@@ -56,6 +56,8 @@ export async function startMqtt(ctx: HubContext): Promise<MqttService> {
   const metrics = createMqttMetrics(ctx.metrics.registry, {
     clients: () => broker?.clients ?? 0,
     pending: () => broker?.pendingLogins ?? 0,
+    inflight: () => broker?.store.pending ?? 0,
+    sessions: () => broker?.expiry.waiting ?? 0,
     bridges: () => bridges.map((b) => ({ label: b.config.label, connected: b.state === 'connected', queued: b.queued })),
   });
   const publisher = new Publisher();
