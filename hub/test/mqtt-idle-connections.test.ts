@@ -3,10 +3,19 @@
 // sends no CONNECT within --mqtt-connect-timeout is closed, over TCP and WebSocket.
 
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
+import { hashPassword } from '../src/auth/secrets.js';
+import { loadConfig } from '../src/config.js';
+import { type Hub, startHub } from '../src/hub.js';
+import { createLogger } from '../src/log.js';
 import { eventually } from './helpers/device.js';
-import { metricSample, startTestHub, type TestHub } from './helpers/hub.js';
+import { type LogLine, metricSample, startTestHub, type TestHub } from './helpers/hub.js';
 import { createIntegrator, TestMqtt } from './helpers/mqtt.js';
 import { RawMqtt } from './helpers/raw-mqtt.js';
 
@@ -77,6 +86,62 @@ describe('MQTT connections that do not log in', () => {
       assert.equal(idle.packets.length + partial.packets.length, 0, 'no CONNACK without a CONNECT');
       assert.equal(await metricSample(t, 'halyard_mqtt_disconnects_total{reason="connect_timeout"}'), 3);
       assert.equal(t.logs.filter((l) => l.msg.startsWith('mqtt connection sent no CONNECT in time') && l.timeoutMs === 300).length, 3);
+    });
+  });
+
+  describe('over TLS, before the handshake', () => {
+    const LIMIT = 3;
+    let dir: string;
+    let cert: string;
+    let hub: Hub;
+    const logs: LogLine[] = [];
+    before(async () => {
+      dir = mkdtempSync(join(tmpdir(), 'halyard-tls-'));
+      cert = join(dir, 'cert.pem');
+      const key = join(dir, 'key.pem');
+      execFileSync('openssl', [
+        ...['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'],
+        ...['-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'],
+      ]);
+      const config = loadConfig(
+        [
+          ...['--port', '0', '--host', '127.0.0.1', '--mqtt-port', '0', '--mqtts-port', '0', '--tls-cert', cert, '--tls-key', key],
+          ...['--data-dir', join(dir, 'data'), '--admin-password', 'admin-password-123', '--log-format', 'json'],
+          ...['--mqtt-connect-timeout', '500ms', '--mqtt-pending-per-ip', String(LIMIT)],
+        ],
+        {},
+      );
+      const sink = new Writable({
+        write(chunk, _enc, cb) {
+          for (const line of String(chunk).split('\n')) if (line.trim()) logs.push(JSON.parse(line) as LogLine);
+          cb();
+        },
+      });
+      hub = await startHub(config, createLogger(config, sink));
+      // The test helpers speak plain HTTP, so this hub (HTTPS with TLS on) gets its integrator straight from the store.
+      await hub.ctx.writer.op('createIntegrator', {
+        username: LOGIN.username,
+        passwordHash: await hashPassword(LOGIN.password),
+        acl: null,
+        createdAt: Date.now(),
+      });
+    });
+    after(async () => {
+      await hub.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('limits handshakes per address and closes one not finished within the CONNECT deadline', async () => {
+      const port = hub.mqttsPort as number;
+      const idle = await Promise.all(Array.from({ length: LIMIT + 2 }, () => RawMqtt.open(port, IDLE_ADDRESS)));
+      await eventually(async () => idle.filter((s) => s.closed).length === 2 || undefined, 'the excess to be closed');
+      assert.ok(logs.some((l) => l.msg.startsWith('mqtt connection refused: too many') && l.ip === IDLE_ADDRESS));
+      const c = await TestMqtt.connect(`mqtts://127.0.0.1:${port}`, { ...LOGIN, ca: readFileSync(cert) });
+      assert.deepStrictEqual(await c.subscribe('halyard/hub/status'), [0]);
+      await c.close();
+      // Those within the limit never start their handshake: closed at the deadline, not after Node's 120 s.
+      for (const s of idle) await s.waitClosed();
+      assert.ok(logs.some((l) => l.msg.startsWith('mqtts connection did not finish its TLS handshake in time') && l.timeoutMs === 500));
     });
   });
 });

@@ -209,6 +209,28 @@ export class Broker {
     return this.aedes.connectedClients ?? 0;
   }
 
+  /**
+   * Takes one of the slots `ip` has for connections not logged in yet; undefined
+   * (counted and logged) when it has none left. The function returned gives the
+   * slot back; calling it again does nothing.
+   */
+  holdPending(ip: string): (() => void) | undefined {
+    if (!this.pending.take(ip)) {
+      this.metrics.disconnects.inc({ reason: 'too_many_pending' });
+      this.ctx.log.warn(
+        { ip, limit: this.ctx.config.mqttPendingPerIp },
+        'mqtt connection refused: too many connections from this address have not logged in yet',
+      );
+      return undefined;
+    }
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      this.pending.give(ip);
+    };
+  }
+
   /** Serves one connection (TCP, TLS or a WebSocket's stream). */
   accept(stream: Duplex, ip: string, req?: IncomingMessage, extraBacklog?: () => number): void {
     stream.on('error', () => {});
@@ -216,21 +238,11 @@ export class Broker {
     // Bytes held back only until the end of this turn are not a slow subscriber's backlog.
     const own = () => stream.writableLength - coalesced.corkedBytes();
     const backlog = extraBacklog === undefined ? own : () => own() + extraBacklog();
-    if (!this.pending.take(ip)) {
-      this.metrics.disconnects.inc({ reason: 'too_many_pending' });
-      this.ctx.log.warn(
-        { ip, limit: this.ctx.config.mqttPendingPerIp },
-        'mqtt connection refused: too many connections from this address have not logged in yet',
-      );
+    const loggedIn = this.holdPending(ip);
+    if (loggedIn === undefined) {
       stream.destroy();
       return;
     }
-    let waiting = true;
-    const loggedIn = () => {
-      if (!waiting) return;
-      waiting = false;
-      this.pending.give(ip);
-    };
     stream.once('close', loggedIn);
     this.streams.set(stream, { ip, backlog, loggedIn });
     this.aedes.handle(stream, req);
