@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { TestDevice } from './helpers/device.js';
+import { eventually, TestDevice } from './helpers/device.js';
 import { metricSample, startTestHub, type TestHub } from './helpers/hub.js';
 import { createIntegrator, TestMqtt } from './helpers/mqtt.js';
 
@@ -149,6 +149,13 @@ describe('embedded MQTT broker', () => {
 
   it('ends the connections of a deleted account', async () => {
     await createIntegrator(t.api, 'temp', 'temp-password');
+    // A persistent session the account left behind ends with the account, not an hour later.
+    const waiting = () => metricSample(t, 'halyard_mqtt_sessions_waiting');
+    const before = await waiting();
+    const left = await TestMqtt.connect(url, { username: 'temp', password: 'temp-password', clientId: 'left-behind', clean: false });
+    await left.subscribe('halyard/hub/status');
+    await left.close();
+    await eventually(async () => (await waiting()) === before + 1, 'the session to wait for its client');
     const watcher = await TestMqtt.connect(url, { username: 'alice', password: 'alice-password' });
     await watcher.subscribe('halyard/devices/acl-d1/cmd/+/status');
     // Its last will is a command: a deleted account's will must not run.
@@ -161,6 +168,8 @@ describe('embedded MQTT broker', () => {
     assert.deepStrictEqual(watcher.on('halyard/devices/acl-d1/cmd/from-will/status'), []);
     await watcher.close();
     await assert.rejects(TestMqtt.connect(url, { username: 'temp', password: 'temp-password' }), /Bad username or password/i);
+    await eventually(async () => (await waiting()) === before, "the deleted account's sessions to end");
+    assert.ok(t.logs.some((l) => l.msg.startsWith('mqtt session ended') && l.client === 'temp:left-behind'));
   });
 
   it('scopes client ids per account: another account can neither take over nor lock out nor resume a session', async () => {

@@ -99,7 +99,7 @@ describe('MQTT QoS 2 publishes awaiting PUBREL', () => {
     assert.equal(await metricSample(t, 'halyard_mqtt_dropped_total{reason="session_expired"}'), TOTAL);
     assert.ok((await metricSample(t, 'halyard_mqtt_sessions_expired_total')) >= 3);
     assert.equal(await metricSample(t, 'halyard_mqtt_sessions_waiting'), 0);
-    assert.ok(t.logs.some((l) => l.msg.startsWith('mqtt session expired') && l.client === 'q2:half-open-a'));
+    assert.ok(t.logs.some((l) => l.msg.startsWith('mqtt session ended') && l.client === 'q2:half-open-a'));
 
     // A client that completes its exchanges is never near the bound.
     const ok = await TestMqtt.connect(`mqtt://127.0.0.1:${t.hub.mqttPort}`, { ...LOGIN, clientId: 'well-behaved', clean: false });

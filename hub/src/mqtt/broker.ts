@@ -115,7 +115,10 @@ export class Broker {
       (client, forgotten) => {
         this.metrics.sessionsExpired.inc();
         if (forgotten > 0) this.metrics.dropped.inc({ reason: 'session_expired' }, forgotten);
-        this.ctx.log.info({ client, forgotten }, 'mqtt session expired: its subscriptions and unreleased QoS 2 packets are freed');
+        this.ctx.log.info(
+          { client, forgotten },
+          'mqtt session ended (expired, or its account deleted): its subscriptions and unreleased QoS 2 packets are freed',
+        );
       },
       (client, err) => this.ctx.log.error({ client, err }, 'mqtt session could not be ended'),
     );
@@ -133,8 +136,9 @@ export class Broker {
       this.ctx.log.debug({ client: client.id, username: s.username }, 'mqtt client connected');
     });
     aedes.on('clientDisconnect', (client) => {
-      if (!client.clean) this.expiry.left(client.id);
       const s = this.sessions.get(client);
+      // A deleted account's sessions cannot be resumed: they end now.
+      if (!client.clean) this.expiry.left(client.id, s?.revoked === true);
       if (s !== undefined) {
         const set = this.byUser.get(s.username);
         set?.delete(client);
@@ -262,6 +266,7 @@ export class Broker {
       c.close();
     }
     if (clients.length > 0) this.metrics.disconnects.inc({ reason: 'account_deleted' }, clients.length);
+    this.expiry.endAll(`${username}:`);
     return clients.length;
   }
 

@@ -32,17 +32,30 @@ export class SessionExpiry {
     this.timers.delete(clientId);
   }
 
-  /** A clean=false client went away: its session ends unless resumed in time. */
-  left(clientId: string): void {
+  /** A clean=false client went away: its session ends unless resumed in time (`now`: at once). */
+  left(clientId: string, now = false): void {
     this.resumed(clientId);
     // Even at 0, a timer: a client taking the id over registers just after this one
     // leaves (in the same turn), and its arrival cancels the timer.
-    const t = setTimeout(() => {
-      this.timers.delete(clientId);
-      this.end(clientId);
-    }, this.ttlMs);
+    const t = setTimeout(
+      () => {
+        this.timers.delete(clientId);
+        this.end(clientId);
+      },
+      now ? 0 : this.ttlMs,
+    );
     t.unref();
     this.timers.set(clientId, t);
+  }
+
+  /** Ends now every waiting session whose client id starts with `prefix`. */
+  endAll(prefix: string): void {
+    for (const [clientId, t] of this.timers) {
+      if (!clientId.startsWith(prefix)) continue;
+      clearTimeout(t);
+      this.timers.delete(clientId);
+      this.end(clientId);
+    }
   }
 
   close(): void {
