@@ -59,6 +59,7 @@ describe('hub configuration', () => {
     assert.equal(c.mqttInflightTotal, 20_000);
     assert.equal(c.mqttSessionExpiry, 3_600_000);
     assert.equal(loadConfig(['--mqtt-session-expiry', '0'], {}).mqttSessionExpiry, 0);
+    assert.equal(c.mqttMaxSessions, 100);
     assert.throws(() => loadConfig(['--mqtt-max-inflight', '0'], {}), /--mqtt-max-inflight/);
     assert.throws(() => loadConfig(['--mqtt-max-inflight', '64', '--mqtt-inflight-total', '10'], {}), /--mqtt-inflight-total/);
   });

@@ -42,6 +42,8 @@ export interface HubConfig {
   mqttInflightTotal: number;
   /** ms a persistent (clean=false) MQTT session outlives its connection; 0 = it ends with the connection. */
   mqttSessionExpiry: number;
+  /** Persistent MQTT sessions one account keeps for clients that are away (count; the oldest ends first); 0 = no limit. */
+  mqttMaxSessions: number;
   /** Publish Home Assistant discovery under this prefix; undefined = off. */
   haDiscovery: string | undefined;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -116,6 +118,13 @@ export const FLAGS: readonly FlagSpec[] = [
     kind: 'duration',
     default: '1h',
     help: 'how long a persistent (clean=false) MQTT session outlives its connection (0 = ends with it)',
+  },
+  {
+    key: 'mqttMaxSessions',
+    flag: 'mqtt-max-sessions',
+    kind: 'int',
+    default: '100',
+    help: 'persistent MQTT sessions one account keeps for clients that are away; the oldest ends first (0 = no limit)',
   },
   {
     key: 'haDiscovery',

@@ -169,7 +169,7 @@ describe('embedded MQTT broker', () => {
     await watcher.close();
     await assert.rejects(TestMqtt.connect(url, { username: 'temp', password: 'temp-password' }), /Bad username or password/i);
     await eventually(async () => (await waiting()) === before, "the deleted account's sessions to end");
-    assert.ok(t.logs.some((l) => l.msg.startsWith('mqtt session ended') && l.client === 'temp:left-behind'));
+    assert.ok(t.logs.some((l) => l.msg.startsWith('mqtt session ended') && l.client === 'temp:left-behind' && l.why === 'account_deleted'));
   });
 
   it('scopes client ids per account: another account can neither take over nor lock out nor resume a session', async () => {

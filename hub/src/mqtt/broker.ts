@@ -111,14 +111,11 @@ export class Broker {
     this.pending = new PendingLogins(ctx.config.mqttPendingPerIp);
     this.expiry = new SessionExpiry(
       store,
-      ctx.config.mqttSessionExpiry,
-      (client, forgotten) => {
-        this.metrics.sessionsExpired.inc();
-        if (forgotten > 0) this.metrics.dropped.inc({ reason: 'session_expired' }, forgotten);
-        this.ctx.log.info(
-          { client, forgotten },
-          'mqtt session ended (expired, or its account deleted): its subscriptions and unreleased QoS 2 packets are freed',
-        );
+      { ttlMs: ctx.config.mqttSessionExpiry, perAccount: ctx.config.mqttMaxSessions },
+      (client, why, forgotten) => {
+        this.metrics.sessionsEnded.inc({ reason: why });
+        if (forgotten > 0) this.metrics.dropped.inc({ reason: 'session_ended' }, forgotten);
+        this.ctx.log.info({ client, why, forgotten }, 'mqtt session ended: its subscriptions and unreleased QoS 2 packets are freed');
       },
       (client, err) => this.ctx.log.error({ client, err }, 'mqtt session could not be ended'),
     );
@@ -266,7 +263,7 @@ export class Broker {
       c.close();
     }
     if (clients.length > 0) this.metrics.disconnects.inc({ reason: 'account_deleted' }, clients.length);
-    this.expiry.endAll(`${username}:`);
+    this.expiry.endAccount(username);
     return clients.length;
   }
 

@@ -33,7 +33,7 @@ export function createMqttMetrics(registry: Registry, gauges: MqttGauges) {
     }),
     dropped: new Counter({
       name: 'halyard_mqtt_dropped_total',
-      help: 'Messages not delivered or not carried out: queue_full (the hub published faster than the broker delivered), slow_subscriber (one client fell behind), inflight_limit (a QoS 2 request refused: too many awaiting PUBREL), session_expired (unreleased QoS 2 packets of an expired session)',
+      help: 'Messages not delivered or not carried out: queue_full (the hub published faster than the broker delivered), slow_subscriber (one client fell behind), inflight_limit (a QoS 2 request refused: too many awaiting PUBREL), session_ended (unreleased QoS 2 packets of a session that ended without its client)',
       labelNames: ['reason'],
       registers,
     }),
@@ -68,9 +68,10 @@ export function createMqttMetrics(registry: Registry, gauges: MqttGauges) {
         this.set(gauges.sessions());
       },
     }),
-    sessionsExpired: new Counter({
-      name: 'halyard_mqtt_sessions_expired_total',
-      help: 'Persistent MQTT sessions ended because their client did not return within --mqtt-session-expiry',
+    sessionsEnded: new Counter({
+      name: 'halyard_mqtt_sessions_ended_total',
+      help: 'Persistent MQTT sessions ended without their client, by reason: expired (not resumed within --mqtt-session-expiry), too_many (beyond --mqtt-max-sessions of its account), account_deleted',
+      labelNames: ['reason'],
       registers,
     }),
     authFailures: new Counter({ name: 'halyard_mqtt_auth_failures_total', help: 'Refused MQTT logins', registers }),

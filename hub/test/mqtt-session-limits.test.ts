@@ -1,8 +1,8 @@
-// QoS 2 publishes whose PUBREL never comes, from persistent sessions (clean=false)
-// under several client ids: what the hub keeps for them is bounded per client id
-// (across reconnects) and in total, refusals end the connection and are counted,
-// retransmissions are answered without being carried out twice, and an abandoned
-// session is freed when it expires.
+// Persistent sessions (clean=false) abandoned by their clients: QoS 2 publishes whose
+// PUBREL never comes, under several client ids, are bounded per client id (across
+// reconnects) and in total, refusals end the connection and are counted,
+// retransmissions are answered without being carried out twice, an abandoned
+// session is freed when it expires, and an account keeps only so many waiting.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -12,6 +12,7 @@ import { createIntegrator, TestMqtt } from './helpers/mqtt.js';
 import { RawMqtt } from './helpers/raw-mqtt.js';
 
 const PER_CLIENT = 8;
+const MAX_SESSIONS = 3;
 const TOTAL = 20;
 const TOPIC = 'halyard/devices/q2-d1/cmd/noop';
 const LOGIN = { username: 'q2', password: 'q2-password' };
@@ -31,7 +32,10 @@ describe('MQTT QoS 2 publishes awaiting PUBREL', () => {
       String(TOTAL),
       '--mqtt-session-expiry',
       '3s',
+      '--mqtt-max-sessions',
+      String(MAX_SESSIONS),
     ]);
+    await createIntegrator(t.api, 'many', 'many-password');
     await createIntegrator(t.api, LOGIN.username, LOGIN.password);
     await t.api.provision('q2-d1');
   });
@@ -96,10 +100,10 @@ describe('MQTT QoS 2 publishes awaiting PUBREL', () => {
 
     // Nobody comes back: the sessions expire and what they held is freed and counted.
     await eventually(async () => (await inflight()) === 0, 'the abandoned sessions to expire', 15_000);
-    assert.equal(await metricSample(t, 'halyard_mqtt_dropped_total{reason="session_expired"}'), TOTAL);
-    assert.ok((await metricSample(t, 'halyard_mqtt_sessions_expired_total')) >= 3);
+    assert.equal(await metricSample(t, 'halyard_mqtt_dropped_total{reason="session_ended"}'), TOTAL);
+    assert.ok((await metricSample(t, 'halyard_mqtt_sessions_ended_total{reason="expired"}')) >= 3);
     assert.equal(await metricSample(t, 'halyard_mqtt_sessions_waiting'), 0);
-    assert.ok(t.logs.some((l) => l.msg.startsWith('mqtt session ended') && l.client === 'q2:half-open-a'));
+    assert.ok(t.logs.some((l) => l.msg.startsWith('mqtt session ended') && l.client === 'q2:half-open-a' && l.why === 'expired'));
 
     // A client that completes its exchanges is never near the bound.
     const ok = await TestMqtt.connect(`mqtt://127.0.0.1:${t.hub.mqttPort}`, { ...LOGIN, clientId: 'well-behaved', clean: false });
@@ -116,5 +120,24 @@ describe('MQTT QoS 2 publishes awaiting PUBREL', () => {
     c.client.stream.destroy(); // gone without DISCONNECT: the will is published
     await eventually(async () => (await accepted()) === before + 1, 'the will to be carried out');
     assert.equal(await inflight(), 0);
+  });
+
+  it("keeps --mqtt-max-sessions of an account's sessions waiting, ending the oldest first", async () => {
+    const url = `mqtt://127.0.0.1:${t.hub.mqttPort}`;
+    const login = { username: 'many', password: 'many-password', clean: false };
+    const tooMany = () => metricSample(t, 'halyard_mqtt_sessions_ended_total{reason="too_many"}');
+    for (let i = 0; i < MAX_SESSIONS + 2; i++) {
+      const c = await TestMqtt.connect(url, { ...login, clientId: `many-${i}` });
+      await c.subscribe('halyard/hub/status');
+      await c.close();
+    }
+    await eventually(async () => (await tooMany()) === 2, 'the two oldest sessions to end');
+    assert.ok(t.logs.some((l) => l.msg.startsWith('mqtt session ended') && l.client === 'many:many-0' && l.why === 'too_many'));
+    const oldest = await TestMqtt.connect(url, { ...login, clientId: 'many-0' });
+    assert.equal(oldest.sessionPresent, false, 'the oldest session was ended');
+    await oldest.close();
+    const newest = await TestMqtt.connect(url, { ...login, clientId: `many-${MAX_SESSIONS + 1}` });
+    assert.equal(newest.sessionPresent, true, 'the newest session waited for its client');
+    await newest.close();
   });
 });
