@@ -50,6 +50,20 @@ describe('hub configuration', () => {
     assert.throws(() => loadConfig(['--admin-password', 'short'], {}), /at least 8/);
   });
 
+  it('bounds MQTT connections and sessions by default, within checked ranges', () => {
+    const c = loadConfig([], {});
+    assert.equal(c.mqttConnectTimeout, 5_000);
+    assert.equal(c.mqttPendingPerIp, 10);
+    assert.throws(() => loadConfig(['--mqtt-connect-timeout', '0'], {}), /--mqtt-connect-timeout/);
+    assert.equal(c.mqttMaxInflight, 32);
+    assert.equal(c.mqttInflightTotal, 20_000);
+    assert.equal(c.mqttSessionExpiry, 3_600_000);
+    assert.equal(loadConfig(['--mqtt-session-expiry', '0'], {}).mqttSessionExpiry, 0);
+    assert.equal(c.mqttMaxSessions, 100);
+    assert.throws(() => loadConfig(['--mqtt-max-inflight', '0'], {}), /--mqtt-max-inflight/);
+    assert.throws(() => loadConfig(['--mqtt-max-inflight', '64', '--mqtt-inflight-total', '10'], {}), /--mqtt-inflight-total/);
+  });
+
   it('hides passwords in URLs it reports', () => {
     assert.equal(redact('mqtts://user:s3cret@broker:8883/?prefix=a'), 'mqtts://user:***@broker:8883/?prefix=a');
   });

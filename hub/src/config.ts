@@ -34,6 +34,18 @@ export interface HubConfig {
   /** Outbound MQTT bridges, `mqtt[s]://user:pass@host:port[?prefix=...&qos=1]`. */
   bridge: string[];
   mqttPrefix: string;
+  /** ms a new MQTT connection has to send CONNECT before it is closed; 100 ms to 10 min (0 is refused: every connection must speak sometime). */
+  mqttConnectTimeout: number;
+  /** MQTT connections from one address that have not finished logging in (count); 0 = no limit. */
+  mqttPendingPerIp: number;
+  /** QoS 2 publishes awaiting PUBREL per client id, connected or not (count, at least 1); beyond it the client is disconnected. */
+  mqttMaxInflight: number;
+  /** QoS 2 publishes awaiting PUBREL across all client ids (count, at least mqttMaxInflight; about 300 bytes each: payloads are not kept); beyond it the publisher is disconnected. */
+  mqttInflightTotal: number;
+  /** ms a persistent (clean=false) MQTT session outlives its connection; 0 = it ends with the connection. */
+  mqttSessionExpiry: number;
+  /** Persistent MQTT sessions one account keeps for clients that are away (count; the oldest ends first); 0 = no limit. */
+  mqttMaxSessions: number;
   /** Publish Home Assistant discovery under this prefix; undefined = off. */
   haDiscovery: string | undefined;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -81,6 +93,48 @@ export const FLAGS: readonly FlagSpec[] = [
   { key: 'retention', flag: 'retention', kind: 'duration', default: '30d', help: 'how long raw telemetry is kept (0 = forever)' },
   { key: 'bridge', flag: 'bridge', kind: 'list', default: undefined, help: 'outbound MQTT bridge URL (repeatable; env: comma-separated)' },
   { key: 'mqttPrefix', flag: 'mqtt-prefix', kind: 'string', default: 'halyard', help: 'MQTT topic prefix' },
+  {
+    key: 'mqttConnectTimeout',
+    flag: 'mqtt-connect-timeout',
+    kind: 'duration',
+    default: '5s',
+    help: 'time a new MQTT connection has to send CONNECT (then closed)',
+  },
+  {
+    key: 'mqttPendingPerIp',
+    flag: 'mqtt-pending-per-ip',
+    kind: 'int',
+    default: '10',
+    help: 'MQTT connections per address not yet logged in (further ones are closed; 0 = no limit)',
+  },
+  {
+    key: 'mqttMaxInflight',
+    flag: 'mqtt-max-inflight',
+    kind: 'int',
+    default: '32',
+    help: 'QoS 2 publishes awaiting PUBREL per MQTT client id (beyond: disconnected)',
+  },
+  {
+    key: 'mqttInflightTotal',
+    flag: 'mqtt-inflight-total',
+    kind: 'int',
+    default: '20000',
+    help: 'QoS 2 publishes awaiting PUBREL across all MQTT clients, about 300 bytes each (beyond: the publisher is disconnected)',
+  },
+  {
+    key: 'mqttSessionExpiry',
+    flag: 'mqtt-session-expiry',
+    kind: 'duration',
+    default: '1h',
+    help: 'how long a persistent (clean=false) MQTT session outlives its connection (0 = ends with it)',
+  },
+  {
+    key: 'mqttMaxSessions',
+    flag: 'mqtt-max-sessions',
+    kind: 'int',
+    default: '100',
+    help: 'persistent MQTT sessions one account keeps for clients that are away; the oldest ends first (0 = no limit)',
+  },
   {
     key: 'haDiscovery',
     flag: 'ha-discovery',
@@ -238,6 +292,9 @@ function validate(c: HubConfig, env: Readonly<Record<string, string | undefined>
   if (c.maxConnections < 1) bad('--max-connections must be at least 1');
   if (c.maxSeriesPerDevice < 1) bad('--max-series-per-device must be at least 1');
   if (c.commitInterval > 1000) bad('--commit-interval must be at most 1s');
+  if (c.mqttConnectTimeout < 100 || c.mqttConnectTimeout > 600_000) bad('--mqtt-connect-timeout must be between 100ms and 10m');
+  if (c.mqttMaxInflight < 1 || c.mqttMaxInflight > 65_535) bad('--mqtt-max-inflight must be 1-65535');
+  if (c.mqttInflightTotal < c.mqttMaxInflight) bad('--mqtt-inflight-total must be at least --mqtt-max-inflight');
   if (!/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/.test(c.mqttPrefix)) bad('--mqtt-prefix must be topic levels of letters, digits, _ and -');
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(c.logLevel))
     bad('--log-level must be fatal, error, warn, info, debug, trace or silent');

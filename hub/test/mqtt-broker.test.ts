@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { TestDevice } from './helpers/device.js';
-import { startTestHub, type TestHub } from './helpers/hub.js';
+import { eventually, TestDevice } from './helpers/device.js';
+import { metricSample, startTestHub, type TestHub } from './helpers/hub.js';
 import { createIntegrator, TestMqtt } from './helpers/mqtt.js';
 
 describe('embedded MQTT broker', () => {
@@ -125,8 +125,13 @@ describe('embedded MQTT broker', () => {
 
   it('disconnects a packet over the size limit before buffering it', async () => {
     const c = await TestMqtt.connect(url, { username: 'alice', password: 'alice-password' });
-    c.client.publish('halyard/devices/acl-d1/cmd/big', Buffer.alloc(300 * 1024, 0x20), { qos: 0 });
+    // The limit is twice --max-frame (64 KiB): a request bigger than a device frame cannot be carried out anyway.
+    const tooLarge = () => metricSample(t, 'halyard_mqtt_disconnects_total{reason="too_large"}');
+    const before = await tooLarge();
+    c.client.publish('halyard/devices/acl-d1/cmd/big', Buffer.alloc(130 * 1024, 0x20), { qos: 0 });
     await c.waitClosed();
+    assert.equal(await tooLarge(), before + 1);
+    assert.ok(t.logs.some((l) => l.msg.startsWith('mqtt packet over the size limit') && l.limit === 128 * 1024));
     // An unauthenticated peer announcing a 200 MB CONNECT is cut off as soon as the header arrives.
     const sock = connect(t.hub.mqttPort, '127.0.0.1');
     await new Promise<void>((resolve) => sock.once('connect', () => resolve()));
@@ -144,6 +149,13 @@ describe('embedded MQTT broker', () => {
 
   it('ends the connections of a deleted account', async () => {
     await createIntegrator(t.api, 'temp', 'temp-password');
+    // A persistent session the account left behind ends with the account, not an hour later.
+    const waiting = () => metricSample(t, 'halyard_mqtt_sessions_waiting');
+    const before = await waiting();
+    const left = await TestMqtt.connect(url, { username: 'temp', password: 'temp-password', clientId: 'left-behind', clean: false });
+    await left.subscribe('halyard/hub/status');
+    await left.close();
+    await eventually(async () => (await waiting()) === before + 1, 'the session to wait for its client');
     const watcher = await TestMqtt.connect(url, { username: 'alice', password: 'alice-password' });
     await watcher.subscribe('halyard/devices/acl-d1/cmd/+/status');
     // Its last will is a command: a deleted account's will must not run.
@@ -156,15 +168,36 @@ describe('embedded MQTT broker', () => {
     assert.deepStrictEqual(watcher.on('halyard/devices/acl-d1/cmd/from-will/status'), []);
     await watcher.close();
     await assert.rejects(TestMqtt.connect(url, { username: 'temp', password: 'temp-password' }), /Bad username or password/i);
+    await eventually(async () => (await waiting()) === before, "the deleted account's sessions to end");
+    assert.ok(t.logs.some((l) => l.msg.startsWith('mqtt session ended') && l.client === 'temp:left-behind' && l.why === 'account_deleted'));
   });
 
-  it("refuses a client id in use by another account's connection", async () => {
-    const a = await TestMqtt.connect(url, { username: 'alice', password: 'alice-password', clientId: 'shared-id' });
-    await assert.rejects(
-      TestMqtt.connect(url, { username: 'only-d1', password: 'only-d1-password', clientId: 'shared-id' }),
-      /Identifier rejected/i,
-    );
-    assert.equal(a.closed, false);
+  it('scopes client ids per account: another account can neither take over nor lock out nor resume a session', async () => {
+    const owner = { username: 'alice', password: 'alice-password', clientId: 'shared-id', clean: false };
+    const other = { username: 'only-d1', password: 'only-d1-password', clientId: 'shared-id', clean: false };
+    // A read-only account takes the id first: the owner still gets in, and the squatter is not kicked either.
+    const squatter = await TestMqtt.connect(url, { ...other, clean: true });
+    const a = await TestMqtt.connect(url, owner);
+    await a.subscribe('halyard/hub/status');
+    await squatter.subscribe('halyard/devices/acl-d1/status');
+    assert.equal(squatter.closed, false);
+    await squatter.close();
+    // The other account presents the same id while the owner is connected: its own session, the owner keeps its connection.
+    const b = await TestMqtt.connect(url, other);
+    assert.equal(b.client.connected, true);
+    await a.subscribe('halyard/devices/acl-d1/status'); // a round trip after b's CONNACK: a kick would have landed by now
+    assert.equal(a.closed, false, "the owner's connection was not taken over");
+    await b.close();
     await a.close();
+    // The owner's persistent session is there for the owner only.
+    const b2 = await TestMqtt.connect(url, other);
+    assert.equal(b2.sessionPresent, false, "the other account did not resume the owner's session");
+    await b2.close();
+    const a2 = await TestMqtt.connect(url, owner);
+    assert.equal(a2.sessionPresent, true, 'the owner resumes its session');
+    // Within one account the id still means one connection: the newer one takes over ([MQTT-3.1.4-2]).
+    const a3 = await TestMqtt.connect(url, owner);
+    await a2.waitClosed();
+    await a3.close();
   });
 });

@@ -3,17 +3,29 @@
 // (live and retained: aedes's retained replay goes through authorizeForward, which
 // closes aedes-cli#158); publishes are requests the hub consumes, never messages
 // other clients see; and a client that cannot keep up loses messages (counted)
-// rather than holding up anyone else.
+// rather than holding up anyone else. Client ids are scoped per account, so no
+// account can take over, or lock out, another's session (SECURITY.md).
 
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { Aedes, type AedesPublishPacket, type AuthenticateError, type Client, type PublishPacket, type Subscription } from 'aedes';
+import {
+  Aedes,
+  type AedesPublishPacket,
+  type AuthenticateError,
+  type Client,
+  type ConnectPacket,
+  type PublishPacket,
+  type Subscription,
+} from 'aedes';
 import type { HubContext } from '../context.js';
 import { coalesceWrites } from '../net/coalesce-writes.js';
 import type { Acl } from './acl.js';
 import { authenticate } from './auth.js';
 import type { MqttMetrics } from './metrics.js';
 import { guardPacketSize } from './packet-guard.js';
+import { PendingLogins } from './pending-logins.js';
+import { SessionExpiry } from './session-expiry.js';
+import { SessionStore } from './session-store.js';
 import { MAX_TOPIC_LEVELS } from './topic-filter.js';
 import type { Request, Topics } from './topics.js';
 
@@ -33,13 +45,28 @@ export const BROKER_LIMITS = {
   subscriberBudget: 2 * 1024 * 1024,
   /** ms a client may leave its socket unwritable before aedes disconnects it; 0 would wait forever. */
   drainTimeout: 10_000,
-  /** ms between opening a connection and CONNECT. */
-  connectTimeout: 10_000,
-  /** Largest packet a client may send, bytes (the HTTP API's body limit). */
-  maxPacket: 256 * 1024,
   /** Subscriptions per client. */
   maxSubscriptions: 256,
+  /**
+   * Longest client id, characters, once scoped as `account:id`: a 64-character
+   * username, the colon, and the 23 characters MQTT 3.1 allows. aedes applies it to
+   * MQTT 3.1 clients only; their own id is held to 23 in `authenticate`.
+   */
+  maxScopedClientId: 64 + 1 + 23,
 } as const;
+
+/**
+ * Largest packet a client may send, bytes. Publishes are requests, and a command or
+ * desired-state patch bigger than a device frame (--max-frame) is refused anyway;
+ * twice that leaves room for JSON being wordier than the frame's CBOR. Before
+ * authentication this is all a peer can make the hub buffer per packet.
+ */
+export function maxPacketBytes(maxFrame: number): number {
+  return 2 * maxFrame;
+}
+
+/** Longest client id MQTT 3.1 servers must accept (MQTT 3.1 §3.1, CONNECT payload). */
+const MQTT31_MAX_CLIENT_ID = 23;
 
 /**
  * Requests are rewritten to this topic once the hub has taken them: nobody can
@@ -67,20 +94,36 @@ function authError(returnCode: number, message: string): AuthenticateError {
 export class Broker {
   private readonly sessions = new WeakMap<Client, Session>();
   private readonly byUser = new Map<string, Set<Client>>();
-  private readonly byClientId = new Map<string, Client>();
-  private readonly streams = new WeakMap<Duplex, { ip: string; backlog: () => number }>();
+  private readonly streams = new WeakMap<Duplex, { ip: string; backlog: () => number; loggedIn: () => void }>();
+  /** The client id each client sent, before it was scoped to its account. */
+  private readonly ownIds = new WeakMap<Client, string>();
+  private readonly pending: PendingLogins;
+  readonly expiry: SessionExpiry;
 
   private constructor(
     readonly aedes: Aedes,
+    readonly store: SessionStore,
     private readonly ctx: HubContext,
     private readonly topics: Topics,
     private readonly metrics: MqttMetrics,
     private readonly onRequest: RequestHandler,
   ) {
+    this.pending = new PendingLogins(ctx.config.mqttPendingPerIp);
+    this.expiry = new SessionExpiry(
+      store,
+      { ttlMs: ctx.config.mqttSessionExpiry, perAccount: ctx.config.mqttMaxSessions },
+      (client, why, forgotten) => {
+        this.metrics.sessionsEnded.inc({ reason: why });
+        if (forgotten > 0) this.metrics.dropped.inc({ reason: 'session_ended' }, forgotten);
+        this.ctx.log.info({ client, why, forgotten }, 'mqtt session ended: its subscriptions and unreleased QoS 2 packets are freed');
+      },
+      (client, err) => this.ctx.log.error({ client, err }, 'mqtt session could not be ended'),
+    );
     aedes.on('client', (client) => {
+      this.expiry.resumed(client.id);
+      this.streams.get(client.conn as Duplex)?.loggedIn();
       const s = this.sessions.get(client);
       if (s === undefined) return;
-      this.byClientId.set(client.id, client);
       let set = this.byUser.get(s.username);
       if (set === undefined) {
         set = new Set();
@@ -90,8 +133,9 @@ export class Broker {
       this.ctx.log.debug({ client: client.id, username: s.username }, 'mqtt client connected');
     });
     aedes.on('clientDisconnect', (client) => {
-      if (this.byClientId.get(client.id) === client) this.byClientId.delete(client.id);
       const s = this.sessions.get(client);
+      // A deleted account's sessions cannot be resumed: they end now.
+      if (!client.clean) this.expiry.left(client.id, s?.revoked === true);
       if (s !== undefined) {
         const set = this.byUser.get(s.username);
         set?.delete(client);
@@ -112,16 +156,34 @@ export class Broker {
       }
       this.ctx.log.debug({ client: client.id, err: err.message }, 'mqtt client error');
     });
-    aedes.on('connectionError', (_client, err) => this.ctx.log.debug({ err: err.message }, 'mqtt connection error'));
+    aedes.on('connectionError', (client, err) => {
+      if (err.message === 'connect did not arrive in time') {
+        this.metrics.disconnects.inc({ reason: 'connect_timeout' });
+        const ip = this.streams.get(client.conn as Duplex)?.ip;
+        this.ctx.log.info({ ip, timeoutMs: ctx.config.mqttConnectTimeout }, 'mqtt connection sent no CONNECT in time: closed');
+        return;
+      }
+      this.ctx.log.debug({ err: err.message }, 'mqtt connection error');
+    });
   }
 
   static async start(ctx: HubContext, topics: Topics, metrics: MqttMetrics, onRequest: RequestHandler): Promise<Broker> {
     let broker: Broker | undefined;
+    const store = new SessionStore({ perClient: ctx.config.mqttMaxInflight, total: ctx.config.mqttInflightTotal });
     const aedes = await Aedes.createBroker({
+      persistence: store,
       concurrency: BROKER_LIMITS.concurrency,
       drainTimeout: BROKER_LIMITS.drainTimeout,
-      connectTimeout: BROKER_LIMITS.connectTimeout,
+      // aedes's timer runs from the moment it is handed the stream, TCP, TLS or WebSocket alike.
+      connectTimeout: ctx.config.mqttConnectTimeout,
+      // A backstop per connection; the store bounds the same per client id, across connections.
+      maxInflightInbound: ctx.config.mqttMaxInflight,
+      maxClientsIdLength: BROKER_LIMITS.maxScopedClientId,
       maxTopicLevels: MAX_TOPIC_LEVELS,
+      preConnect: (client, packet, done) => {
+        (broker as Broker).scopeClientId(client, packet);
+        done(null, true);
+      },
       authenticate: (client, username, password, done) => {
         (broker as Broker).authenticate(client, username, password).then(
           (err) => done(err, err === null),
@@ -135,12 +197,39 @@ export class Broker {
       authorizePublish: (client, packet, done) => (broker as Broker).authorizePublish(client, packet, done),
       authorizeForward: (client, packet) => (broker as Broker).authorizeForward(client, packet),
     });
-    broker = new Broker(aedes, ctx, topics, metrics, onRequest);
+    broker = new Broker(aedes, store, ctx, topics, metrics, onRequest);
     return broker;
+  }
+
+  /** Connections that have not logged in yet. */
+  get pendingLogins(): number {
+    return this.pending.total;
   }
 
   get clients(): number {
     return this.aedes.connectedClients ?? 0;
+  }
+
+  /**
+   * Takes one of the slots `ip` has for connections not logged in yet; undefined
+   * (counted and logged) when it has none left. The function returned gives the
+   * slot back; calling it again does nothing.
+   */
+  holdPending(ip: string): (() => void) | undefined {
+    if (!this.pending.take(ip)) {
+      this.metrics.disconnects.inc({ reason: 'too_many_pending' });
+      this.ctx.log.warn(
+        { ip, limit: this.ctx.config.mqttPendingPerIp },
+        'mqtt connection refused: too many connections from this address have not logged in yet',
+      );
+      return undefined;
+    }
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      this.pending.give(ip);
+    };
   }
 
   /** Serves one connection (TCP, TLS or a WebSocket's stream). */
@@ -150,11 +239,18 @@ export class Broker {
     // Bytes held back only until the end of this turn are not a slow subscriber's backlog.
     const own = () => stream.writableLength - coalesced.corkedBytes();
     const backlog = extraBacklog === undefined ? own : () => own() + extraBacklog();
-    this.streams.set(stream, { ip, backlog });
+    const loggedIn = this.holdPending(ip);
+    if (loggedIn === undefined) {
+      stream.destroy();
+      return;
+    }
+    stream.once('close', loggedIn);
+    this.streams.set(stream, { ip, backlog, loggedIn });
     this.aedes.handle(stream, req);
-    guardPacketSize(stream, BROKER_LIMITS.maxPacket, () => {
+    const maxPacket = maxPacketBytes(this.ctx.config.maxFrame);
+    guardPacketSize(stream, maxPacket, () => {
       this.metrics.disconnects.inc({ reason: 'too_large' });
-      this.ctx.log.warn({ ip, limit: BROKER_LIMITS.maxPacket }, 'mqtt packet over the size limit: disconnecting');
+      this.ctx.log.warn({ ip, limit: maxPacket }, 'mqtt packet over the size limit: disconnecting');
     });
   }
 
@@ -167,6 +263,7 @@ export class Broker {
       c.close();
     }
     if (clients.length > 0) this.metrics.disconnects.inc({ reason: 'account_deleted' }, clients.length);
+    this.expiry.endAccount(username);
     return clients.length;
   }
 
@@ -183,12 +280,11 @@ export class Broker {
       this.ctx.log.info({ ip, username, reason: r.reason }, 'mqtt login refused');
       return authError(r.returnCode, r.reason);
     }
-    // A client id in use by another account would take that account's connection over ([MQTT-3.1.4-2]).
-    const holder = this.byClientId.get(client.id);
-    const holderUser = holder === undefined ? undefined : this.sessions.get(holder)?.username;
-    if (holderUser !== undefined && holderUser !== r.username) {
-      this.ctx.log.warn({ ip, username, client: client.id }, 'mqtt client id in use by another account: refused');
-      return authError(2, 'client id in use by another account');
+    // aedes checks the scoped id against a limit that leaves room for the account; the client's own id is checked here.
+    const own = this.ownIds.get(client);
+    if (client.version === 3 && own !== undefined && own.length > MQTT31_MAX_CLIENT_ID) {
+      this.ctx.log.info({ ip, username, client: own }, 'mqtt client id longer than MQTT 3.1 allows: refused');
+      return authError(2, 'identifier rejected');
     }
     this.sessions.set(client, {
       username: r.username,
@@ -198,6 +294,19 @@ export class Broker {
       revoked: false,
     });
     return null;
+  }
+
+  /**
+   * Scopes the client id to the account named in CONNECT, before aedes looks it up:
+   * the same id under two accounts is two sessions, so an account can neither take
+   * over another's connection ([MQTT-3.1.4-2] would close it) nor resume its session.
+   * The username is not verified yet, but a CONNECT that fails authentication never
+   * gets a session. An empty id stays empty: aedes gives it a unique one.
+   */
+  private scopeClientId(client: Client, packet: ConnectPacket): void {
+    if (packet.clientId === '' || packet.username === undefined) return;
+    this.ownIds.set(client, packet.clientId);
+    packet.clientId = `${packet.username}:${packet.clientId}`;
   }
 
   private authorizeSubscribe(client: Client, sub: Subscription): Subscription | null {
@@ -237,6 +346,9 @@ export class Broker {
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
     packet.topic = CONSUMED_TOPIC;
     packet.retain = false;
+    // A will has no packet id and is never stored: only a client's QoS 2 PUBLISH awaits a PUBREL.
+    const inbound = client !== null && packet.qos === 2 && packet.messageId !== undefined;
+    if (inbound && !this.admitQos2(client, s.username, packet.messageId as number, done)) return;
     // The PUBACK (and the client's next packets) wait until the hub has taken the request: backpressure per client.
     this.onRequest(req, topic, payload, `mqtt:${s.username}`).then(
       () => done(null),
@@ -245,6 +357,31 @@ export class Broker {
         done(null);
       },
     );
+  }
+
+  /**
+   * Reserves a QoS 2 publish's place among those awaiting PUBREL before the hub
+   * carries it out; false when it must not be carried out (`done` has been called).
+   * A retransmission of one already carried out is answered without repeating it
+   * ([MQTT-4.3.3-2]); one past a bound ends the connection, the only refusal MQTT
+   * 3.1.1 has for a PUBLISH.
+   */
+  private admitQos2(client: Client, username: string, messageId: number, done: (err?: Error | null) => void): boolean {
+    const verdict = this.store.admit(client.id, messageId);
+    if (verdict === 'new') return true;
+    if (verdict === 'duplicate') {
+      done(null);
+      return false;
+    }
+    this.metrics.dropped.inc({ reason: 'inflight_limit' });
+    this.metrics.disconnects.inc({ reason: 'inflight_limit' });
+    const limit = verdict === 'client_full' ? this.ctx.config.mqttMaxInflight : this.ctx.config.mqttInflightTotal;
+    this.ctx.log.warn(
+      { username, client: this.ownIds.get(client) ?? client.id, limit, scope: verdict === 'client_full' ? 'client id' : 'all clients' },
+      'mqtt QoS 2 publish refused: too many awaiting PUBREL; disconnecting',
+    );
+    done(new Error(`HUB_ERR_QUEUE_FULL: more than ${limit} QoS 2 publishes awaiting PUBREL`));
+    return false;
   }
 
   private authorizeForward(client: Client, packet: AedesPublishPacket): AedesPublishPacket | null {
@@ -260,6 +397,7 @@ export class Broker {
   }
 
   close(): Promise<void> {
+    this.expiry.close();
     return new Promise((resolve) => this.aedes.close(() => resolve()));
   }
 }

@@ -55,6 +55,9 @@ export async function startMqtt(ctx: HubContext): Promise<MqttService> {
   let bridges: Bridge[] = [];
   const metrics = createMqttMetrics(ctx.metrics.registry, {
     clients: () => broker?.clients ?? 0,
+    pending: () => broker?.pendingLogins ?? 0,
+    inflight: () => broker?.store.pending ?? 0,
+    sessions: () => broker?.expiry.waiting ?? 0,
     bridges: () => bridges.map((b) => ({ label: b.config.label, connected: b.state === 'connected', queued: b.queued })),
   });
   const publisher = new Publisher();
@@ -75,13 +78,15 @@ export async function startMqtt(ctx: HubContext): Promise<MqttService> {
   mirror.start();
   mirror.hubStatus(true);
   const started = broker;
-  const listeners = await startListeners(ctx, (stream, ip, req, extraBacklog) => started.accept(stream, ip, req, extraBacklog)).catch(
-    async (err: unknown) => {
-      mirror.stop();
-      await started.close();
-      throw err;
-    },
-  );
+  const listeners = await startListeners(
+    ctx,
+    (stream, ip, req, extraBacklog) => started.accept(stream, ip, req, extraBacklog),
+    (ip) => started.holdPending(ip),
+  ).catch(async (err: unknown) => {
+    mirror.stop();
+    await started.close();
+    throw err;
+  });
   // The fleet's retained state goes out in the background, in chunks; clients may connect meanwhile
   // (version checks keep a late snapshot from overwriting newer state).
   (async () => {

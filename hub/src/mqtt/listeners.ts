@@ -10,7 +10,7 @@ import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { createWebSocketStream, type WebSocket, WebSocketServer } from 'ws';
 import type { HubContext } from '../context.js';
 import { answerHandshakeErrors, rejectUpgrade } from '../net/reject-upgrade.js';
-import { BROKER_LIMITS } from './broker.js';
+import { maxPacketBytes } from './broker.js';
 
 /** Most MQTT connections at once, per listener (integrators are services, not devices). */
 export const MAX_MQTT_CONNECTIONS = 1_000;
@@ -19,6 +19,8 @@ export const MAX_MQTT_CONNECTIONS = 1_000;
 const WS_PROTOCOLS = ['mqtt', 'mqttv3.1'];
 
 export type Accept = (stream: Duplex, ip: string, req?: IncomingMessage, extraBacklog?: () => number) => void;
+/** Takes a slot among the connections `ip` may have not logged in yet; undefined when none is left. */
+export type HoldPending = (ip: string) => (() => void) | undefined;
 
 export interface Listeners {
   port: number;
@@ -53,7 +55,7 @@ function track(server: Server): Set<Socket> {
   return sockets;
 }
 
-export async function startListeners(ctx: HubContext, accept: Accept): Promise<Listeners> {
+export async function startListeners(ctx: HubContext, accept: Accept, holdPending: HoldPending): Promise<Listeners> {
   const { config, log } = ctx;
   const tcp = createServer({ noDelay: true }, (socket: Socket) => accept(socket, socket.remoteAddress ?? 'unknown'));
   tcp.maxConnections = MAX_MQTT_CONNECTIONS;
@@ -64,19 +66,52 @@ export async function startListeners(ctx: HubContext, accept: Accept): Promise<L
   let tlsSockets = new Set<Socket>();
   let mqttsPort: number | undefined;
   if (config.tlsCert !== undefined && config.tlsKey !== undefined) {
-    tls = createTlsServer({ cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) }, (socket: TLSSocket) =>
-      accept(socket, socket.remoteAddress ?? 'unknown'),
+    // A TLS connection reaches the broker only once its handshake is done; until then it
+    // holds a slot of its address all the same, and gets the broker's CONNECT deadline
+    // (Node's default is 120 s), or silent sockets could fill this listener.
+    const handshaking = new Map<string, () => void>();
+    const peer = (s: Socket) => `${s.remoteAddress}:${s.remotePort}`;
+    tls = createTlsServer(
+      { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey), handshakeTimeout: config.mqttConnectTimeout },
+      (socket: TLSSocket) => {
+        handshaking.get(peer(socket))?.();
+        accept(socket, socket.remoteAddress ?? 'unknown');
+      },
     );
     tls.maxConnections = MAX_MQTT_CONNECTIONS;
     tlsSockets = track(tls);
-    tls.on('tlsClientError', (err) => log.debug({ err: err.message }, 'mqtts handshake failed'));
+    tls.on('connection', (raw: Socket) => {
+      const release = holdPending(raw.remoteAddress ?? 'unknown');
+      if (release === undefined) {
+        raw.destroy();
+        return;
+      }
+      const key = peer(raw);
+      handshaking.set(key, release);
+      raw.once('close', () => {
+        release();
+        if (handshaking.get(key) === release) handshaking.delete(key);
+      });
+    });
+    tls.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
+      if (err.code === 'ERR_TLS_HANDSHAKE_TIMEOUT') {
+        log.info(
+          { ip: socket.remoteAddress, timeoutMs: config.mqttConnectTimeout },
+          'mqtts connection did not finish its TLS handshake in time: closed',
+        );
+        // Node reports the handshake timeout but leaves the socket open.
+        socket.destroy();
+        return;
+      }
+      log.debug({ err: err.message }, 'mqtts handshake failed');
+    });
     mqttsPort = await listen(tls, config.mqttsPort, config.host);
   }
 
   const wss = new WebSocketServer({
     noServer: true,
     // One MQTT packet may span several WebSocket messages; the packet guard bounds packets, this bounds messages.
-    maxPayload: BROKER_LIMITS.maxPacket,
+    maxPayload: maxPacketBytes(config.maxFrame),
     perMessageDeflate: false,
     handleProtocols: (offered) => WS_PROTOCOLS.find((p) => offered.has(p)) ?? false,
   });

@@ -5,6 +5,12 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 
 export interface MqttGauges {
   clients(): number;
+  /** QoS 2 publishes awaiting PUBREL, all client ids. */
+  inflight(): number;
+  /** Connections that have not logged in yet. */
+  pending(): number;
+  /** Persistent sessions kept for clients that are not connected. */
+  sessions(): number;
   bridges(): { label: string; connected: boolean; queued: number }[];
 }
 
@@ -27,14 +33,44 @@ export function createMqttMetrics(registry: Registry, gauges: MqttGauges) {
     }),
     dropped: new Counter({
       name: 'halyard_mqtt_dropped_total',
-      help: 'Messages not delivered: queue_full (the hub published faster than the broker delivered), slow_subscriber (one client fell behind)',
+      help: 'Messages not delivered or not carried out: queue_full (the hub published faster than the broker delivered), slow_subscriber (one client fell behind), inflight_limit (a QoS 2 request refused: too many awaiting PUBREL), session_ended (unreleased QoS 2 packets of a session that ended without its client)',
       labelNames: ['reason'],
       registers,
     }),
     queued: new Gauge({ name: 'halyard_mqtt_queued_messages', help: 'Messages waiting for the embedded broker', registers }),
     disconnects: new Counter({
       name: 'halyard_mqtt_disconnects_total',
-      help: 'Clients the hub disconnected, by reason (forbidden, slow_subscriber, too_large, account_deleted)',
+      help: 'Clients the hub disconnected, by reason (forbidden, slow_subscriber, too_large, account_deleted, connect_timeout, too_many_pending, inflight_limit)',
+      labelNames: ['reason'],
+      registers,
+    }),
+    pending: new Gauge({
+      name: 'halyard_mqtt_pending_connections',
+      help: 'MQTT connections that have not logged in yet (at most --mqtt-pending-per-ip per address)',
+      registers,
+      collect() {
+        this.set(gauges.pending());
+      },
+    }),
+    inflight: new Gauge({
+      name: 'halyard_mqtt_inflight_messages',
+      help: 'QoS 2 publishes received and awaiting PUBREL, all client ids (payloads are not kept)',
+      registers,
+      collect() {
+        this.set(gauges.inflight());
+      },
+    }),
+    sessions: new Gauge({
+      name: 'halyard_mqtt_sessions_waiting',
+      help: 'Persistent MQTT sessions kept for clients that are not connected, until they return or expire',
+      registers,
+      collect() {
+        this.set(gauges.sessions());
+      },
+    }),
+    sessionsEnded: new Counter({
+      name: 'halyard_mqtt_sessions_ended_total',
+      help: 'Persistent MQTT sessions ended without their client, by reason: expired (not resumed within --mqtt-session-expiry), too_many (beyond --mqtt-max-sessions of its account), account_deleted',
       labelNames: ['reason'],
       registers,
     }),

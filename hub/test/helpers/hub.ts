@@ -149,3 +149,10 @@ export async function startTestHub(flags: string[] = [], dir?: string): Promise<
     },
   };
 }
+
+/** One sample from /metrics, e.g. `halyard_mqtt_dropped_total{reason="x"}`; 0 when absent (a counter not yet counted). */
+export async function metricSample(t: TestHub, sample: string): Promise<number> {
+  const text = await fetch(`${t.http}/metrics`).then((r) => r.text());
+  const line = text.split('\n').find((l) => l.startsWith(`${sample} `));
+  return line === undefined ? 0 : Number(line.slice(sample.length + 1));
+}

@@ -18,7 +18,11 @@ export class TestMqtt {
   closed = false;
   private readonly waiters = new Set<() => void>();
 
-  private constructor(readonly client: MqttClient) {
+  private constructor(
+    readonly client: MqttClient,
+    /** The CONNACK's session-present flag: the broker had a session for this client id. */
+    readonly sessionPresent = false,
+  ) {
     client.on('message', (topic, payload, packet) => {
       this.received.push({ topic, text: payload.toString('utf8'), retain: packet.retain, at: Date.now() });
       this.notify();
@@ -37,7 +41,7 @@ export class TestMqtt {
   static connect(url: string, opts: IClientOptions = {}): Promise<TestMqtt> {
     return new Promise((resolve, reject) => {
       const client = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 5_000, ...opts });
-      client.once('connect', () => resolve(new TestMqtt(client)));
+      client.once('connect', (connack) => resolve(new TestMqtt(client, connack.sessionPresent)));
       client.once('error', (err) => {
         client.end(true);
         reject(err);
@@ -127,14 +131,14 @@ export async function createIntegrator(
   if (r.status !== 201) throw new Error(`create integrator ${username}: ${r.status} ${JSON.stringify(r.body)}`);
 }
 
-function mqttString(s: string): Buffer {
+export function mqttString(s: string): Buffer {
   const b = Buffer.from(s, 'utf8');
   const len = Buffer.alloc(2);
   len.writeUInt16BE(b.length);
   return Buffer.concat([len, b]);
 }
 
-function mqttPacket(type: number, body: Buffer): Buffer {
+export function mqttPacket(type: number, body: Buffer): Buffer {
   const len: number[] = [];
   let n = body.length;
   do {

@@ -1,0 +1,55 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { Client } from 'aedes';
+import { SessionStore } from './session-store.js';
+
+const client = (id: string) => ({ id }) as Client;
+
+function packet(messageId: number, bytes: number) {
+  return {
+    cmd: 'publish' as const,
+    topic: '$halyard/consumed',
+    payload: Buffer.alloc(bytes, 0x61),
+    qos: 2 as const,
+    retain: false,
+    dup: false,
+    messageId,
+    brokerId: 'b',
+    brokerCounter: messageId,
+  };
+}
+
+describe('session store', () => {
+  it('admits QoS 2 publishes up to the bounds per client id and in total, and recognises retransmissions', () => {
+    const s = new SessionStore({ perClient: 2, total: 3 });
+    assert.equal(s.admit('a', 1), 'new');
+    assert.equal(s.admit('a', 1), 'duplicate');
+    assert.equal(s.admit('a', 2), 'new');
+    assert.equal(s.admit('a', 3), 'client_full');
+    assert.equal(s.admit('b', 1), 'new');
+    assert.equal(s.admit('c', 1), 'total_full');
+    assert.equal(s.pending, 3);
+    assert.equal(s.pendingOf('a'), 2);
+  });
+
+  it('keeps no payload, and frees a slot at PUBREL and a whole session when it ends', async () => {
+    const s = new SessionStore({ perClient: 10, total: 10 });
+    assert.equal(s.admit('a', 1), 'new');
+    assert.equal(s.admit('a', 2), 'new');
+    await s.incomingStorePacket(client('a'), packet(1, 256 * 1024));
+    await s.incomingStorePacket(client('a'), packet(2, 256 * 1024));
+    const stored = await s.incomingGetPacket(client('a'), packet(1, 0));
+    assert.equal(stored.messageId, 1);
+    assert.equal((stored as { payload: Buffer }).payload.length, 0);
+
+    await s.incomingDelPacket(client('a'), packet(1, 0));
+    assert.equal(s.pendingOf('a'), 1);
+    assert.equal(s.admit('a', 1), 'new', 'a released id may be used again');
+
+    await s.addSubscriptions(client('a'), [{ topic: 'halyard/#', qos: 1 }]);
+    assert.equal(await s.endSession('a'), 2);
+    assert.equal(s.pending, 0);
+    await assert.rejects(s.incomingGetPacket(client('a'), packet(2, 0)), /no such packet/);
+    assert.deepStrictEqual(await s.subscriptionsByClient(client('a')), []);
+  });
+});
