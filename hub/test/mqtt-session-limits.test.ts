@@ -17,9 +17,14 @@ const TOTAL = 20;
 const TOPIC = 'halyard/devices/q2-d1/cmd/noop';
 const LOGIN = { username: 'q2', password: 'q2-password' };
 
-/** A command request padded to `bytes`, with its own idempotency key. */
+/**
+ * A command request padded to about `bytes`, with its own idempotency key. The pad is
+ * strings of 8 KiB, since one string longer than a device decodes is refused
+ * (SPEC.md §9).
+ */
 function request(key: string, bytes = 32 * 1024): string {
-  return JSON.stringify({ id: key, params: { pad: 'x'.repeat(bytes) } });
+  const pad = Array.from({ length: Math.ceil(bytes / 8192) }, (_, i) => 'x'.repeat(Math.min(8192, bytes - i * 8192)));
+  return JSON.stringify({ id: key, params: { pad } });
 }
 
 describe('MQTT QoS 2 publishes awaiting PUBREL', () => {
