@@ -182,21 +182,21 @@ export class EngineProcess {
   }
 
   /**
-   * Polls `probe` every 50 ms until it returns true. Rejects with the engine's log when
+   * Polls `probe` every 50 ms until it returns true (`what` names the condition in errors). Rejects with the engine's log when
    * the engine exits first or `timeoutMs` passes (probe errors count as "not yet").
    */
-  async untilReady(probe: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  async untilReady(probe: () => Promise<boolean>, timeoutMs = 20_000, what = 'ready'): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     let lastError = '';
     for (;;) {
-      if (this.ended) throw new Error(`${this.name} exited (${await this.exited}) before it was ready:\n${this.log}`);
+      if (this.ended) throw new Error(`${this.name} exited (${await this.exited}) before it was ${what}:\n${this.log}`);
       try {
         if (await probe()) return;
       } catch (err) {
         lastError = (err as Error).message;
       }
       if (Date.now() > deadline) {
-        throw new Error(`${this.name} was not ready after ${timeoutMs} ms (last probe: ${lastError || 'not ready'}):\n${this.log}`);
+        throw new Error(`${this.name} was not ${what} after ${timeoutMs} ms (last probe: ${lastError || 'no'}):\n${this.log}`);
       }
       await new Promise((r) => setTimeout(r, 50));
     }

@@ -209,7 +209,12 @@ export async function startHaproxy(options: HaproxyOptions): Promise<TestHaproxy
   };
 
   const untilStatus = async (server: string, status: 'UP' | 'DOWN', timeoutMs = 10_000): Promise<void> => {
-    await running.untilReady(async () => (await servers()).some((s) => s.server === server && s.status === status), timeoutMs);
+    const probe = async () => (await servers()).some((s) => s.server === server && s.status === status);
+    try {
+      await running.untilReady(probe, timeoutMs, `reporting ${server} ${status}`);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\nservers now: ${JSON.stringify(await servers().catch(() => []))}`);
+    }
   };
 
   const lb: TestHaproxy = {
