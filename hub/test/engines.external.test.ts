@@ -4,9 +4,11 @@
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { type AddressInfo, connect, createServer as createTcpServer, type Server as TcpServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import pg from 'pg';
@@ -14,6 +16,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { eventually } from './helpers/device.js';
 import { maxconnFor, startHaproxy, type TestHaproxy } from './helpers/haproxy.js';
 import { startPostgres, type TestPostgres } from './helpers/postgres.js';
+import { type HubProcess, spawnHub } from './helpers/process.js';
 import { startRedis, type TestRedis } from './helpers/redis.js';
 
 /** A client that reports connection loss as a value, not as an unhandled 'error' event. */
@@ -249,5 +252,48 @@ describe('HAProxy (helpers/haproxy.ts)', () => {
     await lb.stop();
     assert.equal(existsSync(lb.dir), false);
     await assert.rejects(fetch(`http://127.0.0.1:${lb.httpPort}/`));
+  });
+});
+
+describe('HAProxy in front of a real hub', () => {
+  let dir: string;
+  let hub: HubProcess;
+  let lb: TestHaproxy;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'halyard-lb-hub-'));
+    hub = await spawnHub(['--data-dir', dir, '--admin-password', 'engines-test-password']);
+    lb = await startHaproxy({
+      backends: [{ host: '127.0.0.1', port: hub.port }],
+      mqttBackends: [{ host: '127.0.0.1', port: hub.mqttPort }],
+    });
+  });
+  after(async () => {
+    await lb?.stop();
+    hub?.proc.kill('SIGTERM');
+    await hub?.exited;
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("passes the hub's /healthz check and reaches its API and MQTT port", async () => {
+    assert.deepEqual(
+      (await lb.servers()).map((s) => `${s.server} ${s.status}`),
+      ['hub0 UP', 'mqtt0 UP'],
+    );
+    assert.equal((await fetch(`http://127.0.0.1:${lb.httpPort}/healthz`)).status, 200);
+    assert.equal((await fetch(`http://127.0.0.1:${lb.httpPort}/api/v1/openapi.json`)).status, 200);
+    // An MQTT 3.1.1 CONNECT without credentials: the hub's broker answers CONNACK (refused or not) through the proxy.
+    const connack = await new Promise<Buffer>((resolve, reject) => {
+      const connectPacket = Buffer.from([
+        0x10, 0x0f, 0x00, 0x04, 0x4d, 0x51, 0x54, 0x54, 0x04, 0x02, 0x00, 0x3c, 0x00, 0x03, 0x6c, 0x62, 0x31,
+      ]);
+      const s = connect(lb.mqttPort as number, '127.0.0.1', () => s.write(connectPacket));
+      s.once('data', (d) => {
+        s.destroy();
+        resolve(d);
+      });
+      s.once('error', reject);
+    });
+    assert.equal(connack[0], 0x20, 'a CONNACK');
   });
 });
