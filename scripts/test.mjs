@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Runs the test suite with node:test through tsx, after a type-check build.
 //   node scripts/test.mjs              every *.test.ts except *.external.test.ts
-//   node scripts/test.mjs --external   only *.external.test.ts (need mosquitto, chromium)
+//   node scripts/test.mjs --external   only *.external.test.ts (need Mosquitto, Chromium, PostgreSQL, Redis, HAProxy)
 //   node scripts/test.mjs <file|dir>…  just those
 // Exits non-zero on any failure and prints node's summary.
 
