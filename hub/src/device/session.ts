@@ -304,7 +304,7 @@ export class DeviceSession {
     // A frame that breaks a per-device limit is refused whole, before anything of it is stored.
     const refused = m.type === MessageType.Telemetry ? this.gw.hooks.admitTelemetry(e, m.records) : undefined;
     if (refused !== undefined) {
-      this.fail(CloseCode.Malformed, refused, m.seq);
+      this.refuse(CloseCode.Malformed, refused, m.seq);
       return;
     }
     e.acceptedSeq = m.seq;
