@@ -177,6 +177,18 @@ describe('command service: ttl and timeout by the clock', () => {
     assert.equal(s.service.get(command.id)?.state, 'expired');
   });
 
+  it('an accepted-while-queued command (its sent not yet recorded) still times out', async () => {
+    // After a restart a device may answer a command whose 'sent' the hub never wrote
+    // (store/commands.ts: queued may move straight to accepted).
+    const s = await setup({ offline: true });
+    const { command } = await s.service.create(s.id, REQ);
+    s.clock.advance(1_000);
+    s.service.commandAccepted(s.entry, command.id);
+    assert.equal(s.service.get(command.id)?.state, 'accepted');
+    s.clock.advance(REQ.ttl + REQ.timeout);
+    assert.equal(s.service.get(command.id)?.state, 'timed_out');
+  });
+
   it('wait resolves at its deadline with the state then, or at once when the command ends', async () => {
     const s = await setup();
     const a = (await s.service.create(s.id, REQ)).command;

@@ -292,7 +292,12 @@ export class CommandService {
 
   commandAccepted(entry: DeviceEntry, id: string): void {
     const c = this.ownOpen(entry, id, 'CMD_ACCEPTED');
-    if (c !== undefined && (c.state === 'queued' || c.state === 'sent')) this.move(c, 'accepted', {});
+    if (c === undefined || (c.state !== 'queued' && c.state !== 'sent')) return;
+    const wasQueued = c.state === 'queued';
+    this.move(c, 'accepted', {});
+    // Accepted while queued (its 'sent' was never recorded, store/commands.ts): the
+    // ttl timer cannot end an accepted command, so it needs its timeout, from now.
+    if (wasQueued) this.schedule(c, this.clock.now());
   }
 
   commandResult(entry: DeviceEntry, m: CmdResult): void {
