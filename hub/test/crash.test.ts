@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { eventually } from './helpers/device.js';
+import { eventually } from './helpers/eventually.js';
 import { Api } from './helpers/hub.js';
 import { type HubProcess, spawnHub } from './helpers/process.js';
 import { ReliableDevice } from './helpers/reliable-device.js';
