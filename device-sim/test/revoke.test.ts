@@ -94,6 +94,7 @@ describe('no retry after revoke or refused credentials (real hub)', () => {
       devices: [bad],
       profile: 'relay',
       backoff: { baseMs: 5, capMs: 10 },
+      seed: 10,
       onUnauthorized: async (id) => {
         asked.push(id);
         return (await ok<{ token: string }>(api.request('POST', `/devices/${id}/token`, {}))).token;

@@ -36,7 +36,7 @@ describe('wss (real hub with TLS)', () => {
   });
 
   const run = (tls: FleetOptions['tls']): Fleet => {
-    const fleet = startFleet({ hub: hub.url, devices, rate: 5, backoff: { baseMs: 50, capMs: 200 }, ...(tls ? { tls } : {}) });
+    const fleet = startFleet({ hub: hub.url, devices, rate: 5, backoff: { baseMs: 50, capMs: 200 }, seed: 11, ...(tls ? { tls } : {}) });
     fleets.push(fleet);
     return fleet;
   };
