@@ -76,8 +76,8 @@ describe('MQTT under a slow subscriber', () => {
     assert.ok(heapPeak - heapBefore < 150 * 2 ** 20, 'heap stayed bounded');
 
     // Devices are served meanwhile: a telemetry frame is acknowledged. How promptly is
-    // the diagnostic's figure; the wait's bound is only generous enough not to fail on
-    // a loaded machine (it failed at 2 s), and still catches a device starved outright.
+    // the diagnostic's figure; the wait's bound (it was 2 s) is generous enough not to
+    // fail on a loaded machine, and still catches a device starved outright.
     const d = await TestDevice.connect(t.ws, (await t.api.post('/devices/flood/token')).body.token);
     const ackStart = performance.now();
     await d.waitAck(d.telemetry([{ n: 'x', v: 1 }]), 10_000);
