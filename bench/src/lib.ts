@@ -206,8 +206,17 @@ export async function login(port: number): Promise<string> {
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Polls `check` every 25 ms until it returns a value (not undefined or false); throws after `timeoutMs`. */
-export async function eventually<T>(check: () => Promise<T | undefined | false>, what: string, timeoutMs = 5_000): Promise<T> {
+/**
+ * Resolves with the first value of `check` other than undefined or false, polling every
+ * 25 ms; a throw is remembered and retried; past `timeoutMs` it rejects naming `what`.
+ * The same signature as hub/test/helpers/eventually.ts and device-sim/test/support/wait.ts
+ * (bench reaches the hub only through its package exports, docs/architecture.md).
+ */
+export async function eventually<T>(
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  what: string,
+  timeoutMs = 5_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -217,7 +226,7 @@ export async function eventually<T>(check: () => Promise<T | undefined | false>,
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
     await sleep(25);
   }
 }

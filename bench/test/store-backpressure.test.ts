@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { BACKLOG_HIGH } from '@halyard/hub';
 import Database from 'better-sqlite3';
-import { seedDevices, sleep, startHub, startLoadgen } from '../src/lib.js';
+import { eventually, seedDevices, startHub, startLoadgen } from '../src/lib.js';
 
 const DEVICES = 100;
 
@@ -42,7 +42,7 @@ describe('store backpressure', () => {
       const stalledAt = performance.now();
       gen.send({ cmd: 'rate', value: 0 });
       // Devices keep sending into their sockets until twice the limit is out (and some).
-      while ((await stats()).sent < 2 * BACKLOG_HIGH + 5_000) await sleep(20);
+      await eventually(async () => (await stats()).sent >= 2 * BACKLOG_HIGH + 5_000, 'twice the backlog limit sent (and some)', 4_500);
       const backlog = await metric(hub.port, 'halyard_store_backlog_frames');
       const pauses = await metric(hub.port, 'halyard_store_pauses_total');
       const health = await fetch(`http://127.0.0.1:${hub.port}/healthz`);
@@ -61,13 +61,14 @@ describe('store backpressure', () => {
 
       // The store moves again: every frame sent is committed and acknowledged.
       await gen.request({ cmd: 'pause' }, 'paused');
-      const deadline = Date.now() + 60_000;
-      let s = await stats();
-      while (s.inFlight > 0 && Date.now() < deadline) {
-        await sleep(100);
-        s = await stats();
-      }
-      assert.equal(s.inFlight, 0, 'every frame in flight was acknowledged');
+      const s = await eventually(
+        async () => {
+          const now = await stats();
+          return now.inFlight === 0 ? now : undefined;
+        },
+        'every frame in flight acknowledged',
+        60_000,
+      );
       assert.equal(s.acked, s.sent);
       assert.equal(s.online, DEVICES, 'no device was cut off');
       assert.deepStrictEqual(s.closes, {});

@@ -50,13 +50,13 @@ describe('chaos options against the real hub', () => {
     await collectEvents(fleet, 'chaos', 3, (e) => e.kind === 'disconnect');
     await collectEvents(fleet, 'online', 2);
     assert.ok((fleet.stats().closes['1006'] ?? 0) >= 3, 'abnormal closes, no close frame');
-    await eventually('the hub saw a device go offline and back', async () => {
+    await eventually(async () => {
       for (const id of ids) {
         const rows = await presence(id);
         if (rows.filter((r) => !r.online).length >= 1 && rows.filter((r) => r.online).length >= 2) return true;
       }
       return undefined;
-    });
+    }, 'the hub saw a device go offline and back');
   });
 
   test('silent: the device stops answering pings and the hub drops it for timeout', async () => {
@@ -65,14 +65,15 @@ describe('chaos options against the real hub', () => {
     await waitEvent(fleet, 'chaos', (e) => e.kind === 'silent');
     const off = await waitEvent(fleet, 'offline', (e) => e.id === id);
     assert.equal(off.code, 1006, 'the hub terminated the silent connection');
-    await eventually('presence reason timeout', async () =>
-      (await presence(id)).some((r) => !r.online && r.reason === 'timeout') ? true : undefined,
+    await eventually(
+      async () => ((await presence(id)).some((r) => !r.online && r.reason === 'timeout') ? true : undefined),
+      'presence reason timeout',
     );
   });
 
   test('slow consumer: acknowledgements are read late, so ack latency grows past the per-message delay', async () => {
     const { fleet } = await fleetWith({ slowMs: 300 }, 1, 'power-meter', 2);
-    await eventually('six acks measured', () => (fleet.stats().ackLatency.count >= 6 ? true : undefined));
+    await eventually(() => (fleet.stats().ackLatency.count >= 6 ? true : undefined), 'six acks measured');
     assert.equal(fleet.stats().chaos.slowDevices, 1);
     assert.ok(fleet.stats().ackLatency.p50 >= 300, `p50 ${fleet.stats().ackLatency.p50} ms`);
   });
@@ -81,10 +82,10 @@ describe('chaos options against the real hub', () => {
     const { fleet, ids } = await fleetWith({ skewMs: 3_600_000 });
     const id = ids[0] as string;
     await waitEvent(fleet, 'online');
-    const series = await eventually('skewed readings stored', async () => {
+    const series = await eventually(async () => {
       const s = await storedTelemetry(hub, id, { name: 'voltage', from: Date.now() - 3 * 3_600_000, to: Date.now() + 3 * 3_600_000 });
       return (s[0]?.points.length ?? 0) >= 2 ? s : undefined;
-    });
+    }, 'skewed readings stored');
     for (const p of series[0]?.points ?? []) {
       const off = Math.abs(p.t - Date.now());
       assert.ok(off > 50 * 60_000 && off < 70 * 60_000, `stored ${new Date(p.t).toISOString()}, ${Math.round(off / 60_000)} min off`);
@@ -101,8 +102,9 @@ describe('chaos options against the real hub', () => {
     const closes = await collectEvents(fleet, 'offline', 2, (e) => e.id === id && e.code === 4400);
     assert.equal(closes.length, 2);
     await waitEvent(fleet, 'online', (e) => e.id === id);
-    await eventually('presence reason malformed', async () =>
-      (await presence(id)).some((r) => r.reason === 'malformed') ? true : undefined,
+    await eventually(
+      async () => ((await presence(id)).some((r) => r.reason === 'malformed') ? true : undefined),
+      'presence reason malformed',
     );
     assert.equal(await fleet.drain(15_000), true);
     const s = fleet.stats();

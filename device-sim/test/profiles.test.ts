@@ -28,10 +28,10 @@ describe('profiles against the real hub', () => {
     const c = await ok<CommandInfo>(hub.api.request('POST', `/devices/${id}/commands?wait=10`, { name, params }));
     if (FINAL.has(c.state)) return c;
     // ?wait returned early (202): follow the command until it is final.
-    return eventually(`command ${c.id} to finish`, async () => {
+    return eventually(async () => {
       const now = await ok<CommandInfo>(hub.api.request('GET', `/commands/${c.id}`));
       return FINAL.has(now.state) ? now : undefined;
-    });
+    }, `command ${c.id} to finish`);
   };
   const twin = (id: string) => ok<TwinInfo>(hub.api.request('GET', `/devices/${id}/twin`));
   const idOf = (p: ProfileName) => `it-${p}`;
@@ -55,11 +55,11 @@ describe('profiles against the real hub', () => {
   for (const p of PROFILE_NAMES) {
     test(`${p}: streams its metrics, reports fw in HELLO, answers ping, rejects unknown commands`, async () => {
       const id = idOf(p);
-      await eventually(`${p} telemetry in the store`, async () => {
+      await eventually(async () => {
         const series = await storedTelemetry(hub, id);
         const names = new Set(series.filter((s) => s.points.length >= 2).map((s) => s.name));
         return EXPECT[p].metrics.every((m) => names.has(m)) ? true : undefined;
-      });
+      }, `${p} telemetry in the store`);
       const info = await ok<{ firmware: string | null; model: string | null; online: boolean }>(hub.api.request('GET', `/devices/${id}`));
       assert.equal(info.firmware, EXPECT[p].fw);
       assert.equal(info.model, `sim-${p}`);
@@ -84,13 +84,13 @@ describe('profiles against the real hub', () => {
     const id = idOf('thermostat');
     const set = await command(id, 'set_setpoint', { value: 19 });
     assert.equal(set.state, 'succeeded');
-    await eventually('reported setpoint 19', async () => ((await twin(id)).reported.setpoint === 19 ? true : undefined));
+    await eventually(async () => ((await twin(id)).reported.setpoint === 19 ? true : undefined), 'reported setpoint 19');
     assert.equal((await command(id, 'set_setpoint', { value: 99 })).state, 'rejected');
     await ok(hub.api.request('PATCH', `/devices/${id}/twin/desired`, { setpoint: 23.5, mode: 'cool', colour: 'blue' }));
-    const t = await eventually('reported setpoint 23.5 and mode cool', async () => {
+    const t = await eventually(async () => {
       const now = await twin(id);
       return now.reported.setpoint === 23.5 && now.reported.mode === 'cool' ? now : undefined;
-    });
+    }, 'reported setpoint 23.5 and mode cool');
     // A key the device does not support is left out of its report, so it stays in the delta.
     assert.equal(t.reported.colour, undefined);
     assert.equal(t.delta.colour, 'blue');
@@ -101,14 +101,14 @@ describe('profiles against the real hub', () => {
     const toggled = await command(id, 'toggle');
     assert.equal(toggled.state, 'succeeded');
     const on = (toggled.result as { on: boolean }).on;
-    await eventually(`reported on=${on}`, async () => ((await twin(id)).reported.on === on ? true : undefined));
+    await eventually(async () => ((await twin(id)).reported.on === on ? true : undefined), `reported on=${on}`);
     assert.equal((await command(id, 'set', { on: !on })).state, 'succeeded');
-    await eventually(`reported on=${!on}`, async () => ((await twin(id)).reported.on === !on ? true : undefined));
+    await eventually(async () => ((await twin(id)).reported.on === !on ? true : undefined), `reported on=${!on}`);
     const bad = await command(id, 'set', { on: 'maybe' });
     assert.equal(bad.state, 'rejected');
     assert.match(JSON.stringify([bad.result, bad.error]), /bad_params/);
     await ok(hub.api.request('PATCH', `/devices/${id}/twin/desired`, { on: true }));
-    await eventually('reported on=true from desired', async () => ((await twin(id)).reported.on === true ? true : undefined));
+    await eventually(async () => ((await twin(id)).reported.on === true ? true : undefined), 'reported on=true from desired');
   });
 
   test('tracker: locate answers with a position', async () => {
@@ -124,7 +124,7 @@ describe('profiles against the real hub', () => {
       ['door-sensor', 'heartbeatS'],
     ] as const) {
       const id = idOf(p);
-      await eventually(`${p} reported ${key}`, async () => ((await twin(id)).reported[key] !== undefined ? true : undefined));
+      await eventually(async () => ((await twin(id)).reported[key] !== undefined ? true : undefined), `${p} reported ${key}`);
       const applied = waitEvent(fleet, 'desired', (e) => e.id === id);
       await ok(hub.api.request('PATCH', `/devices/${id}/twin/desired`, { colour: 'red' }));
       assert.deepEqual((await applied).reported, {}, 'nothing to report for an unsupported key');

@@ -50,12 +50,13 @@ describe('offline buffer replay against the real hub', () => {
     const fleet = startFleet({ hub: hub.url, devices, rate: 20, backoff: { baseMs: 100, capMs: 400 }, seed: 1 });
     cleanup.push(() => fleet.stop());
     await collectEvents(fleet, 'online', 3);
-    await eventually('some readings acknowledged', () => (fleet.stats().acked >= 30 ? true : undefined));
+    await eventually(() => (fleet.stats().acked >= 30 ? true : undefined), 'some readings acknowledged');
 
     await hub.stop();
     // Offline now: readings pile up in each device's buffer.
-    await eventually('readings buffered while the hub is down', () =>
-      ids.every((id) => (fleet.device(id)?.pending ?? 0) >= 20) ? true : undefined,
+    await eventually(
+      () => (ids.every((id) => (fleet.device(id)?.pending ?? 0) >= 20) ? true : undefined),
+      'readings buffered while the hub is down',
     );
     const onlineAgain = collectEvents(fleet, 'online', 3);
     hub = await startHub([], { reuse: { dataDir: first.dataDir, port: first.port } });
@@ -97,7 +98,7 @@ describe('offline buffer replay against the real hub', () => {
     const fleet = startFleet({ hub: hub.url, devices: [device], rate: 20, backoff: { baseMs: 50, capMs: 200 }, seed: 3 });
     cleanup.push(() => fleet.stop());
     await waitEvent(fleet, 'online');
-    await eventually('20 readings acknowledged', () => (fleet.stats().acked >= 20 ? true : undefined));
+    await eventually(() => (fleet.stats().acked >= 20 ? true : undefined), '20 readings acknowledged');
     const handle = fleet.device('amnesiac');
     assert.ok(handle);
     const before = fleet.stats();
@@ -106,7 +107,7 @@ describe('offline buffer replay against the real hub', () => {
     const lost = fleet.stats().lost;
     const welcome = await back;
     assert.ok(welcome.acked >= 20, 'the hub remembers the old counter');
-    await eventually('new readings acknowledged after the power cut', () => (fleet.stats().acked > before.acked + 10 ? true : undefined));
+    await eventually(() => (fleet.stats().acked > before.acked + 10 ? true : undefined), 'new readings acknowledged after the power cut');
     assert.ok(handle.nextSeq > welcome.acked + 1, 'numbering continued after acked');
     assert.equal(await fleet.drain(20_000), true);
     await assertSeqsMatch(hub, fleet, ['amnesiac']);

@@ -53,10 +53,10 @@ describe('no retry after revoke or refused credentials (real hub)', () => {
     assert.equal(s.reconnects, 3, 'only the control device reconnected');
     assert.equal(fleet.device(victim.id)?.state, 'stopped');
     const api = hub.api;
-    const presence = await eventually('the revocation in the presence history', async () => {
+    const presence = await eventually(async () => {
       const body = await ok<{ presence: { online: boolean; reason: string }[] }>(api.request('GET', `/devices/${victim.id}/presence`));
       return body.presence.some((p) => !p.online && p.reason === 'revoked') ? body.presence : undefined;
-    });
+    }, 'the revocation in the presence history');
     assert.equal(presence.filter((p) => p.online).length, 1, 'one session only');
 
     // The same token later: HTTP 403 at the upgrade, one attempt, stop.
@@ -94,6 +94,7 @@ describe('no retry after revoke or refused credentials (real hub)', () => {
       devices: [bad],
       profile: 'relay',
       backoff: { baseMs: 5, capMs: 10 },
+      seed: 10,
       onUnauthorized: async (id) => {
         asked.push(id);
         return (await ok<{ token: string }>(api.request('POST', `/devices/${id}/token`, {}))).token;

@@ -36,7 +36,7 @@ describe('wss (real hub with TLS)', () => {
   });
 
   const run = (tls: FleetOptions['tls']): Fleet => {
-    const fleet = startFleet({ hub: hub.url, devices, rate: 5, backoff: { baseMs: 50, capMs: 200 }, ...(tls ? { tls } : {}) });
+    const fleet = startFleet({ hub: hub.url, devices, rate: 5, backoff: { baseMs: 50, capMs: 200 }, seed: 11, ...(tls ? { tls } : {}) });
     fleets.push(fleet);
     return fleet;
   };
@@ -44,15 +44,15 @@ describe('wss (real hub with TLS)', () => {
   test('with the CA the device connects and its readings are acknowledged', async () => {
     const fleet = run({ ca });
     await waitEvent(fleet, 'online');
-    await eventually('acks over wss', () => (fleet.stats().acked > 0 ? true : undefined));
+    await eventually(() => (fleet.stats().acked > 0 ? true : undefined), 'acks over wss');
   });
 
   test('without it the hub cannot be verified: no session, a certificate error, retries', async () => {
     const fleet = run(undefined);
-    const errors = await eventually('a certificate error', () => {
+    const errors = await eventually(() => {
       const e = Object.keys(fleet.stats().errors);
       return e.some((k) => /CERT|SIGNATURE|SELF_SIGNED/.test(k)) ? e : undefined;
-    });
+    }, 'a certificate error');
     assert.ok(errors.length > 0);
     assert.equal(fleet.stats().sessions, 0);
   });

@@ -8,7 +8,8 @@ import { after, before, describe, it } from 'node:test';
 import type { ConsoleUpdate } from '@halyard/firmware-protocol';
 import type { ConsoleGateway } from '../src/console/gateway.js';
 import { ConsoleClient, gatewayServer } from './console-client.js';
-import { eventually, TestDevice } from './helpers/device.js';
+import { TestDevice } from './helpers/device.js';
+import { eventually } from './helpers/eventually.js';
 import { startTestHub, type TestHub } from './helpers/hub.js';
 
 /** A twin of ~15 KB: each `sub twins` makes the hub send one, which fills socket buffers fast. */

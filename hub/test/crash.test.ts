@@ -10,27 +10,33 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { eventually } from './helpers/device.js';
+import { eventually } from './helpers/eventually.js';
 import { Api } from './helpers/hub.js';
 import { type HubProcess, spawnHub } from './helpers/process.js';
+import { seededRandom, testSeed } from './helpers/random.js';
 import { ReliableDevice } from './helpers/reliable-device.js';
 
 const KILLS = Number(process.env.HALYARD_CRASH_KILLS ?? 20);
 const DEVICES = 5;
 const PASSWORD = 'crash-test-password';
+// When to kill and the devices' reconnect jitter come from this seed (in the test's name,
+// so every failure shows it, and in the results) so a failing run's choices can be replayed.
+const SEED = testSeed(0xc4a5);
 
 describe(`crash durability (${KILLS} kills)`, () => {
   const dir = mkdtempSync(join(tmpdir(), 'halyard-crash-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('loses nothing acknowledged and runs every command once', async () => {
+  it(`loses nothing acknowledged and runs every command once (seed ${SEED})`, async (t) => {
+    t.diagnostic(`HALYARD_TEST_SEED=${SEED}`);
+    const random = seededRandom(SEED);
     let hub: HubProcess = await spawnHub(['--data-dir', dir, '--admin-password', PASSWORD]);
     const port = hub.port;
     const url = `ws://127.0.0.1:${port}`;
     const api = new Api(`http://127.0.0.1:${port}`);
     await api.login('admin', PASSWORD);
     const devices: ReliableDevice[] = [];
-    for (let i = 0; i < DEVICES; i++) devices.push(new ReliableDevice(`crash-${i}`, await api.provision(`crash-${i}`), url));
+    for (let i = 0; i < DEVICES; i++) devices.push(new ReliableDevice(`crash-${i}`, await api.provision(`crash-${i}`), url, random));
     for (const d of devices) d.start();
     await eventually(async () => devices.every((d) => d.isOnline), 'devices online');
 
@@ -61,7 +67,7 @@ describe(`crash durability (${KILLS} kills)`, () => {
     })();
 
     for (let k = 0; k < KILLS; k++) {
-      await new Promise((r) => setTimeout(r, 200 + Math.random() * 800));
+      await new Promise((r) => setTimeout(r, 200 + random() * 800));
       const before = devices.map((d) => d.ackedMax);
       const sessions = devices.map((d) => d.sessions);
       hub.proc.kill('SIGKILL');
@@ -107,6 +113,7 @@ describe(`crash durability (${KILLS} kills)`, () => {
     const redelivered = devices.reduce((a, d) => a + [...d.deliveries.values()].filter((c) => c > 1).length, 0);
     console.log(
       JSON.stringify({
+        seed: SEED,
         kills: KILLS,
         frames: devices.reduce((a, d) => a + d.seq, 0),
         commands: commands.size,

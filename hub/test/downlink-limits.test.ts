@@ -11,7 +11,8 @@ import { after, before, describe, it } from 'node:test';
 import { MessageType } from '@halyard/firmware-protocol';
 import Database from 'better-sqlite3';
 import { ConsoleClient } from './console-client.js';
-import { eventually, TestDevice } from './helpers/device.js';
+import { TestDevice } from './helpers/device.js';
+import { eventually } from './helpers/eventually.js';
 import { startTestHub, type TestHub } from './helpers/hub.js';
 import { createIntegrator, TestMqtt } from './helpers/mqtt.js';
 

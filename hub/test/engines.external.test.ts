@@ -13,7 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { WebSocket, WebSocketServer } from 'ws';
-import { eventually } from './helpers/device.js';
+import { eventually } from './helpers/eventually.js';
 import { maxconnFor, startHaproxy, type TestHaproxy } from './helpers/haproxy.js';
 import { startPostgres, type TestPostgres } from './helpers/postgres.js';
 import { type HubProcess, spawnHub } from './helpers/process.js';

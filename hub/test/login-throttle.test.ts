@@ -45,13 +45,16 @@ function mqttString(s: string): Buffer {
   return Buffer.concat([Buffer.from([b.length >> 8, b.length & 255]), b]);
 }
 
+// Client ids need only be distinct: a counter, not a random choice.
+let clientSeq = 0;
+
 /** An MQTT 3.1.1 CONNECT from `localAddress`; resolves with the CONNACK return code. */
 function connack(port: number, localAddress: string, username: string, password: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const body = Buffer.concat([
       mqttString('MQTT'),
       Buffer.from([4, 0xc2, 0, 30]), // level 4; username, password, clean session; keep-alive 30 s
-      mqttString(`c-${Math.random().toString(36).slice(2)}`),
+      mqttString(`c-${process.pid}-${++clientSeq}`),
       mqttString(username),
       mqttString(password),
     ]);

@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type Command, MessageType } from '@halyard/firmware-protocol';
-import { eventually, TestDevice } from './helpers/device.js';
+import { TestDevice } from './helpers/device.js';
+import { eventually } from './helpers/eventually.js';
 import { startTestHub, type TestHub } from './helpers/hub.js';
 import { Mosquitto, MosquittoSub, mosquittoPub } from './helpers/mosquitto.js';
 

@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { eventually, TestDevice } from './helpers/device.js';
+import { TestDevice } from './helpers/device.js';
+import { eventually } from './helpers/eventually.js';
 import { metricSample, startTestHub, type TestHub } from './helpers/hub.js';
 import { createIntegrator, TestMqtt } from './helpers/mqtt.js';
 
@@ -80,11 +81,23 @@ describe('embedded MQTT broker', () => {
     await c.close();
   });
 
+  /** Does `act`, then checks the hub closed `c` for it: a `forbidden` disconnect counted and logged with `topic`. */
+  async function closedAsForbidden(c: TestMqtt, username: string, topic: string, act: () => void): Promise<void> {
+    const forbidden = () => metricSample(t, 'halyard_mqtt_disconnects_total{reason="forbidden"}');
+    const before = await forbidden();
+    act();
+    await c.waitClosed();
+    assert.equal(await forbidden(), before + 1, `closed as forbidden after publishing to ${topic}`);
+    assert.ok(
+      t.logs.some((l) => l.msg.startsWith('mqtt publish refused') && l.username === username && l.topic === topic),
+      `the refusal of ${topic} logged`,
+    );
+  }
+
   it('disconnects a client publishing to a topic only the hub publishes to', async () => {
     for (const topic of ['halyard/devices/acl-d1/status', 'halyard/devices/acl-d1/telemetry', 'halyard/hub/status', 'other/topic']) {
       const c = await TestMqtt.connect(url, { username: 'alice', password: 'alice-password' });
-      c.client.publish(topic, 'forged', { qos: 0, retain: true });
-      await c.waitClosed();
+      await closedAsForbidden(c, 'alice', topic, () => c.client.publish(topic, 'forged', { qos: 0, retain: true }));
     }
     const watcher = await TestMqtt.connect(url, { username: 'alice', password: 'alice-password' });
     await watcher.subscribe('halyard/#');
@@ -110,17 +123,21 @@ describe('embedded MQTT broker', () => {
 
   it("enforces an account's publish ACL on command topics", async () => {
     const c = await TestMqtt.connect(url, { username: 'only-d1', password: 'only-d1-password' });
-    c.client.publish('halyard/devices/acl-d2/cmd/reboot', '{}', { qos: 0 });
-    await c.waitClosed();
+    const topic = 'halyard/devices/acl-d2/cmd/reboot';
+    await closedAsForbidden(c, 'only-d1', topic, () => c.client.publish(topic, '{}', { qos: 0 }));
   });
 
   it('refuses $SYS publishes and topics deeper than 32 levels', async () => {
     const a = await TestMqtt.connect(url, { username: 'alice', password: 'alice-password' });
-    a.client.publish('$SYS/x', 'y', { qos: 0 });
-    await a.waitClosed();
-    const b = await TestMqtt.connect(url, { username: 'alice', password: 'alice-password' });
+    await closedAsForbidden(a, 'alice', '$SYS/x', () => a.client.publish('$SYS/x', 'y', { qos: 0 }));
+    // Too deep is aedes's own refusal (maxTopicLevels): the hub logs its reason.
+    const b = await TestMqtt.connect(url, { username: 'alice', password: 'alice-password', clientId: 'too-deep' });
     b.client.subscribe(`halyard/${Array.from({ length: 40 }, (_, i) => `l${i}`).join('/')}`);
     await b.waitClosed();
+    assert.ok(
+      t.logs.some((l) => l.msg === 'mqtt client error' && l.client === 'alice:too-deep' && l.err === 'topic has too many levels'),
+      'closed for the depth of its filter',
+    );
   });
 
   it('disconnects a packet over the size limit before buffering it', async () => {
@@ -137,6 +154,7 @@ describe('embedded MQTT broker', () => {
     await new Promise<void>((resolve) => sock.once('connect', () => resolve()));
     sock.write(Buffer.from([0x10, 0xff, 0xff, 0xff, 0x5f]));
     await new Promise<void>((resolve) => sock.once('close', () => resolve()));
+    assert.equal(await tooLarge(), before + 2, 'closed for its size');
   });
 
   it('takes MQTT over WebSocket at /mqtt with the same login', async () => {
@@ -161,8 +179,11 @@ describe('embedded MQTT broker', () => {
     // Its last will is a command: a deleted account's will must not run.
     const will = { topic: 'halyard/devices/acl-d1/cmd/from-will', payload: Buffer.from('{}'), qos: 0 as const, retain: false };
     const c = await TestMqtt.connect(url, { username: 'temp', password: 'temp-password', will });
+    const deleted = () => metricSample(t, 'halyard_mqtt_disconnects_total{reason="account_deleted"}');
+    const deletedBefore = await deleted();
     assert.equal((await t.api.delete('/integrators/temp')).status, 204);
     await c.waitClosed();
+    assert.equal(await deleted(), deletedBefore + 1, 'closed because its account was deleted');
     await watcher.publish('halyard/devices/acl-d1/cmd/after-delete', '{}');
     await watcher.next('halyard/devices/acl-d1/cmd/after-delete/status');
     assert.deepStrictEqual(watcher.on('halyard/devices/acl-d1/cmd/from-will/status'), []);

@@ -14,7 +14,7 @@ import { hashPassword } from '../src/auth/secrets.js';
 import { loadConfig } from '../src/config.js';
 import { type Hub, startHub } from '../src/hub.js';
 import { createLogger } from '../src/log.js';
-import { eventually } from './helpers/device.js';
+import { eventually } from './helpers/eventually.js';
 import { type LogLine, metricSample, startTestHub, type TestHub } from './helpers/hub.js';
 import { createIntegrator, TestMqtt } from './helpers/mqtt.js';
 import { RawMqtt } from './helpers/raw-mqtt.js';

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { eventually } from './helpers/device.js';
+import { eventually } from './helpers/eventually.js';
 import { startTestHub, type TestHub } from './helpers/hub.js';
 import { TestMqtt } from './helpers/mqtt.js';
 

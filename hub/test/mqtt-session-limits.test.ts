@@ -6,7 +6,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { eventually } from './helpers/device.js';
+import { eventually } from './helpers/eventually.js';
 import { metricSample, startTestHub, type TestHub } from './helpers/hub.js';
 import { createIntegrator, TestMqtt } from './helpers/mqtt.js';
 import { RawMqtt } from './helpers/raw-mqtt.js';

@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { MessageType } from '@halyard/firmware-protocol';
-import { eventually, TestDevice } from './helpers/device.js';
+import { TestDevice } from './helpers/device.js';
+import { eventually } from './helpers/eventually.js';
 import { startTestHub, type TestHub } from './helpers/hub.js';
 import { createIntegrator, TestMqtt } from './helpers/mqtt.js';
 

@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type Desired, MessageType } from '@halyard/firmware-protocol';
-import { eventually, TestDevice } from './helpers/device.js';
+import { TestDevice } from './helpers/device.js';
+import { eventually } from './helpers/eventually.js';
 import { startTestHub, type TestHub } from './helpers/hub.js';
 
 describe('twins', () => {

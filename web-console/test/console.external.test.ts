@@ -72,9 +72,9 @@ describe('web console in Chromium', () => {
     const auth = { user: 'admin', password: ADMIN_PASSWORD };
     const thermos = await provisionDevices({ hub: hub.ws, count: 3, idPrefix: 'thermo-', profile: 'thermostat', auth });
     const others = await provisionDevices({ hub: hub.ws, count: 1, idPrefix: 'relay-', profile: 'relay', auth });
-    steady = startFleet({ hub: hub.ws, devices: thermos.devices, rate: 2, backoff: BACKOFF });
+    steady = startFleet({ hub: hub.ws, devices: thermos.devices, rate: 2, backoff: BACKOFF, seed: 22 });
     flakySpec = others.devices;
-    flaky = startFleet({ hub: hub.ws, devices: flakySpec, rate: 1, backoff: BACKOFF });
+    flaky = startFleet({ hub: hub.ws, devices: flakySpec, rate: 1, backoff: BACKOFF, seed: 23 });
     ({ context, profile } = await launchBrowser());
     page = context.pages()[0] ?? (await context.newPage());
     page.on('pageerror', (e) => errors.push(e.message));
@@ -118,7 +118,7 @@ describe('web console in Chromium', () => {
     assert.equal(await page.locator('a[data-device]').count(), 1);
     await shot(page, 'fleet-offline-filter');
     await page.click('button[data-status="offline"]');
-    flaky = startFleet({ hub: hub.ws, devices: flakySpec, rate: 1, backoff: BACKOFF });
+    flaky = startFleet({ hub: hub.ws, devices: flakySpec, rate: 1, backoff: BACKOFF, seed: 23 });
     await page.waitForSelector(`${row}:has-text("online")`, WAIT);
     await waitCount(page, 'online', 4);
   });

@@ -29,7 +29,7 @@ describe('fleet table with 5,000 devices', () => {
     const auth = { user: 'admin', password: ADMIN_PASSWORD };
     const live = await provisionDevices({ hub: hub.ws, count: LIVE, idPrefix: 'live-', profile: 'mixed', auth, concurrency: 16 });
     await provisionDevices({ hub: hub.ws, count: DEVICES - LIVE, idPrefix: 'idle-', profile: 'mixed', auth, concurrency: 16 });
-    fleet = startFleet({ hub: hub.ws, devices: live.devices, rate: 1, backoff: { baseMs: 200, capMs: 1_000 } });
+    fleet = startFleet({ hub: hub.ws, devices: live.devices, rate: 1, backoff: { baseMs: 200, capMs: 1_000 }, seed: 21 });
     ({ context, profile } = await launchBrowser());
     page = context.pages()[0] ?? (await context.newPage());
   });

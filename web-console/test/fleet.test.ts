@@ -130,12 +130,16 @@ describe('fleet query', () => {
     assert.deepEqual(sorted, ['a', 'sim-', 'sim-1', 'Sim-2', 'sim-02b', 'sim-9x', 'sim-010', 'sim-10']);
   });
 
-  it('selects from 5,000 devices quickly', () => {
+  it('selects from 5,000 devices quickly', (t) => {
     const many = Array.from({ length: 5_000 }, (_, i) => device(`dev-${i}`, { lastSeen: (i * 7919) % 5_000, online: i % 3 === 0 }));
     const t0 = performance.now();
     const ids = selectIds(many, { ...DEFAULT_QUERY, sort: 'lastSeen', dir: 'desc', status: 'online', q: 'dev' });
     const ms = performance.now() - t0;
     assert.equal(ids.length, 1_667);
-    assert.ok(ms < 100, `took ${ms.toFixed(1)} ms`);
+    // The figure to watch is the diagnostic (a few ms on a quiet machine); the 100 ms
+    // bound this had can fail on a loaded one with nothing wrong, so the bound only
+    // catches a selection gone quadratic (seconds at this size).
+    t.diagnostic(`selected 1,667 of 5,000 in ${ms.toFixed(1)} ms`);
+    assert.ok(ms < 1_000, `took ${ms.toFixed(1)} ms`);
   });
 });

@@ -4,6 +4,10 @@ import { decode, encode, MessageType } from '@halyard/firmware-protocol';
 import fc from 'fast-check';
 import { Outbox, replaceSeq } from './outbox.js';
 
+// A fixed seed, so a run can be repeated; fast-check names the seed in a failure and
+// HALYARD_TEST_SEED replays it.
+const FC = { seed: Number(process.env.HALYARD_TEST_SEED ?? 0x0b0c5) >>> 0 };
+
 function telemetry(outbox: Outbox, value = 1): number {
   const seq = outbox.allocate();
   outbox.push(seq, encode({ type: MessageType.Telemetry, seq, pack: [{ n: 'x', v: value }] }));
@@ -123,6 +127,7 @@ describe('Outbox', () => {
         const re = replaceSeq(bytes, b);
         assert.deepEqual(re, encode({ type: MessageType.Reported, seq: b, patch: { on: true } }));
       }),
+      FC,
     );
   });
 
@@ -143,6 +148,7 @@ describe('Outbox', () => {
         const expected = Array.from({ length: box.nextSeq - 1 - acked }, (_, i) => acked + 1 + i);
         assert.deepEqual(seqs, expected);
       }),
+      FC,
     );
   });
 });

@@ -49,21 +49,28 @@ export async function collectEvents<K extends keyof FleetEventMap>(
 }
 
 /**
- * Polls `probe` until it returns a value other than undefined. Polling is how one waits
- * on another process's state (the hub's API); the interval is not synchronisation.
+ * Resolves with the first value of `check` other than undefined or false. A throw is
+ * remembered and retried; past `timeoutMs` it rejects naming `what` and the last throw.
+ * Polling is how one waits on another process's state (the hub's API); the interval is
+ * not synchronisation. The hub's tests (hub/test/helpers/eventually.ts) and bench
+ * (bench/src/lib.ts) have the same function with the same signature: device-sim may not
+ * import either (docs/architecture.md, § Layers).
  */
-export async function eventually<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = TIMEOUT_MS): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  what: string,
+  timeoutMs = TIMEOUT_MS,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
     try {
-      const v = await probe();
-      if (v !== undefined) return v;
+      const v = await check();
+      if (v !== undefined && v !== false) return v as T;
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
-    await new Promise((r) => setTimeout(r, 50));
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 25));
   }
 }

@@ -15,6 +15,7 @@ import {
   MessageType,
 } from '@halyard/firmware-protocol';
 import type { EventBus } from '../bus.js';
+import { type Clock, type ClockTimer, realClock } from '../clock.js';
 import type { HubConfig } from '../config.js';
 import type { DeviceSession } from '../device/session.js';
 import { assertDownlinkData, downlinkDataProblem } from '../downlink-data.js';
@@ -88,7 +89,7 @@ export class CommandService {
   private readonly open = new Map<string, CommandRecord>();
   /** Open command ids per device id, oldest first. */
   private readonly byDevice = new Map<string, string[]>();
-  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly timers = new Map<string, ClockTimer>();
   private readonly waiters = new Map<string, Set<(c: CommandInfo) => void>>();
   private readonly recent = new Map<string, { command: CommandRecord; until: number }>();
   private pendingWrites: Transition[] = [];
@@ -101,13 +102,15 @@ export class CommandService {
     private readonly reader: Reader,
     private readonly bus: EventBus,
     private readonly log: Logger,
+    // ttl, timeout and `wait` go by this clock, so unit tests can move time instead of waiting.
+    private readonly clock: Clock = realClock,
   ) {
     fleet.pendingCommands = (id) => this.byDevice.get(id)?.length ?? 0;
   }
 
   /** After a restart: resume every open command from the ledger (SPEC.md §6.4). */
   resume(): number {
-    const now = Date.now();
+    const now = this.clock.now();
     const cmds = openCommands(this.reader.db);
     for (const c of cmds) {
       this.track(c);
@@ -132,20 +135,20 @@ export class CommandService {
       if (list.length === 0) this.byDevice.delete(c.device);
     }
     const t = this.timers.get(c.id);
-    if (t !== undefined) clearTimeout(t);
+    if (t !== undefined) this.clock.clearTimeout(t);
     this.timers.delete(c.id);
   }
 
   /** Sets the timer for the command's next automatic end: expiry while queued, timeout once sent. */
   private schedule(c: CommandRecord, now: number): void {
     const old = this.timers.get(c.id);
-    if (old !== undefined) clearTimeout(old);
+    if (old !== undefined) this.clock.clearTimeout(old);
     const [at, to] =
       c.state === 'queued' ? [c.createdAt + c.ttl, 'expired' as const] : [(c.sentAt ?? now) + c.timeout, 'timed_out' as const];
     const error = to === 'expired' ? `not delivered within its ttl of ${c.ttl} ms` : `no result within its timeout of ${c.timeout} ms`;
     this.timers.set(
       c.id,
-      setTimeout(() => this.move(c, to, { error }), Math.max(0, at - now)),
+      this.clock.setTimeout(() => this.move(c, to, { error }), Math.max(0, at - now)),
     );
   }
 
@@ -162,7 +165,13 @@ export class CommandService {
     assertDownlinkData(req.params, 'params');
     const id = newCommandId();
     // The COMMAND frame must fit the device's frame limit.
-    const size = encode({ type: MessageType.Command, id, name: req.name, params: jsonToData(req.params), deadline: Date.now() }).length;
+    const size = encode({
+      type: MessageType.Command,
+      id,
+      name: req.name,
+      params: jsonToData(req.params),
+      deadline: this.clock.now(),
+    }).length;
     if (size > this.config.maxFrame) {
       throw new HubError(HubErrorCode.TooLarge, `the command would be ${size} bytes; devices accept at most ${this.config.maxFrame}`, {
         field: 'params',
@@ -176,7 +185,7 @@ export class CommandService {
           name: req.name,
           params: req.params,
           key: req.key,
-          createdAt: Date.now(),
+          createdAt: this.clock.now(),
           createdBy: req.actor,
           ttl: req.ttl,
           timeout: req.timeout,
@@ -192,7 +201,7 @@ export class CommandService {
       });
     if (!created) return { command: this.get(command.id) ?? toInfo(command), created: false };
     this.track(command);
-    this.schedule(command, Date.now());
+    this.schedule(command, this.clock.now());
     this.bus.publish('command', { command: toInfo(command) });
     if (entry.session?.isOpen) this.send(entry.session, command);
     return { command: toInfo(command), created: true };
@@ -228,11 +237,11 @@ export class CommandService {
         this.waiters.set(id, set);
       }
       const done = (c: CommandInfo) => {
-        clearTimeout(timer);
+        this.clock.clearTimeout(timer);
         set.delete(done);
         resolve(c);
       };
-      const timer = setTimeout(() => {
+      const timer = this.clock.setTimeout(() => {
         set.delete(done);
         resolve(this.get(id));
       }, ms);
@@ -271,7 +280,7 @@ export class CommandService {
       this.move(c, 'failed', { error: `not sent: ${refused.message}` });
       return;
     }
-    const now = Date.now();
+    const now = this.clock.now();
     const deadline = (c.sentAt ?? now) + c.timeout;
     if (!session.send({ type: MessageType.Command, id: c.id, name: c.name, params: jsonToData(c.params), deadline })) return;
     if (c.state === 'queued') {
@@ -283,7 +292,12 @@ export class CommandService {
 
   commandAccepted(entry: DeviceEntry, id: string): void {
     const c = this.ownOpen(entry, id, 'CMD_ACCEPTED');
-    if (c !== undefined && (c.state === 'queued' || c.state === 'sent')) this.move(c, 'accepted', {});
+    if (c === undefined || (c.state !== 'queued' && c.state !== 'sent')) return;
+    const wasQueued = c.state === 'queued';
+    this.move(c, 'accepted', {});
+    // Accepted while queued (its 'sent' was never recorded, store/commands.ts): the
+    // ttl timer cannot end an accepted command, so it needs its timeout, from now.
+    if (wasQueued) this.schedule(c, this.clock.now());
   }
 
   commandResult(entry: DeviceEntry, m: CmdResult): void {
@@ -315,7 +329,7 @@ export class CommandService {
 
   private move(c: CommandRecord, to: CommandState, extra: { result?: JsonValue | null; error?: string | null }): void {
     if (!canMove(c.state, to)) return;
-    const at = Date.now();
+    const at = this.clock.now();
     c.state = to;
     c.history = [...c.history, { state: to, at }];
     if (extra.result !== undefined) c.result = extra.result;
@@ -378,7 +392,7 @@ export class CommandService {
   }
 
   stop(): void {
-    for (const t of this.timers.values()) clearTimeout(t);
+    for (const t of this.timers.values()) this.clock.clearTimeout(t);
     this.timers.clear();
   }
 }

@@ -25,6 +25,8 @@ export class ReliableDevice {
     readonly id: string,
     private readonly token: string,
     private url: string,
+    /** Reconnect jitter's source: a test passes a seeded one (helpers/random.ts) to replay a run. */
+    private readonly random: () => number = Math.random,
   ) {}
 
   setUrl(url: string): void {
@@ -48,7 +50,7 @@ export class ReliableDevice {
     ws.on('message', (data: Buffer) => this.onMessage(data));
     ws.on('close', () => {
       this.online = false;
-      if (!this.stopped) setTimeout(() => this.connect(), 50 + Math.random() * 100);
+      if (!this.stopped) setTimeout(() => this.connect(), 50 + this.random() * 100);
     });
     ws.on('error', () => {});
   }
