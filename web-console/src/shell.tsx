@@ -149,7 +149,7 @@ function Screen() {
     );
   }
   return (
-    <main class="main" id="main">
+    <main class="main main-scroll" id="main">
       {route(path)}
     </main>
   );

