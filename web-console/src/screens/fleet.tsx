@@ -6,6 +6,7 @@
 import type { DeviceInfo } from '@halyard/firmware-protocol';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { Empty } from '../components/empty.tsx';
+import { StaleNotice } from '../components/stale-notice.tsx';
 import { DeviceStatusBadge } from '../components/status.tsx';
 import { VirtualList } from '../components/virtual-list.tsx';
 import {
@@ -19,7 +20,7 @@ import {
   selectIds,
   toSearch,
 } from '../lib/fleet-query.ts';
-import { ago, clock } from '../lib/format.ts';
+import { ago } from '../lib/format.ts';
 import { useChannelState, useNow, useSubscribe } from '../lib/hooks.ts';
 import { pure } from '../lib/pure.ts';
 import { Link, navigate, useLocation } from '../lib/router.tsx';
@@ -97,11 +98,7 @@ export function Fleet() {
           </button>
         ))}
       </fieldset>
-      {fleet.staleSince !== undefined ? (
-        <p class="notice" role="status">
-          Not live: this is the fleet as it was at {clock(fleet.staleSince).slice(0, 8)}. It updates again once the channel reconnects.
-        </p>
-      ) : null}
+      <StaleNotice what="the fleet" />
       <div class="toolbar">
         <input
           type="search"

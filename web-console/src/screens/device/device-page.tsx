@@ -1,6 +1,7 @@
 // One device: a header with its live status and facts, then tabs for telemetry, twin,
 // commands, events, presence and (for operators) credentials. The tab is in the URL.
 
+import { StaleNotice } from '../../components/stale-notice.tsx';
 import { DeviceStatusBadge } from '../../components/status.tsx';
 import { deviceStatus } from '../../lib/fleet-query.ts';
 import { ago, span } from '../../lib/format.ts';
@@ -80,6 +81,7 @@ export function DevicePage({ id, tab }: { id: string; tab: string }) {
           ) : null}
         </div>
       </div>
+      <StaleNotice what="the device" />
       <nav class="tabs" aria-label="Device sections">
         {tabs.map(([key, label]) => (
           <Link key={key} href={`${base}/${key}`} aria-current={tab === key ? 'page' : undefined}>
