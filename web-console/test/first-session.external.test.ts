@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type Fleet, provisionDevices, startFleet } from '@halyard/device-sim';
+import { type DeviceSpec, type Fleet, provisionDevices, startFleet } from '@halyard/device-sim';
 import type { BrowserContext, Page } from 'playwright-core';
 import { ADMIN_PASSWORD, Api, ensureConsoleBuilt, type HubProcess, launchBrowser, OUT, removeDir, startHub } from './e2e-support.ts';
 
@@ -27,6 +27,8 @@ describe('an operator’s first session (issue 19)', () => {
   let profile: string;
   let page: Page;
   let fleet: Fleet | undefined;
+  let lateFleet: Fleet | undefined;
+  let late: DeviceSpec[];
   const errors: string[] = [];
 
   before(async () => {
@@ -39,6 +41,7 @@ describe('an operator’s first session (issue 19)', () => {
     const meters = await provisionDevices({ hub: hub.ws, count: 1, idPrefix: 'meter-', profile: 'power-meter', auth });
     const thermos = await provisionDevices({ hub: hub.ws, count: 1, idPrefix: 'thermo-', profile: 'thermostat', auth });
     await api.call('POST', '/devices', { id: 'never-1', tags: ['lab'] });
+    late = (await provisionDevices({ hub: hub.ws, count: 1, idPrefix: 'late-', profile: 'relay', auth })).devices;
     fleet = startFleet({ hub: hub.ws, devices: [...meters.devices, ...thermos.devices], rate: 2, backoff: BACKOFF });
     ({ context, profile } = await launchBrowser());
     page = context.pages()[0] ?? (await context.newPage());
@@ -53,7 +56,7 @@ describe('an operator’s first session (issue 19)', () => {
 
   after(async () => {
     await context?.close();
-    await fleet?.stop();
+    await Promise.all([fleet?.stop(), lateFleet?.stop()]);
     await hub?.stop();
     if (hub) removeDir(hub.dataDir);
     if (profile) removeDir(profile);
@@ -115,5 +118,35 @@ describe('an operator’s first session (issue 19)', () => {
     const took = Date.now() - back;
     assert.ok(took < 6_000, `live again ${took} ms after the hub came back`);
     await page.waitForSelector('.notice[data-testid=stale]', { state: 'detached', ...WAIT });
+  });
+
+  it('says in the row why a command was rejected, when an open one gives up, and delays in seconds', async () => {
+    await page.goto(`${hub.http}/devices/thermo-0001/commands`);
+    await page.fill('input[name=command]', 'set_setpoint');
+    await page.fill('textarea[name=params]', '{"value": 99}');
+    await page.click('form[aria-label="Send a command"] button[type=submit]');
+    const why = page.locator('li[data-command][data-state="rejected"] > [data-testid=command-outcome]').first();
+    await why.waitFor(WAIT);
+    assert.match((await why.textContent()) ?? '', /^bad_params: expected a setpoint/);
+
+    // A command for a device that has never connected waits, and says until when.
+    const queued = (await api.call('POST', '/devices/never-1/commands', { name: 'ping', ttl: '10m' })) as { id: string };
+    await page.goto(`${hub.http}/devices/never-1/commands`);
+    const due = page.locator(`li[data-command="${queued.id}"] [data-testid=command-deadline]`);
+    await due.waitFor(WAIT);
+    assert.match((await due.textContent()) ?? '', /^expires in (9 min \d+ s|10 min 0 s) \(at \d\d:\d\d:\d\d\)$/);
+
+    // A device that connects a while after its command was queued: the delay reads in seconds.
+    const cmd = (await api.call('POST', '/devices/late-0001/commands', { name: 'ping' })) as { id: string };
+    await page.goto(`${hub.http}/devices/late-0001/commands`);
+    const row = `li[data-command="${cmd.id}"]`;
+    // The row's own age says the command has waited 2 s or more.
+    await page.waitForSelector(`${row} .cmd-head:has-text("s ago")`, WAIT);
+    lateFleet = startFleet({ hub: hub.ws, devices: late, rate: 1, backoff: BACKOFF });
+    await page.waitForSelector(`${row}[data-state="succeeded"]`, WAIT);
+    const timeline = (await page.textContent(`${row} ol.timeline`)) ?? '';
+    assert.doesNotMatch(timeline, /\d{4,} ms/, timeline);
+    assert.match(timeline, /sent\s*\+\d+\.\d s/, timeline);
+    await shot(page, 'commands');
   });
 });

@@ -4,7 +4,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { applyMergePatch, type CommandInfo } from '@halyard/firmware-protocol';
+import { deadline, outcomeText, suggestedNames } from '../src/lib/command-outcome.ts';
 import { isFinal, timeline, upsertCommand } from '../src/lib/command-timeline.ts';
+import { after } from '../src/lib/format.ts';
 import { parseJson } from '../src/lib/json.ts';
 import { mergePatchBetween, nullPaths } from '../src/lib/merge-patch-diff.ts';
 import { appendLive, durationParam, fromApi, latestFromApi, pickBucket, type Series, trimBefore } from '../src/lib/series.ts';
@@ -177,6 +179,48 @@ describe('command timeline', () => {
       list.map((c) => c.id),
       ['c2', 'c1'],
       'newest first',
+    );
+  });
+
+  it('explains a rejection with its code and detail, and when an open command gives up', () => {
+    const rejected = {
+      ...base,
+      state: 'rejected' as const,
+      error: 'bad_params',
+      result: { reason: 'bad_params', detail: 'expected 5 to 30' },
+    };
+    assert.equal(outcomeText(rejected), 'bad_params: expected 5 to 30');
+    assert.equal(outcomeText({ ...rejected, result: null, error: 'rejected' }), 'the device gave no reason');
+    assert.equal(
+      outcomeText({ ...base, state: 'expired', ttl: 300_000 }),
+      'not delivered within its TTL of 5 min 0 s: the device did not connect in time',
+    );
+    assert.equal(outcomeText(base), undefined);
+    assert.deepEqual(deadline({ ...base, state: 'queued', ttl: 60_000 }), { what: 'expires', at: 60_100 });
+    assert.deepEqual(deadline({ ...base, timeout: 30_000 }), { what: 'times out', at: 30_110 });
+  });
+
+  it('writes delays in seconds and minutes', () => {
+    assert.deepEqual([850, 18_075, 302_000].map(after), ['+850 ms', '+18.1 s', '+5 min 2 s']);
+  });
+
+  it('suggests names from history and built-ins, without those the device does not know', () => {
+    const used = (name: string, state: CommandInfo['state'], reason?: string) => ({
+      ...base,
+      name,
+      state,
+      result: reason ? { reason } : null,
+    });
+    assert.deepEqual(
+      suggestedNames(
+        [
+          used('set_setpoint', 'succeeded'),
+          used('frobnicate', 'rejected', 'unknown_command'),
+          used('reboot', 'rejected', 'unknown_command'),
+        ],
+        ['ping', 'reboot'],
+      ),
+      ['set_setpoint', 'ping'],
     );
   });
 });

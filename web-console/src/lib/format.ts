@@ -21,6 +21,13 @@ export function span(ms: number): string {
   return `${Math.floor(s / 86_400)} d ${Math.floor((s % 86_400) / 3_600)} h`;
 }
 
+/** A delay after a start, short: "+850 ms", "+18.1 s", "+5 min 2 s". */
+export function after(ms: number): string {
+  if (ms < 1_000) return `+${Math.max(0, Math.round(ms))} ms`;
+  if (ms < 60_000) return `+${(ms / 1000).toFixed(1)} s`;
+  return `+${span(ms)}`;
+}
+
 /** Local date and time to the second, e.g. "2024-05-01 14:03:07". */
 export function timestamp(ms: number): string {
   const d = new Date(ms);
