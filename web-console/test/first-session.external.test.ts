@@ -149,4 +149,25 @@ describe('an operator’s first session (issue 19)', () => {
     assert.match(timeline, /sent\s*\+\d+\.\d s/, timeline);
     await shot(page, 'commands');
   });
+
+  it('tells a twin key the device ignores from one it is applying, and never calls an unseen device in sync', async () => {
+    await page.goto(`${hub.http}/devices/never-1/twin`);
+    const sync = '[data-testid=twin-sync]';
+    await page.waitForSelector(`${sync}[data-state="never"]:has-text("Never connected")`, WAIT);
+    assert.doesNotMatch((await page.textContent(sync)) ?? '', /In sync/);
+
+    // The console's setting (README): keys not applied after 3 s count as not applied.
+    await page.evaluate(() => localStorage.setItem('halyard.twinNotAppliedAfter', '3s'));
+    await page.goto(`${hub.http}/devices/thermo-0001/twin`);
+    await page.waitForSelector('[data-testid=desired-version]', WAIT);
+    // The thermostat applies setpoint and mode; it ignores anything else.
+    const twin = (await api.call('GET', '/devices/thermo-0001/twin')) as { desiredVersion: number };
+    await api.call('PATCH', '/devices/thermo-0001/twin/desired', { fan: 'high' }, { 'if-match': String(twin.desiredVersion) });
+    const waiting = await page.waitForSelector(`${sync}[data-state="waiting"]`, WAIT);
+    assert.match((await waiting.textContent()) ?? '', /key fan .*desired since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d/);
+    const stuck = await page.waitForSelector(`${sync}[data-state="not-applied"]`, WAIT);
+    assert.match((await stuck.textContent()) ?? '', /^Not applied.*has not applied key fan/);
+    await shot(page, 'twin-not-applied');
+    await page.evaluate(() => localStorage.removeItem('halyard.twinNotAppliedAfter'));
+  });
 });

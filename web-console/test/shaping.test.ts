@@ -10,6 +10,7 @@ import { after } from '../src/lib/format.ts';
 import { parseJson } from '../src/lib/json.ts';
 import { mergePatchBetween, nullPaths } from '../src/lib/merge-patch-diff.ts';
 import { appendLive, durationParam, fromApi, latestFromApi, pickBucket, type Series, trimBefore } from '../src/lib/series.ts';
+import { twinSync } from '../src/lib/twin-sync.ts';
 
 describe('telemetry series', () => {
   it('picks buckets that fit the visible range', () => {
@@ -124,6 +125,26 @@ describe('twin edits', () => {
     const p = parseJson('{"a": 1 "b": 2}');
     // Engines that give a position get line and column; others just the reason.
     assert.match(p.ok ? '' : p.error, /^not valid JSON( at line 1, column \d+)?: /);
+  });
+});
+
+describe('twin sync', () => {
+  const online = { online: true, lastSeen: 1_000, connectedAt: 500 };
+  const twin = (delta: Record<string, number>, at: number) => ({
+    delta,
+    desiredUpdated: Object.fromEntries(Object.keys(delta).map((k) => [k, at])),
+  });
+
+  it('waits, then calls a key not applied after the limit, counting from a later connect', () => {
+    assert.deepEqual(twinSync(twin({ fan: 1 }, 1_000), online, 2_000, 5_000), { state: 'waiting', keys: ['fan'], since: 1_000 });
+    assert.equal(twinSync(twin({ fan: 1 }, 1_000), online, 6_000, 5_000).state, 'not-applied');
+    assert.equal(twinSync(twin({ fan: 1 }, 1_000), { ...online, connectedAt: 4_000 }, 6_000, 5_000).state, 'waiting');
+    assert.equal(twinSync(twin({}, 1_000), online, 6_000, 5_000).state, 'in-sync');
+  });
+
+  it('never calls a device that has never connected in sync, nor an offline one stuck', () => {
+    assert.equal(twinSync(twin({}, 0), { online: false, lastSeen: null, connectedAt: null }, 1, 5).state, 'never');
+    assert.equal(twinSync(twin({ fan: 1 }, 0), { online: false, lastSeen: 5, connectedAt: null }, 99, 5).state, 'offline');
   });
 });
 
