@@ -4,17 +4,29 @@
 // the events feed, device editing. Screenshots go to test-output/console/first-*.png.
 
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type DeviceSpec, type Fleet, provisionDevices, startFleet } from '@halyard/device-sim';
+import { DEVICE_SUBPROTOCOL, encode, MessageType, PROTOCOL_VERSION } from '@halyard/firmware-protocol';
 import type { BrowserContext, Page } from 'playwright-core';
+import WebSocket from 'ws';
 import { ADMIN_PASSWORD, Api, ensureConsoleBuilt, type HubProcess, launchBrowser, OUT, removeDir, startHub } from './e2e-support.ts';
 
 const WAIT = { timeout: 15_000 };
 const BACKOFF = { baseMs: 200, capMs: 1_000 };
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 375, height: 640 };
+
+/** Polls a condition on the hub (its writes land in batches) until it holds. */
+async function until(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error('the condition did not hold in time');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
 
 async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(OUT, `first-${name}.png`), fullPage: false });
@@ -29,6 +41,7 @@ describe('an operator’s first session (issue 19)', () => {
   let fleet: Fleet | undefined;
   let lateFleet: Fleet | undefined;
   let late: DeviceSpec[];
+  let skewed: DeviceSpec[];
   const errors: string[] = [];
 
   before(async () => {
@@ -41,6 +54,7 @@ describe('an operator’s first session (issue 19)', () => {
     const meters = await provisionDevices({ hub: hub.ws, count: 1, idPrefix: 'meter-', profile: 'power-meter', auth });
     const thermos = await provisionDevices({ hub: hub.ws, count: 1, idPrefix: 'thermo-', profile: 'thermostat', auth });
     await api.call('POST', '/devices', { id: 'never-1', tags: ['lab'] });
+    skewed = (await provisionDevices({ hub: hub.ws, count: 1, idPrefix: 'skewed-', profile: 'relay', auth })).devices;
     late = (await provisionDevices({ hub: hub.ws, count: 1, idPrefix: 'late-', profile: 'relay', auth })).devices;
     fleet = startFleet({ hub: hub.ws, devices: [...meters.devices, ...thermos.devices], rate: 2, backoff: BACKOFF });
     ({ context, profile } = await launchBrowser());
@@ -169,5 +183,47 @@ describe('an operator’s first session (issue 19)', () => {
     assert.match((await stuck.textContent()) ?? '', /^Not applied.*has not applied key fan/);
     await shot(page, 'twin-not-applied');
     await page.evaluate(() => localStorage.removeItem('halyard.twinNotAppliedAfter'));
+  });
+
+  it('orders events by when the hub received them, shows a wrong device clock, keeps the filter in the URL, and lists connects', async () => {
+    const spec = skewed[0] as DeviceSpec;
+    // A device whose clock runs an hour ahead, by hand: HELLO, then an event stamped with its clock.
+    const ws = new WebSocket(`${hub.ws}/v1/device`, DEVICE_SUBPROTOCOL, { headers: { authorization: `Bearer ${spec.token}` } });
+    await once(ws, 'open');
+    const welcome = once(ws, 'message');
+    ws.send(encode({ type: MessageType.Hello, proto: PROTOCOL_VERSION, fw: '1.0.0', model: 'hand-made' }));
+    await welcome;
+    const hourAhead = (Date.now() + 3_600_000) / 1000;
+    ws.send(encode({ type: MessageType.Event, seq: 1, name: 'from_the_future', level: 2, t: hourAhead }));
+    await page.goto(`${hub.http}/events`);
+    const future = 'tr[data-event="from_the_future"]';
+    await page.waitForSelector(future, WAIT);
+    assert.match((await page.textContent(`${future} [data-testid=device-time]`, WAIT)) ?? '', /device clock .* \(1 h 0 min ahead\)/);
+    // An event with a true clock, received later, goes above it.
+    ws.send(encode({ type: MessageType.Event, seq: 2, name: 'on_time', level: 2 }));
+    await page.waitForSelector('tr[data-event="on_time"]', WAIT);
+    const order = await page.$$eval('tbody tr[data-kind="event"]', (rows) => rows.map((r) => r.getAttribute('data-event')));
+    assert.ok(order.indexOf('on_time') < order.indexOf('from_the_future'), `newest received first: ${order.join(', ')}`);
+
+    // The device's connect is in the feed (live), and its disconnect when it goes.
+    ws.close();
+    await page.waitForSelector(`tr[data-kind="presence"][data-event="disconnected"]:has-text("${spec.id}")`, WAIT);
+    await shot(page, 'events');
+
+    // The filter lives in the URL: a reload keeps it.
+    await page.fill('input[aria-label="Filter events"]', 'future');
+    await page.selectOption('select[name=level]', '2');
+    await page.waitForFunction(() => new URLSearchParams(location.search).get('q') === 'future', undefined, WAIT);
+    await page.reload();
+    await page.waitForSelector(future, WAIT);
+    assert.equal(await page.inputValue('input[aria-label="Filter events"]'), 'future');
+    assert.equal(await page.inputValue('select[name=level]'), '2');
+    assert.equal(await page.locator('tr[data-event="on_time"]').count(), 0);
+
+    // The device's own Events tab has its connects and disconnects from history (once the hub has stored them).
+    await until(async () => ((await api.call('GET', `/devices/${spec.id}/presence`)) as { presence: unknown[] }).presence.length >= 2);
+    await page.goto(`${hub.http}/devices/${spec.id}/events`);
+    await page.waitForSelector('tr[data-kind="presence"][data-event="connected"]', WAIT);
+    await page.waitForSelector('tr[data-kind="presence"][data-event="disconnected"]', WAIT);
   });
 });

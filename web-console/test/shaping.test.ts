@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import { applyMergePatch, type CommandInfo } from '@halyard/firmware-protocol';
 import { deadline, outcomeText, suggestedNames } from '../src/lib/command-outcome.ts';
 import { isFinal, timeline, upsertCommand } from '../src/lib/command-timeline.ts';
+import { fromEvent, fromPresence, mergeFeed } from '../src/lib/feed.ts';
 import { after } from '../src/lib/format.ts';
 import { parseJson } from '../src/lib/json.ts';
 import { mergePatchBetween, nullPaths } from '../src/lib/merge-patch-diff.ts';
@@ -145,6 +146,23 @@ describe('twin sync', () => {
   it('never calls a device that has never connected in sync, nor an offline one stuck', () => {
     assert.equal(twinSync(twin({}, 0), { online: false, lastSeen: null, connectedAt: null }, 1, 5).state, 'never');
     assert.equal(twinSync(twin({ fan: 1 }, 0), { online: false, lastSeen: 5, connectedAt: null }, 99, 5).state, 'offline');
+  });
+});
+
+describe('events feed', () => {
+  it('orders by received time, whatever the device clock says, with connects and disconnects', () => {
+    const ev = (id: number, time: number, receivedAt: number) =>
+      fromEvent({ id, device: 'd', name: `e${id}`, level: 1, data: null, time, receivedAt });
+    const future = ev(1, 10_000_000, 1_000);
+    const later = ev(2, 2_000, 2_000);
+    const gone = fromPresence({ device: 'd', online: false, reason: 'timeout', code: 1006, at: 3_000 });
+    const feed = mergeFeed(mergeFeed([], [future, later]), [gone, later]);
+    assert.deepEqual(
+      feed.map((e) => e.name),
+      ['disconnected', 'e2', 'e1'],
+    );
+    assert.equal(gone.level, 2, 'a timeout is a warning');
+    assert.equal(gone.data, 'timeout (close 1006, connection lost)');
   });
 });
 
