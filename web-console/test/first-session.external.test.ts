@@ -226,4 +226,55 @@ describe('an operator’s first session (issue 19)', () => {
     await page.waitForSelector('tr[data-kind="presence"][data-event="connected"]', WAIT);
     await page.waitForSelector('tr[data-kind="presence"][data-event="disconnected"]', WAIT);
   });
+
+  it('edits a device’s name and tags, refuses duplicate tags, hides an offline RTT, names the page in the title', async () => {
+    await page.goto(`${hub.http}/devices/thermo-0001/twin`);
+    await page.waitForSelector('[data-testid=device-status]', WAIT);
+    await page.waitForFunction(() => document.title === 'thermo-0001 · Twin · Halyard', undefined, WAIT);
+    await page.click('button:has-text("Edit name and tags")');
+    // The form opens with the cursor in it and works from the keyboard.
+    await page.waitForFunction(() => document.activeElement?.getAttribute('name') === 'name', undefined, WAIT);
+    await page.keyboard.press('Control+A');
+    await page.keyboard.type('Boiler room');
+    await page.fill('form[aria-label="Edit device"] input[name=tags]', 'lab, floor-2, lab');
+    const dup = await page.waitForSelector('.field-error:has-text("is listed twice")', WAIT);
+    assert.equal(await dup.textContent(), '"lab" is listed twice');
+    assert.equal(await page.isDisabled('form[aria-label="Edit device"] button[type=submit]'), true);
+    await page.fill('form[aria-label="Edit device"] input[name=tags]', 'lab, floor-2');
+    await page.press('form[aria-label="Edit device"] input[name=tags]', 'Enter');
+    await page.waitForSelector('form[aria-label="Edit device"]', { state: 'detached', ...WAIT });
+    const d = (await api.call('GET', '/devices/thermo-0001')) as { name: string; tags: string[] };
+    assert.deepEqual([d.name, d.tags], ['Boiler room', ['lab', 'floor-2']]);
+    await page.waitForSelector('.device-head:has-text("Boiler room")', WAIT);
+    await shot(page, 'device-edited');
+
+    // RTT is for a device online now: gone with the device.
+    const spec = skewed[0] as DeviceSpec;
+    const ws = new WebSocket(`${hub.ws}/v1/device`, DEVICE_SUBPROTOCOL, { headers: { authorization: `Bearer ${spec.token}` } });
+    await once(ws, 'open');
+    ws.send(encode({ type: MessageType.Hello, proto: PROTOCOL_VERSION, fw: '1.0.0', model: 'hand-made' }));
+    await page.goto(`${hub.http}/fleet`);
+    await page.waitForFunction(() => document.title === 'Fleet · Halyard', undefined, WAIT);
+    const row = `a[data-device="${spec.id}"]`;
+    await page.waitForSelector(`${row}:has-text(" ms")`, WAIT);
+    ws.close();
+    await page.waitForSelector(`${row}:has-text("offline")`, WAIT);
+    assert.doesNotMatch((await page.textContent(row)) ?? '', /\d ms/);
+
+    // The search box's placeholder fits, on desktop and phone.
+    for (const viewport of [DESKTOP, PHONE]) {
+      await page.setViewportSize(viewport);
+      const fits = await page.evaluate(`(() => {
+        const input = document.querySelector('input[type=search]');
+        const style = getComputedStyle(input);
+        const ctx = document.createElement('canvas').getContext('2d');
+        ctx.font = style.font;
+        const room = input.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight) - 20;
+        return [ctx.measureText(input.placeholder).width, room];
+      })()`);
+      const [text, room] = fits as [number, number];
+      assert.ok(text <= room, `the placeholder (${Math.round(text)} px) fits its box (${Math.round(room)} px) at ${viewport.width} px`);
+    }
+    await page.setViewportSize(DESKTOP);
+  });
 });

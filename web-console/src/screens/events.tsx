@@ -10,6 +10,7 @@ import { EventTable } from '../components/event-table.tsx';
 import { type FeedItem, fromEvent, fromPresence, mergeFeed } from '../lib/feed.ts';
 import { useDropped, useGeneration, useUpdates } from '../lib/hooks.ts';
 import { navigate, useLocation } from '../lib/router.tsx';
+import { useTitle } from '../lib/title.ts';
 import { useApp } from '../state/app-context.ts';
 
 const MAX = 1_000;
@@ -29,6 +30,7 @@ function filterSearch(f: { q: string; level: number }): string {
 }
 
 export function EventsScreen() {
+  useTitle('Events');
   const { channel } = useApp();
   const generation = useGeneration(channel);
   const dropped = useDropped(channel, 'events');

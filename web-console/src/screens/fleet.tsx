@@ -14,6 +14,7 @@ import {
   deviceStatus,
   type FleetQuery,
   parseQuery,
+  rttText,
   type SortKey,
   STATUSES,
   type StatusFilter,
@@ -24,6 +25,7 @@ import { ago } from '../lib/format.ts';
 import { useChannelState, useNow, useSubscribe } from '../lib/hooks.ts';
 import { pure } from '../lib/pure.ts';
 import { Link, navigate, useLocation } from '../lib/router.tsx';
+import { useTitle } from '../lib/title.ts';
 import { useApp, useCan } from '../state/app-context.ts';
 
 const ROW = 30;
@@ -77,6 +79,7 @@ export function Fleet() {
     if (painted) performance.mark('halyard:fleet-rows');
   }, [painted]);
 
+  useTitle(query.status === 'all' ? 'Fleet' : `Fleet (${STATUS_LABEL[query.status].toLowerCase()})`);
   const setQuery = (q: Partial<FleetQuery>) => navigate(`/fleet${toSearch({ ...query, ...q })}`, { replace: true });
 
   return (
@@ -102,8 +105,9 @@ export function Fleet() {
       <div class="toolbar">
         <input
           type="search"
-          placeholder="Search id, name, model, firmware, tags (tag:lab model:x fw:1.2)"
-          aria-label="Search devices"
+          placeholder="Search (tag:lab model:x fw:1.2)"
+          title="Matches id, name, model, firmware and tags; tag:, model: and fw: match one field exactly"
+          aria-label="Search devices by id, name, model, firmware or tags"
           value={query.q}
           onInput={(e) => setQuery({ q: e.currentTarget.value })}
         />
@@ -205,7 +209,7 @@ const DeviceRow = pure(function DeviceRow({ d, now }: { d: DeviceInfo; now: numb
       <span class="cell" title={d.lastSeen === null ? undefined : new Date(d.lastSeen).toLocaleString()}>
         {d.online && d.lastSeen !== null && now - d.lastSeen < 2_000 ? 'now' : ago(d.lastSeen, now)}
       </span>
-      <span class="cell">{d.rtt === null ? '–' : `${Math.round(d.rtt)} ms`}</span>
+      <span class="cell">{rttText(d)}</span>
       <span class="cell hide-narrow">
         {d.tags.map((t) => (
           <span key={t} class="tag">

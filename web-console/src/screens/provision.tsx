@@ -7,9 +7,12 @@ import { ErrorText } from '../components/error-text.tsx';
 import { Field } from '../components/field.tsx';
 import { TokenPanel } from '../components/token-panel.tsx';
 import { Link } from '../lib/router.tsx';
+import { parseTags, tagsError } from '../lib/tags.ts';
+import { useTitle } from '../lib/title.ts';
 import { useCan } from '../state/app-context.ts';
 
 export function Provision() {
+  useTitle('Provision');
   const can = useCan('operator');
   const [id, setId] = useState('');
   const [name, setName] = useState('');
@@ -43,13 +46,10 @@ export function Provision() {
     );
   }
 
-  const tagList = tags
-    .split(',')
-    .map((t) => t.trim())
-    .filter((t) => t !== '');
+  const tagList = parseTags(tags);
   const errors = {
     id: id === '' ? undefined : DEVICE_ID_PATTERN.test(id) ? undefined : '1-64 of A-Z a-z 0-9 _ . : - starting with a letter or digit',
-    tags: tagList.some((t) => t.length > 64) ? 'each tag at most 64 characters' : tagList.length > 32 ? 'at most 32 tags' : undefined,
+    tags: tagsError(tagList),
   };
   return (
     <>
