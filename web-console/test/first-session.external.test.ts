@@ -53,10 +53,11 @@ describe('an operator’s first session (issue 19)', () => {
     const auth = { user: 'admin', password: ADMIN_PASSWORD };
     const meters = await provisionDevices({ hub: hub.ws, count: 1, idPrefix: 'meter-', profile: 'power-meter', auth });
     const thermos = await provisionDevices({ hub: hub.ws, count: 1, idPrefix: 'thermo-', profile: 'thermostat', auth });
+    const relays = await provisionDevices({ hub: hub.ws, count: 1, idPrefix: 'relay-', profile: 'relay', auth });
     await api.call('POST', '/devices', { id: 'never-1', tags: ['lab'] });
     skewed = (await provisionDevices({ hub: hub.ws, count: 1, idPrefix: 'skewed-', profile: 'relay', auth })).devices;
     late = (await provisionDevices({ hub: hub.ws, count: 1, idPrefix: 'late-', profile: 'relay', auth })).devices;
-    fleet = startFleet({ hub: hub.ws, devices: [...meters.devices, ...thermos.devices], rate: 2, backoff: BACKOFF });
+    fleet = startFleet({ hub: hub.ws, devices: [...meters.devices, ...thermos.devices, ...relays.devices], rate: 2, backoff: BACKOFF });
     ({ context, profile } = await launchBrowser());
     page = context.pages()[0] ?? (await context.newPage());
     page.on('pageerror', (e) => errors.push(e.message));
@@ -276,5 +277,61 @@ describe('an operator’s first session (issue 19)', () => {
       assert.ok(text <= room, `the placeholder (${Math.round(text)} px) fits its box (${Math.round(room)} px) at ${viewport.width} px`);
     }
     await page.setViewportSize(DESKTOP);
+  });
+
+  it('charts read well: values under the cursor, scaled units, on/off steps, bucket labels, a custom range', async () => {
+    await page.goto(`${hub.http}/devices/meter-0001/telemetry`);
+    await page.waitForSelector('[data-chart="energy"] canvas', WAIT);
+    // Joules in the billions read as watt-hours with a prefix, on the chart and the big number.
+    const energyUnit = await page.getAttribute('[data-chart="energy"]', 'data-unit');
+    assert.match(energyUnit ?? '', /^[kMG]Wh$/);
+    const big = (await page.textContent('[data-metric="energy"] .value')) ?? '';
+    assert.doesNotMatch(big, /e\+|J/, big);
+    assert.match(big, /Wh/);
+
+    // Hovering a single-series chart reads out the time and the value there.
+    const voltage = page.locator('[data-chart="voltage"] .u-over');
+    await voltage.scrollIntoViewIfNeeded();
+    const box = await voltage.boundingBox();
+    assert.ok(box);
+    await voltage.hover({ position: { x: box.width - 3, y: box.height / 2 } });
+    await page.waitForFunction(
+      () => /\d V/.test(document.querySelector('[data-chart="voltage"] .u-legend')?.textContent ?? ''),
+      undefined,
+      WAIT,
+    );
+    const legend = (await page.textContent('[data-chart="voltage"] .u-legend')) ?? '';
+    assert.match(legend, /\d{4}-\d\d-\d\d \d\d:\d\d:\d\d/, legend);
+    await shot(page, 'chart-hover');
+
+    // A bucket width in plain words.
+    await page.click('fieldset.ranges button:has-text("24 h")');
+    await page.waitForSelector('.toolbar:has-text("averages per 5 min")', WAIT);
+    assert.doesNotMatch((await page.textContent('.toolbar')) ?? '', /5 min 0 s/);
+
+    // A custom range, typed.
+    await page.click('button:has-text("Custom range")');
+    await page.fill('input[name=from]', '2026-01-01T10:00');
+    await page.fill('input[name=to]', '2026-01-01T09:00');
+    await page.press('input[name=to]', 'Enter');
+    await page.waitForSelector('[role=alert]:has-text("the end must come after the start")', WAIT);
+    await page.fill('input[name=to]', '2026-01-01T12:00');
+    await page.press('input[name=to]', 'Enter');
+    await page.waitForSelector('button:has-text("Reset zoom (2026-01-01 10:00:00 – 2026-01-01 12:00:00)")', WAIT);
+
+    // A boolean steps between labelled levels: the readout says on or off.
+    await page.goto(`${hub.http}/devices/relay-0001/telemetry`);
+    await page.waitForSelector('[data-chart="on"] canvas', WAIT);
+    const onChart = page.locator('[data-chart="on"] .u-over');
+    await onChart.scrollIntoViewIfNeeded();
+    const onBox = await onChart.boundingBox();
+    assert.ok(onBox);
+    await onChart.hover({ position: { x: onBox.width - 3, y: onBox.height / 2 } });
+    await page.waitForFunction(
+      () => /\b(on|off)$/.test(document.querySelector('[data-chart="on"] .u-legend .u-series:nth-child(2) .u-value')?.textContent ?? ''),
+      undefined,
+      WAIT,
+    );
+    await shot(page, 'chart-bool');
   });
 });

@@ -4,14 +4,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { applyMergePatch, type CommandInfo } from '@halyard/firmware-protocol';
+import { chartData } from '../src/lib/chart-data.ts';
 import { deadline, outcomeText, suggestedNames } from '../src/lib/command-outcome.ts';
 import { isFinal, timeline, upsertCommand } from '../src/lib/command-timeline.ts';
 import { fromEvent, fromPresence, mergeFeed } from '../src/lib/feed.ts';
-import { after } from '../src/lib/format.ts';
+import { after, duration } from '../src/lib/format.ts';
 import { parseJson } from '../src/lib/json.ts';
 import { mergePatchBetween, nullPaths } from '../src/lib/merge-patch-diff.ts';
 import { appendLive, durationParam, fromApi, latestFromApi, pickBucket, type Series, trimBefore } from '../src/lib/series.ts';
 import { twinSync } from '../src/lib/twin-sync.ts';
+import { displayUnit } from '../src/lib/units.ts';
 
 describe('telemetry series', () => {
   it('picks buckets that fit the visible range', () => {
@@ -102,6 +104,30 @@ describe('telemetry series', () => {
       { name: 'raw', unit: null, t: 5, vd: 'AA==' },
     ]);
     assert.deepEqual([...m.keys()], ['temp']);
+  });
+});
+
+describe('chart data', () => {
+  it('breaks the line where the device was silent for several steps', () => {
+    const s: Series = { name: 'v', unit: 'V', kind: 'number', xs: [0, 10, 20, 100, 110], ys: [1, 2, 3, 4, 5], latest: undefined };
+    const d = chartData(s, undefined);
+    assert.deepEqual(d.xs, [0, 10, 20, 60, 100, 110]);
+    assert.deepEqual(d.ys, [1, 2, 3, null, 4, 5]);
+    assert.deepEqual(chartData(s, 60).ys, [1, 2, 3, 4, 5], 'within three 60 ms buckets: one line');
+  });
+
+  it('scales SI units to the values and writes SenML units as people do', () => {
+    assert.deepEqual(displayUnit('J', 7.32e9), { unit: 'MWh', factor: 1 / 3_600 / 1e6 });
+    assert.deepEqual(displayUnit('W', 2_500), { unit: 'kW', factor: 1e-3 });
+    assert.deepEqual(displayUnit('V', 230), { unit: 'V', factor: 1 });
+    assert.equal(displayUnit('%EL', 80).unit, '%');
+    assert.equal(displayUnit('Cel', 21).unit, '°C');
+    const energy: Series = { name: 'e', unit: 'J', kind: 'number', xs: [0], ys: [7.2e9], latest: undefined };
+    assert.deepEqual(chartData(energy, undefined).ys, [2]);
+  });
+
+  it('names bucket widths plainly', () => {
+    assert.deepEqual([1_800_000, 5_000, 3_600_000, 86_400_000, 90_000].map(duration), ['30 min', '5 s', '1 h', '1 d', '90 s']);
   });
 });
 

@@ -65,7 +65,7 @@ export const devices = {
   telemetry: (id: string, q: { from: number; to: number; bucket?: string; signal?: AbortSignal }) =>
     api<TelemetryAnswer>(
       'GET',
-      `/devices/${enc(id)}/telemetry${query({ from: q.from, to: q.to, bucket: q.bucket, agg: q.bucket ? 'avg,last' : undefined })}`,
+      `/devices/${enc(id)}/telemetry${query({ from: q.from, to: q.to, bucket: q.bucket, agg: q.bucket ? 'avg,min,max,last' : undefined })}`,
       {
         ...(q.signal ? { signal: q.signal } : {}),
       },

@@ -63,21 +63,18 @@ export function num(v: number): string {
   return Number(v.toFixed(digits)).toLocaleString('en', { maximumFractionDigits: digits });
 }
 
-/** SenML units as people write them. */
-const UNIT_TEXT: Record<string, string> = {
-  Cel: '°C',
-  '%RH': '%',
-  '%': '%',
-  W: 'W',
-  V: 'V',
-  A: 'A',
-  Wh: 'Wh',
-  kWh: 'kWh',
-  lat: '°',
-  lon: '°',
-};
+/** SenML units as people write them (lib/units.ts scales them too). */
+export { unitText as unit } from './units.ts';
 
-export function unit(u: string | null | undefined): string {
-  if (u === null || u === undefined) return '';
-  return UNIT_TEXT[u] ?? u;
+/** A bucket or window width: "5 s", "30 min", "1 h", "7 d"; exact, or a span. */
+export function duration(ms: number): string {
+  for (const [size, word] of [
+    [86_400_000, 'd'],
+    [3_600_000, 'h'],
+    [60_000, 'min'],
+    [1_000, 's'],
+  ] as const) {
+    if (ms >= size && ms % size === 0) return `${ms / size} ${word}`;
+  }
+  return span(ms);
 }
