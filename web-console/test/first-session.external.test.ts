@@ -334,4 +334,43 @@ describe('an operator’s first session (issue 19)', () => {
     );
     await shot(page, 'chart-bool');
   });
+
+  it('admin: disabling asks once, passwords can be set, errors show in the row, failed logins are audited', async () => {
+    await api.call('POST', '/operators', { username: 'olga', password: 'first-password', role: 'viewer' });
+    await api.call('POST', '/operators', { username: 'gone', password: 'first-password', role: 'viewer' });
+    await page.goto(`${hub.http}/admin/operators`);
+    const olga = 'tr[data-operator="olga"]';
+    await page.waitForSelector(olga, WAIT);
+
+    // Disabling ends sessions: it asks once.
+    await page.click(`${olga} button:has-text("Disable")`);
+    await page.waitForSelector('tr[data-operator-detail="olga"]:has-text("Their sessions end at once")', WAIT);
+    assert.match((await page.textContent(olga)) ?? '', /active/);
+    await page.click('tr[data-operator-detail="olga"] button:has-text("Disable olga")');
+    await page.waitForSelector(`${olga}:has-text("disabled")`, WAIT);
+    await page.click(`${olga} button:has-text("Enable")`);
+    await page.waitForSelector(`${olga}:has-text("active")`, WAIT);
+
+    // A new password, from the keyboard.
+    await page.click(`${olga} button:has-text("Set password")`);
+    await page.waitForFunction(() => document.activeElement?.getAttribute('name') === 'reset-password', undefined, WAIT);
+    await page.keyboard.type('short');
+    await page.waitForSelector('tr[data-operator-detail="olga"] .field-error:has-text("at least 8 characters")', WAIT);
+    await page.keyboard.type('-but-now-long-enough');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('tr[data-operator-detail="olga"] [role=status]:has-text("Password changed")', WAIT);
+    await new Api(hub.http).login('olga', 'short-but-now-long-enough');
+
+    // The hub's refusal shows in the row where the action was taken.
+    await api.call('DELETE', '/operators/gone');
+    await page.selectOption('select[aria-label="Role of gone"]', 'operator');
+    const refusal = await page.waitForSelector('tr[data-operator-detail="gone"] [role=alert]', WAIT);
+    assert.ok(((await refusal.textContent()) ?? '').length > 0);
+    await shot(page, 'admin-operators');
+
+    // A failed login is in the audit log.
+    await assert.rejects(new Api(hub.http).login('olga', 'not-her-password'));
+    await page.click('nav.tabs >> text=Audit log');
+    await page.waitForSelector('tr:has(td:text-is("olga")):has(td:text-is("login.failed"))', WAIT);
+  });
 });
