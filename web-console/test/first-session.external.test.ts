@@ -124,6 +124,22 @@ describe('an operator’s first session (issue 19)', () => {
       setTimeout(() => { obs.disconnect(); done(max); }, 9000);
     })`)) as number;
     assert.ok(longest <= 5, `the console waits at most a few seconds between attempts (saw ${longest} s)`);
+    // Returning to the tab skips the rest of the wait: with 2 s or more still to go, an
+    // attempt starts at once ("trying again now").
+    await page.waitForFunction(
+      () => /retrying in ([2-9]|\d\d) s/.test(document.querySelector('.conn')?.getAttribute('title') ?? ''),
+      undefined,
+      WAIT,
+    );
+    const triedAtOnce = await page.evaluate(`new Promise((done) => {
+      const obs = new MutationObserver(() => {
+        if ((document.querySelector('.conn')?.getAttribute('title') ?? '').includes('trying again now')) { obs.disconnect(); done(true); }
+      });
+      obs.observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true });
+      document.dispatchEvent(new Event('visibilitychange'));
+      setTimeout(() => { obs.disconnect(); done(false); }, 500);
+    })`);
+    assert.equal(triedAtOnce, true, 'a visible page retries at once');
     // The device page shows the same banner as the fleet page.
     await page.waitForSelector('.notice[data-testid=stale]:has-text("Not live")', WAIT);
     await shot(page, 'device-not-live');
