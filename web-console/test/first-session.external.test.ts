@@ -335,6 +335,17 @@ describe('an operator’s first session (issue 19)', () => {
     await page.press('input[name=to]', 'Enter');
     await page.waitForSelector('button:has-text("Reset zoom (2026-01-01 10:00:00 – 2026-01-01 12:00:00)")', WAIT);
 
+    // Zoomed in to two minutes: the time labels stay apart (see the screenshot).
+    await page.click('button:has-text("Custom range")');
+    const local = (ms: number) => new Date(ms - new Date(ms).getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
+    const nowMs = Date.now();
+    await page.fill('input[name=from]', local(nowMs - 120_000));
+    await page.fill('input[name=to]', local(nowMs + 60_000));
+    await page.press('input[name=to]', 'Enter');
+    await page.waitForSelector('[data-chart="voltage"] canvas', WAIT);
+    await page.locator('[data-chart="voltage"]').scrollIntoViewIfNeeded();
+    await shot(page, 'chart-zoomed');
+
     // A boolean steps between labelled levels: the readout says on or off.
     await page.goto(`${hub.http}/devices/relay-0001/telemetry`);
     await page.waitForSelector('[data-chart="on"] canvas', WAIT);

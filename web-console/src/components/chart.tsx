@@ -44,6 +44,9 @@ function cssColor(c: string): string {
     : c;
 }
 
+/** px: the y axis also holds the left half of the first date label under it. */
+const MIN_Y_AXIS = 56;
+
 /** A see-through version of a #rrggbb colour, for bands. */
 function faint(hex: string, alpha: number): string {
   const m = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(hex);
@@ -79,6 +82,15 @@ function isolated(u: uPlot, seriesIdx: number, show: boolean): number[] | null {
   return out;
 }
 
+/**
+ * Tick labels with as many decimals as the step between ticks needs (a slowly growing
+ * counter's ticks 2.2521, 2.2522 rather than 2.252 three times), thousands grouped.
+ */
+function tickLabels(_u: uPlot, splits: number[], _axisIdx: number, _space: number, incr: number): string[] {
+  const dec = incr > 0 && Number.isFinite(incr) ? Math.min(10, Math.max(0, Math.ceil(-Math.log10(incr) - 1e-9))) : 0;
+  return splits.map((v) => v.toLocaleString('en', { minimumFractionDigits: dec, maximumFractionDigits: dec }));
+}
+
 /** The y axis as wide as its longest label, so "1,000,000" is not cut off. */
 function axisSize(u: uPlot, values: string[] | null, axisIdx: number, cycleNum: number): number {
   const axis = u.axes[axisIdx] as uPlot.Axis & { _size?: number };
@@ -86,7 +98,8 @@ function axisSize(u: uPlot, values: string[] | null, axisIdx: number, cycleNum: 
   const longest = (values ?? []).reduce((a, v) => (v.length > a.length ? v : a), '');
   u.ctx.font = (axis.font as unknown as string[] | undefined)?.[0] ?? u.ctx.font;
   const text = longest === '' ? 0 : u.ctx.measureText(longest).width / devicePixelRatio;
-  return Math.ceil(text + 16);
+  // At least wide enough for half of the first time label ("11/30/26 5:32am") centred on the axis.
+  return Math.max(MIN_Y_AXIS, Math.ceil(text + 16));
 }
 
 export function Chart({ lines, range, height = 160, syncKey, unit, bool, onZoom, theme, label }: ChartProps) {
@@ -155,8 +168,7 @@ export function Chart({ lines, range, height = 160, syncKey, unit, bool, onZoom,
         { ...axisOpts, space: 90 },
         bool
           ? { ...axisOpts, splits: () => [0, 1], values: (_u, splits) => splits.map((v) => (v >= 0.5 ? 'on' : 'off')), size: axisSize }
-          : // uPlot's own tick labels fit their decimals to the step; only the width is ours.
-            { ...axisOpts, size: axisSize },
+          : { ...axisOpts, values: tickLabels, size: axisSize },
       ],
       series,
       bands,
