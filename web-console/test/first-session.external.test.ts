@@ -400,4 +400,33 @@ describe('an operator’s first session (issue 19)', () => {
     await page.click('nav.tabs >> text=Audit log');
     await page.waitForSelector('tr:has(td:text-is("olga")):has(td:text-is("login.failed"))', WAIT);
   });
+
+  it('provisioning: another device starts from an empty form, and closing the tab with a token on screen asks first', async () => {
+    const tab = await context.newPage();
+    await tab.goto(`${hub.http}/provision`);
+    await tab.fill('input[name=id]', 'prov-1');
+    await tab.fill('input[name=model]', 'm-1');
+    await tab.fill('input[name=tags]', 'lab');
+    await tab.click('button:has-text("Create device")');
+    await tab.waitForSelector('[data-testid=device-token]', WAIT);
+    const asked = new Promise<string>((done) => {
+      tab.once('dialog', (d) => {
+        done(d.type());
+        void d.accept();
+      });
+      tab.once('close', () => done('closed without asking'));
+    });
+    await tab.close({ runBeforeUnload: true });
+    assert.equal(await asked, 'beforeunload');
+
+    await page.goto(`${hub.http}/provision`);
+    await page.fill('input[name=id]', 'prov-2');
+    await page.fill('input[name=model]', 'm-2');
+    await page.fill('input[name=tags]', 'lab');
+    await page.click('button:has-text("Create device")');
+    await page.waitForSelector('[data-testid=device-token]', WAIT);
+    await page.click('button:has-text("Provision another")');
+    await page.waitForSelector('input[name=id]', WAIT);
+    for (const field of ['id', 'name', 'model', 'tags']) assert.equal(await page.inputValue(`input[name=${field}]`), '', field);
+  });
 });

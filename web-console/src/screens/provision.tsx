@@ -1,7 +1,7 @@
 // Provision: create a device and leave with its one-time token and how to use it.
 
 import { DEVICE_ID_PATTERN } from '@halyard/firmware-protocol';
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { devices } from '../api/endpoints.ts';
 import { ErrorText } from '../components/error-text.tsx';
 import { Field } from '../components/field.tsx';
@@ -22,6 +22,13 @@ export function Provision() {
   const [error, setError] = useState<unknown>(undefined);
   const [created, setCreated] = useState<{ id: string; token: string } | undefined>(undefined);
 
+  // The token exists only on this screen: closing or reloading the tab asks first.
+  useEffect(() => {
+    if (created === undefined) return;
+    const ask = (e: BeforeUnloadEvent) => e.preventDefault();
+    addEventListener('beforeunload', ask);
+    return () => removeEventListener('beforeunload', ask);
+  }, [created]);
   if (!can) return <p>Provisioning needs the operator role.</p>;
   if (created) {
     return (
@@ -37,6 +44,8 @@ export function Provision() {
               setCreated(undefined);
               setId('');
               setName('');
+              setModel('');
+              setTags('');
             }}
           >
             Provision another
