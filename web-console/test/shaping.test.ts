@@ -7,7 +7,7 @@ import { applyMergePatch, type CommandInfo } from '@halyard/firmware-protocol';
 import { chartData } from '../src/lib/chart-data.ts';
 import { deadline, outcomeText, suggestedNames } from '../src/lib/command-outcome.ts';
 import { isFinal, timeline, upsertCommand } from '../src/lib/command-timeline.ts';
-import { fromEvent, fromPresence, mergeFeed } from '../src/lib/feed.ts';
+import { fromEvent, fromPresence, isNewPresence, mergeFeed } from '../src/lib/feed.ts';
 import { after, duration } from '../src/lib/format.ts';
 import { parseJson } from '../src/lib/json.ts';
 import { mergePatchBetween, nullPaths } from '../src/lib/merge-patch-diff.ts';
@@ -189,6 +189,11 @@ describe('events feed', () => {
     );
     assert.equal(gone.level, 2, 'a timeout is a warning');
     assert.equal(gone.data, 'timeout (close 1006, connection lost)');
+    // The hub re-states an old connect with each last-seen refresh: not news.
+    const connected = { device: 'd', online: true, reason: 'connected' as const, code: null, at: 1_000 };
+    assert.equal(isNewPresence(connected, 60_000), false);
+    assert.equal(isNewPresence({ ...connected, at: 61_000 }, 60_000), true);
+    assert.equal(isNewPresence({ ...connected, online: false }, 60_000), true);
   });
 });
 

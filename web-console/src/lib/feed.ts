@@ -53,6 +53,15 @@ export function fromPresence(p: PresenceInfo): FeedItem {
   };
 }
 
+/**
+ * Whether a live presence update is news for a feed opened at `openedAt`: the hub
+ * re-states "connected" (with the session's start time) whenever last-seen or RTT
+ * changes, so an old connect is not shown as if it just happened.
+ */
+export function isNewPresence(p: PresenceInfo, openedAt: number): boolean {
+  return !p.online || p.at >= openedAt - CLOCK_SKEW_MS;
+}
+
 /** Adds items to a feed (newest received first), skipping repeats, keeping at most `max`. */
 export function mergeFeed(list: readonly FeedItem[], incoming: readonly FeedItem[], max = 500): FeedItem[] {
   const seen = new Set(list.map((e) => e.key));

@@ -2,12 +2,12 @@
 // by level or text, kept in the URL (/events?level=2&q=door) so a view can be shared.
 // Connects and disconnects arrive live only: the hub keeps presence history per device.
 
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { events as eventsApi } from '../api/endpoints.ts';
 import { Empty } from '../components/empty.tsx';
 import { ErrorText } from '../components/error-text.tsx';
 import { EventTable } from '../components/event-table.tsx';
-import { type FeedItem, fromEvent, fromPresence, mergeFeed } from '../lib/feed.ts';
+import { type FeedItem, fromEvent, fromPresence, isNewPresence, mergeFeed } from '../lib/feed.ts';
 import { useDropped, useGeneration, useUpdates } from '../lib/hooks.ts';
 import { navigate, useLocation } from '../lib/router.tsx';
 import { useTitle } from '../lib/title.ts';
@@ -37,12 +37,15 @@ export function EventsScreen() {
   const loc = useLocation();
   const filter = parseFilter(loc.search);
   const [list, setList] = useState<FeedItem[]>([]);
+  const openedAt = useRef(Date.now());
   const [error, setError] = useState<unknown>(undefined);
   const setFilter = (f: Partial<typeof filter>) => navigate(`/events${filterSearch({ ...filter, ...f })}`, { replace: true });
   useEffect(() => channel.subscribe('events'), [channel]);
   useUpdates(channel, 'event', (u) => setList((l) => mergeFeed(l, [fromEvent(u.event)], MAX)));
   // Presence comes with the fleet stream the shell holds; last-seen refreshes repeat a connect and merge away.
-  useUpdates(channel, 'presence', (u) => setList((l) => mergeFeed(l, [fromPresence(u.presence)], MAX)));
+  useUpdates(channel, 'presence', (u) => {
+    if (isNewPresence(u.presence, openedAt.current)) setList((l) => mergeFeed(l, [fromPresence(u.presence)], MAX));
+  });
   // Dependencies: refetch after every reconnect and when the hub dropped events for us
   useEffect(() => {
     let live = true;

@@ -1,12 +1,12 @@
 // A device's events with its connects and disconnects: history from the API, new ones
 // live, ordered by when the hub received them.
 
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { devices } from '../../api/endpoints.ts';
 import { Empty } from '../../components/empty.tsx';
 import { ErrorText } from '../../components/error-text.tsx';
 import { EventTable } from '../../components/event-table.tsx';
-import { type FeedItem, fromEvent, fromPresence, mergeFeed } from '../../lib/feed.ts';
+import { type FeedItem, fromEvent, fromPresence, isNewPresence, mergeFeed } from '../../lib/feed.ts';
 import { useDropped, useGeneration, useUpdates } from '../../lib/hooks.ts';
 import { useApp } from '../../state/app-context.ts';
 
@@ -15,13 +15,15 @@ export function EventsTab({ id }: { id: string }) {
   const generation = useGeneration(channel);
   const dropped = useDropped(channel, 'events');
   const [events, setEvents] = useState<FeedItem[]>([]);
+  const openedAt = useRef(Date.now());
   const [error, setError] = useState<unknown>(undefined);
   useEffect(() => channel.subscribe('events', [id]), [channel, id]);
   useUpdates(channel, 'event', (u) => {
     if (u.event.device === id) setEvents((l) => mergeFeed(l, [fromEvent(u.event)]));
   });
   useUpdates(channel, 'presence', (u) => {
-    if (u.presence.device === id) setEvents((l) => mergeFeed(l, [fromPresence(u.presence)]));
+    // History brings older connects; live, only new ones (the hub re-states old ones).
+    if (u.presence.device === id && isNewPresence(u.presence, openedAt.current)) setEvents((l) => mergeFeed(l, [fromPresence(u.presence)]));
   });
   // Dependencies: a new device starts empty
   useEffect(() => setEvents([]), [id]);
