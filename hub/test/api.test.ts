@@ -170,6 +170,10 @@ describe('HTTP API', () => {
     const r = await anon.post('/login', { username: 'victim', password: 'password-123' });
     assert.equal(r.status, 429);
     assert.ok(Number(r.headers.get('retry-after')) > 0);
+    // Each failure is in the audit log (throttled attempts are not: they never reach a password check).
+    const audit = await t.api.get('/audit?limit=1000');
+    const failed = audit.body.entries.filter((e: { actor: string; action: string }) => e.actor === 'victim' && e.action === 'login.failed');
+    assert.equal(failed.length, 5);
   });
 
   it('refuses cookie-authenticated changes from another origin (CSRF) and allows them from its own', async () => {

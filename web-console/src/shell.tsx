@@ -69,13 +69,20 @@ export function Shell({ me, onSignedOut }: { me: OperatorInfo; onSignedOut: (rea
       channel.stop();
       signedOutRef.current('Your session has ended; log in again.');
     });
+    // Coming back (network up, tab shown again after the laptop slept) is when the
+    // operator looks: try at once rather than at the end of the current wait.
     const online = () => channel.retryNow();
+    const visible = () => {
+      if (document.visibilityState === 'visible') channel.retryNow();
+    };
     addEventListener('online', online);
+    document.addEventListener('visibilitychange', visible);
     channel.start();
     return () => {
       for (const off of offs) off();
       setUnauthenticatedHandler(undefined);
       removeEventListener('online', online);
+      document.removeEventListener('visibilitychange', visible);
       channel.stop();
     };
   }, [app]);
@@ -149,7 +156,7 @@ function Screen() {
     );
   }
   return (
-    <main class="main" id="main">
+    <main class="main main-scroll" id="main">
       {route(path)}
     </main>
   );

@@ -114,6 +114,27 @@ describe('console channel client', () => {
     }
   });
 
+  it('by default waits at most 4 s between attempts, however long the hub is down', () => {
+    const net = new FakeNet();
+    const clock = new FakeClock();
+    const ch = new ConsoleChannel({
+      url: 'ws://hub/v1/console',
+      connect: net.connect,
+      timers: clock,
+      now: () => clock.now,
+      random: () => 0.999,
+    });
+    ch.start();
+    let longest = 0;
+    for (let i = 0; i < 20; i++) {
+      net.last.drop(1006);
+      const s = ch.state;
+      if (s.kind === 'waiting') longest = Math.max(longest, s.retryAt - clock.now);
+      clock.advance(5_000);
+    }
+    assert.ok(longest > 3_000 && longest < 4_000, `longest wait ${longest} ms`);
+  });
+
   it('retryNow skips the wait', () => {
     const { net, ch } = setup();
     ch.start();

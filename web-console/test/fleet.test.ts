@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { DeviceInfo } from '@halyard/firmware-protocol';
-import { countByStatus, DEFAULT_QUERY, naturalCompare, parseQuery, selectIds, toSearch } from '../src/lib/fleet-query.ts';
+import { countByStatus, DEFAULT_QUERY, naturalCompare, parseQuery, rttText, selectIds, toSearch } from '../src/lib/fleet-query.ts';
+import { parseTags, tagsError } from '../src/lib/tags.ts';
 import { FleetStore } from '../src/state/fleet-store.ts';
 import { FakeFrames } from './fakes.ts';
 
@@ -141,5 +142,18 @@ describe('fleet query', () => {
     // catches a selection gone quadratic (seconds at this size).
     t.diagnostic(`selected 1,667 of 5,000 in ${ms.toFixed(1)} ms`);
     assert.ok(ms < 1_000, `took ${ms.toFixed(1)} ms`);
+  });
+});
+
+describe('device fields as edited and shown', () => {
+  it('parses tags and refuses duplicates in words', () => {
+    assert.deepEqual(parseTags(' lab, ,floor-2 '), ['lab', 'floor-2']);
+    assert.equal(tagsError(parseTags('lab, floor-2, lab')), '"lab" is listed twice');
+    assert.equal(tagsError(['lab']), undefined);
+  });
+
+  it('shows an RTT only for a device online now', () => {
+    assert.equal(rttText({ online: true, rtt: 12.4 }), '12 ms');
+    assert.equal(rttText({ online: false, rtt: 12.4 }), '–');
   });
 });

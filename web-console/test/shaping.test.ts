@@ -4,10 +4,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { applyMergePatch, type CommandInfo } from '@halyard/firmware-protocol';
+import { chartData } from '../src/lib/chart-data.ts';
+import { deadline, outcomeText, suggestedNames } from '../src/lib/command-outcome.ts';
 import { isFinal, timeline, upsertCommand } from '../src/lib/command-timeline.ts';
+import { fromEvent, fromPresence, isNewPresence, mergeFeed } from '../src/lib/feed.ts';
+import { after, duration } from '../src/lib/format.ts';
 import { parseJson } from '../src/lib/json.ts';
 import { mergePatchBetween, nullPaths } from '../src/lib/merge-patch-diff.ts';
 import { appendLive, durationParam, fromApi, latestFromApi, pickBucket, type Series, trimBefore } from '../src/lib/series.ts';
+import { twinSync } from '../src/lib/twin-sync.ts';
+import { displayUnit } from '../src/lib/units.ts';
 
 describe('telemetry series', () => {
   it('picks buckets that fit the visible range', () => {
@@ -101,6 +107,30 @@ describe('telemetry series', () => {
   });
 });
 
+describe('chart data', () => {
+  it('breaks the line where the device was silent for several steps', () => {
+    const s: Series = { name: 'v', unit: 'V', kind: 'number', xs: [0, 10, 20, 100, 110], ys: [1, 2, 3, 4, 5], latest: undefined };
+    const d = chartData(s, undefined);
+    assert.deepEqual(d.xs, [0, 10, 20, 60, 100, 110]);
+    assert.deepEqual(d.ys, [1, 2, 3, null, 4, 5]);
+    assert.deepEqual(chartData(s, 60).ys, [1, 2, 3, 4, 5], 'within three 60 ms buckets: one line');
+  });
+
+  it('scales SI units to the values and writes SenML units as people do', () => {
+    assert.deepEqual(displayUnit('J', 7.32e9), { unit: 'MWh', factor: 1 / 3_600 / 1e6 });
+    assert.deepEqual(displayUnit('W', 2_500), { unit: 'kW', factor: 1e-3 });
+    assert.deepEqual(displayUnit('V', 230), { unit: 'V', factor: 1 });
+    assert.equal(displayUnit('%EL', 80).unit, '%');
+    assert.equal(displayUnit('Cel', 21).unit, '°C');
+    const energy: Series = { name: 'e', unit: 'J', kind: 'number', xs: [0], ys: [7.2e9], latest: undefined };
+    assert.deepEqual(chartData(energy, undefined).ys, [2]);
+  });
+
+  it('names bucket widths plainly', () => {
+    assert.deepEqual([1_800_000, 5_000, 3_600_000, 86_400_000, 90_000].map(duration), ['30 min', '5 s', '1 h', '1 d', '90 s']);
+  });
+});
+
 describe('twin edits', () => {
   it('turns an edited document into the merge patch that produces it', () => {
     const before = { mode: 'heat', setpoint: 21, sched: { mon: [1, 2], tue: 3 }, old: true };
@@ -122,6 +152,48 @@ describe('twin edits', () => {
     const p = parseJson('{"a": 1 "b": 2}');
     // Engines that give a position get line and column; others just the reason.
     assert.match(p.ok ? '' : p.error, /^not valid JSON( at line 1, column \d+)?: /);
+  });
+});
+
+describe('twin sync', () => {
+  const online = { online: true, lastSeen: 1_000, connectedAt: 500 };
+  const twin = (delta: Record<string, number>, at: number) => ({
+    delta,
+    desiredUpdated: Object.fromEntries(Object.keys(delta).map((k) => [k, at])),
+  });
+
+  it('waits, then calls a key not applied after the limit, counting from a later connect', () => {
+    assert.deepEqual(twinSync(twin({ fan: 1 }, 1_000), online, 2_000, 5_000), { state: 'waiting', keys: ['fan'], since: 1_000 });
+    assert.equal(twinSync(twin({ fan: 1 }, 1_000), online, 6_000, 5_000).state, 'not-applied');
+    assert.equal(twinSync(twin({ fan: 1 }, 1_000), { ...online, connectedAt: 4_000 }, 6_000, 5_000).state, 'waiting');
+    assert.equal(twinSync(twin({}, 1_000), online, 6_000, 5_000).state, 'in-sync');
+  });
+
+  it('never calls a device that has never connected in sync, nor an offline one stuck', () => {
+    assert.equal(twinSync(twin({}, 0), { online: false, lastSeen: null, connectedAt: null }, 1, 5).state, 'never');
+    assert.equal(twinSync(twin({ fan: 1 }, 0), { online: false, lastSeen: 5, connectedAt: null }, 99, 5).state, 'offline');
+  });
+});
+
+describe('events feed', () => {
+  it('orders by received time, whatever the device clock says, with connects and disconnects', () => {
+    const ev = (id: number, time: number, receivedAt: number) =>
+      fromEvent({ id, device: 'd', name: `e${id}`, level: 1, data: null, time, receivedAt });
+    const future = ev(1, 10_000_000, 1_000);
+    const later = ev(2, 2_000, 2_000);
+    const gone = fromPresence({ device: 'd', online: false, reason: 'timeout', code: 1006, at: 3_000 });
+    const feed = mergeFeed(mergeFeed([], [future, later]), [gone, later]);
+    assert.deepEqual(
+      feed.map((e) => e.name),
+      ['disconnected', 'e2', 'e1'],
+    );
+    assert.equal(gone.level, 2, 'a timeout is a warning');
+    assert.equal(gone.data, 'timeout (close 1006, connection lost)');
+    // The hub re-states an old connect with each last-seen refresh: not news.
+    const connected = { device: 'd', online: true, reason: 'connected' as const, code: null, at: 1_000 };
+    assert.equal(isNewPresence(connected, 60_000), false);
+    assert.equal(isNewPresence({ ...connected, at: 61_000 }, 60_000), true);
+    assert.equal(isNewPresence({ ...connected, online: false }, 60_000), true);
   });
 });
 
@@ -177,6 +249,48 @@ describe('command timeline', () => {
       list.map((c) => c.id),
       ['c2', 'c1'],
       'newest first',
+    );
+  });
+
+  it('explains a rejection with its code and detail, and when an open command gives up', () => {
+    const rejected = {
+      ...base,
+      state: 'rejected' as const,
+      error: 'bad_params',
+      result: { reason: 'bad_params', detail: 'expected 5 to 30' },
+    };
+    assert.equal(outcomeText(rejected), 'bad_params: expected 5 to 30');
+    assert.equal(outcomeText({ ...rejected, result: null, error: 'rejected' }), 'the device gave no reason');
+    assert.equal(
+      outcomeText({ ...base, state: 'expired', ttl: 300_000 }),
+      'not delivered within its TTL of 5 min 0 s: the device did not connect in time',
+    );
+    assert.equal(outcomeText(base), undefined);
+    assert.deepEqual(deadline({ ...base, state: 'queued', ttl: 60_000 }), { what: 'expires', at: 60_100 });
+    assert.deepEqual(deadline({ ...base, timeout: 30_000 }), { what: 'times out', at: 30_110 });
+  });
+
+  it('writes delays in seconds and minutes', () => {
+    assert.deepEqual([850, 18_075, 302_000].map(after), ['+850 ms', '+18.1 s', '+5 min 2 s']);
+  });
+
+  it('suggests names from history and built-ins, without those the device does not know', () => {
+    const used = (name: string, state: CommandInfo['state'], reason?: string) => ({
+      ...base,
+      name,
+      state,
+      result: reason ? { reason } : null,
+    });
+    assert.deepEqual(
+      suggestedNames(
+        [
+          used('set_setpoint', 'succeeded'),
+          used('frobnicate', 'rejected', 'unknown_command'),
+          used('reboot', 'rejected', 'unknown_command'),
+        ],
+        ['ping', 'reboot'],
+      ),
+      ['set_setpoint', 'ping'],
     );
   });
 });

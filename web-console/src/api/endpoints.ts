@@ -54,6 +54,8 @@ export const devices = {
   create: (d: { id: string; name?: string; model?: string; tags?: string[] }) =>
     api<DeviceInfo & { token: string }>('POST', '/devices', { body: d }),
   get: (id: string) => api<DeviceInfo>('GET', `/devices/${enc(id)}`),
+  update: (id: string, patch: { name?: string | null; tags?: string[] }) =>
+    api<DeviceInfo>('PATCH', `/devices/${enc(id)}`, { body: patch }),
   remove: (id: string) => api<void>('DELETE', `/devices/${enc(id)}`),
   rotate: (id: string, reinstate: boolean) =>
     api<{ id: string; token: string; revoked: boolean }>('POST', `/devices/${enc(id)}/token`, { body: reinstate ? { reinstate } : {} }),
@@ -63,7 +65,7 @@ export const devices = {
   telemetry: (id: string, q: { from: number; to: number; bucket?: string; signal?: AbortSignal }) =>
     api<TelemetryAnswer>(
       'GET',
-      `/devices/${enc(id)}/telemetry${query({ from: q.from, to: q.to, bucket: q.bucket, agg: q.bucket ? 'avg,last' : undefined })}`,
+      `/devices/${enc(id)}/telemetry${query({ from: q.from, to: q.to, bucket: q.bucket, agg: q.bucket ? 'avg,min,max,last' : undefined })}`,
       {
         ...(q.signal ? { signal: q.signal } : {}),
       },

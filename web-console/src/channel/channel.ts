@@ -1,7 +1,8 @@
 // The console channel client (SPEC.md §10): one WebSocket to the hub that reconnects
-// on its own with the protocol's backoff (§8.3), re-sends every subscription after
-// each welcome, matches replies to requests by `req`, and reports its state for the
-// connection dot. Close 4401 ends it for good (the session is over: show the login).
+// on its own with full-jitter backoff capped at a few seconds (CONSOLE_BACKOFF),
+// re-sends every subscription after each welcome, matches replies to requests by
+// `req`, and reports its state for the connection dot. Close 4401 ends it for good
+// (the session is over: show the login).
 
 import {
   type BackoffOptions,
@@ -9,7 +10,6 @@ import {
   type ConsoleRequest,
   type ConsoleStream,
   type ConsoleUpdate,
-  DEFAULT_BACKOFF,
   MAX_CONSOLE_DEVICES,
 } from '@halyard/firmware-protocol';
 import { decodeUpdate, encodeRequest } from './codec.ts';
@@ -76,6 +76,13 @@ export function closeReason(code: number, hubMessage?: string): string {
   }
 }
 
+/**
+ * The console's reconnect backoff: full jitter like the protocol's, but capped at 4 s.
+ * A person is watching: after a hub restart the console should be live within seconds,
+ * and a few consoles retrying every few seconds cost the hub nothing.
+ */
+export const CONSOLE_BACKOFF: Readonly<BackoffOptions> = Object.freeze({ baseMs: 500, capMs: 4_000 });
+
 const defaultTimers: Timers = {
   setTimeout: (fn, ms) => globalThis.setTimeout(fn, ms),
   clearTimeout: (h) => globalThis.clearTimeout(h as ReturnType<typeof globalThis.setTimeout>),
@@ -107,7 +114,7 @@ export class ConsoleChannel {
 
   constructor(options: ChannelOptions) {
     this.opts = {
-      backoff: DEFAULT_BACKOFF,
+      backoff: CONSOLE_BACKOFF,
       random: Math.random,
       timers: defaultTimers,
       now: Date.now,
@@ -140,7 +147,7 @@ export class ConsoleChannel {
     this.failPending('CONSOLE_CLOSED', 'the console was closed');
   }
 
-  /** Skips the rest of the backoff wait. */
+  /** Skips the rest of the backoff wait (the page became visible, the browser went online, a click). */
   retryNow(): void {
     if (this.st.kind !== 'waiting') return;
     this.opts.timers.clearTimeout(this.retryTimer);

@@ -11,7 +11,8 @@ export interface Look {
 
 /** Down this long (or this many failed attempts) and "reconnecting" becomes "lost". */
 export const LOST_AFTER_MS = 10_000;
-const LOST_AFTER_ATTEMPTS = 3;
+// Attempts come every few seconds at most (CONSOLE_BACKOFF), so count enough of them.
+const LOST_AFTER_ATTEMPTS = 5;
 
 export function connectionLook(s: ChannelState, now: number): Look {
   switch (s.kind) {

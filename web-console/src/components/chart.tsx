@@ -1,15 +1,21 @@
-// One uPlot time-series chart. The owner passes the series (times in ms) and the
-// visible range; the chart redraws when either changes, follows its container's
-// width, shares its cursor with charts of the same `syncKey`, and reports a
+// One uPlot time-series chart. The owner passes the series (times in ms, values in the
+// display unit, null where the line should break) and the visible range; the chart
+// redraws when either changes, follows its container's width, shares its cursor with
+// charts of the same `syncKey`, shows the time and values under the cursor in its
+// legend, draws a min-max band around averages when given one, and reports a
 // drag-selected range so the owner can refetch finer buckets for it.
 
 import { useEffect, useLayoutEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
+import { num, timestamp } from '../lib/format.ts';
 
 export interface ChartLine {
   label: string;
   xs: number[];
   ys: (number | null)[];
+  /** Each point's min and max (buckets), drawn as a band around the line. */
+  lo?: (number | null)[] | undefined;
+  hi?: (number | null)[] | undefined;
   /** A CSS colour or var(--name). */
   color: string;
 }
@@ -21,8 +27,8 @@ export interface ChartProps {
   height?: number;
   syncKey?: string;
   unit?: string;
-  /** Draw as steps (booleans, states). */
-  stepped?: boolean;
+  /** On/off values: steps between two labelled levels. */
+  bool?: boolean;
   onZoom?: (from: number, to: number) => void;
   /** Changes force a rebuild (e.g. the colour scheme). */
   theme?: string;
@@ -38,54 +44,134 @@ function cssColor(c: string): string {
     : c;
 }
 
-/** uPlot takes one x array for all lines: merge the lines' times, null where a line has no point. */
-function align(lines: readonly ChartLine[]): uPlot.AlignedData {
-  const [first] = lines;
-  if (lines.length === 1 && first !== undefined) return [first.xs, first.ys];
-  return uPlot.join(lines.map((l) => [l.xs, l.ys] as uPlot.AlignedData));
+/** px: the y axis also holds the left half of the first date label under it. */
+const MIN_Y_AXIS = 56;
+
+/** A see-through version of a #rrggbb colour, for bands. */
+function faint(hex: string, alpha: number): string {
+  const m = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(hex);
+  if (m === null) return hex;
+  return `rgba(${Number.parseInt(m[1] as string, 16)}, ${Number.parseInt(m[2] as string, 16)}, ${Number.parseInt(m[3] as string, 16)}, ${alpha})`;
 }
 
-export function Chart({ lines, range, height = 160, syncKey, unit, stepped, onZoom, theme, label }: ChartProps) {
+/** The arrays of a line as uPlot series: the line, then its band's max and min. */
+function columns(l: ChartLine): (number | null)[][] {
+  return l.lo && l.hi ? [l.ys, l.hi, l.lo] : [l.ys];
+}
+
+/** uPlot takes one x array for all series: merge the lines' times, null where a line has no point. */
+function align(lines: readonly ChartLine[]): uPlot.AlignedData {
+  const [first] = lines;
+  if (lines.length === 1 && first !== undefined) return [first.xs, ...columns(first)];
+  return uPlot.join(lines.map((l) => [l.xs, ...columns(l)] as uPlot.AlignedData));
+}
+
+/**
+ * Points only where a value stands alone between gaps (a single bucket): a line cannot
+ * show it. Nulls are gaps; undefined (alignment of several lines) is not.
+ */
+function isolated(u: uPlot, seriesIdx: number, show: boolean): number[] | null {
+  if (show) return null;
+  const ys = u.data[seriesIdx] as (number | null | undefined)[];
+  const near = (i: number, step: number): number | null | undefined => {
+    for (let j = i + step; j >= 0 && j < ys.length; j += step) if (ys[j] !== undefined) return ys[j];
+    return null;
+  };
+  const out: number[] = [];
+  for (let i = 0; i < ys.length; i++) if (ys[i] != null && near(i, -1) === null && near(i, 1) === null) out.push(i);
+  return out;
+}
+
+/**
+ * Tick labels with as many decimals as the step between ticks needs (a slowly growing
+ * counter's ticks 2.2521, 2.2522 rather than 2.252 three times), thousands grouped.
+ */
+function tickLabels(_u: uPlot, splits: number[], _axisIdx: number, _space: number, incr: number): string[] {
+  const dec = incr > 0 && Number.isFinite(incr) ? Math.min(10, Math.max(0, Math.ceil(-Math.log10(incr) - 1e-9))) : 0;
+  return splits.map((v) => v.toLocaleString('en', { minimumFractionDigits: dec, maximumFractionDigits: dec }));
+}
+
+/** The y axis as wide as its longest label, so "1,000,000" is not cut off. */
+function axisSize(u: uPlot, values: string[] | null, axisIdx: number, cycleNum: number): number {
+  const axis = u.axes[axisIdx] as uPlot.Axis & { _size?: number };
+  if (cycleNum > 1 && axis._size !== undefined) return axis._size;
+  const longest = (values ?? []).reduce((a, v) => (v.length > a.length ? v : a), '');
+  u.ctx.font = (axis.font as unknown as string[] | undefined)?.[0] ?? u.ctx.font;
+  const text = longest === '' ? 0 : u.ctx.measureText(longest).width / devicePixelRatio;
+  // At least wide enough for half of the first time label ("11/30/26 5:32am") centred on the axis.
+  return Math.max(MIN_Y_AXIS, Math.ceil(text + 16));
+}
+
+export function Chart({ lines, range, height = 160, syncKey, unit, bool, onZoom, theme, label }: ChartProps) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | undefined>(undefined);
   const zoom = useRef(onZoom);
   zoom.current = onZoom;
   const rangeRef = useRef(range);
   rangeRef.current = range;
-  const shape = lines.map((l) => `${l.label}:${l.color}`).join('|');
+  const shape = lines.map((l) => `${l.label}:${l.color}:${l.lo ? 'band' : ''}`).join('|');
 
-  // Rebuilt only when the set of lines, height or theme changes; data flows in below.
+  // Rebuilt only when the set of lines, height, unit or theme changes; data flows in below.
   useLayoutEffect(() => {
     const el = box.current;
     if (el === null) return;
     const axis = cssColor('var(--fg-muted)');
     const grid = cssColor('var(--grid)');
     const axisOpts = { stroke: axis, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } };
-    const paths = stepped ? uPlot.paths.stepped?.({ align: 1 }) : undefined;
+    const suffix = unit ? ` ${unit}` : '';
+    const show = (v: number | null | undefined) => (v == null ? '–' : bool ? (v >= 0.5 ? 'on' : 'off') : `${num(v)}${suffix}`);
+    const series: uPlot.Series[] = [{ label: 'Time', value: (_u, v) => (v == null ? '–' : timestamp(v)) }];
+    const bands: uPlot.Band[] = [];
+    for (const l of lines) {
+      const stroke = cssColor(l.color);
+      series.push({
+        label: l.label,
+        stroke,
+        width: 1.5,
+        // Nulls are gaps the data shaping put there on purpose (an outage): break the line.
+        spanGaps: false,
+        points: { filter: isolated, size: 5, fill: stroke },
+        value: (_u, v) => show(v),
+        ...(bool ? { paths: uPlot.paths.stepped?.({ align: 1 }) } : {}),
+      });
+      if (l.lo && l.hi) {
+        const hi = series.length;
+        for (const edge of ['max', 'min']) {
+          series.push({
+            label: `${edge}`,
+            stroke: faint(stroke, 0.35),
+            width: 0.5,
+            spanGaps: false,
+            points: { show: false },
+            value: (_u, v) => show(v),
+          });
+        }
+        bands.push({ series: [hi, hi + 1], fill: faint(stroke, 0.14) });
+      }
+    }
     const opts: uPlot.Options = {
       width: Math.max(200, el.clientWidth),
       height,
       ms: 1,
-      legend: { show: lines.length > 1 },
+      // The legend is the readout: the time and each value under the cursor.
+      legend: { show: true, live: true },
       cursor: {
         ...(syncKey ? { sync: { key: syncKey } } : {}),
         drag: { x: true, y: false, setScale: false },
       },
-      scales: { x: { time: true, range: () => rangeRef.current } },
-      // The unit is in the chart's heading; uPlot's own tick labels fit their decimals to the step.
-      axes: [axisOpts, { ...axisOpts, size: 60 }],
-      series: [
-        {},
-        ...lines.map((l) => ({
-          label: l.label,
-          stroke: cssColor(l.color),
-          width: 1.5,
-          spanGaps: true,
-          points: { show: false },
-          value: (_u: uPlot, v: number | null) => (v === null ? '–' : `${+v.toPrecision(4)}${unit ? ` ${unit}` : ''}`),
-          ...(paths ? { paths } : {}),
-        })),
+      scales: {
+        x: { time: true, range: () => rangeRef.current },
+        ...(bool ? { y: { range: [-0.1, 1.1] as uPlot.Range.MinMax } } : {}),
+      },
+      axes: [
+        // Wide spacing between time labels, so zoomed-in dates and times never overlap.
+        { ...axisOpts, space: 90 },
+        bool
+          ? { ...axisOpts, splits: () => [0, 1], values: (_u, splits) => splits.map((v) => (v >= 0.5 ? 'on' : 'off')), size: axisSize }
+          : { ...axisOpts, values: tickLabels, size: axisSize },
       ],
+      series,
+      bands,
       hooks: {
         setSelect: [
           (u: uPlot) => {
@@ -107,7 +193,7 @@ export function Chart({ lines, range, height = 160, syncKey, unit, stepped, onZo
       u.destroy();
       plot.current = undefined;
     };
-  }, [shape, height, theme, stepped, syncKey, unit]);
+  }, [shape, height, theme, bool, syncKey, unit]);
 
   useEffect(() => {
     const u = plot.current;

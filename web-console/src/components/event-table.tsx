@@ -1,18 +1,26 @@
-// Device events as a table: when, how serious (in words and colour), what, and data.
+// The events feed as a table: when the hub received it (and the device's own time when
+// its clock disagrees), how serious (in words and colour), what, and data. Connects and
+// disconnects are rows too, marked as such.
 
-import type { EventInfo } from '@halyard/firmware-protocol';
-import { timestamp } from '../lib/format.ts';
+import { CLOCK_SKEW_MS, type FeedItem } from '../lib/feed.ts';
+import { span, timestamp } from '../lib/format.ts';
 import { Link } from '../lib/router.tsx';
 
 const LEVEL = ['debug', 'info', 'warning', 'error'];
 
-export function EventTable({ events, showDevice }: { events: readonly EventInfo[]; showDevice: boolean }) {
+function skew(e: FeedItem): string | undefined {
+  const d = e.time - e.receivedAt;
+  if (Math.abs(d) <= CLOCK_SKEW_MS) return undefined;
+  return `device clock ${timestamp(e.time)} (${span(Math.round(Math.abs(d) / 1000) * 1000)} ${d > 0 ? 'ahead' : 'behind'})`;
+}
+
+export function EventTable({ events, showDevice }: { events: readonly FeedItem[]; showDevice: boolean }) {
   return (
     <div class="scroll-x">
-      <table class="list" aria-label="Events, newest first">
+      <table class="list" aria-label="Events, newest received first">
         <thead>
           <tr>
-            <th>Time</th>
+            <th>Received</th>
             {showDevice ? <th>Device</th> : null}
             <th>Level</th>
             <th>Event</th>
@@ -20,30 +28,31 @@ export function EventTable({ events, showDevice }: { events: readonly EventInfo[
           </tr>
         </thead>
         <tbody>
-          {events.map((e) => (
-            <tr key={`${e.device}:${e.id}`} data-event={e.name}>
-              <td class="mono" title={`received ${timestamp(e.receivedAt)}`}>
-                {timestamp(e.time)}
-              </td>
-              {showDevice ? (
+          {events.map((e) => {
+            const off = skew(e);
+            return (
+              <tr key={e.key} data-event={e.name} data-kind={e.kind}>
                 <td class="mono">
-                  <Link href={`/devices/${encodeURIComponent(e.device)}/events`}>{e.device}</Link>
+                  {timestamp(e.receivedAt)}
+                  {off ? (
+                    <div class="muted skew" data-testid="device-time">
+                      {off}
+                    </div>
+                  ) : null}
                 </td>
-              ) : null}
-              <td class={`lvl-${e.level}`}>{LEVEL[e.level] ?? e.level}</td>
-              <td class="mono">{e.name}</td>
-              <td class="data hide-narrow">{e.data === null ? '' : JSON.stringify(e.data)}</td>
-            </tr>
-          ))}
+                {showDevice ? (
+                  <td class="mono">
+                    <Link href={`/devices/${encodeURIComponent(e.device)}/events`}>{e.device}</Link>
+                  </td>
+                ) : null}
+                <td class={`lvl-${e.level}`}>{LEVEL[e.level] ?? e.level}</td>
+                <td class={e.kind === 'presence' ? 'presence-name' : 'mono'}>{e.name}</td>
+                <td class="data hide-narrow">{e.data}</td>
+              </tr>
+            );
+          })}
         </tbody>
       </table>
     </div>
   );
-}
-
-/** Adds live events to a list (newest first), skipping repeats, keeping at most `max`. */
-export function prependEvents(list: readonly EventInfo[], incoming: readonly EventInfo[], max = 500): EventInfo[] {
-  const seen = new Set(list.map((e) => `${e.device}:${e.id}`));
-  const fresh = incoming.filter((e) => !seen.has(`${e.device}:${e.id}`));
-  return [...fresh, ...list].sort((a, b) => b.time - a.time || b.id - a.id).slice(0, max);
 }

@@ -132,7 +132,8 @@ function sortValue(key: SortKey, d: DeviceInfo): string | number | null {
     case 'lastSeen':
       return d.lastSeen;
     case 'rtt':
-      return d.rtt;
+      // An offline device has no current RTT (rttText shows none): it sorts with the unknown.
+      return d.online ? d.rtt : null;
     case 'pending':
       return d.pendingCommands;
   }
@@ -196,4 +197,9 @@ export function selectIds(devices: Iterable<DeviceInfo>, q: FleetQuery): string[
     return naturalCompare(a.id, b.id);
   });
   return rows.map((r) => r.id);
+}
+
+/** RTT as shown: only for a device online now; an offline device's last RTT is history, not a fact. */
+export function rttText(d: Pick<DeviceInfo, 'online' | 'rtt'>): string {
+  return d.online && d.rtt !== null ? `${Math.round(d.rtt)} ms` : '–';
 }

@@ -21,6 +21,13 @@ export function span(ms: number): string {
   return `${Math.floor(s / 86_400)} d ${Math.floor((s % 86_400) / 3_600)} h`;
 }
 
+/** A delay after a start, short: "+850 ms", "+18.1 s", "+5 min 2 s". */
+export function after(ms: number): string {
+  if (ms < 1_000) return `+${Math.max(0, Math.round(ms))} ms`;
+  if (ms < 60_000) return `+${(ms / 1000).toFixed(1)} s`;
+  return `+${span(ms)}`;
+}
+
 /** Local date and time to the second, e.g. "2024-05-01 14:03:07". */
 export function timestamp(ms: number): string {
   const d = new Date(ms);
@@ -56,21 +63,18 @@ export function num(v: number): string {
   return Number(v.toFixed(digits)).toLocaleString('en', { maximumFractionDigits: digits });
 }
 
-/** SenML units as people write them. */
-const UNIT_TEXT: Record<string, string> = {
-  Cel: '°C',
-  '%RH': '%',
-  '%': '%',
-  W: 'W',
-  V: 'V',
-  A: 'A',
-  Wh: 'Wh',
-  kWh: 'kWh',
-  lat: '°',
-  lon: '°',
-};
+/** SenML units as people write them (lib/units.ts scales them too). */
+export { unitText as unit } from './units.ts';
 
-export function unit(u: string | null | undefined): string {
-  if (u === null || u === undefined) return '';
-  return UNIT_TEXT[u] ?? u;
+/** A bucket or window width: "5 s", "30 min", "1 h", "7 d"; exact, or a span. */
+export function duration(ms: number): string {
+  for (const [size, word] of [
+    [86_400_000, 'd'],
+    [3_600_000, 'h'],
+    [60_000, 'min'],
+    [1_000, 's'],
+  ] as const) {
+    if (ms >= size && ms % size === 0) return `${ms / size} ${word}`;
+  }
+  return span(ms);
 }

@@ -15,6 +15,9 @@ export interface Series {
   xs: number[];
   /** Values at xs (booleans as 0/1); null where a point has no number (text metrics). */
   ys: (number | null)[];
+  /** Each bucket's min and max at xs, for the band around averages (bucketed numbers only). */
+  lo?: (number | null)[];
+  hi?: (number | null)[];
   latest: Latest | undefined;
 }
 
@@ -77,15 +80,23 @@ export function fromApi(api: readonly ApiSeries[], bucketed: boolean): Series[] 
   for (const s of api) {
     const series: Series = { name: s.name, unit: s.unit, kind: 'number', xs: [], ys: [], latest: undefined };
     let kind: ValueKind | undefined;
+    const lo: (number | null)[] = [];
+    const hi: (number | null)[] = [];
     for (const p of s.points) {
       const v = pointOf(p, bucketed);
       if (v === undefined || typeof p.t !== 'number') continue;
       kind ??= kindOf(v);
       series.xs.push(p.t);
       series.ys.push(yOf(v));
+      lo.push(typeof p.min === 'number' ? p.min : yOf(v));
+      hi.push(typeof p.max === 'number' ? p.max : yOf(v));
       series.latest = { time: p.t, value: v };
     }
     series.kind = kind ?? 'number';
+    if (bucketed && series.kind === 'number') {
+      series.lo = lo;
+      series.hi = hi;
+    }
     out.push(series);
   }
   return out;
@@ -123,10 +134,16 @@ export function appendLive(series: Map<string, Series>, points: readonly Telemet
       series.set(p.name, s);
     }
     const i = insertionIndex(s.xs, p.time);
-    if (s.xs[i] === p.time) s.ys[i] = yOf(v);
-    else {
+    const y = yOf(v);
+    if (s.xs[i] === p.time) {
+      s.ys[i] = y;
+      if (s.lo && s.hi) s.lo[i] = s.hi[i] = y;
+    } else {
       s.xs.splice(i, 0, p.time);
-      s.ys.splice(i, 0, yOf(v));
+      s.ys.splice(i, 0, y);
+      // A live point is its own min and max.
+      s.lo?.splice(i, 0, y);
+      s.hi?.splice(i, 0, y);
     }
     if (s.latest === undefined || p.time >= s.latest.time) s.latest = { time: p.time, value: v };
     changed.add(p.name);
@@ -140,6 +157,8 @@ export function trimBefore(s: Series, from: number): void {
   if (i > 0) {
     s.xs.splice(0, i);
     s.ys.splice(0, i);
+    s.lo?.splice(0, i);
+    s.hi?.splice(0, i);
   }
 }
 

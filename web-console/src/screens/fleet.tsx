@@ -6,6 +6,7 @@
 import type { DeviceInfo } from '@halyard/firmware-protocol';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { Empty } from '../components/empty.tsx';
+import { StaleNotice } from '../components/stale-notice.tsx';
 import { DeviceStatusBadge } from '../components/status.tsx';
 import { VirtualList } from '../components/virtual-list.tsx';
 import {
@@ -13,16 +14,18 @@ import {
   deviceStatus,
   type FleetQuery,
   parseQuery,
+  rttText,
   type SortKey,
   STATUSES,
   type StatusFilter,
   selectIds,
   toSearch,
 } from '../lib/fleet-query.ts';
-import { ago, clock } from '../lib/format.ts';
+import { ago } from '../lib/format.ts';
 import { useChannelState, useNow, useSubscribe } from '../lib/hooks.ts';
 import { pure } from '../lib/pure.ts';
 import { Link, navigate, useLocation } from '../lib/router.tsx';
+import { useTitle } from '../lib/title.ts';
 import { useApp, useCan } from '../state/app-context.ts';
 
 const ROW = 30;
@@ -76,6 +79,7 @@ export function Fleet() {
     if (painted) performance.mark('halyard:fleet-rows');
   }, [painted]);
 
+  useTitle(query.status === 'all' ? 'Fleet' : `Fleet (${STATUS_LABEL[query.status].toLowerCase()})`);
   const setQuery = (q: Partial<FleetQuery>) => navigate(`/fleet${toSearch({ ...query, ...q })}`, { replace: true });
 
   return (
@@ -97,16 +101,13 @@ export function Fleet() {
           </button>
         ))}
       </fieldset>
-      {fleet.staleSince !== undefined ? (
-        <p class="notice" role="status">
-          Not live: this is the fleet as it was at {clock(fleet.staleSince).slice(0, 8)}. It updates again once the channel reconnects.
-        </p>
-      ) : null}
+      <StaleNotice what="the fleet" />
       <div class="toolbar">
         <input
           type="search"
-          placeholder="Search id, name, model, firmware, tags (tag:lab model:x fw:1.2)"
-          aria-label="Search devices"
+          placeholder="Search (tag:lab model:x fw:1.2)"
+          title="Matches id, name, model, firmware and tags; tag:, model: and fw: match one field exactly"
+          aria-label="Search devices by id, name, model, firmware or tags"
           value={query.q}
           onInput={(e) => setQuery({ q: e.currentTarget.value })}
         />
@@ -208,7 +209,7 @@ const DeviceRow = pure(function DeviceRow({ d, now }: { d: DeviceInfo; now: numb
       <span class="cell" title={d.lastSeen === null ? undefined : new Date(d.lastSeen).toLocaleString()}>
         {d.online && d.lastSeen !== null && now - d.lastSeen < 2_000 ? 'now' : ago(d.lastSeen, now)}
       </span>
-      <span class="cell">{d.rtt === null ? '–' : `${Math.round(d.rtt)} ms`}</span>
+      <span class="cell">{rttText(d)}</span>
       <span class="cell hide-narrow">
         {d.tags.map((t) => (
           <span key={t} class="tag">

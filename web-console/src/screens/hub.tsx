@@ -9,12 +9,14 @@ import { Empty } from '../components/empty.tsx';
 import { Badge } from '../components/status.tsx';
 import { bytes, num } from '../lib/format.ts';
 import { useNow, useUpdates } from '../lib/hooks.ts';
+import { useTitle } from '../lib/title.ts';
 import { useApp } from '../state/app-context.ts';
 import { Batcher } from '../state/batcher.ts';
 
 const WINDOW_MS = 5 * 60_000;
 
 export function HubScreen() {
+  useTitle('Hub');
   const { channel } = useApp();
   const now = useNow();
   const history = useRef<HubStats[]>([]);

@@ -4,8 +4,10 @@ import type { OperatorInfo } from '@halyard/firmware-protocol';
 import { useState } from 'preact/hooks';
 import { session } from '../api/endpoints.ts';
 import { ErrorText } from '../components/error-text.tsx';
+import { useTitle } from '../lib/title.ts';
 
 export function Login({ reason, onLogin }: { reason: string | undefined; onLogin: (me: OperatorInfo) => void }) {
+  useTitle('Log in');
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
   const [error, setError] = useState<unknown>(undefined);

@@ -1,15 +1,18 @@
 // Provision: create a device and leave with its one-time token and how to use it.
 
 import { DEVICE_ID_PATTERN } from '@halyard/firmware-protocol';
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { devices } from '../api/endpoints.ts';
 import { ErrorText } from '../components/error-text.tsx';
 import { Field } from '../components/field.tsx';
 import { TokenPanel } from '../components/token-panel.tsx';
 import { Link } from '../lib/router.tsx';
+import { parseTags, tagsError } from '../lib/tags.ts';
+import { useTitle } from '../lib/title.ts';
 import { useCan } from '../state/app-context.ts';
 
 export function Provision() {
+  useTitle('Provision');
   const can = useCan('operator');
   const [id, setId] = useState('');
   const [name, setName] = useState('');
@@ -19,6 +22,13 @@ export function Provision() {
   const [error, setError] = useState<unknown>(undefined);
   const [created, setCreated] = useState<{ id: string; token: string } | undefined>(undefined);
 
+  // The token exists only on this screen: closing or reloading the tab asks first.
+  useEffect(() => {
+    if (created === undefined) return;
+    const ask = (e: BeforeUnloadEvent) => e.preventDefault();
+    addEventListener('beforeunload', ask);
+    return () => removeEventListener('beforeunload', ask);
+  }, [created]);
   if (!can) return <p>Provisioning needs the operator role.</p>;
   if (created) {
     return (
@@ -34,6 +44,8 @@ export function Provision() {
               setCreated(undefined);
               setId('');
               setName('');
+              setModel('');
+              setTags('');
             }}
           >
             Provision another
@@ -43,13 +55,10 @@ export function Provision() {
     );
   }
 
-  const tagList = tags
-    .split(',')
-    .map((t) => t.trim())
-    .filter((t) => t !== '');
+  const tagList = parseTags(tags);
   const errors = {
     id: id === '' ? undefined : DEVICE_ID_PATTERN.test(id) ? undefined : '1-64 of A-Z a-z 0-9 _ . : - starting with a letter or digit',
-    tags: tagList.some((t) => t.length > 64) ? 'each tag at most 64 characters' : tagList.length > 32 ? 'at most 32 tags' : undefined,
+    tags: tagsError(tagList),
   };
   return (
     <>

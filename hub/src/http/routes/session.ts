@@ -44,6 +44,8 @@ export function sessionRoutes(routes: Routes, ctx: HubContext): void {
       if (!ok || o === undefined) {
         ctx.loginLimiter.failed(ip, body.username);
         ctx.log.warn({ ip, username: body.username }, 'login failed');
+        // Admins see attempts on their accounts in the audit log, not only in the hub's logs.
+        await ctx.audit(body.username, 'login.failed', null, { ip });
         throw new HubError(HubErrorCode.Unauthenticated, 'wrong username or password');
       }
       ctx.loginLimiter.succeeded(ip, body.username);

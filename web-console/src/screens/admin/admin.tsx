@@ -2,6 +2,7 @@
 // refuses these calls to anyone else regardless.
 
 import { Link } from '../../lib/router.tsx';
+import { useTitle } from '../../lib/title.ts';
 import { useCan } from '../../state/app-context.ts';
 import { AuditLog } from './audit.tsx';
 import { Integrators } from './integrators.tsx';
@@ -14,6 +15,7 @@ const TABS: [string, string][] = [
 ];
 
 export function Admin({ tab }: { tab: string }) {
+  useTitle('Admin', TABS.find(([key]) => key === tab)?.[1]);
   if (!useCan('admin')) return <p>The admin pages need the admin role.</p>;
   return (
     <>

@@ -1,5 +1,6 @@
-// Operators: who may use the hub and with which role; create, change role, disable,
-// delete. A role change, disabling or deleting ends that operator's sessions at once.
+// Operators: who may use the hub and with which role; create, change role, disable
+// (asked once), set a password (an admin's own too), delete (typed confirmation). A
+// role change, disabling, a new password or deleting ends that operator's sessions.
 
 import type { OperatorInfo, Role } from '@halyard/firmware-protocol';
 import { useState } from 'preact/hooks';
@@ -7,12 +8,10 @@ import { operators } from '../../api/endpoints.ts';
 import { TypedConfirm } from '../../components/confirm.tsx';
 import { ErrorText } from '../../components/error-text.tsx';
 import { Field } from '../../components/field.tsx';
-import { Badge } from '../../components/status.tsx';
-import { timestamp } from '../../lib/format.ts';
 import { useAsync } from '../../lib/hooks.ts';
 import { useApp } from '../../state/app-context.ts';
+import { OperatorRow, ROLES } from './operator-row.tsx';
 
-const ROLES: Role[] = ['viewer', 'operator', 'admin'];
 const USERNAME = /^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$/;
 
 export function Operators() {
@@ -47,47 +46,13 @@ export function Operators() {
           </thead>
           <tbody>
             {(list.data?.operators ?? []).map((o: OperatorInfo) => (
-              <tr key={o.username} data-operator={o.username}>
-                <td class="mono">
-                  {o.username}
-                  {o.username === me.username ? <span class="muted"> (you)</span> : null}
-                </td>
-                <td>
-                  <select
-                    aria-label={`Role of ${o.username}`}
-                    value={o.role}
-                    onChange={(e) => void act(() => operators.update(o.username, { role: e.currentTarget.value as Role }))}
-                  >
-                    {ROLES.map((r) => (
-                      <option key={r} value={r}>
-                        {r}
-                      </option>
-                    ))}
-                  </select>
-                </td>
-                <td>
-                  <Badge tone={o.disabled ? 'bad' : 'good'}>{o.disabled ? 'disabled' : 'active'}</Badge>
-                </td>
-                <td class="hide-narrow">{timestamp(o.createdAt)}</td>
-                <td>
-                  {o.username === me.username ? (
-                    <span class="muted">your own account</span>
-                  ) : (
-                    <div class="row">
-                      <button
-                        type="button"
-                        class="btn small"
-                        onClick={() => void act(() => operators.update(o.username, { disabled: !o.disabled }))}
-                      >
-                        {o.disabled ? 'Enable' : 'Disable'}
-                      </button>
-                      <button type="button" class="btn small danger" onClick={() => setDeleting(o.username)}>
-                        Delete
-                      </button>
-                    </div>
-                  )}
-                </td>
-              </tr>
+              <OperatorRow
+                key={o.username}
+                o={o}
+                self={o.username === me.username}
+                onChanged={list.reload}
+                onDelete={() => setDeleting(o.username)}
+              />
             ))}
           </tbody>
         </table>

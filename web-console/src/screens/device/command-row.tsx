@@ -1,11 +1,13 @@
 // One command: what was asked, by whom, and its status moving through queued -> sent
-// -> accepted -> a final state, each with its time; params and result on demand.
+// -> accepted -> a final state, each with its time; why it failed and when an open one
+// gives up are in the row itself; params and result on demand.
 
 import type { CommandInfo } from '@halyard/firmware-protocol';
 import { useState } from 'preact/hooks';
 import { Badge } from '../../components/status.tsx';
+import { deadline, outcomeText } from '../../lib/command-outcome.ts';
 import { isFinal, stateTone, timeline } from '../../lib/command-timeline.ts';
-import { ago, clock } from '../../lib/format.ts';
+import { after, ago, clock, span } from '../../lib/format.ts';
 import { pretty } from '../../lib/json.ts';
 import { useApp } from '../../state/app-context.ts';
 
@@ -16,6 +18,8 @@ export function CommandRow({ c, now, canCancel }: { c: CommandInfo; now: number;
   const [error, setError] = useState<string | undefined>(undefined);
   const [busy, setBusy] = useState(false);
   const steps = timeline(c);
+  const why = outcomeText(c);
+  const due = deadline(c);
   return (
     <li class="cmd" data-command={c.id} data-state={c.state}>
       <div class="cmd-head">
@@ -48,7 +52,7 @@ export function CommandRow({ c, now, canCancel }: { c: CommandInfo; now: number;
             {WORD[s.state] ?? s.state}
             {s.at !== undefined ? (
               <span class="at" title={clock(s.at)}>
-                {s.at === c.createdAt ? clock(s.at) : `+${s.at - c.createdAt} ms`}
+                {s.at === c.createdAt ? clock(s.at) : after(s.at - c.createdAt)}
               </span>
             ) : (
               <span class="at">{s.tone === 'pending' ? 'now' : 'waiting'}</span>
@@ -56,6 +60,16 @@ export function CommandRow({ c, now, canCancel }: { c: CommandInfo; now: number;
           </li>
         ))}
       </ol>
+      {why ? (
+        <p class={`cmd-why tone-${stateTone(c.state)}`} data-testid="command-outcome">
+          {why}
+        </p>
+      ) : null}
+      {due ? (
+        <p class="cmd-why muted" data-testid="command-deadline" title={clock(due.at)}>
+          {due.what} {due.at > now ? `in ${span(due.at - now)}` : 'now'} (at {clock(due.at).slice(0, 8)})
+        </p>
+      ) : null}
       {error ? (
         <p class="error" role="alert">
           {error}

@@ -1,5 +1,7 @@
 // Commands: a form (name with suggestions from history, params as JSON, ttl and
 // timeout) for operators, and every command of the device, live, newest first.
+// The hub does not keep what a device declared in HELLO `caps` (and those name
+// features, not commands), so suggestions come from the device's own history.
 
 import { type CommandInfo, NAME_PATTERN, parseDuration } from '@halyard/firmware-protocol';
 import { useEffect, useState } from 'preact/hooks';
@@ -7,6 +9,7 @@ import { devices } from '../../api/endpoints.ts';
 import { Empty } from '../../components/empty.tsx';
 import { ErrorText } from '../../components/error-text.tsx';
 import { Field } from '../../components/field.tsx';
+import { suggestedNames } from '../../lib/command-outcome.ts';
 import { upsertCommand } from '../../lib/command-timeline.ts';
 import { useGeneration, useNow, useUpdates } from '../../lib/hooks.ts';
 import { parseJson } from '../../lib/json.ts';
@@ -44,7 +47,7 @@ export function CommandsTab({ id }: { id: string }) {
     };
   }, [id, generation]);
 
-  const names = [...new Set([...list.map((c) => c.name), ...COMMON])];
+  const names = suggestedNames(list, COMMON);
   return (
     <section aria-label="Commands">
       {canSend ? <CommandForm id={id} names={names} onSent={(c) => setList((l) => upsertCommand(l, c))} /> : null}

@@ -1,14 +1,18 @@
 // One device: a header with its live status and facts, then tabs for telemetry, twin,
 // commands, events, presence and (for operators) credentials. The tab is in the URL.
 
+import { useState } from 'preact/hooks';
+import { StaleNotice } from '../../components/stale-notice.tsx';
 import { DeviceStatusBadge } from '../../components/status.tsx';
-import { deviceStatus } from '../../lib/fleet-query.ts';
+import { deviceStatus, rttText } from '../../lib/fleet-query.ts';
 import { ago, span } from '../../lib/format.ts';
 import { useNow, useSubscribe } from '../../lib/hooks.ts';
 import { Link } from '../../lib/router.tsx';
+import { useTitle } from '../../lib/title.ts';
 import { useApp, useCan } from '../../state/app-context.ts';
 import { CommandsTab } from './commands-tab.tsx';
 import { CredentialsTab } from './credentials-tab.tsx';
+import { DeviceEdit } from './device-edit.tsx';
 import { EventsTab } from './events-tab.tsx';
 import { PresenceTab } from './presence-tab.tsx';
 import { TelemetryTab } from './telemetry-tab.tsx';
@@ -29,6 +33,8 @@ export function DevicePage({ id, tab }: { id: string; tab: string }) {
   const now = useNow();
   const canOperate = useCan('operator');
   const d = fleet.get(id);
+  const [editing, setEditing] = useState(false);
+  useTitle(id, TABS.find(([key]) => key === tab)?.[1]);
   if (d === undefined) {
     return fleet.loaded ? (
       <p>
@@ -56,13 +62,13 @@ export function DevicePage({ id, tab }: { id: string; tab: string }) {
             firmware <b>{d.firmware ?? '–'}</b>
           </span>
           <span>
-            session <b>{d.online && d.connectedAt !== null ? `up ${span(now - d.connectedAt)}` : '–'}</b>
+            session <b>{d.online && d.connectedAt !== null ? `up ${span(Math.max(0, now - d.connectedAt))}` : '–'}</b>
           </span>
           <span>
             last seen <b>{d.online && d.lastSeen !== null && now - d.lastSeen < 2_000 ? 'now' : ago(d.lastSeen, now)}</b>
           </span>
           <span>
-            RTT <b>{d.rtt === null ? '–' : `${Math.round(d.rtt)} ms`}</b>
+            RTT <b>{rttText(d)}</b>
           </span>
           {d.pendingCommands > 0 ? (
             <span class="tone-pending">
@@ -78,8 +84,15 @@ export function DevicePage({ id, tab }: { id: string; tab: string }) {
               ))}
             </span>
           ) : null}
+          {canOperate && !editing ? (
+            <button type="button" class="btn small" onClick={() => setEditing(true)}>
+              Edit name and tags
+            </button>
+          ) : null}
         </div>
       </div>
+      {editing ? <DeviceEdit device={d} onDone={() => setEditing(false)} /> : null}
+      <StaleNotice what="the device" />
       <nav class="tabs" aria-label="Device sections">
         {tabs.map(([key, label]) => (
           <Link key={key} href={`${base}/${key}`} aria-current={tab === key ? 'page' : undefined}>

@@ -6,23 +6,10 @@ import { devices } from '../../api/endpoints.ts';
 import { Empty } from '../../components/empty.tsx';
 import { ErrorText } from '../../components/error-text.tsx';
 import { Badge } from '../../components/status.tsx';
+import { CLOSE_CODES } from '../../lib/close-codes.ts';
 import { ago, timestamp } from '../../lib/format.ts';
 import { useGeneration, useNow, useUpdates } from '../../lib/hooks.ts';
 import { useApp } from '../../state/app-context.ts';
-
-/** Close codes a device session ends with (SPEC.md §8.4), in words. */
-const CODES: Record<number, string> = {
-  1000: 'normal close',
-  1001: 'going away',
-  1006: 'connection lost',
-  1011: 'internal error',
-  4400: 'malformed frame',
-  4403: 'revoked',
-  4408: 'no HELLO in time',
-  4409: 'replaced by a newer connection',
-  4413: 'frame too large',
-  4429: 'rate limited',
-};
 
 function add(list: readonly PresenceInfo[], p: PresenceInfo): PresenceInfo[] {
   // Online re-statements (last-seen refreshes) repeat the same transition: skip them.
@@ -79,7 +66,7 @@ export function PresenceTab({ id }: { id: string }) {
                   <Badge tone={p.online ? 'good' : 'off'}>{p.online ? 'online' : 'offline'}</Badge>
                 </td>
                 <td>{p.reason.replace(/_/g, ' ')}</td>
-                <td class="hide-narrow">{p.code === null ? '' : `${p.code} ${CODES[p.code] ? `(${CODES[p.code]})` : ''}`}</td>
+                <td class="hide-narrow">{p.code === null ? '' : `${p.code} ${CLOSE_CODES[p.code] ? `(${CLOSE_CODES[p.code]})` : ''}`}</td>
               </tr>
             ))}
           </tbody>

@@ -1,14 +1,17 @@
-// Telemetry: latest values as big numbers, one chart per metric with a shared cursor,
-// a range picker with a live mode that slides and appends, and drag-to-zoom that
-// refetches finer buckets for the chosen span.
+// Telemetry: latest values as big numbers, one chart per metric with a shared cursor
+// and a readout of the values under it, a range picker with a live mode that slides
+// and appends, a custom range, and drag-to-zoom that refetches finer buckets for it.
 
 import { useEffect, useState } from 'preact/hooks';
 import { Chart } from '../../components/chart.tsx';
 import { Empty } from '../../components/empty.tsx';
 import { ErrorText } from '../../components/error-text.tsx';
-import { ago, num, span, timestamp, unit } from '../../lib/format.ts';
+import { RangeForm } from '../../components/range-form.tsx';
+import { chartData } from '../../lib/chart-data.ts';
+import { ago, duration, num, timestamp } from '../../lib/format.ts';
 import { useNow } from '../../lib/hooks.ts';
 import type { Latest, Series } from '../../lib/series.ts';
+import { displayUnit } from '../../lib/units.ts';
 import { useApp } from '../../state/app-context.ts';
 import { type Range, useTelemetry } from './use-telemetry.ts';
 
@@ -33,8 +36,12 @@ function useScheme(): string {
   return dark ? 'dark' : 'light';
 }
 
-function show(l: Latest): string {
-  return typeof l.value === 'number' ? num(l.value) : String(l.value);
+/** A latest value with its unit, scaled like its chart ("2.03 MWh"); booleans as on/off. */
+function show(l: Latest, u: string | null): [string, string] {
+  if (typeof l.value === 'boolean') return [l.value ? 'on' : 'off', ''];
+  if (typeof l.value !== 'number') return [String(l.value), ''];
+  const d = displayUnit(u, l.value);
+  return [num(l.value * d.factor), d.unit];
 }
 
 export function TelemetryTab({ id }: { id: string }) {
@@ -43,6 +50,7 @@ export function TelemetryTab({ id }: { id: string }) {
   const [live, setLive] = useState(true);
   const [zoom, setZoom] = useState<[number, number] | undefined>(undefined);
   const [fixedTo, setFixedTo] = useState(() => Date.now());
+  const [custom, setCustom] = useState(false);
   const now = useNow();
   const scheme = useScheme();
 
@@ -88,16 +96,29 @@ export function TelemetryTab({ id }: { id: string }) {
           />
           Live
         </label>
+        <button type="button" class="btn small" aria-expanded={custom} onClick={() => setCustom(!custom)}>
+          Custom range…
+        </button>
         {zoom ? (
           <button type="button" class="btn small" onClick={() => setZoom(undefined)}>
             Reset zoom ({timestamp(zoom[0])} – {timestamp(zoom[1])})
           </button>
         ) : null}
         <span class="muted">
-          {t.bucket === undefined ? 'raw points' : `averages per ${span(t.bucket)}`}
+          {t.bucket === undefined ? 'raw points' : `averages per ${duration(t.bucket)} with min–max band`}
           {t.loading ? ' · loading…' : ''} · drag across a chart to zoom
         </span>
       </div>
+      {custom ? (
+        <RangeForm
+          from={visible[0]}
+          to={visible[1]}
+          onApply={(from, to) => {
+            setZoom([from, to]);
+            setCustom(false);
+          }}
+        />
+      ) : null}
       <ErrorText error={t.error} />
 
       {latest.length > 0 ? (
@@ -106,7 +127,7 @@ export function TelemetryTab({ id }: { id: string }) {
             <div key={name} class="big panel" data-metric={name}>
               <div class="name">{name}</div>
               <div class="value">
-                {show(l.latest)} <span class="muted">{unit(l.unit)}</span>
+                {show(l.latest, l.unit)[0]} <span class="muted">{show(l.latest, l.unit)[1]}</span>
               </div>
               <div class="name">{ago(l.latest.time, now)}</div>
             </div>
@@ -120,7 +141,16 @@ export function TelemetryTab({ id }: { id: string }) {
         </Empty>
       ) : null}
       {charted.map((s, i) => (
-        <MetricChart key={s.name} s={s} index={i} id={id} visible={visible} scheme={scheme} onZoom={(from, to) => setZoom([from, to])} />
+        <MetricChart
+          key={s.name}
+          s={s}
+          bucket={t.bucket}
+          index={i}
+          id={id}
+          visible={visible}
+          scheme={scheme}
+          onZoom={(from, to) => setZoom([from, to])}
+        />
       ))}
     </section>
   );
@@ -128,25 +158,27 @@ export function TelemetryTab({ id }: { id: string }) {
 
 function MetricChart(props: {
   s: Series;
+  bucket: number | undefined;
   index: number;
   id: string;
   visible: [number, number];
   scheme: string;
   onZoom: (from: number, to: number) => void;
 }) {
-  const { s, index, id, visible, scheme, onZoom } = props;
+  const { s, bucket, index, id, visible, scheme, onZoom } = props;
+  const data = chartData(s, bucket);
   return (
-    <div class="chart-block" data-chart={s.name} data-points={s.xs.length}>
+    <div class="chart-block" data-chart={s.name} data-points={s.xs.length} data-unit={data.unit.unit}>
       <h3>
-        {s.name} <span class="muted">{unit(s.unit)}</span>
+        {s.name} <span class="muted">{data.unit.unit}</span>
       </h3>
       <Chart
         label={`${s.name} over time`}
-        lines={[{ label: s.name, xs: s.xs, ys: s.ys, color: `var(--line-${(index % 4) + 1})` }]}
+        lines={[{ label: s.name, xs: data.xs, ys: data.ys, lo: data.lo, hi: data.hi, color: `var(--line-${(index % 4) + 1})` }]}
         range={visible}
         syncKey={`device:${id}`}
-        unit={unit(s.unit)}
-        stepped={s.kind === 'bool'}
+        unit={data.unit.unit}
+        bool={s.kind === 'bool'}
         theme={scheme}
         onZoom={onZoom}
       />

@@ -1,5 +1,6 @@
 // Twin: desired and reported side by side with versions, the keys still waiting for
-// the device highlighted; operators edit desired as JSON. The edit is sent as the
+// the device highlighted, since when, and "not applied" once they waited too long
+// (lib/settings.ts); operators edit desired as JSON. The edit is sent as the
 // merge patch of what changed, guarded by the version it was based on, so a conflict
 // is detected and explained instead of silently overwriting someone else's change.
 
@@ -8,10 +9,13 @@ import { useState } from 'preact/hooks';
 import { audit } from '../../api/endpoints.ts';
 import { ErrorText } from '../../components/error-text.tsx';
 import { JsonView } from '../../components/json-view.tsx';
-import { ago } from '../../lib/format.ts';
-import { useNow } from '../../lib/hooks.ts';
+import { Badge, type Tone } from '../../components/status.tsx';
+import { ago, span, timestamp } from '../../lib/format.ts';
+import { useNow, useSubscribe } from '../../lib/hooks.ts';
 import { parseJsonObject, pretty } from '../../lib/json.ts';
 import { mergePatchBetween, nullPaths } from '../../lib/merge-patch-diff.ts';
+import { twinNotAppliedAfterMs } from '../../lib/settings.ts';
+import { type Sync, type SyncState, twinSync } from '../../lib/twin-sync.ts';
 import { useApp, useCan } from '../../state/app-context.ts';
 import { useTwin } from './use-twin.ts';
 
@@ -22,6 +26,8 @@ function lastChange(updated: Record<string, number>): number | undefined {
 
 export function TwinTab({ id }: { id: string }) {
   const { twin, error, accept } = useTwin(id);
+  const { fleet } = useApp();
+  useSubscribe(fleet.subscribe);
   const canEdit = useCan('operator');
   const now = useNow();
   const [editing, setEditing] = useState(false);
@@ -29,13 +35,10 @@ export function TwinTab({ id }: { id: string }) {
   const delta = new Set(Object.keys(twin.delta));
   const dAt = lastChange(twin.desiredUpdated);
   const rAt = lastChange(twin.reportedUpdated);
+  const sync = twinSync(twin, fleet.get(id), now, twinNotAppliedAfterMs());
   return (
     <section aria-label="Twin">
-      <p class={delta.size > 0 ? 'notice' : 'muted'} data-testid="twin-sync">
-        {delta.size > 0
-          ? `Waiting for the device to apply ${delta.size === 1 ? 'key' : 'keys'} ${[...delta].join(', ')} (highlighted).`
-          : 'In sync: the device reports every desired value.'}
-      </p>
+      <SyncBanner sync={sync} now={now} />
       <div class="grid-2">
         <div>
           <h2>
@@ -64,6 +67,35 @@ export function TwinTab({ id }: { id: string }) {
       </div>
       {editing ? <DesiredEditor id={id} twin={twin} onDone={() => setEditing(false)} onSaved={accept} /> : null}
     </section>
+  );
+}
+
+const LOOK: Record<SyncState, { tone: Tone; word: string }> = {
+  'in-sync': { tone: 'good', word: 'In sync' },
+  never: { tone: 'off', word: 'Never connected' },
+  offline: { tone: 'off', word: 'Device offline' },
+  waiting: { tone: 'pending', word: 'Waiting' },
+  'not-applied': { tone: 'bad', word: 'Not applied' },
+};
+
+function SyncBanner({ sync, now }: { sync: Sync; now: number }) {
+  const { tone, word } = LOOK[sync.state];
+  const keys = `${sync.keys.length === 1 ? 'key' : 'keys'} ${sync.keys.join(', ')}`;
+  const since = sync.since === undefined ? '' : `, desired since ${timestamp(sync.since)} (${span(Math.max(0, now - sync.since))} ago)`;
+  const text =
+    sync.state === 'in-sync'
+      ? 'the device reports every desired value.'
+      : sync.state === 'never'
+        ? 'the device has never connected, so it has reported nothing; it gets desired when it first connects.'
+        : sync.state === 'offline'
+          ? `${keys} will be sent when the device reconnects${since}.`
+          : sync.state === 'waiting'
+            ? `the device has not applied ${keys} yet (highlighted)${since}.`
+            : `the device has not applied ${keys} (highlighted)${since}. It may not support the key or may refuse the value: check its events, or change desired.`;
+  return (
+    <p class={sync.state === 'in-sync' ? 'twin-sync' : 'twin-sync notice'} data-testid="twin-sync" data-state={sync.state} role="status">
+      <Badge tone={tone}>{word}</Badge>: {text}
+    </p>
   );
 }
 
