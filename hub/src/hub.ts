@@ -16,6 +16,7 @@ import { ConsoleGateway } from './console/gateway.js';
 import type { HubContext } from './context.js';
 import { DeviceGateway } from './device/gateway.js';
 import type { FrameMeta } from './device/session.js';
+import { HubError, HubErrorCode } from './errors.js';
 import { Fleet } from './fleet.js';
 import { createApp } from './http/app.js';
 import { SessionCache } from './http/auth.js';
@@ -184,14 +185,15 @@ export async function startHub(config: Readonly<HubConfig>, log: Logger, options
       if (path === DEVICE_PATH) return gateway.handleUpgrade(req, socket, head);
       if (path === CONSOLE_PATH) return consoles.handleUpgrade(req, socket, head);
       if (path === '/mqtt') return mqtt.handleUpgrade(req, socket, head);
+      const refusal = new HubError(HubErrorCode.NotFound, `no WebSocket endpoint at ${path}`);
       log.info(
-        { status: 404, code: 'HUB_ERR_NOT_FOUND', path, remote: req.socket.remoteAddress },
+        { status: refusal.status, code: refusal.code, path, remote: req.socket.remoteAddress },
         'upgrade refused: no WebSocket endpoint there',
       );
-      rejectUpgrade(socket, 404, 'HUB_ERR_NOT_FOUND', `no WebSocket endpoint at ${path}`);
+      rejectUpgrade(socket, refusal);
     } catch (err) {
       log.error({ err, path, remote: req.socket.remoteAddress }, 'upgrade handler failed');
-      rejectUpgrade(socket, 500, 'HUB_ERR_INTERNAL', 'internal error; see the hub log');
+      rejectUpgrade(socket, new HubError(HubErrorCode.Internal, 'internal error; see the hub log'));
     }
   });
   server.on('clientError', (err, socket) => {
