@@ -26,6 +26,7 @@ import { createMetrics } from './metrics.js';
 import { mqttRoutes, startMqtt } from './mqtt/index.js';
 import { rejectUpgrade } from './net/reject-upgrade.js';
 import { HubStatsTracker } from './stats.js';
+import { StatsFeed } from './stats-feed.js';
 import { MAINTENANCE_FAILING_AFTER, watchStorage } from './storage-health.js';
 import { prepareDataDir } from './store/data-dir.js';
 import { listDevices } from './store/devices.js';
@@ -90,15 +91,16 @@ export async function startHub(config: Readonly<HubConfig>, log: Logger, options
   }
 
   const bus = new LocalBus(log);
-  const fleet = new Fleet(listDevices(reader.db));
+  // The fleet shows each device's open commands, which the command service (built
+  // on the fleet) keeps: asked only once a device is shown, after both exist.
+  const fleet = new Fleet(listDevices(reader.db), { pendingCommands: (id) => commands.pendingCommands(id) });
   storage.deviceId = (rowid) => fleet.getByRowid(rowid)?.record.id;
   metrics.devicesKnown.set(fleet.size);
-  const gateway = new DeviceGateway(config, fleet, writer, bus, metrics, log);
   const commands = new CommandService(config, fleet, writer, reader, bus, log);
   const twins = new TwinService(config, fleet, writer, reader, bus, log);
   const telemetry = new TelemetryService(reader.telemetry, config.maxSeriesPerDevice);
   writer.on('compacted', (gen) => telemetry.compacted(gen));
-  gateway.hooks = {
+  const gateway = new DeviceGateway(config, fleet, writer, bus, metrics, log, {
     online: (e, s) => {
       twins.online(e, s);
       commands.online(e, s);
@@ -114,7 +116,7 @@ export async function startHub(config: Readonly<HubConfig>, log: Logger, options
       metrics.seriesRefused.inc();
       return `series limit: the device has ${refused.count} metrics, at most ${config.maxSeriesPerDevice} (--max-series-per-device); "${refused.name}" would be one more`;
     },
-  };
+  });
   const resumed = commands.resume();
   if (resumed > 0) log.info({ commands: resumed }, 'resumed open commands');
 
@@ -153,14 +155,16 @@ export async function startHub(config: Readonly<HubConfig>, log: Logger, options
     storageHealth: () => ({ quarantined: storage.quarantined }),
   };
 
-  const tracker = new HubStatsTracker(ctx);
-  const stats = (): HubStats => tracker.snapshot();
-  const { app } = createApp(ctx, { stats, routes: [mqttRoutes] });
   const mqtt = await startMqtt(ctx);
-  tracker.mqttClients = () => mqtt.clients();
-  tracker.bridges = () => mqtt.bridges();
-  const consoles = new ConsoleGateway(ctx, tracker);
-  tracker.consoles = () => consoles.connections;
+  const feed = new StatsFeed();
+  const consoles = new ConsoleGateway(ctx, feed);
+  const tracker = new HubStatsTracker(ctx, feed, {
+    mqttClients: () => mqtt.clients(),
+    consoles: () => consoles.connections,
+    bridges: () => mqtt.bridges(),
+  });
+  const stats = (): HubStats => tracker.snapshot();
+  const { app } = createApp(ctx, { stats, routes: [mqttRoutes(mqtt)] });
 
   const listener = getRequestListener(app.fetch);
   const server: Server =

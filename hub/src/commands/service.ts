@@ -101,8 +101,11 @@ export class CommandService {
     private readonly reader: Reader,
     private readonly bus: EventBus,
     private readonly log: Logger,
-  ) {
-    fleet.pendingCommands = (id) => this.byDevice.get(id)?.length ?? 0;
+  ) {}
+
+  /** Commands of the device not yet final (the fleet view shows the count). */
+  pendingCommands(id: string): number {
+    return this.byDevice.get(id)?.length ?? 0;
   }
 
   /** After a restart: resume every open command from the ledger (SPEC.md §6.4). */

@@ -20,7 +20,7 @@ import type { HubContext } from '../context.js';
 import { HubError, HubErrorCode } from '../errors.js';
 import { requestToken, sameOrigin } from '../http/auth.js';
 import { answerHandshakeErrors, logRefusal, rejectUpgrade } from '../net/reject-upgrade.js';
-import type { HubStatsTracker } from '../stats.js';
+import type { StatsFeed } from '../stats-feed.js';
 import { HUB_VERSION } from '../version.js';
 import { type ConsoleCaller, ConsoleConnection, type ConsoleHost } from './connection.js';
 import type { OutboxOptions } from './outbox.js';
@@ -82,7 +82,7 @@ export class ConsoleGateway implements ConsoleHost {
 
   constructor(
     readonly ctx: HubContext,
-    readonly stats: HubStatsTracker,
+    readonly stats: StatsFeed,
     options: Partial<ConsoleGatewayOptions> = {},
   ) {
     this.opts = { ...CONSOLE_GATEWAY_DEFAULTS, ...options } satisfies ConsoleGatewayOptions;

@@ -28,7 +28,7 @@ import type { NewPresence } from '../store/events.js';
 import { dataToJson } from '../store/json.js';
 import type { BatchOutcome, Writer } from '../store/writer.js';
 import { AttemptWindow } from './rate-limit.js';
-import { DeviceSession, type FrameMeta } from './session.js';
+import { DeviceSession, type DeviceSessionHost, type FrameMeta } from './session.js';
 
 /** What the command and twin services do when devices come and go or answer. */
 export interface DeviceHooks {
@@ -59,7 +59,7 @@ const BEHIND_AFTER_MS = 5_000;
 /** ACKs written per event-loop turn (each is a socket write). */
 const ACK_SLICE = 128;
 
-export class DeviceGateway {
+export class DeviceGateway implements DeviceSessionHost {
   readonly wss: WebSocketServer;
   private readonly sessions = new Set<DeviceSession>();
   /** Failed upgrades per address and device id, last minute (bounded: a spray of ids cannot grow it without end). */
@@ -76,15 +76,6 @@ export class DeviceGateway {
   private lastPauseLog = Number.NEGATIVE_INFINITY;
   /** Decoding limits, one object for every session. */
   readonly limits: Limits;
-  hooks: DeviceHooks = {
-    online: () => {},
-    offline: () => {},
-    commandAccepted: () => {},
-    commandResult: () => {},
-    reportedApplied: () => {},
-    telemetryStored: () => {},
-    admitTelemetry: () => undefined,
-  };
 
   constructor(
     readonly config: Readonly<HubConfig>,
@@ -93,6 +84,7 @@ export class DeviceGateway {
     readonly bus: EventBus,
     readonly metrics: Metrics,
     readonly log: Logger,
+    private readonly hooks: DeviceHooks,
   ) {
     this.limits = { ...DEFAULT_LIMITS, maxFrame: config.maxFrame };
     this.wss = new WebSocketServer({
@@ -393,6 +385,18 @@ export class DeviceGateway {
     const e = this.fleet.get(id);
     e?.session?.fail(code, message);
     for (const s of this.sessions) if (s.entry.record.id === id && !s.isOpen) s.fail(code, message);
+  }
+
+  commandAccepted(e: DeviceEntry, id: string): void {
+    this.hooks.commandAccepted(e, id);
+  }
+
+  commandResult(e: DeviceEntry, m: DecodedUplink & { type: typeof MessageType.CmdResult }): void {
+    this.hooks.commandResult(e, m);
+  }
+
+  admitTelemetry(e: DeviceEntry, records: readonly ResolvedRecord[]): string | undefined {
+    return this.hooks.admitTelemetry(e, records);
   }
 
   /** Sends the device's ACK now if one is due (before an ERROR, SPEC.md §8.3). */
