@@ -15,10 +15,11 @@ import {
 } from '@halyard/firmware-protocol';
 import { Counter } from 'prom-client';
 import { WebSocketServer } from 'ws';
+import { sameOrigin } from '../auth/origin.js';
+import { requestToken } from '../auth/request-token.js';
 import type { BusEvents } from '../bus.js';
 import type { HubContext } from '../context.js';
 import { HubError, HubErrorCode } from '../errors.js';
-import { requestToken, sameOrigin } from '../http/auth.js';
 import { answerHandshakeErrors, logRefusal, rejectUpgrade } from '../net/reject-upgrade.js';
 import type { StatsFeed } from '../stats-feed.js';
 import { HUB_VERSION } from '../version.js';

@@ -23,11 +23,11 @@ import { HubError, HubErrorCode } from '../errors.js';
 import type { DeviceEntry, Fleet } from '../fleet.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
+import { AttemptWindow } from '../net/rate-limit.js';
 import { answerHandshakeErrors, logRefusal, rejectUpgrade } from '../net/reject-upgrade.js';
 import type { NewPresence } from '../store/events.js';
 import { dataToJson } from '../store/json.js';
 import type { BatchOutcome, Writer } from '../store/writer.js';
-import { AttemptWindow } from './rate-limit.js';
 import { DeviceSession, type DeviceSessionHost, type FrameMeta } from './session.js';
 
 /** What the command and twin services do when devices come and go or answer. */

@@ -21,7 +21,7 @@ import type { HubConfig } from '../config.js';
 import type { DeviceEntry } from '../fleet.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import { TokenBucket, WindowCounter } from './rate-limit.js';
+import { TokenBucket, WindowCounter } from '../net/rate-limit.js';
 
 /** What the store hands back with each committed frame. */
 export interface FrameMeta {
