@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { CONSOLE_PATH, DEVICE_PATH, type HubStats } from '@halyard/firmware-protocol';
 import { getRequestListener } from '@hono/node-server';
+import type { Hono } from 'hono';
 import { LoginLimiter } from './auth/login-limiter.js';
 import { hashPassword, randomToken } from './auth/secrets.js';
 import { SessionCache } from './auth/sessions.js';
@@ -21,13 +22,14 @@ import type { FrameMeta } from './device/session.js';
 import { HubError, HubErrorCode } from './errors.js';
 import { Fleet } from './fleet.js';
 import { createApp } from './http/app.js';
+import type { AppEnv } from './http/env.js';
 import type { Logger } from './log.js';
-import { createMetrics } from './metrics.js';
-import { mqttRoutes, startMqtt } from './mqtt/index.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { type MqttService, mqttRoutes, startMqtt } from './mqtt/index.js';
 import { rejectUpgrade } from './net/reject-upgrade.js';
 import { HubStatsTracker } from './stats.js';
 import { StatsFeed } from './stats-feed.js';
-import { MAINTENANCE_FAILING_AFTER, watchStorage } from './storage-health.js';
+import { MAINTENANCE_FAILING_AFTER, type StorageHealth, watchStorage } from './storage-health.js';
 import { prepareDataDir } from './store/data-dir.js';
 import { listDevices } from './store/devices.js';
 import { countOperators } from './store/operators.js';
@@ -56,6 +58,34 @@ export interface StartOptions {
 }
 
 export async function startHub(config: Readonly<HubConfig>, log: Logger, options: StartOptions = {}): Promise<Hub> {
+  const store = await openStore(config, log, options);
+  const createdAdminPassword = await ensureFirstAdmin(config, store, log);
+  const devices = startDevices(config, store, log);
+  const ctx = createContext(config, log, store, devices);
+  const front = await startFrontEnds(ctx);
+  const server = createServer(config, front.app);
+  routeUpgrades(server, devices.gateway, front, log);
+  const port = await listen(server, config);
+  return {
+    ctx,
+    port,
+    mqttPort: front.mqtt.port,
+    mqttsPort: front.mqtt.mqttsPort,
+    createdAdminPassword,
+    close: closer(log, server, store, devices, front),
+  };
+}
+
+/** The store as startHub opened it (writer thread, reader), with the metrics and storage watch that start with it. */
+interface OpenedStore {
+  writer: Writer<FrameMeta>;
+  reader: Reader;
+  metrics: Metrics;
+  storage: StorageHealth;
+}
+
+/** The data directory, the writer thread and the reader, watched from the start. */
+async function openStore(config: Readonly<HubConfig>, log: Logger, options: StartOptions): Promise<OpenedStore> {
   const dbPath = prepareDataDir(config.dataDir, log);
   const writer = await Writer.start<FrameMeta>({
     path: dbPath,
@@ -76,20 +106,34 @@ export async function startHub(config: Readonly<HubConfig>, log: Logger, options
   const metrics = createMetrics();
   // Listened to before anything else awaits: compaction may set rows aside as soon as it runs.
   const storage = watchStorage(writer, reader, metrics, log);
+  return { writer, reader, metrics, storage };
+}
 
-  let createdAdminPassword: string | undefined;
-  if (countOperators(reader.db) === 0) {
-    const password = config.adminPassword ?? randomToken().slice(0, 24);
-    await writer.op('createOperator', {
-      username: 'admin',
-      passwordHash: await hashPassword(password),
-      role: 'admin',
-      createdAt: Date.now(),
-    });
-    if (config.adminPassword === undefined) createdAdminPassword = password;
-    log.info({ username: 'admin' }, 'empty database: created the first operator, admin');
-  }
+/** An empty database gets its first operator, admin; returns the password when this start chose it. */
+async function ensureFirstAdmin(config: Readonly<HubConfig>, { writer, reader }: OpenedStore, log: Logger): Promise<string | undefined> {
+  if (countOperators(reader.db) !== 0) return undefined;
+  const password = config.adminPassword ?? randomToken().slice(0, 24);
+  await writer.op('createOperator', {
+    username: 'admin',
+    passwordHash: await hashPassword(password),
+    role: 'admin',
+    createdAt: Date.now(),
+  });
+  log.info({ username: 'admin' }, 'empty database: created the first operator, admin');
+  return config.adminPassword === undefined ? password : undefined;
+}
 
+interface Devices {
+  bus: LocalBus;
+  fleet: Fleet;
+  commands: CommandService;
+  twins: TwinService;
+  telemetry: TelemetryService;
+  gateway: DeviceGateway;
+}
+
+/** The fleet, the services devices feed, and the device gateway wired to them; open commands resumed. */
+function startDevices(config: Readonly<HubConfig>, { writer, reader, metrics, storage }: OpenedStore, log: Logger): Devices {
   const bus = new LocalBus(log);
   // The fleet shows each device's open commands, which the command service (built
   // on the fleet) keeps: asked only once a device is shown, after both exist.
@@ -119,12 +163,18 @@ export async function startHub(config: Readonly<HubConfig>, log: Logger, options
   });
   const resumed = commands.resume();
   if (resumed > 0) log.info({ commands: resumed }, 'resumed open commands');
+  return { bus, fleet, commands, twins, telemetry, gateway };
+}
 
+/** What every handler and gateway gets, with the audit log and the health checks. */
+function createContext(config: Readonly<HubConfig>, log: Logger, store: OpenedStore, devices: Devices): HubContext {
+  const { writer, reader, metrics, storage } = store;
+  const { bus, fleet, commands, twins, telemetry, gateway } = devices;
   let storeFailing = false;
   writer.on('committed', (o) => {
     storeFailing = o.error !== undefined;
   });
-  const ctx: HubContext = {
+  return {
     config,
     log,
     bus,
@@ -154,7 +204,17 @@ export async function startHub(config: Readonly<HubConfig>, log: Logger, options
     },
     storageHealth: () => ({ quarantined: storage.quarantined }),
   };
+}
 
+interface FrontEnds {
+  mqtt: MqttService;
+  consoles: ConsoleGateway;
+  tracker: HubStatsTracker;
+  app: Hono<AppEnv>;
+}
+
+/** MQTT, the console gateway, hub statistics and the HTTP API. */
+async function startFrontEnds(ctx: HubContext): Promise<FrontEnds> {
   const mqtt = await startMqtt(ctx);
   const feed = new StatsFeed();
   const consoles = new ConsoleGateway(ctx, feed);
@@ -165,7 +225,11 @@ export async function startHub(config: Readonly<HubConfig>, log: Logger, options
   });
   const stats = (): HubStats => tracker.snapshot();
   const { app } = createApp(ctx, { stats, routes: [mqttRoutes(mqtt)] });
+  return { mqtt, consoles, tracker, app };
+}
 
+/** The HTTP (or HTTPS) server for the API, bounded against slow clients. */
+function createServer(config: Readonly<HubConfig>, app: Hono<AppEnv>): Server {
   const listener = getRequestListener(app.fetch);
   const server: Server =
     config.tlsCert !== undefined && config.tlsKey !== undefined
@@ -180,6 +244,11 @@ export async function startHub(config: Readonly<HubConfig>, log: Logger, options
   server.requestTimeout = 30_000;
   server.keepAliveTimeout = 5_000;
   server.maxHeadersCount = 100;
+  return server;
+}
+
+/** WebSocket upgrades to their endpoints (devices, consoles, MQTT); malformed requests answered 400. */
+function routeUpgrades(server: Server, gateway: DeviceGateway, { consoles, mqtt }: FrontEnds, log: Logger): void {
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => {});
     const path = (req.url ?? '/').split('?')[0];
@@ -205,6 +274,10 @@ export async function startHub(config: Readonly<HubConfig>, log: Logger, options
     else socket.destroy();
     log.debug({ err: err.message }, 'client error');
   });
+}
+
+/** Listens on --port; returns the bound port. */
+async function listen(server: Server, config: Readonly<HubConfig>): Promise<number> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     // A deep accept queue: a fleet reconnecting at once should not hit SYN retries.
@@ -213,30 +286,33 @@ export async function startHub(config: Readonly<HubConfig>, log: Logger, options
       resolve();
     });
   });
-  const port = (server.address() as AddressInfo).port;
+  return (server.address() as AddressInfo).port;
+}
 
+/** Takes the hub apart in order, once however often it is called. */
+function closer(
+  log: Logger,
+  server: Server,
+  { writer, reader }: OpenedStore,
+  { gateway, commands }: Devices,
+  front: FrontEnds,
+): () => Promise<void> {
+  const { consoles, mqtt, tracker } = front;
   let closing: Promise<void> | undefined;
-  return {
-    ctx,
-    port,
-    mqttPort: mqtt.port,
-    mqttsPort: mqtt.mqttsPort,
-    createdAdminPassword,
-    close() {
-      closing ??= (async () => {
-        log.info('shutting down');
-        server.close();
-        await Promise.all([gateway.shutdown(), consoles.close()]);
-        await mqtt.close();
-        server.closeAllConnections();
-        tracker.stop();
-        commands.stop();
-        await commands.flush().catch((err) => log.error({ err }, 'could not record final command transitions'));
-        await writer.close();
-        reader.close();
-        log.info('stopped');
-      })();
-      return closing;
-    },
+  return () => {
+    closing ??= (async () => {
+      log.info('shutting down');
+      server.close();
+      await Promise.all([gateway.shutdown(), consoles.close()]);
+      await mqtt.close();
+      server.closeAllConnections();
+      tracker.stop();
+      commands.stop();
+      await commands.flush().catch((err) => log.error({ err }, 'could not record final command transitions'));
+      await writer.close();
+      reader.close();
+      log.info('stopped');
+    })();
+    return closing;
   };
 }
