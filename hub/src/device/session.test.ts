@@ -99,6 +99,8 @@ class FakeHost implements DeviceSessionHost {
 let server: Server;
 let url: string;
 let nextHost: FakeHost | undefined;
+/** Every device socket, so a failed test cannot leave one holding the process open. */
+const clients = new Set<WebSocket>();
 
 before(async () => {
   const wss = new WebSocketServer({ noServer: true, handleProtocols: () => DEVICE_SUBPROTOCOL });
@@ -115,6 +117,7 @@ before(async () => {
 });
 
 after(async () => {
+  for (const ws of clients) ws.terminate();
   server.closeAllConnections();
   server.close();
   await once(server, 'close');
@@ -180,6 +183,7 @@ class Device {
 async function connect(host: FakeHost): Promise<Device> {
   nextHost = host;
   const ws = new WebSocket(url, DEVICE_SUBPROTOCOL);
+  clients.add(ws);
   const device = new Device(ws);
   await once(ws, 'open');
   return device;
