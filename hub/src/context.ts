@@ -1,13 +1,13 @@
 // Everything a request handler or gateway may need, passed explicitly.
 
+import type { LoginLimiter } from './auth/login-limiter.js';
+import type { SessionCache } from './auth/sessions.js';
 import type { EventBus } from './bus.js';
 import type { CommandService } from './commands/service.js';
 import type { HubConfig } from './config.js';
 import type { DeviceGateway } from './device/gateway.js';
 import type { FrameMeta } from './device/session.js';
 import type { Fleet } from './fleet.js';
-import type { SessionCache } from './http/auth.js';
-import type { LoginLimiter } from './http/login-limiter.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 import type { Reader } from './store/reader.js';

@@ -24,15 +24,20 @@ export interface DeviceEntry {
   deleting: boolean;
 }
 
+/** Open commands per device id: the command service knows them. */
+export interface PendingCommands {
+  pendingCommands(id: string): number;
+}
+
 export class Fleet {
   private readonly byId = new Map<string, DeviceEntry>();
   private readonly byRowid = new Map<number, DeviceEntry>();
   /** Device ids in order, built when first asked for after a change (paging through the fleet). */
   private sorted: string[] | undefined;
-  /** Open commands per device id; set by the command service. */
-  pendingCommands: (id: string) => number = () => 0;
-
-  constructor(records: readonly DeviceRecord[]) {
+  constructor(
+    records: readonly DeviceRecord[],
+    private readonly commands: PendingCommands,
+  ) {
     for (const r of records) this.add(r);
   }
 
@@ -135,7 +140,7 @@ export class Fleet {
         connectedAt: online ? entry.connectedAt : null,
         lastSeen: entry.lastSeen,
         rtt: entry.rtt,
-        pendingCommands: this.pendingCommands(entry.record.id),
+        pendingCommands: this.commands.pendingCommands(entry.record.id),
       },
     );
   }

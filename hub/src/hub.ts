@@ -8,7 +8,10 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { CONSOLE_PATH, DEVICE_PATH, type HubStats } from '@halyard/firmware-protocol';
 import { getRequestListener } from '@hono/node-server';
+import type { Hono } from 'hono';
+import { LoginLimiter } from './auth/login-limiter.js';
 import { hashPassword, randomToken } from './auth/secrets.js';
+import { SessionCache } from './auth/sessions.js';
 import { LocalBus } from './bus.js';
 import { CommandService } from './commands/service.js';
 import type { HubConfig } from './config.js';
@@ -16,16 +19,17 @@ import { ConsoleGateway } from './console/gateway.js';
 import type { HubContext } from './context.js';
 import { DeviceGateway } from './device/gateway.js';
 import type { FrameMeta } from './device/session.js';
+import { HubError, HubErrorCode } from './errors.js';
 import { Fleet } from './fleet.js';
 import { createApp } from './http/app.js';
-import { SessionCache } from './http/auth.js';
-import { LoginLimiter } from './http/login-limiter.js';
+import type { AppEnv } from './http/env.js';
 import type { Logger } from './log.js';
-import { createMetrics } from './metrics.js';
-import { mqttRoutes, startMqtt } from './mqtt/index.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { type MqttService, mqttRoutes, startMqtt } from './mqtt/index.js';
 import { rejectUpgrade } from './net/reject-upgrade.js';
 import { HubStatsTracker } from './stats.js';
-import { MAINTENANCE_FAILING_AFTER, watchStorage } from './storage-health.js';
+import { StatsFeed } from './stats-feed.js';
+import { MAINTENANCE_FAILING_AFTER, type StorageHealth, watchStorage } from './storage-health.js';
 import { prepareDataDir } from './store/data-dir.js';
 import { listDevices } from './store/devices.js';
 import { countOperators } from './store/operators.js';
@@ -54,6 +58,34 @@ export interface StartOptions {
 }
 
 export async function startHub(config: Readonly<HubConfig>, log: Logger, options: StartOptions = {}): Promise<Hub> {
+  const store = await openStore(config, log, options);
+  const createdAdminPassword = await ensureFirstAdmin(config, store, log);
+  const devices = startDevices(config, store, log);
+  const ctx = createContext(config, log, store, devices);
+  const front = await startFrontEnds(ctx);
+  const server = createServer(config, front.app);
+  routeUpgrades(server, devices.gateway, front, log);
+  const port = await listen(server, config);
+  return {
+    ctx,
+    port,
+    mqttPort: front.mqtt.port,
+    mqttsPort: front.mqtt.mqttsPort,
+    createdAdminPassword,
+    close: closer(log, server, store, devices, front),
+  };
+}
+
+/** The store as startHub opened it (writer thread, reader), with the metrics and storage watch that start with it. */
+interface OpenedStore {
+  writer: Writer<FrameMeta>;
+  reader: Reader;
+  metrics: Metrics;
+  storage: StorageHealth;
+}
+
+/** The data directory, the writer thread and the reader, watched from the start. */
+async function openStore(config: Readonly<HubConfig>, log: Logger, options: StartOptions): Promise<OpenedStore> {
   const dbPath = prepareDataDir(config.dataDir, log);
   const writer = await Writer.start<FrameMeta>({
     path: dbPath,
@@ -74,30 +106,45 @@ export async function startHub(config: Readonly<HubConfig>, log: Logger, options
   const metrics = createMetrics();
   // Listened to before anything else awaits: compaction may set rows aside as soon as it runs.
   const storage = watchStorage(writer, reader, metrics, log);
+  return { writer, reader, metrics, storage };
+}
 
-  let createdAdminPassword: string | undefined;
-  if (countOperators(reader.db) === 0) {
-    const password = config.adminPassword ?? randomToken().slice(0, 24);
-    await writer.op('createOperator', {
-      username: 'admin',
-      passwordHash: await hashPassword(password),
-      role: 'admin',
-      createdAt: Date.now(),
-    });
-    if (config.adminPassword === undefined) createdAdminPassword = password;
-    log.info({ username: 'admin' }, 'empty database: created the first operator, admin');
-  }
+/** An empty database gets its first operator, admin; returns the password when this start chose it. */
+async function ensureFirstAdmin(config: Readonly<HubConfig>, { writer, reader }: OpenedStore, log: Logger): Promise<string | undefined> {
+  if (countOperators(reader.db) !== 0) return undefined;
+  const password = config.adminPassword ?? randomToken().slice(0, 24);
+  await writer.op('createOperator', {
+    username: 'admin',
+    passwordHash: await hashPassword(password),
+    role: 'admin',
+    createdAt: Date.now(),
+  });
+  log.info({ username: 'admin' }, 'empty database: created the first operator, admin');
+  return config.adminPassword === undefined ? password : undefined;
+}
 
+interface Devices {
+  bus: LocalBus;
+  fleet: Fleet;
+  commands: CommandService;
+  twins: TwinService;
+  telemetry: TelemetryService;
+  gateway: DeviceGateway;
+}
+
+/** The fleet, the services devices feed, and the device gateway wired to them; open commands resumed. */
+function startDevices(config: Readonly<HubConfig>, { writer, reader, metrics, storage }: OpenedStore, log: Logger): Devices {
   const bus = new LocalBus(log);
-  const fleet = new Fleet(listDevices(reader.db));
+  // The fleet shows each device's open commands, which the command service (built
+  // on the fleet) keeps: asked only once a device is shown, after both exist.
+  const fleet = new Fleet(listDevices(reader.db), { pendingCommands: (id) => commands.pendingCommands(id) });
   storage.deviceId = (rowid) => fleet.getByRowid(rowid)?.record.id;
   metrics.devicesKnown.set(fleet.size);
-  const gateway = new DeviceGateway(config, fleet, writer, bus, metrics, log);
   const commands = new CommandService(config, fleet, writer, reader, bus, log);
   const twins = new TwinService(config, fleet, writer, reader, bus, log);
   const telemetry = new TelemetryService(reader.telemetry, config.maxSeriesPerDevice);
   writer.on('compacted', (gen) => telemetry.compacted(gen));
-  gateway.hooks = {
+  const gateway = new DeviceGateway(config, fleet, writer, bus, metrics, log, {
     online: (e, s) => {
       twins.online(e, s);
       commands.online(e, s);
@@ -113,15 +160,21 @@ export async function startHub(config: Readonly<HubConfig>, log: Logger, options
       metrics.seriesRefused.inc();
       return `series limit: the device has ${refused.count} metrics, at most ${config.maxSeriesPerDevice} (--max-series-per-device); "${refused.name}" would be one more`;
     },
-  };
+  });
   const resumed = commands.resume();
   if (resumed > 0) log.info({ commands: resumed }, 'resumed open commands');
+  return { bus, fleet, commands, twins, telemetry, gateway };
+}
 
+/** What every handler and gateway gets, with the audit log and the health checks. */
+function createContext(config: Readonly<HubConfig>, log: Logger, store: OpenedStore, devices: Devices): HubContext {
+  const { writer, reader, metrics, storage } = store;
+  const { bus, fleet, commands, twins, telemetry, gateway } = devices;
   let storeFailing = false;
   writer.on('committed', (o) => {
     storeFailing = o.error !== undefined;
   });
-  const ctx: HubContext = {
+  return {
     config,
     log,
     bus,
@@ -151,16 +204,32 @@ export async function startHub(config: Readonly<HubConfig>, log: Logger, options
     },
     storageHealth: () => ({ quarantined: storage.quarantined }),
   };
+}
 
-  const tracker = new HubStatsTracker(ctx);
-  const stats = (): HubStats => tracker.snapshot();
-  const { app } = createApp(ctx, { stats, routes: [mqttRoutes] });
+interface FrontEnds {
+  mqtt: MqttService;
+  consoles: ConsoleGateway;
+  tracker: HubStatsTracker;
+  app: Hono<AppEnv>;
+}
+
+/** MQTT, the console gateway, hub statistics and the HTTP API. */
+async function startFrontEnds(ctx: HubContext): Promise<FrontEnds> {
   const mqtt = await startMqtt(ctx);
-  tracker.mqttClients = () => mqtt.clients();
-  tracker.bridges = () => mqtt.bridges();
-  const consoles = new ConsoleGateway(ctx, tracker);
-  tracker.consoles = () => consoles.connections;
+  const feed = new StatsFeed();
+  const consoles = new ConsoleGateway(ctx, feed);
+  const tracker = new HubStatsTracker(ctx, feed, {
+    mqttClients: () => mqtt.clients(),
+    consoles: () => consoles.connections,
+    bridges: () => mqtt.bridges(),
+  });
+  const stats = (): HubStats => tracker.snapshot();
+  const { app } = createApp(ctx, { stats, routes: [mqttRoutes(mqtt)] });
+  return { mqtt, consoles, tracker, app };
+}
 
+/** The HTTP (or HTTPS) server for the API, bounded against slow clients. */
+function createServer(config: Readonly<HubConfig>, app: Hono<AppEnv>): Server {
   const listener = getRequestListener(app.fetch);
   const server: Server =
     config.tlsCert !== undefined && config.tlsKey !== undefined
@@ -175,6 +244,11 @@ export async function startHub(config: Readonly<HubConfig>, log: Logger, options
   server.requestTimeout = 30_000;
   server.keepAliveTimeout = 5_000;
   server.maxHeadersCount = 100;
+  return server;
+}
+
+/** WebSocket upgrades to their endpoints (devices, consoles, MQTT); malformed requests answered 400. */
+function routeUpgrades(server: Server, gateway: DeviceGateway, { consoles, mqtt }: FrontEnds, log: Logger): void {
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => {});
     const path = (req.url ?? '/').split('?')[0];
@@ -184,14 +258,15 @@ export async function startHub(config: Readonly<HubConfig>, log: Logger, options
       if (path === DEVICE_PATH) return gateway.handleUpgrade(req, socket, head);
       if (path === CONSOLE_PATH) return consoles.handleUpgrade(req, socket, head);
       if (path === '/mqtt') return mqtt.handleUpgrade(req, socket, head);
+      const refusal = new HubError(HubErrorCode.NotFound, `no WebSocket endpoint at ${path}`);
       log.info(
-        { status: 404, code: 'HUB_ERR_NOT_FOUND', path, remote: req.socket.remoteAddress },
+        { status: refusal.status, code: refusal.code, path, remote: req.socket.remoteAddress },
         'upgrade refused: no WebSocket endpoint there',
       );
-      rejectUpgrade(socket, 404, 'HUB_ERR_NOT_FOUND', `no WebSocket endpoint at ${path}`);
+      rejectUpgrade(socket, refusal);
     } catch (err) {
       log.error({ err, path, remote: req.socket.remoteAddress }, 'upgrade handler failed');
-      rejectUpgrade(socket, 500, 'HUB_ERR_INTERNAL', 'internal error; see the hub log');
+      rejectUpgrade(socket, new HubError(HubErrorCode.Internal, 'internal error; see the hub log'));
     }
   });
   server.on('clientError', (err, socket) => {
@@ -199,6 +274,10 @@ export async function startHub(config: Readonly<HubConfig>, log: Logger, options
     else socket.destroy();
     log.debug({ err: err.message }, 'client error');
   });
+}
+
+/** Listens on --port; returns the bound port. */
+async function listen(server: Server, config: Readonly<HubConfig>): Promise<number> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     // A deep accept queue: a fleet reconnecting at once should not hit SYN retries.
@@ -207,30 +286,33 @@ export async function startHub(config: Readonly<HubConfig>, log: Logger, options
       resolve();
     });
   });
-  const port = (server.address() as AddressInfo).port;
+  return (server.address() as AddressInfo).port;
+}
 
+/** Takes the hub apart in order, once however often it is called. */
+function closer(
+  log: Logger,
+  server: Server,
+  { writer, reader }: OpenedStore,
+  { gateway, commands }: Devices,
+  front: FrontEnds,
+): () => Promise<void> {
+  const { consoles, mqtt, tracker } = front;
   let closing: Promise<void> | undefined;
-  return {
-    ctx,
-    port,
-    mqttPort: mqtt.port,
-    mqttsPort: mqtt.mqttsPort,
-    createdAdminPassword,
-    close() {
-      closing ??= (async () => {
-        log.info('shutting down');
-        server.close();
-        await Promise.all([gateway.shutdown(), consoles.close()]);
-        await mqtt.close();
-        server.closeAllConnections();
-        tracker.stop();
-        commands.stop();
-        await commands.flush().catch((err) => log.error({ err }, 'could not record final command transitions'));
-        await writer.close();
-        reader.close();
-        log.info('stopped');
-      })();
-      return closing;
-    },
+  return () => {
+    closing ??= (async () => {
+      log.info('shutting down');
+      server.close();
+      await Promise.all([gateway.shutdown(), consoles.close()]);
+      await mqtt.close();
+      server.closeAllConnections();
+      tracker.stop();
+      commands.stop();
+      await commands.flush().catch((err) => log.error({ err }, 'could not record final command transitions'));
+      await writer.close();
+      reader.close();
+      log.info('stopped');
+    })();
+    return closing;
   };
 }

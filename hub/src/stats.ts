@@ -5,24 +5,30 @@ import { statSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { HubStats } from '@halyard/firmware-protocol';
 import type { HubContext } from './context.js';
+import type { StatsFeed } from './stats-feed.js';
+
+/** The figures other parts own (MQTT clients, bridges, consoles). */
+export interface StatsSources {
+  mqttClients(): number;
+  consoles(): number;
+  bridges(): HubStats['bridges'];
+}
 
 async function counterValue(c: { get(): Promise<{ values: { value: number }[] }> }): Promise<number> {
   return (await c.get()).values.reduce((a, v) => a + v.value, 0);
 }
 
 export class HubStatsTracker {
-  /** Extra fields other parts fill in (MQTT clients, bridges). */
-  mqttClients: () => number = () => 0;
-  consoles: () => number = () => 0;
-  bridges: () => HubStats['bridges'] = () => [];
   private readonly lag = monitorEventLoopDelay({ resolution: 10 });
   private readonly timer: NodeJS.Timeout;
   private last = { at: Date.now(), inFrames: 0, outFrames: 0 };
   private current: HubStats;
-  /** Snapshots of the last five minutes, one a second. */
-  readonly history: HubStats[] = [];
 
-  constructor(private readonly ctx: HubContext) {
+  constructor(
+    private readonly ctx: HubContext,
+    private readonly feed: StatsFeed,
+    private readonly sources: StatsSources,
+  ) {
     this.lag.enable();
     this.current = this.build(0, 0);
     this.timer = setInterval(() => void this.tick(), 1_000);
@@ -47,15 +53,15 @@ export class HubStatsTracker {
     return {
       time: Date.now(),
       connectedDevices: this.ctx.devices.connections,
-      consoles: this.consoles(),
-      mqttClients: this.mqttClients(),
+      consoles: this.sources.consoles(),
+      mqttClients: this.sources.mqttClients(),
       framesInPerSec: Math.round(inRate),
       framesOutPerSec: Math.round(outRate),
       ackLatencyP50: p50 ?? 0,
       ackLatencyP99: p99 ?? 0,
       eventLoopLagMs: Math.round((this.lag.max / 1e6) * 10) / 10,
       dbBytes: this.dbBytes(),
-      bridges: this.bridges(),
+      bridges: this.sources.bridges(),
     };
   }
 
@@ -68,15 +74,7 @@ export class HubStatsTracker {
     this.current = this.build((inFrames - this.last.inFrames) / dt, (outFrames - this.last.outFrames) / dt);
     this.last = { at: now, inFrames, outFrames };
     this.lag.reset();
-    this.history.push(this.current);
-    if (this.history.length > 300) this.history.shift();
-    for (const l of this.listeners) l(this.current);
-  }
-
-  private readonly listeners = new Set<(s: HubStats) => void>();
-  onTick(l: (s: HubStats) => void): () => void {
-    this.listeners.add(l);
-    return () => this.listeners.delete(l);
+    this.feed.push(this.current);
   }
 
   snapshot(): HubStats {

@@ -15,6 +15,7 @@ import {
 import WebSocket from 'ws';
 import { ConsoleGateway, type ConsoleGatewayOptions } from '../src/console/gateway.js';
 import { HubStatsTracker } from '../src/stats.js';
+import { StatsFeed } from '../src/stats-feed.js';
 import type { TestHub } from './helpers/hub.js';
 
 /** Hub -> console messages may be far larger than console -> hub ones (a 5,000-device snapshot). */
@@ -140,8 +141,9 @@ export class ConsoleClient {
  * milliseconds and kilobytes instead of the production seconds and megabytes.
  */
 export async function gatewayServer(t: TestHub, options: Partial<ConsoleGatewayOptions>) {
-  const tracker = new HubStatsTracker(t.hub.ctx);
-  const gw = new ConsoleGateway(t.hub.ctx, tracker, { rate: { perSecond: 100_000, burst: 100_000 }, ...options });
+  const feed = new StatsFeed();
+  const gw = new ConsoleGateway(t.hub.ctx, feed, { rate: { perSecond: 100_000, burst: 100_000 }, ...options });
+  const tracker = new HubStatsTracker(t.hub.ctx, feed, { mqttClients: () => 0, consoles: () => gw.connections, bridges: () => [] });
   const server: Server = createServer((_req, res) => res.end());
   server.on('upgrade', (req, socket, head) => gw.handleUpgrade(req, socket, head));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));

@@ -78,7 +78,7 @@ describe('command service: ttl and timeout by the clock', () => {
     const id = `d${++n}`;
     const clock = opts.clock ?? new FakeClock();
     await writer.op('createDevice', { id, name: null, model: null, tags: [], secretHash: new Uint8Array(32), createdAt: clock.now() });
-    const fleet = new Fleet(listDevices(reader.db));
+    const fleet = new Fleet(listDevices(reader.db), { pendingCommands: () => 0 });
     const entry = fleet.get(id) as DeviceEntry;
     const session = new FakeSession();
     if (opts.offline !== true) entry.session = session as unknown as DeviceSession;
@@ -222,7 +222,7 @@ describe('command service: ttl and timeout by the clock', () => {
 
     // A new service over the same ledger, as after a restart.
     const later = new FakeClock(s.clock.now() + 5_000);
-    const fleet = new Fleet(listDevices(reader.db));
+    const fleet = new Fleet(listDevices(reader.db), { pendingCommands: () => 0 });
     const states: string[] = [];
     const bus = new LocalBus(log);
     bus.subscribe('command', ({ command }) => {

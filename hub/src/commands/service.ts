@@ -104,8 +104,11 @@ export class CommandService {
     private readonly log: Logger,
     // ttl, timeout and `wait` go by this clock, so unit tests can move time instead of waiting.
     private readonly clock: Clock = realClock,
-  ) {
-    fleet.pendingCommands = (id) => this.byDevice.get(id)?.length ?? 0;
+  ) {}
+
+  /** Commands of the device not yet final (the fleet view shows the count). */
+  pendingCommands(id: string): number {
+    return this.byDevice.get(id)?.length ?? 0;
   }
 
   /** After a restart: resume every open command from the ledger (SPEC.md §6.4). */

@@ -13,10 +13,10 @@ import {
   type Role,
 } from '@halyard/firmware-protocol';
 import type { WebSocket } from 'ws';
+import { hasRole } from '../auth/roles.js';
 import type { HubContext } from '../context.js';
-import { TokenBucket } from '../device/rate-limit.js';
 import { HubErrorCode } from '../errors.js';
-import { hasRole } from '../http/auth.js';
+import { TokenBucket } from '../net/rate-limit.js';
 import { getOperator, getSession } from '../store/operators.js';
 import { Outbox, type OutboxOptions } from './outbox.js';
 import { handleAction } from './requests.js';

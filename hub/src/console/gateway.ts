@@ -15,11 +15,13 @@ import {
 } from '@halyard/firmware-protocol';
 import { Counter } from 'prom-client';
 import { WebSocketServer } from 'ws';
+import { sameOrigin } from '../auth/origin.js';
+import { requestToken } from '../auth/request-token.js';
 import type { BusEvents } from '../bus.js';
 import type { HubContext } from '../context.js';
-import { requestToken, sameOrigin } from '../http/auth.js';
-import { answerHandshakeErrors, rejectUpgrade } from '../net/reject-upgrade.js';
-import type { HubStatsTracker } from '../stats.js';
+import { HubError, HubErrorCode } from '../errors.js';
+import { answerHandshakeErrors, logRefusal, rejectUpgrade } from '../net/reject-upgrade.js';
+import type { StatsFeed } from '../stats-feed.js';
 import { HUB_VERSION } from '../version.js';
 import { type ConsoleCaller, ConsoleConnection, type ConsoleHost } from './connection.js';
 import type { OutboxOptions } from './outbox.js';
@@ -54,12 +56,9 @@ export const CONSOLE_GATEWAY_DEFAULTS: Readonly<ConsoleGatewayOptions> = Object.
   maxConsolesPerAddress: 50,
 });
 
+/** An upgrade refused, and by whom once known (for the log line). */
 interface Refusal {
-  status: number;
-  code: string;
-  message: string;
-  headers?: Record<string, string>;
-  /** Who was refused, once known. */
+  error: HubError;
   operator?: string;
 }
 
@@ -84,7 +83,7 @@ export class ConsoleGateway implements ConsoleHost {
 
   constructor(
     readonly ctx: HubContext,
-    readonly stats: HubStatsTracker,
+    readonly stats: StatsFeed,
     options: Partial<ConsoleGatewayOptions> = {},
   ) {
     this.opts = { ...CONSOLE_GATEWAY_DEFAULTS, ...options } satisfies ConsoleGatewayOptions;
@@ -123,12 +122,9 @@ export class ConsoleGateway implements ConsoleHost {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const admitted = this.admit(req);
     if (!('caller' in admitted)) {
-      const { status, code, message, headers } = admitted;
-      this.ctx.log.info(
-        { status, code, remote: req.socket.remoteAddress, ...(admitted.operator === undefined ? {} : { operator: admitted.operator }) },
-        `console upgrade refused: ${message}`,
-      );
-      rejectUpgrade(socket, status, code, message, headers);
+      const { error, operator } = admitted;
+      logRefusal(this.ctx.log, 'console', req, error, operator === undefined ? {} : { operator });
+      rejectUpgrade(socket, error);
       return;
     }
     const { caller } = admitted;
@@ -145,33 +141,29 @@ export class ConsoleGateway implements ConsoleHost {
 
   /** The operator behind an upgrade request, or why it is refused. */
   private admit(req: IncomingMessage): { caller: ConsoleCaller } | Refusal {
-    if (this.closing)
-      return { status: 503, code: 'HUB_ERR_UNAVAILABLE', message: 'the hub is shutting down', headers: { 'Retry-After': '5' } };
+    if (this.closing) return { error: new HubError(HubErrorCode.Unavailable, 'the hub is shutting down', { retryAfter: 5 }) };
     const origin = req.headers.origin;
     // Browsers always send Origin; without this check any site could open the socket with the operator's cookie.
     if (origin !== undefined && !sameOrigin(origin, req.headers.host, this.ctx.config.tlsCert !== undefined)) {
-      return { status: 403, code: 'HUB_ERR_FORBIDDEN', message: 'cross-site console connection refused: Origin must be this hub' };
+      return { error: new HubError(HubErrorCode.Forbidden, 'cross-site console connection refused: Origin must be this hub') };
     }
     const found = requestToken(req.headers.authorization, req.headers.cookie);
     const caller = found === undefined ? undefined : this.ctx.sessions.resolve(found.token, found.via);
     if (caller === undefined) {
       return {
-        status: 401,
-        code: 'HUB_ERR_UNAUTHENTICATED',
-        message: 'log in first: send the session cookie or Authorization: Bearer <token>',
-        headers: { 'WWW-Authenticate': 'Bearer' },
+        error: new HubError(HubErrorCode.Unauthenticated, 'log in first: send the session cookie or Authorization: Bearer <token>'),
       };
     }
     const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
     if (!offered.includes(CONSOLE_SUBPROTOCOL)) {
-      return { status: 400, code: 'HUB_ERR_BAD_REQUEST', message: `offer the WebSocket subprotocol ${CONSOLE_SUBPROTOCOL}` };
+      return { error: new HubError(HubErrorCode.BadRequest, `offer the WebSocket subprotocol ${CONSOLE_SUBPROTOCOL}`) };
     }
     const tooMany = this.slots.refusal(caller.username, req.socket.remoteAddress ?? 'unknown');
     if (tooMany !== undefined) {
-      return { status: 429, code: 'HUB_ERR_RATE_LIMITED', message: tooMany, headers: { 'Retry-After': '30' }, operator: caller.username };
+      return { error: new HubError(HubErrorCode.RateLimited, tooMany, { retryAfter: 30 }), operator: caller.username };
     }
     if (this.conns.size >= this.opts.maxConsoles) {
-      return { status: 503, code: 'HUB_ERR_UNAVAILABLE', message: 'too many consoles are connected', headers: { 'Retry-After': '30' } };
+      return { error: new HubError(HubErrorCode.Unavailable, 'too many consoles are connected', { retryAfter: 30 }) };
     }
     return { caller };
   }

@@ -19,15 +19,16 @@ import { WebSocketServer } from 'ws';
 import { bearer, parseDeviceToken, sameHash, sha256 } from '../auth/secrets.js';
 import type { EventBus } from '../bus.js';
 import type { HubConfig } from '../config.js';
+import { HubError, HubErrorCode } from '../errors.js';
 import type { DeviceEntry, Fleet } from '../fleet.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import { answerHandshakeErrors, rejectUpgrade } from '../net/reject-upgrade.js';
+import { AttemptWindow } from '../net/rate-limit.js';
+import { answerHandshakeErrors, logRefusal, rejectUpgrade } from '../net/reject-upgrade.js';
 import type { NewPresence } from '../store/events.js';
 import { dataToJson } from '../store/json.js';
 import type { BatchOutcome, Writer } from '../store/writer.js';
-import { AttemptWindow } from './rate-limit.js';
-import { DeviceSession, type FrameMeta } from './session.js';
+import { DeviceSession, type DeviceSessionHost, type FrameMeta } from './session.js';
 
 /** What the command and twin services do when devices come and go or answer. */
 export interface DeviceHooks {
@@ -58,7 +59,7 @@ const BEHIND_AFTER_MS = 5_000;
 /** ACKs written per event-loop turn (each is a socket write). */
 const ACK_SLICE = 128;
 
-export class DeviceGateway {
+export class DeviceGateway implements DeviceSessionHost {
   readonly wss: WebSocketServer;
   private readonly sessions = new Set<DeviceSession>();
   /** Failed upgrades per address and device id, last minute (bounded: a spray of ids cannot grow it without end). */
@@ -75,15 +76,6 @@ export class DeviceGateway {
   private lastPauseLog = Number.NEGATIVE_INFINITY;
   /** Decoding limits, one object for every session. */
   readonly limits: Limits;
-  hooks: DeviceHooks = {
-    online: () => {},
-    offline: () => {},
-    commandAccepted: () => {},
-    commandResult: () => {},
-    reportedApplied: () => {},
-    telemetryStored: () => {},
-    admitTelemetry: () => undefined,
-  };
 
   constructor(
     readonly config: Readonly<HubConfig>,
@@ -92,6 +84,7 @@ export class DeviceGateway {
     readonly bus: EventBus,
     readonly metrics: Metrics,
     readonly log: Logger,
+    private readonly hooks: DeviceHooks,
   ) {
     this.limits = { ...DEFAULT_LIMITS, maxFrame: config.maxFrame };
     this.wss = new WebSocketServer({
@@ -123,25 +116,37 @@ export class DeviceGateway {
 
   /** HTTP upgrade on /v1/device: check everything before accepting (SPEC.md §2.2). */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const reject = (status: number, code: string, message: string, headers: Record<string, string> = {}) => {
-      this.metrics.upgradesRejected.inc({ status: String(status) });
-      this.log.info({ status, code, remote: req.socket.remoteAddress }, `device upgrade refused: ${message}`);
-      rejectUpgrade(socket, status, code, message, headers);
-    };
-    if (this.shuttingDown) {
-      reject(503, 'HUB_ERR_UNAVAILABLE', 'the hub is shutting down', { 'Retry-After': '5' });
+    const refusal = this.admit(req);
+    if (refusal instanceof HubError) {
+      this.metrics.upgradesRejected.inc({ status: String(refusal.status) });
+      logRefusal(this.log, 'device', req, refusal);
+      rejectUpgrade(socket, refusal);
       return;
+    }
+    const entry = refusal;
+    const remote = `${req.socket.remoteAddress}:${req.socket.remotePort}`;
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      const session = new DeviceSession(ws, socket, entry, this, remote);
+      this.sessions.add(session);
+      // The device may have been deleted while the upgrade completed.
+      if (entry.deleting) session.fail(CloseCode.Revoked, 'the device was deleted');
+      else if (this.storePaused) session.setReading(false);
+    });
+  }
+
+  /** The device behind an upgrade request (its connect counted), or why it is refused. */
+  private admit(req: IncomingMessage): DeviceEntry | HubError {
+    if (this.shuttingDown) {
+      return new HubError(HubErrorCode.Unavailable, 'the hub is shutting down', { retryAfter: 5 });
     }
     const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
     if (!offered.includes(DEVICE_SUBPROTOCOL)) {
-      reject(400, 'HUB_ERR_BAD_REQUEST', `offer the WebSocket subprotocol ${DEVICE_SUBPROTOCOL}`);
-      return;
+      return new HubError(HubErrorCode.BadRequest, `offer the WebSocket subprotocol ${DEVICE_SUBPROTOCOL}`);
     }
     const raw = bearer(req.headers.authorization);
     const token = raw === undefined ? undefined : parseDeviceToken(raw);
     if (token === undefined) {
-      reject(401, 'HUB_ERR_UNAUTHENTICATED', 'missing or malformed device credential', { 'WWW-Authenticate': 'Bearer' });
-      return;
+      return new HubError(HubErrorCode.Unauthenticated, 'missing or malformed device credential');
     }
     // Failed upgrades count toward the device's reconnect limit (SPEC.md §9), but
     // only for the address that made them: a stranger with wrong tokens is held
@@ -151,42 +156,30 @@ export class DeviceGateway {
     const failures = this.failedConnects.count(attempt, now);
     // Checked before the secret, whether or not the id exists, so the answer tells nothing either way.
     if (failures >= MAX_CONNECTS_PER_MINUTE) {
-      reject(429, 'HUB_ERR_RATE_LIMITED', `more than ${MAX_CONNECTS_PER_MINUTE} failed connections in a minute`, {
-        'Retry-After': '60',
+      return new HubError(HubErrorCode.RateLimited, `more than ${MAX_CONNECTS_PER_MINUTE} failed connections in a minute`, {
+        retryAfter: 60,
       });
-      return;
     }
     const entry = this.fleet.get(token.id);
     // Hash even for unknown devices, so the answer's timing does not reveal which ids exist.
     const presented = sha256(token.secret);
     if (entry === undefined || !sameHash(presented, entry.record.secretHash)) {
       this.failedConnects.hit(attempt, now);
-      reject(401, 'HUB_ERR_UNAUTHENTICATED', 'unknown device or wrong secret', { 'WWW-Authenticate': 'Bearer' });
-      return;
+      return new HubError(HubErrorCode.Unauthenticated, 'unknown device or wrong secret');
     }
     if (entry.record.revokedAt !== null) {
       this.failedConnects.hit(attempt, now);
-      reject(403, 'HUB_ERR_DEVICE_REVOKED', 'the device is revoked');
-      return;
+      return new HubError(HubErrorCode.DeviceRevoked, 'the device is revoked');
     }
     entry.connects = entry.connects.filter((t) => t > now - 60_000);
     if (entry.connects.length + failures >= MAX_CONNECTS_PER_MINUTE) {
-      reject(429, 'HUB_ERR_RATE_LIMITED', `more than ${MAX_CONNECTS_PER_MINUTE} connections in a minute`, { 'Retry-After': '30' });
-      return;
+      return new HubError(HubErrorCode.RateLimited, `more than ${MAX_CONNECTS_PER_MINUTE} connections in a minute`, { retryAfter: 30 });
     }
     if (this.sessions.size >= this.config.maxConnections) {
-      reject(503, 'HUB_ERR_UNAVAILABLE', 'the hub is at its connection limit', { 'Retry-After': '30' });
-      return;
+      return new HubError(HubErrorCode.Unavailable, 'the hub is at its connection limit', { retryAfter: 30 });
     }
     entry.connects.push(now);
-    const remote = `${req.socket.remoteAddress}:${req.socket.remotePort}`;
-    this.wss.handleUpgrade(req, socket, head, (ws) => {
-      const session = new DeviceSession(ws, socket, entry, this, remote);
-      this.sessions.add(session);
-      // The device may have been deleted while the upgrade completed.
-      if (entry.deleting) session.fail(CloseCode.Revoked, 'the device was deleted');
-      else if (this.storePaused) session.setReading(false);
-    });
+    return entry;
   }
 
   /** HELLO accepted: replace an older session, answer WELCOME, announce presence. */
@@ -392,6 +385,18 @@ export class DeviceGateway {
     const e = this.fleet.get(id);
     e?.session?.fail(code, message);
     for (const s of this.sessions) if (s.entry.record.id === id && !s.isOpen) s.fail(code, message);
+  }
+
+  commandAccepted(e: DeviceEntry, id: string): void {
+    this.hooks.commandAccepted(e, id);
+  }
+
+  commandResult(e: DeviceEntry, m: DecodedUplink & { type: typeof MessageType.CmdResult }): void {
+    this.hooks.commandResult(e, m);
+  }
+
+  admitTelemetry(e: DeviceEntry, records: readonly ResolvedRecord[]): string | undefined {
+    return this.hooks.admitTelemetry(e, records);
   }
 
   /** Sends the device's ACK now if one is due (before an ERROR, SPEC.md §8.3). */

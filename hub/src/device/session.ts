@@ -8,15 +8,20 @@ import {
   type DecodedUplink,
   decode,
   encode,
+  type Hello,
+  type Limits,
   type Message,
   MessageType,
   messageName,
   type PresenceReason,
+  type ResolvedRecord,
 } from '@halyard/firmware-protocol';
 import type { WebSocket } from 'ws';
+import type { HubConfig } from '../config.js';
 import type { DeviceEntry } from '../fleet.js';
-import type { DeviceGateway } from './gateway.js';
-import { TokenBucket, WindowCounter } from './rate-limit.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import { TokenBucket, WindowCounter } from '../net/rate-limit.js';
 
 /** What the store hands back with each committed frame. */
 export interface FrameMeta {
@@ -24,6 +29,32 @@ export interface FrameMeta {
   message: DecodedUplink;
   /** performance.now() when the frame arrived, for the ACK latency metric. */
   receivedAt: number;
+}
+
+/**
+ * What a session needs from whoever runs it (the device gateway): settings, where
+ * its frames and answers go, and the session's own beginning and end.
+ */
+export interface DeviceSessionHost {
+  readonly config: Pick<Readonly<HubConfig>, 'deviceRate' | 'helloTimeout' | 'maxFrame' | 'pingInterval'>;
+  /** Decoding limits, one object for every session. */
+  readonly limits: Limits;
+  readonly log: Logger;
+  readonly metrics: Pick<Metrics, 'rejected' | 'framesOutOf' | 'framesInOf' | 'bytesOut' | 'bytesIn' | 'duplicates' | 'throttled'>;
+  /** Reads are paused for the store's backlog: a throttled session must not resume them. */
+  readonly storePaused: boolean;
+  /** HELLO accepted: the host answers WELCOME. */
+  sessionOpened(session: DeviceSession, hello: Hello): void;
+  /** The session is over; `wasOpen` if it had passed HELLO. */
+  sessionEnded(session: DeviceSession, wasOpen: boolean, reason: PresenceReason, code: number | null): void;
+  /** Sends the device's ACK now if one is due. */
+  ackNow(entry: DeviceEntry): void;
+  /** A new uplink frame (TELEMETRY, EVENT, REPORTED) to store; its ACK comes through `send` once committed. */
+  ingest(entry: DeviceEntry, m: DecodedUplink, data: Buffer, now: number): void;
+  commandAccepted(entry: DeviceEntry, id: string): void;
+  commandResult(entry: DeviceEntry, m: DecodedUplink & { type: typeof MessageType.CmdResult }): void;
+  /** Why a TELEMETRY frame must be refused before it is stored, or undefined to take it. */
+  admitTelemetry(entry: DeviceEntry, records: readonly ResolvedRecord[]): string | undefined;
 }
 
 /** `refusing`: a refused message waits for the commits before it (SPEC.md §8.3). */
@@ -84,7 +115,7 @@ export class DeviceSession {
     readonly ws: WebSocket,
     socket: Duplex,
     readonly entry: DeviceEntry,
-    private readonly gw: DeviceGateway,
+    private readonly gw: DeviceSessionHost,
     readonly remote: string,
   ) {
     const now = Date.now();
@@ -284,10 +315,10 @@ export class DeviceSession {
         this.uplink(m, data, now);
         return;
       case MessageType.CmdAccepted:
-        this.gw.hooks.commandAccepted(this.entry, m.id);
+        this.gw.commandAccepted(this.entry, m.id);
         return;
       case MessageType.CmdResult:
-        this.gw.hooks.commandResult(this.entry, m);
+        this.gw.commandResult(this.entry, m);
         return;
     }
   }
@@ -302,7 +333,7 @@ export class DeviceSession {
       return;
     }
     // A frame that breaks a per-device limit is refused whole, before anything of it is stored.
-    const refused = m.type === MessageType.Telemetry ? this.gw.hooks.admitTelemetry(e, m.records) : undefined;
+    const refused = m.type === MessageType.Telemetry ? this.gw.admitTelemetry(e, m.records) : undefined;
     if (refused !== undefined) {
       this.refuse(CloseCode.Malformed, refused, m.seq);
       return;

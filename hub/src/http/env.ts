@@ -1,6 +1,6 @@
 // The hono environment: what middleware puts on each request's context.
 
-import type { Caller } from './auth.js';
+import type { Caller } from '../auth/sessions.js';
 
 export interface AppEnv {
   Variables: {

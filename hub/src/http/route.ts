@@ -5,9 +5,10 @@
 import type { Role } from '@halyard/firmware-protocol';
 import type { Context, Hono } from 'hono';
 import { z } from 'zod';
+import type { Caller } from '../auth/sessions.js';
 import { HubError, HubErrorCode } from '../errors.js';
 import { jsonTextDepth, MAX_JSON_DEPTH } from '../json-depth.js';
-import { type Caller, requireCaller } from './auth.js';
+import { requireCaller } from './auth.js';
 import type { AppEnv } from './env.js';
 
 export type Method = 'get' | 'post' | 'patch' | 'put' | 'delete';

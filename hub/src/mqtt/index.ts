@@ -34,18 +34,17 @@ export interface MqttService {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
   clients(): number;
   bridges(): HubStats['bridges'];
+  /** Disconnects every client of an integrator account; returns how many there were. */
+  disconnectUser(username: string): number;
   close(): Promise<void>;
 }
 
 /** ms shutdown waits for queued messages to reach the embedded broker's clients. */
 const FLUSH_ON_CLOSE_MS = 2_000;
 
-/** The running broker of each hub, for the routes (registered before the broker starts). */
-const brokers = new WeakMap<HubContext, Broker>();
-
-/** HTTP routes this feature adds (integrator accounts). */
-export function mqttRoutes(routes: Routes, ctx: HubContext): void {
-  integratorRoutes(routes, ctx, { disconnect: (username) => brokers.get(ctx)?.disconnectUser(username) ?? 0 });
+/** HTTP routes this feature adds (integrator accounts), for the running service. */
+export function mqttRoutes(mqtt: Pick<MqttService, 'disconnectUser'>): (routes: Routes, ctx: HubContext) => void {
+  return (routes, ctx) => integratorRoutes(routes, ctx, { disconnect: (username) => mqtt.disconnectUser(username) });
 }
 
 export async function startMqtt(ctx: HubContext): Promise<MqttService> {
@@ -69,7 +68,6 @@ export async function startMqtt(ctx: HubContext): Promise<MqttService> {
   bridges = config.bridge.map((url) => new Bridge(parseBridgeUrl(url, config.hubName), { ctx, topics, publisher, metrics, onRequest }));
 
   broker = await Broker.start(ctx, topics, metrics, onRequest);
-  brokers.set(ctx, broker);
   const sink = new EmbeddedSink(broker.aedes, metrics, log);
   publisher.addSink(sink);
   for (const b of bridges) publisher.addSink(b);
@@ -102,6 +100,7 @@ export async function startMqtt(ctx: HubContext): Promise<MqttService> {
     handleUpgrade: (req, socket, head) => listeners.handleUpgrade(req, socket, head),
     clients: () => started.clients,
     bridges: () => bridges.map((b) => b.stats()),
+    disconnectUser: (username) => started.disconnectUser(username),
     close() {
       closing ??= (async () => {
         mirror.stop();
@@ -110,7 +109,6 @@ export async function startMqtt(ctx: HubContext): Promise<MqttService> {
         await Promise.all([sink.flush(FLUSH_ON_CLOSE_MS), ...bridges.map((b) => b.close())]);
         await started.close();
         await listeners.close();
-        brokers.delete(ctx);
       })();
       return closing;
     },

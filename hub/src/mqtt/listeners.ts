@@ -9,7 +9,8 @@ import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { createWebSocketStream, type WebSocket, WebSocketServer } from 'ws';
 import type { HubContext } from '../context.js';
-import { answerHandshakeErrors, rejectUpgrade } from '../net/reject-upgrade.js';
+import { HubError, HubErrorCode } from '../errors.js';
+import { answerHandshakeErrors, logRefusal, rejectUpgrade } from '../net/reject-upgrade.js';
 import { maxPacketBytes } from './broker.js';
 
 /** Most MQTT connections at once, per listener (integrators are services, not devices). */
@@ -123,11 +124,9 @@ export async function startListeners(ctx: HubContext, accept: Accept, holdPendin
     mqttsPort,
     handleUpgrade(req, socket, head) {
       if (wsClients >= MAX_MQTT_CONNECTIONS) {
-        log.info(
-          { status: 503, code: 'HUB_ERR_UNAVAILABLE', remote: req.socket.remoteAddress },
-          'mqtt upgrade refused: too many MQTT connections',
-        );
-        rejectUpgrade(socket, 503, 'HUB_ERR_UNAVAILABLE', 'too many MQTT connections');
+        const refusal = new HubError(HubErrorCode.Unavailable, 'too many MQTT connections');
+        logRefusal(log, 'mqtt', req, refusal);
+        rejectUpgrade(socket, refusal);
         return;
       }
       wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {

@@ -1,24 +1,39 @@
 // Answering an HTTP upgrade request with a plain HTTP error, before any WebSocket
-// exists (SPEC.md §2.2): status line, JSON body, then the socket is closed.
+// exists (SPEC.md §2.2): status line, JSON body, then the socket is closed. Every
+// refusal is a HubError, so its status comes from the one table in errors.ts.
 
 import { type IncomingMessage, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { WebSocketServer } from 'ws';
+import { HubError, HubErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
 
-export function rejectUpgrade(socket: Duplex, status: number, code: string, message: string, headers: Record<string, string> = {}): void {
+/** The headers a refusal carries by its code and options (the HTTP API sets the same ones). */
+export function refusalHeaders(err: HubError): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (err.code === HubErrorCode.Unauthenticated) headers['WWW-Authenticate'] = 'Bearer';
+  if (err.options.retryAfter !== undefined) headers['Retry-After'] = String(err.options.retryAfter);
+  return headers;
+}
+
+export function rejectUpgrade(socket: Duplex, err: HubError, extraHeaders: Record<string, string> = {}): void {
   if (socket.destroyed) return;
-  const body = JSON.stringify({ error: { code, message } });
+  const body = JSON.stringify({ error: { code: err.code, message: err.message } });
   const lines = [
-    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}`,
+    `HTTP/1.1 ${err.status} ${STATUS_CODES[err.status] ?? 'Error'}`,
     'Content-Type: application/json',
     `Content-Length: ${Buffer.byteLength(body)}`,
     'Connection: close',
-    ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
+    ...Object.entries({ ...refusalHeaders(err), ...extraHeaders }).map(([k, v]) => `${k}: ${v}`),
   ];
   socket.on('error', () => {});
   socket.end(`${lines.join('\r\n')}\r\n\r\n${body}`);
   setTimeout(() => socket.destroy(), 1_000).unref();
+}
+
+/** The log line every refused upgrade gets, the same for each endpoint. */
+export function logRefusal(log: Logger, what: string, req: IncomingMessage, err: HubError, extra: Record<string, unknown> = {}): void {
+  log.info({ status: err.status, code: err.code, remote: req.socket.remoteAddress, ...extra }, `${what} upgrade refused: ${err.message}`);
 }
 
 /**
@@ -30,8 +45,8 @@ export function answerHandshakeErrors(wss: WebSocketServer, log: Logger, what: s
   wss.on('wsClientError', (err: Error, socket: Duplex, req: IncomingMessage) => {
     const method = /method/i.test(err.message);
     const version = /Sec-WebSocket-Version/i.test(err.message);
-    const status = method ? 405 : 400;
-    log.info({ status, code: 'HUB_ERR_BAD_REQUEST', remote: req.socket.remoteAddress }, `${what} upgrade refused: ${err.message}`);
-    rejectUpgrade(socket, status, 'HUB_ERR_BAD_REQUEST', err.message, version ? { 'Sec-WebSocket-Version': '13' } : {});
+    const refusal = new HubError(method ? HubErrorCode.MethodNotAllowed : HubErrorCode.BadRequest, err.message);
+    logRefusal(log, what, req, refusal);
+    rejectUpgrade(socket, refusal, version ? { 'Sec-WebSocket-Version': '13' } : {});
   });
 }

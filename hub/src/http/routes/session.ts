@@ -4,10 +4,10 @@ import type { OperatorInfo } from '@halyard/firmware-protocol';
 import { deleteCookie, setCookie } from 'hono/cookie';
 import { z } from 'zod';
 import { DUMMY_PASSWORD_HASH, randomToken, sha256, verifyPassword } from '../../auth/secrets.js';
+import { SESSION_COOKIE, SESSION_TTL_MS } from '../../auth/sessions.js';
 import type { HubContext } from '../../context.js';
 import { HubError, HubErrorCode } from '../../errors.js';
 import { getOperator } from '../../store/operators.js';
-import { SESSION_COOKIE, SESSION_TTL_MS } from '../auth.js';
 import type { Routes } from '../route.js';
 
 export const operatorShape = z.object({

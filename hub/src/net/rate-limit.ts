@@ -1,6 +1,8 @@
-// A token bucket per device (SPEC.md §9): `rate` messages per second on average,
-// bursts up to `burst`. Over the limit the gateway stops reading the socket until
-// tokens return, so a fast sender is slowed, never cut off or made to lose data.
+// Rate limits the gateways share (device and console connections, device
+// upgrades). A token bucket per connection (SPEC.md §9): `rate` messages per
+// second on average, bursts up to `burst`. Over the limit the gateway stops reading
+// the socket until tokens return, so a fast sender is slowed, never cut off or
+// made to lose data.
 
 export class TokenBucket {
   private tokens: number;

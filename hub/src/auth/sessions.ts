@@ -1,0 +1,57 @@
+// Operators' sessions: who a session token belongs to, remembered while it lives.
+// Shared by the HTTP API and the console gateway.
+
+import type { Role } from '@halyard/firmware-protocol';
+import type { EventBus } from '../bus.js';
+import type { Db } from '../store/db.js';
+import { getOperator, getSession } from '../store/operators.js';
+import { sha256 } from './secrets.js';
+
+export const SESSION_COOKIE = 'halyard_session';
+export const SESSION_TTL_MS = 7 * 24 * 3_600_000;
+
+export interface Caller {
+  username: string;
+  role: Role;
+  /** How the caller authenticated; only cookie callers need the CSRF check. */
+  via: 'cookie' | 'bearer';
+  tokenHash: Uint8Array;
+}
+
+/**
+ * Resolves session tokens to their operators (undefined when expired, unknown or
+ * disabled), remembering live sessions so a busy API client costs no database read
+ * per request. Every change that ends sessions (logout, an operator
+ * disabled, demoted, re-passworded or deleted) publishes `session.ended` once it is
+ * written, and that empties the memory before any later request is read; expiry is
+ * checked on every hit. Unknown tokens are never remembered.
+ */
+export class SessionCache {
+  private readonly live = new Map<string, { caller: Omit<Caller, 'via'>; expiresAt: number }>();
+
+  constructor(
+    private readonly db: Db,
+    bus: EventBus,
+    private readonly max = 10_000,
+  ) {
+    bus.subscribe('session.ended', () => this.live.clear());
+  }
+
+  resolve(token: string, via: Caller['via'], now = Date.now()): Caller | undefined {
+    const tokenHash = sha256(token);
+    const key = Buffer.from(tokenHash).toString('base64');
+    const hit = this.live.get(key);
+    if (hit !== undefined) {
+      if (hit.expiresAt >= now) return { ...hit.caller, via };
+      this.live.delete(key);
+    }
+    const s = getSession(this.db, tokenHash);
+    if (s === undefined || s.expiresAt < now) return undefined;
+    const o = getOperator(this.db, s.username);
+    if (o === undefined || o.disabled) return undefined;
+    const caller = { username: o.username, role: o.role, tokenHash };
+    if (this.live.size >= this.max) this.live.clear();
+    this.live.set(key, { caller, expiresAt: s.expiresAt });
+    return { ...caller, via };
+  }
+}
