@@ -59,33 +59,35 @@ export type {
 };
 
 /**
- * The named write operations, each one transaction: arguments and result. Errors
- * reject as HubError with the codes of hub/src/errors.ts (DeviceUnknown,
- * IdempotencyConflict, ...), whatever the engine.
+ * The named write operations, each one transaction, as the arguments it takes and
+ * the result `Store.op` resolves to. Errors reject as HubError with the codes of
+ * hub/src/errors.ts (DeviceUnknown, IdempotencyConflict, ...), whatever the engine.
  */
 export interface StoreOps {
-  createDevice: { args: NewDevice; result: DeviceRecord };
-  updateDevice: { args: { id: string; patch: DevicePatch }; result: DeviceRecord };
+  createDevice: (args: NewDevice) => DeviceRecord;
+  updateDevice: (args: { id: string; patch: DevicePatch }) => DeviceRecord;
   /** Deletes the device with its commands, twin, series and history; its frames still queued are dropped. */
-  deleteDevice: { args: { id: string }; result: DeviceRecord };
-  setSecret: { args: { id: string; secretHash: Uint8Array; unrevoke: boolean }; result: DeviceRecord };
-  revokeDevice: { args: { id: string; at: number }; result: DeviceRecord };
-  recordHello: { args: { rowid: number; firmware: string; model: string; boot: number | null }; result: void };
-  touchDevices: { args: Touch[]; result: void };
+  deleteDevice: (args: { id: string }) => DeviceRecord;
+  setSecret: (args: { id: string; secretHash: Uint8Array; unrevoke: boolean }) => DeviceRecord;
+  revokeDevice: (args: { id: string; at: number }) => DeviceRecord;
+  recordHello: (args: { rowid: number; firmware: string; model: string; boot: number | null }) => void;
+  touchDevices: (args: Touch[]) => void;
   /** Rows of devices deleted meanwhile are dropped. */
-  recordPresence: { args: NewPresence[]; result: void };
-  insertEvent: { args: NewEvent; result: number };
+  recordPresence: (args: NewPresence[]) => void;
+  insertEvent: (args: NewEvent) => number;
 
-  createOperator: {
-    args: { username: string; passwordHash: string; role: 'admin' | 'operator' | 'viewer'; createdAt: number };
-    result: OperatorRecord;
-  };
+  createOperator: (args: {
+    username: string;
+    passwordHash: string;
+    role: 'admin' | 'operator' | 'viewer';
+    createdAt: number;
+  }) => OperatorRecord;
   /** Disabling or demoting ends the operator's sessions in the same transaction. */
-  updateOperator: { args: { username: string; patch: OperatorPatch }; result: OperatorRecord };
-  deleteOperator: { args: { username: string }; result: void };
-  createSession: { args: { tokenHash: Uint8Array; username: string; createdAt: number; expiresAt: number }; result: void };
-  deleteSession: { args: { tokenHash: Uint8Array }; result: void };
-  audit: { args: AuditEntry; result: void };
+  updateOperator: (args: { username: string; patch: OperatorPatch }) => OperatorRecord;
+  deleteOperator: (args: { username: string }) => void;
+  createSession: (args: { tokenHash: Uint8Array; username: string; createdAt: number; expiresAt: number }) => void;
+  deleteSession: (args: { tokenHash: Uint8Array }) => void;
+  audit: (args: AuditEntry) => void;
 
   /**
    * Creates a queued command, or returns the one the same caller (`createdBy`)
@@ -93,22 +95,19 @@ export interface StoreOps {
    * false); the same key for a different request is IdempotencyConflict. Refuses with
    * QueueFull at `maxOpen` open commands, DeviceUnknown for a deleted device.
    */
-  createCommand: { args: { command: NewCommand; maxOpen: number; keyTtl: number }; result: { command: CommandRecord; created: boolean } };
+  createCommand: (args: { command: NewCommand; maxOpen: number; keyTtl: number }) => { command: CommandRecord; created: boolean };
   /** Moves the state machine does not allow are skipped; the result holds the commands that moved. */
-  transitionCommands: { args: Transition[]; result: CommandRecord[] };
+  transitionCommands: (args: Transition[]) => CommandRecord[];
   /** Merge-patches desired (RFC 7396) if `ifMatch` is the current version; VersionMismatch otherwise; TooLarge for a result over the twin limits. */
-  patchDesired: {
-    args: { device: number; patch: JsonObject; ifMatch: number | undefined; now: number; maxFrame: number };
-    result: TwinState;
-  };
+  patchDesired: (args: { device: number; patch: JsonObject; ifMatch: number | undefined; now: number; maxFrame: number }) => TwinState;
 
-  createIntegrator: { args: IntegratorRecord; result: IntegratorRecord };
-  deleteIntegrator: { args: { username: string }; result: void };
+  createIntegrator: (args: IntegratorRecord) => IntegratorRecord;
+  deleteIntegrator: (args: { username: string }) => void;
 }
 
 export type StoreOpName = keyof StoreOps;
-export type StoreOpArgs<K extends StoreOpName> = StoreOps[K]['args'];
-export type StoreOpResult<K extends StoreOpName> = StoreOps[K]['result'];
+export type StoreOpArgs<K extends StoreOpName> = Parameters<StoreOps[K]>[0];
+export type StoreOpResult<K extends StoreOpName> = ReturnType<StoreOps[K]>;
 
 /** A committed (or failed) ingest batch, with the caller's per-frame metadata in frame order. */
 export interface BatchOutcome<M> {
