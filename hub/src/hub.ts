@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { CONSOLE_PATH, DEVICE_PATH, type HubStats } from '@halyard/firmware-protocol';
 import { getRequestListener } from '@hono/node-server';
+import { createAudit } from './audit.js';
 import { hashPassword, randomToken } from './auth/secrets.js';
 import { LocalBus } from './bus.js';
 import { CommandService } from './commands/service.js';
@@ -93,7 +94,8 @@ export async function startHub(config: Readonly<HubConfig>, log: Logger, options
   storage.deviceId = (rowid) => fleet.getByRowid(rowid)?.record.id;
   metrics.devicesKnown.set(fleet.size);
   const gateway = new DeviceGateway(config, fleet, writer, bus, metrics, log);
-  const commands = new CommandService(config, fleet, writer, reader, bus, log);
+  const audit = createAudit(writer, log);
+  const commands = new CommandService(config, fleet, writer, reader, bus, log, audit);
   const twins = new TwinService(config, fleet, writer, reader, bus, log);
   const telemetry = new TelemetryService(reader.telemetry, config.maxSeriesPerDevice);
   writer.on('compacted', (gen) => telemetry.compacted(gen));
@@ -136,11 +138,7 @@ export async function startHub(config: Readonly<HubConfig>, log: Logger, options
     loginLimiter: new LoginLimiter(),
     sessions: new SessionCache(reader.db, bus),
     startedAt: Date.now(),
-    audit(actor, action, target, detail) {
-      return writer
-        .op('audit', { at: Date.now(), actor, action, target, detail })
-        .catch((err) => log.error({ err, action }, 'could not write the audit log'));
-    },
+    audit,
     problems() {
       const p: string[] = [];
       if (storeFailing) p.push('storage is failing: telemetry is not being acknowledged');

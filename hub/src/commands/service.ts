@@ -13,7 +13,10 @@ import {
   FINAL_COMMAND_STATES,
   type JsonValue,
   MessageType,
+  parseDuration,
 } from '@halyard/firmware-protocol';
+import type { Audit, Requester } from '../audit.js';
+import { viaDetail } from '../audit.js';
 import type { EventBus } from '../bus.js';
 import type { HubConfig } from '../config.js';
 import type { DeviceSession } from '../device/session.js';
@@ -26,22 +29,32 @@ import { dataToJson, jsonToData } from '../store/json.js';
 import type { Reader } from '../store/reader.js';
 import type { Writer } from '../store/writer.js';
 
+/** A request to create a command, as any door (HTTP, console, MQTT) received it. */
 export interface CommandRequest {
   name: string;
-  params: JsonValue;
-  /** ms the command may wait for delivery. */
-  ttl: number;
-  /** ms the device has for a result once the command is sent. */
-  timeout: number;
+  /** Absent: null. */
+  params?: JsonValue | undefined;
+  /** How long the command may wait for delivery: ms, or a duration string ("30s"). Absent: COMMAND_DEFAULTS.ttl. */
+  ttl?: number | string | undefined;
+  /** How long the device has for a result once the command is sent; as `ttl`. Absent: COMMAND_DEFAULTS.timeout. */
+  timeout?: number | string | undefined;
   /**
-   * Idempotency key, scoped to `actor`: a repeat of the same request with the same key
-   * within IDEMPOTENCY_KEY_TTL returns the first command; a different request is a conflict.
+   * Idempotency key, scoped to the requester's actor: a repeat of the same request
+   * with the same key within IDEMPOTENCY_KEY_TTL returns the first command; a
+   * different request is a conflict.
    */
-  key: string | null;
-  /** Who asked, for the ledger and the audit log, and the scope of `key`. */
-  actor: string;
-  /** What the caller's request calls the key (`Idempotency-Key`, MQTT's `id`), named by a conflict. */
-  keyField?: string;
+  key?: string | null | undefined;
+}
+
+/** What each door calls the idempotency key, named by a conflict. */
+const KEY_FIELD: Record<Requester['via'], string> = { http: 'Idempotency-Key', console: 'key', mqtt: 'id' };
+
+/** ms from a duration as a request gives it; one rule for every door. */
+function durationMs(value: number | string | undefined, fallback: number, field: string): number {
+  if (value === undefined) return fallback;
+  const ms = parseDuration(value, true);
+  if (ms === undefined) throw new HubError(HubErrorCode.Validation, `${field}: a duration like 500ms, 10s, 5m, 1h, 30d (or ms)`, { field });
+  return ms;
 }
 
 export const COMMAND_DEFAULTS = { ttl: 5 * 60_000, timeout: 30_000 } as const;
@@ -101,6 +114,7 @@ export class CommandService {
     private readonly reader: Reader,
     private readonly bus: EventBus,
     private readonly log: Logger,
+    private readonly audit: Audit,
   ) {
     fleet.pendingCommands = (id) => this.byDevice.get(id)?.length ?? 0;
   }
@@ -149,7 +163,20 @@ export class CommandService {
     );
   }
 
-  async create(deviceId: string, req: CommandRequest): Promise<{ command: CommandInfo; created: boolean }> {
+  /**
+   * Creates a command for every door alike: defaults and durations, limits, the
+   * idempotency rules (IDEMPOTENCY_KEY_TTL, scoped to the requester's actor), and the
+   * audit entry, written before this resolves (audit.ts). `created` is false for a
+   * repeat of an idempotency key, which returns the first command as it is now.
+   */
+  async create(requester: Requester, deviceId: string, r: CommandRequest): Promise<{ command: CommandInfo; created: boolean }> {
+    const req = {
+      name: r.name,
+      params: r.params ?? null,
+      ttl: durationMs(r.ttl, COMMAND_DEFAULTS.ttl, 'ttl'),
+      timeout: durationMs(r.timeout, COMMAND_DEFAULTS.timeout, 'timeout'),
+      key: r.key ?? null,
+    };
     const entry = this.fleet.get(deviceId);
     if (entry === undefined) throw new HubError(HubErrorCode.DeviceUnknown, `no device "${deviceId}"`);
     if (entry.record.revokedAt !== null)
@@ -177,7 +204,7 @@ export class CommandService {
           params: req.params,
           key: req.key,
           createdAt: Date.now(),
-          createdBy: req.actor,
+          createdBy: requester.actor,
           ttl: req.ttl,
           timeout: req.timeout,
         },
@@ -185,8 +212,8 @@ export class CommandService {
         keyTtl: IDEMPOTENCY_KEY_TTL,
       })
       .catch((err: unknown) => {
-        if (err instanceof HubError && err.code === HubErrorCode.IdempotencyConflict && req.keyField !== undefined) {
-          throw new HubError(err.code, err.message, { field: req.keyField });
+        if (err instanceof HubError && err.code === HubErrorCode.IdempotencyConflict) {
+          throw new HubError(err.code, err.message, { field: KEY_FIELD[requester.via] });
         }
         throw err;
       });
@@ -195,7 +222,9 @@ export class CommandService {
     this.schedule(command, Date.now());
     this.bus.publish('command', { command: toInfo(command) });
     if (entry.session?.isOpen) this.send(entry.session, command);
-    return { command: toInfo(command), created: true };
+    const info = toInfo(command);
+    await this.audit(requester.actor, 'command.create', deviceId, viaDetail(requester, { command: command.id, name: req.name }));
+    return { command: info, created: true };
   }
 
   /** The command as it is now: from memory while open or recently finished, else the ledger. */
@@ -240,15 +269,18 @@ export class CommandService {
     });
   }
 
-  cancel(id: string, actor: string): CommandInfo {
+  /** Cancels an open command; resolves once the audit entry is written. */
+  async cancel(requester: Requester, id: string): Promise<CommandInfo> {
     const c = this.open.get(id);
     if (c === undefined) {
       const known = this.get(id);
       if (known === undefined) throw new HubError(HubErrorCode.CommandUnknown, `no command "${id}"`);
       throw new HubError(HubErrorCode.CommandFinal, `command "${id}" is already ${known.state}`);
     }
-    this.move(c, 'cancelled', { error: `cancelled by ${actor}` });
-    return toInfo(c);
+    this.move(c, 'cancelled', { error: `cancelled by ${requester.actor}` });
+    const info = toInfo(c);
+    await this.audit(requester.actor, 'command.cancel', info.device, viaDetail(requester, { command: info.id }));
+    return info;
   }
 
   /** The device is online: send every open command, oldest first (SPEC.md §6.4). */

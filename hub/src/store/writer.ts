@@ -6,7 +6,7 @@ import { EventEmitter } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { HubError, HubErrorCode, type HubErrorCodeString } from '../errors.js';
 import { INDEX_STRIDE, type IngestBatch, type IngestResult } from './ingest.js';
-import type { OpArgs, OpName, OpResult } from './ops.js';
+import type { StoreOpArgs, StoreOpName, StoreOpResult } from './store.js';
 import type { Quarantined } from './telemetry/quarantine.js';
 import type { OpOutcome, SerializedError, ToWorker, WorkerSettings, WorkerStats } from './writer-protocol.js';
 
@@ -190,9 +190,9 @@ export class Writer<M = unknown> extends EventEmitter<WriterEvents<M>> {
   }
 
   /** Runs a named write operation in the writer thread. */
-  op<K extends OpName>(op: K, args: OpArgs<K>): Promise<OpResult<K>> {
+  op<K extends StoreOpName>(op: K, args: StoreOpArgs<K>): Promise<StoreOpResult<K>> {
     const id = this.nextId++;
-    return this.expect<OpResult<K>>(id, () => {
+    return this.expect<StoreOpResult<K>>(id, () => {
       // Operations asked for in one turn of the event loop cross to the thread in one message.
       if (this.queuedOps.push({ id, op, args }) === 1) setImmediate(() => this.postOps());
     });

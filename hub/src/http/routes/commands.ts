@@ -1,12 +1,11 @@
 // Commands and twins over HTTP.
 
-import { NAME_PATTERN } from '@halyard/firmware-protocol';
+import { type JsonValue, NAME_PATTERN } from '@halyard/firmware-protocol';
 import { z } from 'zod';
-import { COMMAND_DEFAULTS } from '../../commands/service.js';
 import type { HubContext } from '../../context.js';
 import { HubError, HubErrorCode } from '../../errors.js';
 import type { Routes } from '../route.js';
-import { commandState, commandStates, duration, idParams, jsonObject, jsonValue, limit } from '../schemas.js';
+import { commandState, commandStates, durationInput, idParams, jsonObject, jsonValue, limit } from '../schemas.js';
 
 const commandShape = z.object({
   id: z.string(),
@@ -53,8 +52,8 @@ export function commandRoutes(routes: Routes, ctx: HubContext): void {
       .object({
         name: z.string().regex(NAME_PATTERN, 'a command name: 1-64 of A-Z a-z 0-9 _ . : -'),
         params: jsonValue.optional(),
-        ttl: duration.optional(),
-        timeout: duration.optional(),
+        ttl: durationInput.optional(),
+        timeout: durationInput.optional(),
       })
       .strict(),
     response: commandShape,
@@ -63,17 +62,12 @@ export function commandRoutes(routes: Routes, ctx: HubContext): void {
       if (key !== undefined && (key.length === 0 || key.length > 128)) {
         throw new HubError(HubErrorCode.Validation, 'Idempotency-Key must be 1-128 characters', { field: 'Idempotency-Key' });
       }
-      const actor = caller?.username ?? '?';
-      const { command, created } = await ctx.commands.create(params.id, {
-        name: body.name,
-        params: (body.params ?? null) as never,
-        ttl: body.ttl ?? COMMAND_DEFAULTS.ttl,
-        timeout: body.timeout ?? COMMAND_DEFAULTS.timeout,
+      const requester = { actor: caller?.username ?? '?', via: 'http' } as const;
+      const { command, created } = await ctx.commands.create(requester, params.id, {
+        ...body,
+        params: body.params as JsonValue | undefined,
         key: key ?? null,
-        actor,
-        keyField: 'Idempotency-Key',
       });
-      if (created) await ctx.audit(actor, 'command.create', params.id, { command: command.id, name: body.name });
       const now = query.wait === undefined ? command : ((await ctx.commands.wait(command.id, query.wait * 1000)) ?? command);
       const final = ['succeeded', 'failed', 'rejected', 'expired', 'timed_out', 'cancelled'].includes(now.state);
       c.header('Location', `/api/v1/commands/${now.id}`);
@@ -105,9 +99,7 @@ export function commandRoutes(routes: Routes, ctx: HubContext): void {
     params: z.object({ id: z.string().min(1).max(128) }),
     response: commandShape,
     handler: async ({ c, params, caller }) => {
-      const cmd = ctx.commands.cancel(params.id, caller?.username ?? '?');
-      await ctx.audit(caller?.username ?? '?', 'command.cancel', cmd.device, { command: cmd.id });
-      return c.json(cmd);
+      return c.json(await ctx.commands.cancel({ actor: caller?.username ?? '?', via: 'http' }, params.id));
     },
   });
 
