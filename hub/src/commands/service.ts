@@ -24,10 +24,9 @@ import { assertDownlinkData, downlinkDataProblem } from '../downlink-data.js';
 import { HubError, HubErrorCode } from '../errors.js';
 import type { DeviceEntry, Fleet } from '../fleet.js';
 import type { Logger } from '../log.js';
-import { type CommandRecord, canMove, getCommand, listCommands, openCommands, type Transition } from '../store/commands.js';
+import { canMove } from '../store/commands.js';
 import { dataToJson, jsonToData } from '../store/json.js';
-import type { Reader } from '../store/reader.js';
-import type { Writer } from '../store/writer.js';
+import type { CommandRecord, Store, Transition } from '../store/store.js';
 
 /** A request to create a command, as any door (HTTP, console, MQTT) received it. */
 export interface CommandRequest {
@@ -110,8 +109,7 @@ export class CommandService {
   constructor(
     private readonly config: Readonly<HubConfig>,
     private readonly fleet: Fleet,
-    private readonly writer: Writer<unknown>,
-    private readonly reader: Reader,
+    private readonly store: Pick<Store, 'op' | 'getCommand' | 'listCommands' | 'openCommands'>,
     private readonly bus: EventBus,
     private readonly log: Logger,
     private readonly audit: Audit,
@@ -120,9 +118,9 @@ export class CommandService {
   }
 
   /** After a restart: resume every open command from the ledger (SPEC.md §6.4). */
-  resume(): number {
+  async resume(): Promise<number> {
+    const cmds = await this.store.openCommands();
     const now = Date.now();
-    const cmds = openCommands(this.reader.db);
     for (const c of cmds) {
       this.track(c);
       this.schedule(c, now);
@@ -195,7 +193,7 @@ export class CommandService {
         field: 'params',
       });
     }
-    const { command, created } = await this.writer
+    const { command, created } = await this.store
       .op('createCommand', {
         command: {
           id,
@@ -217,7 +215,7 @@ export class CommandService {
         }
         throw err;
       });
-    if (!created) return { command: this.get(command.id) ?? toInfo(command), created: false };
+    if (!created) return { command: this.known(command.id) ?? toInfo(command), created: false };
     this.track(command);
     this.schedule(command, Date.now());
     this.bus.publish('command', { command: toInfo(command) });
@@ -227,29 +225,38 @@ export class CommandService {
     return { command: info, created: true };
   }
 
-  /** The command as it is now: from memory while open or recently finished, else the ledger. */
-  get(id: string): CommandInfo | undefined {
-    const c = this.open.get(id) ?? this.recent.get(id)?.command ?? getCommand(this.reader.db, id);
+  /** The command as memory has it: open or recently finished. */
+  private known(id: string): CommandInfo | undefined {
+    const c = this.open.get(id) ?? this.recent.get(id)?.command;
     return c && toInfo(c);
   }
 
-  list(deviceId: string, q: { states?: readonly CommandState[]; before?: number; limit: number }): CommandInfo[] {
+  /** The command as it is now: from memory while open or recently finished, else the ledger. */
+  async get(id: string): Promise<CommandInfo | undefined> {
+    const c = this.open.get(id) ?? this.recent.get(id)?.command ?? (await this.store.getCommand(id));
+    return c && toInfo(c);
+  }
+
+  async list(deviceId: string, q: { states?: readonly CommandState[]; before?: number; limit: number }): Promise<CommandInfo[]> {
     const entry = this.fleet.get(deviceId);
     if (entry === undefined) throw new HubError(HubErrorCode.DeviceUnknown, `no device "${deviceId}"`);
-    const rows = listCommands(this.reader.db, {
+    const rows = await this.store.listCommands({
       device: entry.record.rowid,
       ...(q.states === undefined ? {} : { states: q.states }),
       ...(q.before === undefined ? {} : { beforeRowid: q.before }),
       limit: q.limit,
     });
     // Overlay what memory knows and the ledger may not have written yet.
-    return rows.map((r) => this.get(r.id) ?? toInfo(r));
+    return rows.map((r) => this.known(r.id) ?? toInfo(r));
   }
 
   /** Resolves when the command is final or `ms` pass, with its state then. */
   wait(id: string, ms: number): Promise<CommandInfo | undefined> {
-    const now = this.get(id);
-    if (now === undefined || FINAL_COMMAND_STATES.has(now.state) || ms <= 0) return Promise.resolve(now);
+    // Memory first, and synchronously: an open command is always there, and its waiter
+    // must be in place before anything can move it.
+    const now = this.known(id);
+    if (now === undefined) return this.get(id);
+    if (FINAL_COMMAND_STATES.has(now.state) || ms <= 0) return Promise.resolve(now);
     return new Promise((resolve) => {
       let set = this.waiters.get(id);
       if (set === undefined) {
@@ -273,7 +280,7 @@ export class CommandService {
   async cancel(requester: Requester, id: string): Promise<CommandInfo> {
     const c = this.open.get(id);
     if (c === undefined) {
-      const known = this.get(id);
+      const known = await this.get(id);
       if (known === undefined) throw new HubError(HubErrorCode.CommandUnknown, `no command "${id}"`);
       throw new HubError(HubErrorCode.CommandFinal, `command "${id}" is already ${known.state}`);
     }
@@ -387,7 +394,7 @@ export class CommandService {
       this.writeScheduled = false;
       const moves = this.pendingWrites;
       this.pendingWrites = [];
-      this.writer
+      this.store
         .op('transitionCommands', moves)
         .catch((err) => this.log.error({ err, moves: moves.length }, 'could not record command transitions'));
     });
@@ -398,7 +405,7 @@ export class CommandService {
     if (this.pendingWrites.length === 0) return;
     const moves = this.pendingWrites;
     this.pendingWrites = [];
-    await this.writer.op('transitionCommands', moves);
+    await this.store.op('transitionCommands', moves);
   }
 
   /** Drops a deleted device's commands from memory. */

@@ -229,3 +229,26 @@ export interface Store<M = unknown> extends StoreReads {
   /** Commits what is queued, then closes. */
   close(): Promise<void>;
 }
+
+/**
+ * Synchronous session and operator lookups for the check every API request and
+ * console message makes (http/auth.ts SessionCache, console/connection.ts). Not part
+ * of Store: SQLite answers them from its read connection; an engine with only
+ * asynchronous reads answers them from memory it keeps current (the bus's
+ * `session.ended` says when to drop it).
+ */
+export interface SessionLookup {
+  getSession(tokenHash: Uint8Array): SessionRecord | undefined;
+  getOperator(username: string): OperatorRecord | undefined;
+}
+
+/**
+ * Synchronous series reads for the series limit (telemetry/series-limit.ts), which
+ * decides on the ingest path, before a frame is queued. Not part of Store: SQLite
+ * answers from its read connection; an engine with only asynchronous reads answers
+ * from memory it fills per device.
+ */
+export interface SeriesLookup {
+  seriesCount(device: number): number;
+  hasSeries(device: number, name: string): boolean;
+}

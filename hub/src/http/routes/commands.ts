@@ -4,6 +4,7 @@ import { type JsonValue, NAME_PATTERN } from '@halyard/firmware-protocol';
 import { z } from 'zod';
 import type { HubContext } from '../../context.js';
 import { HubError, HubErrorCode } from '../../errors.js';
+import { httpRequester } from '../requester.js';
 import type { Routes } from '../route.js';
 import { commandState, commandStates, durationInput, idParams, jsonObject, jsonValue, limit } from '../schemas.js';
 
@@ -62,8 +63,7 @@ export function commandRoutes(routes: Routes, ctx: HubContext): void {
       if (key !== undefined && (key.length === 0 || key.length > 128)) {
         throw new HubError(HubErrorCode.Validation, 'Idempotency-Key must be 1-128 characters', { field: 'Idempotency-Key' });
       }
-      const requester = { actor: caller?.username ?? '?', via: 'http' } as const;
-      const { command, created } = await ctx.commands.create(requester, params.id, {
+      const { command, created } = await ctx.commands.create(httpRequester(caller), params.id, {
         ...body,
         params: body.params as JsonValue | undefined,
         key: key ?? null,
@@ -83,8 +83,8 @@ export function commandRoutes(routes: Routes, ctx: HubContext): void {
     role: 'viewer',
     params: z.object({ id: z.string().min(1).max(128) }),
     response: commandShape,
-    handler: ({ c, params }) => {
-      const cmd = ctx.commands.get(params.id);
+    handler: async ({ c, params }) => {
+      const cmd = await ctx.commands.get(params.id);
       if (cmd === undefined) throw new HubError(HubErrorCode.CommandUnknown, `no command "${params.id}"`);
       return c.json(cmd);
     },
@@ -99,7 +99,7 @@ export function commandRoutes(routes: Routes, ctx: HubContext): void {
     params: z.object({ id: z.string().min(1).max(128) }),
     response: commandShape,
     handler: async ({ c, params, caller }) => {
-      return c.json(await ctx.commands.cancel({ actor: caller?.username ?? '?', via: 'http' }, params.id));
+      return c.json(await ctx.commands.cancel(httpRequester(caller), params.id));
     },
   });
 
@@ -112,9 +112,9 @@ export function commandRoutes(routes: Routes, ctx: HubContext): void {
     params: idParams,
     query: z.object({ state: commandStates.optional(), before: z.coerce.number().int().min(1).optional(), limit: limit(1_000, 100) }),
     response: z.object({ commands: z.array(commandShape) }),
-    handler: ({ c, params, query }) => {
+    handler: async ({ c, params, query }) => {
       return c.json({
-        commands: ctx.commands.list(params.id, {
+        commands: await ctx.commands.list(params.id, {
           ...(query.state ? { states: query.state } : {}),
           ...(query.before ? { before: query.before } : {}),
           limit: query.limit,
@@ -131,8 +131,8 @@ export function commandRoutes(routes: Routes, ctx: HubContext): void {
     role: 'viewer',
     params: idParams,
     response: twinShape,
-    handler: ({ c, params }) => {
-      const twin = ctx.twins.get(params.id);
+    handler: async ({ c, params }) => {
+      const twin = await ctx.twins.get(params.id);
       c.header('ETag', `"${twin.desiredVersion}"`);
       return c.json(twin);
     },

@@ -8,7 +8,7 @@ import { hashPassword } from '../../auth/secrets.js';
 import type { HubContext } from '../../context.js';
 import { HubError, HubErrorCode } from '../../errors.js';
 import { aclError, defaultAcl, MAX_ACL_FILTERS } from '../../mqtt/acl.js';
-import { type IntegratorAcl, type IntegratorRecord, listIntegrators } from '../../store/integrators.js';
+import type { IntegratorAcl, IntegratorRecord } from '../../store/store.js';
 import type { Routes } from '../route.js';
 import { password, username } from '../schemas.js';
 
@@ -47,7 +47,7 @@ export function integratorRoutes(routes: Routes, ctx: HubContext, live: LiveInte
     tag: 'integrators',
     role: 'admin',
     response: z.object({ integrators: z.array(integratorShape) }),
-    handler: ({ c }) => c.json({ integrators: listIntegrators(ctx.reader.db).map((i) => publicIntegrator(ctx, i)) }),
+    handler: async ({ c }) => c.json({ integrators: (await ctx.store.listIntegrators()).map((i) => publicIntegrator(ctx, i)) }),
   });
 
   routes.add({
@@ -72,13 +72,13 @@ export function integratorRoutes(routes: Routes, ctx: HubContext, live: LiveInte
         const bad = aclError(acl);
         if (bad !== undefined) throw new HubError(HubErrorCode.Validation, `${bad.field}: ${bad.message}`, { field: bad.field });
       }
-      const created = await ctx.writer.op('createIntegrator', {
+      const created = await ctx.store.op('createIntegrator', {
         username: body.username,
         passwordHash: await hashPassword(body.password),
         acl,
         createdAt: Date.now(),
       });
-      ctx.audit(caller?.username ?? '?', 'integrator.create', body.username, { acl: acl ?? 'default' });
+      await ctx.audit(caller?.username ?? '?', 'integrator.create', body.username, { acl: acl ?? 'default' });
       return c.json(publicIntegrator(ctx, created), 201);
     },
   });
@@ -92,9 +92,9 @@ export function integratorRoutes(routes: Routes, ctx: HubContext, live: LiveInte
     status: 204,
     params: z.object({ username }),
     handler: async ({ c, params, caller }) => {
-      await ctx.writer.op('deleteIntegrator', { username: params.username });
+      await ctx.store.op('deleteIntegrator', { username: params.username });
       const connections = live.disconnect(params.username);
-      ctx.audit(caller?.username ?? '?', 'integrator.delete', params.username, { connections });
+      await ctx.audit(caller?.username ?? '?', 'integrator.delete', params.username, { connections });
       return c.body(null, 204);
     },
   });

@@ -3,7 +3,6 @@
 import { z } from 'zod';
 import { hashPassword } from '../../auth/secrets.js';
 import type { HubContext } from '../../context.js';
-import { listOperators } from '../../store/operators.js';
 import type { Routes } from '../route.js';
 import { password, role, username } from '../schemas.js';
 import { operatorShape, publicOperator } from './session.js';
@@ -16,7 +15,7 @@ export function operatorRoutes(routes: Routes, ctx: HubContext): void {
     tag: 'operators',
     role: 'admin',
     response: z.object({ operators: z.array(operatorShape) }),
-    handler: ({ c }) => c.json({ operators: listOperators(ctx.reader.db).map(publicOperator) }),
+    handler: async ({ c }) => c.json({ operators: (await ctx.store.listOperators()).map(publicOperator) }),
   });
 
   routes.add({
@@ -29,7 +28,7 @@ export function operatorRoutes(routes: Routes, ctx: HubContext): void {
     body: z.object({ username, password, role }),
     response: operatorShape,
     handler: async ({ c, body, caller }) => {
-      const o = await ctx.writer.op('createOperator', {
+      const o = await ctx.store.op('createOperator', {
         username: body.username,
         passwordHash: await hashPassword(body.password),
         role: body.role,
@@ -50,7 +49,7 @@ export function operatorRoutes(routes: Routes, ctx: HubContext): void {
     body: z.object({ role: role.optional(), disabled: z.boolean().optional(), password: password.optional() }).strict(),
     response: operatorShape,
     handler: async ({ c, params, body, caller }) => {
-      const o = await ctx.writer.op('updateOperator', {
+      const o = await ctx.store.op('updateOperator', {
         username: params.username,
         patch: {
           ...(body.role === undefined ? {} : { role: body.role }),
@@ -78,7 +77,7 @@ export function operatorRoutes(routes: Routes, ctx: HubContext): void {
     status: 204,
     params: z.object({ username }),
     handler: async ({ c, params, caller }) => {
-      await ctx.writer.op('deleteOperator', { username: params.username });
+      await ctx.store.op('deleteOperator', { username: params.username });
       ctx.bus.publish('session.ended', { username: params.username });
       await ctx.audit(caller?.username ?? '?', 'operator.delete', params.username);
       return c.body(null, 204);

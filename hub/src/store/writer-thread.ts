@@ -6,26 +6,16 @@ import { EventEmitter } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { HubError, HubErrorCode, type HubErrorCodeString } from '../errors.js';
 import { INDEX_STRIDE, type IngestBatch, type IngestResult } from './ingest.js';
-import type { StoreOpArgs, StoreOpName, StoreOpResult } from './store.js';
+import type { BatchOutcome, StoreEvents, StoreOpArgs, StoreOpName, StoreOpResult } from './store.js';
 import type { Quarantined } from './telemetry/quarantine.js';
 import type { OpOutcome, SerializedError, ToWorker, WorkerSettings, WorkerStats } from './writer-protocol.js';
 
-export interface WriterOptions extends WorkerSettings {
+export interface WriterThreadOptions extends WorkerSettings {
   /** Longest a frame waits before its batch is sent, ms. */
   commitIntervalMs: number;
   /** A batch is sent at once when it holds this many frames. */
   maxBatchFrames: number;
   maxFrame: number;
-}
-
-/** A committed (or failed) batch, with the caller's per-frame metadata in frame order. */
-export interface BatchOutcome<M> {
-  result?: IngestResult;
-  error?: HubError;
-  metas: M[];
-  frames: number;
-  /** ms from the batch's first frame to the commit. */
-  latencyMs: number;
 }
 
 interface PendingBatch<M> {
@@ -41,19 +31,7 @@ function toHubError(e: SerializedError): HubError {
   return new HubError(e.code as HubErrorCodeString, e.message, e.field === undefined ? {} : { field: e.field });
 }
 
-export interface WriterEvents<M> {
-  committed: [BatchOutcome<M>];
-  /** A telemetry log generation is now entirely in blocks. */
-  compacted: [number];
-  fatal: [Error];
-  log: [{ level: 'error' | 'warn' | 'info'; msg: string; err?: SerializedError }];
-  /** Compaction set telemetry aside that it cannot store (telemetry_quarantine). */
-  quarantined: [Quarantined[]];
-  /** Background maintenance steps failed in a row (0: it works again). */
-  maintenance: [number];
-}
-
-export class Writer<M = unknown> extends EventEmitter<WriterEvents<M>> {
+export class WriterThread<M = unknown> extends EventEmitter<StoreEvents<M>> {
   private readonly worker: Worker;
   private nextId = 1;
   private readonly calls = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
@@ -68,7 +46,7 @@ export class Writer<M = unknown> extends EventEmitter<WriterEvents<M>> {
   /** Frames accepted but not yet committed (pending + in flight). */
   backlog = 0;
 
-  private constructor(private readonly options: WriterOptions) {
+  private constructor(private readonly options: WriterThreadOptions) {
     super();
     const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
     const settings: WorkerSettings = {
@@ -95,8 +73,8 @@ export class Writer<M = unknown> extends EventEmitter<WriterEvents<M>> {
   }
 
   /** Starts the writer thread, which opens and migrates the database. */
-  static async start<M>(options: WriterOptions): Promise<Writer<M>> {
-    const w = new Writer<M>(options);
+  static async start<M>(options: WriterThreadOptions): Promise<WriterThread<M>> {
+    const w = new WriterThread<M>(options);
     await new Promise<void>((resolve, reject) => {
       const onMsg = (msg: { t: string }) => {
         if (msg.t === 'ready') {
