@@ -7,8 +7,7 @@ import { Worker } from 'node:worker_threads';
 import { HubError, HubErrorCode, type HubErrorCodeString } from '../errors.js';
 import { INDEX_STRIDE, type IngestBatch, type IngestResult } from './ingest.js';
 import type { BatchOutcome, StoreEvents, StoreOpArgs, StoreOpName, StoreOpResult } from './store.js';
-import type { Quarantined } from './telemetry/quarantine.js';
-import type { OpOutcome, SerializedError, ToWorker, WorkerSettings, WorkerStats } from './writer-protocol.js';
+import type { FromWorker, SerializedError, ToWorker, WorkerSettings, WorkerStats } from './writer-protocol.js';
 
 export interface WriterThreadOptions extends WorkerSettings {
   /** Longest a frame waits before its batch is sent, ms. */
@@ -65,7 +64,7 @@ export class WriterThread<M = unknown> extends EventEmitter<StoreEvents<M>> {
             `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); })`,
             { eval: true, workerData: settings, name: 'halyard-writer' },
           );
-    this.worker.on('message', (msg) => this.onMessage(msg));
+    this.worker.on('message', (msg: FromWorker) => this.onMessage(msg));
     this.worker.on('error', (err) => this.fail(err));
     this.worker.on('exit', (code) => {
       if (!this.closed) this.fail(new Error(`writer thread exited with code ${code}`));
@@ -76,7 +75,7 @@ export class WriterThread<M = unknown> extends EventEmitter<StoreEvents<M>> {
   static async start<M>(options: WriterThreadOptions): Promise<WriterThread<M>> {
     const w = new WriterThread<M>(options);
     await new Promise<void>((resolve, reject) => {
-      const onMsg = (msg: { t: string }) => {
+      const onMsg = (msg: FromWorker) => {
         if (msg.t === 'ready') {
           w.worker.off('message', onMsg);
           w.worker.off('error', reject);
@@ -95,40 +94,37 @@ export class WriterThread<M = unknown> extends EventEmitter<StoreEvents<M>> {
     this.emit('fatal', err);
   }
 
-  private onMessage(msg: {
-    t: string;
-    id?: number;
-    ops?: OpOutcome[];
-    result?: unknown;
-    error?: SerializedError;
-    stats?: WorkerStats;
-    level?: string;
-    msg?: string;
-    err?: SerializedError;
-  }): void {
+  private onMessage(msg: FromWorker): void {
     switch (msg.t) {
       case 'done':
-        for (const o of msg.ops ?? []) this.settle(o.id, o.error, o.result);
+        for (const o of msg.ops) this.settle(o.id, o.error, o.result);
         return;
       case 'stats':
+        this.settle(msg.id, undefined, msg.stats);
+        return;
       case 'closed':
+        this.settle(msg.id, msg.error, null);
+        return;
       case 'compacted-all':
-        this.settle(msg.id as number, msg.error, msg.t === 'stats' ? msg.stats : msg.result);
+        this.settle(msg.id, undefined, null);
         return;
       case 'batch':
-        this.onBatchDone(msg.result as IngestResult | undefined, msg.error);
+        if ('error' in msg) this.onBatchDone(undefined, msg.error);
+        else this.onBatchDone(msg.result, undefined);
         return;
       case 'compacted':
-        this.emit('compacted', (msg as unknown as { gen: number }).gen);
+        this.emit('compacted', msg.gen);
         return;
       case 'quarantined':
-        this.emit('quarantined', (msg as unknown as { items: Quarantined[] }).items);
+        this.emit('quarantined', msg.items);
         return;
       case 'maintenance':
-        this.emit('maintenance', (msg as unknown as { failing: number }).failing);
+        this.emit('maintenance', msg.failing);
         return;
       case 'log':
-        this.emit('log', { level: (msg.level as 'error') ?? 'error', msg: msg.msg ?? '', ...(msg.err ? { err: msg.err } : {}) });
+        this.emit('log', { level: msg.level, msg: msg.msg, ...(msg.err ? { err: msg.err } : {}) });
+        return;
+      case 'ready':
         return;
     }
   }
