@@ -8,7 +8,7 @@ import type { Db } from './db.js';
 import { setSeq } from './devices.js';
 import { insertEvent } from './events.js';
 import { dataToJson } from './json.js';
-import type { TelemetryWriter } from './telemetry/writer.js';
+import type { TelemetryWriter } from './telemetry/log-compactor.js';
 import { applyReported, type ReportedOutcome } from './twins.js';
 
 /** Fields per frame in IngestBatch.index. */

@@ -6,7 +6,7 @@
 import type { Statement } from 'better-sqlite3';
 import type { Db } from '../db.js';
 import { BLOCK_MAX_SPAN_MS, type Points, type PointValue, unpackBlock } from './blocks.js';
-import { framePoints, fromColumns, logTable, readGenState } from './writer.js';
+import { framePoints, fromColumns, logTable, readGenState } from './log-compactor.js';
 
 export interface SeriesRef {
   id: number;

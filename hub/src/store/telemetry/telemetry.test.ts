@@ -7,8 +7,8 @@ import { encode } from '@halyard/firmware-protocol';
 import { type Db, openDatabase } from '../db.js';
 import { migrate } from '../migrations.js';
 import { BLOCK_MAX_POINTS, blockRanges, packBlock, unpackBlock } from './blocks.js';
+import { TelemetryWriter } from './log-compactor.js';
 import { BucketAccumulator, TelemetryReader } from './query.js';
-import { TelemetryWriter } from './writer.js';
 
 describe('telemetry blocks', () => {
   it('pack and unpack every kind of value', () => {
