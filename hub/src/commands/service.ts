@@ -19,14 +19,14 @@ import type { Audit, Requester } from '../audit.js';
 import { viaDetail } from '../audit.js';
 import type { EventBus } from '../bus.js';
 import type { HubConfig } from '../config.js';
+import { dataToJson, jsonToData } from '../data-json.js';
 import type { DeviceSession } from '../device/session.js';
 import { assertDownlinkData, downlinkDataProblem } from '../downlink-data.js';
 import { HubError, HubErrorCode } from '../errors.js';
 import type { DeviceEntry, Fleet } from '../fleet.js';
 import type { Logger } from '../log.js';
-import { canMove } from '../store/commands.js';
-import { dataToJson, jsonToData } from '../store/json.js';
 import type { CommandRecord, Store, Transition } from '../store/store.js';
+import { canMove } from './states.js';
 
 /** A request to create a command, as any door (HTTP, console, MQTT) received it. */
 export interface CommandRequest {

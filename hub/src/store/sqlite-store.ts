@@ -4,6 +4,7 @@
 // offered as promises because the contract is asynchronous for every engine.
 
 import type { EventInfo, PresenceInfo } from '@halyard/firmware-protocol';
+import type { BucketAccumulator } from '../telemetry/buckets.js';
 import { getCommand, listCommands, openCommands } from './commands.js';
 import { listDevices } from './devices.js';
 import { listEvents, listPresence } from './events.js';
@@ -30,7 +31,7 @@ import type {
   TelemetryStore,
   TwinState,
 } from './store.js';
-import type { BucketAccumulator, TelemetryReader } from './telemetry/query.js';
+import type { TelemetryReader } from './telemetry/query.js';
 import { readTwin } from './twins.js';
 import { WriterThread, type WriterThreadOptions } from './writer-thread.js';
 

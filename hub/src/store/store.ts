@@ -18,6 +18,7 @@
 
 import type { EventInfo, JsonObject, PresenceInfo } from '@halyard/firmware-protocol';
 import type { HubError } from '../errors.js';
+import type { BucketAccumulator } from '../telemetry/buckets.js';
 import type { CommandQuery, CommandRecord, NewCommand, Transition } from './commands.js';
 import type { DevicePatch, DeviceRecord, NewDevice, Touch } from './devices.js';
 import type { EventQuery, NewEvent, NewPresence } from './events.js';
@@ -26,7 +27,7 @@ import type { IntegratorAcl, IntegratorRecord } from './integrators.js';
 import type { AuditEntry, AuditRecord, OperatorPatch, OperatorRecord, SessionRecord } from './operators.js';
 import type { Points, PointValue } from './telemetry/blocks.js';
 import type { Quarantined } from './telemetry/quarantine.js';
-import type { BucketAccumulator, LatestPoint, SeriesRef } from './telemetry/query.js';
+import type { LatestPoint, SeriesRef } from './telemetry/query.js';
 import type { ReportedOutcome, TwinState } from './twins.js';
 
 export type {

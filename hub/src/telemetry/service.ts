@@ -3,8 +3,8 @@
 
 import type { ResolvedRecord } from '@halyard/firmware-protocol';
 import type { LatestPoint, Points, PointValue, SeriesLookup, SeriesRef, TelemetryStore } from '../store/store.js';
-import { recordPoints } from '../store/telemetry/points.js';
-import { type Bucket, BucketAccumulator } from '../store/telemetry/query.js';
+import { type Bucket, BucketAccumulator } from './buckets.js';
+import { recordPoints } from './points.js';
 import { SeriesLimit, type SeriesRefusal } from './series-limit.js';
 import { TelemetryTail } from './tail.js';
 

@@ -4,14 +4,14 @@
 import { type JsonObject, MessageType, type TwinInfo } from '@halyard/firmware-protocol';
 import type { EventBus } from '../bus.js';
 import type { HubConfig } from '../config.js';
+import { jsonToData } from '../data-json.js';
 import type { DeviceSession } from '../device/session.js';
 import { assertDownlinkData, downlinkDataProblem } from '../downlink-data.js';
 import { HubError, HubErrorCode } from '../errors.js';
 import type { DeviceEntry, Fleet } from '../fleet.js';
 import type { Logger } from '../log.js';
-import { jsonToData } from '../store/json.js';
 import type { ReportedOutcome, Store, TwinState } from '../store/store.js';
-import { twinInfo } from '../store/twins.js';
+import { twinInfo } from './info.js';
 
 export class TwinService {
   constructor(
