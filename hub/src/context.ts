@@ -12,6 +12,7 @@ import type { SessionCache } from './http/auth.js';
 import type { LoginLimiter } from './http/login-limiter.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
+import type { OperatorService } from './operators/service.js';
 import type { Store } from './store/store.js';
 import type { TelemetryService } from './telemetry/service.js';
 import type { TwinService } from './twins/service.js';
@@ -25,6 +26,7 @@ export interface HubContext {
   fleet: Fleet;
   devices: DeviceGateway;
   deviceService: DeviceService;
+  operators: OperatorService;
   commands: CommandService;
   twins: TwinService;
   telemetry: TelemetryService;

@@ -26,6 +26,7 @@ import type { Logger } from './log.js';
 import { createMetrics } from './metrics.js';
 import { mqttRoutes, startMqtt } from './mqtt/index.js';
 import { rejectUpgrade } from './net/reject-upgrade.js';
+import { OperatorService } from './operators/service.js';
 import { HubStatsTracker } from './stats.js';
 import { MAINTENANCE_FAILING_AFTER, watchStorage } from './storage-health.js';
 import { prepareDataDir } from './store/data-dir.js';
@@ -97,7 +98,7 @@ export async function startHub(config: Readonly<HubConfig>, log: Logger, options
   const gateway = new DeviceGateway(config, fleet, store, bus, metrics, log);
   const audit = createAudit(store, log);
   const commands = new CommandService(config, fleet, store, bus, log, audit);
-  const twins = new TwinService(config, fleet, store, bus, log);
+  const twins = new TwinService(config, fleet, store, bus, log, audit);
   const telemetry = await TelemetryService.start(store.telemetry, store.seriesLookup(), config.maxSeriesPerDevice);
   store.on('compacted', (gen) => telemetry.compacted(gen));
   gateway.hooks = {
@@ -139,6 +140,7 @@ export async function startHub(config: Readonly<HubConfig>, log: Logger, options
     fleet,
     devices: gateway,
     deviceService,
+    operators: new OperatorService(store, bus, audit),
     commands,
     twins,
     telemetry,

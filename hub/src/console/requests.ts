@@ -27,8 +27,7 @@ async function run(ctx: HubContext, actor: string, r: ActionRequest): Promise<Re
       return { t: 'reply', req: r.req, ok: true, command };
     }
     case 'twin.patch': {
-      const { twin, changed } = await ctx.twins.patchDesired(r.device, r.patch, r.ifMatch);
-      if (changed) ctx.audit(actor, 'twin.desired.patch', r.device, { patch: r.patch, version: twin.desiredVersion, via: 'console' });
+      const { twin } = await ctx.twins.patchDesired({ actor, via: 'console' }, r.device, r.patch, r.ifMatch);
       return { t: 'reply', req: r.req, ok: true, twin };
     }
   }

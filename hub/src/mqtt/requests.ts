@@ -112,9 +112,8 @@ async function desired(deps: RequestDeps, device: string, topic: string, payload
     const parsed = jsonObject.safeParse(parseJson(payload));
     if (!parsed.success) throw new HubError(HubErrorCode.Validation, 'the payload must be a JSON merge patch (an object)');
     const patch = parsed.data as JsonObject;
-    const { twin, changed } = await ctx.twins.patchDesired(device, patch, undefined);
+    const { twin, changed } = await ctx.twins.patchDesired({ actor, via: 'mqtt' }, device, patch, undefined);
     metrics.requests.inc({ kind: 'desired', outcome: 'accepted' });
-    if (changed) ctx.audit(actor, 'twin.desired.patch', device, { patch, version: twin.desiredVersion, via: 'mqtt' });
     deps.publish(
       outMessage(
         topics.desiredSetStatus(device),

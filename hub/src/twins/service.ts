@@ -2,6 +2,7 @@
 // every reconnect; applied reports are announced on the bus.
 
 import { type JsonObject, MessageType, type TwinInfo } from '@halyard/firmware-protocol';
+import { type Audit, type Requester, viaDetail } from '../audit.js';
 import type { EventBus } from '../bus.js';
 import type { HubConfig } from '../config.js';
 import { jsonToData } from '../data-json.js';
@@ -20,6 +21,7 @@ export class TwinService {
     private readonly store: Pick<Store, 'op' | 'readTwin'>,
     private readonly bus: EventBus,
     private readonly log: Logger,
+    private readonly audit: Audit,
   ) {}
 
   private entry(deviceId: string): DeviceEntry {
@@ -33,8 +35,16 @@ export class TwinService {
     return twinInfo(e.record.id, await this.store.readTwin(e.record.rowid));
   }
 
-  /** Merge-patches desired (RFC 7396); `ifMatch` guards against lost updates. */
-  async patchDesired(deviceId: string, patch: JsonObject, ifMatch: number | undefined): Promise<{ twin: TwinInfo; changed: boolean }> {
+  /**
+   * Merge-patches desired (RFC 7396); `ifMatch` guards against lost updates. A change
+   * resolves once its audit entry is written (audit.ts).
+   */
+  async patchDesired(
+    requester: Requester,
+    deviceId: string,
+    patch: JsonObject,
+    ifMatch: number | undefined,
+  ): Promise<{ twin: TwinInfo; changed: boolean }> {
     const e = this.entry(deviceId);
     // The patch first, for an error naming the field in it; the merged document (which
     // also holds what earlier patches set) is checked where it is merged, before it is stored.
@@ -52,6 +62,7 @@ export class TwinService {
     if (changed) {
       if (e.session?.isOpen) this.sendDesired(deviceId, e.session, state);
       this.bus.publish('twin', { twin });
+      await this.audit(requester.actor, 'twin.desired.patch', deviceId, viaDetail(requester, { patch, version: twin.desiredVersion }));
     }
     return { twin, changed };
   }

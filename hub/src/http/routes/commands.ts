@@ -155,8 +155,7 @@ export function commandRoutes(routes: Routes, ctx: HubContext): void {
         if (!m) throw new HubError(HubErrorCode.Validation, 'If-Match must be a desired version number', { field: 'If-Match' });
         ifMatch = Number(m[1]);
       }
-      const { twin, changed } = await ctx.twins.patchDesired(params.id, body as never, ifMatch);
-      if (changed) await ctx.audit(caller?.username ?? '?', 'twin.desired.patch', params.id, { patch: body, version: twin.desiredVersion });
+      const { twin } = await ctx.twins.patchDesired(httpRequester(caller), params.id, body as never, ifMatch);
       c.header('ETag', `"${twin.desiredVersion}"`);
       return c.json(twin);
     },

@@ -1,11 +1,11 @@
 // Login, logout, and who am I.
 
-import type { OperatorInfo } from '@halyard/firmware-protocol';
 import { deleteCookie, setCookie } from 'hono/cookie';
 import { z } from 'zod';
 import { DUMMY_PASSWORD_HASH, randomToken, sha256, verifyPassword } from '../../auth/secrets.js';
 import type { HubContext } from '../../context.js';
 import { HubError, HubErrorCode } from '../../errors.js';
+import { publicOperator } from '../../operators/service.js';
 import { SESSION_COOKIE, SESSION_TTL_MS } from '../auth.js';
 import type { Routes } from '../route.js';
 
@@ -15,10 +15,6 @@ export const operatorShape = z.object({
   disabled: z.boolean(),
   createdAt: z.number(),
 });
-
-export function publicOperator(o: OperatorInfo): OperatorInfo {
-  return { username: o.username, role: o.role, disabled: o.disabled, createdAt: o.createdAt };
-}
 
 export function sessionRoutes(routes: Routes, ctx: HubContext): void {
   routes.add({
