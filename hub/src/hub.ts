@@ -1,4 +1,4 @@
-// Assembling a hub: store (writer thread + reader), fleet, gateways, services,
+// Assembling a hub: store, fleet, gateways, services,
 // HTTP server; and taking it apart again in the right order.
 
 import { readFileSync } from 'node:fs';
@@ -9,6 +9,7 @@ import type { Duplex } from 'node:stream';
 import { CONSOLE_PATH, DEVICE_PATH, type HubStats } from '@halyard/firmware-protocol';
 import { getRequestListener } from '@hono/node-server';
 import type { Hono } from 'hono';
+import { type Audit, createAudit } from './audit.js';
 import { LoginLimiter } from './auth/login-limiter.js';
 import { hashPassword, randomToken } from './auth/secrets.js';
 import { SessionCache } from './auth/sessions.js';
@@ -19,6 +20,7 @@ import { ConsoleGateway } from './console/gateway.js';
 import type { HubContext } from './context.js';
 import { DeviceGateway } from './device/gateway.js';
 import type { FrameMeta } from './device/session.js';
+import { DeviceService } from './devices/service.js';
 import { HubError, HubErrorCode } from './errors.js';
 import { Fleet } from './fleet.js';
 import { createApp } from './http/app.js';
@@ -27,14 +29,12 @@ import type { Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { type MqttService, mqttRoutes, startMqtt } from './mqtt/index.js';
 import { rejectUpgrade } from './net/reject-upgrade.js';
+import { OperatorService } from './operators/service.js';
 import { HubStatsTracker } from './stats.js';
 import { StatsFeed } from './stats-feed.js';
 import { MAINTENANCE_FAILING_AFTER, type StorageHealth, watchStorage } from './storage-health.js';
 import { prepareDataDir } from './store/data-dir.js';
-import { listDevices } from './store/devices.js';
-import { countOperators } from './store/operators.js';
-import { Reader } from './store/reader.js';
-import { Writer } from './store/writer.js';
+import { SqliteStore } from './store/sqlite-store.js';
 import { TelemetryService } from './telemetry/service.js';
 import { TwinService } from './twins/service.js';
 
@@ -60,7 +60,7 @@ export interface StartOptions {
 export async function startHub(config: Readonly<HubConfig>, log: Logger, options: StartOptions = {}): Promise<Hub> {
   const store = await openStore(config, log, options);
   const createdAdminPassword = await ensureFirstAdmin(config, store, log);
-  const devices = startDevices(config, store, log);
+  const devices = await startDevices(config, store, log);
   const ctx = createContext(config, log, store, devices);
   const front = await startFrontEnds(ctx);
   const server = createServer(config, front.app);
@@ -76,18 +76,17 @@ export async function startHub(config: Readonly<HubConfig>, log: Logger, options
   };
 }
 
-/** The store as startHub opened it (writer thread, reader), with the metrics and storage watch that start with it. */
+/** The store as startHub opened it, with the metrics and storage watch that start with it. */
 interface OpenedStore {
-  writer: Writer<FrameMeta>;
-  reader: Reader;
+  store: SqliteStore<FrameMeta>;
   metrics: Metrics;
   storage: StorageHealth;
 }
 
-/** The data directory, the writer thread and the reader, watched from the start. */
+/** The data directory and the store in it, watched from the start. */
 async function openStore(config: Readonly<HubConfig>, log: Logger, options: StartOptions): Promise<OpenedStore> {
   const dbPath = prepareDataDir(config.dataDir, log);
-  const writer = await Writer.start<FrameMeta>({
+  const store = await SqliteStore.open<FrameMeta>({
     path: dbPath,
     cacheMiB: 256,
     retentionMs: config.retention,
@@ -97,23 +96,22 @@ async function openStore(config: Readonly<HubConfig>, log: Logger, options: Star
     maxBatchFrames: 2_000,
     maxFrame: config.maxFrame,
   });
-  writer.on('fatal', (err) => {
+  store.on('fatal', (err) => {
     log.fatal({ err }, 'the store thread failed');
     options.onFatal?.(err);
   });
-  writer.on('log', (l) => log[l.level]({ err: l.err }, l.msg));
-  const reader = new Reader(dbPath);
+  store.on('log', (l) => log[l.level]({ err: l.err }, l.msg));
   const metrics = createMetrics();
   // Listened to before anything else awaits: compaction may set rows aside as soon as it runs.
-  const storage = watchStorage(writer, reader, metrics, log);
-  return { writer, reader, metrics, storage };
+  const storage = await watchStorage(store, metrics, log);
+  return { store, metrics, storage };
 }
 
 /** An empty database gets its first operator, admin; returns the password when this start chose it. */
-async function ensureFirstAdmin(config: Readonly<HubConfig>, { writer, reader }: OpenedStore, log: Logger): Promise<string | undefined> {
-  if (countOperators(reader.db) !== 0) return undefined;
+async function ensureFirstAdmin(config: Readonly<HubConfig>, { store }: OpenedStore, log: Logger): Promise<string | undefined> {
+  if ((await store.countOperators()) !== 0) return undefined;
   const password = config.adminPassword ?? randomToken().slice(0, 24);
-  await writer.op('createOperator', {
+  await store.op('createOperator', {
     username: 'admin',
     passwordHash: await hashPassword(password),
     role: 'admin',
@@ -126,6 +124,8 @@ async function ensureFirstAdmin(config: Readonly<HubConfig>, { writer, reader }:
 interface Devices {
   bus: LocalBus;
   fleet: Fleet;
+  audit: Audit;
+  deviceService: DeviceService;
   commands: CommandService;
   twins: TwinService;
   telemetry: TelemetryService;
@@ -133,21 +133,31 @@ interface Devices {
 }
 
 /** The fleet, the services devices feed, and the device gateway wired to them; open commands resumed. */
-function startDevices(config: Readonly<HubConfig>, { writer, reader, metrics, storage }: OpenedStore, log: Logger): Devices {
+async function startDevices(config: Readonly<HubConfig>, { store, metrics, storage }: OpenedStore, log: Logger): Promise<Devices> {
   const bus = new LocalBus(log);
-  // The fleet shows each device's open commands, which the command service (built
-  // on the fleet) keeps: asked only once a device is shown, after both exist.
-  const fleet = new Fleet(listDevices(reader.db), { pendingCommands: (id) => commands.pendingCommands(id) });
+  // The fleet is a memory cache of the devices table, filled here and kept current by
+  // DeviceService (and the gateway's sequence numbers): device authentication and
+  // every device read stay synchronous. A second hub sharing the database would
+  // have to invalidate it through the bus (`device`, `device.removed`).
+  // It shows each device's open commands, which the command service (built on the
+  // fleet) keeps: asked only once a device is shown, after both exist.
+  const fleet = new Fleet(await store.listDevices(), { pendingCommands: (id) => commands.pendingCommands(id) });
   storage.deviceId = (rowid) => fleet.getByRowid(rowid)?.record.id;
   metrics.devicesKnown.set(fleet.size);
-  const commands = new CommandService(config, fleet, writer, reader, bus, log);
-  const twins = new TwinService(config, fleet, writer, reader, bus, log);
-  const telemetry = new TelemetryService(reader.telemetry, config.maxSeriesPerDevice);
-  writer.on('compacted', (gen) => telemetry.compacted(gen));
-  const gateway = new DeviceGateway(config, fleet, writer, bus, metrics, log, {
+  const audit = createAudit(store, log);
+  const commands = new CommandService(config, fleet, store, bus, log, audit);
+  const twins = new TwinService(config, fleet, store, bus, log, audit);
+  const telemetry = await TelemetryService.start(store.telemetry, store.seriesLookup(), config.maxSeriesPerDevice);
+  store.on('compacted', (gen) => telemetry.compacted(gen));
+  const gateway = new DeviceGateway(config, fleet, store, bus, metrics, log, {
     online: (e, s) => {
-      twins.online(e, s);
-      commands.online(e, s);
+      // Desired first, then queued commands (SPEC.md §7.1, §6.4).
+      twins
+        .online(e, s)
+        .catch((err: unknown) => log.error({ err, device: e.record.id }, 'could not send the desired document'))
+        .finally(() => {
+          if (s.isOpen) commands.online(e, s);
+        });
     },
     offline: () => {},
     commandAccepted: (e, id) => commands.commandAccepted(e, id),
@@ -161,17 +171,18 @@ function startDevices(config: Readonly<HubConfig>, { writer, reader, metrics, st
       return `series limit: the device has ${refused.count} metrics, at most ${config.maxSeriesPerDevice} (--max-series-per-device); "${refused.name}" would be one more`;
     },
   });
-  const resumed = commands.resume();
+  const deviceService = new DeviceService(store, fleet, gateway, { telemetry, commands }, metrics, bus, audit);
+  const resumed = await commands.resume();
   if (resumed > 0) log.info({ commands: resumed }, 'resumed open commands');
-  return { bus, fleet, commands, twins, telemetry, gateway };
+  return { bus, fleet, audit, deviceService, commands, twins, telemetry, gateway };
 }
 
 /** What every handler and gateway gets, with the audit log and the health checks. */
-function createContext(config: Readonly<HubConfig>, log: Logger, store: OpenedStore, devices: Devices): HubContext {
-  const { writer, reader, metrics, storage } = store;
-  const { bus, fleet, commands, twins, telemetry, gateway } = devices;
+function createContext(config: Readonly<HubConfig>, log: Logger, opened: OpenedStore, devices: Devices): HubContext {
+  const { store, metrics, storage } = opened;
+  const { bus, fleet, audit, deviceService, commands, twins, telemetry, gateway } = devices;
   let storeFailing = false;
-  writer.on('committed', (o) => {
+  store.on('committed', (o) => {
     storeFailing = o.error !== undefined;
   });
   return {
@@ -179,21 +190,18 @@ function createContext(config: Readonly<HubConfig>, log: Logger, store: OpenedSt
     log,
     bus,
     metrics,
-    writer,
-    reader,
+    store,
     fleet,
     devices: gateway,
+    deviceService,
+    operators: new OperatorService(store, bus, audit),
     commands,
     twins,
     telemetry,
     loginLimiter: new LoginLimiter(),
-    sessions: new SessionCache(reader.db, bus),
+    sessions: new SessionCache(store.sessionLookup(), bus),
     startedAt: Date.now(),
-    audit(actor, action, target, detail) {
-      return writer
-        .op('audit', { at: Date.now(), actor, action, target, detail })
-        .catch((err) => log.error({ err, action }, 'could not write the audit log'));
-    },
+    audit,
     problems() {
       const p: string[] = [];
       if (storeFailing) p.push('storage is failing: telemetry is not being acknowledged');
@@ -293,7 +301,7 @@ async function listen(server: Server, config: Readonly<HubConfig>): Promise<numb
 function closer(
   log: Logger,
   server: Server,
-  { writer, reader }: OpenedStore,
+  { store }: OpenedStore,
   { gateway, commands }: Devices,
   front: FrontEnds,
 ): () => Promise<void> {
@@ -309,8 +317,7 @@ function closer(
       tracker.stop();
       commands.stop();
       await commands.flush().catch((err) => log.error({ err }, 'could not record final command transitions'));
-      await writer.close();
-      reader.close();
+      await store.close();
       log.info('stopped');
     })();
     return closing;

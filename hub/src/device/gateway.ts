@@ -19,15 +19,14 @@ import { WebSocketServer } from 'ws';
 import { bearer, parseDeviceToken, sameHash, sha256 } from '../auth/secrets.js';
 import type { EventBus } from '../bus.js';
 import type { HubConfig } from '../config.js';
+import { dataToJson } from '../data-json.js';
 import { HubError, HubErrorCode } from '../errors.js';
 import type { DeviceEntry, Fleet } from '../fleet.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { AttemptWindow } from '../net/rate-limit.js';
 import { answerHandshakeErrors, logRefusal, rejectUpgrade } from '../net/reject-upgrade.js';
-import type { NewPresence } from '../store/events.js';
-import { dataToJson } from '../store/json.js';
-import type { BatchOutcome, Writer } from '../store/writer.js';
+import type { BatchOutcome, NewPresence, Store } from '../store/store.js';
 import { DeviceSession, type DeviceSessionHost, type FrameMeta } from './session.js';
 
 /** What the command and twin services do when devices come and go or answer. */
@@ -80,7 +79,7 @@ export class DeviceGateway implements DeviceSessionHost {
   constructor(
     readonly config: Readonly<HubConfig>,
     readonly fleet: Fleet,
-    readonly writer: Writer<FrameMeta>,
+    private readonly store: Store<FrameMeta>,
     readonly bus: EventBus,
     readonly metrics: Metrics,
     readonly log: Logger,
@@ -99,7 +98,7 @@ export class DeviceGateway implements DeviceSessionHost {
       handleProtocols: (protocols) => (protocols.has(DEVICE_SUBPROTOCOL) ? DEVICE_SUBPROTOCOL : false),
     });
     answerHandshakeErrors(this.wss, log, 'device');
-    writer.on('committed', (o) => this.onCommitted(o));
+    store.on('committed', (o) => this.onCommitted(o));
     const tick = Math.max(20, Math.min(1_000, config.pingTimeout / 4, config.pingInterval / 4));
     this.ticker = setInterval(() => this.liveness(), tick);
     this.flusher = setInterval(() => this.flushPresence(), 1_000);
@@ -208,7 +207,7 @@ export class DeviceGateway implements DeviceSessionHost {
     const r = e.record;
     if (r.firmware !== hello.fw || r.model !== hello.model || r.boot !== (hello.boot ?? null)) {
       e.record = { ...r, firmware: hello.fw, model: hello.model, boot: hello.boot ?? null };
-      this.writer
+      this.store
         .op('recordHello', { rowid: r.rowid, firmware: hello.fw, model: hello.model, boot: hello.boot ?? null })
         .catch((err) => this.log.error({ err, device: r.id }, 'could not record HELLO'));
     }
@@ -242,7 +241,7 @@ export class DeviceGateway implements DeviceSessionHost {
     if (this.presenceQueue.length > 0) {
       const rows = this.presenceQueue;
       this.presenceQueue = [];
-      this.writer.op('recordPresence', rows).catch((err) => this.log.error({ err }, 'could not record presence'));
+      this.store.op('recordPresence', rows).catch((err) => this.log.error({ err }, 'could not record presence'));
     }
     const touches = [];
     for (const e of this.fleet.entries()) {
@@ -252,7 +251,7 @@ export class DeviceGateway implements DeviceSessionHost {
       }
     }
     if (touches.length > 0)
-      this.writer.op('touchDevices', touches).catch((err) => this.log.error({ err }, 'could not record last-seen times'));
+      this.store.op('touchDevices', touches).catch((err) => this.log.error({ err }, 'could not record last-seen times'));
   }
 
   /** Pings due sessions; drops those silent since a ping for longer than --ping-timeout. */
@@ -275,13 +274,13 @@ export class DeviceGateway implements DeviceSessionHost {
   }
 
   ingest(e: DeviceEntry, m: DecodedUplink, data: Buffer, now: number): void {
-    this.writer.ingest(e.record.rowid, (m as { seq: number }).seq, now, m.type, data, {
+    this.store.ingest(e.record.rowid, (m as { seq: number }).seq, now, m.type, data, {
       entry: e,
       message: m,
       receivedAt: performance.now(),
     });
-    this.metrics.storeBacklog.set(this.writer.backlog);
-    if (!this.storePaused && this.writer.backlog >= BACKLOG_HIGH) {
+    this.metrics.storeBacklog.set(this.store.backlog);
+    if (!this.storePaused && this.store.backlog >= BACKLOG_HIGH) {
       // The store is behind: stop reading every socket until it catches up (TCP pushes back on devices).
       this.storePaused = true;
       const now = Date.now();
@@ -291,7 +290,7 @@ export class DeviceGateway implements DeviceSessionHost {
       if (now - this.lastPauseLog >= 60_000) {
         this.lastPauseLog = now;
         this.log.warn(
-          { backlog: this.writer.backlog },
+          { backlog: this.store.backlog },
           'store backlog high: pausing device reads (halyard_store_pauses_total counts each time)',
         );
       }
@@ -300,8 +299,8 @@ export class DeviceGateway implements DeviceSessionHost {
   }
 
   private onCommitted(o: BatchOutcome<FrameMeta>): void {
-    this.metrics.storeBacklog.set(this.writer.backlog);
-    if (this.storePaused && this.writer.backlog <= BACKLOG_LOW) {
+    this.metrics.storeBacklog.set(this.store.backlog);
+    if (this.storePaused && this.store.backlog <= BACKLOG_LOW) {
       this.storePaused = false;
       for (const s of this.sessions) s.setReading(true);
     }
@@ -362,7 +361,7 @@ export class DeviceGateway implements DeviceSessionHost {
       { err: o.error?.message, frames: o.frames, devices: entries.size },
       'commit failed: not acknowledging; disconnecting the devices',
     );
-    this.writer.discardPending(new Set([...entries].map((e) => e.record.rowid)));
+    this.store.discardPending(new Set([...entries].map((e) => e.record.rowid)));
     for (const e of entries) {
       e.acceptedSeq = e.durableSeq;
       e.session?.fail(CloseCode.InternalError, 'storage unavailable; reconnect later and resend');
@@ -375,7 +374,7 @@ export class DeviceGateway implements DeviceSessionHost {
    */
   disconnectDeleted(e: DeviceEntry): void {
     for (const s of [...this.sessions]) if (s.entry === e) s.fail(CloseCode.Revoked, 'the device was deleted');
-    this.writer.discardPending(new Set([e.record.rowid]));
+    this.store.discardPending(new Set([e.record.rowid]));
     this.presenceQueue = this.presenceQueue.filter((p) => p.device !== e.record.rowid);
     this.ackDue.delete(e);
   }
