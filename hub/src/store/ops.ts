@@ -10,6 +10,7 @@ import * as devices from './devices.js';
 import { insertEvent, insertPresence, type NewEvent, type NewPresence } from './events.js';
 import * as integrators from './integrators.js';
 import * as operators from './operators.js';
+import type { StoreOpArgs, StoreOpName, StoreOpResult } from './store.js';
 import type { TelemetryWriter } from './telemetry/writer.js';
 import { patchDesired } from './twins.js';
 
@@ -88,3 +89,10 @@ export type Ops = typeof ops;
 export type OpName = keyof Ops;
 export type OpArgs<K extends OpName> = Parameters<Ops[K]>[1];
 export type OpResult<K extends OpName> = ReturnType<Ops[K]>;
+
+// The SQLite operations keep the Store contract (store.ts): a change to either fails to compile.
+type SameAs<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type OpsKeepContract = {
+  [K in StoreOpName]: SameAs<OpArgs<K>, StoreOpArgs<K>> extends true ? (SameAs<OpResult<K>, StoreOpResult<K>> extends true ? true : K) : K;
+};
+export const opsKeepContract: OpsKeepContract[StoreOpName] extends true ? true : never = true;

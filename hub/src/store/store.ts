@@ -1,0 +1,231 @@
+// The contract between the hub and its storage engine: everything the hub asks of
+// storage, and nothing about how an engine keeps it. The SQLite writer thread plus
+// its read-only connection is the implementation today; PostgreSQL is the next one
+// (docs/architecture.md, Threads). Both keep these promises:
+//
+// - Ordered writes: named operations take effect in the order they were asked for,
+//   and a device frame queued before an operation is stored before it.
+// - ACK only after commit: `committed` reports a batch only once it is durable; the
+//   device gateway acknowledges nothing before (SPEC.md §2.4, §5).
+// - Exactly once by device sequence: a batch raises each device's durable sequence
+//   number in the same transaction as its data, so a resend at or below it is
+//   acknowledged, never stored again; frames of a device deleted meanwhile are
+//   dropped, not stored.
+//
+// Every read and write returns a promise (an engine may only have asynchronous I/O).
+// Engine specifics (pragmas, the telemetry frame log and its compaction, pools) stay
+// inside the implementation; the hub sees them only as events and figures.
+
+import type { EventInfo, JsonObject, PresenceInfo } from '@halyard/firmware-protocol';
+import type { HubError } from '../errors.js';
+import type { CommandQuery, CommandRecord, NewCommand, Transition } from './commands.js';
+import type { DevicePatch, DeviceRecord, NewDevice, Touch } from './devices.js';
+import type { EventQuery, NewEvent, NewPresence } from './events.js';
+import type { IngestResult } from './ingest.js';
+import type { IntegratorAcl, IntegratorRecord } from './integrators.js';
+import type { AuditEntry, AuditRecord, OperatorPatch, OperatorRecord, SessionRecord } from './operators.js';
+import type { Points, PointValue } from './telemetry/blocks.js';
+import type { Quarantined } from './telemetry/quarantine.js';
+import type { BucketAccumulator, LatestPoint, SeriesRef } from './telemetry/query.js';
+import type { ReportedOutcome, TwinState } from './twins.js';
+
+export type {
+  AuditEntry,
+  AuditRecord,
+  CommandQuery,
+  CommandRecord,
+  DevicePatch,
+  DeviceRecord,
+  EventQuery,
+  IngestResult,
+  IntegratorAcl,
+  IntegratorRecord,
+  LatestPoint,
+  NewCommand,
+  NewDevice,
+  NewEvent,
+  NewPresence,
+  OperatorPatch,
+  OperatorRecord,
+  Points,
+  PointValue,
+  Quarantined,
+  ReportedOutcome,
+  SeriesRef,
+  SessionRecord,
+  Touch,
+  Transition,
+  TwinState,
+};
+
+/**
+ * The named write operations, each one transaction, as the arguments it takes and
+ * the result `Store.op` resolves to. Errors reject as HubError with the codes of
+ * hub/src/errors.ts (DeviceUnknown, IdempotencyConflict, ...), whatever the engine.
+ */
+export interface StoreOps {
+  createDevice: (args: NewDevice) => DeviceRecord;
+  updateDevice: (args: { id: string; patch: DevicePatch }) => DeviceRecord;
+  /** Deletes the device with its commands, twin, series and history; its frames still queued are dropped. */
+  deleteDevice: (args: { id: string }) => DeviceRecord;
+  setSecret: (args: { id: string; secretHash: Uint8Array; unrevoke: boolean }) => DeviceRecord;
+  revokeDevice: (args: { id: string; at: number }) => DeviceRecord;
+  recordHello: (args: { rowid: number; firmware: string; model: string; boot: number | null }) => void;
+  touchDevices: (args: Touch[]) => void;
+  /** Rows of devices deleted meanwhile are dropped. */
+  recordPresence: (args: NewPresence[]) => void;
+  insertEvent: (args: NewEvent) => number;
+
+  createOperator: (args: {
+    username: string;
+    passwordHash: string;
+    role: 'admin' | 'operator' | 'viewer';
+    createdAt: number;
+  }) => OperatorRecord;
+  /** Disabling or demoting ends the operator's sessions in the same transaction. */
+  updateOperator: (args: { username: string; patch: OperatorPatch }) => OperatorRecord;
+  deleteOperator: (args: { username: string }) => void;
+  createSession: (args: { tokenHash: Uint8Array; username: string; createdAt: number; expiresAt: number }) => void;
+  deleteSession: (args: { tokenHash: Uint8Array }) => void;
+  audit: (args: AuditEntry) => void;
+
+  /**
+   * Creates a queued command, or returns the one the same caller (`createdBy`)
+   * created with the same idempotency key less than `keyTtl` ms before (`created`
+   * false); the same key for a different request is IdempotencyConflict. Refuses with
+   * QueueFull at `maxOpen` open commands, DeviceUnknown for a deleted device.
+   */
+  createCommand: (args: { command: NewCommand; maxOpen: number; keyTtl: number }) => { command: CommandRecord; created: boolean };
+  /** Moves the state machine does not allow are skipped; the result holds the commands that moved. */
+  transitionCommands: (args: Transition[]) => CommandRecord[];
+  /** Merge-patches desired (RFC 7396) if `ifMatch` is the current version; VersionMismatch otherwise; TooLarge for a result over the twin limits. */
+  patchDesired: (args: { device: number; patch: JsonObject; ifMatch: number | undefined; now: number; maxFrame: number }) => TwinState;
+
+  createIntegrator: (args: IntegratorRecord) => IntegratorRecord;
+  deleteIntegrator: (args: { username: string }) => void;
+}
+
+export type StoreOpName = keyof StoreOps;
+export type StoreOpArgs<K extends StoreOpName> = Parameters<StoreOps[K]>[0];
+export type StoreOpResult<K extends StoreOpName> = ReturnType<StoreOps[K]>;
+
+/** A committed (or failed) ingest batch, with the caller's per-frame metadata in frame order. */
+export interface BatchOutcome<M> {
+  result?: IngestResult;
+  /** The batch failed as a whole: nothing of it is stored, no sequence number moved. */
+  error?: HubError;
+  metas: M[];
+  frames: number;
+  /** ms from the batch's first frame to the commit. */
+  latencyMs: number;
+}
+
+/** What a store tells the hub without being asked. */
+export interface StoreEvents<M> {
+  /** An ingest batch committed or failed; batches report in the order their frames were queued. */
+  committed: [BatchOutcome<M>];
+  /** A telemetry generation is now entirely readable through `blockPoints`/`latest` (the tail may drop it). */
+  compacted: [number];
+  /** The store cannot go on; the hub stops. */
+  fatal: [Error];
+  log: [{ level: 'error' | 'warn' | 'info'; msg: string; err?: { code: string; message: string; field?: string } }];
+  /** Telemetry set aside that the store cannot keep in its normal form. */
+  quarantined: [Quarantined[]];
+  /** Background maintenance steps failed in a row (0: it works again). */
+  maintenance: [number];
+}
+
+/** Figures for /healthz and metrics; an engine reports 0 for what it does not have. */
+export interface StoreStats {
+  batches: number;
+  /** TELEMETRY frames stored. */
+  frames: number;
+  logRows: number;
+  compactions: number;
+  compactedRows: number;
+  mergedPoints: number;
+  retainedBlocks: number;
+  lastCompactionMs: number;
+  failures: number;
+  quarantined: number;
+}
+
+/**
+ * Telemetry reads. Points are kept by generation: the store reports generations up
+ * to `compacted()` through these reads; newer points the hub keeps in its in-memory
+ * tail (telemetry/tail.ts), filled at start from `uncompacted`.
+ */
+export interface TelemetryStore {
+  compacted(): Promise<number>;
+  seriesCount(device: number): Promise<number>;
+  hasSeries(device: number, name: string): Promise<boolean>;
+  /** The device's series, all (at most `limit`, in no order) or the named ones (unknown names skipped). */
+  series(device: number, names?: readonly string[], limit?: number): Promise<SeriesRef[]>;
+  /** Points of one series in [from, to] of generations up to `gen`, unordered. */
+  blockPoints(series: number, from: number, to: number, gen: number): Promise<Points>;
+  /** Adds points of generations up to `gen` in the accumulator's range to it (using summaries where it can). */
+  blockBuckets(series: number, acc: BucketAccumulator, gen: number): Promise<void>;
+  /** The newest stored point of each of the device's series, at most `limit` series. */
+  latest(device: number, limit?: number): Promise<Map<string, LatestPoint>>;
+  /** The same for many devices, at most `limit` rows in all; `rows` says how many were read. */
+  latestMany(devices: readonly number[], limit: number): Promise<{ latest: Map<number, Map<string, LatestPoint>>; rows: number }>;
+  /** Every point of generations after `compacted()`, for the tail at start. */
+  uncompacted(each: (gen: number, device: number, name: string, unit: string | null, ts: number, value: PointValue) => void): Promise<void>;
+}
+
+/** Reads: each sees every write whose promise has resolved (and every committed batch). */
+export interface StoreReads {
+  listDevices(): Promise<DeviceRecord[]>;
+  getOperator(username: string): Promise<OperatorRecord | undefined>;
+  listOperators(): Promise<OperatorRecord[]>;
+  countOperators(): Promise<number>;
+  getSession(tokenHash: Uint8Array): Promise<SessionRecord | undefined>;
+  listAudit(q: { beforeId?: number; actor?: string; limit: number }): Promise<AuditRecord[]>;
+  getIntegrator(username: string): Promise<IntegratorRecord | undefined>;
+  listIntegrators(): Promise<IntegratorRecord[]>;
+  getCommand(id: string): Promise<CommandRecord | undefined>;
+  /** A device's commands, newest first. */
+  listCommands(q: CommandQuery): Promise<CommandRecord[]>;
+  /** Every command not in a final state, oldest first (what a restarted hub resumes). */
+  openCommands(): Promise<CommandRecord[]>;
+  readTwin(device: number): Promise<TwinState>;
+  /** Newest first. */
+  listEvents(q: EventQuery): Promise<EventInfo[]>;
+  /** Newest first. */
+  listPresence(device: number, deviceId: string, limit: number): Promise<PresenceInfo[]>;
+  readonly telemetry: TelemetryStore;
+}
+
+/**
+ * Storage for one hub. Opened (and migrated) by the implementation's own factory;
+ * `M` is the metadata the device gateway attaches to each frame and gets back in
+ * `committed`.
+ */
+export interface Store<M = unknown> extends StoreReads {
+  /** Runs a named write operation; see StoreOps. */
+  op<K extends StoreOpName>(name: K, args: StoreOpArgs<K>): Promise<StoreOpResult<K>>;
+
+  /**
+   * Queues one validated uplink frame (raw bytes as received) for the next group
+   * commit; `meta` comes back, in order, in `committed`.
+   */
+  ingest(device: number, seq: number, now: number, type: number, bytes: Uint8Array, meta: M): void;
+  /** Frames queued but not yet committed; the gateway stops reading sockets above BACKLOG_HIGH. */
+  readonly backlog: number;
+  /** Drops queued (not yet sent) frames of these devices, after a failed commit left a gap. */
+  discardPending(devices: ReadonlySet<number>): void;
+  /** Resolves once every queued frame is committed (or failed). */
+  drain(): Promise<void>;
+
+  on<K extends keyof StoreEvents<M>>(event: K, listener: (...args: StoreEvents<M>[K]) => void): this;
+
+  stats(): Promise<StoreStats>;
+  /** Rows of telemetry set aside (quarantined), at open. */
+  quarantinedCount(): Promise<number>;
+  /** Bytes the database takes. */
+  sizeBytes(): Promise<number>;
+  /** Makes every stored telemetry point readable from compacted storage now (tests, benchmarks). */
+  compactNow(): Promise<void>;
+  /** Commits what is queued, then closes. */
+  close(): Promise<void>;
+}
