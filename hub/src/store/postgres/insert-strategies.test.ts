@@ -50,7 +50,7 @@ describe('PostgreSQL store: telemetry insert strategies', () => {
       series++;
       const p = emptyColumns();
       const values = [1.5, -0, 1e300, Number.NaN, Number.POSITIVE_INFINITY, true, false, new Uint8Array([0, 9, 10, 92, 255]), ...odd];
-      values.forEach((v, i) => pushPoint(p, series, T0 + i, v));
+      for (const [i, v] of values.entries()) pushPoint(p, series, T0 + i, v);
       const c = await pool.connect();
       try {
         await insert(c, p);
