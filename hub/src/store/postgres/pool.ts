@@ -115,3 +115,6 @@ export async function query<R extends pg.QueryResultRow>(
     throw storageError(err, what);
   }
 }
+
+/** Anything that runs a query: the pool, or a connection inside a transaction. */
+export type Queryable = Pool | Client;
