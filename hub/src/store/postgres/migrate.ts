@@ -18,6 +18,11 @@ export async function migrate(pool: Pool, migrations: readonly PgMigration[] = P
     throw storageError(err, 'migrating the PostgreSQL schema');
   }
   let broken: Error | undefined;
+  // See transaction() in pool.ts: a dropped connection must not emit 'error' unheard.
+  const onError = (err: Error) => {
+    broken ??= err;
+  };
+  client.on('error', onError);
   try {
     // A session lock, not a transaction one: it spans the migrations' own transactions.
     // The server releases it if this connection dies, so a crashed hub blocks no one.
@@ -64,6 +69,7 @@ export async function migrate(pool: Pool, migrations: readonly PgMigration[] = P
   } catch (err) {
     throw storageError(err, 'migrating the PostgreSQL schema');
   } finally {
+    client.off('error', onError);
     client.release(broken);
   }
 }

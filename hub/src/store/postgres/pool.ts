@@ -84,6 +84,13 @@ export async function transaction<T>(pool: Pool, what: string, fn: (c: Client) =
     throw storageError(err, what);
   }
   let broken: Error | undefined;
+  // A checked-out connection the server drops between two statements emits 'error'
+  // with nobody listening (the pool listens only while it is idle): unhandled, that
+  // would end the process. The next statement fails anyway; remember the error.
+  const onError = (err: Error) => {
+    broken ??= err;
+  };
+  client.on('error', onError);
   try {
     await client.query('BEGIN');
     const out = await fn(client);
@@ -98,6 +105,7 @@ export async function transaction<T>(pool: Pool, what: string, fn: (c: Client) =
     if (isConnectionFault(err)) broken ??= err as Error;
     throw storageError(err, what);
   } finally {
+    client.off('error', onError);
     client.release(broken);
   }
 }
