@@ -1,17 +1,19 @@
 // Everything a request handler or gateway may need, passed explicitly.
 
+import type { Audit } from './audit.js';
 import type { EventBus } from './bus.js';
 import type { CommandService } from './commands/service.js';
 import type { HubConfig } from './config.js';
 import type { DeviceGateway } from './device/gateway.js';
 import type { FrameMeta } from './device/session.js';
+import type { DeviceService } from './devices/service.js';
 import type { Fleet } from './fleet.js';
 import type { SessionCache } from './http/auth.js';
 import type { LoginLimiter } from './http/login-limiter.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
-import type { Reader } from './store/reader.js';
-import type { Writer } from './store/writer.js';
+import type { OperatorService } from './operators/service.js';
+import type { Store } from './store/store.js';
 import type { TelemetryService } from './telemetry/service.js';
 import type { TwinService } from './twins/service.js';
 
@@ -20,18 +22,18 @@ export interface HubContext {
   log: Logger;
   bus: EventBus;
   metrics: Metrics;
-  writer: Writer<FrameMeta>;
-  reader: Reader;
+  store: Store<FrameMeta>;
   fleet: Fleet;
   devices: DeviceGateway;
+  deviceService: DeviceService;
+  operators: OperatorService;
   commands: CommandService;
   twins: TwinService;
   telemetry: TelemetryService;
   loginLimiter: LoginLimiter;
   sessions: SessionCache;
   startedAt: number;
-  /** Writes an audit entry; resolves once written. Failures are logged, never thrown at the caller. */
-  audit(actor: string, action: string, target: string | null, detail?: unknown): Promise<void>;
+  audit: Audit;
   /** Why the hub is not healthy, if it is not. */
   problems(): string[];
   /** Storage figures /healthz shows whether healthy or not. */

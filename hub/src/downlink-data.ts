@@ -11,8 +11,8 @@ import {
   PlainValueProblemKind,
   type PlainValueProblemKindString,
 } from '@halyard/firmware-protocol';
+import { base64Bytes } from './data-json.js';
 import { HubError, HubErrorCode } from './errors.js';
-import { base64Bytes } from './store/json.js';
 
 /**
  * Why `value`, sent as an element of a downlink message (COMMAND's params, DESIRED's

@@ -4,7 +4,7 @@
 
 import type { DeviceInfo } from '@halyard/firmware-protocol';
 import type { DeviceSession } from './device/session.js';
-import { type DeviceRecord, toInfo } from './store/devices.js';
+import type { DeviceRecord } from './store/store.js';
 
 export interface DeviceEntry {
   record: DeviceRecord;
@@ -145,4 +145,26 @@ export class Fleet {
     for (const e of this.byId.values()) if (e.session?.isOpen) n++;
     return n;
   }
+}
+
+/** The API's view of a device: its record plus what only the live session knows. */
+export function toInfo(
+  d: DeviceRecord,
+  live: { online: boolean; connectedAt: number | null; lastSeen: number | null; rtt: number | null; pendingCommands: number },
+): DeviceInfo {
+  return {
+    id: d.id,
+    name: d.name,
+    model: d.model,
+    firmware: d.firmware,
+    tags: d.tags,
+    createdAt: d.createdAt,
+    revoked: d.revokedAt !== null,
+    online: live.online,
+    lastSeen: live.lastSeen ?? d.lastSeen,
+    rtt: live.rtt ?? d.rtt,
+    connectedAt: live.connectedAt,
+    lastSeq: d.lastSeq,
+    pendingCommands: live.pendingCommands,
+  };
 }

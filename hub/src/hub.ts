@@ -1,4 +1,4 @@
-// Assembling a hub: store (writer thread + reader), fleet, gateways, services,
+// Assembling a hub: store (SQLite: writer thread + reader), fleet, gateways, services,
 // HTTP server; and taking it apart again in the right order.
 
 import { readFileSync } from 'node:fs';
@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { CONSOLE_PATH, DEVICE_PATH, type HubStats } from '@halyard/firmware-protocol';
 import { getRequestListener } from '@hono/node-server';
+import { createAudit } from './audit.js';
 import { hashPassword, randomToken } from './auth/secrets.js';
 import { LocalBus } from './bus.js';
 import { CommandService } from './commands/service.js';
@@ -16,6 +17,7 @@ import { ConsoleGateway } from './console/gateway.js';
 import type { HubContext } from './context.js';
 import { DeviceGateway } from './device/gateway.js';
 import type { FrameMeta } from './device/session.js';
+import { DeviceService } from './devices/service.js';
 import { Fleet } from './fleet.js';
 import { createApp } from './http/app.js';
 import { SessionCache } from './http/auth.js';
@@ -24,13 +26,11 @@ import type { Logger } from './log.js';
 import { createMetrics } from './metrics.js';
 import { mqttRoutes, startMqtt } from './mqtt/index.js';
 import { rejectUpgrade } from './net/reject-upgrade.js';
+import { OperatorService } from './operators/service.js';
 import { HubStatsTracker } from './stats.js';
 import { MAINTENANCE_FAILING_AFTER, watchStorage } from './storage-health.js';
 import { prepareDataDir } from './store/data-dir.js';
-import { listDevices } from './store/devices.js';
-import { countOperators } from './store/operators.js';
-import { Reader } from './store/reader.js';
-import { Writer } from './store/writer.js';
+import { SqliteStore } from './store/sqlite-store.js';
 import { TelemetryService } from './telemetry/service.js';
 import { TwinService } from './twins/service.js';
 
@@ -55,7 +55,7 @@ export interface StartOptions {
 
 export async function startHub(config: Readonly<HubConfig>, log: Logger, options: StartOptions = {}): Promise<Hub> {
   const dbPath = prepareDataDir(config.dataDir, log);
-  const writer = await Writer.start<FrameMeta>({
+  const store = await SqliteStore.open<FrameMeta>({
     path: dbPath,
     cacheMiB: 256,
     retentionMs: config.retention,
@@ -65,20 +65,19 @@ export async function startHub(config: Readonly<HubConfig>, log: Logger, options
     maxBatchFrames: 2_000,
     maxFrame: config.maxFrame,
   });
-  writer.on('fatal', (err) => {
+  store.on('fatal', (err) => {
     log.fatal({ err }, 'the store thread failed');
     options.onFatal?.(err);
   });
-  writer.on('log', (l) => log[l.level]({ err: l.err }, l.msg));
-  const reader = new Reader(dbPath);
+  store.on('log', (l) => log[l.level]({ err: l.err }, l.msg));
   const metrics = createMetrics();
   // Listened to before anything else awaits: compaction may set rows aside as soon as it runs.
-  const storage = watchStorage(writer, reader, metrics, log);
+  const storage = await watchStorage(store, metrics, log);
 
   let createdAdminPassword: string | undefined;
-  if (countOperators(reader.db) === 0) {
+  if ((await store.countOperators()) === 0) {
     const password = config.adminPassword ?? randomToken().slice(0, 24);
-    await writer.op('createOperator', {
+    await store.op('createOperator', {
       username: 'admin',
       passwordHash: await hashPassword(password),
       role: 'admin',
@@ -89,18 +88,28 @@ export async function startHub(config: Readonly<HubConfig>, log: Logger, options
   }
 
   const bus = new LocalBus(log);
-  const fleet = new Fleet(listDevices(reader.db));
+  // The fleet is a memory cache of the devices table, filled here and kept current by
+  // DeviceService (and the gateway's sequence numbers): device authentication and
+  // every device read stay synchronous. A second hub sharing the database would
+  // have to invalidate it through the bus (`device`, `device.removed`).
+  const fleet = new Fleet(await store.listDevices());
   storage.deviceId = (rowid) => fleet.getByRowid(rowid)?.record.id;
   metrics.devicesKnown.set(fleet.size);
-  const gateway = new DeviceGateway(config, fleet, writer, bus, metrics, log);
-  const commands = new CommandService(config, fleet, writer, reader, bus, log);
-  const twins = new TwinService(config, fleet, writer, reader, bus, log);
-  const telemetry = new TelemetryService(reader.telemetry, config.maxSeriesPerDevice);
-  writer.on('compacted', (gen) => telemetry.compacted(gen));
+  const gateway = new DeviceGateway(config, fleet, store, bus, metrics, log);
+  const audit = createAudit(store, log);
+  const commands = new CommandService(config, fleet, store, bus, log, audit);
+  const twins = new TwinService(config, fleet, store, bus, log, audit);
+  const telemetry = await TelemetryService.start(store.telemetry, store.seriesLookup(), config.maxSeriesPerDevice);
+  store.on('compacted', (gen) => telemetry.compacted(gen));
   gateway.hooks = {
     online: (e, s) => {
-      twins.online(e, s);
-      commands.online(e, s);
+      // Desired first, then queued commands (SPEC.md §7.1, §6.4).
+      twins
+        .online(e, s)
+        .catch((err: unknown) => log.error({ err, device: e.record.id }, 'could not send the desired document'))
+        .finally(() => {
+          if (s.isOpen) commands.online(e, s);
+        });
     },
     offline: () => {},
     commandAccepted: (e, id) => commands.commandAccepted(e, id),
@@ -114,11 +123,12 @@ export async function startHub(config: Readonly<HubConfig>, log: Logger, options
       return `series limit: the device has ${refused.count} metrics, at most ${config.maxSeriesPerDevice} (--max-series-per-device); "${refused.name}" would be one more`;
     },
   };
-  const resumed = commands.resume();
+  const deviceService = new DeviceService(store, fleet, gateway, { telemetry, commands }, metrics, bus, audit);
+  const resumed = await commands.resume();
   if (resumed > 0) log.info({ commands: resumed }, 'resumed open commands');
 
   let storeFailing = false;
-  writer.on('committed', (o) => {
+  store.on('committed', (o) => {
     storeFailing = o.error !== undefined;
   });
   const ctx: HubContext = {
@@ -126,21 +136,18 @@ export async function startHub(config: Readonly<HubConfig>, log: Logger, options
     log,
     bus,
     metrics,
-    writer,
-    reader,
+    store,
     fleet,
     devices: gateway,
+    deviceService,
+    operators: new OperatorService(store, bus, audit),
     commands,
     twins,
     telemetry,
     loginLimiter: new LoginLimiter(),
-    sessions: new SessionCache(reader.db, bus),
+    sessions: new SessionCache(store.sessionLookup(), bus),
     startedAt: Date.now(),
-    audit(actor, action, target, detail) {
-      return writer
-        .op('audit', { at: Date.now(), actor, action, target, detail })
-        .catch((err) => log.error({ err, action }, 'could not write the audit log'));
-    },
+    audit,
     problems() {
       const p: string[] = [];
       if (storeFailing) p.push('storage is failing: telemetry is not being acknowledged');
@@ -226,8 +233,7 @@ export async function startHub(config: Readonly<HubConfig>, log: Logger, options
         tracker.stop();
         commands.stop();
         await commands.flush().catch((err) => log.error({ err }, 'could not record final command transitions'));
-        await writer.close();
-        reader.close();
+        await store.close();
         log.info('stopped');
       })();
       return closing;

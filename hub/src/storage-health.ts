@@ -4,9 +4,7 @@
 
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
-import type { Reader } from './store/reader.js';
-import type { Quarantined } from './store/telemetry/quarantine.js';
-import type { Writer } from './store/writer.js';
+import type { Quarantined, Store } from './store/store.js';
 
 /** Maintenance steps failed in a row before /healthz reports it (one can be a passing lock or a full disk freed at once). */
 export const MAINTENANCE_FAILING_AFTER = 3;
@@ -20,15 +18,11 @@ export interface StorageHealth {
   deviceId: (rowid: number) => string | undefined;
 }
 
-export function watchStorage(writer: Writer<unknown>, reader: Reader, metrics: Metrics, log: Logger): StorageHealth {
-  const health: StorageHealth = {
-    quarantined: reader.db.prepare('SELECT count(*) FROM telemetry_quarantine').pluck().get() as number,
-    maintenanceFailing: 0,
-    deviceId: () => undefined,
-  };
-  if (health.quarantined > 0)
-    log.warn({ quarantined: health.quarantined }, 'telemetry_quarantine holds telemetry compaction could not store');
-  writer.on('quarantined', (items) => {
+export async function watchStorage(store: Store<unknown>, metrics: Metrics, log: Logger): Promise<StorageHealth> {
+  const health: StorageHealth = { quarantined: 0, maintenanceFailing: 0, deviceId: () => undefined };
+  // Listened to before the count is read: compaction may set rows aside as soon as it
+  // runs. (SQLite answers the count before the thread's first message is handled.)
+  store.on('quarantined', (items) => {
     health.quarantined += items.length;
     // One line per device and step, however many of its frames were set aside.
     const byDevice = new Map<number, Quarantined[]>();
@@ -52,9 +46,12 @@ export function watchStorage(writer: Writer<unknown>, reader: Reader, metrics: M
       );
     }
   });
-  writer.on('maintenance', (failing) => {
+  store.on('maintenance', (failing) => {
     if (failing > 0) metrics.maintenanceFailures.inc();
     health.maintenanceFailing = failing;
   });
+  health.quarantined += await store.quarantinedCount();
+  if (health.quarantined > 0)
+    log.warn({ quarantined: health.quarantined }, 'telemetry_quarantine holds telemetry compaction could not store');
   return health;
 }

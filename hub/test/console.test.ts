@@ -166,6 +166,10 @@ describe('console channel', () => {
       [cmd.device, cmd.name, cmd.params, cmd.ttl, cmd.timeout, cmd.createdBy],
       ['cmd-1', 'reboot', { delay: 1 }, 60_000, 5_000, 'olga'],
     );
+    // The reply comes only once the audit entry is written, as over HTTP (one rule for every door).
+    const audit = await t.api.get('/audit?actor=olga');
+    const entry = audit.body.entries.find((e: { action: string; detail: { command?: string } }) => e.detail?.command === cmd.id);
+    assert.deepEqual([entry?.action, entry?.detail], ['command.create', { command: cmd.id, name: 'reboot', via: 'console' }]);
 
     const sent = await d.waitFor((m) => m.type === MessageType.Command);
     assert.equal((sent as { id: string }).id, cmd.id);

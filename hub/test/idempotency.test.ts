@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { IDEMPOTENCY_KEY_TTL } from '../src/commands/service.js';
 import { MIGRATIONS, migrate } from '../src/store/migrations.js';
-import { Writer } from '../src/store/writer.js';
+import { WriterThread } from '../src/store/writer-thread.js';
 import { ConsoleClient } from './console-client.js';
 import { Api, startTestHub, type TestHub } from './helpers/hub.js';
 import { createIntegrator, TestMqtt } from './helpers/mqtt.js';
@@ -130,7 +130,7 @@ describe('idempotency keys in the store', () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('expire: a key older than its lifetime creates a new command', async () => {
-    const writer = await Writer.start<number>({
+    const writer = await WriterThread.start<number>({
       path: join(dir, 'expiry.db'),
       cacheMiB: 8,
       retentionMs: 0,

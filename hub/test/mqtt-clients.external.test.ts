@@ -135,7 +135,7 @@ describe('MQTT over TLS (--mqtts-port) with mosquitto_sub', () => {
     const hub = await startHub(config, createLogger(config, new Writable({ write: (_c, _e, cb) => cb() })));
     try {
       assert.ok(hub.mqttsPort !== undefined && hub.mqttsPort > 0);
-      await hub.ctx.writer.op('createIntegrator', {
+      await hub.ctx.store.op('createIntegrator', {
         username: 'tls',
         passwordHash: await hashPassword('tls-password'),
         acl: null,

@@ -119,7 +119,7 @@ describe('MQTT connections that do not log in', () => {
       });
       hub = await startHub(config, createLogger(config, sink));
       // The test helpers speak plain HTTP, so this hub (HTTPS with TLS on) gets its integrator straight from the store.
-      await hub.ctx.writer.op('createIntegrator', {
+      await hub.ctx.store.op('createIntegrator', {
         username: LOGIN.username,
         passwordHash: await hashPassword(LOGIN.password),
         acl: null,

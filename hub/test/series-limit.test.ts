@@ -21,7 +21,7 @@ describe('series per device', () => {
     const calm = await TestDevice.connect(t.ws, tokens.calm);
     let greedy = await TestDevice.connect(t.ws, tokens.greedy);
     await greedy.waitAck(greedy.telemetry(['a', 'b', 'c'].map((n) => ({ n, v: 1 }))));
-    await t.hub.ctx.writer.compactNow(); // a, b, c as series rows; d, e below stay in the log
+    await t.hub.ctx.store.compactNow(); // a, b, c as series rows; d, e below stay in the log
     await greedy.waitAck(greedy.telemetry(['d', 'e', 'a'].map((n) => ({ n, v: 2 }))));
 
     const refusedSeq = greedy.telemetry([

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { encode } from '@halyard/firmware-protocol';
 import Database from 'better-sqlite3';
+import type { SqliteStore } from '../src/store/sqlite-store.js';
 import { TestDevice } from './helpers/device.js';
 import { startTestHub, type TestHub } from './helpers/hub.js';
 
@@ -37,13 +38,13 @@ describe('telemetry compaction and a row it cannot store', () => {
     db.close();
 
     t = await startTestHub([], dir);
-    await t.hub.ctx.writer.compactNow();
+    await t.hub.ctx.store.compactNow();
     const latest = await t.api.get('/devices/tame/telemetry?name=temp&from=0');
     assert.deepEqual(
       latest.body.series[0].points.map((p: { v: number }) => p.v),
       [1, 2],
     );
-    assert.equal(t.hub.ctx.reader.telemetry.compacted(), gen, 'the generation holding the bad row is compacted');
+    assert.equal(await t.hub.ctx.store.telemetry.compacted(), gen, 'the generation holding the bad row is compacted');
     const h = await health(t);
     assert.equal(h.status, 'ok');
     assert.deepEqual(h.storage, { quarantined: 1 });
@@ -58,10 +59,10 @@ describe('telemetry compaction and a row it cannot store', () => {
     t = await startTestHub([], dir);
     const again = await TestDevice.connect(t.ws, tokens.good);
     await again.waitAck(again.telemetry([{ n: 'temp', v: 3, t: T / 1000 + 2 }]));
-    await t.hub.ctx.writer.compactNow();
-    assert.ok(t.hub.ctx.reader.telemetry.compacted() > gen);
+    await t.hub.ctx.store.compactNow();
+    assert.ok((await t.hub.ctx.store.telemetry.compacted()) > gen);
     assert.deepEqual((await health(t)).storage, { quarantined: 1 });
-    assert.equal((await t.hub.ctx.writer.stats()).failures, 0);
+    assert.equal((await t.hub.ctx.store.stats()).failures, 0);
     await again.close();
     const check = new Database(join(dir, 'halyard.db'), { readonly: true });
     try {
@@ -75,15 +76,15 @@ describe('telemetry compaction and a row it cannot store', () => {
     const hub = await startTestHub();
     try {
       // As the writer thread reports failing steps (a full disk, say): the first two may be a passing lock.
-      hub.hub.ctx.writer.emit('maintenance', 2);
+      (hub.hub.ctx.store as SqliteStore<unknown>).thread.emit('maintenance', 2);
       assert.equal((await fetch(`${hub.http}/healthz`)).status, 200);
-      hub.hub.ctx.writer.emit('maintenance', 3);
+      (hub.hub.ctx.store as SqliteStore<unknown>).thread.emit('maintenance', 3);
       const r = await fetch(`${hub.http}/healthz`);
       assert.equal(r.status, 503);
       assert.match(JSON.stringify(await r.json()), /storage maintenance is failing: 3 steps in a row/);
       const metrics = await fetch(`${hub.http}/metrics`).then((x) => x.text());
       assert.match(metrics, /halyard_store_maintenance_failures_total 2/);
-      hub.hub.ctx.writer.emit('maintenance', 0);
+      (hub.hub.ctx.store as SqliteStore<unknown>).thread.emit('maintenance', 0);
       assert.equal((await fetch(`${hub.http}/healthz`)).status, 200);
     } finally {
       await hub.close();

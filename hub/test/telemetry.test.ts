@@ -129,7 +129,7 @@ describe('telemetry round trip', () => {
     );
     assert.equal(latest.body.metrics[1].v, 119);
     assert.equal(latest.body.metrics[0].vs, 'eco');
-    await t.hub.ctx.writer.compactNow();
+    await t.hub.ctx.store.compactNow();
     const after = await t.api.get(query);
     assert.deepStrictEqual(after.body, before.body);
     const onlyAvg = await t.api.get(`${query}&agg=avg,count`);

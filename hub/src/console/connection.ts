@@ -17,7 +17,6 @@ import type { HubContext } from '../context.js';
 import { TokenBucket } from '../device/rate-limit.js';
 import { HubErrorCode } from '../errors.js';
 import { hasRole } from '../http/auth.js';
-import { getOperator, getSession } from '../store/operators.js';
 import { Outbox, type OutboxOptions } from './outbox.js';
 import { handleAction } from './requests.js';
 import { Subscriptions } from './subscriptions.js';
@@ -131,9 +130,9 @@ export class ConsoleConnection {
    * session has ended (logged out, expired, operator disabled, demoted or deleted).
    */
   currentRole(now = Date.now()): Role | undefined {
-    const db = this.host.ctx.reader.db;
-    const s = getSession(db, this.caller.tokenHash);
-    const o = s !== undefined && s.expiresAt >= now ? getOperator(db, s.username) : undefined;
+    const { lookup } = this.host.ctx.sessions;
+    const s = lookup.getSession(this.caller.tokenHash);
+    const o = s !== undefined && s.expiresAt >= now ? lookup.getOperator(s.username) : undefined;
     if (o === undefined || o.disabled) {
       this.fail(CloseCode.Unauthorized, 'your session has ended; log in again');
       return undefined;
@@ -195,7 +194,15 @@ export class ConsoleConnection {
       this.outbox.discard('fleet');
       this.control({ t: 'fleet', devices: this.host.fleetSnapshot() });
     } else if (stream === 'twins' && scope !== 'all') {
-      for (const id of scope) if (ctx.fleet.get(id) !== undefined) this.control({ t: 'twin', twin: ctx.twins.get(id) });
+      for (const id of scope) {
+        if (ctx.fleet.get(id) === undefined) continue;
+        // An engine answering after a later twin update went out would send an older
+        // snapshot after it; SQLite answers before any other event is handled.
+        ctx.twins.get(id).then(
+          (twin) => this.control({ t: 'twin', twin }),
+          (err: unknown) => ctx.log.error({ err, device: id }, 'could not read the twin for a console'),
+        );
+      }
     } else if (stream === 'stats') {
       // The last minutes first, so the hub page's charts start full.
       this.outbox.discard('stats');

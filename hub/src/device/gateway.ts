@@ -19,13 +19,12 @@ import { WebSocketServer } from 'ws';
 import { bearer, parseDeviceToken, sameHash, sha256 } from '../auth/secrets.js';
 import type { EventBus } from '../bus.js';
 import type { HubConfig } from '../config.js';
+import { dataToJson } from '../data-json.js';
 import type { DeviceEntry, Fleet } from '../fleet.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { answerHandshakeErrors, rejectUpgrade } from '../net/reject-upgrade.js';
-import type { NewPresence } from '../store/events.js';
-import { dataToJson } from '../store/json.js';
-import type { BatchOutcome, Writer } from '../store/writer.js';
+import type { BatchOutcome, NewPresence, Store } from '../store/store.js';
 import { AttemptWindow } from './rate-limit.js';
 import { DeviceSession, type FrameMeta } from './session.js';
 
@@ -88,7 +87,7 @@ export class DeviceGateway {
   constructor(
     readonly config: Readonly<HubConfig>,
     readonly fleet: Fleet,
-    readonly writer: Writer<FrameMeta>,
+    private readonly store: Store<FrameMeta>,
     readonly bus: EventBus,
     readonly metrics: Metrics,
     readonly log: Logger,
@@ -106,7 +105,7 @@ export class DeviceGateway {
       handleProtocols: (protocols) => (protocols.has(DEVICE_SUBPROTOCOL) ? DEVICE_SUBPROTOCOL : false),
     });
     answerHandshakeErrors(this.wss, log, 'device');
-    writer.on('committed', (o) => this.onCommitted(o));
+    store.on('committed', (o) => this.onCommitted(o));
     const tick = Math.max(20, Math.min(1_000, config.pingTimeout / 4, config.pingInterval / 4));
     this.ticker = setInterval(() => this.liveness(), tick);
     this.flusher = setInterval(() => this.flushPresence(), 1_000);
@@ -215,7 +214,7 @@ export class DeviceGateway {
     const r = e.record;
     if (r.firmware !== hello.fw || r.model !== hello.model || r.boot !== (hello.boot ?? null)) {
       e.record = { ...r, firmware: hello.fw, model: hello.model, boot: hello.boot ?? null };
-      this.writer
+      this.store
         .op('recordHello', { rowid: r.rowid, firmware: hello.fw, model: hello.model, boot: hello.boot ?? null })
         .catch((err) => this.log.error({ err, device: r.id }, 'could not record HELLO'));
     }
@@ -249,7 +248,7 @@ export class DeviceGateway {
     if (this.presenceQueue.length > 0) {
       const rows = this.presenceQueue;
       this.presenceQueue = [];
-      this.writer.op('recordPresence', rows).catch((err) => this.log.error({ err }, 'could not record presence'));
+      this.store.op('recordPresence', rows).catch((err) => this.log.error({ err }, 'could not record presence'));
     }
     const touches = [];
     for (const e of this.fleet.entries()) {
@@ -259,7 +258,7 @@ export class DeviceGateway {
       }
     }
     if (touches.length > 0)
-      this.writer.op('touchDevices', touches).catch((err) => this.log.error({ err }, 'could not record last-seen times'));
+      this.store.op('touchDevices', touches).catch((err) => this.log.error({ err }, 'could not record last-seen times'));
   }
 
   /** Pings due sessions; drops those silent since a ping for longer than --ping-timeout. */
@@ -282,13 +281,13 @@ export class DeviceGateway {
   }
 
   ingest(e: DeviceEntry, m: DecodedUplink, data: Buffer, now: number): void {
-    this.writer.ingest(e.record.rowid, (m as { seq: number }).seq, now, m.type, data, {
+    this.store.ingest(e.record.rowid, (m as { seq: number }).seq, now, m.type, data, {
       entry: e,
       message: m,
       receivedAt: performance.now(),
     });
-    this.metrics.storeBacklog.set(this.writer.backlog);
-    if (!this.storePaused && this.writer.backlog >= BACKLOG_HIGH) {
+    this.metrics.storeBacklog.set(this.store.backlog);
+    if (!this.storePaused && this.store.backlog >= BACKLOG_HIGH) {
       // The store is behind: stop reading every socket until it catches up (TCP pushes back on devices).
       this.storePaused = true;
       const now = Date.now();
@@ -298,7 +297,7 @@ export class DeviceGateway {
       if (now - this.lastPauseLog >= 60_000) {
         this.lastPauseLog = now;
         this.log.warn(
-          { backlog: this.writer.backlog },
+          { backlog: this.store.backlog },
           'store backlog high: pausing device reads (halyard_store_pauses_total counts each time)',
         );
       }
@@ -307,8 +306,8 @@ export class DeviceGateway {
   }
 
   private onCommitted(o: BatchOutcome<FrameMeta>): void {
-    this.metrics.storeBacklog.set(this.writer.backlog);
-    if (this.storePaused && this.writer.backlog <= BACKLOG_LOW) {
+    this.metrics.storeBacklog.set(this.store.backlog);
+    if (this.storePaused && this.store.backlog <= BACKLOG_LOW) {
       this.storePaused = false;
       for (const s of this.sessions) s.setReading(true);
     }
@@ -369,7 +368,7 @@ export class DeviceGateway {
       { err: o.error?.message, frames: o.frames, devices: entries.size },
       'commit failed: not acknowledging; disconnecting the devices',
     );
-    this.writer.discardPending(new Set([...entries].map((e) => e.record.rowid)));
+    this.store.discardPending(new Set([...entries].map((e) => e.record.rowid)));
     for (const e of entries) {
       e.acceptedSeq = e.durableSeq;
       e.session?.fail(CloseCode.InternalError, 'storage unavailable; reconnect later and resend');
@@ -382,7 +381,7 @@ export class DeviceGateway {
    */
   disconnectDeleted(e: DeviceEntry): void {
     for (const s of [...this.sessions]) if (s.entry === e) s.fail(CloseCode.Revoked, 'the device was deleted');
-    this.writer.discardPending(new Set([e.record.rowid]));
+    this.store.discardPending(new Set([e.record.rowid]));
     this.presenceQueue = this.presenceQueue.filter((p) => p.device !== e.record.rowid);
     this.ackDue.delete(e);
   }

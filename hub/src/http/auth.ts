@@ -7,8 +7,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { bearer, sha256 } from '../auth/secrets.js';
 import type { EventBus } from '../bus.js';
 import { HubError, HubErrorCode } from '../errors.js';
-import type { Db } from '../store/db.js';
-import { getOperator, getSession } from '../store/operators.js';
+import type { SessionLookup } from '../store/store.js';
 import type { AppEnv } from './env.js';
 
 export const SESSION_COOKIE = 'halyard_session';
@@ -34,7 +33,7 @@ export class SessionCache {
   private readonly live = new Map<string, { caller: Omit<Caller, 'via'>; expiresAt: number }>();
 
   constructor(
-    private readonly db: Db,
+    readonly lookup: SessionLookup,
     bus: EventBus,
     private readonly max = 10_000,
   ) {
@@ -49,9 +48,9 @@ export class SessionCache {
       if (hit.expiresAt >= now) return { ...hit.caller, via };
       this.live.delete(key);
     }
-    const s = getSession(this.db, tokenHash);
+    const s = this.lookup.getSession(tokenHash);
     if (s === undefined || s.expiresAt < now) return undefined;
-    const o = getOperator(this.db, s.username);
+    const o = this.lookup.getOperator(s.username);
     if (o === undefined || o.disabled) return undefined;
     const caller = { username: o.username, role: o.role, tokenHash };
     if (this.live.size >= this.max) this.live.clear();

@@ -32,6 +32,12 @@ export const duration = z.union([z.number(), z.string()]).transform((v, ctx) => 
   return ms;
 });
 
+/**
+ * A duration as a request gave it, not yet parsed: the service it goes to parses it
+ * (CommandService.create), one rule for every door.
+ */
+export const durationInput = z.union([z.number(), z.string().max(64)]);
+
 export const limit = (max: number, dflt: number) => z.coerce.number().int().min(1).max(max).default(dflt);
 
 export const commandState = z.enum(COMMAND_STATES);

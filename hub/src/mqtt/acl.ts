@@ -5,7 +5,7 @@
 // limited to request topics (topics.ts), so nobody but the hub ever publishes
 // status, telemetry, events or twins whatever an account's ACL says.
 
-import type { IntegratorAcl } from '../store/integrators.js';
+import type { IntegratorAcl } from '../store/store.js';
 import { filterError, filtersOverlap, topicMatches } from './topic-filter.js';
 
 /** Most filters per list in an account's ACL. */

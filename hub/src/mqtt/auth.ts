@@ -4,7 +4,6 @@
 
 import { DUMMY_PASSWORD_HASH, verifyPassword } from '../auth/secrets.js';
 import type { HubContext } from '../context.js';
-import { getIntegrator } from '../store/integrators.js';
 import { Acl, defaultAcl } from './acl.js';
 
 /** CONNACK return codes (MQTT 3.1.1 §3.2.2.3) the hub answers with. */
@@ -28,7 +27,7 @@ export async function authenticate(
   }
   const wait = ctx.loginLimiter.blocked(ip, throttleKey(username));
   if (wait > 0) return { ok: false, returnCode: ConnackCode.NotAuthorized, reason: `too many failed logins; retry in ${wait} s` };
-  const account = getIntegrator(ctx.reader.db, username);
+  const account = await ctx.store.getIntegrator(username);
   const good = await verifyPassword(password.toString('utf8'), account?.passwordHash ?? DUMMY_PASSWORD_HASH);
   if (account === undefined || !good) {
     ctx.loginLimiter.failed(ip, throttleKey(username));

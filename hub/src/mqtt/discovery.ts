@@ -90,8 +90,8 @@ export class Discovery implements DeviceObserver {
         // The service, not the store: metrics whose points are still in the
         // uncompacted log (a restart soon after they arrived) are only in its tail.
         const { telemetry } = this.ctx;
-        const latest = new Map(telemetry.latest(e.record.rowid).map((p) => [p.name, p.value]));
-        for (const s of telemetry.series(e.record.rowid)) {
+        const latest = new Map((await telemetry.latest(e.record.rowid)).map((p) => [p.name, p.value]));
+        for (const s of await telemetry.series(e.record.rowid)) {
           if (this.metrics.get(e.record.id)?.has(s.name)) continue;
           const v = latest.get(s.name);
           // A series without a latest value (none kept): one with a unit is numeric;

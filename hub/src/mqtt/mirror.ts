@@ -82,7 +82,7 @@ export class Mirror {
         const e = this.ctx.fleet.get(id);
         if (e === undefined) continue; // deleted meanwhile
         if (!this.statusKnown.has(id)) this.status(id, e.session?.isOpen ?? false);
-        this.twin(this.ctx.twins.get(id));
+        this.twin(await this.ctx.twins.get(id));
       }
       await new Promise((resolve) => setImmediate(resolve));
     }

@@ -9,11 +9,10 @@
 
 import { isDeviceId, isName, type JsonObject, type JsonValue } from '@halyard/firmware-protocol';
 import { z } from 'zod';
-import { COMMAND_DEFAULTS } from '../commands/service.js';
 import type { HubContext } from '../context.js';
 import { HubError, HubErrorCode } from '../errors.js';
 import { validationError } from '../http/route.js';
-import { duration, jsonObject, jsonValue } from '../http/schemas.js';
+import { durationInput, jsonObject, jsonValue } from '../http/schemas.js';
 import { jsonTextDepth, MAX_JSON_DEPTH } from '../json-depth.js';
 import type { MqttMetrics } from './metrics.js';
 import { type OutMessage, outMessage } from './out-message.js';
@@ -24,8 +23,8 @@ const commandBody = z
   .object({
     params: jsonValue.optional(),
     id: z.string().min(1).max(128).optional(),
-    ttl: duration.optional(),
-    timeout: duration.optional(),
+    ttl: durationInput.optional(),
+    timeout: durationInput.optional(),
   })
   .strict();
 
@@ -87,23 +86,16 @@ async function command(deps: RequestDeps, device: string, name: string, topic: s
     const parsed = commandBody.safeParse(raw);
     if (!parsed.success) throw validationError(parsed.error, 'payload');
     const body = parsed.data;
-    const { command, created } = await ctx.commands.create(device, {
+    const { command, created } = await ctx.commands.create({ actor, via: 'mqtt' }, device, {
+      ...body,
+      params: body.params as JsonValue | undefined,
       name,
-      params: (body.params ?? null) as JsonValue,
-      ttl: body.ttl ?? COMMAND_DEFAULTS.ttl,
-      timeout: body.timeout ?? COMMAND_DEFAULTS.timeout,
       key: body.id ?? null,
-      actor,
-      keyField: 'id',
     });
     metrics.requests.inc({ kind: 'command', outcome: 'accepted' });
-    if (created) {
-      // Its statuses follow from the bus, "queued" first.
-      ctx.audit(actor, 'command.create', device, { command: command.id, name, via: 'mqtt' });
-    } else {
-      // A repeat of an idempotency key: answer with where the first command is now.
-      deps.publish(outMessage(topics.commandStatus(device, command.name), 'control', json(commandStatus(command))));
-    }
+    // A created command's statuses follow from the bus, "queued" first; a repeat of an
+    // idempotency key is answered with where the first command is now.
+    if (!created) deps.publish(outMessage(topics.commandStatus(device, command.name), 'control', json(commandStatus(command))));
   } catch (err) {
     const { code, message, field } = describe(deps, err, topic);
     metrics.requests.inc({ kind: 'command', outcome: 'rejected' });
@@ -120,9 +112,8 @@ async function desired(deps: RequestDeps, device: string, topic: string, payload
     const parsed = jsonObject.safeParse(parseJson(payload));
     if (!parsed.success) throw new HubError(HubErrorCode.Validation, 'the payload must be a JSON merge patch (an object)');
     const patch = parsed.data as JsonObject;
-    const { twin, changed } = await ctx.twins.patchDesired(device, patch, undefined);
+    const { twin, changed } = await ctx.twins.patchDesired({ actor, via: 'mqtt' }, device, patch, undefined);
     metrics.requests.inc({ kind: 'desired', outcome: 'accepted' });
-    if (changed) ctx.audit(actor, 'twin.desired.patch', device, { patch, version: twin.desiredVersion, via: 'mqtt' });
     deps.publish(
       outMessage(
         topics.desiredSetStatus(device),

@@ -1,28 +1,10 @@
 // The command ledger: every command, its state, and every state change with its time.
 
 import { type CommandInfo, type CommandState, deepEqual, FINAL_COMMAND_STATES, type JsonValue } from '@halyard/firmware-protocol';
+import { canMove } from '../commands/states.js';
 import { HubError, HubErrorCode } from '../errors.js';
 import type { Db } from './db.js';
 import { sql } from './prepared.js';
-
-/** Which states each state may move to. */
-const NEXT: Record<CommandState, readonly CommandState[]> = {
-  // A device may answer a command whose 'sent' was not yet written when the hub
-  // stopped: its answer proves delivery, so queued may move straight on.
-  queued: ['sent', 'accepted', 'succeeded', 'failed', 'rejected', 'expired', 'cancelled'],
-  sent: ['accepted', 'succeeded', 'failed', 'rejected', 'timed_out', 'cancelled'],
-  accepted: ['succeeded', 'failed', 'rejected', 'timed_out', 'cancelled'],
-  succeeded: [],
-  failed: [],
-  rejected: [],
-  expired: [],
-  timed_out: [],
-  cancelled: [],
-};
-
-export function canMove(from: CommandState, to: CommandState): boolean {
-  return NEXT[from].includes(to);
-}
 
 interface Row {
   rowid: number;

@@ -1,6 +1,5 @@
 // Devices: the fleet's registry rows and the device-side durable sequence numbers.
 
-import type { DeviceInfo } from '@halyard/firmware-protocol';
 import { HubError, HubErrorCode } from '../errors.js';
 import type { Db } from './db.js';
 import { sql } from './prepared.js';
@@ -164,25 +163,4 @@ export function setSeq(db: Db, rowid: number, seq: number): void {
     rowid,
     seq,
   );
-}
-
-export function toInfo(
-  d: DeviceRecord,
-  live: { online: boolean; connectedAt: number | null; lastSeen: number | null; rtt: number | null; pendingCommands: number },
-): DeviceInfo {
-  return {
-    id: d.id,
-    name: d.name,
-    model: d.model,
-    firmware: d.firmware,
-    tags: d.tags,
-    createdAt: d.createdAt,
-    revoked: d.revokedAt !== null,
-    online: live.online,
-    lastSeen: live.lastSeen ?? d.lastSeen,
-    rtt: live.rtt ?? d.rtt,
-    connectedAt: live.connectedAt,
-    lastSeq: d.lastSeq,
-    pendingCommands: live.pendingCommands,
-  };
 }

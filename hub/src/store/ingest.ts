@@ -4,11 +4,11 @@
 // TELEMETRY goes into the log as it is, EVENT and REPORTED are decoded again here.
 
 import { DEFAULT_LIMITS, decode, MessageType } from '@halyard/firmware-protocol';
+import { dataToJson } from '../data-json.js';
 import type { Db } from './db.js';
 import { setSeq } from './devices.js';
 import { insertEvent } from './events.js';
-import { dataToJson } from './json.js';
-import type { TelemetryWriter } from './telemetry/writer.js';
+import type { TelemetryWriter } from './telemetry/log-compactor.js';
 import { applyReported, type ReportedOutcome } from './twins.js';
 
 /** Fields per frame in IngestBatch.index. */

@@ -11,7 +11,7 @@ import { insertEvent, insertPresence, type NewEvent, type NewPresence } from './
 import * as integrators from './integrators.js';
 import * as operators from './operators.js';
 import type { StoreOpArgs, StoreOpName, StoreOpResult } from './store.js';
-import type { TelemetryWriter } from './telemetry/writer.js';
+import type { TelemetryWriter } from './telemetry/log-compactor.js';
 import { patchDesired } from './twins.js';
 
 export interface OpContext {

@@ -6,17 +6,18 @@ import { after, before, describe, it } from 'node:test';
 import { encode, type SenmlRecord } from '@halyard/firmware-protocol';
 import { TelemetryService } from '../telemetry/service.js';
 import { Reader } from './reader.js';
-import { type BatchOutcome, Writer } from './writer.js';
+import { SqliteStore } from './sqlite-store.js';
+import type { BatchOutcome } from './store.js';
 
 describe('store: writer thread, group commit, compaction, queries', () => {
   let dir: string;
-  let writer: Writer<number>;
+  let writer: SqliteStore<number>;
   let reader: Reader;
   const T0 = 1_700_000_000_000;
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'halyard-store-'));
-    writer = await Writer.start<number>({
+    writer = await SqliteStore.open<number>({
       path: join(dir, 'halyard.db'),
       cacheMiB: 16,
       retentionMs: 0,
@@ -69,14 +70,14 @@ describe('store: writer thread, group commit, compaction, queries', () => {
 
   it('answers raw and bucketed queries the same before and after compaction', async () => {
     // Started after the ingest: the service's tail is filled from the log, as after a restart.
-    const telemetry = new TelemetryService(reader.telemetry, 1_000);
+    const telemetry = await TelemetryService.start(writer.telemetry, writer.seriesLookup(), 1_000);
     writer.on('compacted', (gen) => telemetry.compacted(gen));
-    const series = telemetry.series(1, ['temp'])[0];
+    const series = (await telemetry.series(1, ['temp']))[0];
     assert.ok(series);
     const before = {
-      raw: telemetry.raw(1, series, T0, T0 + 400_000, 10_000),
-      buckets: telemetry.buckets(1, series, T0, T0 + 400_000, 60_000),
-      latest: telemetry.latest(1),
+      raw: await telemetry.raw(1, series, T0, T0 + 400_000, 10_000),
+      buckets: await telemetry.buckets(1, series, T0, T0 + 400_000, 60_000),
+      latest: await telemetry.latest(1),
     };
     assert.equal(before.raw.points.ts.length, 300);
     assert.equal(telemetry.tail.size, 600);
@@ -87,11 +88,11 @@ describe('store: writer thread, group commit, compaction, queries', () => {
     assert.ok((reader.db.prepare('SELECT count(*) FROM telemetry_blocks').pluck().get() as number) > 0);
     // Until compaction the series lived only in the tail (id -1); now it is stored.
     assert.equal(series.id, -1);
-    const stored = telemetry.series(1, ['temp'])[0];
+    const stored = (await telemetry.series(1, ['temp']))[0];
     assert.ok(stored && stored.id > 0);
-    assert.deepStrictEqual(telemetry.raw(1, stored, T0, T0 + 400_000, 10_000), before.raw);
-    assert.deepStrictEqual(telemetry.buckets(1, stored, T0, T0 + 400_000, 60_000), before.buckets);
-    assert.deepStrictEqual(telemetry.latest(1), before.latest);
+    assert.deepStrictEqual(await telemetry.raw(1, stored, T0, T0 + 400_000, 10_000), before.raw);
+    assert.deepStrictEqual(await telemetry.buckets(1, stored, T0, T0 + 400_000, 60_000), before.buckets);
+    assert.deepStrictEqual(await telemetry.latest(1), before.latest);
     const b = before.buckets[0];
     assert.ok(b);
     assert.equal(b.t, Math.floor((T0 + 1000) / 60_000) * 60_000);

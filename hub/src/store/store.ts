@@ -18,6 +18,7 @@
 
 import type { EventInfo, JsonObject, PresenceInfo } from '@halyard/firmware-protocol';
 import type { HubError } from '../errors.js';
+import type { BucketAccumulator } from '../telemetry/buckets.js';
 import type { CommandQuery, CommandRecord, NewCommand, Transition } from './commands.js';
 import type { DevicePatch, DeviceRecord, NewDevice, Touch } from './devices.js';
 import type { EventQuery, NewEvent, NewPresence } from './events.js';
@@ -26,7 +27,7 @@ import type { IntegratorAcl, IntegratorRecord } from './integrators.js';
 import type { AuditEntry, AuditRecord, OperatorPatch, OperatorRecord, SessionRecord } from './operators.js';
 import type { Points, PointValue } from './telemetry/blocks.js';
 import type { Quarantined } from './telemetry/quarantine.js';
-import type { BucketAccumulator, LatestPoint, SeriesRef } from './telemetry/query.js';
+import type { LatestPoint, SeriesRef } from './telemetry/query.js';
 import type { ReportedOutcome, TwinState } from './twins.js';
 
 export type {
@@ -228,4 +229,27 @@ export interface Store<M = unknown> extends StoreReads {
   compactNow(): Promise<void>;
   /** Commits what is queued, then closes. */
   close(): Promise<void>;
+}
+
+/**
+ * Synchronous session and operator lookups for the check every API request and
+ * console message makes (http/auth.ts SessionCache, console/connection.ts). Not part
+ * of Store: SQLite answers them from its read connection; an engine with only
+ * asynchronous reads answers them from memory it keeps current (the bus's
+ * `session.ended` says when to drop it).
+ */
+export interface SessionLookup {
+  getSession(tokenHash: Uint8Array): SessionRecord | undefined;
+  getOperator(username: string): OperatorRecord | undefined;
+}
+
+/**
+ * Synchronous series reads for the series limit (telemetry/series-limit.ts), which
+ * decides on the ingest path, before a frame is queued. Not part of Store: SQLite
+ * answers from its read connection; an engine with only asynchronous reads answers
+ * from memory it fills per device.
+ */
+export interface SeriesLookup {
+  seriesCount(device: number): number;
+  hasSeries(device: number, name: string): boolean;
 }

@@ -11,13 +11,12 @@ import {
   type JsonObject,
   type JsonValue,
   MessageType,
-  type TwinInfo,
 } from '@halyard/firmware-protocol';
+import { dataToJson, jsonToData } from '../data-json.js';
 import { assertDownlinkData } from '../downlink-data.js';
 import { HubError, HubErrorCode } from '../errors.js';
 import type { Db } from './db.js';
 import { insertEvent } from './events.js';
-import { dataToJson, jsonToData } from './json.js';
 import { sql } from './prepared.js';
 
 /** SPEC.md §9: a twin document, CBOR-encoded, and its nesting. */
@@ -168,24 +167,4 @@ export function patchDesired(
   twin.desiredVersion++;
   writeTwin(db, device, twin);
   return twin;
-}
-
-/** Desired keys whose value differs from reported. */
-export function twinDelta(t: TwinState): JsonObject {
-  const delta: JsonObject = {};
-  for (const [k, v] of Object.entries(t.desired)) if (!deepEqual(v, t.reported[k])) delta[k] = v;
-  return delta;
-}
-
-export function twinInfo(deviceId: string, t: TwinState): TwinInfo {
-  return {
-    device: deviceId,
-    desired: t.desired,
-    desiredVersion: t.desiredVersion,
-    reported: t.reported,
-    reportedVersion: t.reportedVersion,
-    delta: twinDelta(t),
-    desiredUpdated: t.desiredUpdated,
-    reportedUpdated: t.reportedUpdated,
-  };
 }

@@ -1,6 +1,7 @@
 // Messages between the main thread and the writer thread.
 
-import type { IngestBatch } from './ingest.js';
+import type { IngestBatch, IngestResult } from './ingest.js';
+import type { Quarantined } from './telemetry/quarantine.js';
 
 export interface WorkerSettings {
   path: string;
@@ -47,3 +48,17 @@ export interface SerializedError {
   message: string;
   field?: string;
 }
+
+/** Everything the writer thread sends back, typed like the requests. */
+export type FromWorker =
+  | { t: 'ready' }
+  | { t: 'done'; ops: OpOutcome[] }
+  | { t: 'batch'; result: IngestResult }
+  | { t: 'batch'; id: number; error: SerializedError }
+  | { t: 'stats'; id: number; stats: WorkerStats }
+  | { t: 'compacted-all'; id: number }
+  | { t: 'closed'; id: number; error?: SerializedError }
+  | { t: 'compacted'; gen: number }
+  | { t: 'quarantined'; items: Quarantined[] }
+  | { t: 'maintenance'; failing: number }
+  | { t: 'log'; level: 'error' | 'warn' | 'info'; msg: string; err?: SerializedError };

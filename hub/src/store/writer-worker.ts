@@ -11,13 +11,18 @@ import { applyBatch, type IngestBatch } from './ingest.js';
 import { migrate } from './migrations.js';
 import { pruneSessions } from './operators.js';
 import { type OpContext, type OpName, ops } from './ops.js';
+import { TelemetryWriter } from './telemetry/log-compactor.js';
 import type { Quarantined } from './telemetry/quarantine.js';
-import { TelemetryWriter } from './telemetry/writer.js';
-import type { OpOutcome, ToWorker, WorkerSettings, WorkerStats } from './writer-protocol.js';
+import type { FromWorker, OpOutcome, ToWorker, WorkerSettings, WorkerStats } from './writer-protocol.js';
 
 const settings = workerData as WorkerSettings;
 const port = parentPort;
+
 if (port === null) throw new Error('writer-worker must run as a worker thread');
+
+function send(msg: FromWorker): void {
+  port?.postMessage(msg);
+}
 
 const db = openDatabase(settings.path, { cacheMiB: settings.cacheMiB });
 migrate(db);
@@ -43,7 +48,7 @@ let lastFailureLog = Number.NEGATIVE_INFINITY;
 
 function reportQuarantine(items: Quarantined[]): void {
   stats.quarantined += items.length;
-  port?.postMessage({ t: 'quarantined', items });
+  send({ t: 'quarantined', items });
 }
 let lastSeal = Date.now();
 let nextRetention = Date.now() + 60_000;
@@ -74,14 +79,14 @@ function maintain(): boolean {
     // A failure that repeats (a full disk) is said once a minute, with the count, not on every try.
     if (failingSteps === 1 || now - lastFailureLog >= 60_000) {
       lastFailureLog = now;
-      port?.postMessage({
+      send({
         t: 'log',
         level: 'error',
         msg: `storage maintenance failed (${failingSteps} time(s) in a row)`,
         err: serializeError(err),
       });
     }
-    port?.postMessage({ t: 'maintenance', failing: failingSteps });
+    send({ t: 'maintenance', failing: failingSteps });
     return false;
   }
 }
@@ -103,7 +108,7 @@ function maintenanceStep(now: number): boolean {
     if (p.compacted !== undefined) {
       stats.compactions++;
       stats.compactedRows += p.rows;
-      port?.postMessage({ t: 'compacted', gen: p.compacted });
+      send({ t: 'compacted', gen: p.compacted });
     }
     return true;
   }
@@ -127,7 +132,7 @@ function maintenanceStep(now: number): boolean {
 }
 
 function mergeSkipped(series: number, device: number, reason: string): void {
-  port?.postMessage({
+  send({
     t: 'log',
     level: 'error',
     msg: `telemetry merge skipped series ${series} of device rowid ${device}: its blocks stay as they are`,
@@ -138,7 +143,7 @@ function mergeSkipped(series: number, device: number, reason: string): void {
 function maintenanceSucceeded(): void {
   if (failingSteps === 0) return;
   failingSteps = 0;
-  port?.postMessage({ t: 'maintenance', failing: 0 });
+  send({ t: 'maintenance', failing: 0 });
 }
 
 let maintenanceScheduled = false;
@@ -172,7 +177,7 @@ port.on('message', (msg: ToWorker) => {
         stats.batches++;
         stats.frames += result.frames;
         stats.logRows = telemetry.currentRows;
-        port.postMessage({ t: 'batch', result });
+        send({ t: 'batch', result });
       } catch (err) {
         stats.failures++;
         try {
@@ -180,7 +185,7 @@ port.on('message', (msg: ToWorker) => {
         } catch {
           // The database may still be failing; the caches are cleared regardless.
         }
-        port.postMessage({ t: 'batch', id: msg.batch.id, error: serializeError(err) });
+        send({ t: 'batch', id: msg.batch.id, error: serializeError(err) });
       }
       scheduleMaintenance();
       return;
@@ -197,18 +202,18 @@ port.on('message', (msg: ToWorker) => {
           done.push({ id, error: serializeError(err) });
         }
       }
-      port.postMessage({ t: 'done', ops: done });
+      send({ t: 'done', ops: done });
       return;
     }
     case 'stats':
-      port.postMessage({ t: 'stats', id: msg.id, stats: { ...stats } });
+      send({ t: 'stats', id: msg.id, stats: { ...stats } });
       return;
     case 'compact': {
       // Tests and benchmarks: compact and merge everything now.
-      for (const gen of telemetry.compactAll(reportQuarantine)) port.postMessage({ t: 'compacted', gen });
+      for (const gen of telemetry.compactAll(reportQuarantine)) send({ t: 'compacted', gen });
       stats.logRows = 0;
       while (telemetry.merge(Number.POSITIVE_INFINITY, mergeSkipped) > 0);
-      port.postMessage({ t: 'compacted-all', id: msg.id });
+      send({ t: 'compacted-all', id: msg.id });
       return;
     }
     case 'close': {
@@ -217,9 +222,9 @@ port.on('message', (msg: ToWorker) => {
       try {
         db.pragma('wal_checkpoint(TRUNCATE)');
         db.close();
-        port.postMessage({ t: 'closed', id: msg.id });
+        send({ t: 'closed', id: msg.id });
       } catch (err) {
-        port.postMessage({ t: 'closed', id: msg.id, error: serializeError(err) });
+        send({ t: 'closed', id: msg.id, error: serializeError(err) });
       }
       port.close();
       return;
@@ -227,4 +232,4 @@ port.on('message', (msg: ToWorker) => {
   }
 });
 
-port.postMessage({ t: 'ready' });
+send({ t: 'ready' });

@@ -10,7 +10,7 @@
 // so a device already holding many series is not loaded whole.
 
 import type { ResolvedRecord } from '@halyard/firmware-protocol';
-import { recordPoints } from '../store/telemetry/points.js';
+import { recordPoints } from './points.js';
 
 /** Where the limit reads what the store already holds. */
 export interface SeriesSource {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type Db, openDatabase } from '../store/db.js';
 import { migrate } from '../store/migrations.js';
+import { sqliteTelemetry } from '../store/sqlite-store.js';
 import { TelemetryReader } from '../store/telemetry/query.js';
 import { SeriesLimit } from './series-limit.js';
 import { TelemetryService } from './service.js';
@@ -13,7 +14,7 @@ describe('latest values in pages', () => {
   let dir: string;
   let db: Db;
   let service: TelemetryService;
-  before(() => {
+  before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'halyard-latest-'));
     db = openDatabase(join(dir, 't.db'));
     migrate(db);
@@ -25,15 +26,16 @@ describe('latest values in pages', () => {
       series.run(device, a, 1000, device);
       series.run(device, b, 1000, device * 10);
     }
-    service = new TelemetryService(new TelemetryReader(db), 1_000);
+    const reader = new TelemetryReader(db);
+    service = await TelemetryService.start(sqliteTelemetry(reader), reader, 1_000);
   });
   after(() => {
     db.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('answers every device when their values fit the budget', () => {
-    const page = service.latestPage([3, 1, 2], 10);
+  it('answers every device when their values fit the budget', async () => {
+    const page = await service.latestPage([3, 1, 2], 10);
     assert.deepStrictEqual(
       page.map((l) => l.map((p) => p.value)),
       [
@@ -44,15 +46,15 @@ describe('latest values in pages', () => {
     );
   });
 
-  it('stops once the budget is reached, device by device, answering at least one', () => {
+  it('stops once the budget is reached, device by device, answering at least one', async () => {
     assert.deepStrictEqual(
-      service.latestPage([2, 3, 1], 3).map((l) => l.map((p) => p.value)),
+      (await service.latestPage([2, 3, 1], 3)).map((l) => l.map((p) => p.value)),
       [
         [2, 20],
         [3, 30],
       ],
     );
-    assert.equal(service.latestPage([1, 2], 1).length, 1);
+    assert.equal((await service.latestPage([1, 2], 1)).length, 1);
   });
 });
 

@@ -2,9 +2,9 @@
 // in-memory tail of generations not yet compacted.
 
 import type { ResolvedRecord } from '@halyard/firmware-protocol';
-import type { Points, PointValue } from '../store/telemetry/blocks.js';
-import { recordPoints } from '../store/telemetry/points.js';
-import { type Bucket, BucketAccumulator, type LatestPoint, type SeriesRef, type TelemetryReader } from '../store/telemetry/query.js';
+import type { LatestPoint, Points, PointValue, SeriesLookup, SeriesRef, TelemetryStore } from '../store/store.js';
+import { type Bucket, BucketAccumulator } from './buckets.js';
+import { recordPoints } from './points.js';
 import { SeriesLimit, type SeriesRefusal } from './series-limit.js';
 import { TelemetryTail } from './tail.js';
 
@@ -13,17 +13,24 @@ export class TelemetryService {
   /** Distinct series per device (SPEC.md §9). */
   readonly seriesLimit: SeriesLimit;
 
-  constructor(
-    private readonly reader: TelemetryReader,
+  private constructor(
+    private readonly store: TelemetryStore,
+    lookup: SeriesLookup,
     maxSeriesPerDevice: number,
   ) {
-    // Frames committed before a restart but not compacted yet.
-    reader.uncompacted((gen, device, name, unit, ts, value) => this.tail.add(gen, device, name, unit, ts, value));
     this.seriesLimit = new SeriesLimit(maxSeriesPerDevice, {
       // Series rows, plus names only the tail has so far (compaction has not made their rows yet).
-      count: (device) => reader.seriesCount(device) + this.tail.names(device).filter(([n]) => !reader.hasSeries(device, n)).length,
-      has: (device, name) => this.tail.has(device, name) || reader.hasSeries(device, name),
+      count: (device) => lookup.seriesCount(device) + this.tail.names(device).filter(([n]) => !lookup.hasSeries(device, n)).length,
+      has: (device, name) => this.tail.has(device, name) || lookup.hasSeries(device, name),
     });
+  }
+
+  /** `lookup`: the synchronous series reads the limit makes on the ingest path (store.ts, SeriesLookup). */
+  static async start(store: TelemetryStore, lookup: SeriesLookup, maxSeriesPerDevice: number): Promise<TelemetryService> {
+    const t = new TelemetryService(store, lookup, maxSeriesPerDevice);
+    // Frames committed before a restart but not compacted yet.
+    await store.uncompacted((gen, device, name, unit, ts, value) => t.tail.add(gen, device, name, unit, ts, value));
+    return t;
   }
 
   /** A frame's records, admitted against the device's series limit; the refusal when they are not. */
@@ -46,9 +53,9 @@ export class TelemetryService {
   }
 
   /** The device's series: those in the database, and those only the tail has seen yet (id -1). */
-  series(device: number, names?: readonly string[]): SeriesRef[] {
+  async series(device: number, names?: readonly string[]): Promise<SeriesRef[]> {
     // At most the limit's worth: a device stored before the limit may have far more.
-    const stored = this.reader.series(device, names, this.seriesLimit.max);
+    const stored = await this.store.series(device, names, this.seriesLimit.max);
     const known = new Set(stored.map((s) => s.name));
     const fresh = this.tail.names(device).filter(([n]) => !known.has(n) && (names === undefined || names.includes(n)));
     return [...stored, ...fresh.map(([name, unit]) => ({ id: -1, name, unit }))].sort((a, b) =>
@@ -57,10 +64,9 @@ export class TelemetryService {
   }
 
   /** Raw points of one series in [from, to], time order, at most `limit` (the earliest). */
-  raw(device: number, s: SeriesRef, from: number, to: number, limit: number): { points: Points; truncated: boolean } {
-    const gen = this.reader.compacted();
-    const all: Points = { ts: [], values: [] };
-    this.reader.blockPoints(s.id, from, to, gen, all);
+  async raw(device: number, s: SeriesRef, from: number, to: number, limit: number): Promise<{ points: Points; truncated: boolean }> {
+    const gen = await this.store.compacted();
+    const all = await this.store.blockPoints(s.id, from, to, gen);
     this.tail.points(device, s.name, gen, from, to, all);
     const order: number[] = [];
     for (let i = 0; i < all.ts.length; i++) {
@@ -76,10 +82,10 @@ export class TelemetryService {
   }
 
   /** Buckets of `width` ms aligned to the epoch, covering [from, to]; empty buckets are left out. */
-  buckets(device: number, s: SeriesRef, from: number, to: number, width: number): Bucket[] {
-    const gen = this.reader.compacted();
+  async buckets(device: number, s: SeriesRef, from: number, to: number, width: number): Promise<Bucket[]> {
+    const gen = await this.store.compacted();
     const acc = new BucketAccumulator(from, to, width);
-    this.reader.blockBuckets(s.id, acc, gen);
+    await this.store.blockBuckets(s.id, acc, gen);
     const tail: Points = { ts: [], values: [] };
     this.tail.points(device, s.name, gen, from, to, tail);
     for (let i = 0; i < tail.ts.length; i++) acc.add(tail.ts[i] as number, tail.values[i] as PointValue);
@@ -90,9 +96,9 @@ export class TelemetryService {
    * The newest point of each of the device's metrics; at most the series limit's
    * worth from the store, so no device's answer can hold up the event loop for long.
    */
-  latest(device: number): LatestPoint[] {
-    const gen = this.reader.compacted();
-    return this.withTail(device, this.reader.latest(device, this.seriesLimit.max), gen);
+  async latest(device: number): Promise<LatestPoint[]> {
+    const gen = await this.store.compacted();
+    return this.withTail(device, await this.store.latest(device, this.seriesLimit.max), gen);
   }
 
   /**
@@ -101,15 +107,15 @@ export class TelemetryService {
    * budget (the usual case: a few metrics each), else device by device, each
    * capped at the series limit. Returns the answers, one per device answered.
    */
-  latestPage(devices: readonly number[], budget: number): LatestPoint[][] {
-    const gen = this.reader.compacted();
+  async latestPage(devices: readonly number[], budget: number): Promise<LatestPoint[][]> {
+    const gen = await this.store.compacted();
     const out: LatestPoint[][] = [];
-    const many = this.reader.latestMany(devices, budget + 1);
+    const many = await this.store.latestMany(devices, budget + 1);
     const fits = many.rows <= budget;
     let values = 0;
     for (const d of devices) {
       if (out.length > 0 && values >= budget) break;
-      const stored = fits ? (many.latest.get(d) ?? new Map<string, LatestPoint>()) : this.reader.latest(d, this.seriesLimit.max);
+      const stored = fits ? (many.latest.get(d) ?? new Map<string, LatestPoint>()) : await this.store.latest(d, this.seriesLimit.max);
       const l = this.withTail(d, stored, gen);
       values += l.length;
       out.push(l);

@@ -9,7 +9,7 @@
 // and allocating 20,000 off-heap buffers at once (10-record frames from 1,000
 // devices) stalled the event loop for 60 ms at each rollover.
 
-import type { Points, PointValue } from '../store/telemetry/blocks.js';
+import type { Points, PointValue } from '../store/store.js';
 
 class TailSeries {
   unit: string | null;

@@ -2,26 +2,26 @@
 // every reconnect; applied reports are announced on the bus.
 
 import { type JsonObject, MessageType, type TwinInfo } from '@halyard/firmware-protocol';
+import { type Audit, type Requester, viaDetail } from '../audit.js';
 import type { EventBus } from '../bus.js';
 import type { HubConfig } from '../config.js';
+import { jsonToData } from '../data-json.js';
 import type { DeviceSession } from '../device/session.js';
 import { assertDownlinkData, downlinkDataProblem } from '../downlink-data.js';
 import { HubError, HubErrorCode } from '../errors.js';
 import type { DeviceEntry, Fleet } from '../fleet.js';
 import type { Logger } from '../log.js';
-import { jsonToData } from '../store/json.js';
-import type { Reader } from '../store/reader.js';
-import { type ReportedOutcome, readTwin, type TwinState, twinInfo } from '../store/twins.js';
-import type { Writer } from '../store/writer.js';
+import type { ReportedOutcome, Store, TwinState } from '../store/store.js';
+import { twinInfo } from './info.js';
 
 export class TwinService {
   constructor(
     private readonly config: Readonly<HubConfig>,
     private readonly fleet: Fleet,
-    private readonly writer: Writer<unknown>,
-    private readonly reader: Reader,
+    private readonly store: Pick<Store, 'op' | 'readTwin'>,
     private readonly bus: EventBus,
     private readonly log: Logger,
+    private readonly audit: Audit,
   ) {}
 
   private entry(deviceId: string): DeviceEntry {
@@ -30,19 +30,27 @@ export class TwinService {
     return e;
   }
 
-  get(deviceId: string): TwinInfo {
+  async get(deviceId: string): Promise<TwinInfo> {
     const e = this.entry(deviceId);
-    return twinInfo(e.record.id, readTwin(this.reader.db, e.record.rowid));
+    return twinInfo(e.record.id, await this.store.readTwin(e.record.rowid));
   }
 
-  /** Merge-patches desired (RFC 7396); `ifMatch` guards against lost updates. */
-  async patchDesired(deviceId: string, patch: JsonObject, ifMatch: number | undefined): Promise<{ twin: TwinInfo; changed: boolean }> {
+  /**
+   * Merge-patches desired (RFC 7396); `ifMatch` guards against lost updates. A change
+   * resolves once its audit entry is written (audit.ts).
+   */
+  async patchDesired(
+    requester: Requester,
+    deviceId: string,
+    patch: JsonObject,
+    ifMatch: number | undefined,
+  ): Promise<{ twin: TwinInfo; changed: boolean }> {
     const e = this.entry(deviceId);
     // The patch first, for an error naming the field in it; the merged document (which
     // also holds what earlier patches set) is checked where it is merged, before it is stored.
     assertDownlinkData(patch, 'desired', { mergePatch: true });
-    const before = readTwin(this.reader.db, e.record.rowid).desiredVersion;
-    const state = await this.writer.op('patchDesired', {
+    const before = (await this.store.readTwin(e.record.rowid)).desiredVersion;
+    const state = await this.store.op('patchDesired', {
       device: e.record.rowid,
       patch,
       ifMatch,
@@ -54,6 +62,7 @@ export class TwinService {
     if (changed) {
       if (e.session?.isOpen) this.sendDesired(deviceId, e.session, state);
       this.bus.publish('twin', { twin });
+      await this.audit(requester.actor, 'twin.desired.patch', deviceId, viaDetail(requester, { patch, version: twin.desiredVersion }));
     }
     return { twin, changed };
   }
@@ -74,9 +83,9 @@ export class TwinService {
   }
 
   /** On every (re)connect the device gets the whole desired document (SPEC.md §7.1). */
-  online(entry: DeviceEntry, session: DeviceSession): void {
-    const t = readTwin(this.reader.db, entry.record.rowid);
-    if (t.desiredVersion >= 1) this.sendDesired(entry.record.id, session, t);
+  async online(entry: DeviceEntry, session: DeviceSession): Promise<void> {
+    const t = await this.store.readTwin(entry.record.rowid);
+    if (t.desiredVersion >= 1 && session.isOpen) this.sendDesired(entry.record.id, session, t);
   }
 
   reportedApplied(outcomes: readonly ReportedOutcome[]): void {
@@ -90,7 +99,11 @@ export class TwinService {
       if (o.changed.length === 0 || seen.has(o.device)) continue;
       seen.add(o.device);
       const e = this.fleet.getByRowid(o.device);
-      if (e !== undefined) this.bus.publish('twin', { twin: twinInfo(e.record.id, readTwin(this.reader.db, o.device)) });
+      if (e === undefined) continue;
+      this.store.readTwin(o.device).then(
+        (t) => this.bus.publish('twin', { twin: twinInfo(e.record.id, t) }),
+        (err: unknown) => this.log.error({ err, device: e.record.id }, 'could not read the twin to announce it'),
+      );
     }
   }
 }

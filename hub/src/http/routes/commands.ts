@@ -1,12 +1,12 @@
 // Commands and twins over HTTP.
 
-import { NAME_PATTERN } from '@halyard/firmware-protocol';
+import { type JsonValue, NAME_PATTERN } from '@halyard/firmware-protocol';
 import { z } from 'zod';
-import { COMMAND_DEFAULTS } from '../../commands/service.js';
 import type { HubContext } from '../../context.js';
 import { HubError, HubErrorCode } from '../../errors.js';
+import { httpRequester } from '../requester.js';
 import type { Routes } from '../route.js';
-import { commandState, commandStates, duration, idParams, jsonObject, jsonValue, limit } from '../schemas.js';
+import { commandState, commandStates, durationInput, idParams, jsonObject, jsonValue, limit } from '../schemas.js';
 
 const commandShape = z.object({
   id: z.string(),
@@ -53,8 +53,8 @@ export function commandRoutes(routes: Routes, ctx: HubContext): void {
       .object({
         name: z.string().regex(NAME_PATTERN, 'a command name: 1-64 of A-Z a-z 0-9 _ . : -'),
         params: jsonValue.optional(),
-        ttl: duration.optional(),
-        timeout: duration.optional(),
+        ttl: durationInput.optional(),
+        timeout: durationInput.optional(),
       })
       .strict(),
     response: commandShape,
@@ -63,17 +63,11 @@ export function commandRoutes(routes: Routes, ctx: HubContext): void {
       if (key !== undefined && (key.length === 0 || key.length > 128)) {
         throw new HubError(HubErrorCode.Validation, 'Idempotency-Key must be 1-128 characters', { field: 'Idempotency-Key' });
       }
-      const actor = caller?.username ?? '?';
-      const { command, created } = await ctx.commands.create(params.id, {
-        name: body.name,
-        params: (body.params ?? null) as never,
-        ttl: body.ttl ?? COMMAND_DEFAULTS.ttl,
-        timeout: body.timeout ?? COMMAND_DEFAULTS.timeout,
+      const { command, created } = await ctx.commands.create(httpRequester(caller), params.id, {
+        ...body,
+        params: body.params as JsonValue | undefined,
         key: key ?? null,
-        actor,
-        keyField: 'Idempotency-Key',
       });
-      if (created) await ctx.audit(actor, 'command.create', params.id, { command: command.id, name: body.name });
       const now = query.wait === undefined ? command : ((await ctx.commands.wait(command.id, query.wait * 1000)) ?? command);
       const final = ['succeeded', 'failed', 'rejected', 'expired', 'timed_out', 'cancelled'].includes(now.state);
       c.header('Location', `/api/v1/commands/${now.id}`);
@@ -89,8 +83,8 @@ export function commandRoutes(routes: Routes, ctx: HubContext): void {
     role: 'viewer',
     params: z.object({ id: z.string().min(1).max(128) }),
     response: commandShape,
-    handler: ({ c, params }) => {
-      const cmd = ctx.commands.get(params.id);
+    handler: async ({ c, params }) => {
+      const cmd = await ctx.commands.get(params.id);
       if (cmd === undefined) throw new HubError(HubErrorCode.CommandUnknown, `no command "${params.id}"`);
       return c.json(cmd);
     },
@@ -105,9 +99,7 @@ export function commandRoutes(routes: Routes, ctx: HubContext): void {
     params: z.object({ id: z.string().min(1).max(128) }),
     response: commandShape,
     handler: async ({ c, params, caller }) => {
-      const cmd = ctx.commands.cancel(params.id, caller?.username ?? '?');
-      await ctx.audit(caller?.username ?? '?', 'command.cancel', cmd.device, { command: cmd.id });
-      return c.json(cmd);
+      return c.json(await ctx.commands.cancel(httpRequester(caller), params.id));
     },
   });
 
@@ -120,9 +112,9 @@ export function commandRoutes(routes: Routes, ctx: HubContext): void {
     params: idParams,
     query: z.object({ state: commandStates.optional(), before: z.coerce.number().int().min(1).optional(), limit: limit(1_000, 100) }),
     response: z.object({ commands: z.array(commandShape) }),
-    handler: ({ c, params, query }) => {
+    handler: async ({ c, params, query }) => {
       return c.json({
-        commands: ctx.commands.list(params.id, {
+        commands: await ctx.commands.list(params.id, {
           ...(query.state ? { states: query.state } : {}),
           ...(query.before ? { before: query.before } : {}),
           limit: query.limit,
@@ -139,8 +131,8 @@ export function commandRoutes(routes: Routes, ctx: HubContext): void {
     role: 'viewer',
     params: idParams,
     response: twinShape,
-    handler: ({ c, params }) => {
-      const twin = ctx.twins.get(params.id);
+    handler: async ({ c, params }) => {
+      const twin = await ctx.twins.get(params.id);
       c.header('ETag', `"${twin.desiredVersion}"`);
       return c.json(twin);
     },
@@ -163,8 +155,7 @@ export function commandRoutes(routes: Routes, ctx: HubContext): void {
         if (!m) throw new HubError(HubErrorCode.Validation, 'If-Match must be a desired version number', { field: 'If-Match' });
         ifMatch = Number(m[1]);
       }
-      const { twin, changed } = await ctx.twins.patchDesired(params.id, body as never, ifMatch);
-      if (changed) await ctx.audit(caller?.username ?? '?', 'twin.desired.patch', params.id, { patch: body, version: twin.desiredVersion });
+      const { twin } = await ctx.twins.patchDesired(httpRequester(caller), params.id, body as never, ifMatch);
       c.header('ETag', `"${twin.desiredVersion}"`);
       return c.json(twin);
     },

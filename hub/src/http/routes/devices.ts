@@ -1,13 +1,11 @@
 // Devices: provisioning (the token is shown once), listing, changes, token
 // rotation, revocation (ends a live session at once), deletion, presence history.
 
-import { CloseCode, type DeviceInfo } from '@halyard/firmware-protocol';
+import type { DeviceInfo } from '@halyard/firmware-protocol';
 import { z } from 'zod';
-import { randomToken, sha256 } from '../../auth/secrets.js';
 import type { HubContext } from '../../context.js';
-import { HubError, HubErrorCode } from '../../errors.js';
 import type { DeviceEntry } from '../../fleet.js';
-import { listPresence } from '../../store/events.js';
+import { httpRequester } from '../requester.js';
 import type { Routes } from '../route.js';
 import { deviceId, idParams, limit, tags } from '../schemas.js';
 
@@ -28,9 +26,7 @@ export const deviceShape = z.object({
 });
 
 export function deviceEntry(ctx: HubContext, id: string): DeviceEntry {
-  const e = ctx.fleet.get(id);
-  if (e === undefined) throw new HubError(HubErrorCode.DeviceUnknown, `no device "${id}"`);
-  return e;
+  return ctx.deviceService.entry(id);
 }
 
 function matches(
@@ -94,21 +90,8 @@ export function deviceRoutes(routes: Routes, ctx: HubContext): void {
       .strict(),
     response: deviceShape.extend({ token: z.string() }),
     handler: async ({ c, body, caller }) => {
-      const secret = randomToken();
-      const record = await ctx.writer.op('createDevice', {
-        id: body.id,
-        name: body.name ?? null,
-        model: body.model ?? null,
-        tags: body.tags ?? [],
-        secretHash: sha256(secret),
-        createdAt: Date.now(),
-      });
-      const e = ctx.fleet.add(record);
-      const info = ctx.fleet.info(e);
-      ctx.metrics.devicesKnown.set(ctx.fleet.size);
-      ctx.bus.publish('device', { device: info });
-      await ctx.audit(caller?.username ?? '?', 'device.create', body.id, { name: body.name, model: body.model, tags: body.tags });
-      return c.json({ ...info, token: `${body.id}.${secret}` }, 201);
+      const { device, token } = await ctx.deviceService.provision(httpRequester(caller), body);
+      return c.json({ ...device, token }, 201);
     },
   });
 
@@ -135,17 +118,12 @@ export function deviceRoutes(routes: Routes, ctx: HubContext): void {
       .strict(),
     response: deviceShape,
     handler: async ({ c, params, body, caller }) => {
-      deviceEntry(ctx, params.id);
       const patch = {
         ...(body.name === undefined ? {} : { name: body.name }),
         ...(body.model === undefined ? {} : { model: body.model }),
         ...(body.tags === undefined ? {} : { tags: body.tags }),
       };
-      const record = await ctx.writer.op('updateDevice', { id: params.id, patch });
-      const info = ctx.fleet.info(ctx.fleet.update(record));
-      ctx.bus.publish('device', { device: info });
-      await ctx.audit(caller?.username ?? '?', 'device.update', params.id, patch);
-      return c.json(info);
+      return c.json(await ctx.deviceService.update(httpRequester(caller), params.id, patch));
     },
   });
 
@@ -158,24 +136,7 @@ export function deviceRoutes(routes: Routes, ctx: HubContext): void {
     status: 204,
     params: idParams,
     handler: async ({ c, params, caller }) => {
-      deviceEntry(ctx, params.id);
-      // One ordered operation: hide the device (no upgrade or HELLO succeeds from
-      // here on), end its sessions and drop what they queued, write the delete, then
-      // forget it; a reconnect racing the delete finds no device at any point.
-      const e = ctx.fleet.markDeleting(params.id) as DeviceEntry;
-      ctx.devices.disconnectDeleted(e);
-      try {
-        await ctx.writer.op('deleteDevice', { id: params.id });
-      } catch (err) {
-        ctx.fleet.unmarkDeleting(e);
-        throw err;
-      }
-      ctx.telemetry.forgetDevice(e.record.rowid);
-      ctx.fleet.removeDeleted(e);
-      ctx.commands.forget(params.id);
-      ctx.metrics.devicesKnown.set(ctx.fleet.size);
-      ctx.bus.publish('device.removed', { id: params.id });
-      await ctx.audit(caller?.username ?? '?', 'device.delete', params.id);
+      await ctx.deviceService.delete(httpRequester(caller), params.id);
       return c.body(null, 204);
     },
   });
@@ -189,16 +150,8 @@ export function deviceRoutes(routes: Routes, ctx: HubContext): void {
     params: idParams,
     body: z.object({ reinstate: z.boolean().optional() }).strict().optional(),
     response: z.object({ id: z.string(), token: z.string(), revoked: z.boolean() }),
-    handler: async ({ c, params, body, caller }) => {
-      deviceEntry(ctx, params.id);
-      const secret = randomToken();
-      const record = await ctx.writer.op('setSecret', { id: params.id, secretHash: sha256(secret), unrevoke: body?.reinstate === true });
-      const e = ctx.fleet.update(record);
-      ctx.devices.disconnect(params.id, CloseCode.Revoked, 'the device token was rotated');
-      ctx.bus.publish('device', { device: ctx.fleet.info(e) });
-      await ctx.audit(caller?.username ?? '?', 'device.token.rotate', params.id, { reinstate: body?.reinstate === true });
-      return c.json({ id: params.id, token: `${params.id}.${secret}`, revoked: record.revokedAt !== null });
-    },
+    handler: async ({ c, params, body, caller }) =>
+      c.json(await ctx.deviceService.rotateToken(httpRequester(caller), params.id, body?.reinstate === true)),
   });
 
   routes.add({
@@ -209,16 +162,7 @@ export function deviceRoutes(routes: Routes, ctx: HubContext): void {
     role: 'operator',
     params: idParams,
     response: deviceShape,
-    handler: async ({ c, params, caller }) => {
-      deviceEntry(ctx, params.id);
-      const record = await ctx.writer.op('revokeDevice', { id: params.id, at: Date.now() });
-      const e = ctx.fleet.update(record);
-      ctx.devices.disconnect(params.id, CloseCode.Revoked, 'the device was revoked');
-      const info = ctx.fleet.info(e);
-      ctx.bus.publish('device', { device: info });
-      await ctx.audit(caller?.username ?? '?', 'device.revoke', params.id);
-      return c.json(info);
-    },
+    handler: async ({ c, params, caller }) => c.json(await ctx.deviceService.revoke(httpRequester(caller), params.id)),
   });
 
   routes.add({
@@ -234,9 +178,6 @@ export function deviceRoutes(routes: Routes, ctx: HubContext): void {
         z.object({ device: z.string(), online: z.boolean(), reason: z.string(), code: z.number().nullable(), at: z.number() }),
       ),
     }),
-    handler: ({ c, params, query }) => {
-      const e = deviceEntry(ctx, params.id);
-      return c.json({ presence: listPresence(ctx.reader.db, e.record.rowid, e.record.id, query.limit) });
-    },
+    handler: async ({ c, params, query }) => c.json({ presence: await ctx.deviceService.presence(params.id, query.limit) }),
   });
 }

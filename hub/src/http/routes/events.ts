@@ -2,8 +2,6 @@
 
 import { z } from 'zod';
 import type { HubContext } from '../../context.js';
-import { listEvents } from '../../store/events.js';
-import { listAudit } from '../../store/operators.js';
 import type { Routes } from '../route.js';
 import { deviceId, idParams, limit, time, username } from '../schemas.js';
 import { deviceEntry } from './devices.js';
@@ -32,10 +30,10 @@ export function eventRoutes(routes: Routes, ctx: HubContext): void {
       limit: limit(1_000, 100),
     }),
     response: z.object({ events: z.array(eventShape) }),
-    handler: ({ c, query }) => {
+    handler: async ({ c, query }) => {
       const device = query.device === undefined ? undefined : deviceEntry(ctx, query.device).record.rowid;
       return c.json({
-        events: listEvents(ctx.reader.db, {
+        events: await ctx.store.listEvents({
           ...(device === undefined ? {} : { device }),
           ...(query.since === undefined ? {} : { since: query.since }),
           ...(query.after === undefined ? {} : { afterId: query.after }),
@@ -54,10 +52,10 @@ export function eventRoutes(routes: Routes, ctx: HubContext): void {
     params: idParams,
     query: z.object({ since: time.optional(), limit: limit(1_000, 100) }),
     response: z.object({ events: z.array(eventShape) }),
-    handler: ({ c, params, query }) => {
+    handler: async ({ c, params, query }) => {
       const e = deviceEntry(ctx, params.id);
       return c.json({
-        events: listEvents(ctx.reader.db, {
+        events: await ctx.store.listEvents({
           device: e.record.rowid,
           ...(query.since === undefined ? {} : { since: query.since }),
           limit: query.limit,
@@ -85,9 +83,9 @@ export function eventRoutes(routes: Routes, ctx: HubContext): void {
         }),
       ),
     }),
-    handler: ({ c, query }) =>
+    handler: async ({ c, query }) =>
       c.json({
-        entries: listAudit(ctx.reader.db, {
+        entries: await ctx.store.listAudit({
           ...(query.before === undefined ? {} : { beforeId: query.before }),
           ...(query.actor === undefined ? {} : { actor: query.actor }),
           limit: query.limit,

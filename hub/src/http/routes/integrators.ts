@@ -4,11 +4,11 @@
 // Deleting an account ends its live MQTT connections at once.
 
 import { z } from 'zod';
-import { hashPassword } from '../../auth/secrets.js';
 import type { HubContext } from '../../context.js';
-import { HubError, HubErrorCode } from '../../errors.js';
-import { aclError, defaultAcl, MAX_ACL_FILTERS } from '../../mqtt/acl.js';
-import { type IntegratorAcl, type IntegratorRecord, listIntegrators } from '../../store/integrators.js';
+import { IntegratorService, type LiveIntegrators } from '../../integrators/service.js';
+import { defaultAcl, MAX_ACL_FILTERS } from '../../mqtt/acl.js';
+import type { IntegratorRecord } from '../../store/store.js';
+import { httpRequester } from '../requester.js';
 import type { Routes } from '../route.js';
 import { password, username } from '../schemas.js';
 
@@ -24,12 +24,6 @@ const integratorShape = z.object({
   createdAt: z.number(),
 });
 
-/** What the routes need from the running broker. */
-export interface LiveIntegrators {
-  /** Ends the account's connections; returns how many there were. */
-  disconnect(username: string): number;
-}
-
 function publicIntegrator(ctx: HubContext, i: IntegratorRecord): z.infer<typeof integratorShape> {
   return {
     username: i.username,
@@ -40,6 +34,7 @@ function publicIntegrator(ctx: HubContext, i: IntegratorRecord): z.infer<typeof 
 }
 
 export function integratorRoutes(routes: Routes, ctx: HubContext, live: LiveIntegrators): void {
+  const integrators = new IntegratorService(ctx.store, live, ctx.audit);
   routes.add({
     method: 'get',
     path: '/integrators',
@@ -47,7 +42,7 @@ export function integratorRoutes(routes: Routes, ctx: HubContext, live: LiveInte
     tag: 'integrators',
     role: 'admin',
     response: z.object({ integrators: z.array(integratorShape) }),
-    handler: ({ c }) => c.json({ integrators: listIntegrators(ctx.reader.db).map((i) => publicIntegrator(ctx, i)) }),
+    handler: async ({ c }) => c.json({ integrators: (await integrators.list()).map((i) => publicIntegrator(ctx, i)) }),
   });
 
   routes.add({
@@ -65,22 +60,7 @@ export function integratorRoutes(routes: Routes, ctx: HubContext, live: LiveInte
       })
       .strict(),
     response: integratorShape,
-    handler: async ({ c, body, caller }) => {
-      let acl: IntegratorAcl | null = null;
-      if (body.acl !== undefined) {
-        acl = { subscribe: body.acl.subscribe ?? [], publish: body.acl.publish ?? [] };
-        const bad = aclError(acl);
-        if (bad !== undefined) throw new HubError(HubErrorCode.Validation, `${bad.field}: ${bad.message}`, { field: bad.field });
-      }
-      const created = await ctx.writer.op('createIntegrator', {
-        username: body.username,
-        passwordHash: await hashPassword(body.password),
-        acl,
-        createdAt: Date.now(),
-      });
-      ctx.audit(caller?.username ?? '?', 'integrator.create', body.username, { acl: acl ?? 'default' });
-      return c.json(publicIntegrator(ctx, created), 201);
-    },
+    handler: async ({ c, body, caller }) => c.json(publicIntegrator(ctx, await integrators.create(httpRequester(caller), body)), 201),
   });
 
   routes.add({
@@ -92,9 +72,7 @@ export function integratorRoutes(routes: Routes, ctx: HubContext, live: LiveInte
     status: 204,
     params: z.object({ username }),
     handler: async ({ c, params, caller }) => {
-      await ctx.writer.op('deleteIntegrator', { username: params.username });
-      const connections = live.disconnect(params.username);
-      ctx.audit(caller?.username ?? '?', 'integrator.delete', params.username, { connections });
+      await integrators.delete(httpRequester(caller), params.username);
       return c.body(null, 204);
     },
   });

@@ -1,12 +1,11 @@
 // Operators (admin only): create, change role or password, disable, delete.
 
 import { z } from 'zod';
-import { hashPassword } from '../../auth/secrets.js';
 import type { HubContext } from '../../context.js';
-import { listOperators } from '../../store/operators.js';
+import { httpRequester } from '../requester.js';
 import type { Routes } from '../route.js';
 import { password, role, username } from '../schemas.js';
-import { operatorShape, publicOperator } from './session.js';
+import { operatorShape } from './session.js';
 
 export function operatorRoutes(routes: Routes, ctx: HubContext): void {
   routes.add({
@@ -16,7 +15,7 @@ export function operatorRoutes(routes: Routes, ctx: HubContext): void {
     tag: 'operators',
     role: 'admin',
     response: z.object({ operators: z.array(operatorShape) }),
-    handler: ({ c }) => c.json({ operators: listOperators(ctx.reader.db).map(publicOperator) }),
+    handler: async ({ c }) => c.json({ operators: await ctx.operators.list() }),
   });
 
   routes.add({
@@ -28,16 +27,7 @@ export function operatorRoutes(routes: Routes, ctx: HubContext): void {
     status: 201,
     body: z.object({ username, password, role }),
     response: operatorShape,
-    handler: async ({ c, body, caller }) => {
-      const o = await ctx.writer.op('createOperator', {
-        username: body.username,
-        passwordHash: await hashPassword(body.password),
-        role: body.role,
-        createdAt: Date.now(),
-      });
-      await ctx.audit(caller?.username ?? '?', 'operator.create', body.username, { role: body.role });
-      return c.json(publicOperator(o), 201);
-    },
+    handler: async ({ c, body, caller }) => c.json(await ctx.operators.create(httpRequester(caller), body), 201),
   });
 
   routes.add({
@@ -49,24 +39,7 @@ export function operatorRoutes(routes: Routes, ctx: HubContext): void {
     params: z.object({ username }),
     body: z.object({ role: role.optional(), disabled: z.boolean().optional(), password: password.optional() }).strict(),
     response: operatorShape,
-    handler: async ({ c, params, body, caller }) => {
-      const o = await ctx.writer.op('updateOperator', {
-        username: params.username,
-        patch: {
-          ...(body.role === undefined ? {} : { role: body.role }),
-          ...(body.disabled === undefined ? {} : { disabled: body.disabled }),
-          ...(body.password === undefined ? {} : { passwordHash: await hashPassword(body.password) }),
-        },
-      });
-      if (body.role !== undefined || body.disabled || body.password !== undefined)
-        ctx.bus.publish('session.ended', { username: params.username });
-      await ctx.audit(caller?.username ?? '?', 'operator.update', params.username, {
-        role: body.role,
-        disabled: body.disabled,
-        password: body.password === undefined ? undefined : 'changed',
-      });
-      return c.json(publicOperator(o));
-    },
+    handler: async ({ c, params, body, caller }) => c.json(await ctx.operators.update(httpRequester(caller), params.username, body)),
   });
 
   routes.add({
@@ -78,9 +51,7 @@ export function operatorRoutes(routes: Routes, ctx: HubContext): void {
     status: 204,
     params: z.object({ username }),
     handler: async ({ c, params, caller }) => {
-      await ctx.writer.op('deleteOperator', { username: params.username });
-      ctx.bus.publish('session.ended', { username: params.username });
-      await ctx.audit(caller?.username ?? '?', 'operator.delete', params.username);
+      await ctx.operators.delete(httpRequester(caller), params.username);
       return c.body(null, 204);
     },
   });

@@ -1,12 +1,11 @@
 // Login, logout, and who am I.
 
-import type { OperatorInfo } from '@halyard/firmware-protocol';
 import { deleteCookie, setCookie } from 'hono/cookie';
 import { z } from 'zod';
 import { DUMMY_PASSWORD_HASH, randomToken, sha256, verifyPassword } from '../../auth/secrets.js';
 import type { HubContext } from '../../context.js';
 import { HubError, HubErrorCode } from '../../errors.js';
-import { getOperator } from '../../store/operators.js';
+import { publicOperator } from '../../operators/service.js';
 import { SESSION_COOKIE, SESSION_TTL_MS } from '../auth.js';
 import type { Routes } from '../route.js';
 
@@ -16,10 +15,6 @@ export const operatorShape = z.object({
   disabled: z.boolean(),
   createdAt: z.number(),
 });
-
-export function publicOperator(o: OperatorInfo): OperatorInfo {
-  return { username: o.username, role: o.role, disabled: o.disabled, createdAt: o.createdAt };
-}
 
 export function sessionRoutes(routes: Routes, ctx: HubContext): void {
   routes.add({
@@ -38,7 +33,7 @@ export function sessionRoutes(routes: Routes, ctx: HubContext): void {
         c.header('Retry-After', String(wait));
         throw new HubError(HubErrorCode.RateLimited, `too many failed logins; try again in ${wait} s`, { retryAfter: wait });
       }
-      const o = getOperator(ctx.reader.db, body.username);
+      const o = await ctx.store.getOperator(body.username);
       // Verify against a dummy hash for unknown users so timing does not reveal them.
       const ok = (await verifyPassword(body.password, o?.passwordHash ?? DUMMY_PASSWORD_HASH)) && o !== undefined && !o.disabled;
       if (!ok || o === undefined) {
@@ -50,7 +45,7 @@ export function sessionRoutes(routes: Routes, ctx: HubContext): void {
       const token = randomToken();
       const now = Date.now();
       const expiresAt = now + SESSION_TTL_MS;
-      await ctx.writer.op('createSession', { tokenHash: sha256(token), username: o.username, createdAt: now, expiresAt });
+      await ctx.store.op('createSession', { tokenHash: sha256(token), username: o.username, createdAt: now, expiresAt });
       setCookie(c, SESSION_COOKIE, token, {
         httpOnly: true,
         sameSite: 'Strict',
@@ -72,7 +67,7 @@ export function sessionRoutes(routes: Routes, ctx: HubContext): void {
     status: 204,
     handler: async ({ c, caller }) => {
       if (caller) {
-        await ctx.writer.op('deleteSession', { tokenHash: caller.tokenHash });
+        await ctx.store.op('deleteSession', { tokenHash: caller.tokenHash });
         ctx.bus.publish('session.ended', { username: caller.username, tokenHash: Buffer.from(caller.tokenHash).toString('hex') });
         await ctx.audit(caller.username, 'logout', null);
       }
@@ -88,8 +83,8 @@ export function sessionRoutes(routes: Routes, ctx: HubContext): void {
     tag: 'session',
     role: 'viewer',
     response: operatorShape,
-    handler: ({ c, caller }) => {
-      const o = caller && getOperator(ctx.reader.db, caller.username);
+    handler: async ({ c, caller }) => {
+      const o = caller && (await ctx.store.getOperator(caller.username));
       if (o === undefined) throw new HubError(HubErrorCode.Unauthenticated, 'session ended');
       return c.json(publicOperator(o));
     },

@@ -5,8 +5,8 @@ import { z } from 'zod';
 import type { HubContext } from '../../context.js';
 import { HubError, HubErrorCode } from '../../errors.js';
 import type { DeviceEntry } from '../../fleet.js';
-import type { PointValue } from '../../store/telemetry/blocks.js';
-import { AGGREGATES, type Aggregate } from '../../store/telemetry/query.js';
+import type { PointValue } from '../../store/store.js';
+import { AGGREGATES, type Aggregate } from '../../telemetry/buckets.js';
 import type { Routes } from '../route.js';
 import { duration, idParams, limit, time } from '../schemas.js';
 import { deviceEntry } from './devices.js';
@@ -63,7 +63,7 @@ export function telemetryRoutes(routes: Routes, ctx: HubContext): void {
         }),
       ),
     }),
-    handler: ({ c, params, query }) => {
+    handler: async ({ c, params, query }) => {
       const e = deviceEntry(ctx, params.id);
       const to = query.to ?? Date.now();
       const from = query.from ?? to - 3_600_000;
@@ -81,18 +81,21 @@ export function telemetryRoutes(routes: Routes, ctx: HubContext): void {
           throw new HubError(HubErrorCode.Validation, `at most ${MAX_BUCKETS} buckets per query; widen the bucket`, { field: 'bucket' });
       }
       const device = e.record.rowid;
-      const series = ctx.telemetry.series(device, names).map((s) => {
+      const refs = await ctx.telemetry.series(device, names);
+      const series = [];
+      for (const s of refs) {
         if (query.bucket === undefined) {
-          const r = ctx.telemetry.raw(device, s, from, to, query.limit);
-          return {
+          const r = await ctx.telemetry.raw(device, s, from, to, query.limit);
+          series.push({
             name: s.name,
             unit: s.unit,
             points: r.points.ts.map((t, i) => pointJson(t, r.points.values[i] as PointValue)),
             truncated: r.truncated,
-          };
+          });
+          continue;
         }
-        const buckets = ctx.telemetry.buckets(device, s, from, to, query.bucket);
-        return {
+        const buckets = await ctx.telemetry.buckets(device, s, from, to, query.bucket);
+        series.push({
           name: s.name,
           unit: s.unit,
           truncated: false,
@@ -101,8 +104,8 @@ export function telemetryRoutes(routes: Routes, ctx: HubContext): void {
             for (const a of aggs) out[a] = a === 'last' ? jsonValue(b.last) : a === 'count' ? b.count : b[a];
             return out;
           }),
-        };
-      });
+        });
+      }
       return c.json({ device: e.record.id, from, to, bucket: query.bucket ?? null, series });
     },
   });
@@ -123,7 +126,7 @@ export function telemetryRoutes(routes: Routes, ctx: HubContext): void {
       devices: z.record(z.string(), z.array(z.record(z.string(), z.unknown()))),
       next: z.string().nullable(),
     }),
-    handler: ({ c, query }) => {
+    handler: async ({ c, query }) => {
       let entries: DeviceEntry[];
       if (query.devices !== undefined) {
         const ids = query.devices.split(',').filter((s) => s.length > 0);
@@ -137,7 +140,7 @@ export function telemetryRoutes(routes: Routes, ctx: HubContext): void {
       // Bounded work per request: each device holds at most --max-series-per-device
       // values, and a page stops once it holds LATEST_PAGE_VALUES.
       const page = entries.slice(0, query.limit);
-      const answers = ctx.telemetry.latestPage(
+      const answers = await ctx.telemetry.latestPage(
         page.map((e) => e.record.rowid),
         LATEST_PAGE_VALUES,
       );
@@ -158,9 +161,13 @@ export function telemetryRoutes(routes: Routes, ctx: HubContext): void {
     role: 'viewer',
     params: idParams,
     response: z.object({ device: z.string(), metrics: z.array(z.record(z.string(), z.unknown())) }),
-    handler: ({ c, params }) => {
+    handler: async ({ c, params }) => {
       const e = deviceEntry(ctx, params.id);
-      const metrics = ctx.telemetry.latest(e.record.rowid).map((p) => ({ name: p.name, unit: p.unit, ...pointJson(p.time, p.value) }));
+      const metrics = (await ctx.telemetry.latest(e.record.rowid)).map((p) => ({
+        name: p.name,
+        unit: p.unit,
+        ...pointJson(p.time, p.value),
+      }));
       return c.json({ device: e.record.id, metrics });
     },
   });

@@ -4,11 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { encode } from '@halyard/firmware-protocol';
+import { BucketAccumulator } from '../../telemetry/buckets.js';
 import { type Db, openDatabase } from '../db.js';
 import { migrate } from '../migrations.js';
 import { BLOCK_MAX_POINTS, blockRanges, packBlock, unpackBlock } from './blocks.js';
-import { BucketAccumulator, TelemetryReader } from './query.js';
-import { TelemetryWriter } from './writer.js';
+import { TelemetryWriter } from './log-compactor.js';
+import { TelemetryReader } from './query.js';
 
 describe('telemetry blocks', () => {
   it('pack and unpack every kind of value', () => {

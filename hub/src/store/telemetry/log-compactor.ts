@@ -16,6 +16,7 @@
 
 import { DEFAULT_LIMITS, decode, MessageType, messageName } from '@halyard/firmware-protocol';
 import type { Statement } from 'better-sqlite3';
+import { recordPoints } from '../../telemetry/points.js';
 import type { Db } from '../db.js';
 import {
   BLOCK_MAX_POINTS,
@@ -27,7 +28,6 @@ import {
   sortPoints,
   unpackBlock,
 } from './blocks.js';
-import { recordPoints } from './points.js';
 import { faultReason, isEnvironmentFault, type Quarantined, TelemetryQuarantine } from './quarantine.js';
 
 /** Frames read and decoded per compaction step (a few ms; ingest commits wait while it runs). */

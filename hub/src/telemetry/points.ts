@@ -1,9 +1,9 @@
 // Which stored points a SenML record becomes: its value under its name, and a sum
 // beside a value as its own series `<name>:sum` (a sum alone is the value). The
-// writer and the in-memory tail must agree on this exactly.
+// store's compaction and the in-memory tail must agree on this exactly.
 
 import type { ResolvedRecord } from '@halyard/firmware-protocol';
-import type { PointValue } from './blocks.js';
+import type { PointValue } from '../store/store.js';
 
 export function recordPoints(rec: ResolvedRecord, each: (name: string, value: PointValue) => void): void {
   const value = rec.value ?? rec.stringValue ?? rec.boolValue ?? rec.dataValue;

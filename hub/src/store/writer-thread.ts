@@ -6,26 +6,15 @@ import { EventEmitter } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { HubError, HubErrorCode, type HubErrorCodeString } from '../errors.js';
 import { INDEX_STRIDE, type IngestBatch, type IngestResult } from './ingest.js';
-import type { OpArgs, OpName, OpResult } from './ops.js';
-import type { Quarantined } from './telemetry/quarantine.js';
-import type { OpOutcome, SerializedError, ToWorker, WorkerSettings, WorkerStats } from './writer-protocol.js';
+import type { BatchOutcome, StoreEvents, StoreOpArgs, StoreOpName, StoreOpResult } from './store.js';
+import type { FromWorker, SerializedError, ToWorker, WorkerSettings, WorkerStats } from './writer-protocol.js';
 
-export interface WriterOptions extends WorkerSettings {
+export interface WriterThreadOptions extends WorkerSettings {
   /** Longest a frame waits before its batch is sent, ms. */
   commitIntervalMs: number;
   /** A batch is sent at once when it holds this many frames. */
   maxBatchFrames: number;
   maxFrame: number;
-}
-
-/** A committed (or failed) batch, with the caller's per-frame metadata in frame order. */
-export interface BatchOutcome<M> {
-  result?: IngestResult;
-  error?: HubError;
-  metas: M[];
-  frames: number;
-  /** ms from the batch's first frame to the commit. */
-  latencyMs: number;
 }
 
 interface PendingBatch<M> {
@@ -41,19 +30,7 @@ function toHubError(e: SerializedError): HubError {
   return new HubError(e.code as HubErrorCodeString, e.message, e.field === undefined ? {} : { field: e.field });
 }
 
-export interface WriterEvents<M> {
-  committed: [BatchOutcome<M>];
-  /** A telemetry log generation is now entirely in blocks. */
-  compacted: [number];
-  fatal: [Error];
-  log: [{ level: 'error' | 'warn' | 'info'; msg: string; err?: SerializedError }];
-  /** Compaction set telemetry aside that it cannot store (telemetry_quarantine). */
-  quarantined: [Quarantined[]];
-  /** Background maintenance steps failed in a row (0: it works again). */
-  maintenance: [number];
-}
-
-export class Writer<M = unknown> extends EventEmitter<WriterEvents<M>> {
+export class WriterThread<M = unknown> extends EventEmitter<StoreEvents<M>> {
   private readonly worker: Worker;
   private nextId = 1;
   private readonly calls = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
@@ -68,7 +45,7 @@ export class Writer<M = unknown> extends EventEmitter<WriterEvents<M>> {
   /** Frames accepted but not yet committed (pending + in flight). */
   backlog = 0;
 
-  private constructor(private readonly options: WriterOptions) {
+  private constructor(private readonly options: WriterThreadOptions) {
     super();
     const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
     const settings: WorkerSettings = {
@@ -87,7 +64,7 @@ export class Writer<M = unknown> extends EventEmitter<WriterEvents<M>> {
             `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); })`,
             { eval: true, workerData: settings, name: 'halyard-writer' },
           );
-    this.worker.on('message', (msg) => this.onMessage(msg));
+    this.worker.on('message', (msg: FromWorker) => this.onMessage(msg));
     this.worker.on('error', (err) => this.fail(err));
     this.worker.on('exit', (code) => {
       if (!this.closed) this.fail(new Error(`writer thread exited with code ${code}`));
@@ -95,10 +72,10 @@ export class Writer<M = unknown> extends EventEmitter<WriterEvents<M>> {
   }
 
   /** Starts the writer thread, which opens and migrates the database. */
-  static async start<M>(options: WriterOptions): Promise<Writer<M>> {
-    const w = new Writer<M>(options);
+  static async start<M>(options: WriterThreadOptions): Promise<WriterThread<M>> {
+    const w = new WriterThread<M>(options);
     await new Promise<void>((resolve, reject) => {
-      const onMsg = (msg: { t: string }) => {
+      const onMsg = (msg: FromWorker) => {
         if (msg.t === 'ready') {
           w.worker.off('message', onMsg);
           w.worker.off('error', reject);
@@ -117,40 +94,37 @@ export class Writer<M = unknown> extends EventEmitter<WriterEvents<M>> {
     this.emit('fatal', err);
   }
 
-  private onMessage(msg: {
-    t: string;
-    id?: number;
-    ops?: OpOutcome[];
-    result?: unknown;
-    error?: SerializedError;
-    stats?: WorkerStats;
-    level?: string;
-    msg?: string;
-    err?: SerializedError;
-  }): void {
+  private onMessage(msg: FromWorker): void {
     switch (msg.t) {
       case 'done':
-        for (const o of msg.ops ?? []) this.settle(o.id, o.error, o.result);
+        for (const o of msg.ops) this.settle(o.id, o.error, o.result);
         return;
       case 'stats':
+        this.settle(msg.id, undefined, msg.stats);
+        return;
       case 'closed':
+        this.settle(msg.id, msg.error, null);
+        return;
       case 'compacted-all':
-        this.settle(msg.id as number, msg.error, msg.t === 'stats' ? msg.stats : msg.result);
+        this.settle(msg.id, undefined, null);
         return;
       case 'batch':
-        this.onBatchDone(msg.result as IngestResult | undefined, msg.error);
+        if ('error' in msg) this.onBatchDone(undefined, msg.error);
+        else this.onBatchDone(msg.result, undefined);
         return;
       case 'compacted':
-        this.emit('compacted', (msg as unknown as { gen: number }).gen);
+        this.emit('compacted', msg.gen);
         return;
       case 'quarantined':
-        this.emit('quarantined', (msg as unknown as { items: Quarantined[] }).items);
+        this.emit('quarantined', msg.items);
         return;
       case 'maintenance':
-        this.emit('maintenance', (msg as unknown as { failing: number }).failing);
+        this.emit('maintenance', msg.failing);
         return;
       case 'log':
-        this.emit('log', { level: (msg.level as 'error') ?? 'error', msg: msg.msg ?? '', ...(msg.err ? { err: msg.err } : {}) });
+        this.emit('log', { level: msg.level, msg: msg.msg, ...(msg.err ? { err: msg.err } : {}) });
+        return;
+      case 'ready':
         return;
     }
   }
@@ -190,9 +164,9 @@ export class Writer<M = unknown> extends EventEmitter<WriterEvents<M>> {
   }
 
   /** Runs a named write operation in the writer thread. */
-  op<K extends OpName>(op: K, args: OpArgs<K>): Promise<OpResult<K>> {
+  op<K extends StoreOpName>(op: K, args: StoreOpArgs<K>): Promise<StoreOpResult<K>> {
     const id = this.nextId++;
-    return this.expect<OpResult<K>>(id, () => {
+    return this.expect<StoreOpResult<K>>(id, () => {
       // Operations asked for in one turn of the event loop cross to the thread in one message.
       if (this.queuedOps.push({ id, op, args }) === 1) setImmediate(() => this.postOps());
     });

@@ -1,0 +1,175 @@
+// The Store (store.ts) on SQLite: the writer thread (writer-thread.ts) for every
+// write and ingest batch, the main thread's read-only connection (reader.ts) for
+// reads. SQLite reads are synchronous and cheap on this connection; they are
+// offered as promises because the contract is asynchronous for every engine.
+
+import type { EventInfo, PresenceInfo } from '@halyard/firmware-protocol';
+import type { BucketAccumulator } from '../telemetry/buckets.js';
+import { getCommand, listCommands, openCommands } from './commands.js';
+import { listDevices } from './devices.js';
+import { listEvents, listPresence } from './events.js';
+import { getIntegrator, listIntegrators } from './integrators.js';
+import { countOperators, getOperator, getSession, listAudit, listOperators } from './operators.js';
+import { Reader } from './reader.js';
+import type {
+  AuditRecord,
+  CommandQuery,
+  CommandRecord,
+  DeviceRecord,
+  EventQuery,
+  IntegratorRecord,
+  OperatorRecord,
+  SeriesLookup,
+  SessionLookup,
+  SessionRecord,
+  Store,
+  StoreEvents,
+  StoreOpArgs,
+  StoreOpName,
+  StoreOpResult,
+  StoreStats,
+  TelemetryStore,
+  TwinState,
+} from './store.js';
+import type { TelemetryReader } from './telemetry/query.js';
+import { readTwin } from './twins.js';
+import { WriterThread, type WriterThreadOptions } from './writer-thread.js';
+
+/** The telemetry reads of one SQLite read connection, as the Store's TelemetryStore. */
+export function sqliteTelemetry(r: TelemetryReader): TelemetryStore {
+  return {
+    compacted: async () => r.compacted(),
+    seriesCount: async (device) => r.seriesCount(device),
+    hasSeries: async (device, name) => r.hasSeries(device, name),
+    series: async (device, names, limit) => r.series(device, names, limit),
+    blockPoints: async (series, from, to, gen) => {
+      const into = { ts: [], values: [] };
+      r.blockPoints(series, from, to, gen, into);
+      return into;
+    },
+    blockBuckets: async (series: number, acc: BucketAccumulator, gen: number) => r.blockBuckets(series, acc, gen),
+    latest: async (device, limit) => r.latest(device, limit),
+    latestMany: async (devices, limit) => r.latestMany(devices, limit),
+    uncompacted: async (each) => r.uncompacted(each),
+  };
+}
+
+export class SqliteStore<M = unknown> implements Store<M> {
+  readonly telemetry: TelemetryStore;
+
+  /** `thread`: the SQLite writer thread itself, for what only SQLite has (tests reach it). */
+  private constructor(
+    readonly thread: WriterThread<M>,
+    private readonly reader: Reader,
+  ) {
+    this.telemetry = sqliteTelemetry(reader.telemetry);
+  }
+
+  /** Starts the writer thread (which opens and migrates the database), then opens the read connection. */
+  static async open<M>(options: WriterThreadOptions): Promise<SqliteStore<M>> {
+    const thread = await WriterThread.start<M>(options);
+    return new SqliteStore<M>(thread, new Reader(options.path));
+  }
+
+  op<K extends StoreOpName>(name: K, args: StoreOpArgs<K>): Promise<StoreOpResult<K>> {
+    return this.thread.op(name, args);
+  }
+
+  ingest(device: number, seq: number, now: number, type: number, bytes: Uint8Array, meta: M): void {
+    this.thread.ingest(device, seq, now, type, bytes, meta);
+  }
+
+  get backlog(): number {
+    return this.thread.backlog;
+  }
+
+  discardPending(devices: ReadonlySet<number>): void {
+    this.thread.discardPending(devices);
+  }
+
+  drain(): Promise<void> {
+    return this.thread.drain();
+  }
+
+  on<K extends keyof StoreEvents<M>>(event: K, listener: (...args: StoreEvents<M>[K]) => void): this {
+    this.thread.on(event, listener as never);
+    return this;
+  }
+
+  stats(): Promise<StoreStats> {
+    return this.thread.stats();
+  }
+
+  async quarantinedCount(): Promise<number> {
+    return this.reader.db.prepare('SELECT count(*) FROM telemetry_quarantine').pluck().get() as number;
+  }
+
+  async sizeBytes(): Promise<number> {
+    return this.reader.sizeBytes();
+  }
+
+  compactNow(): Promise<void> {
+    return this.thread.compactNow();
+  }
+
+  async close(): Promise<void> {
+    try {
+      await this.thread.close();
+    } finally {
+      this.reader.close();
+    }
+  }
+
+  seriesLookup(): SeriesLookup {
+    const t = this.reader.telemetry;
+    return { seriesCount: (device) => t.seriesCount(device), hasSeries: (device, name) => t.hasSeries(device, name) };
+  }
+
+  sessionLookup(): SessionLookup {
+    const db = this.reader.db;
+    return { getSession: (tokenHash) => getSession(db, tokenHash), getOperator: (username) => getOperator(db, username) };
+  }
+
+  async listDevices(): Promise<DeviceRecord[]> {
+    return listDevices(this.reader.db);
+  }
+  async getOperator(username: string): Promise<OperatorRecord | undefined> {
+    return getOperator(this.reader.db, username);
+  }
+  async listOperators(): Promise<OperatorRecord[]> {
+    return listOperators(this.reader.db);
+  }
+  async countOperators(): Promise<number> {
+    return countOperators(this.reader.db);
+  }
+  async getSession(tokenHash: Uint8Array): Promise<SessionRecord | undefined> {
+    return getSession(this.reader.db, tokenHash);
+  }
+  async listAudit(q: { beforeId?: number; actor?: string; limit: number }): Promise<AuditRecord[]> {
+    return listAudit(this.reader.db, q);
+  }
+  async getIntegrator(username: string): Promise<IntegratorRecord | undefined> {
+    return getIntegrator(this.reader.db, username);
+  }
+  async listIntegrators(): Promise<IntegratorRecord[]> {
+    return listIntegrators(this.reader.db);
+  }
+  async getCommand(id: string): Promise<CommandRecord | undefined> {
+    return getCommand(this.reader.db, id);
+  }
+  async listCommands(q: CommandQuery): Promise<CommandRecord[]> {
+    return listCommands(this.reader.db, q);
+  }
+  async openCommands(): Promise<CommandRecord[]> {
+    return openCommands(this.reader.db);
+  }
+  async readTwin(device: number): Promise<TwinState> {
+    return readTwin(this.reader.db, device);
+  }
+  async listEvents(q: EventQuery): Promise<EventInfo[]> {
+    return listEvents(this.reader.db, q);
+  }
+  async listPresence(device: number, deviceId: string, limit: number): Promise<PresenceInfo[]> {
+    return listPresence(this.reader.db, device, deviceId, limit);
+  }
+}
