@@ -2,8 +2,9 @@
 // machine and the idempotency rules are the same, canMove is shared).
 
 import { type CommandState, deepEqual, type JsonValue } from '@halyard/firmware-protocol';
+import { canMove } from '../../commands/states.js';
 import { HubError, HubErrorCode } from '../../errors.js';
-import { type CommandQuery, type CommandRecord, canMove, type NewCommand, type Transition } from '../commands.js';
+import type { CommandQuery, CommandRecord, NewCommand, Transition } from '../commands.js';
 import type { Queryable } from './pool.js';
 
 interface Row {
@@ -93,7 +94,7 @@ export async function createCommand(
 ): Promise<{ command: CommandRecord; created: boolean }> {
   if (c.key !== null) {
     // Serialise one caller's uses of one key across hubs: the second waits for the first to commit, then finds its command.
-    await db.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`idem\u0000${c.createdBy}\u0000${c.key}`]);
+    await db.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [JSON.stringify(['idem', c.createdBy, c.key])]);
     const hit = (
       await db.query<{ command: number; created_at: number }>(
         'SELECT command, created_at FROM idempotency_keys WHERE scope = $1 AND key = $2',

@@ -10,9 +10,9 @@
 // no devices row was deleted: its frames are dropped.
 
 import { DEFAULT_LIMITS, decode, MessageType } from '@halyard/firmware-protocol';
+import { dataToJson } from '../../data-json.js';
 import type { IngestResult } from '../ingest.js';
-import { dataToJson } from '../json.js';
-import { framePoints } from '../telemetry/writer.js';
+import { framePoints } from '../telemetry/log-compactor.js';
 import { insertEvent } from './events.js';
 import type { Client } from './pool.js';
 import type { SeriesCache } from './series-cache.js';

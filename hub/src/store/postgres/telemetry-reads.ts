@@ -3,9 +3,10 @@
 // generation, 0, always "compacted", and the hub's in-memory tail holds nothing
 // for long (the store announces generation 0 compacted after every batch).
 
+import type { BucketAccumulator } from '../../telemetry/buckets.js';
 import type { TelemetryStore } from '../store.js';
 import type { Points, PointValue } from '../telemetry/blocks.js';
-import type { BucketAccumulator, LatestPoint, SeriesRef } from '../telemetry/query.js';
+import type { LatestPoint, SeriesRef } from '../telemetry/query.js';
 import type { Queryable } from './pool.js';
 import { fromPointColumns } from './telemetry-insert.js';
 

@@ -4,9 +4,9 @@
 // serialises it there.
 
 import { type DataMap, encode, type JsonObject, MessageType } from '@halyard/firmware-protocol';
+import { dataToJson, jsonToData } from '../../data-json.js';
 import { assertDownlinkData } from '../../downlink-data.js';
 import { HubError, HubErrorCode } from '../../errors.js';
-import { dataToJson, jsonToData } from '../json.js';
 import { patchDocument, type ReportedOutcome, type TwinState, twinLimitProblem } from '../twins.js';
 import { insertEvent } from './events.js';
 import type { Queryable } from './pool.js';
