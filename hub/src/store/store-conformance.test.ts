@@ -239,6 +239,8 @@ async function scenario(e: Engine): Promise<Record<string, unknown>> {
       frame(b.rowid, seq, now, [
         { n: 'blob', vd: new Uint8Array([seq, 0, 255]) },
         { n: 'temp', v: -seq },
+        // Any text, U+0000 included (SPEC.md §3).
+        { n: 'note', u: 'u\u0000', vs: `a\u0000${seq}` },
       ]);
   }
   const ev = encode({ type: MessageType.Event, seq: 121, name: 'door', level: 2, data: { open: true, bytes: new Uint8Array([1, 2]) } });
@@ -274,6 +276,8 @@ async function scenario(e: Engine): Promise<Record<string, unknown>> {
       raw: await telemetry.raw(a.rowid, temp, T0, T0 + 200_000, 1_000),
       rawLimited: await telemetry.raw(a.rowid, state, T0 + 10_000, T0 + 50_000, 5),
       rawBlob: await telemetry.raw(b.rowid, blob, T0, T0 + 200_000, 10),
+      seriesB: (await telemetry.series(b.rowid)).map((s) => [s.name, s.unit]),
+      latestB: await telemetry.latest(b.rowid),
       buckets: await telemetry.buckets(a.rowid, temp, T0, T0 + 200_000, 60_000),
       bucketsText: await telemetry.buckets(a.rowid, state, T0 + 15_000, T0 + 95_000, 30_000),
       latest: await telemetry.latest(a.rowid),

@@ -134,10 +134,10 @@ export async function applyBatch(
       const list = [...wanted.values()].sort((a, b) => a.device - b.device || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
       const rows = (
         await c.query<{ id: number; device: number; name: string; unit: string | null }>(
-          `INSERT INTO series (device, name, unit) SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[])
+          `INSERT INTO series (device, name, unit) SELECT * FROM unnest($1::bigint[], $2::text[], $3::json[])
            ON CONFLICT (device, name) DO UPDATE SET unit = coalesce(excluded.unit, series.unit)
            RETURNING id, device, name, unit`,
-          [list.map((s) => s.device), list.map((s) => s.name), list.map((s) => s.unit)],
+          [list.map((s) => s.device), list.map((s) => s.name), list.map((s) => (s.unit === null ? null : JSON.stringify(s.unit)))],
         )
       ).rows;
       for (const r of rows) {

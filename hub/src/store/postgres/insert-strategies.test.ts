@@ -44,7 +44,7 @@ describe('PostgreSQL store: telemetry insert strategies', () => {
   });
 
   it('each stores every value type exactly, awkward text and floats included', async () => {
-    const odd = ['tab\there', 'new\nline', 'back\\slash', 'cr\r', 'ünï', '\\N', ''];
+    const odd = ['nul\u0000x', 'tab\there', 'new\nline', 'back\\slash', 'cr\r', 'ünï', '\\N', ''];
     let series = 100;
     for (const [name, insert] of Object.entries(STRATEGIES)) {
       series++;

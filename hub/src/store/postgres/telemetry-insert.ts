@@ -61,13 +61,25 @@ function float(v: number | null): string | null {
   return Object.is(v, -0) ? '-0' : String(v);
 }
 
+/** A string value as the json the column holds (U+0000 escaped, which text cannot hold). */
+function jsonText(s: string | null): string | null {
+  return s === null ? null : JSON.stringify(s);
+}
+
 /** The ingest path: one INSERT … SELECT FROM unnest of six arrays, whatever the batch size. */
 export async function insertPointsUnnest(c: Client, p: PointColumns): Promise<void> {
   if (p.series.length === 0) return;
   await c.query(
     `INSERT INTO telemetry (series, ts, v, s, b, d)
-     SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::float8[], $4::text[], $5::boolean[], $6::bytea[])`,
-    [p.series, p.ts, p.v.map(float), p.s, p.b, p.d.map((x) => (x === null ? null : Buffer.from(x.buffer, x.byteOffset, x.byteLength)))],
+     SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::float8[], $4::json[], $5::boolean[], $6::bytea[])`,
+    [
+      p.series,
+      p.ts,
+      p.v.map(float),
+      p.s.map(jsonText),
+      p.b,
+      p.d.map((x) => (x === null ? null : Buffer.from(x.buffer, x.byteOffset, x.byteLength))),
+    ],
   );
 }
 
@@ -82,9 +94,9 @@ export async function insertPointsValues(c: Client, p: PointColumns): Promise<vo
     const rows: string[] = [];
     for (let i = start; i < end; i++) {
       const k = params.length;
-      rows.push(`($${k + 1}::bigint, $${k + 2}::bigint, $${k + 3}::float8, $${k + 4}::text, $${k + 5}::boolean, $${k + 6}::bytea)`);
+      rows.push(`($${k + 1}::bigint, $${k + 2}::bigint, $${k + 3}::float8, $${k + 4}::json, $${k + 5}::boolean, $${k + 6}::bytea)`);
       const d = p.d[i] ?? null;
-      params.push(p.series[i], p.ts[i], float(p.v[i] ?? null), p.s[i], p.b[i], d === null ? null : Buffer.from(d));
+      params.push(p.series[i], p.ts[i], float(p.v[i] ?? null), jsonText(p.s[i] ?? null), p.b[i], d === null ? null : Buffer.from(d));
     }
     await c.query(`INSERT INTO telemetry (series, ts, v, s, b, d) VALUES ${rows.join(', ')}`, params);
   }
@@ -103,7 +115,7 @@ export async function insertPointsCopy(c: Client, p: PointColumns): Promise<void
     const s = p.s[i] ?? null;
     const b = p.b[i] ?? null;
     const d = p.d[i] ?? null;
-    lines[i] = `${p.series[i]}\t${p.ts[i]}\t${float(p.v[i] ?? null) ?? '\\N'}\t${s === null ? '\\N' : copyText(s)}\t${
+    lines[i] = `${p.series[i]}\t${p.ts[i]}\t${float(p.v[i] ?? null) ?? '\\N'}\t${s === null ? '\\N' : copyText(JSON.stringify(s))}\t${
       b === null ? '\\N' : b ? 't' : 'f'
     }\t${d === null ? '\\N' : `\\\\x${Buffer.from(d).toString('hex')}`}\n`;
   }
