@@ -120,6 +120,50 @@ describe('PostgreSQL store: ingest', () => {
     }
   });
 
+  it('a batch big enough to go by COPY: every value type, resends still stored once', async () => {
+    db = await server.newDatabase();
+    const store = await PostgresStore.open<string>({
+      url: db.url,
+      commitIntervalMs: 50,
+      maxBatchFrames: 5_000,
+      maxFrame: 65536,
+      retentionMs: 0,
+      maintenanceIntervalMs: 0,
+    });
+    const outcomes: BatchOutcome<string>[] = [];
+    store.on('committed', (o) => outcomes.push(o));
+    try {
+      const a = await device(store, 'a');
+      const pack = (seq: number): SenmlRecord[] => [
+        { n: 'temp', v: seq, t: 0 },
+        { n: 'text', vs: `tab\t\\ nul\u0000 ${seq}` },
+        { n: 'flag', vb: seq % 2 === 0 },
+        { n: 'raw', vd: new Uint8Array([seq % 256, 9, 10]) },
+      ];
+      for (let round = 0; round < 2; round++)
+        for (let seq = 1; seq <= 1_000; seq++)
+          store.ingest(a, seq, T0 + seq, MessageType.Telemetry, encode({ type: MessageType.Telemetry, seq, pack: pack(seq) }), String(seq));
+      await store.drain();
+      assert.ok(outcomes.every((o) => o.error === undefined));
+      assert.ok(
+        outcomes.some((o) => (o.result?.frames ?? 0) * 4 >= 2_000),
+        'a batch of 2,000 points or more (COPY)',
+      );
+      assert.equal(store.ingestStats.duplicates, 1_000);
+      const text = (await store.telemetry.series(a, ['text']))[0];
+      const raw = (await store.telemetry.series(a, ['raw']))[0];
+      assert.ok(text && raw);
+      const t = await store.telemetry.blockPoints(text.id, 0, T0 + 1e9, 0);
+      assert.equal(t.ts.length, 1_000);
+      assert.equal(t.values[4], 'tab\t\\ nul\u0000 5');
+      const r = await store.telemetry.blockPoints(raw.id, 0, T0 + 1e9, 0);
+      assert.deepEqual(r.values[999], new Uint8Array([1_000 % 256, 9, 10]));
+    } finally {
+      await store.close();
+      await db.drop();
+    }
+  });
+
   it('two stores (two hubs) writing the same device: each sequence number stored once', async () => {
     db = await server.newDatabase();
     const one = await open(db.url);

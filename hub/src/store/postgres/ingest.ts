@@ -16,7 +16,7 @@ import { framePoints } from '../telemetry/log-compactor.js';
 import { insertEvent } from './events.js';
 import type { Client } from './pool.js';
 import type { SeriesCache } from './series-cache.js';
-import { emptyColumns, insertPointsUnnest, pushPoint } from './telemetry-insert.js';
+import { emptyColumns, insertPoints, pushPoint } from './telemetry-insert.js';
 import { applyReported } from './twins.js';
 
 export interface PgFrame {
@@ -150,7 +150,7 @@ export async function applyBatch(
       const id = fresh.get(`${p.device}\u0000${p.name}`)?.id ?? (cache.get(p.device, p.name)?.id as number);
       pushPoint(cols, id, p.ts, p.value);
     }
-    await insertPointsUnnest(c, cols);
+    await insertPoints(c, cols);
   }
 
   const moved = [...marks].filter(([d, s]) => s > (start.get(d) as number));

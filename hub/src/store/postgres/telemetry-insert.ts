@@ -1,18 +1,19 @@
 // Writing telemetry points, one row each, inside an ingest transaction. Three ways
 // were measured (insert-strategies.test.ts prints the figures): PostgreSQL 15, fsync
-// on, one connection, 2 cores shared with other work (load average 3-4), median ms
-// per transaction (BEGIN, insert, COMMIT) over 18 rounds, three runs, November 2026:
+// on, one connection, 2 cores shared with other work, median ms per transaction
+// (BEGIN, insert, COMMIT) over 18 rounds, November 2026. Six runs; the first three
+// with the machine busy (load average 3-4), the last three quieter (load 2-3):
 //
-//   points per transaction   100         1,000        5,000
-//   VALUES ($1, ...)         1.7-4.0     9.5-14.4     55-99    (6 parameters a row)
-//   unnest($1::bigint[] ...) 0.9-4.0     3.2-5.0      12.0-20.2
-//   COPY FROM STDIN          0.8-2.4     3.2-5.0      10.7-19.3 (pg-copy-streams, text)
+//   points per transaction   100        1,000       5,000
+//   VALUES ($1, ...)         1.5-4.0    9.4-14.4    46-99     (6 parameters a row)
+//   unnest($1::bigint[] ...) 0.9-4.0    2.9-5.0     11.1-20.2
+//   COPY FROM STDIN          0.8-2.4    2.9-5.0     8.4-19.3  (pg-copy-streams, text)
 //
-// Multi-row VALUES loses by 3-5x (the server parses and binds 6 parameters per
-// row). unnest and COPY are within the noise of each other at every size (COPY 5-10%
-// ahead at 5,000); ingest uses unnest: one ordinary parameterised statement in the
-// transaction, no text escaping of our own to get wrong, no stream to tear down
-// when the connection fails. COPY stays here for the measurement.
+// Multi-row VALUES loses by 3-5x (the server parses and binds 6 parameters per row)
+// and is not used. unnest and COPY tie up to 1,000 points; at 5,000 COPY is 15-25%
+// faster in the quieter runs. So ingest takes unnest, one plain parameterised
+// statement, below COPY_FROM points and COPY from there on (busy hubs make big
+// batches: up to 2,000 frames of several points each).
 
 import { pipeline } from 'node:stream/promises';
 import { from as copyFrom } from 'pg-copy-streams';
@@ -66,7 +67,15 @@ function jsonText(s: string | null): string | null {
   return s === null ? null : JSON.stringify(s);
 }
 
-/** The ingest path: one INSERT … SELECT FROM unnest of six arrays, whatever the batch size. */
+/** From this many points a batch goes by COPY (see the figures above). */
+export const COPY_FROM = 2_000;
+
+/** What ingest calls: unnest for small batches, COPY for big ones. */
+export function insertPoints(c: Client, p: PointColumns): Promise<void> {
+  return p.series.length >= COPY_FROM ? insertPointsCopy(c, p) : insertPointsUnnest(c, p);
+}
+
+/** One INSERT … SELECT FROM unnest of six arrays, whatever the batch size. */
 export async function insertPointsUnnest(c: Client, p: PointColumns): Promise<void> {
   if (p.series.length === 0) return;
   await c.query(
@@ -86,7 +95,7 @@ export async function insertPointsUnnest(c: Client, p: PointColumns): Promise<vo
 /** Rows per multi-row VALUES statement: 6 parameters a row, 65,535 parameters a statement at most. */
 const VALUES_ROWS = 10_000;
 
-/** Measured against: one multi-row INSERT … VALUES with parameters per 10,000 points. */
+/** Measured, not used: one multi-row INSERT … VALUES with parameters per 10,000 points. */
 export async function insertPointsValues(c: Client, p: PointColumns): Promise<void> {
   for (let start = 0; start < p.series.length; start += VALUES_ROWS) {
     const end = Math.min(p.series.length, start + VALUES_ROWS);
@@ -107,7 +116,7 @@ function copyText(s: string): string {
   return s.replace(/[\\\t\n\r]/g, (ch) => (ch === '\\' ? '\\\\' : ch === '\t' ? '\\t' : ch === '\n' ? '\\n' : '\\r'));
 }
 
-/** Measured against: COPY … FROM STDIN (pg-copy-streams), the whole batch as one text chunk. */
+/** COPY … FROM STDIN (pg-copy-streams), the whole batch as one text chunk. */
 export async function insertPointsCopy(c: Client, p: PointColumns): Promise<void> {
   if (p.series.length === 0) return;
   const lines: string[] = new Array(p.series.length);
