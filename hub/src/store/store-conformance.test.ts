@@ -86,7 +86,8 @@ async function scenario(e: Engine): Promise<Record<string, unknown>> {
   out.revoked = await store.op('revokeDevice', { id: 'Dev-B', at: T0 + 5 });
   out.revokedAgain = await store.op('revokeDevice', { id: 'Dev-B', at: T0 + 9 });
   out.rotated = await store.op('setSecret', { id: 'Dev-B', secretHash: new Uint8Array(32).fill(1), unrevoke: true });
-  await store.op('recordHello', { rowid: a.rowid, firmware: '1.2.3', model: 'm1', boot: 42 });
+  // Any text from a device (SPEC.md §3.5), U+0000 included.
+  await store.op('recordHello', { rowid: a.rowid, firmware: '1.2.3\u0000beta', model: 'm1', boot: 42 });
   await store.op('touchDevices', [
     { rowid: a.rowid, lastSeen: T0 + 100, rtt: 12 },
     { rowid: a.rowid, lastSeen: T0 + 50, rtt: null },
@@ -170,7 +171,7 @@ async function scenario(e: Engine): Promise<Record<string, unknown>> {
     { id: 'c1', to: 'accepted', at: T0 + 21 },
     { id: 'c1', to: 'succeeded', at: T0 + 22, result: { ok: true, v: [1, 2] } },
     { id: 'c1', to: 'failed', at: T0 + 23, error: 'too late' },
-    { id: 'c2', to: 'expired', at: T0 + 30 },
+    { id: 'c2', to: 'expired', at: T0 + 30, error: 'gone\u0000' },
     { id: 'missing', to: 'sent', at: T0 },
   ]);
   assert.equal((out.moved as unknown[]).length, 4, 'the refused and unknown moves are skipped');

@@ -154,8 +154,14 @@ export async function transitionCommands(db: Queryable, moves: readonly Transiti
     if (r === undefined || !canMove(r.state, m.to)) continue;
     await db.query(
       `UPDATE commands SET state = $1, updated_at = $2, sent_at = CASE WHEN $1 = 'sent' THEN coalesce(sent_at, $2) ELSE sent_at END,
-         result = coalesce($3::json, result), error = coalesce($4, error) WHERE rowid = $5`,
-      [m.to, m.at, m.result === undefined || m.result === null ? null : JSON.stringify(m.result), m.error ?? null, r.rowid],
+         result = coalesce($3::json, result), error = coalesce($4::json, error) WHERE rowid = $5`,
+      [
+        m.to,
+        m.at,
+        m.result === undefined || m.result === null ? null : JSON.stringify(m.result),
+        m.error === undefined || m.error === null ? null : JSON.stringify(m.error),
+        r.rowid,
+      ],
     );
     await db.query('INSERT INTO command_history (command, state, at) VALUES ($1, $2, $3)', [r.rowid, m.to, m.at]);
     moved.push((await getCommand(db, m.id)) as CommandRecord);

@@ -42,6 +42,8 @@ function toRecord(r: Row): DeviceRecord {
 }
 
 const bytes = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+/** name, model and firmware are json strings (schema.ts). */
+const str = (s: string | null) => (s === null ? null : JSON.stringify(s));
 
 export async function listDevices(db: Queryable): Promise<DeviceRecord[]> {
   // COLLATE "C": byte order, as SQLite's ORDER BY sorts text.
@@ -69,8 +71,8 @@ export async function createDevice(db: Queryable, d: NewDevice): Promise<DeviceR
   try {
     await db.query('INSERT INTO devices (id, name, model, tags, secret_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6)', [
       d.id,
-      d.name,
-      d.model,
+      str(d.name),
+      str(d.model),
       JSON.stringify(d.tags),
       bytes(d.secretHash),
       d.createdAt,
@@ -85,8 +87,8 @@ export async function createDevice(db: Queryable, d: NewDevice): Promise<DeviceR
 export async function updateDevice(db: Queryable, id: string, patch: DevicePatch): Promise<DeviceRecord> {
   const d = await mustGet(db, id);
   await db.query('UPDATE devices SET name = $1, model = $2, tags = $3 WHERE rowid = $4', [
-    patch.name === undefined ? d.name : patch.name,
-    patch.model === undefined ? d.model : patch.model,
+    str(patch.name === undefined ? d.name : patch.name),
+    str(patch.model === undefined ? d.model : patch.model),
     JSON.stringify(patch.tags ?? d.tags),
     d.rowid,
   ]);
@@ -122,7 +124,7 @@ export async function revokeDevice(db: Queryable, id: string, at: number): Promi
 }
 
 export async function recordHello(db: Queryable, rowid: number, firmware: string, model: string, boot: number | null): Promise<void> {
-  await db.query('UPDATE devices SET firmware = $1, model = $2, boot = $3 WHERE rowid = $4', [firmware, model, boot, rowid]);
+  await db.query('UPDATE devices SET firmware = $1, model = $2, boot = $3 WHERE rowid = $4', [str(firmware), str(model), boot, rowid]);
 }
 
 export async function touchDevices(db: Queryable, touches: readonly Touch[]): Promise<void> {
