@@ -4,6 +4,7 @@ import { startPostgres, type TestPostgres } from '../../../test/helpers/postgres
 import { migrate } from './migrate.js';
 import { DAY_MS, dropPartitionsBefore, ensurePartitions, listPartitions, partitionName } from './partitions.js';
 import { createPool, query } from './pool.js';
+import { PostgresStore } from './postgres-store.js';
 import { PG_MIGRATIONS } from './schema.js';
 
 describe('PostgreSQL store: migrations and partitions', () => {
@@ -85,6 +86,63 @@ describe('PostgreSQL store: migrations and partitions', () => {
       );
     } finally {
       await pool.end();
+      await db.drop();
+    }
+  });
+
+  it('upkeep: partitions ahead, retention of telemetry, events and presence, expired sessions', async () => {
+    const db = await server.newDatabase();
+    const store = await PostgresStore.open({
+      url: db.url,
+      commitIntervalMs: 2,
+      maxBatchFrames: 100,
+      maxFrame: 65536,
+      retentionMs: 2 * DAY_MS,
+      maintenanceIntervalMs: 0,
+    });
+    const pool = createPool(db.url);
+    try {
+      const now = Date.now();
+      const today = Math.floor(now / DAY_MS) * DAY_MS;
+      const d = await store.op('createDevice', {
+        id: 'd',
+        name: null,
+        model: null,
+        tags: [],
+        secretHash: new Uint8Array(4),
+        createdAt: now,
+      });
+      await ensurePartitions(pool, now, now - 5 * DAY_MS);
+      await query(pool, 'test', 'INSERT INTO telemetry (series, ts, v) VALUES (1, $1, 1), (1, $2, 2), (1, $3, 3)', [
+        now - 5 * DAY_MS,
+        now - DAY_MS,
+        now,
+      ]);
+      await store.op('insertEvent', { device: d.rowid, name: 'old', level: 1, data: null, time: 0, receivedAt: now - 3 * DAY_MS });
+      await store.op('insertEvent', { device: d.rowid, name: 'new', level: 1, data: null, time: 0, receivedAt: now });
+      await store.op('createOperator', { username: 'o', passwordHash: 'h', role: 'admin', createdAt: now });
+      await store.op('createSession', { tokenHash: new Uint8Array([1]), username: 'o', createdAt: now - 10, expiresAt: now - 1 });
+      await store.op('createSession', { tokenHash: new Uint8Array([2]), username: 'o', createdAt: now, expiresAt: now + 1000 });
+      const failing: number[] = [];
+      store.on('maintenance', (n) => failing.push(n));
+      await store.maintain(now);
+      assert.deepEqual(failing, [], 'no step failed');
+      const days = (await listPartitions(pool)).map((p) => p.day);
+      assert.ok(days.includes(today + 3 * DAY_MS), 'partitions ahead');
+      assert.ok(!days.includes(today - 5 * DAY_MS), 'the old day dropped whole');
+      assert.deepEqual(
+        (await query<{ v: number }>(pool, 'test', 'SELECT v FROM telemetry ORDER BY ts')).map((r) => r.v),
+        [2, 3],
+      );
+      assert.deepEqual(
+        (await store.listEvents({ limit: 10 })).map((e) => e.name),
+        ['new'],
+      );
+      assert.equal(await store.getSession(new Uint8Array([1])), undefined);
+      assert.ok(await store.getSession(new Uint8Array([2])));
+    } finally {
+      await pool.end();
+      await store.close();
       await db.drop();
     }
   });
