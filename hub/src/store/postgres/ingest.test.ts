@@ -164,6 +164,20 @@ describe('PostgreSQL store: ingest', () => {
     }
   });
 
+  it('a named operation runs after the frames queued before it have committed', async () => {
+    db = await server.newDatabase();
+    const { store } = await open(db.url);
+    try {
+      const a = await device(store, 'a');
+      for (let seq = 1; seq <= 5; seq++) store.ingest(a, seq, T0 + seq, MessageType.Telemetry, telemetry(seq, seq), String(seq));
+      const after = await store.op('updateDevice', { id: 'a', patch: { name: 'n' } });
+      assert.equal(after.lastSeq, 5, 'the operation saw the frames queued before it');
+    } finally {
+      await store.close();
+      await db.drop();
+    }
+  });
+
   it('two stores (two hubs) writing the same device: each sequence number stored once', async () => {
     db = await server.newDatabase();
     const one = await open(db.url);
