@@ -57,7 +57,8 @@ export class GroupCommit<M> {
     const b = this.pending.shift();
     if (b === undefined) return;
     this.inFlight = b;
-    void this.run(b).then(() => this.done(b));
+    // A batch discard() emptied has nothing to commit or report.
+    void (b.frames.length === 0 ? Promise.resolve() : this.run(b)).then(() => this.done(b));
   }
 
   private done(b: Pending<M>): void {
@@ -95,7 +96,7 @@ export class GroupCommit<M> {
       b.frames = frames;
       b.metas = metas;
     }
-    // Empty batches stay (their ids keep barrier() waiters in order) and commit as no-ops.
+    // Emptied batches stay (their ids keep barrier() waiters in order) and are skipped in flush().
   }
 
   get idle(): boolean {
