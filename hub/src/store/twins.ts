@@ -89,7 +89,7 @@ export function twinLimitProblem(doc: JsonObject): string | undefined {
 }
 
 /** Applies a merge patch; returns the new document and the top-level keys that changed. */
-function patchDocument(
+export function patchDocument(
   doc: JsonObject,
   patch: JsonObject,
   updated: Record<string, number>,

@@ -1,0 +1,105 @@
+// Group commit for device frames (as ../writer.ts does for SQLite): frames collect
+// while one batch commits and go together in the next, so batch size follows load;
+// with none in flight a batch goes after `commitIntervalMs` or at `maxBatchFrames`.
+// One batch in flight at a time keeps outcomes in queue order, which the gateway's
+// ACKs rely on.
+
+import type { PgFrame } from './ingest.js';
+
+export interface GroupCommitOptions {
+  commitIntervalMs: number;
+  maxBatchFrames: number;
+}
+
+export interface Pending<M> {
+  id: number;
+  frames: PgFrame[];
+  metas: M[];
+  firstAt: number;
+}
+
+export class GroupCommit<M> {
+  private pending: Pending<M>[] = [];
+  private inFlight: Pending<M> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private nextId = 1;
+  /** Waiters for "every batch up to id is done". */
+  private waiters: { id: number; resolve: () => void }[] = [];
+  private doneThrough = 0;
+  backlog = 0;
+
+  constructor(
+    private readonly options: GroupCommitOptions,
+    /** Commits one batch and reports it; must not throw (a failure is an outcome). */
+    private readonly run: (b: Pending<M>) => Promise<void>,
+  ) {}
+
+  add(frame: PgFrame, meta: M): void {
+    let b = this.pending[this.pending.length - 1];
+    if (b === undefined || b.metas.length >= this.options.maxBatchFrames) {
+      b = { id: this.nextId++, frames: [], metas: [], firstAt: performance.now() };
+      this.pending.push(b);
+    }
+    b.frames.push(frame);
+    b.metas.push(meta);
+    this.backlog++;
+    if (this.inFlight !== undefined) return;
+    if (b.metas.length >= this.options.maxBatchFrames || this.options.commitIntervalMs === 0) this.flush();
+    else this.timer ??= setTimeout(() => this.flush(), this.options.commitIntervalMs);
+  }
+
+  private flush(): void {
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    if (this.inFlight !== undefined) return;
+    const b = this.pending.shift();
+    if (b === undefined) return;
+    this.inFlight = b;
+    // A batch discard() emptied has nothing to commit or report.
+    void (b.frames.length === 0 ? Promise.resolve() : this.run(b)).then(() => this.done(b));
+  }
+
+  private done(b: Pending<M>): void {
+    this.inFlight = undefined;
+    this.backlog -= b.frames.length;
+    this.doneThrough = b.id;
+    const ready = this.waiters.filter((w) => w.id <= b.id);
+    this.waiters = this.waiters.filter((w) => w.id > b.id);
+    // Frames that waited during this commit go at once: they have waited long enough.
+    if (this.pending.length > 0) this.flush();
+    for (const w of ready) w.resolve();
+  }
+
+  /** Resolves once every frame queued before this call is committed (or failed). */
+  barrier(): Promise<void> {
+    const last = this.pending[this.pending.length - 1]?.id ?? this.inFlight?.id;
+    if (last === undefined || last <= this.doneThrough) return Promise.resolve();
+    if (this.inFlight === undefined) this.flush();
+    return new Promise((resolve) => this.waiters.push({ id: last, resolve }));
+  }
+
+  /** Drops queued (not yet sent) frames of these devices. */
+  discard(devices: ReadonlySet<number>): void {
+    for (const b of this.pending) {
+      const frames: PgFrame[] = [];
+      const metas: M[] = [];
+      b.frames.forEach((f, i) => {
+        if (devices.has(f.device)) {
+          this.backlog--;
+          return;
+        }
+        frames.push(f);
+        metas.push(b.metas[i] as M);
+      });
+      b.frames = frames;
+      b.metas = metas;
+    }
+    // Emptied batches stay (their ids keep barrier() waiters in order) and are skipped in flush().
+  }
+
+  get idle(): boolean {
+    return this.inFlight === undefined && this.pending.length === 0;
+  }
+}

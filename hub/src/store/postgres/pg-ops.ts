@@ -1,0 +1,45 @@
+// The Store's named write operations on PostgreSQL, each run in one transaction on
+// the connection given (postgres-store.ts opens it and commits). Same names,
+// arguments, results and HubError codes as the SQLite ones (../ops.ts).
+
+import type { StoreOpArgs, StoreOpName, StoreOpResult } from '../store.js';
+import { createCommand, transitionCommands } from './commands.js';
+import * as devices from './devices.js';
+import { insertEvent, insertPresence } from './events.js';
+import * as operators from './operators.js';
+import type { Client } from './pool.js';
+import { patchDesired } from './twins.js';
+
+export type PgOps = { [K in StoreOpName]: (c: Client, args: StoreOpArgs<K>) => Promise<StoreOpResult<K>> };
+
+export const pgOps: PgOps = {
+  createDevice: (c, d) => devices.createDevice(c, d),
+  updateDevice: (c, a) => devices.updateDevice(c, a.id, a.patch),
+  deleteDevice: (c, a) => devices.deleteDevice(c, a.id),
+  setSecret: (c, a) => devices.setSecret(c, a.id, a.secretHash, a.unrevoke),
+  revokeDevice: (c, a) => devices.revokeDevice(c, a.id, a.at),
+  recordHello: (c, a) => devices.recordHello(c, a.rowid, a.firmware, a.model, a.boot),
+  touchDevices: (c, a) => devices.touchDevices(c, a),
+  recordPresence: (c, a) => insertPresence(c, a),
+  insertEvent: (c, e) => insertEvent(c, e),
+
+  createOperator: (c, o) => operators.createOperator(c, o),
+  updateOperator: (c, a) => operators.updateOperator(c, a.username, a.patch),
+  deleteOperator: (c, a) => operators.deleteOperator(c, a.username),
+  createSession: (c, s) => operators.createSession(c, s),
+  deleteSession: (c, a) => operators.deleteSession(c, a.tokenHash),
+  audit: (c, e) => operators.appendAudit(c, e),
+
+  createCommand: async (c, a) => {
+    await devices.requireDevice(c, a.command.device);
+    return createCommand(c, a.command, a.maxOpen, a.keyTtl);
+  },
+  transitionCommands: (c, moves) => transitionCommands(c, moves),
+  patchDesired: async (c, a) => {
+    await devices.requireDevice(c, a.device);
+    return patchDesired(c, a.device, a.patch, a.ifMatch, a.now, a.maxFrame);
+  },
+
+  createIntegrator: (c, i) => operators.createIntegrator(c, i),
+  deleteIntegrator: (c, a) => operators.deleteIntegrator(c, a.username),
+};

@@ -1,0 +1,128 @@
+// The PostgreSQL connection pool and transactions on it. Timestamps and ids are
+// bigint in the schema but the hub works in JavaScript numbers (ms since the epoch,
+// row ids): both stay far below 2^53, so int8 is parsed as a number here, once.
+
+import pg from 'pg';
+import { HubError, HubErrorCode } from '../../errors.js';
+
+/** int8 (bigint) as a number: ms timestamps and row ids fit in 53 bits. */
+const INT8_OID = 20;
+const types = {
+  getTypeParser: (oid: number, format?: string) =>
+    oid === INT8_OID && format !== 'binary' ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text'),
+};
+
+export interface PoolOptions {
+  /** Connections at most (default 10). */
+  max?: number;
+  /** ms to wait for a connection before a query fails (default 10 s). */
+  connectTimeoutMs?: number;
+  /** Called for errors of idle connections (the server went away); the pool replaces them. */
+  onIdleError?: (err: Error) => void;
+}
+
+export type Pool = pg.Pool;
+export type Client = pg.PoolClient;
+
+export function createPool(url: string, options: PoolOptions = {}): Pool {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.max ?? 10,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
+    types,
+    application_name: 'halyard-hub',
+  });
+  // An idle client losing its server emits 'error' on the pool; unhandled, that would
+  // end the process. The next query gets a fresh connection (or a clear error).
+  pool.on('error', (err) => options.onIdleError?.(err));
+  return pool;
+}
+
+/** SQLSTATE classes that mean the connection or the server is gone, not that the statement is wrong. */
+function isConnectionFault(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string') {
+    // 08: connection exception; 57P01..57P03: admin shutdown, crash shutdown, cannot connect now.
+    if (code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03') return true;
+    if (code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'EPIPE' || code === 'ETIMEDOUT') return true;
+  }
+  const msg = err instanceof Error ? err.message : '';
+  return /Connection terminated|connection timeout|Client has encountered a connection error/i.test(msg);
+}
+
+/**
+ * A database failure as the hub's error: HubError passes through; a lost server
+ * becomes HUB_ERR_STORAGE saying so (the pool reconnects on the next call).
+ */
+export function storageError(err: unknown, what: string): Error {
+  if (err instanceof HubError) return err;
+  const detail = err instanceof Error ? err.message : String(err);
+  if (isConnectionFault(err))
+    return new HubError(HubErrorCode.Storage, `${what}: the PostgreSQL server is unreachable (${detail}); retry later`, { cause: err });
+  return new HubError(HubErrorCode.Storage, `${what}: ${detail}`, { cause: err });
+}
+
+/** SQLSTATE of a unique violation. */
+export const UNIQUE_VIOLATION = '23505';
+
+export function pgCode(err: unknown): string | undefined {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/**
+ * Runs `fn` in one transaction on one connection: COMMIT when it resolves, ROLLBACK
+ * when it throws. Resolves only after COMMIT has returned, so a caller told "done"
+ * can rely on it (a device's ACK waits for this). A connection that failed is
+ * destroyed instead of going back to the pool.
+ */
+export async function transaction<T>(pool: Pool, what: string, fn: (c: Client) => Promise<T>): Promise<T> {
+  let client: Client;
+  try {
+    client = await pool.connect();
+  } catch (err) {
+    throw storageError(err, what);
+  }
+  let broken: Error | undefined;
+  // A checked-out connection the server drops between two statements emits 'error'
+  // with nobody listening (the pool listens only while it is idle): unhandled, that
+  // would end the process. The next statement fails anyway; remember the error.
+  const onError = (err: Error) => {
+    broken ??= err;
+  };
+  client.on('error', onError);
+  try {
+    await client.query('BEGIN');
+    const out = await fn(client);
+    await client.query('COMMIT');
+    return out;
+  } catch (err) {
+    try {
+      await client.query('ROLLBACK');
+    } catch (rollbackErr) {
+      broken = rollbackErr as Error;
+    }
+    if (isConnectionFault(err)) broken ??= err as Error;
+    throw storageError(err, what);
+  } finally {
+    client.off('error', onError);
+    client.release(broken);
+  }
+}
+
+/** One statement outside a transaction, with the same error translation. */
+export async function query<R extends pg.QueryResultRow>(
+  pool: Pool | Client,
+  what: string,
+  text: string,
+  values?: unknown[],
+): Promise<R[]> {
+  try {
+    return (await pool.query<R>(text, values)).rows;
+  } catch (err) {
+    throw storageError(err, what);
+  }
+}
+
+/** Anything that runs a query: the pool, or a connection inside a transaction. */
+export type Queryable = Pool | Client;

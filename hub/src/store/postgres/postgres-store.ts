@@ -1,0 +1,277 @@
+// The Store (../store.ts) on PostgreSQL: a shared database several hubs can use.
+// Writes: named operations one at a time, in the order asked (each its own
+// transaction, after the frames queued before it have committed), and device frames
+// by group commit (group-commit.ts, ingest.ts), reported only once COMMIT has
+// returned. Reads go straight to the pool. Upkeep (partitions ahead, retention,
+// expired sessions) runs on a timer; every step is safe for two hubs at once.
+
+import { EventEmitter } from 'node:events';
+import { HubError, HubErrorCode } from '../../errors.js';
+import type {
+  BatchOutcome,
+  CommandQuery,
+  EventQuery,
+  Store,
+  StoreEvents,
+  StoreOpArgs,
+  StoreOpName,
+  StoreOpResult,
+  StoreStats,
+} from '../store.js';
+import * as commands from './commands.js';
+import * as devices from './devices.js';
+import * as events from './events.js';
+import { GroupCommit, type Pending } from './group-commit.js';
+import { applyBatch } from './ingest.js';
+import { migrate } from './migrate.js';
+import * as operators from './operators.js';
+import { DAY_MS, dropPartitionsBefore, ensurePartitions } from './partitions.js';
+import { pgOps } from './pg-ops.js';
+import { createPool, type Pool, query, storageError, transaction } from './pool.js';
+import { SeriesCache } from './series-cache.js';
+import { PgTelemetryReads } from './telemetry-reads.js';
+import * as twins from './twins.js';
+
+export interface PostgresStoreOptions {
+  /** postgres://user:password@host:port/database */
+  url: string;
+  /** Pool connections (default 10). */
+  poolSize?: number;
+  /** Longest a frame waits before its batch is sent, ms. */
+  commitIntervalMs: number;
+  /** A batch is sent at once when it holds this many frames. */
+  maxBatchFrames: number;
+  maxFrame: number;
+  /** Telemetry, events and presence older than this are dropped, ms; 0 keeps everything. */
+  retentionMs: number;
+  /** How often upkeep runs, ms (default an hour; 0: never, tests call `maintain`). */
+  maintenanceIntervalMs?: number;
+}
+
+/** Figures of this engine beside StoreStats. */
+export interface PostgresIngestStats {
+  batches: number;
+  frames: number;
+  duplicates: number;
+  dropped: number;
+  failures: number;
+}
+
+export class PostgresStore<M = unknown> extends EventEmitter<StoreEvents<M>> implements Store<M> {
+  readonly telemetry: PgTelemetryReads;
+  readonly ingestStats: PostgresIngestStats = { batches: 0, frames: 0, duplicates: 0, dropped: 0, failures: 0 };
+  private readonly series = new SeriesCache();
+  private readonly commits: GroupCommit<M>;
+  /** The tail of the chain named operations run on, one after another. */
+  private opChain: Promise<unknown> = Promise.resolve();
+  private maintenanceTimer: NodeJS.Timeout | undefined;
+  private failingSteps = 0;
+  private closed = false;
+
+  private constructor(
+    private readonly pool: Pool,
+    private readonly options: PostgresStoreOptions,
+  ) {
+    super();
+    this.telemetry = new PgTelemetryReads(pool);
+    this.commits = new GroupCommit<M>(options, (b) => this.commitBatch(b));
+  }
+
+  /** Connects, applies the migrations (under an advisory lock) and makes the partitions ahead. */
+  static async open<M>(options: PostgresStoreOptions): Promise<PostgresStore<M>> {
+    const pool = createPool(options.url, { max: options.poolSize ?? 10 });
+    let store: PostgresStore<M> | undefined;
+    pool.on('error', (err) => store?.emit('log', { level: 'warn', msg: `PostgreSQL connection lost while idle: ${err.message}` }));
+    try {
+      await migrate(pool);
+      await ensurePartitions(pool, Date.now());
+    } catch (err) {
+      await pool.end().catch(() => {});
+      throw err;
+    }
+    store = new PostgresStore<M>(pool, options);
+    const every = options.maintenanceIntervalMs ?? 3_600_000;
+    if (every > 0) {
+      store.maintenanceTimer = setInterval(() => void store?.maintain(Date.now()), every);
+      store.maintenanceTimer.unref();
+    }
+    return store;
+  }
+
+  // --- writes -------------------------------------------------------------------
+
+  op<K extends StoreOpName>(name: K, args: StoreOpArgs<K>): Promise<StoreOpResult<K>> {
+    if (this.closed) return Promise.reject(new HubError(HubErrorCode.Unavailable, 'the store is closed'));
+    const barrier = this.commits.barrier();
+    const run = async (): Promise<StoreOpResult<K>> => {
+      await barrier;
+      const out = await transaction(this.pool, name, (c) => pgOps[name](c, args));
+      if (name === 'deleteDevice') this.series.forgetDevice((out as StoreOpResult<'deleteDevice'>).rowid);
+      return out;
+    };
+    const p = this.opChain.then(run, run);
+    this.opChain = p.catch(() => {});
+    return p;
+  }
+
+  ingest(device: number, seq: number, now: number, type: number, bytes: Uint8Array, meta: M): void {
+    this.commits.add({ device, seq, now, type, bytes }, meta);
+  }
+
+  get backlog(): number {
+    return this.commits.backlog;
+  }
+
+  discardPending(devices: ReadonlySet<number>): void {
+    this.commits.discard(devices);
+  }
+
+  drain(): Promise<void> {
+    return this.commits.barrier();
+  }
+
+  private async commitBatch(b: Pending<M>): Promise<void> {
+    const outcome: BatchOutcome<M> = { metas: b.metas, frames: b.frames.length, latencyMs: 0 };
+    try {
+      const result = await transaction(this.pool, 'storing device frames', (c) =>
+        applyBatch(c, b.id, b.frames, this.options.maxFrame, this.series),
+      );
+      for (const s of result.newSeries) this.series.set(s.device, s.name, { id: s.id, unit: s.unit });
+      this.ingestStats.batches++;
+      this.ingestStats.frames += result.frames;
+      this.ingestStats.duplicates += result.duplicates;
+      this.ingestStats.dropped += result.dropped;
+      const { newSeries: _n, duplicates: _d, dropped: _x, ...plain } = result;
+      outcome.result = plain;
+    } catch (err) {
+      this.ingestStats.failures++;
+      outcome.error = err instanceof HubError ? err : (storageError(err, 'storing device frames') as HubError);
+    }
+    outcome.latencyMs = performance.now() - b.firstAt;
+    try {
+      this.emit('committed', outcome);
+      // Committed points are readable at once: the hub's tail may let go of them.
+      if (outcome.result) this.emit('compacted', 0);
+    } catch (err) {
+      this.emit('log', { level: 'error', msg: `a committed-batch listener threw: ${(err as Error).message}` });
+    }
+  }
+
+  /** Partitions ahead, retention, expired sessions. Safe to run on several hubs at once. */
+  async maintain(now: number): Promise<void> {
+    try {
+      await ensurePartitions(this.pool, now);
+      if (this.options.retentionMs > 0) {
+        const cutoff = now - this.options.retentionMs;
+        // Whole days only: a partition goes once its last point is past the cutoff.
+        await dropPartitionsBefore(this.pool, Math.floor(cutoff / DAY_MS) * DAY_MS);
+        await query(this.pool, 'pruning events', 'DELETE FROM events WHERE received_at < $1', [cutoff]);
+        await query(this.pool, 'pruning presence', 'DELETE FROM presence WHERE at < $1', [cutoff]);
+      }
+      await query(this.pool, 'pruning sessions', 'DELETE FROM sessions WHERE expires_at < $1', [now]);
+      if (this.failingSteps > 0) {
+        this.failingSteps = 0;
+        this.emit('maintenance', 0);
+      }
+    } catch (err) {
+      this.failingSteps++;
+      this.emit('log', {
+        level: 'error',
+        msg: `storage maintenance failed (${this.failingSteps} time(s) in a row): ${(err as Error).message}`,
+      });
+      this.emit('maintenance', this.failingSteps);
+    }
+  }
+
+  // --- reads --------------------------------------------------------------------
+
+  private read<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    return fn().catch((err: unknown) => {
+      throw storageError(err, what);
+    });
+  }
+
+  listDevices() {
+    return this.read('listing devices', () => devices.listDevices(this.pool));
+  }
+  getOperator(username: string) {
+    return this.read('reading an operator', () => operators.getOperator(this.pool, username));
+  }
+  listOperators() {
+    return this.read('listing operators', () => operators.listOperators(this.pool));
+  }
+  countOperators() {
+    return this.read('counting operators', () => operators.countOperators(this.pool));
+  }
+  getSession(tokenHash: Uint8Array) {
+    return this.read('reading a session', () => operators.getSession(this.pool, tokenHash));
+  }
+  listAudit(q: { beforeId?: number; actor?: string; limit: number }) {
+    return this.read('listing the audit log', () => operators.listAudit(this.pool, q));
+  }
+  getIntegrator(username: string) {
+    return this.read('reading an integrator', () => operators.getIntegrator(this.pool, username));
+  }
+  listIntegrators() {
+    return this.read('listing integrators', () => operators.listIntegrators(this.pool));
+  }
+  getCommand(id: string) {
+    return this.read('reading a command', () => commands.getCommand(this.pool, id));
+  }
+  listCommands(q: CommandQuery) {
+    return this.read('listing commands', () => commands.listCommands(this.pool, q));
+  }
+  openCommands() {
+    return this.read('listing open commands', () => commands.openCommands(this.pool));
+  }
+  readTwin(device: number) {
+    return this.read('reading a twin', () => twins.readTwin(this.pool, device));
+  }
+  listEvents(q: EventQuery) {
+    return this.read('listing events', () => events.listEvents(this.pool, q));
+  }
+  listPresence(device: number, deviceId: string, limit: number) {
+    return this.read('listing presence', () => events.listPresence(this.pool, device, deviceId, limit));
+  }
+
+  // --- figures and lifecycle ----------------------------------------------------
+
+  async stats(): Promise<StoreStats> {
+    const s = this.ingestStats;
+    return {
+      batches: s.batches,
+      frames: s.frames,
+      logRows: 0,
+      compactions: 0,
+      compactedRows: 0,
+      mergedPoints: 0,
+      retainedBlocks: 0,
+      lastCompactionMs: 0,
+      failures: s.failures,
+      quarantined: 0,
+    };
+  }
+
+  async quarantinedCount(): Promise<number> {
+    return 0;
+  }
+
+  async sizeBytes(): Promise<number> {
+    const r = await query<{ n: number }>(this.pool, 'measuring the database', 'SELECT pg_database_size(current_database()) AS n');
+    return r[0]?.n ?? 0;
+  }
+
+  /** Every committed point is readable already: only waits for what is queued. */
+  compactNow(): Promise<void> {
+    return this.drain();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.drain();
+    this.closed = true;
+    await this.opChain;
+    if (this.maintenanceTimer) clearInterval(this.maintenanceTimer);
+    await this.pool.end();
+  }
+}

@@ -1,0 +1,393 @@
+// The Store contract (store.ts), the same cases against every engine: SQLite (the
+// writer thread) and PostgreSQL (postgres/postgres-store.ts). Each engine's answers
+// are checked against the expectations here and against each other's: a hub must
+// not be able to tell which engine it runs on. Row ids are left out of the
+// comparison (PostgreSQL identities are not transactional: a refused insert uses
+// one up). The PostgreSQL part is skipped, saying why, only where the PostgreSQL
+// binaries are missing (and HALYARD_TEST_PG_URL is unset).
+
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { decode, encode, MessageType, type ResolvedRecord, type SenmlRecord } from '@halyard/firmware-protocol';
+import { startPostgres, type TestPostgres } from '../../test/helpers/postgres.js';
+import { HubError } from '../errors.js';
+import { TelemetryService } from '../telemetry/service.js';
+import { PostgresStore } from './postgres/postgres-store.js';
+import { SqliteStore } from './sqlite-store.js';
+import type { Store } from './store.js';
+
+interface Meta {
+  device: number;
+  records: readonly ResolvedRecord[];
+}
+
+/** A store with the hub's telemetry service wired to it as hub.ts wires it. */
+interface Engine {
+  store: Store<Meta>;
+  telemetry: TelemetryService;
+  close(): Promise<void>;
+}
+
+const T0 = Date.UTC(2026, 10, 30, 6);
+const SECRET = new Uint8Array(32).fill(7);
+
+async function wire(store: Store<Meta>): Promise<TelemetryService> {
+  const telemetry = await TelemetryService.start(store.telemetry, { seriesCount: () => 0, hasSeries: () => false }, 1_000);
+  store.on('committed', (o) => {
+    if (o.result) for (const m of o.metas) telemetry.committed(o.result.gen, m.device, m.records);
+  });
+  store.on('compacted', (gen) => telemetry.compacted(gen));
+  return telemetry;
+}
+
+/** Drops engine-assigned row ids (numbers under rowid, deviceRowid, id) so answers compare across engines. */
+function normal(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(normal);
+  if (v instanceof Map) return new Map([...v].map(([k, x]) => [k, normal(x)]));
+  // SQLite hands bytes back as a Buffer from compacted blocks, a Uint8Array from the tail: the bytes count.
+  if (v instanceof Uint8Array) return new Uint8Array(v);
+  if (v === null || typeof v !== 'object') return v;
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) {
+    if ((k === 'rowid' || k === 'deviceRowid' || k === 'id') && typeof x === 'number') continue;
+    out[k] = normal(x);
+  }
+  return out;
+}
+
+async function code(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return 'ok';
+  } catch (err) {
+    assert.ok(err instanceof HubError, `a HubError, not ${String(err)}`);
+    return err.code;
+  }
+}
+
+/** Every case, run on one engine; returns its answers for the comparison across engines. */
+async function scenario(e: Engine): Promise<Record<string, unknown>> {
+  const { store, telemetry } = e;
+  const out: Record<string, unknown> = {};
+  const newDevice = (id: string) =>
+    store.op('createDevice', { id, name: null, model: null, tags: ['t'], secretHash: SECRET, createdAt: T0 });
+
+  // Devices.
+  const a = await newDevice('dev-a');
+  out.duplicate = await code(newDevice('dev-a'));
+  assert.equal(out.duplicate, 'HUB_ERR_DEVICE_EXISTS');
+  const b = await newDevice('Dev-B');
+  const c = await newDevice('dev-c');
+  out.updated = await store.op('updateDevice', { id: 'dev-a', patch: { name: 'Alpha', tags: ['x', 'y'] } });
+  out.updateUnknown = await code(store.op('updateDevice', { id: 'nope', patch: {} }));
+  out.revoked = await store.op('revokeDevice', { id: 'Dev-B', at: T0 + 5 });
+  out.revokedAgain = await store.op('revokeDevice', { id: 'Dev-B', at: T0 + 9 });
+  out.rotated = await store.op('setSecret', { id: 'Dev-B', secretHash: new Uint8Array(32).fill(1), unrevoke: true });
+  // Any text from a device (SPEC.md §3.5), U+0000 included.
+  await store.op('recordHello', { rowid: a.rowid, firmware: '1.2.3\u0000beta', model: 'm1', boot: 42 });
+  await store.op('touchDevices', [
+    { rowid: a.rowid, lastSeen: T0 + 100, rtt: 12 },
+    { rowid: a.rowid, lastSeen: T0 + 50, rtt: null },
+    { rowid: b.rowid, lastSeen: T0 + 70, rtt: null },
+  ]);
+  out.devices = await store.listDevices();
+  assert.deepEqual(
+    (out.devices as { id: string }[]).map((d) => d.id),
+    ['Dev-B', 'dev-a', 'dev-c'],
+    'byte order',
+  );
+
+  // Operators, sessions, audit.
+  await store.op('createOperator', { username: 'root', passwordHash: 'h1', role: 'admin', createdAt: T0 });
+  await store.op('createOperator', { username: 'ann', passwordHash: 'h2', role: 'operator', createdAt: T0 + 1 });
+  out.opDuplicate = await code(store.op('createOperator', { username: 'ann', passwordHash: 'x', role: 'viewer', createdAt: T0 }));
+  out.lastAdmin = await code(store.op('updateOperator', { username: 'root', patch: { role: 'viewer' } }));
+  out.lastAdminDelete = await code(store.op('deleteOperator', { username: 'root' }));
+  const token = new Uint8Array(32).fill(3);
+  await store.op('createSession', { tokenHash: token, username: 'ann', createdAt: T0, expiresAt: T0 + 1000 });
+  out.session = await store.getSession(token);
+  out.demoted = await store.op('updateOperator', { username: 'ann', patch: { role: 'viewer' } });
+  out.sessionAfterDemotion = (await store.getSession(token)) ?? null;
+  assert.equal(out.sessionAfterDemotion, null);
+  await store.op('createSession', { tokenHash: token, username: 'ann', createdAt: T0, expiresAt: T0 + 1000 });
+  await store.op('deleteSession', { tokenHash: token });
+  out.sessionDeleted = (await store.getSession(token)) ?? null;
+  out.operators = await store.listOperators();
+  out.operatorCount = await store.countOperators();
+  out.operatorUnknown = await code(store.op('deleteOperator', { username: 'ghost' }));
+  for (let i = 0; i < 5; i++)
+    await store.op('audit', {
+      at: T0 + i,
+      actor: i % 2 ? 'ann' : 'root',
+      action: `a${i}`,
+      target: i ? `t${i}` : null,
+      detail: i ? { i } : null,
+    });
+  out.audit = await store.listAudit({ limit: 10 });
+  const auditIds = (out.audit as { id: number }[]).map((r) => r.id);
+  out.auditPage = await store.listAudit({ limit: 2, beforeId: auditIds[1] as number });
+  out.auditByActor = await store.listAudit({ limit: 10, actor: 'ann' });
+
+  // Integrators.
+  await store.op('createIntegrator', { username: 'node-red', passwordHash: 'p', acl: { subscribe: ['a/#'], publish: [] }, createdAt: T0 });
+  await store.op('createIntegrator', { username: 'grafana', passwordHash: 'q', acl: null, createdAt: T0 });
+  out.integratorDuplicate = await code(store.op('createIntegrator', { username: 'grafana', passwordHash: 'q', acl: null, createdAt: T0 }));
+  out.integrators = await store.listIntegrators();
+  out.integrator = await store.getIntegrator('node-red');
+  await store.op('deleteIntegrator', { username: 'grafana' });
+  out.integratorUnknown = await code(store.op('deleteIntegrator', { username: 'grafana' }));
+
+  // Commands: idempotency per caller, the open limit, the state machine, history.
+  const cmd = (id: string, key: string | null, by = 'ann', params: object = { level: 3 }) =>
+    store.op('createCommand', {
+      command: {
+        id,
+        device: a.rowid,
+        name: 'dim',
+        params: params as never,
+        key,
+        createdAt: T0 + 10,
+        createdBy: by,
+        ttl: 60_000,
+        timeout: 5_000,
+      },
+      maxOpen: 3,
+      keyTtl: 86_400_000,
+    });
+  out.created = await cmd('c1', 'k1');
+  out.repeated = await cmd('c1-again', 'k1');
+  assert.equal((out.repeated as { created: boolean }).created, false);
+  out.conflict = await code(cmd('c1-other', 'k1', 'ann', { level: 4 }));
+  assert.equal(out.conflict, 'HUB_ERR_IDEMPOTENCY_CONFLICT');
+  out.otherCaller = await cmd('c2', 'k1', 'root');
+  await cmd('c3', null);
+  out.queueFull = await code(cmd('c4', null));
+  assert.equal(out.queueFull, 'HUB_ERR_QUEUE_FULL');
+  out.moved = await store.op('transitionCommands', [
+    { id: 'c1', to: 'sent', at: T0 + 20 },
+    { id: 'c1', to: 'accepted', at: T0 + 21 },
+    { id: 'c1', to: 'succeeded', at: T0 + 22, result: { ok: true, v: [1, 2] } },
+    { id: 'c1', to: 'failed', at: T0 + 23, error: 'too late' },
+    { id: 'c2', to: 'expired', at: T0 + 30, error: 'gone\u0000' },
+    { id: 'missing', to: 'sent', at: T0 },
+  ]);
+  assert.equal((out.moved as unknown[]).length, 4, 'the refused and unknown moves are skipped');
+  out.command = await store.getCommand('c1');
+  out.commandUnknown = (await store.getCommand('nope')) ?? null;
+  out.commandsAll = await store.listCommands({ device: a.rowid, limit: 10 });
+  out.commandsOpen = await store.listCommands({ device: a.rowid, states: ['queued'], limit: 10 });
+  const cmdRowids = (out.commandsAll as { rowid: number }[]).map((r) => r.rowid);
+  out.commandsPage = await store.listCommands({ device: a.rowid, beforeRowid: cmdRowids[0] as number, limit: 1 });
+  out.openCommands = await store.openCommands();
+  out.commandForDeleted = await code(
+    store.op('createCommand', {
+      command: { id: 'cx', device: 999_999, name: 'dim', params: {}, key: null, createdAt: T0, createdBy: 'ann', ttl: 1, timeout: 1 },
+      maxOpen: 3,
+      keyTtl: 1,
+    }),
+  );
+
+  // Twins.
+  out.desired = await store.op('patchDesired', {
+    device: a.rowid,
+    patch: { mode: 'eco', fan: 2 },
+    ifMatch: undefined,
+    now: T0 + 40,
+    maxFrame: 65536,
+  });
+  out.desired2 = await store.op('patchDesired', {
+    device: a.rowid,
+    patch: { fan: null, led: true },
+    ifMatch: 1,
+    now: T0 + 41,
+    maxFrame: 65536,
+  });
+  out.versionMismatch = await code(store.op('patchDesired', { device: a.rowid, patch: { x: 1 }, ifMatch: 1, now: T0, maxFrame: 65536 }));
+  out.tooLarge = await code(
+    store.op('patchDesired', { device: a.rowid, patch: { big: 'x'.repeat(20_000) }, ifMatch: undefined, now: T0, maxFrame: 65536 }),
+  );
+  out.twinForDeleted = await code(
+    store.op('patchDesired', { device: 999_999, patch: { x: 1 }, ifMatch: undefined, now: T0, maxFrame: 65536 }),
+  );
+
+  // Events and presence.
+  await store.op('insertEvent', { device: c.rowid, name: 'note', level: 0, data: null, time: T0, receivedAt: T0 + 1 });
+  await store.op('recordPresence', [
+    { device: a.rowid, online: true, reason: 'connected', code: null, at: T0 + 1 },
+    { device: 999_999, online: true, reason: 'connected', code: null, at: T0 + 1 },
+    { device: a.rowid, online: false, reason: 'closed', code: 1000, at: T0 + 2 },
+  ]);
+  out.presence = await store.listPresence(a.rowid, 'dev-a', 10);
+
+  // Device frames: telemetry of every value type, events, a twin report.
+  const frame = (device: number, seq: number, now: number, pack: SenmlRecord[]) => {
+    const bytes = encode({ type: MessageType.Telemetry, seq, pack });
+    const r = decode(bytes, { now, accept: 'uplink' });
+    assert.ok(r.ok && r.message.type === MessageType.Telemetry);
+    store.ingest(device, seq, now, MessageType.Telemetry, bytes, { device, records: r.message.records });
+  };
+  for (let seq = 1; seq <= 120; seq++) {
+    const now = T0 + seq * 1_000;
+    frame(a.rowid, seq, now, [
+      { n: 'temp', u: 'Cel', v: (seq % 10) + 0.5, t: 0 },
+      { n: 'state', vs: seq % 3 ? 'on' : 'off' },
+      { n: 'door', vb: seq % 2 === 0 },
+    ]);
+    if (seq % 40 === 0)
+      frame(b.rowid, seq, now, [
+        { n: 'blob', vd: new Uint8Array([seq, 0, 255]) },
+        { n: 'temp', v: -seq },
+        // Any text, U+0000 included (SPEC.md §3).
+        { n: 'note', u: 'u\u0000', vs: `a\u0000${seq}` },
+      ]);
+  }
+  const ev = encode({ type: MessageType.Event, seq: 121, name: 'door', level: 2, data: { open: true, bytes: new Uint8Array([1, 2]) } });
+  store.ingest(a.rowid, 121, T0 + 121_000, MessageType.Event, ev, { device: a.rowid, records: [] });
+  const rep = encode({ type: MessageType.Reported, seq: 122, patch: { mode: 'eco', fw: '1.2.3' } });
+  store.ingest(a.rowid, 122, T0 + 122_000, MessageType.Reported, rep, { device: a.rowid, records: [] });
+  const outcomes: unknown[] = [];
+  store.on('committed', (o) => {
+    if (o.error) outcomes.push(o.error.code);
+    else outcomes.push({ events: o.result?.events.length, reported: o.result?.reported });
+  });
+  await store.drain();
+  assert.ok(!outcomes.some((o) => typeof o === 'string'), 'every batch committed');
+  out.reported = outcomes.flatMap((o) => (o as { reported: unknown[] }).reported);
+  out.twin = await store.readTwin(a.rowid);
+  out.twinNone = await store.readTwin(c.rowid);
+  out.events = await store.listEvents({ limit: 10 });
+  out.eventsOfA = await store.listEvents({ device: a.rowid, limit: 10 });
+  out.eventsSince = await store.listEvents({ since: T0 + 100_000, limit: 10 });
+  out.lastSeq = (await store.listDevices()).map((d) => [d.id, d.lastSeq]);
+
+  // Telemetry queries through the hub's service (tail + store), before and after compaction.
+  const queries = async () => {
+    const series = await telemetry.series(a.rowid);
+    const temp = (await telemetry.series(a.rowid, ['temp', 'nothing']))[0];
+    assert.ok(temp);
+    const state = (await telemetry.series(a.rowid, ['state']))[0];
+    assert.ok(state);
+    const blob = (await telemetry.series(b.rowid, ['blob']))[0];
+    assert.ok(blob);
+    return {
+      series: series.map((s) => [s.name, s.unit]),
+      raw: await telemetry.raw(a.rowid, temp, T0, T0 + 200_000, 1_000),
+      rawLimited: await telemetry.raw(a.rowid, state, T0 + 10_000, T0 + 50_000, 5),
+      rawBlob: await telemetry.raw(b.rowid, blob, T0, T0 + 200_000, 10),
+      seriesB: (await telemetry.series(b.rowid)).map((s) => [s.name, s.unit]),
+      latestB: await telemetry.latest(b.rowid),
+      buckets: await telemetry.buckets(a.rowid, temp, T0, T0 + 200_000, 60_000),
+      bucketsText: await telemetry.buckets(a.rowid, state, T0 + 15_000, T0 + 95_000, 30_000),
+      latest: await telemetry.latest(a.rowid),
+      latestPage: await telemetry.latestPage([b.rowid, a.rowid, c.rowid], 100),
+    };
+  };
+  const before = await queries();
+  await store.compactNow();
+  const afterCompaction = await queries();
+  assert.deepEqual(normal(afterCompaction), normal(before), 'compaction changes no answer');
+  out.telemetry = before;
+  const q = before as { raw: { points: { ts: number[] }; truncated: boolean }; rawLimited: { truncated: boolean }; buckets: unknown[] };
+  assert.equal(q.raw.points.ts.length, 120);
+  assert.equal(q.rawLimited.truncated, true);
+  assert.equal(q.buckets.length, 3);
+
+  // Deleting a device takes its commands, twin, telemetry and history with it.
+  out.deleted = await store.op('deleteDevice', { id: 'dev-a' });
+  telemetry.forgetDevice(a.rowid);
+  out.deletedAgain = await code(store.op('deleteDevice', { id: 'dev-a' }));
+  out.afterDelete = {
+    devices: (await store.listDevices()).map((d) => d.id),
+    command: (await store.getCommand('c1')) ?? null,
+    twin: await store.readTwin(a.rowid),
+    events: await store.listEvents({ limit: 10 }),
+    presence: await store.listPresence(a.rowid, 'dev-a', 10),
+    series: await telemetry.series(a.rowid),
+    open: await store.openCommands(),
+  };
+  // Frames of the deleted device still arriving are dropped, not stored.
+  frame(a.rowid, 500, T0 + 500_000, [{ n: 'temp', v: 1 }]);
+  await store.drain();
+  out.seriesAfterLateFrame = await store.telemetry.series(a.rowid);
+  return out;
+}
+
+const answers = new Map<string, Record<string, unknown>>();
+
+function engineSuite(name: string, open: () => Promise<Engine | string>): void {
+  describe(`Store conformance: ${name}`, () => {
+    let engine: Engine | string;
+    before(async () => {
+      engine = await open();
+    });
+    after(async () => {
+      if (typeof engine !== 'string') await engine?.close();
+    });
+    it('keeps the contract: operations, errors, reads, ingest and telemetry queries', async (t) => {
+      if (typeof engine === 'string') return t.skip(engine);
+      answers.set(name, await scenario(engine));
+    });
+  });
+}
+
+engineSuite('SQLite', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'halyard-conformance-'));
+  const store = await SqliteStore.open<Meta>({
+    path: join(dir, 'halyard.db'),
+    cacheMiB: 16,
+    retentionMs: 0,
+    compactIntervalMs: 600_000,
+    compactRows: 1_000_000,
+    commitIntervalMs: 2,
+    maxBatchFrames: 50,
+    maxFrame: 65536,
+  });
+  return {
+    store,
+    telemetry: await wire(store),
+    close: async () => {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+engineSuite('PostgreSQL', async () => {
+  let server: TestPostgres;
+  try {
+    server = await startPostgres({ fsync: false });
+  } catch (err) {
+    const msg = (err as Error).message;
+    if (/PostgreSQL not found|no postgres user/.test(msg)) return `PostgreSQL part skipped: ${msg}`;
+    throw err;
+  }
+  const store = await PostgresStore.open<Meta>({
+    url: server.url,
+    commitIntervalMs: 2,
+    maxBatchFrames: 50,
+    maxFrame: 65536,
+    retentionMs: 0,
+    maintenanceIntervalMs: 0,
+  });
+  return {
+    store,
+    telemetry: await wire(store),
+    close: async () => {
+      await store.close();
+      await server.stop();
+    },
+  };
+});
+
+describe('Store conformance: engines agree', () => {
+  it('every answer is the same on SQLite and PostgreSQL', (t) => {
+    const sqlite = answers.get('SQLite');
+    const pg = answers.get('PostgreSQL');
+    if (sqlite === undefined || pg === undefined) return t.skip('needs both engines to have run');
+    for (const key of Object.keys(sqlite)) assert.deepEqual(normal(pg[key]), normal(sqlite[key]), key);
+    assert.deepEqual(Object.keys(pg), Object.keys(sqlite));
+  });
+});
