@@ -42,10 +42,15 @@ const FLUSH_ON_CLOSE_MS = 2_000;
 
 /** The running broker of each hub, for the routes (registered before the broker starts). */
 const brokers = new WeakMap<HubContext, Broker>();
+/** Their bound ports, for the integrators list (the console shows where to connect). */
+const endpoints = new WeakMap<HubContext, { port: number; tlsPort: number | undefined }>();
 
 /** HTTP routes this feature adds (integrator accounts). */
 export function mqttRoutes(routes: Routes, ctx: HubContext): void {
-  integratorRoutes(routes, ctx, { disconnect: (username) => brokers.get(ctx)?.disconnectUser(username) ?? 0 });
+  integratorRoutes(routes, ctx, {
+    disconnect: (username) => brokers.get(ctx)?.disconnectUser(username) ?? 0,
+    endpoint: () => endpoints.get(ctx),
+  });
 }
 
 export async function startMqtt(ctx: HubContext): Promise<MqttService> {
@@ -87,6 +92,7 @@ export async function startMqtt(ctx: HubContext): Promise<MqttService> {
     await started.close();
     throw err;
   });
+  endpoints.set(ctx, { port: listeners.port, tlsPort: listeners.mqttsPort });
   // The fleet's retained state goes out in the background, in chunks; clients may connect meanwhile
   // (version checks keep a late snapshot from overwriting newer state).
   (async () => {

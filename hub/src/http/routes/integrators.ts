@@ -28,6 +28,8 @@ const integratorShape = z.object({
 export interface LiveIntegrators {
   /** Ends the account's connections; returns how many there were. */
   disconnect(username: string): number;
+  /** Where integrators connect (bound ports: the configured one may be 0), for the console. */
+  endpoint(): { port: number; tlsPort: number | undefined } | undefined;
 }
 
 function publicIntegrator(ctx: HubContext, i: IntegratorRecord): z.infer<typeof integratorShape> {
@@ -46,8 +48,26 @@ export function integratorRoutes(routes: Routes, ctx: HubContext, live: LiveInte
     summary: 'List integrators (MQTT accounts)',
     tag: 'integrators',
     role: 'admin',
-    response: z.object({ integrators: z.array(integratorShape) }),
-    handler: ({ c }) => c.json({ integrators: listIntegrators(ctx.reader.db).map((i) => publicIntegrator(ctx, i)) }),
+    response: z.object({
+      integrators: z.array(integratorShape),
+      mqtt: z.object({ port: z.number(), tlsPort: z.number().optional(), wsPath: z.string(), prefix: z.string() }).optional(),
+    }),
+    handler: ({ c }) => {
+      const at = live.endpoint();
+      return c.json({
+        integrators: listIntegrators(ctx.reader.db).map((i) => publicIntegrator(ctx, i)),
+        ...(at === undefined
+          ? {}
+          : {
+              mqtt: {
+                port: at.port,
+                ...(at.tlsPort === undefined ? {} : { tlsPort: at.tlsPort }),
+                wsPath: '/mqtt',
+                prefix: ctx.config.mqttPrefix,
+              },
+            }),
+      });
+    },
   });
 
   routes.add({
