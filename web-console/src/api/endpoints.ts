@@ -36,6 +36,14 @@ export interface Integrator {
   createdAt: number;
 }
 
+/** Where integrators connect; the hub names its bound ports (host: the console's own). */
+export interface MqttEndpoint {
+  port: number;
+  tlsPort?: number;
+  wsPath: string;
+  prefix: string;
+}
+
 export interface TelemetryAnswer {
   device: string;
   from: number;
@@ -88,7 +96,7 @@ export const operators = {
 };
 
 export const integrators = {
-  list: () => api<{ integrators: Integrator[] }>('GET', '/integrators'),
+  list: () => api<{ integrators: Integrator[]; mqtt?: MqttEndpoint }>('GET', '/integrators'),
   create: (i: { username: string; password: string; acl?: { subscribe?: string[]; publish?: string[] } }) =>
     api<Integrator>('POST', '/integrators', { body: i }),
   remove: (username: string) => api<void>('DELETE', `/integrators/${enc(username)}`),
