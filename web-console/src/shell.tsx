@@ -8,6 +8,7 @@ import { setUnauthenticatedHandler } from './api/http.ts';
 import { ConsoleChannel } from './channel/channel.ts';
 import { browserConnect, consoleUrl } from './channel/socket.ts';
 import { ConnectionDot } from './components/connection-dot.tsx';
+import { FlashNotice } from './components/flash-notice.tsx';
 import { useChannelState } from './lib/hooks.ts';
 import { Link, match, useLocation } from './lib/router.tsx';
 import { Admin } from './screens/admin/admin.tsx';
@@ -19,6 +20,7 @@ import { Provision } from './screens/provision.tsx';
 import { type App, AppContext } from './state/app-context.ts';
 import { FleetStore } from './state/fleet-store.ts';
 import { hasRole } from './state/roles.ts';
+import { StatsHistory } from './state/stats-history.ts';
 
 export function Shell({ me, onSignedOut }: { me: OperatorInfo; onSignedOut: (reason: string) => void }) {
   // The parent may pass a new function each render; the channel must not restart for it.
@@ -39,6 +41,7 @@ export function Shell({ me, onSignedOut }: { me: OperatorInfo; onSignedOut: (rea
     return {
       channel,
       fleet,
+      hubStats: new StatsHistory(),
       me,
       logout: () => {
         channel.stop();
@@ -151,12 +154,14 @@ function Screen() {
   if (path === '/' || path === '/fleet') {
     return (
       <main class="main fill" id="main">
+        <FlashNotice path={path} />
         <Fleet />
       </main>
     );
   }
   return (
     <main class="main main-scroll" id="main">
+      <FlashNotice path={path} />
       {route(path)}
     </main>
   );

@@ -1,0 +1,123 @@
+// Issue 19, the rest: what to run with a new device's token and where integrators
+// connect, the hub's version and uptime with charts that outlive a hub restart, the
+// confirmations after creating an operator and deleting a device, and the fleet at a
+// glance (latest-value columns, the map, the dashboard). Real headless Chromium against
+// a real hub and simulated devices; screenshots go to test-output/console/glance-*.png.
+
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { type Fleet, provisionDevices, startFleet } from '@halyard/device-sim';
+import type { BrowserContext, Page } from 'playwright-core';
+import { ADMIN_PASSWORD, Api, ensureConsoleBuilt, type HubProcess, launchBrowser, OUT, removeDir, startHub } from './e2e-support.ts';
+
+const WAIT = { timeout: 15_000 };
+const BACKOFF = { baseMs: 200, capMs: 1_000 };
+
+async function shot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: join(OUT, `glance-${name}.png`), fullPage: false });
+}
+
+describe('the fleet at a glance and the rest of the first session (issue 19)', () => {
+  let hub: HubProcess;
+  let api: Api;
+  let context: BrowserContext;
+  let profile: string;
+  let page: Page;
+  let fleet: Fleet | undefined;
+  const errors: string[] = [];
+
+  before(async () => {
+    ensureConsoleBuilt();
+    mkdirSync(OUT, { recursive: true });
+    hub = await startHub();
+    api = new Api(hub.http);
+    await api.login('admin', ADMIN_PASSWORD);
+    const auth = { user: 'admin', password: ADMIN_PASSWORD };
+    const thermos = await provisionDevices({ hub: hub.ws, count: 2, idPrefix: 'thermo-', profile: 'thermostat', auth });
+    const trackers = await provisionDevices({ hub: hub.ws, count: 2, idPrefix: 'tracker-', profile: 'tracker', auth });
+    fleet = startFleet({ hub: hub.ws, devices: [...thermos.devices, ...trackers.devices], rate: 2, backoff: BACKOFF, seed: 19 });
+    ({ context, profile } = await launchBrowser());
+    page = context.pages()[0] ?? (await context.newPage());
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${hub.http}/fleet`);
+    await page.fill('#login-user', 'admin');
+    await page.fill('#login-password', ADMIN_PASSWORD);
+    await page.click('button[type=submit]');
+    await page.waitForSelector('.conn[data-state="live"]', WAIT);
+    await page.waitForSelector('a[data-device="thermo-0001"]:has-text("online")', WAIT);
+  });
+
+  after(async () => {
+    await context?.close();
+    await fleet?.stop();
+    await hub?.stop();
+    if (hub) removeDir(hub.dataDir);
+    if (profile) removeDir(profile);
+    assert.deepEqual(errors, [], 'no uncaught errors in the page');
+  });
+
+  it('shows the MQTT endpoint with its bound port where integrator accounts are created', async () => {
+    const { mqtt } = (await api.call('GET', '/integrators')) as { mqtt?: { port: number } };
+    assert.ok(mqtt !== undefined && mqtt.port > 0, 'the hub names its bound MQTT port');
+    await page.goto(`${hub.http}/admin/integrators`);
+    const panel = await page.waitForSelector('[data-testid=mqtt-endpoint]', WAIT);
+    const text = (await panel.textContent()) ?? '';
+    assert.ok(text.includes(`mqtt://127.0.0.1:${mqtt.port}`), text);
+    assert.ok(text.includes('/mqtt'), 'MQTT over WebSocket');
+    await shot(page, 'integrators-endpoint');
+  });
+
+  it('shows the hub version and uptime, and keeps the charts across a hub restart', async () => {
+    await page.click('nav.rail >> text=Hub');
+    await page.waitForSelector('[data-testid=hub-version]:has-text("0.")', WAIT);
+    await page.waitForFunction(
+      () => /\d+ s|min|h/.test(document.querySelector('[data-testid=hub-uptime]')?.textContent ?? ''),
+      undefined,
+      WAIT,
+    );
+    await page.waitForSelector('.chart canvas', WAIT);
+    await page.waitForFunction(
+      () => Number(document.querySelector('[data-testid=hub-stats]')?.getAttribute('data-count')) >= 3,
+      undefined,
+      WAIT,
+    );
+    const firstPoint = await page.getAttribute('[data-testid=hub-stats]', 'data-first');
+    // The hub restarts while the operator looks elsewhere; its stats replay then starts from nothing.
+    await page.click('nav.rail >> text=Fleet');
+    await hub.stop();
+    hub = await hub.restart();
+    await page.waitForSelector('.conn[data-state="live"]', { timeout: 30_000 });
+    await page.click('nav.rail >> text=Hub');
+    await page.waitForSelector('[data-testid=hub-restarted]', WAIT);
+    // The console kept the seconds from before the restart.
+    assert.equal(await page.getAttribute('[data-testid=hub-stats]', 'data-first'), firstPoint);
+    await shot(page, 'hub-after-restart');
+  });
+
+  it('confirms a new operator and a deleted device in words', async () => {
+    await page.goto(`${hub.http}/admin/operators`);
+    await page.fill('input[name=new-username]', 'nina');
+    await page.fill('input[name=new-password]', 'nina-password-1');
+    await page.selectOption('select[name=new-role]', 'operator');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('[data-testid=operator-created]:has-text("Created the operator nina (operator)")', WAIT);
+    await page.waitForSelector('tr[data-operator="nina"]', WAIT);
+
+    await api.call('POST', '/devices', { id: 'doomed-1' });
+    await page.goto(`${hub.http}/devices/doomed-1/credentials`);
+    await page.click('section[aria-label=Credentials] > button:has-text("Delete device")');
+    // The confirmation takes the focus: type the id, press Enter.
+    await page.waitForSelector('form.confirm input', WAIT);
+    await page.keyboard.type('doomed-1');
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/\/fleet$/, WAIT);
+    await page.waitForSelector('[data-testid=flash]:has-text("Deleted the device doomed-1")', WAIT);
+    await shot(page, 'device-deleted');
+    // It was about that moment: elsewhere it is gone.
+    await page.click('nav.rail >> text=Events');
+    await page.waitForSelector('h1:has-text("Events")', WAIT);
+    assert.equal(await page.$('[data-testid=flash]'), null);
+  });
+});
