@@ -19,6 +19,7 @@ import { HubScreen } from './screens/hub.tsx';
 import { Provision } from './screens/provision.tsx';
 import { type App, AppContext } from './state/app-context.ts';
 import { FleetStore } from './state/fleet-store.ts';
+import { LatestStore } from './state/latest-store.ts';
 import { hasRole } from './state/roles.ts';
 import { StatsHistory } from './state/stats-history.ts';
 
@@ -42,6 +43,7 @@ export function Shell({ me, onSignedOut }: { me: OperatorInfo; onSignedOut: (rea
       channel,
       fleet,
       hubStats: new StatsHistory(),
+      latest: new LatestStore(),
       me,
       logout: () => {
         channel.stop();
@@ -59,7 +61,10 @@ export function Shell({ me, onSignedOut }: { me: OperatorInfo; onSignedOut: (rea
     const offs = [
       channel.on('fleet', (u) => fleet.apply(u)),
       channel.on('device', (u) => fleet.apply(u)),
-      channel.on('device.removed', (u) => fleet.apply(u)),
+      channel.on('device.removed', (u) => {
+        fleet.apply(u);
+        app.latest.remove(u.id);
+      }),
       channel.on('presence', (u) => fleet.apply(u)),
       channel.onState((s) => {
         if (s.kind === 'ended') signedOutRef.current(s.reason.charAt(0).toUpperCase() + s.reason.slice(1));

@@ -120,4 +120,26 @@ describe('the fleet at a glance and the rest of the first session (issue 19)', (
     await page.waitForSelector('h1:has-text("Events")', WAIT);
     assert.equal(await page.$('[data-testid=flash]'), null);
   });
+
+  it('fleet value columns: picked metrics show each device’s latest value with unit and age, live, sortable, remembered', async () => {
+    await page.goto(`${hub.http}/fleet`);
+    await page.waitForSelector('a[data-device="thermo-0001"]', WAIT);
+    await page.click('summary:has-text("Value columns")');
+    await page.check('input[name=metric][value=temperature]', WAIT);
+    const cell = 'a[data-device="thermo-0001"] [data-metric="temperature"]';
+    await page.waitForFunction((sel) => /°C/.test(document.querySelector(sel)?.textContent ?? ''), cell, WAIT);
+    // Live: the value on screen changes within a few seconds (the thermostat reports twice a second).
+    const first = await page.textContent(cell);
+    await page.waitForFunction(([sel, was]) => (document.querySelector(sel as string)?.textContent ?? '') !== was, [cell, first], WAIT);
+    assert.match((await page.textContent(cell)) ?? '', /now|\d+ s ago/);
+    // Sortable: trackers have no temperature and sort last either way.
+    await page.click('button[aria-label^="Sort by temperature"]');
+    await page.waitForURL(/sort=m%3Atemperature/, WAIT);
+    const order = await page.$$eval('a[data-device]', (as) => as.map((a) => a.getAttribute('data-device')));
+    assert.deepEqual(order.slice(-2).sort(), ['tracker-0001', 'tracker-0002']);
+    await shot(page, 'fleet-columns');
+    // Remembered for this operator in this browser.
+    await page.reload();
+    await page.waitForFunction((sel) => /°C/.test(document.querySelector(sel)?.textContent ?? ''), cell, WAIT);
+  });
 });

@@ -3,6 +3,7 @@
 
 import type { CommandInfo, DeviceInfo, EventInfo, HubStats, OperatorInfo, PresenceInfo, Role, TwinInfo } from '@halyard/firmware-protocol';
 import type { ApiSeries } from '../lib/series.ts';
+import type { ApiLatest } from '../state/latest-store.ts';
 import { api } from './http.ts';
 
 const enc = encodeURIComponent;
@@ -81,6 +82,14 @@ export const devices = {
   latest: (id: string) => api<{ device: string; metrics: Record<string, unknown>[] }>('GET', `/devices/${enc(id)}/telemetry/latest`),
   commands: (id: string, limit = 50) => api<{ commands: CommandInfo[] }>('GET', `/devices/${enc(id)}/commands${query({ limit })}`),
   twin: (id: string) => api<TwinInfo>('GET', `/devices/${enc(id)}/twin`),
+};
+
+export const telemetry = {
+  /** One page of every device's newest values; `next` continues it (null: the last page). */
+  latestPage: (after: string | undefined, signal?: AbortSignal) =>
+    api<{ devices: Record<string, ApiLatest[]>; next: string | null }>('GET', `/telemetry/latest${query({ after, limit: 1000 })}`, {
+      ...(signal ? { signal } : {}),
+    }),
 };
 
 export const events = {
