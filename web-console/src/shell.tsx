@@ -16,6 +16,7 @@ import { DevicePage } from './screens/device/device-page.tsx';
 import { EventsScreen } from './screens/events.tsx';
 import { Fleet } from './screens/fleet.tsx';
 import { HubScreen } from './screens/hub.tsx';
+import { MapScreen } from './screens/map.tsx';
 import { Provision } from './screens/provision.tsx';
 import { type App, AppContext } from './state/app-context.ts';
 import { FleetStore } from './state/fleet-store.ts';
@@ -135,6 +136,7 @@ function Rail({ role }: { role: OperatorInfo['role'] }) {
   const items: [string, string, boolean][] = [
     ['/fleet', 'Fleet', true],
     ['/provision', 'Provision', hasRole(role, 'operator')],
+    ['/map', 'Map', true],
     ['/events', 'Events', true],
     ['/hub', 'Hub', true],
     ['/admin', 'Admin', hasRole(role, 'admin')],
@@ -177,6 +179,7 @@ function route(path: string) {
   if (device) return <DevicePage id={device.id as string} tab={device.tab ?? 'telemetry'} />;
   if (path === '/provision') return <Provision />;
   if (path === '/events') return <EventsScreen />;
+  if (path === '/map') return <MapScreen />;
   if (path === '/hub') return <HubScreen />;
   const admin = match('/admin/:tab?', path);
   if (admin) return <Admin tab={admin.tab ?? 'operators'} />;

@@ -142,4 +142,20 @@ describe('the fleet at a glance and the rest of the first session (issue 19)', (
     await page.reload();
     await page.waitForFunction((sel) => /°C/.test(document.querySelector(sel)?.textContent ?? ''), cell, WAIT);
   });
+
+  it('map: trackers appear by position with their status, and a tracker’s page draws its trail', async () => {
+    await page.click('nav.rail >> text=Map');
+    await page.waitForSelector('[data-marker="tracker-0001"][data-tone="good"]', WAIT);
+    await page.waitForSelector('[data-marker="tracker-0002"]', WAIT);
+    // Thermostats report no position.
+    assert.equal(await page.$('[data-marker="thermo-0001"]'), null);
+    assert.match((await page.textContent('[data-testid=map-count]')) ?? '', /^2 of \d+ devices report a position/);
+    // No tiles unless a tile URL is set: nothing is fetched from outside.
+    assert.equal(await page.$('.coord-view image'), null);
+    await shot(page, 'map');
+    await page.click('[data-marker="tracker-0001"]');
+    await page.waitForURL(/\/devices\/tracker-0001/, WAIT);
+    await page.waitForSelector('[data-testid=trail]', WAIT);
+    await shot(page, 'trail');
+  });
 });

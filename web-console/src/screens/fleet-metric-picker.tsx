@@ -31,7 +31,7 @@ export function MetricPicker({
       }}
     >
       <summary class="btn small">Value columns{chosen.length > 0 ? ` (${chosen.length})` : ''}</summary>
-      <div class="picker-menu panel" role="group" aria-label="Value columns">
+      <fieldset class="picker-menu panel" aria-label="Value columns">
         <p class="picker-title">
           Latest values to show {scope === '*' ? 'for every model' : <>for model {scope}</>}
           <span class="muted"> (remembered in this browser; search model:x to pick per model)</span>
@@ -53,7 +53,7 @@ export function MetricPicker({
             </label>
           );
         })}
-      </div>
+      </fieldset>
     </details>
   );
 }
