@@ -12,6 +12,7 @@ import { FlashNotice } from './components/flash-notice.tsx';
 import { useChannelState } from './lib/hooks.ts';
 import { Link, match, useLocation } from './lib/router.tsx';
 import { Admin } from './screens/admin/admin.tsx';
+import { DashboardScreen } from './screens/dashboard/dashboard.tsx';
 import { DevicePage } from './screens/device/device-page.tsx';
 import { EventsScreen } from './screens/events.tsx';
 import { Fleet } from './screens/fleet.tsx';
@@ -134,6 +135,7 @@ function TopBar({ app }: { app: App }) {
 function Rail({ role }: { role: OperatorInfo['role'] }) {
   const { path } = useLocation();
   const items: [string, string, boolean][] = [
+    ['/dashboard', 'Dashboard', true],
     ['/fleet', 'Fleet', true],
     ['/provision', 'Provision', hasRole(role, 'operator')],
     ['/map', 'Map', true],
@@ -180,6 +182,7 @@ function route(path: string) {
   if (path === '/provision') return <Provision />;
   if (path === '/events') return <EventsScreen />;
   if (path === '/map') return <MapScreen />;
+  if (path === '/dashboard') return <DashboardScreen />;
   if (path === '/hub') return <HubScreen />;
   const admin = match('/admin/:tab?', path);
   if (admin) return <Admin tab={admin.tab ?? 'operators'} />;

@@ -158,4 +158,53 @@ describe('the fleet at a glance and the rest of the first session (issue 19)', (
     await page.waitForSelector('[data-testid=trail]', WAIT);
     await shot(page, 'trail');
   });
+
+  it('dashboard: arranged from panels by keyboard, saved per operator in the browser, shared by URL', async () => {
+    await page.click('nav.rail >> text=Dashboard');
+    // A starter layout: counts and events.
+    await page.waitForSelector('[data-panel=count] tr[data-count=online]:has-text("4")', WAIT);
+    await page.click('button:has-text("Arrange")');
+    // A single value with an alarm threshold the thermostat is sure to pass.
+    await page.selectOption('select[name=panel-kind]', 'value');
+    await page.fill('input[name=panel-devices]', 'thermo-0001');
+    await page.fill('input[name=panel-metric]', 'temperature');
+    await page.fill('input[name=panel-alarm]', '-50');
+    await page.press('input[name=panel-alarm]', 'Enter');
+    await page.waitForSelector('[data-panel=value] [data-state=alarm]:has-text("alarm")', WAIT);
+    // A chart across two devices.
+    await page.selectOption('select[name=panel-kind]', 'chart');
+    await page.fill('input[name=panel-devices]', 'thermo-0001, thermo-0002');
+    await page.fill('input[name=panel-metric]', 'temperature');
+    await page.fill('input[name=panel-minutes]', '15');
+    await page.press('input[name=panel-minutes]', 'Enter');
+    await page.waitForSelector('[data-panel=chart] canvas', WAIT);
+    // Wrong input is said in words where it was entered.
+    await page.selectOption('select[name=panel-kind]', 'value');
+    await page.fill('input[name=panel-devices]', '');
+    await page.press('input[name=panel-metric]', 'Enter');
+    await page.waitForSelector('form[aria-label="Add a panel"] [role=alert]:has-text("name one device")', WAIT);
+    await page.click('button:has-text("Done arranging")');
+    await shot(page, 'dashboard');
+    const panels = await page.$$eval('[data-panel]', (els) => els.map((e) => e.getAttribute('data-panel')));
+    assert.deepEqual(panels, ['count', 'count', 'events', 'value', 'chart']);
+
+    // Saved in this browser for this operator: a reload keeps it.
+    await page.reload();
+    await page.waitForSelector('[data-panel=chart] canvas', WAIT);
+    const link = (await page.getAttribute('[data-testid=dashboard-link]', 'href')) as string;
+    assert.match(link, /\/dashboard\?d=[A-Za-z0-9_-]+$/);
+
+    // Another operator opening the link sees the same panels, and can keep them.
+    await page.click('button:has-text("Log out")');
+    await page.goto(link);
+    await page.fill('#login-user', 'nina');
+    await page.fill('#login-password', 'nina-password-1');
+    await page.click('button[type=submit]');
+    await page.waitForSelector('[role=status]:has-text("A shared dashboard from a link (5 panels)")', WAIT);
+    await page.waitForSelector('[data-panel=value] [data-state=alarm]', WAIT);
+    await page.click('button:has-text("Keep as my dashboard")');
+    await page.waitForSelector('[data-testid=dashboard-note]:has-text("Saved as your dashboard")', WAIT);
+    await page.goto(`${hub.http}/dashboard`);
+    await page.waitForSelector('[data-panel=chart] canvas', WAIT);
+  });
 });
