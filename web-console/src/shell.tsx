@@ -10,20 +10,23 @@ import { browserConnect, consoleUrl } from './channel/socket.ts';
 import { ConnectionDot } from './components/connection-dot.tsx';
 import { FlashNotice } from './components/flash-notice.tsx';
 import { useChannelState } from './lib/hooks.ts';
+import { lazy } from './lib/lazy.tsx';
 import { Link, match, useLocation } from './lib/router.tsx';
 import { Admin } from './screens/admin/admin.tsx';
-import { DashboardScreen } from './screens/dashboard/dashboard.tsx';
 import { DevicePage } from './screens/device/device-page.tsx';
 import { EventsScreen } from './screens/events.tsx';
 import { Fleet } from './screens/fleet.tsx';
 import { HubScreen } from './screens/hub.tsx';
-import { MapScreen } from './screens/map.tsx';
 import { Provision } from './screens/provision.tsx';
 import { type App, AppContext } from './state/app-context.ts';
 import { FleetStore } from './state/fleet-store.ts';
 import { LatestStore } from './state/latest-store.ts';
 import { hasRole } from './state/roles.ts';
 import { StatsHistory } from './state/stats-history.ts';
+
+// Used by few operators, or not at first: loaded when opened.
+const DashboardScreen = lazy(() => import('./screens/dashboard/dashboard.tsx').then((m) => m.DashboardScreen));
+const MapScreen = lazy(() => import('./screens/map.tsx').then((m) => m.MapScreen));
 
 export function Shell({ me, onSignedOut }: { me: OperatorInfo; onSignedOut: (reason: string) => void }) {
   // The parent may pass a new function each render; the channel must not restart for it.
