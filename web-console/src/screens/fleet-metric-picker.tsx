@@ -23,7 +23,8 @@ export function MetricPicker({
   const names = open ? [...new Set([...chosen, ...available()])] : [...chosen];
   return (
     <details
-      class="picker"
+      // Value columns are hidden in narrow windows, and so is their picker (the search box keeps its room).
+      class="picker hide-narrow"
       onToggle={(e) => {
         const now = (e.currentTarget as HTMLDetailsElement).open;
         setOpen(now);
