@@ -12,6 +12,7 @@ import { FlashNotice } from './components/flash-notice.tsx';
 import { useChannelState } from './lib/hooks.ts';
 import { lazy } from './lib/lazy.tsx';
 import { Link, match, useLocation } from './lib/router.tsx';
+import { homeIsDashboard } from './lib/settings.ts';
 import { Admin } from './screens/admin/admin.tsx';
 import { DevicePage } from './screens/device/device-page.tsx';
 import { EventsScreen } from './screens/events.tsx';
@@ -104,8 +105,8 @@ export function Shell({ me, onSignedOut }: { me: OperatorInfo; onSignedOut: (rea
     <AppContext.Provider value={app}>
       <div class="shell">
         <TopBar app={app} />
-        <Rail role={me.role} />
-        <Screen />
+        <Rail role={me.role} home={homeIsDashboard(me.username) ? '/dashboard' : '/fleet'} />
+        <Screen home={homeIsDashboard(me.username) ? '/dashboard' : '/fleet'} />
       </div>
     </AppContext.Provider>
   );
@@ -135,7 +136,7 @@ function TopBar({ app }: { app: App }) {
   );
 }
 
-function Rail({ role }: { role: OperatorInfo['role'] }) {
+function Rail({ role, home }: { role: OperatorInfo['role']; home: string }) {
   const { path } = useLocation();
   const items: [string, string, boolean][] = [
     ['/dashboard', 'Dashboard', true],
@@ -147,7 +148,7 @@ function Rail({ role }: { role: OperatorInfo['role'] }) {
     ['/admin', 'Admin', hasRole(role, 'admin')],
   ];
   const active = (href: string) =>
-    path === href || path.startsWith(`${href}/`) || (href === '/fleet' && (path === '/' || path.startsWith('/devices/')));
+    path === href || path.startsWith(`${href}/`) || (href === home && path === '/') || (href === '/fleet' && path.startsWith('/devices/'));
   return (
     <nav class="rail" aria-label="Sections">
       {items
@@ -161,9 +162,9 @@ function Rail({ role }: { role: OperatorInfo['role'] }) {
   );
 }
 
-function Screen() {
+function Screen({ home }: { home: string }) {
   const { path } = useLocation();
-  if (path === '/' || path === '/fleet') {
+  if ((path === '/' && home === '/fleet') || path === '/fleet') {
     return (
       <main class="main fill" id="main">
         <FlashNotice path={path} />
@@ -185,7 +186,7 @@ function route(path: string) {
   if (path === '/provision') return <Provision />;
   if (path === '/events') return <EventsScreen />;
   if (path === '/map') return <MapScreen />;
-  if (path === '/dashboard') return <DashboardScreen />;
+  if (path === '/dashboard' || path === '/') return <DashboardScreen />;
   if (path === '/hub') return <HubScreen />;
   const admin = match('/admin/:tab?', path);
   if (admin) return <Admin tab={admin.tab ?? 'operators'} />;

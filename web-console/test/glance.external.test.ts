@@ -204,7 +204,9 @@ describe('the fleet at a glance and the rest of the first session (issue 19)', (
     await page.waitForSelector('[data-panel=value] [data-state=alarm]', WAIT);
     await page.click('button:has-text("Keep as my dashboard")');
     await page.waitForSelector('[data-testid=dashboard-note]:has-text("Saved as your dashboard")', WAIT);
-    await page.goto(`${hub.http}/dashboard`);
+    // Once arranged (kept), the dashboard is the operator's home page.
+    await page.goto(`${hub.http}/`);
     await page.waitForSelector('[data-panel=chart] canvas', WAIT);
+    assert.equal(await page.getAttribute('nav.rail a[aria-current=page]', 'href'), '/dashboard');
   });
 });

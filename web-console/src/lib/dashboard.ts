@@ -3,6 +3,8 @@
 // carries the whole layout (?d=<base64url JSON>). Parsing checks every field: a shared
 // URL is input from someone else.
 
+import { dashboardKey } from './settings.ts';
+
 export type Panel =
   | { kind: 'chart'; title: string; metric: string; devices: string[]; minutes: number }
   | { kind: 'count'; title: string; by: 'status' | 'tag' }
@@ -14,7 +16,6 @@ export interface Dashboard {
 }
 
 export const MAX_PANELS = 24;
-const KEY = 'halyard.dashboard';
 
 const str = (v: unknown, max = 128): string | undefined => (typeof v === 'string' && v.length <= max ? v : undefined);
 const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
@@ -95,7 +96,7 @@ export const STARTER: Dashboard = {
 
 export function loadDashboard(username: string): Dashboard | undefined {
   try {
-    const raw = globalThis.localStorage?.getItem(`${KEY}.${username}`);
+    const raw = globalThis.localStorage?.getItem(dashboardKey(username));
     return raw ? parseDashboard(JSON.parse(raw)) : undefined;
   } catch {
     return undefined;
@@ -104,7 +105,7 @@ export function loadDashboard(username: string): Dashboard | undefined {
 
 export function saveDashboard(username: string, d: Dashboard): boolean {
   try {
-    globalThis.localStorage?.setItem(`${KEY}.${username}`, JSON.stringify(d));
+    globalThis.localStorage?.setItem(dashboardKey(username), JSON.stringify(d));
     return true;
   } catch {
     return false;

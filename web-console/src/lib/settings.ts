@@ -42,3 +42,13 @@ export function setMapTileUrl(url: string | undefined): void {
     // Storage blocked: the plain view stays.
   }
 }
+
+/** Where an operator's dashboard is saved (lib/dashboard.ts reads and writes it). */
+export function dashboardKey(username: string): string {
+  return `halyard.dashboard.${username}`;
+}
+
+/** `/` opens the dashboard for an operator who has arranged one, else the fleet. */
+export function homeIsDashboard(username: string): boolean {
+  return stored(dashboardKey(username)) !== null;
+}
