@@ -24,7 +24,8 @@ export function simStdinCommand(hub = hubWs()): string {
 
 /** A minimal device in Node: connect, say HELLO, send one reading, print what comes back. */
 export function connectSnippet(id: string, hub = hubWs()): string {
-  return `// Node 20+: npm install ws @halyard/firmware-protocol   (SPEC.md: the wire protocol)
+  return `// Node 20+, with ws and @halyard/firmware-protocol (a Halyard checkout has both; elsewhere install
+// the packed protocol tarball, see device-sim's README). The wire protocol: firmware-protocol/SPEC.md.
 import { readFileSync } from 'node:fs';
 import WebSocket from 'ws';
 import { decode, encode, MessageType } from '@halyard/firmware-protocol';
@@ -33,9 +34,11 @@ const token = readFileSync('${tokenFileName(id)}', 'utf8').trim();
 const ws = new WebSocket('${hub}/v1/device', 'halyard.v1', { headers: { authorization: \`Bearer \${token}\` } });
 ws.on('open', () => ws.send(encode({ type: MessageType.Hello, proto: 1, fw: '1.0.0', model: 'my-model' })));
 ws.on('message', (data) => {
-  const m = decode(new Uint8Array(data));
-  console.log(m);
+  const r = decode(new Uint8Array(data));
+  if (!r.ok) return console.error(r.error);
+  console.log(r.message);
   // After WELCOME: one reading (SenML); the hub ACKs it by seq.
-  if (m.type === MessageType.Welcome) ws.send(encode({ type: MessageType.Telemetry, seq: 1, pack: [{ n: 'temperature', u: 'Cel', v: 21.5 }] }));
+  if (r.message.type === MessageType.Welcome)
+    ws.send(encode({ type: MessageType.Telemetry, seq: 1, pack: [{ n: 'temperature', u: 'Cel', v: 21.5 }] }));
 });`;
 }
