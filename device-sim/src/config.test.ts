@@ -90,6 +90,7 @@ test('--help lists every flag with its default and variable', () => {
     'password',
     'api-token',
     'tokens',
+    'token-file',
     'id-prefix',
     'rate',
     'batch',
@@ -120,4 +121,9 @@ test('--token takes one device credential instead of a tokens file', () => {
   assert.equal(loadConfig([], { HALYARD_SIM_TOKEN: token }).token, token);
   configError(() => loadConfig(['--token', 'no-secret'], {}), /--token must be <device-id>\.<secret>/);
   configError(() => loadConfig(['--token', token, '--provision', '--password', 'x'], {}), /do not go together/);
+  // '-' (stdin) and --token-file are checked when read, not here.
+  assert.equal(loadConfig(['--token', '-'], {}).token, '-');
+  assert.equal(loadConfig(['--token-file', 'device.token'], {}).tokenFile, 'device.token');
+  configError(() => loadConfig(['--token', token, '--token-file', 'f'], {}), /--token and --token-file/);
+  configError(() => loadConfig(['--token-file', 'f', '--provision', '--password', 'x'], {}), /do not go together/);
 });

@@ -28,8 +28,10 @@ export interface SimConfig {
   apiToken: string | undefined;
   /** JSON file of device tokens: read, and written by --provision. */
   tokens: string;
-  /** One device's token, `<id>.<secret>`, instead of a tokens file. */
+  /** One device's token, `<id>.<secret>`, instead of a tokens file; '-' reads it from stdin. */
   token: string | undefined;
+  /** A file holding one device's token (keeps the secret off the command line and out of `ps`). */
+  tokenFile: string | undefined;
   idPrefix: string;
   /** Telemetry messages per second per device; undefined: each profile's own rate. */
   rate: number | undefined;
@@ -78,6 +80,7 @@ function defaults(): Draft {
     apiToken: undefined,
     tokens: 'halyard-sim-tokens.json',
     token: undefined,
+    tokenFile: undefined,
     idPrefix: 'sim-',
     rate: undefined,
     batch: 0,
@@ -119,7 +122,8 @@ const FLAGS: readonly Flag[] = [
   flag('password', 'string', '-', 'operator password for --provision (prefer HALYARD_SIM_PASSWORD)', set('password')),
   flag('api-token', 'string', '-', 'operator API token for --provision, instead of user/password', set('apiToken')),
   flag('tokens', 'string', 'halyard-sim-tokens.json', 'device tokens file (read; written by --provision)', set('tokens')),
-  flag('token', 'string', '-', 'one device token, <id>.<secret>, instead of a tokens file (prefer HALYARD_SIM_TOKEN)', set('token')),
+  flag('token', 'string', '-', "one device token, <id>.<secret>, instead of a tokens file; '-' reads it from stdin", set('token')),
+  flag('token-file', 'string', '-', 'a file holding one device token (off the command line)', set('tokenFile')),
   flag('id-prefix', 'string', 'sim-', 'device ids are <prefix>0001, <prefix>0002, ...', set('idPrefix')),
   flag('rate', 'rate', 'profile', "telemetry messages per device: '2' or '2/s', '30/m', '1/h' (default: the profile's own)", set('rate')),
   flag('batch', 'int', '0', 'records per TELEMETRY, 1-1000 (0: one sample, 2-4 records)', set('batch')),
@@ -222,13 +226,20 @@ function validate(c: Draft): void {
   if (c.buffer < 1 || c.buffer > 10_000_000) fail('--buffer must be from 1 to 10000000');
   if (c.backoffBaseMs <= 0 || c.backoffCapMs < c.backoffBaseMs) fail('--backoff-base must be above 0 and at most --backoff-cap');
   if (c.statusIntervalMs < 100) fail('--status-interval must be at least 100ms');
-  if (c.token !== undefined && (c.provision || !/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}\.[A-Za-z0-9_-]{16,128}$/.test(c.token)))
-    fail(c.provision ? '--token and --provision do not go together' : '--token must be <device-id>.<secret>, as provisioning printed it');
+  if (c.token !== undefined && c.tokenFile !== undefined) fail('--token and --token-file do not go together');
+  if ((c.token !== undefined || c.tokenFile !== undefined) && c.provision) fail('--token and --provision do not go together');
+  if (c.token !== undefined && c.token !== '-' && !isDeviceToken(c.token))
+    fail('--token must be <device-id>.<secret>, as provisioning printed it');
   if (c.provision && c.password === undefined && c.apiToken === undefined)
     fail('--provision needs --password (or HALYARD_SIM_PASSWORD) or --api-token');
   if (!/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,50}$/.test(c.idPrefix))
     fail('--id-prefix must be 1-51 characters of A-Z a-z 0-9 _ . : - starting with a letter or digit');
   if (c.seed !== undefined && c.seed > 0xffff_ffff) fail('--seed must fit in 32 bits');
+}
+
+/** `<device-id>.<secret>` as provisioning prints it. */
+export function isDeviceToken(text: string): boolean {
+  return /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}\.[A-Za-z0-9_-]{16,128}$/.test(text);
 }
 
 function freeze(c: Draft): SimConfig {
@@ -290,6 +301,8 @@ export function helpText(): string {
     '',
     'usage: npm run sim -- --hub ws://127.0.0.1:8080 --provision --password <pw> --count 50 --profile mixed',
     '       npm run sim -- --hub ws://127.0.0.1:8080 --tokens devices.json',
+    '       halyard-sim --hub wss://hub.example:8443 --token-file device.token',
+    '       printf %s "$TOKEN" | halyard-sim --hub ws://hub.lan:8080 --token -',
     '',
     `${'flag'.padEnd(w)}  ${'default'.padEnd(dw)}  meaning`,
     ...rows.map((r) => `${r.arg.padEnd(w)}  ${r.def.padEnd(dw)}  ${r.help}${r.env ? `  [${r.env}]` : ''}`),

@@ -12,6 +12,7 @@ import { type Fleet, startFleet } from './engine/fleet.js';
 import { isSimError, SimError, SimErrorCode } from './errors.js';
 import { profileFor } from './profiles/registry.js';
 import { loadDevices, provisionDevices } from './provision/provision.js';
+import { readDeviceToken } from './provision/token-source.js';
 import { startStatusLine } from './report/status-line.js';
 import { formatSummary, summarise } from './report/summary.js';
 
@@ -32,9 +33,10 @@ function openFileLimit(): number | undefined {
 }
 
 async function credentials(config: SimConfig, tls: { ca?: Buffer; insecure: boolean }) {
-  if (config.token !== undefined) {
-    const id = config.token.slice(0, config.token.lastIndexOf('.'));
-    const devices: DeviceSpec[] = [{ id, token: config.token, profile: profileFor(config.profile, 0) }];
+  const token = await readDeviceToken(config);
+  if (token !== undefined) {
+    const id = token.slice(0, token.lastIndexOf('.'));
+    const devices: DeviceSpec[] = [{ id, token, profile: profileFor(config.profile, 0) }];
     return { devices, renew: undefined };
   }
   if (!config.provision) return { devices: await loadDevices(config.tokens, config.hub, config.count, config.profile), renew: undefined };

@@ -8,8 +8,11 @@ import { setUnauthenticatedHandler } from './api/http.ts';
 import { ConsoleChannel } from './channel/channel.ts';
 import { browserConnect, consoleUrl } from './channel/socket.ts';
 import { ConnectionDot } from './components/connection-dot.tsx';
+import { FlashNotice } from './components/flash-notice.tsx';
 import { useChannelState } from './lib/hooks.ts';
+import { lazy } from './lib/lazy.tsx';
 import { Link, match, useLocation } from './lib/router.tsx';
+import { homeIsDashboard } from './lib/settings.ts';
 import { Admin } from './screens/admin/admin.tsx';
 import { DevicePage } from './screens/device/device-page.tsx';
 import { EventsScreen } from './screens/events.tsx';
@@ -18,7 +21,13 @@ import { HubScreen } from './screens/hub.tsx';
 import { Provision } from './screens/provision.tsx';
 import { type App, AppContext } from './state/app-context.ts';
 import { FleetStore } from './state/fleet-store.ts';
+import { LatestStore } from './state/latest-store.ts';
 import { hasRole } from './state/roles.ts';
+import { StatsHistory } from './state/stats-history.ts';
+
+// Used by few operators, or not at first: loaded when opened.
+const DashboardScreen = lazy(() => import('./screens/dashboard/dashboard.tsx').then((m) => m.DashboardScreen));
+const MapScreen = lazy(() => import('./screens/map.tsx').then((m) => m.MapScreen));
 
 export function Shell({ me, onSignedOut }: { me: OperatorInfo; onSignedOut: (reason: string) => void }) {
   // The parent may pass a new function each render; the channel must not restart for it.
@@ -39,6 +48,8 @@ export function Shell({ me, onSignedOut }: { me: OperatorInfo; onSignedOut: (rea
     return {
       channel,
       fleet,
+      hubStats: new StatsHistory(),
+      latest: new LatestStore(),
       me,
       logout: () => {
         channel.stop();
@@ -56,7 +67,10 @@ export function Shell({ me, onSignedOut }: { me: OperatorInfo; onSignedOut: (rea
     const offs = [
       channel.on('fleet', (u) => fleet.apply(u)),
       channel.on('device', (u) => fleet.apply(u)),
-      channel.on('device.removed', (u) => fleet.apply(u)),
+      channel.on('device.removed', (u) => {
+        fleet.apply(u);
+        app.latest.remove(u.id);
+      }),
       channel.on('presence', (u) => fleet.apply(u)),
       channel.onState((s) => {
         if (s.kind === 'ended') signedOutRef.current(s.reason.charAt(0).toUpperCase() + s.reason.slice(1));
@@ -91,8 +105,8 @@ export function Shell({ me, onSignedOut }: { me: OperatorInfo; onSignedOut: (rea
     <AppContext.Provider value={app}>
       <div class="shell">
         <TopBar app={app} />
-        <Rail role={me.role} />
-        <Screen />
+        <Rail role={me.role} home={homeIsDashboard(me.username) ? '/dashboard' : '/fleet'} />
+        <Screen home={homeIsDashboard(me.username) ? '/dashboard' : '/fleet'} />
       </div>
     </AppContext.Provider>
   );
@@ -122,17 +136,19 @@ function TopBar({ app }: { app: App }) {
   );
 }
 
-function Rail({ role }: { role: OperatorInfo['role'] }) {
+function Rail({ role, home }: { role: OperatorInfo['role']; home: string }) {
   const { path } = useLocation();
   const items: [string, string, boolean][] = [
+    ['/dashboard', 'Dashboard', true],
     ['/fleet', 'Fleet', true],
     ['/provision', 'Provision', hasRole(role, 'operator')],
+    ['/map', 'Map', true],
     ['/events', 'Events', true],
     ['/hub', 'Hub', true],
     ['/admin', 'Admin', hasRole(role, 'admin')],
   ];
   const active = (href: string) =>
-    path === href || path.startsWith(`${href}/`) || (href === '/fleet' && (path === '/' || path.startsWith('/devices/')));
+    path === href || path.startsWith(`${href}/`) || (href === home && path === '/') || (href === '/fleet' && path.startsWith('/devices/'));
   return (
     <nav class="rail" aria-label="Sections">
       {items
@@ -146,17 +162,19 @@ function Rail({ role }: { role: OperatorInfo['role'] }) {
   );
 }
 
-function Screen() {
+function Screen({ home }: { home: string }) {
   const { path } = useLocation();
-  if (path === '/' || path === '/fleet') {
+  if ((path === '/' && home === '/fleet') || path === '/fleet') {
     return (
       <main class="main fill" id="main">
+        <FlashNotice path={path} />
         <Fleet />
       </main>
     );
   }
   return (
     <main class="main main-scroll" id="main">
+      <FlashNotice path={path} />
       {route(path)}
     </main>
   );
@@ -167,6 +185,8 @@ function route(path: string) {
   if (device) return <DevicePage id={device.id as string} tab={device.tab ?? 'telemetry'} />;
   if (path === '/provision') return <Provision />;
   if (path === '/events') return <EventsScreen />;
+  if (path === '/map') return <MapScreen />;
+  if (path === '/dashboard' || path === '/') return <DashboardScreen />;
   if (path === '/hub') return <HubScreen />;
   const admin = match('/admin/:tab?', path);
   if (admin) return <Admin tab={admin.tab ?? 'operators'} />;

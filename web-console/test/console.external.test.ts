@@ -5,7 +5,7 @@
 // reconnecting after a hub restart) and saves screenshots under test-output/console/.
 
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type DeviceSpec, type Fleet, provisionDevices, startFleet } from '@halyard/device-sim';
@@ -187,12 +187,20 @@ describe('web console in Chromium', () => {
     await page.click('button:has-text("Create device")');
     const token = ((await page.textContent('[data-testid=device-token]', WAIT)) ?? '').trim();
     assert.match(token, /^e2e-new\./);
-    assert.ok(((await page.textContent('[data-testid=sim-command]')) ?? '').includes(token));
     await shot(page, 'provision-token');
-    // Run the command line exactly as shown (the simulator's CLI from source, so no build is needed).
+    // The secret stays off the command line (shell history, ps): the command reads the downloaded file.
     const runSim = (await page.textContent('[data-testid=sim-command]')) ?? '';
+    assert.ok(!runSim.includes(token.split('.').pop() as string), 'no secret in the command');
     assert.equal(runSim.split('\n').length, 1, 'one line to copy');
-    sim = startSimCommand(runSim, ['--backoff-base', '200ms', '--backoff-cap', '1s']);
+    const download = page.waitForEvent('download');
+    await page.click('button:has-text("Download e2e-new.token")');
+    const saved = await download;
+    assert.equal(saved.suggestedFilename(), 'e2e-new.token');
+    const fileText = readFileSync((await saved.path()) as string, 'utf8');
+    assert.equal(fileText.trim(), token);
+    // Run the command line exactly as shown (the simulator's CLI from source, so no build is needed), next to the saved file.
+    sim = startSimCommand(runSim, ['--backoff-base', '200ms', '--backoff-cap', '1s'], { 'e2e-new.token': fileText });
+    assert.ok(((await page.textContent('[data-testid=connect-snippet]')) ?? '').includes("readFileSync('e2e-new.token'"));
     await page.click('a:has-text("Open e2e-new")');
     await page.waitForSelector('[data-testid=device-status]:has-text("online")', WAIT).catch((err: Error) => {
       throw new Error(`${err.message}\nsimulator output:\n${sim?.output()}`);

@@ -3,7 +3,7 @@
 // to synchronise: every wait is for an event, a line of output or a selector.
 
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -107,9 +107,11 @@ export interface SimProcess {
  * Runs the provision screen's `device-sim` command line as an operator would: the
  * simulator's CLI (from source, so no build is needed) with `extra` flags appended.
  */
-export function startSimCommand(runSim: string, extra: string[]): SimProcess {
+export function startSimCommand(runSim: string, extra: string[], files: Record<string, string> = {}): SimProcess {
   const dir = mkdtempSync(join(tmpdir(), 'halyard-sim-'));
-  const m = /^npm run sim -- (.+)$/.exec(runSim.trim());
+  // The files the operator saved first (the downloaded token), where the command expects them.
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text, { mode: 0o600 });
+  const m = /^(?:npm run sim --|npx halyard-sim) (.+)$/.exec(runSim.trim());
   if (m === null) throw new Error(`not a device-sim command line: ${runSim}`);
   const args = (m[1] as string).split(/\s+/);
   // Run from a temp dir (nothing may depend on the repo's cwd), so tsx is named by its resolved URL.

@@ -11,6 +11,8 @@ import type { IntegratorAcl, IntegratorRecord, Store } from '../store/store.js';
 export interface LiveIntegrators {
   /** Ends the account's connections; returns how many there were. */
   disconnect(username: string): number;
+  /** Where integrators connect (bound ports: the configured one may be 0), for the console. */
+  endpoint(): { port: number; tlsPort: number | undefined } | undefined;
 }
 
 export class IntegratorService {

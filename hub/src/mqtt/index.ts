@@ -43,8 +43,12 @@ export interface MqttService {
 const FLUSH_ON_CLOSE_MS = 2_000;
 
 /** HTTP routes this feature adds (integrator accounts), for the running service. */
-export function mqttRoutes(mqtt: Pick<MqttService, 'disconnectUser'>): (routes: Routes, ctx: HubContext) => void {
-  return (routes, ctx) => integratorRoutes(routes, ctx, { disconnect: (username) => mqtt.disconnectUser(username) });
+export function mqttRoutes(mqtt: Pick<MqttService, 'disconnectUser' | 'port' | 'mqttsPort'>): (routes: Routes, ctx: HubContext) => void {
+  return (routes, ctx) =>
+    integratorRoutes(routes, ctx, {
+      disconnect: (username) => mqtt.disconnectUser(username),
+      endpoint: () => ({ port: mqtt.port, tlsPort: mqtt.mqttsPort }),
+    });
 }
 
 export async function startMqtt(ctx: HubContext): Promise<MqttService> {

@@ -3,6 +3,7 @@
 
 import type { CommandInfo, DeviceInfo, EventInfo, HubStats, OperatorInfo, PresenceInfo, Role, TwinInfo } from '@halyard/firmware-protocol';
 import type { ApiSeries } from '../lib/series.ts';
+import type { ApiLatest } from '../state/latest-store.ts';
 import { api } from './http.ts';
 
 const enc = encodeURIComponent;
@@ -34,6 +35,14 @@ export interface Integrator {
   acl: { subscribe: string[]; publish: string[] };
   defaultAcl: boolean;
   createdAt: number;
+}
+
+/** Where integrators connect; the hub names its bound ports (host: the console's own). */
+export interface MqttEndpoint {
+  port: number;
+  tlsPort?: number;
+  wsPath: string;
+  prefix: string;
 }
 
 export interface TelemetryAnswer {
@@ -75,6 +84,14 @@ export const devices = {
   twin: (id: string) => api<TwinInfo>('GET', `/devices/${enc(id)}/twin`),
 };
 
+export const telemetry = {
+  /** One page of every device's newest values; `next` continues it (null: the last page). */
+  latestPage: (after: string | undefined, signal?: AbortSignal) =>
+    api<{ devices: Record<string, ApiLatest[]>; next: string | null }>('GET', `/telemetry/latest${query({ after, limit: 1000 })}`, {
+      ...(signal ? { signal } : {}),
+    }),
+};
+
 export const events = {
   list: (limit = 200) => api<{ events: EventInfo[] }>('GET', `/events${query({ limit })}`),
 };
@@ -88,7 +105,7 @@ export const operators = {
 };
 
 export const integrators = {
-  list: () => api<{ integrators: Integrator[] }>('GET', '/integrators'),
+  list: () => api<{ integrators: Integrator[]; mqtt?: MqttEndpoint }>('GET', '/integrators'),
   create: (i: { username: string; password: string; acl?: { subscribe?: string[]; publish?: string[] } }) =>
     api<Integrator>('POST', '/integrators', { body: i }),
   remove: (username: string) => api<void>('DELETE', `/integrators/${enc(username)}`),

@@ -1,50 +1,60 @@
 // A device token, shown once (the hub keeps only its hash), with what to do with it:
-// copy it, run a simulated device with it, or connect real firmware.
+// copy or download it, run a simulated device with it, or connect real firmware. The
+// commands read the token from a file or stdin, so it never sits on a command line.
 
+import { connectSnippet, simCommand, simStdinCommand, tokenFileName } from '../lib/device-commands.ts';
 import { CopyButton } from './copy-button.tsx';
 
-function hubWs(): string {
-  return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}`;
-}
-
-export function simCommand(_id: string, token: string): string {
-  return `npm run sim -- --hub ${hubWs()} --token ${token}`;
-}
-
-export function connectSnippet(token: string): string {
-  return `// Node 20+: npm install ws @halyard/firmware-protocol
-import WebSocket from 'ws';
-import { decode, encode, MessageType } from '@halyard/firmware-protocol';
-
-const ws = new WebSocket('${hubWs()}/v1/device', 'halyard.v1', {
-  headers: { authorization: 'Bearer ${token}' },
-});
-ws.on('open', () => ws.send(encode({ type: MessageType.Hello, proto: 1, fw: '1.0.0', model: 'my-model' })));
-ws.on('message', (data) => console.log(decode(new Uint8Array(data))));`;
+function download(name: string, text: string): void {
+  const url = URL.createObjectURL(new Blob([`${text}\n`], { type: 'text/plain' }));
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  a.click();
+  // The click has started the download; the URL is not needed after this turn.
+  setTimeout(() => URL.revokeObjectURL(url), 0);
 }
 
 export function TokenPanel({ id, token, title }: { id: string; token: string; title: string }) {
+  const file = tokenFileName(id);
   return (
     <section class="panel" aria-label="Device token" style={{ maxWidth: '760px' }}>
       <h2 style={{ marginTop: 0 }}>{title}</h2>
       <p class="notice" role="alert">
-        This token is shown only once: the hub keeps just a hash of it. Copy it now. If it is lost, rotate the token from the device's
-        Credentials tab.
+        This token is shown only once: the hub keeps just a hash of it. Copy or download it now. If it is lost, rotate the token from the
+        device's Credentials tab.
       </p>
       <div class="row">
         <code class="block" data-testid="device-token" style={{ padding: '6px 8px', wordBreak: 'break-all' }}>
           {token}
         </code>
         <CopyButton text={token} label="Copy token" />
+        <button type="button" class="btn small" onClick={() => download(file, token)}>
+          Download {file}
+        </button>
       </div>
       <h3>Run a simulated device with it</h3>
+      <p class="muted">
+        Save the token as <code>{file}</code> in the current directory, then run the simulator (<code>npx halyard-sim</code> in a Halyard
+        checkout after <code>npm run build</code>; elsewhere install it as device-sim's README says):
+      </p>
       <pre class="block" data-testid="sim-command">
-        {simCommand(id, token)}
+        {simCommand(id)}
       </pre>
-      <CopyButton text={simCommand(id, token)} label="Copy command" />
+      <CopyButton text={simCommand(id)} label="Copy command" />
+      <p class="muted">Or paste the token on stdin (then Ctrl-D):</p>
+      <pre class="block" data-testid="sim-stdin-command">
+        {simStdinCommand()}
+      </pre>
       <h3>Or connect your own firmware</h3>
-      <pre class="block">{connectSnippet(token)}</pre>
-      <CopyButton text={connectSnippet(token)} label="Copy snippet" />
+      <p class="muted">
+        WebSocket to <code>/v1/device</code>, subprotocol <code>halyard.v1</code>, <code>Authorization: Bearer &lt;token&gt;</code>, CBOR
+        frames (firmware-protocol's SPEC.md). In Node:
+      </p>
+      <pre class="block" data-testid="connect-snippet">
+        {connectSnippet(id)}
+      </pre>
+      <CopyButton text={connectSnippet(id)} label="Copy snippet" />
     </section>
   );
 }

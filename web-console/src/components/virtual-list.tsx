@@ -17,9 +17,11 @@ export interface VirtualListProps {
   label: string;
   /** Rows rendered above and below the visible ones. */
   overscan?: number;
+  /** Told the rows on screen (first, end exclusive) whenever they change. */
+  onRange?: (first: number, end: number) => void;
 }
 
-export function VirtualList({ count, rowHeight, renderRow, label, overscan = 4 }: VirtualListProps) {
+export function VirtualList({ count, rowHeight, renderRow, label, overscan = 4, onRange }: VirtualListProps) {
   const ref = useRef<HTMLDivElement>(null);
   const [scrollTop, setScrollTop] = useState(0);
   const [height, setHeight] = useState(600);
@@ -54,6 +56,9 @@ export function VirtualList({ count, rowHeight, renderRow, label, overscan = 4 }
 
   const first = Math.max(0, Math.floor(scrollTop / rowHeight) - overscan);
   const last = Math.min(count, Math.ceil((scrollTop + height) / rowHeight) + overscan);
+  const seenFirst = Math.min(count, Math.floor(scrollTop / rowHeight));
+  const seenEnd = Math.min(count, Math.ceil((scrollTop + height) / rowHeight));
+  useEffect(() => onRange?.(seenFirst, seenEnd), [seenFirst, seenEnd, onRange]);
   const rows: VNode[] = [];
   for (let i = first; i < last; i++) {
     const row = renderRow(i);

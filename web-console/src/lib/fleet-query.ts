@@ -8,7 +8,11 @@ export const STATUSES = ['all', 'online', 'offline', 'never', 'revoked', 'pendin
 export type StatusFilter = (typeof STATUSES)[number];
 
 export const SORT_KEYS = ['status', 'id', 'name', 'model', 'firmware', 'lastSeen', 'rtt', 'tags', 'pending'] as const;
-export type SortKey = (typeof SORT_KEYS)[number];
+/** A device column, or `m:<metric>`: a latest-value column. */
+export type SortKey = (typeof SORT_KEYS)[number] | `m:${string}`;
+
+/** A device's newest value of a metric, for sorting by a value column. */
+export type MetricValue = (device: string, metric: string) => number | string | boolean | undefined;
 
 export interface FleetQuery {
   status: StatusFilter;
@@ -29,7 +33,7 @@ export function parseQuery(search: string): FleetQuery {
   return {
     status: oneOf(STATUSES, p.get('status'), DEFAULT_QUERY.status),
     q: p.get('q') ?? '',
-    sort: oneOf(SORT_KEYS, p.get('sort'), DEFAULT_QUERY.sort),
+    sort: p.get('sort')?.startsWith('m:') ? (p.get('sort') as SortKey) : oneOf(SORT_KEYS, p.get('sort'), DEFAULT_QUERY.sort),
     dir: p.get('dir') === 'desc' ? 'desc' : 'asc',
   };
 }
@@ -115,7 +119,11 @@ function matchesNeedle(d: DeviceInfo, n: Needle): boolean {
 const STATUS_RANK: Record<DeviceStatus, number> = { online: 0, offline: 1, never: 2, revoked: 3 };
 
 /** The value a column sorts by; null when the device has none (sorted last in both directions). */
-function sortValue(key: SortKey, d: DeviceInfo): string | number | null {
+function sortValue(key: SortKey, d: DeviceInfo, metric?: MetricValue): string | number | null {
+  if (key.startsWith('m:')) {
+    const v = metric?.(d.id, key.slice(2));
+    return v === undefined ? null : typeof v === 'boolean' ? Number(v) : v;
+  }
   switch (key) {
     case 'status':
       return STATUS_RANK[deviceStatus(d)];
@@ -136,6 +144,8 @@ function sortValue(key: SortKey, d: DeviceInfo): string | number | null {
       return d.online ? d.rtt : null;
     case 'pending':
       return d.pendingCommands;
+    default:
+      return null;
   }
 }
 
@@ -182,10 +192,10 @@ function compareValues(x: string | number, y: string | number): number {
 }
 
 /** The ids to show, in order. Ties are broken by id so the order is stable. */
-export function selectIds(devices: Iterable<DeviceInfo>, q: FleetQuery): string[] {
+export function selectIds(devices: Iterable<DeviceInfo>, q: FleetQuery, metric?: MetricValue): string[] {
   const n = needle(q.q);
   const rows: { id: string; v: string | number | null }[] = [];
-  for (const d of devices) if (inStatus(d, q.status) && matchesNeedle(d, n)) rows.push({ id: d.id, v: sortValue(q.sort, d) });
+  for (const d of devices) if (inStatus(d, q.status) && matchesNeedle(d, n)) rows.push({ id: d.id, v: sortValue(q.sort, d, metric) });
   const sign = q.dir === 'asc' ? 1 : -1;
   rows.sort((a, b) => {
     if (a.v !== b.v) {

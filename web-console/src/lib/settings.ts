@@ -22,3 +22,33 @@ export function twinNotAppliedAfterMs(): number {
   const ms = v === null ? undefined : parseDuration(v);
   return ms !== undefined && ms > 0 ? ms : TWIN_NOT_APPLIED_AFTER_MS;
 }
+
+const TILES_KEY = 'halyard.mapTiles';
+
+/**
+ * `localStorage['halyard.mapTiles']`: a tile URL template with {z}, {x} and {y}
+ * (e.g. a tile server on the site's network); unset, the map is a plain coordinate view.
+ */
+export function mapTileUrl(): string | undefined {
+  const v = stored(TILES_KEY);
+  return v !== null && /^https?:\/\/.*\{z\}.*\{x\}.*\{y\}/.test(v) ? v : undefined;
+}
+
+export function setMapTileUrl(url: string | undefined): void {
+  try {
+    if (url === undefined || url === '') globalThis.localStorage?.removeItem(TILES_KEY);
+    else globalThis.localStorage?.setItem(TILES_KEY, url);
+  } catch {
+    // Storage blocked: the plain view stays.
+  }
+}
+
+/** Where an operator's dashboard is saved (lib/dashboard.ts reads and writes it). */
+export function dashboardKey(username: string): string {
+  return `halyard.dashboard.${username}`;
+}
+
+/** `/` opens the dashboard for an operator who has arranged one, else the fleet. */
+export function homeIsDashboard(username: string): boolean {
+  return stored(dashboardKey(username)) !== null;
+}

@@ -4,11 +4,14 @@
 // does not make the table jump while the ages and RTTs tick in place.
 
 import type { DeviceInfo } from '@halyard/firmware-protocol';
-import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { Empty } from '../components/empty.tsx';
+import { ErrorText } from '../components/error-text.tsx';
+import { LatestCell } from '../components/latest-cell.tsx';
 import { StaleNotice } from '../components/stale-notice.tsx';
 import { DeviceStatusBadge } from '../components/status.tsx';
 import { VirtualList } from '../components/virtual-list.tsx';
+import { loadColumns, metricSortKey, modelScope, saveColumns } from '../lib/fleet-columns.ts';
 import {
   countByStatus,
   deviceStatus,
@@ -26,7 +29,10 @@ import { useChannelState, useNow, useSubscribe } from '../lib/hooks.ts';
 import { pure } from '../lib/pure.ts';
 import { Link, navigate, useLocation } from '../lib/router.tsx';
 import { useTitle } from '../lib/title.ts';
+import { useLatestValues, useLiveTelemetry } from '../lib/use-latest.ts';
 import { useApp, useCan } from '../state/app-context.ts';
+import type { LatestStore } from '../state/latest-store.ts';
+import { MetricPicker } from './fleet-metric-picker.tsx';
 
 const ROW = 30;
 /** Shortest gap between two re-sorts caused by live changes, ms. */
@@ -62,18 +68,77 @@ const COLUMNS: { key: SortKey; label: string; narrow: boolean }[] = [
 ];
 
 export function Fleet() {
-  const { fleet, channel } = useApp();
+  const { fleet, channel, latest, me } = useApp();
   const canProvision = useCan('operator');
   useSubscribe(fleet.subscribe);
+  useSubscribe(latest.subscribe);
   const loc = useLocation();
   const query = parseQuery(loc.search);
   const queryKey = toSearch(query);
   const now = useNow();
   const state = useChannelState(channel);
+  const scope = modelScope(query.q);
+  const [metrics, setMetrics] = useState(() => loadColumns(me.username, scope));
+  useEffect(() => setMetrics(loadColumns(me.username, scope)), [me.username, scope]);
+  const [wantValues, setWantValues] = useState(false);
   const ids = useThrottledIds(query, queryKey);
+  const [range, setRange] = useState<[number, number]>([0, 0]);
+  const onRange = useCallback((a: number, b: number) => setRange([a, b]), []);
+  const withValues = metrics.length > 0 || wantValues;
   // Dependencies: counts change exactly when the store's version does
   const counts = useMemo(() => countByStatus(fleet.values()), [fleet.version]);
 
+  const [valuesError, setValuesError] = useState<unknown>(undefined);
+  return (
+    <FleetView {...{ query, ids, now, state, counts, canProvision, metrics, scope, range, onRange, valuesError }}>
+      {withValues ? <ValueFeed ids={ids} range={range} onError={setValuesError} /> : null}
+      <MetricPicker
+        available={() => latest.metricsOf(ids)}
+        chosen={metrics}
+        scope={scope}
+        onOpen={() => setWantValues(true)}
+        onChange={(m) => {
+          setMetrics(m);
+          saveColumns(me.username, scope, m);
+        }}
+      />
+    </FleetView>
+  );
+}
+
+/** Keeps the latest values loaded (all devices, paged) and the rows on screen live, while value columns are in use. */
+function ValueFeed({ ids, range, onError }: { ids: string[]; range: [number, number]; onError: (e: unknown) => void }) {
+  useLatestValues(onError);
+  useLiveTelemetry(ids.slice(range[0], range[1]), true);
+  return null;
+}
+
+function FleetView({
+  query,
+  ids,
+  now,
+  state,
+  counts,
+  canProvision,
+  metrics,
+  onRange,
+  valuesError,
+  children,
+}: {
+  query: FleetQuery;
+  ids: string[];
+  now: number;
+  state: ReturnType<typeof useChannelState>;
+  counts: ReturnType<typeof countByStatus>;
+  canProvision: boolean;
+  metrics: string[];
+  scope: string;
+  range: [number, number];
+  onRange: (a: number, b: number) => void;
+  valuesError: unknown;
+  children: preact.ComponentChildren;
+}) {
+  const { fleet, latest } = useApp();
   const painted = ids.length > 0;
   useEffect(() => {
     if (painted) performance.mark('halyard:fleet-rows');
@@ -111,13 +176,15 @@ export function Fleet() {
           value={query.q}
           onInput={(e) => setQuery({ q: e.currentTarget.value })}
         />
+        {children}
         <span class="muted" aria-live="polite">
           {ids.length === counts.all ? `${counts.all} devices` : `${ids.length} of ${counts.all} devices`}
         </span>
       </div>
-      <div class="table">
-        <div class="fleet-cols thead">
-          {COLUMNS.map((c) => {
+      <ErrorText error={valuesError} />
+      <div class="table" style={metrics.length > 0 ? { '--metric-cols': `repeat(${metrics.length}, minmax(84px, 1fr))` } : undefined}>
+        <div class={`fleet-cols thead${metrics.length > 0 ? ' with-metrics' : ''}`}>
+          {[...COLUMNS, ...metrics.map((m) => ({ key: metricSortKey(m), label: m, narrow: false }))].map((c) => {
             const sorted = query.sort === c.key ? (query.dir === 'asc' ? 'ascending' : 'descending') : undefined;
             return (
               <span key={c.key} class={c.narrow ? undefined : 'hide-narrow'}>
@@ -162,8 +229,13 @@ export function Fleet() {
             renderRow={(i) => {
               const id = ids[i] as string;
               const d = fleet.get(id);
-              return d === undefined ? <span key={id} /> : <DeviceRow key={id} d={d} now={now} />;
+              return d === undefined ? (
+                <span key={id} />
+              ) : (
+                <DeviceRow key={id} d={d} now={now} metrics={metrics} latest={latest} lv={latest.deviceVersion(id)} />
+              );
             }}
+            onRange={onRange}
           />
         )}
       </div>
@@ -173,15 +245,21 @@ export function Fleet() {
 
 /** The ordered ids, recomputed at once for a new query and at most every RESORT_MS for live changes. */
 function useThrottledIds(query: FleetQuery, queryKey: string): string[] {
-  const { fleet } = useApp();
+  const { fleet, latest } = useApp();
   const last = useRef<{ key: string; structure: number; at: number; ids: string[] } | undefined>(undefined);
   const [, wake] = useState(0);
   const prev = last.current;
   const t = Date.now();
-  const stale = prev === undefined || prev.key !== queryKey || (prev.structure !== fleet.structure && t - prev.at >= RESORT_MS);
-  if (stale) last.current = { key: queryKey, structure: fleet.structure, at: t, ids: selectIds(fleet.values(), query) };
+  // Sorted by a value column, new values can move rows too.
+  const byValue = query.sort.startsWith('m:');
+  const structure = byValue ? fleet.structure * 1_000_003 + latest.version : fleet.structure;
+  const stale = prev === undefined || prev.key !== queryKey || (prev.structure !== structure && t - prev.at >= RESORT_MS);
+  if (stale) {
+    const metric = byValue ? (id: string, m: string) => latest.get(id, m)?.v : undefined;
+    last.current = { key: queryKey, structure, at: t, ids: selectIds(fleet.values(), query, metric) };
+  }
   const cur = last.current as { structure: number; at: number; ids: string[] };
-  const pending = cur.structure !== fleet.structure;
+  const pending = cur.structure !== structure;
   useEffect(() => {
     if (!pending) return;
     const timer = setTimeout(() => wake((n) => n + 1), Math.max(0, RESORT_MS - (Date.now() - cur.at)));
@@ -191,11 +269,23 @@ function useThrottledIds(query: FleetQuery, queryKey: string): string[] {
 }
 
 /** A row re-renders only when its device changed (a new object) or the clock ticked. */
-const DeviceRow = pure(function DeviceRow({ d, now }: { d: DeviceInfo; now: number }) {
+const DeviceRow = pure(function DeviceRow({
+  d,
+  now,
+  metrics,
+  latest,
+}: {
+  d: DeviceInfo;
+  now: number;
+  metrics: string[];
+  latest: LatestStore;
+  /** The device's values' version: the row re-renders when they change. */
+  lv: number;
+}) {
   return (
     <Link
       href={`/devices/${encodeURIComponent(d.id)}`}
-      class="fleet-cols rowlink"
+      class={`fleet-cols rowlink${metrics.length > 0 ? ' with-metrics' : ''}`}
       data-device={d.id}
       style={{ color: 'inherit', textDecoration: 'none' }}
     >
@@ -220,6 +310,9 @@ const DeviceRow = pure(function DeviceRow({ d, now }: { d: DeviceInfo; now: numb
       <span class={`cell hide-narrow${d.pendingCommands > 0 ? ' tone-pending' : ''}`}>
         {d.pendingCommands > 0 ? d.pendingCommands : ''}
       </span>
+      {metrics.map((m) => (
+        <LatestCell key={m} l={latest.get(d.id, m)} now={now} metric={m} />
+      ))}
     </Link>
   );
 });

@@ -1,44 +1,43 @@
-// The hub itself: connections, message rates, ACK latency, event-loop lag and storage
-// over the last five minutes (the stats stream replays them, then adds one a second),
-// and the MQTT side: clients and bridges.
+// The hub itself: its version and uptime, connections, message rates, ACK latency,
+// event-loop lag and storage over the last five minutes (the stats stream replays them,
+// then adds one a second; the app keeps them across screens and hub restarts), and the
+// MQTT side: clients and bridges.
 
 import type { HubStats } from '@halyard/firmware-protocol';
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { Chart, type ChartLine } from '../components/chart.tsx';
 import { Empty } from '../components/empty.tsx';
 import { Badge } from '../components/status.tsx';
 import { bytes, num } from '../lib/format.ts';
-import { useNow, useUpdates } from '../lib/hooks.ts';
+import { useGeneration, useNow, useUpdates } from '../lib/hooks.ts';
 import { useTitle } from '../lib/title.ts';
 import { useApp } from '../state/app-context.ts';
 import { Batcher } from '../state/batcher.ts';
-
-const WINDOW_MS = 5 * 60_000;
+import { STATS_WINDOW_MS as WINDOW_MS } from '../state/stats-history.ts';
+import { HubFacts } from './hub-facts.tsx';
 
 export function HubScreen() {
   useTitle('Hub');
-  const { channel } = useApp();
+  const { channel, hubStats } = useApp();
   const now = useNow();
-  const history = useRef<HubStats[]>([]);
   const [, setVersion] = useState(0);
   const [batcher] = useState(() => new Batcher(() => setVersion((v) => v + 1)));
   useEffect(() => channel.subscribe('stats'), [channel]);
-  useUpdates(channel, 'stats', (u) => {
-    const h = history.current;
-    const last = h[h.length - 1];
-    if (last !== undefined && u.stats.time <= last.time) {
-      // A replay after a reconnect: keep one entry per second.
-      if (h.some((s) => s.time === u.stats.time)) return;
-      h.push(u.stats);
-      h.sort((a, b) => a.time - b.time);
-    } else h.push(u.stats);
-    while (h.length > 0 && (h[0] as HubStats).time < Date.now() - WINDOW_MS) h.shift();
-    batcher.mark();
-  });
+  useEffect(() => hubStats.subscribe(() => batcher.mark()), [hubStats, batcher]);
+  useUpdates(channel, 'stats', (u) => hubStats.add(u.stats));
+  const generation = useGeneration(channel);
 
-  const h = history.current;
+  const h = hubStats.entries;
   const cur = h[h.length - 1];
-  if (cur === undefined) return <Empty title="Waiting for the hub's statistics…" />;
+  const facts = <HubFacts version={channel.hello?.hub.version} generation={generation} now={now} history={hubStats} />;
+  if (cur === undefined)
+    return (
+      <>
+        <h1>Hub</h1>
+        {facts}
+        <Empty title="Waiting for the hub's statistics…" />
+      </>
+    );
   const xs = h.map((s) => s.time);
   const line = (label: string, color: string, f: (s: HubStats) => number): ChartLine => ({ label, color, xs, ys: h.map(f) });
   const range: [number, number] = [now - WINDOW_MS, now];
@@ -59,6 +58,7 @@ export function HubScreen() {
   return (
     <>
       <h1>Hub</h1>
+      {facts}
       <div class="latest">
         <Big name="devices connected" value={String(cur.connectedDevices)} />
         <Big name="frames in / s" value={num(cur.framesInPerSec)} />
@@ -69,7 +69,7 @@ export function HubScreen() {
         <Big name="consoles" value={String(cur.consoles)} />
         <Big name="MQTT clients" value={String(cur.mqttClients)} />
       </div>
-      <div class="grid-2">
+      <div class="grid-2" data-testid="hub-stats" data-first={h[0]?.time} data-count={h.length}>
         {charts.map((c) => (
           <div key={c.title} class="chart-block panel">
             <h3>

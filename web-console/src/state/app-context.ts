@@ -5,11 +5,17 @@ import { createContext } from 'preact';
 import { useContext } from 'preact/hooks';
 import type { ConsoleChannel } from '../channel/channel.ts';
 import type { FleetStore } from './fleet-store.ts';
+import type { LatestStore } from './latest-store.ts';
 import { type OperatorInfo, type Role, hasRole as rank } from './roles.ts';
+import type { StatsHistory } from './stats-history.ts';
 
 export interface App {
   channel: ConsoleChannel;
   fleet: FleetStore;
+  /** The hub's statistics, kept across screens, reconnects and hub restarts. */
+  hubStats: StatsHistory;
+  /** Every device's newest values (fleet columns, map), fed while a view needs them. */
+  latest: LatestStore;
   me: OperatorInfo;
   logout(): void;
 }

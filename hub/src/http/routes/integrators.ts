@@ -41,8 +41,26 @@ export function integratorRoutes(routes: Routes, ctx: HubContext, live: LiveInte
     summary: 'List integrators (MQTT accounts)',
     tag: 'integrators',
     role: 'admin',
-    response: z.object({ integrators: z.array(integratorShape) }),
-    handler: async ({ c }) => c.json({ integrators: (await integrators.list()).map((i) => publicIntegrator(ctx, i)) }),
+    response: z.object({
+      integrators: z.array(integratorShape),
+      mqtt: z.object({ port: z.number(), tlsPort: z.number().optional(), wsPath: z.string(), prefix: z.string() }).optional(),
+    }),
+    handler: async ({ c }) => {
+      const at = live.endpoint();
+      return c.json({
+        integrators: (await integrators.list()).map((i) => publicIntegrator(ctx, i)),
+        ...(at === undefined
+          ? {}
+          : {
+              mqtt: {
+                port: at.port,
+                ...(at.tlsPort === undefined ? {} : { tlsPort: at.tlsPort }),
+                wsPath: '/mqtt',
+                prefix: ctx.config.mqttPrefix,
+              },
+            }),
+      });
+    },
   });
 
   routes.add({

@@ -10,6 +10,7 @@ import { ErrorText } from '../../components/error-text.tsx';
 import { Field } from '../../components/field.tsx';
 import { timestamp } from '../../lib/format.ts';
 import { useAsync } from '../../lib/hooks.ts';
+import { MqttEndpointPanel } from './mqtt-endpoint.tsx';
 
 const USERNAME = /^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$/;
 
@@ -28,6 +29,7 @@ export function Integrators() {
   const items = list.data?.integrators ?? [];
   return (
     <section aria-label="Integrators">
+      <MqttEndpointPanel at={list.data?.mqtt} />
       <ErrorText error={list.error ?? error} />
       {items.length === 0 && !list.loading ? (
         <Empty title="No integrators yet">

@@ -81,6 +81,7 @@ function NewOperator({ onCreated }: { onCreated: () => void }) {
   const [role, setRole] = useState<Role>('viewer');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(undefined);
+  const [created, setCreated] = useState<string | undefined>(undefined);
   const errors = {
     username: username === '' || USERNAME.test(username) ? undefined : '1-64 of A-Z a-z 0-9 _ . @ - starting with a letter or digit',
     password: password === '' || password.length >= 8 ? undefined : 'at least 8 characters',
@@ -94,8 +95,10 @@ function NewOperator({ onCreated }: { onCreated: () => void }) {
         if (errors.username || errors.password || username === '' || password === '') return;
         setBusy(true);
         setError(undefined);
+        setCreated(undefined);
         try {
-          await operators.create({ username, password, role });
+          const o = await operators.create({ username, password, role });
+          setCreated(`Created the operator ${o.username} (${o.role}); they can log in now with the password you set.`);
           setUsername('');
           setPassword('');
           onCreated();
@@ -142,6 +145,11 @@ function NewOperator({ onCreated }: { onCreated: () => void }) {
         )}
       </Field>
       <ErrorText error={error} />
+      {created ? (
+        <p class="flash" role="status" data-testid="operator-created">
+          {created}
+        </p>
+      ) : null}
       <button type="submit" class="btn primary" disabled={busy}>
         {busy ? 'Creating…' : 'Create operator'}
       </button>

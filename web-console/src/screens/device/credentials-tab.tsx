@@ -7,6 +7,7 @@ import { devices } from '../../api/endpoints.ts';
 import { TypedConfirm } from '../../components/confirm.tsx';
 import { ErrorText } from '../../components/error-text.tsx';
 import { TokenPanel } from '../../components/token-panel.tsx';
+import { flash } from '../../lib/flash.ts';
 import { navigate } from '../../lib/router.tsx';
 import { useCan } from '../../state/app-context.ts';
 
@@ -28,6 +29,8 @@ export function CredentialsTab({ device }: { device: DeviceInfo }) {
       else if (what === 'revoke') await devices.revoke(id);
       else {
         await devices.remove(id);
+        // The page it was on is gone: the fleet says it was done.
+        flash(`Deleted the device ${id}; its telemetry, events and commands are gone with it.`, '/fleet');
         navigate('/fleet');
         return;
       }

@@ -13,6 +13,7 @@ import { useNow } from '../../lib/hooks.ts';
 import type { Latest, Series } from '../../lib/series.ts';
 import { displayUnit } from '../../lib/units.ts';
 import { useApp } from '../../state/app-context.ts';
+import { PositionTrail } from './position-trail.tsx';
 import { type Range, useTelemetry } from './use-telemetry.ts';
 
 const RANGES: [string, number][] = [
@@ -135,6 +136,7 @@ export function TelemetryTab({ id }: { id: string }) {
         </section>
       ) : null}
 
+      <PositionTrail id={id} series={t.series} />
       {charted.length === 0 && !t.loading ? (
         <Empty title="No telemetry in this range">
           <p>Values appear here as soon as the device sends them; widen the range to see older data.</p>
