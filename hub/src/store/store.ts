@@ -4,7 +4,9 @@
 // (docs/architecture.md, Threads). Both keep these promises:
 //
 // - Ordered writes: named operations take effect in the order they were asked for,
-//   and a device frame queued before an operation is stored before it.
+//   and a device frame queued before an operation is stored (or its batch has failed)
+//   before the operation runs, so e.g. updateDevice right after `ingest` returns the
+//   new lastSeq. Frames queued after an operation may be stored before it or after.
 // - ACK only after commit: `committed` reports a batch only once it is durable; the
 //   device gateway acknowledges nothing before (SPEC.md §2.4, §5).
 // - Exactly once by device sequence: a batch raises each device's durable sequence
