@@ -3,7 +3,7 @@
 // commands carried back, retained requests ignored, reconnect after the broker
 // restarts with the retained state republished, a bounded offline queue with its
 // drops counted, and hub/status offline on shutdown. The same against Mosquitto
-// runs in mqtt-mosquitto.external.test.ts.
+// runs in mqtt-bridge.external.test.ts.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';

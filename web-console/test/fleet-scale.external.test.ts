@@ -1,4 +1,4 @@
-// The fleet table at CONSOLE.md's scale: 5,000 devices, a few hundred of them live and
+// The fleet table at the scale README.md (Web console) names: 5,000 devices, a few hundred of them live and
 // changing, in real Chromium. Checks that the first rows paint quickly, that only the
 // visible rows exist in the DOM, that scrolling end to end keeps frames short, and that
 // live changes reach the table without a reload.
@@ -50,7 +50,7 @@ describe('fleet table with 5,000 devices', () => {
     await page.waitForFunction((n) => document.querySelector('[data-testid="count-all"]')?.textContent === String(n), DEVICES, WAIT);
     await page.waitForFunction((n) => Number(document.querySelector('[data-testid="count-online"]')?.textContent) === n, LIVE, WAIT);
 
-    // CONSOLE.md: first paint of the fleet under a second on a local hub (here: a reload,
+    // The console's target: first paint of the fleet under a second on a local hub (here: a reload,
     // the session cookie, the channel, a 5,000-device snapshot, sorting, the first rows).
     const t0 = Date.now();
     await page.reload();

@@ -312,6 +312,19 @@ async function scenario(e: Engine): Promise<Record<string, unknown>> {
   frame(a.rowid, 500, T0 + 500_000, [{ n: 'temp', v: 1 }]);
   await store.drain();
   out.seriesAfterLateFrame = await store.telemetry.series(a.rowid);
+
+  // Ordered writes: an operation asked for right after frames (no await between,
+  // the batch still waiting on its timer) sees them stored.
+  for (let seq = 1; seq <= 5; seq++) frame(c.rowid, seq, T0 + 600_000 + seq, [{ n: 'temp', v: seq }]);
+  out.updatedAfterFrames = await store.op('updateDevice', { id: 'dev-c', patch: { name: 'Gamma' } });
+  assert.equal((out.updatedAfterFrames as { lastSeq: number }).lastSeq, 5, 'the operation follows the frames queued before it');
+  // The same with a batch in flight: frames queued behind it, then a delete.
+  for (let seq = 6; seq <= 60; seq++) frame(c.rowid, seq, T0 + 600_000 + seq, [{ n: 'temp', v: seq }]);
+  out.deletedAfterFrames = await store.op('deleteDevice', { id: 'dev-c' });
+  assert.equal((out.deletedAfterFrames as { lastSeq: number }).lastSeq, 60, 'the delete follows the frames queued before it');
+  telemetry.forgetDevice(c.rowid);
+  await store.drain();
+  out.seriesAfterDelete = await store.telemetry.series(c.rowid);
   return out;
 }
 

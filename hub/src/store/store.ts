@@ -1,10 +1,13 @@
 // The contract between the hub and its storage engine: everything the hub asks of
-// storage, and nothing about how an engine keeps it. The SQLite writer thread plus
-// its read-only connection is the implementation today; PostgreSQL is the next one
-// (docs/architecture.md, Threads). Both keep these promises:
+// storage, and nothing about how an engine keeps it. Two engines implement it:
+// SQLite (sqlite-store.ts: the writer thread plus a read-only connection) and
+// PostgreSQL (postgres/postgres-store.ts); docs/architecture.md, Storage engines,
+// says what each adds. Both keep these promises (store-conformance.test.ts):
 //
 // - Ordered writes: named operations take effect in the order they were asked for,
-//   and a device frame queued before an operation is stored before it.
+//   and a device frame queued before an operation is stored (or its batch has failed)
+//   before the operation runs, so e.g. updateDevice right after `ingest` returns the
+//   new lastSeq. Frames queued after an operation may be stored before it or after.
 // - ACK only after commit: `committed` reports a batch only once it is durable; the
 //   device gateway acknowledges nothing before (SPEC.md §2.4, §5).
 // - Exactly once by device sequence: a batch raises each device's durable sequence

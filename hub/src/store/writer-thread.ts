@@ -42,6 +42,12 @@ export class WriterThread<M = unknown> extends EventEmitter<StoreEvents<M>> {
   private drainWaiters: (() => void)[] = [];
   /** Named operations asked for this turn; they go to the thread together. */
   private queuedOps: { id: number; op: string; args: unknown }[] = [];
+  /**
+   * Operations asked for while frames were queued, each held until the batch holding
+   * those frames (`after`, a pending batch id) has been posted: the thread runs its
+   * messages in order, so the operation then sees them stored (store.ts, Ordered writes).
+   */
+  private heldOps: { after: number; id: number; op: string; args: unknown }[] = [];
   /** Frames accepted but not yet committed (pending + in flight). */
   backlog = 0;
 
@@ -150,6 +156,15 @@ export class WriterThread<M = unknown> extends EventEmitter<StoreEvents<M>> {
     this.worker.postMessage({ t: 'ops', ops } satisfies ToWorker);
   }
 
+  /** Moves held operations whose frames are no longer pending (posted or discarded) to the queue. */
+  private releaseHeld(): void {
+    const first = this.pending[0]?.id ?? Number.POSITIVE_INFINITY;
+    let n = 0;
+    while (n < this.heldOps.length && (this.heldOps[n] as { after: number }).after < first) n++;
+    if (n === 0) return;
+    for (const { id, op, args } of this.heldOps.splice(0, n)) this.queuedOps.push({ id, op, args });
+  }
+
   /** A promise for the answer to request `id`, which `send` hands to the thread. */
   private expect<T>(id: number, send: () => void): Promise<T> {
     if (this.closed) return Promise.reject(new HubError(HubErrorCode.Unavailable, 'the store is closed'));
@@ -167,6 +182,14 @@ export class WriterThread<M = unknown> extends EventEmitter<StoreEvents<M>> {
   op<K extends StoreOpName>(op: K, args: StoreOpArgs<K>): Promise<StoreOpResult<K>> {
     const id = this.nextId++;
     return this.expect<StoreOpResult<K>>(id, () => {
+      const last = this.pending[this.pending.length - 1];
+      if (last !== undefined) {
+        // Frames are queued: the operation goes right behind their batch. With no batch
+        // in flight that batch goes now (this turn's frames and operations together)
+        // rather than on its timer; with one in flight it goes when that one is done.
+        if (this.heldOps.push({ after: last.id, id, op, args }) === 1 && this.inFlight === undefined) setImmediate(() => this.flush());
+        return;
+      }
       // Operations asked for in one turn of the event loop cross to the thread in one message.
       if (this.queuedOps.push({ id, op, args }) === 1) setImmediate(() => this.postOps());
     });
@@ -222,6 +245,10 @@ export class WriterThread<M = unknown> extends EventEmitter<StoreEvents<M>> {
     b.chunks = [];
     const batch: IngestBatch = { id: b.id, frames, index: Float64Array.from(b.index), maxFrame: this.options.maxFrame };
     this.post({ t: 'batch', batch }, [frames.buffer as ArrayBuffer, batch.index.buffer as ArrayBuffer]);
+    // Operations asked for after this batch's frames follow it at once (not before:
+    // post() has already sent the ones asked for earlier).
+    this.releaseHeld();
+    this.postOps();
   }
 
   private onBatchDone(result: IngestResult | undefined, error: SerializedError | undefined): void {
@@ -277,6 +304,12 @@ export class WriterThread<M = unknown> extends EventEmitter<StoreEvents<M>> {
       if (k.metas.length > 0) kept.push(k);
     }
     this.pending = kept;
+    // An operation held behind a batch now emptied waits for nothing any more.
+    if (this.heldOps.length > 0)
+      setImmediate(() => {
+        this.releaseHeld();
+        this.postOps();
+      });
   }
 
   /** Resolves once every queued frame is committed (or failed). */

@@ -1,6 +1,6 @@
 // The hub's JSON API from the browser: same-origin fetch with the session cookie, and
-// errors as ApiError carrying the hub's code and its message in words (CONSOLE.md:
-// every error is shown where the action was taken; nothing fails silently).
+// errors as ApiError carrying the hub's code and its message in words (the console's
+// rule: every error is shown where the action was taken; nothing fails silently).
 
 import type { ApiErrorBody } from '@halyard/firmware-protocol';
 

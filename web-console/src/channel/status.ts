@@ -1,4 +1,4 @@
-// The connection dot's colour and words for a channel state (CONSOLE.md: green live,
+// The connection dot's colour and words for a channel state (README.md, Web console: green live,
 // amber reconnecting, red lost, with the reason). Never colour alone: always a label.
 
 import type { ChannelState } from './channel.ts';

@@ -1,4 +1,4 @@
-// Empty states that teach what to do next (CONSOLE.md).
+// Empty states that teach what to do next.
 
 import type { ComponentChildren } from 'preact';
 

@@ -1,5 +1,5 @@
 // Status shown the same way everywhere: a coloured dot and a word, never colour alone
-// (CONSOLE.md: online green, offline grey, error red, pending amber).
+// (online green, offline grey, error red, pending amber).
 
 import type { DeviceStatus } from '../lib/fleet-query.ts';
 
