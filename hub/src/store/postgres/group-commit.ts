@@ -1,4 +1,4 @@
-// Group commit for device frames (as ../writer.ts does for SQLite): frames collect
+// Group commit for device frames (as ../writer-thread.ts does for SQLite): frames collect
 // while one batch commits and go together in the next, so batch size follows load;
 // with none in flight a batch goes after `commitIntervalMs` or at `maxBatchFrames`.
 // One batch in flight at a time keeps outcomes in queue order, which the gateway's
