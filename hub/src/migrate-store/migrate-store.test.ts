@@ -260,6 +260,27 @@ describe('migrate-store: SQLite to PostgreSQL', () => {
     assert.deepEqual(await postgresAnswers(db.url), expected);
   });
 
+  it('interrupted after every chunk, blocks and frame log alike, it still ends exact', async () => {
+    const db = await server.newDatabase();
+    dbs.push(db);
+    let failures = 0;
+    for (;;) {
+      try {
+        const r = await migrateStore({ from: path, to: db.url, write: () => {}, failAfterChunks: 1 });
+        assert.ok(r.ok);
+        break;
+      } catch (err) {
+        assert.match((err as Error).message, /injected/);
+        failures++;
+        assert.ok(failures < 100, 'makes progress');
+      }
+    }
+    // Block chunks of 32 blocks (5 here), then the log (2: its generation, then the end).
+    assert.ok(failures >= 6, `interrupted ${failures} times`);
+    for (const s of await pointsBySeries(db.url)) assert.equal(s.n, s.distinct, `series ${s.series}: no duplicate`);
+    assert.deepEqual(await postgresAnswers(db.url), expected);
+  });
+
   it('the CLI: killed mid-telemetry, rerun; refuses another hub database; exit codes', async () => {
     const db = await server.newDatabase();
     dbs.push(db);
