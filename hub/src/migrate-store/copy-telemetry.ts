@@ -9,7 +9,7 @@ import { ensurePartitions } from '../store/postgres/partitions.js';
 import type { Client, Pool } from '../store/postgres/pool.js';
 import { query, transaction } from '../store/postgres/pool.js';
 import { emptyColumns, insertPointsCopy, type PointColumns, pushPoint } from '../store/postgres/telemetry-insert.js';
-import { type Points, unpackBlock } from '../store/telemetry/blocks.js';
+import { type Points, type PointValue, unpackBlock } from '../store/telemetry/blocks.js';
 import { framePoints, logTable, readGenState } from '../store/telemetry/log-compactor.js';
 import { readCheckpoint, writeCheckpoint } from './checkpoints.js';
 import { Progress, type Write } from './progress.js';
@@ -100,39 +100,50 @@ export async function copyTelemetry(src: Db, dst: Pool, opts: TelemetryCopyOptio
       p.ts.length = 0;
       p.values.length = 0;
       unpackBlock(data, p);
-      for (let i = 0; i < p.ts.length; i++) pushPoint(cols, series, p.ts[i] as number, p.values[i] as never);
+      for (let i = 0; i < p.ts.length; i++) pushPoint(cols, series, p.ts[i] as number, p.values[i] as PointValue);
     }
-    const lastRow = rows[rows.length - 1];
-    const next: BlockCursor =
-      lastRow === undefined || rows.length < BLOCKS_PER_CHUNK
-        ? { ...bc, points: bc.points + cols.series.length, done: true }
-        : { series: lastRow[0], t0: lastRow[1], id: lastRow[2], points: bc.points + cols.series.length };
-    if (lastRow !== undefined) Object.assign(next, { series: lastRow[0], t0: lastRow[1], id: lastRow[2] });
+    // A short page is the last: the cursor says done, in the same commit as its points.
+    const last = rows[rows.length - 1];
+    const next: BlockCursor = {
+      series: last?.[0] ?? bc.series,
+      t0: last?.[1] ?? bc.t0,
+      id: last?.[2] ?? bc.id,
+      points: bc.points + cols.series.length,
+      ...(rows.length < BLOCKS_PER_CHUNK ? { done: true } : {}),
+    };
     await commit(cols, 'telemetry.blocks', next);
     bc = next;
     progress.update(bc.points + log0.points);
   }
 
   // The frame log of generations not yet compacted: the cursor is (generation, rowid).
-  const seriesIds = new Map<string, number>();
+  const seriesIds = new Map<string, { id: number; unit: string | null }>();
   const seriesId = async (device: number, name: string, unit: string | undefined): Promise<number> => {
     const k = `${device}\u0000${name}`;
-    const known = seriesIds.get(k);
-    if (known !== undefined) return known;
-    // A series compaction has not created yet gets a PostgreSQL id of its own (the
-    // identity sequence was moved past the copied ids first).
-    await query(dst, 'copying telemetry series', 'INSERT INTO series (device, name, unit) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [
-      device,
-      name,
-      unit === undefined ? null : JSON.stringify(unit),
-    ]);
-    const r = await query<{ id: number }>(dst, 'copying telemetry series', 'SELECT id FROM series WHERE device = $1 AND name = $2', [
-      device,
-      name,
-    ]);
-    const id = (r[0] as { id: number }).id;
-    seriesIds.set(k, id);
-    return id;
+    let known = seriesIds.get(k);
+    if (known === undefined) {
+      // A series compaction has not created yet gets a PostgreSQL id of its own (the
+      // identity sequence was moved past the copied ids first).
+      await query(dst, 'copying telemetry series', 'INSERT INTO series (device, name, unit) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [
+        device,
+        name,
+        unit === undefined ? null : JSON.stringify(unit),
+      ]);
+      const r = await query<{ id: number; unit: string | null }>(
+        dst,
+        'copying telemetry series',
+        'SELECT id, unit FROM series WHERE device = $1 AND name = $2',
+        [device, name],
+      );
+      known = r[0] as { id: number; unit: string | null };
+      seriesIds.set(k, known);
+    }
+    // Units follow the newest point that has one, as compaction keeps them (log-compactor.ts).
+    if (unit !== undefined && known.unit !== unit) {
+      await query(dst, 'copying telemetry series', 'UPDATE series SET unit = $1 WHERE id = $2', [JSON.stringify(unit), known.id]);
+      known.unit = unit;
+    }
+    return known.id;
   };
   let lc = log0;
   while (lc.done !== true) {
@@ -150,9 +161,9 @@ export async function copyTelemetry(src: Db, dst: Pool, opts: TelemetryCopyOptio
       .all(lc.rowid) as [number, number, number, Uint8Array][];
     const cols = emptyColumns();
     for (const [, device, received, frame] of rows) {
-      const pts: [string, string | undefined, number, unknown][] = [];
+      const pts: [string, string | undefined, number, PointValue][] = [];
       framePoints(frame, received, (name, unit, ts, value) => pts.push([name, unit, ts, value]));
-      for (const [name, unit, ts, value] of pts) pushPoint(cols, await seriesId(device, name, unit), ts, value as never);
+      for (const [name, unit, ts, value] of pts) pushPoint(cols, await seriesId(device, name, unit), ts, value);
     }
     const lastRow = rows[rows.length - 1];
     const next: LogCursor =
