@@ -4,7 +4,7 @@
 // key (schema.ts: it must stay a plain hypertable for TimescaleDB), so this cursor,
 // not ON CONFLICT, is what keeps points from being copied twice.
 
-import type { Client, Queryable } from '../store/postgres/pool.js';
+import type { Queryable } from '../store/postgres/pool.js';
 import { query } from '../store/postgres/pool.js';
 
 export const CHECKPOINT_TABLE = 'halyard_migrate_store';
@@ -27,8 +27,8 @@ export async function readCheckpoint<T>(db: Queryable, part: string): Promise<T 
   return rows[0]?.cursor;
 }
 
-/** Inside the transaction that wrote the chunk. */
-export async function writeCheckpoint(c: Client, part: string, cursor: unknown): Promise<void> {
+/** Inside the transaction that wrote the chunk (or alone, for a table done). */
+export async function writeCheckpoint(c: Queryable, part: string, cursor: unknown): Promise<void> {
   await c.query(
     `INSERT INTO ${CHECKPOINT_TABLE} (part, cursor, updated_at) VALUES ($1, $2, $3)
      ON CONFLICT (part) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at`,

@@ -1,11 +1,13 @@
 // Copying the hub's state tables (tables.ts) a page at a time: each page is read in
 // key order from SQLite and inserted into PostgreSQL with its keys, ON CONFLICT DO
 // NOTHING, so a rerun after an interruption skips what is there and copies the
-// rest. Memory stays at one page whatever the table's size.
+// rest; a table finished is marked so (checkpoints.ts) and not read again. Memory
+// stays at one page whatever the table's size.
 
 import type { Db } from '../store/db.js';
 import type { Pool } from '../store/postgres/pool.js';
 import { query } from '../store/postgres/pool.js';
+import { readCheckpoint, writeCheckpoint } from './checkpoints.js';
 import { Progress, type Write } from './progress.js';
 import { fromClause, type TableSpec } from './tables.js';
 
@@ -31,6 +33,13 @@ export async function copyTable(src: Db, dst: Pool, t: TableSpec, write: Write):
   const after = src.prepare(`${base}${cond(`(${t.keys.join(', ')}) > (${t.keys.map(() => '?').join(', ')})`)}${order}`).raw();
   const total = sourceCount(src, t);
   const progress = new Progress(write, t.name, 'rows', total);
+  // A table a previous run finished is not read again (its rows would all be skipped anyway).
+  const part = `table.${t.name}`;
+  const finished = await readCheckpoint<{ rows: number }>(dst, part);
+  if (finished !== undefined) {
+    progress.update(finished.rows, true);
+    return finished.rows;
+  }
   const insertHead = `INSERT INTO ${t.name} (${t.columns.join(', ')}) VALUES `;
   let done = 0;
   let key: unknown[] | undefined;
@@ -50,6 +59,7 @@ export async function copyTable(src: Db, dst: Pool, t: TableSpec, write: Write):
     progress.update(done);
     if (rows.length < PAGE_ROWS) break;
   }
+  await writeCheckpoint(dst, part, { rows: done });
   progress.update(done, true);
   return done;
 }
