@@ -305,6 +305,20 @@ describe('migrate-store: SQLite to PostgreSQL', () => {
     assert.deepEqual(await postgresAnswers(db.url), expected);
   });
 
+  it('refuses a file a hub is writing to', async (t) => {
+    if (missing !== undefined) return t.skip(missing);
+    const db = await (server as TestPostgres).newDatabase();
+    dbs.push(db);
+    const writer = openDatabase(path);
+    try {
+      writer.exec('BEGIN IMMEDIATE');
+      await assert.rejects(migrateStore({ from: path, to: db.url, write: () => {} }), /being written to.*stop the hub/);
+    } finally {
+      writer.exec('ROLLBACK');
+      writer.close();
+    }
+  });
+
   it('the CLI: killed mid-telemetry, rerun; refuses another hub database; exit codes', async (t) => {
     if (missing !== undefined) return t.skip(missing);
     const db = await (server as TestPostgres).newDatabase();

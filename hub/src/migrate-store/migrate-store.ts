@@ -11,6 +11,7 @@ import { createPool, type Pool, query } from '../store/postgres/pool.js';
 import { ensureCheckpointTable } from './checkpoints.js';
 import { copyTable, sourceCount } from './copy-tables.js';
 import { copyTelemetry, sourceBlockPoints, sourceLogPoints } from './copy-telemetry.js';
+import { assertNoWriter } from './no-writer.js';
 import type { Write } from './progress.js';
 import { TABLES, type TableSpec } from './tables.js';
 
@@ -102,6 +103,7 @@ async function destCount(dst: Pool, table: string, where = ''): Promise<number> 
 export async function migrateStore(o: MigrateStoreOptions): Promise<MigrateStoreResult> {
   const write = o.write ?? ((line: string) => process.stderr.write(`${line}\n`));
   const started = Date.now();
+  assertNoWriter(o.from);
   let src: Db;
   try {
     src = openDatabase(o.from, { readonly: true });
