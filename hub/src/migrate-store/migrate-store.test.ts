@@ -263,6 +263,21 @@ describe('migrate-store: SQLite to PostgreSQL', () => {
     );
     assert.ok(lines.some((l) => /check telemetry .* ok$/.test(l)));
     assert.deepEqual(await postgresAnswers(db.url), expected);
+
+    // A row lost on the PostgreSQL side shows in the count check (and in the exit code, via ok).
+    const pool = createPool(db.url);
+    try {
+      await query(pool, 'test', 'DELETE FROM presence WHERE id = (SELECT min(id) FROM presence)');
+    } finally {
+      await pool.end();
+    }
+    const lines2: string[] = [];
+    const again = await migrateStore({ from: path, to: db.url, write: (l) => lines2.push(l) });
+    assert.equal(again.ok, false);
+    assert.ok(
+      lines2.some((l) => /check presence .* MISMATCH$/.test(l)),
+      lines2.join('\n'),
+    );
   });
 
   it('an interrupted copy, rerun, completes with exact counts and no point twice', async (t) => {
