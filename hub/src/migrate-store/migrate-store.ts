@@ -130,9 +130,9 @@ export async function migrateStore(o: MigrateStoreOptions): Promise<MigrateStore
     const points = await copyTelemetry(src, dst, { write, failAfterChunks: o.failAfterChunks });
 
     const counts: CountCheck[] = [];
+    // Series made for points still in the log have ids past every copied one.
+    const maxSeries = src.prepare('SELECT coalesce(max(id), 0) FROM series').pluck().get() as number;
     for (const t of TABLES) {
-      // Series made for points still in the log have ids past every copied one.
-      const maxSeries = src.prepare('SELECT coalesce(max(id), 0) FROM series').pluck().get() as number;
       const where = t.name === 'series' ? ` WHERE id <= ${maxSeries}` : '';
       counts.push({ table: t.name, source: sourceCount(src, t), destination: await destCount(dst, t.name, where) });
     }
