@@ -189,6 +189,7 @@ export function helpText(): string {
   });
   return [
     'usage: halyard-hub [flags]',
+    '       halyard-hub migrate-store --from <halyard.db> --to <postgres://…>   (copy a hub to PostgreSQL; --help there)',
     '',
     'Durations: 500ms, 10s, 5m, 1h, 30d. Sizes: bytes, 64KiB, 1MiB.',
     'Precedence: defaults < environment < flags.',

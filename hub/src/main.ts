@@ -8,6 +8,11 @@ import { startHub } from './hub.js';
 import { createLogger } from './log.js';
 
 const argv = process.argv.slice(2);
+// A subcommand, not a hub flag: it runs and exits without starting a hub.
+if (argv[0] === 'migrate-store') {
+  const { runMigrateStore } = await import('./migrate-store/cli.js');
+  process.exit(await runMigrateStore(argv.slice(1)));
+}
 if (wantsHelp(argv)) {
   process.stdout.write(helpText());
   process.exit(0);

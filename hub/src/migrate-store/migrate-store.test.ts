@@ -1,0 +1,387 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { decode, encode, MessageType, type ResolvedRecord, type SenmlRecord } from '@halyard/firmware-protocol';
+import { startPostgres, type TestDatabase, type TestPostgres } from '../../test/helpers/postgres.js';
+import { MAIN } from '../../test/helpers/process.js';
+import { openDatabase } from '../store/db.js';
+import { createPool, query } from '../store/postgres/pool.js';
+import { PostgresStore } from '../store/postgres/postgres-store.js';
+import { SqliteStore } from '../store/sqlite-store.js';
+import type { Store } from '../store/store.js';
+import { TelemetryService } from '../telemetry/service.js';
+import { sourceBlockPoints, sourceLogPoints } from './copy-telemetry.js';
+import { migrateStore } from './migrate-store.js';
+
+interface Meta {
+  device: number;
+  records: readonly ResolvedRecord[];
+}
+
+const T0 = Date.UTC(2026, 10, 28, 6);
+const MIN = 60_000;
+
+async function wire(store: Store<Meta>): Promise<TelemetryService> {
+  return TelemetryService.start(store.telemetry, { seriesCount: () => 0, hasSeries: () => false }, 1_000);
+}
+
+/**
+ * A hub's SQLite file made through the store as a hub makes it: devices (one
+ * deleted, one revoked), operators, a session, an integrator, commands with their
+ * history and idempotency keys, twins, events, presence, audit, and telemetry of
+ * every value type, most of it compacted into blocks and the rest left in the log.
+ */
+async function makeSqliteHub(path: string, frames: number): Promise<void> {
+  const store = await SqliteStore.open<Meta>({
+    path,
+    cacheMiB: 16,
+    retentionMs: 0,
+    compactIntervalMs: 3_600_000,
+    compactRows: 100_000_000,
+    commitIntervalMs: 2,
+    maxBatchFrames: 500,
+    maxFrame: 65536,
+  });
+  const dev = (id: string) =>
+    store.op('createDevice', {
+      id,
+      name: `name of ${id}`,
+      model: null,
+      tags: ['t'],
+      secretHash: new Uint8Array(32).fill(id.length),
+      createdAt: T0,
+    });
+  const a = await dev('dev-a');
+  const b = await dev('dev-b');
+  const gone = await dev('dev-gone');
+  await store.op('revokeDevice', { id: 'dev-b', at: T0 + 5 });
+  await store.op('recordHello', { rowid: a.rowid, firmware: '1.2.3\u0000beta', model: 'm1', boot: 42 });
+  await store.op('createOperator', { username: 'root', passwordHash: 'h1', role: 'admin', createdAt: T0 });
+  await store.op('createSession', { tokenHash: new Uint8Array(32).fill(3), username: 'root', createdAt: T0, expiresAt: T0 + 86_400_000 });
+  await store.op('createIntegrator', { username: 'node-red', passwordHash: 'p', acl: { subscribe: ['a/#'], publish: [] }, createdAt: T0 });
+  await store.op('audit', { at: T0, actor: 'root', action: 'device.create', target: 'dev-a', detail: { why: 'test' } });
+  const cmd = (id: string, device: number, key: string | null) =>
+    store.op('createCommand', {
+      command: { id, device, name: 'dim', params: { level: 3 }, key, createdAt: T0 + 10, createdBy: 'root', ttl: 60_000, timeout: 5_000 },
+      maxOpen: 10,
+      keyTtl: 86_400_000,
+    });
+  await cmd('c1', a.rowid, 'k1');
+  await cmd('c2', a.rowid, null);
+  await cmd('c-gone', gone.rowid, 'k2');
+  await store.op('transitionCommands', [
+    { id: 'c1', to: 'sent', at: T0 + 20 },
+    { id: 'c1', to: 'succeeded', at: T0 + 22, result: { ok: true } },
+    { id: 'c2', to: 'expired', at: T0 + 30, error: 'gone\u0000' },
+  ]);
+  await store.op('patchDesired', { device: a.rowid, patch: { mode: 'eco', fan: 2 }, ifMatch: undefined, now: T0 + 40, maxFrame: 65536 });
+  await store.op('recordPresence', [
+    { device: a.rowid, online: true, reason: 'connected', code: null, at: T0 + 1 },
+    { device: a.rowid, online: false, reason: 'closed', code: 1000, at: T0 + 2 },
+  ]);
+
+  let seq = 0;
+  const frame = (device: number, now: number, type: number, msg: object) => {
+    const bytes = encode({ type, seq: ++seq, ...msg } as never);
+    const r = decode(bytes, { now, accept: 'uplink' });
+    assert.ok(r.ok);
+    const records = r.message.type === MessageType.Telemetry ? r.message.records : [];
+    store.ingest(device, seq, now, type, bytes, { device, records });
+  };
+  const telemetry = (device: number, now: number, pack: SenmlRecord[]) => frame(device, now, MessageType.Telemetry, { pack });
+  const batch = (from: number, to: number) => {
+    for (let i = from; i < to; i++) {
+      const now = T0 + i * MIN;
+      telemetry(a.rowid, now, [
+        { n: 'temp', u: 'Cel', v: (i % 10) + 0.5, t: 0 },
+        { n: 'state', vs: i % 3 ? 'on' : 'off\u0000' },
+        { n: 'door', vb: i % 2 === 0 },
+      ]);
+      if (i % 50 === 0) telemetry(b.rowid, now, [{ n: 'blob', vd: new Uint8Array([i % 256, 0, 255]) }]);
+      if (i % 100 === 0) telemetry(gone.rowid, now, [{ n: 'temp', v: i }]);
+    }
+  };
+  batch(0, frames);
+  frame(a.rowid, T0 + frames * MIN, MessageType.Event, { name: 'door', level: 2, data: { open: true } });
+  frame(a.rowid, T0 + frames * MIN, MessageType.Reported, { patch: { mode: 'eco', fw: '1.2.3' } });
+  await store.drain();
+  await store.compactNow();
+  // The rest stays in the frame log (a series only the log knows included).
+  batch(frames, frames + 150);
+  telemetry(b.rowid, T0 + frames * MIN, [{ n: 'late', u: 'V', v: 1.25 }]);
+  // A unit that changes in the log: the newest point's wins.
+  telemetry(a.rowid, T0 + (frames + 150) * MIN, [{ n: 'temp', u: 'K', v: 300 }]);
+  await store.drain();
+  await store.op('deleteDevice', { id: 'dev-gone' });
+  await store.close();
+}
+
+/** What a hub answers from a store: devices, commands, twins, events, presence, and telemetry queries. */
+async function answers(store: Store<Meta>): Promise<unknown> {
+  const telemetry = await wire(store);
+  const devices = await store.listDevices();
+  const out: Record<string, unknown> = { devices, operators: await store.listOperators(), integrators: await store.listIntegrators() };
+  out.session = await store.getSession(new Uint8Array(32).fill(3));
+  out.audit = await store.listAudit({ limit: 100 });
+  out.open = await store.openCommands();
+  out.events = await store.listEvents({ limit: 100 });
+  for (const d of devices) {
+    const series = (await telemetry.series(d.rowid)).sort((x, y) => x.name.localeCompare(y.name));
+    const per: Record<string, unknown> = {
+      commands: await store.listCommands({ device: d.rowid, limit: 100 }),
+      twin: await store.readTwin(d.rowid),
+      presence: await store.listPresence(d.rowid, d.id, 100),
+      latest: await telemetry.latest(d.rowid),
+      series: series.map((s) => [s.name, s.unit]),
+    };
+    for (const s of series) {
+      per[`raw ${s.name}`] = await telemetry.raw(d.rowid, s, T0 - MIN, T0 + 10_000 * MIN, 100_000);
+      per[`buckets ${s.name}`] = await telemetry.buckets(d.rowid, s, T0, T0 + 3000 * MIN, 3_600_000);
+    }
+    out[d.id] = per;
+  }
+  return normal(out);
+}
+
+/** Series ids of series only the log knew differ between engines; bytes compare as bytes. */
+function normal(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(normal);
+  if (v instanceof Map) return new Map([...v].sort(([x], [y]) => String(x).localeCompare(String(y))).map(([k, x]) => [k, normal(x)]));
+  if (v instanceof Uint8Array) return new Uint8Array(v);
+  if (v === null || typeof v !== 'object') return v;
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) if (!(k === 'id' && typeof x === 'number')) out[k] = normal(x);
+  return out;
+}
+
+/** The answers of a SQLite hub on the file; `compact` first compacts (on a copy, so the source stays as it was). */
+async function sqliteAnswers(path: string, compact = false): Promise<unknown> {
+  if (compact) {
+    const copy = `${path}.compacted`;
+    for (const suffix of ['', '-wal']) if (existsSync(`${path}${suffix}`)) copyFileSync(`${path}${suffix}`, `${copy}${suffix}`);
+    path = copy;
+  }
+  const s = await SqliteStore.open<Meta>({
+    path,
+    cacheMiB: 16,
+    retentionMs: 0,
+    compactIntervalMs: 3_600_000,
+    compactRows: 100_000_000,
+    commitIntervalMs: 2,
+    maxBatchFrames: 500,
+    maxFrame: 65536,
+  });
+  try {
+    if (compact) await s.compactNow();
+    return await answers(s);
+  } finally {
+    await s.close();
+  }
+}
+
+async function postgresAnswers(url: string): Promise<unknown> {
+  const s = await PostgresStore.open<Meta>({
+    url,
+    commitIntervalMs: 2,
+    maxBatchFrames: 50,
+    maxFrame: 65536,
+    retentionMs: 0,
+    maintenanceIntervalMs: 0,
+  });
+  try {
+    return await answers(s);
+  } finally {
+    await s.close();
+  }
+}
+
+async function pointsBySeries(url: string): Promise<{ series: number; n: number; distinct: number }[]> {
+  const pool = createPool(url);
+  try {
+    return await query(
+      pool,
+      'test',
+      'SELECT series, count(*)::bigint AS n, count(DISTINCT ts)::bigint AS distinct FROM telemetry GROUP BY series ORDER BY series',
+    );
+  } finally {
+    await pool.end();
+  }
+}
+
+describe('migrate-store: SQLite to PostgreSQL', () => {
+  let server: TestPostgres | undefined;
+  let dir: string | undefined;
+  let path: string;
+  let expected: unknown;
+  const dbs: TestDatabase[] = [];
+
+  /** Why the tests skip: no PostgreSQL on this machine (as store-conformance.test.ts skips). */
+  let missing: string | undefined;
+
+  before(async () => {
+    try {
+      server = await startPostgres({ fsync: false });
+    } catch (err) {
+      const msg = (err as Error).message;
+      if (!/PostgreSQL not found|no postgres user/.test(msg)) throw err;
+      missing = `PostgreSQL not available: ${msg}`;
+      return;
+    }
+    dir = mkdtempSync(join(tmpdir(), 'halyard-migrate-'));
+    path = join(dir, 'halyard.db');
+    await makeSqliteHub(path, 3000);
+    const src = openDatabase(path, { readonly: true });
+    try {
+      assert.ok(sourceBlockPoints(src) > 8000, 'compacted blocks');
+      assert.ok(sourceLogPoints(src) > 400, 'an uncompacted frame log');
+    } finally {
+      src.close();
+    }
+    // As the SQLite hub answers once it has compacted: a unit that changed in the
+    // frame log shows only then (the series row changes at compaction).
+    expected = await sqliteAnswers(path, true);
+  });
+  after(async () => {
+    for (const d of dbs) await d.drop();
+    await server?.stop();
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('copies everything; the hub gets the same answers from PostgreSQL', async (t) => {
+    if (missing !== undefined) return t.skip(missing);
+    const db = await (server as TestPostgres).newDatabase();
+    dbs.push(db);
+    const lines: string[] = [];
+    const r = await migrateStore({ from: path, to: db.url, write: (l) => lines.push(l) });
+    assert.ok(r.ok, lines.join('\n'));
+    assert.ok(
+      lines.some((l) => /^migrate-store: telemetry [\d,]+\/[\d,]+ points .* points\/s/.test(l)),
+      'a progress line',
+    );
+    assert.ok(lines.some((l) => /check telemetry .* ok$/.test(l)));
+    assert.deepEqual(await postgresAnswers(db.url), expected);
+
+    // A row lost on the PostgreSQL side shows in the count check (and in the exit code, via ok).
+    const pool = createPool(db.url);
+    try {
+      await query(pool, 'test', 'DELETE FROM presence WHERE id = (SELECT min(id) FROM presence)');
+    } finally {
+      await pool.end();
+    }
+    const lines2: string[] = [];
+    const again = await migrateStore({ from: path, to: db.url, write: (l) => lines2.push(l) });
+    assert.equal(again.ok, false);
+    assert.ok(
+      lines2.some((l) => /check presence .* MISMATCH$/.test(l)),
+      lines2.join('\n'),
+    );
+  });
+
+  it('an interrupted copy, rerun, completes with exact counts and no point twice', async (t) => {
+    if (missing !== undefined) return t.skip(missing);
+    const db = await (server as TestPostgres).newDatabase();
+    dbs.push(db);
+    const lines: string[] = [];
+    await assert.rejects(migrateStore({ from: path, to: db.url, write: (l) => lines.push(l), failAfterChunks: 2 }), /injected/);
+    const partial = await pointsBySeries(db.url);
+    assert.ok(partial.length > 0, 'some telemetry was copied before the failure');
+    const r = await migrateStore({ from: path, to: db.url, write: (l) => lines.push(l) });
+    assert.ok(r.ok, lines.join('\n'));
+    for (const s of await pointsBySeries(db.url)) assert.equal(s.n, s.distinct, `series ${s.series}: no duplicate`);
+    // A third run copies nothing more.
+    const again = await migrateStore({ from: path, to: db.url, write: () => {} });
+    assert.ok(again.ok);
+    assert.deepEqual(again.counts, r.counts);
+    assert.deepEqual(await postgresAnswers(db.url), expected);
+  });
+
+  it('interrupted after every chunk, blocks and frame log alike, it still ends exact', async (t) => {
+    if (missing !== undefined) return t.skip(missing);
+    const db = await (server as TestPostgres).newDatabase();
+    dbs.push(db);
+    let failures = 0;
+    for (;;) {
+      try {
+        const r = await migrateStore({ from: path, to: db.url, write: () => {}, failAfterChunks: 1 });
+        assert.ok(r.ok);
+        break;
+      } catch (err) {
+        assert.match((err as Error).message, /injected/);
+        failures++;
+        assert.ok(failures < 100, 'makes progress');
+      }
+    }
+    // Block chunks of 32 blocks (5 here), then the log (2: its generation, then the end).
+    assert.ok(failures >= 6, `interrupted ${failures} times`);
+    for (const s of await pointsBySeries(db.url)) assert.equal(s.n, s.distinct, `series ${s.series}: no duplicate`);
+    assert.deepEqual(await postgresAnswers(db.url), expected);
+  });
+
+  it('refuses a file a hub is writing to', async (t) => {
+    if (missing !== undefined) return t.skip(missing);
+    const db = await (server as TestPostgres).newDatabase();
+    dbs.push(db);
+    const writer = openDatabase(path);
+    try {
+      writer.exec('BEGIN IMMEDIATE');
+      await assert.rejects(migrateStore({ from: path, to: db.url, write: () => {} }), /being written to.*stop the hub/);
+    } finally {
+      writer.exec('ROLLBACK');
+      writer.close();
+    }
+  });
+
+  it('the CLI: killed mid-telemetry, rerun; refuses another hub database; exit codes', async (t) => {
+    if (missing !== undefined) return t.skip(missing);
+    const db = await (server as TestPostgres).newDatabase();
+    dbs.push(db);
+    const run = (args: string[], killOn?: RegExp) =>
+      new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        const p = spawn(process.execPath, [MAIN, 'migrate-store', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+        let stderr = '';
+        p.stderr.on('data', (b: Buffer) => {
+          stderr += b.toString();
+          if (killOn?.test(stderr)) p.kill('SIGKILL');
+        });
+        p.on('exit', (code) => resolve({ code, stderr }));
+      });
+    const killed = await run(['--from', path, '--to', db.url], /migrate-store: telemetry /);
+    assert.equal(killed.code, null, 'killed');
+    const done = await run(['--from', path, '--to', db.url]);
+    assert.equal(done.code, 0, done.stderr);
+    assert.match(done.stderr, /check telemetry +sqlite +\d+ +postgres +\d+ +ok/);
+    for (const s of await pointsBySeries(db.url)) assert.equal(s.n, s.distinct);
+
+    // A database holding another hub is refused.
+    const otherHub = mkdtempSync(join(tmpdir(), 'halyard-migrate-other-'));
+    try {
+      const op = join(otherHub, 'halyard.db');
+      await makeSqliteHubMinimal(op);
+      const refused = await run(['--from', op, '--to', db.url]);
+      assert.equal(refused.code, 1);
+      assert.match(refused.stderr, /another hub.*--force/);
+    } finally {
+      rmSync(otherHub, { recursive: true, force: true });
+    }
+    assert.equal((await run(['--from', path])).code, 2);
+  });
+});
+
+/** A hub with one operator of its own. */
+async function makeSqliteHubMinimal(path: string): Promise<void> {
+  const store = await SqliteStore.open<Meta>({
+    path,
+    cacheMiB: 16,
+    retentionMs: 0,
+    compactIntervalMs: 3_600_000,
+    compactRows: 100_000_000,
+    commitIntervalMs: 2,
+    maxBatchFrames: 500,
+    maxFrame: 65536,
+  });
+  await store.op('createOperator', { username: 'eve', passwordHash: 'h', role: 'admin', createdAt: T0 + 99 });
+  await store.close();
+}
