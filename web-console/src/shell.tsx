@@ -9,6 +9,7 @@ import { ConsoleChannel } from './channel/channel.ts';
 import { browserConnect, consoleUrl } from './channel/socket.ts';
 import { ConnectionDot } from './components/connection-dot.tsx';
 import { FlashNotice } from './components/flash-notice.tsx';
+import { PasswordButton } from './components/password-dialog.tsx';
 import { useChannelState } from './lib/hooks.ts';
 import { lazy } from './lib/lazy.tsx';
 import { Link, match, useLocation } from './lib/router.tsx';
@@ -129,6 +130,7 @@ function TopBar({ app }: { app: App }) {
       <span class="who" data-testid="operator">
         {app.me.username} <span class="muted">({app.me.role})</span>
       </span>
+      <PasswordButton />
       <button type="button" class="btn small" onClick={app.logout}>
         Log out
       </button>

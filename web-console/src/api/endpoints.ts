@@ -57,6 +57,7 @@ export const session = {
   login: (username: string, password: string) => api<Login>('POST', '/login', { body: { username, password }, quiet401: true }),
   me: () => api<OperatorInfo>('GET', '/me', { quiet401: true }),
   logout: () => api<void>('POST', '/logout', { quiet401: true }),
+  changePassword: (current: string, next: string) => api<void>('POST', '/me/password', { body: { current, new: next } }),
 };
 
 export const devices = {
