@@ -30,6 +30,8 @@ export interface DeviceInfo {
   /** Highest durable sequence number. */
   lastSeq: number;
   pendingCommands: number;
+  /** What the device declared in its last HELLO `caps` (SPEC.md §5.1); [] if none. */
+  caps: string[];
 }
 
 export type PresenceReason =

@@ -247,6 +247,15 @@ CREATE TABLE telemetry_quarantine (
 );
 `,
   },
+  {
+    version: 6,
+    name: 'device caps',
+    sql: `
+-- What a device declared in its last HELLO \`caps\` (SPEC.md §5.1), a JSON array of
+-- strings; [] until it declares any.
+ALTER TABLE devices ADD COLUMN caps TEXT NOT NULL DEFAULT '[]';
+`,
+  },
 ];
 
 /** Brings `db` up to the newest migration; returns the versions applied. */

@@ -50,8 +50,8 @@ export const ops = {
   setSecret: ({ db }: OpContext, a: { id: string; secretHash: Uint8Array; unrevoke: boolean }) =>
     devices.setSecret(db, a.id, a.secretHash, a.unrevoke),
   revokeDevice: ({ db }: OpContext, a: { id: string; at: number }) => devices.revokeDevice(db, a.id, a.at),
-  recordHello: ({ db }: OpContext, a: { rowid: number; firmware: string; model: string; boot: number | null }) =>
-    devices.recordHello(db, a.rowid, a.firmware, a.model, a.boot),
+  recordHello: ({ db }: OpContext, a: { rowid: number; firmware: string; model: string; boot: number | null; caps?: string[] }) =>
+    devices.recordHello(db, a.rowid, a.firmware, a.model, a.boot, a.caps ?? []),
   touchDevices: ({ db }: OpContext, a: devices.Touch[]) => db.transaction(() => devices.touchDevices(db, a))(),
   recordPresence: ({ db, deleted }: OpContext, a: NewPresence[]) =>
     db.transaction(() => insertPresence(db, deleted.size === 0 ? a : a.filter((p) => !deleted.has(p.device))))(),

@@ -88,6 +88,14 @@ async function scenario(e: Engine): Promise<Record<string, unknown>> {
   out.rotated = await store.op('setSecret', { id: 'Dev-B', secretHash: new Uint8Array(32).fill(1), unrevoke: true });
   // Any text from a device (SPEC.md §3.5), U+0000 included.
   await store.op('recordHello', { rowid: a.rowid, firmware: '1.2.3\u0000beta', model: 'm1', boot: 42 });
+  // HELLO caps (SPEC.md §5.1): kept as declared, in order, any text; a HELLO without caps clears them.
+  await store.op('recordHello', { rowid: c.rowid, firmware: '2', model: 'm2', boot: null, caps: ['twin', 'cmd:reboot', 'x\u0000y'] });
+  out.caps = (await store.listDevices()).find((d) => d.id === 'dev-c')?.caps;
+  assert.deepEqual(out.caps, ['twin', 'cmd:reboot', 'x\u0000y']);
+  await store.op('recordHello', { rowid: b.rowid, firmware: '2', model: 'm2', boot: null, caps: ['a'] });
+  await store.op('recordHello', { rowid: b.rowid, firmware: '2', model: 'm2', boot: null });
+  out.capsCleared = (await store.listDevices()).find((d) => d.id === 'Dev-B')?.caps;
+  assert.deepEqual(out.capsCleared, []);
   await store.op('touchDevices', [
     { rowid: a.rowid, lastSeen: T0 + 100, rtt: 12 },
     { rowid: a.rowid, lastSeen: T0 + 50, rtt: null },

@@ -71,7 +71,8 @@ export interface StoreOps {
   deleteDevice: (args: { id: string }) => DeviceRecord;
   setSecret: (args: { id: string; secretHash: Uint8Array; unrevoke: boolean }) => DeviceRecord;
   revokeDevice: (args: { id: string; at: number }) => DeviceRecord;
-  recordHello: (args: { rowid: number; firmware: string; model: string; boot: number | null }) => void;
+  /** `caps` as declared in HELLO; absent means none ([]). */
+  recordHello: (args: { rowid: number; firmware: string; model: string; boot: number | null; caps?: string[] }) => void;
   touchDevices: (args: Touch[]) => void;
   /** Rows of devices deleted meanwhile are dropped. */
   recordPresence: (args: NewPresence[]) => void;

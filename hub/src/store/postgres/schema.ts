@@ -185,4 +185,13 @@ CREATE TABLE integrators (
 );
 `,
   },
+  {
+    version: 2,
+    name: 'device caps',
+    sql: `
+-- What a device declared in its last HELLO caps (SPEC.md §5.1), a JSON array of
+-- strings (json: any text, U+0000 included); [] until it declares any.
+ALTER TABLE devices ADD COLUMN caps json NOT NULL DEFAULT '[]';
+`,
+  },
 ];
