@@ -1,7 +1,7 @@
-// Commands: a form (name with suggestions from history, params as JSON, ttl and
-// timeout) for operators, and every command of the device, live, newest first.
-// The hub does not keep what a device declared in HELLO `caps` (and those name
-// features, not commands), so suggestions come from the device's own history.
+// Commands: a form (name with suggestions, params as JSON, ttl and timeout) for
+// operators, and every command of the device, live, newest first. Suggestions are the
+// commands the device declared in its HELLO caps (`cmd:<name>`, SPEC.md §5.1), then
+// the device's own history.
 
 import { type CommandInfo, NAME_PATTERN, parseDuration } from '@halyard/firmware-protocol';
 import { useEffect, useState } from 'preact/hooks';
@@ -9,9 +9,9 @@ import { devices } from '../../api/endpoints.ts';
 import { Empty } from '../../components/empty.tsx';
 import { ErrorText } from '../../components/error-text.tsx';
 import { Field } from '../../components/field.tsx';
-import { suggestedNames } from '../../lib/command-outcome.ts';
+import { commandsFromCaps, suggestedNames } from '../../lib/command-outcome.ts';
 import { upsertCommand } from '../../lib/command-timeline.ts';
-import { useGeneration, useNow, useUpdates } from '../../lib/hooks.ts';
+import { useGeneration, useNow, useSubscribe, useUpdates } from '../../lib/hooks.ts';
 import { parseJson } from '../../lib/json.ts';
 import { useApp, useCan } from '../../state/app-context.ts';
 import { CommandRow } from './command-row.tsx';
@@ -20,7 +20,7 @@ import { CommandRow } from './command-row.tsx';
 const COMMON = ['ping', 'reboot'];
 
 export function CommandsTab({ id }: { id: string }) {
-  const { channel } = useApp();
+  const { channel, fleet } = useApp();
   const canSend = useCan('operator');
   const generation = useGeneration(channel);
   const now = useNow();
@@ -47,7 +47,23 @@ export function CommandsTab({ id }: { id: string }) {
     };
   }, [id, generation]);
 
-  const names = suggestedNames(list, COMMON);
+  // The fleet's copy of the device may predate its latest HELLO: its caps are read
+  // afresh when the tab opens, after a reconnect and when the device comes online.
+  useSubscribe(fleet.subscribe);
+  const online = fleet.get(id)?.online ?? false;
+  const [caps, setCaps] = useState<string[] | undefined>(undefined);
+  useEffect(() => {
+    let live = true;
+    devices.get(id).then(
+      (d) => live && setCaps(d.caps),
+      () => undefined, // suggestions are a help: without them the form still works
+    );
+    return () => {
+      live = false;
+    };
+  }, [id, generation, online]);
+
+  const names = suggestedNames(list, COMMON, commandsFromCaps(caps ?? fleet.get(id)?.caps));
   return (
     <section aria-label="Commands">
       {canSend ? <CommandForm id={id} names={names} onSent={(c) => setList((l) => upsertCommand(l, c))} /> : null}
