@@ -256,6 +256,20 @@ CREATE TABLE telemetry_quarantine (
 ALTER TABLE devices ADD COLUMN caps TEXT NOT NULL DEFAULT '[]';
 `,
   },
+  {
+    version: 7,
+    name: 'model profiles',
+    sql: `
+-- What operators know of a hardware model (README.md § HTTP API): its commands with
+-- their parameters, its metrics' units and formats, its desired keys. doc is JSON.
+CREATE TABLE model_profiles (
+  model      TEXT PRIMARY KEY,
+  doc        TEXT NOT NULL,
+  updated_at INTEGER NOT NULL,
+  updated_by TEXT NOT NULL
+);
+`,
+  },
 ];
 
 /** Brings `db` up to the newest migration; returns the versions applied. */

@@ -9,6 +9,7 @@ import type { Db } from './db.js';
 import * as devices from './devices.js';
 import { insertEvent, insertPresence, type NewEvent, type NewPresence } from './events.js';
 import * as integrators from './integrators.js';
+import * as modelProfiles from './model-profiles.js';
 import * as operators from './operators.js';
 import type { StoreOpArgs, StoreOpName, StoreOpResult } from './store.js';
 import type { TelemetryWriter } from './telemetry/log-compactor.js';
@@ -83,6 +84,8 @@ export const ops = {
 
   createIntegrator: ({ db }: OpContext, i: integrators.IntegratorRecord) => integrators.createIntegrator(db, i),
   deleteIntegrator: ({ db }: OpContext, a: { username: string }) => integrators.deleteIntegrator(db, a.username),
+
+  putModelProfile: ({ db }: OpContext, p: modelProfiles.ModelProfileRecord) => modelProfiles.putModelProfile(db, p),
 };
 
 export type Ops = typeof ops;

@@ -135,6 +135,31 @@ async function scenario(e: Engine): Promise<Record<string, unknown>> {
       detail: i ? { i } : null,
     });
   out.audit = await store.listAudit({ limit: 10 });
+
+  // Model profiles: created, replaced whole, read one and all in byte order; the
+  // document comes back as written (key order too).
+  const profileDoc = {
+    commands: [{ name: 'set', description: 'set the relay', params: [{ name: 'on', type: 'boolean' as const, required: true }] }],
+    metrics: [{ name: 'temp', unit: 'Cel', decimals: 1 }],
+    desired: [{ name: 'mode', type: 'enum' as const, values: ['heat', 'off'] }],
+  };
+  out.profileNone = (await store.getModelProfile('relay-2')) ?? null;
+  out.profileCreated = await store.op('putModelProfile', { model: 'relay-2', doc: profileDoc, updatedAt: T0, updatedBy: 'ann' });
+  await store.op('putModelProfile', { model: 'Zeta', doc: { commands: [], metrics: [], desired: [] }, updatedAt: T0, updatedBy: 'ann' });
+  out.profileReplaced = await store.op('putModelProfile', {
+    model: 'relay-2',
+    doc: { ...profileDoc, metrics: [] },
+    updatedAt: T0 + 1,
+    updatedBy: 'root',
+  });
+  out.profile = await store.getModelProfile('relay-2');
+  out.profiles = await store.listModelProfiles();
+  assert.deepEqual(
+    (out.profiles as { model: string }[]).map((p) => p.model),
+    ['Zeta', 'relay-2'],
+    'byte order',
+  );
+  assert.deepEqual(out.profile, { model: 'relay-2', doc: { ...profileDoc, metrics: [] }, updatedAt: T0 + 1, updatedBy: 'root' });
   const auditIds = (out.audit as { id: number }[]).map((r) => r.id);
   out.auditPage = await store.listAudit({ limit: 2, beforeId: auditIds[1] as number });
   out.auditByActor = await store.listAudit({ limit: 10, actor: 'ann' });

@@ -24,6 +24,7 @@ import type { DevicePatch, DeviceRecord, NewDevice, Touch } from './devices.js';
 import type { EventQuery, NewEvent, NewPresence } from './events.js';
 import type { IngestResult } from './ingest.js';
 import type { IntegratorAcl, IntegratorRecord } from './integrators.js';
+import type { ModelProfileRecord } from './model-profiles.js';
 import type { AuditEntry, AuditRecord, OperatorPatch, OperatorRecord, SessionRecord } from './operators.js';
 import type { Points, PointValue } from './telemetry/blocks.js';
 import type { Quarantined } from './telemetry/quarantine.js';
@@ -42,6 +43,7 @@ export type {
   IntegratorAcl,
   IntegratorRecord,
   LatestPoint,
+  ModelProfileRecord,
   NewCommand,
   NewDevice,
   NewEvent,
@@ -105,6 +107,9 @@ export interface StoreOps {
 
   createIntegrator: (args: IntegratorRecord) => IntegratorRecord;
   deleteIntegrator: (args: { username: string }) => void;
+
+  /** Creates or replaces a model's profile. */
+  putModelProfile: (args: ModelProfileRecord) => ModelProfileRecord;
 }
 
 export type StoreOpName = keyof StoreOps;
@@ -185,6 +190,9 @@ export interface StoreReads {
   listAudit(q: { beforeId?: number; actor?: string; limit: number }): Promise<AuditRecord[]>;
   getIntegrator(username: string): Promise<IntegratorRecord | undefined>;
   listIntegrators(): Promise<IntegratorRecord[]>;
+  getModelProfile(model: string): Promise<ModelProfileRecord | undefined>;
+  /** By model, in byte order. */
+  listModelProfiles(): Promise<ModelProfileRecord[]>;
   getCommand(id: string): Promise<CommandRecord | undefined>;
   /** A device's commands, newest first. */
   listCommands(q: CommandQuery): Promise<CommandRecord[]>;

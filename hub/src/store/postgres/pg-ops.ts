@@ -6,6 +6,7 @@ import type { StoreOpArgs, StoreOpName, StoreOpResult } from '../store.js';
 import { createCommand, transitionCommands } from './commands.js';
 import * as devices from './devices.js';
 import { insertEvent, insertPresence } from './events.js';
+import * as modelProfiles from './model-profiles.js';
 import * as operators from './operators.js';
 import type { Client } from './pool.js';
 import { patchDesired } from './twins.js';
@@ -42,4 +43,6 @@ export const pgOps: PgOps = {
 
   createIntegrator: (c, i) => operators.createIntegrator(c, i),
   deleteIntegrator: (c, a) => operators.deleteIntegrator(c, a.username),
+
+  putModelProfile: (c, p) => modelProfiles.putModelProfile(c, p),
 };
