@@ -9,7 +9,11 @@ import { httpRequester } from '../requester.js';
 import type { Routes } from '../route.js';
 
 /** A model as devices name it in HELLO; U+0000 is refused (PostgreSQL's text cannot hold it). */
-const model = z.string().regex(/^[^\u0000]{1,128}$/, 'a model: 1-128 characters');
+const model = z
+  .string()
+  .min(1)
+  .max(128)
+  .refine((m) => !m.includes('\u0000'), 'a model without U+0000');
 const unit = z.string().min(1).max(32);
 
 const field = z
@@ -65,7 +69,9 @@ export const profileDoc = z
   .strict()
   .superRefine((d, ctx) => {
     unique(d.commands, ['commands'], ctx);
-    d.commands.forEach((c, i) => unique(c.params, ['commands', i, 'params'], ctx));
+    d.commands.forEach((c, i) => {
+      unique(c.params, ['commands', i, 'params'], ctx);
+    });
     unique(d.metrics, ['metrics'], ctx);
     unique(d.desired, ['desired'], ctx);
   });
