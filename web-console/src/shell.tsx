@@ -28,6 +28,7 @@ import { StatsHistory } from './state/stats-history.ts';
 
 // Used by few operators, or not at first: loaded when opened.
 const DashboardScreen = lazy(() => import('./screens/dashboard/dashboard.tsx').then((m) => m.DashboardScreen));
+const ModelProfileScreen = lazy(() => import('./screens/model-profile.tsx').then((m) => m.ModelProfileScreen));
 const MapScreen = lazy(() => import('./screens/map.tsx').then((m) => m.MapScreen));
 
 export function Shell({ me, onSignedOut }: { me: OperatorInfo; onSignedOut: (reason: string) => void }) {
@@ -185,6 +186,8 @@ function Screen({ home }: { home: string }) {
 function route(path: string) {
   const device = match('/devices/:id/:tab?', path);
   if (device) return <DevicePage id={device.id as string} tab={device.tab ?? 'telemetry'} />;
+  const model = match('/models/:model', path);
+  if (model) return <ModelProfileScreen model={model.model as string} />;
   if (path === '/provision') return <Provision />;
   if (path === '/events') return <EventsScreen />;
   if (path === '/map') return <MapScreen />;
