@@ -1,5 +1,6 @@
-// Model profiles as the console knows them: fetched once per model and session, and
-// replaced when this console saves one, so every screen showing that model follows.
+// Model profiles as the console knows them: the last copy is shown at once and read
+// again whenever a screen using the model opens (another operator may have changed
+// it), and replaced when this console saves one, so every screen of that model follows.
 
 import type { ModelProfile } from '@halyard/firmware-protocol';
 import { useEffect, useState } from 'preact/hooks';
@@ -20,7 +21,7 @@ export function rememberProfile(p: ModelProfile): void {
 }
 
 function load(model: string): void {
-  if (known.has(model) || loading.has(model)) return;
+  if (loading.has(model)) return;
   loading.set(
     model,
     models.profile(model).then(
