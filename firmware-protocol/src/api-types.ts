@@ -30,6 +30,8 @@ export interface DeviceInfo {
   /** Highest durable sequence number. */
   lastSeq: number;
   pendingCommands: number;
+  /** What the device declared in its last HELLO `caps` (SPEC.md §5.1); [] if none. */
+  caps: string[];
 }
 
 export type PresenceReason =
@@ -142,4 +144,50 @@ export interface HubStats {
 
 export interface ApiErrorBody {
   error: { code: string; message: string; field?: string };
+}
+
+/** A value type in a model profile: of a command parameter or a desired key. */
+export type ProfileValueType = 'number' | 'string' | 'boolean' | 'enum';
+
+/** One command parameter or desired key of a model profile, with what an editor checks. */
+export interface ProfileField {
+  name: string;
+  type: ProfileValueType;
+  /** Numbers: the range allowed, inclusive. */
+  min?: number;
+  max?: number;
+  /** Enums: the values allowed. */
+  values?: string[];
+  /** A SenML unit (`Cel`, `%RH`, `s`), shown next to the field. */
+  unit?: string;
+  required?: boolean;
+}
+
+/** A command a model carries out; `params` describes its parameters as an object. */
+export interface ProfileCommand {
+  name: string;
+  description?: string;
+  params: ProfileField[];
+}
+
+/** How a model's metric is shown: the unit to label it with and the decimals to print. */
+export interface ProfileMetric {
+  name: string;
+  unit?: string;
+  decimals?: number;
+  label?: string;
+}
+
+/** What operators know of a hardware model (README.md § HTTP API, model profiles). */
+export interface ModelProfileDoc {
+  commands: ProfileCommand[];
+  metrics: ProfileMetric[];
+  desired: ProfileField[];
+}
+
+export interface ModelProfile extends ModelProfileDoc {
+  model: string;
+  /** null for a model nobody has described yet (every list empty). */
+  updatedAt: number | null;
+  updatedBy: string | null;
 }

@@ -15,8 +15,12 @@ export interface BusEvents {
   event: { event: EventInfo };
   command: { command: CommandInfo };
   twin: { twin: TwinInfo };
-  /** An operator's sessions ended (logout, disabled, role or password changed, deleted); tokenHash (hex) names one session. */
-  'session.ended': { username: string; tokenHash?: string };
+  /**
+   * An operator's sessions ended (logout, disabled, role or password changed, deleted);
+   * tokenHash (hex) names the one session that ended, keepTokenHash (hex) the one that
+   * did not (the session that changed its own password).
+   */
+  'session.ended': { username: string; tokenHash?: string; keepTokenHash?: string };
 }
 
 export type BusTopic = keyof BusEvents;

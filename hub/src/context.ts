@@ -12,6 +12,7 @@ import type { DeviceService } from './devices/service.js';
 import type { Fleet } from './fleet.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
+import type { ModelProfileService } from './models/service.js';
 import type { OperatorService } from './operators/service.js';
 import type { Store } from './store/store.js';
 import type { TelemetryService } from './telemetry/service.js';
@@ -27,6 +28,7 @@ export interface HubContext {
   devices: DeviceGateway;
   deviceService: DeviceService;
   operators: OperatorService;
+  models: ModelProfileService;
   commands: CommandService;
   twins: TwinService;
   telemetry: TelemetryService;

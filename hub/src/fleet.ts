@@ -171,5 +171,6 @@ export function toInfo(
     connectedAt: live.connectedAt,
     lastSeq: d.lastSeq,
     pendingCommands: live.pendingCommands,
+    caps: d.caps,
   };
 }

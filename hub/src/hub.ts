@@ -27,6 +27,7 @@ import { createApp } from './http/app.js';
 import type { AppEnv } from './http/env.js';
 import type { Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
+import { ModelProfileService } from './models/service.js';
 import { type MqttService, mqttRoutes, startMqtt } from './mqtt/index.js';
 import { rejectUpgrade } from './net/reject-upgrade.js';
 import { OperatorService } from './operators/service.js';
@@ -195,6 +196,7 @@ function createContext(config: Readonly<HubConfig>, log: Logger, opened: OpenedS
     devices: gateway,
     deviceService,
     operators: new OperatorService(store, bus, audit),
+    models: new ModelProfileService(store, audit),
     commands,
     twins,
     telemetry,

@@ -9,6 +9,7 @@ import { ConsoleChannel } from './channel/channel.ts';
 import { browserConnect, consoleUrl } from './channel/socket.ts';
 import { ConnectionDot } from './components/connection-dot.tsx';
 import { FlashNotice } from './components/flash-notice.tsx';
+import { PasswordButton } from './components/password-dialog.tsx';
 import { useChannelState } from './lib/hooks.ts';
 import { lazy } from './lib/lazy.tsx';
 import { Link, match, useLocation } from './lib/router.tsx';
@@ -27,6 +28,7 @@ import { StatsHistory } from './state/stats-history.ts';
 
 // Used by few operators, or not at first: loaded when opened.
 const DashboardScreen = lazy(() => import('./screens/dashboard/dashboard.tsx').then((m) => m.DashboardScreen));
+const ModelProfileScreen = lazy(() => import('./screens/model-profile.tsx').then((m) => m.ModelProfileScreen));
 const MapScreen = lazy(() => import('./screens/map.tsx').then((m) => m.MapScreen));
 
 export function Shell({ me, onSignedOut }: { me: OperatorInfo; onSignedOut: (reason: string) => void }) {
@@ -129,6 +131,7 @@ function TopBar({ app }: { app: App }) {
       <span class="who" data-testid="operator">
         {app.me.username} <span class="muted">({app.me.role})</span>
       </span>
+      <PasswordButton />
       <button type="button" class="btn small" onClick={app.logout}>
         Log out
       </button>
@@ -183,6 +186,8 @@ function Screen({ home }: { home: string }) {
 function route(path: string) {
   const device = match('/devices/:id/:tab?', path);
   if (device) return <DevicePage id={device.id as string} tab={device.tab ?? 'telemetry'} />;
+  const model = match('/models/:model', path);
+  if (model) return <ModelProfileScreen model={model.model as string} />;
   if (path === '/provision') return <Provision />;
   if (path === '/events') return <EventsScreen />;
   if (path === '/map') return <MapScreen />;

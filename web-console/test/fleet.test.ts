@@ -24,6 +24,7 @@ function device(id: string, o: Partial<DeviceInfo> = {}): DeviceInfo {
     connectedAt: null,
     lastSeq: 0,
     pendingCommands: 0,
+    caps: [],
     ...o,
   };
 }

@@ -28,6 +28,7 @@ function device(id: string): DeviceInfo {
     connectedAt: 1,
     lastSeq: 0,
     pendingCommands: 0,
+    caps: [],
   };
 }
 

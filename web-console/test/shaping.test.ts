@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { applyMergePatch, type CommandInfo } from '@halyard/firmware-protocol';
 import { chartData } from '../src/lib/chart-data.ts';
-import { deadline, outcomeText, suggestedNames } from '../src/lib/command-outcome.ts';
+import { commandsFromCaps, deadline, outcomeText, suggestedNames } from '../src/lib/command-outcome.ts';
 import { isFinal, timeline, upsertCommand } from '../src/lib/command-timeline.ts';
 import { fromEvent, fromPresence, isNewPresence, mergeFeed } from '../src/lib/feed.ts';
 import { after, duration } from '../src/lib/format.ts';
@@ -291,6 +291,25 @@ describe('command timeline', () => {
         ['ping', 'reboot'],
       ),
       ['set_setpoint', 'ping'],
+    );
+  });
+
+  it('suggests what the device declared in HELLO caps first, then history; built-ins only when it declared none', () => {
+    assert.deepEqual(commandsFromCaps(['commands', 'twin', 'cmd:reboot', 'cmd:set', 'cmd:']), ['reboot', 'set']);
+    assert.deepEqual(commandsFromCaps(undefined), []);
+    const used = (name: string, state: CommandInfo['state'], reason?: string) => ({
+      ...base,
+      name,
+      state,
+      result: reason ? { reason } : null,
+    });
+    assert.deepEqual(
+      suggestedNames(
+        [used('calibrate', 'succeeded'), used('set', 'rejected', 'unknown_command'), used('gone', 'rejected', 'unknown_command')],
+        ['ping', 'reboot'],
+        ['reboot', 'set', 'gone'],
+      ),
+      ['reboot', 'set', 'gone', 'calibrate'],
     );
   });
 });

@@ -41,8 +41,15 @@ import { bump, type DeviceState } from './stats.js';
 const REBOOT_DOWNTIME_MS = 1_500;
 /** Stop sending while this much is queued in the socket, bytes: the hub is throttling (§9). */
 const SEND_HIGH_WATER = 256 * 1024;
-/** Capabilities announced in HELLO. */
+/** Capabilities announced in HELLO besides the commands (SPEC.md §5.1). */
 const CAPS = ['commands', 'twin'];
+/** Commands every simulated device carries out (engine/command-runner.ts). */
+const BUILT_IN_COMMANDS = ['ping', 'reboot'];
+
+/** HELLO caps: the features, then each command as `cmd:<name>` (SPEC.md §5.1). */
+export function helloCaps(profile: Pick<Profile, 'commands'>): string[] {
+  return [...CAPS, ...[...BUILT_IN_COMMANDS, ...profile.commands].map((c) => `cmd:${c}`)];
+}
 
 /** Why the current connection is being closed from this side. */
 type CloseIntent = 'reboot' | 'storm' | 'chaos' | 'watchdog' | 'protocol' | 'stop';
@@ -217,7 +224,9 @@ export class SimDevice implements CommandHost, ReadingsHost {
       open: () => {
         this.lastHeard = performance.now();
         const { fw, model } = this.profile;
-        ws.send(encode({ type: MessageType.Hello, proto: PROTOCOL_VERSION, fw, model, boot: this.bootCount, caps: CAPS }));
+        ws.send(
+          encode({ type: MessageType.Hello, proto: PROTOCOL_VERSION, fw, model, boot: this.bootCount, caps: helloCaps(this.profile) }),
+        );
       },
       ping: (data) => {
         this.lastHeard = performance.now();

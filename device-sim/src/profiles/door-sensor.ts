@@ -57,6 +57,7 @@ export function doorSensor(ctx: ProfileContext): Profile {
       return events.splice(0);
     },
     nextEventAt: () => nextChange,
+    commands: [],
     command(_name: string, _params: Data): CommandDecision {
       return unknownCommand;
     },

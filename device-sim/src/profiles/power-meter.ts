@@ -88,6 +88,7 @@ export function powerMeter(ctx: ProfileContext): Profile {
       return events.splice(0);
     },
     nextEventAt: () => Number.POSITIVE_INFINITY,
+    commands: [],
     command(_name: string, _params: Data): CommandDecision {
       return unknownCommand;
     },

@@ -57,6 +57,8 @@ export interface Profile {
   takeEvents(now: number): ProfileEvent[];
   /** When the next spontaneous event is due (ms), so the device wakes for it; Infinity if none. */
   nextEventAt(): number;
+  /** The commands `command` carries out, announced in HELLO caps as `cmd:<name>` (SPEC.md §5.1). */
+  readonly commands: readonly string[];
   /** Decides a command other than the built-in `ping` and `reboot`. */
   command(name: string, params: Data): CommandDecision;
   /** Applies a DESIRED document; returns the resulting state of the keys it supports. */

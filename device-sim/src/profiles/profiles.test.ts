@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { decode, encode, MessageType, type SenmlRecord } from '@halyard/firmware-protocol';
+import { helloCaps } from '../engine/device.js';
 import { seededRandom } from '../engine/random.js';
 import { type CommandPlan, isRejection, PROFILE_NAMES, type Profile, type ProfileName } from './profile.js';
 import { createProfile, profileFor } from './registry.js';
@@ -34,6 +35,22 @@ describe('every profile', () => {
       }
       const r = p.command('no_such_command', null);
       assert.deepEqual(r, { reject: 'unknown_command' });
+    });
+  }
+
+  for (const name of PROFILE_NAMES) {
+    test(`${name}: HELLO caps name each command it knows as cmd:<name>, and it knows each one it names`, () => {
+      const p = make(name);
+      const caps = helloCaps(p);
+      const decoded = decode(encode({ type: MessageType.Hello, proto: 1, fw: p.fw, model: p.model, caps }));
+      assert.ok(decoded.ok, 'a valid HELLO (at most 32 caps)');
+      assert.deepEqual(caps.slice(0, 2), ['commands', 'twin']);
+      assert.ok(caps.includes('cmd:ping') && caps.includes('cmd:reboot'));
+      for (const c of p.commands) {
+        assert.ok(caps.includes(`cmd:${c}`));
+        const r = p.command(c, null);
+        assert.ok(!isRejection(r) || r.reject !== 'unknown_command', `${name} knows ${c}`);
+      }
     });
   }
 

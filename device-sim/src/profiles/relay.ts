@@ -53,6 +53,7 @@ export function relay(ctx: ProfileContext): Profile {
     },
     takeEvents: (): ProfileEvent[] => [],
     nextEventAt: () => Number.POSITIVE_INFINITY,
+    commands: ['toggle', 'set'],
     command(name: string, params: Data): CommandDecision {
       if (name === 'toggle') {
         if (params !== null && !(isDataMap(params) && Object.keys(params).length === 0)) return badParams('toggle takes no params');

@@ -90,6 +90,7 @@ export function thermostat(ctx: ProfileContext): Profile {
       return [];
     },
     nextEventAt: () => Number.POSITIVE_INFINITY,
+    commands: ['set_setpoint'],
     command(name: string, params: Data): CommandDecision {
       if (name !== 'set_setpoint') return unknownCommand;
       const value = setpointFrom(params);

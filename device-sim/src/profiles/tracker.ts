@@ -102,6 +102,7 @@ export function tracker(ctx: ProfileContext): Profile {
     },
     takeEvents: (): ProfileEvent[] => [],
     nextEventAt: () => Number.POSITIVE_INFINITY,
+    commands: ['locate'],
     command(name: string, _params: Data): CommandDecision {
       if (name !== 'locate') return unknownCommand;
       return {

@@ -263,10 +263,12 @@ export class ConsoleGateway implements ConsoleHost {
         );
     });
     this.on('twin', ({ twin }) => this.fanout('twins', twin.device, `twin:${twin.device}`, () => encodeUpdate({ t: 'twin', twin })));
-    this.on('session.ended', ({ username, tokenHash }) => {
+    this.on('session.ended', ({ username, tokenHash, keepTokenHash }) => {
       for (const c of [...this.conns]) {
         if (c.caller.username !== username) continue;
-        if (tokenHash !== undefined && Buffer.from(c.caller.tokenHash).toString('hex') !== tokenHash) continue;
+        const hex = Buffer.from(c.caller.tokenHash).toString('hex');
+        if (tokenHash !== undefined && hex !== tokenHash) continue;
+        if (keepTokenHash !== undefined && hex === keepTokenHash) continue;
         c.fail(CloseCode.Unauthorized, 'your session has ended; log in again');
       }
     });

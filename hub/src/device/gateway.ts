@@ -205,10 +205,11 @@ export class DeviceGateway implements DeviceSessionHost {
       session: session.id,
     });
     const r = e.record;
-    if (r.firmware !== hello.fw || r.model !== hello.model || r.boot !== (hello.boot ?? null)) {
-      e.record = { ...r, firmware: hello.fw, model: hello.model, boot: hello.boot ?? null };
+    const caps = hello.caps ?? [];
+    if (r.firmware !== hello.fw || r.model !== hello.model || r.boot !== (hello.boot ?? null) || !sameList(r.caps, caps)) {
+      e.record = { ...r, firmware: hello.fw, model: hello.model, boot: hello.boot ?? null, caps };
       this.store
-        .op('recordHello', { rowid: r.rowid, firmware: hello.fw, model: hello.model, boot: hello.boot ?? null })
+        .op('recordHello', { rowid: r.rowid, firmware: hello.fw, model: hello.model, boot: hello.boot ?? null, caps })
         .catch((err) => this.log.error({ err, device: r.id }, 'could not record HELLO'));
     }
     this.metrics.devicesConnected.inc();
@@ -445,4 +446,8 @@ export class DeviceGateway implements DeviceSessionHost {
     this.flushPresence();
     this.wss.close();
   }
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }

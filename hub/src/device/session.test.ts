@@ -141,6 +141,7 @@ function newHost(lastSeq = 0, helloTimeout = 5_000): FakeHost {
     lastSeen: null,
     rtt: null,
     lastSeq,
+    caps: [],
   });
   return new FakeHost(entry, helloTimeout);
 }

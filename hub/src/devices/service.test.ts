@@ -20,6 +20,7 @@ const record: DeviceRecord = {
   lastSeen: null,
   rtt: null,
   lastSeq: 0,
+  caps: [],
 };
 
 /** A service over a store whose deleteDevice does what `del` says, recording every step. */

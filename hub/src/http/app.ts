@@ -20,6 +20,7 @@ import { Routes, validationError } from './route.js';
 import { commandRoutes } from './routes/commands.js';
 import { deviceRoutes } from './routes/devices.js';
 import { eventRoutes } from './routes/events.js';
+import { modelRoutes } from './routes/models.js';
 import { operatorRoutes } from './routes/operators.js';
 import { sessionRoutes } from './routes/session.js';
 import { telemetryRoutes } from './routes/telemetry.js';
@@ -97,6 +98,7 @@ export function createApp(ctx: HubContext, extras: AppExtras): { app: Hono<AppEn
   const routes = new Routes();
   sessionRoutes(routes, ctx);
   operatorRoutes(routes, ctx);
+  modelRoutes(routes, ctx);
   deviceRoutes(routes, ctx);
   telemetryRoutes(routes, ctx);
   eventRoutes(routes, ctx);

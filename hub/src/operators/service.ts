@@ -3,9 +3,11 @@
 // the bus empties every session cache before the next request is read.
 
 import type { OperatorInfo, Role } from '@halyard/firmware-protocol';
-import type { Audit, Requester } from '../audit.js';
-import { hashPassword } from '../auth/secrets.js';
+import { type Audit, type Requester, viaDetail } from '../audit.js';
+import type { LoginLimiter } from '../auth/login-limiter.js';
+import { DUMMY_PASSWORD_HASH, hashPassword, verifyPassword } from '../auth/secrets.js';
 import type { EventBus } from '../bus.js';
+import { HubError, HubErrorCode } from '../errors.js';
 import type { OperatorRecord, Store } from '../store/store.js';
 
 export interface OperatorChange {
@@ -19,9 +21,20 @@ export function publicOperator(o: OperatorRecord): OperatorInfo {
   return { username: o.username, role: o.role, disabled: o.disabled, createdAt: o.createdAt };
 }
 
+/** An operator changing their own password, from the session `tokenHash`. */
+export interface OwnPasswordChange {
+  username: string;
+  tokenHash: Uint8Array;
+  ip: string;
+  current: string;
+  next: string;
+  /** The login limiter: a guess at the current password counts as a failed login. */
+  limiter: LoginLimiter;
+}
+
 export class OperatorService {
   constructor(
-    private readonly store: Pick<Store, 'op' | 'listOperators'>,
+    private readonly store: Pick<Store, 'op' | 'listOperators' | 'getOperator' | 'getSession'>,
     private readonly bus: EventBus,
     private readonly audit: Audit,
   ) {}
@@ -57,6 +70,42 @@ export class OperatorService {
       password: change.password === undefined ? undefined : 'changed',
     });
     return publicOperator(o);
+  }
+
+  /**
+   * Any role may change its own password, given the current one. A stolen session
+   * must not be enough to lock the owner out, hence the current password, throttled
+   * as logins are (a wrong one counts as a failed login). The operator's other
+   * sessions end; the one that asked stays.
+   */
+  async changeOwnPassword(requester: Requester, c: OwnPasswordChange): Promise<void> {
+    const wait = c.limiter.blocked(c.ip, c.username);
+    if (wait > 0) {
+      throw new HubError(HubErrorCode.RateLimited, `too many wrong passwords; try again in ${wait} s`, { retryAfter: wait });
+    }
+    const o = await this.store.getOperator(c.username);
+    const ok = (await verifyPassword(c.current, o?.passwordHash ?? DUMMY_PASSWORD_HASH)) && o !== undefined && !o.disabled;
+    if (!ok) {
+      c.limiter.failed(c.ip, c.username);
+      await this.audit(requester.actor, 'password.failed', c.username, viaDetail(requester, { ip: c.ip }));
+      throw new HubError(HubErrorCode.Forbidden, 'the current password is wrong', { field: 'current' });
+    }
+    c.limiter.succeeded(c.ip, c.username);
+    const session = await this.store.getSession(c.tokenHash);
+    // updateOperator ends every session of a re-passworded operator (both engines);
+    // this one is then written again, so the caller stays logged in. Should that
+    // second write fail, the caller is logged out: the safe side.
+    await this.store.op('updateOperator', { username: c.username, patch: { passwordHash: await hashPassword(c.next) } });
+    if (session !== undefined) {
+      await this.store.op('createSession', {
+        tokenHash: c.tokenHash,
+        username: c.username,
+        createdAt: session.createdAt,
+        expiresAt: session.expiresAt,
+      });
+    }
+    this.bus.publish('session.ended', { username: c.username, keepTokenHash: Buffer.from(c.tokenHash).toString('hex') });
+    await this.audit(requester.actor, 'operator.password', c.username, viaDetail(requester, {}));
   }
 
   async delete(requester: Requester, username: string): Promise<void> {

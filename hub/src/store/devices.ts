@@ -19,6 +19,8 @@ export interface DeviceRecord {
   lastSeen: number | null;
   rtt: number | null;
   lastSeq: number;
+  /** What the device declared in its last HELLO `caps` (SPEC.md §5.1); [] if none. */
+  caps: string[];
 }
 
 interface Row {
@@ -35,10 +37,11 @@ interface Row {
   last_seen: number | null;
   rtt: number | null;
   seq: number | null;
+  caps: string;
 }
 
 const SELECT = `SELECT d.rowid, d.id, d.name, d.model, d.firmware, d.tags, d.secret_hash, d.created_at, d.revoked_at, d.boot,
-  d.last_seen, d.rtt, s.seq FROM devices d LEFT JOIN device_seq s ON s.device = d.rowid`;
+  d.last_seen, d.rtt, s.seq, d.caps FROM devices d LEFT JOIN device_seq s ON s.device = d.rowid`;
 
 function toRecord(r: Row): DeviceRecord {
   return {
@@ -55,6 +58,7 @@ function toRecord(r: Row): DeviceRecord {
     lastSeen: r.last_seen,
     rtt: r.rtt,
     lastSeq: r.seq ?? 0,
+    caps: JSON.parse(r.caps) as string[],
   };
 }
 
@@ -143,8 +147,14 @@ export function revokeDevice(db: Db, id: string, at: number): DeviceRecord {
   return getDevice(db, id) as DeviceRecord;
 }
 
-export function recordHello(db: Db, rowid: number, firmware: string, model: string, boot: number | null): void {
-  sql(db, 'UPDATE devices SET firmware = ?, model = ?, boot = ? WHERE rowid = ?').run(firmware, model, boot, rowid);
+export function recordHello(db: Db, rowid: number, firmware: string, model: string, boot: number | null, caps: readonly string[]): void {
+  sql(db, 'UPDATE devices SET firmware = ?, model = ?, boot = ?, caps = ? WHERE rowid = ?').run(
+    firmware,
+    model,
+    boot,
+    JSON.stringify(caps),
+    rowid,
+  );
 }
 
 export interface Touch {

@@ -247,6 +247,29 @@ CREATE TABLE telemetry_quarantine (
 );
 `,
   },
+  {
+    version: 6,
+    name: 'device caps',
+    sql: `
+-- What a device declared in its last HELLO \`caps\` (SPEC.md §5.1), a JSON array of
+-- strings; [] until it declares any.
+ALTER TABLE devices ADD COLUMN caps TEXT NOT NULL DEFAULT '[]';
+`,
+  },
+  {
+    version: 7,
+    name: 'model profiles',
+    sql: `
+-- What operators know of a hardware model (README.md § HTTP API): its commands with
+-- their parameters, its metrics' units and formats, its desired keys. doc is JSON.
+CREATE TABLE model_profiles (
+  model      TEXT PRIMARY KEY,
+  doc        TEXT NOT NULL,
+  updated_at INTEGER NOT NULL,
+  updated_by TEXT NOT NULL
+);
+`,
+  },
 ];
 
 /** Brings `db` up to the newest migration; returns the versions applied. */

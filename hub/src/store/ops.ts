@@ -9,6 +9,7 @@ import type { Db } from './db.js';
 import * as devices from './devices.js';
 import { insertEvent, insertPresence, type NewEvent, type NewPresence } from './events.js';
 import * as integrators from './integrators.js';
+import * as modelProfiles from './model-profiles.js';
 import * as operators from './operators.js';
 import type { StoreOpArgs, StoreOpName, StoreOpResult } from './store.js';
 import type { TelemetryWriter } from './telemetry/log-compactor.js';
@@ -50,8 +51,8 @@ export const ops = {
   setSecret: ({ db }: OpContext, a: { id: string; secretHash: Uint8Array; unrevoke: boolean }) =>
     devices.setSecret(db, a.id, a.secretHash, a.unrevoke),
   revokeDevice: ({ db }: OpContext, a: { id: string; at: number }) => devices.revokeDevice(db, a.id, a.at),
-  recordHello: ({ db }: OpContext, a: { rowid: number; firmware: string; model: string; boot: number | null }) =>
-    devices.recordHello(db, a.rowid, a.firmware, a.model, a.boot),
+  recordHello: ({ db }: OpContext, a: { rowid: number; firmware: string; model: string; boot: number | null; caps?: string[] }) =>
+    devices.recordHello(db, a.rowid, a.firmware, a.model, a.boot, a.caps ?? []),
   touchDevices: ({ db }: OpContext, a: devices.Touch[]) => db.transaction(() => devices.touchDevices(db, a))(),
   recordPresence: ({ db, deleted }: OpContext, a: NewPresence[]) =>
     db.transaction(() => insertPresence(db, deleted.size === 0 ? a : a.filter((p) => !deleted.has(p.device))))(),
@@ -83,6 +84,8 @@ export const ops = {
 
   createIntegrator: ({ db }: OpContext, i: integrators.IntegratorRecord) => integrators.createIntegrator(db, i),
   deleteIntegrator: ({ db }: OpContext, a: { username: string }) => integrators.deleteIntegrator(db, a.username),
+
+  putModelProfile: ({ db }: OpContext, p: modelProfiles.ModelProfileRecord) => modelProfiles.putModelProfile(db, p),
 };
 
 export type Ops = typeof ops;

@@ -9,6 +9,7 @@ import { getCommand, listCommands, openCommands } from './commands.js';
 import { listDevices } from './devices.js';
 import { listEvents, listPresence } from './events.js';
 import { getIntegrator, listIntegrators } from './integrators.js';
+import { getModelProfile, listModelProfiles, type ModelProfileRecord } from './model-profiles.js';
 import { countOperators, getOperator, getSession, listAudit, listOperators } from './operators.js';
 import { Reader } from './reader.js';
 import type {
@@ -153,6 +154,12 @@ export class SqliteStore<M = unknown> implements Store<M> {
   }
   async listIntegrators(): Promise<IntegratorRecord[]> {
     return listIntegrators(this.reader.db);
+  }
+  async getModelProfile(model: string): Promise<ModelProfileRecord | undefined> {
+    return getModelProfile(this.reader.db, model);
+  }
+  async listModelProfiles(): Promise<ModelProfileRecord[]> {
+    return listModelProfiles(this.reader.db);
   }
   async getCommand(id: string): Promise<CommandRecord | undefined> {
     return getCommand(this.reader.db, id);

@@ -88,6 +88,14 @@ async function scenario(e: Engine): Promise<Record<string, unknown>> {
   out.rotated = await store.op('setSecret', { id: 'Dev-B', secretHash: new Uint8Array(32).fill(1), unrevoke: true });
   // Any text from a device (SPEC.md §3.5), U+0000 included.
   await store.op('recordHello', { rowid: a.rowid, firmware: '1.2.3\u0000beta', model: 'm1', boot: 42 });
+  // HELLO caps (SPEC.md §5.1): kept as declared, in order, any text; a HELLO without caps clears them.
+  await store.op('recordHello', { rowid: c.rowid, firmware: '2', model: 'm2', boot: null, caps: ['twin', 'cmd:reboot', 'x\u0000y'] });
+  out.caps = (await store.listDevices()).find((d) => d.id === 'dev-c')?.caps;
+  assert.deepEqual(out.caps, ['twin', 'cmd:reboot', 'x\u0000y']);
+  await store.op('recordHello', { rowid: b.rowid, firmware: '2', model: 'm2', boot: null, caps: ['a'] });
+  await store.op('recordHello', { rowid: b.rowid, firmware: '2', model: 'm2', boot: null });
+  out.capsCleared = (await store.listDevices()).find((d) => d.id === 'Dev-B')?.caps;
+  assert.deepEqual(out.capsCleared, []);
   await store.op('touchDevices', [
     { rowid: a.rowid, lastSeen: T0 + 100, rtt: 12 },
     { rowid: a.rowid, lastSeen: T0 + 50, rtt: null },
@@ -127,6 +135,31 @@ async function scenario(e: Engine): Promise<Record<string, unknown>> {
       detail: i ? { i } : null,
     });
   out.audit = await store.listAudit({ limit: 10 });
+
+  // Model profiles: created, replaced whole, read one and all in byte order; the
+  // document comes back as written (key order too).
+  const profileDoc = {
+    commands: [{ name: 'set', description: 'set the relay', params: [{ name: 'on', type: 'boolean' as const, required: true }] }],
+    metrics: [{ name: 'temp', unit: 'Cel', decimals: 1 }],
+    desired: [{ name: 'mode', type: 'enum' as const, values: ['heat', 'off'] }],
+  };
+  out.profileNone = (await store.getModelProfile('relay-2')) ?? null;
+  out.profileCreated = await store.op('putModelProfile', { model: 'relay-2', doc: profileDoc, updatedAt: T0, updatedBy: 'ann' });
+  await store.op('putModelProfile', { model: 'Zeta', doc: { commands: [], metrics: [], desired: [] }, updatedAt: T0, updatedBy: 'ann' });
+  out.profileReplaced = await store.op('putModelProfile', {
+    model: 'relay-2',
+    doc: { ...profileDoc, metrics: [] },
+    updatedAt: T0 + 1,
+    updatedBy: 'root',
+  });
+  out.profile = await store.getModelProfile('relay-2');
+  out.profiles = await store.listModelProfiles();
+  assert.deepEqual(
+    (out.profiles as { model: string }[]).map((p) => p.model),
+    ['Zeta', 'relay-2'],
+    'byte order',
+  );
+  assert.deepEqual(out.profile, { model: 'relay-2', doc: { ...profileDoc, metrics: [] }, updatedAt: T0 + 1, updatedBy: 'root' });
   const auditIds = (out.audit as { id: number }[]).map((r) => r.id);
   out.auditPage = await store.listAudit({ limit: 2, beforeId: auditIds[1] as number });
   out.auditByActor = await store.listAudit({ limit: 10, actor: 'ann' });

@@ -27,6 +27,7 @@ import type { DevicePatch, DeviceRecord, NewDevice, Touch } from './devices.js';
 import type { EventQuery, NewEvent, NewPresence } from './events.js';
 import type { IngestResult } from './ingest.js';
 import type { IntegratorAcl, IntegratorRecord } from './integrators.js';
+import type { ModelProfileRecord } from './model-profiles.js';
 import type { AuditEntry, AuditRecord, OperatorPatch, OperatorRecord, SessionRecord } from './operators.js';
 import type { Points, PointValue } from './telemetry/blocks.js';
 import type { Quarantined } from './telemetry/quarantine.js';
@@ -45,6 +46,7 @@ export type {
   IntegratorAcl,
   IntegratorRecord,
   LatestPoint,
+  ModelProfileRecord,
   NewCommand,
   NewDevice,
   NewEvent,
@@ -74,7 +76,8 @@ export interface StoreOps {
   deleteDevice: (args: { id: string }) => DeviceRecord;
   setSecret: (args: { id: string; secretHash: Uint8Array; unrevoke: boolean }) => DeviceRecord;
   revokeDevice: (args: { id: string; at: number }) => DeviceRecord;
-  recordHello: (args: { rowid: number; firmware: string; model: string; boot: number | null }) => void;
+  /** `caps` as declared in HELLO; absent means none ([]). */
+  recordHello: (args: { rowid: number; firmware: string; model: string; boot: number | null; caps?: string[] }) => void;
   touchDevices: (args: Touch[]) => void;
   /** Rows of devices deleted meanwhile are dropped. */
   recordPresence: (args: NewPresence[]) => void;
@@ -107,6 +110,9 @@ export interface StoreOps {
 
   createIntegrator: (args: IntegratorRecord) => IntegratorRecord;
   deleteIntegrator: (args: { username: string }) => void;
+
+  /** Creates or replaces a model's profile. */
+  putModelProfile: (args: ModelProfileRecord) => ModelProfileRecord;
 }
 
 export type StoreOpName = keyof StoreOps;
@@ -187,6 +193,9 @@ export interface StoreReads {
   listAudit(q: { beforeId?: number; actor?: string; limit: number }): Promise<AuditRecord[]>;
   getIntegrator(username: string): Promise<IntegratorRecord | undefined>;
   listIntegrators(): Promise<IntegratorRecord[]>;
+  getModelProfile(model: string): Promise<ModelProfileRecord | undefined>;
+  /** By model, in byte order. */
+  listModelProfiles(): Promise<ModelProfileRecord[]>;
   getCommand(id: string): Promise<CommandRecord | undefined>;
   /** A device's commands, newest first. */
   listCommands(q: CommandQuery): Promise<CommandRecord[]>;

@@ -63,7 +63,11 @@ export class TestDevice {
   }
 
   /** Opens and says HELLO; resolves with the WELCOME. */
-  static async connect(url: string, token: string, hello: { fw?: string; model?: string; boot?: number } = {}): Promise<TestDevice> {
+  static async connect(
+    url: string,
+    token: string,
+    hello: { fw?: string; model?: string; boot?: number; caps?: string[] } = {},
+  ): Promise<TestDevice> {
     const d = await TestDevice.open(url, token);
     d.send({
       type: MessageType.Hello,
@@ -71,6 +75,7 @@ export class TestDevice {
       fw: hello.fw ?? '1.0.0',
       model: hello.model ?? 'test-device',
       ...(hello.boot === undefined ? {} : { boot: hello.boot }),
+      ...(hello.caps === undefined ? {} : { caps: hello.caps }),
     });
     const w = await d.waitFor((m) => m.type === MessageType.Welcome);
     d.seq = (w as { acked: number }).acked;

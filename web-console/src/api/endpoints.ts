@@ -1,7 +1,18 @@
 // Typed calls to the hub's HTTP API (/api/v1, see /api/v1/openapi.json). Shapes come
 // from the protocol package where it defines them; the rest are declared here.
 
-import type { CommandInfo, DeviceInfo, EventInfo, HubStats, OperatorInfo, PresenceInfo, Role, TwinInfo } from '@halyard/firmware-protocol';
+import type {
+  CommandInfo,
+  DeviceInfo,
+  EventInfo,
+  HubStats,
+  ModelProfile,
+  ModelProfileDoc,
+  OperatorInfo,
+  PresenceInfo,
+  Role,
+  TwinInfo,
+} from '@halyard/firmware-protocol';
 import type { ApiSeries } from '../lib/series.ts';
 import type { ApiLatest } from '../state/latest-store.ts';
 import { api } from './http.ts';
@@ -57,6 +68,7 @@ export const session = {
   login: (username: string, password: string) => api<Login>('POST', '/login', { body: { username, password }, quiet401: true }),
   me: () => api<OperatorInfo>('GET', '/me', { quiet401: true }),
   logout: () => api<void>('POST', '/logout', { quiet401: true }),
+  changePassword: (current: string, next: string) => api<void>('POST', '/me/password', { body: { current, new: next } }),
 };
 
 export const devices = {
@@ -82,6 +94,12 @@ export const devices = {
   latest: (id: string) => api<{ device: string; metrics: Record<string, unknown>[] }>('GET', `/devices/${enc(id)}/telemetry/latest`),
   commands: (id: string, limit = 50) => api<{ commands: CommandInfo[] }>('GET', `/devices/${enc(id)}/commands${query({ limit })}`),
   twin: (id: string) => api<TwinInfo>('GET', `/devices/${enc(id)}/twin`),
+};
+
+export const models = {
+  list: () => api<{ profiles: ModelProfile[] }>('GET', '/models'),
+  profile: (model: string) => api<ModelProfile>('GET', `/models/${enc(model)}/profile`),
+  save: (model: string, doc: ModelProfileDoc) => api<ModelProfile>('PUT', `/models/${enc(model)}/profile`, { body: doc }),
 };
 
 export const telemetry = {

@@ -7,7 +7,7 @@
 
 import { useEffect, useLayoutEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
-import { num, timestamp } from '../lib/format.ts';
+import { numWith, timestamp } from '../lib/format.ts';
 
 export interface ChartLine {
   label: string;
@@ -27,6 +27,8 @@ export interface ChartProps {
   height?: number;
   syncKey?: string;
   unit?: string;
+  /** Decimals of the readout, from the model's profile; by magnitude otherwise. */
+  decimals?: number | undefined;
   /** On/off values: steps between two labelled levels. */
   bool?: boolean;
   onZoom?: (from: number, to: number) => void;
@@ -102,7 +104,7 @@ function axisSize(u: uPlot, values: string[] | null, axisIdx: number, cycleNum: 
   return Math.max(MIN_Y_AXIS, Math.ceil(text + 16));
 }
 
-export function Chart({ lines, range, height = 160, syncKey, unit, bool, onZoom, theme, label }: ChartProps) {
+export function Chart({ lines, range, height = 160, syncKey, unit, decimals, bool, onZoom, theme, label }: ChartProps) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | undefined>(undefined);
   const zoom = useRef(onZoom);
@@ -119,7 +121,8 @@ export function Chart({ lines, range, height = 160, syncKey, unit, bool, onZoom,
     const grid = cssColor('var(--grid)');
     const axisOpts = { stroke: axis, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } };
     const suffix = unit ? ` ${unit}` : '';
-    const show = (v: number | null | undefined) => (v == null ? '–' : bool ? (v >= 0.5 ? 'on' : 'off') : `${num(v)}${suffix}`);
+    const show = (v: number | null | undefined) =>
+      v == null ? '–' : bool ? (v >= 0.5 ? 'on' : 'off') : `${numWith(v, decimals)}${suffix}`;
     const series: uPlot.Series[] = [{ label: 'Time', value: (_u, v) => (v == null ? '–' : timestamp(v)) }];
     const bands: uPlot.Band[] = [];
     for (const l of lines) {
@@ -193,7 +196,7 @@ export function Chart({ lines, range, height = 160, syncKey, unit, bool, onZoom,
       u.destroy();
       plot.current = undefined;
     };
-  }, [shape, height, theme, bool, syncKey, unit]);
+  }, [shape, height, theme, bool, syncKey, unit, decimals]);
 
   useEffect(() => {
     const u = plot.current;

@@ -41,20 +41,28 @@ export function deadline(c: CommandInfo): { what: string; at: number } | undefin
   return undefined;
 }
 
+/** The commands a device declared in HELLO caps: the `cmd:<name>` entries (SPEC.md §5.1). */
+export function commandsFromCaps(caps: readonly string[] | undefined): string[] {
+  return (caps ?? []).filter((c) => c.startsWith('cmd:') && c.length > 4).map((c) => c.slice(4));
+}
+
 /**
- * Names to suggest: this device's own history, newest first, then the built-in ones;
- * a name the device refused as unknown is left out (it said it does not have it).
+ * Names to suggest: what the device declared in its caps (`declared`, its own word,
+ * in its order), then its history, newest first, then the built-in ones. The built-in
+ * ones only when the device declared no command: a device that lists its commands
+ * lists them all. A name the device refused as unknown is left out (it said it does
+ * not have it), unless its latest HELLO declares it (new firmware).
  */
-export function suggestedNames(history: readonly CommandInfo[], builtIn: readonly string[]): string[] {
+export function suggestedNames(history: readonly CommandInfo[], builtIn: readonly string[], declared: readonly string[] = []): string[] {
   const unknown = new Set<string>();
   const known = new Set<string>();
   for (const c of history) {
     if (c.state === 'rejected' && (field(c.result, 'reason') ?? c.error) === 'unknown_command') unknown.add(c.name);
     else known.add(c.name);
   }
-  const out = new Set<string>();
+  const out = new Set<string>(declared);
   for (const c of history) if (known.has(c.name)) out.add(c.name);
-  for (const n of builtIn) out.add(n);
-  for (const n of unknown) if (!known.has(n)) out.delete(n);
+  if (declared.length === 0) for (const n of builtIn) out.add(n);
+  for (const n of unknown) if (!known.has(n) && !declared.includes(n)) out.delete(n);
   return [...out];
 }

@@ -63,6 +63,12 @@ export function num(v: number): string {
   return Number(v.toFixed(digits)).toLocaleString('en', { maximumFractionDigits: digits });
 }
 
+/** A number with a fixed count of decimals when a model profile sets one, else as `num` shows it. */
+export function numWith(v: number, decimals: number | undefined): string {
+  if (decimals === undefined || !Number.isFinite(v)) return num(v);
+  return v.toLocaleString('en', { minimumFractionDigits: decimals, maximumFractionDigits: decimals });
+}
+
 /** SenML units as people write them (lib/units.ts scales them too). */
 export { unitText as unit } from './units.ts';
 

@@ -23,6 +23,9 @@ export const deviceShape = z.object({
   connectedAt: z.number().nullable(),
   lastSeq: z.number(),
   pendingCommands: z.number(),
+  caps: z
+    .array(z.string())
+    .describe('what the device declared in its last HELLO caps (SPEC.md §5.1); `cmd:<name>` entries name commands it carries out'),
 });
 
 export function deviceEntry(ctx: HubContext, id: string): DeviceEntry {

@@ -1,4 +1,4 @@
-// Login, logout, and who am I.
+// Login, logout, who am I, and changing one's own password.
 
 import { deleteCookie, setCookie } from 'hono/cookie';
 import { z } from 'zod';
@@ -7,7 +7,9 @@ import { SESSION_COOKIE, SESSION_TTL_MS } from '../../auth/sessions.js';
 import type { HubContext } from '../../context.js';
 import { HubError, HubErrorCode } from '../../errors.js';
 import { publicOperator } from '../../operators/service.js';
+import { httpRequester } from '../requester.js';
 import type { Routes } from '../route.js';
+import { password } from '../schemas.js';
 
 export const operatorShape = z.object({
   username: z.string(),
@@ -89,6 +91,28 @@ export function sessionRoutes(routes: Routes, ctx: HubContext): void {
       const o = caller && (await ctx.store.getOperator(caller.username));
       if (o === undefined) throw new HubError(HubErrorCode.Unauthenticated, 'session ended');
       return c.json(publicOperator(o));
+    },
+  });
+
+  routes.add({
+    method: 'post',
+    path: '/me/password',
+    summary: "Change one's own password (any role): needs the current one; the operator's other sessions end",
+    tag: 'session',
+    role: 'viewer',
+    status: 204,
+    body: z.object({ current: z.string().min(1).max(256), new: password }).strict(),
+    handler: async ({ c, body, caller }) => {
+      if (caller === undefined) throw new HubError(HubErrorCode.Unauthenticated, 'session ended');
+      await ctx.operators.changeOwnPassword(httpRequester(caller), {
+        username: caller.username,
+        tokenHash: caller.tokenHash,
+        ip: c.get('ip'),
+        current: body.current,
+        next: body.new,
+        limiter: ctx.loginLimiter,
+      });
+      return c.body(null, 204);
     },
   });
 }

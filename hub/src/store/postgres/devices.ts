@@ -18,10 +18,11 @@ interface Row {
   last_seen: number | null;
   rtt: number | null;
   seq: number | null;
+  caps: string[];
 }
 
 const SELECT = `SELECT d.rowid, d.id, d.name, d.model, d.firmware, d.tags, d.secret_hash, d.created_at, d.revoked_at, d.boot,
-  d.last_seen, d.rtt, s.seq FROM devices d LEFT JOIN device_seq s ON s.device = d.rowid`;
+  d.last_seen, d.rtt, s.seq, d.caps FROM devices d LEFT JOIN device_seq s ON s.device = d.rowid`;
 
 function toRecord(r: Row): DeviceRecord {
   return {
@@ -38,6 +39,7 @@ function toRecord(r: Row): DeviceRecord {
     lastSeen: r.last_seen,
     rtt: r.rtt,
     lastSeq: r.seq ?? 0,
+    caps: r.caps,
   };
 }
 
@@ -123,8 +125,21 @@ export async function revokeDevice(db: Queryable, id: string, at: number): Promi
   return mustGet(db, id);
 }
 
-export async function recordHello(db: Queryable, rowid: number, firmware: string, model: string, boot: number | null): Promise<void> {
-  await db.query('UPDATE devices SET firmware = $1, model = $2, boot = $3 WHERE rowid = $4', [str(firmware), str(model), boot, rowid]);
+export async function recordHello(
+  db: Queryable,
+  rowid: number,
+  firmware: string,
+  model: string,
+  boot: number | null,
+  caps: readonly string[],
+): Promise<void> {
+  await db.query('UPDATE devices SET firmware = $1, model = $2, boot = $3, caps = $4 WHERE rowid = $5', [
+    str(firmware),
+    str(model),
+    boot,
+    JSON.stringify(caps),
+    rowid,
+  ]);
 }
 
 export async function touchDevices(db: Queryable, touches: readonly Touch[]): Promise<void> {

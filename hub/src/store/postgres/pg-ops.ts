@@ -6,6 +6,7 @@ import type { StoreOpArgs, StoreOpName, StoreOpResult } from '../store.js';
 import { createCommand, transitionCommands } from './commands.js';
 import * as devices from './devices.js';
 import { insertEvent, insertPresence } from './events.js';
+import * as modelProfiles from './model-profiles.js';
 import * as operators from './operators.js';
 import type { Client } from './pool.js';
 import { patchDesired } from './twins.js';
@@ -18,7 +19,7 @@ export const pgOps: PgOps = {
   deleteDevice: (c, a) => devices.deleteDevice(c, a.id),
   setSecret: (c, a) => devices.setSecret(c, a.id, a.secretHash, a.unrevoke),
   revokeDevice: (c, a) => devices.revokeDevice(c, a.id, a.at),
-  recordHello: (c, a) => devices.recordHello(c, a.rowid, a.firmware, a.model, a.boot),
+  recordHello: (c, a) => devices.recordHello(c, a.rowid, a.firmware, a.model, a.boot, a.caps ?? []),
   touchDevices: (c, a) => devices.touchDevices(c, a),
   recordPresence: (c, a) => insertPresence(c, a),
   insertEvent: (c, e) => insertEvent(c, e),
@@ -42,4 +43,6 @@ export const pgOps: PgOps = {
 
   createIntegrator: (c, i) => operators.createIntegrator(c, i),
   deleteIntegrator: (c, a) => operators.deleteIntegrator(c, a.username),
+
+  putModelProfile: (c, p) => modelProfiles.putModelProfile(c, p),
 };

@@ -24,6 +24,7 @@ import * as events from './events.js';
 import { GroupCommit, type Pending } from './group-commit.js';
 import { applyBatch } from './ingest.js';
 import { migrate } from './migrate.js';
+import * as modelProfiles from './model-profiles.js';
 import * as operators from './operators.js';
 import { DAY_MS, dropPartitionsBefore, ensurePartitions } from './partitions.js';
 import { pgOps } from './pg-ops.js';
@@ -214,6 +215,12 @@ export class PostgresStore<M = unknown> extends EventEmitter<StoreEvents<M>> imp
   }
   listIntegrators() {
     return this.read('listing integrators', () => operators.listIntegrators(this.pool));
+  }
+  getModelProfile(model: string) {
+    return this.read('reading a model profile', () => modelProfiles.getModelProfile(this.pool, model));
+  }
+  listModelProfiles() {
+    return this.read('listing model profiles', () => modelProfiles.listModelProfiles(this.pool));
   }
   getCommand(id: string) {
     return this.read('reading a command', () => commands.getCommand(this.pool, id));

@@ -185,4 +185,27 @@ CREATE TABLE integrators (
 );
 `,
   },
+  {
+    version: 2,
+    name: 'device caps',
+    sql: `
+-- What a device declared in its last HELLO caps (SPEC.md §5.1), a JSON array of
+-- strings (json: any text, U+0000 included); [] until it declares any.
+ALTER TABLE devices ADD COLUMN caps json NOT NULL DEFAULT '[]';
+`,
+  },
+  {
+    version: 3,
+    name: 'model profiles',
+    sql: `
+-- What operators know of a hardware model (README.md § HTTP API), as ../migrations.ts
+-- version 7. The model is text: the API refuses U+0000 in it.
+CREATE TABLE model_profiles (
+  model      text PRIMARY KEY,
+  doc        json NOT NULL,
+  updated_at bigint NOT NULL,
+  updated_by text NOT NULL
+);
+`,
+  },
 ];

@@ -1,26 +1,29 @@
-// Commands: a form (name with suggestions from history, params as JSON, ttl and
-// timeout) for operators, and every command of the device, live, newest first.
-// The hub does not keep what a device declared in HELLO `caps` (and those name
-// features, not commands), so suggestions come from the device's own history.
+// Commands: a form (name with suggestions, params as JSON, ttl and timeout) for
+// operators, and every command of the device, live, newest first. Suggestions are the
+// commands the device declared in its HELLO caps (`cmd:<name>`, SPEC.md §5.1), then
+// the device's own history.
 
-import { type CommandInfo, NAME_PATTERN, parseDuration } from '@halyard/firmware-protocol';
+import { type CommandInfo, NAME_PATTERN, type ProfileCommand, parseDuration } from '@halyard/firmware-protocol';
 import { useEffect, useState } from 'preact/hooks';
 import { devices } from '../../api/endpoints.ts';
 import { Empty } from '../../components/empty.tsx';
 import { ErrorText } from '../../components/error-text.tsx';
 import { Field } from '../../components/field.tsx';
-import { suggestedNames } from '../../lib/command-outcome.ts';
+import { ProfileFieldInput } from '../../components/profile-field-input.tsx';
+import { commandsFromCaps, suggestedNames } from '../../lib/command-outcome.ts';
 import { upsertCommand } from '../../lib/command-timeline.ts';
-import { useGeneration, useNow, useUpdates } from '../../lib/hooks.ts';
+import { useGeneration, useNow, useSubscribe, useUpdates } from '../../lib/hooks.ts';
 import { parseJson } from '../../lib/json.ts';
+import { paramsFrom } from '../../lib/profile-fields.ts';
 import { useApp, useCan } from '../../state/app-context.ts';
+import { useModelProfile } from '../../state/model-profiles.ts';
 import { CommandRow } from './command-row.tsx';
 
 /** Every device runs these (SPEC.md: built into the simulator; real firmware usually too). */
 const COMMON = ['ping', 'reboot'];
 
 export function CommandsTab({ id }: { id: string }) {
-  const { channel } = useApp();
+  const { channel, fleet } = useApp();
   const canSend = useCan('operator');
   const generation = useGeneration(channel);
   const now = useNow();
@@ -47,10 +50,30 @@ export function CommandsTab({ id }: { id: string }) {
     };
   }, [id, generation]);
 
-  const names = suggestedNames(list, COMMON);
+  // The fleet's copy of the device may predate its latest HELLO: its caps are read
+  // afresh when the tab opens, after a reconnect and when the device comes online.
+  useSubscribe(fleet.subscribe);
+  const online = fleet.get(id)?.online ?? false;
+  const [caps, setCaps] = useState<string[] | undefined>(undefined);
+  useEffect(() => {
+    let live = true;
+    devices.get(id).then(
+      (d) => live && setCaps(d.caps),
+      () => undefined, // suggestions are a help: without them the form still works
+    );
+    return () => {
+      live = false;
+    };
+  }, [id, generation, online]);
+
+  // The model's profile adds the commands operators described, with their parameters.
+  const profile = useModelProfile(fleet.get(id)?.model);
+  const described = profile?.commands ?? [];
+  const declared = [...new Set([...commandsFromCaps(caps ?? fleet.get(id)?.caps), ...described.map((c) => c.name)])];
+  const names = suggestedNames(list, COMMON, declared);
   return (
     <section aria-label="Commands">
-      {canSend ? <CommandForm id={id} names={names} onSent={(c) => setList((l) => upsertCommand(l, c))} /> : null}
+      {canSend ? <CommandForm id={id} names={names} described={described} onSent={(c) => setList((l) => upsertCommand(l, c))} /> : null}
       <h2>History</h2>
       <ErrorText error={error} />
       {list.length === 0 ? (
@@ -66,7 +89,17 @@ export function CommandsTab({ id }: { id: string }) {
   );
 }
 
-function CommandForm({ id, names, onSent }: { id: string; names: string[]; onSent: (c: CommandInfo) => void }) {
+function CommandForm({
+  id,
+  names,
+  described,
+  onSent,
+}: {
+  id: string;
+  names: string[];
+  described: readonly ProfileCommand[];
+  onSent: (c: CommandInfo) => void;
+}) {
   const { channel } = useApp();
   const [name, setName] = useState('');
   const [params, setParams] = useState('{}');
@@ -75,8 +108,17 @@ function CommandForm({ id, names, onSent }: { id: string; names: string[]; onSen
   const [touched, setTouched] = useState(false);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | undefined>(undefined);
+  // A command the model's profile describes with parameters gets a form for them.
+  const schema = described.find((c) => c.name === name && c.params.length > 0);
+  const [inputs, setInputs] = useState<Record<string, string>>({});
+  const fromForm = schema ? paramsFrom(schema.params, inputs) : undefined;
 
-  const p = params.trim() === '' ? ({ ok: true, value: null } as const) : parseJson(params);
+  const p = fromForm
+    ? ({ ok: true, value: Object.keys(fromForm.params).length === 0 ? null : fromForm.params } as const)
+    : params.trim() === ''
+      ? ({ ok: true, value: null } as const)
+      : parseJson(params);
+  const paramErrors = fromForm?.errors ?? {};
   const errors = {
     name:
       name === ''
@@ -87,6 +129,7 @@ function CommandForm({ id, names, onSent }: { id: string; names: string[]; onSen
     params: p.ok ? undefined : p.error,
     ttl: ttl === '' || parseDuration(ttl) !== undefined ? undefined : 'a duration such as 30s, 5m or 1h',
     timeout: timeout === '' || (parseDuration(timeout) ?? 0) > 0 ? undefined : 'a duration above zero such as 30s',
+    form: Object.keys(paramErrors).length > 0 ? 'see the parameters' : undefined,
   };
   const invalid = Object.values(errors).some((e) => e !== undefined);
 
@@ -131,11 +174,26 @@ function CommandForm({ id, names, onSent }: { id: string; names: string[]; onSen
           <option key={n} value={n} />
         ))}
       </datalist>
-      <Field label="Params (JSON)" error={errors.params} hint="Any JSON value; leave empty for none.">
-        {(a) => (
-          <textarea {...a} name="params" rows={3} value={params} spellcheck={false} onInput={(e) => setParams(e.currentTarget.value)} />
-        )}
-      </Field>
+      {schema ? (
+        <fieldset class="params">
+          <legend>Parameters{schema.description ? `: ${schema.description}` : ''}</legend>
+          {schema.params.map((f) => (
+            <ProfileFieldInput
+              key={f.name}
+              field={f}
+              value={inputs[f.name] ?? ''}
+              error={touched || (inputs[f.name] ?? '') !== '' ? paramErrors[f.name] : undefined}
+              onInput={(v) => setInputs((i) => ({ ...i, [f.name]: v }))}
+            />
+          ))}
+        </fieldset>
+      ) : (
+        <Field label="Params (JSON)" error={errors.params} hint="Any JSON value; leave empty for none.">
+          {(a) => (
+            <textarea {...a} name="params" rows={3} value={params} spellcheck={false} onInput={(e) => setParams(e.currentTarget.value)} />
+          )}
+        </Field>
+      )}
       <div class="row" style={{ alignItems: 'flex-start' }}>
         <Field label="TTL" error={errors.ttl} hint="how long it may wait for delivery (default 5m)">
           {(a) => <input {...a} name="ttl" placeholder="5m" size={8} value={ttl} onInput={(e) => setTtl(e.currentTarget.value.trim())} />}

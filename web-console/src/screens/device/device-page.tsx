@@ -56,7 +56,14 @@ export function DevicePage({ id, tab }: { id: string; tab: string }) {
         {d.name ? <span>{d.name}</span> : null}
         <div class="facts">
           <span>
-            model <b>{d.model ?? '–'}</b>
+            model{' '}
+            {d.model ? (
+              <Link href={`/models/${encodeURIComponent(d.model)}`} title="The model's profile: commands, metric units, desired keys">
+                <b>{d.model}</b>
+              </Link>
+            ) : (
+              <b>–</b>
+            )}
           </span>
           <span>
             firmware <b>{d.firmware ?? '–'}</b>

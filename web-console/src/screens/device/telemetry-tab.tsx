@@ -2,17 +2,19 @@
 // and a readout of the values under it, a range picker with a live mode that slides
 // and appends, a custom range, and drag-to-zoom that refetches finer buckets for it.
 
+import type { ProfileMetric } from '@halyard/firmware-protocol';
 import { useEffect, useState } from 'preact/hooks';
 import { Chart } from '../../components/chart.tsx';
 import { Empty } from '../../components/empty.tsx';
 import { ErrorText } from '../../components/error-text.tsx';
 import { RangeForm } from '../../components/range-form.tsx';
 import { chartData } from '../../lib/chart-data.ts';
-import { ago, duration, num, timestamp } from '../../lib/format.ts';
+import { ago, duration, numWith, timestamp } from '../../lib/format.ts';
 import { useNow } from '../../lib/hooks.ts';
 import type { Latest, Series } from '../../lib/series.ts';
 import { displayUnit } from '../../lib/units.ts';
 import { useApp } from '../../state/app-context.ts';
+import { useModelProfile } from '../../state/model-profiles.ts';
 import { PositionTrail } from './position-trail.tsx';
 import { type Range, useTelemetry } from './use-telemetry.ts';
 
@@ -38,15 +40,19 @@ function useScheme(): string {
 }
 
 /** A latest value with its unit, scaled like its chart ("2.03 MWh"); booleans as on/off. */
-function show(l: Latest, u: string | null): [string, string] {
+function show(l: Latest, u: string | null, decimals?: number): [string, string] {
   if (typeof l.value === 'boolean') return [l.value ? 'on' : 'off', ''];
   if (typeof l.value !== 'number') return [String(l.value), ''];
   const d = displayUnit(u, l.value);
-  return [num(l.value * d.factor), d.unit];
+  return [numWith(l.value * d.factor, decimals), d.unit];
 }
 
 export function TelemetryTab({ id }: { id: string }) {
-  const { channel } = useApp();
+  const { channel, fleet } = useApp();
+  // The model's profile may name a metric's unit (when the device sends none, or
+  // another), its decimals and a label.
+  const metrics = useModelProfile(fleet.get(id)?.model)?.metrics ?? [];
+  const spec = (name: string) => metrics.find((m) => m.name === name);
   const [windowMs, setWindowMs] = useState(15 * 60_000);
   const [live, setLive] = useState(true);
   const [zoom, setZoom] = useState<[number, number] | undefined>(undefined);
@@ -126,9 +132,10 @@ export function TelemetryTab({ id }: { id: string }) {
         <section class="latest" aria-label="Latest values">
           {latest.map(([name, l]) => (
             <div key={name} class="big panel" data-metric={name}>
-              <div class="name">{name}</div>
+              <div class="name">{spec(name)?.label ?? name}</div>
               <div class="value">
-                {show(l.latest, l.unit)[0]} <span class="muted">{show(l.latest, l.unit)[1]}</span>
+                {show(l.latest, spec(name)?.unit ?? l.unit, spec(name)?.decimals)[0]}{' '}
+                <span class="muted">{show(l.latest, spec(name)?.unit ?? l.unit, spec(name)?.decimals)[1]}</span>
               </div>
               <div class="name">{ago(l.latest.time, now)}</div>
             </div>
@@ -146,6 +153,7 @@ export function TelemetryTab({ id }: { id: string }) {
         <MetricChart
           key={s.name}
           s={s}
+          spec={spec(s.name)}
           bucket={t.bucket}
           index={i}
           id={id}
@@ -160,6 +168,7 @@ export function TelemetryTab({ id }: { id: string }) {
 
 function MetricChart(props: {
   s: Series;
+  spec: ProfileMetric | undefined;
   bucket: number | undefined;
   index: number;
   id: string;
@@ -167,12 +176,12 @@ function MetricChart(props: {
   scheme: string;
   onZoom: (from: number, to: number) => void;
 }) {
-  const { s, bucket, index, id, visible, scheme, onZoom } = props;
-  const data = chartData(s, bucket);
+  const { s, spec, bucket, index, id, visible, scheme, onZoom } = props;
+  const data = chartData(spec?.unit === undefined ? s : { ...s, unit: spec.unit }, bucket);
   return (
     <div class="chart-block" data-chart={s.name} data-points={s.xs.length} data-unit={data.unit.unit}>
       <h3>
-        {s.name} <span class="muted">{data.unit.unit}</span>
+        {spec?.label ?? s.name} <span class="muted">{data.unit.unit}</span>
       </h3>
       <Chart
         label={`${s.name} over time`}
@@ -180,6 +189,7 @@ function MetricChart(props: {
         range={visible}
         syncKey={`device:${id}`}
         unit={data.unit.unit}
+        decimals={spec?.decimals}
         bool={s.kind === 'bool'}
         theme={scheme}
         onZoom={onZoom}

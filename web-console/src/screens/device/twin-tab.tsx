@@ -4,7 +4,7 @@
 // merge patch of what changed, guarded by the version it was based on, so a conflict
 // is detected and explained instead of silently overwriting someone else's change.
 
-import type { JsonObject, TwinInfo } from '@halyard/firmware-protocol';
+import type { JsonObject, ProfileField, TwinInfo } from '@halyard/firmware-protocol';
 import { useState } from 'preact/hooks';
 import { audit } from '../../api/endpoints.ts';
 import { ErrorText } from '../../components/error-text.tsx';
@@ -14,9 +14,11 @@ import { ago, span, timestamp } from '../../lib/format.ts';
 import { useNow, useSubscribe } from '../../lib/hooks.ts';
 import { parseJsonObject, pretty } from '../../lib/json.ts';
 import { mergePatchBetween, nullPaths } from '../../lib/merge-patch-diff.ts';
+import { patchProblems } from '../../lib/profile-fields.ts';
 import { twinNotAppliedAfterMs } from '../../lib/settings.ts';
 import { type Sync, type SyncState, twinSync } from '../../lib/twin-sync.ts';
 import { useApp, useCan } from '../../state/app-context.ts';
+import { useModelProfile } from '../../state/model-profiles.ts';
 import { useTwin } from './use-twin.ts';
 
 function lastChange(updated: Record<string, number>): number | undefined {
@@ -31,6 +33,7 @@ export function TwinTab({ id }: { id: string }) {
   const canEdit = useCan('operator');
   const now = useNow();
   const [editing, setEditing] = useState(false);
+  const keys = useModelProfile(fleet.get(id)?.model)?.desired ?? [];
   if (twin === undefined) return error ? <ErrorText error={error} /> : <p class="muted">Loading the twin…</p>;
   const delta = new Set(Object.keys(twin.delta));
   const dAt = lastChange(twin.desiredUpdated);
@@ -65,7 +68,7 @@ export function TwinTab({ id }: { id: string }) {
           <JsonView doc={twin.reported} highlight={delta} label="Reported document" />
         </div>
       </div>
-      {editing ? <DesiredEditor id={id} twin={twin} onDone={() => setEditing(false)} onSaved={accept} /> : null}
+      {editing ? <DesiredEditor id={id} twin={twin} keys={keys} onDone={() => setEditing(false)} onSaved={accept} /> : null}
     </section>
   );
 }
@@ -104,7 +107,20 @@ interface Conflict {
   by: string | undefined;
 }
 
-function DesiredEditor({ id, twin, onDone, onSaved }: { id: string; twin: TwinInfo; onDone: () => void; onSaved: (t: TwinInfo) => void }) {
+function DesiredEditor({
+  id,
+  twin,
+  keys,
+  onDone,
+  onSaved,
+}: {
+  id: string;
+  twin: TwinInfo;
+  /** The desired keys the device's model understands (its profile); may be empty. */
+  keys: readonly ProfileField[];
+  onDone: () => void;
+  onSaved: (t: TwinInfo) => void;
+}) {
   const { channel, me } = useApp();
   const [base, setBase] = useState<{ doc: JsonObject; version: number }>({ doc: twin.desired, version: twin.desiredVersion });
   const [text, setText] = useState(() => pretty(twin.desired));
@@ -114,11 +130,16 @@ function DesiredEditor({ id, twin, onDone, onSaved }: { id: string; twin: TwinIn
 
   const parsed = parseJsonObject(text);
   const nulls = parsed.ok ? nullPaths(parsed.value) : [];
+  // Checked against the model's profile: a known key with a wrong value blocks saving;
+  // a key the profile does not list is only pointed out (the profile may be behind).
+  const problems = parsed.ok ? patchProblems(keys, parsed.value) : { errors: [], unknown: [] };
   const invalid = !parsed.ok
     ? parsed.error
     : nulls.length > 0
       ? `null is not a value a merge patch can set (it deletes the key): ${nulls.join(', ')}. Remove the key instead.`
-      : undefined;
+      : problems.errors.length > 0
+        ? `${problems.errors.join('; ')}.`
+        : undefined;
 
   const save = async (from: { doc: JsonObject; version: number }, ifMatch: number) => {
     if (!parsed.ok || invalid) return;
@@ -165,9 +186,13 @@ function DesiredEditor({ id, twin, onDone, onSaved }: { id: string; twin: TwinIn
           onInput={(e) => setText(e.currentTarget.value)}
         />
         <span id="desired-note" class={invalid ? 'field-error' : 'field-hint'}>
-          {invalid ?? 'Only the keys you change are sent (a JSON merge patch); remove a key to delete it.'}
+          {invalid ??
+            `${
+              problems.unknown.length > 0 ? `Not in the model's profile: ${problems.unknown.join(', ')} (the device may ignore them). ` : ''
+            }Only the keys you change are sent (a JSON merge patch); remove a key to delete it.`}
         </span>
       </div>
+      {keys.length > 0 ? <KnownKeys keys={keys} /> : null}
       {conflict ? (
         <div class="notice" role="alert">
           <p>
@@ -222,4 +247,30 @@ async function whoWrote(id: string, admin: boolean): Promise<string | undefined>
   } catch {
     return undefined;
   }
+}
+
+/** The desired keys the model understands, from its profile, with their types. */
+function KnownKeys({ keys }: { keys: readonly ProfileField[] }) {
+  return (
+    <table class="kv known-keys" aria-label="Desired keys this model understands">
+      <caption class="muted">Desired keys this model understands (its profile)</caption>
+      <tbody>
+        {keys.map((k) => (
+          <tr key={k.name}>
+            <th scope="row" class="mono">
+              {k.name}
+            </th>
+            <td>{describeField(k)}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+function describeField(f: ProfileField): string {
+  if (f.type === 'enum') return `one of ${(f.values ?? []).join(', ')}`;
+  if (f.type !== 'number') return f.type === 'boolean' ? 'true or false' : 'text';
+  const range = f.min !== undefined || f.max !== undefined ? ` from ${f.min ?? '…'} to ${f.max ?? '…'}` : '';
+  return `a number${range}${f.unit ? ` ${f.unit}` : ''}`;
 }

@@ -1,0 +1,100 @@
+// The operator's own account in real headless Chromium against a real hub: changing
+// one's password from the top bar, by keyboard, with errors in words; the other
+// session ends, this one goes on.
+
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { BrowserContext, Page } from 'playwright-core';
+import { ADMIN_PASSWORD, Api, ensureConsoleBuilt, type HubProcess, launchBrowser, OUT, removeDir, startHub } from './e2e-support.ts';
+
+const WAIT = { timeout: 15_000 };
+
+describe('own account in the console', () => {
+  let hub: HubProcess;
+  let api: Api;
+  let context: BrowserContext;
+  let profile: string;
+  let page: Page;
+  const errors: string[] = [];
+
+  before(async () => {
+    ensureConsoleBuilt();
+    mkdirSync(OUT, { recursive: true });
+    hub = await startHub();
+    api = new Api(hub.http);
+    await api.login('admin', ADMIN_PASSWORD);
+    await api.call('POST', '/operators', { username: 'vic', password: 'vic-first-pass', role: 'viewer' });
+    ({ context, profile } = await launchBrowser());
+    page = context.pages()[0] ?? (await context.newPage());
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${hub.http}/fleet`);
+    await page.fill('#login-user', 'vic');
+    await page.fill('#login-password', 'vic-first-pass');
+    await page.click('button[type=submit]');
+    await page.waitForSelector('.conn[data-state="live"]', WAIT);
+  });
+
+  after(async () => {
+    await context?.close();
+    await hub?.stop();
+    if (hub) removeDir(hub.dataDir);
+    if (profile) removeDir(profile);
+  });
+
+  it('a viewer changes their password by keyboard; wrong input is explained; other sessions end', async () => {
+    const other = new Api(hub.http);
+    await other.login('vic', 'vic-first-pass');
+
+    await page.focus('button:has-text("Password")');
+    await page.keyboard.press('Enter');
+    const dialog = page.locator('dialog.password-dialog');
+    await dialog.waitFor({ state: 'visible', ...WAIT });
+    // The first field has the focus: typing goes into it.
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('autocomplete')), 'current-password');
+
+    // Mismatch and short password: said in words, nothing sent.
+    await page.keyboard.type('vic-first-pass');
+    await page.keyboard.press('Tab');
+    await page.keyboard.type('short');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Tab');
+    await page.keyboard.type('other');
+    await page.keyboard.press('Enter');
+    await dialog.locator('text=at least 8 characters').first().waitFor(WAIT);
+    await dialog.locator('text=The two new passwords differ.').waitFor(WAIT);
+
+    // A wrong current password: the hub's refusal, on the field.
+    await dialog.getByLabel('Current password').fill('not-my-password');
+    await dialog.getByLabel('New password', { exact: true }).fill('vic-second-pass');
+    await dialog.getByLabel('New password again').fill('vic-second-pass');
+    await dialog.getByLabel('New password again').press('Enter');
+    await dialog.locator('text=That is not your current password.').waitFor(WAIT);
+
+    await dialog.getByLabel('Current password').fill('vic-first-pass');
+    await dialog.getByLabel('New password again').press('Enter');
+    await dialog.locator('text=Your password is changed').waitFor(WAIT);
+    await page.screenshot({ path: join(OUT, 'account-password.png') });
+    await page.keyboard.press('Enter');
+    await dialog.waitFor({ state: 'hidden', ...WAIT });
+    assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Password');
+
+    // This session goes on (the live channel too); the other one ended.
+    await page.waitForTimeout(500);
+    assert.equal(await page.locator('.conn[data-state="live"]').count(), 1);
+    await assert.rejects(other.call('GET', '/me'), /401/);
+    const fresh = new Api(hub.http);
+    await fresh.login('vic', 'vic-second-pass');
+    assert.deepEqual(errors, []);
+  });
+
+  it('Escape closes the dialog and nothing changes', async () => {
+    await page.click('button:has-text("Password")');
+    const dialog = page.locator('dialog.password-dialog');
+    await dialog.waitFor({ state: 'visible', ...WAIT });
+    assert.equal(await dialog.getByLabel('Current password').inputValue(), '');
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'hidden', ...WAIT });
+  });
+});
