@@ -191,3 +191,20 @@ export interface ModelProfile extends ModelProfileDoc {
   updatedAt: number | null;
   updatedBy: string | null;
 }
+
+/** A panel of an operator's dashboard (README.md § Web console, dashboards). */
+export type DashboardPanel =
+  | { kind: 'chart'; title: string; metric: string; devices: string[]; minutes: number }
+  | { kind: 'count'; title: string; by: 'status' | 'tag' }
+  | { kind: 'events'; title: string; limit: number }
+  | { kind: 'value'; title: string; device: string; metric: string; warn?: number; alarm?: number; below?: boolean };
+
+/** An operator's home page: a list of panels, kept on the hub per operator. */
+export interface DashboardDoc {
+  panels: DashboardPanel[];
+}
+
+export interface SavedDashboard extends DashboardDoc {
+  /** null while the operator has saved none (panels then empty). */
+  updatedAt: number | null;
+}

@@ -270,6 +270,19 @@ CREATE TABLE model_profiles (
 );
 `,
   },
+  {
+    version: 8,
+    name: 'dashboards',
+    sql: `
+-- Each operator's dashboard (README.md § Web console): doc is JSON {panels: [...]},
+-- validated by the API; it goes with its operator.
+CREATE TABLE dashboards (
+  username   TEXT PRIMARY KEY REFERENCES operators(username) ON DELETE CASCADE,
+  doc        TEXT NOT NULL,
+  updated_at INTEGER NOT NULL
+) WITHOUT ROWID;
+`,
+  },
 ];
 
 /** Brings `db` up to the newest migration; returns the versions applied. */

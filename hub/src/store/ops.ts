@@ -5,6 +5,7 @@
 import type { JsonObject } from '@halyard/firmware-protocol';
 import { HubError, HubErrorCode } from '../errors.js';
 import { createCommand, type NewCommand, type Transition, transitionCommands } from './commands.js';
+import * as dashboards from './dashboards.js';
 import type { Db } from './db.js';
 import * as devices from './devices.js';
 import { insertEvent, insertPresence, type NewEvent, type NewPresence } from './events.js';
@@ -86,6 +87,8 @@ export const ops = {
   deleteIntegrator: ({ db }: OpContext, a: { username: string }) => integrators.deleteIntegrator(db, a.username),
 
   putModelProfile: ({ db }: OpContext, p: modelProfiles.ModelProfileRecord) => modelProfiles.putModelProfile(db, p),
+
+  putDashboard: ({ db }: OpContext, d: dashboards.DashboardRecord) => dashboards.putDashboard(db, d),
 };
 
 export type Ops = typeof ops;

@@ -6,6 +6,7 @@
 import type { EventInfo, PresenceInfo } from '@halyard/firmware-protocol';
 import type { BucketAccumulator } from '../telemetry/buckets.js';
 import { getCommand, listCommands, openCommands } from './commands.js';
+import { type DashboardRecord, getDashboard } from './dashboards.js';
 import { listDevices } from './devices.js';
 import { listEvents, listPresence } from './events.js';
 import { getIntegrator, listIntegrators } from './integrators.js';
@@ -160,6 +161,9 @@ export class SqliteStore<M = unknown> implements Store<M> {
   }
   async listModelProfiles(): Promise<ModelProfileRecord[]> {
     return listModelProfiles(this.reader.db);
+  }
+  async getDashboard(username: string): Promise<DashboardRecord | undefined> {
+    return getDashboard(this.reader.db, username);
   }
   async getCommand(id: string): Promise<CommandRecord | undefined> {
     return getCommand(this.reader.db, id);

@@ -160,6 +160,28 @@ async function scenario(e: Engine): Promise<Record<string, unknown>> {
     'byte order',
   );
   assert.deepEqual(out.profile, { model: 'relay-2', doc: { ...profileDoc, metrics: [] }, updatedAt: T0 + 1, updatedBy: 'root' });
+  // Dashboards: none, then saved, replaced whole (key order kept), each operator's own.
+  const board = { panels: [{ kind: 'count' as const, title: 'By status', by: 'status' as const }] };
+  out.dashboardNone = (await store.getDashboard('root')) ?? null;
+  out.dashboardSaved = await store.op('putDashboard', { username: 'root', doc: board, updatedAt: T0 });
+  out.dashboardReplaced = await store.op('putDashboard', {
+    username: 'root',
+    doc: { panels: [...board.panels, { kind: 'events' as const, title: 'Latest', limit: 5 }] },
+    updatedAt: T0 + 1,
+  });
+  out.dashboardOther = (await store.getDashboard('ann')) ?? null;
+  assert.equal(out.dashboardOther, null, "one operator's save is not another's");
+  await store.op('createOperator', { username: 'gone', passwordHash: 'h3', role: 'viewer', createdAt: T0 });
+  await store.op('putDashboard', { username: 'gone', doc: board, updatedAt: T0 });
+  await store.op('deleteOperator', { username: 'gone' });
+  out.dashboardOfDeleted = (await store.getDashboard('gone')) ?? null;
+  assert.equal(out.dashboardOfDeleted, null, 'a dashboard goes with its operator');
+  out.dashboard = await store.getDashboard('root');
+  assert.deepEqual(out.dashboard, {
+    username: 'root',
+    doc: { panels: [...board.panels, { kind: 'events', title: 'Latest', limit: 5 }] },
+    updatedAt: T0 + 1,
+  });
   const auditIds = (out.audit as { id: number }[]).map((r) => r.id);
   out.auditPage = await store.listAudit({ limit: 2, beforeId: auditIds[1] as number });
   out.auditByActor = await store.listAudit({ limit: 10, actor: 'ann' });

@@ -23,6 +23,7 @@ import type { EventInfo, JsonObject, PresenceInfo } from '@halyard/firmware-prot
 import type { HubError } from '../errors.js';
 import type { BucketAccumulator } from '../telemetry/buckets.js';
 import type { CommandQuery, CommandRecord, NewCommand, Transition } from './commands.js';
+import type { DashboardRecord } from './dashboards.js';
 import type { DevicePatch, DeviceRecord, NewDevice, Touch } from './devices.js';
 import type { EventQuery, NewEvent, NewPresence } from './events.js';
 import type { IngestResult } from './ingest.js';
@@ -113,6 +114,9 @@ export interface StoreOps {
 
   /** Creates or replaces a model's profile. */
   putModelProfile: (args: ModelProfileRecord) => ModelProfileRecord;
+
+  /** Creates or replaces an operator's dashboard. */
+  putDashboard: (args: DashboardRecord) => DashboardRecord;
 }
 
 export type StoreOpName = keyof StoreOps;
@@ -196,6 +200,7 @@ export interface StoreReads {
   getModelProfile(model: string): Promise<ModelProfileRecord | undefined>;
   /** By model, in byte order. */
   listModelProfiles(): Promise<ModelProfileRecord[]>;
+  getDashboard(username: string): Promise<DashboardRecord | undefined>;
   getCommand(id: string): Promise<CommandRecord | undefined>;
   /** A device's commands, newest first. */
   listCommands(q: CommandQuery): Promise<CommandRecord[]>;

@@ -4,6 +4,7 @@
 
 import type { StoreOpArgs, StoreOpName, StoreOpResult } from '../store.js';
 import { createCommand, transitionCommands } from './commands.js';
+import * as dashboards from './dashboards.js';
 import * as devices from './devices.js';
 import { insertEvent, insertPresence } from './events.js';
 import * as modelProfiles from './model-profiles.js';
@@ -45,4 +46,6 @@ export const pgOps: PgOps = {
   deleteIntegrator: (c, a) => operators.deleteIntegrator(c, a.username),
 
   putModelProfile: (c, p) => modelProfiles.putModelProfile(c, p),
+
+  putDashboard: (c, d) => dashboards.putDashboard(c, d),
 };

@@ -19,6 +19,7 @@ import type {
   StoreStats,
 } from '../store.js';
 import * as commands from './commands.js';
+import * as dashboards from './dashboards.js';
 import * as devices from './devices.js';
 import * as events from './events.js';
 import { GroupCommit, type Pending } from './group-commit.js';
@@ -221,6 +222,9 @@ export class PostgresStore<M = unknown> extends EventEmitter<StoreEvents<M>> imp
   }
   listModelProfiles() {
     return this.read('listing model profiles', () => modelProfiles.listModelProfiles(this.pool));
+  }
+  getDashboard(username: string) {
+    return this.read('reading a dashboard', () => dashboards.getDashboard(this.pool, username));
   }
   getCommand(id: string) {
     return this.read('reading a command', () => commands.getCommand(this.pool, id));

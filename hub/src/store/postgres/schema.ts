@@ -208,4 +208,16 @@ CREATE TABLE model_profiles (
 );
 `,
   },
+  {
+    version: 4,
+    name: 'dashboards',
+    sql: `
+-- Each operator's dashboard, as ../migrations.ts version 8.
+CREATE TABLE dashboards (
+  username   text PRIMARY KEY REFERENCES operators (username) ON DELETE CASCADE,
+  doc        json NOT NULL,
+  updated_at bigint NOT NULL
+);
+`,
+  },
 ];
