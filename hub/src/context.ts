@@ -6,6 +6,7 @@ import type { SessionCache } from './auth/sessions.js';
 import type { EventBus } from './bus.js';
 import type { CommandService } from './commands/service.js';
 import type { HubConfig } from './config.js';
+import type { DashboardService } from './dashboards/service.js';
 import type { DeviceGateway } from './device/gateway.js';
 import type { FrameMeta } from './device/session.js';
 import type { DeviceService } from './devices/service.js';
@@ -29,6 +30,7 @@ export interface HubContext {
   deviceService: DeviceService;
   operators: OperatorService;
   models: ModelProfileService;
+  dashboards: DashboardService;
   commands: CommandService;
   twins: TwinService;
   telemetry: TelemetryService;

@@ -18,6 +18,7 @@ import { CommandService } from './commands/service.js';
 import type { HubConfig } from './config.js';
 import { ConsoleGateway } from './console/gateway.js';
 import type { HubContext } from './context.js';
+import { DashboardService } from './dashboards/service.js';
 import { DeviceGateway } from './device/gateway.js';
 import type { FrameMeta } from './device/session.js';
 import { DeviceService } from './devices/service.js';
@@ -197,6 +198,7 @@ function createContext(config: Readonly<HubConfig>, log: Logger, opened: OpenedS
     deviceService,
     operators: new OperatorService(store, bus, audit),
     models: new ModelProfileService(store, audit),
+    dashboards: new DashboardService(store, audit),
     commands,
     twins,
     telemetry,

@@ -18,6 +18,7 @@ import { authenticate, csrfGuard } from './auth.js';
 import type { AppEnv } from './env.js';
 import { Routes, validationError } from './route.js';
 import { commandRoutes } from './routes/commands.js';
+import { dashboardRoutes } from './routes/dashboard.js';
 import { deviceRoutes } from './routes/devices.js';
 import { eventRoutes } from './routes/events.js';
 import { modelRoutes } from './routes/models.js';
@@ -99,6 +100,7 @@ export function createApp(ctx: HubContext, extras: AppExtras): { app: Hono<AppEn
   sessionRoutes(routes, ctx);
   operatorRoutes(routes, ctx);
   modelRoutes(routes, ctx);
+  dashboardRoutes(routes, ctx);
   deviceRoutes(routes, ctx);
   telemetryRoutes(routes, ctx);
   eventRoutes(routes, ctx);
