@@ -169,7 +169,7 @@ describe('the fleet at a glance and the rest of the first session (issue 19)', (
     await shot(page, 'trail');
   });
 
-  it('dashboard: arranged from panels by keyboard, saved per operator in the browser, shared by URL', async () => {
+  it('dashboard: arranged from panels by keyboard, saved per operator on the hub (a fresh browser shows it), shared by URL', async () => {
     await page.click('nav.rail >> text=Dashboard');
     // A starter layout: counts and events.
     await page.waitForSelector('[data-panel=count] tr[data-count=online]:has-text("4")', WAIT);
@@ -198,9 +198,46 @@ describe('the fleet at a glance and the rest of the first session (issue 19)', (
     const panels = await page.$$eval('[data-panel]', (els) => els.map((e) => e.getAttribute('data-panel')));
     assert.deepEqual(panels, ['count', 'count', 'events', 'value', 'chart']);
 
-    // Saved in this browser for this operator: a reload keeps it.
+    // Saved for this operator: a reload keeps it.
     await page.reload();
     await page.waitForSelector('[data-panel=chart] canvas', WAIT);
+
+    // Saved on the hub: a fresh browser (its own profile, nothing in localStorage)
+    // signed in as the same operator shows the same panels. In it, an operator whose
+    // dashboard a console kept only in the browser (before the hub kept them) has it
+    // moved up to the hub when the dashboard opens.
+    const fresh = await launchBrowser();
+    try {
+      const p2 = fresh.context.pages()[0] ?? (await fresh.context.newPage());
+      p2.on('pageerror', (e) => errors.push(e.message));
+      await p2.goto(`${hub.http}/dashboard`);
+      await p2.fill('#login-user', 'admin');
+      await p2.fill('#login-password', ADMIN_PASSWORD);
+      await p2.click('button[type=submit]');
+      await p2.waitForSelector('[data-panel=chart] canvas', WAIT);
+      assert.deepEqual(
+        await p2.$$eval('[data-panel]', (els) => els.map((e) => e.getAttribute('data-panel'))),
+        ['count', 'count', 'events', 'value', 'chart'],
+        'the dashboard saved in the first browser',
+      );
+      await shot(p2, 'dashboard-fresh-browser');
+      await p2.click('button:has-text("Log out")');
+      await p2.evaluate(() =>
+        localStorage.setItem('halyard.dashboard.nina', JSON.stringify({ panels: [{ kind: 'events', title: 'Old', limit: 5 }] })),
+      );
+      await p2.goto(`${hub.http}/dashboard`);
+      await p2.fill('#login-user', 'nina');
+      await p2.fill('#login-password', 'nina-password-1');
+      await p2.click('button[type=submit]');
+      await p2.waitForSelector('[data-testid=dashboard-note]:has-text("now saved on the hub")', WAIT);
+      const nina = new Api(hub.http);
+      await nina.login('nina', 'nina-password-1');
+      const saved = (await nina.call('GET', '/me/dashboard')) as { panels: unknown[] };
+      assert.deepEqual(saved.panels, [{ kind: 'events', title: 'Old', limit: 5 }]);
+    } finally {
+      await fresh.context.close();
+      removeDir(fresh.profile);
+    }
     const link = (await page.getAttribute('[data-testid=dashboard-link]', 'href')) as string;
     assert.match(link, /\/dashboard\?d=[A-Za-z0-9_-]+$/);
 

@@ -3,6 +3,7 @@
 
 import type {
   CommandInfo,
+  DashboardDoc,
   DeviceInfo,
   EventInfo,
   HubStats,
@@ -11,6 +12,7 @@ import type {
   OperatorInfo,
   PresenceInfo,
   Role,
+  SavedDashboard,
   TwinInfo,
 } from '@halyard/firmware-protocol';
 import type { ApiSeries } from '../lib/series.ts';
@@ -100,6 +102,12 @@ export const models = {
   list: () => api<{ profiles: ModelProfile[] }>('GET', '/models'),
   profile: (model: string) => api<ModelProfile>('GET', `/models/${enc(model)}/profile`),
   save: (model: string, doc: ModelProfileDoc) => api<ModelProfile>('PUT', `/models/${enc(model)}/profile`, { body: doc }),
+};
+
+/** The signed-in operator's own dashboard, kept on the hub. */
+export const dashboard = {
+  get: () => api<SavedDashboard>('GET', '/me/dashboard'),
+  save: (d: DashboardDoc) => api<SavedDashboard>('PUT', '/me/dashboard', { body: d }),
 };
 
 export const telemetry = {

@@ -1,7 +1,9 @@
-// A dashboard: the operator's home page, a list of panels of a few kinds. Saved in this
-// browser per operator (localStorage; not on the hub), and shareable as a URL that
-// carries the whole layout (?d=<base64url JSON>). Parsing checks every field: a shared
-// URL is input from someone else.
+// A dashboard: the operator's home page, a list of panels of a few kinds. Saved on the
+// hub per operator (GET/PUT /api/v1/me/dashboard, README.md § Web console), with a
+// copy in this browser (localStorage) that shows at once and that a console from
+// before the hub kept dashboards migrates up; shareable as a URL that carries the
+// whole layout (?d=<base64url JSON>). Parsing checks every field: a shared URL is
+// input from someone else.
 
 import { dashboardKey } from './settings.ts';
 
@@ -116,4 +118,25 @@ export function saveDashboard(username: string, d: Dashboard): boolean {
 export function thresholdState(p: { warn?: number; alarm?: number; below?: boolean }, v: number): 'ok' | 'warn' | 'alarm' {
   const past = (limit: number | undefined) => limit !== undefined && (p.below ? v <= limit : v >= limit);
   return past(p.alarm) ? 'alarm' : past(p.warn) ? 'warn' : 'ok';
+}
+
+/**
+ * The operator's dashboard from the hub. When the hub has none yet but this browser
+ * holds one (saved before dashboards lived on the hub), that one is saved to the hub
+ * and returned (`migrated`). undefined when there is none anywhere.
+ */
+export async function fetchDashboard(
+  username: string,
+  hub: { get(): Promise<{ panels: unknown[]; updatedAt: number | null }>; save(d: Dashboard): Promise<unknown> },
+): Promise<{ dashboard: Dashboard; migrated: boolean } | undefined> {
+  const saved = await hub.get();
+  if (saved.updatedAt !== null) {
+    const dashboard = parseDashboard(saved) ?? { panels: [] };
+    saveDashboard(username, dashboard);
+    return { dashboard, migrated: false };
+  }
+  const local = loadDashboard(username);
+  if (local === undefined) return undefined;
+  await hub.save(local);
+  return { dashboard: local, migrated: true };
 }

@@ -2,12 +2,14 @@
 // this browser per operator (not on the hub); "Copy link" puts the whole layout in a
 // URL, and opening such a URL shows it with a button to keep it as one's own.
 
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
+import { dashboard as dashboardApi } from '../../api/endpoints.ts';
 import { CopyButton } from '../../components/copy-button.tsx';
 import {
   type Dashboard,
   decodeDashboard,
   encodeDashboard,
+  fetchDashboard,
   loadDashboard,
   MAX_PANELS,
   type Panel,
@@ -33,11 +35,37 @@ export function DashboardScreen() {
   const [mine, setMine] = useState<Dashboard>(() => loadDashboard(me.username) ?? STARTER);
   const [editing, setEditing] = useState(false);
   const [note, setNote] = useState<string | undefined>(undefined);
+  // Arranging waits for the hub's copy: an edit made on the local copy could be
+  // overwritten by it a moment later.
+  const [loaded, setLoaded] = useState(false);
   const board = shared ?? mine;
+
+  useEffect(() => {
+    let live = true;
+    fetchDashboard(me.username, dashboardApi)
+      .then((r) => {
+        if (!live) return;
+        if (r) setMine(r.dashboard);
+        if (r?.migrated) setNote('Your dashboard from this browser is now saved on the hub.');
+        setLoaded(true);
+      })
+      .catch((e: unknown) => {
+        if (!live) return;
+        setNote(`Could not read your dashboard from the hub (${e instanceof Error ? e.message : String(e)}); showing this browser's copy.`);
+        setLoaded(true);
+      });
+    return () => {
+      live = false;
+    };
+  }, [me.username]);
 
   const update = (d: Dashboard) => {
     setMine(d);
-    setNote(saveDashboard(me.username, d) ? undefined : 'This browser refused to store the dashboard; it lasts until the page closes.');
+    saveDashboard(me.username, d);
+    setNote(undefined);
+    dashboardApi.save(d).catch((e: unknown) => {
+      setNote(`Not saved on the hub (${e instanceof Error ? e.message : String(e)}): it lasts in this browser only.`);
+    });
   };
   const move = (i: number, by: number) => {
     const panels = [...mine.panels];
@@ -64,7 +92,7 @@ export function DashboardScreen() {
                 onClick={() => {
                   update(shared);
                   navigate('/dashboard', { replace: true });
-                  setNote('Saved as your dashboard in this browser.');
+                  setNote('Saved as your dashboard.');
                 }}
               >
                 Keep as my dashboard
@@ -74,7 +102,7 @@ export function DashboardScreen() {
               </button>
             </>
           ) : (
-            <button type="button" class="btn small" aria-pressed={editing} onClick={() => setEditing(!editing)}>
+            <button type="button" class="btn small" aria-pressed={editing} disabled={!loaded} onClick={() => setEditing(!editing)}>
               {editing ? 'Done arranging' : 'Arrange'}
             </button>
           )}
