@@ -1,12 +1,13 @@
 // The fleet table at the scale README.md (Web console) names: 5,000 devices, a few hundred of them live and
 // changing, in real Chromium. Checks that the first rows paint quickly, that only the
 // visible rows exist in the DOM, that scrolling end to end keeps frames short, and that
-// live changes reach the table without a reload.
+// live changes reach the table without a reload; then the map and a dashboard at the
+// same scale, with their frame times.
 
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type Fleet, provisionDevices, startFleet } from '@halyard/device-sim';
+import { type DeviceSpec, type Fleet, provisionDevices, startFleet } from '@halyard/device-sim';
 import type { BrowserContext, Page } from 'playwright-core';
 import { ADMIN_PASSWORD, Api, ensureConsoleBuilt, type HubProcess, launchBrowser, OUT, removeDir, startHub } from './e2e-support.ts';
 
@@ -20,6 +21,8 @@ describe('fleet table with 5,000 devices', () => {
   let profile: string;
   let page: Page;
   let fleet: Fleet;
+  let trackers: Fleet | undefined;
+  let all: readonly DeviceSpec[] = [];
 
   before(async () => {
     ensureConsoleBuilt();
@@ -28,7 +31,9 @@ describe('fleet table with 5,000 devices', () => {
     await api.login('admin', ADMIN_PASSWORD);
     const auth = { user: 'admin', password: ADMIN_PASSWORD };
     const live = await provisionDevices({ hub: hub.ws, count: LIVE, idPrefix: 'live-', profile: 'mixed', auth, concurrency: 16 });
-    await provisionDevices({ hub: hub.ws, count: DEVICES - LIVE, idPrefix: 'idle-', profile: 'mixed', auth, concurrency: 16 });
+    all = live.devices;
+    const idle = await provisionDevices({ hub: hub.ws, count: DEVICES - LIVE, idPrefix: 'idle-', profile: 'mixed', auth, concurrency: 16 });
+    all = [...all, ...idle.devices];
     fleet = startFleet({ hub: hub.ws, devices: live.devices, rate: 1, backoff: { baseMs: 200, capMs: 1_000 }, seed: 21 });
     ({ context, profile } = await launchBrowser());
     page = context.pages()[0] ?? (await context.newPage());
@@ -37,6 +42,7 @@ describe('fleet table with 5,000 devices', () => {
   after(async () => {
     await context?.close();
     await fleet?.stop();
+    await trackers?.stop();
     await hub?.stop();
     if (hub) removeDir(hub.dataDir);
     if (profile) removeDir(profile);
@@ -157,4 +163,88 @@ describe('fleet table with 5,000 devices', () => {
     await page.waitForFunction(() => document.querySelector('[data-testid="count-online"]')?.textContent === '0', undefined, WAIT);
     await page.waitForSelector('text=No device matches this filter', WAIT);
   });
+
+  it('map and dashboard: 5,000 devices by position, a count and a chart across devices, frames measured', async (t) => {
+    // Every device a tracker now, each reporting its position every 20 s (250 frames/s
+    // in all), so all 5,000 have one and the first 50 on the map move live.
+    trackers = startFleet({
+      hub: hub.ws,
+      devices: all.map((d) => ({ ...d, profile: 'tracker' as const })),
+      rate: 0.05,
+      rampMs: 10_000,
+      backoff: { baseMs: 500, capMs: 5_000 },
+      seed: 22,
+    });
+    await page.goto(`${hub.http}/map`);
+    // The console re-reads every device's latest values every 10 s.
+    await page.waitForFunction(
+      (n) => document.querySelector('[data-testid="map-count"]')?.textContent?.startsWith(`${n} of ${n}`) === true,
+      DEVICES,
+      { timeout: 120_000 },
+    );
+    const map = await frames(page, async () => {
+      // A pointer sweep over the map (hover, as an operator looking for a device).
+      const box = await page.locator('.coord-view').boundingBox();
+      if (box === null) return;
+      for (let i = 0; i <= 60; i++) await page.mouse.move(box.x + (box.width * i) / 60, box.y + box.height / 2);
+    });
+    t.diagnostic(`map, ${DEVICES} markers, live: p50 ${map.p50.toFixed(1)} ms p95 ${map.p95.toFixed(1)} ms over ${map.n} frames`);
+    await page.screenshot({ path: join(OUT, 'map-5000.png') });
+
+    const api = new Api(hub.http);
+    await api.login('admin', ADMIN_PASSWORD);
+    const chartDevices = all.slice(0, 20).map((d) => d.id);
+    await api.call('PUT', '/me/dashboard', {
+      panels: [
+        { kind: 'count', title: 'Devices by status', by: 'status' },
+        { kind: 'chart', title: 'Speed', metric: 'speed', devices: chartDevices, minutes: 15 },
+        { kind: 'events', title: 'Latest events', limit: 10 },
+      ],
+    });
+    await page.goto(`${hub.http}/dashboard`);
+    await page.waitForSelector('[data-panel=chart] canvas', WAIT);
+    await page.waitForSelector('[data-panel=count] a', WAIT);
+    const dash = await frames(page, async () => {
+      await page.mouse.wheel(0, 400);
+      await page.mouse.wheel(0, -400);
+      const box = await page.locator('[data-panel=chart] canvas').first().boundingBox();
+      if (box === null) return;
+      for (let i = 0; i <= 60; i++) await page.mouse.move(box.x + (box.width * i) / 60, box.y + box.height / 2);
+    });
+    t.diagnostic(
+      `dashboard (count, chart of ${chartDevices.length} devices, events), live: p50 ${dash.p50.toFixed(1)} ms p95 ${dash.p95.toFixed(1)} ms over ${dash.n} frames`,
+    );
+    await page.screenshot({ path: join(OUT, 'dashboard-5000.png') });
+    assert.ok(map.p50 < 25, `map: median frame ${map.p50.toFixed(1)} ms`);
+    assert.ok(map.p95 < 100, `map: p95 frame ${map.p95.toFixed(1)} ms`);
+    assert.ok(dash.p50 < 25, `dashboard: median frame ${dash.p50.toFixed(1)} ms`);
+    assert.ok(dash.p95 < 100, `dashboard: p95 frame ${dash.p95.toFixed(1)} ms`);
+  });
 });
+
+/** Frame lengths in the page while `act` runs (at least 180 frames), as p50/p95. */
+async function frames(page: Page, act: () => Promise<void>): Promise<{ p50: number; p95: number; n: number }> {
+  await page.evaluate(() => {
+    const w = window as unknown as { __gaps: number[]; __stop: boolean };
+    w.__gaps = [];
+    w.__stop = false;
+    let last = performance.now();
+    const tick = (now: number) => {
+      w.__gaps.push(now - last);
+      last = now;
+      if (!w.__stop) requestAnimationFrame(tick);
+    };
+    requestAnimationFrame((now) => {
+      last = now;
+      requestAnimationFrame(tick);
+    });
+  });
+  await act();
+  await page.waitForFunction(() => (window as unknown as { __gaps: number[] }).__gaps.length >= 180, undefined, WAIT);
+  const gaps = await page.evaluate(() => {
+    const w = window as unknown as { __gaps: number[]; __stop: boolean };
+    w.__stop = true;
+    return [...w.__gaps].sort((a, b) => a - b);
+  });
+  return { p50: gaps[Math.floor(gaps.length / 2)] as number, p95: gaps[Math.floor(gaps.length * 0.95)] as number, n: gaps.length };
+}
