@@ -8,6 +8,7 @@ import { useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { fit, type LatLon, niceStep, project, unproject } from '../lib/mercator.ts';
 import { navigate } from '../lib/router.tsx';
 import { mapTileUrl } from '../lib/settings.ts';
+import { MarkerCanvas } from './marker-canvas.tsx';
 import type { Tone } from './status.tsx';
 
 export interface Marker extends LatLon {
@@ -19,6 +20,9 @@ export interface Marker extends LatLon {
 }
 
 const HEIGHT = 420;
+
+/** Up to this many markers are SVG (labelled, each a link); more go on a canvas (marker-canvas.tsx). */
+export const SVG_MARKERS = 300;
 
 function useWidth(): [RefObject<HTMLDivElement | null>, number] {
   const ref = useRef<HTMLDivElement>(null);
@@ -71,7 +75,7 @@ export function CoordView({ markers, trail, label }: { markers: readonly Marker[
           .join('L')}`
       : undefined;
   return (
-    <div ref={ref} class="coord-view panel">
+    <div ref={ref} class="coord-view panel" style={{ position: 'relative' }}>
       <svg width={width} height={HEIGHT} role="img" aria-label={label}>
         {tiles.map((t) => (
           <image key={t.href} href={t.href} x={t.x} y={t.y} width={t.size} height={t.size} />
@@ -99,34 +103,37 @@ export function CoordView({ markers, trail, label }: { markers: readonly Marker[
           );
         })}
         {path ? <path d={path} class="trail" data-testid="trail" /> : null}
-        {markers.map((m) => {
-          const [x, y] = px(m);
-          const body = (
-            <g data-marker={m.id} data-tone={m.tone}>
-              <title>{`${m.id}: ${m.label} (${m.lat.toFixed(5)}, ${m.lon.toFixed(5)})`}</title>
-              <Shape x={x} y={y} tone={m.tone} />
-              <text x={x + 8} y={y + 4} class="mk-label">
-                {m.id}
-              </text>
-            </g>
-          );
-          return m.href ? (
-            <a
-              key={m.id}
-              href={m.href}
-              onClick={(e) => {
-                if (e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey) return;
-                e.preventDefault();
-                navigate(m.href as string);
-              }}
-            >
-              {body}
-            </a>
-          ) : (
-            <g key={m.id}>{body}</g>
-          );
-        })}
+        {markers.length > SVG_MARKERS
+          ? null
+          : markers.map((m) => {
+              const [x, y] = px(m);
+              const body = (
+                <g data-marker={m.id} data-tone={m.tone}>
+                  <title>{`${m.id}: ${m.label} (${m.lat.toFixed(5)}, ${m.lon.toFixed(5)})`}</title>
+                  <Shape x={x} y={y} tone={m.tone} />
+                  <text x={x + 8} y={y + 4} class="mk-label">
+                    {m.id}
+                  </text>
+                </g>
+              );
+              return m.href ? (
+                <a
+                  key={m.id}
+                  href={m.href}
+                  onClick={(e) => {
+                    if (e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey) return;
+                    e.preventDefault();
+                    navigate(m.href as string);
+                  }}
+                >
+                  {body}
+                </a>
+              ) : (
+                <g key={m.id}>{body}</g>
+              );
+            })}
       </svg>
+      {markers.length > SVG_MARKERS ? <MarkerCanvas markers={markers} px={px} width={width} height={HEIGHT} /> : null}
     </div>
   );
 }

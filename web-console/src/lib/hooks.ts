@@ -11,6 +11,28 @@ export function useSubscribe(subscribe: (fn: () => void) => () => void): void {
   useEffect(() => subscribe(() => bump(undefined)), [subscribe]);
 }
 
+/**
+ * As useSubscribe, but re-renders at most once per animation frame: for screens that
+ * redo work proportional to the fleet on each change (the map at 5,000 devices), where
+ * a burst of live updates would otherwise render once per message.
+ */
+export function useSubscribeFrame(subscribe: (fn: () => void) => () => void): void {
+  const [, bump] = useReducer((n: number) => n + 1, 0);
+  useEffect(() => {
+    let frame: number | undefined;
+    const off = subscribe(() => {
+      frame ??= requestAnimationFrame(() => {
+        frame = undefined;
+        bump(undefined);
+      });
+    });
+    return () => {
+      off();
+      if (frame !== undefined) cancelAnimationFrame(frame);
+    };
+  }, [subscribe]);
+}
+
 // One interval for every ticking age on screen, running only while something shows one.
 const tickers = new Set<() => void>();
 let tickTimer: ReturnType<typeof setInterval> | undefined;

@@ -9,7 +9,7 @@ import { Empty } from '../components/empty.tsx';
 import { ErrorText } from '../components/error-text.tsx';
 import { Badge, type Tone } from '../components/status.tsx';
 import { deviceStatus } from '../lib/fleet-query.ts';
-import { useSubscribe } from '../lib/hooks.ts';
+import { useSubscribeFrame } from '../lib/hooks.ts';
 import { isLat, isLon } from '../lib/positions.ts';
 import { mapTileUrl, setMapTileUrl } from '../lib/settings.ts';
 import { useTitle } from '../lib/title.ts';
@@ -21,8 +21,10 @@ const TONE = { online: 'good', offline: 'off', never: 'off', revoked: 'bad' } as
 export function MapScreen() {
   useTitle('Map');
   const { fleet, latest } = useApp();
-  useSubscribe(fleet.subscribe);
-  useSubscribe(latest.subscribe);
+  // Once per frame at most: each render walks every device (5,000 at the scale the
+  // README's console section measures).
+  useSubscribeFrame(fleet.subscribe);
+  useSubscribeFrame(latest.subscribe);
   const [error, setError] = useState<unknown>(undefined);
   useLatestValues(setError);
   const markers: Marker[] = [];
