@@ -224,21 +224,18 @@ describe('fleet table with 5,000 devices', () => {
 
 /** Frame lengths in the page while `act` runs (at least 180 frames), as p50/p95. */
 async function frames(page: Page, act: () => Promise<void>): Promise<{ p50: number; p95: number; n: number }> {
-  await page.evaluate(() => {
-    const w = window as unknown as { __gaps: number[]; __stop: boolean };
-    w.__gaps = [];
-    w.__stop = false;
-    let last = performance.now();
-    const tick = (now: number) => {
-      w.__gaps.push(now - last);
+  // As a string: tsx would wrap a named function in a helper the page does not have.
+  await page.evaluate(`(() => {
+    window.__gaps = [];
+    window.__stop = false;
+    let last = 0;
+    function tick(now) {
+      window.__gaps.push(now - last);
       last = now;
-      if (!w.__stop) requestAnimationFrame(tick);
-    };
-    requestAnimationFrame((now) => {
-      last = now;
-      requestAnimationFrame(tick);
-    });
-  });
+      if (!window.__stop) requestAnimationFrame(tick);
+    }
+    requestAnimationFrame((now) => { last = now; requestAnimationFrame(tick); });
+  })()`);
   await act();
   await page.waitForFunction(() => (window as unknown as { __gaps: number[] }).__gaps.length >= 180, undefined, WAIT);
   const gaps = await page.evaluate(() => {
