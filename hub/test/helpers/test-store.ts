@@ -25,7 +25,7 @@ const databases = new Map<string, Promise<TestDatabase>>();
 
 /** The test process's PostgreSQL server (fsync off: these tests never crash the server). */
 export function testPostgres(): Promise<TestPostgres> {
-  server ??= startPostgres({ fsync: false });
+  server ??= startPostgres({ fsync: false, background: true });
   return server;
 }
 
