@@ -57,3 +57,16 @@ export async function releaseStore(dir: string): Promise<void> {
 export function sqliteOnly(reason: string): string | false {
   return onPostgres ? `SQLite only: ${reason}` : false;
 }
+
+/** Runs one SQL statement on the PostgreSQL database standing for `dir` (what a test reads or plants behind the hub). */
+export async function pgQuery<R extends Record<string, unknown>>(dir: string, sql: string, params: unknown[] = []): Promise<R[]> {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: (await databaseFor(dir)).url });
+  client.on('error', () => {});
+  await client.connect();
+  try {
+    return (await client.query<R>(sql, params)).rows;
+  } finally {
+    await client.end();
+  }
+}
