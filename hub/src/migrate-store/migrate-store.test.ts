@@ -31,7 +31,8 @@ async function wire(store: Store<Meta>): Promise<TelemetryService> {
 /**
  * A hub's SQLite file made through the store as a hub makes it: devices (one
  * deleted, one revoked), operators, a session, an integrator, commands with their
- * history and idempotency keys, twins, events, presence, audit, and telemetry of
+ * history and idempotency keys, twins, events, presence, audit, a device's HELLO caps,
+ * a model profile, an operator's dashboard, and telemetry of
  * every value type, most of it compacted into blocks and the rest left in the log.
  */
 async function makeSqliteHub(path: string, frames: number): Promise<void> {
@@ -58,9 +59,29 @@ async function makeSqliteHub(path: string, frames: number): Promise<void> {
   const b = await dev('dev-b');
   const gone = await dev('dev-gone');
   await store.op('revokeDevice', { id: 'dev-b', at: T0 + 5 });
-  await store.op('recordHello', { rowid: a.rowid, firmware: '1.2.3\u0000beta', model: 'm1', boot: 42 });
+  await store.op('recordHello', { rowid: a.rowid, firmware: '1.2.3\u0000beta', model: 'm1', boot: 42, caps: ['cmd:dim', 'cmd:x\u0000y'] });
   await store.op('createOperator', { username: 'root', passwordHash: 'h1', role: 'admin', createdAt: T0 });
   await store.op('createSession', { tokenHash: new Uint8Array(32).fill(3), username: 'root', createdAt: T0, expiresAt: T0 + 86_400_000 });
+  await store.op('putModelProfile', {
+    model: 'm1',
+    doc: {
+      commands: [{ name: 'dim', description: 'dim the lamp', params: [{ name: 'level', type: 'number', required: true }] }],
+      metrics: [{ name: 'temp', unit: 'Cel', decimals: 1 }],
+      desired: [{ name: 'mode', type: 'enum', values: ['eco', 'off'] }],
+    },
+    updatedAt: T0 + 3,
+    updatedBy: 'root',
+  });
+  await store.op('putDashboard', {
+    username: 'root',
+    doc: {
+      panels: [
+        { kind: 'count', title: 'By status', by: 'status' },
+        { kind: 'events', title: 'Latest', limit: 5 },
+      ],
+    },
+    updatedAt: T0 + 4,
+  });
   await store.op('createIntegrator', { username: 'node-red', passwordHash: 'p', acl: { subscribe: ['a/#'], publish: [] }, createdAt: T0 });
   await store.op('audit', { at: T0, actor: 'root', action: 'device.create', target: 'dev-a', detail: { why: 'test' } });
   const cmd = (id: string, device: number, key: string | null) =>
@@ -119,7 +140,7 @@ async function makeSqliteHub(path: string, frames: number): Promise<void> {
   await store.close();
 }
 
-/** What a hub answers from a store: devices, commands, twins, events, presence, and telemetry queries. */
+/** What a hub answers from a store: devices (caps too), model profiles, dashboards, commands, twins, events, presence, and telemetry queries. */
 async function answers(store: Store<Meta>): Promise<unknown> {
   const telemetry = await wire(store);
   const devices = await store.listDevices();
@@ -128,6 +149,9 @@ async function answers(store: Store<Meta>): Promise<unknown> {
   out.audit = await store.listAudit({ limit: 100 });
   out.open = await store.openCommands();
   out.events = await store.listEvents({ limit: 100 });
+  out.profiles = await store.listModelProfiles();
+  out.profile = (await store.getModelProfile('m1')) ?? null;
+  out.dashboard = (await store.getDashboard('root')) ?? null;
   for (const d of devices) {
     const series = (await telemetry.series(d.rowid)).sort((x, y) => x.name.localeCompare(y.name));
     const per: Record<string, unknown> = {
@@ -262,7 +286,19 @@ describe('migrate-store: SQLite to PostgreSQL', () => {
       'a progress line',
     );
     assert.ok(lines.some((l) => /check telemetry .* ok$/.test(l)));
-    assert.deepEqual(await postgresAnswers(db.url), expected);
+    const got = (await postgresAnswers(db.url)) as Record<string, unknown>;
+    assert.deepEqual(got, expected);
+    // What was added to both engines after migrate-store was written is there, not just equally absent.
+    const devA = (got.devices as { id: string; caps: string[] }[]).find((d) => d.id === 'dev-a');
+    assert.deepEqual(devA?.caps, ['cmd:dim', 'cmd:x\u0000y']);
+    assert.equal((got.profile as { updatedBy: string } | null)?.updatedBy, 'root');
+    assert.equal((got.dashboard as { doc: { panels: unknown[] } } | null)?.doc.panels.length, 2);
+    for (const table of ['devices', 'model_profiles', 'dashboards']) {
+      assert.ok(
+        lines.some((l) => new RegExp(`check ${table} +sqlite +[1-9]\\d* +postgres +[1-9]\\d* +ok$`).test(l)),
+        `${table} counted: ${lines.join('\n')}`,
+      );
+    }
 
     // A row lost on the PostgreSQL side shows in the count check (and in the exit code, via ok).
     const pool = createPool(db.url);
@@ -318,6 +354,29 @@ describe('migrate-store: SQLite to PostgreSQL', () => {
     assert.ok(failures >= 6, `interrupted ${failures} times`);
     for (const s of await pointsBySeries(db.url)) assert.equal(s.n, s.distinct, `series ${s.series}: no duplicate`);
     assert.deepEqual(await postgresAnswers(db.url), expected);
+  });
+
+  it('refuses a source whose schema is not the one it copies', async (t) => {
+    if (missing !== undefined) return t.skip(missing);
+    const db = await (server as TestPostgres).newDatabase();
+    dbs.push(db);
+    const old = `${path}.old`;
+    for (const suffix of ['', '-wal']) if (existsSync(`${path}${suffix}`)) copyFileSync(`${path}${suffix}`, `${old}${suffix}`);
+    const set = (v: number) => {
+      const w = openDatabase(old);
+      try {
+        w.pragma(`user_version = ${v}`);
+      } finally {
+        w.close();
+      }
+    };
+    set(7);
+    await assert.rejects(
+      migrateStore({ from: old, to: db.url, write: () => {} }),
+      /schema 7, this hub's is 8\): start this hub on it once first/,
+    );
+    set(9);
+    await assert.rejects(migrateStore({ from: old, to: db.url, write: () => {} }), /newer hub \(schema 9/);
   });
 
   it('refuses a file a hub is writing to', async (t) => {

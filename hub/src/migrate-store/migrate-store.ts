@@ -6,6 +6,7 @@
 
 import { HubError, HubErrorCode } from '../errors.js';
 import { type Db, openDatabase } from '../store/db.js';
+import { MIGRATIONS } from '../store/migrations.js';
 import { migrate } from '../store/postgres/migrate.js';
 import { createPool, type Pool, query } from '../store/postgres/pool.js';
 import { ensureCheckpointTable } from './checkpoints.js';
@@ -39,6 +40,9 @@ export interface MigrateStoreResult {
 }
 
 const SOURCE_KEY = 'migrate_store.source';
+
+/** The SQLite schema version this copy reads (tables.ts names its columns): the hub's current one. */
+export const SOURCE_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;
 
 /** Names the source hub, so a second run can tell its own earlier copy from another hub's data. */
 function fingerprint(src: Db): string {
@@ -113,10 +117,16 @@ export async function migrateStore(o: MigrateStoreOptions): Promise<MigrateStore
   const dst = createPool(o.to, { max: 2 });
   try {
     const version = src.pragma('user_version', { simple: true }) as number;
-    if (version < 5) {
+    if (version < SOURCE_SCHEMA_VERSION) {
       throw new HubError(
         HubErrorCode.Storage,
-        `${o.from} is not a hub database of this version (schema ${version}): start this hub on it once first`,
+        `${o.from} is not a hub database of this version (schema ${version}, this hub's is ${SOURCE_SCHEMA_VERSION}): start this hub on it once first`,
+      );
+    }
+    if (version > SOURCE_SCHEMA_VERSION) {
+      throw new HubError(
+        HubErrorCode.Storage,
+        `${o.from} is from a newer hub (schema ${version}, this hub's is ${SOURCE_SCHEMA_VERSION}): run migrate-store of that hub's version`,
       );
     }
     // One read transaction for the whole copy: WAL keeps this snapshot however long it takes.

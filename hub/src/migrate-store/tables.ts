@@ -47,6 +47,15 @@ export const TABLES: readonly TableSpec[] = [
     row: (r) => [bytes(r[0]), r[1], r[2], r[3]],
   },
   {
+    // Each operator's dashboard (SQLite migration 8, PostgreSQL 4); doc is JSON text.
+    name: 'dashboards',
+    columns: ['username', 'doc', 'updated_at'],
+    select: 'username, doc, updated_at',
+    keys: ['username'],
+    where: 'username IN (SELECT username FROM operators)',
+    row: same,
+  },
+  {
     name: 'integrators',
     columns: ['username', 'password_hash', 'acl', 'created_at'],
     select: 'username, password_hash, acl, created_at',
@@ -55,10 +64,39 @@ export const TABLES: readonly TableSpec[] = [
   },
   {
     name: 'devices',
-    columns: ['rowid', 'id', 'name', 'model', 'firmware', 'tags', 'secret_hash', 'created_at', 'revoked_at', 'boot', 'last_seen', 'rtt'],
-    select: 'rowid, id, name, model, firmware, tags, secret_hash, created_at, revoked_at, boot, last_seen, rtt',
+    // caps: the JSON array text of the last HELLO (SQLite migration 6, PostgreSQL 2), as is.
+    columns: [
+      'rowid',
+      'id',
+      'name',
+      'model',
+      'firmware',
+      'tags',
+      'secret_hash',
+      'created_at',
+      'revoked_at',
+      'boot',
+      'last_seen',
+      'rtt',
+      'caps',
+    ],
+    select: 'rowid, id, name, model, firmware, tags, secret_hash, created_at, revoked_at, boot, last_seen, rtt, caps',
     keys: ['rowid'],
-    row: (r) => [r[0], r[1], jsonString(r[2]), jsonString(r[3]), jsonString(r[4]), r[5], bytes(r[6]), r[7], r[8], r[9], r[10], r[11]],
+    row: (r) => [
+      r[0],
+      r[1],
+      jsonString(r[2]),
+      jsonString(r[3]),
+      jsonString(r[4]),
+      r[5],
+      bytes(r[6]),
+      r[7],
+      r[8],
+      r[9],
+      r[10],
+      r[11],
+      r[12],
+    ],
     identity: { column: 'rowid', sqliteSequence: 'devices' },
   },
   {
@@ -146,6 +184,14 @@ export const TABLES: readonly TableSpec[] = [
     keys: ['id'],
     row: same,
     identity: { column: 'id' },
+  },
+  {
+    // What operators know of each hardware model (SQLite migration 7, PostgreSQL 3); doc is JSON text.
+    name: 'model_profiles',
+    columns: ['model', 'doc', 'updated_at', 'updated_by'],
+    select: 'model, doc, updated_at, updated_by',
+    keys: ['model'],
+    row: same,
   },
   {
     // Series keep their ids, so the points copied from blocks need no lookup.
