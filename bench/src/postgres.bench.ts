@@ -98,11 +98,12 @@ async function pgDatabase(count: number): Promise<{ url: string; drop: () => Pro
   return db;
 }
 
-interface Run {
-  r: { best: Step; max: Step; steps: Step[] };
-}
-
-async function hubRun(devices: number, records: number, firstRate: number, store: 'sqlite' | 'postgres'): Promise<Run> {
+async function hubRun(
+  devices: number,
+  records: number,
+  firstRate: number,
+  store: 'sqlite' | 'postgres',
+): Promise<{ best: Step; max: Step; steps: Step[] }> {
   const seeded = seedDevices(devices);
   const db = store === 'postgres' ? await pgDatabase(devices) : undefined;
   const hub = await startHub(seeded.dir, db ? ['--store', db.url] : []);
@@ -120,7 +121,7 @@ async function hubRun(devices: number, records: number, firstRate: number, store
   await hub.child.stop();
   await db?.drop();
   rmSync(seeded.dir, { recursive: true, force: true });
-  return { r };
+  return r;
 }
 
 const r2 = (n: number) => Math.round(n * 100) / 100;
@@ -136,8 +137,8 @@ try {
       const pgRun = await hubRun(devices, records, bare * FIRST, 'postgres');
       const per = records === 1 ? 1 : records;
       const unit = records === 1 ? 'frames/s' : 'points/s';
-      const b = pgRun.r.best;
-      const l = lite.r.best;
+      const b = pgRun.best;
+      const l = lite.best;
       rows.push({
         scenario: 'postgres',
         case: `${devices} devices, ${records}-record frames, sustained on PostgreSQL (ack p99 < 100 ms)`,
@@ -154,16 +155,16 @@ try {
           hubRssMiB: Math.round(b.rss / 2 ** 20),
           lagMs: b.lag,
           held: held(b),
-          unlimitedFrames: Math.round(pgRun.r.max.acked),
-          unlimitedP99ms: pgRun.r.max.p99,
-          unlimitedPgCpuCores: r2(pgRun.r.max.otherCpu),
+          unlimitedFrames: Math.round(pgRun.max.acked),
+          unlimitedP99ms: pgRun.max.p99,
+          unlimitedPgCpuCores: r2(pgRun.max.otherCpu),
           sqlite: {
             frames: Math.round(l.acked),
             ackP99ms: l.p99,
             hubCpuCores: r2(l.cpu),
             held: held(l),
-            unlimitedFrames: Math.round(lite.r.max.acked),
-            unlimitedP99ms: lite.r.max.p99,
+            unlimitedFrames: Math.round(lite.max.acked),
+            unlimitedP99ms: lite.max.p99,
           },
         },
       });
