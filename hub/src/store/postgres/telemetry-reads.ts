@@ -5,7 +5,7 @@
 
 import type { BucketAccumulator } from '../../telemetry/buckets.js';
 import type { TelemetryStore } from '../store.js';
-import type { Points, PointValue } from '../telemetry/blocks.js';
+import type { Points } from '../telemetry/blocks.js';
 import type { LatestPoint, SeriesRef } from '../telemetry/query.js';
 import type { Queryable } from './pool.js';
 import { fromPointColumns } from './telemetry-insert.js';
@@ -15,16 +15,6 @@ interface ValueRow {
   s: string | null;
   b: boolean | null;
   d: Buffer | null;
-}
-
-/** A point value from json_build_array(v, s, b, encode(d, 'base64')); NaN and the infinities arrive as strings there. */
-function fromJsonColumns(j: [number | string | null, string | null, boolean | null, string | null]): PointValue {
-  const [v, s, b, d] = j;
-  if (v !== null) return typeof v === 'string' ? Number(v) : v;
-  if (s !== null) return s;
-  if (b !== null) return b;
-  if (d !== null) return new Uint8Array(Buffer.from(d, 'base64'));
-  return Number.NaN;
 }
 
 /** Devices per latestMany query. */
@@ -88,7 +78,13 @@ export class PgTelemetryReads implements TelemetryStore {
     return out;
   }
 
-  /** One row per bucket, aggregated by the server, added as a whole-bucket summary. */
+  /**
+   * One row per bucket, aggregated by the server, added as a whole-bucket summary.
+   * Each bucket's last value is fetched apart, by the bucket's newest time: taken
+   * inside the aggregate (array_agg(... ORDER BY ts DESC)) it built and sorted a
+   * value for every point, and a month of minute points in days took 27 ms instead
+   * of 11 (postgres benchmark, README.md § Benchmarks).
+   */
   async blockBuckets(series: number, acc: BucketAccumulator, _gen: number): Promise<void> {
     const rows = await this.db.query<{
       t0: number;
@@ -98,15 +94,25 @@ export class PgTelemetryReads implements TelemetryStore {
       sum: number | null;
       min: number | null;
       max: number | null;
-      last: [number | string | null, string | null, boolean | null, string | null];
     }>(
-      `SELECT min(ts) AS t0, max(ts) AS t1, count(*) AS n, count(v) AS nnum, sum(v) AS sum, min(v) AS min, max(v) AS max,
-         (array_agg(json_build_array(v, s, b, encode(d, 'base64')) ORDER BY ts DESC))[1] AS last
+      `SELECT min(ts) AS t0, max(ts) AS t1, count(*) AS n, count(v) AS nnum, sum(v) AS sum, min(v) AS min, max(v) AS max
        FROM telemetry WHERE series = $1 AND ts >= $2 AND ts <= $3
        GROUP BY floor(ts::float8 / $4)`,
       [series, acc.from, acc.to, acc.width],
     );
-    for (const r of rows.rows) acc.addSummary(r.t0, r.t1, r.n, r.nnum, r.sum ?? 0, r.min ?? 0, r.max ?? 0, () => fromJsonColumns(r.last));
+    if (rows.rows.length === 0) return;
+    // A constant list of times: the partitions are pruned when planning, one index probe each.
+    const lasts = await this.db.query<ValueRow & { ts: number }>(
+      'SELECT DISTINCT ON (ts) ts, v, s, b, d FROM telemetry WHERE series = $1 AND ts = ANY($2::bigint[])',
+      [series, rows.rows.map((r) => r.t1)],
+    );
+    const last = new Map(lasts.rows.map((r) => [Number(r.ts), r]));
+    for (const r of rows.rows) {
+      acc.addSummary(r.t0, r.t1, r.n, r.nnum, r.sum ?? 0, r.min ?? 0, r.max ?? 0, () => {
+        const l = last.get(Number(r.t1));
+        return l === undefined ? Number.NaN : fromPointColumns(l.v, l.s, l.b, l.d);
+      });
+    }
   }
 
   async latest(device: number, limit = Number.MAX_SAFE_INTEGER): Promise<Map<string, LatestPoint>> {
