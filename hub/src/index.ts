@@ -10,4 +10,8 @@ export { type Hub, startHub } from './hub.js';
 export { createLogger } from './log.js';
 export { openDatabase } from './store/db.js';
 export { migrate } from './store/migrations.js';
+// The PostgreSQL store itself, for the postgres benchmark's queries on a seeded table.
+export { ensurePartitions } from './store/postgres/partitions.js';
+export { PostgresStore } from './store/postgres/postgres-store.js';
 export { BLOCK_MAX_POINTS, blockRanges, packBlock } from './store/telemetry/blocks.js';
+export { BucketAccumulator } from './telemetry/buckets.js';
