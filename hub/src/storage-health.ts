@@ -27,7 +27,10 @@ export async function watchStorage(store: Store<unknown>, metrics: Metrics, log:
   const health: StorageHealth = { quarantined: 0, maintenanceFailing: 0, connection: undefined, deviceId: () => undefined };
   metrics.storeUp.set({ engine }, 1);
   store.on('connection', (c) => {
+    const was = health.connection?.up ?? true;
     health.connection = c;
+    // A store reports changes only, but a repeat must not count or log again.
+    if (c.up === was) return;
     metrics.storeUp.set({ engine: c.engine }, c.up ? 1 : 0);
     if (!c.up) {
       metrics.storeOutages.inc({ engine: c.engine });
