@@ -141,7 +141,10 @@ export class DeviceGateway implements DeviceSessionHost {
     const refusal = this.admit(req);
     if (refusal instanceof HubError) {
       this.metrics.upgradesRejected.inc({ status: String(refusal.status) });
-      logRefusal(this.log, 'device', req, refusal);
+      // While the store is down every device retries: the outage has its own line (storage-health.ts), not one per attempt.
+      if (this.storeDown && refusal.code === HubErrorCode.Unavailable)
+        this.log.debug({ status: refusal.status, remote: req.socket.remoteAddress }, `device upgrade refused: ${refusal.message}`);
+      else logRefusal(this.log, 'device', req, refusal);
       rejectUpgrade(socket, refusal);
       return;
     }
