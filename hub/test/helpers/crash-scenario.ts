@@ -1,4 +1,4 @@
-// The crash durability scenario (crash.test.ts on SQLite, crash.postgres.test.ts on
+// The crash durability scenario (crash.test.ts on SQLite, crash-postgres.external.test.ts on
 // PostgreSQL): the hub is killed with SIGKILL at random moments during ingest with
 // commands in flight, and restarted each time. After every kill the database passes
 // the engine's integrity check and WELCOME covers everything acknowledged before it;

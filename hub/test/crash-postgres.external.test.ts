@@ -1,7 +1,7 @@
 // Crash durability on PostgreSQL (helpers/crash-scenario.ts), against a server of
 // the test's own with fsync on: the hub is killed with SIGKILL under load and
 // restarted; nothing acknowledged is lost, nothing stored twice, every command ran
-// once. The server itself is not killed here (postgres-outage.test.ts does that):
+// once. The server itself is not killed here (postgres-outage.external.test.ts does that):
 // after each kill the check is that every device's durable mark is covered by
 // exactly that many stored points, none beyond.
 
