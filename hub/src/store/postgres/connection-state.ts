@@ -12,7 +12,7 @@ import type { StoreConnection } from '../store.js';
 export interface BackoffOptions {
   /** First probe delay, ms (default 100). */
   initialMs?: number;
-  /** Longest probe delay, ms (default 5 s). */
+  /** Longest probe delay, ms (default 2 s: the server is back at most this long before the hub notices). */
   maxMs?: number;
   /** [0, 1); tests pass a seeded one. */
   random?: () => number;
@@ -21,7 +21,7 @@ export interface BackoffOptions {
 /** The delay before probe `attempt` (0-based): full jitter over an exponential ceiling, never under a tenth of it. */
 export function backoffDelay(attempt: number, options: BackoffOptions = {}): number {
   const initial = options.initialMs ?? 100;
-  const max = options.maxMs ?? 5_000;
+  const max = options.maxMs ?? 2_000;
   const ceiling = Math.min(max, initial * 2 ** Math.min(attempt, 30));
   const r = (options.random ?? Math.random)();
   return Math.round(ceiling * (0.1 + 0.9 * r));
