@@ -30,7 +30,13 @@ async function health(http: string): Promise<{ status: number; problems: string[
 /** The hub's storage state lines, up to their colon. */
 function storageLines(hub: HubProcess): string[] {
   return hub.stdout
-    .map((l) => (JSON.parse(l) as { msg: string }).msg)
+    .map((l) => {
+      try {
+        return String((JSON.parse(l) as { msg?: unknown }).msg);
+      } catch {
+        return '';
+      }
+    })
     .filter((m) => /^storage (unreachable|reachable again)/.test(m))
     .map((m) => m.split(':')[0] as string);
 }
