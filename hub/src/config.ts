@@ -13,6 +13,8 @@ export interface HubConfig {
   /** MQTT over TLS, when TLS is configured. */
   mqttsPort: number;
   dataDir: string;
+  /** `postgres://user:pass@host:5432/db` to keep everything in PostgreSQL; undefined = SQLite in dataDir. */
+  store: string | undefined;
   tlsCert: string | undefined;
   tlsKey: string | undefined;
   /** ms between WebSocket pings to each device. */
@@ -75,6 +77,13 @@ export const FLAGS: readonly FlagSpec[] = [
   { key: 'mqttPort', flag: 'mqtt-port', kind: 'int', default: '1883', help: 'embedded MQTT broker port (0 = any free port)' },
   { key: 'mqttsPort', flag: 'mqtts-port', kind: 'int', default: '8883', help: 'MQTT over TLS port, used when --tls-cert is set' },
   { key: 'dataDir', flag: 'data-dir', kind: 'string', default: './data', help: 'directory of the SQLite database (halyard.db)' },
+  {
+    key: 'store',
+    flag: 'store',
+    kind: 'optional-string',
+    default: undefined,
+    help: 'postgres://user:pass@host:5432/db to store in PostgreSQL (default: SQLite in --data-dir)',
+  },
   { key: 'tlsCert', flag: 'tls-cert', kind: 'optional-string', default: undefined, help: 'PEM certificate: serve https/wss (and mqtts)' },
   { key: 'tlsKey', flag: 'tls-key', kind: 'optional-string', default: undefined, help: 'PEM private key for --tls-cert' },
   { key: 'pingInterval', flag: 'ping-interval', kind: 'duration', default: '30s', help: 'WebSocket ping interval per device' },
@@ -301,9 +310,27 @@ function validate(c: HubConfig, env: Readonly<Record<string, string | undefined>
   if (c.logFormat === undefined) c.logFormat = process.stdout.isTTY && env.NO_COLOR === undefined ? 'pretty' : 'json';
   if (c.logFormat !== 'json' && c.logFormat !== 'pretty') bad('--log-format must be json or pretty');
   if (c.adminPassword !== undefined && c.adminPassword.length < 8) bad('--admin-password must be at least 8 characters');
+  if (c.store !== undefined) validateStoreUrl(c.store);
   for (const url of c.bridge) {
     if (!/^mqtts?:\/\//.test(url)) bad(`--bridge ${redact(url)}: must be an mqtt:// or mqtts:// URL`);
   }
+}
+
+/** --store: a PostgreSQL URL the pg driver can use; absent means SQLite (README, Choosing a store). */
+function validateStoreUrl(raw: string): void {
+  const bad = (what: string) => {
+    throw new ConfigError(`--store ${redact(raw)}: ${what}; leave --store unset for SQLite in --data-dir`);
+  };
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return bad('is not a URL (expected postgres://user:password@host:5432/database)');
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') bad('must be a postgres:// or postgresql:// URL');
+  // An empty host and database are allowed: pg falls back to PGHOST, PGDATABASE and the other PG* variables.
+  if (url.pathname.length > 1 && !/^\/[^/]+$/.test(url.pathname)) bad('the path must be one database name');
+  if (url.port !== '' && (Number(url.port) < 1 || Number(url.port) > 65535)) bad('the port must be 1-65535');
 }
 
 /** A URL with its password hidden, for logs and errors. */

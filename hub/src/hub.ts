@@ -15,7 +15,7 @@ import { hashPassword, randomToken } from './auth/secrets.js';
 import { SessionCache } from './auth/sessions.js';
 import { LocalBus } from './bus.js';
 import { CommandService } from './commands/service.js';
-import type { HubConfig } from './config.js';
+import { type HubConfig, redact } from './config.js';
 import { ConsoleGateway } from './console/gateway.js';
 import type { HubContext } from './context.js';
 import { DeviceGateway } from './device/gateway.js';
@@ -34,7 +34,9 @@ import { HubStatsTracker } from './stats.js';
 import { StatsFeed } from './stats-feed.js';
 import { MAINTENANCE_FAILING_AFTER, type StorageHealth, watchStorage } from './storage-health.js';
 import { prepareDataDir } from './store/data-dir.js';
+import { PostgresStore } from './store/postgres/postgres-store.js';
 import { SqliteStore } from './store/sqlite-store.js';
+import type { SeriesLookup, SessionLookup, Store } from './store/store.js';
 import { TelemetryService } from './telemetry/service.js';
 import { TwinService } from './twins/service.js';
 
@@ -76,15 +78,36 @@ export async function startHub(config: Readonly<HubConfig>, log: Logger, options
   };
 }
 
-/** The store as startHub opened it, with the metrics and storage watch that start with it. */
+/** The store as startHub opened it, with its synchronous lookups, and the metrics and storage watch that start with it. */
 interface OpenedStore {
-  store: SqliteStore<FrameMeta>;
+  store: Store<FrameMeta>;
+  sessionLookup: SessionLookup;
+  seriesLookup: SeriesLookup;
   metrics: Metrics;
   storage: StorageHealth;
 }
 
-/** The data directory and the store in it, watched from the start. */
+/** How often PostgreSQL upkeep runs (partitions a few days ahead, retention, expired sessions): often enough that a missed run or two never matters. */
+const PG_MAINTENANCE_MS = 15 * 60_000;
+
+/** The store --store names (PostgreSQL), or SQLite in the data directory; watched from the start. */
 async function openStore(config: Readonly<HubConfig>, log: Logger, options: StartOptions): Promise<OpenedStore> {
+  const engine = config.store === undefined ? await openSqlite(config, log) : await openPostgres(config.store, config, log);
+  const { store } = engine;
+  store.on('fatal', (err) => {
+    log.fatal({ err }, 'the store failed');
+    options.onFatal?.(err);
+  });
+  store.on('log', (l) => log[l.level]({ err: l.err }, l.msg));
+  const metrics = createMetrics();
+  // Listened to before anything else awaits: compaction may set rows aside as soon as it runs.
+  const storage = await watchStorage(store, metrics, log);
+  return { ...engine, metrics, storage };
+}
+
+type Engine = Pick<OpenedStore, 'store' | 'sessionLookup' | 'seriesLookup'>;
+
+async function openSqlite(config: Readonly<HubConfig>, log: Logger): Promise<Engine> {
   const dbPath = prepareDataDir(config.dataDir, log);
   const store = await SqliteStore.open<FrameMeta>({
     path: dbPath,
@@ -96,15 +119,39 @@ async function openStore(config: Readonly<HubConfig>, log: Logger, options: Star
     maxBatchFrames: 2_000,
     maxFrame: config.maxFrame,
   });
-  store.on('fatal', (err) => {
-    log.fatal({ err }, 'the store thread failed');
-    options.onFatal?.(err);
-  });
-  store.on('log', (l) => log[l.level]({ err: l.err }, l.msg));
-  const metrics = createMetrics();
-  // Listened to before anything else awaits: compaction may set rows aside as soon as it runs.
-  const storage = await watchStorage(store, metrics, log);
-  return { store, metrics, storage };
+  return { store, sessionLookup: store.sessionLookup(), seriesLookup: store.seriesLookup() };
+}
+
+/** PostgreSQL at `url`: schema created or migrated on open (README, Choosing a store); the password never reaches a log line. */
+async function openPostgres(url: string, config: Readonly<HubConfig>, log: Logger): Promise<Engine> {
+  const shown = redact(url);
+  let store: PostgresStore<FrameMeta>;
+  try {
+    store = await PostgresStore.open<FrameMeta>({
+      url,
+      commitIntervalMs: config.commitInterval,
+      maxBatchFrames: 2_000,
+      maxFrame: config.maxFrame,
+      retentionMs: config.retention,
+      maintenanceIntervalMs: PG_MAINTENANCE_MS,
+    });
+  } catch (err) {
+    const password = passwordOf(url);
+    const scrub = (m: string) => (password ? m.replaceAll(password, '***') : m);
+    const message = scrub(err instanceof Error ? err.message : String(err));
+    throw new HubError(HubErrorCode.Storage, `--store ${shown}: ${message}`);
+  }
+  log.info({ store: shown }, 'storing in PostgreSQL');
+  return { store, sessionLookup: store.sessionLookup(), seriesLookup: store.seriesLookup() };
+}
+
+function passwordOf(url: string): string | undefined {
+  try {
+    const p = new URL(url).password;
+    return p === '' ? undefined : decodeURIComponent(p);
+  } catch {
+    return undefined;
+  }
 }
 
 /** An empty database gets its first operator, admin; returns the password when this start chose it. */
@@ -133,7 +180,11 @@ interface Devices {
 }
 
 /** The fleet, the services devices feed, and the device gateway wired to them; open commands resumed. */
-async function startDevices(config: Readonly<HubConfig>, { store, metrics, storage }: OpenedStore, log: Logger): Promise<Devices> {
+async function startDevices(
+  config: Readonly<HubConfig>,
+  { store, seriesLookup, metrics, storage }: OpenedStore,
+  log: Logger,
+): Promise<Devices> {
   const bus = new LocalBus(log);
   // The fleet is a memory cache of the devices table, filled here and kept current by
   // DeviceService (and the gateway's sequence numbers): device authentication and
@@ -147,7 +198,7 @@ async function startDevices(config: Readonly<HubConfig>, { store, metrics, stora
   const audit = createAudit(store, log);
   const commands = new CommandService(config, fleet, store, bus, log, audit);
   const twins = new TwinService(config, fleet, store, bus, log, audit);
-  const telemetry = await TelemetryService.start(store.telemetry, store.seriesLookup(), config.maxSeriesPerDevice);
+  const telemetry = await TelemetryService.start(store.telemetry, seriesLookup, config.maxSeriesPerDevice);
   store.on('compacted', (gen) => telemetry.compacted(gen));
   const gateway = new DeviceGateway(config, fleet, store, bus, metrics, log, {
     online: (e, s) => {
@@ -179,7 +230,7 @@ async function startDevices(config: Readonly<HubConfig>, { store, metrics, stora
 
 /** What every handler and gateway gets, with the audit log and the health checks. */
 function createContext(config: Readonly<HubConfig>, log: Logger, opened: OpenedStore, devices: Devices): HubContext {
-  const { store, metrics, storage } = opened;
+  const { store, sessionLookup, metrics, storage } = opened;
   const { bus, fleet, audit, deviceService, commands, twins, telemetry, gateway } = devices;
   let storeFailing = false;
   store.on('committed', (o) => {
@@ -203,7 +254,7 @@ function createContext(config: Readonly<HubConfig>, log: Logger, opened: OpenedS
     twins,
     telemetry,
     loginLimiter: new LoginLimiter(),
-    sessions: new SessionCache(store.sessionLookup(), bus),
+    sessions: new SessionCache(sessionLookup, bus),
     startedAt: Date.now(),
     audit,
     problems() {

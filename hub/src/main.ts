@@ -3,7 +3,7 @@
 // prints one `listening` line, and shuts down cleanly on SIGTERM/SIGINT.
 
 import { fileURLToPath } from 'node:url';
-import { ConfigError, helpText, loadConfig, wantsHelp } from './config.js';
+import { ConfigError, helpText, loadConfig, redact, wantsHelp } from './config.js';
 import { startHub } from './hub.js';
 import { createLogger } from './log.js';
 
@@ -52,7 +52,13 @@ try {
     );
   }
   log.info(
-    { port: hub.port, mqttPort: hub.mqttPort, host: config.host, tls: config.tlsCert !== undefined, dataDir: config.dataDir },
+    {
+      port: hub.port,
+      mqttPort: hub.mqttPort,
+      host: config.host,
+      tls: config.tlsCert !== undefined,
+      ...(config.store === undefined ? { dataDir: config.dataDir } : { store: redact(config.store) }),
+    },
     'listening',
   );
   let stopping = false;

@@ -7,6 +7,7 @@ import { Writable } from 'node:stream';
 import { type HubConfig, loadConfig } from '../../src/config.js';
 import { type Hub, startHub } from '../../src/hub.js';
 import { createLogger } from '../../src/log.js';
+import { releaseStore, storeFlags } from './test-store.js';
 
 export const ADMIN_PASSWORD = 'admin-password-123';
 
@@ -95,8 +96,14 @@ export class Api {
   }
 }
 
+/**
+ * A hub on the test store (test-store.ts: SQLite in `dir`, or with
+ * HALYARD_TEST_STORE=postgres the PostgreSQL database standing for `dir`); the same
+ * `dir` again restarts on the same data.
+ */
 export async function startTestHub(flags: string[] = [], dir?: string): Promise<TestHub> {
   const dataDir = dir ?? mkdtempSync(join(tmpdir(), 'halyard-hub-'));
+  const store = await storeFlags(dataDir, flags);
   const config = loadConfig(
     [
       '--port',
@@ -113,6 +120,7 @@ export async function startTestHub(flags: string[] = [], dir?: string): Promise<
       'json',
       '--log-level',
       'debug',
+      ...store,
       ...flags,
     ],
     {},
@@ -146,6 +154,7 @@ export async function startTestHub(flags: string[] = [], dir?: string): Promise<
     async close() {
       await stop();
       rmSync(dataDir, { recursive: true, force: true });
+      await releaseStore(dataDir);
     },
   };
 }

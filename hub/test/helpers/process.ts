@@ -2,6 +2,7 @@
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { storeFlags } from './test-store.js';
 
 export const MAIN = fileURLToPath(new URL('../../dist/src/main.js', import.meta.url));
 
@@ -15,12 +16,27 @@ export interface HubProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Starts `node hub/dist/src/main.js` and waits for its `listening` line. */
-export function spawnHub(args: string[], env: Record<string, string> = {}): Promise<HubProcess> {
-  const proc = spawn(process.execPath, [MAIN, '--port', '0', '--host', '127.0.0.1', '--mqtt-port', '0', '--log-format', 'json', ...args], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+/**
+ * Starts `node hub/dist/src/main.js` and waits for its `listening` line; on the test
+ * store (test-store.ts): with HALYARD_TEST_STORE=postgres, the database standing for
+ * its --data-dir (the same one for every start on that dir).
+ */
+export async function spawnHub(args: string[], env: Record<string, string> = {}): Promise<HubProcess> {
+  const dirAt = args.indexOf('--data-dir');
+  const dir = dirAt >= 0 ? args[dirAt + 1] : undefined;
+  const store = dir === undefined ? [] : await storeFlags(dir, args);
+  return started(args, store, env);
+}
+
+function started(args: string[], store: string[], env: Record<string, string>): Promise<HubProcess> {
+  const proc = spawn(
+    process.execPath,
+    [MAIN, '--port', '0', '--host', '127.0.0.1', '--mqtt-port', '0', '--log-format', 'json', ...store, ...args],
+    {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const h: HubProcess = {
     proc,
     port: 0,

@@ -11,6 +11,8 @@ import type {
   BatchOutcome,
   CommandQuery,
   EventQuery,
+  SeriesLookup,
+  SessionLookup,
   Store,
   StoreConnection,
   StoreEvents,
@@ -31,6 +33,7 @@ import { DAY_MS, dropPartitionsBefore, ensurePartitions } from './partitions.js'
 import { pgOps } from './pg-ops.js';
 import { createPool, isConnectionFault, type Pool, query, storageError, transaction } from './pool.js';
 import { SeriesCache } from './series-cache.js';
+import { PgSessionLookup } from './session-lookup.js';
 import { PgTelemetryReads } from './telemetry-reads.js';
 import * as twins from './twins.js';
 
@@ -65,6 +68,7 @@ export class PostgresStore<M = unknown> extends EventEmitter<StoreEvents<M>> imp
   readonly telemetry: PgTelemetryReads;
   readonly ingestStats: PostgresIngestStats = { batches: 0, frames: 0, duplicates: 0, dropped: 0, failures: 0 };
   private readonly series = new SeriesCache();
+  private readonly sessions = new PgSessionLookup();
   private readonly commits: GroupCommit<M>;
   /** The tail of the chain named operations run on, one after another. */
   private opChain: Promise<unknown> = Promise.resolve();
@@ -117,11 +121,13 @@ export class PostgresStore<M = unknown> extends EventEmitter<StoreEvents<M>> imp
     try {
       await migrate(pool);
       await ensurePartitions(pool, Date.now());
+      store = new PostgresStore<M>(pool, options);
+      await store.series.load(pool);
+      await store.sessions.load(pool, Date.now());
     } catch (err) {
       await pool.end().catch(() => {});
-      throw err;
+      throw storageError(err, 'opening the PostgreSQL database');
     }
-    store = new PostgresStore<M>(pool, options);
     const every = options.maintenanceIntervalMs ?? 3_600_000;
     if (every > 0) {
       store.maintenanceTimer = setInterval(() => void store?.maintain(Date.now()), every);
@@ -139,6 +145,7 @@ export class PostgresStore<M = unknown> extends EventEmitter<StoreEvents<M>> imp
       await barrier;
       const out = await this.watch(transaction(this.pool, name, (c) => pgOps[name](c, args)));
       if (name === 'deleteDevice') this.series.forgetDevice((out as StoreOpResult<'deleteDevice'>).rowid);
+      this.sessions.apply(name, args, out);
       return out;
     };
     const p = this.opChain.then(run, run);
@@ -201,6 +208,7 @@ export class PostgresStore<M = unknown> extends EventEmitter<StoreEvents<M>> imp
         await query(this.pool, 'pruning presence', 'DELETE FROM presence WHERE at < $1', [cutoff]);
       }
       await query(this.pool, 'pruning sessions', 'DELETE FROM sessions WHERE expires_at < $1', [now]);
+      this.sessions.pruneExpired(now);
       if (this.failingSteps > 0) {
         this.failingSteps = 0;
         this.emit('maintenance', 0);
@@ -213,6 +221,29 @@ export class PostgresStore<M = unknown> extends EventEmitter<StoreEvents<M>> imp
       });
       this.emit('maintenance', this.failingSteps);
     }
+  }
+
+  // --- synchronous lookups (store.ts: SessionLookup, SeriesLookup), from memory ----
+
+  sessionLookup(): SessionLookup {
+    return this.sessions;
+  }
+
+  seriesLookup(): SeriesLookup {
+    return this.series;
+  }
+
+  /**
+   * Reloads what another hub sharing the database changed for one operator (its
+   * record and sessions); cluster mode calls it from bus events (session-lookup.ts).
+   */
+  reloadOperator(username: string): Promise<void> {
+    return this.read('reloading an operator', () => this.sessions.reload(this.pool, username));
+  }
+
+  /** Reloads one device's series another hub created (series-cache.ts). */
+  reloadSeries(device: number): Promise<void> {
+    return this.read('reloading series', () => this.series.reloadDevice(this.pool, device));
   }
 
   // --- reads --------------------------------------------------------------------
