@@ -101,7 +101,7 @@ async function openStore(config: Readonly<HubConfig>, log: Logger, options: Star
   store.on('log', (l) => log[l.level]({ err: l.err }, l.msg));
   const metrics = createMetrics();
   // Listened to before anything else awaits: compaction may set rows aside as soon as it runs.
-  const storage = await watchStorage(store, metrics, log);
+  const storage = await watchStorage(store, metrics, log, config.store === undefined ? 'sqlite' : 'postgres');
   return { ...engine, metrics, storage };
 }
 

@@ -20,8 +20,9 @@ describe('store outage in the hub', () => {
 
   it('reports it, holds devices back, and resumes', async () => {
     const token = await t.api.provision('outage-1');
-    // SQLite has no server to lose: its events come from the writer thread's emitter, where this test raises one.
-    const store = (t.hub.ctx.store as unknown as { thread: EventEmitter }).thread;
+    // Raised by hand, on either engine: SQLite's events come from its writer thread's emitter, PostgreSQL's from the store.
+    const opened = t.hub.ctx.store as unknown as EventEmitter & { thread?: EventEmitter };
+    const store = opened.thread ?? opened;
     const since = Date.now();
     const down: StoreConnection = { engine: 'postgres', up: false, since, error: 'connect ECONNREFUSED 10.0.0.9:5432', attempts: 0 };
     const logsBefore = t.logs.length;
