@@ -46,6 +46,8 @@ export async function crashScenario(t: TestContext, engine: CrashEngine): Promis
   const welcomeBehind: string[] = [];
   /** Commands by idempotency key; retried (same key) until the hub answers. */
   const commands = new Map<string, string | undefined>();
+  /** The last answer other than 200/201 to a command request, shown when commands never all get created. */
+  let lastRefusal = '';
   let n = 0;
   let streaming = true;
   const stream = (async () => {
@@ -60,6 +62,7 @@ export async function crashScenario(t: TestContext, engine: CrashEngine): Promis
           .post(`/devices/${target.id}/commands`, { name: 'ping', ttl: '10m', timeout: '10m' }, { 'idempotency-key': key })
           .then((r) => {
             if (r.status === 200 || r.status === 201) commands.set(key, r.body.id);
+            else lastRefusal = `${key}: ${r.status} ${JSON.stringify(r.body)}`;
           })
           .catch(() => {});
       }
@@ -87,7 +90,11 @@ export async function crashScenario(t: TestContext, engine: CrashEngine): Promis
   streaming = false;
   await stream;
   await eventually(async () => devices.every((d) => d.outbox.size === 0), 'every frame acknowledged', 30_000);
-  await eventually(async () => [...commands.values()].every((id) => id !== undefined), 'every command created', 30_000);
+  await eventually(async () => [...commands.values()].every((id) => id !== undefined), 'every command created', 30_000).catch(
+    (err: Error) => {
+      throw new Error(`${err.message}; last refusal ${lastRefusal}; restarts ${restarts.map(Math.round).join(', ')} ms`);
+    },
+  );
   const finals = await eventually(
     async () => {
       const states = await Promise.all([...commands.values()].map(async (id) => (await api.get(`/commands/${id}`)).body.state as string));
