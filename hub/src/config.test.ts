@@ -64,6 +64,20 @@ describe('hub configuration', () => {
     assert.throws(() => loadConfig(['--mqtt-max-inflight', '64', '--mqtt-inflight-total', '10'], {}), /--mqtt-inflight-total/);
   });
 
+  it('takes --store as a PostgreSQL URL (or HALYARD_STORE), SQLite when absent, and never repeats its password', () => {
+    assert.equal(loadConfig([], {}).store, undefined);
+    const url = 'postgres://hub:pa55word@db.example:5432/halyard?sslmode=require';
+    assert.equal(loadConfig(['--store', url], {}).store, url);
+    assert.equal(loadConfig([], { HALYARD_STORE: 'postgresql:///halyard' }).store, 'postgresql:///halyard');
+    for (const bad of ['mysql://hub:pa55word@db/halyard', 'hub:pa55word@db', 'postgres://hub:pa55word@db/a/b', './data']) {
+      assert.throws(
+        () => loadConfig(['--store', bad], {}),
+        (e: Error) => e instanceof ConfigError && /--store/.test(e.message) && !e.message.includes('pa55word'),
+        bad,
+      );
+    }
+  });
+
   it('hides passwords in URLs it reports', () => {
     assert.equal(redact('mqtts://user:s3cret@broker:8883/?prefix=a'), 'mqtts://user:***@broker:8883/?prefix=a');
   });

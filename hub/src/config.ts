@@ -318,15 +318,18 @@ function validate(c: HubConfig, env: Readonly<Record<string, string | undefined>
 
 /** --store: a PostgreSQL URL the pg driver can use; absent means SQLite (README, Choosing a store). */
 function validateStoreUrl(raw: string): void {
-  const bad = (what: string) => {
-    throw new ConfigError(`--store ${redact(raw)}: ${what}; leave --store unset for SQLite in --data-dir`);
+  // Only a scheme://user:password@ form can be redacted; anything else is not echoed (it may hold a password).
+  const shown = /^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? ` ${redact(raw)}` : '';
+  const bad = (what: string): never => {
+    throw new ConfigError(`--store${shown}: ${what}; leave --store unset for SQLite in --data-dir`);
   };
-  let url: URL;
+  let url: URL | undefined;
   try {
     url = new URL(raw);
   } catch {
-    return bad('is not a URL (expected postgres://user:password@host:5432/database)');
+    url = undefined;
   }
+  if (url === undefined) throw bad('is not a URL (expected postgres://user:password@host:5432/database)');
   if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') bad('must be a postgres:// or postgresql:// URL');
   // An empty host and database are allowed: pg falls back to PGHOST, PGDATABASE and the other PG* variables.
   if (url.pathname.length > 1 && !/^\/[^/]+$/.test(url.pathname)) bad('the path must be one database name');

@@ -22,6 +22,8 @@ export class HubStatsTracker {
   private readonly lag = monitorEventLoopDelay({ resolution: 10 });
   private readonly timer: NodeJS.Timeout;
   private last = { at: Date.now(), inFrames: 0, outFrames: 0 };
+  /** On PostgreSQL (no file to stat): the database's size as last asked, and when. */
+  private remoteBytes = { bytes: 0, at: 0 };
   private current: HubStats;
 
   constructor(
@@ -36,6 +38,7 @@ export class HubStatsTracker {
   }
 
   private dbBytes(): number {
+    if (this.ctx.config.store !== undefined) return this.remoteBytes.bytes;
     const path = `${this.ctx.config.dataDir}/halyard.db`;
     let size = 0;
     for (const f of [path, `${path}-wal`]) {
@@ -70,6 +73,11 @@ export class HubStatsTracker {
     const now = Date.now();
     const inFrames = await counterValue(m.framesIn);
     const outFrames = await counterValue(m.framesOut);
+    // PostgreSQL is asked at most every 10 s: a size to show, not a figure anything decides on.
+    if (this.ctx.config.store !== undefined && now - this.remoteBytes.at >= 10_000) {
+      this.remoteBytes.at = now;
+      this.remoteBytes.bytes = await this.ctx.store.sizeBytes().catch(() => this.remoteBytes.bytes);
+    }
     const dt = (now - this.last.at) / 1000 || 1;
     this.current = this.build((inFrames - this.last.inFrames) / dt, (outFrames - this.last.outFrames) / dt);
     this.last = { at: now, inFrames, outFrames };

@@ -9,6 +9,7 @@ import { MessageType } from '@halyard/firmware-protocol';
 import Database from 'better-sqlite3';
 import { TestDevice } from './helpers/device.js';
 import { startTestHub, type TestHub } from './helpers/hub.js';
+import { onPostgres, pgQuery } from './helpers/test-store.js';
 
 /** One attempt: upgrade, HELLO, a telemetry frame; the device if WELCOME came, else how it was refused. */
 async function attempt(url: string, token: string): Promise<TestDevice | { status: number } | { closed: number }> {
@@ -85,6 +86,30 @@ describe('deleting a device', () => {
 
     // Stopping the hub writes everything it still held (presence, commands): none of it may be the victim's.
     await t.stop();
+    if (onPostgres) {
+      const count = async (sql: string) => Number((await pgQuery<{ n: string }>(t.dir, sql, [rowid]))[0]?.n);
+      assert.deepEqual(
+        {
+          // Points refer to series only (no device column): none may be left whose series is gone.
+          telemetry: await count(
+            'SELECT count(*) AS n FROM telemetry WHERE series NOT IN (SELECT id FROM series) AND $1::bigint IS NOT NULL',
+          ),
+          series: await count('SELECT count(*) AS n FROM series WHERE device = $1'),
+          presence: await count('SELECT count(*) AS n FROM presence WHERE device = $1'),
+          events: await count('SELECT count(*) AS n FROM events WHERE device = $1'),
+          commands: await count('SELECT count(*) AS n FROM commands WHERE device = $1'),
+          seq: await count('SELECT count(*) AS n FROM device_seq WHERE device = $1'),
+          twins: await count('SELECT count(*) AS n FROM twins WHERE device = $1'),
+        },
+        { telemetry: 0, series: 0, presence: 0, events: 0, commands: 0, seq: 0, twins: 0 },
+      );
+      const [orphans] = await pgQuery<{ n: string }>(
+        t.dir,
+        'SELECT count(*) AS n FROM command_history WHERE command NOT IN (SELECT rowid FROM commands)',
+      );
+      assert.equal(Number(orphans?.n), 0);
+      return;
+    }
     const db = new Database(join(t.dir, 'halyard.db'), { readonly: true });
     try {
       const count = (sql: string) => db.prepare(sql).pluck().get(rowid) as number;

@@ -15,6 +15,7 @@ import { TestDevice } from './helpers/device.js';
 import { eventually } from './helpers/eventually.js';
 import { startTestHub, type TestHub } from './helpers/hub.js';
 import { createIntegrator, TestMqtt } from './helpers/mqtt.js';
+import { sqliteOnly } from './helpers/test-store.js';
 
 const P = 'halyard/devices';
 /** A small --max-frame, so whole-frame limits are reached with small documents. */
@@ -151,7 +152,11 @@ describe('downlink data limits', () => {
   });
 });
 
-describe('downlink data stored before the checks', () => {
+describe('downlink data stored before the checks', {
+  skip: sqliteOnly(
+    'plants what an older hub stored in halyard.db; the PostgreSQL store is newer than these checks, so it never held such data',
+  ),
+}, () => {
   it('is never sent: the command fails, the document waits until a console removes the key with null', async () => {
     let t = await startTestHub();
     const token = await t.api.provision('dl-legacy');

@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 import { eventually } from './helpers/eventually.js';
 import { startTestHub, type TestHub } from './helpers/hub.js';
 import { TestMqtt } from './helpers/mqtt.js';
+import { onPostgres, pgQuery } from './helpers/test-store.js';
 
 describe('integrator accounts API', () => {
   let t: TestHub;
@@ -34,7 +35,13 @@ describe('integrator accounts API', () => {
     await c.close();
   });
 
-  it('stores the password as an scrypt hash', () => {
+  it('stores the password as an scrypt hash', async () => {
+    if (onPostgres) {
+      const [row] = await pgQuery<{ password_hash: string }>(t.dir, 'SELECT password_hash FROM integrators WHERE username = $1', ['erp']);
+      assert.match(row?.password_hash ?? '', /^scrypt\$16384\$8\$1\$[\w-]+\$[\w-]+$/);
+      assert.equal(row?.password_hash.includes('erp-password'), false);
+      return;
+    }
     const db = new Database(`${t.dir}/halyard.db`, { readonly: true });
     try {
       const row = db.prepare('SELECT password_hash FROM integrators WHERE username = ?').get('erp') as { password_hash: string };

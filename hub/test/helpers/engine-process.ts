@@ -138,6 +138,13 @@ export class EngineProcess {
     return this.proc.pid;
   }
 
+  /** The engine no longer keeps the test process alive; it is still signalled when the process exits. */
+  unref(): void {
+    this.proc.unref();
+    (this.proc.stdout as { unref?: () => void } | null)?.unref?.();
+    (this.proc.stderr as { unref?: () => void } | null)?.unref?.();
+  }
+
   get running(): boolean {
     return !this.ended;
   }

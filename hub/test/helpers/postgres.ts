@@ -35,6 +35,11 @@ export interface PostgresOptions {
   fsync?: boolean;
   /** More server settings, passed as `-c name=value`. */
   settings?: Record<string, string | number>;
+  /**
+   * The server does not keep the test process alive (no `stop` needed): for a server
+   * shared by every test of a process (test-store.ts); it goes when the process exits.
+   */
+  background?: boolean;
 }
 
 export interface TestDatabase {
@@ -289,6 +294,7 @@ class PostgresServer {
       // Immediate shutdown: the postmaster takes its backends down with it.
       exitSignal: 'SIGQUIT',
     });
+    if (this.options.background) this.proc.unref();
     const admin = this.adminUrl;
     await this.proc.untilReady(async () => {
       // A real query, not only an open port: "the database system is starting up" is not ready.

@@ -25,7 +25,7 @@ const databases = new Map<string, Promise<TestDatabase>>();
 
 /** The test process's PostgreSQL server (fsync off: these tests never crash the server). */
 export function testPostgres(): Promise<TestPostgres> {
-  server ??= startPostgres({ fsync: false });
+  server ??= startPostgres({ fsync: false, background: true });
   return server;
 }
 
@@ -56,4 +56,17 @@ export async function releaseStore(dir: string): Promise<void> {
 /** For a test that reaches into SQLite itself: prints why it is skipped on PostgreSQL, or false on SQLite. */
 export function sqliteOnly(reason: string): string | false {
   return onPostgres ? `SQLite only: ${reason}` : false;
+}
+
+/** Runs one SQL statement on the PostgreSQL database standing for `dir` (what a test reads or plants behind the hub). */
+export async function pgQuery<R extends Record<string, unknown>>(dir: string, sql: string, params: unknown[] = []): Promise<R[]> {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: (await databaseFor(dir)).url });
+  client.on('error', () => {});
+  await client.connect();
+  try {
+    return (await client.query<R>(sql, params)).rows;
+  } finally {
+    await client.end();
+  }
 }
