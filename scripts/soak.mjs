@@ -27,6 +27,7 @@ const files = [
   'firmware-protocol/test/fuzz.test.ts',
   'hub/test/session-fuzz.test.ts',
   'hub/test/crash.test.ts',
+  'hub/test/crash-postgres.external.test.ts',
   'hub/test/hostile-frames.test.ts',
   'bench/test/liveness-fleet.test.ts',
   'bench/test/overload.test.ts',

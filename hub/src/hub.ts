@@ -103,7 +103,7 @@ async function openStore(config: Readonly<HubConfig>, log: Logger, options: Star
   store.on('log', (l) => log[l.level]({ err: l.err }, l.msg));
   const metrics = createMetrics();
   // Listened to before anything else awaits: compaction may set rows aside as soon as it runs.
-  const storage = await watchStorage(store, metrics, log);
+  const storage = await watchStorage(store, metrics, log, config.store === undefined ? 'sqlite' : 'postgres');
   return { ...engine, metrics, storage };
 }
 
@@ -238,6 +238,10 @@ function createContext(config: Readonly<HubConfig>, log: Logger, opened: OpenedS
   store.on('committed', (o) => {
     storeFailing = o.error !== undefined;
   });
+  // Back up: the failures were the outage's, already over; the next commit says more.
+  store.on('connection', (c) => {
+    if (c.up) storeFailing = false;
+  });
   return {
     config,
     log,
@@ -259,7 +263,12 @@ function createContext(config: Readonly<HubConfig>, log: Logger, opened: OpenedS
     audit,
     problems() {
       const p: string[] = [];
-      if (storeFailing) p.push('storage is failing: telemetry is not being acknowledged');
+      const c = storage.connection;
+      if (c !== undefined && !c.up)
+        p.push(
+          `storage is unreachable since ${new Date(c.since).toISOString()} (${c.engine}: ${c.error ?? 'no answer'}): telemetry is not being acknowledged`,
+        );
+      else if (storeFailing) p.push('storage is failing: telemetry is not being acknowledged');
       if (gateway.storeBehind) p.push('storage is behind: device reads have been paused for 5 s or more');
       if (storage.maintenanceFailing >= MAINTENANCE_FAILING_AFTER)
         p.push(`storage maintenance is failing: ${storage.maintenanceFailing} steps in a row (compaction and retention are stalled)`);

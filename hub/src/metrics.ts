@@ -79,6 +79,24 @@ export function createMetrics() {
       help: 'TELEMETRY frames refused because they would take their device past --max-series-per-device',
       registers: [registry],
     }),
+    storeUp: new Gauge({
+      name: 'halyard_store_up',
+      help: "1 while the store's database server answers, 0 while it is unreachable (SQLite: always 1)",
+      labelNames: ['engine'],
+      registers: [registry],
+    }),
+    storeOutages: new Counter({
+      name: 'halyard_store_outages_total',
+      help: "Times the store's database server became unreachable",
+      labelNames: ['engine'],
+      registers: [registry],
+    }),
+    storeDownSeconds: new Counter({
+      name: 'halyard_store_down_seconds_total',
+      help: "Seconds the store's database server was unreachable, counted when it answers again",
+      labelNames: ['engine'],
+      registers: [registry],
+    }),
     maintenanceFailures: new Counter({
       name: 'halyard_store_maintenance_failures_total',
       help: 'Failed background storage steps (compaction, merging, retention)',

@@ -70,7 +70,10 @@ export class DeviceGateway implements DeviceSessionHost {
   private readonly ackDue = new Set<DeviceEntry>();
   private acksScheduled = false;
   private shuttingDown = false;
-  storePaused = false;
+  /** Reads paused because the store's backlog is high. */
+  private backlogPaused = false;
+  /** The store's database server does not answer (store/postgres/connection-state.ts): reads paused, upgrades refused. */
+  private storeDown = false;
   private pausedSince = 0;
   private lastPauseLog = Number.NEGATIVE_INFINITY;
   /** Decoding limits, one object for every session. */
@@ -99,14 +102,34 @@ export class DeviceGateway implements DeviceSessionHost {
     });
     answerHandshakeErrors(this.wss, log, 'device');
     store.on('committed', (o) => this.onCommitted(o));
+    store.on('connection', (c) => this.onConnection(c.up));
     const tick = Math.max(20, Math.min(1_000, config.pingTimeout / 4, config.pingInterval / 4));
     this.ticker = setInterval(() => this.liveness(), tick);
     this.flusher = setInterval(() => this.flushPresence(), 1_000);
   }
 
-  /** Reads have been paused for the store, without a break, long enough to say so (flapping under load is not). */
+  /** Device reads are paused: the store's backlog is high or its server is down. */
+  get storePaused(): boolean {
+    return this.backlogPaused || this.storeDown;
+  }
+
+  /** Reads have been paused for the store's backlog, without a break, long enough to say so (flapping under load is not). */
   get storeBehind(): boolean {
-    return this.storePaused && Date.now() - this.pausedSince >= BEHIND_AFTER_MS;
+    return this.backlogPaused && Date.now() - this.pausedSince >= BEHIND_AFTER_MS;
+  }
+
+  /**
+   * The store's server went away or came back. While it is away nothing can be
+   * committed, so nothing more is read (memory stays bounded, TCP pushes back on
+   * devices) and new connections are refused with 503: a device kept connected
+   * keeps its unacknowledged frames and resends what a failed batch held after it
+   * reconnects (onCommitFailed), as with any failed commit.
+   */
+  private onConnection(up: boolean): void {
+    if (this.storeDown === !up) return;
+    this.storeDown = !up;
+    if (!this.storePaused) for (const s of this.sessions) s.setReading(true);
+    else for (const s of this.sessions) s.setReading(false);
   }
 
   get connections(): number {
@@ -118,7 +141,10 @@ export class DeviceGateway implements DeviceSessionHost {
     const refusal = this.admit(req);
     if (refusal instanceof HubError) {
       this.metrics.upgradesRejected.inc({ status: String(refusal.status) });
-      logRefusal(this.log, 'device', req, refusal);
+      // While the store is down every device retries: the outage has its own line (storage-health.ts), not one per attempt.
+      if (this.storeDown && refusal.code === HubErrorCode.Unavailable)
+        this.log.debug({ status: refusal.status, remote: req.socket.remoteAddress }, `device upgrade refused: ${refusal.message}`);
+      else logRefusal(this.log, 'device', req, refusal);
       rejectUpgrade(socket, refusal);
       return;
     }
@@ -137,6 +163,9 @@ export class DeviceGateway implements DeviceSessionHost {
   private admit(req: IncomingMessage): DeviceEntry | HubError {
     if (this.shuttingDown) {
       return new HubError(HubErrorCode.Unavailable, 'the hub is shutting down', { retryAfter: 5 });
+    }
+    if (this.storeDown) {
+      return new HubError(HubErrorCode.Unavailable, 'storage is unreachable; reconnect later', { retryAfter: 5 });
     }
     const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
     if (!offered.includes(DEVICE_SUBPROTOCOL)) {
@@ -239,6 +268,8 @@ export class DeviceGateway implements DeviceSessionHost {
 
   /** Presence history, last-seen times and RTTs are written in batches, once a second. */
   private flushPresence(): void {
+    // Kept for when the server answers again (bounded: upgrades are refused meanwhile), not failed once a second.
+    if (this.storeDown) return;
     if (this.presenceQueue.length > 0) {
       const rows = this.presenceQueue;
       this.presenceQueue = [];
@@ -281,9 +312,9 @@ export class DeviceGateway implements DeviceSessionHost {
       receivedAt: performance.now(),
     });
     this.metrics.storeBacklog.set(this.store.backlog);
-    if (!this.storePaused && this.store.backlog >= BACKLOG_HIGH) {
+    if (!this.backlogPaused && this.store.backlog >= BACKLOG_HIGH) {
       // The store is behind: stop reading every socket until it catches up (TCP pushes back on devices).
-      this.storePaused = true;
+      this.backlogPaused = true;
       const now = Date.now();
       this.pausedSince = now;
       this.metrics.storePauses.inc();
@@ -301,9 +332,9 @@ export class DeviceGateway implements DeviceSessionHost {
 
   private onCommitted(o: BatchOutcome<FrameMeta>): void {
     this.metrics.storeBacklog.set(this.store.backlog);
-    if (this.storePaused && this.store.backlog <= BACKLOG_LOW) {
-      this.storePaused = false;
-      for (const s of this.sessions) s.setReading(true);
+    if (this.backlogPaused && this.store.backlog <= BACKLOG_LOW) {
+      this.backlogPaused = false;
+      if (!this.storeDown) for (const s of this.sessions) s.setReading(true);
     }
     if (o.error !== undefined || o.result === undefined) {
       this.onCommitFailed(o);
@@ -358,7 +389,8 @@ export class DeviceGateway implements DeviceSessionHost {
   private onCommitFailed(o: BatchOutcome<FrameMeta>): void {
     this.metrics.storeFailures.inc();
     const entries = new Set(o.metas.map((m) => m.entry));
-    this.log.error(
+    // With the server unreachable the store has said so once (storage-health.ts): a line per batch would only repeat it.
+    this.log[this.storeDown ? 'debug' : 'error'](
       { err: o.error?.message, frames: o.frames, devices: entries.size },
       'commit failed: not acknowledging; disconnecting the devices',
     );

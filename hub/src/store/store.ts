@@ -147,6 +147,20 @@ export interface StoreEvents<M> {
   quarantined: [Quarantined[]];
   /** Background maintenance steps failed in a row (0: it works again). */
   maintenance: [number];
+  /** The database server stopped or started answering (engines with a server; SQLite never emits it). */
+  connection: [StoreConnection];
+}
+
+/** Whether a store's database server answers, for /healthz, metrics and logs. */
+export interface StoreConnection {
+  engine: string;
+  up: boolean;
+  /** When `up` last changed (or the store opened), ms since the epoch. */
+  since: number;
+  /** The last connection error, credentials removed (kept after recovery, for the log line). */
+  error: string | null;
+  /** Probes made while down (on the change to up: how many it took). */
+  attempts: number;
 }
 
 /** Figures for /healthz and metrics; an engine reports 0 for what it does not have. */

@@ -39,7 +39,8 @@ export function createPool(url: string, options: PoolOptions = {}): Pool {
 }
 
 /** SQLSTATE classes that mean the connection or the server is gone, not that the statement is wrong. */
-function isConnectionFault(err: unknown): boolean {
+export function isConnectionFault(err: unknown): boolean {
+  if (err instanceof HubError) return err.cause !== undefined && isConnectionFault(err.cause);
   const code = (err as { code?: unknown }).code;
   if (typeof code === 'string') {
     // 08: connection exception; 57P01..57P03: admin shutdown, crash shutdown, cannot connect now.

@@ -14,6 +14,7 @@ import type {
   SeriesLookup,
   SessionLookup,
   Store,
+  StoreConnection,
   StoreEvents,
   StoreOpArgs,
   StoreOpName,
@@ -21,6 +22,7 @@ import type {
   StoreStats,
 } from '../store.js';
 import * as commands from './commands.js';
+import { type BackoffOptions, ConnectionState } from './connection-state.js';
 import * as dashboards from './dashboards.js';
 import * as devices from './devices.js';
 import * as events from './events.js';
@@ -31,7 +33,7 @@ import * as modelProfiles from './model-profiles.js';
 import * as operators from './operators.js';
 import { DAY_MS, dropPartitionsBefore, ensurePartitions } from './partitions.js';
 import { pgOps } from './pg-ops.js';
-import { createPool, type Pool, query, storageError, transaction } from './pool.js';
+import { createPool, isConnectionFault, type Pool, query, storageError, transaction } from './pool.js';
 import { SeriesCache } from './series-cache.js';
 import { PgSessionLookup } from './session-lookup.js';
 import { PgTelemetryReads } from './telemetry-reads.js';
@@ -51,6 +53,8 @@ export interface PostgresStoreOptions {
   retentionMs: number;
   /** How often upkeep runs, ms (default an hour; 0: never, tests call `maintain`). */
   maintenanceIntervalMs?: number;
+  /** Probe delays while the server is unreachable (connection-state.ts). */
+  reconnect?: BackoffOptions;
 }
 
 /** Figures of this engine beside StoreStats. */
@@ -73,6 +77,7 @@ export class PostgresStore<M = unknown> extends EventEmitter<StoreEvents<M>> imp
   private maintenanceTimer: NodeJS.Timeout | undefined;
   private failingSteps = 0;
   private closed = false;
+  private readonly link: ConnectionState;
 
   private constructor(
     private readonly pool: Pool,
@@ -81,13 +86,40 @@ export class PostgresStore<M = unknown> extends EventEmitter<StoreEvents<M>> imp
     super();
     this.telemetry = new PgTelemetryReads(pool);
     this.commits = new GroupCommit<M>(options, (b) => this.commitBatch(b));
+    this.link = new ConnectionState(
+      options.url,
+      () => pool.query('SELECT 1'),
+      (state) => this.emit('connection', state),
+      options.reconnect,
+    );
+  }
+
+  /** Whether the server answers now, since when, and the last connection error (without credentials). */
+  get connection(): StoreConnection {
+    return this.link.state;
+  }
+
+  /** Notes what a call to the server says about the connection, and passes its outcome on. */
+  private watch<T>(p: Promise<T>): Promise<T> {
+    return p.then(
+      (v) => {
+        this.link.up();
+        return v;
+      },
+      (err: unknown) => {
+        if (isConnectionFault(err)) this.link.down(err);
+        throw err;
+      },
+    );
   }
 
   /** Connects, applies the migrations (under an advisory lock) and makes the partitions ahead. */
   static async open<M>(options: PostgresStoreOptions): Promise<PostgresStore<M>> {
     const pool = createPool(options.url, { max: options.poolSize ?? 10 });
     let store: PostgresStore<M> | undefined;
-    pool.on('error', (err) => store?.emit('log', { level: 'warn', msg: `PostgreSQL connection lost while idle: ${err.message}` }));
+    // Every idle connection reports the server going away: the state changes once,
+    // and the store reports that (one line, not one per connection).
+    pool.on('error', (err) => store?.link.down(err));
     try {
       await migrate(pool);
       await ensurePartitions(pool, Date.now());
@@ -113,7 +145,7 @@ export class PostgresStore<M = unknown> extends EventEmitter<StoreEvents<M>> imp
     const barrier = this.commits.barrier();
     const run = async (): Promise<StoreOpResult<K>> => {
       await barrier;
-      const out = await transaction(this.pool, name, (c) => pgOps[name](c, args));
+      const out = await this.watch(transaction(this.pool, name, (c) => pgOps[name](c, args)));
       if (name === 'deleteDevice') this.series.forgetDevice((out as StoreOpResult<'deleteDevice'>).rowid);
       this.sessions.apply(name, args, out);
       return out;
@@ -142,8 +174,8 @@ export class PostgresStore<M = unknown> extends EventEmitter<StoreEvents<M>> imp
   private async commitBatch(b: Pending<M>): Promise<void> {
     const outcome: BatchOutcome<M> = { metas: b.metas, frames: b.frames.length, latencyMs: 0 };
     try {
-      const result = await transaction(this.pool, 'storing device frames', (c) =>
-        applyBatch(c, b.id, b.frames, this.options.maxFrame, this.series),
+      const result = await this.watch(
+        transaction(this.pool, 'storing device frames', (c) => applyBatch(c, b.id, b.frames, this.options.maxFrame, this.series)),
       );
       for (const s of result.newSeries) this.series.set(s.device, s.name, { id: s.id, unit: s.unit });
       this.ingestStats.batches++;
@@ -219,7 +251,7 @@ export class PostgresStore<M = unknown> extends EventEmitter<StoreEvents<M>> imp
   // --- reads --------------------------------------------------------------------
 
   private read<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    return fn().catch((err: unknown) => {
+    return this.watch(fn()).catch((err: unknown) => {
       throw storageError(err, what);
     });
   }
@@ -312,6 +344,7 @@ export class PostgresStore<M = unknown> extends EventEmitter<StoreEvents<M>> imp
     if (this.closed) return;
     await this.drain();
     this.closed = true;
+    this.link.stop();
     await this.opChain;
     if (this.maintenanceTimer) clearInterval(this.maintenanceTimer);
     await this.pool.end();

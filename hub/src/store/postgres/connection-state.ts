@@ -1,0 +1,112 @@
+// Whether the PostgreSQL server answers, as one explicit state the hub can report
+// (/healthz, a gauge, one log line per change). pg's Pool reconnects lazily, on the
+// next query, so nothing would notice the server coming back while the hub holds
+// its writes: once a connection fault is seen, a probe (SELECT 1) retries with
+// exponential backoff and full jitter until the server answers, then the state
+// goes up again. Writes are not retried here: a failed batch is reported as failed
+// and the gateway handles it as it does SQLite's (not acknowledged, the device
+// resends; docs/architecture.md), and (device, seq) marks make resends exactly once.
+
+import type { StoreConnection } from '../store.js';
+
+export interface BackoffOptions {
+  /** First probe delay, ms (default 100). */
+  initialMs?: number;
+  /** Longest probe delay, ms (default 2 s: the server is back at most this long before the hub notices). */
+  maxMs?: number;
+  /** [0, 1); tests pass a seeded one. */
+  random?: () => number;
+}
+
+/** The delay before probe `attempt` (0-based): full jitter over an exponential ceiling, never under a tenth of it. */
+export function backoffDelay(attempt: number, options: BackoffOptions = {}): number {
+  const initial = options.initialMs ?? 100;
+  const max = options.maxMs ?? 2_000;
+  const ceiling = Math.min(max, initial * 2 ** Math.min(attempt, 30));
+  const r = (options.random ?? Math.random)();
+  return Math.round(ceiling * (0.1 + 0.9 * r));
+}
+
+/** An error message with the connection string's password (and user:password@ parts) taken out. */
+export function redact(message: string, url: string): string {
+  let out = message.replace(/(postgres(?:ql)?:\/\/)[^@\s/]*@/gi, '$1***@');
+  try {
+    const password = decodeURIComponent(new URL(url).password);
+    if (password.length > 0) out = out.split(password).join('***');
+  } catch {
+    // Not a URL pg could use either; nothing more to take out.
+  }
+  return out;
+}
+
+export class ConnectionState {
+  private current: StoreConnection;
+  private attempt = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly url: string,
+    /** One query that succeeds only with a working connection. */
+    private readonly probe: () => Promise<unknown>,
+    /** Called on every change of `up`, never twice in the same direction. */
+    private readonly changed: (state: StoreConnection) => void,
+    private readonly backoff: BackoffOptions = {},
+  ) {
+    this.current = { engine: 'postgres', up: true, since: Date.now(), error: null, attempts: 0 };
+  }
+
+  get state(): StoreConnection {
+    return { ...this.current, attempts: this.attempt };
+  }
+
+  /** A connection fault was seen: down from now (once), probing until the server answers. */
+  down(err: unknown): void {
+    if (this.stopped) return;
+    const error = redact(err instanceof Error ? err.message : String(err), this.url);
+    if (!this.current.up) {
+      this.current = { ...this.current, error };
+      return;
+    }
+    this.attempt = 0;
+    this.current = { engine: 'postgres', up: false, since: Date.now(), error, attempts: 0 };
+    this.changed(this.state);
+    this.schedule();
+  }
+
+  /** Something succeeded against the server: up, if it was down. */
+  up(): void {
+    if (this.stopped || this.current.up) return;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    const attempts = this.attempt;
+    this.attempt = 0;
+    this.current = { engine: 'postgres', up: true, since: Date.now(), error: this.current.error, attempts: 0 };
+    this.changed({ ...this.current, attempts });
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private schedule(): void {
+    if (this.stopped || this.current.up) return;
+    const delay = backoffDelay(this.attempt, this.backoff);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.attempt++;
+      this.probe().then(
+        () => this.up(),
+        (err: unknown) => {
+          if (this.current.up || this.stopped) return;
+          this.current = { ...this.current, error: redact(err instanceof Error ? err.message : String(err), this.url) };
+          this.schedule();
+        },
+      );
+    }, delay);
+    // A hub shutting down does not wait for the next probe.
+    this.timer.unref();
+  }
+}
