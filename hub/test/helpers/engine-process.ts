@@ -7,6 +7,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { accessSync, constants, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
+import { freePort } from './free-port.js';
 
 /** Keep the end of an engine's log: enough to explain a failure, bounded for chatty engines. */
 const LOG_LIMIT = 64 * 1024;
@@ -86,6 +87,22 @@ function childrenOf(pid: number): number[] {
   return out;
 }
 
+/**
+ * Calls `launch` with a free port; when it fails because the engine found the port taken
+ * (another process bound it first), tries another free port, three tries in all.
+ */
+export async function launchOnFreePort(launch: (port: number) => Promise<void>, portTaken: () => boolean): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    try {
+      await launch(port);
+      return;
+    } catch (err) {
+      if (attempt >= 3 || !portTaken()) throw err;
+    }
+  }
+}
+
 export class EngineProcess {
   /** The end of what the engine wrote to stdout and stderr. */
   log = '';
@@ -147,6 +164,11 @@ export class EngineProcess {
 
   get running(): boolean {
     return !this.ended;
+  }
+
+  /** The log with a line saying how this run finished, kept when the engine is launched again. */
+  endedLog(): string {
+    return `${this.log}\n--- ${this.running ? 'stopped' : 'ended'} ---\n`;
   }
 
   /** Sends `signal` (the engine's own shutdown signal) and waits for the exit; SIGKILL after `graceMs`. */

@@ -20,8 +20,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { EngineProcess, findOnPath, holdDir, isExecutable, releaseDir } from './engine-process.js';
-import { freePort } from './free-port.js';
+import { EngineProcess, findOnPath, holdDir, isExecutable, launchOnFreePort, releaseDir } from './engine-process.js';
 
 const run = promisify(execFile);
 
@@ -253,15 +252,13 @@ class PostgresServer {
         throw new Error(`initdb failed: ${err.message}\n${err.stderr ?? ''}`);
       });
       // The free port may be taken by another process before postgres binds it: try another.
-      for (let attempt = 1; ; attempt++) {
-        s.port = await freePort();
-        try {
-          await s.launch();
-          break;
-        } catch (err) {
-          if (attempt >= 3 || !s.proc?.portTaken()) throw err;
-        }
-      }
+      await launchOnFreePort(
+        (port) => {
+          s.port = port;
+          return s.launch();
+        },
+        () => s.proc?.portTaken() ?? false,
+      );
     } catch (err) {
       await s.stop();
       throw err;
@@ -275,7 +272,7 @@ class PostgresServer {
   }
 
   private async launch(): Promise<void> {
-    if (this.proc) this.logs += `${this.proc.log}\n--- ${this.proc.running ? 'stopped' : 'ended'} ---\n`;
+    if (this.proc) this.logs += this.proc.endedLog();
     const settings: Record<string, string | number> = {
       listen_addresses: '127.0.0.1',
       unix_socket_directories: this.dir,

@@ -19,8 +19,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { EngineProcess, findOnPath, holdDir, releaseDir } from './engine-process.js';
-import { freePort } from './free-port.js';
+import { EngineProcess, findOnPath, holdDir, launchOnFreePort, releaseDir } from './engine-process.js';
 
 export const REDIS_URL_ENV = 'HALYARD_TEST_REDIS_URL';
 
@@ -141,15 +140,13 @@ class RedisServer {
     const t0 = performance.now();
     try {
       // The free port may be taken by another process before redis binds it: try another.
-      for (let attempt = 1; ; attempt++) {
-        s.port = await freePort();
-        try {
-          await s.launch();
-          break;
-        } catch (err) {
-          if (attempt >= 3 || !s.proc?.portTaken()) throw err;
-        }
-      }
+      await launchOnFreePort(
+        (port) => {
+          s.port = port;
+          return s.launch();
+        },
+        () => s.proc?.portTaken() ?? false,
+      );
     } catch (err) {
       await s.stop();
       throw err;
@@ -159,7 +156,7 @@ class RedisServer {
   }
 
   private async launch(): Promise<void> {
-    if (this.proc) this.logs += `${this.proc.log}\n--- ${this.proc.running ? 'stopped' : 'ended'} ---\n`;
+    if (this.proc) this.logs += this.proc.endedLog();
     this.proc = EngineProcess.spawn({
       name: 'redis-server',
       command: this.bin,
