@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Api, startTestHub, type TestHub } from './helpers/hub.js';
+import { type Api, startHubWithRoles, type TestHub } from './helpers/hub.js';
 
 const DOC = {
   commands: [
@@ -25,13 +25,7 @@ describe('model profiles', () => {
   let viewer: Api;
   let operator: Api;
   before(async () => {
-    t = await startTestHub();
-    await t.api.post('/operators', { username: 'vi', password: 'viewer-pass', role: 'viewer' });
-    await t.api.post('/operators', { username: 'op', password: 'operator-pass', role: 'operator' });
-    viewer = new Api(t.http);
-    await viewer.login('vi', 'viewer-pass');
-    operator = new Api(t.http);
-    await operator.login('op', 'operator-pass');
+    ({ t, viewer, operator } = await startHubWithRoles());
   });
   after(() => t.close());
 

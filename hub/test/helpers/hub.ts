@@ -159,6 +159,18 @@ export async function startTestHub(flags: string[] = [], dir?: string): Promise<
   };
 }
 
+/** A test hub with a viewer ("vi", "viewer-pass") and an operator ("op", "operator-pass"), each logged in on its own Api. */
+export async function startHubWithRoles(): Promise<{ t: TestHub; viewer: Api; operator: Api }> {
+  const t = await startTestHub();
+  await t.api.post('/operators', { username: 'vi', password: 'viewer-pass', role: 'viewer' });
+  await t.api.post('/operators', { username: 'op', password: 'operator-pass', role: 'operator' });
+  const viewer = new Api(t.http);
+  await viewer.login('vi', 'viewer-pass');
+  const operator = new Api(t.http);
+  await operator.login('op', 'operator-pass');
+  return { t, viewer, operator };
+}
+
 /** One sample from /metrics, e.g. `halyard_mqtt_dropped_total{reason="x"}`; 0 when absent (a counter not yet counted). */
 export async function metricSample(t: TestHub, sample: string): Promise<number> {
   const text = await fetch(`${t.http}/metrics`).then((r) => r.text());
