@@ -23,13 +23,17 @@ export interface DeviceRecord {
   caps: string[];
 }
 
-interface Row {
+/**
+ * A devices row joined with its sequence mark, as either engine returns it; `L` is how
+ * the engine returns a JSON list column (SQLite: its text, PostgreSQL: the parsed list).
+ */
+export interface DeviceRow<L> {
   rowid: number;
   id: string;
   name: string | null;
   model: string | null;
   firmware: string | null;
-  tags: string;
+  tags: L;
   secret_hash: Uint8Array;
   created_at: number;
   revoked_at: number | null;
@@ -37,20 +41,25 @@ interface Row {
   last_seen: number | null;
   rtt: number | null;
   seq: number | null;
-  caps: string;
+  caps: L;
 }
 
-const SELECT = `SELECT d.rowid, d.id, d.name, d.model, d.firmware, d.tags, d.secret_hash, d.created_at, d.revoked_at, d.boot,
-  d.last_seen, d.rtt, s.seq, d.caps FROM devices d LEFT JOIN device_seq s ON s.device = d.rowid`;
+type Row = DeviceRow<string>;
 
-function toRecord(r: Row): DeviceRecord {
+/** The columns of a DeviceRow, in both engines' SQL. */
+export const DEVICE_SELECT = `SELECT d.rowid, d.id, d.name, d.model, d.firmware, d.tags, d.secret_hash, d.created_at, d.revoked_at, d.boot,
+  d.last_seen, d.rtt, s.seq, d.caps FROM devices d LEFT JOIN device_seq s ON s.device = d.rowid`;
+const SELECT = DEVICE_SELECT;
+
+/** A row as a DeviceRecord; `list` decodes the engine's JSON list columns (tags, caps). */
+export function deviceFromRow<L>(r: DeviceRow<L>, list: (column: L) => string[]): DeviceRecord {
   return {
     rowid: r.rowid,
     id: r.id,
     name: r.name,
     model: r.model,
     firmware: r.firmware,
-    tags: JSON.parse(r.tags) as string[],
+    tags: list(r.tags),
     secretHash: new Uint8Array(r.secret_hash),
     createdAt: r.created_at,
     revokedAt: r.revoked_at,
@@ -58,9 +67,11 @@ function toRecord(r: Row): DeviceRecord {
     lastSeen: r.last_seen,
     rtt: r.rtt,
     lastSeq: r.seq ?? 0,
-    caps: JSON.parse(r.caps) as string[],
+    caps: list(r.caps),
   };
 }
+
+const toRecord = (r: Row): DeviceRecord => deviceFromRow(r, (text) => JSON.parse(text) as string[]);
 
 export function listDevices(db: Db): DeviceRecord[] {
   return (sql(db, `${SELECT} ORDER BY d.id`).all() as Row[]).map(toRecord);
@@ -104,13 +115,23 @@ export interface DevicePatch {
   tags?: string[];
 }
 
+/** The editable fields of `d` after `patch` (an absent field keeps its value). */
+export function patchedDevice(d: DeviceRecord, patch: DevicePatch): { name: string | null; model: string | null; tags: string[] } {
+  return {
+    name: patch.name === undefined ? d.name : patch.name,
+    model: patch.model === undefined ? d.model : patch.model,
+    tags: patch.tags ?? d.tags,
+  };
+}
+
 export function updateDevice(db: Db, id: string, patch: DevicePatch): DeviceRecord {
   const d = getDevice(db, id);
   if (d === undefined) throw new HubError(HubErrorCode.DeviceUnknown, `no device "${id}"`);
+  const next = patchedDevice(d, patch);
   sql(db, 'UPDATE devices SET name = ?, model = ?, tags = ? WHERE rowid = ?').run(
-    patch.name === undefined ? d.name : patch.name,
-    patch.model === undefined ? d.model : patch.model,
-    JSON.stringify(patch.tags ?? d.tags),
+    next.name,
+    next.model,
+    JSON.stringify(next.tags),
     d.rowid,
   );
   return getDevice(db, id) as DeviceRecord;

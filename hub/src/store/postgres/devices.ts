@@ -1,47 +1,22 @@
 // The device registry in PostgreSQL (as ../devices.ts does in SQLite).
 
 import { HubError, HubErrorCode } from '../../errors.js';
-import type { DevicePatch, DeviceRecord, NewDevice, Touch } from '../devices.js';
+import {
+  DEVICE_SELECT,
+  type DevicePatch,
+  type DeviceRecord,
+  type DeviceRow,
+  deviceFromRow,
+  type NewDevice,
+  patchedDevice,
+  type Touch,
+} from '../devices.js';
 import { pgCode, type Queryable, UNIQUE_VIOLATION } from './pool.js';
 
-interface Row {
-  rowid: number;
-  id: string;
-  name: string | null;
-  model: string | null;
-  firmware: string | null;
-  tags: string[];
-  secret_hash: Buffer;
-  created_at: number;
-  revoked_at: number | null;
-  boot: number | null;
-  last_seen: number | null;
-  rtt: number | null;
-  seq: number | null;
-  caps: string[];
-}
+type Row = DeviceRow<string[]>;
 
-const SELECT = `SELECT d.rowid, d.id, d.name, d.model, d.firmware, d.tags, d.secret_hash, d.created_at, d.revoked_at, d.boot,
-  d.last_seen, d.rtt, s.seq, d.caps FROM devices d LEFT JOIN device_seq s ON s.device = d.rowid`;
-
-function toRecord(r: Row): DeviceRecord {
-  return {
-    rowid: r.rowid,
-    id: r.id,
-    name: r.name,
-    model: r.model,
-    firmware: r.firmware,
-    tags: r.tags,
-    secretHash: new Uint8Array(r.secret_hash),
-    createdAt: r.created_at,
-    revokedAt: r.revoked_at,
-    boot: r.boot,
-    lastSeen: r.last_seen,
-    rtt: r.rtt,
-    lastSeq: r.seq ?? 0,
-    caps: r.caps,
-  };
-}
+const SELECT = DEVICE_SELECT;
+const toRecord = (r: Row): DeviceRecord => deviceFromRow(r, (list) => list);
 
 const bytes = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 /** name, model and firmware are json strings (schema.ts). */
@@ -88,10 +63,11 @@ export async function createDevice(db: Queryable, d: NewDevice): Promise<DeviceR
 
 export async function updateDevice(db: Queryable, id: string, patch: DevicePatch): Promise<DeviceRecord> {
   const d = await mustGet(db, id);
+  const next = patchedDevice(d, patch);
   await db.query('UPDATE devices SET name = $1, model = $2, tags = $3 WHERE rowid = $4', [
-    str(patch.name === undefined ? d.name : patch.name),
-    str(patch.model === undefined ? d.model : patch.model),
-    JSON.stringify(patch.tags ?? d.tags),
+    str(next.name),
+    str(next.model),
+    JSON.stringify(next.tags),
     d.rowid,
   ]);
   return mustGet(db, id);
