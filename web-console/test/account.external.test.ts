@@ -3,11 +3,10 @@
 // session ends, this one goes on.
 
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
-import { ADMIN_PASSWORD, Api, ensureConsoleBuilt, type HubProcess, launchBrowser, OUT, removeDir, startHub } from './e2e-support.ts';
+import { Api, type HubProcess, logIn, OUT, openPage, startConsoleHub, tearDown } from './e2e-support.ts';
 
 const WAIT = { timeout: 15_000 };
 
@@ -20,28 +19,13 @@ describe('own account in the console', () => {
   const errors: string[] = [];
 
   before(async () => {
-    ensureConsoleBuilt();
-    mkdirSync(OUT, { recursive: true });
-    hub = await startHub();
-    api = new Api(hub.http);
-    await api.login('admin', ADMIN_PASSWORD);
+    ({ hub, api } = await startConsoleHub());
     await api.call('POST', '/operators', { username: 'vic', password: 'vic-first-pass', role: 'viewer' });
-    ({ context, profile } = await launchBrowser());
-    page = context.pages()[0] ?? (await context.newPage());
-    page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(`${hub.http}/fleet`);
-    await page.fill('#login-user', 'vic');
-    await page.fill('#login-password', 'vic-first-pass');
-    await page.click('button[type=submit]');
-    await page.waitForSelector('.conn[data-state="live"]', WAIT);
+    ({ context, profile, page } = await openPage(errors));
+    await logIn(page, hub, 'vic', 'vic-first-pass');
   });
 
-  after(async () => {
-    await context?.close();
-    await hub?.stop();
-    if (hub) removeDir(hub.dataDir);
-    if (profile) removeDir(profile);
-  });
+  after(() => tearDown({ context, profile, hub }));
 
   it('a viewer changes their password by keyboard; wrong input is explained; other sessions end', async () => {
     const other = new Api(hub.http);

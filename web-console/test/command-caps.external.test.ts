@@ -3,11 +3,10 @@
 // offers them before the device has run any; history adds what it ran.
 
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { type Fleet, provisionDevices, startFleet } from '@halyard/device-sim';
+import { type Fleet, startFleet } from '@halyard/device-sim';
 import type { BrowserContext, Page } from 'playwright-core';
-import { ADMIN_PASSWORD, Api, ensureConsoleBuilt, type HubProcess, launchBrowser, OUT, removeDir, startHub } from './e2e-support.ts';
+import { type Api, type HubProcess, logIn, openPage, provision, startConsoleHub, tearDown } from './e2e-support.ts';
 
 const WAIT = { timeout: 15_000 };
 
@@ -21,40 +20,23 @@ describe('command suggestions from caps', () => {
   const errors: string[] = [];
 
   before(async () => {
-    ensureConsoleBuilt();
-    mkdirSync(OUT, { recursive: true });
-    hub = await startHub();
-    api = new Api(hub.http);
-    await api.login('admin', ADMIN_PASSWORD);
-    ({ context, profile } = await launchBrowser());
-    page = context.pages()[0] ?? (await context.newPage());
-    page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(`${hub.http}/fleet`);
-    await page.fill('#login-user', 'admin');
-    await page.fill('#login-password', ADMIN_PASSWORD);
-    await page.click('button[type=submit]');
-    await page.waitForSelector('.conn[data-state="live"]', WAIT);
+    ({ hub, api } = await startConsoleHub());
+    ({ context, profile, page } = await openPage(errors));
+    await logIn(page, hub);
   });
 
-  after(async () => {
-    await context?.close();
-    await fleet?.stop();
-    await hub?.stop();
-    if (hub) removeDir(hub.dataDir);
-    if (profile) removeDir(profile);
-  });
+  after(() => tearDown({ context, profile, hub }, fleet));
 
   const suggestions = () => page.$$eval('#command-names option', (os) => os.map((o) => (o as HTMLOptionElement).value));
 
   it('offers the commands a device declared, even when it came online after the console loaded', async () => {
-    const auth = { user: 'admin', password: ADMIN_PASSWORD };
-    const relays = await provisionDevices({ hub: hub.ws, count: 1, idPrefix: 'relay-', profile: 'relay', auth });
+    const relays = await provision(hub, 1, 'relay-', 'relay');
     // Open the tab first: the device has not said HELLO yet, so only the built-ins are known.
     await page.goto(`${hub.http}/devices/relay-0001/commands`);
     await page.waitForSelector('form[aria-label="Send a command"]', WAIT);
     assert.deepEqual(await suggestions(), ['ping', 'reboot']);
 
-    fleet = startFleet({ hub: hub.ws, devices: relays.devices, rate: 1, backoff: { baseMs: 200, capMs: 1_000 } });
+    fleet = startFleet({ hub: hub.ws, devices: relays, rate: 1, backoff: { baseMs: 200, capMs: 1_000 } });
     await page.waitForFunction(() => document.querySelectorAll('#command-names option[value="toggle"]').length === 1, undefined, WAIT);
     assert.deepEqual(await suggestions(), ['ping', 'reboot', 'toggle', 'set']);
     const device = (await api.call('GET', '/devices/relay-0001')) as { caps: string[] };

@@ -5,22 +5,22 @@
 // reconnecting after a hub restart) and saves screenshots under test-output/console/.
 
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type DeviceSpec, type Fleet, provisionDevices, startFleet } from '@halyard/device-sim';
+import { type DeviceSpec, type Fleet, startFleet } from '@halyard/device-sim';
 import type { BrowserContext, Page } from 'playwright-core';
 import {
   ADMIN_PASSWORD,
-  Api,
-  ensureConsoleBuilt,
+  type Api,
   type HubProcess,
-  launchBrowser,
   OUT,
-  removeDir,
+  openPage,
+  provision,
   type SimProcess,
-  startHub,
+  startConsoleHub,
   startSimCommand,
+  tearDown,
 } from './e2e-support.ts';
 
 const WAIT = { timeout: 15_000 };
@@ -63,30 +63,16 @@ describe('web console in Chromium', () => {
   const errors: string[] = [];
 
   before(async () => {
-    ensureConsoleBuilt();
-    mkdirSync(OUT, { recursive: true });
-    hub = await startHub();
-    api = new Api(hub.http);
-    await api.login('admin', ADMIN_PASSWORD);
+    ({ hub, api } = await startConsoleHub());
     await api.call('POST', '/operators', { username: 'vera', password: 'viewer-password', role: 'viewer' });
-    const auth = { user: 'admin', password: ADMIN_PASSWORD };
-    const thermos = await provisionDevices({ hub: hub.ws, count: 3, idPrefix: 'thermo-', profile: 'thermostat', auth });
-    const others = await provisionDevices({ hub: hub.ws, count: 1, idPrefix: 'relay-', profile: 'relay', auth });
-    steady = startFleet({ hub: hub.ws, devices: thermos.devices, rate: 2, backoff: BACKOFF, seed: 22 });
-    flakySpec = others.devices;
+    const thermos = await provision(hub, 3, 'thermo-', 'thermostat');
+    flakySpec = await provision(hub, 1, 'relay-', 'relay');
+    steady = startFleet({ hub: hub.ws, devices: thermos, rate: 2, backoff: BACKOFF, seed: 22 });
     flaky = startFleet({ hub: hub.ws, devices: flakySpec, rate: 1, backoff: BACKOFF, seed: 23 });
-    ({ context, profile } = await launchBrowser());
-    page = context.pages()[0] ?? (await context.newPage());
-    page.on('pageerror', (e) => errors.push(e.message));
+    ({ context, profile, page } = await openPage(errors));
   });
 
-  after(async () => {
-    await context?.close();
-    await Promise.all([steady?.stop(), flaky?.stop(), sim?.stop()]);
-    await hub?.stop();
-    if (hub) removeDir(hub.dataDir);
-    if (profile) removeDir(profile);
-  });
+  after(() => tearDown({ context, profile, hub }, steady, flaky, sim));
 
   it('logs in and shows the operator, the hub and the fleet live', async () => {
     await page.goto(`${hub.http}/fleet`);

@@ -3,12 +3,13 @@
 // to synchronise: every wait is for an event, a line of output or a selector.
 
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { type BrowserContext, chromium } from 'playwright-core';
+import { type DeviceSpec, type ProfileChoice, provisionDevices } from '@halyard/device-sim';
+import { type BrowserContext, chromium, type Page } from 'playwright-core';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const CONSOLE_DIST = join(ROOT, 'web-console/dist');
@@ -193,4 +194,69 @@ export function launchBrowser(): Promise<{ context: BrowserContext; profile: str
       colorScheme: 'light',
     })
     .then((context) => ({ context, profile }));
+}
+
+/** The admin's account as device-sim's provisioning takes it. */
+export const ADMIN_AUTH = { user: 'admin', password: ADMIN_PASSWORD };
+
+/**
+ * A browser test's hub: builds the console if need be, makes the screenshot dir, starts
+ * the hub and logs its API in as admin.
+ */
+export async function startConsoleHub(): Promise<{ hub: HubProcess; api: Api }> {
+  ensureConsoleBuilt();
+  mkdirSync(OUT, { recursive: true });
+  const hub = await startHub();
+  const api = new Api(hub.http);
+  await api.login('admin', ADMIN_PASSWORD);
+  return { hub, api };
+}
+
+/** Provisions `count` simulated devices (ids `<idPrefix>0001`, ...) running `profile`, as admin. */
+export async function provision(
+  hub: HubProcess,
+  count: number,
+  idPrefix: string,
+  profile: ProfileChoice,
+  opts: { concurrency?: number } = {},
+): Promise<DeviceSpec[]> {
+  return (await provisionDevices({ hub: hub.ws, count, idPrefix, profile, auth: ADMIN_AUTH, ...opts })).devices;
+}
+
+/** Chromium (launchBrowser) and its first page; the page's uncaught errors go to `errors`. */
+export async function openPage(errors?: string[]): Promise<{ context: BrowserContext; profile: string; page: Page }> {
+  const { context, profile } = await launchBrowser();
+  const page = context.pages()[0] ?? (await context.newPage());
+  if (errors) page.on('pageerror', (e) => errors.push(e.message));
+  return { context, profile, page };
+}
+
+/** Opens /fleet, logs in through the console's form and waits for `until` (by default, the live channel). */
+export async function logIn(
+  page: Page,
+  hub: HubProcess,
+  username = 'admin',
+  password = ADMIN_PASSWORD,
+  until = '.conn[data-state="live"]',
+): Promise<void> {
+  await page.goto(`${hub.http}/fleet`);
+  await page.fill('#login-user', username);
+  await page.fill('#login-password', password);
+  await page.click('button[type=submit]');
+  await page.waitForSelector(until, { timeout: 15_000 });
+}
+
+/**
+ * The end of a browser test (for `after`, so any part may be missing): closes the
+ * browser, stops `others` (fleets, simulators), stops the hub, removes the directories.
+ */
+export async function tearDown(
+  s: { context?: BrowserContext; profile?: string; hub?: HubProcess },
+  ...others: ({ stop(): Promise<unknown> } | undefined)[]
+): Promise<void> {
+  await s.context?.close();
+  await Promise.all(others.map((o) => o?.stop()));
+  await s.hub?.stop();
+  if (s.hub) removeDir(s.hub.dataDir);
+  if (s.profile) removeDir(s.profile);
 }

@@ -5,14 +5,13 @@
 
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type DeviceSpec, type Fleet, provisionDevices, startFleet } from '@halyard/device-sim';
+import { type DeviceSpec, type Fleet, startFleet } from '@halyard/device-sim';
 import { DEVICE_SUBPROTOCOL, encode, MessageType, PROTOCOL_VERSION } from '@halyard/firmware-protocol';
 import type { BrowserContext, Page } from 'playwright-core';
 import WebSocket from 'ws';
-import { ADMIN_PASSWORD, Api, ensureConsoleBuilt, type HubProcess, launchBrowser, OUT, removeDir, startHub } from './e2e-support.ts';
+import { Api, type HubProcess, logIn, OUT, openPage, provision, startConsoleHub, tearDown } from './e2e-support.ts';
 
 const WAIT = { timeout: 15_000 };
 const BACKOFF = { baseMs: 200, capMs: 1_000 };
@@ -45,37 +44,20 @@ describe('an operator’s first session (issue 19)', () => {
   const errors: string[] = [];
 
   before(async () => {
-    ensureConsoleBuilt();
-    mkdirSync(OUT, { recursive: true });
-    hub = await startHub();
-    api = new Api(hub.http);
-    await api.login('admin', ADMIN_PASSWORD);
-    const auth = { user: 'admin', password: ADMIN_PASSWORD };
-    const meters = await provisionDevices({ hub: hub.ws, count: 1, idPrefix: 'meter-', profile: 'power-meter', auth });
-    const thermos = await provisionDevices({ hub: hub.ws, count: 1, idPrefix: 'thermo-', profile: 'thermostat', auth });
-    const relays = await provisionDevices({ hub: hub.ws, count: 1, idPrefix: 'relay-', profile: 'relay', auth });
+    ({ hub, api } = await startConsoleHub());
+    const meters = await provision(hub, 1, 'meter-', 'power-meter');
+    const thermos = await provision(hub, 1, 'thermo-', 'thermostat');
+    const relays = await provision(hub, 1, 'relay-', 'relay');
     await api.call('POST', '/devices', { id: 'never-1', tags: ['lab'] });
-    skewed = (await provisionDevices({ hub: hub.ws, count: 1, idPrefix: 'skewed-', profile: 'relay', auth })).devices;
-    late = (await provisionDevices({ hub: hub.ws, count: 1, idPrefix: 'late-', profile: 'relay', auth })).devices;
-    fleet = startFleet({ hub: hub.ws, devices: [...meters.devices, ...thermos.devices, ...relays.devices], rate: 2, backoff: BACKOFF });
-    ({ context, profile } = await launchBrowser());
-    page = context.pages()[0] ?? (await context.newPage());
-    page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(`${hub.http}/fleet`);
-    await page.fill('#login-user', 'admin');
-    await page.fill('#login-password', ADMIN_PASSWORD);
-    await page.click('button[type=submit]');
-    await page.waitForSelector('.conn[data-state="live"]', WAIT);
+    skewed = await provision(hub, 1, 'skewed-', 'relay');
+    late = await provision(hub, 1, 'late-', 'relay');
+    fleet = startFleet({ hub: hub.ws, devices: [...meters, ...thermos, ...relays], rate: 2, backoff: BACKOFF });
+    ({ context, profile, page } = await openPage(errors));
+    await logIn(page, hub);
     await page.waitForSelector('a[data-device="meter-0001"]:has-text("online")', WAIT);
   });
 
-  after(async () => {
-    await context?.close();
-    await Promise.all([fleet?.stop(), lateFleet?.stop()]);
-    await hub?.stop();
-    if (hub) removeDir(hub.dataDir);
-    if (profile) removeDir(profile);
-  });
+  after(() => tearDown({ context, profile, hub }, fleet, lateFleet));
 
   it('keeps the device tab bar whole and every tab reachable with tall content, on desktop and phone', async () => {
     for (const [size, viewport] of [

@@ -7,9 +7,9 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type DeviceSpec, type Fleet, provisionDevices, startFleet } from '@halyard/device-sim';
+import { type DeviceSpec, type Fleet, startFleet } from '@halyard/device-sim';
 import type { BrowserContext, Page } from 'playwright-core';
-import { ADMIN_PASSWORD, Api, ensureConsoleBuilt, type HubProcess, launchBrowser, OUT, removeDir, startHub } from './e2e-support.ts';
+import { ADMIN_PASSWORD, Api, type HubProcess, OUT, openPage, provision, startConsoleHub, tearDown } from './e2e-support.ts';
 
 const DEVICES = 5_000;
 const LIVE = 200;
@@ -25,28 +25,16 @@ describe('fleet table with 5,000 devices', () => {
   let all: readonly DeviceSpec[] = [];
 
   before(async () => {
-    ensureConsoleBuilt();
-    hub = await startHub();
-    const api = new Api(hub.http);
-    await api.login('admin', ADMIN_PASSWORD);
-    const auth = { user: 'admin', password: ADMIN_PASSWORD };
-    const live = await provisionDevices({ hub: hub.ws, count: LIVE, idPrefix: 'live-', profile: 'mixed', auth, concurrency: 16 });
-    all = live.devices;
-    const idle = await provisionDevices({ hub: hub.ws, count: DEVICES - LIVE, idPrefix: 'idle-', profile: 'mixed', auth, concurrency: 16 });
-    all = [...all, ...idle.devices];
-    fleet = startFleet({ hub: hub.ws, devices: live.devices, rate: 1, backoff: { baseMs: 200, capMs: 1_000 }, seed: 21 });
-    ({ context, profile } = await launchBrowser());
-    page = context.pages()[0] ?? (await context.newPage());
+    ({ hub } = await startConsoleHub());
+    const live = await provision(hub, LIVE, 'live-', 'mixed', { concurrency: 16 });
+    all = live;
+    const idle = await provision(hub, DEVICES - LIVE, 'idle-', 'mixed', { concurrency: 16 });
+    all = [...all, ...idle];
+    fleet = startFleet({ hub: hub.ws, devices: live, rate: 1, backoff: { baseMs: 200, capMs: 1_000 }, seed: 21 });
+    ({ context, profile, page } = await openPage());
   });
 
-  after(async () => {
-    await context?.close();
-    await fleet?.stop();
-    await trackers?.stop();
-    await hub?.stop();
-    if (hub) removeDir(hub.dataDir);
-    if (profile) removeDir(profile);
-  });
+  after(() => tearDown({ context, profile, hub }, fleet, trackers));
 
   it('paints fast, keeps the DOM small, scrolls smoothly and stays live', async (t) => {
     await page.goto(`${hub.http}/fleet`);

@@ -6,12 +6,24 @@
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type Fleet, provisionDevices, startFleet } from '@halyard/device-sim';
+import { type Fleet, startFleet } from '@halyard/device-sim';
 import type { BrowserContext, Page } from 'playwright-core';
-import { ADMIN_PASSWORD, Api, ensureConsoleBuilt, type HubProcess, launchBrowser, OUT, ROOT, removeDir, startHub } from './e2e-support.ts';
+import {
+  ADMIN_PASSWORD,
+  Api,
+  type HubProcess,
+  logIn,
+  OUT,
+  openPage,
+  provision,
+  ROOT,
+  removeDir,
+  startConsoleHub,
+  tearDown,
+} from './e2e-support.ts';
 
 /** Polls `check` until it holds (the hub's answers arrive in their own time). */
 async function eventually(check: () => Promise<boolean>, what: string, timeoutMs: number): Promise<void> {
@@ -39,32 +51,17 @@ describe('the fleet at a glance and the rest of the first session (issue 19)', (
   const errors: string[] = [];
 
   before(async () => {
-    ensureConsoleBuilt();
-    mkdirSync(OUT, { recursive: true });
-    hub = await startHub();
-    api = new Api(hub.http);
-    await api.login('admin', ADMIN_PASSWORD);
-    const auth = { user: 'admin', password: ADMIN_PASSWORD };
-    const thermos = await provisionDevices({ hub: hub.ws, count: 2, idPrefix: 'thermo-', profile: 'thermostat', auth });
-    const trackers = await provisionDevices({ hub: hub.ws, count: 2, idPrefix: 'tracker-', profile: 'tracker', auth });
-    fleet = startFleet({ hub: hub.ws, devices: [...thermos.devices, ...trackers.devices], rate: 2, backoff: BACKOFF, seed: 19 });
-    ({ context, profile } = await launchBrowser());
-    page = context.pages()[0] ?? (await context.newPage());
-    page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(`${hub.http}/fleet`);
-    await page.fill('#login-user', 'admin');
-    await page.fill('#login-password', ADMIN_PASSWORD);
-    await page.click('button[type=submit]');
-    await page.waitForSelector('.conn[data-state="live"]', WAIT);
+    ({ hub, api } = await startConsoleHub());
+    const thermos = await provision(hub, 2, 'thermo-', 'thermostat');
+    const trackers = await provision(hub, 2, 'tracker-', 'tracker');
+    fleet = startFleet({ hub: hub.ws, devices: [...thermos, ...trackers], rate: 2, backoff: BACKOFF, seed: 19 });
+    ({ context, profile, page } = await openPage(errors));
+    await logIn(page, hub);
     await page.waitForSelector('a[data-device="thermo-0001"]:has-text("online")', WAIT);
   });
 
   after(async () => {
-    await context?.close();
-    await fleet?.stop();
-    await hub?.stop();
-    if (hub) removeDir(hub.dataDir);
-    if (profile) removeDir(profile);
+    await tearDown({ context, profile, hub }, fleet);
     assert.deepEqual(errors, [], 'no uncaught errors in the page');
   });
 
@@ -206,10 +203,9 @@ describe('the fleet at a glance and the rest of the first session (issue 19)', (
     // signed in as the same operator shows the same panels. In it, an operator whose
     // dashboard a console kept only in the browser (before the hub kept them) has it
     // moved up to the hub when the dashboard opens.
-    const fresh = await launchBrowser();
+    const fresh = await openPage(errors);
     try {
-      const p2 = fresh.context.pages()[0] ?? (await fresh.context.newPage());
-      p2.on('pageerror', (e) => errors.push(e.message));
+      const p2 = fresh.page;
       await p2.goto(`${hub.http}/dashboard`);
       await p2.fill('#login-user', 'admin');
       await p2.fill('#login-password', ADMIN_PASSWORD);

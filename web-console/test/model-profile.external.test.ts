@@ -5,12 +5,11 @@
 // take the profile's label, unit and decimals. Screenshots go to test-output/console/.
 
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type Fleet, provisionDevices, startFleet } from '@halyard/device-sim';
+import { type Fleet, startFleet } from '@halyard/device-sim';
 import type { BrowserContext, Page } from 'playwright-core';
-import { ADMIN_PASSWORD, Api, ensureConsoleBuilt, type HubProcess, launchBrowser, OUT, removeDir, startHub } from './e2e-support.ts';
+import { ADMIN_PASSWORD, type Api, type HubProcess, logIn, OUT, openPage, provision, startConsoleHub, tearDown } from './e2e-support.ts';
 
 const WAIT = { timeout: 15_000 };
 const MODEL = 'sim-thermostat';
@@ -26,31 +25,14 @@ describe('model profiles in the console', () => {
   const errors: string[] = [];
 
   before(async () => {
-    ensureConsoleBuilt();
-    mkdirSync(OUT, { recursive: true });
-    hub = await startHub();
-    api = new Api(hub.http);
-    await api.login('admin', ADMIN_PASSWORD);
-    const auth = { user: 'admin', password: ADMIN_PASSWORD };
-    const thermos = await provisionDevices({ hub: hub.ws, count: 1, idPrefix: 'thermo-', profile: 'thermostat', auth });
-    fleet = startFleet({ hub: hub.ws, devices: thermos.devices, rate: 2, backoff: { baseMs: 200, capMs: 1_000 } });
-    ({ context, profile } = await launchBrowser());
-    page = context.pages()[0] ?? (await context.newPage());
-    page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(`${hub.http}/fleet`);
-    await page.fill('#login-user', 'admin');
-    await page.fill('#login-password', ADMIN_PASSWORD);
-    await page.click('button[type=submit]');
-    await page.waitForSelector(`a[data-device="${DEVICE}"]:has-text("online")`, WAIT);
+    ({ hub, api } = await startConsoleHub());
+    const thermos = await provision(hub, 1, 'thermo-', 'thermostat');
+    fleet = startFleet({ hub: hub.ws, devices: thermos, rate: 2, backoff: { baseMs: 200, capMs: 1_000 } });
+    ({ context, profile, page } = await openPage(errors));
+    await logIn(page, hub, 'admin', ADMIN_PASSWORD, `a[data-device="${DEVICE}"]:has-text("online")`);
   });
 
-  after(async () => {
-    await context?.close();
-    await fleet?.stop();
-    await hub?.stop();
-    if (hub) removeDir(hub.dataDir);
-    if (profile) removeDir(profile);
-  });
+  after(() => tearDown({ context, profile, hub }, fleet));
 
   it('an operator describes the model, starting from the commands its devices declared', async () => {
     await page.goto(`${hub.http}/devices/${DEVICE}/telemetry`);
