@@ -28,15 +28,9 @@ async function wire(store: Store<Meta>): Promise<TelemetryService> {
   return TelemetryService.start(store.telemetry, { seriesCount: () => 0, hasSeries: () => false }, 1_000);
 }
 
-/**
- * A hub's SQLite file made through the store as a hub makes it: devices (one
- * deleted, one revoked), operators, a session, an integrator, commands with their
- * history and idempotency keys, twins, events, presence, audit, a device's HELLO caps,
- * a model profile, an operator's dashboard, and telemetry of
- * every value type, most of it compacted into blocks and the rest left in the log.
- */
-async function makeSqliteHub(path: string, frames: number): Promise<void> {
-  const store = await SqliteStore.open<Meta>({
+/** The source hub's store: compaction only when the test asks for it. */
+function openSource(path: string): Promise<SqliteStore<Meta>> {
+  return SqliteStore.open<Meta>({
     path,
     cacheMiB: 16,
     retentionMs: 0,
@@ -46,6 +40,17 @@ async function makeSqliteHub(path: string, frames: number): Promise<void> {
     maxBatchFrames: 500,
     maxFrame: 65536,
   });
+}
+
+/**
+ * A hub's SQLite file made through the store as a hub makes it: devices (one
+ * deleted, one revoked), operators, a session, an integrator, commands with their
+ * history and idempotency keys, twins, events, presence, audit, a device's HELLO caps,
+ * a model profile, an operator's dashboard, and telemetry of
+ * every value type, most of it compacted into blocks and the rest left in the log.
+ */
+async function makeSqliteHub(path: string, frames: number): Promise<void> {
+  const store = await openSource(path);
   const dev = (id: string) =>
     store.op('createDevice', {
       id,
@@ -188,16 +193,7 @@ async function sqliteAnswers(path: string, compact = false): Promise<unknown> {
     for (const suffix of ['', '-wal']) if (existsSync(`${path}${suffix}`)) copyFileSync(`${path}${suffix}`, `${copy}${suffix}`);
     path = copy;
   }
-  const s = await SqliteStore.open<Meta>({
-    path,
-    cacheMiB: 16,
-    retentionMs: 0,
-    compactIntervalMs: 3_600_000,
-    compactRows: 100_000_000,
-    commitIntervalMs: 2,
-    maxBatchFrames: 500,
-    maxFrame: 65536,
-  });
+  const s = await openSource(path);
   try {
     if (compact) await s.compactNow();
     return await answers(s);
@@ -431,16 +427,7 @@ describe('migrate-store: SQLite to PostgreSQL', () => {
 
 /** A hub with one operator of its own. */
 async function makeSqliteHubMinimal(path: string): Promise<void> {
-  const store = await SqliteStore.open<Meta>({
-    path,
-    cacheMiB: 16,
-    retentionMs: 0,
-    compactIntervalMs: 3_600_000,
-    compactRows: 100_000_000,
-    commitIntervalMs: 2,
-    maxBatchFrames: 500,
-    maxFrame: 65536,
-  });
+  const store = await openSource(path);
   await store.op('createOperator', { username: 'eve', passwordHash: 'h', role: 'admin', createdAt: T0 + 99 });
   await store.close();
 }
