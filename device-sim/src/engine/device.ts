@@ -18,6 +18,7 @@ import {
   decode,
   encode,
   MessageType,
+  messageName,
   PROTOCOL_VERSION,
   type UplinkMessage,
   type Welcome,
@@ -364,8 +365,11 @@ export class SimDevice implements CommandHost, ReadingsHost {
     } else if (m.type === MessageType.Command) {
       this.ctx.stats.counters.commands.received++;
       this.runner.handle(m);
-    } else {
+    } else if (m.type === MessageType.Desired) {
       this.onDesired(m.version, m.desired);
+    } else {
+      // Update messages go only to devices that list the `ota` capability (SPEC.md §12.1).
+      this.hubBrokeProtocol(ws, `${messageName(m.type)} without the ota capability`);
     }
   }
 
