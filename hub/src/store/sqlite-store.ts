@@ -9,6 +9,7 @@ import { getCommand, listCommands, openCommands } from './commands.js';
 import { type DashboardRecord, getDashboard } from './dashboards.js';
 import { listDevices } from './devices.js';
 import { listEvents, listPresence } from './events.js';
+import { type FirmwareRecord, firmwareChunk, getFirmware, getMeta, listFirmware } from './firmware.js';
 import { getIntegrator, listIntegrators } from './integrators.js';
 import { getModelProfile, listModelProfiles, type ModelProfileRecord } from './model-profiles.js';
 import { countOperators, getOperator, getSession, listAudit, listOperators } from './operators.js';
@@ -164,6 +165,18 @@ export class SqliteStore<M = unknown> implements Store<M> {
   }
   async getDashboard(username: string): Promise<DashboardRecord | undefined> {
     return getDashboard(this.reader.db, username);
+  }
+  async listFirmware(model?: string): Promise<FirmwareRecord[]> {
+    return listFirmware(this.reader.db, model);
+  }
+  async getFirmware(id: string): Promise<FirmwareRecord | undefined> {
+    return getFirmware(this.reader.db, id);
+  }
+  async firmwareChunk(image: number, n: number): Promise<Uint8Array | undefined> {
+    return firmwareChunk(this.reader.db, image, n);
+  }
+  async getMeta(key: string): Promise<string | undefined> {
+    return getMeta(this.reader.db, key);
   }
   async getCommand(id: string): Promise<CommandRecord | undefined> {
     return getCommand(this.reader.db, id);

@@ -26,6 +26,7 @@ import { type BackoffOptions, ConnectionState } from './connection-state.js';
 import * as dashboards from './dashboards.js';
 import * as devices from './devices.js';
 import * as events from './events.js';
+import * as firmware from './firmware.js';
 import { GroupCommit, type Pending } from './group-commit.js';
 import { applyBatch } from './ingest.js';
 import { migrate } from './migrate.js';
@@ -288,6 +289,18 @@ export class PostgresStore<M = unknown> extends EventEmitter<StoreEvents<M>> imp
   }
   getDashboard(username: string) {
     return this.read('reading a dashboard', () => dashboards.getDashboard(this.pool, username));
+  }
+  listFirmware(model?: string) {
+    return this.read('listing firmware', () => firmware.listFirmware(this.pool, model));
+  }
+  getFirmware(id: string) {
+    return this.read('reading firmware', () => firmware.getFirmware(this.pool, id));
+  }
+  firmwareChunk(image: number, n: number) {
+    return this.read('reading a firmware chunk', () => firmware.firmwareChunk(this.pool, image, n));
+  }
+  getMeta(key: string) {
+    return this.read('reading a meta value', () => firmware.getMeta(this.pool, key));
   }
   getCommand(id: string) {
     return this.read('reading a command', () => commands.getCommand(this.pool, id));
