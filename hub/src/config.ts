@@ -60,6 +60,11 @@ export interface HubConfig {
   commitInterval: number;
   /** Built web console to serve at `/`; undefined serves none. */
   consoleDir: string | undefined;
+  // Firmware updates (docs/firmware.md)
+  /** Largest firmware image an upload may hold, bytes. */
+  firmwareMaxSize: number;
+  /** The Ed25519 signing key's PEM file; undefined = `<data-dir>/firmware-signing-key.pem`; `off` signs nothing. */
+  firmwareSigningKey: string | undefined;
 }
 
 interface FlagSpec {
@@ -180,6 +185,15 @@ export const FLAGS: readonly FlagSpec[] = [
     kind: 'optional-string',
     default: undefined,
     help: 'built web console to serve (default: web-console/dist)',
+  },
+  // Firmware updates (docs/firmware.md)
+  { key: 'firmwareMaxSize', flag: 'firmware-max-size', kind: 'size', default: '64MiB', help: 'largest firmware image an upload may hold' },
+  {
+    key: 'firmwareSigningKey',
+    flag: 'firmware-signing-key',
+    kind: 'optional-string',
+    default: undefined,
+    help: "Ed25519 key file firmware is signed with, created on first use (default <data-dir>/firmware-signing-key.pem; 'off' signs nothing)",
   },
 ];
 
@@ -312,6 +326,7 @@ function validate(c: HubConfig, env: Readonly<Record<string, string | undefined>
   if (c.logFormat !== 'json' && c.logFormat !== 'pretty') bad('--log-format must be json or pretty');
   if (c.adminPassword !== undefined && c.adminPassword.length < 8) bad('--admin-password must be at least 8 characters');
   if (c.store !== undefined) validateStoreUrl(c.store);
+  if (c.firmwareMaxSize < 1 || c.firmwareMaxSize > 2 ** 32) bad('--firmware-max-size must be from 1 byte to 4GiB');
   for (const url of c.bridge) {
     if (!/^mqtts?:\/\//.test(url)) bad(`--bridge ${redact(url)}: must be an mqtt:// or mqtts:// URL`);
   }

@@ -10,6 +10,7 @@ import type { DashboardService } from './dashboards/service.js';
 import type { DeviceGateway } from './device/gateway.js';
 import type { FrameMeta } from './device/session.js';
 import type { DeviceService } from './devices/service.js';
+import type { FirmwareLibrary } from './firmware/library.js';
 import type { Fleet } from './fleet.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
@@ -34,6 +35,8 @@ export interface HubContext {
   commands: CommandService;
   twins: TwinService;
   telemetry: TelemetryService;
+  /** Firmware images (docs/firmware.md). */
+  firmware: FirmwareLibrary;
   loginLimiter: LoginLimiter;
   sessions: SessionCache;
   startedAt: number;

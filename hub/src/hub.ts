@@ -23,6 +23,7 @@ import { DeviceGateway } from './device/gateway.js';
 import type { FrameMeta } from './device/session.js';
 import { DeviceService } from './devices/service.js';
 import { HubError, HubErrorCode } from './errors.js';
+import { firmwareLibrary } from './firmware/setup.js';
 import { Fleet } from './fleet.js';
 import { createApp } from './http/app.js';
 import type { AppEnv } from './http/env.js';
@@ -257,6 +258,7 @@ function createContext(config: Readonly<HubConfig>, log: Logger, opened: OpenedS
     commands,
     twins,
     telemetry,
+    firmware: firmwareLibrary(config, store, audit, log),
     loginLimiter: new LoginLimiter(),
     sessions: new SessionCache(sessionLookup, bus),
     startedAt: Date.now(),
