@@ -19,6 +19,7 @@ import type { OperatorService } from './operators/service.js';
 import type { Store } from './store/store.js';
 import type { TelemetryService } from './telemetry/service.js';
 import type { TwinService } from './twins/service.js';
+import type { UpdateService } from './updates/service.js';
 
 export interface HubContext {
   config: Readonly<HubConfig>;
@@ -37,6 +38,8 @@ export interface HubContext {
   telemetry: TelemetryService;
   /** Firmware images (docs/firmware.md). */
   firmware: FirmwareLibrary;
+  /** Firmware updates of single devices (SPEC.md §12). */
+  updates: UpdateService;
   loginLimiter: LoginLimiter;
   sessions: SessionCache;
   startedAt: number;

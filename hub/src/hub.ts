@@ -23,6 +23,7 @@ import { DeviceGateway } from './device/gateway.js';
 import type { FrameMeta } from './device/session.js';
 import { DeviceService } from './devices/service.js';
 import { HubError, HubErrorCode } from './errors.js';
+import type { FirmwareLibrary } from './firmware/library.js';
 import { firmwareLibrary } from './firmware/setup.js';
 import { Fleet } from './fleet.js';
 import { createApp } from './http/app.js';
@@ -42,6 +43,7 @@ import { SqliteStore } from './store/sqlite-store.js';
 import type { SeriesLookup, SessionLookup, Store } from './store/store.js';
 import { TelemetryService } from './telemetry/service.js';
 import { TwinService } from './twins/service.js';
+import { UpdateService } from './updates/service.js';
 
 export interface Hub {
   ctx: HubContext;
@@ -180,6 +182,8 @@ interface Devices {
   twins: TwinService;
   telemetry: TelemetryService;
   gateway: DeviceGateway;
+  firmware: FirmwareLibrary;
+  updates: UpdateService;
 }
 
 /** The fleet, the services devices feed, and the device gateway wired to them; open commands resumed. */
@@ -203,16 +207,21 @@ async function startDevices(
   const twins = new TwinService(config, fleet, store, bus, log, audit);
   const telemetry = await TelemetryService.start(store.telemetry, seriesLookup, config.maxSeriesPerDevice);
   store.on('compacted', (gen) => telemetry.compacted(gen));
+  const firmware = firmwareLibrary(config, store, audit, log);
+  const updates = await UpdateService.start(store, fleet, firmware, audit, log);
   const gateway = new DeviceGateway(config, fleet, store, bus, metrics, log, {
-    online: (e, s) => {
-      // Desired first, then queued commands (SPEC.md §7.1, §6.4).
+    online: (e, s, hello) => {
+      // Desired first, then queued commands (SPEC.md §7.1, §6.4), then a firmware update (§12.2).
       twins
         .online(e, s)
         .catch((err: unknown) => log.error({ err, device: e.record.id }, 'could not send the desired document'))
         .finally(() => {
           if (s.isOpen) commands.online(e, s);
+          updates.online(e, s, hello).catch((err: unknown) => log.error({ err, device: e.record.id }, 'could not offer a firmware update'));
         });
     },
+    chunkRequest: (e, s, m) => updates.chunkRequest(e, s, m),
+    updateStatusApplied: (o) => updates.statusApplied(o),
     offline: () => {},
     commandAccepted: (e, id) => commands.commandAccepted(e, id),
     commandResult: (e, m) => commands.commandResult(e, m),
@@ -228,13 +237,13 @@ async function startDevices(
   const deviceService = new DeviceService(store, fleet, gateway, { telemetry, commands }, metrics, bus, audit);
   const resumed = await commands.resume();
   if (resumed > 0) log.info({ commands: resumed }, 'resumed open commands');
-  return { bus, fleet, audit, deviceService, commands, twins, telemetry, gateway };
+  return { bus, fleet, audit, deviceService, commands, twins, telemetry, gateway, firmware, updates };
 }
 
 /** What every handler and gateway gets, with the audit log and the health checks. */
 function createContext(config: Readonly<HubConfig>, log: Logger, opened: OpenedStore, devices: Devices): HubContext {
   const { store, sessionLookup, metrics, storage } = opened;
-  const { bus, fleet, audit, deviceService, commands, twins, telemetry, gateway } = devices;
+  const { bus, fleet, audit, deviceService, commands, twins, telemetry, gateway, firmware, updates } = devices;
   let storeFailing = false;
   store.on('committed', (o) => {
     storeFailing = o.error !== undefined;
@@ -258,7 +267,8 @@ function createContext(config: Readonly<HubConfig>, log: Logger, opened: OpenedS
     commands,
     twins,
     telemetry,
-    firmware: firmwareLibrary(config, store, audit, log),
+    firmware,
+    updates,
     loginLimiter: new LoginLimiter(),
     sessions: new SessionCache(sessionLookup, bus),
     startedAt: Date.now(),
@@ -368,7 +378,7 @@ function closer(
   log: Logger,
   server: Server,
   { store }: OpenedStore,
-  { gateway, commands }: Devices,
+  { gateway, commands, updates }: Devices,
   front: FrontEnds,
 ): () => Promise<void> {
   const { consoles, mqtt, tracker } = front;
@@ -382,6 +392,7 @@ function closer(
       server.closeAllConnections();
       tracker.stop();
       commands.stop();
+      updates.close();
       await commands.flush().catch((err) => log.error({ err }, 'could not record final command transitions'));
       await store.close();
       log.info('stopped');

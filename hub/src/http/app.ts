@@ -26,6 +26,7 @@ import { modelRoutes } from './routes/models.js';
 import { operatorRoutes } from './routes/operators.js';
 import { sessionRoutes } from './routes/session.js';
 import { telemetryRoutes } from './routes/telemetry.js';
+import { updateRoutes } from './routes/updates.js';
 
 export const API_PREFIX = '/api/v1';
 /** Largest request body, bytes. */
@@ -110,6 +111,7 @@ export function createApp(ctx: HubContext, extras: AppExtras): { app: Hono<AppEn
   eventRoutes(routes, ctx);
   commandRoutes(routes, ctx);
   firmwareRoutes(routes, ctx);
+  updateRoutes(routes, ctx);
   for (const add of extras.routes ?? []) add(routes, ctx);
   routes.add({
     method: 'get',

@@ -7,6 +7,7 @@ import { HubError, HubErrorCode } from '../errors.js';
 import { createCommand, type NewCommand, type Transition, transitionCommands } from './commands.js';
 import * as dashboards from './dashboards.js';
 import type { Db } from './db.js';
+import * as deviceUpdates from './device-updates.js';
 import * as devices from './devices.js';
 import { insertEvent, insertPresence, type NewEvent, type NewPresence } from './events.js';
 import * as firmware from './firmware.js';
@@ -100,6 +101,8 @@ export const ops = {
     firmware.finishFirmware(db, a.image, a.size, a.sha256, a.signature),
   deleteFirmware: ({ db }: OpContext, a: { id: string }) => firmware.deleteFirmware(db, a.id),
   initMeta: ({ db }: OpContext, a: { key: string; value: string }) => firmware.initMeta(db, a.key, a.value),
+  createDeviceUpdate: ({ db }: OpContext, u: deviceUpdates.NewDeviceUpdate) => deviceUpdates.createDeviceUpdate(db, u),
+  transitionUpdate: ({ db }: OpContext, t: deviceUpdates.UpdateTransition) => deviceUpdates.transitionUpdate(db, t) ?? null,
 };
 
 export type Ops = typeof ops;

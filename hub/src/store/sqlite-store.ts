@@ -7,6 +7,7 @@ import type { EventInfo, PresenceInfo } from '@halyard/firmware-protocol';
 import type { BucketAccumulator } from '../telemetry/buckets.js';
 import { getCommand, listCommands, openCommands } from './commands.js';
 import { type DashboardRecord, getDashboard } from './dashboards.js';
+import { type DeviceUpdateRecord, getDeviceUpdate, listDeviceUpdates, openDeviceUpdates } from './device-updates.js';
 import { listDevices } from './devices.js';
 import { listEvents, listPresence } from './events.js';
 import { type FirmwareRecord, firmwareChunk, getFirmware, getMeta, listFirmware } from './firmware.js';
@@ -177,6 +178,15 @@ export class SqliteStore<M = unknown> implements Store<M> {
   }
   async getMeta(key: string): Promise<string | undefined> {
     return getMeta(this.reader.db, key);
+  }
+  async getDeviceUpdate(id: string): Promise<DeviceUpdateRecord | undefined> {
+    return getDeviceUpdate(this.reader.db, id);
+  }
+  async listDeviceUpdates(device: number, limit: number): Promise<DeviceUpdateRecord[]> {
+    return listDeviceUpdates(this.reader.db, device, limit);
+  }
+  async openDeviceUpdates(): Promise<DeviceUpdateRecord[]> {
+    return openDeviceUpdates(this.reader.db);
   }
   async getCommand(id: string): Promise<CommandRecord | undefined> {
     return getCommand(this.reader.db, id);

@@ -24,6 +24,7 @@ import type { HubError } from '../errors.js';
 import type { BucketAccumulator } from '../telemetry/buckets.js';
 import type { CommandQuery, CommandRecord, NewCommand, Transition } from './commands.js';
 import type { DashboardRecord } from './dashboards.js';
+import type { DeviceUpdateRecord, NewDeviceUpdate, UpdateStatusOutcome, UpdateTransition } from './device-updates.js';
 import type { DevicePatch, DeviceRecord, NewDevice, Touch } from './devices.js';
 import type { EventQuery, NewEvent, NewPresence } from './events.js';
 import type { FirmwareRecord, NewFirmware } from './firmware.js';
@@ -43,6 +44,7 @@ export type {
   CommandRecord,
   DevicePatch,
   DeviceRecord,
+  DeviceUpdateRecord,
   EventQuery,
   FirmwareRecord,
   IngestResult,
@@ -52,6 +54,7 @@ export type {
   ModelProfileRecord,
   NewCommand,
   NewDevice,
+  NewDeviceUpdate,
   NewEvent,
   NewFirmware,
   NewPresence,
@@ -66,6 +69,8 @@ export type {
   Touch,
   Transition,
   TwinState,
+  UpdateStatusOutcome,
+  UpdateTransition,
 };
 
 /**
@@ -135,6 +140,11 @@ export interface StoreOps {
   deleteFirmware: (args: { id: string }) => FirmwareRecord;
   /** Stores `value` under `key` in the hub's meta table unless one is there; resolves to the stored value. */
   initMeta: (args: { key: string; value: string }) => string;
+
+  /** Starts a device's update (state offered, attempt 1); UpdateInProgress, DeviceUnknown, FirmwareUnknown. */
+  createDeviceUpdate: (args: NewDeviceUpdate) => DeviceUpdateRecord;
+  /** A hub decision on an update (SPEC.md §12.5); null when it is over or not in a `from` state. */
+  transitionUpdate: (args: UpdateTransition) => DeviceUpdateRecord | null;
 }
 
 export type StoreOpName = keyof StoreOps;
@@ -239,6 +249,11 @@ export interface StoreReads {
   /** Stored chunk `n` of image `image` (its rowid), or undefined. */
   firmwareChunk(image: number, n: number): Promise<Uint8Array | undefined>;
   getMeta(key: string): Promise<string | undefined>;
+  getDeviceUpdate(id: string): Promise<DeviceUpdateRecord | undefined>;
+  /** A device's updates, newest first. */
+  listDeviceUpdates(device: number, limit: number): Promise<DeviceUpdateRecord[]>;
+  /** Every update not over, oldest first. */
+  openDeviceUpdates(): Promise<DeviceUpdateRecord[]>;
   getCommand(id: string): Promise<CommandRecord | undefined>;
   /** A device's commands, newest first. */
   listCommands(q: CommandQuery): Promise<CommandRecord[]>;

@@ -5,6 +5,7 @@
 import type { StoreOpArgs, StoreOpName, StoreOpResult } from '../store.js';
 import { createCommand, transitionCommands } from './commands.js';
 import * as dashboards from './dashboards.js';
+import * as deviceUpdates from './device-updates.js';
 import * as devices from './devices.js';
 import { insertEvent, insertPresence } from './events.js';
 import * as firmware from './firmware.js';
@@ -55,4 +56,6 @@ export const pgOps: PgOps = {
   finishFirmware: (c, a) => firmware.finishFirmware(c, a.image, a.size, a.sha256, a.signature),
   deleteFirmware: (c, a) => firmware.deleteFirmware(c, a.id),
   initMeta: (c, a) => firmware.initMeta(c, a.key, a.value),
+  createDeviceUpdate: (c, u) => deviceUpdates.createDeviceUpdate(c, u),
+  transitionUpdate: async (c, t) => (await deviceUpdates.transitionUpdate(c, t)) ?? null,
 };

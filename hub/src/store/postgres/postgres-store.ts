@@ -24,6 +24,7 @@ import type {
 import * as commands from './commands.js';
 import { type BackoffOptions, ConnectionState } from './connection-state.js';
 import * as dashboards from './dashboards.js';
+import * as deviceUpdates from './device-updates.js';
 import * as devices from './devices.js';
 import * as events from './events.js';
 import * as firmware from './firmware.js';
@@ -301,6 +302,15 @@ export class PostgresStore<M = unknown> extends EventEmitter<StoreEvents<M>> imp
   }
   getMeta(key: string) {
     return this.read('reading a meta value', () => firmware.getMeta(this.pool, key));
+  }
+  getDeviceUpdate(id: string) {
+    return this.read('reading a device update', () => deviceUpdates.getDeviceUpdate(this.pool, id));
+  }
+  listDeviceUpdates(device: number, limit: number) {
+    return this.read('listing device updates', () => deviceUpdates.listDeviceUpdates(this.pool, device, limit));
+  }
+  openDeviceUpdates() {
+    return this.read('listing open device updates', () => deviceUpdates.openDeviceUpdates(this.pool));
   }
   getCommand(id: string) {
     return this.read('reading a command', () => commands.getCommand(this.pool, id));
