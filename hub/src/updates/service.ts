@@ -103,7 +103,7 @@ export class UpdateService {
     private readonly limits: UpdateTimeouts,
   ) {
     this.reader = new ImageReader(store);
-    this.timer = setInterval(() => this.sweep(Date.now()), limits.sweepMs);
+    this.timer = setInterval(() => void this.checkTimeouts(Date.now()), limits.sweepMs);
     this.timer.unref();
   }
 
@@ -166,7 +166,7 @@ export class UpdateService {
     );
     this.log.info({ device: deviceId, update: update.id, firmware: image.id, version: image.version }, 'firmware update started');
     const session = entry.session;
-    if (session?.isOpen) this.offer(entry, session, a);
+    if (session?.isOpen && this.takesUpdates(entry)) this.offer(entry, session, a);
     return this.info(update);
   }
 
@@ -362,22 +362,23 @@ export class UpdateService {
     else this.log.warn(line, `firmware update ${u.state}`);
   }
 
-  /** Step timeouts and the retry limit (SPEC.md §12.7). */
-  private sweep(now: number): void {
+  /** Step timeouts and the retry limit (SPEC.md §12.7), as of `now` (the timer's clock; tests pass a later one). */
+  async checkTimeouts(now: number): Promise<void> {
+    const expiring: Promise<void>[] = [];
     for (const a of this.active.values()) {
       const u = a.update;
-      const entry = this.fleet.getByRowid(u.device);
-      const connected = entry?.session?.isOpen === true;
-      let expired = false;
       if (u.state === 'installing' || u.state === 'rebooting') {
-        if (now - u.updatedAt > this.limits.installMs) void this.expire(a, true, now);
+        // Counted whether or not the device is connected: it is meant to come back.
+        if (now - u.updatedAt > this.limits.installMs) expiring.push(this.expire(a, true, now));
         continue;
       }
-      if (!connected) continue;
-      if (u.state === 'offered') expired = now - a.lastActivity > this.limits.offerAnswerMs;
-      else if (u.state === 'downloading') expired = now - a.lastActivity > this.limits.downloadIdleMs;
-      if (expired) void this.expire(a, false, now);
+      // Time offline does not count: the device resumes when it is back (SPEC.md §12.7).
+      if (this.fleet.getByRowid(u.device)?.session?.isOpen !== true) continue;
+      const idle = now - a.lastActivity;
+      if ((u.state === 'offered' && idle > this.limits.offerAnswerMs) || (u.state === 'downloading' && idle > this.limits.downloadIdleMs))
+        expiring.push(this.expire(a, false, now));
     }
+    await Promise.all(expiring);
   }
 
   /** A step took too long: the attempt failed; after the last attempt, or an install that never reported back, timed_out. */
