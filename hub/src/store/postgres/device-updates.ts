@@ -100,8 +100,9 @@ export async function transitionUpdate(db: Queryable, t: UpdateTransition): Prom
   if (cur === undefined || isFinal(cur.state)) return undefined;
   if (t.from !== undefined && !t.from.includes(cur.state)) return undefined;
   await write(db, cur, t.to, t.now, {
-    reason: t.reason === undefined ? cur.reason : t.reason,
-    detail: t.detail === undefined ? cur.detail : t.detail,
+    // A final state the hub decides says nothing of an earlier attempt's reason.
+    reason: t.reason !== undefined ? t.reason : isFinal(t.to) ? null : cur.reason,
+    detail: t.detail !== undefined ? t.detail : isFinal(t.to) ? null : cur.detail,
     progress: t.progress ?? cur.progress,
     attempts: cur.attempts + (t.attempt ? 1 : 0),
   });
