@@ -18,6 +18,7 @@ const SCENARIOS = {
   storm: { file: 'bench/src/storm.bench.ts', what: 'reconnect storm after a hub restart; no command lost' },
   queries: { file: 'bench/src/queries.bench.ts', what: 'bucketed and latest queries on a large generated table' },
   postgres: { file: 'bench/src/postgres.bench.ts', what: 'ingest and queries on PostgreSQL beside SQLite (skipped without PostgreSQL)' },
+  firmware: { file: 'bench/src/firmware.bench.ts', what: 'a firmware image to every device at once vs a bare ws server serving it' },
 };
 
 const args = process.argv.slice(2);
