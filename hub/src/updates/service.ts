@@ -311,6 +311,8 @@ export class UpdateService {
     a.lastActivity = Date.now();
     const serving = s;
     const read = this.reader.read(a.image, m.offset, m.length);
+    // Handled in turn below; until then a failed read must not count as unhandled.
+    read.catch(() => {});
     serving.tail = serving.tail
       .then(() => read)
       .then(
