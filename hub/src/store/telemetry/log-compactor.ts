@@ -21,6 +21,7 @@ import type { Db } from '../db.js';
 import {
   BLOCK_MAX_POINTS,
   blockRanges,
+  isLegacyBlock,
   type PackedBlock,
   type Points,
   type PointValue,
@@ -42,6 +43,11 @@ const MERGE_MIN_BLOCKS = 64;
 const MERGE_AGE_MS = 10 * 60_000;
 /** Frames per multi-row INSERT: binding many rows per statement costs far less than a statement per row. */
 const INSERT_ROWS = 64;
+/** Blocks one recode step reads, and points of old-format blocks it rewrites at most (about 10 ms of work). */
+const RECODE_ROWS = 64;
+const RECODE_POINTS = 10_000;
+/** meta key: the last block key the recode pass has checked ("series,t0,id"), or "done". */
+const RECODE_KEY = 'telemetry.recode';
 /** Compaction decodes with limits loose enough for any frame the gateway accepted. */
 const COMPACT_LIMITS = { ...DEFAULT_LIMITS, maxFrame: 16 * 1024 * 1024 };
 
@@ -150,7 +156,9 @@ export class TelemetryWriter {
     | 'deleteBlock'
     | 'getBlock'
     | 'setLast'
-    | 'setMeta',
+    | 'setMeta'
+    | 'recodeScan'
+    | 'recodeUpdate',
     Statement
   >;
   private readonly insertOne: Statement[];
@@ -172,6 +180,10 @@ export class TelemetryWriter {
       getBlock: db.prepare('SELECT data FROM telemetry_blocks WHERE series = ? AND t0 = ? AND id = ?').pluck(),
       setLast: db.prepare('UPDATE series SET last_ts = ?, last_v = ?, last_x = ? WHERE id = ? AND (last_ts IS NULL OR last_ts <= ?)'),
       setMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
+      recodeScan: db
+        .prepare('SELECT series, t0, id, data FROM telemetry_blocks WHERE (series, t0, id) > (?, ?, ?) ORDER BY series, t0, id LIMIT ?')
+        .raw(),
+      recodeUpdate: db.prepare('UPDATE telemetry_blocks SET data = ? WHERE series = ? AND t0 = ? AND id = ?'),
     };
     const values = (n: number) => Array.from({ length: n }, () => '(?, ?, ?)').join(', ');
     this.insertOne = [0, 1].map((k) => db.prepare(`INSERT INTO telemetry_log${k} (device, received, frame) VALUES ${values(1)}`));
@@ -197,6 +209,12 @@ export class TelemetryWriter {
     }
     for (const [id, last] of db.prepare('SELECT id, last_ts FROM series').raw().iterate() as Iterable<[number, number | null]>) {
       if (last !== null) this.seriesLastTs.set(id, last);
+    }
+    // A database that has blocks from before the bit-packed codec gets one recode pass
+    // over them; one without blocks has nothing to convert, ever.
+    if (db.prepare('SELECT value FROM meta WHERE key = ?').pluck().get(RECODE_KEY) === undefined) {
+      const any = db.prepare('SELECT 1 FROM telemetry_blocks LIMIT 1').get() !== undefined;
+      this.s.setMeta.run(RECODE_KEY, any ? '0,0,0' : 'done');
     }
   }
 
@@ -521,6 +539,44 @@ export class TelemetryWriter {
       onSkip(series, this.deviceOf(series), reason);
     }
     return merged;
+  }
+
+  /**
+   * One bounded step of the pass that rewrites blocks of the first (CBOR) format in
+   * the current one, in key order, resuming after a restart where it stopped.
+   * Returns the blocks rewritten, or undefined once no old block is left.
+   */
+  recode(): { blocks: number; points: number; skipped: number } | undefined {
+    const at = (this.db.prepare('SELECT value FROM meta WHERE key = ?').pluck().get(RECODE_KEY) as string | undefined) ?? 'done';
+    if (at === 'done') return undefined;
+    const [series, t0, id] = at.split(',').map(Number) as [number, number, number];
+    let blocks = 0;
+    let points = 0;
+    let skipped = 0;
+    this.db.transaction(() => {
+      const rows = this.s.recodeScan.all(series, t0, id, RECODE_ROWS) as [number, number, number, Uint8Array][];
+      let last: [number, number, number] | undefined;
+      for (const [s, t, i, data] of rows) {
+        if (points >= RECODE_POINTS) break;
+        last = [s, t, i];
+        if (!isLegacyBlock(data)) continue;
+        let p: Points;
+        try {
+          p = unpackBlock(data);
+        } catch (err) {
+          // A corrupt old block stays as it is (reading it fails as it did before); the pass goes on.
+          if (isEnvironmentFault(err)) throw err;
+          skipped++;
+          continue;
+        }
+        // Same points in the same order: the summary columns stay right as they are.
+        this.s.recodeUpdate.run(packBlock(p.ts, p.values, 0, p.ts.length).data, s, t, i);
+        blocks++;
+        points += p.ts.length;
+      }
+      this.s.setMeta.run(RECODE_KEY, last === undefined ? 'done' : last.join(','));
+    })();
+    return { blocks, points, skipped };
   }
 
   /** Deletes blocks that end before `cutoff` for up to `seriesBudget` series; returns blocks deleted. */
