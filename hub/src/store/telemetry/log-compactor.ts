@@ -25,7 +25,7 @@ import {
   type PackedBlock,
   type Points,
   type PointValue,
-  packBlock,
+  packBlocks,
   sortPoints,
   unpackBlock,
 } from './blocks.js';
@@ -157,8 +157,7 @@ export class TelemetryWriter {
     | 'getBlock'
     | 'setLast'
     | 'setMeta'
-    | 'recodeScan'
-    | 'recodeUpdate',
+    | 'recodeScan',
     Statement
   >;
   private readonly insertOne: Statement[];
@@ -181,9 +180,10 @@ export class TelemetryWriter {
       setLast: db.prepare('UPDATE series SET last_ts = ?, last_v = ?, last_x = ? WHERE id = ? AND (last_ts IS NULL OR last_ts <= ?)'),
       setMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
       recodeScan: db
-        .prepare('SELECT series, t0, id, data FROM telemetry_blocks WHERE (series, t0, id) > (?, ?, ?) ORDER BY series, t0, id LIMIT ?')
+        .prepare(
+          'SELECT series, t0, id, level, gen, data FROM telemetry_blocks WHERE (series, t0, id) > (?, ?, ?) ORDER BY series, t0, id LIMIT ?',
+        )
         .raw(),
-      recodeUpdate: db.prepare('UPDATE telemetry_blocks SET data = ? WHERE series = ? AND t0 = ? AND id = ?'),
     };
     const values = (n: number) => Array.from({ length: n }, () => '(?, ?, ?)').join(', ');
     this.insertOne = [0, 1].map((k) => db.prepare(`INSERT INTO telemetry_log${k} (device, received, frame) VALUES ${values(1)}`));
@@ -414,8 +414,7 @@ export class TelemetryWriter {
     const writeSeries = this.db.transaction((series: number, p: Points) => {
       const mine: [number, number, number, number][] = [];
       for (const [start, stop] of blockRanges(p.ts)) {
-        const b = packBlock(p.ts, p.values, start, stop);
-        mine.push([series, b.t0, this.insertBlock(series, 0, c.gen, b), b.n]);
+        for (const b of packBlocks(p.ts, p.values, start, stop)) mine.push([series, b.t0, this.insertBlock(series, 0, c.gen, b), b.n]);
       }
       const lastTs = p.ts[p.ts.length - 1] as number;
       const newer = lastTs >= (this.seriesLastTs.get(series) ?? Number.NEGATIVE_INFINITY);
@@ -511,7 +510,9 @@ export class TelemetryWriter {
       }
       const p = sortPoints(points);
       // Merged blocks hold only compacted generations' points: tag them with the newest.
-      for (const [start, end] of blockRanges(p.ts)) this.insertBlock(series, 1, this.gens.compacted, packBlock(p.ts, p.values, start, end));
+      for (const [start, end] of blockRanges(p.ts)) {
+        for (const b of packBlocks(p.ts, p.values, start, end)) this.insertBlock(series, 1, this.gens.compacted, b);
+      }
       return p.ts.length;
     });
     const done: number[] = [];
@@ -553,10 +554,12 @@ export class TelemetryWriter {
     let blocks = 0;
     let points = 0;
     let skipped = 0;
+    /** Small (level-0) blocks replaced: (series, old t0, old id, new t0, new id), applied once committed. */
+    const replaced: [number, number, number, number, number][] = [];
     this.db.transaction(() => {
-      const rows = this.s.recodeScan.all(series, t0, id, RECODE_ROWS) as [number, number, number, Uint8Array][];
+      const rows = this.s.recodeScan.all(series, t0, id, RECODE_ROWS) as [number, number, number, number, number, Uint8Array][];
       let last: [number, number, number] | undefined;
-      for (const [s, t, i, data] of rows) {
+      for (const [s, t, i, level, gen, data] of rows) {
         if (points >= RECODE_POINTS) break;
         last = [s, t, i];
         if (!isLegacyBlock(data)) continue;
@@ -569,13 +572,25 @@ export class TelemetryWriter {
           skipped++;
           continue;
         }
-        // Same points in the same order: the summary columns stay right as they are.
-        this.s.recodeUpdate.run(packBlock(p.ts, p.values, 0, p.ts.length).data, s, t, i);
+        // Replaced by one or more blocks of the same points, level and generation (the
+        // pass may meet them again further on: they are of the current format, so it
+        // passes over them). A small block's replacements stay merge candidates.
+        this.s.deleteBlock.run(s, t, i);
+        for (const b of packBlocks(p.ts, p.values, 0, p.ts.length)) {
+          const id = this.insertBlock(s, level, gen, b);
+          if (level === 0) replaced.push([s, t, i, b.t0, id]);
+        }
         blocks++;
         points += p.ts.length;
       }
       this.s.setMeta.run(RECODE_KEY, last === undefined ? 'done' : last.join(','));
     })();
+    for (const [s, t, i, t0, id] of replaced) {
+      const small = this.small.get(s);
+      if (small === undefined) continue;
+      small.keys = small.keys.filter(([kt, ki]) => kt !== t || ki !== i);
+      small.keys.push([t0, id]);
+    }
     return { blocks, points, skipped };
   }
 
