@@ -19,7 +19,9 @@ import type { Statement } from 'better-sqlite3';
 import { recordPoints } from '../../telemetry/points.js';
 import type { Db } from '../db.js';
 import {
+  BLOCK_MAX_BYTES,
   BLOCK_MAX_POINTS,
+  BLOCK_MAX_SPAN_MS,
   blockRanges,
   isLegacyBlock,
   type PackedBlock,
@@ -157,7 +159,8 @@ export class TelemetryWriter {
     | 'getBlock'
     | 'setLast'
     | 'setMeta'
-    | 'recodeScan',
+    | 'recodeScan'
+    | 'newestBlock',
     Statement
   >;
   private readonly insertOne: Statement[];
@@ -179,6 +182,9 @@ export class TelemetryWriter {
       getBlock: db.prepare('SELECT data FROM telemetry_blocks WHERE series = ? AND t0 = ? AND id = ?').pluck(),
       setLast: db.prepare('UPDATE series SET last_ts = ?, last_v = ?, last_x = ? WHERE id = ? AND (last_ts IS NULL OR last_ts <= ?)'),
       setMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
+      newestBlock: db
+        .prepare('SELECT t0, id, t1, n, level, data FROM telemetry_blocks WHERE series = ? ORDER BY t0 DESC, id DESC LIMIT 1')
+        .raw(),
       recodeScan: db
         .prepare(
           'SELECT series, t0, id, level, gen, data FROM telemetry_blocks WHERE (series, t0, id) > (?, ?, ?) ORDER BY series, t0, id LIMIT ?',
@@ -507,6 +513,21 @@ export class TelemetryWriter {
         if (data === undefined) continue;
         unpackBlock(data, points);
         this.s.deleteBlock.run(series, t0, id);
+      }
+      // The series' newest merged block, while it is not full and the new points go on
+      // after it within its hour, is rewritten with them: a slow series (a door sensor
+      // reports once a minute) would otherwise keep a block per merge, 10 points with a
+      // row's and a header's overhead each. Each block is rewritten a few times in its
+      // hour at most (until it holds the hour, BLOCK_MAX_POINTS or about BLOCK_MAX_BYTES).
+      const tail = this.s.newestBlock.get(series) as [number, number, number, number, number, Uint8Array] | undefined;
+      if (tail !== undefined && points.ts.length > 0) {
+        const [t0, id, t1, n, level, data] = tail;
+        let first = Number.POSITIVE_INFINITY;
+        for (const t of points.ts) if (t < first) first = t;
+        if (level === 1 && n < BLOCK_MAX_POINTS && data.length < BLOCK_MAX_BYTES * 0.9 && first >= t1 && first - t0 < BLOCK_MAX_SPAN_MS) {
+          unpackBlock(data, points);
+          this.s.deleteBlock.run(series, t0, id);
+        }
       }
       const p = sortPoints(points);
       // Merged blocks hold only compacted generations' points: tag them with the newest.

@@ -131,6 +131,36 @@ describe('telemetry compaction, merging and retention', () => {
     });
   });
 
+  it("grows a slow series' newest merged block through the hour instead of keeping one per merge", () => {
+    // A door sensor's pace: a point a minute, merged every 10 minutes, for 3 hours.
+    const start = T0 + 200 * HOUR;
+    for (let round = 0; round < 18; round++) {
+      db.transaction(() => {
+        log(
+          'slow',
+          Array.from({ length: 10 }, (_, i): [number, number] => [start + (round * 10 + i) * 60_000, (round * 10 + i) % 2]),
+        );
+        w.flushAppends();
+      })();
+      w.compactAll();
+      while (w.merge(Number.POSITIVE_INFINITY) > 0);
+    }
+    const s = w.seriesId(1, 'slow', undefined);
+    const blocks = db.prepare('SELECT level, n FROM telemetry_blocks WHERE series = ? ORDER BY t0').all(s) as {
+      level: number;
+      n: number;
+    }[];
+    assert.deepStrictEqual(
+      blocks.map((b) => b.n),
+      [60, 60, 60],
+      'an hour a block, not 10 minutes',
+    );
+    assert.deepStrictEqual(
+      raw(s, start, start + 3 * HOUR).values,
+      Array.from({ length: 180 }, (_, i) => i % 2),
+    );
+  });
+
   it('sets aside what it cannot store, whatever the cause, and compacts the rest', () => {
     // A frame an older hub acknowledged: t = 1e300 s, which no block can hold.
     const bad = encode({ type: 3, seq: 2, pack: [{ n: 'wild', v: 1, t: 1e300 }] });
