@@ -94,19 +94,24 @@ export class BitReader {
     this.end = buf.length * 8;
   }
 
+  /** The 32 bits from byte `i` on, big-endian (bytes past the end read as 0). */
+  private word(i: number): number {
+    const b = this.buf;
+    return (((b[i] as number) << 24) | ((b[i + 1] ?? 0) << 16) | ((b[i + 2] ?? 0) << 8) | (b[i + 3] ?? 0)) >>> 0;
+  }
+
   /** Reads `n` bits (0 <= n <= 32) as an unsigned number. Throws past the end. */
   readBits(n: number): number {
     if (this.pos + n > this.end) throw new RangeError('telemetry block: read past the end');
-    let v = 0;
-    while (n > 0) {
-      const off = this.pos & 7;
-      const avail = 8 - off;
-      const take = Math.min(avail, n);
-      const bits = ((this.buf[this.pos >>> 3] as number) >>> (avail - take)) & ((1 << take) - 1);
-      v = v * (1 << take) + bits;
-      this.pos += take;
-      n -= take;
+    if (n === 0) return 0;
+    if (n > 24) {
+      const hi = this.readBits(n - 16);
+      return hi * 65_536 + this.readBits(16);
     }
+    // n <= 24 and an offset of at most 7 fit one 32-bit word.
+    const off = this.pos & 7;
+    const v = ((this.word(this.pos >>> 3) << off) >>> 0) >>> (32 - n);
+    this.pos += n;
     return v;
   }
 
@@ -117,10 +122,16 @@ export class BitReader {
     return bit;
   }
 
-  /** Counts 1 bits up to the first 0 (consumed) or `max` ones (no 0 follows then). */
+  /** Counts 1 bits up to the first 0 (consumed) or `max` ones (no 0 follows then); max <= 24. */
   readOnes(max: number): number {
-    let q = 0;
-    while (q < max && this.readBit() === 1) q++;
+    const off = this.pos & 7;
+    // Leading ones of the next 25+ bits at once; the zeros shifted in at the right end
+    // stop the count at 32 - off, which is more than max.
+    const ones = Math.clz32(~(this.word(this.pos >>> 3) << off));
+    const q = Math.min(ones, max);
+    const used = q < max ? q + 1 : q;
+    if (this.pos + used > this.end) throw new RangeError('telemetry block: read past the end');
+    this.pos += used;
     return q;
   }
 
