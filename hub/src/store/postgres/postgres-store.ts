@@ -3,7 +3,8 @@
 // transaction, after the frames queued before it have committed), and device frames
 // by group commit (group-commit.ts, ingest.ts), reported only once COMMIT has
 // returned. Reads go straight to the pool. Upkeep (partitions ahead, retention,
-// expired sessions) runs on a timer; every step is safe for two hubs at once.
+// compaction of closed days into blocks, expired sessions) runs on a timer; every
+// step is safe for two hubs at once.
 
 import { EventEmitter } from 'node:events';
 import { HubError, HubErrorCode } from '../../errors.js';
@@ -36,6 +37,7 @@ import { pgOps } from './pg-ops.js';
 import { createPool, isConnectionFault, type Pool, query, storageError, transaction } from './pool.js';
 import { SeriesCache } from './series-cache.js';
 import { PgSessionLookup } from './session-lookup.js';
+import { type CompactionResult, compactPartitions } from './telemetry-compaction.js';
 import { PgTelemetryReads } from './telemetry-reads.js';
 import * as twins from './twins.js';
 
@@ -198,7 +200,15 @@ export class PostgresStore<M = unknown> extends EventEmitter<StoreEvents<M>> imp
     }
   }
 
-  /** Partitions ahead, retention, expired sessions. Safe to run on several hubs at once. */
+  /**
+   * Compacts the day partitions closed long enough at `now` into blocks (maintain()
+   * does; tests and the storage check call it with a later `now`).
+   */
+  compactTelemetry(now: number): Promise<CompactionResult> {
+    return this.watch(compactPartitions(this.pool, now));
+  }
+
+  /** Partitions ahead, retention, compaction of closed days, expired sessions. Safe to run on several hubs at once. */
   async maintain(now: number): Promise<void> {
     try {
       await ensurePartitions(this.pool, now);
@@ -206,9 +216,13 @@ export class PostgresStore<M = unknown> extends EventEmitter<StoreEvents<M>> imp
         const cutoff = now - this.options.retentionMs;
         // Whole days only: a partition goes once its last point is past the cutoff.
         await dropPartitionsBefore(this.pool, Math.floor(cutoff / DAY_MS) * DAY_MS);
+        await query(this.pool, 'pruning telemetry blocks', 'DELETE FROM telemetry_blocks WHERE t1 < $1', [
+          Math.floor(cutoff / DAY_MS) * DAY_MS,
+        ]);
         await query(this.pool, 'pruning events', 'DELETE FROM events WHERE received_at < $1', [cutoff]);
         await query(this.pool, 'pruning presence', 'DELETE FROM presence WHERE at < $1', [cutoff]);
       }
+      await this.compactTelemetry(now);
       await query(this.pool, 'pruning sessions', 'DELETE FROM sessions WHERE expires_at < $1', [now]);
       this.sessions.pruneExpired(now);
       if (this.failingSteps > 0) {
