@@ -115,6 +115,8 @@ try {
     const comparable = { points: 0, bytes: 0, gorillaBits: 0 };
     const newBlocks: [number, PackedBlock][] = [];
     const oldBlocks: [number, PackedBlock][] = [];
+    let encodeMs = 0;
+    let legacyEncodeMs = 0;
     let decodeMs = 0;
     let legacyDecodeMs = 0;
     let recodeMs = 0;
@@ -124,7 +126,9 @@ try {
       points += p.ts.length;
       const numeric = p.values.every((v) => typeof v === 'number' || typeof v === 'boolean');
       for (const [a, b] of blockRanges(p.ts)) {
+        let t = performance.now();
         const packed = packBlocks(p.ts, p.values, a, b);
+        encodeMs += performance.now() - t;
         let blockBytes = 0;
         for (const k of packed) {
           newBlocks.push([s, k]);
@@ -136,7 +140,9 @@ try {
           );
         }
         bytes += blockBytes;
+        t = performance.now();
         const old = legacyBlock(p, a, b);
+        legacyEncodeMs += performance.now() - t;
         legacy += old.length;
         const oldMeta = packed.reduce((m, k) => ({ t1: k.t1, n: m.n + k.n, nnum: m.nnum + k.nnum, sum: (m.sum ?? 0) + (k.sum ?? 0) }), {
           t1: 0,
@@ -145,8 +151,8 @@ try {
           sum: 0 as number | null,
         });
         oldBlocks.push([s, { t0: p.ts[a] as number, min: null, max: null, ...oldMeta, data: old }]);
-        // Speed: decoding each format, and rewriting an old block in the new one (the recode pass).
-        let t = performance.now();
+        // Speed (the encodings are timed above): decoding each format, and rewriting an old block in the new one (the recode pass).
+        t = performance.now();
         for (const k of packed) unpackBlock(k.data);
         decodeMs += performance.now() - t;
         t = performance.now();
@@ -186,6 +192,8 @@ try {
         pointsPerDeviceYear: Math.round(perYear),
         diskMiBPerDeviceYear: r3(((disk / points) * perYear) / 2 ** 20),
         firstFormatDiskMiBPerDeviceYear: r3(((diskOld / points) * perYear) / 2 ** 20),
+        encodeMpointsPerS: r3(points / encodeMs / 1000),
+        firstFormatEncodeMpointsPerS: r3(points / legacyEncodeMs / 1000),
         decodeMpointsPerS: r3(points / decodeMs / 1000),
         firstFormatDecodeMpointsPerS: r3(points / legacyDecodeMs / 1000),
         recodeMpointsPerS: r3(points / recodeMs / 1000),

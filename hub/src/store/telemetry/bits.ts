@@ -8,6 +8,7 @@ const TWO_32 = 2 ** 32;
 export class BitWriter {
   private buf: Uint8Array;
   private pos = 0;
+  /** Bits not yet in a whole byte: the low `used` (< 8) bits of `cur`. */
   private cur = 0;
   private used = 0;
 
@@ -17,16 +18,26 @@ export class BitWriter {
 
   /** Appends the low `n` bits of `value` (0 <= n <= 32), most significant first. */
   writeBits(value: number, n: number): void {
-    while (n > 0) {
-      const free = 8 - this.used;
-      const take = Math.min(free, n);
-      // n - take < 32 (take >= 1), so the shift is defined; bits above n are ignored.
-      const bits = (value >>> (n - take)) & ((1 << take) - 1);
-      this.cur |= bits << (free - take);
-      this.used += take;
-      n -= take;
-      if (this.used === 8) this.flushByte();
+    if (n > 24) {
+      // Keeps cur within 31 bits: at most 7 pending plus 24.
+      this.writeBits(Math.floor(value / 65_536) & 0xffff, n - 16);
+      this.writeBits(value & 0xffff, 16);
+      return;
     }
+    if (n === 0) return;
+    let cur = (this.cur << n) | (value & ((1 << n) - 1));
+    let used = this.used + n;
+    if (used >= 8) {
+      if (this.pos + 4 > this.buf.length) this.ensure(4);
+      const buf = this.buf;
+      while (used >= 8) {
+        used -= 8;
+        buf[this.pos++] = (cur >>> used) & 0xff;
+      }
+      cur &= (1 << used) - 1;
+    }
+    this.cur = cur;
+    this.used = used;
   }
 
   /** Appends an unsigned integer below 2^53 in `n` bits (0 <= n <= 53). */
@@ -58,20 +69,18 @@ export class BitWriter {
 
   /** The bytes written, the last one padded with zero bits. */
   finish(): Uint8Array {
-    if (this.used > 0) this.flushByte();
+    if (this.used > 0) {
+      this.ensure(1);
+      this.buf[this.pos++] = (this.cur << (8 - this.used)) & 0xff;
+      this.cur = 0;
+      this.used = 0;
+    }
     return this.buf.subarray(0, this.pos);
   }
 
   /** Bits written so far. */
   get bits(): number {
     return this.pos * 8 + this.used;
-  }
-
-  private flushByte(): void {
-    this.ensure(1);
-    this.buf[this.pos++] = this.cur;
-    this.cur = 0;
-    this.used = 0;
   }
 
   private ensure(more: number): void {

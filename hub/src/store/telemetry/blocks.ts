@@ -77,6 +77,10 @@ export function packBlock(ts: readonly number[], values: readonly PointValue[], 
  * 4.6 KB of disk, the 1 Hz sensor of README.md § Storage 1.3 bytes a point instead of 0.6.
  */
 export const BLOCK_MAX_BYTES = 900;
+/** Points packed first to estimate a range's size. */
+const PROBE_POINTS = 512;
+/** About the bytes of a block that do not grow with its points. */
+const BLOCK_FIXED_BYTES = 20;
 
 /**
  * Packs points[start, end) (sorted, within one blockRanges() range) into as many
@@ -89,15 +93,23 @@ export function packBlocks(
   end: number,
   out: PackedBlock[] = [],
 ): PackedBlock[] {
-  const b = packBlock(ts, values, start, end);
   const n = end - start;
-  if (b.data.length <= BLOCK_MAX_BYTES || n === 1) {
-    out.push(b);
-    return out;
+  // How big the whole would be, from its first points (packing them all only to split
+  // them would double the work).
+  const probe = Math.min(n, PROBE_POINTS);
+  const b = packBlock(ts, values, start, start + probe);
+  // A block's first bytes (format, count, first time and value, parameters) are not per point.
+  const estimate = probe === n ? b.data.length : BLOCK_FIXED_BYTES + (Math.max(0, b.data.length - BLOCK_FIXED_BYTES) * n) / probe;
+  if (estimate <= BLOCK_MAX_BYTES || n === 1) {
+    const whole = probe === n ? b : packBlock(ts, values, start, end);
+    if (whole.data.length <= BLOCK_MAX_BYTES || n === 1) {
+      out.push(whole);
+      return out;
+    }
   }
   // Equal shares of the points, aiming a little under the limit; a share that still
   // comes out too big is split again.
-  const parts = Math.ceil(b.data.length / (BLOCK_MAX_BYTES * 0.9));
+  const parts = Math.max(2, Math.ceil(estimate / (BLOCK_MAX_BYTES * 0.95)));
   const size = Math.ceil(n / parts);
   for (let s = start; s < end; s += size) packBlocks(ts, values, s, Math.min(end, s + size), out);
   return out;

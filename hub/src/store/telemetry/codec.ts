@@ -60,22 +60,31 @@ function unzigzag(z: number): number {
 }
 
 function riceCost(z: number, k: number): number {
-  const q = Math.floor(z / (POW2[k] as number));
+  const q = z < 4_294_967_296 && k < 32 ? z >>> k : Math.floor(z / (POW2[k] as number));
   return q < RICE_ESCAPE ? q + 1 + k : RICE_ESCAPE + 6 + bitLength(z);
 }
 
-/** The Rice parameter that codes `zs` in the fewest bits (near log2 of the mean, checked exactly). */
+/**
+ * The Rice parameter that codes `zs` in the fewest bits: near log2 of the mean (the
+ * optimum for a geometric distribution), checked exactly for it, its neighbours and 0,
+ * in one pass (this runs for every stream of every block compaction writes).
+ */
 function riceParameter(zs: readonly number[]): { k: number; bits: number } {
   let sum = 0;
   for (const z of zs) sum += z;
   const mean = zs.length ? sum / zs.length : 0;
   const guess = mean < 1 ? 0 : Math.min(50, Math.floor(Math.log2(mean * Math.LN2)));
-  let best = { k: 0, bits: Number.POSITIVE_INFINITY };
-  for (const k of new Set([0, Math.max(0, guess - 2), Math.max(0, guess - 1), guess, guess + 1, guess + 2])) {
-    let bits = 0;
-    for (const z of zs) bits += riceCost(z, k);
-    if (bits < best.bits) best = { k, bits };
+  // Candidates guess-2 .. guess+2 (clamped at 0), and 0: a few large values pull the
+  // mean up while most are small.
+  const lo = Math.max(0, guess - 2);
+  const costs = [0, 0, 0, 0, 0];
+  let c0 = 0;
+  for (const z of zs) {
+    if (lo > 0) c0 += riceCost(z, 0);
+    for (let j = 0; j < 5; j++) costs[j] = (costs[j] as number) + riceCost(z, lo + j);
   }
+  let best = { k: 0, bits: lo > 0 ? c0 : Number.POSITIVE_INFINITY };
+  for (let j = 0; j < 5; j++) if ((costs[j] as number) < best.bits) best = { k: lo + j, bits: costs[j] as number };
   return best;
 }
 
@@ -289,8 +298,10 @@ function decimalScale(nums: readonly number[]): number {
   return -1;
 }
 
+/** Scaled integers at this many bits a value or fewer are not worth comparing with Gorilla (which needs more for any change). */
+const SCALED_GOOD_ENOUGH = 8;
+
 function writeNumbers(w: BitWriter, nums: readonly number[]): void {
-  const gorillaBits = gorilla(nums, undefined);
   const d = decimalScale(nums);
   if (d >= 0) {
     const s = POW10[d] as number;
@@ -308,8 +319,8 @@ function writeNumbers(w: BitWriter, nums: readonly number[]): void {
     }
     const byDelta = riceParameter(deltas);
     const byDod = riceParameter(dods);
-    const [mode, zs, k] = byDod.bits < byDelta.bits ? [NumMode.DeltaOfDelta, dods, byDod.k] : [NumMode.Delta, deltas, byDelta.k];
-    if (Math.min(byDelta.bits, byDod.bits) + 9 < gorillaBits) {
+    const [mode, zs, { k, bits }] = byDod.bits < byDelta.bits ? [NumMode.DeltaOfDelta, dods, byDod] : [NumMode.Delta, deltas, byDelta];
+    if (bits <= SCALED_GOOD_ENOUGH * nums.length || bits + 9 < gorilla(nums, undefined)) {
       w.writeBits(mode, 2);
       w.writeBits(d, 3);
       w.writeBits(k, 6);
