@@ -77,6 +77,8 @@ export class PostgresStore<M = unknown> extends EventEmitter<StoreEvents<M>> imp
   /** The tail of the chain named operations run on, one after another. */
   private opChain: Promise<unknown> = Promise.resolve();
   private maintenanceTimer: NodeJS.Timeout | undefined;
+  /** The telemetry compaction running, if any (compactTelemetry). */
+  private compaction: Promise<unknown> = Promise.resolve();
   private failingSteps = 0;
   private closed = false;
   private readonly link: ConnectionState;
@@ -205,7 +207,10 @@ export class PostgresStore<M = unknown> extends EventEmitter<StoreEvents<M>> imp
    * does; tests and the storage check call it with a later `now`).
    */
   compactTelemetry(now: number): Promise<CompactionResult> {
-    return this.watch(compactPartitions(this.pool, now));
+    // One at a time: a large day can outlast the upkeep interval.
+    const run = this.compaction.then(() => this.watch(compactPartitions(this.pool, now)));
+    this.compaction = run.catch(() => {});
+    return run;
   }
 
   /** Partitions ahead, retention, compaction of closed days, expired sessions. Safe to run on several hubs at once. */

@@ -1,6 +1,6 @@
 // Compacting closed day partitions of the telemetry table into blocks (the block
 // format of ../telemetry/codec.ts, README.md § Storage): raw rows cost PostgreSQL
-// about 60 bytes a point with the index; a block of a 1 Hz sensor well under one.
+// about 80 bytes a point with the index; blocks of a 1 Hz sensor under one.
 // A partition is compacted once its day has been over for COMPACT_AFTER_DAYS - 1 full
 // days (late points of a device catching up still land in raw rows until then),
 // some series per transaction: the transaction deletes their rows (DELETE ...
