@@ -14,6 +14,9 @@ import { LoginLimiter } from './auth/login-limiter.js';
 import { hashPassword, randomToken } from './auth/secrets.js';
 import { SessionCache } from './auth/sessions.js';
 import { LocalBus } from './bus.js';
+import { startLeadership } from './cluster/leader-start.js';
+import { type Leadership, whileLeader } from './cluster/leadership.js';
+import { PgLeadership } from './cluster/pg-leadership.js';
 import { CommandService } from './commands/service.js';
 import { type HubConfig, redact } from './config.js';
 import { ConsoleGateway } from './console/gateway.js';
@@ -66,6 +69,7 @@ export async function startHub(config: Readonly<HubConfig>, log: Logger, options
   const createdAdminPassword = await ensureFirstAdmin(config, store, log);
   const devices = await startDevices(config, store, log);
   const ctx = createContext(config, log, store, devices);
+  const singletons = runSingletons(ctx, store);
   const front = await startFrontEnds(ctx);
   const server = createServer(config, front.app);
   routeUpgrades(server, devices.gateway, front, log);
@@ -76,7 +80,7 @@ export async function startHub(config: Readonly<HubConfig>, log: Logger, options
     mqttPort: front.mqtt.port,
     mqttsPort: front.mqtt.mqttsPort,
     createdAdminPassword,
-    close: closer(log, server, store, devices, front),
+    close: closer(log, server, store, devices, front, singletons),
   };
 }
 
@@ -87,6 +91,10 @@ interface OpenedStore {
   seriesLookup: SeriesLookup;
   metrics: Metrics;
   storage: StorageHealth;
+  /** Who runs the singleton work: this hub alone, or the elected node of a cluster. */
+  leadership: Leadership;
+  /** PostgreSQL upkeep (partitions, retention), run by the leader; SQLite compacts by itself. */
+  maintain: ((now: number) => Promise<void>) | undefined;
 }
 
 /** How often PostgreSQL upkeep runs (partitions a few days ahead, retention, expired sessions): often enough that a missed run or two never matters. */
@@ -104,10 +112,12 @@ async function openStore(config: Readonly<HubConfig>, log: Logger, options: Star
   const metrics = createMetrics();
   // Listened to before anything else awaits: compaction may set rows aside as soon as it runs.
   const storage = await watchStorage(store, metrics, log, config.store === undefined ? 'sqlite' : 'postgres');
-  return { ...engine, metrics, storage };
+  const { cluster, nodeId } = config as Partial<{ cluster: string; nodeId: string }>;
+  const leadership = await startLeadership({ store: config.store, cluster, nodeId }, log);
+  return { ...engine, metrics, storage, leadership };
 }
 
-type Engine = Pick<OpenedStore, 'store' | 'sessionLookup' | 'seriesLookup'>;
+type Engine = Pick<OpenedStore, 'store' | 'sessionLookup' | 'seriesLookup' | 'maintain'>;
 
 async function openSqlite(config: Readonly<HubConfig>, log: Logger): Promise<Engine> {
   const dbPath = prepareDataDir(config.dataDir, log);
@@ -121,7 +131,7 @@ async function openSqlite(config: Readonly<HubConfig>, log: Logger): Promise<Eng
     maxBatchFrames: 2_000,
     maxFrame: config.maxFrame,
   });
-  return { store, sessionLookup: store.sessionLookup(), seriesLookup: store.seriesLookup() };
+  return { store, sessionLookup: store.sessionLookup(), seriesLookup: store.seriesLookup(), maintain: undefined };
 }
 
 /** PostgreSQL at `url`: schema created or migrated on open (README, Choosing a store); the password never reaches a log line. */
@@ -135,7 +145,8 @@ async function openPostgres(url: string, config: Readonly<HubConfig>, log: Logge
       maxBatchFrames: 2_000,
       maxFrame: config.maxFrame,
       retentionMs: config.retention,
-      maintenanceIntervalMs: PG_MAINTENANCE_MS,
+      // Run by the leader instead (runSingletons): one node of a cluster at a time.
+      maintenanceIntervalMs: 0,
     });
   } catch (err) {
     const password = passwordOf(url);
@@ -144,7 +155,13 @@ async function openPostgres(url: string, config: Readonly<HubConfig>, log: Logge
     throw new HubError(HubErrorCode.Storage, `--store ${shown}: ${message}`);
   }
   log.info({ store: shown }, 'storing in PostgreSQL');
-  return { store, sessionLookup: store.sessionLookup(), seriesLookup: store.seriesLookup() };
+  const opened = store;
+  return {
+    store,
+    sessionLookup: store.sessionLookup(),
+    seriesLookup: store.seriesLookup(),
+    maintain: (now) => opened.maintain(now),
+  };
 }
 
 function passwordOf(url: string): string | undefined {
@@ -230,9 +247,42 @@ async function startDevices(
   return { bus, fleet, audit, deviceService, commands, twins, telemetry, gateway };
 }
 
+/** ms between the leader's sweeps for commands no timer watches (a dead node's), in a cluster. */
+const COMMAND_SWEEP_MS = 10_000;
+
+/**
+ * The singleton work, started and stopped with the leadership: PostgreSQL upkeep and,
+ * in a cluster, the sweep for overdue commands (MQTT's discovery and bridges follow
+ * the leadership in mqtt/index.ts). Returns the stop function.
+ */
+function runSingletons(ctx: HubContext, { leadership, maintain }: OpenedStore): () => void {
+  const { log } = ctx;
+  const stops: (() => void)[] = [];
+  // maintain logs its own failures (storage-health.ts counts them).
+  if (maintain !== undefined)
+    stops.push(
+      whileLeader(
+        leadership,
+        PG_MAINTENANCE_MS,
+        () => maintain(Date.now()),
+        (err) => log.error({ err }, 'maintenance failed'),
+      ),
+    );
+  if (leadership instanceof PgLeadership) {
+    const sweep = async () => {
+      const ended = await ctx.commands.expireOverdue();
+      if (ended > 0) log.info({ commands: ended }, 'ended overdue commands no node was watching');
+    };
+    stops.push(whileLeader(leadership, COMMAND_SWEEP_MS, sweep, (err) => log.error({ err }, 'could not sweep overdue commands')));
+  }
+  return () => {
+    for (const stop of stops) stop();
+  };
+}
+
 /** What every handler and gateway gets, with the audit log and the health checks. */
 function createContext(config: Readonly<HubConfig>, log: Logger, opened: OpenedStore, devices: Devices): HubContext {
-  const { store, sessionLookup, metrics, storage } = opened;
+  const { store, sessionLookup, metrics, storage, leadership } = opened;
   const { bus, fleet, audit, deviceService, commands, twins, telemetry, gateway } = devices;
   let storeFailing = false;
   store.on('committed', (o) => {
@@ -261,6 +311,7 @@ function createContext(config: Readonly<HubConfig>, log: Logger, opened: OpenedS
     sessions: new SessionCache(sessionLookup, bus),
     startedAt: Date.now(),
     audit,
+    leadership,
     problems() {
       const p: string[] = [];
       const c = storage.connection;
@@ -365,9 +416,10 @@ async function listen(server: Server, config: Readonly<HubConfig>): Promise<numb
 function closer(
   log: Logger,
   server: Server,
-  { store }: OpenedStore,
+  { store, leadership }: OpenedStore,
   { gateway, commands }: Devices,
   front: FrontEnds,
+  singletons: () => void,
 ): () => Promise<void> {
   const { consoles, mqtt, tracker } = front;
   let closing: Promise<void> | undefined;
@@ -379,6 +431,8 @@ function closer(
       await mqtt.close();
       server.closeAllConnections();
       tracker.stop();
+      singletons();
+      await leadership.close();
       commands.stop();
       await commands.flush().catch((err) => log.error({ err }, 'could not record final command transitions'));
       await store.close();

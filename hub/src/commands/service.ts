@@ -417,6 +417,29 @@ export class CommandService {
     });
   }
 
+  /**
+   * Ends the open commands in the ledger whose ttl or timeout has passed and that no
+   * timer of this hub watches: in a cluster, those of a node that died before it could
+   * end them. The leader runs it (README.md, Running a cluster); a command another node
+   * ends meanwhile is skipped by the ledger's state machine. Returns how many it ended.
+   */
+  async expireOverdue(): Promise<number> {
+    const now = this.clock.now();
+    let ended = 0;
+    for (const c of await this.store.openCommands()) {
+      if (this.open.has(c.id)) continue;
+      const overdue = c.state === 'queued' ? c.createdAt + c.ttl <= now : (c.sentAt ?? c.createdAt) + c.timeout <= now;
+      if (!overdue) continue;
+      this.track(c);
+      const to = c.state === 'queued' ? 'expired' : 'timed_out';
+      this.move(c, to, {
+        error: to === 'expired' ? `not delivered within its ttl of ${c.ttl} ms` : `no result within its timeout of ${c.timeout} ms`,
+      });
+      ended++;
+    }
+    return ended;
+  }
+
   /** Waits for queued ledger writes (shutdown, tests). */
   async flush(): Promise<void> {
     if (this.pendingWrites.length === 0) return;
