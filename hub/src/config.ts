@@ -3,6 +3,7 @@
 
 import { parseArgs } from 'node:util';
 import { parseDuration, parseSize } from '@halyard/firmware-protocol';
+import { parseCidr } from './net/client-address.js';
 
 export interface HubConfig {
   /** HTTP + WebSocket port; 0 picks a free one. */
@@ -60,6 +61,8 @@ export interface HubConfig {
   commitInterval: number;
   /** Built web console to serve at `/`; undefined serves none. */
   consoleDir: string | undefined;
+  /** Load balancers (CIDR ranges or addresses) whose X-Forwarded-For and PROXY protocol headers are believed; none by default. */
+  trustedProxies: string[];
 }
 
 interface FlagSpec {
@@ -175,6 +178,13 @@ export const FLAGS: readonly FlagSpec[] = [
     help: 'longest wait before a telemetry batch is committed',
   },
   {
+    key: 'trustedProxies',
+    flag: 'trusted-proxies',
+    kind: 'list',
+    default: undefined,
+    help: 'load balancers (CIDR, repeatable; env: comma-separated) whose X-Forwarded-For and MQTT PROXY protocol headers are believed',
+  },
+  {
     key: 'consoleDir',
     flag: 'console-dir',
     kind: 'optional-string',
@@ -272,10 +282,15 @@ export function loadConfig(
     values[f.key] = v;
   }
   if (values.bridge === undefined) values.bridge = [];
+  if (values.trustedProxies === undefined) values.trustedProxies = [];
   if (values.consoleDir === undefined) values.consoleDir = defaults?.consoleDir;
   const config = values as unknown as HubConfig;
   validate(config, env);
-  return Object.freeze({ ...config, bridge: Object.freeze([...config.bridge]) as string[] });
+  return Object.freeze({
+    ...config,
+    bridge: Object.freeze([...config.bridge]) as string[],
+    trustedProxies: Object.freeze([...config.trustedProxies]) as string[],
+  });
 }
 
 export function wantsHelp(argv: readonly string[]): boolean {
@@ -312,6 +327,10 @@ function validate(c: HubConfig, env: Readonly<Record<string, string | undefined>
   if (c.logFormat !== 'json' && c.logFormat !== 'pretty') bad('--log-format must be json or pretty');
   if (c.adminPassword !== undefined && c.adminPassword.length < 8) bad('--admin-password must be at least 8 characters');
   if (c.store !== undefined) validateStoreUrl(c.store);
+  for (const range of c.trustedProxies) {
+    if (parseCidr(range) === undefined)
+      bad(`--trusted-proxies: ${JSON.stringify(range)} is not an address or CIDR range (10.0.0.0/8, fd00::/8)`);
+  }
   for (const url of c.bridge) {
     if (!/^mqtts?:\/\//.test(url)) bad(`--bridge ${redact(url)}: must be an mqtt:// or mqtts:// URL`);
   }

@@ -33,6 +33,7 @@ import type { Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { ModelProfileService } from './models/service.js';
 import { type MqttService, mqttRoutes, startMqtt } from './mqtt/index.js';
+import { requestClient, setRequestClient, trustedProxies } from './net/client-address.js';
 import { rejectUpgrade } from './net/reject-upgrade.js';
 import { OperatorService } from './operators/service.js';
 import { HubStatsTracker } from './stats.js';
@@ -72,7 +73,7 @@ export async function startHub(config: Readonly<HubConfig>, log: Logger, options
   const singletons = runSingletons(ctx, store);
   const front = await startFrontEnds(ctx);
   const server = createServer(config, front.app);
-  routeUpgrades(server, devices.gateway, front, log);
+  routeUpgrades(config, server, devices.gateway, front, log);
   const port = await listen(server, config);
   return {
     ctx,
@@ -371,9 +372,18 @@ function createServer(config: Readonly<HubConfig>, app: Hono<AppEnv>): Server {
 }
 
 /** WebSocket upgrades to their endpoints (devices, consoles, MQTT); malformed requests answered 400. */
-function routeUpgrades(server: Server, gateway: DeviceGateway, { consoles, mqtt }: FrontEnds, log: Logger): void {
+function routeUpgrades(
+  config: Readonly<HubConfig>,
+  server: Server,
+  gateway: DeviceGateway,
+  { consoles, mqtt }: FrontEnds,
+  log: Logger,
+): void {
+  const proxies = trustedProxies(config);
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => {});
+    // Behind --trusted-proxies, the client the proxy forwarded, for every endpoint's limits and logs.
+    setRequestClient(req, proxies.ofRequest(req));
     const path = (req.url ?? '/').split('?')[0];
     // Each handler answers every refusal itself; this only keeps a bug in one of
     // them (reached before authentication) from taking the whole process down.
@@ -383,12 +393,12 @@ function routeUpgrades(server: Server, gateway: DeviceGateway, { consoles, mqtt 
       if (path === '/mqtt') return mqtt.handleUpgrade(req, socket, head);
       const refusal = new HubError(HubErrorCode.NotFound, `no WebSocket endpoint at ${path}`);
       log.info(
-        { status: refusal.status, code: refusal.code, path, remote: req.socket.remoteAddress },
+        { status: refusal.status, code: refusal.code, path, remote: requestClient(req) },
         'upgrade refused: no WebSocket endpoint there',
       );
       rejectUpgrade(socket, refusal);
     } catch (err) {
-      log.error({ err, path, remote: req.socket.remoteAddress }, 'upgrade handler failed');
+      log.error({ err, path, remote: requestClient(req) }, 'upgrade handler failed');
       rejectUpgrade(socket, new HubError(HubErrorCode.Internal, 'internal error; see the hub log'));
     }
   });

@@ -20,6 +20,7 @@ import { requestToken } from '../auth/request-token.js';
 import type { BusEvents } from '../bus.js';
 import type { HubContext } from '../context.js';
 import { HubError, HubErrorCode } from '../errors.js';
+import { requestClient } from '../net/client-address.js';
 import { answerHandshakeErrors, logRefusal, rejectUpgrade } from '../net/reject-upgrade.js';
 import type { StatsFeed } from '../stats-feed.js';
 import { HUB_VERSION } from '../version.js';
@@ -128,7 +129,7 @@ export class ConsoleGateway implements ConsoleHost {
       return;
     }
     const { caller } = admitted;
-    const address = req.socket.remoteAddress ?? 'unknown';
+    const address = requestClient(req);
     const remote = `${address}:${req.socket.remotePort}`;
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       const conn = new ConsoleConnection(ws, caller, this, remote);
@@ -158,7 +159,7 @@ export class ConsoleGateway implements ConsoleHost {
     if (!offered.includes(CONSOLE_SUBPROTOCOL)) {
       return { error: new HubError(HubErrorCode.BadRequest, `offer the WebSocket subprotocol ${CONSOLE_SUBPROTOCOL}`) };
     }
-    const tooMany = this.slots.refusal(caller.username, req.socket.remoteAddress ?? 'unknown');
+    const tooMany = this.slots.refusal(caller.username, requestClient(req));
     if (tooMany !== undefined) {
       return { error: new HubError(HubErrorCode.RateLimited, tooMany, { retryAfter: 30 }), operator: caller.username };
     }

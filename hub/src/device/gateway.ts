@@ -24,6 +24,7 @@ import { HubError, HubErrorCode } from '../errors.js';
 import type { DeviceEntry, Fleet } from '../fleet.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
+import { requestClient } from '../net/client-address.js';
 import { AttemptWindow } from '../net/rate-limit.js';
 import { answerHandshakeErrors, logRefusal, rejectUpgrade } from '../net/reject-upgrade.js';
 import type { BatchOutcome, NewPresence, Store } from '../store/store.js';
@@ -143,13 +144,13 @@ export class DeviceGateway implements DeviceSessionHost {
       this.metrics.upgradesRejected.inc({ status: String(refusal.status) });
       // While the store is down every device retries: the outage has its own line (storage-health.ts), not one per attempt.
       if (this.storeDown && refusal.code === HubErrorCode.Unavailable)
-        this.log.debug({ status: refusal.status, remote: req.socket.remoteAddress }, `device upgrade refused: ${refusal.message}`);
+        this.log.debug({ status: refusal.status, remote: requestClient(req) }, `device upgrade refused: ${refusal.message}`);
       else logRefusal(this.log, 'device', req, refusal);
       rejectUpgrade(socket, refusal);
       return;
     }
     const entry = refusal;
-    const remote = `${req.socket.remoteAddress}:${req.socket.remotePort}`;
+    const remote = `${requestClient(req)}:${req.socket.remotePort}`;
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       const session = new DeviceSession(ws, socket, entry, this, remote);
       this.sessions.add(session);
@@ -180,7 +181,7 @@ export class DeviceGateway implements DeviceSessionHost {
     // only for the address that made them: a stranger with wrong tokens is held
     // back, while the device itself, connecting from elsewhere, is not.
     const now = Date.now();
-    const attempt = `${req.socket.remoteAddress ?? 'unknown'}\n${token.id}`;
+    const attempt = `${requestClient(req)}\n${token.id}`;
     const failures = this.failedConnects.count(attempt, now);
     // Checked before the secret, whether or not the id exists, so the answer tells nothing either way.
     if (failures >= MAX_CONNECTS_PER_MINUTE) {

@@ -13,6 +13,7 @@ import { secureHeaders } from 'hono/secure-headers';
 import { z } from 'zod';
 import type { HubContext } from '../context.js';
 import { HubError, HubErrorCode } from '../errors.js';
+import { trustedProxies } from '../net/client-address.js';
 import { HUB_VERSION } from '../version.js';
 import { authenticate, csrfGuard } from './auth.js';
 import type { AppEnv } from './env.js';
@@ -60,8 +61,10 @@ export function createApp(ctx: HubContext, extras: AppExtras): { app: Hono<AppEn
   });
   app.notFound((c) => c.json(new HubError(HubErrorCode.NotFound, `no route ${c.req.method} ${c.req.path}`).toJSON(), 404));
 
+  const proxies = trustedProxies(ctx.config);
   app.use('*', async (c, next) => {
-    c.set('ip', getConnInfo(c).remote.address ?? 'unknown');
+    // Behind --trusted-proxies, the client the proxy forwarded (net/client-address.ts).
+    c.set('ip', proxies.clientAddress(getConnInfo(c).remote.address, c.req.header('x-forwarded-for')));
     await next();
   });
   app.use(
