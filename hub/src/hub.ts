@@ -14,6 +14,7 @@ import { LoginLimiter } from './auth/login-limiter.js';
 import { hashPassword, randomToken } from './auth/secrets.js';
 import { SessionCache } from './auth/sessions.js';
 import { LocalBus } from './bus.js';
+import { type Cluster, joinCluster } from './cluster/cluster.js';
 import { CommandService } from './commands/service.js';
 import { type HubConfig, redact } from './config.js';
 import { ConsoleGateway } from './console/gateway.js';
@@ -63,9 +64,10 @@ export interface StartOptions {
 
 export async function startHub(config: Readonly<HubConfig>, log: Logger, options: StartOptions = {}): Promise<Hub> {
   const store = await openStore(config, log, options);
+  const cluster = await startCluster(config, store, log);
   const createdAdminPassword = await ensureFirstAdmin(config, store, log);
   const devices = await startDevices(config, store, log);
-  const ctx = createContext(config, log, store, devices);
+  const ctx = createContext(config, log, store, devices, cluster);
   const front = await startFrontEnds(ctx);
   const server = createServer(config, front.app);
   routeUpgrades(server, devices.gateway, front, log);
@@ -76,7 +78,7 @@ export async function startHub(config: Readonly<HubConfig>, log: Logger, options
     mqttPort: front.mqtt.port,
     mqttsPort: front.mqtt.mqttsPort,
     createdAdminPassword,
-    close: closer(log, server, store, devices, front),
+    close: closer(log, server, store, devices, front, cluster),
   };
 }
 
@@ -156,6 +158,17 @@ function passwordOf(url: string): string | undefined {
   }
 }
 
+/** With --cluster, this node's link to the cluster's Redis; the store is closed again if it cannot be reached. */
+async function startCluster(config: Readonly<HubConfig>, { store }: OpenedStore, log: Logger): Promise<Cluster | undefined> {
+  if (config.cluster === undefined) return undefined;
+  try {
+    return await joinCluster(config, log);
+  } catch (err) {
+    await store.close().catch((closeErr: unknown) => log.error({ err: closeErr }, 'could not close the store'));
+    throw err;
+  }
+}
+
 /** An empty database gets its first operator, admin; returns the password when this start chose it. */
 async function ensureFirstAdmin(config: Readonly<HubConfig>, { store }: OpenedStore, log: Logger): Promise<string | undefined> {
   if ((await store.countOperators()) !== 0) return undefined;
@@ -231,7 +244,13 @@ async function startDevices(
 }
 
 /** What every handler and gateway gets, with the audit log and the health checks. */
-function createContext(config: Readonly<HubConfig>, log: Logger, opened: OpenedStore, devices: Devices): HubContext {
+function createContext(
+  config: Readonly<HubConfig>,
+  log: Logger,
+  opened: OpenedStore,
+  devices: Devices,
+  cluster: Cluster | undefined,
+): HubContext {
   const { store, sessionLookup, metrics, storage } = opened;
   const { bus, fleet, audit, deviceService, commands, twins, telemetry, gateway } = devices;
   let storeFailing = false;
@@ -261,8 +280,14 @@ function createContext(config: Readonly<HubConfig>, log: Logger, opened: OpenedS
     sessions: new SessionCache(sessionLookup, bus),
     startedAt: Date.now(),
     audit,
+    cluster,
     problems() {
       const p: string[] = [];
+      const redis = cluster?.redis();
+      if (redis !== undefined && !redis.up)
+        p.push(
+          `cluster: Redis is unreachable since ${new Date(redis.since).toISOString()} (${redis.error ?? 'no answer'}): live updates from other nodes are paused`,
+        );
       const c = storage.connection;
       if (c !== undefined && !c.up)
         p.push(
@@ -368,6 +393,7 @@ function closer(
   { store }: OpenedStore,
   { gateway, commands }: Devices,
   front: FrontEnds,
+  cluster: Cluster | undefined,
 ): () => Promise<void> {
   const { consoles, mqtt, tracker } = front;
   let closing: Promise<void> | undefined;
@@ -382,6 +408,7 @@ function closer(
       commands.stop();
       await commands.flush().catch((err) => log.error({ err }, 'could not record final command transitions'));
       await store.close();
+      await cluster?.close();
       log.info('stopped');
     })();
     return closing;
