@@ -14,6 +14,7 @@ import { LoginLimiter } from './auth/login-limiter.js';
 import { hashPassword, randomToken } from './auth/secrets.js';
 import { SessionCache } from './auth/sessions.js';
 import { LocalBus } from './bus.js';
+import { type Cluster, joinCluster } from './cluster/cluster.js';
 import { startLeadership } from './cluster/leader-start.js';
 import { type Leadership, whileLeader } from './cluster/leadership.js';
 import { PgLeadership } from './cluster/pg-leadership.js';
@@ -67,9 +68,10 @@ export interface StartOptions {
 
 export async function startHub(config: Readonly<HubConfig>, log: Logger, options: StartOptions = {}): Promise<Hub> {
   const store = await openStore(config, log, options);
+  const cluster = await startCluster(config, store, log);
   const createdAdminPassword = await ensureFirstAdmin(config, store, log);
   const devices = await startDevices(config, store, log);
-  const ctx = createContext(config, log, store, devices);
+  const ctx = createContext(config, log, store, devices, cluster);
   const singletons = runSingletons(ctx, store);
   const front = await startFrontEnds(ctx);
   const server = createServer(config, front.app);
@@ -81,7 +83,7 @@ export async function startHub(config: Readonly<HubConfig>, log: Logger, options
     mqttPort: front.mqtt.port,
     mqttsPort: front.mqtt.mqttsPort,
     createdAdminPassword,
-    close: closer(log, server, store, devices, front, singletons),
+    close: closer(log, server, store, devices, front, cluster, singletons),
   };
 }
 
@@ -113,8 +115,7 @@ async function openStore(config: Readonly<HubConfig>, log: Logger, options: Star
   const metrics = createMetrics();
   // Listened to before anything else awaits: compaction may set rows aside as soon as it runs.
   const storage = await watchStorage(store, metrics, log, config.store === undefined ? 'sqlite' : 'postgres');
-  const { cluster, nodeId } = config as Partial<{ cluster: string; nodeId: string }>;
-  const leadership = await startLeadership({ store: config.store, cluster, nodeId }, log);
+  const leadership = await startLeadership({ store: config.store, cluster: config.cluster, nodeId: config.nodeId }, log);
   return { ...engine, metrics, storage, leadership };
 }
 
@@ -171,6 +172,17 @@ function passwordOf(url: string): string | undefined {
     return p === '' ? undefined : decodeURIComponent(p);
   } catch {
     return undefined;
+  }
+}
+
+/** With --cluster, this node's link to the cluster's Redis; the store is closed again if it cannot be reached. */
+async function startCluster(config: Readonly<HubConfig>, { store }: OpenedStore, log: Logger): Promise<Cluster | undefined> {
+  if (config.cluster === undefined) return undefined;
+  try {
+    return await joinCluster(config, log);
+  } catch (err) {
+    await store.close().catch((closeErr: unknown) => log.error({ err: closeErr }, 'could not close the store'));
+    throw err;
   }
 }
 
@@ -282,7 +294,13 @@ function runSingletons(ctx: HubContext, { leadership, maintain }: OpenedStore): 
 }
 
 /** What every handler and gateway gets, with the audit log and the health checks. */
-function createContext(config: Readonly<HubConfig>, log: Logger, opened: OpenedStore, devices: Devices): HubContext {
+function createContext(
+  config: Readonly<HubConfig>,
+  log: Logger,
+  opened: OpenedStore,
+  devices: Devices,
+  cluster: Cluster | undefined,
+): HubContext {
   const { store, sessionLookup, metrics, storage, leadership } = opened;
   const { bus, fleet, audit, deviceService, commands, twins, telemetry, gateway } = devices;
   let storeFailing = false;
@@ -313,8 +331,14 @@ function createContext(config: Readonly<HubConfig>, log: Logger, opened: OpenedS
     startedAt: Date.now(),
     audit,
     leadership,
+    cluster,
     problems() {
       const p: string[] = [];
+      const redis = cluster?.redis();
+      if (redis !== undefined && !redis.up)
+        p.push(
+          `cluster: Redis is unreachable since ${new Date(redis.since).toISOString()} (${redis.error ?? 'no answer'}): live updates from other nodes are paused`,
+        );
       const c = storage.connection;
       if (c !== undefined && !c.up)
         p.push(
@@ -429,6 +453,7 @@ function closer(
   { store, leadership }: OpenedStore,
   { gateway, commands }: Devices,
   front: FrontEnds,
+  cluster: Cluster | undefined,
   singletons: () => void,
 ): () => Promise<void> {
   const { consoles, mqtt, tracker } = front;
@@ -446,6 +471,7 @@ function closer(
       commands.stop();
       await commands.flush().catch((err) => log.error({ err }, 'could not record final command transitions'));
       await store.close();
+      await cluster?.close();
       log.info('stopped');
     })();
     return closing;
