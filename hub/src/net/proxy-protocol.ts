@@ -19,7 +19,7 @@ const V1_PREFIX = Buffer.from('PROXY ', 'latin1');
 
 export type ProxyHeader =
   /** A header naming the client (`address`), or none / LOCAL / UNKNOWN (`address` undefined: the peer's stands). */
-  { ok: true; address: string | undefined } | { ok: false; reason: string };
+  { ok: true; address: string | undefined } | { ok: false; reason: string; quiet?: boolean };
 
 /** What `parse` makes of the bytes so far: a header and its length, not yet enough, or a refusal. */
 type Parsed = { ok: true; address: string | undefined; length: number } | { ok: false; reason: string } | undefined;
@@ -95,7 +95,8 @@ export function readProxyHeader(socket: Socket, timeoutMs: number): Promise<Prox
       if (rest.length > 0) socket.unshift(rest);
       resolve(r);
     };
-    const onClose = () => done({ ok: false, reason: 'closed before the PROXY header' }, Buffer.alloc(0));
+    // A balancer's TCP health check connects and closes without a byte: nothing to report.
+    const onClose = () => done({ ok: false, reason: 'closed before the PROXY header', quiet: buf.length === 0 }, Buffer.alloc(0));
     const onReadable = () => {
       for (let chunk = socket.read() as Buffer | null; chunk !== null; chunk = socket.read() as Buffer | null) {
         buf = Buffer.concat([buf, chunk]);
@@ -139,7 +140,7 @@ export function acceptProxied(socket: Socket, o: ProxiedAcceptOptions, accept: (
   void readProxyHeader(socket, o.timeoutMs).then((h) => {
     socket.off('error', ignore);
     if (!h.ok) {
-      o.refused(peer, h.reason);
+      if (h.quiet !== true) o.refused(peer, h.reason);
       socket.destroy();
       return;
     }
