@@ -13,7 +13,7 @@ import { type Audit, createAudit } from './audit.js';
 import { LoginLimiter } from './auth/login-limiter.js';
 import { hashPassword, randomToken } from './auth/secrets.js';
 import { SessionCache } from './auth/sessions.js';
-import { LocalBus } from './bus.js';
+import { type EventBus, LocalBus } from './bus.js';
 import { type Cluster, joinCluster } from './cluster/cluster.js';
 import { startLeadership } from './cluster/leader-start.js';
 import { type Leadership, whileLeader } from './cluster/leadership.js';
@@ -24,10 +24,11 @@ import { ConsoleGateway } from './console/gateway.js';
 import type { HubContext } from './context.js';
 import { DashboardService } from './dashboards/service.js';
 import { DeviceGateway } from './device/gateway.js';
-import type { FrameMeta } from './device/session.js';
+import type { OwnershipHost } from './device/ownership.js';
+import type { DeviceSession, FrameMeta } from './device/session.js';
 import { DeviceService } from './devices/service.js';
 import { HubError, HubErrorCode } from './errors.js';
-import { Fleet } from './fleet.js';
+import { type DeviceEntry, Fleet } from './fleet.js';
 import { createApp } from './http/app.js';
 import type { AppEnv } from './http/env.js';
 import type { Logger } from './log.js';
@@ -70,7 +71,7 @@ export async function startHub(config: Readonly<HubConfig>, log: Logger, options
   const store = await openStore(config, log, options);
   const cluster = await startCluster(config, store, log);
   const createdAdminPassword = await ensureFirstAdmin(config, store, log);
-  const devices = await startDevices(config, store, log);
+  const devices = await startDevices(config, store, log, cluster);
   const ctx = createContext(config, log, store, devices, cluster);
   const singletons = runSingletons(ctx, store);
   const front = await startFrontEnds(ctx);
@@ -90,14 +91,14 @@ export async function startHub(config: Readonly<HubConfig>, log: Logger, options
 /** The store as startHub opened it, with its synchronous lookups, and the metrics and storage watch that start with it. */
 interface OpenedStore {
   store: Store<FrameMeta>;
+  /** The same store when it is PostgreSQL (cluster mode reloads what other nodes changed through it). */
+  postgres?: PostgresStore<FrameMeta>;
   sessionLookup: SessionLookup;
   seriesLookup: SeriesLookup;
   metrics: Metrics;
   storage: StorageHealth;
   /** Who runs the singleton work: this hub alone, or the elected node of a cluster. */
   leadership: Leadership;
-  /** PostgreSQL upkeep (partitions, retention), run by the leader; SQLite compacts by itself. */
-  maintain: ((now: number) => Promise<void>) | undefined;
 }
 
 /** How often PostgreSQL upkeep runs (partitions a few days ahead, retention, expired sessions): often enough that a missed run or two never matters. */
@@ -119,7 +120,7 @@ async function openStore(config: Readonly<HubConfig>, log: Logger, options: Star
   return { ...engine, metrics, storage, leadership };
 }
 
-type Engine = Pick<OpenedStore, 'store' | 'sessionLookup' | 'seriesLookup' | 'maintain'>;
+type Engine = Pick<OpenedStore, 'store' | 'postgres' | 'sessionLookup' | 'seriesLookup'>;
 
 async function openSqlite(config: Readonly<HubConfig>, log: Logger): Promise<Engine> {
   const dbPath = prepareDataDir(config.dataDir, log);
@@ -133,7 +134,7 @@ async function openSqlite(config: Readonly<HubConfig>, log: Logger): Promise<Eng
     maxBatchFrames: 2_000,
     maxFrame: config.maxFrame,
   });
-  return { store, sessionLookup: store.sessionLookup(), seriesLookup: store.seriesLookup(), maintain: undefined };
+  return { store, sessionLookup: store.sessionLookup(), seriesLookup: store.seriesLookup() };
 }
 
 /** PostgreSQL at `url`: schema created or migrated on open (README, Choosing a store); the password never reaches a log line. */
@@ -157,13 +158,7 @@ async function openPostgres(url: string, config: Readonly<HubConfig>, log: Logge
     throw new HubError(HubErrorCode.Storage, `--store ${shown}: ${message}`);
   }
   log.info({ store: shown }, 'storing in PostgreSQL');
-  const opened = store;
-  return {
-    store,
-    sessionLookup: store.sessionLookup(),
-    seriesLookup: store.seriesLookup(),
-    maintain: (now) => opened.maintain(now),
-  };
+  return { store, postgres: store, sessionLookup: store.sessionLookup(), seriesLookup: store.seriesLookup() };
 }
 
 function passwordOf(url: string): string | undefined {
@@ -201,7 +196,7 @@ async function ensureFirstAdmin(config: Readonly<HubConfig>, { store }: OpenedSt
 }
 
 interface Devices {
-  bus: LocalBus;
+  bus: EventBus;
   fleet: Fleet;
   audit: Audit;
   deviceService: DeviceService;
@@ -214,14 +209,15 @@ interface Devices {
 /** The fleet, the services devices feed, and the device gateway wired to them; open commands resumed. */
 async function startDevices(
   config: Readonly<HubConfig>,
-  { store, seriesLookup, metrics, storage }: OpenedStore,
+  { store, postgres, seriesLookup, metrics, storage }: OpenedStore,
   log: Logger,
+  cluster: Cluster | undefined,
 ): Promise<Devices> {
-  const bus = new LocalBus(log);
+  const bus = cluster?.bus ?? new LocalBus(log);
   // The fleet is a memory cache of the devices table, filled here and kept current by
   // DeviceService (and the gateway's sequence numbers): device authentication and
-  // every device read stay synchronous. A second hub sharing the database would
-  // have to invalidate it through the bus (`device`, `device.removed`).
+  // every device read stay synchronous. In a cluster the other nodes' changes
+  // reach it through the bus (`device`, `device.removed`; cluster/fleet-sync.ts).
   // It shows each device's open commands, which the command service (built on the
   // fleet) keeps: asked only once a device is shown, after both exist.
   const fleet = new Fleet(await store.listDevices(), { pendingCommands: (id) => commands.pendingCommands(id) });
@@ -232,29 +228,56 @@ async function startDevices(
   const twins = new TwinService(config, fleet, store, bus, log, audit);
   const telemetry = await TelemetryService.start(store.telemetry, seriesLookup, config.maxSeriesPerDevice);
   store.on('compacted', (gen) => telemetry.compacted(gen));
-  const gateway = new DeviceGateway(config, fleet, store, bus, metrics, log, {
-    online: (e, s) => {
-      // Desired first, then queued commands (SPEC.md §7.1, §6.4).
-      twins
-        .online(e, s)
-        .catch((err: unknown) => log.error({ err, device: e.record.id }, 'could not send the desired document'))
-        .finally(() => {
-          if (s.isOpen) commands.online(e, s);
-        });
+  // Desired first, then queued commands (SPEC.md §7.1, §6.4).
+  const online = (e: DeviceEntry, s: DeviceSession) => {
+    twins
+      .online(e, s)
+      .catch((err: unknown) => log.error({ err, device: e.record.id }, 'could not send the desired document'))
+      .finally(() => {
+        if (s.isOpen) commands.online(e, s);
+      });
+  };
+  // The gateway is the ownership's host; the host's methods are called only once the cluster starts, below.
+  const host: OwnershipHost = {
+    letGo: (device, session) => gateway.letGo(device, session),
+    held: () => gateway.held(),
+    leaseLost: (device, session) => gateway.leaseLost(device, session),
+  };
+  const gateway: DeviceGateway = new DeviceGateway(
+    config,
+    fleet,
+    store,
+    bus,
+    metrics,
+    log,
+    {
+      online,
+      offline: () => {},
+      commandAccepted: (e, id) => commands.commandAccepted(e, id),
+      commandResult: (e, m) => commands.commandResult(e, m),
+      reportedApplied: (o) => twins.reportedApplied(o),
+      telemetryStored: (gen, e, records) => telemetry.committed(gen, e.record.rowid, records),
+      admitTelemetry: (e, records) => {
+        const refused = telemetry.admit(e.record.rowid, records);
+        if (refused === undefined) return undefined;
+        metrics.seriesRefused.inc();
+        return `series limit: the device has ${refused.count} metrics, at most ${config.maxSeriesPerDevice} (--max-series-per-device); "${refused.name}" would be one more`;
+      },
     },
-    offline: () => {},
-    commandAccepted: (e, id) => commands.commandAccepted(e, id),
-    commandResult: (e, m) => commands.commandResult(e, m),
-    reportedApplied: (o) => twins.reportedApplied(o),
-    telemetryStored: (gen, e, records) => telemetry.committed(gen, e.record.rowid, records),
-    admitTelemetry: (e, records) => {
-      const refused = telemetry.admit(e.record.rowid, records);
-      if (refused === undefined) return undefined;
-      metrics.seriesRefused.inc();
-      return `series limit: the device has ${refused.count} metrics, at most ${config.maxSeriesPerDevice} (--max-series-per-device); "${refused.name}" would be one more`;
-    },
-  });
+    cluster?.ownership(host),
+  );
   const deviceService = new DeviceService(store, fleet, gateway, { telemetry, commands }, metrics, bus, audit);
+  if (cluster !== undefined && postgres !== undefined) {
+    await cluster.start({
+      fleet,
+      devices: deviceService,
+      store: postgres,
+      // Events lost while Redis was away: what each device here may have missed is read again from the store.
+      resync: () => {
+        for (const e of fleet.entries()) if (e.session?.isOpen) online(e, e.session);
+      },
+    });
+  }
   const resumed = await commands.resume();
   if (resumed > 0) log.info({ commands: resumed }, 'resumed open commands');
   return { bus, fleet, audit, deviceService, commands, twins, telemetry, gateway };
@@ -268,16 +291,16 @@ const COMMAND_SWEEP_MS = 10_000;
  * in a cluster, the sweep for overdue commands (MQTT's discovery and bridges follow
  * the leadership in mqtt/index.ts). Returns the stop function.
  */
-function runSingletons(ctx: HubContext, { leadership, maintain }: OpenedStore): () => void {
+function runSingletons(ctx: HubContext, { leadership, postgres }: OpenedStore): () => void {
   const { log } = ctx;
   const stops: (() => void)[] = [];
-  // maintain logs its own failures (storage-health.ts counts them).
-  if (maintain !== undefined)
+  // PostgreSQL upkeep (partitions, retention); SQLite compacts by itself. maintain logs its own failures (storage-health.ts counts them).
+  if (postgres !== undefined)
     stops.push(
       whileLeader(
         leadership,
         PG_MAINTENANCE_MS,
-        () => maintain(Date.now()),
+        () => postgres.maintain(Date.now()),
         (err) => log.error({ err }, 'maintenance failed'),
       ),
     );
@@ -327,7 +350,7 @@ function createContext(
     twins,
     telemetry,
     loginLimiter: new LoginLimiter(),
-    sessions: new SessionCache(sessionLookup, bus),
+    sessions: new SessionCache(sessionLookup, bus, undefined, cluster === undefined ? undefined : sessionReloader(opened)),
     startedAt: Date.now(),
     audit,
     leadership,
@@ -351,6 +374,15 @@ function createContext(
       return p;
     },
     storageHealth: () => ({ quarantined: storage.quarantined }),
+  };
+}
+
+/** Cluster mode: a session another node created, loaded here from PostgreSQL with its operator (auth/sessions.ts). */
+function sessionReloader({ postgres }: OpenedStore): ((tokenHash: Uint8Array) => Promise<void>) | undefined {
+  if (postgres === undefined) return undefined;
+  return async (tokenHash) => {
+    const s = await postgres.getSession(tokenHash);
+    if (s !== undefined) await postgres.reloadOperator(s.username);
   };
 }
 

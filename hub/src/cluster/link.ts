@@ -97,7 +97,7 @@ export class ClusterLink extends EventEmitter<LinkEvents> {
         }),
       ]);
     } catch (err) {
-      link.close();
+      await link.close();
       const why = link.current.error ?? (err instanceof Error ? err.message : String(err));
       throw new Error(`--cluster ${link.shownUrl}: cannot reach Redis (${link.scrub(why)})`);
     } finally {
@@ -127,9 +127,13 @@ export class ClusterLink extends EventEmitter<LinkEvents> {
     return this.key('node', node);
   }
 
-  close(): void {
+  /** Sends what is queued (QUIT waits for earlier replies), then disconnects; at most a second. */
+  async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    const quit = (conn: Redis) => (conn.status === 'ready' ? conn.quit().catch(() => {}) : conn.disconnect());
+    const timer = new Promise<void>((resolve) => setTimeout(resolve, 1_000).unref());
+    await Promise.race([Promise.all([quit(this.cmd), quit(this.sub)]), timer]);
     this.cmd.disconnect();
     this.sub.disconnect();
   }
