@@ -18,6 +18,8 @@ export interface RawConnectOptions {
   clean: boolean;
   /** The address to connect from (any of 127/8 on Linux). */
   localAddress?: string;
+  /** Bytes sent before CONNECT, in the same write (a load balancer's PROXY protocol header). */
+  before?: Buffer;
 }
 
 export class RawMqtt {
@@ -61,7 +63,7 @@ export class RawMqtt {
       mqttString(o.username),
       mqttString(o.password),
     ]);
-    raw.socket.write(mqttPacket(0x10, body));
+    raw.socket.write(Buffer.concat([o.before ?? Buffer.alloc(0), mqttPacket(0x10, body)]));
     const connack = await raw.next(0x2, () => true);
     return { raw, returnCode: connack.body[1] as number, sessionPresent: ((connack.body[0] as number) & 1) === 1 };
   }
