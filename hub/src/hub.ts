@@ -255,7 +255,11 @@ async function startDevices(
         return `series limit: the device has ${refused.count} metrics, at most ${config.maxSeriesPerDevice} (--max-series-per-device); "${refused.name}" would be one more`;
       },
     },
-    cluster?.ownership(host),
+    cluster?.ownership(host, async (id) => {
+      const e = fleet.get(id);
+      // Series the device made on another node count toward its limit here too.
+      if (e !== undefined) await postgres?.reloadSeries(e.record.rowid);
+    }),
   );
   const deviceService = new DeviceService(store, fleet, gateway, { telemetry, commands }, metrics, bus, audit);
   if (cluster !== undefined && postgres !== undefined) {

@@ -34,8 +34,12 @@ export interface ClusterParts {
 export interface Cluster extends ClusterInfo {
   readonly link: ClusterLink;
   readonly bus: ClusterBus;
-  /** Device ownership for the gateway; `host` is the gateway itself (its methods called only once started). */
-  ownership(host: OwnershipHost): LeaseOwnership;
+  /**
+   * Device ownership for the gateway; `host` is the gateway itself (its methods called
+   * only once started); `afterClaim` reloads per-device memory another node may have
+   * made stale (the series another node created), before WELCOME.
+   */
+  ownership(host: OwnershipHost, afterClaim?: (device: string) => Promise<void>): LeaseOwnership;
   /** Starts leases and fleet synchronisation. */
   start(parts: ClusterParts): Promise<void>;
   close(): Promise<void>;
@@ -64,8 +68,8 @@ export async function joinCluster(config: Readonly<HubConfig>, log: Logger): Pro
     bus,
     nodeId: config.nodeId,
     redis: () => link.state,
-    ownership(host) {
-      leases ??= new LeaseOwnership(link, host, log, () => bus.flush());
+    ownership(host, afterClaim) {
+      leases ??= new LeaseOwnership(link, host, log, () => bus.flush(), afterClaim);
       return leases;
     },
     async start(parts) {
@@ -75,7 +79,7 @@ export async function joinCluster(config: Readonly<HubConfig>, log: Logger): Pro
       link.on('up', () => parts.resync());
     },
     close: async () => {
-      leases?.stop();
+      await leases?.stop();
       sync?.stop();
       bus.flush();
       await link.close();

@@ -74,6 +74,8 @@ export class LeaseOwnership implements DeviceOwnership {
     private readonly log: Logger,
     /** Called before this node answers a release, so what it published first (presence offline) is ahead of the answer. */
     private readonly beforeAnswer: () => void = () => {},
+    /** Called once a claim is settled, before WELCOME: memory the device's previous node may have made stale is read again. */
+    private readonly afterClaim: (device: string) => Promise<void> = async () => {},
   ) {
     this.channel = link.nodeChannel(link.nodeId);
   }
@@ -90,10 +92,12 @@ export class LeaseOwnership implements DeviceOwnership {
     this.link.on('up', () => void this.renewAll());
   }
 
-  stop(): void {
+  /** Stops renewing; the heartbeat goes at once, so no node waits on this one to answer a takeover. */
+  async stop(): Promise<void> {
     clearInterval(this.timer);
     for (const done of this.waiting.values()) done();
     this.waiting.clear();
+    if (this.link.up) await this.link.cmd.del(this.link.key('alive', this.link.nodeId)).catch(() => {});
   }
 
   private lease(device: string): string {
@@ -105,6 +109,13 @@ export class LeaseOwnership implements DeviceOwnership {
   }
 
   async claim(device: string, session: string): Promise<void> {
+    await this.takeOver(device, session);
+    await this.afterClaim(device).catch((err: unknown) =>
+      this.log.warn({ err: (err as Error).message, device }, 'cluster: could not reload what another node changed for the device'),
+    );
+  }
+
+  private async takeOver(device: string, session: string): Promise<void> {
     this.stats.claims++;
     // Redis unreachable: serve the device anyway (storage stays exactly once); renewal announces the lease once Redis is back.
     if (!this.link.up) return;
