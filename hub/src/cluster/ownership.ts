@@ -1,4 +1,4 @@
-// Device ownership across nodes (docs/architecture.md § Cluster; SPEC.md §2.4): a
+// Device ownership across nodes (docs/architecture.md § Cluster; SPEC.md §8.6): a
 // lease per device in Redis, `own:{device}` = "<node> <session>", with a TTL
 // (LEASE_TTL_MS) that this node renews for every session it serves, and a node
 // heartbeat `alive:{node}` with the same TTL. A node that dies stops renewing:
@@ -23,7 +23,7 @@ import type { DeviceOwnership, OwnershipHost } from '../device/ownership.js';
 import type { Logger } from '../log.js';
 import type { ClusterLink } from './link.js';
 
-/** How long a lease lives without renewal, ms: the bound on how long a dead node's devices stay online (SPEC.md §2.4). */
+/** How long a lease lives without renewal, ms: the bound on how long a dead node's devices stay online (SPEC.md §8.6). */
 export const LEASE_TTL_MS = 15_000;
 /** Leases and the heartbeat are renewed this often, ms: two renewals may fail before a lease lapses. */
 export const RENEW_MS = 5_000;
