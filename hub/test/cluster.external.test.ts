@@ -18,6 +18,7 @@ import { createLogger } from '../src/log.js';
 import { ConsoleClient } from './console-client.js';
 import { TestDevice } from './helpers/device.js';
 import { eventually } from './helpers/eventually.js';
+import { freePort } from './helpers/free-port.js';
 import { Api, type LogLine } from './helpers/hub.js';
 import { startPostgres, type TestDatabase, type TestPostgres } from './helpers/postgres.js';
 import { startRedis, type TestRedis } from './helpers/redis.js';
@@ -109,6 +110,22 @@ describe('cluster: three hubs on one PostgreSQL and one Redis', () => {
     const body = (await r.json()) as { status: string; cluster: { node: string; redis: { up: boolean } } };
     assert.equal(r.status, 200);
     assert.deepEqual([body.status, body.cluster.node, body.cluster.redis.up], ['ok', 'node-b', true]);
+  });
+
+  it('a node that cannot reach Redis at start refuses to start, naming it (password hidden)', async () => {
+    const port = await freePort();
+    const config = loadConfig(
+      [
+        ...['--port', '0', '--host', '127.0.0.1', '--mqtt-port', '0', '--log-level', 'silent'],
+        ...['--store', db.url, '--cluster', `redis://:s3cret@127.0.0.1:${port}`, '--node-id', 'node-x'],
+      ],
+      {},
+    );
+    await assert.rejects(
+      startHub(config, createLogger(config)),
+      (err: Error) =>
+        /--cluster redis:\/\/:\*\*\*@127\.0\.0\.1:\d+: cannot reach Redis/.test(err.message) && !err.message.includes('s3cret'),
+    );
   });
 
   it('drops what does not belong on its Redis channels with a log line, and goes on', async () => {
