@@ -162,10 +162,10 @@ function passwordOf(url: string): string | undefined {
 }
 
 /** With --cluster, this node's link to the cluster's Redis; the store is closed again if it cannot be reached. */
-async function startCluster(config: Readonly<HubConfig>, { store }: OpenedStore, log: Logger): Promise<Cluster | undefined> {
+async function startCluster(config: Readonly<HubConfig>, { store, metrics }: OpenedStore, log: Logger): Promise<Cluster | undefined> {
   if (config.cluster === undefined) return undefined;
   try {
-    return await joinCluster(config, log);
+    return await joinCluster(config, log, metrics.registry);
   } catch (err) {
     await store.close().catch((closeErr: unknown) => log.error({ err: closeErr }, 'could not close the store'));
     throw err;

@@ -71,6 +71,13 @@ function obey(d: TestDevice): void {
   });
 }
 
+/** One sample from a node's /metrics (0 when absent). */
+async function metric(n: Node, sample: string): Promise<number> {
+  const text = await fetch(`${n.http}/metrics`).then((r) => r.text());
+  const line = text.split('\n').find((l) => l.startsWith(`${sample} `));
+  return line === undefined ? 0 : Number(line.slice(sample.length + 1));
+}
+
 async function points(api: Api, device: string, name: string): Promise<number[]> {
   const r = await api.get(`/devices/${device}/telemetry?name=${name}&from=0`);
   assert.equal(r.status, 200, JSON.stringify(r.body));
@@ -110,6 +117,7 @@ describe('cluster: three hubs on one PostgreSQL and one Redis', () => {
     const body = (await r.json()) as { status: string; cluster: { node: string; redis: { up: boolean } } };
     assert.equal(r.status, 200);
     assert.deepEqual([body.status, body.cluster.node, body.cluster.redis.up], ['ok', 'node-b', true]);
+    assert.equal(await metric(b, 'halyard_cluster_redis_up'), 1);
   });
 
   it('a node that cannot reach Redis at start refuses to start, naming it (password hidden)', async () => {
@@ -272,6 +280,7 @@ describe('cluster: three hubs on one PostgreSQL and one Redis', () => {
       Array.from({ length: N }, (_, i) => i + 1),
     );
     assert.ok(!b.logs.some((l) => /did not let go in time/.test(l.msg)), 'node A answered the takeover (it did not run out the wait)');
+    assert.equal(await metric(b, 'halyard_cluster_takeovers_total{outcome="answered"}'), 1);
     const lease = await probe.get(`${redis.prefix}own:cl-move`);
     assert.match(lease ?? '', /^node-b /, 'node B holds the lease');
     await eventually(async () => (await c.api.get('/devices/cl-move')).body.online === true, 'node C to show it online');
@@ -318,6 +327,8 @@ describe('cluster: three hubs on one PostgreSQL and one Redis', () => {
     assert.ok(Date.now() - started >= 4_500, 'WELCOME waited for the release wait (5 s)');
     assert.ok(b.logs.some((l) => /did not let go in time/.test(l.msg)));
     assert.match((await probe.get(`${redis.prefix}own:cl-orphan`)) ?? '', /^node-b /);
+    assert.equal(await metric(b, 'halyard_cluster_takeovers_total{outcome="gone"}'), 1);
+    assert.equal(await metric(b, 'halyard_cluster_takeovers_total{outcome="unanswered"}'), 1);
     await d2.close();
   });
 

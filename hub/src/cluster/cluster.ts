@@ -5,6 +5,7 @@
 // cluster-behind-interfaces): the rest of the hub sees the EventBus and
 // DeviceOwnership interfaces.
 
+import type { Registry } from 'prom-client';
 import type { HubConfig } from '../config.js';
 import type { OwnershipHost } from '../device/ownership.js';
 import type { DeviceService } from '../devices/service.js';
@@ -14,6 +15,7 @@ import type { Logger } from '../log.js';
 import { ClusterBus } from './cluster-bus.js';
 import { FleetSync, type FleetSyncStore } from './fleet-sync.js';
 import { ClusterLink, type RedisState } from './link.js';
+import { registerClusterMetrics } from './metrics.js';
 import { LeaseOwnership } from './ownership.js';
 
 /** What /healthz and the stats show of the cluster. */
@@ -46,7 +48,7 @@ export interface Cluster extends ClusterInfo {
 }
 
 /** Joins the cluster --cluster names, or throws a HubError naming the cause (the hub does not start half-clustered). */
-export async function joinCluster(config: Readonly<HubConfig>, log: Logger): Promise<Cluster> {
+export async function joinCluster(config: Readonly<HubConfig>, log: Logger, registry: Registry): Promise<Cluster> {
   if (config.cluster === undefined) throw new HubError(HubErrorCode.Internal, 'joinCluster without --cluster');
   let link: ClusterLink;
   try {
@@ -63,6 +65,7 @@ export async function joinCluster(config: Readonly<HubConfig>, log: Logger): Pro
   }
   let leases: LeaseOwnership | undefined;
   let sync: FleetSync | undefined;
+  registerClusterMetrics(registry, link, bus.stats, () => leases?.stats);
   return {
     link,
     bus,

@@ -56,9 +56,11 @@ const message = z.discriminatedUnion('t', [
 
 export interface OwnershipStats {
   claims: number;
-  takeovers: number;
-  /** Takeovers that went ahead without an answer (the old node dead or silent). */
+  /** Claims of a device another node held: that node answered, was gone (no heartbeat), or stayed silent past RELEASE_WAIT_MS. */
+  answered: number;
+  gone: number;
   unanswered: number;
+  /** Sessions ended because another node held their lease. */
   lost: number;
 }
 
@@ -66,7 +68,7 @@ export class LeaseOwnership implements DeviceOwnership {
   private readonly waiting = new Map<string, () => void>();
   private readonly channel: string;
   private timer: NodeJS.Timeout | undefined;
-  readonly stats: OwnershipStats = { claims: 0, takeovers: 0, unanswered: 0, lost: 0 };
+  readonly stats: OwnershipStats = { claims: 0, answered: 0, gone: 0, unanswered: 0, lost: 0 };
 
   constructor(
     private readonly link: ClusterLink,
@@ -130,9 +132,9 @@ export class LeaseOwnership implements DeviceOwnership {
     const [node, oldSession] = old.split(' ');
     // This node's own older session: the gateway replaces it itself.
     if (node === undefined || oldSession === undefined || node === this.link.nodeId) return;
-    this.stats.takeovers++;
     const alive = await this.link.cmd.exists(this.link.key('alive', node)).catch(() => 0);
     if (alive === 0) {
+      this.stats.gone++;
       this.log.info({ device, from: node }, 'cluster: taking over a device from a node that is gone');
       return;
     }
@@ -156,7 +158,10 @@ export class LeaseOwnership implements DeviceOwnership {
         { device, from: node, waitedMs: RELEASE_WAIT_MS },
         'cluster: the node holding a device did not let go in time; taking it over',
       );
-    } else this.log.debug({ device, from: node }, 'cluster: device taken over');
+    } else {
+      this.stats.answered++;
+      this.log.debug({ device, from: node }, 'cluster: device taken over');
+    }
   }
 
   release(device: string, session: string): void {
