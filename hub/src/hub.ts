@@ -171,10 +171,10 @@ function passwordOf(url: string): string | undefined {
 }
 
 /** With --cluster, this node's link to the cluster's Redis; the store is closed again if it cannot be reached. */
-async function startCluster(config: Readonly<HubConfig>, { store }: OpenedStore, log: Logger): Promise<Cluster | undefined> {
+async function startCluster(config: Readonly<HubConfig>, { store, metrics }: OpenedStore, log: Logger): Promise<Cluster | undefined> {
   if (config.cluster === undefined) return undefined;
   try {
-    return await joinCluster(config, log);
+    return await joinCluster(config, log, metrics.registry);
   } catch (err) {
     await store.close().catch((closeErr: unknown) => log.error({ err: closeErr }, 'could not close the store'));
     throw err;
@@ -264,7 +264,11 @@ async function startDevices(
         return `series limit: the device has ${refused.count} metrics, at most ${config.maxSeriesPerDevice} (--max-series-per-device); "${refused.name}" would be one more`;
       },
     },
-    cluster?.ownership(host),
+    cluster?.ownership(host, async (id) => {
+      const e = fleet.get(id);
+      // Series the device made on another node count toward its limit here too.
+      if (e !== undefined) await postgres?.reloadSeries(e.record.rowid);
+    }),
   );
   const deviceService = new DeviceService(store, fleet, gateway, { telemetry, commands }, metrics, bus, audit);
   if (cluster !== undefined && postgres !== undefined) {

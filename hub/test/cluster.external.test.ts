@@ -18,6 +18,7 @@ import { createLogger } from '../src/log.js';
 import { ConsoleClient } from './console-client.js';
 import { TestDevice } from './helpers/device.js';
 import { eventually } from './helpers/eventually.js';
+import { freePort } from './helpers/free-port.js';
 import { Api, type LogLine } from './helpers/hub.js';
 import { startPostgres, type TestDatabase, type TestPostgres } from './helpers/postgres.js';
 import { startRedis, type TestRedis } from './helpers/redis.js';
@@ -70,6 +71,13 @@ function obey(d: TestDevice): void {
   });
 }
 
+/** One sample from a node's /metrics (0 when absent). */
+async function metric(n: Node, sample: string): Promise<number> {
+  const text = await fetch(`${n.http}/metrics`).then((r) => r.text());
+  const line = text.split('\n').find((l) => l.startsWith(`${sample} `));
+  return line === undefined ? 0 : Number(line.slice(sample.length + 1));
+}
+
 async function points(api: Api, device: string, name: string): Promise<number[]> {
   const r = await api.get(`/devices/${device}/telemetry?name=${name}&from=0`);
   assert.equal(r.status, 200, JSON.stringify(r.body));
@@ -109,16 +117,30 @@ describe('cluster: three hubs on one PostgreSQL and one Redis', () => {
     const body = (await r.json()) as { status: string; cluster: { node: string; redis: { up: boolean } } };
     assert.equal(r.status, 200);
     assert.deepEqual([body.status, body.cluster.node, body.cluster.redis.up], ['ok', 'node-b', true]);
+    assert.equal(await metric(b, 'halyard_cluster_redis_up'), 1);
+  });
+
+  it('a node that cannot reach Redis at start refuses to start, naming it (password hidden)', async () => {
+    const port = await freePort();
+    const config = loadConfig(
+      [
+        ...['--port', '0', '--host', '127.0.0.1', '--mqtt-port', '0', '--log-level', 'silent'],
+        ...['--store', db.url, '--cluster', `redis://:s3cret@127.0.0.1:${port}`, '--node-id', 'node-x'],
+      ],
+      {},
+    );
+    await assert.rejects(
+      startHub(config, createLogger(config)),
+      (err: Error) =>
+        /--cluster redis:\/\/:\*\*\*@127\.0\.0\.1:\d+: cannot reach Redis/.test(err.message) && !err.message.includes('s3cret'),
+    );
   });
 
   it('drops what does not belong on its Redis channels with a log line, and goes on', async () => {
     await probe.publish(`${redis.prefix}bus`, '{"v":1,"node":"intruder","events":[{"t":"presence","p":{"presence":"x"}}]}');
     await probe.publish(`${redis.prefix}bus`, 'garbage');
     await probe.publish(`${redis.prefix}node:node-a`, '{"t":"release","device":"x"}');
-    await eventually(
-      () => a.logs.some((l) => l.msg === 'cluster: dropped a bus message from Redis that failed its checks'),
-      'the bus drop line',
-    );
+    await eventually(() => a.logs.some((l) => l.msg === 'cluster: dropped a bus message from Redis'), 'the bus drop line');
     await eventually(() => a.logs.some((l) => l.msg === 'cluster: dropped a node message that failed its checks'), 'the node drop line');
     assert.equal((await fetch(`${a.http}/healthz`)).status, 200);
   });
@@ -132,6 +154,21 @@ describe('cluster: three hubs on one PostgreSQL and one Redis', () => {
     const r = await onB.get('/devices/cl-prov');
     assert.equal(r.status, 200, 'the token from a login on node A is accepted by node B');
     await d.close();
+  });
+
+  it('revoking a device on node A ends its session on node B (4403); a token rotated on node C works on B, the old one nowhere', async () => {
+    const token = await a.api.provision('cl-revoke');
+    const d = await eventually(() => TestDevice.connect(b.ws, token).catch(() => undefined), 'the device on node B');
+    assert.equal((await a.api.post('/devices/cl-revoke/revoke')).status, 200);
+    assert.equal((await d.waitClosed()).code, CloseCode.Revoked);
+    const rotated = await c.api.post('/devices/cl-revoke/token', { reinstate: true });
+    assert.equal(rotated.status, 200, JSON.stringify(rotated.body));
+    const again = await eventually(
+      () => TestDevice.connect(b.ws, rotated.body.token).catch(() => undefined),
+      'node B to take the new token',
+    );
+    await assert.rejects(TestDevice.open(a.ws, token), (err: { status?: number }) => err.status === 401);
+    await again.close();
   });
 
   it('a command created on node A reaches the device on node B and ?wait on A returns succeeded', async () => {
@@ -243,6 +280,7 @@ describe('cluster: three hubs on one PostgreSQL and one Redis', () => {
       Array.from({ length: N }, (_, i) => i + 1),
     );
     assert.ok(!b.logs.some((l) => /did not let go in time/.test(l.msg)), 'node A answered the takeover (it did not run out the wait)');
+    assert.equal(await metric(b, 'halyard_cluster_takeovers_total{outcome="answered"}'), 1);
     const lease = await probe.get(`${redis.prefix}own:cl-move`);
     assert.match(lease ?? '', /^node-b /, 'node B holds the lease');
     await eventually(async () => (await c.api.get('/devices/cl-move')).body.online === true, 'node C to show it online');
@@ -289,6 +327,8 @@ describe('cluster: three hubs on one PostgreSQL and one Redis', () => {
     assert.ok(Date.now() - started >= 4_500, 'WELCOME waited for the release wait (5 s)');
     assert.ok(b.logs.some((l) => /did not let go in time/.test(l.msg)));
     assert.match((await probe.get(`${redis.prefix}own:cl-orphan`)) ?? '', /^node-b /);
+    assert.equal(await metric(b, 'halyard_cluster_takeovers_total{outcome="gone"}'), 1);
+    assert.equal(await metric(b, 'halyard_cluster_takeovers_total{outcome="unanswered"}'), 1);
     await d2.close();
   });
 

@@ -216,7 +216,7 @@ export class DeviceGateway implements DeviceSessionHost, OwnershipHost {
     return entry;
   }
 
-  /** HELLO accepted: in a cluster, take the device over first (SPEC.md §2.4); then WELCOME. */
+  /** HELLO accepted: in a cluster, take the device over first (SPEC.md §8.6); then WELCOME. */
   sessionOpened(session: DeviceSession, hello: Hello): void {
     const e = session.entry;
     if (e.deleting) {
