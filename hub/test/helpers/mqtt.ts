@@ -10,6 +10,8 @@ export interface Received {
   topic: string;
   text: string;
   retain: boolean;
+  qos: number;
+  dup: boolean;
   at: number;
 }
 
@@ -24,7 +26,14 @@ export class TestMqtt {
     readonly sessionPresent = false,
   ) {
     client.on('message', (topic, payload, packet) => {
-      this.received.push({ topic, text: payload.toString('utf8'), retain: packet.retain, at: Date.now() });
+      this.received.push({
+        topic,
+        text: payload.toString('utf8'),
+        retain: packet.retain,
+        qos: packet.qos,
+        dup: packet.dup,
+        at: Date.now(),
+      });
       this.notify();
     });
     client.on('close', () => {
@@ -50,10 +59,15 @@ export class TestMqtt {
     });
   }
 
-  /** Subscribes; resolves with the granted QoS per filter (128 = refused). */
-  async subscribe(...filters: string[]): Promise<number[]> {
+  /** Subscribes at QoS 0; resolves with the granted QoS per filter (128 = refused). */
+  subscribe(...filters: string[]): Promise<number[]> {
+    return this.subscribeQos(0, ...filters);
+  }
+
+  /** Subscribes at `qos`; resolves with the granted QoS per filter (128 = refused). */
+  async subscribeQos(qos: 0 | 1 | 2, ...filters: string[]): Promise<number[]> {
     try {
-      const granted = await this.client.subscribeAsync(filters, { qos: 0 });
+      const granted = await this.client.subscribeAsync(filters, { qos });
       return granted.map((g) => g.qos);
     } catch (err) {
       // mqtt.js fails the call when any filter was refused; the SUBACK still says which.
