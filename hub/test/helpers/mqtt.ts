@@ -174,6 +174,7 @@ export async function stalledSubscriber(
   username: string,
   password: string,
   filter: string,
+  opts: { qos?: 0 | 1; clean?: boolean } = {},
 ): Promise<{ socket: Socket; close: () => void }> {
   const socket = netConnect(port, '127.0.0.1');
   await new Promise<void>((resolve, reject) => {
@@ -182,12 +183,12 @@ export async function stalledSubscriber(
   });
   const connectBody = Buffer.concat([
     mqttString('MQTT'),
-    Buffer.from([4, 0xc2, 0, 0]), // level 4, username + password + clean session, no keepalive
+    Buffer.from([4, 0xc0 | (opts.clean === false ? 0 : 0x02), 0, 0]), // level 4, username + password (+ clean session), no keepalive
     mqttString('stalled'),
     mqttString(username),
     mqttString(password),
   ]);
-  const subscribeBody = Buffer.concat([Buffer.from([0, 1]), mqttString(filter), Buffer.from([0])]);
+  const subscribeBody = Buffer.concat([Buffer.from([0, 1]), mqttString(filter), Buffer.from([opts.qos ?? 0])]);
   socket.write(Buffer.concat([mqttPacket(0x10, connectBody), mqttPacket(0x82, subscribeBody)]));
   // CONNACK (4 bytes) and SUBACK (5 bytes), then stop reading.
   let seen = Buffer.alloc(0);
