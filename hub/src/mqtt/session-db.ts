@@ -53,11 +53,24 @@ interface OutgoingRow {
 export class SessionDb implements QueueJournal {
   private readonly db: Db;
   private readonly stmt: Record<
-    'upsertSession' | 'leave' | 'resume' | 'setDropped' | 'endSession' | 'addSub' | 'delSub' | 'delSubs' | 'putOut' | 'delOut' | 'delOutOf',
+    | 'upsertSession'
+    | 'leave'
+    | 'resume'
+    | 'setDropped'
+    | 'endSession'
+    | 'addSub'
+    | 'delSub'
+    | 'delSubs'
+    | 'putOut'
+    | 'delOut'
+    | 'delOutOf'
+    | 'seqsOf',
     Statement
   >;
   /** Queued-message changes not written yet: the packet to write, or null to delete. */
   private readonly dirty = new Map<number, { clientId: string; packet: QueuedPacket } | null>();
+  /** Queued messages written to the file: one that leaves before it was written costs no statement. */
+  private readonly onDisk = new Set<number>();
   private readonly droppedDirty = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -70,6 +83,9 @@ export class SessionDb implements QueueJournal {
     else if (process.platform !== 'win32') chmodSync(path, 0o600);
     this.db = openDatabase(path, { cacheMiB: 8 });
     this.db.exec(SCHEMA);
+    // Subscriptions and messages of sessions that ended while their rows were on their way: nobody's.
+    this.db.exec(`DELETE FROM subscriptions WHERE client_id NOT IN (SELECT client_id FROM sessions);
+      DELETE FROM outgoing WHERE client_id NOT IN (SELECT client_id FROM sessions);`);
     const p = (sql: string) => this.db.prepare(sql);
     this.stmt = {
       upsertSession: p('INSERT INTO sessions (client_id, left_at) VALUES (?, NULL) ON CONFLICT (client_id) DO UPDATE SET left_at = NULL'),
@@ -86,6 +102,7 @@ export class SessionDb implements QueueJournal {
       ),
       delOut: p('DELETE FROM outgoing WHERE seq = ?'),
       delOutOf: p('DELETE FROM outgoing WHERE client_id = ?'),
+      seqsOf: p('SELECT seq FROM outgoing WHERE client_id = ?'),
     };
   }
 
@@ -112,6 +129,7 @@ export class SessionDb implements QueueJournal {
   /** Every queued message, oldest first. */
   *queued(): Generator<{ clientId: string; seq: number; packet: QueuedPacket }> {
     for (const r of this.db.prepare('SELECT * FROM outgoing ORDER BY seq').iterate() as IterableIterator<OutgoingRow>) {
+      this.onDisk.add(r.seq);
       yield {
         clientId: r.client_id,
         seq: r.seq,
@@ -158,6 +176,7 @@ export class SessionDb implements QueueJournal {
     this.db.transaction(() => {
       this.stmt.endSession.run(clientId);
       this.stmt.delSubs.run(clientId);
+      for (const r of this.stmt.seqsOf.all(clientId) as { seq: number }[]) this.onDisk.delete(r.seq);
       this.stmt.delOutOf.run(clientId);
     })();
     this.droppedDirty.delete(clientId);
@@ -174,6 +193,10 @@ export class SessionDb implements QueueJournal {
   }
 
   delete(seq: number): void {
+    if (!this.onDisk.has(seq)) {
+      this.dirty.delete(seq);
+      return;
+    }
     this.dirty.set(seq, null);
     this.schedule();
   }
@@ -185,10 +208,13 @@ export class SessionDb implements QueueJournal {
     if (this.closed || (this.dirty.size === 0 && this.droppedDirty.size === 0)) return;
     this.db.transaction(() => {
       for (const [seq, change] of this.dirty) {
-        if (change === null) this.stmt.delOut.run(seq);
-        else {
+        if (change === null) {
+          this.stmt.delOut.run(seq);
+          this.onDisk.delete(seq);
+        } else {
           const p = change.packet;
           this.stmt.putOut.run(seq, change.clientId, p.topic, p.payload, p.brokerId, p.brokerCounter, p.messageId ?? null);
+          this.onDisk.add(seq);
         }
       }
       for (const [clientId, dropped] of this.droppedDirty) this.stmt.setDropped.run(dropped, clientId);
