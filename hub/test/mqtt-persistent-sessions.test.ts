@@ -221,3 +221,35 @@ describe('persistent MQTT sessions across a hub restart', () => {
     }
   });
 });
+
+describe('QoS per topic class', () => {
+  it('with --mqtt-qos 1,telemetry=0 a session queues events but not telemetry, and live telemetry arrives at QoS 0', async () => {
+    const t = await startTestHub(['--mqtt-qos', '1,telemetry=0', '--log-level', 'info']);
+    try {
+      await createIntegrator(t.api, 'feed', 'feed-password');
+      await t.api.provision('meter');
+      const events = 'halyard/devices/meter/events';
+      const opts = { username: 'feed', password: 'feed-password', clientId: 'mixed', clean: false };
+      const first = await TestMqtt.connect(mqttUrl(t), opts);
+      assert.deepEqual(await first.subscribeQos(1, TOPIC, events), [1, 1]);
+      await first.close();
+      await publishValues(t, 0, 5);
+      for (let id = 1; id <= 5; id++) {
+        t.hub.ctx.bus.publish('event', {
+          event: { id, device: 'meter', name: 'door', level: 1, data: null, time: 1_760_000_000_000 + id, receivedAt: Date.now() },
+        });
+      }
+      await queuedFor(t, 'feed', 'mixed', 5);
+      const back = await TestMqtt.connect(mqttUrl(t), opts);
+      await back.until(() => back.on(events).length === 5, 'the 5 queued events');
+      assert.ok(back.on(events).every((m) => m.qos === 1));
+      assert.equal(back.on(TOPIC).length, 0, 'telemetry at QoS 0 is live-only');
+      await publishValues(t, 5, 6);
+      const live = await back.next(TOPIC);
+      assert.equal(live.qos, 0, 'min(publish QoS 0, subscription QoS 1)');
+      await back.close();
+    } finally {
+      await t.close();
+    }
+  });
+});
