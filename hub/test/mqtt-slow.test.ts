@@ -87,7 +87,10 @@ describe('MQTT under a slow subscriber', () => {
     assert.equal(queueDrops, 0);
     // The stalled client's socket took a few MiB (kernel buffers + the budget); everything after was dropped.
     assert.ok(slowDrops > total / 2, `most messages dropped for the stalled client (${slowDrops})`);
-    assert.ok(heapPeak - heapBefore < 150 * 2 ** 20, 'heap stayed bounded');
+    // At QoS 1 each message in flight also has aedes's QoS packet and, for the persistent session, its queued
+    // copy until dropped: peaks measured 141-144 MiB above the start (84-90 at QoS 0), garbage included.
+    const heapBound = (qos === 0 ? 150 : 200) * 2 ** 20;
+    assert.ok(heapPeak - heapBefore < heapBound, `heap stayed bounded (${Math.round((heapPeak - heapBefore) / 2 ** 20)} MiB)`);
 
     // Devices are served meanwhile: a telemetry frame is acknowledged. How promptly is
     // the diagnostic's figure; the wait's bound (it was 2 s) is generous enough not to
