@@ -127,6 +127,25 @@ describe('persistent MQTT sessions', () => {
     await c.close();
   });
 
+  it('keeps the order when the hub goes on publishing while a returning client is sent its queue', async () => {
+    await subscribeAndLeave(t, 'ledger');
+    await publishValues(t, 0, 5_000);
+    await queuedFor(t, 'feed', 'ledger', 5_000);
+    const c = await TestMqtt.connect(mqttUrl(t), { username: 'feed', password: 'feed-password', clientId: 'ledger', clean: false });
+    // Published while the queue is being sent.
+    assert.ok(c.on(TOPIC).length < 5_000, 'the queue is still on its way');
+    await publishValues(t, 5_000, 7_000);
+    await c.until(() => c.on(TOPIC).length >= 7_000, '7,000 messages', 30_000);
+    await queuedFor(t, 'feed', 'ledger', 0);
+    assert.deepEqual(
+      c.on(TOPIC).map((m) => countIn(m.text)),
+      Array.from({ length: 7_000 }, (_, i) => i),
+    );
+    await c.close();
+    const clean = await TestMqtt.connect(mqttUrl(t), { username: 'feed', password: 'feed-password', clientId: 'ledger', clean: true });
+    await clean.close();
+  });
+
   it('redelivers, with DUP set, what a crashed subscriber received but never acknowledged', async () => {
     const first = await RawMqtt.connect(t.hub.mqttPort, { username: 'feed', password: 'feed-password', clientId: 'crashy', clean: false });
     assert.equal(await first.raw.subscribe(TOPIC, 1), 1);

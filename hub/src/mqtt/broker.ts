@@ -437,6 +437,11 @@ export class Broker {
   private authorizeForward(client: Client, packet: AedesPublishPacket): AedesPublishPacket | null {
     const s = this.sessions.get(client);
     if (s === undefined || !s.acl.canRead(packet.topic)) return null;
+    // The client's queue is being sent and holds this message: it comes in its turn, not ahead of older ones.
+    // (Its packet id is set only once the queue sends it; a live delivery has none yet.)
+    if (packet.messageId === undefined && !client.clean && this.store.holdsBack(client.id, packet.brokerId, packet.brokerCounter)) {
+      return null;
+    }
     // Retained replay on SUBSCRIBE waits for each write to finish, so it cannot overrun
     // the budget; live messages to a client that is behind are dropped instead of queued.
     if (!packet.retain && s.backlog() > BROKER_LIMITS.subscriberBudget) {

@@ -126,8 +126,26 @@ export class OfflineQueues {
 
   /** The session's messages, oldest first (a copy: the queue may change while they are sent). */
   list(clientId: string): QueuedPacket[] {
+    return this.after(clientId, 0).map((e) => e.packet);
+  }
+
+  /** The session's messages queued after sequence number `seq`, oldest first, with their numbers (copies). */
+  after(clientId: string, seq: number): { seq: number; packet: QueuedPacket }[] {
     const q = this.queues.get(clientId);
-    return q === undefined ? [] : [...q.entries.values()].map((e) => ({ ...e.packet }));
+    if (q === undefined) return [];
+    const out: { seq: number; packet: QueuedPacket }[] = [];
+    for (const e of q.entries.values()) if (e.seq > seq) out.push({ seq: e.seq, packet: { ...e.packet } });
+    return out;
+  }
+
+  /** Whether message `seq` is still queued for the session. */
+  has(clientId: string, seq: number): boolean {
+    return this.queues.get(clientId)?.entries.has(seq) ?? false;
+  }
+
+  /** The sequence number of a queued publication, if queued for the session. */
+  seqOf(clientId: string, brokerId: string, brokerCounter: number): number | undefined {
+    return this.queues.get(clientId)?.byPublication.get(brokerKey(brokerId, brokerCounter));
   }
 
   /** Forgets a session's queue (the session ended); returns how many messages it held. */

@@ -72,6 +72,8 @@ export class SessionStore extends MemoryPersistence {
   private readonly db: SessionDb | undefined;
   /** Persistent sessions: client id -> when its client went away (undefined while connected). */
   private readonly sessions = new Map<string, { leftAt: number | undefined }>();
+  /** Clients whose queue is being sent (outgoingStream), and how far it has got. */
+  private readonly replaying = new Map<string, { seq: number }>();
   /** Sessions read back at start, for the broker to expire (its clients are away). */
   restored: StoredSession[] = [];
 
@@ -178,6 +180,10 @@ export class SessionStore extends MemoryPersistence {
 
   override async outgoingClearMessageId(client: Client, packet: AedesPacket): Promise<AedesPacket> {
     // aedes also calls this for a publication it chose not to forward, before it had a packet id.
+    // A delivery held back while the queue is sent stays queued: the queue sends it.
+    if (packet.messageId === undefined && this.holdsBack(client.id, packet.brokerId, packet.brokerCounter)) {
+      return undefined as unknown as AedesPacket;
+    }
     const gone =
       packet.messageId === undefined
         ? this.queues.discard(client.id, packet.brokerId, packet.brokerCounter)
@@ -185,8 +191,44 @@ export class SessionStore extends MemoryPersistence {
     return (gone === undefined ? undefined : toAedes(gone)) as AedesPacket;
   }
 
+  /**
+   * The queue as a returning client is sent it ([MQTT-4.4.0-1]), to its end,
+   * including messages queued meanwhile: while it runs, live deliveries of queued
+   * messages to this client are held back (holdsBack), so the client gets them in
+   * the order they were published rather than new ones first.
+   */
   override outgoingStream(client: Client): Readable {
-    return Readable.from(this.queues.list(client.id).map(toAedes));
+    return Readable.from(this.replay(client.id));
+  }
+
+  /**
+   * Whether a live delivery to `clientId` must wait because its queue is being sent
+   * (outgoingStream): the message is queued and not yet sent by it.
+   */
+  holdsBack(clientId: string, brokerId: string, brokerCounter: number): boolean {
+    const cursor = this.replaying.get(clientId);
+    if (cursor === undefined) return false;
+    const seq = this.queues.seqOf(clientId, brokerId, brokerCounter);
+    return seq !== undefined && seq > cursor.seq;
+  }
+
+  private async *replay(clientId: string): AsyncGenerator<AedesPacket> {
+    const cursor = { seq: 0 };
+    this.replaying.set(clientId, cursor);
+    try {
+      for (;;) {
+        const next = this.queues.after(clientId, cursor.seq);
+        if (next.length === 0) return;
+        for (const e of next) {
+          // Acknowledged or dropped since the batch was read.
+          if (!this.queues.has(clientId, e.seq)) continue;
+          cursor.seq = e.seq;
+          yield toAedes(e.packet);
+        }
+      }
+    } finally {
+      if (this.replaying.get(clientId) === cursor) this.replaying.delete(clientId);
+    }
   }
 
   /**
