@@ -102,4 +102,28 @@ describe('hub configuration', () => {
   it('hides passwords in URLs it reports', () => {
     assert.equal(redact('mqtts://user:s3cret@broker:8883/?prefix=a'), 'mqtts://user:***@broker:8883/?prefix=a');
   });
+
+  it('takes --cluster as a Redis URL only with a PostgreSQL store, and names each node', () => {
+    const store = 'postgres://hub:pa55word@db/halyard';
+    const single = loadConfig([], {});
+    assert.equal(single.cluster, undefined);
+    assert.match(single.nodeId, new RegExp(`-${process.pid}$`));
+    const c = loadConfig(['--store', store, '--cluster', 'redis://:s3cret@redis.example:6379?prefix=fleet1:', '--node-id', 'hub-a'], {});
+    assert.equal(c.cluster, 'redis://:s3cret@redis.example:6379?prefix=fleet1:');
+    assert.equal(c.nodeId, 'hub-a');
+    assert.equal(loadConfig([], { HALYARD_STORE: store, HALYARD_CLUSTER: 'rediss://r:6380', HALYARD_NODE_ID: 'n2' }).nodeId, 'n2');
+    assert.throws(
+      () => loadConfig(['--cluster', 'redis://:s3cret@redis.example:6379'], {}),
+      (e: Error) => e instanceof ConfigError && /needs a shared PostgreSQL store/.test(e.message) && !e.message.includes('s3cret'),
+    );
+    for (const bad of ['http://redis:6379', 'redis.example:6379', 'redis://:s3cret@r:6379?prefix=a b', 'redis://:6379']) {
+      assert.throws(
+        () => loadConfig(['--store', store, '--cluster', bad], {}),
+        (e: Error) => e instanceof ConfigError && /--cluster/.test(e.message) && !e.message.includes('s3cret'),
+        bad,
+      );
+    }
+    assert.throws(() => loadConfig(['--node-id', 'a/b'], {}), /--node-id/);
+    assert.throws(() => loadConfig(['--node-id', 'x'.repeat(65)], {}), /--node-id/);
+  });
 });

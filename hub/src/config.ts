@@ -1,6 +1,7 @@
 // The hub's configuration: defaults < environment (HALYARD_*) < command-line flags,
 // validated once at start, then frozen. Nothing else in the hub reads process.env.
 
+import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { parseDuration, parseSize } from '@halyard/firmware-protocol';
 import { parseQos, type QosByClass } from './mqtt/qos.js';
@@ -16,6 +17,10 @@ export interface HubConfig {
   dataDir: string;
   /** `postgres://user:pass@host:5432/db` to keep everything in PostgreSQL; undefined = SQLite in dataDir. */
   store: string | undefined;
+  /** `redis://host:6379[?prefix=halyard:]` to run as one node of a cluster (needs a PostgreSQL store); undefined = a single hub. */
+  cluster: string | undefined;
+  /** This node's name in the cluster (letters, digits, `.`, `_`, `-`; at most 64); default host name and pid. */
+  nodeId: string;
   tlsCert: string | undefined;
   tlsKey: string | undefined;
   /** ms between WebSocket pings to each device. */
@@ -90,6 +95,20 @@ export const FLAGS: readonly FlagSpec[] = [
     kind: 'optional-string',
     default: undefined,
     help: 'postgres://user:pass@host:5432/db to store in PostgreSQL (default: SQLite in --data-dir)',
+  },
+  {
+    key: 'cluster',
+    flag: 'cluster',
+    kind: 'optional-string',
+    default: undefined,
+    help: 'redis://host:6379 to run as one node of a cluster sharing that Redis (needs --store postgres://...)',
+  },
+  {
+    key: 'nodeId',
+    flag: 'node-id',
+    kind: 'optional-string',
+    default: undefined,
+    help: "this node's name in the cluster (default: host name and pid)",
   },
   { key: 'tlsCert', flag: 'tls-cert', kind: 'optional-string', default: undefined, help: 'PEM certificate: serve https/wss (and mqtts)' },
   { key: 'tlsKey', flag: 'tls-key', kind: 'optional-string', default: undefined, help: 'PEM private key for --tls-cert' },
@@ -306,6 +325,7 @@ export function loadConfig(
   }
   if (values.bridge === undefined) values.bridge = [];
   if (values.consoleDir === undefined) values.consoleDir = defaults?.consoleDir;
+  if (values.nodeId === undefined) values.nodeId = defaultNodeId();
   const config = values as unknown as HubConfig;
   validate(config, env);
   return Object.freeze({ ...config, bridge: Object.freeze([...config.bridge]) as string[] });
@@ -347,6 +367,8 @@ function validate(c: HubConfig, env: Readonly<Record<string, string | undefined>
   if (c.logFormat !== 'json' && c.logFormat !== 'pretty') bad('--log-format must be json or pretty');
   if (c.adminPassword !== undefined && c.adminPassword.length < 8) bad('--admin-password must be at least 8 characters');
   if (c.store !== undefined) validateStoreUrl(c.store);
+  if (c.cluster !== undefined) validateClusterUrl(c.cluster, c.store);
+  if (!NODE_ID.test(c.nodeId)) bad('--node-id must be 1-64 letters, digits, ".", "_" or "-"');
   for (const url of c.bridge) {
     if (!/^mqtts?:\/\//.test(url)) bad(`--bridge ${redact(url)}: must be an mqtt:// or mqtts:// URL`);
   }
@@ -370,6 +392,40 @@ function validateStoreUrl(raw: string): void {
   // An empty host and database are allowed: pg falls back to PGHOST, PGDATABASE and the other PG* variables.
   if (url.pathname.length > 1 && !/^\/[^/]+$/.test(url.pathname)) bad('the path must be one database name');
   if (url.port !== '' && (Number(url.port) < 1 || Number(url.port) > 65535)) bad('the port must be 1-65535');
+}
+
+/** Node ids go into Redis keys and channel names, logs and metric labels: a short, plain name. */
+const NODE_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** Host name and pid, made to fit NODE_ID: unique per process on one machine, readable in logs. */
+function defaultNodeId(): string {
+  const host =
+    hostname()
+      .replace(/[^A-Za-z0-9._-]/g, '-')
+      .slice(0, 50) || 'hub';
+  return `${host}-${process.pid}`;
+}
+
+/** --cluster: a Redis URL for ioredis, and only with a PostgreSQL store (README, Running a cluster). */
+function validateClusterUrl(raw: string, store: string | undefined): void {
+  const shown = /^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? ` ${redact(raw)}` : '';
+  const bad = (what: string): never => {
+    throw new ConfigError(`--cluster${shown}: ${what}`);
+  };
+  let url: URL | undefined;
+  try {
+    url = new URL(raw);
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined) throw bad('is not a URL (expected redis://host:6379)');
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') bad('must be a redis:// or rediss:// URL');
+  if (url.hostname === '') bad('needs a host (redis://host:6379)');
+  if (url.port !== '' && (Number(url.port) < 1 || Number(url.port) > 65535)) bad('the port must be 1-65535');
+  const prefix = url.searchParams.get('prefix');
+  if (prefix !== null && !/^[A-Za-z0-9._:-]{1,64}$/.test(prefix)) bad('?prefix= must be 1-64 letters, digits, ".", "_", ":" or "-"');
+  // Every node must see the same devices, commands and twins: only a shared database gives that.
+  if (store === undefined) bad('cluster mode needs a shared PostgreSQL store: add --store postgres://user:pass@host:5432/db');
 }
 
 /** A URL with its password hidden, for logs and errors. */

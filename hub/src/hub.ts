@@ -13,17 +13,19 @@ import { type Audit, createAudit } from './audit.js';
 import { LoginLimiter } from './auth/login-limiter.js';
 import { hashPassword, randomToken } from './auth/secrets.js';
 import { SessionCache } from './auth/sessions.js';
-import { LocalBus } from './bus.js';
+import { type EventBus, LocalBus } from './bus.js';
+import { type Cluster, joinCluster } from './cluster/cluster.js';
 import { CommandService } from './commands/service.js';
 import { type HubConfig, redact } from './config.js';
 import { ConsoleGateway } from './console/gateway.js';
 import type { HubContext } from './context.js';
 import { DashboardService } from './dashboards/service.js';
 import { DeviceGateway } from './device/gateway.js';
-import type { FrameMeta } from './device/session.js';
+import type { OwnershipHost } from './device/ownership.js';
+import type { DeviceSession, FrameMeta } from './device/session.js';
 import { DeviceService } from './devices/service.js';
 import { HubError, HubErrorCode } from './errors.js';
-import { Fleet } from './fleet.js';
+import { type DeviceEntry, Fleet } from './fleet.js';
 import { createApp } from './http/app.js';
 import type { AppEnv } from './http/env.js';
 import type { Logger } from './log.js';
@@ -63,9 +65,10 @@ export interface StartOptions {
 
 export async function startHub(config: Readonly<HubConfig>, log: Logger, options: StartOptions = {}): Promise<Hub> {
   const store = await openStore(config, log, options);
+  const cluster = await startCluster(config, store, log);
   const createdAdminPassword = await ensureFirstAdmin(config, store, log);
-  const devices = await startDevices(config, store, log);
-  const ctx = createContext(config, log, store, devices);
+  const devices = await startDevices(config, store, log, cluster);
+  const ctx = createContext(config, log, store, devices, cluster);
   const front = await startFrontEnds(ctx);
   const server = createServer(config, front.app);
   routeUpgrades(server, devices.gateway, front, log);
@@ -76,13 +79,15 @@ export async function startHub(config: Readonly<HubConfig>, log: Logger, options
     mqttPort: front.mqtt.port,
     mqttsPort: front.mqtt.mqttsPort,
     createdAdminPassword,
-    close: closer(log, server, store, devices, front),
+    close: closer(log, server, store, devices, front, cluster),
   };
 }
 
 /** The store as startHub opened it, with its synchronous lookups, and the metrics and storage watch that start with it. */
 interface OpenedStore {
   store: Store<FrameMeta>;
+  /** The same store when it is PostgreSQL (cluster mode reloads what other nodes changed through it). */
+  postgres?: PostgresStore<FrameMeta>;
   sessionLookup: SessionLookup;
   seriesLookup: SeriesLookup;
   metrics: Metrics;
@@ -107,7 +112,7 @@ async function openStore(config: Readonly<HubConfig>, log: Logger, options: Star
   return { ...engine, metrics, storage };
 }
 
-type Engine = Pick<OpenedStore, 'store' | 'sessionLookup' | 'seriesLookup'>;
+type Engine = Pick<OpenedStore, 'store' | 'postgres' | 'sessionLookup' | 'seriesLookup'>;
 
 async function openSqlite(config: Readonly<HubConfig>, log: Logger): Promise<Engine> {
   const dbPath = prepareDataDir(config.dataDir, log);
@@ -144,7 +149,7 @@ async function openPostgres(url: string, config: Readonly<HubConfig>, log: Logge
     throw new HubError(HubErrorCode.Storage, `--store ${shown}: ${message}`);
   }
   log.info({ store: shown }, 'storing in PostgreSQL');
-  return { store, sessionLookup: store.sessionLookup(), seriesLookup: store.seriesLookup() };
+  return { store, postgres: store, sessionLookup: store.sessionLookup(), seriesLookup: store.seriesLookup() };
 }
 
 function passwordOf(url: string): string | undefined {
@@ -153,6 +158,17 @@ function passwordOf(url: string): string | undefined {
     return p === '' ? undefined : decodeURIComponent(p);
   } catch {
     return undefined;
+  }
+}
+
+/** With --cluster, this node's link to the cluster's Redis; the store is closed again if it cannot be reached. */
+async function startCluster(config: Readonly<HubConfig>, { store }: OpenedStore, log: Logger): Promise<Cluster | undefined> {
+  if (config.cluster === undefined) return undefined;
+  try {
+    return await joinCluster(config, log);
+  } catch (err) {
+    await store.close().catch((closeErr: unknown) => log.error({ err: closeErr }, 'could not close the store'));
+    throw err;
   }
 }
 
@@ -171,7 +187,7 @@ async function ensureFirstAdmin(config: Readonly<HubConfig>, { store }: OpenedSt
 }
 
 interface Devices {
-  bus: LocalBus;
+  bus: EventBus;
   fleet: Fleet;
   audit: Audit;
   deviceService: DeviceService;
@@ -184,14 +200,15 @@ interface Devices {
 /** The fleet, the services devices feed, and the device gateway wired to them; open commands resumed. */
 async function startDevices(
   config: Readonly<HubConfig>,
-  { store, seriesLookup, metrics, storage }: OpenedStore,
+  { store, postgres, seriesLookup, metrics, storage }: OpenedStore,
   log: Logger,
+  cluster: Cluster | undefined,
 ): Promise<Devices> {
-  const bus = new LocalBus(log);
+  const bus = cluster?.bus ?? new LocalBus(log);
   // The fleet is a memory cache of the devices table, filled here and kept current by
   // DeviceService (and the gateway's sequence numbers): device authentication and
-  // every device read stay synchronous. A second hub sharing the database would
-  // have to invalidate it through the bus (`device`, `device.removed`).
+  // every device read stay synchronous. In a cluster the other nodes' changes
+  // reach it through the bus (`device`, `device.removed`; cluster/fleet-sync.ts).
   // It shows each device's open commands, which the command service (built on the
   // fleet) keeps: asked only once a device is shown, after both exist.
   const fleet = new Fleet(await store.listDevices(), { pendingCommands: (id) => commands.pendingCommands(id) });
@@ -202,36 +219,73 @@ async function startDevices(
   const twins = new TwinService(config, fleet, store, bus, log, audit);
   const telemetry = await TelemetryService.start(store.telemetry, seriesLookup, config.maxSeriesPerDevice);
   store.on('compacted', (gen) => telemetry.compacted(gen));
-  const gateway = new DeviceGateway(config, fleet, store, bus, metrics, log, {
-    online: (e, s) => {
-      // Desired first, then queued commands (SPEC.md §7.1, §6.4).
-      twins
-        .online(e, s)
-        .catch((err: unknown) => log.error({ err, device: e.record.id }, 'could not send the desired document'))
-        .finally(() => {
-          if (s.isOpen) commands.online(e, s);
-        });
+  // Desired first, then queued commands (SPEC.md §7.1, §6.4).
+  const online = (e: DeviceEntry, s: DeviceSession) => {
+    twins
+      .online(e, s)
+      .catch((err: unknown) => log.error({ err, device: e.record.id }, 'could not send the desired document'))
+      .finally(() => {
+        if (s.isOpen) commands.online(e, s);
+      });
+  };
+  // The gateway is the ownership's host; the host's methods are called only once the cluster starts, below.
+  const host: OwnershipHost = {
+    letGo: (device, session) => gateway.letGo(device, session),
+    held: () => gateway.held(),
+    leaseLost: (device, session) => gateway.leaseLost(device, session),
+  };
+  const gateway: DeviceGateway = new DeviceGateway(
+    config,
+    fleet,
+    store,
+    bus,
+    metrics,
+    log,
+    {
+      online,
+      offline: () => {},
+      commandAccepted: (e, id) => commands.commandAccepted(e, id),
+      commandResult: (e, m) => commands.commandResult(e, m),
+      reportedApplied: (o) => twins.reportedApplied(o),
+      telemetryStored: (gen, e, records) => telemetry.committed(gen, e.record.rowid, records),
+      admitTelemetry: (e, records) => {
+        const refused = telemetry.admit(e.record.rowid, records);
+        if (refused === undefined) return undefined;
+        metrics.seriesRefused.inc();
+        return `series limit: the device has ${refused.count} metrics, at most ${config.maxSeriesPerDevice} (--max-series-per-device); "${refused.name}" would be one more`;
+      },
     },
-    offline: () => {},
-    commandAccepted: (e, id) => commands.commandAccepted(e, id),
-    commandResult: (e, m) => commands.commandResult(e, m),
-    reportedApplied: (o) => twins.reportedApplied(o),
-    telemetryStored: (gen, e, records) => telemetry.committed(gen, e.record.rowid, records),
-    admitTelemetry: (e, records) => {
-      const refused = telemetry.admit(e.record.rowid, records);
-      if (refused === undefined) return undefined;
-      metrics.seriesRefused.inc();
-      return `series limit: the device has ${refused.count} metrics, at most ${config.maxSeriesPerDevice} (--max-series-per-device); "${refused.name}" would be one more`;
-    },
-  });
+    cluster?.ownership(host, async (id) => {
+      const e = fleet.get(id);
+      // Series the device made on another node count toward its limit here too.
+      if (e !== undefined) await postgres?.reloadSeries(e.record.rowid);
+    }),
+  );
   const deviceService = new DeviceService(store, fleet, gateway, { telemetry, commands }, metrics, bus, audit);
+  if (cluster !== undefined && postgres !== undefined) {
+    await cluster.start({
+      fleet,
+      devices: deviceService,
+      store: postgres,
+      // Events lost while Redis was away: what each device here may have missed is read again from the store.
+      resync: () => {
+        for (const e of fleet.entries()) if (e.session?.isOpen) online(e, e.session);
+      },
+    });
+  }
   const resumed = await commands.resume();
   if (resumed > 0) log.info({ commands: resumed }, 'resumed open commands');
   return { bus, fleet, audit, deviceService, commands, twins, telemetry, gateway };
 }
 
 /** What every handler and gateway gets, with the audit log and the health checks. */
-function createContext(config: Readonly<HubConfig>, log: Logger, opened: OpenedStore, devices: Devices): HubContext {
+function createContext(
+  config: Readonly<HubConfig>,
+  log: Logger,
+  opened: OpenedStore,
+  devices: Devices,
+  cluster: Cluster | undefined,
+): HubContext {
   const { store, sessionLookup, metrics, storage } = opened;
   const { bus, fleet, audit, deviceService, commands, twins, telemetry, gateway } = devices;
   let storeFailing = false;
@@ -258,11 +312,17 @@ function createContext(config: Readonly<HubConfig>, log: Logger, opened: OpenedS
     twins,
     telemetry,
     loginLimiter: new LoginLimiter(),
-    sessions: new SessionCache(sessionLookup, bus),
+    sessions: new SessionCache(sessionLookup, bus, undefined, cluster === undefined ? undefined : sessionReloader(opened)),
     startedAt: Date.now(),
     audit,
+    cluster,
     problems() {
       const p: string[] = [];
+      const redis = cluster?.redis();
+      if (redis !== undefined && !redis.up)
+        p.push(
+          `cluster: Redis is unreachable since ${new Date(redis.since).toISOString()} (${redis.error ?? 'no answer'}): live updates from other nodes are paused`,
+        );
       const c = storage.connection;
       if (c !== undefined && !c.up)
         p.push(
@@ -275,6 +335,15 @@ function createContext(config: Readonly<HubConfig>, log: Logger, opened: OpenedS
       return p;
     },
     storageHealth: () => ({ quarantined: storage.quarantined }),
+  };
+}
+
+/** Cluster mode: a session another node created, loaded here from PostgreSQL with its operator (auth/sessions.ts). */
+function sessionReloader({ postgres }: OpenedStore): ((tokenHash: Uint8Array) => Promise<void>) | undefined {
+  if (postgres === undefined) return undefined;
+  return async (tokenHash) => {
+    const s = await postgres.getSession(tokenHash);
+    if (s !== undefined) await postgres.reloadOperator(s.username);
   };
 }
 
@@ -368,6 +437,7 @@ function closer(
   { store }: OpenedStore,
   { gateway, commands }: Devices,
   front: FrontEnds,
+  cluster: Cluster | undefined,
 ): () => Promise<void> {
   const { consoles, mqtt, tracker } = front;
   let closing: Promise<void> | undefined;
@@ -382,6 +452,7 @@ function closer(
       commands.stop();
       await commands.flush().catch((err) => log.error({ err }, 'could not record final command transitions'));
       await store.close();
+      await cluster?.close();
       log.info('stopped');
     })();
     return closing;

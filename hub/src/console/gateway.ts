@@ -119,10 +119,16 @@ export class ConsoleGateway implements ConsoleHost {
   }
 
   /** HTTP upgrade on /v1/console: check everything before accepting (SPEC.md §10.1). */
-  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, refreshed = false): void {
     const admitted = this.admit(req);
     if (!('caller' in admitted)) {
       const { error, operator } = admitted;
+      // Cluster mode: the session may be another node's, not loaded here yet; look once, then decide.
+      const found = requestToken(req.headers.authorization, req.headers.cookie);
+      if (!refreshed && error.code === HubErrorCode.Unauthenticated && found !== undefined && this.ctx.sessions.refreshes) {
+        void this.ctx.sessions.resolveFresh(found.token, found.via).finally(() => this.handleUpgrade(req, socket, head, true));
+        return;
+      }
       logRefusal(this.ctx.log, 'console', req, error, operator === undefined ? {} : { operator });
       rejectUpgrade(socket, error);
       return;

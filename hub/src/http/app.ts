@@ -11,6 +11,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { compress } from 'hono/compress';
 import { secureHeaders } from 'hono/secure-headers';
 import { z } from 'zod';
+import type { ClusterInfo } from '../cluster/cluster.js';
 import type { HubContext } from '../context.js';
 import { HubError, HubErrorCode } from '../errors.js';
 import { HUB_VERSION } from '../version.js';
@@ -129,6 +130,7 @@ export function createApp(ctx: HubContext, extras: AppExtras): { app: Hono<AppEn
       devices: { known: ctx.fleet.size, connected: ctx.devices.connections },
       // Telemetry compaction set aside (telemetry_quarantine): not a failure of the hub, but operators should look.
       storage: ctx.storageHealth(),
+      ...(ctx.cluster === undefined ? {} : { cluster: clusterHealth(ctx.cluster) }),
     };
     return c.json(body, problems.length ? 503 : 200);
   });
@@ -156,4 +158,10 @@ export function createApp(ctx: HubContext, extras: AppExtras): { app: Hono<AppEn
     );
   }
   return { app, routes };
+}
+
+/** /healthz's cluster part: which node answered, and whether it reaches Redis. */
+function clusterHealth(cluster: ClusterInfo): { node: string; redis: { up: boolean; since: number } } {
+  const redis = cluster.redis();
+  return { node: cluster.nodeId, redis: { up: redis.up, since: redis.since } };
 }

@@ -204,6 +204,8 @@ export interface TelemetryStore {
 /** Reads: each sees every write whose promise has resolved (and every committed batch). */
 export interface StoreReads {
   listDevices(): Promise<DeviceRecord[]>;
+  /** One device as stored now (cluster mode: another node changed it, or took its sequence further). */
+  getDevice(id: string): Promise<DeviceRecord | undefined>;
   getOperator(username: string): Promise<OperatorRecord | undefined>;
   listOperators(): Promise<OperatorRecord[]>;
   countOperators(): Promise<number>;

@@ -259,6 +259,9 @@ export class PostgresStore<M = unknown> extends EventEmitter<StoreEvents<M>> imp
   listDevices() {
     return this.read('listing devices', () => devices.listDevices(this.pool));
   }
+  getDevice(id: string) {
+    return this.read('reading a device', () => devices.getDevice(this.pool, id));
+  }
   getOperator(username: string) {
     return this.read('reading an operator', () => operators.getOperator(this.pool, username));
   }
