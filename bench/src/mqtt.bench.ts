@@ -131,6 +131,18 @@ for (const [k, rate] of [
     },
   });
 }
+// The cost of QoS 1 on delivery: the first row's load, telemetry published and subscribed at QoS 0.
+const atQos0 = await hubRun(1, offered, 0);
+const first = rows[0] as BenchRow;
+rows.push({
+  scenario: 'mqtt',
+  case: `${DEVICES} devices, ${offered} frames/s, 1 subscriber: delivered at QoS 1 (first row)`,
+  value: first.value,
+  unit: 'msg/s',
+  baseline: 'the same at QoS 0',
+  baselineValue: Math.round(atQos0.delivered),
+  extra: { storedFramesPerSecQos0: Math.round(atQos0.stored), droppedQos0: atQos0.dropped },
+});
 // The cost of QoS 1 on ingest: the same overload, telemetry published and subscribed at QoS 0 as the baseline.
 const q0 = await hubRun(1, 0, 0);
 const q1 = await hubRun(1, 0, 1);
