@@ -38,6 +38,24 @@ export function createPool(url: string, options: PoolOptions = {}): Pool {
   return pool;
 }
 
+/**
+ * Whether the server takes a new connection and answers on it. The store's probe
+ * while it is down: a connection kept in the pool can still answer for a moment
+ * while the server shuts down (its backend has not yet handled the signal), and
+ * would report the server up just as it goes away.
+ */
+export async function probeServer(url: string, timeoutMs = 10_000): Promise<void> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: timeoutMs, application_name: 'halyard-hub' });
+  // An error after the answer (the server going away again) must not end the process.
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
 /** SQLSTATE classes that mean the connection or the server is gone, not that the statement is wrong. */
 export function isConnectionFault(err: unknown): boolean {
   if (err instanceof HubError) return err.cause !== undefined && isConnectionFault(err.cause);

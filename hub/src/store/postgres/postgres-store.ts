@@ -26,17 +26,18 @@ import { type BackoffOptions, ConnectionState } from './connection-state.js';
 import * as dashboards from './dashboards.js';
 import * as devices from './devices.js';
 import * as events from './events.js';
-import { GroupCommit, type Pending } from './group-commit.js';
+import { GroupCommitLanes, type Pending } from './group-commit.js';
 import { applyBatch } from './ingest.js';
 import { migrate } from './migrate.js';
 import * as modelProfiles from './model-profiles.js';
 import * as operators from './operators.js';
 import { DAY_MS, dropPartitionsBefore, ensurePartitions } from './partitions.js';
 import { pgOps } from './pg-ops.js';
-import { createPool, isConnectionFault, type Pool, query, storageError, transaction } from './pool.js';
+import { createPool, isConnectionFault, type Pool, probeServer, query, storageError, transaction } from './pool.js';
 import { SeriesCache } from './series-cache.js';
 import { PgSessionLookup } from './session-lookup.js';
 import { PgTelemetryReads } from './telemetry-reads.js';
+import { applyTelemetryStatement } from './telemetry-statement.js';
 import * as twins from './twins.js';
 
 export interface PostgresStoreOptions {
@@ -53,6 +54,11 @@ export interface PostgresStoreOptions {
   retentionMs: number;
   /** How often upkeep runs, ms (default an hour; 0: never, tests call `maintain`). */
   maintenanceIntervalMs?: number;
+  /**
+   * Connections that store device frames at once (default 4), each with its own
+   * group commit; a device always uses the same one (group-commit.ts, GroupCommitLanes).
+   */
+  ingestConnections?: number;
   /** Probe delays while the server is unreachable (connection-state.ts). */
   reconnect?: BackoffOptions;
 }
@@ -66,12 +72,17 @@ export interface PostgresIngestStats {
   failures: number;
 }
 
+/** Default of `ingestConnections`: see README.md, Benchmarks, for the measurement. */
+export const INGEST_CONNECTIONS = 4;
+
 export class PostgresStore<M = unknown> extends EventEmitter<StoreEvents<M>> implements Store<M> {
   readonly telemetry: PgTelemetryReads;
   readonly ingestStats: PostgresIngestStats = { batches: 0, frames: 0, duplicates: 0, dropped: 0, failures: 0 };
   private readonly series = new SeriesCache();
   private readonly sessions = new PgSessionLookup();
-  private readonly commits: GroupCommit<M>;
+  /** Devices known to have their device_seq row: their telemetry can take the one-statement way (telemetry-statement.ts). */
+  private readonly marked = new Set<number>();
+  private readonly commits: GroupCommitLanes<M>;
   /** The tail of the chain named operations run on, one after another. */
   private opChain: Promise<unknown> = Promise.resolve();
   private maintenanceTimer: NodeJS.Timeout | undefined;
@@ -85,10 +96,10 @@ export class PostgresStore<M = unknown> extends EventEmitter<StoreEvents<M>> imp
   ) {
     super();
     this.telemetry = new PgTelemetryReads(pool);
-    this.commits = new GroupCommit<M>(options, (b) => this.commitBatch(b));
+    this.commits = new GroupCommitLanes<M>(options.ingestConnections ?? INGEST_CONNECTIONS, options, (b) => this.commitBatch(b));
     this.link = new ConnectionState(
       options.url,
-      () => pool.query('SELECT 1'),
+      () => probeServer(options.url),
       (state) => this.emit('connection', state),
       options.reconnect,
     );
@@ -101,13 +112,14 @@ export class PostgresStore<M = unknown> extends EventEmitter<StoreEvents<M>> imp
 
   /** Notes what a call to the server says about the connection, and passes its outcome on. */
   private watch<T>(p: Promise<T>): Promise<T> {
+    const epoch = this.link.epoch;
     return p.then(
       (v) => {
-        this.link.up();
+        this.link.up(epoch);
         return v;
       },
       (err: unknown) => {
-        if (isConnectionFault(err)) this.link.down(err);
+        if (isConnectionFault(err)) this.link.down(err, epoch);
         throw err;
       },
     );
@@ -146,7 +158,11 @@ export class PostgresStore<M = unknown> extends EventEmitter<StoreEvents<M>> imp
     const run = async (): Promise<StoreOpResult<K>> => {
       await barrier;
       const out = await this.watch(transaction(this.pool, name, (c) => pgOps[name](c, args)));
-      if (name === 'deleteDevice') this.series.forgetDevice((out as StoreOpResult<'deleteDevice'>).rowid);
+      if (name === 'deleteDevice') {
+        const rowid = (out as StoreOpResult<'deleteDevice'>).rowid;
+        this.series.forgetDevice(rowid);
+        this.marked.delete(rowid);
+      }
       this.sessions.apply(name, args, out);
       return out;
     };
@@ -175,8 +191,13 @@ export class PostgresStore<M = unknown> extends EventEmitter<StoreEvents<M>> imp
     const outcome: BatchOutcome<M> = { metas: b.metas, frames: b.frames.length, latencyMs: 0 };
     try {
       const result = await this.watch(
-        transaction(this.pool, 'storing device frames', (c) => applyBatch(c, b.id, b.frames, this.options.maxFrame, this.series)),
+        applyTelemetryStatement(this.pool, b.id, b.frames, this.series, this.marked).then(
+          (fast) =>
+            fast ??
+            transaction(this.pool, 'storing device frames', (c) => applyBatch(c, b.id, b.frames, this.options.maxFrame, this.series)),
+        ),
       );
+      for (const [device] of result.seqs) this.marked.add(device);
       for (const s of result.newSeries) this.series.set(s.device, s.name, { id: s.id, unit: s.unit });
       this.ingestStats.batches++;
       this.ingestStats.frames += result.frames;
