@@ -126,7 +126,9 @@ describe('PostgreSQL store: telemetry in one statement', () => {
       { device, name: 'text', ts: T0 + seq, v: null, s: `${ODD_TEXT} ${seq}`, b: null, d: null },
     ];
     expected.push(...fourOf(a, 2), ...fourOf(a, 3), ...fourOf(b, 2));
-    odd.forEach((v, i) => expected.push({ device: b, name: 'num', ts: T0 + 3 + i, v, s: null, b: null, d: null }));
+    odd.forEach((v, i) => {
+      expected.push({ device: b, name: 'num', ts: T0 + 3 + i, v, s: null, b: null, d: null });
+    });
     expected.sort((x, y) => x.device - y.device || x.ts - y.ts || (x.name < y.name ? -1 : 1));
     assert.equal(rows.length, expected.length);
     assert.deepEqual(rows, expected);
