@@ -59,6 +59,11 @@ export interface PostgresStoreOptions {
    * group commit; a device always uses the same one (group-commit.ts, GroupCommitLanes).
    */
   ingestConnections?: number;
+  /**
+   * Named operations waiting or running at most (default 10,000); past it `op`
+   * refuses at once with HUB_ERR_UNAVAILABLE until half have gone (see `op`).
+   */
+  maxQueuedOps?: number;
   /** Probe delays while the server is unreachable (connection-state.ts). */
   reconnect?: BackoffOptions;
 }
@@ -75,6 +80,15 @@ export interface PostgresIngestStats {
 /** Default of `ingestConnections`: see README.md, Benchmarks, for the measurement. */
 export const INGEST_CONNECTIONS = 4;
 
+/**
+ * Default of `maxQueuedOps`. Operations run one at a time, a transaction each (about
+ * a millisecond when the server answers), so 10,000 is seconds of work, and at most
+ * a few MB of arguments held; with the server unreachable each waits for its
+ * connection to fail (up to the 10 s connect timeout), and without a bound a flood
+ * of API calls or reconnecting devices would grow the queue for as long as that lasts.
+ */
+export const MAX_QUEUED_OPS = 10_000;
+
 export class PostgresStore<M = unknown> extends EventEmitter<StoreEvents<M>> implements Store<M> {
   readonly telemetry: PgTelemetryReads;
   readonly ingestStats: PostgresIngestStats = { batches: 0, frames: 0, duplicates: 0, dropped: 0, failures: 0 };
@@ -85,6 +99,12 @@ export class PostgresStore<M = unknown> extends EventEmitter<StoreEvents<M>> imp
   private readonly commits: GroupCommitLanes<M>;
   /** The tail of the chain named operations run on, one after another. */
   private opChain: Promise<unknown> = Promise.resolve();
+  /** Named operations accepted and not yet settled. */
+  private queuedOps = 0;
+  /** Refusing operations: the queue reached maxQueuedOps and has not yet drained to half. */
+  private refusingOps = false;
+  /** Operations refused because the queue was full, since open. */
+  opsRefused = 0;
   private maintenanceTimer: NodeJS.Timeout | undefined;
   private failingSteps = 0;
   private closed = false;
@@ -152,8 +172,35 @@ export class PostgresStore<M = unknown> extends EventEmitter<StoreEvents<M>> imp
 
   // --- writes -------------------------------------------------------------------
 
+  /**
+   * Runs a named operation after those asked before it and the frames queued before
+   * it. Bounded: with maxQueuedOps waiting or running (a server that answers slowly
+   * or not at all), it refuses at once with HUB_ERR_UNAVAILABLE, counts the refusal
+   * (`opsRefused`, the 'opRefused' event the hub turns into a metric) and logs only
+   * the change of state, until the queue has drained to half (so the state does not
+   * flap at the edge).
+   */
   op<K extends StoreOpName>(name: K, args: StoreOpArgs<K>): Promise<StoreOpResult<K>> {
     if (this.closed) return Promise.reject(new HubError(HubErrorCode.Unavailable, 'the store is closed'));
+    const max = this.options.maxQueuedOps ?? MAX_QUEUED_OPS;
+    if (!this.refusingOps && this.queuedOps >= max) {
+      this.refusingOps = true;
+      this.emit('log', {
+        level: 'error',
+        msg: `PostgreSQL write queue full (${this.queuedOps} operations waiting): refusing writes with ${HubErrorCode.Unavailable} until ${Math.floor(max / 2)} or fewer wait`,
+      });
+    }
+    if (this.refusingOps) {
+      this.opsRefused++;
+      this.emit('opRefused', name);
+      return Promise.reject(
+        new HubError(
+          HubErrorCode.Unavailable,
+          `the store has ${this.queuedOps} writes waiting for PostgreSQL (at most ${max}); retry later`,
+        ),
+      );
+    }
+    this.queuedOps++;
     const barrier = this.commits.barrier();
     const run = async (): Promise<StoreOpResult<K>> => {
       await barrier;
@@ -168,6 +215,17 @@ export class PostgresStore<M = unknown> extends EventEmitter<StoreEvents<M>> imp
     };
     const p = this.opChain.then(run, run);
     this.opChain = p.catch(() => {});
+    const settled = () => {
+      this.queuedOps--;
+      if (this.refusingOps && this.queuedOps <= Math.floor(max / 2)) {
+        this.refusingOps = false;
+        this.emit('log', {
+          level: 'info',
+          msg: `PostgreSQL write queue down to ${this.queuedOps}: accepting writes again (${this.opsRefused} refused so far)`,
+        });
+      }
+    };
+    p.then(settled, settled);
     return p;
   }
 
