@@ -33,7 +33,7 @@ import * as modelProfiles from './model-profiles.js';
 import * as operators from './operators.js';
 import { DAY_MS, dropPartitionsBefore, ensurePartitions } from './partitions.js';
 import { pgOps } from './pg-ops.js';
-import { createPool, isConnectionFault, type Pool, probeServer, query, storageError, transaction } from './pool.js';
+import { createPool, INGEST_TIMEOUT_MS, isConnectionFault, type Pool, probeServer, query, storageError, transaction } from './pool.js';
 import { SeriesCache } from './series-cache.js';
 import { PgSessionLookup } from './session-lookup.js';
 import { PgTelemetryReads } from './telemetry-reads.js';
@@ -252,7 +252,9 @@ export class PostgresStore<M = unknown> extends EventEmitter<StoreEvents<M>> imp
         applyTelemetryStatement(this.pool, b.id, b.frames, this.series, this.marked).then(
           (fast) =>
             fast ??
-            transaction(this.pool, 'storing device frames', (c) => applyBatch(c, b.id, b.frames, this.options.maxFrame, this.series)),
+            transaction(this.pool, 'storing device frames', (c) => applyBatch(c, b.id, b.frames, this.options.maxFrame, this.series), {
+              queryTimeoutMs: INGEST_TIMEOUT_MS,
+            }),
         ),
       );
       for (const [device] of result.seqs) this.marked.add(device);

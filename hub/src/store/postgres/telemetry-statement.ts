@@ -15,10 +15,11 @@
 // marks the statement returns, by the same rule the server applied.
 
 import { MessageType } from '@halyard/firmware-protocol';
+import type pg from 'pg';
 import type { PointValue } from '../telemetry/blocks.js';
 import { framePoints } from '../telemetry/log-compactor.js';
 import type { PgFrame, PgIngestResult } from './ingest.js';
-import type { Pool } from './pool.js';
+import { INGEST_TIMEOUT_MS, type Pool } from './pool.js';
 import type { SeriesCache } from './series-cache.js';
 
 const STATEMENT = `WITH f AS MATERIALIZED (
@@ -144,7 +145,13 @@ export async function applyTelemetryStatement(
   if (unknown) return undefined;
 
   const list = [...newest.keys()].sort((a, b) => a - b);
-  const rows = (await pool.query<{ device: number; seq: number }>(STATEMENT, [`{${devices}}`, `{${seqs}}`, list, ...points.params()])).rows;
+  const rows = (
+    await pool.query<{ device: number; seq: number }>({
+      text: STATEMENT,
+      values: [`{${devices}}`, `{${seqs}}`, list, ...points.params()],
+      query_timeout: INGEST_TIMEOUT_MS,
+    } as pg.QueryConfig)
+  ).rows;
 
   const result: PgIngestResult = {
     id,
