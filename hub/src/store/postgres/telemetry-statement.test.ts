@@ -139,6 +139,36 @@ describe('PostgreSQL store: telemetry in one statement', () => {
     ]);
   });
 
+  it('a batch of numbers only (the statement without the other value columns): stored, marks raised', async () => {
+    const frames = [
+      frame(a, 4, [{ n: 'num', v: 4.25, t: 0 }]),
+      frame(b, 20, [{ n: 'num', v: -7, t: 0 }]),
+      frame(b, 21, [{ n: 'num', v: 1e-9, t: 0 }]),
+    ];
+    const r = await applyTelemetryStatement(pool, 9, frames, cache, new Set([a, b]));
+    assert.ok(r !== undefined);
+    assert.equal(r.frames, 3);
+    assert.deepEqual(
+      new Map(r.seqs),
+      new Map([
+        [a, 4],
+        [b, 21],
+      ]),
+    );
+    const rows = (
+      await pool.query<{ device: number; ts: number; v: number; others: number }>(
+        `SELECT s.device, t.ts, t.v, num_nonnulls(t.s, t.b, t.d)::int AS others FROM telemetry t JOIN series s ON s.id = t.series
+         WHERE (s.device = $1 AND t.ts = $2) OR (s.device = $3 AND t.ts >= $4) ORDER BY s.device, t.ts`,
+        [a, T0 + 4, b, T0 + 20],
+      )
+    ).rows;
+    assert.deepEqual(rows, [
+      { device: a, ts: T0 + 4, v: 4.25, others: 0 },
+      { device: b, ts: T0 + 20, v: -7, others: 0 },
+      { device: b, ts: T0 + 21, v: 1e-9, others: 0 },
+    ]);
+  });
+
   it('leaves to the general way, sending nothing: an EVENT, a device without a known mark row, a new metric, a new unit', async () => {
     const marked = new Set([a, b]);
     const event: PgFrame = {
@@ -158,6 +188,6 @@ describe('PostgreSQL store: telemetry in one statement', () => {
       assert.equal(await applyTelemetryStatement(pool, 8, frames, cache, known), undefined, what);
     }
     const marks = (await pool.query<{ seq: number }>('SELECT seq FROM device_seq WHERE device = $1', [a])).rows;
-    assert.deepEqual(marks, [{ seq: 3 }], 'nothing was sent');
+    assert.deepEqual(marks, [{ seq: 4 }], 'nothing was sent');
   });
 });

@@ -22,15 +22,23 @@ import type { PgFrame, PgIngestResult } from './ingest.js';
 import { INGEST_TIMEOUT_MS, type Pool } from './pool.js';
 import type { SeriesCache } from './series-cache.js';
 
-const STATEMENT = `WITH f AS MATERIALIZED (
+/**
+ * The statement, for points in `columns` (series, ts, then value columns; the rest
+ * stay null). Two variants: numbers only, the common case, which spares the client
+ * three columns of NULLs to write and the server three arrays to parse, and all.
+ */
+function statement(values: string): string {
+  const cols = values.split(', ');
+  const types: Record<string, string> = { v: 'float8', s: 'json', b: 'boolean', d: 'bytea' };
+  return `WITH f AS MATERIALIZED (
   SELECT * FROM unnest($1::bigint[], $2::bigint[]) WITH ORDINALITY AS f(device, seq, i)
 ), m AS MATERIALIZED (
   SELECT device, seq FROM device_seq WHERE device = ANY($3::bigint[]) ORDER BY device FOR UPDATE
 ), p AS (
-  INSERT INTO telemetry (series, ts, v, s, b, d)
-  SELECT u.series, u.ts, u.v, u.s, u.b, u.d
-  FROM unnest($4::bigint[], $5::bigint[], $6::bigint[], $7::float8[], $8::json[], $9::boolean[], $10::bytea[])
-    AS u(fi, series, ts, v, s, b, d)
+  INSERT INTO telemetry (series, ts, ${values})
+  SELECT u.series, u.ts, ${cols.map((c) => `u.${c}`).join(', ')}
+  FROM unnest($4::bigint[], $5::bigint[], $6::bigint[], ${cols.map((c, i) => `$${7 + i}::${types[c]}[]`).join(', ')})
+    AS u(fi, series, ts, ${values})
   JOIN f ON f.i = u.fi JOIN m ON m.device = f.device
   WHERE f.seq > m.seq
 ), up AS (
@@ -39,6 +47,11 @@ const STATEMENT = `WITH f AS MATERIALIZED (
   WHERE device_seq.device = n.device AND n.seq > m.seq
 )
 SELECT device, seq FROM m`;
+}
+
+/** Prepared once per connection (pg names them), so the server parses and plans them once. */
+const NUMBERS = { name: 'halyard-telemetry-numbers', text: statement('v') };
+const ALL = { name: 'halyard-telemetry-all', text: statement('v, s, b, d') };
 
 /** float8 array element for a JavaScript number: NaN and the infinities by name; -0 keeps its sign. */
 function floatElement(v: number): string {
@@ -64,36 +77,36 @@ class PointArrays {
   series = '';
   ts = '';
   v = '';
-  s = '';
-  b = '';
-  d = '';
   count = 0;
+  /** Points that are not numbers, by index (rare: their columns are written only if there are any). */
+  private readonly others = new Map<number, Exclude<PointValue, number>>();
 
   push(frame: number, series: number, ts: number, value: PointValue): void {
     const sep = this.count === 0 ? '' : ',';
-    this.count++;
     this.fi += sep + frame;
     this.series += sep + series;
     this.ts += sep + ts;
-    if (typeof value === 'number') {
-      this.v += sep + floatElement(value);
-      this.s += `${sep}NULL`;
-      this.b += `${sep}NULL`;
-      this.d += `${sep}NULL`;
-      return;
+    if (typeof value === 'number') this.v += sep + floatElement(value);
+    else {
+      this.v += `${sep}NULL`;
+      this.others.set(this.count, value);
     }
-    this.v += `${sep}NULL`;
-    this.s += sep + (typeof value === 'string' ? quoted(JSON.stringify(value)) : 'NULL');
-    this.b += sep + (typeof value === 'boolean' ? (value ? 't' : 'f') : 'NULL');
-    this.d +=
-      sep +
-      (value instanceof Uint8Array
-        ? quoted(`\\x${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex')}`)
-        : 'NULL');
+    this.count++;
   }
 
-  params(): string[] {
-    return [this.fi, this.series, this.ts, this.v, this.s, this.b, this.d].map((x) => `{${x}}`);
+  /** The statement and its point parameters (from $4). */
+  query(): { name: string; text: string; params: string[] } {
+    const base = [this.fi, this.series, this.ts, this.v];
+    if (this.others.size === 0) return { ...NUMBERS, params: base.map((x) => `{${x}}`) };
+    const s: string[] = new Array(this.count).fill('NULL');
+    const b: string[] = new Array(this.count).fill('NULL');
+    const d: string[] = new Array(this.count).fill('NULL');
+    for (const [i, value] of this.others) {
+      if (typeof value === 'string') s[i] = quoted(JSON.stringify(value));
+      else if (typeof value === 'boolean') b[i] = value ? 't' : 'f';
+      else d[i] = quoted(`\\x${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex')}`);
+    }
+    return { ...ALL, params: [...base.map((x) => `{${x}}`), `{${s.join(',')}}`, `{${b.join(',')}}`, `{${d.join(',')}}`] };
   }
 }
 
@@ -145,10 +158,12 @@ export async function applyTelemetryStatement(
   if (unknown) return undefined;
 
   const list = [...newest.keys()].sort((a, b) => a - b);
+  const q = points.query();
   const rows = (
     await pool.query<{ device: number; seq: number }>({
-      text: STATEMENT,
-      values: [`{${devices}}`, `{${seqs}}`, list, ...points.params()],
+      name: q.name,
+      text: q.text,
+      values: [`{${devices}}`, `{${seqs}}`, list, ...q.params],
       query_timeout: INGEST_TIMEOUT_MS,
     } as pg.QueryConfig)
   ).rows;
