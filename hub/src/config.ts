@@ -75,6 +75,11 @@ export interface HubConfig {
   consoleDir: string | undefined;
   /** Load balancers (CIDR ranges or addresses) whose X-Forwarded-For and PROXY protocol headers are believed; none by default. */
   trustedProxies: string[];
+  // Firmware updates (docs/firmware.md)
+  /** Largest firmware image an upload may hold, bytes. */
+  firmwareMaxSize: number;
+  /** The Ed25519 signing key's PEM file; undefined = `<data-dir>/firmware-signing-key.pem`; `off` signs nothing. */
+  firmwareSigningKey: string | undefined;
 }
 
 interface FlagSpec {
@@ -238,6 +243,15 @@ export const FLAGS: readonly FlagSpec[] = [
     default: undefined,
     help: 'built web console to serve (default: web-console/dist)',
   },
+  // Firmware updates (docs/firmware.md)
+  { key: 'firmwareMaxSize', flag: 'firmware-max-size', kind: 'size', default: '64MiB', help: 'largest firmware image an upload may hold' },
+  {
+    key: 'firmwareSigningKey',
+    flag: 'firmware-signing-key',
+    kind: 'optional-string',
+    default: undefined,
+    help: "Ed25519 key file firmware is signed with, created on first use (default <data-dir>/firmware-signing-key.pem; 'off' signs nothing)",
+  },
 ];
 
 export class ConfigError extends Error {
@@ -388,6 +402,7 @@ function validate(c: HubConfig, env: Readonly<Record<string, string | undefined>
   }
   if (c.cluster !== undefined) validateClusterUrl(c.cluster, c.store);
   if (!NODE_ID.test(c.nodeId)) bad('--node-id must be 1-64 letters, digits, ".", "_" or "-"');
+  if (c.firmwareMaxSize < 1 || c.firmwareMaxSize > 2 ** 32) bad('--firmware-max-size must be from 1 byte to 4GiB');
   for (const url of c.bridge) {
     if (!/^mqtts?:\/\//.test(url)) bad(`--bridge ${redact(url)}: must be an mqtt:// or mqtts:// URL`);
   }

@@ -13,6 +13,7 @@ import type { DeviceSpec, FleetContext, FleetEventMap } from './context.js';
 import { SimDevice } from './device.js';
 import { childSeed, seededRandom } from './random.js';
 import { type DeviceState, FleetStats, type LatencySummary, type StatsSnapshot } from './stats.js';
+import { DEFAULT_UPDATE_OPTIONS, type UpdateOptions } from './updater.js';
 
 export interface FleetOptions {
   /** The hub: `ws://host:port` or `wss://host:port` (the device path is added when absent). */
@@ -37,6 +38,11 @@ export interface FleetOptions {
   sourceAddresses?: readonly string[];
   /** Fault injection; all off by default. */
   chaos?: Partial<ChaosOptions>;
+  /**
+   * Firmware updates (SPEC.md §12): link speed, request window, the public key to
+   * verify signatures with, and a fault for the chaos share (--chaos-devices).
+   */
+  updates?: Partial<UpdateOptions>;
   /** Seed for every random choice. Default: random. */
   seed?: number;
   /** After HTTP 401, asked once per device for a fresh token; undefined stops the device. */
@@ -122,6 +128,11 @@ export function startFleet(options: FleetOptions): Fleet {
   // Tests and tools may attach a listener per awaited event; that is not a leak.
   events.setMaxListeners(0);
   const addresses = options.sourceAddresses ?? [];
+  const updates: UpdateOptions = { ...DEFAULT_UPDATE_OPTIONS, ...options.updates };
+  if (!(Number.isInteger(updates.window) && updates.window >= 1 && updates.window <= 16)) fail('updates.window must be from 1 to 16');
+  if (!(updates.speed >= 0)) fail('updates.speed must be 0 or more bytes/s');
+  const sound: UpdateOptions = Object.freeze({ ...updates, fault: undefined });
+  Object.freeze(updates);
   const ctx: FleetContext = {
     url: deviceUrl(options.hub),
     socket: {
@@ -139,6 +150,7 @@ export function startFleet(options: FleetOptions): Fleet {
     seed,
     localAddress: (index) => (addresses.length === 0 ? undefined : addresses[index % addresses.length]),
     onUnauthorized: options.onUnauthorized,
+    updates: (chaotic) => (chaotic ? updates : sound),
     producing: true,
   };
 

@@ -14,7 +14,7 @@ import { SqliteStore } from '../store/sqlite-store.js';
 import type { Store } from '../store/store.js';
 import { TelemetryService } from '../telemetry/service.js';
 import { sourceBlockPoints, sourceLogPoints } from './copy-telemetry.js';
-import { migrateStore } from './migrate-store.js';
+import { migrateStore, SOURCE_SCHEMA_VERSION } from './migrate-store.js';
 
 interface Meta {
   device: number;
@@ -366,13 +366,14 @@ describe('migrate-store: SQLite to PostgreSQL', () => {
         w.close();
       }
     };
-    set(7);
+    const v = SOURCE_SCHEMA_VERSION;
+    set(v - 1);
     await assert.rejects(
       migrateStore({ from: old, to: db.url, write: () => {} }),
-      /schema 7, this hub's is 8\): start this hub on it once first/,
+      new RegExp(`schema ${v - 1}, this hub's is ${v}\\): start this hub on it once first`),
     );
-    set(9);
-    await assert.rejects(migrateStore({ from: old, to: db.url, write: () => {} }), /newer hub \(schema 9/);
+    set(v + 1);
+    await assert.rejects(migrateStore({ from: old, to: db.url, write: () => {} }), new RegExp(`newer hub \\(schema ${v + 1}`));
   });
 
   it('refuses a file a hub is writing to', async (t) => {

@@ -369,6 +369,81 @@ async function scenario(e: Engine): Promise<Record<string, unknown>> {
   assert.equal(q.rawLimited.truncated, true);
   assert.equal(q.buckets.length, 3);
 
+  // Firmware images (docs/firmware.md): begun, written in chunks, finished; one per model and version.
+  const image = (version: string, at = T0) => ({
+    id: `fw-${version}`,
+    model: 'm1',
+    version,
+    notes: 'fixes',
+    chunkSize: 4,
+    createdAt: at,
+    createdBy: 'admin',
+  });
+  const fw = await store.op('beginFirmware', { image: image('1.0'), staleBefore: T0 - 60_000 });
+  out.firmwareBegun = fw;
+  out.firmwareBeingUploaded = await code(store.op('beginFirmware', { image: image('1.0'), staleBefore: T0 - 60_000 }));
+  await store.op('putFirmwareChunk', { image: fw.rowid, n: 0, data: new Uint8Array([1, 2, 3, 4]), at: T0 + 1 });
+  await store.op('putFirmwareChunk', { image: fw.rowid, n: 1, data: new Uint8Array([5, 6]), at: T0 + 2 });
+  out.firmwareFinished = await store.op('finishFirmware', {
+    image: fw.rowid,
+    size: 6,
+    sha256: new Uint8Array(32).fill(9),
+    signature: null,
+  });
+  out.firmwareChunks = [
+    await store.firmwareChunk(fw.rowid, 0),
+    await store.firmwareChunk(fw.rowid, 1),
+    await store.firmwareChunk(fw.rowid, 2),
+  ];
+  out.firmwareChunkAfterFinish = await code(store.op('putFirmwareChunk', { image: fw.rowid, n: 2, data: new Uint8Array(1), at: T0 + 3 }));
+  out.firmwareExists = await code(store.op('beginFirmware', { image: image('1.0', T0 + 10), staleBefore: T0 + 10 }));
+  // An upload that stopped (nothing written since staleBefore) is replaced by a new one.
+  const stalled = await store.op('beginFirmware', { image: image('2.0'), staleBefore: 0 });
+  await store.op('putFirmwareChunk', { image: stalled.rowid, n: 0, data: new Uint8Array([7]), at: T0 + 5 });
+  out.firmwareReplacesStalled = await store.op('beginFirmware', {
+    image: { ...image('2.0', T0 + 100), id: 'fw-2.0b' },
+    staleBefore: T0 + 50,
+  });
+  out.firmwareStalledChunkGone = (await store.firmwareChunk(stalled.rowid, 0)) ?? null;
+  out.firmwareSigned = await store
+    .op('beginFirmware', { image: { ...image('3.0'), model: 'm2' }, staleBefore: 0 })
+    .then((f) =>
+      store.op('finishFirmware', { image: f.rowid, size: 1, sha256: new Uint8Array(32), signature: new Uint8Array(64).fill(1) }),
+    );
+  out.firmwareList = await store.listFirmware();
+  out.firmwareListM2 = await store.listFirmware('m2');
+  out.firmwareGet = [await store.getFirmware('fw-1.0'), (await store.getFirmware('fw-nope')) ?? null];
+  out.firmwareDeleted = await store.op('deleteFirmware', { id: 'fw-1.0' });
+  out.firmwareAfterDelete = [(await store.getFirmware('fw-1.0')) ?? null, (await store.firmwareChunk(fw.rowid, 0)) ?? null];
+  out.firmwareDeletedAgain = await code(store.op('deleteFirmware', { id: 'fw-1.0' }));
+  // A chunk for an image deleted during its upload is refused, not stored.
+  out.firmwareChunkAfterDelete = await code(store.op('putFirmwareChunk', { image: fw.rowid, n: 5, data: new Uint8Array(1), at: T0 }));
+  out.meta = [
+    await store.getMeta('k'),
+    await store.op('initMeta', { key: 'k', value: 'first' }),
+    await store.op('initMeta', { key: 'k', value: 'second' }),
+    await store.getMeta('k'),
+  ];
+  assert.deepEqual(out.meta, [undefined, 'first', 'first', 'first']);
+  assert.deepEqual(
+    (out.firmwareChunks as unknown[]).map((c) => (c === undefined ? null : [...(c as Uint8Array)])),
+    [[1, 2, 3, 4], [5, 6], null],
+  );
+  assert.equal(out.firmwareBeingUploaded, 'HUB_ERR_FIRMWARE_EXISTS');
+  assert.equal(out.firmwareExists, 'HUB_ERR_FIRMWARE_EXISTS');
+  assert.equal(out.firmwareChunkAfterFinish, 'HUB_ERR_FIRMWARE_UNKNOWN');
+  assert.equal(out.firmwareChunkAfterDelete, 'HUB_ERR_FIRMWARE_UNKNOWN');
+  assert.equal(out.firmwareDeletedAgain, 'HUB_ERR_FIRMWARE_UNKNOWN');
+  assert.equal(out.firmwareStalledChunkGone, null);
+  assert.deepEqual(
+    (out.firmwareList as { id: string; complete: boolean }[]).map((f) => [f.id, f.complete]),
+    [
+      ['fw-3.0', true],
+      ['fw-2.0b', false],
+      ['fw-1.0', true],
+    ],
+  );
+
   // Deleting a device takes its commands, twin, telemetry and history with it.
   out.deleted = await store.op('deleteDevice', { id: 'dev-a' });
   telemetry.forgetDevice(a.rowid);

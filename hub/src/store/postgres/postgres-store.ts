@@ -25,8 +25,10 @@ import type {
 import * as commands from './commands.js';
 import { type BackoffOptions, ConnectionState } from './connection-state.js';
 import * as dashboards from './dashboards.js';
+import * as deviceUpdates from './device-updates.js';
 import * as devices from './devices.js';
 import * as events from './events.js';
+import * as firmware from './firmware.js';
 import { GroupCommitLanes, type Pending } from './group-commit.js';
 import { applyBatch } from './ingest.js';
 import { migrate } from './migrate.js';
@@ -391,6 +393,27 @@ export class PostgresStore<M = unknown> extends EventEmitter<StoreEvents<M>> imp
   }
   getDashboard(username: string) {
     return this.read('reading a dashboard', () => dashboards.getDashboard(this.pool, username));
+  }
+  listFirmware(model?: string) {
+    return this.read('listing firmware', () => firmware.listFirmware(this.pool, model));
+  }
+  getFirmware(id: string) {
+    return this.read('reading firmware', () => firmware.getFirmware(this.pool, id));
+  }
+  firmwareChunk(image: number, n: number) {
+    return this.read('reading a firmware chunk', () => firmware.firmwareChunk(this.pool, image, n));
+  }
+  getMeta(key: string) {
+    return this.read('reading a meta value', () => firmware.getMeta(this.pool, key));
+  }
+  getDeviceUpdate(id: string) {
+    return this.read('reading a device update', () => deviceUpdates.getDeviceUpdate(this.pool, id));
+  }
+  listDeviceUpdates(device: number, limit: number) {
+    return this.read('listing device updates', () => deviceUpdates.listDeviceUpdates(this.pool, device, limit));
+  }
+  openDeviceUpdates() {
+    return this.read('listing open device updates', () => deviceUpdates.openDeviceUpdates(this.pool));
   }
   getCommand(id: string) {
     return this.read('reading a command', () => commands.getCommand(this.pool, id));

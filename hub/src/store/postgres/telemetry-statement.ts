@@ -179,6 +179,7 @@ export async function applyTelemetryStatement(
     duplicates: inBatchDuplicates,
     dropped: 0,
     newSeries: [],
+    updates: [],
   };
   const marks = new Map<number, number>();
   for (const r of rows) marks.set(r.device, r.seq);
