@@ -42,6 +42,22 @@ module.exports = {
       to: { path: BENCH },
     },
     {
+      name: 'cluster-behind-interfaces',
+      comment:
+        'Cluster mode is wired in one place: at run time only hub.ts (and the MQTT broker, for its Redis emitter) reaches hub/src/cluster/; everything else sees the EventBus and ownership interfaces (types may be imported anywhere).',
+      severity: 'error',
+      from: { path: '^hub/src/', pathNot: ['^hub/src/cluster/', '^hub/src/hub[.]ts$', '^hub/src/mqtt/', '[.]test[.]ts$'] },
+      to: { path: '^hub/src/cluster/', dependencyTypesNot: ['type-only'] },
+    },
+    {
+      name: 'redis-in-cluster',
+      comment:
+        'Redis is a hint channel between nodes (docs/architecture.md § Cluster): only the cluster layer and the MQTT broker (its Redis emitter and persistence) speak to it.',
+      severity: 'error',
+      from: { path: '^hub/src/', pathNot: ['^hub/src/cluster/', '^hub/src/mqtt/'] },
+      to: { path: 'node_modules/(ioredis|mqemitter-redis|aedes-persistence-redis)/' },
+    },
+    {
       name: 'no-runtime-cycles',
       comment: 'A cycle of runtime imports makes evaluation order matter (a binding read before its module ran).',
       severity: 'error',
@@ -60,7 +76,8 @@ module.exports = {
     // See type-only imports (tsc parses before compiling them away).
     tsPreCompilationDeps: true,
     doNotFollow: { path: 'node_modules' },
-    exclude: { path: '(^|/)(dist|node_modules|test-output|bench-results)/' },
+    // node_modules is not excluded: redis-in-cluster names npm packages (doNotFollow keeps them leaves).
+    exclude: { path: '(^|/)(dist|test-output|bench-results)/' },
     enhancedResolveOptions: {
       // Workspace packages resolve to their sources, as tsx runs them (--conditions=source).
       exportsFields: ['exports'],

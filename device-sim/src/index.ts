@@ -34,13 +34,14 @@ export type { StopReason } from './engine/close-policy.js';
 export type { CommandOutcome } from './engine/command-log.js';
 export type { DeviceSpec, FleetEventMap } from './engine/context.js';
 export { type DeviceHandle, type Fleet, type FleetOptions, startFleet } from './engine/fleet.js';
+export { seededRandom } from './engine/random.js';
 export type { DeviceState, LatencySummary, StatsSnapshot } from './engine/stats.js';
 export { parseUpdateKey } from './engine/update-key.js';
 export { DEFAULT_UPDATE_OPTIONS, UPDATE_FAULTS, type UpdateFault, type UpdateOptions } from './engine/updater.js';
 export { isSimError, SimError, SimErrorCode, type SimErrorCodeString } from './errors.js';
 export type { LoadOptions } from './load/load-gen.js';
-export { PROFILE_NAMES, type ProfileChoice, type ProfileName } from './profiles/profile.js';
-export { PROFILE_CHOICES } from './profiles/registry.js';
+export { PROFILE_NAMES, type Profile, type ProfileChoice, type ProfileName } from './profiles/profile.js';
+export { createProfile, PROFILE_CHOICES } from './profiles/registry.js';
 export { apiBaseFor } from './provision/api-client.js';
 export {
   deviceIds,

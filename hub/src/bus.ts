@@ -1,7 +1,13 @@
 // The hub's typed event bus: how the gateways, MQTT, the console and the store
-// meet. Behind an interface so a cluster mode can back it with Redis and nothing
-// else changes. Handlers run synchronously and must not block: each subscriber
-// queues its own work.
+// meet. Behind an interface so that cluster mode backs it with Redis
+// (cluster/cluster-bus.ts) and nothing else changes. Handlers run synchronously and
+// must not block: each subscriber queues its own work.
+//
+// In a cluster every event reaches every node. A subscriber says which it wants
+// (BusScope): consoles want them all; whatever must happen once per event in the
+// cluster (the MQTT mirror, integrations) takes only this node's ('local'); whatever
+// keeps this node's memory in step with another's (command and twin delivery, the
+// fleet) takes only the others' ('remote'). A single hub has only local events.
 
 import type { CommandInfo, DeviceInfo, EventInfo, PresenceInfo, ResolvedRecord, TwinInfo } from '@halyard/firmware-protocol';
 import type { Logger } from './log.js';
@@ -24,25 +30,59 @@ export interface BusEvents {
 }
 
 export type BusTopic = keyof BusEvents;
-export type BusHandler<K extends BusTopic> = (payload: BusEvents[K]) => void;
+export const BUS_TOPICS: readonly BusTopic[] = [
+  'telemetry',
+  'presence',
+  'device',
+  'device.removed',
+  'event',
+  'command',
+  'twin',
+  'session.ended',
+];
+
+/** Where an event was published: on this node (`local`), or on `node`. */
+export interface BusOrigin {
+  local: boolean;
+  /** The publishing node's id (--node-id); undefined on a single hub. */
+  node: string | undefined;
+}
+export type BusHandler<K extends BusTopic> = (payload: BusEvents[K], origin: BusOrigin) => void;
+
+/** Which events a subscriber gets: every node's (`all`, the default), this node's only, or the other nodes' only. */
+export type BusScope = 'all' | 'local' | 'remote';
 
 export interface EventBus {
   publish<K extends BusTopic>(topic: K, payload: BusEvents[K]): void;
   /** Returns a function that unsubscribes. */
-  subscribe<K extends BusTopic>(topic: K, handler: BusHandler<K>): () => void;
+  subscribe<K extends BusTopic>(topic: K, handler: BusHandler<K>, scope?: BusScope): () => void;
 }
 
+/** Subscribers by topic and scope, and delivery to them; the single hub's bus and the cluster bus's local half. */
 export class LocalBus implements EventBus {
-  private readonly handlers = new Map<BusTopic, Set<BusHandler<BusTopic>>>();
+  private readonly handlers = new Map<BusTopic, Set<{ handler: BusHandler<BusTopic>; scope: BusScope }>>();
+  private readonly here: BusOrigin;
 
-  constructor(private readonly log: Logger) {}
+  constructor(
+    private readonly log: Logger,
+    nodeId?: string,
+  ) {
+    this.here = { local: true, node: nodeId };
+  }
 
   publish<K extends BusTopic>(topic: K, payload: BusEvents[K]): void {
+    this.deliver(topic, payload, this.here);
+  }
+
+  /** Hands an event to the subscribers whose scope takes it. */
+  deliver<K extends BusTopic>(topic: K, payload: BusEvents[K], origin: BusOrigin): void {
     const set = this.handlers.get(topic);
     if (set === undefined) return;
-    for (const h of set) {
+    const skip: BusScope = origin.local ? 'remote' : 'local';
+    for (const { handler, scope } of set) {
+      if (scope === skip) continue;
       try {
-        (h as BusHandler<K>)(payload);
+        (handler as BusHandler<K>)(payload, origin);
       } catch (err) {
         // One broken subscriber must not stop the others or the publisher.
         this.log.error({ err, topic }, 'bus subscriber failed');
@@ -50,13 +90,14 @@ export class LocalBus implements EventBus {
     }
   }
 
-  subscribe<K extends BusTopic>(topic: K, handler: BusHandler<K>): () => void {
+  subscribe<K extends BusTopic>(topic: K, handler: BusHandler<K>, scope: BusScope = 'all'): () => void {
     let set = this.handlers.get(topic);
     if (set === undefined) {
       set = new Set();
       this.handlers.set(topic, set);
     }
-    set.add(handler as BusHandler<BusTopic>);
-    return () => set.delete(handler as BusHandler<BusTopic>);
+    const sub = { handler: handler as BusHandler<BusTopic>, scope };
+    set.add(sub);
+    return () => set.delete(sub);
   }
 }

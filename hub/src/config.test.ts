@@ -16,6 +16,27 @@ describe('hub configuration', () => {
     assert.ok(Object.isFrozen(c));
   });
 
+  it('reads --mqtt-qos as one QoS for all topic classes or per class, and the session queue bounds', () => {
+    const all1 = { telemetry: 1, events: 1, status: 1, twin: 1, command: 1 };
+    assert.deepStrictEqual(loadConfig([], {}).mqttQos, all1);
+    assert.deepStrictEqual(loadConfig(['--mqtt-qos', '1,telemetry=0'], {}).mqttQos, { ...all1, telemetry: 0 });
+    assert.deepStrictEqual(loadConfig([], { HALYARD_MQTT_QOS: '0, command=1' }).mqttQos, {
+      telemetry: 0,
+      events: 0,
+      status: 0,
+      twin: 0,
+      command: 1,
+    });
+    assert.throws(() => loadConfig(['--mqtt-qos', '2'], {}), /--mqtt-qos: "2" is not 0, 1/);
+    assert.throws(() => loadConfig(['--mqtt-qos', 'metrics=0'], {}), /unknown topic class "metrics"/);
+    assert.throws(() => loadConfig(['--mqtt-qos', ''], {}), ConfigError);
+    const c = loadConfig(['--mqtt-queue-messages', '50', '--mqtt-queue-bytes', '1MiB'], {});
+    assert.equal(c.mqttQueueMessages, 50);
+    assert.equal(c.mqttQueueBytes, 1024 * 1024);
+    assert.equal(loadConfig([], {}).mqttQueueMessages, 10_000);
+    assert.throws(() => loadConfig(['--mqtt-queue-messages', '0'], {}), /--mqtt-queue-messages must be 1-1000000/);
+  });
+
   it('takes the environment over defaults, and flags over the environment', () => {
     const env = { HALYARD_PING_INTERVAL: '5s', HALYARD_MQTT_PORT: '1999', HALYARD_BRIDGE: 'mqtt://a:1, mqtts://b:2' };
     const fromEnv = loadConfig([], env);
@@ -80,5 +101,29 @@ describe('hub configuration', () => {
 
   it('hides passwords in URLs it reports', () => {
     assert.equal(redact('mqtts://user:s3cret@broker:8883/?prefix=a'), 'mqtts://user:***@broker:8883/?prefix=a');
+  });
+
+  it('takes --cluster as a Redis URL only with a PostgreSQL store, and names each node', () => {
+    const store = 'postgres://hub:pa55word@db/halyard';
+    const single = loadConfig([], {});
+    assert.equal(single.cluster, undefined);
+    assert.match(single.nodeId, new RegExp(`-${process.pid}$`));
+    const c = loadConfig(['--store', store, '--cluster', 'redis://:s3cret@redis.example:6379?prefix=fleet1:', '--node-id', 'hub-a'], {});
+    assert.equal(c.cluster, 'redis://:s3cret@redis.example:6379?prefix=fleet1:');
+    assert.equal(c.nodeId, 'hub-a');
+    assert.equal(loadConfig([], { HALYARD_STORE: store, HALYARD_CLUSTER: 'rediss://r:6380', HALYARD_NODE_ID: 'n2' }).nodeId, 'n2');
+    assert.throws(
+      () => loadConfig(['--cluster', 'redis://:s3cret@redis.example:6379'], {}),
+      (e: Error) => e instanceof ConfigError && /needs a shared PostgreSQL store/.test(e.message) && !e.message.includes('s3cret'),
+    );
+    for (const bad of ['http://redis:6379', 'redis.example:6379', 'redis://:s3cret@r:6379?prefix=a b', 'redis://:6379']) {
+      assert.throws(
+        () => loadConfig(['--store', store, '--cluster', bad], {}),
+        (e: Error) => e instanceof ConfigError && /--cluster/.test(e.message) && !e.message.includes('s3cret'),
+        bad,
+      );
+    }
+    assert.throws(() => loadConfig(['--node-id', 'a/b'], {}), /--node-id/);
+    assert.throws(() => loadConfig(['--node-id', 'x'.repeat(65)], {}), /--node-id/);
   });
 });

@@ -1,8 +1,11 @@
 // The hub's configuration: defaults < environment (HALYARD_*) < command-line flags,
 // validated once at start, then frozen. Nothing else in the hub reads process.env.
 
+import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { parseDuration, parseSize } from '@halyard/firmware-protocol';
+import { parseQos, type QosByClass } from './mqtt/qos.js';
+import { parseCidr } from './net/client-address.js';
 
 export interface HubConfig {
   /** HTTP + WebSocket port; 0 picks a free one. */
@@ -15,6 +18,10 @@ export interface HubConfig {
   dataDir: string;
   /** `postgres://user:pass@host:5432/db` to keep everything in PostgreSQL; undefined = SQLite in dataDir. */
   store: string | undefined;
+  /** `redis://host:6379[?prefix=halyard:]` to run as one node of a cluster (needs a PostgreSQL store); undefined = a single hub. */
+  cluster: string | undefined;
+  /** This node's name in the cluster (letters, digits, `.`, `_`, `-`; at most 64); default host name and pid. */
+  nodeId: string;
   tlsCert: string | undefined;
   tlsKey: string | undefined;
   /** ms between WebSocket pings to each device. */
@@ -48,6 +55,12 @@ export interface HubConfig {
   mqttSessionExpiry: number;
   /** Persistent MQTT sessions one account keeps for clients that are away (count; the oldest ends first); 0 = no limit. */
   mqttMaxSessions: number;
+  /** QoS the hub publishes each topic class at (`--mqtt-qos 1`, `1,telemetry=0`). */
+  mqttQos: QosByClass;
+  /** QoS 1 messages one persistent session holds for its client, unacknowledged or not yet sent (count, at least 1); the oldest is dropped beyond. */
+  mqttQueueMessages: number;
+  /** The same bound in bytes of topic and payload (at least 1 KiB). */
+  mqttQueueBytes: number;
   /** Publish Home Assistant discovery under this prefix; undefined = off. */
   haDiscovery: string | undefined;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -60,6 +73,8 @@ export interface HubConfig {
   commitInterval: number;
   /** Built web console to serve at `/`; undefined serves none. */
   consoleDir: string | undefined;
+  /** Load balancers (CIDR ranges or addresses) whose X-Forwarded-For and PROXY protocol headers are believed; none by default. */
+  trustedProxies: string[];
   // Firmware updates (docs/firmware.md)
   /** Largest firmware image an upload may hold, bytes. */
   firmwareMaxSize: number;
@@ -70,7 +85,7 @@ export interface HubConfig {
 interface FlagSpec {
   key: keyof HubConfig;
   flag: string;
-  kind: 'string' | 'int' | 'duration' | 'size' | 'list' | 'optional-string' | 'boolean-or-string';
+  kind: 'string' | 'int' | 'duration' | 'size' | 'list' | 'optional-string' | 'boolean-or-string' | 'qos';
   default: string | undefined;
   help: string;
 }
@@ -88,6 +103,20 @@ export const FLAGS: readonly FlagSpec[] = [
     kind: 'optional-string',
     default: undefined,
     help: 'postgres://user:pass@host:5432/db to store in PostgreSQL (default: SQLite in --data-dir)',
+  },
+  {
+    key: 'cluster',
+    flag: 'cluster',
+    kind: 'optional-string',
+    default: undefined,
+    help: 'redis://host:6379 to run as one node of a cluster sharing that Redis (needs --store postgres://...)',
+  },
+  {
+    key: 'nodeId',
+    flag: 'node-id',
+    kind: 'optional-string',
+    default: undefined,
+    help: "this node's name in the cluster (default: host name and pid)",
   },
   { key: 'tlsCert', flag: 'tls-cert', kind: 'optional-string', default: undefined, help: 'PEM certificate: serve https/wss (and mqtts)' },
   { key: 'tlsKey', flag: 'tls-key', kind: 'optional-string', default: undefined, help: 'PEM private key for --tls-cert' },
@@ -150,6 +179,27 @@ export const FLAGS: readonly FlagSpec[] = [
     help: 'persistent MQTT sessions one account keeps for clients that are away; the oldest ends first (0 = no limit)',
   },
   {
+    key: 'mqttQos',
+    flag: 'mqtt-qos',
+    kind: 'qos',
+    default: '1',
+    help: "QoS of the hub's MQTT publications: 0 or 1 for all, or per class (telemetry, events, status, twin, command), e.g. 1,telemetry=0",
+  },
+  {
+    key: 'mqttQueueMessages',
+    flag: 'mqtt-queue-messages',
+    kind: 'int',
+    default: '10000',
+    help: 'QoS 1 messages a persistent MQTT session keeps for its client (the oldest is dropped beyond)',
+  },
+  {
+    key: 'mqttQueueBytes',
+    flag: 'mqtt-queue-bytes',
+    kind: 'size',
+    default: '16MiB',
+    help: 'bytes (topics and payloads) a persistent MQTT session keeps for its client (the oldest is dropped beyond)',
+  },
+  {
     key: 'haDiscovery',
     flag: 'ha-discovery',
     kind: 'boolean-or-string',
@@ -178,6 +228,13 @@ export const FLAGS: readonly FlagSpec[] = [
     kind: 'duration',
     default: '5ms',
     help: 'longest wait before a telemetry batch is committed',
+  },
+  {
+    key: 'trustedProxies',
+    flag: 'trusted-proxies',
+    kind: 'list',
+    default: undefined,
+    help: 'load balancers (CIDR, repeatable; env: comma-separated) whose X-Forwarded-For and MQTT PROXY protocol headers are believed',
   },
   {
     key: 'consoleDir',
@@ -247,6 +304,11 @@ function convert(spec: FlagSpec, raw: string | string[], source: string): unknow
       const items = Array.isArray(raw) ? raw : raw.split(',');
       return items.map((s) => s.trim()).filter((s) => s.length > 0);
     }
+    case 'qos': {
+      const q = parseQos(one);
+      if (typeof q === 'string') fail(q);
+      return q;
+    }
     case 'boolean-or-string':
       return one === '' || one === 'true' ? 'homeassistant' : one === 'false' ? undefined : one;
     default:
@@ -286,10 +348,16 @@ export function loadConfig(
     values[f.key] = v;
   }
   if (values.bridge === undefined) values.bridge = [];
+  if (values.trustedProxies === undefined) values.trustedProxies = [];
   if (values.consoleDir === undefined) values.consoleDir = defaults?.consoleDir;
+  if (values.nodeId === undefined) values.nodeId = defaultNodeId();
   const config = values as unknown as HubConfig;
   validate(config, env);
-  return Object.freeze({ ...config, bridge: Object.freeze([...config.bridge]) as string[] });
+  return Object.freeze({
+    ...config,
+    bridge: Object.freeze([...config.bridge]) as string[],
+    trustedProxies: Object.freeze([...config.trustedProxies]) as string[],
+  });
 }
 
 export function wantsHelp(argv: readonly string[]): boolean {
@@ -319,6 +387,8 @@ function validate(c: HubConfig, env: Readonly<Record<string, string | undefined>
   if (c.mqttConnectTimeout < 100 || c.mqttConnectTimeout > 600_000) bad('--mqtt-connect-timeout must be between 100ms and 10m');
   if (c.mqttMaxInflight < 1 || c.mqttMaxInflight > 65_535) bad('--mqtt-max-inflight must be 1-65535');
   if (c.mqttInflightTotal < c.mqttMaxInflight) bad('--mqtt-inflight-total must be at least --mqtt-max-inflight');
+  if (c.mqttQueueMessages < 1 || c.mqttQueueMessages > 1_000_000) bad('--mqtt-queue-messages must be 1-1000000');
+  if (c.mqttQueueBytes < 1024 || c.mqttQueueBytes > 1024 ** 3) bad('--mqtt-queue-bytes must be between 1KiB and 1GiB');
   if (!/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/.test(c.mqttPrefix)) bad('--mqtt-prefix must be topic levels of letters, digits, _ and -');
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(c.logLevel))
     bad('--log-level must be fatal, error, warn, info, debug, trace or silent');
@@ -326,6 +396,12 @@ function validate(c: HubConfig, env: Readonly<Record<string, string | undefined>
   if (c.logFormat !== 'json' && c.logFormat !== 'pretty') bad('--log-format must be json or pretty');
   if (c.adminPassword !== undefined && c.adminPassword.length < 8) bad('--admin-password must be at least 8 characters');
   if (c.store !== undefined) validateStoreUrl(c.store);
+  for (const range of c.trustedProxies) {
+    if (parseCidr(range) === undefined)
+      bad(`--trusted-proxies: ${JSON.stringify(range)} is not an address or CIDR range (10.0.0.0/8, fd00::/8)`);
+  }
+  if (c.cluster !== undefined) validateClusterUrl(c.cluster, c.store);
+  if (!NODE_ID.test(c.nodeId)) bad('--node-id must be 1-64 letters, digits, ".", "_" or "-"');
   if (c.firmwareMaxSize < 1 || c.firmwareMaxSize > 2 ** 32) bad('--firmware-max-size must be from 1 byte to 4GiB');
   for (const url of c.bridge) {
     if (!/^mqtts?:\/\//.test(url)) bad(`--bridge ${redact(url)}: must be an mqtt:// or mqtts:// URL`);
@@ -350,6 +426,40 @@ function validateStoreUrl(raw: string): void {
   // An empty host and database are allowed: pg falls back to PGHOST, PGDATABASE and the other PG* variables.
   if (url.pathname.length > 1 && !/^\/[^/]+$/.test(url.pathname)) bad('the path must be one database name');
   if (url.port !== '' && (Number(url.port) < 1 || Number(url.port) > 65535)) bad('the port must be 1-65535');
+}
+
+/** Node ids go into Redis keys and channel names, logs and metric labels: a short, plain name. */
+const NODE_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** Host name and pid, made to fit NODE_ID: unique per process on one machine, readable in logs. */
+function defaultNodeId(): string {
+  const host =
+    hostname()
+      .replace(/[^A-Za-z0-9._-]/g, '-')
+      .slice(0, 50) || 'hub';
+  return `${host}-${process.pid}`;
+}
+
+/** --cluster: a Redis URL for ioredis, and only with a PostgreSQL store (README, Running a cluster). */
+function validateClusterUrl(raw: string, store: string | undefined): void {
+  const shown = /^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? ` ${redact(raw)}` : '';
+  const bad = (what: string): never => {
+    throw new ConfigError(`--cluster${shown}: ${what}`);
+  };
+  let url: URL | undefined;
+  try {
+    url = new URL(raw);
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined) throw bad('is not a URL (expected redis://host:6379)');
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') bad('must be a redis:// or rediss:// URL');
+  if (url.hostname === '') bad('needs a host (redis://host:6379)');
+  if (url.port !== '' && (Number(url.port) < 1 || Number(url.port) > 65535)) bad('the port must be 1-65535');
+  const prefix = url.searchParams.get('prefix');
+  if (prefix !== null && !/^[A-Za-z0-9._:-]{1,64}$/.test(prefix)) bad('?prefix= must be 1-64 letters, digits, ".", "_", ":" or "-"');
+  // Every node must see the same devices, commands and twins: only a shared database gives that.
+  if (store === undefined) bad('cluster mode needs a shared PostgreSQL store: add --store postgres://user:pass@host:5432/db');
 }
 
 /** A URL with its password hidden, for logs and errors. */

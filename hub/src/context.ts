@@ -4,6 +4,8 @@ import type { Audit } from './audit.js';
 import type { LoginLimiter } from './auth/login-limiter.js';
 import type { SessionCache } from './auth/sessions.js';
 import type { EventBus } from './bus.js';
+import type { ClusterInfo } from './cluster/cluster.js';
+import type { Leadership } from './cluster/leadership.js';
 import type { CommandService } from './commands/service.js';
 import type { HubConfig } from './config.js';
 import type { DashboardService } from './dashboards/service.js';
@@ -44,6 +46,10 @@ export interface HubContext {
   sessions: SessionCache;
   startedAt: number;
   audit: Audit;
+  /** Whether this hub runs the singleton work now (always, unless it is a cluster node that lost the election). */
+  leadership: Leadership;
+  /** This node in cluster mode (--cluster); undefined for a single hub. */
+  cluster: ClusterInfo | undefined;
   /** Why the hub is not healthy, if it is not. */
   problems(): string[];
   /** Storage figures /healthz shows whether healthy or not. */

@@ -1,6 +1,8 @@
 // The fleet in memory: every device's record plus its live state (session, last
 // seen, RTT, sequence numbers). Loaded once at start and kept in step with every
-// write, so authentication and the fleet view never wait on the database.
+// write, so authentication and the fleet view never wait on the database. In a
+// cluster, other nodes' writes arrive as bus events (cluster/fleet-sync.ts) and
+// their devices' presence as `remote`.
 
 import type { DeviceInfo } from '@halyard/firmware-protocol';
 import type { DeviceSession } from './device/session.js';
@@ -22,6 +24,8 @@ export interface DeviceEntry {
   connects: number[];
   /** Being deleted: refuse every connection and stop writing anything for it. */
   deleting: boolean;
+  /** Cluster mode: another node serves the device (its presence said so, and its lease has not lapsed). */
+  remote: { node: string; connectedAt: number } | undefined;
 }
 
 /** Open commands per device id: the command service knows them. */
@@ -88,6 +92,7 @@ export class Fleet {
       dirty: false,
       connects: [],
       deleting: false,
+      remote: undefined,
     };
     this.byId.set(record.id, entry);
     this.sorted = undefined;
@@ -132,12 +137,13 @@ export class Fleet {
   }
 
   info(entry: DeviceEntry): DeviceInfo {
-    const online = entry.session?.isOpen ?? false;
+    const here = entry.session?.isOpen ?? false;
+    const online = here || entry.remote !== undefined;
     return toInfo(
       { ...entry.record, lastSeq: entry.durableSeq },
       {
         online,
-        connectedAt: online ? entry.connectedAt : null,
+        connectedAt: here ? entry.connectedAt : (entry.remote?.connectedAt ?? null),
         lastSeen: entry.lastSeen,
         rtt: entry.rtt,
         pendingCommands: this.commands.pendingCommands(entry.record.id),

@@ -6,32 +6,38 @@ import { createServer as createHttpServer, type IncomingMessage, type Server } f
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { CONSOLE_PATH, DEVICE_PATH, type HubStats } from '@halyard/firmware-protocol';
+import { CONSOLE_PATH, DEVICE_PATH, type Hello, type HubStats } from '@halyard/firmware-protocol';
 import { getRequestListener } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { type Audit, createAudit } from './audit.js';
 import { LoginLimiter } from './auth/login-limiter.js';
 import { hashPassword, randomToken } from './auth/secrets.js';
 import { SessionCache } from './auth/sessions.js';
-import { LocalBus } from './bus.js';
+import { type EventBus, LocalBus } from './bus.js';
+import { type Cluster, joinCluster } from './cluster/cluster.js';
+import { startLeadership } from './cluster/leader-start.js';
+import { type Leadership, whileLeader } from './cluster/leadership.js';
+import { PgLeadership } from './cluster/pg-leadership.js';
 import { CommandService } from './commands/service.js';
 import { type HubConfig, redact } from './config.js';
 import { ConsoleGateway } from './console/gateway.js';
 import type { HubContext } from './context.js';
 import { DashboardService } from './dashboards/service.js';
 import { DeviceGateway } from './device/gateway.js';
-import type { FrameMeta } from './device/session.js';
+import type { OwnershipHost } from './device/ownership.js';
+import type { DeviceSession, FrameMeta } from './device/session.js';
 import { DeviceService } from './devices/service.js';
 import { HubError, HubErrorCode } from './errors.js';
 import type { FirmwareLibrary } from './firmware/library.js';
 import { firmwareLibrary } from './firmware/setup.js';
-import { Fleet } from './fleet.js';
+import { type DeviceEntry, Fleet } from './fleet.js';
 import { createApp } from './http/app.js';
 import type { AppEnv } from './http/env.js';
 import type { Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { ModelProfileService } from './models/service.js';
 import { type MqttService, mqttRoutes, startMqtt } from './mqtt/index.js';
+import { requestClient, setRequestClient, trustedProxies } from './net/client-address.js';
 import { rejectUpgrade } from './net/reject-upgrade.js';
 import { OperatorService } from './operators/service.js';
 import { HubStatsTracker } from './stats.js';
@@ -66,12 +72,14 @@ export interface StartOptions {
 
 export async function startHub(config: Readonly<HubConfig>, log: Logger, options: StartOptions = {}): Promise<Hub> {
   const store = await openStore(config, log, options);
+  const cluster = await startCluster(config, store, log);
   const createdAdminPassword = await ensureFirstAdmin(config, store, log);
-  const devices = await startDevices(config, store, log);
-  const ctx = createContext(config, log, store, devices);
+  const devices = await startDevices(config, store, log, cluster);
+  const ctx = createContext(config, log, store, devices, cluster);
+  const singletons = runSingletons(ctx, store);
   const front = await startFrontEnds(ctx);
   const server = createServer(config, front.app);
-  routeUpgrades(server, devices.gateway, front, log);
+  routeUpgrades(config, server, devices.gateway, front, log);
   const port = await listen(server, config);
   return {
     ctx,
@@ -79,17 +87,21 @@ export async function startHub(config: Readonly<HubConfig>, log: Logger, options
     mqttPort: front.mqtt.port,
     mqttsPort: front.mqtt.mqttsPort,
     createdAdminPassword,
-    close: closer(log, server, store, devices, front),
+    close: closer(log, server, store, devices, front, cluster, singletons),
   };
 }
 
 /** The store as startHub opened it, with its synchronous lookups, and the metrics and storage watch that start with it. */
 interface OpenedStore {
   store: Store<FrameMeta>;
+  /** The same store when it is PostgreSQL (cluster mode reloads what other nodes changed through it). */
+  postgres?: PostgresStore<FrameMeta>;
   sessionLookup: SessionLookup;
   seriesLookup: SeriesLookup;
   metrics: Metrics;
   storage: StorageHealth;
+  /** Who runs the singleton work: this hub alone, or the elected node of a cluster. */
+  leadership: Leadership;
 }
 
 /** How often PostgreSQL upkeep runs (partitions a few days ahead, retention, expired sessions): often enough that a missed run or two never matters. */
@@ -107,10 +119,11 @@ async function openStore(config: Readonly<HubConfig>, log: Logger, options: Star
   const metrics = createMetrics();
   // Listened to before anything else awaits: compaction may set rows aside as soon as it runs.
   const storage = await watchStorage(store, metrics, log, config.store === undefined ? 'sqlite' : 'postgres');
-  return { ...engine, metrics, storage };
+  const leadership = await startLeadership({ store: config.store, cluster: config.cluster, nodeId: config.nodeId }, log);
+  return { ...engine, metrics, storage, leadership };
 }
 
-type Engine = Pick<OpenedStore, 'store' | 'sessionLookup' | 'seriesLookup'>;
+type Engine = Pick<OpenedStore, 'store' | 'postgres' | 'sessionLookup' | 'seriesLookup'>;
 
 async function openSqlite(config: Readonly<HubConfig>, log: Logger): Promise<Engine> {
   const dbPath = prepareDataDir(config.dataDir, log);
@@ -138,7 +151,8 @@ async function openPostgres(url: string, config: Readonly<HubConfig>, log: Logge
       maxBatchFrames: 2_000,
       maxFrame: config.maxFrame,
       retentionMs: config.retention,
-      maintenanceIntervalMs: PG_MAINTENANCE_MS,
+      // Run by the leader instead (runSingletons): one node of a cluster at a time.
+      maintenanceIntervalMs: 0,
     });
   } catch (err) {
     const password = passwordOf(url);
@@ -147,7 +161,7 @@ async function openPostgres(url: string, config: Readonly<HubConfig>, log: Logge
     throw new HubError(HubErrorCode.Storage, `--store ${shown}: ${message}`);
   }
   log.info({ store: shown }, 'storing in PostgreSQL');
-  return { store, sessionLookup: store.sessionLookup(), seriesLookup: store.seriesLookup() };
+  return { store, postgres: store, sessionLookup: store.sessionLookup(), seriesLookup: store.seriesLookup() };
 }
 
 function passwordOf(url: string): string | undefined {
@@ -156,6 +170,17 @@ function passwordOf(url: string): string | undefined {
     return p === '' ? undefined : decodeURIComponent(p);
   } catch {
     return undefined;
+  }
+}
+
+/** With --cluster, this node's link to the cluster's Redis; the store is closed again if it cannot be reached. */
+async function startCluster(config: Readonly<HubConfig>, { store, metrics }: OpenedStore, log: Logger): Promise<Cluster | undefined> {
+  if (config.cluster === undefined) return undefined;
+  try {
+    return await joinCluster(config, log, metrics.registry);
+  } catch (err) {
+    await store.close().catch((closeErr: unknown) => log.error({ err: closeErr }, 'could not close the store'));
+    throw err;
   }
 }
 
@@ -174,7 +199,7 @@ async function ensureFirstAdmin(config: Readonly<HubConfig>, { store }: OpenedSt
 }
 
 interface Devices {
-  bus: LocalBus;
+  bus: EventBus;
   fleet: Fleet;
   audit: Audit;
   deviceService: DeviceService;
@@ -189,14 +214,15 @@ interface Devices {
 /** The fleet, the services devices feed, and the device gateway wired to them; open commands resumed. */
 async function startDevices(
   config: Readonly<HubConfig>,
-  { store, seriesLookup, metrics, storage }: OpenedStore,
+  { store, postgres, seriesLookup, metrics, storage }: OpenedStore,
   log: Logger,
+  cluster: Cluster | undefined,
 ): Promise<Devices> {
-  const bus = new LocalBus(log);
+  const bus = cluster?.bus ?? new LocalBus(log);
   // The fleet is a memory cache of the devices table, filled here and kept current by
   // DeviceService (and the gateway's sequence numbers): device authentication and
-  // every device read stay synchronous. A second hub sharing the database would
-  // have to invalidate it through the bus (`device`, `device.removed`).
+  // every device read stay synchronous. In a cluster the other nodes' changes
+  // reach it through the bus (`device`, `device.removed`; cluster/fleet-sync.ts).
   // It shows each device's open commands, which the command service (built on the
   // fleet) keeps: asked only once a device is shown, after both exist.
   const fleet = new Fleet(await store.listDevices(), { pendingCommands: (id) => commands.pendingCommands(id) });
@@ -209,40 +235,112 @@ async function startDevices(
   store.on('compacted', (gen) => telemetry.compacted(gen));
   const firmware = firmwareLibrary(config, store, audit, log);
   const updates = await UpdateService.start(store, fleet, firmware, audit, log);
-  const gateway = new DeviceGateway(config, fleet, store, bus, metrics, log, {
-    online: (e, s, hello) => {
-      // Desired first, then queued commands (SPEC.md §7.1, §6.4), then a firmware update (§12.2).
-      twins
-        .online(e, s)
-        .catch((err: unknown) => log.error({ err, device: e.record.id }, 'could not send the desired document'))
-        .finally(() => {
-          if (s.isOpen) commands.online(e, s);
+  // Desired first, then queued commands (SPEC.md §7.1, §6.4), then a firmware update (§12.2).
+  const online = (e: DeviceEntry, s: DeviceSession, hello?: Hello) => {
+    twins
+      .online(e, s)
+      .catch((err: unknown) => log.error({ err, device: e.record.id }, 'could not send the desired document'))
+      .finally(() => {
+        if (!s.isOpen) return;
+        commands.online(e, s);
+        if (hello !== undefined)
           updates.online(e, s, hello).catch((err: unknown) => log.error({ err, device: e.record.id }, 'could not offer a firmware update'));
-        });
+      });
+  };
+  // The gateway is the ownership's host; the host's methods are called only once the cluster starts, below.
+  const host: OwnershipHost = {
+    letGo: (device, session) => gateway.letGo(device, session),
+    held: () => gateway.held(),
+    leaseLost: (device, session) => gateway.leaseLost(device, session),
+  };
+  const gateway: DeviceGateway = new DeviceGateway(
+    config,
+    fleet,
+    store,
+    bus,
+    metrics,
+    log,
+    {
+      online,
+      chunkRequest: (e, s, m) => updates.chunkRequest(e, s, m),
+      updateStatusApplied: (o) => updates.statusApplied(o),
+      offline: () => {},
+      commandAccepted: (e, id) => commands.commandAccepted(e, id),
+      commandResult: (e, m) => commands.commandResult(e, m),
+      reportedApplied: (o) => twins.reportedApplied(o),
+      telemetryStored: (gen, e, records) => telemetry.committed(gen, e.record.rowid, records),
+      admitTelemetry: (e, records) => {
+        const refused = telemetry.admit(e.record.rowid, records);
+        if (refused === undefined) return undefined;
+        metrics.seriesRefused.inc();
+        return `series limit: the device has ${refused.count} metrics, at most ${config.maxSeriesPerDevice} (--max-series-per-device); "${refused.name}" would be one more`;
+      },
     },
-    chunkRequest: (e, s, m) => updates.chunkRequest(e, s, m),
-    updateStatusApplied: (o) => updates.statusApplied(o),
-    offline: () => {},
-    commandAccepted: (e, id) => commands.commandAccepted(e, id),
-    commandResult: (e, m) => commands.commandResult(e, m),
-    reportedApplied: (o) => twins.reportedApplied(o),
-    telemetryStored: (gen, e, records) => telemetry.committed(gen, e.record.rowid, records),
-    admitTelemetry: (e, records) => {
-      const refused = telemetry.admit(e.record.rowid, records);
-      if (refused === undefined) return undefined;
-      metrics.seriesRefused.inc();
-      return `series limit: the device has ${refused.count} metrics, at most ${config.maxSeriesPerDevice} (--max-series-per-device); "${refused.name}" would be one more`;
-    },
-  });
+    cluster?.ownership(host, async (id) => {
+      const e = fleet.get(id);
+      // Series the device made on another node count toward its limit here too.
+      if (e !== undefined) await postgres?.reloadSeries(e.record.rowid);
+    }),
+  );
   const deviceService = new DeviceService(store, fleet, gateway, { telemetry, commands }, metrics, bus, audit);
+  if (cluster !== undefined && postgres !== undefined) {
+    await cluster.start({
+      fleet,
+      devices: deviceService,
+      store: postgres,
+      // Events lost while Redis was away: what each device here may have missed is read again from the store.
+      resync: () => {
+        for (const e of fleet.entries()) if (e.session?.isOpen) online(e, e.session);
+      },
+    });
+  }
   const resumed = await commands.resume();
   if (resumed > 0) log.info({ commands: resumed }, 'resumed open commands');
   return { bus, fleet, audit, deviceService, commands, twins, telemetry, gateway, firmware, updates };
 }
 
+/** ms between the leader's sweeps for commands no timer watches (a dead node's), in a cluster. */
+const COMMAND_SWEEP_MS = 10_000;
+
+/**
+ * The singleton work, started and stopped with the leadership: PostgreSQL upkeep and,
+ * in a cluster, the sweep for overdue commands (MQTT's discovery and bridges follow
+ * the leadership in mqtt/index.ts). Returns the stop function.
+ */
+function runSingletons(ctx: HubContext, { leadership, postgres }: OpenedStore): () => void {
+  const { log } = ctx;
+  const stops: (() => void)[] = [];
+  // PostgreSQL upkeep (partitions, retention); SQLite compacts by itself. maintain logs its own failures (storage-health.ts counts them).
+  if (postgres !== undefined)
+    stops.push(
+      whileLeader(
+        leadership,
+        PG_MAINTENANCE_MS,
+        () => postgres.maintain(Date.now()),
+        (err) => log.error({ err }, 'maintenance failed'),
+      ),
+    );
+  if (leadership instanceof PgLeadership) {
+    const sweep = async () => {
+      const ended = await ctx.commands.expireOverdue();
+      if (ended > 0) log.info({ commands: ended }, 'ended overdue commands no node was watching');
+    };
+    stops.push(whileLeader(leadership, COMMAND_SWEEP_MS, sweep, (err) => log.error({ err }, 'could not sweep overdue commands')));
+  }
+  return () => {
+    for (const stop of stops) stop();
+  };
+}
+
 /** What every handler and gateway gets, with the audit log and the health checks. */
-function createContext(config: Readonly<HubConfig>, log: Logger, opened: OpenedStore, devices: Devices): HubContext {
-  const { store, sessionLookup, metrics, storage } = opened;
+function createContext(
+  config: Readonly<HubConfig>,
+  log: Logger,
+  opened: OpenedStore,
+  devices: Devices,
+  cluster: Cluster | undefined,
+): HubContext {
+  const { store, sessionLookup, metrics, storage, leadership } = opened;
   const { bus, fleet, audit, deviceService, commands, twins, telemetry, gateway, firmware, updates } = devices;
   let storeFailing = false;
   store.on('committed', (o) => {
@@ -270,11 +368,18 @@ function createContext(config: Readonly<HubConfig>, log: Logger, opened: OpenedS
     firmware,
     updates,
     loginLimiter: new LoginLimiter(),
-    sessions: new SessionCache(sessionLookup, bus),
+    sessions: new SessionCache(sessionLookup, bus, undefined, cluster === undefined ? undefined : sessionReloader(opened)),
     startedAt: Date.now(),
     audit,
+    leadership,
+    cluster,
     problems() {
       const p: string[] = [];
+      const redis = cluster?.redis();
+      if (redis !== undefined && !redis.up)
+        p.push(
+          `cluster: Redis is unreachable since ${new Date(redis.since).toISOString()} (${redis.error ?? 'no answer'}): live updates from other nodes are paused`,
+        );
       const c = storage.connection;
       if (c !== undefined && !c.up)
         p.push(
@@ -287,6 +392,15 @@ function createContext(config: Readonly<HubConfig>, log: Logger, opened: OpenedS
       return p;
     },
     storageHealth: () => ({ quarantined: storage.quarantined }),
+  };
+}
+
+/** Cluster mode: a session another node created, loaded here from PostgreSQL with its operator (auth/sessions.ts). */
+function sessionReloader({ postgres }: OpenedStore): ((tokenHash: Uint8Array) => Promise<void>) | undefined {
+  if (postgres === undefined) return undefined;
+  return async (tokenHash) => {
+    const s = await postgres.getSession(tokenHash);
+    if (s !== undefined) await postgres.reloadOperator(s.username);
   };
 }
 
@@ -332,9 +446,18 @@ function createServer(config: Readonly<HubConfig>, app: Hono<AppEnv>): Server {
 }
 
 /** WebSocket upgrades to their endpoints (devices, consoles, MQTT); malformed requests answered 400. */
-function routeUpgrades(server: Server, gateway: DeviceGateway, { consoles, mqtt }: FrontEnds, log: Logger): void {
+function routeUpgrades(
+  config: Readonly<HubConfig>,
+  server: Server,
+  gateway: DeviceGateway,
+  { consoles, mqtt }: FrontEnds,
+  log: Logger,
+): void {
+  const proxies = trustedProxies(config);
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => {});
+    // Behind --trusted-proxies, the client the proxy forwarded, for every endpoint's limits and logs.
+    setRequestClient(req, proxies.ofRequest(req));
     const path = (req.url ?? '/').split('?')[0];
     // Each handler answers every refusal itself; this only keeps a bug in one of
     // them (reached before authentication) from taking the whole process down.
@@ -344,12 +467,12 @@ function routeUpgrades(server: Server, gateway: DeviceGateway, { consoles, mqtt 
       if (path === '/mqtt') return mqtt.handleUpgrade(req, socket, head);
       const refusal = new HubError(HubErrorCode.NotFound, `no WebSocket endpoint at ${path}`);
       log.info(
-        { status: refusal.status, code: refusal.code, path, remote: req.socket.remoteAddress },
+        { status: refusal.status, code: refusal.code, path, remote: requestClient(req) },
         'upgrade refused: no WebSocket endpoint there',
       );
       rejectUpgrade(socket, refusal);
     } catch (err) {
-      log.error({ err, path, remote: req.socket.remoteAddress }, 'upgrade handler failed');
+      log.error({ err, path, remote: requestClient(req) }, 'upgrade handler failed');
       rejectUpgrade(socket, new HubError(HubErrorCode.Internal, 'internal error; see the hub log'));
     }
   });
@@ -377,9 +500,11 @@ async function listen(server: Server, config: Readonly<HubConfig>): Promise<numb
 function closer(
   log: Logger,
   server: Server,
-  { store }: OpenedStore,
+  { store, leadership }: OpenedStore,
   { gateway, commands, updates }: Devices,
   front: FrontEnds,
+  cluster: Cluster | undefined,
+  singletons: () => void,
 ): () => Promise<void> {
   const { consoles, mqtt, tracker } = front;
   let closing: Promise<void> | undefined;
@@ -391,10 +516,13 @@ function closer(
       await mqtt.close();
       server.closeAllConnections();
       tracker.stop();
+      singletons();
+      await leadership.close();
       commands.stop();
       updates.close();
       await commands.flush().catch((err) => log.error({ err }, 'could not record final command transitions'));
       await store.close();
+      await cluster?.close();
       log.info('stopped');
     })();
     return closing;

@@ -91,6 +91,12 @@ export function createMetrics() {
       labelNames: ['engine'],
       registers: [registry],
     }),
+    storeOpsRefused: new Counter({
+      name: 'halyard_store_ops_refused_total',
+      help: "Writes (named store operations) refused at once because the store's queue of writes was full (PostgreSQL)",
+      labelNames: ['op'],
+      registers: [registry],
+    }),
     storeDownSeconds: new Counter({
       name: 'halyard_store_down_seconds_total',
       help: "Seconds the store's database server was unreachable, counted when it answers again",

@@ -3,6 +3,14 @@
 // CMD_ACCEPTED and CMD_RESULT, expire what was never delivered within its ttl, time
 // out what got no result within its timeout. Every change goes on the bus and into
 // the ledger's history.
+//
+// In a cluster (docs/architecture.md § Cluster) every node keeps every open command
+// in memory, kept in step by the other nodes' `command` events; the node that
+// serves the device delivers. There the ledger decides every move: a move is
+// written first, conditionally (a state the machine allows from the stored one),
+// and only a move the ledger made is applied and announced, so two nodes racing
+// (two timers, a result against a timeout) announce one outcome, and a queued
+// command is marked sent, by one node, before it goes to the device.
 
 import { randomBytes } from 'node:crypto';
 import {
@@ -27,6 +35,20 @@ import { HubError, HubErrorCode } from '../errors.js';
 import type { DeviceEntry, Fleet } from '../fleet.js';
 import type { Logger } from '../log.js';
 import type { CommandRecord, Store, Transition } from '../store/store.js';
+
+/** A transition waiting for its batch, and who wants to know whether the ledger made it (cluster mode). */
+interface PendingMove {
+  move: Transition;
+  done?: (moved: CommandRecord | undefined) => void;
+}
+
+const OPEN_STATES = ['queued', 'sent', 'accepted'] as const;
+
+/** When the command was sent, from its history (events between nodes carry no sentAt). */
+function sentAtOf(c: CommandInfo): number | null {
+  return c.history.find((h) => h.state === 'sent')?.at ?? null;
+}
+
 import { canMove } from './states.js';
 
 /** A request to create a command, as any door (HTTP, console, MQTT) received it. */
@@ -104,8 +126,12 @@ export class CommandService {
   private readonly timers = new Map<string, ClockTimer>();
   private readonly waiters = new Map<string, Set<(c: CommandInfo) => void>>();
   private readonly recent = new Map<string, { command: CommandRecord; until: number }>();
-  private pendingWrites: Transition[] = [];
+  private pendingWrites: PendingMove[] = [];
   private writeScheduled = false;
+  /** Cluster mode: the ledger decides each move before it is applied (see the top of this file). */
+  private readonly clustered: boolean;
+  /** Queued commands whose move to sent is being written (cluster mode): sent once, not once per reconnect racing it. */
+  private readonly claiming = new Set<string>();
 
   constructor(
     private readonly config: Readonly<HubConfig>,
@@ -116,7 +142,10 @@ export class CommandService {
     private readonly audit: Audit,
     // ttl, timeout and `wait` go by this clock, so unit tests can move time instead of waiting.
     private readonly clock: Clock = realClock,
-  ) {}
+  ) {
+    this.clustered = config.cluster !== undefined;
+    if (this.clustered) bus.subscribe('command', ({ command }) => this.changedElsewhere(command), 'remote');
+  }
 
   /** Commands of the device not yet final (the fleet view shows the count). */
   pendingCommands(id: string): number {
@@ -296,7 +325,12 @@ export class CommandService {
       if (known === undefined) throw new HubError(HubErrorCode.CommandUnknown, `no command "${id}"`);
       throw new HubError(HubErrorCode.CommandFinal, `command "${id}" is already ${known.state}`);
     }
-    this.move(c, 'cancelled', { error: `cancelled by ${requester.actor}` });
+    if (this.clustered) {
+      if (!(await this.moveInStore(c, 'cancelled', { error: `cancelled by ${requester.actor}` }))) {
+        const known = await this.get(id);
+        throw new HubError(HubErrorCode.CommandFinal, `command "${id}" is already ${known?.state ?? 'final'}`);
+      }
+    } else this.move(c, 'cancelled', { error: `cancelled by ${requester.actor}` });
     const info = toInfo(c);
     await this.audit(requester.actor, 'command.cancel', info.device, viaDetail(requester, { command: info.id }));
     return info;
@@ -304,10 +338,78 @@ export class CommandService {
 
   /** The device is online: send every open command, oldest first (SPEC.md §6.4). */
   online(entry: DeviceEntry, session: DeviceSession): void {
+    if (this.clustered) {
+      // Another node may have created commands this node missed (Redis is at most once): the ledger has them all.
+      this.loadOpen(entry)
+        .catch((err: unknown) => this.log.error({ err, device: entry.record.id }, 'could not read the open commands'))
+        .finally(() => {
+          if (session.isOpen) this.sendOpen(entry, session);
+        });
+      return;
+    }
+    this.sendOpen(entry, session);
+  }
+
+  private sendOpen(entry: DeviceEntry, session: DeviceSession): void {
     for (const id of [...(this.byDevice.get(entry.record.id) ?? [])]) {
       const c = this.open.get(id);
       if (c !== undefined) this.send(session, c);
     }
+  }
+
+  /** The device's open commands from the ledger, into memory (cluster mode). */
+  private async loadOpen(entry: DeviceEntry): Promise<void> {
+    const rows = await this.store.listCommands({ device: entry.record.rowid, states: OPEN_STATES, limit: COMMAND_LIMITS.maxOpenPerDevice });
+    const now = this.clock.now();
+    for (const r of rows.reverse()) {
+      const c = this.open.get(r.id);
+      if (c === undefined) {
+        if (this.recent.has(r.id)) continue;
+        this.track(r);
+        this.schedule(r, now);
+      } else if (c.state !== r.state) this.take(c, r);
+    }
+  }
+
+  /**
+   * Cluster mode: another node's move of a command (the ledger made it) or a new
+   * command; this node's memory follows, and a new one goes to the device if it is here.
+   */
+  private changedElsewhere(info: CommandInfo): void {
+    const c = this.open.get(info.id);
+    if (c !== undefined) {
+      this.take(c, info);
+      return;
+    }
+    if (FINAL_COMMAND_STATES.has(info.state) || this.recent.has(info.id)) return;
+    const entry = this.fleet.get(info.device);
+    if (entry === undefined) return;
+    const r: CommandRecord = { ...info, rowid: 0, deviceRowid: entry.record.rowid, sentAt: sentAtOf(info) };
+    this.track(r);
+    this.schedule(r, this.clock.now());
+    if (entry.session?.isOpen) this.send(entry.session, r);
+  }
+
+  /** Memory takes the command's state as another node or the ledger has it; waiters of a final state are answered. */
+  private take(c: CommandRecord, truth: CommandInfo): void {
+    c.state = truth.state;
+    c.history = truth.history;
+    c.result = truth.result;
+    c.error = truth.error;
+    c.sentAt = sentAtOf(truth) ?? c.sentAt;
+    const now = this.clock.now();
+    if (FINAL_COMMAND_STATES.has(c.state)) this.finished(c, toInfo(c), now);
+    else this.schedule(c, now);
+  }
+
+  /** A command reached a final state: out of the open set, kept a while as recent, its waiters answered. */
+  private finished(c: CommandRecord, info: CommandInfo, at: number): void {
+    this.untrack(c);
+    this.recent.set(c.id, { command: c, until: at + RECENT_MS });
+    this.pruneRecent(at);
+    const waiters = this.waiters.get(c.id);
+    this.waiters.delete(c.id);
+    for (const w of waiters ?? []) w(info);
   }
 
   private send(session: DeviceSession, c: CommandRecord): void {
@@ -323,6 +425,23 @@ export class CommandService {
       return;
     }
     const now = this.clock.now();
+    if (this.clustered && c.state === 'queued') {
+      // Marked sent in the ledger first, by one node: a command is never first delivered by two.
+      if (this.claiming.has(c.id)) return;
+      this.claiming.add(c.id);
+      void this.moveInStore(c, 'sent', {}).then(async (moved) => {
+        this.claiming.delete(c.id);
+        if (!moved) {
+          // Moved on elsewhere (sent by the node that served the device before): the ledger says what it is now.
+          const truth = await this.store.getCommand(c.id).catch(() => undefined);
+          if (truth === undefined || this.open.get(c.id) !== c) return;
+          this.take(c, truth);
+          if (c.state !== 'sent' && c.state !== 'accepted') return;
+        }
+        if (session.isOpen && this.open.get(c.id) === c) this.sendFrame(session, c, this.clock.now());
+      });
+      return;
+    }
     const deadline = (c.sentAt ?? now) + c.timeout;
     if (!session.send({ type: MessageType.Command, id: c.id, name: c.name, params: jsonToData(c.params), deadline })) return;
     if (c.state === 'queued') {
@@ -330,6 +449,11 @@ export class CommandService {
       this.move(c, 'sent', {});
       this.schedule(c, now);
     }
+  }
+
+  private sendFrame(session: DeviceSession, c: CommandRecord, now: number): void {
+    const deadline = (c.sentAt ?? now) + c.timeout;
+    session.send({ type: MessageType.Command, id: c.id, name: c.name, params: jsonToData(c.params), deadline });
   }
 
   commandAccepted(entry: DeviceEntry, id: string): void {
@@ -371,6 +495,10 @@ export class CommandService {
 
   private move(c: CommandRecord, to: CommandState, extra: { result?: JsonValue | null; error?: string | null }): void {
     if (!canMove(c.state, to)) return;
+    if (this.clustered) {
+      void this.moveInStore(c, to, extra);
+      return;
+    }
     const at = this.clock.now();
     c.state = to;
     c.history = [...c.history, { state: to, at }];
@@ -384,15 +512,33 @@ export class CommandService {
       ...(extra.error === undefined ? {} : { error: extra.error }),
     });
     const info = toInfo(c);
-    if (FINAL_COMMAND_STATES.has(to)) {
-      this.untrack(c);
-      this.recent.set(c.id, { command: c, until: at + RECENT_MS });
-      this.pruneRecent(at);
-      const waiters = this.waiters.get(c.id);
-      this.waiters.delete(c.id);
-      for (const w of waiters ?? []) w(info);
-    }
+    if (FINAL_COMMAND_STATES.has(to)) this.finished(c, info, at);
     this.bus.publish('command', { command: info });
+  }
+
+  /**
+   * Cluster mode: the move is written first, on the condition that the stored state
+   * allows it; if the ledger made it, memory takes the stored command and the bus
+   * announces it. Resolves whether it was made.
+   */
+  private moveInStore(c: CommandRecord, to: CommandState, extra: { result?: JsonValue | null; error?: string | null }): Promise<boolean> {
+    const at = this.clock.now();
+    const move: Transition = {
+      id: c.id,
+      to,
+      at,
+      ...(extra.result === undefined ? {} : { result: extra.result }),
+      ...(extra.error === undefined ? {} : { error: extra.error }),
+    };
+    return new Promise((resolve) => {
+      this.persist(move, (moved) => {
+        if (moved === undefined) return resolve(false);
+        // Another move may have come first in memory (a remote event): the ledger's record is the truth.
+        if (this.open.get(c.id) === c) this.take(c, moved);
+        this.bus.publish('command', { command: toInfo(moved) });
+        resolve(true);
+      });
+    });
   }
 
   private pruneRecent(now: number): void {
@@ -403,26 +549,68 @@ export class CommandService {
   }
 
   /** Transitions are written in small batches, one transaction per tick. */
-  private persist(t: Transition): void {
-    this.pendingWrites.push(t);
+  private persist(t: Transition, done?: PendingMove['done']): void {
+    this.pendingWrites.push(done === undefined ? { move: t } : { move: t, done });
     if (this.writeScheduled) return;
     this.writeScheduled = true;
     setImmediate(() => {
       this.writeScheduled = false;
-      const moves = this.pendingWrites;
-      this.pendingWrites = [];
-      this.store
-        .op('transitionCommands', moves)
-        .catch((err) => this.log.error({ err, moves: moves.length }, 'could not record command transitions'));
+      this.write().catch((err) => this.log.error({ err }, 'could not record command transitions'));
     });
+  }
+
+  /**
+   * Ends the open commands in the ledger whose ttl or timeout has passed and that no
+   * timer of this hub watches: in a cluster, those of a node that died before it could
+   * end them. The leader runs it (README.md, Running a cluster); a command another node
+   * ends meanwhile is skipped by the ledger's state machine. Returns how many it ended.
+   */
+  async expireOverdue(): Promise<number> {
+    const now = this.clock.now();
+    let ended = 0;
+    for (const c of await this.store.openCommands()) {
+      if (this.open.has(c.id)) continue;
+      const overdue = c.state === 'queued' ? c.createdAt + c.ttl <= now : (c.sentAt ?? c.createdAt) + c.timeout <= now;
+      if (!overdue) continue;
+      this.track(c);
+      const to = c.state === 'queued' ? 'expired' : 'timed_out';
+      this.move(c, to, {
+        error: to === 'expired' ? `not delivered within its ttl of ${c.ttl} ms` : `no result within its timeout of ${c.timeout} ms`,
+      });
+      ended++;
+    }
+    return ended;
+  }
+
+  /** Writes the queued transitions; each waiting caller learns whether its move was made (the ledger skips the others). */
+  private async write(): Promise<void> {
+    const batch = this.pendingWrites;
+    this.pendingWrites = [];
+    if (batch.length === 0) return;
+    let moved: CommandRecord[];
+    try {
+      moved = await this.store.op(
+        'transitionCommands',
+        batch.map((p) => p.move),
+      );
+    } catch (err) {
+      for (const p of batch) p.done?.(undefined);
+      throw err;
+    }
+    // Made moves come back in order, each as the command stood right after it.
+    let j = 0;
+    for (const p of batch) {
+      const m = moved[j];
+      if (m !== undefined && m.id === p.move.id && m.state === p.move.to) {
+        j++;
+        p.done?.(m);
+      } else p.done?.(undefined);
+    }
   }
 
   /** Waits for queued ledger writes (shutdown, tests). */
   async flush(): Promise<void> {
-    if (this.pendingWrites.length === 0) return;
-    const moves = this.pendingWrites;
-    this.pendingWrites = [];
-    await this.store.op('transitionCommands', moves);
+    await this.write();
   }
 
   /** Drops a deleted device's commands from memory. */

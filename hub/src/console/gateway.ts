@@ -20,6 +20,7 @@ import { requestToken } from '../auth/request-token.js';
 import type { BusEvents } from '../bus.js';
 import type { HubContext } from '../context.js';
 import { HubError, HubErrorCode } from '../errors.js';
+import { requestClient } from '../net/client-address.js';
 import { answerHandshakeErrors, logRefusal, rejectUpgrade } from '../net/reject-upgrade.js';
 import type { StatsFeed } from '../stats-feed.js';
 import { HUB_VERSION } from '../version.js';
@@ -119,16 +120,22 @@ export class ConsoleGateway implements ConsoleHost {
   }
 
   /** HTTP upgrade on /v1/console: check everything before accepting (SPEC.md §10.1). */
-  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, refreshed = false): void {
     const admitted = this.admit(req);
     if (!('caller' in admitted)) {
       const { error, operator } = admitted;
+      // Cluster mode: the session may be another node's, not loaded here yet; look once, then decide.
+      const found = requestToken(req.headers.authorization, req.headers.cookie);
+      if (!refreshed && error.code === HubErrorCode.Unauthenticated && found !== undefined && this.ctx.sessions.refreshes) {
+        void this.ctx.sessions.resolveFresh(found.token, found.via).finally(() => this.handleUpgrade(req, socket, head, true));
+        return;
+      }
       logRefusal(this.ctx.log, 'console', req, error, operator === undefined ? {} : { operator });
       rejectUpgrade(socket, error);
       return;
     }
     const { caller } = admitted;
-    const address = req.socket.remoteAddress ?? 'unknown';
+    const address = requestClient(req);
     const remote = `${address}:${req.socket.remotePort}`;
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       const conn = new ConsoleConnection(ws, caller, this, remote);
@@ -158,7 +165,7 @@ export class ConsoleGateway implements ConsoleHost {
     if (!offered.includes(CONSOLE_SUBPROTOCOL)) {
       return { error: new HubError(HubErrorCode.BadRequest, `offer the WebSocket subprotocol ${CONSOLE_SUBPROTOCOL}`) };
     }
-    const tooMany = this.slots.refusal(caller.username, req.socket.remoteAddress ?? 'unknown');
+    const tooMany = this.slots.refusal(caller.username, requestClient(req));
     if (tooMany !== undefined) {
       return { error: new HubError(HubErrorCode.RateLimited, tooMany, { retryAfter: 30 }), operator: caller.username };
     }

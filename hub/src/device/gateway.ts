@@ -24,9 +24,11 @@ import { HubError, HubErrorCode } from '../errors.js';
 import type { DeviceEntry, Fleet } from '../fleet.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
+import { requestClient } from '../net/client-address.js';
 import { AttemptWindow } from '../net/rate-limit.js';
 import { answerHandshakeErrors, logRefusal, rejectUpgrade } from '../net/reject-upgrade.js';
 import type { BatchOutcome, NewPresence, Store } from '../store/store.js';
+import type { DeviceOwnership, OwnershipHost } from './ownership.js';
 import { DeviceSession, type DeviceSessionHost, type FrameMeta } from './session.js';
 
 /** What the command and twin services do when devices come and go or answer. */
@@ -61,9 +63,11 @@ const BEHIND_AFTER_MS = 5_000;
 /** ACKs written per event-loop turn (each is a socket write). */
 const ACK_SLICE = 128;
 
-export class DeviceGateway implements DeviceSessionHost {
+export class DeviceGateway implements DeviceSessionHost, OwnershipHost {
   readonly wss: WebSocketServer;
   private readonly sessions = new Set<DeviceSession>();
+  /** Past HELLO, waiting for the cluster to hand the device over (ownership.ts) before WELCOME. */
+  private readonly claiming = new Set<DeviceSession>();
   /** Failed upgrades per address and device id, last minute (bounded: a spray of ids cannot grow it without end). */
   private readonly failedConnects = new AttemptWindow(60_000, MAX_CONNECTS_PER_MINUTE, 100_000);
   private readonly ticker: NodeJS.Timeout;
@@ -90,6 +94,8 @@ export class DeviceGateway implements DeviceSessionHost {
     readonly metrics: Metrics,
     readonly log: Logger,
     private readonly hooks: DeviceHooks,
+    /** Cluster mode: who serves which device (undefined on a single hub). */
+    private readonly ownership?: DeviceOwnership,
   ) {
     this.limits = { ...DEFAULT_LIMITS, maxFrame: config.maxFrame };
     this.wss = new WebSocketServer({
@@ -146,13 +152,13 @@ export class DeviceGateway implements DeviceSessionHost {
       this.metrics.upgradesRejected.inc({ status: String(refusal.status) });
       // While the store is down every device retries: the outage has its own line (storage-health.ts), not one per attempt.
       if (this.storeDown && refusal.code === HubErrorCode.Unavailable)
-        this.log.debug({ status: refusal.status, remote: req.socket.remoteAddress }, `device upgrade refused: ${refusal.message}`);
+        this.log.debug({ status: refusal.status, remote: requestClient(req) }, `device upgrade refused: ${refusal.message}`);
       else logRefusal(this.log, 'device', req, refusal);
       rejectUpgrade(socket, refusal);
       return;
     }
     const entry = refusal;
-    const remote = `${req.socket.remoteAddress}:${req.socket.remotePort}`;
+    const remote = `${requestClient(req)}:${req.socket.remotePort}`;
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       const session = new DeviceSession(ws, socket, entry, this, remote);
       this.sessions.add(session);
@@ -183,7 +189,7 @@ export class DeviceGateway implements DeviceSessionHost {
     // only for the address that made them: a stranger with wrong tokens is held
     // back, while the device itself, connecting from elsewhere, is not.
     const now = Date.now();
-    const attempt = `${req.socket.remoteAddress ?? 'unknown'}\n${token.id}`;
+    const attempt = `${requestClient(req)}\n${token.id}`;
     const failures = this.failedConnects.count(attempt, now);
     // Checked before the secret, whether or not the id exists, so the answer tells nothing either way.
     if (failures >= MAX_CONNECTS_PER_MINUTE) {
@@ -213,7 +219,7 @@ export class DeviceGateway implements DeviceSessionHost {
     return entry;
   }
 
-  /** HELLO accepted: replace an older session, answer WELCOME, announce presence. */
+  /** HELLO accepted: in a cluster, take the device over first (SPEC.md §8.6); then WELCOME. */
   sessionOpened(session: DeviceSession, hello: Hello): void {
     const e = session.entry;
     if (e.deleting) {
@@ -222,6 +228,43 @@ export class DeviceGateway implements DeviceSessionHost {
       session.fail(CloseCode.Revoked, 'the device was deleted');
       return;
     }
+    if (this.ownership === undefined) {
+      this.welcome(session, hello);
+      return;
+    }
+    // Nothing is read until WELCOME: the device's frames wait in TCP, not in memory.
+    session.setReading(false);
+    this.claiming.add(session);
+    const id = e.record.id;
+    this.ownership
+      .claim(id, session.id)
+      // Read after the previous holder committed what it held: WELCOME's `acked` must not lag the store (nor lead it).
+      .then(() => this.store.getDevice(id))
+      .then(
+        (record) => {
+          if (!this.claiming.delete(session) || !session.isOpen) return;
+          if (record === undefined || e.deleting) {
+            this.metrics.devicesConnected.inc();
+            session.fail(CloseCode.Revoked, 'the device was deleted');
+            return;
+          }
+          if (record.lastSeq > e.durableSeq) e.durableSeq = record.lastSeq;
+          if (record.lastSeq > e.acceptedSeq) e.acceptedSeq = record.lastSeq;
+          this.welcome(session, hello);
+          if (!this.storePaused) session.setReading(true);
+        },
+        (err: unknown) => {
+          if (!this.claiming.delete(session)) return;
+          this.log.error({ err, device: id }, 'could not take the device over');
+          this.metrics.devicesConnected.inc();
+          session.fail(CloseCode.InternalError, 'could not take the device over; reconnect later');
+        },
+      );
+  }
+
+  /** The device is this node's: replace an older session here, answer WELCOME, announce presence. */
+  private welcome(session: DeviceSession, hello: Hello): void {
+    const e = session.entry;
     const older = e.session;
     if (older !== undefined && older !== session) older.end(CloseCode.Replaced, 'replaced', 'replaced by a newer connection');
     e.session = session;
@@ -254,9 +297,15 @@ export class DeviceGateway implements DeviceSessionHost {
   sessionEnded(session: DeviceSession, wasOpen: boolean, reason: PresenceReason, code: number | null): void {
     this.sessions.delete(session);
     const e = session.entry;
+    // Ended while the cluster handed it over: never welcomed, never counted, nothing announced.
+    if (this.claiming.delete(session)) {
+      this.ownership?.release(e.record.id, session.id);
+      return;
+    }
     if (!wasOpen) return;
     this.metrics.devicesConnected.dec();
     if (e.session !== session) return; // replaced: the newer session carries presence on
+    this.ownership?.release(e.record.id, session.id);
     e.session = undefined;
     e.connectedAt = null;
     this.presence(e, false, reason, code, Date.now());
@@ -421,6 +470,42 @@ export class DeviceGateway implements DeviceSessionHost {
     const e = this.fleet.get(id);
     e?.session?.fail(code, message);
     for (const s of this.sessions) if (s.entry.record.id === id && !s.isOpen) s.fail(code, message);
+  }
+
+  /**
+   * Another node takes the device over (ownership.ts): nothing more is read, what
+   * was read is committed and acknowledged, then the session closes with 4409.
+   */
+  async letGo(device: string, sessionId: string): Promise<void> {
+    const s = this.findSession(device, sessionId);
+    if (s === undefined) return;
+    if (this.claiming.has(s) || !s.isOpen) {
+      s.end(CloseCode.Replaced, 'replaced', 'replaced by a connection to another hub node');
+      return;
+    }
+    s.setReading(false);
+    await this.store.drain();
+    this.ackNow(s.entry);
+    s.end(CloseCode.Replaced, 'replaced', 'replaced by a connection to another hub node');
+  }
+
+  *held(): Iterable<[string, string]> {
+    for (const s of this.sessions) if (s.isOpen && !this.claiming.has(s)) yield [s.entry.record.id, s.id];
+  }
+
+  /** A session of the device by its id: the welcomed one, else one still being handed over. */
+  private findSession(device: string, sessionId: string): DeviceSession | undefined {
+    const current = this.fleet.get(device)?.session;
+    if (current?.id === sessionId) return current;
+    for (const s of this.claiming) if (s.id === sessionId && s.entry.record.id === device) return s;
+    return undefined;
+  }
+
+  leaseLost(device: string, sessionId: string): void {
+    const s = this.findSession(device, sessionId);
+    if (s === undefined) return;
+    this.log.warn({ device, session: sessionId }, 'another node holds the device now; closing this session');
+    s.end(CloseCode.Replaced, 'replaced', 'replaced by a connection to another hub node');
   }
 
   commandAccepted(e: DeviceEntry, id: string): void {

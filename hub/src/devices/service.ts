@@ -5,12 +5,12 @@
 
 import { CloseCode, type DeviceInfo, type PresenceInfo } from '@halyard/firmware-protocol';
 import type { Audit, Requester } from '../audit.js';
-import { randomToken, sha256 } from '../auth/secrets.js';
+import { randomToken, sameHash, sha256 } from '../auth/secrets.js';
 import type { EventBus } from '../bus.js';
 import { HubError, HubErrorCode } from '../errors.js';
 import type { DeviceEntry, Fleet } from '../fleet.js';
 import type { Metrics } from '../metrics.js';
-import type { DevicePatch, Store } from '../store/store.js';
+import type { DevicePatch, DeviceRecord, Store } from '../store/store.js';
 
 /** What the service needs of the device gateway: ending live sessions. */
 export interface DeviceSessions {
@@ -121,6 +121,31 @@ export class DeviceService {
     this.metrics.devicesKnown.set(this.fleet.size);
     this.bus.publish('device.removed', { id });
     await this.audit(requester.actor, 'device.delete', id);
+  }
+
+  /**
+   * Cluster mode: another node changed the device, and this is its record as stored
+   * now. The fleet takes it; a session here of a device revoked or given a new token
+   * there ends, as it would have on that node.
+   */
+  changedElsewhere(record: DeviceRecord): void {
+    const before = this.fleet.get(record.id);
+    const rekeyed = before !== undefined && !sameHash(before.record.secretHash, record.secretHash);
+    this.fleet.update(record);
+    if (before === undefined) this.metrics.devicesKnown.set(this.fleet.size);
+    if (record.revokedAt !== null) this.sessions.disconnect(record.id, CloseCode.Revoked, 'the device was revoked');
+    else if (rekeyed) this.sessions.disconnect(record.id, CloseCode.Revoked, 'the device token was rotated');
+  }
+
+  /** Cluster mode: another node deleted the device; this node forgets it as its own delete would. */
+  removedElsewhere(id: string): void {
+    const e = this.fleet.markDeleting(id);
+    if (e === undefined) return;
+    this.sessions.disconnectDeleted(e);
+    this.forgetters.telemetry.forgetDevice(e.record.rowid);
+    this.fleet.removeDeleted(e);
+    this.forgetters.commands.forget(id);
+    this.metrics.devicesKnown.set(this.fleet.size);
   }
 
   /** Presence history, newest first. */

@@ -11,8 +11,10 @@ import { bodyLimit } from 'hono/body-limit';
 import { compress } from 'hono/compress';
 import { secureHeaders } from 'hono/secure-headers';
 import { z } from 'zod';
+import type { ClusterInfo } from '../cluster/cluster.js';
 import type { HubContext } from '../context.js';
 import { HubError, HubErrorCode } from '../errors.js';
+import { trustedProxies } from '../net/client-address.js';
 import { HUB_VERSION } from '../version.js';
 import { authenticate, csrfGuard } from './auth.js';
 import type { AppEnv } from './env.js';
@@ -63,8 +65,10 @@ export function createApp(ctx: HubContext, extras: AppExtras): { app: Hono<AppEn
   });
   app.notFound((c) => c.json(new HubError(HubErrorCode.NotFound, `no route ${c.req.method} ${c.req.path}`).toJSON(), 404));
 
+  const proxies = trustedProxies(ctx.config);
   app.use('*', async (c, next) => {
-    c.set('ip', getConnInfo(c).remote.address ?? 'unknown');
+    // Behind --trusted-proxies, the client the proxy forwarded (net/client-address.ts).
+    c.set('ip', proxies.clientAddress(getConnInfo(c).remote.address, c.req.header('x-forwarded-for')));
     await next();
   });
   app.use(
@@ -136,6 +140,7 @@ export function createApp(ctx: HubContext, extras: AppExtras): { app: Hono<AppEn
       devices: { known: ctx.fleet.size, connected: ctx.devices.connections },
       // Telemetry compaction set aside (telemetry_quarantine): not a failure of the hub, but operators should look.
       storage: ctx.storageHealth(),
+      ...(ctx.cluster === undefined ? {} : { cluster: clusterHealth(ctx.cluster) }),
     };
     return c.json(body, problems.length ? 503 : 200);
   });
@@ -163,4 +168,10 @@ export function createApp(ctx: HubContext, extras: AppExtras): { app: Hono<AppEn
     );
   }
   return { app, routes };
+}
+
+/** /healthz's cluster part: which node answered, and whether it reaches Redis. */
+function clusterHealth(cluster: ClusterInfo): { node: string; redis: { up: boolean; since: number } } {
+  const redis = cluster.redis();
+  return { node: cluster.nodeId, redis: { up: redis.up, since: redis.since } };
 }

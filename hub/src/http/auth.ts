@@ -15,7 +15,7 @@ import type { AppEnv } from './env.js';
 export function authenticate(sessions: SessionCache): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const found = requestToken(c.req.header('authorization'), c.req.header('cookie'));
-    c.set('caller', found ? sessions.resolve(found.token, found.via) : undefined);
+    c.set('caller', found ? await sessions.resolveFresh(found.token, found.via) : undefined);
     await next();
   };
 }

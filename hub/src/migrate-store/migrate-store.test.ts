@@ -8,14 +8,13 @@ import { decode, encode, MessageType, type ResolvedRecord, type SenmlRecord } fr
 import { startPostgres, type TestDatabase, type TestPostgres } from '../../test/helpers/postgres.js';
 import { MAIN } from '../../test/helpers/process.js';
 import { openDatabase } from '../store/db.js';
-import { MIGRATIONS } from '../store/migrations.js';
 import { createPool, query } from '../store/postgres/pool.js';
 import { PostgresStore } from '../store/postgres/postgres-store.js';
 import { SqliteStore } from '../store/sqlite-store.js';
 import type { Store } from '../store/store.js';
 import { TelemetryService } from '../telemetry/service.js';
 import { sourceBlockPoints, sourceLogPoints } from './copy-telemetry.js';
-import { migrateStore } from './migrate-store.js';
+import { migrateStore, SOURCE_SCHEMA_VERSION } from './migrate-store.js';
 
 interface Meta {
   device: number;
@@ -400,14 +399,14 @@ describe('migrate-store: SQLite to PostgreSQL', () => {
         w.close();
       }
     };
-    const latest = MIGRATIONS.at(-1)?.version as number;
-    set(latest - 1);
+    const v = SOURCE_SCHEMA_VERSION;
+    set(v - 1);
     await assert.rejects(
       migrateStore({ from: old, to: db.url, write: () => {} }),
-      new RegExp(`schema ${latest - 1}, this hub's is ${latest}\\): start this hub on it once first`),
+      new RegExp(`schema ${v - 1}, this hub's is ${v}\\): start this hub on it once first`),
     );
-    set(latest + 1);
-    await assert.rejects(migrateStore({ from: old, to: db.url, write: () => {} }), new RegExp(`newer hub \\(schema ${latest + 1}`));
+    set(v + 1);
+    await assert.rejects(migrateStore({ from: old, to: db.url, write: () => {} }), new RegExp(`newer hub \\(schema ${v + 1}`));
   });
 
   it('refuses a file a hub is writing to', async (t) => {

@@ -13,11 +13,11 @@ import type { HubStats } from '@halyard/firmware-protocol';
 import type { HubContext } from '../context.js';
 import type { Routes } from '../http/route.js';
 import { integratorRoutes } from '../http/routes/integrators.js';
-import { Bridge } from './bridge.js';
+import type { LiveSession } from '../integrators/service.js';
 import { parseBridgeUrl } from './bridge-url.js';
 import { Broker, type RequestHandler } from './broker.js';
-import { Discovery } from './discovery.js';
 import { EmbeddedSink } from './embedded-sink.js';
+import { LeaderWork } from './leader-work.js';
 import { startListeners } from './listeners.js';
 import { createMqttMetrics } from './metrics.js';
 import { Mirror } from './mirror.js';
@@ -36,6 +36,10 @@ export interface MqttService {
   bridges(): HubStats['bridges'];
   /** Disconnects every client of an integrator account; returns how many there were. */
   disconnectUser(username: string): number;
+  /** An account's connected clients and persistent sessions. */
+  liveOf(username: string): { clients: number; sessions: LiveSession[] };
+  /** Ends an account's persistent session (client id as the client sent it); false when there is none. */
+  dropSession(username: string, clientId: string): boolean;
   close(): Promise<void>;
 }
 
@@ -43,10 +47,14 @@ export interface MqttService {
 const FLUSH_ON_CLOSE_MS = 2_000;
 
 /** HTTP routes this feature adds (integrator accounts), for the running service. */
-export function mqttRoutes(mqtt: Pick<MqttService, 'disconnectUser' | 'port' | 'mqttsPort'>): (routes: Routes, ctx: HubContext) => void {
+export function mqttRoutes(
+  mqtt: Pick<MqttService, 'disconnectUser' | 'port' | 'mqttsPort' | 'liveOf' | 'dropSession'>,
+): (routes: Routes, ctx: HubContext) => void {
   return (routes, ctx) =>
     integratorRoutes(routes, ctx, {
       disconnect: (username) => mqtt.disconnectUser(username),
+      live: (username) => mqtt.liveOf(username),
+      dropSession: (username, clientId) => mqtt.dropSession(username, clientId),
       endpoint: () => ({ port: mqtt.port, tlsPort: mqtt.mqttsPort }),
     });
 }
@@ -55,31 +63,32 @@ export async function startMqtt(ctx: HubContext): Promise<MqttService> {
   const { config, log } = ctx;
   const topics = new Topics(config.mqttPrefix, config.haDiscovery);
   let broker: Broker | undefined;
-  let bridges: Bridge[] = [];
+  let work: LeaderWork | undefined;
   const metrics = createMqttMetrics(ctx.metrics.registry, {
     clients: () => broker?.clients ?? 0,
     pending: () => broker?.pendingLogins ?? 0,
     inflight: () => broker?.store.pending ?? 0,
     sessions: () => broker?.expiry.waiting ?? 0,
-    bridges: () => bridges.map((b) => ({ label: b.config.label, connected: b.state === 'connected', queued: b.queued })),
+    bridges: () => (work?.bridges ?? []).map((b) => ({ label: b.config.label, connected: b.state === 'connected', queued: b.queued })),
   });
   const publisher = new Publisher();
 
-  const discovery = config.haDiscovery === undefined ? undefined : new Discovery(ctx, topics, publisher, config.haDiscovery);
-  const deps: RequestDeps = { ctx, topics, metrics, publish: (m) => publisher.publish(m), haBirth: () => discovery?.republish() };
+  const deps: RequestDeps = { ctx, topics, metrics, publish: (m) => publisher.publish(m), haBirth: () => work?.haBirth() };
   const onRequest: RequestHandler = (req, topic, payload, actor) => handleRequest(deps, req, topic, payload, actor);
-  // Bad --bridge URLs stop the start, before anything listens.
-  bridges = config.bridge.map((url) => new Bridge(parseBridgeUrl(url, config.hubName), { ctx, topics, publisher, metrics, onRequest }));
+  // Bridges and discovery run on the leader only (leader-work.ts). Bad --bridge URLs stop the start, before anything listens.
+  const bridgeConfigs = config.bridge.map((url) => parseBridgeUrl(url, config.hubName));
+  const leaderWork = new LeaderWork(ctx, topics, publisher, bridgeConfigs, { metrics, onRequest });
+  work = leaderWork;
 
   broker = await Broker.start(ctx, topics, metrics, onRequest);
-  const sink = new EmbeddedSink(broker.aedes, metrics, log);
+  const started = broker;
+  const sink = new EmbeddedSink(broker.aedes, metrics, log, config.mqttQos, () => started.store.sessionCount);
   publisher.addSink(sink);
-  for (const b of bridges) publisher.addSink(b);
+  publisher.addSink(leaderWork);
 
-  const mirror = new Mirror(ctx, topics, publisher, discovery);
+  const mirror = new Mirror(ctx, topics, publisher, config.haDiscovery === undefined ? undefined : leaderWork);
   mirror.start();
   mirror.hubStatus(true);
-  const started = broker;
   const listeners = await startListeners(
     ctx,
     (stream, ip, req, extraBacklog) => started.accept(stream, ip, req, extraBacklog),
@@ -91,11 +100,9 @@ export async function startMqtt(ctx: HubContext): Promise<MqttService> {
   });
   // The fleet's retained state goes out in the background, in chunks; clients may connect meanwhile
   // (version checks keep a late snapshot from overwriting newer state).
-  (async () => {
-    await mirror.publishFleet();
-    await discovery?.announceExisting();
-  })().catch((err: unknown) => log.error({ err }, 'could not publish the fleet state on MQTT'));
-  for (const b of bridges) b.start();
+  const fleetPublished = mirror.publishFleet();
+  fleetPublished.catch((err: unknown) => log.error({ err }, 'could not publish the fleet state on MQTT'));
+  leaderWork.follow(ctx.leadership, fleetPublished);
 
   let closing: Promise<void> | undefined;
   return {
@@ -103,14 +110,25 @@ export async function startMqtt(ctx: HubContext): Promise<MqttService> {
     mqttsPort: listeners.mqttsPort,
     handleUpgrade: (req, socket, head) => listeners.handleUpgrade(req, socket, head),
     clients: () => started.clients,
-    bridges: () => bridges.map((b) => b.stats()),
+    bridges: () => leaderWork.bridgeStats(),
     disconnectUser: (username) => started.disconnectUser(username),
+    liveOf: (username) => ({
+      clients: started.clientsOf(username),
+      sessions: started.sessionsOf(username).map((s) => ({
+        clientId: s.clientId.slice(username.length + 1),
+        connected: s.connected,
+        queued: s.messages,
+        queuedBytes: s.bytes,
+        dropped: s.dropped,
+        ...(s.leftAt === undefined ? {} : { expiresAt: s.leftAt + config.mqttSessionExpiry }),
+      })),
+    }),
+    dropSession: (username, clientId) => started.dropSession(username, clientId),
     close() {
       closing ??= (async () => {
         mirror.stop();
-        discovery?.stop();
         mirror.hubStatus(false);
-        await Promise.all([sink.flush(FLUSH_ON_CLOSE_MS), ...bridges.map((b) => b.close())]);
+        await Promise.all([sink.flush(FLUSH_ON_CLOSE_MS), leaderWork.close()]);
         await started.close();
         await listeners.close();
       })();

@@ -10,6 +10,8 @@ import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { createWebSocketStream, type WebSocket, WebSocketServer } from 'ws';
 import type { HubContext } from '../context.js';
 import { HubError, HubErrorCode } from '../errors.js';
+import { requestClient, trustedProxies } from '../net/client-address.js';
+import { acceptProxied } from '../net/proxy-protocol.js';
 import { answerHandshakeErrors, logRefusal, rejectUpgrade } from '../net/reject-upgrade.js';
 import { maxPacketBytes } from './broker.js';
 
@@ -58,7 +60,14 @@ function track(server: Server): Set<Socket> {
 
 export async function startListeners(ctx: HubContext, accept: Accept, holdPending: HoldPending): Promise<Listeners> {
   const { config, log } = ctx;
-  const tcp = createServer({ noDelay: true }, (socket: Socket) => accept(socket, socket.remoteAddress ?? 'unknown'));
+  const proxies = trustedProxies(config);
+  // From --trusted-proxies, a PROXY protocol header names the client (net/proxy-protocol.ts).
+  const proxied = {
+    trusts: (peer: string | undefined) => proxies.trusts(peer),
+    timeoutMs: config.mqttConnectTimeout,
+    refused: (ip: string | undefined, reason: string) => log.info({ ip }, `mqtt connection refused: ${reason}`),
+  };
+  const tcp = createServer({ noDelay: true }, (socket: Socket) => acceptProxied(socket, proxied, accept));
   tcp.maxConnections = MAX_MQTT_CONNECTIONS;
   const tcpSockets = track(tcp);
   const port = await listen(tcp, config.mqttPort, config.host);
@@ -133,7 +142,7 @@ export async function startListeners(ctx: HubContext, accept: Accept, holdPendin
         wsClients++;
         ws.once('close', () => wsClients--);
         const stream = createWebSocketStream(ws);
-        accept(stream, req.socket.remoteAddress ?? 'unknown', req, () => ws.bufferedAmount);
+        accept(stream, requestClient(req), req, () => ws.bufferedAmount);
       });
     },
     async close() {

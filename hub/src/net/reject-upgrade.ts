@@ -7,6 +7,7 @@ import type { Duplex } from 'node:stream';
 import type { WebSocketServer } from 'ws';
 import { HubError, HubErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
+import { requestClient } from './client-address.js';
 
 /** The headers a refusal carries by its code and options (the HTTP API sets the same ones). */
 export function refusalHeaders(err: HubError): Record<string, string> {
@@ -33,7 +34,7 @@ export function rejectUpgrade(socket: Duplex, err: HubError, extraHeaders: Recor
 
 /** The log line every refused upgrade gets, the same for each endpoint. */
 export function logRefusal(log: Logger, what: string, req: IncomingMessage, err: HubError, extra: Record<string, unknown> = {}): void {
-  log.info({ status: err.status, code: err.code, remote: req.socket.remoteAddress, ...extra }, `${what} upgrade refused: ${err.message}`);
+  log.info({ status: err.status, code: err.code, remote: requestClient(req), ...extra }, `${what} upgrade refused: ${err.message}`);
 }
 
 /**

@@ -8,7 +8,7 @@ import type { BucketAccumulator } from '../telemetry/buckets.js';
 import { getCommand, listCommands, openCommands } from './commands.js';
 import { type DashboardRecord, getDashboard } from './dashboards.js';
 import { type DeviceUpdateRecord, getDeviceUpdate, listDeviceUpdates, openDeviceUpdates } from './device-updates.js';
-import { listDevices } from './devices.js';
+import { getDevice, listDevices } from './devices.js';
 import { listEvents, listPresence } from './events.js';
 import { type FirmwareRecord, firmwareChunk, getFirmware, getMeta, listFirmware } from './firmware.js';
 import { getIntegrator, listIntegrators } from './integrators.js';
@@ -136,6 +136,9 @@ export class SqliteStore<M = unknown> implements Store<M> {
 
   async listDevices(): Promise<DeviceRecord[]> {
     return listDevices(this.reader.db);
+  }
+  async getDevice(id: string): Promise<DeviceRecord | undefined> {
+    return getDevice(this.reader.db, id);
   }
   async getOperator(username: string): Promise<OperatorRecord | undefined> {
     return getOperator(this.reader.db, username);

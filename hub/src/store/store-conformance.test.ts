@@ -28,6 +28,8 @@ interface Meta {
 interface Engine {
   store: Store<Meta>;
   telemetry: TelemetryService;
+  /** Compacts the scenario's day into blocks where the engine keeps raw rows first (PostgreSQL); returns the points compacted. */
+  compactDay?: () => Promise<number>;
   close(): Promise<void>;
 }
 
@@ -317,6 +319,11 @@ async function scenario(e: Engine): Promise<Record<string, unknown>> {
   out.eventsOfA = await store.listEvents({ device: a.rowid, limit: 10 });
   out.eventsSince = await store.listEvents({ since: T0 + 100_000, limit: 10 });
   out.lastSeq = (await store.listDevices()).map((d) => [d.id, d.lastSeq]);
+  // One device as listDevices has it, sequence number included (cluster mode reads it before WELCOME).
+  const listedA = (await store.listDevices()).find((d) => d.id === 'dev-a');
+  assert.deepEqual(await store.getDevice('dev-a'), listedA);
+  assert.equal(await store.getDevice('no-such-device'), undefined);
+  out.oneDevice = await store.getDevice('dev-a');
 
   // Telemetry queries through the hub's service (tail + store), before and after compaction.
   const queries = async () => {
@@ -344,7 +351,19 @@ async function scenario(e: Engine): Promise<Record<string, unknown>> {
   await store.compactNow();
   const afterCompaction = await queries();
   assert.deepEqual(normal(afterCompaction), normal(before), 'compaction changes no answer');
+  if (e.compactDay) {
+    assert.ok((await e.compactDay()) >= 360, 'the day was compacted into blocks');
+    assert.deepEqual(normal(await queries()), normal(before), 'compacting the day into blocks changes no answer');
+  }
   out.telemetry = before;
+  // Points after that, one late among the compacted ones and one new: answers join both.
+  frame(a.rowid, 123, T0 + 123_000, [
+    { n: 'temp', v: 99.5, t: -60 },
+    { n: 'temp', v: -1, t: 0 },
+    { n: 'state', vs: 'late', t: -100 },
+  ]);
+  await store.drain();
+  out.telemetryJoined = await queries();
   const q = before as { raw: { points: { ts: number[] }; truncated: boolean }; rawLimited: { truncated: boolean }; buckets: unknown[] };
   assert.equal(q.raw.points.ts.length, 120);
   assert.equal(q.rawLimited.truncated, true);
@@ -562,6 +581,12 @@ engineSuite('PostgreSQL', async () => {
   return {
     store,
     telemetry: await wire(store),
+    compactDay: async () => {
+      // The scenario's day gets its partition (were the tests run on a later day, its
+      // points would be in the default one), then counts as closed.
+      await store.maintain(T0);
+      return (await store.compactTelemetry(T0 + 3 * 86_400_000)).points;
+    },
     close: async () => {
       await store.close();
       await server.stop();

@@ -164,7 +164,11 @@ export interface BatchOutcome<M> {
 
 /** What a store tells the hub without being asked. */
 export interface StoreEvents<M> {
-  /** An ingest batch committed or failed; batches report in the order their frames were queued. */
+  /**
+   * An ingest batch committed or failed. A device's batches report in the order its
+   * frames were queued; batches of different devices may report out of that order
+   * (PostgreSQL commits several side by side, postgres/group-commit.ts).
+   */
   committed: [BatchOutcome<M>];
   /** A telemetry generation is now entirely readable through `blockPoints`/`latest` (the tail may drop it). */
   compacted: [number];
@@ -177,6 +181,8 @@ export interface StoreEvents<M> {
   maintenance: [number];
   /** The database server stopped or started answering (engines with a server; SQLite never emits it). */
   connection: [StoreConnection];
+  /** A named operation (its name) refused at once because the engine's queue of writes is full (PostgreSQL; SQLite never emits it). */
+  opRefused: [string];
 }
 
 /** Whether a store's database server answers, for /healthz, metrics and logs. */
@@ -232,6 +238,8 @@ export interface TelemetryStore {
 /** Reads: each sees every write whose promise has resolved (and every committed batch). */
 export interface StoreReads {
   listDevices(): Promise<DeviceRecord[]>;
+  /** One device as stored now (cluster mode: another node changed it, or took its sequence further). */
+  getDevice(id: string): Promise<DeviceRecord | undefined>;
   getOperator(username: string): Promise<OperatorRecord | undefined>;
   listOperators(): Promise<OperatorRecord[]>;
   countOperators(): Promise<number>;

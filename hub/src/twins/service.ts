@@ -1,5 +1,8 @@
 // Twins at run time (SPEC.md §7): desired changes go to the device at once and on
-// every reconnect; applied reports are announced on the bus.
+// every reconnect; applied reports are announced on the bus. In a cluster a change
+// made on another node arrives as its `twin` event, and the node serving the
+// device sends it; a lost event is made up for at the device's next connect, which
+// reads the document from the store.
 
 import { type JsonObject, MessageType, type TwinInfo } from '@halyard/firmware-protocol';
 import { type Audit, type Requester, viaDetail } from '../audit.js';
@@ -15,6 +18,9 @@ import type { ReportedOutcome, Store, TwinState } from '../store/store.js';
 import { twinInfo } from './info.js';
 
 export class TwinService {
+  /** The desired version each session was last sent: a version is not sent twice, nor an older one after a newer. */
+  private readonly sent = new WeakMap<DeviceSession, number>();
+
   constructor(
     private readonly config: Readonly<HubConfig>,
     private readonly fleet: Fleet,
@@ -22,7 +28,17 @@ export class TwinService {
     private readonly bus: EventBus,
     private readonly log: Logger,
     private readonly audit: Audit,
-  ) {}
+  ) {
+    if (config.cluster !== undefined) bus.subscribe('twin', ({ twin }) => this.changedElsewhere(twin), 'remote');
+  }
+
+  /** Cluster mode: a twin changed on another node; a newer desired document goes to the device if it is here. */
+  private changedElsewhere(twin: TwinInfo): void {
+    const session = this.fleet.get(twin.device)?.session;
+    if (session === undefined || !session.isOpen || twin.desiredVersion < 1) return;
+    if ((this.sent.get(session) ?? 0) >= twin.desiredVersion) return;
+    this.sendDesired(twin.device, session, { desired: twin.desired, desiredVersion: twin.desiredVersion });
+  }
 
   private entry(deviceId: string): DeviceEntry {
     const e = this.fleet.get(deviceId);
@@ -67,7 +83,8 @@ export class TwinService {
     return { twin, changed };
   }
 
-  private sendDesired(deviceId: string, session: DeviceSession, t: TwinState): void {
+  private sendDesired(deviceId: string, session: DeviceSession, t: Pick<TwinState, 'desired' | 'desiredVersion'>): void {
+    if ((this.sent.get(session) ?? 0) > t.desiredVersion) return;
     // A document stored before the hub checked what devices accept would be refused on
     // every connection and keep the device from ever staying online: it is held back
     // until an operator removes what breaks it (a merge patch with null passes).
@@ -79,7 +96,8 @@ export class TwinService {
       );
       return;
     }
-    session.send({ type: MessageType.Desired, version: t.desiredVersion, desired: jsonToData(t.desired) as never });
+    if (session.send({ type: MessageType.Desired, version: t.desiredVersion, desired: jsonToData(t.desired) as never }))
+      this.sent.set(session, t.desiredVersion);
   }
 
   /** On every (re)connect the device gets the whole desired document (SPEC.md §7.1). */

@@ -1,5 +1,5 @@
 // A real HAProxy in front of the hubs of a cluster test, with the configuration the
-// hub will ship (haproxyConfig): HTTP, the device and console WebSockets and the API
+// repo ships (deploy/haproxy.cfg, through haproxyConfig): HTTP, the device and console WebSockets and the API
 // on one port, balanced by open connections and health-checked on /healthz; MQTT as
 // plain TCP on another. A stats listener tells tests what HAProxy thinks of each
 // backend (UP/DOWN), so a test can wait for "hub 2 is out" instead of sleeping.
@@ -13,9 +13,9 @@
 // no running HAProxy a test could share.
 
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { EngineProcess, findOnPath, holdDir, isExecutable, releaseDir } from './engine-process.js';
 import { freePort } from './free-port.js';
 
@@ -37,62 +37,63 @@ export interface HaproxyConfigInput {
   maxconn: number;
   /** Health check interval in ms: production can afford seconds, tests want a dead hub noticed fast. */
   checkIntervalMs: number;
+  /** Keep deploy/haproxy.cfg's `send-proxy-v2` to the MQTT backends (hubs started with --trusted-proxies). */
+  mqttSendProxy?: boolean;
 }
 
-/** The configuration, as the hub ships it (with this host, ports and interval). */
-export function haproxyConfig(c: HaproxyConfigInput): string {
-  const inter = `${c.checkIntervalMs}ms`;
-  const lines = [
-    'global',
-    // HAProxy needs about two descriptors per connection (client and server side) and
-    // refuses to start when 2 x maxconn exceeds the descriptor limit: size it to half.
-    `  maxconn ${c.maxconn}`,
-    '',
-    'defaults',
-    '  mode http',
-    '  timeout connect 5s',
-    '  timeout client 60s',
-    '  timeout server 60s',
-    // An upgraded WebSocket (and an MQTT connection) is a tunnel: quiet devices ping
-    // only every few tens of seconds, so the client/server timeouts must not apply.
-    '  timeout tunnel 1h',
-    // Slow request headers (slowloris) end here, before a hub sees them.
-    '  timeout http-request 10s',
-    '  timeout check 2s',
-    '',
-    'frontend http',
-    `  bind ${c.bind}:${c.httpPort}`,
-    // The hubs see the proxy's address otherwise (audit, per-client limits).
-    '  option forwardfor',
-    '  default_backend hubs',
-    '',
-    'backend hubs',
-    // Device sessions live for hours: balance by open connections, not by requests.
-    '  balance leastconn',
-    '  option httpchk',
-    // `option httpchk GET /healthz` alone sends HTTP/1.0 without Host, which the hub
-    // answers with 400: every hub would be marked down.
-    '  http-check send meth GET uri /healthz ver HTTP/1.1 hdr Host hub',
-    '  http-check expect status 200',
-    `  default-server inter ${inter} fall 2 rise 2`,
-    ...c.backends.map((b, i) => `  server hub${i} ${b.host}:${b.port} check`),
-  ];
-  if (c.mqttBackends && c.mqttBackends.length > 0 && c.mqttPort !== undefined) {
-    lines.push(
-      '',
-      'frontend mqtt',
-      '  mode tcp',
-      `  bind ${c.bind}:${c.mqttPort}`,
-      '  default_backend mqtt',
-      '',
-      'backend mqtt',
-      // MQTT is not HTTP: HAProxy only forwards bytes; the check is a TCP connect.
-      '  mode tcp',
-      '  balance leastconn',
-      `  default-server inter ${inter} fall 2 rise 2`,
-      ...c.mqttBackends.map((b, i) => `  server mqtt${i} ${b.host}:${b.port} check`),
-    );
+/** deploy/haproxy.cfg, found from here in the source tree or in dist. */
+export function deployConfigPath(): string {
+  for (let dir = import.meta.dirname; dir !== dirname(dir); dir = dirname(dir)) {
+    const file = join(dir, 'deploy', 'haproxy.cfg');
+    if (existsSync(file)) return file;
   }
+  throw new Error(`deploy/haproxy.cfg not found above ${import.meta.dirname}`);
+}
+
+/**
+ * The configuration the repo ships (deploy/haproxy.cfg), with this host's ports,
+ * backends, maxconn and check interval swapped in: every test through HAProxy tests
+ * the deploy file. Sections: `backend hubs` and `backend mqtt` get `servers` named
+ * hub0.. and mqtt0..; without MQTT backends the mqtt sections go; `send-proxy-v2`
+ * stays only when `mqttSendProxy` (hubs must then trust the proxy).
+ */
+export function haproxyConfig(c: HaproxyConfigInput, source = readFileSync(deployConfigPath(), 'utf8')): string {
+  const withMqtt = c.mqttBackends !== undefined && c.mqttBackends.length > 0 && c.mqttPort !== undefined;
+  const out: string[] = [];
+  let section = '';
+  const servers = (list: readonly Backend[], prefix: string) => list.map((b, i) => `  server ${prefix}${i} ${b.host}:${b.port} check`);
+  // A section's servers go at its end, before the blank line that ends it.
+  const flush = () => {
+    const blank = out.at(-1) === '' ? out.pop() : undefined;
+    if (section === 'backend hubs') out.push(...servers(c.backends, 'hub'));
+    if (section === 'backend mqtt' && withMqtt) out.push(...servers(c.mqttBackends ?? [], 'mqtt'));
+    if (blank !== undefined) out.push(blank);
+  };
+  for (const raw of source.split('\n')) {
+    const line = raw.trimEnd();
+    if (/^\S/.test(line) && !line.startsWith('#')) {
+      flush();
+      section = line.trim();
+    }
+    const mqttSection = section === 'frontend mqtt' || section === 'backend mqtt';
+    if (mqttSection && !withMqtt) continue;
+    const t = line.trim();
+    if (t.startsWith('server ')) continue;
+    if (section === 'global' && t.startsWith('maxconn ')) out.push(`  maxconn ${c.maxconn}`);
+    else if (section === 'frontend http' && t.startsWith('bind ')) out.push(`  bind ${c.bind}:${c.httpPort}`);
+    else if (section === 'frontend mqtt' && t.startsWith('bind ')) out.push(`  bind ${c.bind}:${c.mqttPort}`);
+    else if (t.startsWith('default-server ')) {
+      let ds = line.replace(/\binter \S+/, `inter ${c.checkIntervalMs}ms`);
+      if (!c.mqttSendProxy) ds = ds.replace(/ send-proxy(-v2)?\b/, '');
+      out.push(ds);
+    } else out.push(line);
+  }
+  flush();
+  const lines = out
+    .join('\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .trimEnd()
+    .split('\n');
   if (c.statsPort !== undefined) {
     lines.push('', 'listen stats', `  bind ${c.bind}:${c.statsPort}`, '  stats enable', '  stats uri /stats');
   }
@@ -115,6 +116,8 @@ export interface HaproxyOptions {
   mqttBackends?: readonly Backend[];
   /** Health check interval in ms (default 500). */
   checkIntervalMs?: number;
+  /** PROXY protocol to the MQTT backends, as deploy/haproxy.cfg ships (default false: plain TCP, for backends that do not trust the proxy). */
+  mqttSendProxy?: boolean;
   /** Wait until every backend passes its check before resolving (default true). */
   awaitHealthy?: boolean;
 }
@@ -175,6 +178,7 @@ export async function startHaproxy(options: HaproxyOptions): Promise<TestHaproxy
         statsPort: ports.stats,
         maxconn,
         checkIntervalMs: options.checkIntervalMs ?? 500,
+        mqttSendProxy: options.mqttSendProxy ?? false,
       });
       const file = join(dir, 'haproxy.cfg');
       writeFileSync(file, config);

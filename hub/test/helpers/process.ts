@@ -4,7 +4,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { storeFlags } from './test-store.js';
 
-export const MAIN = fileURLToPath(new URL('../../dist/src/main.js', import.meta.url));
+/** hub/dist/src/main.js, from this file in the source tree (hub/test/helpers) or compiled (hub/dist/test/helpers). */
+export const MAIN = fileURLToPath(
+  new URL(import.meta.url.includes('/dist/test/') ? '../../src/main.js' : '../../dist/src/main.js', import.meta.url),
+);
 
 export interface HubProcess {
   proc: ChildProcess;
@@ -21,20 +24,29 @@ export interface HubProcess {
  * store (test-store.ts): with HALYARD_TEST_STORE=postgres, the database standing for
  * its --data-dir (the same one for every start on that dir).
  */
-export async function spawnHub(args: string[], env: Record<string, string> = {}): Promise<HubProcess> {
+export interface SpawnOptions {
+  /**
+   * A process group of its own, so a terminal's Ctrl-C (sent to the whole foreground
+   * group) does not reach it and only its owner stops it (npm run cluster).
+   */
+  ownGroup?: boolean;
+}
+
+export async function spawnHub(args: string[], env: Record<string, string> = {}, options: SpawnOptions = {}): Promise<HubProcess> {
   const dirAt = args.indexOf('--data-dir');
   const dir = dirAt >= 0 ? args[dirAt + 1] : undefined;
   const store = dir === undefined ? [] : await storeFlags(dir, args);
-  return started(args, store, env);
+  return started(args, store, env, options);
 }
 
-function started(args: string[], store: string[], env: Record<string, string>): Promise<HubProcess> {
+function started(args: string[], store: string[], env: Record<string, string>, options: SpawnOptions = {}): Promise<HubProcess> {
   const proc = spawn(
     process.execPath,
     [MAIN, '--port', '0', '--host', '127.0.0.1', '--mqtt-port', '0', '--log-format', 'json', ...store, ...args],
     {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: options.ownGroup === true,
     },
   );
   const h: HubProcess = {
@@ -50,7 +62,11 @@ function started(args: string[], store: string[], env: Record<string, string>): 
   });
   return new Promise((resolve, reject) => {
     let buf = '';
-    const timer = setTimeout(() => reject(new Error(`hub did not start: ${h.stderr}`)), 20_000);
+    const timer = setTimeout(() => {
+      // Not left running behind the failed start.
+      proc.kill('SIGKILL');
+      reject(new Error(`hub did not start: ${h.stderr}`));
+    }, 20_000);
     proc.stdout?.on('data', (d) => {
       buf += String(d);
       let nl = buf.indexOf('\n');
