@@ -313,7 +313,8 @@ describe('firmware updates across a hub killed with SIGKILL', () => {
         'no new attempt: each download went on',
       );
       const at = await Promise.all(resumed);
-      at.forEach((p, i) => assert.ok(p >= (held[i] as number), `device ${i} resumed at ${p}, held ${held[i]} before the kill`));
+      for (const [i, p] of at.entries())
+        assert.ok(p >= (held[i] as number), `device ${i} resumed at ${p}, held ${held[i]} before the kill`);
     } finally {
       await fleet.stop();
       await hub.child.stop();
