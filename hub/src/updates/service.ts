@@ -30,6 +30,7 @@ import { HubError, HubErrorCode } from '../errors.js';
 import type { FirmwareLibrary } from '../firmware/library.js';
 import type { DeviceEntry, Fleet } from '../fleet.js';
 import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
 import type { DeviceUpdateRecord, UpdateStateName, UpdateStatusOutcome } from '../store/device-updates.js';
 
 export type { UpdateInfo };
@@ -85,6 +86,7 @@ export class UpdateService {
     private readonly firmware: FirmwareLibrary,
     private readonly audit: Audit,
     private readonly log: Logger,
+    private readonly metrics: Pick<Metrics, 'firmwareBytesServed' | 'updatesFinished'>,
     private readonly bus: EventBus,
     /** Another node may create or end updates of devices connected here (--cluster). */
     private readonly clustered: boolean,
@@ -103,11 +105,12 @@ export class UpdateService {
     firmware: FirmwareLibrary,
     audit: Audit,
     log: Logger,
+    metrics: Pick<Metrics, 'firmwareBytesServed' | 'updatesFinished'>,
     bus: EventBus,
     clustered: boolean,
     limits: Partial<UpdateTimeouts> = {},
   ): Promise<UpdateService> {
-    const s = new UpdateService(store, fleet, firmware, audit, log, bus, clustered, { ...DEFAULT_TIMEOUTS, ...limits });
+    const s = new UpdateService(store, fleet, firmware, audit, log, metrics, bus, clustered, { ...DEFAULT_TIMEOUTS, ...limits });
     const now = Date.now();
     for (const u of await store.openDeviceUpdates()) {
       const image = u.firmwareId === null ? undefined : await store.getFirmware(u.firmwareId);
@@ -349,7 +352,8 @@ export class UpdateService {
       .then(
         (data) => {
           serving.outstanding--;
-          if (session.isOpen) session.send({ type: MessageType.Chunk, job: m.job, offset: m.offset, data });
+          if (session.isOpen && session.send({ type: MessageType.Chunk, job: m.job, offset: m.offset, data }))
+            this.metrics.firmwareBytesServed.inc(data.length);
         },
         (err: unknown) => {
           serving.outstanding--;
@@ -390,6 +394,7 @@ export class UpdateService {
     const a = this.active.get(u.device);
     if (a === undefined || a.update.id !== u.id) return; // already settled here
     this.active.delete(u.device);
+    this.metrics.updatesFinished.inc({ state: u.state });
     const reason = u.reason === null ? undefined : updateReasonName(u.reason);
     const line = { device: u.deviceId, update: u.id, state: u.state, reason, version: u.toFw };
     if (u.state === 'succeeded' || u.state === 'cancelled') this.log.info(line, `firmware update ${u.state}`);
