@@ -194,7 +194,8 @@ export function nextFromStatus(
   m: UpdateStatus,
 ): { to: UpdateStateName; reason: number | null; detail: string | null; progress: number; attempts: number } | undefined {
   const progress = m.progress ?? cur.progress;
-  const detail = m.detail ?? null;
+  // Free text from the device; PostgreSQL's text cannot hold U+0000, so neither engine keeps it.
+  const detail = m.detail === undefined ? null : m.detail.replaceAll('\u0000', '\ufffd');
   const reason = m.reason ?? null;
   if (isFinal(cur.state)) {
     if (cur.state === 'rolled_back' && m.state === UpdateState.RolledBack && cur.reason === null)

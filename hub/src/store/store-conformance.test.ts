@@ -461,12 +461,16 @@ async function scenario(e: Engine): Promise<Record<string, unknown>> {
   };
   status(300, { state: 1, progress: 512 });
   status(300, { state: 1, progress: 999 }); // a resend: not applied again
-  status(301, { state: 7, reason: 2 }); // digest_mismatch: retried, offered again as attempt 2
+  status(301, { state: 7, reason: 2, detail: 'crc\u0000' }); // digest_mismatch: retried, offered again as attempt 2
   await store.drain();
   out.updateAfterStatus = await store.getDeviceUpdate('u-1');
   assert.deepEqual(
-    [(out.updateAfterStatus as { state: string }).state, (out.updateAfterStatus as { attempts: number }).attempts],
-    ['offered', 2],
+    [
+      (out.updateAfterStatus as { state: string }).state,
+      (out.updateAfterStatus as { attempts: number }).attempts,
+      (out.updateAfterStatus as { detail: string }).detail,
+    ],
+    ['offered', 2, 'crc\ufffd'],
   );
   out.updateMoved = await store.op('transitionUpdate', { id: 'u-1', from: ['offered'], to: 'rebooting', now: T0 + 400 });
   out.updateNotFrom = await store.op('transitionUpdate', { id: 'u-1', from: ['offered'], to: 'cancelled', now: T0 + 401 });
