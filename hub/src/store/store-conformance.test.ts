@@ -455,9 +455,9 @@ async function scenario(e: Engine): Promise<Record<string, unknown>> {
   out.updateSecondOpen = await code(newUpdate('u-2', a.rowid));
   out.updateNoImage = await code(newUpdate('u-3', b.rowid, 999_999));
   out.firmwareInUse = await code(store.op('deleteFirmware', { id: 'fw-9.0' }));
-  const status = (seq: number, m: Record<string, unknown>) => {
+  const status = (seq: number, m: Record<string, unknown>, device = a.rowid) => {
     const bytes = encode({ type: MessageType.UpdateStatus, seq, job: 'u-1', ...m } as never);
-    store.ingest(a.rowid, seq, T0 + seq, MessageType.UpdateStatus, bytes, { device: a.rowid, records: [] });
+    store.ingest(device, seq, T0 + seq, MessageType.UpdateStatus, bytes, { device, records: [] });
   };
   status(300, { state: 1, progress: 512 });
   status(300, { state: 1, progress: 999 }); // a resend: not applied again
@@ -482,9 +482,15 @@ async function scenario(e: Engine): Promise<Record<string, unknown>> {
   out.updateReason = await store.getDeviceUpdate('u-1');
   assert.equal((out.updateReason as { reason: number }).reason, 12);
   out.updateList = await store.listDeviceUpdates(a.rowid, 10);
+  // A reason code past PostgreSQL's integer is kept as 0 (other) by both engines, not a failed batch.
+  await newUpdate('u-4', b.rowid);
+  status(700, { job: 'u-4', state: 7, reason: 2 ** 40 }, b.rowid);
+  await store.drain();
+  out.updateHugeReason = await store.getDeviceUpdate('u-4');
+  assert.deepEqual([(out.updateHugeReason as { state: string }).state, (out.updateHugeReason as { reason: number }).reason], ['failed', 0]);
   out.firmwareDeletedAfterUpdate = await store.op('deleteFirmware', { id: 'fw-9.0' });
   out.updateKeepsHistory = await store.getDeviceUpdate('u-1');
-  assert.equal((out.updateKeepsHistory as { firmware: number | null }).firmware, null);
+  assert.equal((out.updateKeepsHistory as { firmwareRowid: number | null }).firmwareRowid, null);
   assert.equal(out.updateSecondOpen, 'HUB_ERR_UPDATE_IN_PROGRESS');
   assert.equal(out.updateNoImage, 'HUB_ERR_FIRMWARE_UNKNOWN');
   assert.equal(out.firmwareInUse, 'HUB_ERR_FIRMWARE_IN_USE');

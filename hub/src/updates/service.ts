@@ -115,7 +115,7 @@ export class UpdateService {
     for (const u of await store.openDeviceUpdates()) {
       const image = u.firmwareId === null ? undefined : await store.getFirmware(u.firmwareId);
       if (image === undefined) continue; // cannot happen: an image in use is not deleted
-      s.active.set(u.device, { update: u, image, lastActivity: now });
+      s.active.set(u.deviceRowid, { update: u, image, lastActivity: now });
     }
     if (s.active.size > 0) log.info({ updates: s.active.size }, 'resumed open firmware updates');
     return s;
@@ -184,7 +184,7 @@ export class UpdateService {
       );
     this.settled(done);
     this.publish(done, null);
-    const entry = this.fleet.getByRowid(done.device);
+    const entry = this.fleet.getByRowid(done.deviceRowid);
     if (entry?.session?.isOpen && this.takesUpdates(entry)) entry.session.send({ type: MessageType.UpdateCancel, job: id });
     await this.audit(requester.actor, 'update.cancel', done.deviceId, viaDetail(requester, { update: id }));
     return this.info(done);
@@ -203,7 +203,7 @@ export class UpdateService {
   }
 
   private async info(u: DeviceUpdateRecord): Promise<UpdateInfo> {
-    const a = this.active.get(u.device);
+    const a = this.active.get(u.deviceRowid);
     if (a !== undefined && a.update.id === u.id) return infoOf(u, a.image.size);
     return infoOf(u, u.firmwareId === null ? null : ((await this.store.getFirmware(u.firmwareId))?.size ?? null));
   }
@@ -245,12 +245,12 @@ export class UpdateService {
   private async load(entry: DeviceEntry, id: string, offer: boolean): Promise<Active | undefined> {
     const u = await this.store.getDeviceUpdate(id);
     if (u === undefined || u.finishedAt !== null) return undefined;
-    let a = this.active.get(u.device);
+    let a = this.active.get(u.deviceRowid);
     if (a === undefined || a.update.id !== u.id) {
       const image = u.firmwareId === null ? undefined : await this.store.getFirmware(u.firmwareId);
       if (image === undefined) return undefined;
       a = { update: u, image, lastActivity: Date.now() };
-      this.active.set(u.device, a);
+      this.active.set(u.deviceRowid, a);
     } else a.update = u;
     const session = entry.session;
     if (offer && session?.isOpen && this.takesUpdates(entry) && u.state === 'offered') this.offer(entry, session, a);
@@ -296,7 +296,7 @@ export class UpdateService {
   private async decide(u: DeviceUpdateRecord, to: UpdateStateName, now: number, reason: number | null): Promise<void> {
     const done = await this.store.op('transitionUpdate', { id: u.id, to, now, ...(reason === null ? {} : { reason }) });
     if (done === null) return;
-    const size = this.active.get(done.device)?.image.size ?? null;
+    const size = this.active.get(done.deviceRowid)?.image.size ?? null;
     this.settled(done);
     this.publish(done, size);
   }
@@ -368,7 +368,7 @@ export class UpdateService {
     const now = Date.now();
     for (const o of outcomes) {
       const u = o.update;
-      const a = this.active.get(u.device);
+      const a = this.active.get(u.deviceRowid);
       this.publish(u, a !== undefined && a.update.id === u.id ? a.image.size : null);
       if (u.finishedAt !== null) {
         this.settled(u);
@@ -383,7 +383,7 @@ export class UpdateService {
           { device: u.deviceId, update: u.id, reason: updateReasonName(u.reason ?? 0), attempt: u.attempts },
           'firmware update attempt failed: offering again',
         );
-        const entry = this.fleet.getByRowid(u.device);
+        const entry = this.fleet.getByRowid(u.deviceRowid);
         if (entry?.session?.isOpen) this.offer(entry, entry.session, a);
       }
     }
@@ -391,9 +391,9 @@ export class UpdateService {
 
   /** An update reached a final state: forget it here, say so once. */
   private settled(u: DeviceUpdateRecord): void {
-    const a = this.active.get(u.device);
+    const a = this.active.get(u.deviceRowid);
     if (a === undefined || a.update.id !== u.id) return; // already settled here
-    this.active.delete(u.device);
+    this.active.delete(u.deviceRowid);
     this.metrics.updatesFinished.inc({ state: u.state });
     const reason = u.reason === null ? undefined : updateReasonName(u.reason);
     const line = { device: u.deviceId, update: u.id, state: u.state, reason, version: u.toFw };
@@ -412,7 +412,7 @@ export class UpdateService {
         continue;
       }
       // Time offline does not count: the device resumes when it is back (SPEC.md §12.7).
-      if (this.fleet.getByRowid(u.device)?.session?.isOpen !== true) continue;
+      if (this.fleet.getByRowid(u.deviceRowid)?.session?.isOpen !== true) continue;
       const idle = now - a.lastActivity;
       if ((u.state === 'offered' && idle > this.limits.offerAnswerMs) || (u.state === 'downloading' && idle > this.limits.downloadIdleMs))
         expiring.push(this.expire(a, false, now));
@@ -435,7 +435,7 @@ export class UpdateService {
       });
       if (next === null) return;
       this.publish(next, a.image.size);
-      const entry = this.fleet.getByRowid(u.device);
+      const entry = this.fleet.getByRowid(u.deviceRowid);
       if (last) {
         this.settled(next);
         if (entry?.session?.isOpen && this.takesUpdates(entry)) entry.session.send({ type: MessageType.UpdateCancel, job: u.id });

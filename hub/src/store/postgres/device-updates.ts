@@ -42,9 +42,9 @@ const SELECT = `SELECT u.rowid, u.id, u.device, d.id AS device_id, u.firmware, f
 const toRecord = (r: Row): DeviceUpdateRecord => ({
   rowid: r.rowid,
   id: r.id,
-  device: r.device,
+  deviceRowid: r.device,
   deviceId: r.device_id,
-  firmware: r.firmware,
+  firmwareRowid: r.firmware,
   firmwareId: r.firmware_id,
   job: r.job,
   state: r.state as UpdateStateName,
