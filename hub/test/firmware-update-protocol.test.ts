@@ -213,6 +213,22 @@ describe('SPEC.md §12: the hub side of firmware updates', () => {
     await d.close();
   });
 
+  it('deleting a device takes its updates with it; the image is no longer in use', async () => {
+    const second = await fetch(`${t.http}/api/v1/firmware?model=${MODEL}&version=3.0.0`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${t.api.token}`, 'content-type': 'application/octet-stream' },
+      body: IMAGE,
+    });
+    const fw = ((await second.json()) as { id: string }).id;
+    const { id, d } = await connected();
+    const job = (await t.api.post(`/devices/${id}/update`, { firmware: fw })).body.id as string;
+    await d.waitFor(isOffer);
+    assert.equal((await t.api.delete(`/firmware/${fw}`)).status, 409);
+    assert.equal((await t.api.delete(`/devices/${id}`)).status, 204);
+    assert.equal((await t.api.get(`/updates/${job}`)).status, 404);
+    assert.equal((await t.api.delete(`/firmware/${fw}`)).status, 204);
+  });
+
   it('§12.7: time offline does not count', async () => {
     const { id, token, d } = await connected();
     const job = await startUpdate(id);

@@ -94,6 +94,10 @@ export class UpdateService {
   ) {
     this.reader = new ImageReader(store);
     if (clustered) bus.subscribe('update', ({ update }) => this.changedElsewhere(update), 'remote');
+    // A deleted device's updates went with it (the store deletes them): forget them here too.
+    bus.subscribe('device.removed', ({ id }) => {
+      for (const [rowid, a] of this.active) if (a.update.deviceId === id) this.active.delete(rowid);
+    });
     this.timer = setInterval(() => void this.checkTimeouts(Date.now()), limits.sweepMs);
     this.timer.unref();
   }
