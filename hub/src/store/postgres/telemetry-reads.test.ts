@@ -79,7 +79,7 @@ describe('PostgreSQL store: latest values', () => {
       if (i % 7 === 0) rows.push([mode, ts, null, JSON.stringify(i % 2 ? 'heat' : 'idle\u0000'), null, null]);
     }
     const awkward = [Number.NaN, -0, Number.POSITIVE_INFINITY, Number.MAX_SAFE_INTEGER, 1e-300];
-    awkward.forEach((v, i) => rows.push([odd, from + i * 1000, Object.is(v, -0) ? '-0' : String(v), null, null, null]));
+    for (const [i, v] of awkward.entries()) rows.push([odd, from + i * 1000, Object.is(v, -0) ? '-0' : String(v), null, null, null]);
     rows.push([odd, from + 10_000, null, null, true, null], [odd, from + 11_000, null, null, null, Buffer.from([0, 255])]);
     rows.push([temp, now - 60_000, 99, null, null, null]);
     for (const r of rows) await pool.query('INSERT INTO telemetry (series, ts, v, s, b, d) VALUES ($1, $2, $3::float8, $4, $5, $6)', r);
