@@ -451,8 +451,9 @@ function closer(
       tracker.stop();
       commands.stop();
       await commands.flush().catch((err) => log.error({ err }, 'could not record final command transitions'));
-      await store.close();
+      // Before the store: events from other nodes would read a closed store; this node's last ones go out first.
       await cluster?.close();
+      await store.close();
       log.info('stopped');
     })();
     return closing;

@@ -224,6 +224,7 @@ describe('cluster: three hubs on one PostgreSQL and one Redis', () => {
   it('a desired patch made on node C reaches the device on node A at once', async () => {
     const token = await a.api.provision('cl-twin');
     const d = await TestDevice.connect(a.ws, token);
+    // Node C has not necessarily seen the device's creation event yet: it asks the store.
     const r = await c.api.patch('/devices/cl-twin/twin/desired', { led: 'on', rate: 5 });
     assert.equal(r.status, 200, JSON.stringify(r.body));
     const m = (await d.waitFor((x) => x.type === MessageType.Desired)) as { version: number; desired: Record<string, unknown> };
@@ -307,6 +308,18 @@ describe('cluster: three hubs on one PostgreSQL and one Redis', () => {
     await winner.waitAck(1);
     assert.equal(winner.closed, undefined);
     await winner.close();
+    // Twice at once through the same node: the same, whichever claim settles first.
+    const [p, q] = await Promise.all([TestDevice.open(b.ws, token), TestDevice.open(b.ws, token)]);
+    p.send(hello);
+    q.send(hello);
+    await Promise.race([p.waitClosed(10_000), q.waitClosed(10_000)]);
+    const [lost, kept] = p.closed !== undefined ? [p, q] : [q, p];
+    assert.equal(lost.closed?.code, CloseCode.Replaced);
+    await kept.waitFor((m) => m.type === MessageType.Welcome);
+    kept.telemetry([{ n: 'w', v: 2 }]);
+    await kept.waitAck(kept.seq);
+    assert.equal(kept.closed, undefined, 'the newer one stays connected');
+    await kept.close();
   });
 
   it('takeover from a node that is gone goes ahead at once; from one that is silent, after the release wait', async () => {

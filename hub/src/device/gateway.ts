@@ -64,6 +64,8 @@ export class DeviceGateway implements DeviceSessionHost, OwnershipHost {
   private readonly sessions = new Set<DeviceSession>();
   /** Past HELLO, waiting for the cluster to hand the device over (ownership.ts) before WELCOME. */
   private readonly claiming = new Set<DeviceSession>();
+  /** Each device's newest session to say HELLO here: an older claim that settles later must not replace it. */
+  private readonly newest = new WeakMap<DeviceEntry, DeviceSession>();
   /** Failed upgrades per address and device id, last minute (bounded: a spray of ids cannot grow it without end). */
   private readonly failedConnects = new AttemptWindow(60_000, MAX_CONNECTS_PER_MINUTE, 100_000);
   private readonly ticker: NodeJS.Timeout;
@@ -231,6 +233,7 @@ export class DeviceGateway implements DeviceSessionHost, OwnershipHost {
     // Nothing is read until WELCOME: the device's frames wait in TCP, not in memory.
     session.setReading(false);
     this.claiming.add(session);
+    this.newest.set(e, session);
     const id = e.record.id;
     this.ownership
       .claim(id, session.id)
@@ -239,6 +242,11 @@ export class DeviceGateway implements DeviceSessionHost, OwnershipHost {
       .then(
         (record) => {
           if (!this.claiming.delete(session) || !session.isOpen) return;
+          if (this.newest.get(e) !== session) {
+            this.metrics.devicesConnected.inc();
+            session.end(CloseCode.Replaced, 'replaced', 'replaced by a newer connection');
+            return;
+          }
           if (record === undefined || e.deleting) {
             this.metrics.devicesConnected.inc();
             session.fail(CloseCode.Revoked, 'the device was deleted');
