@@ -12,6 +12,8 @@ import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { CloseCode, type ConsoleUpdate, MessageType } from '@halyard/firmware-protocol';
 import { Redis } from 'ioredis';
+import pgDriver from 'pg';
+import { sha256 } from '../src/auth/secrets.js';
 import { loadConfig } from '../src/config.js';
 import { type Hub, startHub } from '../src/hub.js';
 import { createLogger } from '../src/log.js';
@@ -147,8 +149,8 @@ describe('cluster: three hubs on one PostgreSQL and one Redis', () => {
 
   it('a device provisioned on one node can connect to another, and a session made by a login on one node works on another', async () => {
     const token = await a.api.provision('cl-prov');
-    // Node C learns of the device through the bus (its fleet reloads the record from PostgreSQL).
-    const d = await eventually(() => TestDevice.connect(c.ws, token).catch(() => undefined), 'node C to accept the new device');
+    // At once: node C knows the device from its creation event, or else from the store when the device asks.
+    const d = await TestDevice.connect(c.ws, token);
     assert.equal(d.welcome?.acked, 0);
     const onB = b.api.as(a.api.token as string);
     const r = await onB.get('/devices/cl-prov');
@@ -169,6 +171,27 @@ describe('cluster: three hubs on one PostgreSQL and one Redis', () => {
     );
     await assert.rejects(TestDevice.open(a.ws, token), (err: { status?: number }) => err.status === 401);
     await again.close();
+  });
+
+  it('a device no node has heard of yet (its creation event lost) is read from the store when it connects, or when a request names it', async () => {
+    // Written to the database behind every node's back, as if the event announcing it had been lost.
+    const client = new pgDriver.Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      await client.query('INSERT INTO devices (id, name, model, tags, secret_hash, created_at) VALUES ($1, NULL, NULL, $2, $3, $4)', [
+        'cl-unheard',
+        '[]',
+        Buffer.from(sha256('unheard-secret-0123456789')),
+        Date.now(),
+      ]);
+    } finally {
+      await client.end();
+    }
+    assert.equal((await b.api.get('/devices/cl-unheard')).status, 200, 'node B reads it for the request');
+    const d = await TestDevice.connect(c.ws, 'cl-unheard.unheard-secret-0123456789');
+    assert.equal(d.welcome?.acked, 0);
+    await d.close();
+    await assert.rejects(TestDevice.open(a.ws, 'no-such-device.secret-0123456789abc'), (err: { status?: number }) => err.status === 401);
   });
 
   it('a command created on node A reaches the device on node B and ?wait on A returns succeeded', async () => {
