@@ -98,9 +98,12 @@ describe('cluster: three hubs on one PostgreSQL and one Redis', () => {
   before(async () => {
     [pg, redis] = await Promise.all([startPostgres({ fsync: false }), startRedis()]);
     db = await pg.newDatabase();
-    // The first node creates the schema and the admin; the others find them.
-    a = await startNode('node-a', db.url, redis);
-    [b, c] = await Promise.all([startNode('node-b', db.url, redis), startNode('node-c', db.url, redis)]);
+    // All three at once on an empty database: one creates the schema and the admin, the others find them.
+    [a, b, c] = await Promise.all([
+      startNode('node-a', db.url, redis),
+      startNode('node-b', db.url, redis),
+      startNode('node-c', db.url, redis),
+    ]);
     probe = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
     // Redis restarts in the last test: the probe reconnects like the nodes.
     probe.on('error', () => {});
