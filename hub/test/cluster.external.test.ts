@@ -150,6 +150,21 @@ describe('cluster: three hubs on one PostgreSQL and one Redis', () => {
     assert.equal((await fetch(`${a.http}/healthz`)).status, 200);
   });
 
+  it('logging out on node A ends that session on node B: its console closes, its token is refused', async () => {
+    const api = new Api(a.http);
+    await api.login('admin', PASSWORD);
+    const token = api.token as string;
+    const onB = b.api.as(token);
+    assert.equal((await onB.get('/devices')).status, 200);
+    const console = await ConsoleClient.open(b.ws, { token });
+    await console.waitFor((m) => m.t === 'welcome');
+    assert.equal((await api.post('/logout')).status, 204);
+    const closed = await console.waitClosed();
+    assert.equal(closed.code, CloseCode.Unauthorized);
+    await eventually(async () => (await onB.get('/devices')).status === 401, 'node B to refuse the token');
+    assert.equal((await b.api.get('/devices')).status, 200, "the admin's other session lives on");
+  });
+
   it('a device provisioned on one node can connect to another, and a session made by a login on one node works on another', async () => {
     const token = await a.api.provision('cl-prov');
     // At once: node C knows the device from its creation event, or else from the store when the device asks.
