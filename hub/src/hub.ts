@@ -240,7 +240,7 @@ async function startDevices(
   const telemetry = await TelemetryService.start(store.telemetry, seriesLookup, config.maxSeriesPerDevice);
   store.on('compacted', (gen) => telemetry.compacted(gen));
   const firmware = firmwareLibrary(config, store, audit, log);
-  const updates = await UpdateService.start(store, fleet, firmware, audit, log);
+  const updates = await UpdateService.start(store, fleet, firmware, audit, log, metrics, bus, config.cluster !== undefined);
   // Desired first, then queued commands (SPEC.md §7.1, §6.4), then a firmware update (§12.2).
   const online = (e: DeviceEntry, s: DeviceSession, hello?: Hello) => {
     twins

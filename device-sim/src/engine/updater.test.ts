@@ -221,6 +221,21 @@ describe('simulated firmware updates (SPEC.md §12)', () => {
     );
   });
 
+  test('a reboot mid-download keeps what the slot holds: the next boot resumes there', async () => {
+    peer.offer = offerOf('u-reboot');
+    run({ speed: 100_000 });
+    await peer.waitStatus((s) => s.state === UpdateState.Downloading && (s.progress ?? 0) >= IMAGE.length / 5);
+    peer.send({ type: MessageType.Command, id: 'c-reboot', name: 'reboot', params: null, deadline: 0 });
+    await peer.waitStatus((s) => s.state === UpdateState.Succeeded);
+    const resumed = peer.hellos.find((h) => h.update !== undefined);
+    assert.ok(resumed?.update !== undefined, 'the HELLO after the reboot named the update');
+    assert.equal(resumed.boot, 2, 'a reboot, not a reconnect');
+    const held = resumed.update.held;
+    assert.ok(held >= IMAGE.length / 5, `held ${held}`);
+    const after = peer.requests.filter((r) => r.connection === peer.connections - 1);
+    assert.equal(after[0]?.offset, held, 'requests went on from the bytes held');
+  });
+
   for (const [fault, state, reason] of [
     ['corrupt', UpdateState.Failed, 2],
     ['install-fail', UpdateState.Failed, 11],
