@@ -188,12 +188,18 @@ async function startCluster(config: Readonly<HubConfig>, { store, metrics }: Ope
 async function ensureFirstAdmin(config: Readonly<HubConfig>, { store }: OpenedStore, log: Logger): Promise<string | undefined> {
   if ((await store.countOperators()) !== 0) return undefined;
   const password = config.adminPassword ?? randomToken().slice(0, 24);
-  await store.op('createOperator', {
-    username: 'admin',
-    passwordHash: await hashPassword(password),
-    role: 'admin',
-    createdAt: Date.now(),
-  });
+  try {
+    await store.op('createOperator', {
+      username: 'admin',
+      passwordHash: await hashPassword(password),
+      role: 'admin',
+      createdAt: Date.now(),
+    });
+  } catch (err) {
+    // Cluster nodes starting together on an empty database: another one created it first.
+    if (err instanceof HubError && err.code === HubErrorCode.OperatorExists) return undefined;
+    throw err;
+  }
   log.info({ username: 'admin' }, 'empty database: created the first operator, admin');
   return config.adminPassword === undefined ? password : undefined;
 }
@@ -521,8 +527,9 @@ function closer(
       commands.stop();
       updates.close();
       await commands.flush().catch((err) => log.error({ err }, 'could not record final command transitions'));
-      await store.close();
+      // Before the store: events from other nodes would read a closed store; this node's last ones go out first.
       await cluster?.close();
+      await store.close();
       log.info('stopped');
     })();
     return closing;
