@@ -20,7 +20,7 @@ import { ConsoleGateway } from './console/gateway.js';
 import type { HubContext } from './context.js';
 import { DashboardService } from './dashboards/service.js';
 import { DeviceGateway } from './device/gateway.js';
-import type { FrameMeta } from './device/session.js';
+import { type FrameMeta, frameRecords } from './device/session.js';
 import { DeviceService } from './devices/service.js';
 import { HubError, HubErrorCode } from './errors.js';
 import { Fleet } from './fleet.js';
@@ -136,6 +136,8 @@ async function openPostgres(url: string, config: Readonly<HubConfig>, log: Logge
       maxFrame: config.maxFrame,
       retentionMs: config.retention,
       maintenanceIntervalMs: PG_MAINTENANCE_MS,
+      // The gateway decoded every frame to validate it: the store uses those records.
+      records: frameRecords,
     });
   } catch (err) {
     const password = passwordOf(url);
