@@ -82,7 +82,7 @@ export async function startMqtt(ctx: HubContext): Promise<MqttService> {
 
   broker = await Broker.start(ctx, topics, metrics, onRequest);
   const started = broker;
-  const sink = new EmbeddedSink(broker.aedes, metrics, log, config.mqttQos, () => started.store.sessionCount);
+  const sink = new EmbeddedSink(broker.aedes, metrics, log, config.mqttQos, () => started.store.sessionCount, config.cluster !== undefined);
   publisher.addSink(sink);
   for (const b of bridges) publisher.addSink(b);
 
@@ -104,6 +104,11 @@ export async function startMqtt(ctx: HubContext): Promise<MqttService> {
     await mirror.publishFleet();
     await discovery?.announceExisting();
   })().catch((err: unknown) => log.error({ err }, 'could not publish the fleet state on MQTT'));
+  // In a cluster: Redis came back; what this node published meanwhile reached no other node.
+  started.onReconnected(() => {
+    mirror.hubStatus(true);
+    mirror.publishFleet(true).catch((err: unknown) => log.error({ err }, 'could not publish the fleet state on MQTT again'));
+  });
   for (const b of bridges) b.start();
 
   let closing: Promise<void> | undefined;
@@ -130,7 +135,8 @@ export async function startMqtt(ctx: HubContext): Promise<MqttService> {
       closing ??= (async () => {
         mirror.stop();
         discovery?.stop();
-        mirror.hubStatus(false);
+        // In a cluster the other nodes still serve: the hub is not offline.
+        if (config.cluster === undefined) mirror.hubStatus(false);
         await Promise.all([sink.flush(FLUSH_ON_CLOSE_MS), ...bridges.map((b) => b.close())]);
         await started.close();
         await listeners.close();

@@ -75,9 +75,10 @@ export class SessionDb implements QueueJournal {
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
 
-  constructor(dir: string) {
+  /** `node`: this node's id in a cluster, whose nodes may share a data directory (mqtt-sessions-<node>.db). */
+  constructor(dir: string, node?: string) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const path = join(dir, SESSION_DB_FILE);
+    const path = join(dir, node === undefined ? SESSION_DB_FILE : `mqtt-sessions-${node}.db`);
     // Created private; SQLite gives its -wal and -shm files the same mode.
     if (!existsSync(path)) writeFileSync(path, '', { flag: 'wx', mode: 0o600 });
     else if (process.platform !== 'win32') chmodSync(path, 0o600);

@@ -293,6 +293,11 @@ export class SessionStore extends MemoryPersistence {
     return { unreleased, queued };
   }
 
+  /** Queues a message for a persistent session (one another node of a cluster published). */
+  enqueueFor(clientId: string, packet: AedesPacket): void {
+    if (this.sessions.has(clientId)) this.enqueue(clientId, packet);
+  }
+
   /** Writes pending changes and closes the file. */
   close(): void {
     this.db?.close();
