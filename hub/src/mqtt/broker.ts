@@ -105,6 +105,12 @@ export class Broker {
   private restoredSubs: { clientId: string; subscriptions: { topic: string; qos: number }[] }[] = [];
   /** Connected clients whose session an admin dropped: it ends with the connection. */
   private readonly dropping = new Set<string>();
+  /** Called when the broker's link to the cluster's Redis is back after an outage. */
+  private reconnected: () => void = () => {};
+  /** In a cluster: queues other nodes' messages for the sessions waiting here. */
+  private feed: RemoteFeed | undefined;
+  /** In a cluster: whether a packet was published by this node's broker. */
+  private own: (packet: AedesPublishPacket) => boolean = () => true;
 
   private constructor(
     readonly aedes: Aedes,
@@ -244,13 +250,6 @@ export class Broker {
     if (mq !== undefined) broker.joinCluster(mq);
     return broker;
   }
-
-  /** Called when the broker's link to the cluster's Redis is back after an outage. */
-  private reconnected: () => void = () => {};
-  /** In a cluster: queues other nodes' messages for the sessions waiting here. */
-  private feed: RemoteFeed | undefined;
-  /** In a cluster: whether a packet was published by this node's broker. */
-  private own: (packet: AedesPublishPacket) => boolean = () => true;
 
   /** Hears of each reconnection to the cluster's Redis (not the first connection). */
   onReconnected(fn: () => void): void {
