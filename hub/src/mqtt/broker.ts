@@ -210,11 +210,17 @@ export class Broker {
   static async start(ctx: HubContext, topics: Topics, metrics: MqttMetrics, onRequest: RequestHandler): Promise<Broker> {
     let broker: Broker | undefined;
     const { cluster } = ctx.config;
+    let lastDbError = Number.NEGATIVE_INFINITY;
     const store = new SessionStore({
       inflight: { perClient: ctx.config.mqttMaxInflight, total: ctx.config.mqttInflightTotal },
       queue: { messages: ctx.config.mqttQueueMessages, bytes: ctx.config.mqttQueueBytes },
       // In --data-dir whatever --store is: the broker's sessions are this node's own (one file per node in a cluster).
-      db: new SessionDb(ctx.config.dataDir, cluster === undefined ? undefined : ctx.config.nodeId),
+      db: new SessionDb(ctx.config.dataDir, cluster === undefined ? undefined : ctx.config.nodeId, (err) => {
+        // Once a minute at most: a full disk fails every write.
+        if (Date.now() - lastDbError < 60_000) return;
+        lastDbError = Date.now();
+        ctx.log.error({ err }, 'mqtt: could not write persistent sessions to disk; they go on in memory');
+      }),
       onQueueDrop: () => metrics.dropped.inc({ reason: 'offline_queue_full' }),
     });
     const mq = cluster === undefined ? undefined : clusterEmitter(cluster, BROKER_LIMITS.concurrency);
