@@ -162,7 +162,7 @@ export class Broker {
         const feed = this.feed;
         if (feed !== undefined) {
           const id = client.id;
-          store.subscriptionsByClient({ id } as Client).then(
+          store.subscriptionsOf(id).then(
             // Unless it came back meanwhile.
             (subs) => {
               if ((this.aedes as unknown as { clients: Record<string, unknown> }).clients[id] === undefined) feed.start(id, subs);

@@ -212,8 +212,23 @@ export class SessionStore extends MemoryPersistence {
     return seq !== undefined && seq > cursor.seq;
   }
 
+  /**
+   * aedes reads a returning client's subscriptions (and restores them) before it
+   * sends the queue: live deliveries are held back from here on, not only once the
+   * queue starts, or one could slip in ahead of it.
+   */
+  override async subscriptionsByClient(client: Client): Promise<Awaited<ReturnType<MemoryPersistenceType['subscriptionsByClient']>>> {
+    if (this.sessions.has(client.id)) this.replaying.set(client.id, { seq: 0 });
+    return super.subscriptionsByClient(client);
+  }
+
+  /** A session's subscriptions, for the hub's own use (no side effect). */
+  subscriptionsOf(clientId: string): Promise<Awaited<ReturnType<MemoryPersistenceType['subscriptionsByClient']>>> {
+    return super.subscriptionsByClient({ id: clientId } as Client);
+  }
+
   private async *replay(clientId: string): AsyncGenerator<AedesPacket> {
-    const cursor = { seq: 0 };
+    const cursor = this.replaying.get(clientId) ?? { seq: 0 };
     this.replaying.set(clientId, cursor);
     try {
       for (;;) {
@@ -317,6 +332,7 @@ export class SessionStore extends MemoryPersistence {
   }
 
   private forget(clientId: string): void {
+    this.replaying.delete(clientId);
     this.queues.drop(clientId);
     if (this.sessions.delete(clientId)) this.db?.ended(clientId);
   }
