@@ -133,6 +133,27 @@ describe('MQTT in a cluster: two hubs on one PostgreSQL and one Redis', () => {
     await back.close();
   });
 
+  it('a persistent session left on node A moves to node B when its client comes back there', async () => {
+    const first = await TestMqtt.connect(a.mqtt, { ...LOGIN, clientId: 'roamer', clean: false });
+    await first.subscribeQos(1, 'halyard/devices/pump/telemetry');
+    await first.close();
+    for (let v = 20; v < 23; v++) await device.waitAck(device.telemetry([{ n: 'flow', v }]));
+    const onA = async () =>
+      ((await a.api.get('/integrators')).body.integrators[0].sessions as { clientId: string; queued: number }[]).find(
+        (x) => x.clientId === 'roamer',
+      );
+    await eventually(async () => (await onA())?.queued === 3, 'three queued on node A');
+    const back = await TestMqtt.connect(b.mqtt, { ...LOGIN, clientId: 'roamer', clean: false });
+    assert.equal(back.sessionPresent, true, 'node B had the session');
+    await back.until(() => back.on('halyard/devices/pump/telemetry').length >= 3, 'the three queued on node A');
+    assert.deepEqual(values(back, 'halyard/devices/pump/telemetry'), [20, 21, 22]);
+    assert.equal(await onA(), undefined, 'node A forgot it');
+    // And it is live on node B.
+    await device.waitAck(device.telemetry([{ n: 'flow', v: 23 }]));
+    await back.until(() => values(back, 'halyard/devices/pump/telemetry').includes(23), 'a live one');
+    await back.close();
+  });
+
   it('after Redis restarts, node B publishes its retained state again and messages flow again', async () => {
     await redis.restart();
     await eventually(

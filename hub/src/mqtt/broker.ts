@@ -21,7 +21,7 @@ import type { HubContext } from '../context.js';
 import { coalesceWrites } from '../net/coalesce-writes.js';
 import type { Acl } from './acl.js';
 import { authenticate } from './auth.js';
-import { type ClusterEmitter, clusterEmitter, RemoteFeed, replicateRetained } from './cluster-emitter.js';
+import { type ClusterEmitter, clusterEmitter, RemoteFeed, replicateRetained, SessionHandover } from './cluster-emitter.js';
 import type { MqttMetrics } from './metrics.js';
 import { guardPacketSize } from './packet-guard.js';
 import { PendingLogins } from './pending-logins.js';
@@ -109,6 +109,8 @@ export class Broker {
   private reconnected: () => void = () => {};
   /** In a cluster: queues other nodes' messages for the sessions waiting here. */
   private feed: RemoteFeed | undefined;
+  /** In a cluster: moves waiting sessions to the node their client comes back to. */
+  private handover: SessionHandover | undefined;
   /** In a cluster: whether a packet was published by this node's broker. */
   private own: (packet: AedesPublishPacket) => boolean = () => true;
 
@@ -284,6 +286,23 @@ export class Broker {
     this.feed = new RemoteFeed(mq, this.own, (clientId, p) =>
       this.store.enqueueFor(clientId, p as unknown as Parameters<SessionStore['enqueueFor']>[1]),
     );
+    this.handover = new SessionHandover(
+      mq,
+      id,
+      {
+        moveOut: async (clientId) => {
+          // A client connected here keeps its session (aedes closes it when its id connects elsewhere).
+          if ((this.aedes as unknown as { clients: Record<string, unknown> }).clients[clientId] !== undefined) return undefined;
+          this.expiry.resumed(clientId);
+          this.feed?.stop(clientId);
+          const moved = await this.store.moveOut(clientId);
+          if (moved !== undefined)
+            log.info({ client: clientId, queued: moved.queue.length }, 'mqtt session moved to the node its client came back to');
+          return moved;
+        },
+      },
+      (err) => log.error({ err }, 'mqtt: a session handover failed'),
+    );
     for (const s of this.restoredSubs) this.feed.start(s.clientId, s.subscriptions);
     this.restoredSubs = [];
     replicateRetained(
@@ -414,6 +433,11 @@ export class Broker {
       subscriptions: new Set(),
       revoked: false,
     });
+    // In a cluster a returning client's session may wait on another node: it comes here first.
+    if (this.handover !== undefined && !client.clean && client.id && !this.store.hasSession(client.id)) {
+      const moved = await this.handover.want(client.id);
+      if (moved !== undefined) await this.store.moveIn(client.id, moved);
+    }
     return null;
   }
 

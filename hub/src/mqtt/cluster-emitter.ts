@@ -13,6 +13,8 @@
 import { createRequire } from 'node:module';
 import type { AedesPublishPacket } from 'aedes';
 import { DEFAULT_PREFIX } from '../cluster/link.js';
+import type { QueuedPacket } from './offline-queue.js';
+import type { MovedSession } from './session-store.js';
 
 /** What the broker needs of mqemitter-redis (an mqemitter whose messages go through Redis). */
 export interface ClusterEmitter {
@@ -121,4 +123,91 @@ export class RemoteFeed {
     this.feeds.delete(clientId);
     for (const f of feeds) this.mq.removeListener(f.topic, f.listener);
   }
+}
+
+/** How long a node waits for another to hand a persistent session over, ms (nobody answers for a new one). */
+export const HANDOVER_WAIT_MS = 300;
+
+const WANT_TOPIC = '$halyard/session/want';
+const giveTopic = (node: string) => `$halyard/session/give/${node}`;
+
+/** What the handover needs of this node's sessions. */
+export interface SessionHolder {
+  /** A waiting (not connected) session by this id, handed out and forgotten here; undefined when there is none. */
+  moveOut(clientId: string): Promise<MovedSession | undefined>;
+}
+
+type WireSession = Omit<MovedSession, 'queue'> & { queue: (Omit<QueuedPacket, 'payload'> & { payload: string })[] };
+
+/**
+ * Moves a waiting persistent session to the node its client comes back to, so the
+ * client need not find the node it left (README.md § Running a cluster): the node
+ * the client reached asks every node (`$halyard/session/want`, a topic no client can
+ * subscribe to), the one holding it answers with its subscriptions and queue and
+ * forgets it. Messages published during the move (milliseconds) can miss it.
+ */
+export class SessionHandover {
+  private readonly waiting = new Map<string, (s: MovedSession | undefined) => void>();
+
+  constructor(
+    private readonly mq: ClusterEmitter,
+    /** This node's broker id, where answers come. */
+    private readonly node: string,
+    private readonly holder: SessionHolder,
+    private readonly failed: (err: unknown) => void,
+  ) {
+    mq.on(WANT_TOPIC, (packet, done) => {
+      done();
+      this.asked(packet).catch(failed);
+    });
+    mq.on(giveTopic(node), (packet, done) => {
+      done();
+      try {
+        const { clientId, session } = JSON.parse(payloadText(packet)) as { clientId: string; session: WireSession };
+        const wake = this.waiting.get(clientId);
+        if (wake === undefined) return;
+        wake({ ...session, queue: session.queue.map((p) => ({ ...p, payload: Buffer.from(p.payload, 'base64') })) });
+      } catch (err) {
+        failed(err);
+      }
+    });
+  }
+
+  /** The session `clientId` if another node held it (it is then forgotten there), after at most `waitMs`. */
+  want(clientId: string, waitMs = HANDOVER_WAIT_MS): Promise<MovedSession | undefined> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => done(undefined), waitMs);
+      const done = (s: MovedSession | undefined) => {
+        clearTimeout(timer);
+        if (this.waiting.get(clientId) === done) this.waiting.delete(clientId);
+        resolve(s);
+      };
+      this.waiting.set(clientId, done);
+      this.mq.emit(publish(WANT_TOPIC, { clientId, node: this.node }), (err) => {
+        if (err) {
+          this.failed(err);
+          done(undefined);
+        }
+      });
+    });
+  }
+
+  private async asked(packet: AedesPublishPacket): Promise<void> {
+    const { clientId, node } = JSON.parse(payloadText(packet)) as { clientId: string; node: string };
+    if (node === this.node || typeof clientId !== 'string' || typeof node !== 'string') return;
+    const s = await this.holder.moveOut(clientId);
+    if (s === undefined) return;
+    const session: WireSession = { ...s, queue: s.queue.map((p) => ({ ...p, payload: p.payload.toString('base64') })) };
+    this.mq.emit(publish(giveTopic(node), { clientId, session }), (err) => {
+      if (err) this.failed(err);
+    });
+  }
+}
+
+function payloadText(packet: AedesPublishPacket): string {
+  return Buffer.isBuffer(packet.payload) ? packet.payload.toString('utf8') : String(packet.payload);
+}
+
+function publish(topic: string, body: unknown): AedesPublishPacket {
+  return { cmd: 'publish', topic, payload: Buffer.from(JSON.stringify(body)), qos: 0, retain: false, dup: false } as AedesPublishPacket;
 }

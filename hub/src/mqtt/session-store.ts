@@ -50,6 +50,14 @@ export interface SessionStoreOptions {
   onQueueDrop?: (clientId: string) => void;
 }
 
+/** A waiting session as it moves from one node of a cluster to another. */
+export interface MovedSession {
+  subscriptions: { topic: string; qos: 0 | 1 | 2 }[];
+  queue: QueuedPacket[];
+  dropped: number;
+  leftAt: number;
+}
+
 /** A session as the hub knows it, for the API and the console. */
 export interface SessionInfo extends QueueDepth {
   clientId: string;
@@ -306,6 +314,31 @@ export class SessionStore extends MemoryPersistence {
     await this.cleanIncoming(client);
     await this.delWill(client);
     return { unreleased, queued };
+  }
+
+  /** Hands a waiting session over (to another node) and forgets it here; undefined when there is none. */
+  async moveOut(clientId: string): Promise<MovedSession | undefined> {
+    const s = this.sessions.get(clientId);
+    if (s === undefined) return undefined;
+    const subscriptions = (await this.subscriptionsOf(clientId)).map((x) => ({ topic: x.topic, qos: x.qos }));
+    const moved = {
+      subscriptions,
+      queue: this.queues.list(clientId),
+      dropped: this.queues.depth(clientId).dropped,
+      leftAt: s.leftAt ?? Date.now(),
+    };
+    await this.endSession(clientId);
+    return moved;
+  }
+
+  /** Takes over a session another node handed over (moveOut there). */
+  async moveIn(clientId: string, moved: MovedSession): Promise<void> {
+    this.sessions.set(clientId, { leftAt: moved.leftAt });
+    this.db?.opened(clientId);
+    this.db?.left(clientId, moved.leftAt);
+    if (moved.subscriptions.length > 0) await this.addSubscriptions({ id: clientId } as Client, moved.subscriptions as Subscription[]);
+    for (const p of moved.queue) this.queues.enqueue(clientId, p);
+    this.queues.setDropped(clientId, moved.dropped);
   }
 
   /** Queues a message for a persistent session (one another node of a cluster published). */
