@@ -12,6 +12,7 @@
 
 import { createRequire } from 'node:module';
 import type { AedesPublishPacket } from 'aedes';
+import { z } from 'zod';
 import { DEFAULT_PREFIX } from '../cluster/link.js';
 import type { QueuedPacket } from './offline-queue.js';
 import type { MovedSession } from './session-store.js';
@@ -139,6 +140,28 @@ export interface SessionHolder {
 
 type WireSession = Omit<MovedSession, 'queue'> & { queue: (Omit<QueuedPacket, 'payload'> & { payload: string })[] };
 
+/** A handover answer as it must look (Redis is shared infrastructure, not the truth: checked like the bus). */
+const giveShape = z.object({
+  clientId: z.string().max(256),
+  session: z.object({
+    subscriptions: z
+      .array(z.object({ topic: z.string().min(1).max(65_535), qos: z.union([z.literal(0), z.literal(1), z.literal(2)]) }))
+      .max(1_000),
+    queue: z.array(
+      z.object({
+        topic: z.string().min(1).max(65_535),
+        payload: z.string(),
+        qos: z.literal(1),
+        brokerId: z.string().max(256),
+        brokerCounter: z.number().int().nonnegative(),
+        messageId: z.number().int().min(1).max(65_535).optional(),
+      }),
+    ),
+    dropped: z.number().int().nonnegative(),
+    leftAt: z.number().int().nonnegative(),
+  }),
+});
+
 /**
  * Moves a waiting persistent session to the node its client comes back to, so the
  * client need not find the node it left (README.md § Running a cluster): the node
@@ -163,10 +186,15 @@ export class SessionHandover {
     mq.on(giveTopic(node), (packet, done) => {
       done();
       try {
-        const { clientId, session } = JSON.parse(payloadText(packet)) as { clientId: string; session: WireSession };
+        const parsed = giveShape.safeParse(JSON.parse(payloadText(packet)));
+        if (!parsed.success) throw new Error(`a session handover answer failed its checks: ${parsed.error.issues[0]?.message}`);
+        const { clientId, session } = parsed.data;
         const wake = this.waiting.get(clientId);
         if (wake === undefined) return;
-        wake({ ...session, queue: session.queue.map((p) => ({ ...p, payload: Buffer.from(p.payload, 'base64') })) });
+        wake({
+          ...session,
+          queue: session.queue.map((p) => ({ ...p, messageId: p.messageId, payload: Buffer.from(p.payload, 'base64') })),
+        });
       } catch (err) {
         failed(err);
       }
