@@ -154,6 +154,20 @@ describe('MQTT in a cluster: two hubs on one PostgreSQL and one Redis', () => {
     await back.close();
   });
 
+  it('a client that connects to node B while its old connection on node A is still up takes its session along', async () => {
+    const old = await TestMqtt.connect(a.mqtt, { ...LOGIN, clientId: 'switcher', clean: false });
+    await old.subscribeQos(1, 'halyard/devices/pump/events');
+    const now = await TestMqtt.connect(b.mqtt, { ...LOGIN, clientId: 'switcher', clean: false });
+    assert.equal(now.sessionPresent, true, 'the session came along');
+    await old.waitClosed();
+    const onA = (await a.api.get('/integrators')).body.integrators[0].sessions as { clientId: string }[];
+    assert.equal(
+      onA.find((x) => x.clientId === 'switcher'),
+      undefined,
+    );
+    await now.close();
+  });
+
   it('after Redis restarts, node B publishes its retained state again and messages flow again', async () => {
     await redis.restart();
     await eventually(

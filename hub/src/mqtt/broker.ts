@@ -165,9 +165,10 @@ export class Broker {
         if (feed !== undefined) {
           const id = client.id;
           store.subscriptionsOf(id).then(
-            // Unless it came back meanwhile.
             (subs) => {
-              if ((this.aedes as unknown as { clients: Record<string, unknown> }).clients[id] === undefined) feed.start(id, subs);
+              const back = (this.aedes as unknown as { clients: Record<string, unknown> }).clients[id] !== undefined;
+              // Unless it came back, or the session moved or ended meanwhile.
+              if (!back && store.hasSession(id)) feed.start(id, subs);
             },
             (err: unknown) => this.ctx.log.error({ err }, "mqtt: could not read a session's subscriptions"),
           );
@@ -291,8 +292,9 @@ export class Broker {
       id,
       {
         moveOut: async (clientId) => {
-          // A client connected here keeps its session (aedes closes it when its id connects elsewhere).
-          if ((this.aedes as unknown as { clients: Record<string, unknown> }).clients[clientId] !== undefined) return undefined;
+          // Its id connected elsewhere: a connection here is the old one ([MQTT-3.1.4-2]); it ends first.
+          const live = (this.aedes as unknown as { clients: Record<string, Client | undefined> }).clients[clientId];
+          if (live !== undefined) await new Promise<void>((resolve) => live.close(() => resolve()));
           this.expiry.resumed(clientId);
           this.feed?.stop(clientId);
           const moved = await this.store.moveOut(clientId);
