@@ -18,7 +18,7 @@ import { createLogger } from '../src/log.js';
 import { TestDevice } from './helpers/device.js';
 import { eventually } from './helpers/eventually.js';
 import { Api, type LogLine } from './helpers/hub.js';
-import { createIntegrator, TestMqtt } from './helpers/mqtt.js';
+import { createIntegrator, startPlainBroker, TestMqtt } from './helpers/mqtt.js';
 import { startPostgres, type TestDatabase, type TestPostgres } from './helpers/postgres.js';
 import { startRedis, type TestRedis } from './helpers/redis.js';
 
@@ -32,9 +32,10 @@ interface Node {
   logs: LogLine[];
 }
 
-async function startNode(id: string, pgUrl: string, redis: TestRedis, dataDir: string): Promise<Node> {
+async function startNode(id: string, pgUrl: string, redis: TestRedis, dataDir: string, extra: string[] = []): Promise<Node> {
   const config = loadConfig(
     [
+      ...extra,
       ...['--port', '0', '--host', '127.0.0.1', '--mqtt-port', '0', '--data-dir', dataDir],
       ...['--store', pgUrl, '--cluster', `${redis.url}?prefix=${redis.prefix}`, '--node-id', id],
       ...['--admin-password', PASSWORD, '--log-format', 'json', '--log-level', 'info'],
@@ -191,6 +192,64 @@ describe('MQTT in a cluster: two hubs on one PostgreSQL and one Redis', () => {
       'telemetry from node B on node A again',
       15_000,
     );
+    await sub.close();
+  });
+});
+
+describe("MQTT bridges in a cluster: only the leader bridges, and it carries every node's messages once", () => {
+  let pg: TestPostgres;
+  let redis: TestRedis;
+  let remote: Awaited<ReturnType<typeof startPlainBroker>>;
+  let nodes: Node[] = [];
+  let dir: string;
+  let device: TestDevice | undefined;
+
+  before(async () => {
+    [pg, redis, remote] = await Promise.all([startPostgres({ fsync: false }), startRedis(), startPlainBroker()]);
+    const db = await pg.newDatabase();
+    dir = mkdtempSync(join(tmpdir(), 'halyard-mqtt-cluster-bridge-'));
+    const bridge = ['--bridge', `mqtt://127.0.0.1:${remote.port}?prefix=site/&qos=1&version=3.1.1`];
+    nodes = [await startNode('node-a', db.url, redis, dir, bridge), await startNode('node-b', db.url, redis, dir, bridge)];
+  });
+
+  after(async () => {
+    await device?.close();
+    await Promise.all(nodes.map((n) => n.hub.close()));
+    await remote?.close();
+    await redis?.stop();
+    await pg?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("telemetry of a device on the node that does not lead reaches the remote broker once, through the leader's bridge", async () => {
+    const leads = (n: Node) => n.logs.some((l) => l.msg === 'this node leads the cluster');
+    await eventually(() => nodes.some(leads), 'a leader', 15_000);
+    const follower = nodes.find((n) => !leads(n));
+    assert.ok(follower !== undefined, 'one node does not lead');
+    const token = await follower.api.provision('far-pump');
+    device = await TestDevice.connect(follower.ws, token);
+    const sub = await TestMqtt.connect(`mqtt://127.0.0.1:${remote.port}`, { protocolVersion: 4 });
+    await sub.subscribeQos(1, 'site/halyard/devices/far-pump/telemetry');
+    // The bridge connects on the leader's start; wait until a frame gets through, then count.
+    await eventually(
+      async () => {
+        await device?.waitAck(device.telemetry([{ n: 'flow', v: 0 }]));
+        return values(sub, 'site/halyard/devices/far-pump/telemetry').includes(0);
+      },
+      "the follower's telemetry on the remote broker",
+      15_000,
+    );
+    const from = sub.on('site/halyard/devices/far-pump/telemetry').length;
+    for (let v = 1; v <= 3; v++) await device.waitAck(device.telemetry([{ n: 'flow', v }]));
+    await sub.until(() => values(sub, 'site/halyard/devices/far-pump/telemetry').includes(3), 'the third frame');
+    // A marker after the three: a second copy of any of them would have arrived before it.
+    await device.waitAck(device.telemetry([{ n: 'flow', v: 4 }]));
+    await sub.until(() => values(sub, 'site/halyard/devices/far-pump/telemetry').includes(4), 'the marker');
+    // Warm-up frames (0) still on their way may arrive late; the counted ones must not repeat.
+    const after = values(sub, 'site/halyard/devices/far-pump/telemetry')
+      .slice(from)
+      .filter((v) => v !== 0);
+    assert.deepEqual(after, [1, 2, 3, 4]);
     await sub.close();
   });
 });
