@@ -181,6 +181,34 @@ describe('a cluster of three hub processes behind HAProxy', { timeout: 600_000 }
     }
   });
 
+  it('every node reports its role and its reach of Redis and PostgreSQL; any node lists them all', async () => {
+    const healths = await Promise.all(c.nodes.map((_, i) => health(i)));
+    assert.deepEqual(
+      healths.map((h) => [h.body.cluster.node, h.body.cluster.redis.up, h.body.cluster.postgres.up]),
+      c.nodes.map((n) => [n.id, true, true]),
+    );
+    const leaders = healths.filter((h) => h.body.cluster.role === 'leader').map((h) => h.body.cluster.node);
+    assert.deepEqual(leaders, [await leader()]);
+    // Through the balancer, whichever node answers: every node's line, one leader, the whole fleet.
+    const stats = await eventually(async () => {
+      const r = await lb.get('/hub/stats');
+      const nodes: { node: string; leader: boolean; connectedDevices: number }[] = r.body.nodes ?? [];
+      return nodes.length === 3 && nodes.reduce((a, n) => a + n.connectedDevices, 0) === DEVICES && r.body;
+    }, 'hub stats listing the three nodes');
+    assert.deepEqual(
+      stats.nodes.map((n: { node: string }) => n.node),
+      ['node1', 'node2', 'node3'],
+    );
+    assert.deepEqual(
+      stats.nodes.filter((n: { leader: boolean }) => n.leader).map((n: { node: string }) => n.node),
+      leaders,
+    );
+    // Metrics carry the node, and say which one leads.
+    const text = await fetch(`http://127.0.0.1:${c.nodes[1]?.hub.port}/metrics`).then((r) => r.text());
+    assert.match(text, /halyard_cluster_leader\{node="node2"\} [01]/);
+    assert.match(text, /\{[^}]*node="node2"[^}]*\}/);
+  });
+
   it('commands made on each node reach devices held by the other nodes and come back succeeded', async () => {
     const held = await owners();
     await Promise.all(
@@ -256,6 +284,19 @@ describe('a cluster of three hub processes behind HAProxy', { timeout: 600_000 }
       const l = await leader();
       return l !== undefined && l !== before && survivors.includes(l);
     }, 'another node to lead');
+    // The dead node drops off the Hub page's list; the new leader shows as one.
+    await eventually(
+      async () => {
+        const nodes: { node: string; leader: boolean }[] = (await lb.get('/hub/stats')).body.nodes ?? [];
+        return (
+          nodes.map((n) => n.node).join() === survivors.join() &&
+          nodes.filter((n) => n.leader).length === 1 &&
+          nodes.some((n) => n.leader && n.node !== before)
+        );
+      },
+      'the hub stats without the dead node, with the new leader',
+      15_000,
+    );
     clearInterval(load);
     await assertNothingLost('after kill -9');
     const other = direct[survivorIndexes[0] as number] as Api;
