@@ -18,6 +18,10 @@ const SCENARIOS = {
   storm: { file: 'bench/src/storm.bench.ts', what: 'reconnect storm after a hub restart; no command lost' },
   queries: { file: 'bench/src/queries.bench.ts', what: 'bucketed and latest queries on a large generated table' },
   postgres: { file: 'bench/src/postgres.bench.ts', what: 'ingest and queries on PostgreSQL beside SQLite (skipped without PostgreSQL)' },
+  cluster: {
+    file: 'bench/src/cluster.bench.ts',
+    what: 'one node vs a two-node cluster, commands across nodes, takeover, failover after kill -9 (skipped without PostgreSQL/Redis)',
+  },
 };
 
 const args = process.argv.slice(2);
