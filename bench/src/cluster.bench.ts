@@ -31,8 +31,8 @@ const RATE = size(args, 4_000, 2_000, 100);
 const STEP_MS = size(args, 8_000, 4_000, 1_000);
 const COMMAND_RATE = size(args, 50, 25, 5);
 const COMMAND_SECONDS = size(args, 10, 4, 1);
+/** Devices that move once each (a device may connect 20 times a minute, SPEC.md §9), and as many that connect fresh. */
 const MOVES = size(args, 40, 20, 4);
-// Takeover uses the last MOVES devices of the fleet: one that moves, the others connect fresh.
 const FAILOVER_DEVICES = size(args, 500, 200, 10);
 
 let server: TestPostgres;
@@ -82,7 +82,9 @@ async function startNodes(url: string, dir: string, n: number, cluster: boolean)
     '127.0.0.1',
   ];
   const first = await startHub(dir, flags(0));
+  started.push(first);
   const rest = await Promise.all(Array.from({ length: n - 1 }, (_, i) => startHub(dir, flags(i + 1))));
+  started.push(...rest);
   return [first, ...rest];
 }
 
@@ -140,6 +142,8 @@ function post(port: number, token: string, path: string, body: string): Promise<
       },
     );
     req.on('error', reject);
+    // A command answers within its ?wait; a request still open long after is a failure, not a hang.
+    req.setTimeout(15_000, () => req.destroy(new Error('no answer in 15 s')));
     req.end(body);
   });
 }
@@ -185,6 +189,7 @@ function connectMs(port: number, token: string): Promise<{ ms: number; ws: WebSo
       if (r.ok && r.message.type === MessageType.Welcome) resolve({ ms: performance.now() - t0, ws });
     });
     ws.on('error', reject);
+    setTimeout(() => reject(new Error('no WELCOME in 15 s')), 15_000).unref();
     ws.on('unexpected-response', (_req, res) => reject(new Error(`upgrade refused: ${res.statusCode}`)));
   });
 }
@@ -195,7 +200,9 @@ const pct = (xs: number[], p: number) => {
 };
 const r2 = (n: number) => Math.round(n * 100) / 100;
 const rows: BenchRow[] = [];
-const seeded = seedDevices(Math.max(DEVICES, FAILOVER_DEVICES));
+const seeded = seedDevices(Math.max(DEVICES, FAILOVER_DEVICES, 2 * MOVES));
+/** Hubs started, stopped in `finally` if a step fails. */
+const started: HubHandle[] = [];
 const ids = seeded.tokens.map((t) => t.slice(0, t.lastIndexOf('.')));
 const fleet = seeded.tokens.slice(0, DEVICES);
 
@@ -235,6 +242,7 @@ try {
   });
 
   // --- command round trip across nodes vs within one node ---------------------------
+  console.error('  cluster: command round trips');
   const token = await login(a.port);
   const onA = ids.slice(0, Math.min(half, 50));
   const onB = ids.slice(half, half + Math.min(DEVICES - half, 50));
@@ -255,19 +263,20 @@ try {
   await genB.request({ cmd: 'stop' }, 'stopped');
 
   // --- takeover: a device moving between two live nodes -----------------------------
-  const spare = seeded.tokens.slice(DEVICES - Math.min(DEVICES, MOVES));
+  console.error('  cluster: takeovers');
+  // The last 2 x MOVES devices of the fleet (disconnected since the command runs).
+  const spare = seeded.tokens.slice(-2 * MOVES);
   const moves: number[] = [];
-  let held = await connectMs(a.port, spare[0] as string);
-  for (let i = 0; i < MOVES; i++) {
-    const next = await connectMs(i % 2 === 0 ? b.port : a.port, spare[0] as string);
+  for (const t of spare.slice(0, MOVES)) {
+    const held = await connectMs(a.port, t);
+    const next = await connectMs(b.port, t);
     moves.push(next.ms);
     held.ws.terminate();
-    held = next;
+    next.ws.terminate();
   }
-  held.ws.terminate();
   // After the moves, so both are measured warm: devices nobody holds.
   const fresh: number[] = [];
-  for (const t of spare.slice(1)) {
+  for (const t of spare.slice(MOVES)) {
     const c = await connectMs(a.port, t);
     fresh.push(c.ms);
     c.ws.terminate();
@@ -283,6 +292,7 @@ try {
   });
 
   // --- failover: kill -9 of the node holding a fleet behind HAProxy -------------------
+  console.error('  cluster: failover');
   const lb = await startHaproxy({ backends: nodes.map((n) => ({ host: '127.0.0.1', port: n.port })), checkIntervalMs: 2_000 });
   // Through the balancer (leastconn): about half the fleet on each node.
   const file = join(seeded.dir, 'failover.json');
@@ -317,6 +327,7 @@ try {
   await b.child.stop();
   await db.drop();
 } finally {
+  for (const h of started) await h.child.stop('SIGKILL');
   agent.destroy();
   rmSync(seeded.dir, { recursive: true, force: true });
   await redis.stop();
