@@ -175,10 +175,10 @@ function passwordOf(url: string): string | undefined {
 }
 
 /** With --cluster, this node's link to the cluster's Redis; the store is closed again if it cannot be reached. */
-async function startCluster(config: Readonly<HubConfig>, { store }: OpenedStore, log: Logger): Promise<Cluster | undefined> {
+async function startCluster(config: Readonly<HubConfig>, { store, metrics }: OpenedStore, log: Logger): Promise<Cluster | undefined> {
   if (config.cluster === undefined) return undefined;
   try {
-    return await joinCluster(config, log);
+    return await joinCluster(config, log, metrics.registry);
   } catch (err) {
     await store.close().catch((closeErr: unknown) => log.error({ err: closeErr }, 'could not close the store'));
     throw err;
@@ -189,12 +189,18 @@ async function startCluster(config: Readonly<HubConfig>, { store }: OpenedStore,
 async function ensureFirstAdmin(config: Readonly<HubConfig>, { store }: OpenedStore, log: Logger): Promise<string | undefined> {
   if ((await store.countOperators()) !== 0) return undefined;
   const password = config.adminPassword ?? randomToken().slice(0, 24);
-  await store.op('createOperator', {
-    username: 'admin',
-    passwordHash: await hashPassword(password),
-    role: 'admin',
-    createdAt: Date.now(),
-  });
+  try {
+    await store.op('createOperator', {
+      username: 'admin',
+      passwordHash: await hashPassword(password),
+      role: 'admin',
+      createdAt: Date.now(),
+    });
+  } catch (err) {
+    // Cluster nodes starting together on an empty database: another one created it first.
+    if (err instanceof HubError && err.code === HubErrorCode.OperatorExists) return undefined;
+    throw err;
+  }
   log.info({ username: 'admin' }, 'empty database: created the first operator, admin');
   return config.adminPassword === undefined ? password : undefined;
 }
@@ -268,7 +274,11 @@ async function startDevices(
         return `series limit: the device has ${refused.count} metrics, at most ${config.maxSeriesPerDevice} (--max-series-per-device); "${refused.name}" would be one more`;
       },
     },
-    cluster?.ownership(host),
+    cluster?.ownership(host, async (id) => {
+      const e = fleet.get(id);
+      // Series the device made on another node count toward its limit here too.
+      if (e !== undefined) await postgres?.reloadSeries(e.record.rowid);
+    }),
   );
   const deviceService = new DeviceService(store, fleet, gateway, { telemetry, commands }, metrics, bus, audit);
   if (cluster !== undefined && postgres !== undefined) {
@@ -515,8 +525,9 @@ function closer(
       await leadership.close();
       commands.stop();
       await commands.flush().catch((err) => log.error({ err }, 'could not record final command transitions'));
-      await store.close();
+      // Before the store: events from other nodes would read a closed store; this node's last ones go out first.
       await cluster?.close();
+      await store.close();
       log.info('stopped');
     })();
     return closing;

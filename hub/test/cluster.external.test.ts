@@ -12,12 +12,15 @@ import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { CloseCode, type ConsoleUpdate, MessageType } from '@halyard/firmware-protocol';
 import { Redis } from 'ioredis';
+import pgDriver from 'pg';
+import { sha256 } from '../src/auth/secrets.js';
 import { loadConfig } from '../src/config.js';
 import { type Hub, startHub } from '../src/hub.js';
 import { createLogger } from '../src/log.js';
 import { ConsoleClient } from './console-client.js';
 import { TestDevice } from './helpers/device.js';
 import { eventually } from './helpers/eventually.js';
+import { freePort } from './helpers/free-port.js';
 import { Api, type LogLine } from './helpers/hub.js';
 import { startPostgres, type TestDatabase, type TestPostgres } from './helpers/postgres.js';
 import { startRedis, type TestRedis } from './helpers/redis.js';
@@ -70,6 +73,13 @@ function obey(d: TestDevice): void {
   });
 }
 
+/** One sample from a node's /metrics (0 when absent). */
+async function metric(n: Node, sample: string): Promise<number> {
+  const text = await fetch(`${n.http}/metrics`).then((r) => r.text());
+  const line = text.split('\n').find((l) => l.startsWith(`${sample} `));
+  return line === undefined ? 0 : Number(line.slice(sample.length + 1));
+}
+
 async function points(api: Api, device: string, name: string): Promise<number[]> {
   const r = await api.get(`/devices/${device}/telemetry?name=${name}&from=0`);
   assert.equal(r.status, 200, JSON.stringify(r.body));
@@ -88,9 +98,12 @@ describe('cluster: three hubs on one PostgreSQL and one Redis', () => {
   before(async () => {
     [pg, redis] = await Promise.all([startPostgres({ fsync: false }), startRedis()]);
     db = await pg.newDatabase();
-    // The first node creates the schema and the admin; the others find them.
-    a = await startNode('node-a', db.url, redis);
-    [b, c] = await Promise.all([startNode('node-b', db.url, redis), startNode('node-c', db.url, redis)]);
+    // All three at once on an empty database: one creates the schema and the admin, the others find them.
+    [a, b, c] = await Promise.all([
+      startNode('node-a', db.url, redis),
+      startNode('node-b', db.url, redis),
+      startNode('node-c', db.url, redis),
+    ]);
     probe = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
     // Redis restarts in the last test: the probe reconnects like the nodes.
     probe.on('error', () => {});
@@ -109,29 +122,94 @@ describe('cluster: three hubs on one PostgreSQL and one Redis', () => {
     const body = (await r.json()) as { status: string; cluster: { node: string; redis: { up: boolean } } };
     assert.equal(r.status, 200);
     assert.deepEqual([body.status, body.cluster.node, body.cluster.redis.up], ['ok', 'node-b', true]);
+    assert.equal(await metric(b, 'halyard_cluster_redis_up'), 1);
+  });
+
+  it('a node that cannot reach Redis at start refuses to start, naming it (password hidden)', async () => {
+    const port = await freePort();
+    const config = loadConfig(
+      [
+        ...['--port', '0', '--host', '127.0.0.1', '--mqtt-port', '0', '--log-level', 'silent'],
+        ...['--store', db.url, '--cluster', `redis://:s3cret@127.0.0.1:${port}`, '--node-id', 'node-x'],
+      ],
+      {},
+    );
+    await assert.rejects(
+      startHub(config, createLogger(config)),
+      (err: Error) =>
+        /--cluster redis:\/\/:\*\*\*@127\.0\.0\.1:\d+: cannot reach Redis/.test(err.message) && !err.message.includes('s3cret'),
+    );
   });
 
   it('drops what does not belong on its Redis channels with a log line, and goes on', async () => {
     await probe.publish(`${redis.prefix}bus`, '{"v":1,"node":"intruder","events":[{"t":"presence","p":{"presence":"x"}}]}');
     await probe.publish(`${redis.prefix}bus`, 'garbage');
     await probe.publish(`${redis.prefix}node:node-a`, '{"t":"release","device":"x"}');
-    await eventually(
-      () => a.logs.some((l) => l.msg === 'cluster: dropped a bus message from Redis that failed its checks'),
-      'the bus drop line',
-    );
+    await eventually(() => a.logs.some((l) => l.msg === 'cluster: dropped a bus message from Redis'), 'the bus drop line');
     await eventually(() => a.logs.some((l) => l.msg === 'cluster: dropped a node message that failed its checks'), 'the node drop line');
     assert.equal((await fetch(`${a.http}/healthz`)).status, 200);
   });
 
+  it('logging out on node A ends that session on node B: its console closes, its token is refused', async () => {
+    const api = new Api(a.http);
+    await api.login('admin', PASSWORD);
+    const token = api.token as string;
+    const onB = b.api.as(token);
+    assert.equal((await onB.get('/devices')).status, 200);
+    const console = await ConsoleClient.open(b.ws, { token });
+    await console.waitFor((m) => m.t === 'welcome');
+    assert.equal((await api.post('/logout')).status, 204);
+    const closed = await console.waitClosed();
+    assert.equal(closed.code, CloseCode.Unauthorized);
+    await eventually(async () => (await onB.get('/devices')).status === 401, 'node B to refuse the token');
+    assert.equal((await b.api.get('/devices')).status, 200, "the admin's other session lives on");
+  });
+
   it('a device provisioned on one node can connect to another, and a session made by a login on one node works on another', async () => {
     const token = await a.api.provision('cl-prov');
-    // Node C learns of the device through the bus (its fleet reloads the record from PostgreSQL).
-    const d = await eventually(() => TestDevice.connect(c.ws, token).catch(() => undefined), 'node C to accept the new device');
+    // At once: node C knows the device from its creation event, or else from the store when the device asks.
+    const d = await TestDevice.connect(c.ws, token);
     assert.equal(d.welcome?.acked, 0);
     const onB = b.api.as(a.api.token as string);
     const r = await onB.get('/devices/cl-prov');
     assert.equal(r.status, 200, 'the token from a login on node A is accepted by node B');
     await d.close();
+  });
+
+  it('revoking a device on node A ends its session on node B (4403); a token rotated on node C works on B, the old one nowhere', async () => {
+    const token = await a.api.provision('cl-revoke');
+    const d = await eventually(() => TestDevice.connect(b.ws, token).catch(() => undefined), 'the device on node B');
+    assert.equal((await a.api.post('/devices/cl-revoke/revoke')).status, 200);
+    assert.equal((await d.waitClosed()).code, CloseCode.Revoked);
+    const rotated = await c.api.post('/devices/cl-revoke/token', { reinstate: true });
+    assert.equal(rotated.status, 200, JSON.stringify(rotated.body));
+    const again = await eventually(
+      () => TestDevice.connect(b.ws, rotated.body.token).catch(() => undefined),
+      'node B to take the new token',
+    );
+    await assert.rejects(TestDevice.open(a.ws, token), (err: { status?: number }) => err.status === 401);
+    await again.close();
+  });
+
+  it('a device no node has heard of yet (its creation event lost) is read from the store when it connects, or when a request names it', async () => {
+    // Written to the database behind every node's back, as if the event announcing it had been lost.
+    const client = new pgDriver.Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      await client.query('INSERT INTO devices (id, name, model, tags, secret_hash, created_at) VALUES ($1, NULL, NULL, $2, $3, $4)', [
+        'cl-unheard',
+        '[]',
+        Buffer.from(sha256('unheard-secret-0123456789')),
+        Date.now(),
+      ]);
+    } finally {
+      await client.end();
+    }
+    assert.equal((await b.api.get('/devices/cl-unheard')).status, 200, 'node B reads it for the request');
+    const d = await TestDevice.connect(c.ws, 'cl-unheard.unheard-secret-0123456789');
+    assert.equal(d.welcome?.acked, 0);
+    await d.close();
+    await assert.rejects(TestDevice.open(a.ws, 'no-such-device.secret-0123456789abc'), (err: { status?: number }) => err.status === 401);
   });
 
   it('a command created on node A reaches the device on node B and ?wait on A returns succeeded', async () => {
@@ -187,6 +265,7 @@ describe('cluster: three hubs on one PostgreSQL and one Redis', () => {
   it('a desired patch made on node C reaches the device on node A at once', async () => {
     const token = await a.api.provision('cl-twin');
     const d = await TestDevice.connect(a.ws, token);
+    // Node C has not necessarily seen the device's creation event yet: it asks the store.
     const r = await c.api.patch('/devices/cl-twin/twin/desired', { led: 'on', rate: 5 });
     assert.equal(r.status, 200, JSON.stringify(r.body));
     const m = (await d.waitFor((x) => x.type === MessageType.Desired)) as { version: number; desired: Record<string, unknown> };
@@ -243,6 +322,7 @@ describe('cluster: three hubs on one PostgreSQL and one Redis', () => {
       Array.from({ length: N }, (_, i) => i + 1),
     );
     assert.ok(!b.logs.some((l) => /did not let go in time/.test(l.msg)), 'node A answered the takeover (it did not run out the wait)');
+    assert.equal(await metric(b, 'halyard_cluster_takeovers_total{outcome="answered"}'), 1);
     const lease = await probe.get(`${redis.prefix}own:cl-move`);
     assert.match(lease ?? '', /^node-b /, 'node B holds the lease');
     await eventually(async () => (await c.api.get('/devices/cl-move')).body.online === true, 'node C to show it online');
@@ -269,6 +349,18 @@ describe('cluster: three hubs on one PostgreSQL and one Redis', () => {
     await winner.waitAck(1);
     assert.equal(winner.closed, undefined);
     await winner.close();
+    // Twice at once through the same node: the same, whichever claim settles first.
+    const [p, q] = await Promise.all([TestDevice.open(b.ws, token), TestDevice.open(b.ws, token)]);
+    p.send(hello);
+    q.send(hello);
+    await Promise.race([p.waitClosed(10_000), q.waitClosed(10_000)]);
+    const [lost, kept] = p.closed !== undefined ? [p, q] : [q, p];
+    assert.equal(lost.closed?.code, CloseCode.Replaced);
+    await kept.waitFor((m) => m.type === MessageType.Welcome);
+    kept.telemetry([{ n: 'w', v: 2 }]);
+    await kept.waitAck(kept.seq);
+    assert.equal(kept.closed, undefined, 'the newer one stays connected');
+    await kept.close();
   });
 
   it('takeover from a node that is gone goes ahead at once; from one that is silent, after the release wait', async () => {
@@ -289,6 +381,8 @@ describe('cluster: three hubs on one PostgreSQL and one Redis', () => {
     assert.ok(Date.now() - started >= 4_500, 'WELCOME waited for the release wait (5 s)');
     assert.ok(b.logs.some((l) => /did not let go in time/.test(l.msg)));
     assert.match((await probe.get(`${redis.prefix}own:cl-orphan`)) ?? '', /^node-b /);
+    assert.equal(await metric(b, 'halyard_cluster_takeovers_total{outcome="gone"}'), 1);
+    assert.equal(await metric(b, 'halyard_cluster_takeovers_total{outcome="unanswered"}'), 1);
     await d2.close();
   });
 

@@ -27,7 +27,8 @@ describe('cluster bus messages', () => {
       ['telemetry', 'presence', 'session.ended'],
     );
     assert.deepEqual(d.batch.events[0]?.payload, telemetry);
-    assert.ok((d.batch.events[0]?.payload as typeof telemetry | undefined)?.records[1]?.dataValue instanceof Uint8Array);
+    const sent = d.batch.events[0]?.payload as typeof telemetry | undefined;
+    assert.ok(sent?.records[1]?.dataValue instanceof Uint8Array);
     assert.deepEqual(d.batch.events[1]?.payload, presence);
   });
 

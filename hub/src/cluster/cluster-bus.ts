@@ -21,6 +21,12 @@ type Hook<K extends BusTopic> = (payload: BusEvents[K], origin: BusOrigin) => Pr
 
 /** Events queued for one Redis message at most; more go in the next. */
 const MAX_BATCH = 2_000;
+/**
+ * Batches from other nodes received but not yet handed out (their hooks read the
+ * database). Past this the node is not keeping up; later batches are dropped (and
+ * counted) rather than held without bound: what matters is recomputed from the store.
+ */
+const MAX_PENDING = 1_000;
 
 export interface ClusterBusStats {
   published: number;
@@ -37,6 +43,7 @@ export class ClusterBus implements EventBus {
   /** Remote batches are handled one after another, hooks included: order is kept per publisher. */
   private chain: Promise<void> = Promise.resolve();
   private lastDropLog = Number.NEGATIVE_INFINITY;
+  private pending = 0;
   readonly stats: ClusterBusStats = { published: 0, received: 0, dropped: 0 };
 
   constructor(
@@ -109,9 +116,15 @@ export class ClusterBus implements EventBus {
     // Redis hands a node its own messages back too: this node delivered those when they were published.
     if (node === this.link.nodeId) return;
     for (const x of d.dropped) this.dropped(`${x.topic}: ${x.reason}`, 1);
+    if (this.pending >= MAX_PENDING) {
+      this.dropped(`${MAX_PENDING} batches from other nodes are waiting to be handed out`, events.length);
+      return;
+    }
     this.stats.received += events.length;
     const origin: BusOrigin = { local: false, node };
+    this.pending++;
     this.chain = this.chain.then(async () => {
+      this.pending--;
       for (const { topic, payload } of events) {
         for (const hook of this.hooks.get(topic) ?? []) {
           try {
@@ -125,12 +138,12 @@ export class ClusterBus implements EventBus {
     });
   }
 
-  /** Messages that fail the checks are counted; one log line a minute at most (a flood of them must not flood the log). */
+  /** Messages dropped are counted; one log line a minute at most (a flood of them must not flood the log). */
   private dropped(reason: string, n: number): void {
     this.stats.dropped += n;
     const now = Date.now();
     if (now - this.lastDropLog < 60_000) return;
     this.lastDropLog = now;
-    this.log.warn({ reason: reason.slice(0, 300) }, 'cluster: dropped a bus message from Redis that failed its checks');
+    this.log.warn({ reason: reason.slice(0, 300) }, 'cluster: dropped a bus message from Redis');
   }
 }

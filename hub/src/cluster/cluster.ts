@@ -5,6 +5,7 @@
 // cluster-behind-interfaces): the rest of the hub sees the EventBus and
 // DeviceOwnership interfaces.
 
+import type { Registry } from 'prom-client';
 import type { HubConfig } from '../config.js';
 import type { OwnershipHost } from '../device/ownership.js';
 import type { DeviceService } from '../devices/service.js';
@@ -14,6 +15,7 @@ import type { Logger } from '../log.js';
 import { ClusterBus } from './cluster-bus.js';
 import { FleetSync, type FleetSyncStore } from './fleet-sync.js';
 import { ClusterLink, type RedisState } from './link.js';
+import { registerClusterMetrics } from './metrics.js';
 import { LeaseOwnership } from './ownership.js';
 
 /** What /healthz and the stats show of the cluster. */
@@ -34,15 +36,19 @@ export interface ClusterParts {
 export interface Cluster extends ClusterInfo {
   readonly link: ClusterLink;
   readonly bus: ClusterBus;
-  /** Device ownership for the gateway; `host` is the gateway itself (its methods called only once started). */
-  ownership(host: OwnershipHost): LeaseOwnership;
+  /**
+   * Device ownership for the gateway; `host` is the gateway itself (its methods called
+   * only once started); `afterClaim` reloads per-device memory another node may have
+   * made stale (the series another node created), before WELCOME.
+   */
+  ownership(host: OwnershipHost, afterClaim?: (device: string) => Promise<void>): LeaseOwnership;
   /** Starts leases and fleet synchronisation. */
   start(parts: ClusterParts): Promise<void>;
   close(): Promise<void>;
 }
 
 /** Joins the cluster --cluster names, or throws a HubError naming the cause (the hub does not start half-clustered). */
-export async function joinCluster(config: Readonly<HubConfig>, log: Logger): Promise<Cluster> {
+export async function joinCluster(config: Readonly<HubConfig>, log: Logger, registry: Registry): Promise<Cluster> {
   if (config.cluster === undefined) throw new HubError(HubErrorCode.Internal, 'joinCluster without --cluster');
   let link: ClusterLink;
   try {
@@ -59,13 +65,14 @@ export async function joinCluster(config: Readonly<HubConfig>, log: Logger): Pro
   }
   let leases: LeaseOwnership | undefined;
   let sync: FleetSync | undefined;
+  registerClusterMetrics(registry, link, bus.stats, () => leases?.stats);
   return {
     link,
     bus,
     nodeId: config.nodeId,
     redis: () => link.state,
-    ownership(host) {
-      leases ??= new LeaseOwnership(link, host, log, () => bus.flush());
+    ownership(host, afterClaim) {
+      leases ??= new LeaseOwnership(link, host, log, () => bus.flush(), afterClaim);
       return leases;
     },
     async start(parts) {
@@ -75,7 +82,7 @@ export async function joinCluster(config: Readonly<HubConfig>, log: Logger): Pro
       link.on('up', () => parts.resync());
     },
     close: async () => {
-      leases?.stop();
+      await leases?.stop();
       sync?.stop();
       bus.flush();
       await link.close();

@@ -3,7 +3,7 @@
 // part of memory it concerns is read again from PostgreSQL (an operator's sessions,
 // a device's record); other nodes' presence marks their devices online here; and a
 // node that died without a word has its devices shown offline once their leases
-// lapse (LEASE_TTL_MS, SPEC.md §2.4), announced once in the cluster by whichever
+// lapse (LEASE_TTL_MS, SPEC.md §8.6), announced once in the cluster by whichever
 // node sees it first.
 
 import type { BusEvents } from '../bus.js';
@@ -124,7 +124,7 @@ export class FleetSync {
       if (first !== 'OK') continue;
       this.log.info({ device: e.record.id, node }, 'cluster: device offline: the node serving it is gone and its lease lapsed');
       this.bus.publish('presence', {
-        presence: { device: e.record.id, online: false, reason: 'timeout', code: null, at: now },
+        presence: { device: e.record.id, online: false, reason: 'timeout', code: 1006, at: now },
         rtt: e.rtt,
         lastSeen: e.lastSeen,
       });

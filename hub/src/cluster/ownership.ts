@@ -1,4 +1,4 @@
-// Device ownership across nodes (docs/architecture.md § Cluster; SPEC.md §2.4): a
+// Device ownership across nodes (docs/architecture.md § Cluster; SPEC.md §8.6): a
 // lease per device in Redis, `own:{device}` = "<node> <session>", with a TTL
 // (LEASE_TTL_MS) that this node renews for every session it serves, and a node
 // heartbeat `alive:{node}` with the same TTL. A node that dies stops renewing:
@@ -23,7 +23,7 @@ import type { DeviceOwnership, OwnershipHost } from '../device/ownership.js';
 import type { Logger } from '../log.js';
 import type { ClusterLink } from './link.js';
 
-/** How long a lease lives without renewal, ms: the bound on how long a dead node's devices stay online (SPEC.md §2.4). */
+/** How long a lease lives without renewal, ms: the bound on how long a dead node's devices stay online (SPEC.md §8.6). */
 export const LEASE_TTL_MS = 15_000;
 /** Leases and the heartbeat are renewed this often, ms: two renewals may fail before a lease lapses. */
 export const RENEW_MS = 5_000;
@@ -56,9 +56,11 @@ const message = z.discriminatedUnion('t', [
 
 export interface OwnershipStats {
   claims: number;
-  takeovers: number;
-  /** Takeovers that went ahead without an answer (the old node dead or silent). */
+  /** Claims of a device another node held: that node answered, was gone (no heartbeat), or stayed silent past RELEASE_WAIT_MS. */
+  answered: number;
+  gone: number;
   unanswered: number;
+  /** Sessions ended because another node held their lease. */
   lost: number;
 }
 
@@ -66,7 +68,7 @@ export class LeaseOwnership implements DeviceOwnership {
   private readonly waiting = new Map<string, () => void>();
   private readonly channel: string;
   private timer: NodeJS.Timeout | undefined;
-  readonly stats: OwnershipStats = { claims: 0, takeovers: 0, unanswered: 0, lost: 0 };
+  readonly stats: OwnershipStats = { claims: 0, answered: 0, gone: 0, unanswered: 0, lost: 0 };
 
   constructor(
     private readonly link: ClusterLink,
@@ -74,6 +76,8 @@ export class LeaseOwnership implements DeviceOwnership {
     private readonly log: Logger,
     /** Called before this node answers a release, so what it published first (presence offline) is ahead of the answer. */
     private readonly beforeAnswer: () => void = () => {},
+    /** Called once a claim is settled, before WELCOME: memory the device's previous node may have made stale is read again. */
+    private readonly afterClaim: (device: string) => Promise<void> = async () => {},
   ) {
     this.channel = link.nodeChannel(link.nodeId);
   }
@@ -90,10 +94,12 @@ export class LeaseOwnership implements DeviceOwnership {
     this.link.on('up', () => void this.renewAll());
   }
 
-  stop(): void {
+  /** Stops renewing; the heartbeat goes at once, so no node waits on this one to answer a takeover. */
+  async stop(): Promise<void> {
     clearInterval(this.timer);
     for (const done of this.waiting.values()) done();
     this.waiting.clear();
+    if (this.link.up) await this.link.cmd.del(this.link.key('alive', this.link.nodeId)).catch(() => {});
   }
 
   private lease(device: string): string {
@@ -105,6 +111,13 @@ export class LeaseOwnership implements DeviceOwnership {
   }
 
   async claim(device: string, session: string): Promise<void> {
+    await this.takeOver(device, session);
+    await this.afterClaim(device).catch((err: unknown) =>
+      this.log.warn({ err: (err as Error).message, device }, 'cluster: could not reload what another node changed for the device'),
+    );
+  }
+
+  private async takeOver(device: string, session: string): Promise<void> {
     this.stats.claims++;
     // Redis unreachable: serve the device anyway (storage stays exactly once); renewal announces the lease once Redis is back.
     if (!this.link.up) return;
@@ -119,9 +132,9 @@ export class LeaseOwnership implements DeviceOwnership {
     const [node, oldSession] = old.split(' ');
     // This node's own older session: the gateway replaces it itself.
     if (node === undefined || oldSession === undefined || node === this.link.nodeId) return;
-    this.stats.takeovers++;
     const alive = await this.link.cmd.exists(this.link.key('alive', node)).catch(() => 0);
     if (alive === 0) {
+      this.stats.gone++;
       this.log.info({ device, from: node }, 'cluster: taking over a device from a node that is gone');
       return;
     }
@@ -145,7 +158,10 @@ export class LeaseOwnership implements DeviceOwnership {
         { device, from: node, waitedMs: RELEASE_WAIT_MS },
         'cluster: the node holding a device did not let go in time; taking it over',
       );
-    } else this.log.debug({ device, from: node }, 'cluster: device taken over');
+    } else {
+      this.stats.answered++;
+      this.log.debug({ device, from: node }, 'cluster: device taken over');
+    }
   }
 
   release(device: string, session: string): void {

@@ -1,5 +1,5 @@
 // Which node serves a device, in cluster mode (docs/architecture.md § Cluster,
-// SPEC.md §2.4): the gateway asks before it answers WELCOME and tells when a
+// SPEC.md §8.6): the gateway asks before it answers WELCOME and tells when a
 // session ends; the cluster layer keeps the leases. A single hub has no ownership
 // to keep (undefined).
 

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import type { HubStats } from '@halyard/firmware-protocol';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { serveStatic } from '@hono/node-server/serve-static';
-import { type Context, Hono } from 'hono';
+import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { compress } from 'hono/compress';
 import { secureHeaders } from 'hono/secure-headers';
@@ -98,6 +98,16 @@ export function createApp(ctx: HubContext, extras: AppExtras): { app: Hono<AppEn
     return chunkedLimit(c, next);
   });
   app.use('*', authenticate(ctx.sessions));
+  // Cluster mode: a device made on another node a moment ago is known here before the route looks it up.
+  if (ctx.cluster !== undefined) {
+    const catchUp: MiddlewareHandler<AppEnv> = async (c, next) => {
+      const id = c.req.param('id');
+      if (c.get('caller') !== undefined && id !== undefined && id.length <= 256) await ctx.deviceService.catchUp(id);
+      await next();
+    };
+    app.use(`${API_PREFIX}/devices/:id`, catchUp);
+    app.use(`${API_PREFIX}/devices/:id/*`, catchUp);
+  }
   app.use(`${API_PREFIX}/*`, csrfGuard(tls));
 
   const routes = new Routes();

@@ -317,6 +317,11 @@ async function scenario(e: Engine): Promise<Record<string, unknown>> {
   out.eventsOfA = await store.listEvents({ device: a.rowid, limit: 10 });
   out.eventsSince = await store.listEvents({ since: T0 + 100_000, limit: 10 });
   out.lastSeq = (await store.listDevices()).map((d) => [d.id, d.lastSeq]);
+  // One device as listDevices has it, sequence number included (cluster mode reads it before WELCOME).
+  const listedA = (await store.listDevices()).find((d) => d.id === 'dev-a');
+  assert.deepEqual(await store.getDevice('dev-a'), listedA);
+  assert.equal(await store.getDevice('no-such-device'), undefined);
+  out.oneDevice = await store.getDevice('dev-a');
 
   // Telemetry queries through the hub's service (tail + store), before and after compaction.
   const queries = async () => {
