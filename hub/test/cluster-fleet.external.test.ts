@@ -92,6 +92,30 @@ describe('a cluster of three hub processes behind HAProxy', { timeout: 600_000 }
     return { status: r.status, body: await r.json() };
   }
 
+  /**
+   * Runs `outage` while watching every live node's /healthz; resolves with what they
+   * said meanwhile (the answers, in order), so a test can check the documented degradation.
+   */
+  // biome-ignore lint/suspicious/noExplicitAny: the test reads the JSON answers
+  async function watchHealth(alive: number[], outage: () => Promise<void>): Promise<{ status: number; body: any }[]> {
+    // biome-ignore lint/suspicious/noExplicitAny: as above
+    const seen: { status: number; body: any }[] = [];
+    let watching = true;
+    const watcher = (async () => {
+      while (watching) {
+        seen.push(...(await Promise.all(alive.map((i) => health(i).catch(() => ({ status: 0, body: {} }))))));
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    })();
+    try {
+      await outage();
+    } finally {
+      watching = false;
+      await watcher;
+    }
+    return seen;
+  }
+
   /** The node whose connection holds the leader lock (pg-leadership.ts), as PostgreSQL says. */
   async function leader(): Promise<string | undefined> {
     const r = await db.query<{ name: string }>(
@@ -315,7 +339,12 @@ describe('a cluster of three hub processes behind HAProxy', { timeout: 600_000 }
   it('PostgreSQL restarted under load: nodes degrade, recover, and lose nothing acknowledged', async () => {
     const alive = c.nodes.map((n, i) => (n.alive ? i : -1)).filter((i) => i >= 0);
     startLoad(1_000);
-    await c.pg.restart();
+    const during = await watchHealth(alive, () => c.pg.restart());
+    // Degraded as documented: 503 naming storage, PostgreSQL unreachable in the cluster part.
+    assert.ok(
+      during.some((h) => h.status === 503 && h.body.cluster?.postgres?.up === false),
+      `a node said PostgreSQL was away (${during.length} answers)`,
+    );
     await eventually(
       async () => (await Promise.all(alive.map(async (i) => (await health(i)).status))).every((s) => s === 200),
       'every node healthy again',
@@ -331,7 +360,11 @@ describe('a cluster of three hub processes behind HAProxy', { timeout: 600_000 }
   it('Redis restarted under load: nodes reconnect, commands still cross nodes, nothing acknowledged lost', async () => {
     const alive = c.nodes.map((n, i) => (n.alive ? i : -1)).filter((i) => i >= 0);
     startLoad(1_000);
-    await c.redis.restart();
+    const during = await watchHealth(alive, () => c.redis.restart());
+    assert.ok(
+      during.some((h) => h.status === 503 && h.body.cluster?.redis?.up === false),
+      `a node said Redis was away (${during.length} answers)`,
+    );
     await eventually(
       async () => (await Promise.all(alive.map(async (i) => (await health(i)).body.cluster?.redis?.up))).every((u) => u === true),
       'every node back on Redis',
