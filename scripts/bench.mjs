@@ -17,7 +17,9 @@ const SCENARIOS = {
   commands: { file: 'bench/src/commands.bench.ts', what: 'command round trip through the HTTP API at a fixed rate' },
   storm: { file: 'bench/src/storm.bench.ts', what: 'reconnect storm after a hub restart; no command lost' },
   queries: { file: 'bench/src/queries.bench.ts', what: 'bucketed and latest queries on a large generated table' },
+  storage: { file: 'bench/src/storage.bench.ts', what: 'telemetry bytes per point per profile: block codec vs first format vs Gorilla' },
   postgres: { file: 'bench/src/postgres.bench.ts', what: 'ingest and queries on PostgreSQL beside SQLite (skipped without PostgreSQL)' },
+  firmware: { file: 'bench/src/firmware.bench.ts', what: 'a firmware image to every device at once vs a bare ws server serving it' },
   cluster: {
     file: 'bench/src/cluster.bench.ts',
     what: 'one node vs a two-node cluster, commands across nodes, takeover, failover after kill -9 (skipped without PostgreSQL/Redis)',

@@ -1,9 +1,11 @@
 // Benchmark scenario 2: ingest with integrators. The hub stores telemetry from N
-// devices while 1 or 10 MQTT subscribers take `halyard/devices/+/telemetry`; we
-// report messages delivered per second per subscriber beside frames stored per
-// second, and the drops the hub counted. Baseline (b): Mosquitto (when installed)
-// relaying the same kind of SenML JSON, published by MQTT clients at QoS 1, to one
-// subscriber, measured in the same run.
+// devices while 1 or 10 MQTT subscribers take `halyard/devices/+/telemetry` at
+// QoS 1 (the hub publishing telemetry at QoS 1, its default); we report messages
+// delivered per second per subscriber beside frames stored per second, and the
+// drops the hub counted. Baseline (b): Mosquitto (when installed) relaying the same
+// kind of SenML JSON, published by MQTT clients at QoS 1, to one subscriber,
+// measured in the same run. Then the cost of QoS 1: ingest as fast as ACKs allow
+// with one subscriber, the hub publishing telemetry at QoS 1 against QoS 0.
 
 import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
@@ -56,10 +58,13 @@ async function mosquittoRelay(): Promise<number | undefined> {
   }
 }
 
-/** Ingest at `rate` frames/s (0: as fast as ACKs allow) with `subscribers` on the telemetry topic. */
-async function hubRun(subscribers: number, rate: number): Promise<{ stored: number; delivered: number; dropped: number }> {
+/**
+ * Ingest at `rate` frames/s (0: as fast as ACKs allow) with `subscribers` on the
+ * telemetry topic at `qos`, the hub publishing telemetry at `qos` too.
+ */
+async function hubRun(subscribers: number, rate: number, qos: 0 | 1 = 1): Promise<{ stored: number; delivered: number; dropped: number }> {
   const seeded = seedDevices(DEVICES);
-  const hub = await startHub(seeded.dir);
+  const hub = await startHub(seeded.dir, ['--mqtt-qos', `1,telemetry=${qos}`]);
   const token = await login(hub.port);
   await fetch(`http://127.0.0.1:${hub.port}/api/v1/integrators`, {
     method: 'POST',
@@ -75,7 +80,7 @@ async function hubRun(subscribers: number, rate: number): Promise<{ stored: numb
       password: 'bench-password',
       topic: 'halyard/devices/+/telemetry',
       clients: subscribers,
-      qos: 0,
+      qos,
     }),
   ]);
   await sub.next((e) => e.event === 'ready');
@@ -114,7 +119,7 @@ for (const [k, rate] of [
   const load = rate === 0 ? 'ingest unlimited (overload)' : `${rate} frames/s`;
   rows.push({
     scenario: 'mqtt',
-    case: `${DEVICES} devices, ${load}, ${k} subscriber${k > 1 ? 's' : ''}: delivered per subscriber`,
+    case: `${DEVICES} devices, ${load}, ${k} QoS 1 subscriber${k > 1 ? 's' : ''}: delivered per subscriber`,
     value: Math.round(r.delivered),
     unit: 'msg/s',
     ...(relay === undefined ? {} : { baseline: 'Mosquitto relay, QoS 1, 1 subscriber', baselineValue: Math.round(relay) }),
@@ -126,6 +131,35 @@ for (const [k, rate] of [
     },
   });
 }
+// The cost of QoS 1 on delivery: the first row's load, telemetry published and subscribed at QoS 0.
+const atQos0 = await hubRun(1, offered, 0);
+const first = rows[0] as BenchRow;
+rows.push({
+  scenario: 'mqtt',
+  case: `${DEVICES} devices, ${offered} frames/s, 1 subscriber: delivered at QoS 1 (first row)`,
+  value: first.value,
+  unit: 'msg/s',
+  baseline: 'the same at QoS 0',
+  baselineValue: Math.round(atQos0.delivered),
+  extra: { storedFramesPerSecQos0: Math.round(atQos0.stored), droppedQos0: atQos0.dropped },
+});
+// The cost of QoS 1 on ingest: the same overload, telemetry published and subscribed at QoS 0 as the baseline.
+const q0 = await hubRun(1, 0, 0);
+const q1 = await hubRun(1, 0, 1);
+rows.push({
+  scenario: 'mqtt',
+  case: `${DEVICES} devices, ingest unlimited, 1 subscriber, telemetry at QoS 1: frames stored`,
+  value: Math.round(q1.stored),
+  unit: 'frames/s',
+  baseline: 'the same at QoS 0',
+  baselineValue: Math.round(q0.stored),
+  extra: {
+    deliveredQos1: Math.round(q1.delivered),
+    deliveredQos0: Math.round(q0.delivered),
+    droppedQos1: q1.dropped,
+    droppedQos0: q0.dropped,
+  },
+});
 report(rows, args);
 for (const r of rows) console.log(`  ${r.case}: ${JSON.stringify(r.extra)}`);
 if (relay === undefined) console.log('  (Mosquitto is not installed: no baseline (b) in this run)');

@@ -5,7 +5,7 @@
 
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { BLOCK_MAX_POINTS, blockRanges, openDatabase, packBlock } from '@halyard/hub';
+import { BLOCK_MAX_POINTS, blockRanges, openDatabase, packBlocks } from '@halyard/hub';
 import { build } from 'hdr-histogram-js';
 import { type BenchRow, parseBenchArgs, report, size } from '../../scripts/bench-lib.js';
 import { login, seedDevices, startHub } from './lib.js';
@@ -40,8 +40,7 @@ const t0 = performance.now();
     db.transaction(() => {
       const s = Number(series.run(d, metric, 'Cel', ts[PER - 1], values[PER - 1]).lastInsertRowid);
       for (const [a, b] of blockRanges(ts)) {
-        const p = packBlock(ts, values, a, b);
-        block.run(s, p.t0, id++, p.t1, p.n, p.nnum, p.sum, p.min, p.max, p.data);
+        for (const p of packBlocks(ts, values, a, b)) block.run(s, p.t0, id++, p.t1, p.n, p.nnum, p.sum, p.min, p.max, p.data);
       }
     })();
   }

@@ -44,7 +44,9 @@ describe('npm run bench', () => {
           'commands',
           'storm',
           'queries',
+          'storage',
           ...(pgSkipped ? [] : ['postgres']),
+          'firmware',
           ...(clusterSkipped ? [] : ['cluster']),
         ],
       );

@@ -4,8 +4,9 @@
 // upper snake case: --backoff-cap -> HALYARD_SIM_BACKOFF_CAP.
 
 import { isIP } from 'node:net';
-import { parseDuration } from '@halyard/firmware-protocol';
+import { parseDuration, parseSize } from '@halyard/firmware-protocol';
 import { type ChaosOptions, NO_CHAOS } from './chaos/chaos.js';
+import { UPDATE_FAULTS, type UpdateFault } from './engine/updater.js';
 import { SimError, SimErrorCode } from './errors.js';
 import type { ProfileChoice } from './profiles/profile.js';
 import { isProfileChoice, PROFILE_CHOICES } from './profiles/registry.js';
@@ -50,10 +51,18 @@ export interface SimConfig {
   sourceAddresses: string[];
   seed: number | undefined;
   chaos: ChaosOptions;
+  /** Download speed per device for firmware updates, bytes/s; 0: as fast as the hub answers. */
+  updateSpeed: number;
+  /** CHUNK_REQUESTs each device keeps outstanding, 1-16 (SPEC.md §12.3). */
+  updateWindow: number;
+  /** File with the hub's Ed25519 public key (PEM, or the raw 32 bytes in base64): offers are verified with it and unsigned ones refused. */
+  updateKey: string | undefined;
+  /** A fault for the --chaos-devices share's updates. */
+  updateFault: UpdateFault | undefined;
   help: boolean;
 }
 
-type Kind = 'string' | 'int' | 'bool' | 'duration' | 'rate' | 'fraction' | 'addresses';
+type Kind = 'string' | 'int' | 'bool' | 'duration' | 'rate' | 'fraction' | 'addresses' | 'size';
 
 interface Flag {
   name: string;
@@ -94,6 +103,10 @@ function defaults(): Draft {
     sourceAddresses: [],
     seed: undefined,
     chaos: { ...NO_CHAOS },
+    updateSpeed: 0,
+    updateWindow: 4,
+    updateKey: undefined,
+    updateFault: undefined,
     help: false,
   };
 }
@@ -149,6 +162,22 @@ const FLAGS: readonly Flag[] = [
   flag('chaos-malformed', 'rate', '0', 'malformed frames per device, e.g. 1/m (the hub should close 4400)', setChaos('malformedRate')),
   flag('chaos-storm', 'duration', '0', 'reconnect storm: every device drops and reconnects at once, this often', setChaos('stormEveryMs')),
   flag('chaos-devices', 'fraction', '1', 'share of devices the per-device faults apply to, 0-1', setChaos('fraction')),
+  flag(
+    'update-speed',
+    'size',
+    '0',
+    "firmware download speed per device, bytes/s: '64KiB', '1MiB' (0: as fast as the hub answers)",
+    set('updateSpeed'),
+  ),
+  flag('update-window', 'int', '4', 'chunk requests each device keeps outstanding during an update, 1-16', set('updateWindow')),
+  flag(
+    'update-key',
+    'string',
+    '-',
+    "the hub's firmware signing key (PEM or base64 of 32 bytes): verify offers, refuse unsigned ones",
+    set('updateKey'),
+  ),
+  flag('update-fault', 'string', '-', `a fault for the --chaos-devices share's updates: ${UPDATE_FAULTS.join(' | ')}`, set('updateFault')),
   flag('help', 'bool', '', 'show this help', set('help')),
 ];
 
@@ -198,6 +227,8 @@ function parseValue(flag: Flag, raw: string, source: string): ParsedValue {
       const n = Number(raw);
       return raw.trim() !== '' && n > 0 && n <= 1 ? n : bad('a share above 0 and at most 1');
     }
+    case 'size':
+      return parseSize(raw) ?? bad("a size such as '64KiB' or '1MiB'");
     case 'addresses':
       return parseAddresses(raw) ?? bad("'N' (1-254) or a comma list of IP addresses");
   }
@@ -235,6 +266,9 @@ function validate(c: Draft): void {
   if (!/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,50}$/.test(c.idPrefix))
     fail('--id-prefix must be 1-51 characters of A-Z a-z 0-9 _ . : - starting with a letter or digit');
   if (c.seed !== undefined && c.seed > 0xffff_ffff) fail('--seed must fit in 32 bits');
+  if (c.updateWindow < 1 || c.updateWindow > 16) fail('--update-window must be from 1 to 16 (SPEC.md §12.3)');
+  if (c.updateFault !== undefined && !(UPDATE_FAULTS as readonly string[]).includes(c.updateFault))
+    fail(`--update-fault must be one of ${UPDATE_FAULTS.join(', ')}`);
 }
 
 /** `<device-id>.<secret>` as provisioning prints it. */

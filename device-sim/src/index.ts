@@ -25,7 +25,7 @@
 //   const fleet = startFleet({ hub: 'ws://127.0.0.1:8080', devices, onUnauthorized: renew });
 //
 // FleetOptions documents every knob (rate, batch, ramp, backoff, buffer, tls,
-// sourceAddresses, chaos, seed). Everything runs in the calling process: for load
+// sourceAddresses, chaos, updates, seed). Everything runs in the calling process: for load
 // tests, start the fleet in a process of its own so it does not share the hub's CPU.
 
 export type { ChaosOptions } from './chaos/chaos.js';
@@ -34,11 +34,14 @@ export type { StopReason } from './engine/close-policy.js';
 export type { CommandOutcome } from './engine/command-log.js';
 export type { DeviceSpec, FleetEventMap } from './engine/context.js';
 export { type DeviceHandle, type Fleet, type FleetOptions, startFleet } from './engine/fleet.js';
+export { seededRandom } from './engine/random.js';
 export type { DeviceState, LatencySummary, StatsSnapshot } from './engine/stats.js';
+export { parseUpdateKey } from './engine/update-key.js';
+export { DEFAULT_UPDATE_OPTIONS, UPDATE_FAULTS, type UpdateFault, type UpdateOptions } from './engine/updater.js';
 export { isSimError, SimError, SimErrorCode, type SimErrorCodeString } from './errors.js';
 export type { LoadOptions } from './load/load-gen.js';
-export { PROFILE_NAMES, type ProfileChoice, type ProfileName } from './profiles/profile.js';
-export { PROFILE_CHOICES } from './profiles/registry.js';
+export { PROFILE_NAMES, type Profile, type ProfileChoice, type ProfileName } from './profiles/profile.js';
+export { createProfile, PROFILE_CHOICES } from './profiles/registry.js';
 export { apiBaseFor } from './provision/api-client.js';
 export {
   deviceIds,

@@ -5,10 +5,12 @@
 // SIGTERM, after --duration, or when every device has stopped for good.
 
 import { spawnSync } from 'node:child_process';
+import type { KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { helpText, loadConfig, type SimConfig } from './config.js';
 import type { DeviceSpec } from './engine/context.js';
 import { type Fleet, startFleet } from './engine/fleet.js';
+import { parseUpdateKey } from './engine/update-key.js';
 import { isSimError, SimError, SimErrorCode } from './errors.js';
 import { profileFor } from './profiles/registry.js';
 import { loadDevices, provisionDevices } from './provision/provision.js';
@@ -84,6 +86,17 @@ async function run(config: SimConfig): Promise<number> {
     }
   }
   const tls = { ...(ca === undefined ? {} : { ca }), insecure: config.insecure };
+  let publicKey: KeyObject | undefined;
+  if (config.updateKey !== undefined) {
+    let text: string;
+    try {
+      text = await readFile(config.updateKey, 'utf8');
+    } catch (err) {
+      throw new SimError(SimErrorCode.Config, `--update-key: cannot read ${config.updateKey} (${(err as Error).message})`, { cause: err });
+    }
+    publicKey = parseUpdateKey(text);
+    if (publicKey === undefined) throw new SimError(SimErrorCode.Config, `--update-key: ${config.updateKey} holds no Ed25519 public key`);
+  }
   const { devices, renew } = await credentials(config, tls);
   const limit = openFileLimit();
   if (limit !== undefined && limit < devices.length + 64) {
@@ -104,6 +117,7 @@ async function run(config: SimConfig): Promise<number> {
     tls,
     sourceAddresses: config.sourceAddresses,
     chaos: config.chaos,
+    updates: { speed: config.updateSpeed, window: config.updateWindow, publicKey, fault: config.updateFault },
     seed: config.seed,
     onUnauthorized: renew,
   });

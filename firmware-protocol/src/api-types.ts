@@ -2,6 +2,7 @@
 // (CBOR). The web console imports these; the hub builds them.
 
 import type { JsonObject, JsonValue } from './merge-patch.js';
+import type { UpdateStateName } from './update.js';
 
 export type Role = 'admin' | 'operator' | 'viewer';
 
@@ -94,6 +95,33 @@ export interface CommandInfo {
   result: JsonValue | null;
   error: string | null;
   history: { state: CommandState; at: number }[];
+}
+
+/** A firmware update of one device (docs/firmware.md; SPEC.md §12 names its states and reasons). */
+export interface UpdateInfo {
+  /** The job id the device sees in UPDATE_OFFER. */
+  id: string;
+  device: string;
+  /** The image's id; null once a finished update's image was deleted. */
+  firmware: string | null;
+  /** The fleet job it belongs to; null for a single-device update. */
+  job: string | null;
+  state: UpdateStateName;
+  /** Bytes the device holds. */
+  progress: number;
+  /** The image's size in bytes; null once its image was deleted. */
+  size: number | null;
+  /** SPEC.md §12.6 reason name and code. */
+  reason: string | null;
+  reasonCode: number | null;
+  detail: string | null;
+  fromFw: string | null;
+  toFw: string;
+  attempts: number;
+  createdAt: number;
+  createdBy: string;
+  updatedAt: number;
+  finishedAt: number | null;
 }
 
 export interface TwinInfo {

@@ -18,6 +18,7 @@ import { ProtocolError, ProtocolErrorCode } from './errors.js';
 import type { Data, DataMap, DecodedMessage, Message, Telemetry } from './messages.js';
 import { COMMAND_ID_PATTERN, NAME_PATTERN } from './names.js';
 import { readPack, resolveTime, writePack } from './senml.js';
+import { DEVICE_UPDATE_STATES, REASON_STATES, UPDATE_JOB_PATTERN, UpdateState, type UpdateStateNumber } from './update.js';
 
 export interface DecodeOptions {
   /** Limits to enforce; missing ones take DEFAULT_LIMITS. */
@@ -31,7 +32,7 @@ export interface DecodeOptions {
 export type DecodeResult = { ok: true; message: DecodedMessage } | { ok: false; error: ProtocolError };
 
 /** Messages in the device's sequence space (SPEC.md §5.5). */
-const SEQ_TYPES: ReadonlySet<number> = new Set([MessageType.Telemetry, MessageType.Event, MessageType.Reported]);
+const SEQ_TYPES: ReadonlySet<number> = new Set([MessageType.Telemetry, MessageType.Event, MessageType.Reported, MessageType.UpdateStatus]);
 
 const NAMES: Record<number, string> = {
   1: 'HELLO',
@@ -44,7 +45,12 @@ const NAMES: Record<number, string> = {
   8: 'CMD_RESULT',
   9: 'DESIRED',
   10: 'REPORTED',
+  11: 'UPDATE_OFFER',
+  12: 'CHUNK_REQUEST',
+  13: 'CHUNK',
+  14: 'UPDATE_STATUS',
   15: 'ERROR',
+  16: 'UPDATE_CANCEL',
 };
 
 /** "TELEMETRY" for 3, and so on; "type N" for unknown numbers. */
@@ -78,6 +84,16 @@ function text(v: CborValue | undefined, field: string, max: number): string {
     bad(field, `must be at most ${max} bytes`);
   }
   return v;
+}
+
+function bytes(v: CborValue | undefined, field: string, min: number, max: number): Uint8Array {
+  if (!(v instanceof Uint8Array)) bad(field, 'must be a byte string');
+  if (v.length < min || v.length > max) bad(field, min === max ? `must be ${min} bytes` : `must be ${min} to ${max} bytes`);
+  return v;
+}
+
+function job(v: CborValue | undefined, field: string): string {
+  return matching(v, field, UPDATE_JOB_PATTERN, 'an update job id (SPEC.md §12.2)');
 }
 
 function matching(v: CborValue | undefined, field: string, pattern: RegExp, what: string): string {
@@ -134,6 +150,10 @@ function readMessage(items: CborValue[], opts: Required<DecodeOptions>): Decoded
       if (m.caps !== undefined) {
         if (!Array.isArray(m.caps) || m.caps.length > 32) bad('hello.caps', 'must be an array of at most 32 text strings');
         hello.caps = m.caps.map((c, i) => text(c, `hello.caps[${i}]`, id));
+      }
+      if (m.update !== undefined) {
+        if (!isMap(m.update)) bad('hello.update', 'must be a map');
+        hello.update = { job: job(m.update.job, 'hello.update.job'), held: uint(m.update.held, 'hello.update.held') };
       }
       return hello;
     }
@@ -205,6 +225,52 @@ function readMessage(items: CborValue[], opts: Required<DecodeOptions>): Decoded
     case MessageType.Reported:
       arity(items, 3, 3, name);
       return { type, seq: uint(items[1], 'seq', 1), patch: dataMap(items[2], 'patch') };
+    case MessageType.UpdateOffer: {
+      arity(items, 2, 2, name);
+      const m = items[1];
+      if (!isMap(m)) bad('offer', 'must be a map');
+      const offer: DecodedMessage = {
+        type,
+        job: job(m.job, 'offer.job'),
+        model: text(m.model, 'offer.model', id),
+        fw: text(m.fw, 'offer.fw', id),
+        size: uint(m.size, 'offer.size', 1),
+        sha256: bytes(m.sha256, 'offer.sha256', 32, 32),
+        chunk: uint(m.chunk, 'offer.chunk', 1),
+      };
+      if (offer.chunk > opts.limits.maxString) bad('offer.chunk', `must be at most ${opts.limits.maxString} (SPEC.md §12.3)`);
+      if (m.sig !== undefined) offer.sig = bytes(m.sig, 'offer.sig', 64, 64);
+      return offer;
+    }
+    case MessageType.ChunkRequest: {
+      arity(items, 4, 4, name);
+      const length = uint(items[3], 'length', 1);
+      if (length > opts.limits.maxString) bad('length', `must be at most ${opts.limits.maxString} (SPEC.md §12.3)`);
+      return { type, job: job(items[1], 'job'), offset: uint(items[2], 'offset'), length };
+    }
+    case MessageType.Chunk:
+      arity(items, 4, 4, name);
+      return { type, job: job(items[1], 'job'), offset: uint(items[2], 'offset'), data: bytes(items[3], 'data', 1, opts.limits.maxString) };
+    case MessageType.UpdateStatus: {
+      arity(items, 3, 3, name);
+      const seq = uint(items[1], 'seq', 1);
+      const m = items[2];
+      if (!isMap(m)) bad('status', 'must be a map');
+      const state = m.state;
+      if (typeof state !== 'number' || !DEVICE_UPDATE_STATES.has(state)) {
+        bad('status.state', 'must be a state a device sends: 1-9 or 11 (SPEC.md §12.5)');
+      }
+      const status: DecodedMessage = { type, seq, job: job(m.job, 'status.job'), state: state as UpdateStateNumber };
+      if (m.progress !== undefined) status.progress = uint(m.progress, 'status.progress');
+      else if (state === UpdateState.Downloading) bad('status.progress', 'is required with downloading');
+      if (m.reason !== undefined) status.reason = uint(m.reason, 'status.reason');
+      else if (REASON_STATES.has(state)) bad('status.reason', 'is required with failed, rejected and rolled_back');
+      if (m.detail !== undefined) status.detail = text(m.detail, 'status.detail', id);
+      return status;
+    }
+    case MessageType.UpdateCancel:
+      arity(items, 2, 2, name);
+      return { type, job: job(items[1], 'job') };
     default: {
       arity(items, 3, 4, name);
       const error: DecodedMessage = {
@@ -269,7 +335,14 @@ export function encode(message: Message): Uint8Array {
     case MessageType.Hello:
       return encodeCbor([
         message.type,
-        { proto: message.proto, fw: message.fw, model: message.model, boot: message.boot, caps: message.caps },
+        {
+          proto: message.proto,
+          fw: message.fw,
+          model: message.model,
+          boot: message.boot,
+          caps: message.caps,
+          update: message.update && { job: message.update.job, held: message.update.held },
+        },
       ]);
     case MessageType.Welcome:
       return encodeCbor([
@@ -300,5 +373,30 @@ export function encode(message: Message): Uint8Array {
           ? [message.type, message.code, message.message]
           : [message.type, message.code, message.message, message.seq],
       );
+    case MessageType.UpdateOffer:
+      return encodeCbor([
+        message.type,
+        {
+          job: message.job,
+          model: message.model,
+          fw: message.fw,
+          size: message.size,
+          sha256: message.sha256,
+          chunk: message.chunk,
+          sig: message.sig,
+        },
+      ]);
+    case MessageType.ChunkRequest:
+      return encodeCbor([message.type, message.job, message.offset, message.length]);
+    case MessageType.Chunk:
+      return encodeCbor([message.type, message.job, message.offset, message.data]);
+    case MessageType.UpdateStatus:
+      return encodeCbor([
+        message.type,
+        message.seq,
+        { job: message.job, state: message.state, progress: message.progress, reason: message.reason, detail: message.detail },
+      ]);
+    case MessageType.UpdateCancel:
+      return encodeCbor([message.type, message.job]);
   }
 }

@@ -24,7 +24,12 @@ export const MessageType = {
   CmdResult: 8,
   Desired: 9,
   Reported: 10,
+  UpdateOffer: 11,
+  ChunkRequest: 12,
+  Chunk: 13,
+  UpdateStatus: 14,
   Error: 15,
+  UpdateCancel: 16,
 } as const;
 export type MessageTypeNumber = (typeof MessageType)[keyof typeof MessageType];
 
@@ -36,6 +41,8 @@ export const UPLINK_TYPES: ReadonlySet<number> = new Set([
   MessageType.CmdAccepted,
   MessageType.CmdResult,
   MessageType.Reported,
+  MessageType.ChunkRequest,
+  MessageType.UpdateStatus,
 ]);
 /** Messages the hub sends. */
 export const DOWNLINK_TYPES: ReadonlySet<number> = new Set([
@@ -44,6 +51,9 @@ export const DOWNLINK_TYPES: ReadonlySet<number> = new Set([
   MessageType.Command,
   MessageType.Desired,
   MessageType.Error,
+  MessageType.UpdateOffer,
+  MessageType.Chunk,
+  MessageType.UpdateCancel,
 ]);
 
 /** WebSocket close codes (SPEC.md §8). */

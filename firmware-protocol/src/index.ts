@@ -23,3 +23,4 @@ export * from './names.js';
 export * from './plain-value.js';
 export { readPack, resolveTime, SENML_VERSION, SenmlLabel, writePack } from './senml.js';
 export { formatDuration, parseDuration, parseSize } from './units.js';
+export * from './update.js';

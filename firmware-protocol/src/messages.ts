@@ -2,6 +2,7 @@
 // the hub, the simulator and the console import (SPEC.md §5-§7).
 
 import type { CommandStatusNumber, MessageType } from './constants.js';
+import type { UpdateStateNumber } from './update.js';
 
 /** Plain CBOR data ("any" in SPEC.md §3.4): no tags, no integer map keys. */
 export type Data = null | boolean | number | string | Uint8Array | Data[] | DataMap;
@@ -48,6 +49,14 @@ export interface Hello {
   model: string;
   boot?: number;
   caps?: string[];
+  /** What the device holds of an update in progress, so the hub resumes it (SPEC.md §12.4). */
+  update?: HelloUpdate;
+}
+
+export interface HelloUpdate {
+  job: string;
+  /** Bytes of the image the device holds, from offset 0. */
+  held: number;
 }
 
 export interface Welcome {
@@ -128,8 +137,62 @@ export interface ErrorMessage {
   seq?: number;
 }
 
-export type UplinkMessage = Hello | Telemetry | DeviceEvent | CmdAccepted | CmdResult | Reported;
-export type DownlinkMessage = Welcome | Ack | Command | Desired | ErrorMessage;
+/** A firmware image offered to the device (SPEC.md §12.2). */
+export interface UpdateOffer {
+  type: typeof MessageType.UpdateOffer;
+  job: string;
+  /** The model the image is built for. */
+  model: string;
+  /** The version the device reports in HELLO's `fw` once it runs the image. */
+  fw: string;
+  /** Image size in bytes. */
+  size: number;
+  /** SHA-256 of the whole image, 32 bytes. */
+  sha256: Uint8Array;
+  /** Largest `length` a CHUNK_REQUEST may ask for. */
+  chunk: number;
+  /** Ed25519 signature of signedBytes() (SPEC.md §12.8), 64 bytes; absent for unsigned images. */
+  sig?: Uint8Array;
+}
+
+/** The device asks for `length` bytes of the image at `offset` (SPEC.md §12.3). */
+export interface ChunkRequest {
+  type: typeof MessageType.ChunkRequest;
+  job: string;
+  offset: number;
+  length: number;
+}
+
+/** Bytes of the image at `offset` (SPEC.md §12.3). */
+export interface Chunk {
+  type: typeof MessageType.Chunk;
+  job: string;
+  offset: number;
+  data: Uint8Array;
+}
+
+/** Where the device is with an update; in the sequence space (SPEC.md §12.5). */
+export interface UpdateStatus {
+  type: typeof MessageType.UpdateStatus;
+  seq: number;
+  job: string;
+  state: UpdateStateNumber;
+  /** Bytes held, from offset 0. */
+  progress?: number;
+  /** Required with failed, rejected and rolled_back (SPEC.md §12.6). */
+  reason?: number;
+  /** Free text for operators, at most 128 bytes. */
+  detail?: string;
+}
+
+/** The hub withdraws an update (SPEC.md §12.9). */
+export interface UpdateCancel {
+  type: typeof MessageType.UpdateCancel;
+  job: string;
+}
+
+export type UplinkMessage = Hello | Telemetry | DeviceEvent | CmdAccepted | CmdResult | Reported | ChunkRequest | UpdateStatus;
+export type DownlinkMessage = Welcome | Ack | Command | Desired | ErrorMessage | UpdateOffer | Chunk | UpdateCancel;
 export type Message = UplinkMessage | DownlinkMessage;
 
 /** TELEMETRY as decode() returns it: the pack plus its resolved records. */

@@ -4,12 +4,16 @@
 //
 //   npm run vectors -w @halyard/firmware-protocol
 
+import { createHash, createPrivateKey, createPublicKey, sign } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { DEFAULT_LIMITS, decode, type Encodable, encode, encodeCbor, type Message } from '../src/index.js';
+import { DEFAULT_LIMITS, decode, type Encodable, encode, encodeCbor, type Message, signedBytes } from '../src/index.js';
 import { toJson } from './vector-json.js';
 
 const NOW = 1_764_000_000_000; // 2025-11-24T16:00:00Z, the "now" of relative SenML times
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+// Fixed bytes standing for a digest and a signature: the codec checks their lengths, not their meaning.
+const SHA256 = new Uint8Array(Buffer.from('3f1c9a0e5b7d2c4486a1f0e9d8c7b6a5948372615049382716a5b4c3d2e1f0a9', 'hex'));
+const SIG = new Uint8Array(64).map((_, i) => (i * 37 + 11) & 0xff);
 
 interface Valid {
   name: string;
@@ -132,6 +136,71 @@ const valid: Valid[] = [
     message: { type: 10, seq: 7, patch: { setpoint: 21, mode: 'heat', boost: null } },
   },
   { name: 'error', description: 'ERROR before close 4400', message: { type: 15, code: 4400, message: 'malformed frame: PROTO_ERR_TAG' } },
+  {
+    name: 'hello-update-in-progress',
+    description: 'HELLO of a device that takes updates (cap "ota") and holds 49,152 bytes of job u-7 (SPEC.md §12.4)',
+    message: { type: 1, proto: 1, fw: '1.4.0', model: 'thermostat-t2', caps: ['commands', 'ota'], update: { job: 'u-7', held: 49_152 } },
+  },
+  {
+    name: 'update-offer-signed',
+    description: 'UPDATE_OFFER of a signed 1 MiB image, chunks of up to 16 KiB (SPEC.md §12.2)',
+    message: {
+      type: 11,
+      job: 'u-7',
+      model: 'thermostat-t2',
+      fw: '1.5.0',
+      size: 1_048_576,
+      sha256: SHA256,
+      chunk: 16_384,
+      sig: SIG,
+    },
+  },
+  {
+    name: 'update-offer-unsigned',
+    description: 'UPDATE_OFFER without a signature: the device checks size and digest only, if its policy allows unsigned images',
+    message: { type: 11, job: 'u-8', model: 'esp32-devkit', fw: '2.0.0', size: 300_000, sha256: SHA256, chunk: 4_096 },
+  },
+  {
+    name: 'chunk-request',
+    description: 'CHUNK_REQUEST: 16 KiB at offset 49,152 (SPEC.md §12.3)',
+    message: { type: 12, job: 'u-7', offset: 49_152, length: 16_384 },
+  },
+  {
+    name: 'chunk',
+    description: 'CHUNK: the 8 bytes at offset 1,048,568, the end of the image',
+    message: { type: 13, job: 'u-7', offset: 1_048_568, data: new Uint8Array([0, 1, 2, 3, 0xfc, 0xfd, 0xfe, 0xff]) },
+  },
+  {
+    name: 'update-status-downloading',
+    description: 'UPDATE_STATUS downloading, 65,536 bytes held; in the sequence space (SPEC.md §12.5)',
+    message: { type: 14, seq: 18, job: 'u-7', state: 1, progress: 65_536 },
+  },
+  {
+    name: 'update-status-rebooting',
+    description: 'UPDATE_STATUS rebooting into the new image',
+    message: { type: 14, seq: 19, job: 'u-7', state: 5, progress: 1_048_576 },
+  },
+  {
+    name: 'update-status-failed',
+    description: 'UPDATE_STATUS failed, reason 2 (digest_mismatch), with a detail for operators',
+    message: { type: 14, seq: 20, job: 'u-7', state: 7, progress: 1_048_576, reason: 2, detail: 'sha256 3f1c... != offered' },
+  },
+  {
+    name: 'update-status-rejected',
+    description: 'UPDATE_STATUS rejected, reason 6 (low_battery)',
+    message: { type: 14, seq: 21, job: 'u-8', state: 8, reason: 6 },
+  },
+  {
+    name: 'update-status-rolled-back',
+    description: 'UPDATE_STATUS rolled_back, reason 12 (boot_failed): the new image did not confirm itself',
+    message: { type: 14, seq: 22, job: 'u-7', state: 11, reason: 12 },
+  },
+  {
+    name: 'update-status-cancelled',
+    description: 'UPDATE_STATUS cancelled, after UPDATE_CANCEL',
+    message: { type: 14, seq: 23, job: 'u-7', state: 9 },
+  },
+  { name: 'update-cancel', description: 'UPDATE_CANCEL: the hub withdraws job u-7 (SPEC.md §12.9)', message: { type: 16, job: 'u-7' } },
   {
     name: 'error-with-seq',
     description: 'ERROR naming the sequence number of the message that caused it',
@@ -260,6 +329,56 @@ const invalid: Invalid[] = [
   { name: 'cmd-result-status-3', description: 'CMD_RESULT status 3', hex: '', error: 'PROTO_ERR_FIELD' },
   { name: 'desired-not-map', description: 'desired document as an array', hex: '', error: 'PROTO_ERR_FIELD' },
   { name: 'reported-seq-missing', description: 'REPORTED without its patch', hex: '820a05', error: 'PROTO_ERR_FIELD' },
+  // Firmware updates (SPEC.md §12)
+  { name: 'hello-update-held-negative', description: 'HELLO update.held below zero', hex: '', error: 'PROTO_ERR_FIELD' },
+  { name: 'hello-update-not-map', description: 'HELLO update as a text string', hex: '', error: 'PROTO_ERR_FIELD' },
+  { name: 'offer-sha256-short', description: 'UPDATE_OFFER with a 31-byte digest', hex: '', error: 'PROTO_ERR_FIELD' },
+  { name: 'offer-sha256-text', description: 'UPDATE_OFFER with the digest as hex text', hex: '', error: 'PROTO_ERR_FIELD' },
+  { name: 'offer-sig-short', description: 'UPDATE_OFFER with a 63-byte signature', hex: '', error: 'PROTO_ERR_FIELD' },
+  { name: 'offer-size-zero', description: 'UPDATE_OFFER of an empty image', hex: '', error: 'PROTO_ERR_FIELD' },
+  { name: 'offer-chunk-zero', description: 'UPDATE_OFFER with chunk 0', hex: '', error: 'PROTO_ERR_FIELD' },
+  {
+    name: 'offer-chunk-over-limit',
+    description: 'UPDATE_OFFER with chunk 16,385 (limit: the 16 KiB string limit)',
+    hex: '',
+    error: 'PROTO_ERR_FIELD',
+  },
+  { name: 'offer-job-slash', description: 'UPDATE_OFFER whose job id holds "/"', hex: '', error: 'PROTO_ERR_FIELD' },
+  { name: 'offer-from-device', description: 'a device sending UPDATE_OFFER', hex: '', error: 'PROTO_ERR_UNKNOWN_TYPE', accept: 'uplink' },
+  { name: 'chunk-request-length-zero', description: 'CHUNK_REQUEST for 0 bytes', hex: '', error: 'PROTO_ERR_FIELD' },
+  { name: 'chunk-request-length-over-limit', description: 'CHUNK_REQUEST for 16,385 bytes', hex: '', error: 'PROTO_ERR_FIELD' },
+  { name: 'chunk-request-offset-negative', description: 'CHUNK_REQUEST at offset -1', hex: '', error: 'PROTO_ERR_FIELD' },
+  { name: 'chunk-request-missing-length', description: 'CHUNK_REQUEST of three elements', hex: '', error: 'PROTO_ERR_FIELD' },
+  {
+    name: 'chunk-request-from-hub',
+    description: 'a hub sending CHUNK_REQUEST',
+    hex: '',
+    error: 'PROTO_ERR_UNKNOWN_TYPE',
+    accept: 'downlink',
+  },
+  { name: 'chunk-empty', description: 'CHUNK with no bytes', hex: '', error: 'PROTO_ERR_FIELD' },
+  { name: 'chunk-data-text', description: 'CHUNK data as a text string', hex: '', error: 'PROTO_ERR_FIELD' },
+  { name: 'chunk-from-device', description: 'a device sending CHUNK', hex: '', error: 'PROTO_ERR_UNKNOWN_TYPE', accept: 'uplink' },
+  { name: 'status-state-offered', description: 'UPDATE_STATUS with the hub-only state 0 (offered)', hex: '', error: 'PROTO_ERR_FIELD' },
+  {
+    name: 'status-state-timed-out',
+    description: 'UPDATE_STATUS with the hub-only state 10 (timed_out)',
+    hex: '',
+    error: 'PROTO_ERR_FIELD',
+  },
+  { name: 'status-state-12', description: 'UPDATE_STATUS with an unknown state 12', hex: '', error: 'PROTO_ERR_FIELD' },
+  { name: 'status-failed-no-reason', description: 'UPDATE_STATUS failed without a reason', hex: '', error: 'PROTO_ERR_FIELD' },
+  { name: 'status-downloading-no-progress', description: 'UPDATE_STATUS downloading without progress', hex: '', error: 'PROTO_ERR_FIELD' },
+  { name: 'status-seq-zero', description: 'UPDATE_STATUS seq 0', hex: '', error: 'PROTO_ERR_FIELD' },
+  {
+    name: 'status-trailing-bytes',
+    description: 'UPDATE_STATUS seq 24 followed by another byte: ERROR names seq 24',
+    hex: '',
+    error: 'PROTO_ERR_TRAILING_BYTES',
+  },
+  { name: 'status-from-hub', description: 'a hub sending UPDATE_STATUS', hex: '', error: 'PROTO_ERR_UNKNOWN_TYPE', accept: 'downlink' },
+  { name: 'cancel-extra-element', description: 'UPDATE_CANCEL with a third element', hex: '', error: 'PROTO_ERR_FIELD' },
+  { name: 'cancel-from-device', description: 'a device sending UPDATE_CANCEL', hex: '', error: 'PROTO_ERR_UNKNOWN_TYPE', accept: 'uplink' },
   // SenML (SPEC.md §5.2)
   { name: 'senml-empty-pack', description: 'a pack with no records', hex: '83030180', error: 'PROTO_ERR_SENML' },
   { name: 'senml-record-not-map', description: 'a record that is a number', hex: '8303018101', error: 'PROTO_ERR_SENML' },
@@ -318,6 +437,15 @@ const invalid: Invalid[] = [
 // Field-level invalid vectors are easier to read as values than as raw hex:
 // build them with the raw CBOR encoder, which does no validation.
 const raw = (v: Encodable) => hex(encodeCbor(v));
+const offer = (o: Record<string, Encodable>) => ({
+  job: 'u-7',
+  model: 'm',
+  fw: '2',
+  size: 1024,
+  sha256: SHA256,
+  chunk: 512,
+  ...o,
+});
 const L = (entries: [number | string, Encodable][]) => new Map(entries);
 const built: Record<string, string> = {
   'hello-proto-2': raw([1, { proto: 2, fw: '1', model: 'm' }]),
@@ -482,6 +610,34 @@ const built: Record<string, string> = {
   'event-time-1e300': raw([5, 1, { name: 'a', t: 1e300 }]),
   'too-large': raw([15, 4400, 'xxxxxxxxxxxxxx']),
   'telemetry-trailing-bytes': `${hex(encode({ type: 3, seq: 9, pack: [{ n: 'x', v: 1 }] }))}00`,
+  'hello-update-held-negative': raw([1, { proto: 1, fw: '1', model: 'm', update: { job: 'u-1', held: -1 } }]),
+  'hello-update-not-map': raw([1, { proto: 1, fw: '1', model: 'm', update: 'u-1' }]),
+  'offer-sha256-short': raw([11, offer({ sha256: SHA256.subarray(0, 31) })]),
+  'offer-sha256-text': raw([11, offer({ sha256: hex(SHA256) })]),
+  'offer-sig-short': raw([11, offer({ sig: SIG.subarray(0, 63) })]),
+  'offer-size-zero': raw([11, offer({ size: 0 })]),
+  'offer-chunk-zero': raw([11, offer({ chunk: 0 })]),
+  'offer-chunk-over-limit': raw([11, offer({ chunk: 16_385 })]),
+  'offer-job-slash': raw([11, offer({ job: 'u/7' })]),
+  'offer-from-device': raw([11, offer({})]),
+  'chunk-request-length-zero': raw([12, 'u-7', 0, 0]),
+  'chunk-request-length-over-limit': raw([12, 'u-7', 0, 16_385]),
+  'chunk-request-offset-negative': raw([12, 'u-7', -1, 16]),
+  'chunk-request-missing-length': raw([12, 'u-7', 0]),
+  'chunk-request-from-hub': raw([12, 'u-7', 0, 16]),
+  'chunk-empty': raw([13, 'u-7', 0, new Uint8Array(0)]),
+  'chunk-data-text': raw([13, 'u-7', 0, 'abcd']),
+  'chunk-from-device': raw([13, 'u-7', 0, new Uint8Array(4)]),
+  'status-state-offered': raw([14, 1, { job: 'u-7', state: 0 }]),
+  'status-state-timed-out': raw([14, 1, { job: 'u-7', state: 10 }]),
+  'status-state-12': raw([14, 1, { job: 'u-7', state: 12 }]),
+  'status-failed-no-reason': raw([14, 1, { job: 'u-7', state: 7 }]),
+  'status-downloading-no-progress': raw([14, 1, { job: 'u-7', state: 1 }]),
+  'status-seq-zero': raw([14, 0, { job: 'u-7', state: 2 }]),
+  'status-trailing-bytes': `${hex(encode({ type: 14, seq: 24, job: 'u-7', state: 2 }))}00`,
+  'status-from-hub': raw([14, 1, { job: 'u-7', state: 2 }]),
+  'cancel-extra-element': raw([16, 'u-7', 0]),
+  'cancel-from-device': raw([16, 'u-7']),
   'telemetry-too-large': hex(encode({ type: 3, seq: 11, pack: [{ n: 'temperature', u: 'Cel', v: 21.5 }] })),
 };
 for (const v of invalid) {
@@ -527,4 +683,45 @@ writeFileSync(
   )}\n`,
 );
 writeFileSync(new URL('invalid.json', dir), `${JSON.stringify({ ...header, now: NOW, vectors: invalid }, null, 2)}\n`);
-console.log(`wrote ${valid.length} valid and ${invalid.length} invalid vectors`);
+
+// The signature of an update offer (SPEC.md §12.8), from a fixed Ed25519 key: Ed25519
+// is deterministic, so an implementation reproduces the signature byte for byte.
+const SEED = Buffer.from('9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60', 'hex'); // RFC 8032 §7.1, test 1
+const privateKey = createPrivateKey({
+  key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), SEED]),
+  format: 'der',
+  type: 'pkcs8',
+});
+const publicKey = Buffer.from(createPublicKey(privateKey).export({ format: 'jwk' }).x as string, 'base64url');
+const signatureVectors = [
+  { model: 'thermostat-t2', fw: '1.5.0', image: 'the bytes of a firmware image' },
+  { model: 'esp32-devkit', fw: '2.0.0-rc.1+build.7', image: '\x00\xff' },
+].map(({ model, fw, image }) => {
+  const bytes = Buffer.from(image);
+  const sha256 = createHash('sha256').update(bytes).digest();
+  const signed = signedBytes({ model, fw, size: bytes.length, sha256 });
+  return {
+    model,
+    fw,
+    size: bytes.length,
+    sha256: hex(sha256),
+    signedBytes: hex(signed),
+    sig: hex(sign(null, signed, privateKey)),
+  };
+});
+writeFileSync(
+  new URL('signatures.json', dir),
+  `${JSON.stringify(
+    {
+      spec: 'firmware-protocol/SPEC.md §12.8',
+      usage:
+        'For each vector, build the signed bytes from model, fw, size and sha256 as SPEC.md §12.8 says: they must equal signedBytes. The Ed25519 signature of signedBytes with the secret key below must equal sig, and sig must verify with publicKey; a device verifies offers this way. The key is the one of RFC 8032 §7.1, test 1: never use it for anything else.',
+      secretKey: hex(SEED),
+      publicKey: hex(publicKey),
+      vectors: signatureVectors,
+    },
+    null,
+    2,
+  )}\n`,
+);
+console.log(`wrote ${valid.length} valid and ${invalid.length} invalid vectors, ${signatureVectors.length} signatures`);

@@ -16,6 +16,27 @@ describe('hub configuration', () => {
     assert.ok(Object.isFrozen(c));
   });
 
+  it('reads --mqtt-qos as one QoS for all topic classes or per class, and the session queue bounds', () => {
+    const all1 = { telemetry: 1, events: 1, status: 1, twin: 1, command: 1 };
+    assert.deepStrictEqual(loadConfig([], {}).mqttQos, all1);
+    assert.deepStrictEqual(loadConfig(['--mqtt-qos', '1,telemetry=0'], {}).mqttQos, { ...all1, telemetry: 0 });
+    assert.deepStrictEqual(loadConfig([], { HALYARD_MQTT_QOS: '0, command=1' }).mqttQos, {
+      telemetry: 0,
+      events: 0,
+      status: 0,
+      twin: 0,
+      command: 1,
+    });
+    assert.throws(() => loadConfig(['--mqtt-qos', '2'], {}), /--mqtt-qos: "2" is not 0, 1/);
+    assert.throws(() => loadConfig(['--mqtt-qos', 'metrics=0'], {}), /unknown topic class "metrics"/);
+    assert.throws(() => loadConfig(['--mqtt-qos', ''], {}), ConfigError);
+    const c = loadConfig(['--mqtt-queue-messages', '50', '--mqtt-queue-bytes', '1MiB'], {});
+    assert.equal(c.mqttQueueMessages, 50);
+    assert.equal(c.mqttQueueBytes, 1024 * 1024);
+    assert.equal(loadConfig([], {}).mqttQueueMessages, 10_000);
+    assert.throws(() => loadConfig(['--mqtt-queue-messages', '0'], {}), /--mqtt-queue-messages must be 1-1000000/);
+  });
+
   it('takes the environment over defaults, and flags over the environment', () => {
     const env = { HALYARD_PING_INTERVAL: '5s', HALYARD_MQTT_PORT: '1999', HALYARD_BRIDGE: 'mqtt://a:1, mqtts://b:2' };
     const fromEnv = loadConfig([], env);

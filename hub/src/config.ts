@@ -4,6 +4,7 @@
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { parseDuration, parseSize } from '@halyard/firmware-protocol';
+import { parseQos, type QosByClass } from './mqtt/qos.js';
 import { parseCidr } from './net/client-address.js';
 
 export interface HubConfig {
@@ -54,6 +55,12 @@ export interface HubConfig {
   mqttSessionExpiry: number;
   /** Persistent MQTT sessions one account keeps for clients that are away (count; the oldest ends first); 0 = no limit. */
   mqttMaxSessions: number;
+  /** QoS the hub publishes each topic class at (`--mqtt-qos 1`, `1,telemetry=0`). */
+  mqttQos: QosByClass;
+  /** QoS 1 messages one persistent session holds for its client, unacknowledged or not yet sent (count, at least 1); the oldest is dropped beyond. */
+  mqttQueueMessages: number;
+  /** The same bound in bytes of topic and payload (at least 1 KiB). */
+  mqttQueueBytes: number;
   /** Publish Home Assistant discovery under this prefix; undefined = off. */
   haDiscovery: string | undefined;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -68,12 +75,17 @@ export interface HubConfig {
   consoleDir: string | undefined;
   /** Load balancers (CIDR ranges or addresses) whose X-Forwarded-For and PROXY protocol headers are believed; none by default. */
   trustedProxies: string[];
+  // Firmware updates (docs/firmware.md)
+  /** Largest firmware image an upload may hold, bytes. */
+  firmwareMaxSize: number;
+  /** The Ed25519 signing key's PEM file; undefined = `<data-dir>/firmware-signing-key.pem`; `off` signs nothing. */
+  firmwareSigningKey: string | undefined;
 }
 
 interface FlagSpec {
   key: keyof HubConfig;
   flag: string;
-  kind: 'string' | 'int' | 'duration' | 'size' | 'list' | 'optional-string' | 'boolean-or-string';
+  kind: 'string' | 'int' | 'duration' | 'size' | 'list' | 'optional-string' | 'boolean-or-string' | 'qos';
   default: string | undefined;
   help: string;
 }
@@ -167,6 +179,27 @@ export const FLAGS: readonly FlagSpec[] = [
     help: 'persistent MQTT sessions one account keeps for clients that are away; the oldest ends first (0 = no limit)',
   },
   {
+    key: 'mqttQos',
+    flag: 'mqtt-qos',
+    kind: 'qos',
+    default: '1',
+    help: "QoS of the hub's MQTT publications: 0 or 1 for all, or per class (telemetry, events, status, twin, command), e.g. 1,telemetry=0",
+  },
+  {
+    key: 'mqttQueueMessages',
+    flag: 'mqtt-queue-messages',
+    kind: 'int',
+    default: '10000',
+    help: 'QoS 1 messages a persistent MQTT session keeps for its client (the oldest is dropped beyond)',
+  },
+  {
+    key: 'mqttQueueBytes',
+    flag: 'mqtt-queue-bytes',
+    kind: 'size',
+    default: '16MiB',
+    help: 'bytes (topics and payloads) a persistent MQTT session keeps for its client (the oldest is dropped beyond)',
+  },
+  {
     key: 'haDiscovery',
     flag: 'ha-discovery',
     kind: 'boolean-or-string',
@@ -209,6 +242,15 @@ export const FLAGS: readonly FlagSpec[] = [
     kind: 'optional-string',
     default: undefined,
     help: 'built web console to serve (default: web-console/dist)',
+  },
+  // Firmware updates (docs/firmware.md)
+  { key: 'firmwareMaxSize', flag: 'firmware-max-size', kind: 'size', default: '64MiB', help: 'largest firmware image an upload may hold' },
+  {
+    key: 'firmwareSigningKey',
+    flag: 'firmware-signing-key',
+    kind: 'optional-string',
+    default: undefined,
+    help: "Ed25519 key file firmware is signed with, created on first use (default <data-dir>/firmware-signing-key.pem; 'off' signs nothing)",
   },
 ];
 
@@ -261,6 +303,11 @@ function convert(spec: FlagSpec, raw: string | string[], source: string): unknow
     case 'list': {
       const items = Array.isArray(raw) ? raw : raw.split(',');
       return items.map((s) => s.trim()).filter((s) => s.length > 0);
+    }
+    case 'qos': {
+      const q = parseQos(one);
+      if (typeof q === 'string') fail(q);
+      return q;
     }
     case 'boolean-or-string':
       return one === '' || one === 'true' ? 'homeassistant' : one === 'false' ? undefined : one;
@@ -340,6 +387,8 @@ function validate(c: HubConfig, env: Readonly<Record<string, string | undefined>
   if (c.mqttConnectTimeout < 100 || c.mqttConnectTimeout > 600_000) bad('--mqtt-connect-timeout must be between 100ms and 10m');
   if (c.mqttMaxInflight < 1 || c.mqttMaxInflight > 65_535) bad('--mqtt-max-inflight must be 1-65535');
   if (c.mqttInflightTotal < c.mqttMaxInflight) bad('--mqtt-inflight-total must be at least --mqtt-max-inflight');
+  if (c.mqttQueueMessages < 1 || c.mqttQueueMessages > 1_000_000) bad('--mqtt-queue-messages must be 1-1000000');
+  if (c.mqttQueueBytes < 1024 || c.mqttQueueBytes > 1024 ** 3) bad('--mqtt-queue-bytes must be between 1KiB and 1GiB');
   if (!/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/.test(c.mqttPrefix)) bad('--mqtt-prefix must be topic levels of letters, digits, _ and -');
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(c.logLevel))
     bad('--log-level must be fatal, error, warn, info, debug, trace or silent');
@@ -353,6 +402,7 @@ function validate(c: HubConfig, env: Readonly<Record<string, string | undefined>
   }
   if (c.cluster !== undefined) validateClusterUrl(c.cluster, c.store);
   if (!NODE_ID.test(c.nodeId)) bad('--node-id must be 1-64 letters, digits, ".", "_" or "-"');
+  if (c.firmwareMaxSize < 1 || c.firmwareMaxSize > 2 ** 32) bad('--firmware-max-size must be from 1 byte to 4GiB');
   for (const url of c.bridge) {
     if (!/^mqtts?:\/\//.test(url)) bad(`--bridge ${redact(url)}: must be an mqtt:// or mqtts:// URL`);
   }

@@ -12,6 +12,7 @@ import type { DashboardService } from './dashboards/service.js';
 import type { DeviceGateway } from './device/gateway.js';
 import type { FrameMeta } from './device/session.js';
 import type { DeviceService } from './devices/service.js';
+import type { FirmwareLibrary } from './firmware/library.js';
 import type { Fleet } from './fleet.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
@@ -20,6 +21,7 @@ import type { OperatorService } from './operators/service.js';
 import type { Store } from './store/store.js';
 import type { TelemetryService } from './telemetry/service.js';
 import type { TwinService } from './twins/service.js';
+import type { UpdateService } from './updates/service.js';
 
 export interface HubContext {
   config: Readonly<HubConfig>;
@@ -36,6 +38,10 @@ export interface HubContext {
   commands: CommandService;
   twins: TwinService;
   telemetry: TelemetryService;
+  /** Firmware images (docs/firmware.md). */
+  firmware: FirmwareLibrary;
+  /** Firmware updates of single devices (SPEC.md §12). */
+  updates: UpdateService;
   loginLimiter: LoginLimiter;
   sessions: SessionCache;
   startedAt: number;

@@ -6,7 +6,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server } f
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { CONSOLE_PATH, DEVICE_PATH, type HubStats, type NodeStats } from '@halyard/firmware-protocol';
+import { CONSOLE_PATH, DEVICE_PATH, type Hello, type HubStats, type NodeStats } from '@halyard/firmware-protocol';
 import { getRequestListener } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { type Audit, createAudit } from './audit.js';
@@ -29,6 +29,8 @@ import type { OwnershipHost } from './device/ownership.js';
 import type { DeviceSession, FrameMeta } from './device/session.js';
 import { DeviceService } from './devices/service.js';
 import { HubError, HubErrorCode } from './errors.js';
+import type { FirmwareLibrary } from './firmware/library.js';
+import { firmwareLibrary } from './firmware/setup.js';
 import { type DeviceEntry, Fleet } from './fleet.js';
 import { createApp } from './http/app.js';
 import type { AppEnv } from './http/env.js';
@@ -48,6 +50,7 @@ import { SqliteStore } from './store/sqlite-store.js';
 import type { SeriesLookup, SessionLookup, Store } from './store/store.js';
 import { TelemetryService } from './telemetry/service.js';
 import { TwinService } from './twins/service.js';
+import { UpdateService } from './updates/service.js';
 
 export interface Hub {
   ctx: HubContext;
@@ -214,6 +217,8 @@ interface Devices {
   twins: TwinService;
   telemetry: TelemetryService;
   gateway: DeviceGateway;
+  firmware: FirmwareLibrary;
+  updates: UpdateService;
 }
 
 /** The fleet, the services devices feed, and the device gateway wired to them; open commands resumed. */
@@ -238,13 +243,18 @@ async function startDevices(
   const twins = new TwinService(config, fleet, store, bus, log, audit);
   const telemetry = await TelemetryService.start(store.telemetry, seriesLookup, config.maxSeriesPerDevice);
   store.on('compacted', (gen) => telemetry.compacted(gen));
-  // Desired first, then queued commands (SPEC.md §7.1, §6.4).
-  const online = (e: DeviceEntry, s: DeviceSession) => {
+  const firmware = firmwareLibrary(config, store, audit, log);
+  const updates = await UpdateService.start(store, fleet, firmware, audit, log, metrics, bus, config.cluster !== undefined);
+  // Desired first, then queued commands (SPEC.md §7.1, §6.4), then a firmware update (§12.2).
+  const online = (e: DeviceEntry, s: DeviceSession, hello?: Hello) => {
     twins
       .online(e, s)
       .catch((err: unknown) => log.error({ err, device: e.record.id }, 'could not send the desired document'))
       .finally(() => {
-        if (s.isOpen) commands.online(e, s);
+        if (!s.isOpen) return;
+        commands.online(e, s);
+        if (hello !== undefined)
+          updates.online(e, s, hello).catch((err: unknown) => log.error({ err, device: e.record.id }, 'could not offer a firmware update'));
       });
   };
   // The gateway is the ownership's host; the host's methods are called only once the cluster starts, below.
@@ -262,6 +272,8 @@ async function startDevices(
     log,
     {
       online,
+      chunkRequest: (e, s, m) => updates.chunkRequest(e, s, m),
+      updateStatusApplied: (o) => updates.statusApplied(o),
       offline: () => {},
       commandAccepted: (e, id) => commands.commandAccepted(e, id),
       commandResult: (e, m) => commands.commandResult(e, m),
@@ -294,7 +306,7 @@ async function startDevices(
   }
   const resumed = await commands.resume();
   if (resumed > 0) log.info({ commands: resumed }, 'resumed open commands');
-  return { bus, fleet, audit, deviceService, commands, twins, telemetry, gateway };
+  return { bus, fleet, audit, deviceService, commands, twins, telemetry, gateway, firmware, updates };
 }
 
 /** ms between the leader's sweeps for commands no timer watches (a dead node's), in a cluster. */
@@ -339,7 +351,7 @@ function createContext(
   cluster: Cluster | undefined,
 ): HubContext {
   const { store, sessionLookup, metrics, storage, leadership } = opened;
-  const { bus, fleet, audit, deviceService, commands, twins, telemetry, gateway } = devices;
+  const { bus, fleet, audit, deviceService, commands, twins, telemetry, gateway, firmware, updates } = devices;
   let storeFailing = false;
   store.on('committed', (o) => {
     storeFailing = o.error !== undefined;
@@ -363,6 +375,8 @@ function createContext(
     commands,
     twins,
     telemetry,
+    firmware,
+    updates,
     loginLimiter: new LoginLimiter(),
     sessions: new SessionCache(sessionLookup, bus, undefined, cluster === undefined ? undefined : sessionReloader(opened)),
     startedAt: Date.now(),
@@ -506,7 +520,7 @@ function closer(
   log: Logger,
   server: Server,
   { store, leadership }: OpenedStore,
-  { gateway, commands }: Devices,
+  { gateway, commands, updates }: Devices,
   front: FrontEnds,
   cluster: Cluster | undefined,
   singletons: () => void,
@@ -524,6 +538,7 @@ function closer(
       singletons();
       await leadership.close();
       commands.stop();
+      updates.close();
       await commands.flush().catch((err) => log.error({ err }, 'could not record final command transitions'));
       // Before the store: events from other nodes would read a closed store; this node's last ones go out first.
       await cluster?.close();

@@ -13,5 +13,6 @@ export { migrate } from './store/migrations.js';
 // The PostgreSQL store itself, for the postgres benchmark's queries on a seeded table.
 export { ensurePartitions } from './store/postgres/partitions.js';
 export { PostgresStore } from './store/postgres/postgres-store.js';
-export { BLOCK_MAX_POINTS, blockRanges, packBlock } from './store/telemetry/blocks.js';
+export { BLOCK_MAX_POINTS, blockRanges, type PackedBlock, packBlock, packBlocks, unpackBlock } from './store/telemetry/blocks.js';
+export { decodeBlock, encodeBlock } from './store/telemetry/codec.js';
 export { BucketAccumulator } from './telemetry/buckets.js';

@@ -91,6 +91,12 @@ export function createMetrics() {
       labelNames: ['engine'],
       registers: [registry],
     }),
+    storeOpsRefused: new Counter({
+      name: 'halyard_store_ops_refused_total',
+      help: "Writes (named store operations) refused at once because the store's queue of writes was full (PostgreSQL)",
+      labelNames: ['op'],
+      registers: [registry],
+    }),
     storeDownSeconds: new Counter({
       name: 'halyard_store_down_seconds_total',
       help: "Seconds the store's database server was unreachable, counted when it answers again",
@@ -100,6 +106,18 @@ export function createMetrics() {
     maintenanceFailures: new Counter({
       name: 'halyard_store_maintenance_failures_total',
       help: 'Failed background storage steps (compaction, merging, retention)',
+      registers: [registry],
+    }),
+    // Firmware updates (docs/firmware.md); CHUNK messages are also in halyard_frames_out_total{type="CHUNK"}.
+    firmwareBytesServed: new Counter({
+      name: 'halyard_firmware_bytes_served_total',
+      help: 'Firmware image bytes sent to devices in CHUNK messages',
+      registers: [registry],
+    }),
+    updatesFinished: new Counter({
+      name: 'halyard_updates_finished_total',
+      help: 'Firmware updates that reached a final state on this hub, by state (SPEC.md §12.5)',
+      labelNames: ['state'],
       registers: [registry],
     }),
   };

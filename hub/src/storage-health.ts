@@ -71,6 +71,8 @@ export async function watchStorage(store: Store<unknown>, metrics: Metrics, log:
       );
     }
   });
+  // The store logs the queue filling and draining (once each way); each refusal is counted here.
+  store.on('opRefused', (op) => metrics.storeOpsRefused.inc({ op }));
   store.on('maintenance', (failing) => {
     if (failing > 0) metrics.maintenanceFailures.inc();
     health.maintenanceFailing = failing;

@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { startBlackholeProxy } from './helpers/blackhole-proxy.js';
 import { eventually } from './helpers/eventually.js';
 import { freePort } from './helpers/free-port.js';
 import { Api } from './helpers/hub.js';
@@ -115,6 +116,87 @@ describe('PostgreSQL outages under a streaming hub', () => {
     for (const d of devices) d.stop();
     hub.proc.kill('SIGTERM');
     await hub.exited;
+  });
+
+  it(`a host that stops answering (no TCP answer): 503 with the reason, one line each way, back when it answers, every acknowledged frame once (seed ${SEED})`, async (t) => {
+    const random = seededRandom(SEED + 1);
+    const dark = await server.newDatabase();
+    const target = new URL(dark.url);
+    const proxy = await startBlackholeProxy({ host: target.hostname, port: Number(target.port) });
+    const viaProxy = new URL(dark.url);
+    viaProxy.port = String(proxy.port);
+    const hubDir = mkdtempSync(join(tmpdir(), 'halyard-pg-blackhole-'));
+    const hub = await spawnHub(['--data-dir', hubDir, '--store', viaProxy.toString(), '--admin-password', PASSWORD]);
+    const http = `http://127.0.0.1:${hub.port}`;
+    const api = new Api(http);
+    const devices: ReliableDevice[] = [];
+    let streaming = true;
+    let stream: Promise<void> | undefined;
+    try {
+      await api.login('admin', PASSWORD);
+      for (let i = 0; i < DEVICES; i++)
+        devices.push(new ReliableDevice(`dark-${i}`, await api.provision(`dark-${i}`), `ws://127.0.0.1:${hub.port}`, random));
+      for (const d of devices) d.start();
+      await eventually(async () => devices.every((d) => d.isOnline), 'devices online');
+      let n = 0;
+      stream = (async () => {
+        while (streaming) {
+          n++;
+          for (const d of devices) d.telemetry([{ n: 'v', v: n, t: n / 1000 - 1e6 }]);
+          await new Promise((r) => setTimeout(r, 5));
+        }
+      })();
+      const acked = devices.map((d) => d.ackedMax);
+      await eventually(async () => devices.every((d, i) => d.ackedMax > (acked[i] as number) + 20), 'streaming acknowledged');
+      const linesBefore = storageLines(hub).length;
+      proxy.blackhole();
+      const wentDark = performance.now();
+      // Nothing fails at once: the batches in flight wait for an answer until their statement timeout (10 s).
+      const down = await eventually(
+        async () => {
+          const h = await health(http);
+          return h.status === 503 && h.problems.some((p) => /storage is unreachable since .*postgres/.test(p)) ? h : undefined;
+        },
+        '/healthz names the outage',
+        30_000,
+      );
+      const reportedMs = performance.now() - wentDark;
+      assert.match(down.problems.join(' '), /timeout|terminated/i, 'the reason says the server did not answer');
+      const ackedDark = devices.map((d) => d.ackedMax);
+      await new Promise((r) => setTimeout(r, 1_000));
+      assert.deepEqual(
+        devices.map((d) => d.ackedMax),
+        ackedDark,
+        'nothing acknowledged while the server cannot be reached',
+      );
+      proxy.restore();
+      const back = performance.now();
+      await eventually(async () => ((await health(http)).status === 200 ? true : undefined), '/healthz healthy again', 30_000);
+      const healthyMs = performance.now() - back;
+      await eventually(async () => devices.every((d, i) => d.ackedMax > (ackedDark[i] as number)), 'ACKs resume', 30_000);
+      assert.deepEqual(storageLines(hub).slice(linesBefore), ['storage unreachable', 'storage reachable again'], 'one line each way');
+      streaming = false;
+      await stream;
+      await eventually(async () => devices.every((d) => d.outbox.size === 0), 'every frame acknowledged', 30_000);
+      for (const d of devices) {
+        const r = await api.get(`/devices/${d.id}/telemetry?name=v&from=0&limit=100000`);
+        const values: number[] = r.body.series[0].points.map((p: { v: number }) => p.v);
+        assert.equal(new Set(values).size, values.length, `${d.id}: no frame stored twice`);
+        assert.equal(values.length, d.seq, `${d.id}: every frame stored`);
+      }
+      t.diagnostic(
+        `blackhole: 503 "${down.problems[0]}" ${Math.round(reportedMs)} ms after the host went dark; healthy ${Math.round(healthyMs)} ms after it answered again`,
+      );
+    } finally {
+      streaming = false;
+      await stream;
+      for (const d of devices) d.stop();
+      hub.proc.kill('SIGTERM');
+      await hub.exited;
+      await proxy.close();
+      await dark.drop();
+      rmSync(hubDir, { recursive: true, force: true });
+    }
   });
 
   it('unreachable at start: says so and exits non-zero', async () => {

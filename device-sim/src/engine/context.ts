@@ -10,6 +10,7 @@ import type { StopReason } from './close-policy.js';
 import type { CommandOutcome } from './command-log.js';
 import type { Random } from './random.js';
 import type { FleetStats } from './stats.js';
+import type { UpdateFault, UpdateOptions } from './updater.js';
 
 /** A device to simulate: its credential and, optionally, its profile. */
 export interface DeviceSpec {
@@ -17,12 +18,14 @@ export interface DeviceSpec {
   /** `<id>.<secret>` as the hub issued it. */
   token: string;
   profile?: ProfileName;
+  /** This device's firmware-update fault, whatever the fleet's (`null`: none); absent: the fleet's for the chaos share. */
+  updateFault?: UpdateFault | null;
 }
 
 /** Events a fleet emits, for tests, the demo and tools (not needed to run a fleet). */
 export interface FleetEventMap {
   /** A session reached WELCOME. */
-  online: [{ id: string; session: string; acked: number; boot: number }];
+  online: [{ id: string; session: string; acked: number; boot: number; fw: string }];
   /** A connection ended (or never opened); `retryInMs` is absent when the device stops. */
   offline: [{ id: string; code?: number; status?: number; retryInMs?: number }];
   /** A device gave up for good. */
@@ -31,6 +34,8 @@ export interface FleetEventMap {
   command: [{ id: string; command: { id: string; name: string }; outcome: CommandOutcome }];
   /** A DESIRED document was applied and `reported` queued. */
   desired: [{ id: string; version: number; reported: DataMap }];
+  /** An UPDATE_STATUS was queued (SPEC.md §12.5): state and reason by name, bytes held. */
+  update: [{ id: string; job: string; state: string; reason?: string; progress: number }];
   /** A fault was injected. */
   chaos: [{ id: string; kind: 'disconnect' | 'silent' | 'malformed' | 'storm' }];
 }
@@ -57,6 +62,8 @@ export interface FleetContext {
   localAddress(index: number): string | undefined;
   /** False once drain() began: no new readings or events, no chaos. */
   producing: boolean;
+  /** Update behaviour of a device: `chaotic` devices get the fleet's fault, unless `own` (the device's spec) says otherwise. */
+  updates(chaotic: boolean, own?: UpdateFault | null): UpdateOptions;
   /** Called once per device after HTTP 401: a new token to retry with, or undefined to stop. */
   onUnauthorized: ((id: string) => Promise<string | undefined>) | undefined;
 }

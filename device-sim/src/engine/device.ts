@@ -19,6 +19,7 @@ import {
   encode,
   MessageType,
   PROTOCOL_VERSION,
+  UPDATE_CAPABILITY,
   type UplinkMessage,
   type Welcome,
 } from '@halyard/firmware-protocol';
@@ -36,13 +37,14 @@ import { exponentialMs } from './random.js';
 import { ReadingLoop, type ReadingsHost } from './readings.js';
 import { SlowReader } from './slow-reader.js';
 import { bump, type DeviceState } from './stats.js';
+import { FirmwareUpdater, type UpdaterHost } from './updater.js';
 
 /** A rebooting device is down this long, ms. */
 const REBOOT_DOWNTIME_MS = 1_500;
 /** Stop sending while this much is queued in the socket, bytes: the hub is throttling (§9). */
 const SEND_HIGH_WATER = 256 * 1024;
 /** Capabilities announced in HELLO besides the commands (SPEC.md §5.1). */
-const CAPS = ['commands', 'twin'];
+const CAPS = ['commands', 'twin', UPDATE_CAPABILITY];
 /** Commands every simulated device carries out (engine/command-runner.ts). */
 const BUILT_IN_COMMANDS = ['ping', 'reboot'];
 
@@ -54,8 +56,12 @@ export function helloCaps(profile: Pick<Profile, 'commands'>): string[] {
 /** Why the current connection is being closed from this side. */
 type CloseIntent = 'reboot' | 'storm' | 'chaos' | 'watchdog' | 'protocol' | 'stop';
 
-export class SimDevice implements CommandHost, ReadingsHost {
+export class SimDevice implements CommandHost, ReadingsHost, UpdaterHost {
   state: DeviceState = 'idle';
+  /** The version in the running slot: the profile's until an update installs another. */
+  private fw: string;
+  /** Created at the first UPDATE_OFFER (SPEC.md §12), so devices that never update cost nothing. */
+  private updater: FirmwareUpdater | undefined;
   stopReason: StopReason | undefined;
   /** Boot counter reported in HELLO: increments on each `reboot`. */
   private bootCount = 1;
@@ -103,6 +109,15 @@ export class SimDevice implements CommandHost, ReadingsHost {
     this.outbox = new Outbox(ctx.buffer);
     this.runner = new CommandRunner(this);
     this.readings = new ReadingLoop(this, ctx);
+    this.fw = profile.fw;
+  }
+
+  get model(): string {
+    return this.profile.model;
+  }
+
+  runningFw(): string {
+    return this.fw;
   }
 
   get id(): string {
@@ -133,6 +148,7 @@ export class SimDevice implements CommandHost, ReadingsHost {
   /** Closes the connection (1000) and stops for good. Resolves once the socket is closed. */
   stop(): Promise<void> {
     this.readings.stop();
+    this.updater?.stop();
     clearTimeout(this.retryTimer);
     if (this.state === 'stopped') return Promise.resolve();
     const ws = this.ws;
@@ -165,6 +181,7 @@ export class SimDevice implements CommandHost, ReadingsHost {
       return;
     }
     if (this.state !== 'online') return;
+    this.updater?.sweep(now);
     // §8.2: nothing from the hub for 2 x ping + 10 s means the connection is dead.
     if (now - this.lastHeard > 2 * this.pingMs + 10_000) {
       bump(this.ctx.stats.counters.errors, 'HUB_SILENT');
@@ -223,9 +240,16 @@ export class SimDevice implements CommandHost, ReadingsHost {
     const ws = openDeviceSocket(this.ctx, this.spec.token, this.ctx.localAddress(this.index), {
       open: () => {
         this.lastHeard = performance.now();
-        const { fw, model } = this.profile;
         ws.send(
-          encode({ type: MessageType.Hello, proto: PROTOCOL_VERSION, fw, model, boot: this.bootCount, caps: helloCaps(this.profile) }),
+          encode({
+            type: MessageType.Hello,
+            proto: PROTOCOL_VERSION,
+            fw: this.fw,
+            model: this.profile.model,
+            boot: this.bootCount,
+            caps: helloCaps(this.profile),
+            update: this.updater?.helloUpdate(),
+          }),
         );
       },
       ping: (data) => {
@@ -254,6 +278,7 @@ export class SimDevice implements CommandHost, ReadingsHost {
     this.slow?.clear();
     this.slow = undefined;
     this.outbox.resetConnection();
+    this.updater?.disconnected();
     this.nextChaosAt = Number.POSITIVE_INFINITY;
 
     if (intent === 'stop' || this.stopped !== undefined) {
@@ -364,8 +389,15 @@ export class SimDevice implements CommandHost, ReadingsHost {
     } else if (m.type === MessageType.Command) {
       this.ctx.stats.counters.commands.received++;
       this.runner.handle(m);
-    } else {
+    } else if (m.type === MessageType.Desired) {
       this.onDesired(m.version, m.desired);
+    } else if (m.type === MessageType.UpdateOffer) {
+      this.updater ??= new FirmwareUpdater(this, this.ctx.updates(this.chaotic, this.spec.updateFault));
+      this.updater.onOffer(m);
+    } else if (m.type === MessageType.Chunk) {
+      this.updater?.onChunk(m);
+    } else {
+      this.updater?.onCancel(m.job);
     }
   }
 
@@ -397,7 +429,8 @@ export class SimDevice implements CommandHost, ReadingsHost {
     stats.counters.sessions++;
     this.setState('online');
     this.scheduleChaos(this.sessionStart);
-    events.emit('online', { id: this.id, session: w.session, acked: w.acked, boot: this.bootCount });
+    events.emit('online', { id: this.id, session: w.session, acked: w.acked, boot: this.bootCount, fw: this.fw });
+    this.updater?.welcomed();
     if (!this.reportedThisBoot) {
       this.reportedThisBoot = true;
       this.report(this.profile.state());
@@ -477,6 +510,21 @@ export class SimDevice implements CommandHost, ReadingsHost {
 
   alive(): boolean {
     return this.state !== 'stopped';
+  }
+
+  // ---- UpdaterHost -----------------------------------------------------------------
+
+  rebootInto(fw: string): void {
+    this.fw = fw;
+    this.reboot();
+  }
+
+  dropConnection(): void {
+    if (this.ws !== undefined) this.drop('chaos');
+  }
+
+  updated(job: string, state: string, reason: string | undefined, progress: number): void {
+    this.ctx.events.emit('update', { id: this.id, job, state, ...(reason === undefined ? {} : { reason }), progress });
   }
 
   reboot(): void {

@@ -13,6 +13,7 @@ import type { DeviceSpec, FleetContext, FleetEventMap } from './context.js';
 import { SimDevice } from './device.js';
 import { childSeed, seededRandom } from './random.js';
 import { type DeviceState, FleetStats, type LatencySummary, type StatsSnapshot } from './stats.js';
+import { DEFAULT_UPDATE_OPTIONS, UPDATE_FAULTS, type UpdateOptions } from './updater.js';
 
 export interface FleetOptions {
   /** The hub: `ws://host:port` or `wss://host:port` (the device path is added when absent). */
@@ -37,6 +38,11 @@ export interface FleetOptions {
   sourceAddresses?: readonly string[];
   /** Fault injection; all off by default. */
   chaos?: Partial<ChaosOptions>;
+  /**
+   * Firmware updates (SPEC.md §12): link speed, request window, the public key to
+   * verify signatures with, and a fault for the chaos share (--chaos-devices).
+   */
+  updates?: Partial<UpdateOptions>;
   /** Seed for every random choice. Default: random. */
   seed?: number;
   /** After HTTP 401, asked once per device for a fresh token; undefined stops the device. */
@@ -104,6 +110,8 @@ function check(options: FleetOptions): void {
     if (ids.has(d.id)) fail(`device "${d.id}" is listed twice`);
     ids.add(d.id);
     if (typeof d.token !== 'string' || d.token.length === 0) fail(`device "${d.id}" has no token`);
+    if (d.updateFault != null && !(UPDATE_FAULTS as readonly string[]).includes(d.updateFault))
+      fail(`device "${d.id}": updateFault must be one of ${UPDATE_FAULTS.join(', ')}`);
   }
   const { rate, batch, buffer } = options;
   if (rate !== undefined && !(rate > 0 && rate <= 10_000)) fail('rate must be above 0 and at most 10000 messages/s');
@@ -122,6 +130,11 @@ export function startFleet(options: FleetOptions): Fleet {
   // Tests and tools may attach a listener per awaited event; that is not a leak.
   events.setMaxListeners(0);
   const addresses = options.sourceAddresses ?? [];
+  const updates: UpdateOptions = { ...DEFAULT_UPDATE_OPTIONS, ...options.updates };
+  if (!(Number.isInteger(updates.window) && updates.window >= 1 && updates.window <= 16)) fail('updates.window must be from 1 to 16');
+  if (!(updates.speed >= 0)) fail('updates.speed must be 0 or more bytes/s');
+  const sound: UpdateOptions = Object.freeze({ ...updates, fault: undefined });
+  Object.freeze(updates);
   const ctx: FleetContext = {
     url: deviceUrl(options.hub),
     socket: {
@@ -139,6 +152,8 @@ export function startFleet(options: FleetOptions): Fleet {
     seed,
     localAddress: (index) => (addresses.length === 0 ? undefined : addresses[index % addresses.length]),
     onUnauthorized: options.onUnauthorized,
+    updates: (chaotic, own) =>
+      own === undefined ? (chaotic ? updates : sound) : own === null ? sound : Object.freeze({ ...updates, fault: own }),
     producing: true,
   };
 

@@ -33,7 +33,7 @@ import { DeviceSession, type DeviceSessionHost, type FrameMeta } from './session
 
 /** What the command and twin services do when devices come and go or answer. */
 export interface DeviceHooks {
-  online(entry: DeviceEntry, session: DeviceSession): void;
+  online(entry: DeviceEntry, session: DeviceSession, hello: Hello): void;
   offline(entry: DeviceEntry): void;
   commandAccepted(entry: DeviceEntry, id: string): void;
   commandResult(entry: DeviceEntry, m: DecodedUplink & { type: typeof MessageType.CmdResult }): void;
@@ -42,6 +42,9 @@ export interface DeviceHooks {
   telemetryStored(gen: number, entry: DeviceEntry, records: readonly ResolvedRecord[]): void;
   /** Why a TELEMETRY frame must be refused before it is stored (a per-device limit), or undefined to take it. */
   admitTelemetry(entry: DeviceEntry, records: readonly ResolvedRecord[]): string | undefined;
+  /** Firmware updates (updates/service.ts): a CHUNK_REQUEST, and UPDATE_STATUS messages once committed. */
+  chunkRequest(entry: DeviceEntry, session: DeviceSession, m: DecodedUplink & { type: typeof MessageType.ChunkRequest }): void;
+  updateStatusApplied(outcomes: NonNullable<BatchOutcome<FrameMeta>['result']>['updates']): void;
 }
 
 /** Reconnects per device per minute before the upgrade answers 429 (SPEC.md §9). */
@@ -328,7 +331,7 @@ export class DeviceGateway implements DeviceSessionHost, OwnershipHost {
     this.metrics.devicesConnected.inc();
     this.log.debug({ device: r.id, session: session.id, remote: session.remote, fw: hello.fw }, 'device online');
     this.presence(e, true, 'connected', null, now);
-    this.hooks.online(e, session);
+    this.hooks.online(e, session, hello);
   }
 
   /** A session is over, for whatever reason; `wasOpen` if it had passed HELLO. */
@@ -468,6 +471,7 @@ export class DeviceGateway implements DeviceSessionHost, OwnershipHost {
       }
     }
     if (o.result.reported.length > 0) this.hooks.reportedApplied(o.result.reported);
+    if (o.result.updates.length > 0) this.hooks.updateStatusApplied(o.result.updates);
     if (o.result.skipped > 0) this.log.error({ skipped: o.result.skipped }, 'store skipped frames the gateway had accepted');
   }
 
@@ -551,6 +555,10 @@ export class DeviceGateway implements DeviceSessionHost, OwnershipHost {
 
   commandResult(e: DeviceEntry, m: DecodedUplink & { type: typeof MessageType.CmdResult }): void {
     this.hooks.commandResult(e, m);
+  }
+
+  chunkRequest(e: DeviceEntry, session: DeviceSession, m: DecodedUplink & { type: typeof MessageType.ChunkRequest }): void {
+    this.hooks.chunkRequest(e, session, m);
   }
 
   admitTelemetry(e: DeviceEntry, records: readonly ResolvedRecord[]): string | undefined {

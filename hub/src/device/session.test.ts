@@ -94,6 +94,7 @@ class FakeHost implements DeviceSessionHost {
   admitTelemetry(): string | undefined {
     return this.refuseTelemetry;
   }
+  chunkRequest(): void {}
 }
 
 let server: Server;

@@ -53,6 +53,8 @@ export interface DeviceSessionHost {
   ingest(entry: DeviceEntry, m: DecodedUplink, data: Buffer, now: number): void;
   commandAccepted(entry: DeviceEntry, id: string): void;
   commandResult(entry: DeviceEntry, m: DecodedUplink & { type: typeof MessageType.CmdResult }): void;
+  /** A CHUNK_REQUEST of a firmware update (SPEC.md §12.3). */
+  chunkRequest(entry: DeviceEntry, session: DeviceSession, m: DecodedUplink & { type: typeof MessageType.ChunkRequest }): void;
   /** Why a TELEMETRY frame must be refused before it is stored, or undefined to take it. */
   admitTelemetry(entry: DeviceEntry, records: readonly ResolvedRecord[]): string | undefined;
 }
@@ -312,7 +314,11 @@ export class DeviceSession {
       case MessageType.Telemetry:
       case MessageType.Event:
       case MessageType.Reported:
+      case MessageType.UpdateStatus:
         this.uplink(m, data, now);
+        return;
+      case MessageType.ChunkRequest:
+        this.gw.chunkRequest(this.entry, this, m);
         return;
       case MessageType.CmdAccepted:
         this.gw.commandAccepted(this.entry, m.id);

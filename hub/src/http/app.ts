@@ -23,14 +23,17 @@ import { commandRoutes } from './routes/commands.js';
 import { dashboardRoutes } from './routes/dashboard.js';
 import { deviceRoutes } from './routes/devices.js';
 import { eventRoutes } from './routes/events.js';
+import { firmwareRoutes } from './routes/firmware.js';
 import { modelRoutes } from './routes/models.js';
 import { operatorRoutes } from './routes/operators.js';
 import { sessionRoutes } from './routes/session.js';
 import { telemetryRoutes } from './routes/telemetry.js';
+import { updateRoutes } from './routes/updates.js';
 
 export const API_PREFIX = '/api/v1';
 /** Largest request body, bytes. */
 export const MAX_BODY = 256 * 1024;
+const FIRMWARE_UPLOAD_PATH = `${API_PREFIX}/firmware`;
 
 function isLoopback(ip: string): boolean {
   return ip === '127.0.0.1' || ip === '::1' || ip === '::ffff:127.0.0.1';
@@ -87,6 +90,8 @@ export function createApp(ctx: HubContext, extras: AppExtras): { app: Hono<AppEn
     c.json(new HubError(HubErrorCode.TooLarge, `request body over ${MAX_BODY} bytes`).toJSON(), 413, { Connection: 'close' });
   const chunkedLimit = bodyLimit({ maxSize: MAX_BODY, onError: tooLarge });
   app.use(`${API_PREFIX}/*`, async (c, next) => {
+    // A firmware upload streams to the store under its own limit, --firmware-max-size (firmware/library.ts).
+    if (c.req.method === 'POST' && c.req.path === FIRMWARE_UPLOAD_PATH) return next();
     // A declared length is checked from the header alone. hono's bodyLimit would
     // first build a full fetch Request to look for a body (a tenth of the hub's
     // time at 1000 commands/s); it is kept for chunked bodies, which it counts.
@@ -119,6 +124,8 @@ export function createApp(ctx: HubContext, extras: AppExtras): { app: Hono<AppEn
   telemetryRoutes(routes, ctx);
   eventRoutes(routes, ctx);
   commandRoutes(routes, ctx);
+  firmwareRoutes(routes, ctx);
+  updateRoutes(routes, ctx);
   for (const add of extras.routes ?? []) add(routes, ctx);
   routes.add({
     method: 'get',

@@ -23,6 +23,8 @@ export interface RouteSpec<P extends z.ZodType, Q extends z.ZodType, B extends z
   params?: P;
   query?: Q;
   body?: B;
+  /** A raw, streamed request body the handler reads itself (no JSON `body` then): its media type, for the OpenAPI document. */
+  rawBody?: { contentType: string; description: string };
   /** Status of a successful answer (documentation). */
   status?: number;
   /** Describes the success body (documentation only). */
@@ -127,6 +129,12 @@ export class Routes {
         ...(r.role === 'public' ? { security: [] } : { 'x-halyard-role': r.role }),
       };
       if (r.body) op.requestBody = { required: true, content: { 'application/json': { schema: schema(r.body, 'input') } } };
+      if (r.rawBody)
+        op.requestBody = {
+          required: true,
+          description: r.rawBody.description,
+          content: { [r.rawBody.contentType]: { schema: { type: 'string', format: 'binary' } } },
+        };
       paths[path] ??= {};
       (paths[path] as Record<string, unknown>)[r.method] = op;
     }

@@ -14,7 +14,7 @@ import { SqliteStore } from '../store/sqlite-store.js';
 import type { Store } from '../store/store.js';
 import { TelemetryService } from '../telemetry/service.js';
 import { sourceBlockPoints, sourceLogPoints } from './copy-telemetry.js';
-import { migrateStore } from './migrate-store.js';
+import { migrateStore, SOURCE_SCHEMA_VERSION } from './migrate-store.js';
 
 interface Meta {
   device: number;
@@ -141,6 +141,29 @@ async function makeSqliteHub(path: string, frames: number): Promise<void> {
   // A unit that changes in the log: the newest point's wins.
   telemetry(a.rowid, T0 + (frames + 150) * MIN, [{ n: 'temp', u: 'K', v: 300 }]);
   await store.drain();
+  // A firmware image in two chunks, an update of dev-a using it, and one of dev-gone (not copied).
+  const fw = await store.op('beginFirmware', {
+    image: { id: 'fw-0011223344556677', model: 'm1', version: '2.0', notes: 'n', chunkSize: 4, createdAt: T0, createdBy: 'root' },
+    staleBefore: 0,
+  });
+  await store.op('putFirmwareChunk', { image: fw.rowid, n: 0, data: new Uint8Array([1, 2, 3, 4]), at: T0 });
+  await store.op('putFirmwareChunk', { image: fw.rowid, n: 1, data: new Uint8Array([5]), at: T0 });
+  await store.op('finishFirmware', { image: fw.rowid, size: 5, sha256: new Uint8Array(32).fill(1), signature: new Uint8Array(64).fill(2) });
+  for (const [id, device] of [
+    ['u-000000000001', a.rowid],
+    ['u-000000000002', gone.rowid],
+  ] as const)
+    await store.op('createDeviceUpdate', {
+      id,
+      device,
+      firmware: fw.rowid,
+      job: null,
+      fromFw: '1.2.3\u0000beta',
+      toFw: '2.0',
+      createdAt: T0 + 50,
+      createdBy: 'root',
+    });
+  await store.op('transitionUpdate', { id: 'u-000000000001', to: 'downloading', progress: 4, now: T0 + 51 });
   await store.op('deleteDevice', { id: 'dev-gone' });
   await store.close();
 }
@@ -157,6 +180,11 @@ async function answers(store: Store<Meta>): Promise<unknown> {
   out.profiles = await store.listModelProfiles();
   out.profile = (await store.getModelProfile('m1')) ?? null;
   out.dashboard = (await store.getDashboard('root')) ?? null;
+  const firmware = await store.listFirmware();
+  const image = firmware[0]?.rowid ?? 0;
+  out.firmware = firmware;
+  out.firmwareChunks = [await store.firmwareChunk(image, 0), await store.firmwareChunk(image, 1)];
+  out.updates = await store.openDeviceUpdates();
   for (const d of devices) {
     const series = (await telemetry.series(d.rowid)).sort((x, y) => x.name.localeCompare(y.name));
     const per: Record<string, unknown> = {
@@ -289,7 +317,12 @@ describe('migrate-store: SQLite to PostgreSQL', () => {
     assert.deepEqual(devA?.caps, ['cmd:dim', 'cmd:x\u0000y']);
     assert.equal((got.profile as { updatedBy: string } | null)?.updatedBy, 'root');
     assert.equal((got.dashboard as { doc: { panels: unknown[] } } | null)?.doc.panels.length, 2);
-    for (const table of ['devices', 'model_profiles', 'dashboards']) {
+    assert.equal((got.firmware as unknown[]).length, 1);
+    assert.deepEqual(
+      (got.updates as { id: string; state: string; fromFw: string }[]).map((u) => [u.id, u.state, u.fromFw]),
+      [['u-000000000001', 'downloading', '1.2.3\u0000beta']],
+    );
+    for (const table of ['devices', 'model_profiles', 'dashboards', 'firmware', 'firmware_chunks', 'device_updates']) {
       assert.ok(
         lines.some((l) => new RegExp(`check ${table} +sqlite +[1-9]\\d* +postgres +[1-9]\\d* +ok$`).test(l)),
         `${table} counted: ${lines.join('\n')}`,
@@ -366,13 +399,14 @@ describe('migrate-store: SQLite to PostgreSQL', () => {
         w.close();
       }
     };
-    set(7);
+    const v = SOURCE_SCHEMA_VERSION;
+    set(v - 1);
     await assert.rejects(
       migrateStore({ from: old, to: db.url, write: () => {} }),
-      /schema 7, this hub's is 8\): start this hub on it once first/,
+      new RegExp(`schema ${v - 1}, this hub's is ${v}\\): start this hub on it once first`),
     );
-    set(9);
-    await assert.rejects(migrateStore({ from: old, to: db.url, write: () => {} }), /newer hub \(schema 9/);
+    set(v + 1);
+    await assert.rejects(migrateStore({ from: old, to: db.url, write: () => {} }), new RegExp(`newer hub \\(schema ${v + 1}`));
   });
 
   it('refuses a file a hub is writing to', async (t) => {

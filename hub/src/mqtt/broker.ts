@@ -24,8 +24,9 @@ import { authenticate } from './auth.js';
 import type { MqttMetrics } from './metrics.js';
 import { guardPacketSize } from './packet-guard.js';
 import { PendingLogins } from './pending-logins.js';
+import { SessionDb } from './session-db.js';
 import { SessionExpiry } from './session-expiry.js';
-import { SessionStore } from './session-store.js';
+import { type SessionInfo, SessionStore } from './session-store.js';
 import { MAX_TOPIC_LEVELS } from './topic-filter.js';
 import type { Request, Topics } from './topics.js';
 
@@ -99,6 +100,8 @@ export class Broker {
   private readonly ownIds = new WeakMap<Client, string>();
   private readonly pending: PendingLogins;
   readonly expiry: SessionExpiry;
+  /** Connected clients whose session an admin dropped: it ends with the connection. */
+  private readonly dropping = new Set<string>();
 
   private constructor(
     readonly aedes: Aedes,
@@ -112,15 +115,22 @@ export class Broker {
     this.expiry = new SessionExpiry(
       store,
       { ttlMs: ctx.config.mqttSessionExpiry, perAccount: ctx.config.mqttMaxSessions },
-      (client, why, forgotten) => {
+      (client, why, { unreleased, queued }) => {
         this.metrics.sessionsEnded.inc({ reason: why });
-        if (forgotten > 0) this.metrics.dropped.inc({ reason: 'session_ended' }, forgotten);
-        this.ctx.log.info({ client, why, forgotten }, 'mqtt session ended: its subscriptions and unreleased QoS 2 packets are freed');
+        if (unreleased + queued > 0) this.metrics.dropped.inc({ reason: 'session_ended' }, unreleased + queued);
+        this.ctx.log.info(
+          { client, why, unreleased, queued },
+          'mqtt session ended: its subscriptions, queued messages and unreleased QoS 2 packets are freed',
+        );
       },
       (client, err) => this.ctx.log.error({ client, err }, 'mqtt session could not be ended'),
     );
+    // Sessions read back from disk wait for their clients as if they had just gone (keeping the time they went).
+    for (const r of store.restored) this.expiry.left(r.clientId, undefined, r.leftAt);
+    store.restored = [];
     aedes.on('client', (client) => {
       this.expiry.resumed(client.id);
+      if (!client.clean) store.sessionOpened(client.id);
       this.streams.get(client.conn as Duplex)?.loggedIn();
       const s = this.sessions.get(client);
       if (s === undefined) return;
@@ -134,8 +144,15 @@ export class Broker {
     });
     aedes.on('clientDisconnect', (client) => {
       const s = this.sessions.get(client);
-      // A deleted account's sessions cannot be resumed: they end now.
-      if (!client.clean) this.expiry.left(client.id, s?.revoked === true);
+      // A deleted account's sessions cannot be resumed: they end now (and so does one an admin dropped).
+      if (!client.clean) {
+        store.sessionLeft(client.id);
+        this.expiry.left(
+          client.id,
+          s?.revoked === true ? 'account_deleted' : this.dropping.has(client.id) ? 'dropped_by_admin' : undefined,
+        );
+        this.dropping.delete(client.id);
+      }
       if (s !== undefined) {
         const set = this.byUser.get(s.username);
         set?.delete(client);
@@ -169,7 +186,13 @@ export class Broker {
 
   static async start(ctx: HubContext, topics: Topics, metrics: MqttMetrics, onRequest: RequestHandler): Promise<Broker> {
     let broker: Broker | undefined;
-    const store = new SessionStore({ perClient: ctx.config.mqttMaxInflight, total: ctx.config.mqttInflightTotal });
+    const store = new SessionStore({
+      inflight: { perClient: ctx.config.mqttMaxInflight, total: ctx.config.mqttInflightTotal },
+      queue: { messages: ctx.config.mqttQueueMessages, bytes: ctx.config.mqttQueueBytes },
+      // In --data-dir whatever --store is: the broker's sessions are this node's own.
+      db: new SessionDb(ctx.config.dataDir),
+      onQueueDrop: () => metrics.dropped.inc({ reason: 'offline_queue_full' }),
+    });
     const aedes = await Aedes.createBroker({
       persistence: store,
       concurrency: BROKER_LIMITS.concurrency,
@@ -252,6 +275,33 @@ export class Broker {
       this.metrics.disconnects.inc({ reason: 'too_large' });
       this.ctx.log.warn({ ip, limit: maxPacket }, 'mqtt packet over the size limit: disconnecting');
     });
+  }
+
+  /** Persistent sessions of an account, connected or waiting, with their queues. */
+  sessionsOf(username: string): SessionInfo[] {
+    return this.store.sessionList(username);
+  }
+
+  /** Connected clients of an account. */
+  clientsOf(username: string): number {
+    return this.byUser.get(username)?.size ?? 0;
+  }
+
+  /**
+   * Ends a persistent session (`clientId` as the client sent it): its connection,
+   * if any, closes, and its subscriptions and queue are freed. False when the
+   * account has no such session.
+   */
+  dropSession(username: string, clientId: string): boolean {
+    const scoped = `${username}:${clientId}`;
+    if (!this.store.hasSession(scoped)) return false;
+    const live = [...(this.byUser.get(username) ?? [])].find((c) => c.id === scoped);
+    if (live !== undefined) {
+      this.dropping.add(scoped);
+      this.metrics.disconnects.inc({ reason: 'session_dropped' });
+      live.close();
+    } else this.expiry.drop(scoped);
+    return true;
   }
 
   /** Ends every connection of an account (deleted). */
@@ -387,6 +437,11 @@ export class Broker {
   private authorizeForward(client: Client, packet: AedesPublishPacket): AedesPublishPacket | null {
     const s = this.sessions.get(client);
     if (s === undefined || !s.acl.canRead(packet.topic)) return null;
+    // The client's queue is being sent and holds this message: it comes in its turn, not ahead of older ones.
+    // (Its packet id is set only once the queue sends it; a live delivery has none yet.)
+    if (packet.messageId === undefined && !client.clean && this.store.holdsBack(client.id, packet.brokerId, packet.brokerCounter)) {
+      return null;
+    }
     // Retained replay on SUBSCRIBE waits for each write to finish, so it cannot overrun
     // the budget; live messages to a client that is behind are dropped instead of queued.
     if (!packet.retain && s.backlog() > BROKER_LIMITS.subscriberBudget) {
@@ -396,8 +451,9 @@ export class Broker {
     return packet;
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
     this.expiry.close();
-    return new Promise((resolve) => this.aedes.close(() => resolve()));
+    await new Promise<void>((resolve) => this.aedes.close(() => resolve()));
+    this.store.close();
   }
 }

@@ -6,7 +6,8 @@
 import type { Aedes, PublishPacket } from 'aedes';
 import type { Logger } from '../log.js';
 import type { MqttMetrics } from './metrics.js';
-import type { OutMessage } from './out-message.js';
+import { classOf, type OutMessage } from './out-message.js';
+import type { QosByClass } from './qos.js';
 import { SendQueue } from './send-queue.js';
 
 export const SINK_LIMITS = {
@@ -26,17 +27,27 @@ export class EmbeddedSink {
   private scheduled = false;
   private idle: (() => void)[] = [];
 
+  private readonly liveId: string;
+  private readonly retainedId: string;
+
+  /** `sessions`: persistent sessions kept (connected or not), which queue QoS 1 messages. */
   constructor(
     private readonly aedes: Aedes,
     private readonly metrics: MqttMetrics,
     private readonly log: Logger,
+    private readonly qos: QosByClass,
+    private readonly sessions: () => number,
   ) {
     this.queue = new SendQueue(undefined, () => metrics.dropped.inc({ reason: 'queue_full' }));
+    // Queued messages are found again by (broker id, counter), and they outlive the process (session-db.ts)
+    // while the counter starts again at 0: each run gets ids of its own.
+    this.liveId = `halyard/live/${aedes.id}`;
+    this.retainedId = `halyard/retained/${aedes.id}`;
   }
 
   enqueue(m: OutMessage): void {
-    // Nobody to deliver to: only retained state is worth keeping (aedes replays it to later subscribers).
-    if (m.lane !== 'state' && (this.aedes.connectedClients ?? 0) === 0) return;
+    // Nobody to deliver to, now or later: only retained state is worth keeping (aedes replays it to later subscribers).
+    if (m.lane !== 'state' && (this.aedes.connectedClients ?? 0) === 0 && this.sessions() === 0) return;
     this.queue.push(m);
     this.schedule();
   }
@@ -60,20 +71,20 @@ export class EmbeddedSink {
       this.inFlight++;
       this.metrics.published.inc({ lane: m.lane });
       const retain = m.lane === 'state';
-      // QoS 0: aedes then never queues for offline persistent sessions (unbounded in its memory store);
-      // retained topics give late and reconnecting subscribers the current state.
+      // At QoS 1 aedes queues the message for every persistent session subscribed at QoS 1 (bounded
+      // per session: offline-queue.ts); retained topics give late and reconnecting subscribers the current state.
       const packet: PublishPacket & { brokerId: string } = {
         cmd: 'publish',
         topic,
         payload,
-        qos: 0,
+        qos: this.qos[classOf(m)],
         retain,
         dup: false,
         // aedes skips a delivery whose (brokerId, counter) is older than one the client already got
         // (cluster dedupe). A retained publish takes an extra async hop through the retained store, so
         // a live message published after it can overtake it, and the retained one was lost as a
         // "duplicate". Each lane keeps its own order, so each gets its own id.
-        brokerId: retain ? 'halyard/retained' : 'halyard/live',
+        brokerId: retain ? this.retainedId : this.liveId,
       };
       this.aedes.publish(packet, (err) => {
         this.inFlight--;

@@ -13,6 +13,7 @@ import type { HubStats } from '@halyard/firmware-protocol';
 import type { HubContext } from '../context.js';
 import type { Routes } from '../http/route.js';
 import { integratorRoutes } from '../http/routes/integrators.js';
+import type { LiveSession } from '../integrators/service.js';
 import { parseBridgeUrl } from './bridge-url.js';
 import { Broker, type RequestHandler } from './broker.js';
 import { EmbeddedSink } from './embedded-sink.js';
@@ -35,6 +36,10 @@ export interface MqttService {
   bridges(): HubStats['bridges'];
   /** Disconnects every client of an integrator account; returns how many there were. */
   disconnectUser(username: string): number;
+  /** An account's connected clients and persistent sessions. */
+  liveOf(username: string): { clients: number; sessions: LiveSession[] };
+  /** Ends an account's persistent session (client id as the client sent it); false when there is none. */
+  dropSession(username: string, clientId: string): boolean;
   close(): Promise<void>;
 }
 
@@ -42,10 +47,14 @@ export interface MqttService {
 const FLUSH_ON_CLOSE_MS = 2_000;
 
 /** HTTP routes this feature adds (integrator accounts), for the running service. */
-export function mqttRoutes(mqtt: Pick<MqttService, 'disconnectUser' | 'port' | 'mqttsPort'>): (routes: Routes, ctx: HubContext) => void {
+export function mqttRoutes(
+  mqtt: Pick<MqttService, 'disconnectUser' | 'port' | 'mqttsPort' | 'liveOf' | 'dropSession'>,
+): (routes: Routes, ctx: HubContext) => void {
   return (routes, ctx) =>
     integratorRoutes(routes, ctx, {
       disconnect: (username) => mqtt.disconnectUser(username),
+      live: (username) => mqtt.liveOf(username),
+      dropSession: (username, clientId) => mqtt.dropSession(username, clientId),
       endpoint: () => ({ port: mqtt.port, tlsPort: mqtt.mqttsPort }),
     });
 }
@@ -72,14 +81,14 @@ export async function startMqtt(ctx: HubContext): Promise<MqttService> {
   work = leaderWork;
 
   broker = await Broker.start(ctx, topics, metrics, onRequest);
-  const sink = new EmbeddedSink(broker.aedes, metrics, log);
+  const started = broker;
+  const sink = new EmbeddedSink(broker.aedes, metrics, log, config.mqttQos, () => started.store.sessionCount);
   publisher.addSink(sink);
   publisher.addSink(leaderWork);
 
   const mirror = new Mirror(ctx, topics, publisher, config.haDiscovery === undefined ? undefined : leaderWork);
   mirror.start();
   mirror.hubStatus(true);
-  const started = broker;
   const listeners = await startListeners(
     ctx,
     (stream, ip, req, extraBacklog) => started.accept(stream, ip, req, extraBacklog),
@@ -103,6 +112,18 @@ export async function startMqtt(ctx: HubContext): Promise<MqttService> {
     clients: () => started.clients,
     bridges: () => leaderWork.bridgeStats(),
     disconnectUser: (username) => started.disconnectUser(username),
+    liveOf: (username) => ({
+      clients: started.clientsOf(username),
+      sessions: started.sessionsOf(username).map((s) => ({
+        clientId: s.clientId.slice(username.length + 1),
+        connected: s.connected,
+        queued: s.messages,
+        queuedBytes: s.bytes,
+        dropped: s.dropped,
+        ...(s.leftAt === undefined ? {} : { expiresAt: s.leftAt + config.mqttSessionExpiry }),
+      })),
+    }),
+    dropSession: (username, clientId) => started.dropSession(username, clientId),
     close() {
       closing ??= (async () => {
         mirror.stop();

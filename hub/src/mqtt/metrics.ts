@@ -33,14 +33,14 @@ export function createMqttMetrics(registry: Registry, gauges: MqttGauges) {
     }),
     dropped: new Counter({
       name: 'halyard_mqtt_dropped_total',
-      help: 'Messages not delivered or not carried out: queue_full (the hub published faster than the broker delivered), slow_subscriber (one client fell behind), inflight_limit (a QoS 2 request refused: too many awaiting PUBREL), session_ended (unreleased QoS 2 packets of a session that ended without its client)',
+      help: 'Messages not delivered or not carried out: queue_full (the hub published faster than the broker delivered), slow_subscriber (one client fell behind), offline_queue_full (the oldest QoS 1 message of a full persistent session queue), inflight_limit (a QoS 2 request refused: too many awaiting PUBREL), session_ended (queued messages and unreleased QoS 2 packets of a session that ended without its client)',
       labelNames: ['reason'],
       registers,
     }),
     queued: new Gauge({ name: 'halyard_mqtt_queued_messages', help: 'Messages waiting for the embedded broker', registers }),
     disconnects: new Counter({
       name: 'halyard_mqtt_disconnects_total',
-      help: 'Clients the hub disconnected, by reason (forbidden, slow_subscriber, too_large, account_deleted, connect_timeout, too_many_pending, inflight_limit)',
+      help: 'Clients the hub disconnected, by reason (forbidden, slow_subscriber, too_large, account_deleted, connect_timeout, too_many_pending, inflight_limit, session_dropped)',
       labelNames: ['reason'],
       registers,
     }),
@@ -70,7 +70,7 @@ export function createMqttMetrics(registry: Registry, gauges: MqttGauges) {
     }),
     sessionsEnded: new Counter({
       name: 'halyard_mqtt_sessions_ended_total',
-      help: 'Persistent MQTT sessions ended without their client, by reason: expired (not resumed within --mqtt-session-expiry), too_many (beyond --mqtt-max-sessions of its account), account_deleted',
+      help: 'Persistent MQTT sessions ended without their client, by reason: expired (not resumed within --mqtt-session-expiry), too_many (beyond --mqtt-max-sessions of its account), account_deleted, dropped_by_admin',
       labelNames: ['reason'],
       registers,
     }),

@@ -52,7 +52,7 @@ export class Mirror {
         this.observer?.telemetry(device, records);
       }),
       bus.subscribe('event', ({ event }) => {
-        this.publisher.publish(outMessage(this.topics.events(event.device), 'stream', () => eventJson(event)));
+        this.publisher.publish(outMessage(this.topics.events(event.device), 'stream', () => eventJson(event), 'events'));
       }),
       bus.subscribe('command', ({ command }) => this.command(command)),
       bus.subscribe('twin', ({ twin }) => this.twin(twin)),
@@ -101,10 +101,10 @@ export class Mirror {
     const last = this.twinVersions.get(t.device) ?? { desired: 0, reported: 0 };
     // Versions only rise: an older snapshot (read at start while events arrive) is never published over a newer one.
     if (t.desiredVersion > last.desired) {
-      this.publisher.publish(outMessage(this.topics.twinDesired(t.device), 'state', twinDesiredJson(t)));
+      this.publisher.publish(outMessage(this.topics.twinDesired(t.device), 'state', twinDesiredJson(t), 'twin'));
     }
     if (t.reportedVersion > last.reported) {
-      this.publisher.publish(outMessage(this.topics.twinReported(t.device), 'state', twinReportedJson(t)));
+      this.publisher.publish(outMessage(this.topics.twinReported(t.device), 'state', twinReportedJson(t), 'twin'));
     }
     this.twinVersions.set(t.device, {
       desired: Math.max(last.desired, t.desiredVersion),

@@ -3,11 +3,12 @@
 // 3.1.1 sets no end to that, and client ids cost nothing. So a session not resumed
 // within --mqtt-session-expiry is ended here, and what it held is freed; an account
 // keeps at most --mqtt-max-sessions of them waiting (the oldest ends first), and a
-// deleted account none.
+// deleted account none. Sessions read back after a restart keep the time their
+// client went away.
 
 import type { SessionStore } from './session-store.js';
 
-export type SessionEnd = 'expired' | 'too_many' | 'account_deleted';
+export type SessionEnd = 'expired' | 'too_many' | 'account_deleted' | 'dropped_by_admin';
 
 export interface SessionLimits {
   /** ms a session waits for its client; 0 ends it with the connection. */
@@ -28,12 +29,12 @@ export class SessionExpiry {
 
   /**
    * `ended` hears of each session ended, why, and how many unreleased QoS 2
-   * packets it still held.
+   * packets and queued QoS 1 messages it still held.
    */
   constructor(
     private readonly store: SessionStore,
     private readonly limits: SessionLimits,
-    private readonly ended: (clientId: string, why: SessionEnd, forgotten: number) => void,
+    private readonly ended: (clientId: string, why: SessionEnd, forgotten: { unreleased: number; queued: number }) => void,
     private readonly failed: (clientId: string, err: unknown) => void,
   ) {}
 
@@ -50,21 +51,25 @@ export class SessionExpiry {
     this.timers.delete(clientId);
   }
 
-  /** A clean=false client went away: its session ends unless resumed in time (`now`: at once, its account is gone). */
-  left(clientId: string, now = false): void {
+  /**
+   * A clean=false client went away: its session ends unless resumed in time
+   * (`now`: at once, and why: its account is gone, an admin dropped it). `since`:
+   * when it went away, for a session read back after a restart (ms since the epoch).
+   */
+  left(clientId: string, now?: SessionEnd, since = Date.now()): void {
     this.resumed(clientId);
     // Even at 0, a timer: a client taking the id over registers just after this one
     // leaves (in the same turn), and its arrival cancels the timer.
     const t = setTimeout(
       () => {
         this.timers.delete(clientId);
-        this.end(clientId, now ? 'account_deleted' : 'expired');
+        this.end(clientId, now ?? 'expired');
       },
-      now ? 0 : this.limits.ttlMs,
+      now !== undefined ? 0 : Math.max(0, this.limits.ttlMs - (Date.now() - since)),
     );
     t.unref();
     this.timers.set(clientId, t);
-    if (!now) this.trim(accountOf(clientId));
+    if (now === undefined) this.trim(accountOf(clientId));
   }
 
   /** Ends now every waiting session of an account (deleted). */
@@ -84,6 +89,13 @@ export class SessionExpiry {
     if (this.limits.perAccount === 0) return;
     const mine = [...this.timers.keys()].filter((id) => accountOf(id) === account);
     for (const clientId of mine.slice(0, Math.max(0, mine.length - this.limits.perAccount))) this.endNow(clientId, 'too_many');
+  }
+
+  /** Ends a waiting session now (an admin dropped it); false when none waits under that id. */
+  drop(clientId: string): boolean {
+    if (!this.timers.has(clientId)) return false;
+    this.endNow(clientId, 'dropped_by_admin');
+    return true;
   }
 
   private endNow(clientId: string, why: SessionEnd): void {

@@ -21,7 +21,7 @@ function packet(messageId: number, bytes: number) {
 
 describe('session store', () => {
   it('admits QoS 2 publishes up to the bounds per client id and in total, and recognises retransmissions', () => {
-    const s = new SessionStore({ perClient: 2, total: 3 });
+    const s = new SessionStore({ inflight: { perClient: 2, total: 3 }, queue: { messages: 10, bytes: 10_000 } });
     assert.equal(s.admit('a', 1), 'new');
     assert.equal(s.admit('a', 1), 'duplicate');
     assert.equal(s.admit('a', 2), 'new');
@@ -33,7 +33,7 @@ describe('session store', () => {
   });
 
   it('keeps no payload, and frees a slot at PUBREL and a whole session when it ends', async () => {
-    const s = new SessionStore({ perClient: 10, total: 10 });
+    const s = new SessionStore({ inflight: { perClient: 10, total: 10 }, queue: { messages: 10, bytes: 10_000 } });
     assert.equal(s.admit('a', 1), 'new');
     assert.equal(s.admit('a', 2), 'new');
     await s.incomingStorePacket(client('a'), packet(1, 256 * 1024));
@@ -47,7 +47,7 @@ describe('session store', () => {
     assert.equal(s.admit('a', 1), 'new', 'a released id may be used again');
 
     await s.addSubscriptions(client('a'), [{ topic: 'halyard/#', qos: 1 }]);
-    assert.equal(await s.endSession('a'), 2);
+    assert.deepStrictEqual(await s.endSession('a'), { unreleased: 2, queued: 0 });
     assert.equal(s.pending, 0);
     await assert.rejects(s.incomingGetPacket(client('a'), packet(2, 0)), /no such packet/);
     assert.deepStrictEqual(await s.subscriptionsByClient(client('a')), []);

@@ -1,5 +1,7 @@
 // The embedded broker's session state: aedes's in-memory persistence, with the
-// receive side of QoS 2 bounded. aedes keeps every QoS 2 PUBLISH until its PUBREL
+// outgoing QoS 1 queues of persistent sessions bounded (offline-queue.ts) and,
+// with a SessionDb, kept on disk together with their subscriptions so that they
+// survive a restart; and with the receive side of QoS 2 bounded. aedes keeps every QoS 2 PUBLISH until its PUBREL
 // arrives, payload included, per client id and past the connection for clean=false
 // sessions; a client that never sends PUBREL could make the hub hold gigabytes.
 // Here a request is carried out when it arrives (authorizePublish), so what stays
@@ -8,8 +10,11 @@
 // ends or expires.
 
 import { createRequire } from 'node:module';
-import type { Client } from 'aedes';
+import { Readable } from 'node:stream';
+import type { Client, Subscription } from 'aedes';
 import type MemoryPersistenceType from 'aedes-persistence/types/asyncPersistence.js';
+import { OfflineQueues, type QueueBounds, type QueueDepth, type QueuedPacket } from './offline-queue.js';
+import type { SessionDb, StoredSession } from './session-db.js';
 
 // aedes-persistence is CommonJS and ships its types apart from the code.
 const MemoryPersistence = createRequire(import.meta.url)('aedes-persistence/asyncPersistence.js') as typeof MemoryPersistenceType;
@@ -36,13 +41,194 @@ export const INFLIGHT_ENTRY_BYTES = 300;
 
 const EMPTY = Buffer.alloc(0);
 
+export interface SessionStoreOptions {
+  inflight: InflightLimits;
+  queue: QueueBounds;
+  /** Where sessions are kept across restarts; undefined keeps them in memory only. */
+  db?: SessionDb | undefined;
+  /** Hears of every message dropped from a full session queue. */
+  onQueueDrop?: (clientId: string) => void;
+}
+
+/** A session as the hub knows it, for the API and the console. */
+export interface SessionInfo extends QueueDepth {
+  clientId: string;
+  connected: boolean;
+  /** ms since the epoch the client went away (undefined while connected). */
+  leftAt: number | undefined;
+}
+
+/** What the outgoing queue sees of a packet: always a PUBLISH. */
+type PublishLike = AedesPacket & { topic: string; payload: Buffer | string; qos: number };
+
+type AedesSub = Awaited<ReturnType<MemoryPersistenceType['subscriptionsByTopic']>>[number];
+
 export class SessionStore extends MemoryPersistence {
   /** Client id -> packet ids admitted and not yet released. */
   private readonly inflight = new Map<string, Set<number>>();
   private inflightCount = 0;
+  private readonly limits: InflightLimits;
+  readonly queues: OfflineQueues;
+  private readonly db: SessionDb | undefined;
+  /** Persistent sessions: client id -> when its client went away (undefined while connected). */
+  private readonly sessions = new Map<string, { leftAt: number | undefined }>();
+  /** Clients whose queue is being sent (outgoingStream), and how far it has got. */
+  private readonly replaying = new Map<string, { seq: number }>();
+  /** Sessions read back at start, for the broker to expire (its clients are away). */
+  restored: StoredSession[] = [];
 
-  constructor(private readonly limits: InflightLimits) {
+  constructor(opts: SessionStoreOptions) {
     super();
+    this.limits = opts.inflight;
+    this.db = opts.db;
+    const onDrop = opts.onQueueDrop ?? (() => {});
+    this.queues = new OfflineQueues(opts.queue, this.db, (clientId) => {
+      onDrop(clientId);
+      this.db?.dropCount(clientId, this.queues.depth(clientId).dropped);
+    });
+  }
+
+  override async setup(broker: Parameters<MemoryPersistenceType['setup']>[0]): Promise<void> {
+    await super.setup(broker);
+    if (this.db === undefined) return;
+    const now = Date.now();
+    const stored = this.db.sessions();
+    for (const s of stored) {
+      // A session whose client was connected when the hub stopped has waited since the start.
+      const leftAt = s.leftAt ?? now;
+      this.sessions.set(s.clientId, { leftAt });
+      if (s.subscriptions.length > 0) {
+        await super.addSubscriptions({ id: s.clientId } as Client, s.subscriptions as Subscription[]);
+      }
+      this.restored.push({ ...s, leftAt });
+    }
+    const dropped = new Map(stored.map((s) => [s.clientId, s.dropped]));
+    for (const q of this.db.queued()) {
+      if (this.sessions.has(q.clientId)) this.queues.restore(q.clientId, q.seq, q.packet, dropped.get(q.clientId) ?? 0);
+    }
+  }
+
+  /** A clean=false client connected: its session begins or is in use again. */
+  sessionOpened(clientId: string): void {
+    this.sessions.set(clientId, { leftAt: undefined });
+    this.db?.opened(clientId);
+  }
+
+  /** A clean=false client went away; its session waits for it. */
+  sessionLeft(clientId: string): void {
+    const s = this.sessions.get(clientId);
+    if (s === undefined) return;
+    s.leftAt = Date.now();
+    this.db?.left(clientId, s.leftAt);
+  }
+
+  /** Persistent sessions, optionally of one account (client ids scoped `account:id`). */
+  sessionList(account?: string): SessionInfo[] {
+    const out: SessionInfo[] = [];
+    for (const [clientId, s] of this.sessions) {
+      if (account !== undefined && !clientId.startsWith(`${account}:`)) continue;
+      out.push({ clientId, connected: s.leftAt === undefined, leftAt: s.leftAt, ...this.queues.depth(clientId) });
+    }
+    return out;
+  }
+
+  hasSession(clientId: string): boolean {
+    return this.sessions.has(clientId);
+  }
+
+  /** Persistent sessions kept, connected or not. */
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+
+  override async addSubscriptions(client: Client, subs: Subscription[]): Promise<void> {
+    await super.addSubscriptions(client, subs);
+    this.db?.subscribed(client.id, subs);
+  }
+
+  override async removeSubscriptions(client: Client, topics: string[]): Promise<void> {
+    await super.removeSubscriptions(client, topics);
+    this.db?.unsubscribed(client.id, topics);
+  }
+
+  /** aedes calls this when a client connects with clean=true: any session of its id ends ([MQTT-3.1.2-6]). */
+  override async cleanSubscriptions(client: Client): Promise<void> {
+    await super.cleanSubscriptions(client);
+    this.forget(client.id);
+  }
+
+  // The outgoing queue. aedes queues a QoS 1 publication for every persistent
+  // subscription it matches, online or not (outgoingEnqueueCombi), records the packet
+  // id when it sends one (outgoingUpdate), and removes it on PUBACK or when it is not
+  // forwarded after all (outgoingClearMessageId); on reconnect it sends the queue
+  // again (outgoingStream).
+
+  override async outgoingEnqueue(sub: { clientId: string }, packet: AedesPacket): Promise<void> {
+    this.enqueue(sub.clientId, packet);
+  }
+
+  override async outgoingEnqueueCombi(subs: AedesSub[], packet: AedesPacket): Promise<void> {
+    // `$` topics reach nobody's subscription here (requests the hub consumed): never queue them.
+    if ((packet as PublishLike).topic.startsWith('$')) return;
+    for (const sub of subs) this.enqueue(sub.clientId, packet);
+  }
+
+  override async outgoingUpdate(client: Client, packet: AedesPacket): Promise<void> {
+    // A message dropped from a full queue while on its way is still sent once: there is nothing to update.
+    if (packet.messageId !== undefined) this.queues.sent(client.id, packet.brokerId, packet.brokerCounter, packet.messageId);
+  }
+
+  override async outgoingClearMessageId(client: Client, packet: AedesPacket): Promise<AedesPacket> {
+    // aedes also calls this for a publication it chose not to forward, before it had a packet id.
+    // A delivery held back while the queue is sent stays queued: the queue sends it.
+    if (packet.messageId === undefined && this.holdsBack(client.id, packet.brokerId, packet.brokerCounter)) {
+      return undefined as unknown as AedesPacket;
+    }
+    const gone =
+      packet.messageId === undefined
+        ? this.queues.discard(client.id, packet.brokerId, packet.brokerCounter)
+        : this.queues.acknowledge(client.id, packet.messageId);
+    return (gone === undefined ? undefined : toAedes(gone)) as AedesPacket;
+  }
+
+  /**
+   * The queue as a returning client is sent it ([MQTT-4.4.0-1]), to its end,
+   * including messages queued meanwhile: while it runs, live deliveries of queued
+   * messages to this client are held back (holdsBack), so the client gets them in
+   * the order they were published rather than new ones first.
+   */
+  override outgoingStream(client: Client): Readable {
+    return Readable.from(this.replay(client.id));
+  }
+
+  /**
+   * Whether a live delivery to `clientId` must wait because its queue is being sent
+   * (outgoingStream): the message is queued and not yet sent by it.
+   */
+  holdsBack(clientId: string, brokerId: string, brokerCounter: number): boolean {
+    const cursor = this.replaying.get(clientId);
+    if (cursor === undefined) return false;
+    const seq = this.queues.seqOf(clientId, brokerId, brokerCounter);
+    return seq !== undefined && seq > cursor.seq;
+  }
+
+  private async *replay(clientId: string): AsyncGenerator<AedesPacket> {
+    const cursor = { seq: 0 };
+    this.replaying.set(clientId, cursor);
+    try {
+      for (;;) {
+        const next = this.queues.after(clientId, cursor.seq);
+        if (next.length === 0) return;
+        for (const e of next) {
+          // Acknowledged or dropped since the batch was read.
+          if (!this.queues.has(clientId, e.seq)) continue;
+          cursor.seq = e.seq;
+          yield toAedes(e.packet);
+        }
+      }
+    } finally {
+      if (this.replaying.get(clientId) === cursor) this.replaying.delete(clientId);
+    }
   }
 
   /**
@@ -97,13 +283,37 @@ export class SessionStore extends MemoryPersistence {
    * subscriptions, its unreleased QoS 2 packets and its will. Returns how many
    * unreleased packets were forgotten.
    */
-  async endSession(clientId: string): Promise<number> {
-    const forgotten = this.pendingOf(clientId);
+  async endSession(clientId: string): Promise<{ unreleased: number; queued: number }> {
+    const unreleased = this.pendingOf(clientId);
+    const queued = this.queues.depth(clientId).messages;
     const client = { id: clientId } as Client;
     await this.cleanSubscriptions(client);
     await this.cleanIncoming(client);
     await this.delWill(client);
-    return forgotten;
+    return { unreleased, queued };
+  }
+
+  /** Writes pending changes and closes the file. */
+  close(): void {
+    this.db?.close();
+  }
+
+  private enqueue(clientId: string, aedesPacket: AedesPacket): void {
+    const packet = aedesPacket as PublishLike;
+    if (packet.qos === 0) return;
+    this.queues.enqueue(clientId, {
+      topic: packet.topic,
+      payload: typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload,
+      qos: 1,
+      brokerId: packet.brokerId,
+      brokerCounter: packet.brokerCounter,
+      messageId: undefined,
+    });
+  }
+
+  private forget(clientId: string): void {
+    this.queues.drop(clientId);
+    if (this.sessions.delete(clientId)) this.db?.ended(clientId);
   }
 
   private release(clientId: string, messageId: number | undefined): void {
@@ -119,4 +329,19 @@ export class SessionStore extends MemoryPersistence {
     this.inflightCount -= mine.size;
     this.inflight.delete(clientId);
   }
+}
+
+/** A queued message as aedes delivers it again: one sent before goes out with DUP set ([MQTT-3.3.1-1]). */
+function toAedes(p: QueuedPacket): AedesPacket {
+  return {
+    cmd: 'publish',
+    topic: p.topic,
+    payload: p.payload,
+    qos: 1,
+    retain: false,
+    dup: p.messageId !== undefined,
+    messageId: p.messageId,
+    brokerId: p.brokerId,
+    brokerCounter: p.brokerCounter,
+  } as AedesPacket;
 }

@@ -6,6 +6,7 @@
 import { DEFAULT_LIMITS, decode, MessageType } from '@halyard/firmware-protocol';
 import { dataToJson } from '../data-json.js';
 import type { Db } from './db.js';
+import { applyUpdateStatus, type UpdateStatusOutcome } from './device-updates.js';
 import { setSeq } from './devices.js';
 import { insertEvent } from './events.js';
 import type { TelemetryWriter } from './telemetry/log-compactor.js';
@@ -33,6 +34,8 @@ export interface IngestResult {
   events: { device: number; seq: number; id: number }[];
   /** Twin reports applied or refused. */
   reported: ReportedOutcome[];
+  /** UPDATE_STATUS messages that changed an update (SPEC.md §12.5). */
+  updates: UpdateStatusOutcome[];
   /** TELEMETRY frames logged. */
   frames: number;
   /** Frames that failed to decode here although the gateway accepted them (a bug; logged). */
@@ -47,6 +50,7 @@ export function applyBatch(db: Db, telemetry: TelemetryWriter, batch: IngestBatc
     seqs: [],
     events: [],
     reported: [],
+    updates: [],
     frames: 0,
     skipped: 0,
   };
@@ -84,6 +88,9 @@ export function applyBatch(db: Db, telemetry: TelemetryWriter, batch: IngestBatc
         result.events.push({ device, seq, id });
       } else if (m.type === MessageType.Reported) {
         result.reported.push(applyReported(db, device, m.patch, now));
+      } else if (m.type === MessageType.UpdateStatus) {
+        const u = applyUpdateStatus(db, device, seq, m, now);
+        if (u !== undefined) result.updates.push(u);
       }
     }
     result.frames = telemetry.flushAppends();

@@ -283,6 +283,63 @@ CREATE TABLE dashboards (
 ) WITHOUT ROWID;
 `,
   },
+  {
+    version: 9,
+    name: 'firmware images and device updates',
+    sql: `
+-- Firmware images (docs/firmware.md). The bytes are in firmware_chunks, chunk_size
+-- bytes each, so a device's CHUNK_REQUEST reads one or two chunks, never the image.
+-- An upload in progress is complete = 0; touched_at says when it last wrote a chunk.
+CREATE TABLE firmware (
+  rowid      INTEGER PRIMARY KEY AUTOINCREMENT,
+  id         TEXT NOT NULL UNIQUE,
+  model      TEXT NOT NULL,
+  version    TEXT NOT NULL,
+  notes      TEXT NOT NULL,
+  size       INTEGER NOT NULL,
+  sha256     BLOB,
+  signature  BLOB,
+  chunk_size INTEGER NOT NULL,
+  complete   INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  created_by TEXT NOT NULL,
+  touched_at INTEGER NOT NULL,
+  UNIQUE (model, version)
+);
+CREATE TABLE firmware_chunks (
+  image INTEGER NOT NULL,
+  n     INTEGER NOT NULL,
+  data  BLOB NOT NULL,
+  PRIMARY KEY (image, n)
+) WITHOUT ROWID;
+
+-- One firmware update of one device (SPEC.md §12): the unit a fleet job is made of.
+-- id is the job id on the wire; state the §12.5 name; progress the bytes the device
+-- holds; reason the §12.6 code. firmware is cleared when a finished update's image
+-- is deleted. At most one update per device is open (finished_at IS NULL).
+CREATE TABLE device_updates (
+  rowid       INTEGER PRIMARY KEY AUTOINCREMENT,
+  id          TEXT NOT NULL UNIQUE,
+  device      INTEGER NOT NULL,
+  firmware    INTEGER,
+  job         TEXT,
+  state       TEXT NOT NULL,
+  progress    INTEGER NOT NULL,
+  reason      INTEGER,
+  detail      TEXT,
+  from_fw     TEXT,
+  to_fw       TEXT NOT NULL,
+  attempts    INTEGER NOT NULL,
+  created_at  INTEGER NOT NULL,
+  created_by  TEXT NOT NULL,
+  updated_at  INTEGER NOT NULL,
+  finished_at INTEGER
+);
+CREATE INDEX device_updates_device ON device_updates (device, rowid);
+CREATE UNIQUE INDEX device_updates_open ON device_updates (device) WHERE finished_at IS NULL;
+CREATE INDEX device_updates_firmware ON device_updates (firmware) WHERE finished_at IS NULL;
+`,
+  },
 ];
 
 /** Brings `db` up to the newest migration; returns the versions applied. */

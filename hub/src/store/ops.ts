@@ -7,8 +7,10 @@ import { HubError, HubErrorCode } from '../errors.js';
 import { createCommand, type NewCommand, type Transition, transitionCommands } from './commands.js';
 import * as dashboards from './dashboards.js';
 import type { Db } from './db.js';
+import * as deviceUpdates from './device-updates.js';
 import * as devices from './devices.js';
 import { insertEvent, insertPresence, type NewEvent, type NewPresence } from './events.js';
+import * as firmware from './firmware.js';
 import * as integrators from './integrators.js';
 import * as modelProfiles from './model-profiles.js';
 import * as operators from './operators.js';
@@ -44,6 +46,7 @@ export const ops = {
       db.prepare('DELETE FROM command_history WHERE command IN (SELECT rowid FROM commands WHERE device = ?)').run(d.rowid);
       db.prepare('DELETE FROM commands WHERE device = ?').run(d.rowid);
       db.prepare('DELETE FROM twins WHERE device = ?').run(d.rowid);
+      db.prepare('DELETE FROM device_updates WHERE device = ?').run(d.rowid);
       return d;
     })();
     deleted.add(d.rowid);
@@ -89,6 +92,17 @@ export const ops = {
   putModelProfile: ({ db }: OpContext, p: modelProfiles.ModelProfileRecord) => modelProfiles.putModelProfile(db, p),
 
   putDashboard: ({ db }: OpContext, d: dashboards.DashboardRecord) => dashboards.putDashboard(db, d),
+
+  beginFirmware: ({ db }: OpContext, a: { image: firmware.NewFirmware; staleBefore: number }) =>
+    firmware.beginFirmware(db, a.image, a.staleBefore),
+  putFirmwareChunk: ({ db }: OpContext, a: { image: number; n: number; data: Uint8Array; at: number }) =>
+    firmware.putFirmwareChunk(db, a.image, a.n, a.data, a.at),
+  finishFirmware: ({ db }: OpContext, a: { image: number; size: number; sha256: Uint8Array; signature: Uint8Array | null }) =>
+    firmware.finishFirmware(db, a.image, a.size, a.sha256, a.signature),
+  deleteFirmware: ({ db }: OpContext, a: { id: string }) => firmware.deleteFirmware(db, a.id),
+  initMeta: ({ db }: OpContext, a: { key: string; value: string }) => firmware.initMeta(db, a.key, a.value),
+  createDeviceUpdate: ({ db }: OpContext, u: deviceUpdates.NewDeviceUpdate) => deviceUpdates.createDeviceUpdate(db, u),
+  transitionUpdate: ({ db }: OpContext, t: deviceUpdates.UpdateTransition) => deviceUpdates.transitionUpdate(db, t) ?? null,
 };
 
 export type Ops = typeof ops;

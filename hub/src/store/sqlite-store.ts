@@ -7,8 +7,10 @@ import type { EventInfo, PresenceInfo } from '@halyard/firmware-protocol';
 import type { BucketAccumulator } from '../telemetry/buckets.js';
 import { getCommand, listCommands, openCommands } from './commands.js';
 import { type DashboardRecord, getDashboard } from './dashboards.js';
+import { type DeviceUpdateRecord, getDeviceUpdate, listDeviceUpdates, openDeviceUpdates } from './device-updates.js';
 import { getDevice, listDevices } from './devices.js';
 import { listEvents, listPresence } from './events.js';
+import { type FirmwareRecord, firmwareChunk, getFirmware, getMeta, listFirmware } from './firmware.js';
 import { getIntegrator, listIntegrators } from './integrators.js';
 import { getModelProfile, listModelProfiles, type ModelProfileRecord } from './model-profiles.js';
 import { countOperators, getOperator, getSession, listAudit, listOperators } from './operators.js';
@@ -167,6 +169,27 @@ export class SqliteStore<M = unknown> implements Store<M> {
   }
   async getDashboard(username: string): Promise<DashboardRecord | undefined> {
     return getDashboard(this.reader.db, username);
+  }
+  async listFirmware(model?: string): Promise<FirmwareRecord[]> {
+    return listFirmware(this.reader.db, model);
+  }
+  async getFirmware(id: string): Promise<FirmwareRecord | undefined> {
+    return getFirmware(this.reader.db, id);
+  }
+  async firmwareChunk(image: number, n: number): Promise<Uint8Array | undefined> {
+    return firmwareChunk(this.reader.db, image, n);
+  }
+  async getMeta(key: string): Promise<string | undefined> {
+    return getMeta(this.reader.db, key);
+  }
+  async getDeviceUpdate(id: string): Promise<DeviceUpdateRecord | undefined> {
+    return getDeviceUpdate(this.reader.db, id);
+  }
+  async listDeviceUpdates(device: number, limit: number): Promise<DeviceUpdateRecord[]> {
+    return listDeviceUpdates(this.reader.db, device, limit);
+  }
+  async openDeviceUpdates(): Promise<DeviceUpdateRecord[]> {
+    return openDeviceUpdates(this.reader.db);
   }
   async getCommand(id: string): Promise<CommandRecord | undefined> {
     return getCommand(this.reader.db, id);

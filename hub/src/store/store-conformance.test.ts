@@ -28,6 +28,8 @@ interface Meta {
 interface Engine {
   store: Store<Meta>;
   telemetry: TelemetryService;
+  /** Compacts the scenario's day into blocks where the engine keeps raw rows first (PostgreSQL); returns the points compacted. */
+  compactDay?: () => Promise<number>;
   close(): Promise<void>;
 }
 
@@ -349,11 +351,151 @@ async function scenario(e: Engine): Promise<Record<string, unknown>> {
   await store.compactNow();
   const afterCompaction = await queries();
   assert.deepEqual(normal(afterCompaction), normal(before), 'compaction changes no answer');
+  if (e.compactDay) {
+    assert.ok((await e.compactDay()) >= 360, 'the day was compacted into blocks');
+    assert.deepEqual(normal(await queries()), normal(before), 'compacting the day into blocks changes no answer');
+  }
   out.telemetry = before;
+  // Points after that, one late among the compacted ones and one new: answers join both.
+  frame(a.rowid, 123, T0 + 123_000, [
+    { n: 'temp', v: 99.5, t: -60 },
+    { n: 'temp', v: -1, t: 0 },
+    { n: 'state', vs: 'late', t: -100 },
+  ]);
+  await store.drain();
+  out.telemetryJoined = await queries();
   const q = before as { raw: { points: { ts: number[] }; truncated: boolean }; rawLimited: { truncated: boolean }; buckets: unknown[] };
   assert.equal(q.raw.points.ts.length, 120);
   assert.equal(q.rawLimited.truncated, true);
   assert.equal(q.buckets.length, 3);
+
+  // Firmware images (docs/firmware.md): begun, written in chunks, finished; one per model and version.
+  const image = (version: string, at = T0) => ({
+    id: `fw-${version}`,
+    model: 'm1',
+    version,
+    notes: 'fixes',
+    chunkSize: 4,
+    createdAt: at,
+    createdBy: 'admin',
+  });
+  const fw = await store.op('beginFirmware', { image: image('1.0'), staleBefore: T0 - 60_000 });
+  out.firmwareBegun = fw;
+  out.firmwareBeingUploaded = await code(store.op('beginFirmware', { image: image('1.0'), staleBefore: T0 - 60_000 }));
+  await store.op('putFirmwareChunk', { image: fw.rowid, n: 0, data: new Uint8Array([1, 2, 3, 4]), at: T0 + 1 });
+  await store.op('putFirmwareChunk', { image: fw.rowid, n: 1, data: new Uint8Array([5, 6]), at: T0 + 2 });
+  out.firmwareFinished = await store.op('finishFirmware', {
+    image: fw.rowid,
+    size: 6,
+    sha256: new Uint8Array(32).fill(9),
+    signature: null,
+  });
+  out.firmwareChunks = [
+    await store.firmwareChunk(fw.rowid, 0),
+    await store.firmwareChunk(fw.rowid, 1),
+    await store.firmwareChunk(fw.rowid, 2),
+  ];
+  out.firmwareChunkAfterFinish = await code(store.op('putFirmwareChunk', { image: fw.rowid, n: 2, data: new Uint8Array(1), at: T0 + 3 }));
+  out.firmwareExists = await code(store.op('beginFirmware', { image: image('1.0', T0 + 10), staleBefore: T0 + 10 }));
+  // An upload that stopped (nothing written since staleBefore) is replaced by a new one.
+  const stalled = await store.op('beginFirmware', { image: image('2.0'), staleBefore: 0 });
+  await store.op('putFirmwareChunk', { image: stalled.rowid, n: 0, data: new Uint8Array([7]), at: T0 + 5 });
+  out.firmwareReplacesStalled = await store.op('beginFirmware', {
+    image: { ...image('2.0', T0 + 100), id: 'fw-2.0b' },
+    staleBefore: T0 + 50,
+  });
+  out.firmwareStalledChunkGone = (await store.firmwareChunk(stalled.rowid, 0)) ?? null;
+  out.firmwareSigned = await store
+    .op('beginFirmware', { image: { ...image('3.0'), model: 'm2' }, staleBefore: 0 })
+    .then((f) =>
+      store.op('finishFirmware', { image: f.rowid, size: 1, sha256: new Uint8Array(32), signature: new Uint8Array(64).fill(1) }),
+    );
+  out.firmwareList = await store.listFirmware();
+  out.firmwareListM2 = await store.listFirmware('m2');
+  out.firmwareGet = [await store.getFirmware('fw-1.0'), (await store.getFirmware('fw-nope')) ?? null];
+  out.firmwareDeleted = await store.op('deleteFirmware', { id: 'fw-1.0' });
+  out.firmwareAfterDelete = [(await store.getFirmware('fw-1.0')) ?? null, (await store.firmwareChunk(fw.rowid, 0)) ?? null];
+  out.firmwareDeletedAgain = await code(store.op('deleteFirmware', { id: 'fw-1.0' }));
+  // A chunk for an image deleted during its upload is refused, not stored.
+  out.firmwareChunkAfterDelete = await code(store.op('putFirmwareChunk', { image: fw.rowid, n: 5, data: new Uint8Array(1), at: T0 }));
+  out.meta = [
+    await store.getMeta('k'),
+    await store.op('initMeta', { key: 'k', value: 'first' }),
+    await store.op('initMeta', { key: 'k', value: 'second' }),
+    await store.getMeta('k'),
+  ];
+  assert.deepEqual(out.meta, [undefined, 'first', 'first', 'first']);
+  assert.deepEqual(
+    (out.firmwareChunks as unknown[]).map((c) => (c === undefined ? null : [...(c as Uint8Array)])),
+    [[1, 2, 3, 4], [5, 6], null],
+  );
+  assert.equal(out.firmwareBeingUploaded, 'HUB_ERR_FIRMWARE_EXISTS');
+  assert.equal(out.firmwareExists, 'HUB_ERR_FIRMWARE_EXISTS');
+  assert.equal(out.firmwareChunkAfterFinish, 'HUB_ERR_FIRMWARE_UNKNOWN');
+  assert.equal(out.firmwareChunkAfterDelete, 'HUB_ERR_FIRMWARE_UNKNOWN');
+  assert.equal(out.firmwareDeletedAgain, 'HUB_ERR_FIRMWARE_UNKNOWN');
+  assert.equal(out.firmwareStalledChunkGone, null);
+  assert.deepEqual(
+    (out.firmwareList as { id: string; complete: boolean }[]).map((f) => [f.id, f.complete]),
+    [
+      ['fw-3.0', true],
+      ['fw-2.0b', false],
+      ['fw-1.0', true],
+    ],
+  );
+
+  // Device updates (SPEC.md §12): one open per device; an image in use is not deleted;
+  // UPDATE_STATUS is applied by the ingest batch that makes its seq durable, once.
+  const img = await store.op('beginFirmware', { image: { ...image('9.0'), id: 'fw-9.0' }, staleBefore: 0 });
+  await store.op('putFirmwareChunk', { image: img.rowid, n: 0, data: new Uint8Array([9]), at: T0 });
+  await store.op('finishFirmware', { image: img.rowid, size: 1, sha256: new Uint8Array(32), signature: null });
+  const newUpdate = (id: string, device: number, firmware = img.rowid) =>
+    store.op('createDeviceUpdate', { id, device, firmware, job: null, fromFw: '1.0', toFw: '9.0', createdAt: T0, createdBy: 'admin' });
+  out.updateCreated = await newUpdate('u-1', a.rowid);
+  out.updateSecondOpen = await code(newUpdate('u-2', a.rowid));
+  out.updateNoImage = await code(newUpdate('u-3', b.rowid, 999_999));
+  out.firmwareInUse = await code(store.op('deleteFirmware', { id: 'fw-9.0' }));
+  const status = (seq: number, m: Record<string, unknown>, device = a.rowid) => {
+    const bytes = encode({ type: MessageType.UpdateStatus, seq, job: 'u-1', ...m } as never);
+    store.ingest(device, seq, T0 + seq, MessageType.UpdateStatus, bytes, { device, records: [] });
+  };
+  status(300, { state: 1, progress: 512 });
+  status(300, { state: 1, progress: 999 }); // a resend: not applied again
+  status(301, { state: 7, reason: 2, detail: 'crc\u0000' }); // digest_mismatch: retried, offered again as attempt 2
+  await store.drain();
+  out.updateAfterStatus = await store.getDeviceUpdate('u-1');
+  assert.deepEqual(
+    [
+      (out.updateAfterStatus as { state: string }).state,
+      (out.updateAfterStatus as { attempts: number }).attempts,
+      (out.updateAfterStatus as { detail: string }).detail,
+    ],
+    ['offered', 2, 'crc\ufffd'],
+  );
+  out.updateMoved = await store.op('transitionUpdate', { id: 'u-1', from: ['offered'], to: 'rebooting', now: T0 + 400 });
+  out.updateNotFrom = await store.op('transitionUpdate', { id: 'u-1', from: ['offered'], to: 'cancelled', now: T0 + 401 });
+  out.updateOpen = await store.openDeviceUpdates();
+  out.updateFinished = await store.op('transitionUpdate', { id: 'u-1', to: 'rolled_back', now: T0 + 402 });
+  out.updateAfterFinal = await store.op('transitionUpdate', { id: 'u-1', to: 'succeeded', now: T0 + 403 });
+  status(302, { state: 11, reason: 12 }); // the device's own report adds its reason to the hub's rolled_back
+  await store.drain();
+  out.updateReason = await store.getDeviceUpdate('u-1');
+  assert.equal((out.updateReason as { reason: number }).reason, 12);
+  out.updateList = await store.listDeviceUpdates(a.rowid, 10);
+  // A reason code past PostgreSQL's integer is kept as 0 (other) by both engines, not a failed batch.
+  await newUpdate('u-4', b.rowid);
+  status(700, { job: 'u-4', state: 7, reason: 2 ** 40 }, b.rowid);
+  await store.drain();
+  out.updateHugeReason = await store.getDeviceUpdate('u-4');
+  assert.deepEqual([(out.updateHugeReason as { state: string }).state, (out.updateHugeReason as { reason: number }).reason], ['failed', 0]);
+  out.firmwareDeletedAfterUpdate = await store.op('deleteFirmware', { id: 'fw-9.0' });
+  out.updateKeepsHistory = await store.getDeviceUpdate('u-1');
+  assert.equal((out.updateKeepsHistory as { firmwareRowid: number | null }).firmwareRowid, null);
+  assert.equal(out.updateSecondOpen, 'HUB_ERR_UPDATE_IN_PROGRESS');
+  assert.equal(out.updateNoImage, 'HUB_ERR_FIRMWARE_UNKNOWN');
+  assert.equal(out.firmwareInUse, 'HUB_ERR_FIRMWARE_IN_USE');
+  assert.equal(out.updateNotFrom, null);
+  assert.equal(out.updateAfterFinal, null);
 
   // Deleting a device takes its commands, twin, telemetry and history with it.
   out.deleted = await store.op('deleteDevice', { id: 'dev-a' });
@@ -367,6 +509,7 @@ async function scenario(e: Engine): Promise<Record<string, unknown>> {
     presence: await store.listPresence(a.rowid, 'dev-a', 10),
     series: await telemetry.series(a.rowid),
     open: await store.openCommands(),
+    updates: await store.listDeviceUpdates(a.rowid, 10),
   };
   // Frames of the deleted device still arriving are dropped, not stored.
   frame(a.rowid, 500, T0 + 500_000, [{ n: 'temp', v: 1 }]);
@@ -448,6 +591,12 @@ engineSuite('PostgreSQL', async () => {
   return {
     store,
     telemetry: await wire(store),
+    compactDay: async () => {
+      // The scenario's day gets its partition (were the tests run on a later day, its
+      // points would be in the default one), then counts as closed.
+      await store.maintain(T0);
+      return (await store.compactTelemetry(T0 + 3 * 86_400_000)).points;
+    },
     close: async () => {
       await store.close();
       await server.stop();

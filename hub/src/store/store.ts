@@ -24,8 +24,10 @@ import type { HubError } from '../errors.js';
 import type { BucketAccumulator } from '../telemetry/buckets.js';
 import type { CommandQuery, CommandRecord, NewCommand, Transition } from './commands.js';
 import type { DashboardRecord } from './dashboards.js';
+import type { DeviceUpdateRecord, NewDeviceUpdate, UpdateStatusOutcome, UpdateTransition } from './device-updates.js';
 import type { DevicePatch, DeviceRecord, NewDevice, Touch } from './devices.js';
 import type { EventQuery, NewEvent, NewPresence } from './events.js';
+import type { FirmwareRecord, NewFirmware } from './firmware.js';
 import type { IngestResult } from './ingest.js';
 import type { IntegratorAcl, IntegratorRecord } from './integrators.js';
 import type { ModelProfileRecord } from './model-profiles.js';
@@ -42,7 +44,9 @@ export type {
   CommandRecord,
   DevicePatch,
   DeviceRecord,
+  DeviceUpdateRecord,
   EventQuery,
+  FirmwareRecord,
   IngestResult,
   IntegratorAcl,
   IntegratorRecord,
@@ -50,7 +54,9 @@ export type {
   ModelProfileRecord,
   NewCommand,
   NewDevice,
+  NewDeviceUpdate,
   NewEvent,
+  NewFirmware,
   NewPresence,
   OperatorPatch,
   OperatorRecord,
@@ -63,6 +69,8 @@ export type {
   Touch,
   Transition,
   TwinState,
+  UpdateStatusOutcome,
+  UpdateTransition,
 };
 
 /**
@@ -117,6 +125,26 @@ export interface StoreOps {
 
   /** Creates or replaces an operator's dashboard. */
   putDashboard: (args: DashboardRecord) => DashboardRecord;
+
+  /**
+   * Starts a firmware image's upload (docs/firmware.md). FirmwareExists when the model
+   * and version exist, finished or being uploaded; an upload that wrote nothing since
+   * `staleBefore` is dropped and replaced.
+   */
+  beginFirmware: (args: { image: NewFirmware; staleBefore: number }) => FirmwareRecord;
+  /** Chunk `n` of an image being uploaded; FirmwareUnknown when the image was deleted meanwhile. */
+  putFirmwareChunk: (args: { image: number; n: number; data: Uint8Array; at: number }) => void;
+  /** Marks an upload complete with its size, digest and signature (null: unsigned). */
+  finishFirmware: (args: { image: number; size: number; sha256: Uint8Array; signature: Uint8Array | null }) => FirmwareRecord;
+  /** FirmwareUnknown; FirmwareInUse while a device update that is not over uses the image. */
+  deleteFirmware: (args: { id: string }) => FirmwareRecord;
+  /** Stores `value` under `key` in the hub's meta table unless one is there; resolves to the stored value. */
+  initMeta: (args: { key: string; value: string }) => string;
+
+  /** Starts a device's update (state offered, attempt 1); UpdateInProgress, DeviceUnknown, FirmwareUnknown. */
+  createDeviceUpdate: (args: NewDeviceUpdate) => DeviceUpdateRecord;
+  /** A hub decision on an update (SPEC.md §12.5); null when it is over or not in a `from` state. */
+  transitionUpdate: (args: UpdateTransition) => DeviceUpdateRecord | null;
 }
 
 export type StoreOpName = keyof StoreOps;
@@ -136,7 +164,11 @@ export interface BatchOutcome<M> {
 
 /** What a store tells the hub without being asked. */
 export interface StoreEvents<M> {
-  /** An ingest batch committed or failed; batches report in the order their frames were queued. */
+  /**
+   * An ingest batch committed or failed. A device's batches report in the order its
+   * frames were queued; batches of different devices may report out of that order
+   * (PostgreSQL commits several side by side, postgres/group-commit.ts).
+   */
   committed: [BatchOutcome<M>];
   /** A telemetry generation is now entirely readable through `blockPoints`/`latest` (the tail may drop it). */
   compacted: [number];
@@ -149,6 +181,8 @@ export interface StoreEvents<M> {
   maintenance: [number];
   /** The database server stopped or started answering (engines with a server; SQLite never emits it). */
   connection: [StoreConnection];
+  /** A named operation (its name) refused at once because the engine's queue of writes is full (PostgreSQL; SQLite never emits it). */
+  opRefused: [string];
 }
 
 /** Whether a store's database server answers, for /healthz, metrics and logs. */
@@ -217,6 +251,17 @@ export interface StoreReads {
   /** By model, in byte order. */
   listModelProfiles(): Promise<ModelProfileRecord[]>;
   getDashboard(username: string): Promise<DashboardRecord | undefined>;
+  /** Newest first; one model's only when `model` is given. Uploads in progress included (`complete` false). */
+  listFirmware(model?: string): Promise<FirmwareRecord[]>;
+  getFirmware(id: string): Promise<FirmwareRecord | undefined>;
+  /** Stored chunk `n` of image `image` (its rowid), or undefined. */
+  firmwareChunk(image: number, n: number): Promise<Uint8Array | undefined>;
+  getMeta(key: string): Promise<string | undefined>;
+  getDeviceUpdate(id: string): Promise<DeviceUpdateRecord | undefined>;
+  /** A device's updates, newest first. */
+  listDeviceUpdates(device: number, limit: number): Promise<DeviceUpdateRecord[]>;
+  /** Every update not over, oldest first. */
+  openDeviceUpdates(): Promise<DeviceUpdateRecord[]>;
   getCommand(id: string): Promise<CommandRecord | undefined>;
   /** A device's commands, newest first. */
   listCommands(q: CommandQuery): Promise<CommandRecord[]>;

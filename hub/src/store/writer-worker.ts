@@ -117,6 +117,15 @@ function maintenanceStep(now: number): boolean {
     stats.mergedPoints += merged;
     return true;
   }
+  if (recodeRunning) {
+    const r = telemetry.recode();
+    if (r !== undefined) {
+      recoded.blocks += r.blocks;
+      recoded.skipped += r.skipped;
+      return true;
+    }
+    recodeFinished();
+  }
   if (now >= nextRetention) {
     if (settings.retentionMs > 0) {
       const r = telemetry.retain(now - settings.retentionMs, retentionSeries ?? 0, 200);
@@ -129,6 +138,20 @@ function maintenanceStep(now: number): boolean {
     nextRetention = now + 3_600_000;
   }
   return false;
+}
+
+/** The pass that rewrites blocks of the first format (README.md § Storage) runs until it has seen every block. */
+let recodeRunning = true;
+const recoded = { blocks: 0, skipped: 0 };
+
+function recodeFinished(): void {
+  recodeRunning = false;
+  if (recoded.blocks === 0 && recoded.skipped === 0) return;
+  send({
+    t: 'log',
+    level: recoded.skipped > 0 ? 'error' : 'info',
+    msg: `telemetry blocks rewritten in the current format: ${recoded.blocks}; corrupt ones left as they were: ${recoded.skipped}`,
+  });
 }
 
 function mergeSkipped(series: number, device: number, reason: string): void {
@@ -213,6 +236,11 @@ port.on('message', (msg: ToWorker) => {
       for (const gen of telemetry.compactAll(reportQuarantine)) send({ t: 'compacted', gen });
       stats.logRows = 0;
       while (telemetry.merge(Number.POSITIVE_INFINITY, mergeSkipped) > 0);
+      for (let r = telemetry.recode(); r !== undefined; r = telemetry.recode()) {
+        recoded.blocks += r.blocks;
+        recoded.skipped += r.skipped;
+      }
+      if (recodeRunning) recodeFinished();
       send({ t: 'compacted-all', id: msg.id });
       return;
     }

@@ -66,7 +66,7 @@ export class TestDevice {
   static async connect(
     url: string,
     token: string,
-    hello: { fw?: string; model?: string; boot?: number; caps?: string[] } = {},
+    hello: { fw?: string; model?: string; boot?: number; caps?: string[]; update?: { job: string; held: number } } = {},
   ): Promise<TestDevice> {
     const d = await TestDevice.open(url, token);
     d.send({
@@ -76,6 +76,7 @@ export class TestDevice {
       model: hello.model ?? 'test-device',
       ...(hello.boot === undefined ? {} : { boot: hello.boot }),
       ...(hello.caps === undefined ? {} : { caps: hello.caps }),
+      ...(hello.update === undefined ? {} : { update: hello.update }),
     });
     const w = await d.waitFor((m) => m.type === MessageType.Welcome);
     d.seq = (w as { acked: number }).acked;

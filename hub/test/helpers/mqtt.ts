@@ -10,6 +10,8 @@ export interface Received {
   topic: string;
   text: string;
   retain: boolean;
+  qos: number;
+  dup: boolean;
   at: number;
 }
 
@@ -24,7 +26,14 @@ export class TestMqtt {
     readonly sessionPresent = false,
   ) {
     client.on('message', (topic, payload, packet) => {
-      this.received.push({ topic, text: payload.toString('utf8'), retain: packet.retain, at: Date.now() });
+      this.received.push({
+        topic,
+        text: payload.toString('utf8'),
+        retain: packet.retain,
+        qos: packet.qos,
+        dup: packet.dup,
+        at: Date.now(),
+      });
       this.notify();
     });
     client.on('close', () => {
@@ -50,10 +59,15 @@ export class TestMqtt {
     });
   }
 
-  /** Subscribes; resolves with the granted QoS per filter (128 = refused). */
-  async subscribe(...filters: string[]): Promise<number[]> {
+  /** Subscribes at QoS 0; resolves with the granted QoS per filter (128 = refused). */
+  subscribe(...filters: string[]): Promise<number[]> {
+    return this.subscribeQos(0, ...filters);
+  }
+
+  /** Subscribes at `qos`; resolves with the granted QoS per filter (128 = refused). */
+  async subscribeQos(qos: 0 | 1 | 2, ...filters: string[]): Promise<number[]> {
     try {
-      const granted = await this.client.subscribeAsync(filters, { qos: 0 });
+      const granted = await this.client.subscribeAsync(filters, { qos });
       return granted.map((g) => g.qos);
     } catch (err) {
       // mqtt.js fails the call when any filter was refused; the SUBACK still says which.
@@ -160,6 +174,7 @@ export async function stalledSubscriber(
   username: string,
   password: string,
   filter: string,
+  opts: { qos?: 0 | 1; clean?: boolean } = {},
 ): Promise<{ socket: Socket; close: () => void }> {
   const socket = netConnect(port, '127.0.0.1');
   await new Promise<void>((resolve, reject) => {
@@ -168,12 +183,12 @@ export async function stalledSubscriber(
   });
   const connectBody = Buffer.concat([
     mqttString('MQTT'),
-    Buffer.from([4, 0xc2, 0, 0]), // level 4, username + password + clean session, no keepalive
+    Buffer.from([4, 0xc0 | (opts.clean === false ? 0 : 0x02), 0, 0]), // level 4, username + password (+ clean session), no keepalive
     mqttString('stalled'),
     mqttString(username),
     mqttString(password),
   ]);
-  const subscribeBody = Buffer.concat([Buffer.from([0, 1]), mqttString(filter), Buffer.from([0])]);
+  const subscribeBody = Buffer.concat([Buffer.from([0, 1]), mqttString(filter), Buffer.from([opts.qos ?? 0])]);
   socket.write(Buffer.concat([mqttPacket(0x10, connectBody), mqttPacket(0x82, subscribeBody)]));
   // CONNACK (4 bytes) and SUBACK (5 bytes), then stop reading.
   let seen = Buffer.alloc(0);

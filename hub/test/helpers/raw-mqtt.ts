@@ -11,6 +11,15 @@ export interface RawPacket {
   body: Buffer;
 }
 
+/** A PUBLISH the client received. */
+export interface RawPublish {
+  topic: string;
+  payload: string;
+  qos: number;
+  dup: boolean;
+  messageId: number | undefined;
+}
+
 export interface RawConnectOptions {
   username: string;
   password: string;
@@ -81,6 +90,33 @@ export class RawMqtt {
     const id = Buffer.alloc(2);
     id.writeUInt16BE(messageId);
     this.socket.write(mqttPacket(0x62, id));
+  }
+
+  /** Subscribes to one filter at `qos` and waits for the SUBACK; resolves with the granted QoS. */
+  async subscribe(filter: string, qos: 0 | 1 | 2, messageId = 1): Promise<number> {
+    const body = Buffer.concat([Buffer.from([messageId >> 8, messageId & 0xff]), mqttString(filter), Buffer.from([qos])]);
+    this.socket.write(mqttPacket(0x82, body));
+    const suback = await this.next(0x9, (p) => p.body.readUInt16BE(0) === messageId);
+    return suback.body[2] as number;
+  }
+
+  /** Acknowledges a QoS 1 PUBLISH. */
+  puback(messageId: number): void {
+    this.socket.write(mqttPacket(0x40, Buffer.from([messageId >> 8, messageId & 0xff])));
+  }
+
+  /** The PUBLISHes received, in order. */
+  publishes(): RawPublish[] {
+    return this.packets
+      .filter((p) => p.type === 0x3)
+      .map((p) => {
+        const qos = (p.flags >> 1) & 3;
+        const topicLength = p.body.readUInt16BE(0);
+        const topic = p.body.subarray(2, 2 + topicLength).toString('utf8');
+        const messageId = qos > 0 ? p.body.readUInt16BE(2 + topicLength) : undefined;
+        const payload = p.body.subarray(2 + topicLength + (qos > 0 ? 2 : 0)).toString('utf8');
+        return { topic, payload, qos, dup: (p.flags & 0x08) !== 0, messageId };
+      });
   }
 
   /** Message ids of the PUBRECs received. */

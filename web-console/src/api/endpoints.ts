@@ -48,6 +48,20 @@ export interface Integrator {
   acl: { subscribe: string[]; publish: string[] };
   defaultAcl: boolean;
   createdAt: number;
+  /** MQTT clients of the account connected now (absent from hubs before persistent sessions). */
+  clients?: number;
+  sessions?: MqttSession[];
+}
+
+/** A persistent (clean=false) MQTT session: connected, or waiting for its client with a queue. */
+export interface MqttSession {
+  clientId: string;
+  connected: boolean;
+  queued: number;
+  queuedBytes: number;
+  dropped: number;
+  /** When it ends unless its client returns; absent while connected. */
+  expiresAt?: number;
 }
 
 /** Where integrators connect; the hub names its bound ports (host: the console's own). */
@@ -135,6 +149,7 @@ export const integrators = {
   create: (i: { username: string; password: string; acl?: { subscribe?: string[]; publish?: string[] } }) =>
     api<Integrator>('POST', '/integrators', { body: i }),
   remove: (username: string) => api<void>('DELETE', `/integrators/${enc(username)}`),
+  dropSession: (username: string, clientId: string) => api<void>('DELETE', `/integrators/${enc(username)}/sessions/${enc(clientId)}`),
 };
 
 export const audit = {

@@ -1,7 +1,8 @@
 // The hub itself: its version and uptime, connections, message rates, ACK latency,
 // event-loop lag and storage over the last five minutes (the stats stream replays them,
 // then adds one a second; the app keeps them across screens and hub restarts), and the
-// MQTT side: clients and bridges. In a cluster, every node's line (README.md, Running a cluster).
+// MQTT side: clients and bridges, and for admins each account's clients and persistent
+// sessions. In a cluster, every node's line (README.md, Running a cluster).
 
 import type { HubStats, NodeStats } from '@halyard/firmware-protocol';
 import { useEffect, useState } from 'preact/hooks';
@@ -11,10 +12,11 @@ import { Badge } from '../components/status.tsx';
 import { bytes, num } from '../lib/format.ts';
 import { useGeneration, useNow, useUpdates } from '../lib/hooks.ts';
 import { useTitle } from '../lib/title.ts';
-import { useApp } from '../state/app-context.ts';
+import { useApp, useCan } from '../state/app-context.ts';
 import { Batcher } from '../state/batcher.ts';
 import { STATS_WINDOW_MS as WINDOW_MS } from '../state/stats-history.ts';
 import { HubFacts } from './hub-facts.tsx';
+import { MqttSessions } from './mqtt-sessions.tsx';
 
 export function HubScreen() {
   useTitle('Hub');
@@ -26,6 +28,7 @@ export function HubScreen() {
   useEffect(() => hubStats.subscribe(() => batcher.mark()), [hubStats, batcher]);
   useUpdates(channel, 'stats', (u) => hubStats.add(u.stats));
   const generation = useGeneration(channel);
+  const admin = useCan('admin');
 
   const h = hubStats.entries;
   const cur = h[h.length - 1];
@@ -118,6 +121,7 @@ export function HubScreen() {
           </tbody>
         </table>
       )}
+      {admin ? <MqttSessions now={now} /> : null}
     </>
   );
 }

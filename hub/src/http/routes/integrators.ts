@@ -1,11 +1,13 @@
 // Integrators (admin only): the MQTT accounts of README.md § MQTT. The
 // password is stored as an scrypt hash; the ACL is optional (the default reads
 // everything under the prefix and publishes commands and desired-set patches).
-// Deleting an account ends its live MQTT connections at once.
+// Deleting an account ends its live MQTT connections at once. Each account is
+// listed with its connected clients and persistent sessions (queue depth, drops);
+// an admin can end a session.
 
 import { z } from 'zod';
 import type { HubContext } from '../../context.js';
-import { IntegratorService, type LiveIntegrators } from '../../integrators/service.js';
+import { IntegratorService, type LiveIntegrators, type LiveSession } from '../../integrators/service.js';
 import { defaultAcl, MAX_ACL_FILTERS } from '../../mqtt/acl.js';
 import type { IntegratorRecord } from '../../store/store.js';
 import { httpRequester } from '../requester.js';
@@ -24,6 +26,22 @@ const integratorShape = z.object({
   createdAt: z.number(),
 });
 
+const sessionShape = z.object({
+  clientId: z.string(),
+  connected: z.boolean(),
+  queued: z.number(),
+  queuedBytes: z.number(),
+  dropped: z.number(),
+  expiresAt: z.number().optional(),
+});
+
+const listedShape = integratorShape.extend({
+  /** MQTT clients of the account connected now. */
+  clients: z.number(),
+  /** Its persistent (clean=false) sessions, connected or waiting for their client. */
+  sessions: z.array(sessionShape),
+});
+
 function publicIntegrator(ctx: HubContext, i: IntegratorRecord): z.infer<typeof integratorShape> {
   return {
     username: i.username,
@@ -31,6 +49,12 @@ function publicIntegrator(ctx: HubContext, i: IntegratorRecord): z.infer<typeof 
     defaultAcl: i.acl === null,
     createdAt: i.createdAt,
   };
+}
+
+const clientId = z.string().min(1).max(128);
+
+function publicSession(s: LiveSession): z.infer<typeof sessionShape> {
+  return { ...s };
 }
 
 export function integratorRoutes(routes: Routes, ctx: HubContext, live: LiveIntegrators): void {
@@ -42,13 +66,16 @@ export function integratorRoutes(routes: Routes, ctx: HubContext, live: LiveInte
     tag: 'integrators',
     role: 'admin',
     response: z.object({
-      integrators: z.array(integratorShape),
+      integrators: z.array(listedShape),
       mqtt: z.object({ port: z.number(), tlsPort: z.number().optional(), wsPath: z.string(), prefix: z.string() }).optional(),
     }),
     handler: async ({ c }) => {
       const at = live.endpoint();
       return c.json({
-        integrators: (await integrators.list()).map((i) => publicIntegrator(ctx, i)),
+        integrators: (await integrators.list()).map((i) => {
+          const live = integrators.liveOf(i.username);
+          return { ...publicIntegrator(ctx, i), clients: live.clients, sessions: live.sessions.map(publicSession) };
+        }),
         ...(at === undefined
           ? {}
           : {
@@ -79,6 +106,20 @@ export function integratorRoutes(routes: Routes, ctx: HubContext, live: LiveInte
       .strict(),
     response: integratorShape,
     handler: async ({ c, body, caller }) => c.json(publicIntegrator(ctx, await integrators.create(httpRequester(caller), body)), 201),
+  });
+
+  routes.add({
+    method: 'delete',
+    path: '/integrators/:username/sessions/:clientId',
+    summary: "End an integrator's persistent MQTT session: its connection closes, its subscriptions and queued messages are freed",
+    tag: 'integrators',
+    role: 'admin',
+    status: 204,
+    params: z.object({ username, clientId }),
+    handler: async ({ c, params, caller }) => {
+      await integrators.dropSession(httpRequester(caller), params.username, params.clientId);
+      return c.body(null, 204);
+    },
   });
 
   routes.add({

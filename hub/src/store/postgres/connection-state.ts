@@ -44,6 +44,7 @@ export class ConnectionState {
   private attempt = 0;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  private changes = 0;
 
   constructor(
     private readonly url: string,
@@ -60,27 +61,41 @@ export class ConnectionState {
     return { ...this.current, attempts: this.attempt };
   }
 
+  /**
+   * Counts the changes of state. A call that was under way across a change cannot
+   * speak for the server since: a batch on another connection, begun during the
+   * outage, that fails once the server is back, or one that succeeds just as the
+   * server goes away. `down` and `up` take this as it was when the call started and
+   * ignore a call that began before the last change, so that several connections
+   * in flight at a change make one change, not one per connection.
+   */
+  get epoch(): number {
+    return this.changes;
+  }
+
   /** A connection fault was seen: down from now (once), probing until the server answers. */
-  down(err: unknown): void {
-    if (this.stopped) return;
+  down(err: unknown, epoch?: number): void {
+    if (this.stopped || (epoch !== undefined && epoch !== this.changes)) return;
     const error = redact(err instanceof Error ? err.message : String(err), this.url);
     if (!this.current.up) {
       this.current = { ...this.current, error };
       return;
     }
     this.attempt = 0;
+    this.changes++;
     this.current = { engine: 'postgres', up: false, since: Date.now(), error, attempts: 0 };
     this.changed(this.state);
     this.schedule();
   }
 
   /** Something succeeded against the server: up, if it was down. */
-  up(): void {
-    if (this.stopped || this.current.up) return;
+  up(epoch?: number): void {
+    if (this.stopped || this.current.up || (epoch !== undefined && epoch !== this.changes)) return;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
     const attempts = this.attempt;
     this.attempt = 0;
+    this.changes++;
     this.current = { engine: 'postgres', up: true, since: Date.now(), error: this.current.error, attempts: 0 };
     this.changed({ ...this.current, attempts });
   }

@@ -103,3 +103,43 @@ export class GroupCommit<M> {
     return this.inFlight === undefined && this.pending.length === 0;
   }
 }
+
+/**
+ * Several group commits side by side, each on its own connection, a device always
+ * in the same one (its row id modulo the count). A device's frames are therefore
+ * never in two transactions at once: its (device, seq) mark is read and raised by
+ * one batch after another, in arrival order, exactly as with one lane, while other
+ * devices' batches are on the wire or committing meanwhile. Lanes share no rows
+ * (device_seq, series, twins and events are per device), so they never wait on
+ * each other's locks.
+ */
+export class GroupCommitLanes<M> {
+  private readonly lanes: GroupCommit<M>[];
+
+  constructor(count: number, options: GroupCommitOptions, run: (b: Pending<M>) => Promise<void>) {
+    this.lanes = Array.from({ length: Math.max(1, count) }, () => new GroupCommit<M>(options, run));
+  }
+
+  add(frame: PgFrame, meta: M): void {
+    (this.lanes[frame.device % this.lanes.length] as GroupCommit<M>).add(frame, meta);
+  }
+
+  get backlog(): number {
+    let n = 0;
+    for (const l of this.lanes) n += l.backlog;
+    return n;
+  }
+
+  /** Resolves once every frame queued before this call, in every lane, is committed (or failed). */
+  async barrier(): Promise<void> {
+    await Promise.all(this.lanes.map((l) => l.barrier()));
+  }
+
+  discard(devices: ReadonlySet<number>): void {
+    for (const l of this.lanes) l.discard(devices);
+  }
+
+  get idle(): boolean {
+    return this.lanes.every((l) => l.idle);
+  }
+}

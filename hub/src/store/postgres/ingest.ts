@@ -13,6 +13,7 @@ import { DEFAULT_LIMITS, decode, MessageType } from '@halyard/firmware-protocol'
 import { dataToJson } from '../../data-json.js';
 import type { IngestResult } from '../ingest.js';
 import { framePoints } from '../telemetry/log-compactor.js';
+import { applyUpdateStatus } from './device-updates.js';
 import { insertEvent } from './events.js';
 import type { Client } from './pool.js';
 import type { SeriesCache } from './series-cache.js';
@@ -51,6 +52,7 @@ export async function applyBatch(
     seqs: [],
     events: [],
     reported: [],
+    updates: [],
     frames: 0,
     skipped: 0,
     duplicates: 0,
@@ -114,6 +116,10 @@ export async function applyBatch(
       result.events.push({ device: f.device, seq: f.seq, id: eventId });
     } else if (m.type === MessageType.Reported) {
       result.reported.push(await applyReported(c, f.device, m.patch, f.now));
+    } else if (m.type === MessageType.UpdateStatus) {
+      // Firmware updates (SPEC.md §12.5): stored with the sequence number that covers it.
+      const u = await applyUpdateStatus(c, f.device, f.seq, m, f.now);
+      if (u !== undefined) result.updates.push(u);
     }
   }
 

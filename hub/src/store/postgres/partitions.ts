@@ -12,7 +12,7 @@ export const DAY_MS = 86_400_000;
 /** Partitions kept ready beyond today. */
 export const DAYS_AHEAD = 3;
 /** Transaction advisory lock so two hubs doing partition upkeep take turns ('hlyd' 'part'). */
-const PARTITION_LOCK = [0x686c7964, 0x70617274];
+export const PARTITION_LOCK = [0x686c7964, 0x70617274];
 
 /** The partition holding day `day` (ms at 00:00 UTC): telemetry_p20261130. */
 export function partitionName(day: number): string {

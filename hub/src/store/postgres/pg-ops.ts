@@ -5,8 +5,10 @@
 import type { StoreOpArgs, StoreOpName, StoreOpResult } from '../store.js';
 import { createCommand, transitionCommands } from './commands.js';
 import * as dashboards from './dashboards.js';
+import * as deviceUpdates from './device-updates.js';
 import * as devices from './devices.js';
 import { insertEvent, insertPresence } from './events.js';
+import * as firmware from './firmware.js';
 import * as modelProfiles from './model-profiles.js';
 import * as operators from './operators.js';
 import type { Client } from './pool.js';
@@ -48,4 +50,12 @@ export const pgOps: PgOps = {
   putModelProfile: (c, p) => modelProfiles.putModelProfile(c, p),
 
   putDashboard: (c, d) => dashboards.putDashboard(c, d),
+
+  beginFirmware: (c, a) => firmware.beginFirmware(c, a.image, a.staleBefore),
+  putFirmwareChunk: (c, a) => firmware.putFirmwareChunk(c, a.image, a.n, a.data, a.at),
+  finishFirmware: (c, a) => firmware.finishFirmware(c, a.image, a.size, a.sha256, a.signature),
+  deleteFirmware: (c, a) => firmware.deleteFirmware(c, a.id),
+  initMeta: (c, a) => firmware.initMeta(c, a.key, a.value),
+  createDeviceUpdate: (c, u) => deviceUpdates.createDeviceUpdate(c, u),
+  transitionUpdate: async (c, t) => (await deviceUpdates.transitionUpdate(c, t)) ?? null,
 };

@@ -38,6 +38,24 @@ export function createPool(url: string, options: PoolOptions = {}): Pool {
   return pool;
 }
 
+/**
+ * Whether the server takes a new connection and answers on it. The store's probe
+ * while it is down: a connection kept in the pool can still answer for a moment
+ * while the server shuts down (its backend has not yet handled the signal), and
+ * would report the server up just as it goes away.
+ */
+export async function probeServer(url: string, timeoutMs = 10_000): Promise<void> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: timeoutMs, application_name: 'halyard-hub' });
+  // An error after the answer (the server going away again) must not end the process.
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
 /** SQLSTATE classes that mean the connection or the server is gone, not that the statement is wrong. */
 export function isConnectionFault(err: unknown): boolean {
   if (err instanceof HubError) return err.cause !== undefined && isConnectionFault(err.cause);
@@ -48,7 +66,11 @@ export function isConnectionFault(err: unknown): boolean {
     if (code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'EPIPE' || code === 'ETIMEDOUT') return true;
   }
   const msg = err instanceof Error ? err.message : '';
-  return /Connection terminated|connection timeout|Client has encountered a connection error/i.test(msg);
+  // The last two: no answer at all (a host that drops packets), from the pool's
+  // connect timeout and from a statement's own (INGEST_TIMEOUT_MS).
+  return /Connection terminated|connection timeout|Client has encountered a connection error|timeout exceeded when trying to connect|Query read timeout/i.test(
+    msg,
+  );
 }
 
 /**
@@ -77,7 +99,36 @@ export function pgCode(err: unknown): string | undefined {
  * can rely on it (a device's ACK waits for this). A connection that failed is
  * destroyed instead of going back to the pool.
  */
-export async function transaction<T>(pool: Pool, what: string, fn: (c: Client) => Promise<T>): Promise<T> {
+/**
+ * Longest an ingest statement may go unanswered, ms. A server that stops answering
+ * without closing the connection (a network that drops packets, a host gone dark)
+ * would otherwise hold a batch, and its devices' ACKs, for as long as TCP takes to
+ * give up (minutes to hours); past this the statement fails as a connection fault
+ * and the store reports the server unreachable. Ten seconds is the pool's connect
+ * timeout too: a batch is a few ms to a few hundred on a loaded server. Named
+ * operations and reads have none: a migration or retention may wait for a lock.
+ */
+export const INGEST_TIMEOUT_MS = 10_000;
+
+/** `c` with every plain statement bounded by `ms` (pg's query_timeout); other submittables (COPY) pass as they are. */
+function bounded(c: Client, ms: number): Client {
+  return new Proxy(c, {
+    get(target, prop, receiver) {
+      if (prop !== 'query') return Reflect.get(target, prop, receiver);
+      return (text: unknown, values?: unknown[]) =>
+        typeof text === 'string'
+          ? target.query({ text, values, query_timeout: ms } as never)
+          : target.query(text as never, values as never);
+    },
+  });
+}
+
+export async function transaction<T>(
+  pool: Pool,
+  what: string,
+  fn: (c: Client) => Promise<T>,
+  options: { queryTimeoutMs?: number } = {},
+): Promise<T> {
   let client: Client;
   try {
     client = await pool.connect();
@@ -93,17 +144,22 @@ export async function transaction<T>(pool: Pool, what: string, fn: (c: Client) =
   };
   client.on('error', onError);
   try {
-    await client.query('BEGIN');
-    const out = await fn(client);
-    await client.query('COMMIT');
+    const c = options.queryTimeoutMs === undefined ? client : bounded(client, options.queryTimeoutMs);
+    await c.query('BEGIN');
+    const out = await fn(c);
+    await c.query('COMMIT');
     return out;
   } catch (err) {
-    try {
-      await client.query('ROLLBACK');
-    } catch (rollbackErr) {
-      broken = rollbackErr as Error;
-    }
+    // A connection that failed or stopped answering is not asked to roll back (it
+    // could hang as the statement did): destroyed, it rolls back on the server.
     if (isConnectionFault(err)) broken ??= err as Error;
+    else {
+      try {
+        await client.query('ROLLBACK');
+      } catch (rollbackErr) {
+        broken = rollbackErr as Error;
+      }
+    }
     throw storageError(err, what);
   } finally {
     client.off('error', onError);

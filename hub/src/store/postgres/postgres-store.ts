@@ -3,7 +3,8 @@
 // transaction, after the frames queued before it have committed), and device frames
 // by group commit (group-commit.ts, ingest.ts), reported only once COMMIT has
 // returned. Reads go straight to the pool. Upkeep (partitions ahead, retention,
-// expired sessions) runs on a timer; every step is safe for two hubs at once.
+// compaction of closed days into blocks, expired sessions) runs on a timer; every
+// step is safe for two hubs at once.
 
 import { EventEmitter } from 'node:events';
 import { HubError, HubErrorCode } from '../../errors.js';
@@ -24,19 +25,23 @@ import type {
 import * as commands from './commands.js';
 import { type BackoffOptions, ConnectionState } from './connection-state.js';
 import * as dashboards from './dashboards.js';
+import * as deviceUpdates from './device-updates.js';
 import * as devices from './devices.js';
 import * as events from './events.js';
-import { GroupCommit, type Pending } from './group-commit.js';
+import * as firmware from './firmware.js';
+import { GroupCommitLanes, type Pending } from './group-commit.js';
 import { applyBatch } from './ingest.js';
 import { migrate } from './migrate.js';
 import * as modelProfiles from './model-profiles.js';
 import * as operators from './operators.js';
 import { DAY_MS, dropPartitionsBefore, ensurePartitions } from './partitions.js';
 import { pgOps } from './pg-ops.js';
-import { createPool, isConnectionFault, type Pool, query, storageError, transaction } from './pool.js';
+import { createPool, INGEST_TIMEOUT_MS, isConnectionFault, type Pool, probeServer, query, storageError, transaction } from './pool.js';
 import { SeriesCache } from './series-cache.js';
 import { PgSessionLookup } from './session-lookup.js';
+import { type CompactionResult, compactPartitions } from './telemetry-compaction.js';
 import { PgTelemetryReads } from './telemetry-reads.js';
+import { applyTelemetryStatement } from './telemetry-statement.js';
 import * as twins from './twins.js';
 
 export interface PostgresStoreOptions {
@@ -53,6 +58,16 @@ export interface PostgresStoreOptions {
   retentionMs: number;
   /** How often upkeep runs, ms (default an hour; 0: never, tests call `maintain`). */
   maintenanceIntervalMs?: number;
+  /**
+   * Connections that store device frames at once (default 4), each with its own
+   * group commit; a device always uses the same one (group-commit.ts, GroupCommitLanes).
+   */
+  ingestConnections?: number;
+  /**
+   * Named operations waiting or running at most (default 10,000); past it `op`
+   * refuses at once with HUB_ERR_UNAVAILABLE until half have gone (see `op`).
+   */
+  maxQueuedOps?: number;
   /** Probe delays while the server is unreachable (connection-state.ts). */
   reconnect?: BackoffOptions;
 }
@@ -66,15 +81,37 @@ export interface PostgresIngestStats {
   failures: number;
 }
 
+/** Default of `ingestConnections`: see README.md, Benchmarks, for the measurement. */
+export const INGEST_CONNECTIONS = 4;
+
+/**
+ * Default of `maxQueuedOps`. Operations run one at a time, a transaction each (about
+ * a millisecond when the server answers), so 10,000 is seconds of work, and at most
+ * a few MB of arguments held; with the server unreachable each waits for its
+ * connection to fail (up to the 10 s connect timeout), and without a bound a flood
+ * of API calls or reconnecting devices would grow the queue for as long as that lasts.
+ */
+export const MAX_QUEUED_OPS = 10_000;
+
 export class PostgresStore<M = unknown> extends EventEmitter<StoreEvents<M>> implements Store<M> {
   readonly telemetry: PgTelemetryReads;
   readonly ingestStats: PostgresIngestStats = { batches: 0, frames: 0, duplicates: 0, dropped: 0, failures: 0 };
   private readonly series = new SeriesCache();
   private readonly sessions = new PgSessionLookup();
-  private readonly commits: GroupCommit<M>;
+  /** Devices known to have their device_seq row: their telemetry can take the one-statement way (telemetry-statement.ts). */
+  private readonly marked = new Set<number>();
+  private readonly commits: GroupCommitLanes<M>;
   /** The tail of the chain named operations run on, one after another. */
   private opChain: Promise<unknown> = Promise.resolve();
+  /** Named operations accepted and not yet settled. */
+  private queuedOps = 0;
+  /** Refusing operations: the queue reached maxQueuedOps and has not yet drained to half. */
+  private refusingOps = false;
+  /** Operations refused because the queue was full, since open. */
+  opsRefused = 0;
   private maintenanceTimer: NodeJS.Timeout | undefined;
+  /** The telemetry compaction running, if any (compactTelemetry). */
+  private compaction: Promise<unknown> = Promise.resolve();
   private failingSteps = 0;
   private closed = false;
   private readonly link: ConnectionState;
@@ -85,10 +122,10 @@ export class PostgresStore<M = unknown> extends EventEmitter<StoreEvents<M>> imp
   ) {
     super();
     this.telemetry = new PgTelemetryReads(pool);
-    this.commits = new GroupCommit<M>(options, (b) => this.commitBatch(b));
+    this.commits = new GroupCommitLanes<M>(options.ingestConnections ?? INGEST_CONNECTIONS, options, (b) => this.commitBatch(b));
     this.link = new ConnectionState(
       options.url,
-      () => pool.query('SELECT 1'),
+      () => probeServer(options.url),
       (state) => this.emit('connection', state),
       options.reconnect,
     );
@@ -101,13 +138,14 @@ export class PostgresStore<M = unknown> extends EventEmitter<StoreEvents<M>> imp
 
   /** Notes what a call to the server says about the connection, and passes its outcome on. */
   private watch<T>(p: Promise<T>): Promise<T> {
+    const epoch = this.link.epoch;
     return p.then(
       (v) => {
-        this.link.up();
+        this.link.up(epoch);
         return v;
       },
       (err: unknown) => {
-        if (isConnectionFault(err)) this.link.down(err);
+        if (isConnectionFault(err)) this.link.down(err, epoch);
         throw err;
       },
     );
@@ -140,18 +178,60 @@ export class PostgresStore<M = unknown> extends EventEmitter<StoreEvents<M>> imp
 
   // --- writes -------------------------------------------------------------------
 
+  /**
+   * Runs a named operation after those asked before it and the frames queued before
+   * it. Bounded: with maxQueuedOps waiting or running (a server that answers slowly
+   * or not at all), it refuses at once with HUB_ERR_UNAVAILABLE, counts the refusal
+   * (`opsRefused`, the 'opRefused' event the hub turns into a metric) and logs only
+   * the change of state, until the queue has drained to half (so the state does not
+   * flap at the edge).
+   */
   op<K extends StoreOpName>(name: K, args: StoreOpArgs<K>): Promise<StoreOpResult<K>> {
     if (this.closed) return Promise.reject(new HubError(HubErrorCode.Unavailable, 'the store is closed'));
+    const max = this.options.maxQueuedOps ?? MAX_QUEUED_OPS;
+    if (!this.refusingOps && this.queuedOps >= max) {
+      this.refusingOps = true;
+      this.emit('log', {
+        level: 'error',
+        msg: `PostgreSQL write queue full (${this.queuedOps} operations waiting): refusing writes with ${HubErrorCode.Unavailable} until ${Math.floor(max / 2)} or fewer wait`,
+      });
+    }
+    if (this.refusingOps) {
+      this.opsRefused++;
+      this.emit('opRefused', name);
+      return Promise.reject(
+        new HubError(
+          HubErrorCode.Unavailable,
+          `the store has ${this.queuedOps} writes waiting for PostgreSQL (at most ${max}); retry later`,
+        ),
+      );
+    }
+    this.queuedOps++;
     const barrier = this.commits.barrier();
     const run = async (): Promise<StoreOpResult<K>> => {
       await barrier;
       const out = await this.watch(transaction(this.pool, name, (c) => pgOps[name](c, args)));
-      if (name === 'deleteDevice') this.series.forgetDevice((out as StoreOpResult<'deleteDevice'>).rowid);
+      if (name === 'deleteDevice') {
+        const rowid = (out as StoreOpResult<'deleteDevice'>).rowid;
+        this.series.forgetDevice(rowid);
+        this.marked.delete(rowid);
+      }
       this.sessions.apply(name, args, out);
       return out;
     };
     const p = this.opChain.then(run, run);
     this.opChain = p.catch(() => {});
+    const settled = () => {
+      this.queuedOps--;
+      if (this.refusingOps && this.queuedOps <= Math.floor(max / 2)) {
+        this.refusingOps = false;
+        this.emit('log', {
+          level: 'info',
+          msg: `PostgreSQL write queue down to ${this.queuedOps}: accepting writes again (${this.opsRefused} refused so far)`,
+        });
+      }
+    };
+    p.then(settled, settled);
     return p;
   }
 
@@ -175,8 +255,15 @@ export class PostgresStore<M = unknown> extends EventEmitter<StoreEvents<M>> imp
     const outcome: BatchOutcome<M> = { metas: b.metas, frames: b.frames.length, latencyMs: 0 };
     try {
       const result = await this.watch(
-        transaction(this.pool, 'storing device frames', (c) => applyBatch(c, b.id, b.frames, this.options.maxFrame, this.series)),
+        applyTelemetryStatement(this.pool, b.id, b.frames, this.series, this.marked).then(
+          (fast) =>
+            fast ??
+            transaction(this.pool, 'storing device frames', (c) => applyBatch(c, b.id, b.frames, this.options.maxFrame, this.series), {
+              queryTimeoutMs: INGEST_TIMEOUT_MS,
+            }),
+        ),
       );
+      for (const [device] of result.seqs) this.marked.add(device);
       for (const s of result.newSeries) this.series.set(s.device, s.name, { id: s.id, unit: s.unit });
       this.ingestStats.batches++;
       this.ingestStats.frames += result.frames;
@@ -198,7 +285,18 @@ export class PostgresStore<M = unknown> extends EventEmitter<StoreEvents<M>> imp
     }
   }
 
-  /** Partitions ahead, retention, expired sessions. Safe to run on several hubs at once. */
+  /**
+   * Compacts the day partitions closed long enough at `now` into blocks (maintain()
+   * does; tests and the storage check call it with a later `now`).
+   */
+  compactTelemetry(now: number): Promise<CompactionResult> {
+    // One at a time: a large day can outlast the upkeep interval.
+    const run = this.compaction.then(() => this.watch(compactPartitions(this.pool, now)));
+    this.compaction = run.catch(() => {});
+    return run;
+  }
+
+  /** Partitions ahead, retention, compaction of closed days, expired sessions. Safe to run on several hubs at once. */
   async maintain(now: number): Promise<void> {
     try {
       await ensurePartitions(this.pool, now);
@@ -206,9 +304,13 @@ export class PostgresStore<M = unknown> extends EventEmitter<StoreEvents<M>> imp
         const cutoff = now - this.options.retentionMs;
         // Whole days only: a partition goes once its last point is past the cutoff.
         await dropPartitionsBefore(this.pool, Math.floor(cutoff / DAY_MS) * DAY_MS);
+        await query(this.pool, 'pruning telemetry blocks', 'DELETE FROM telemetry_blocks WHERE t1 < $1', [
+          Math.floor(cutoff / DAY_MS) * DAY_MS,
+        ]);
         await query(this.pool, 'pruning events', 'DELETE FROM events WHERE received_at < $1', [cutoff]);
         await query(this.pool, 'pruning presence', 'DELETE FROM presence WHERE at < $1', [cutoff]);
       }
+      await this.compactTelemetry(now);
       await query(this.pool, 'pruning sessions', 'DELETE FROM sessions WHERE expires_at < $1', [now]);
       this.sessions.pruneExpired(now);
       if (this.failingSteps > 0) {
@@ -291,6 +393,27 @@ export class PostgresStore<M = unknown> extends EventEmitter<StoreEvents<M>> imp
   }
   getDashboard(username: string) {
     return this.read('reading a dashboard', () => dashboards.getDashboard(this.pool, username));
+  }
+  listFirmware(model?: string) {
+    return this.read('listing firmware', () => firmware.listFirmware(this.pool, model));
+  }
+  getFirmware(id: string) {
+    return this.read('reading firmware', () => firmware.getFirmware(this.pool, id));
+  }
+  firmwareChunk(image: number, n: number) {
+    return this.read('reading a firmware chunk', () => firmware.firmwareChunk(this.pool, image, n));
+  }
+  getMeta(key: string) {
+    return this.read('reading a meta value', () => firmware.getMeta(this.pool, key));
+  }
+  getDeviceUpdate(id: string) {
+    return this.read('reading a device update', () => deviceUpdates.getDeviceUpdate(this.pool, id));
+  }
+  listDeviceUpdates(device: number, limit: number) {
+    return this.read('listing device updates', () => deviceUpdates.listDeviceUpdates(this.pool, device, limit));
+  }
+  openDeviceUpdates() {
+    return this.read('listing open device updates', () => deviceUpdates.openDeviceUpdates(this.pool));
   }
   getCommand(id: string) {
     return this.read('reading a command', () => commands.getCommand(this.pool, id));

@@ -1,14 +1,56 @@
 // Telemetry reads from PostgreSQL: the Store's TelemetryStore. Every committed point
-// is in the telemetry table at once (no log, no compaction), so there is one
-// generation, 0, always "compacted", and the hub's in-memory tail holds nothing
-// for long (the store announces generation 0 compacted after every batch).
+// is in the telemetry table at once (no log), so there is one generation, 0, always
+// "compacted", and the hub's in-memory tail holds nothing for long (the store
+// announces generation 0 compacted after every batch). Days compacted into blocks
+// (telemetry-compaction.ts) are read from telemetry_blocks beside the rows.
 
 import type { BucketAccumulator } from '../../telemetry/buckets.js';
-import type { TelemetryStore } from '../store.js';
-import type { Points } from '../telemetry/blocks.js';
+import type { PointValue, TelemetryStore } from '../store.js';
+import { BLOCK_MAX_SPAN_MS, type Points, sortPoints, unpackBlock } from '../telemetry/blocks.js';
 import type { LatestPoint, SeriesRef } from '../telemetry/query.js';
 import type { Queryable } from './pool.js';
 import { fromPointColumns } from './telemetry-insert.js';
+
+interface BlockRow {
+  t0: number;
+  t1: number;
+  n: number;
+  nnum: number;
+  sum: number | null;
+  min: number | null;
+  max: number | null;
+  data: Buffer;
+}
+
+/** The newest point of a block (its points are sorted; of equal times, the last). */
+function newestOf(data: Uint8Array): { ts: number; value: PointValue } {
+  const p = unpackBlock(data);
+  return { ts: p.ts[p.ts.length - 1] as number, value: p.values[p.values.length - 1] as PointValue };
+}
+
+function lastOf(data: Uint8Array): PointValue {
+  return newestOf(data).value;
+}
+
+/** The newest block of series s.id, for a LEFT JOIN LATERAL beside NEWEST_OF_SERIES. */
+const NEWEST_BLOCK = '(SELECT t1, data FROM telemetry_blocks WHERE series = s.id ORDER BY t1 DESC LIMIT 1)';
+
+interface NewestRow extends ValueRow {
+  name: string;
+  unit: string | null;
+  ts: number | null;
+  bt1: number | null;
+  bdata: Buffer | null;
+}
+
+/** A series' latest point from its newest row and its newest block, whichever is newer (a row on a tie). */
+function latestOf(r: NewestRow): LatestPoint | undefined {
+  if (r.ts !== null && (r.bt1 === null || r.ts >= r.bt1))
+    return { name: r.name, unit: r.unit, time: r.ts, value: fromPointColumns(r.v, r.s, r.b, r.d) };
+  if (r.bdata === null) return undefined;
+  const b = newestOf(r.bdata);
+  return { name: r.name, unit: r.unit, time: b.ts, value: b.value };
+}
 
 interface ValueRow {
   v: number | null;
@@ -65,17 +107,41 @@ export class PgTelemetryReads implements TelemetryStore {
     });
   }
 
+  /** Blocks of a series that may hold points in [from, to] (a block spans at most BLOCK_MAX_SPAN_MS). */
+  private async blocks(series: number, from: number, to: number): Promise<BlockRow[]> {
+    return (
+      await this.db.query<BlockRow>(
+        `SELECT t0, t1, n, nnum, sum, min, max, data FROM telemetry_blocks
+         WHERE series = $1 AND t0 >= $2 AND t0 <= $3 AND t1 >= $4 ORDER BY t0, id`,
+        [series, from - BLOCK_MAX_SPAN_MS, to, from],
+      )
+    ).rows;
+  }
+
   async blockPoints(series: number, from: number, to: number, _gen: number): Promise<Points> {
+    const blocks = await this.blocks(series, from, to);
     const rows = await this.db.query<ValueRow & { ts: number }>(
       'SELECT ts, v, s, b, d FROM telemetry WHERE series = $1 AND ts >= $2 AND ts <= $3 ORDER BY ts',
       [series, from, to],
     );
     const out: Points = { ts: [], values: [] };
+    const scratch: Points = { ts: [], values: [] };
+    for (const b of blocks) {
+      scratch.ts.length = 0;
+      scratch.values.length = 0;
+      unpackBlock(b.data, scratch);
+      for (let i = 0; i < scratch.ts.length; i++) {
+        const t = scratch.ts[i] as number;
+        if (t < from || t > to) continue;
+        out.ts.push(t);
+        out.values.push(scratch.values[i] as PointValue);
+      }
+    }
     for (const r of rows.rows) {
       out.ts.push(r.ts);
       out.values.push(fromPointColumns(r.v, r.s, r.b, r.d));
     }
-    return out;
+    return blocks.length > 0 ? sortPoints(out) : out;
   }
 
   /**
@@ -86,6 +152,17 @@ export class PgTelemetryReads implements TelemetryStore {
    * of 11 (postgres benchmark, README.md § Benchmarks).
    */
   async blockBuckets(series: number, acc: BucketAccumulator, _gen: number): Promise<void> {
+    const scratch: Points = { ts: [], values: [] };
+    for (const b of await this.blocks(series, acc.from, acc.to)) {
+      scratch.ts.length = 0;
+      scratch.values.length = 0;
+      if (acc.wholeBlock(b.t0, b.t1)) {
+        acc.addSummary(b.t0, b.t1, b.n, b.nnum, b.sum ?? 0, b.min ?? 0, b.max ?? 0, () => lastOf(b.data));
+        continue;
+      }
+      unpackBlock(b.data, scratch);
+      for (let i = 0; i < scratch.ts.length; i++) acc.add(scratch.ts[i] as number, scratch.values[i] as PointValue);
+    }
     const rows = await this.db.query<{
       t0: number;
       t1: number;
@@ -116,13 +193,19 @@ export class PgTelemetryReads implements TelemetryStore {
   }
 
   async latest(device: number, limit = Number.MAX_SAFE_INTEGER): Promise<Map<string, LatestPoint>> {
-    const rows = await this.db.query<ValueRow & { name: string; unit: string | null; ts: number }>(
-      `SELECT s.name, s.unit, t.ts, t.v, t.s, t.b, t.d FROM (SELECT id, name, unit FROM series WHERE device = $1 LIMIT $2) s
-       CROSS JOIN LATERAL ${newestOfSeries(3)} t`,
+    const rows = await this.db.query<NewestRow>(
+      `SELECT s.name, s.unit, t.ts, t.v, t.s, t.b, t.d, bl.t1 AS bt1, bl.data AS bdata
+       FROM (SELECT id, name, unit FROM series WHERE device = $1 LIMIT $2) s
+       LEFT JOIN LATERAL ${newestOfSeries(3)} t ON true
+       LEFT JOIN LATERAL ${NEWEST_BLOCK} bl ON true
+       WHERE t.ts IS NOT NULL OR bl.t1 IS NOT NULL`,
       [device, limit, Date.now() - RECENT_MS],
     );
     const out = new Map<string, LatestPoint>();
-    for (const r of rows.rows) out.set(r.name, { name: r.name, unit: r.unit, time: r.ts, value: fromPointColumns(r.v, r.s, r.b, r.d) });
+    for (const r of rows.rows) {
+      const p = latestOf(r);
+      if (p !== undefined) out.set(r.name, p);
+    }
     return out;
   }
 
@@ -130,20 +213,23 @@ export class PgTelemetryReads implements TelemetryStore {
     const latest = new Map<number, Map<string, LatestPoint>>();
     let count = 0;
     for (let i = 0; i < devices.length && count < limit; i += LATEST_CHUNK) {
-      const rows = await this.db.query<ValueRow & { device: number; name: string; unit: string | null; ts: number }>(
-        `SELECT s.device, s.name, s.unit, t.ts, t.v, t.s, t.b, t.d FROM series s
-         CROSS JOIN LATERAL ${newestOfSeries(3)} t
-         WHERE s.device = ANY($1::bigint[]) LIMIT $2`,
+      const rows = await this.db.query<NewestRow & { device: number }>(
+        `SELECT s.device, s.name, s.unit, t.ts, t.v, t.s, t.b, t.d, bl.t1 AS bt1, bl.data AS bdata FROM series s
+         LEFT JOIN LATERAL ${newestOfSeries(3)} t ON true
+         LEFT JOIN LATERAL ${NEWEST_BLOCK} bl ON true
+         WHERE s.device = ANY($1::bigint[]) AND (t.ts IS NOT NULL OR bl.t1 IS NOT NULL) LIMIT $2`,
         [devices.slice(i, i + LATEST_CHUNK), limit - count, Date.now() - RECENT_MS],
       );
       for (const r of rows.rows) {
+        const p = latestOf(r);
+        if (p === undefined) continue;
         count++;
         let m = latest.get(r.device);
         if (m === undefined) {
           m = new Map();
           latest.set(r.device, m);
         }
-        m.set(r.name, { name: r.name, unit: r.unit, time: r.ts, value: fromPointColumns(r.v, r.s, r.b, r.d) });
+        m.set(r.name, p);
       }
     }
     return { latest, rows: count };

@@ -1,9 +1,11 @@
-// Packing a series' points into one compact row: CBOR [t0, [Δt...], [value...]],
-// times as deltas from the previous point (so mostly one or two bytes), values in
-// the shortest exact float or integer form, plus a numeric summary kept beside the
-// blob so coarse aggregates can skip unpacking.
+// Packing a series' points into one compact row: the bit-packed block of codec.ts
+// (delta-of-delta times, Gorilla or scaled-integer numbers, run-length booleans and
+// strings), plus a numeric summary kept beside the blob so coarse aggregates can skip
+// unpacking. Blocks of the first format, CBOR [t0, [Δt...], [value...]], are still
+// read; compaction and merging rewrite them in the new one (README.md § Storage).
 
-import { decodeCbor, encodeCbor, type Limits } from '@halyard/firmware-protocol';
+import { decodeCbor, type Limits } from '@halyard/firmware-protocol';
+import { decodeBlock, encodeBlock } from './codec.js';
 
 export type PointValue = number | string | boolean | Uint8Array;
 
@@ -38,21 +40,17 @@ const BLOCK_LIMITS: Limits = {
   maxRecords: BLOCK_MAX_POINTS,
 };
 
+/** The first byte of a block of the first format (a CBOR array of three). */
+const CBOR_BLOCK = 0x83;
+
 /** Packs points[start, end), already sorted by time. */
 export function packBlock(ts: readonly number[], values: readonly PointValue[], start: number, end: number): PackedBlock {
-  const deltas: number[] = new Array(end - start);
-  const vals: PointValue[] = new Array(end - start);
-  let prev = ts[start] as number;
   let nnum = 0;
   let sum = 0;
   let min = Number.POSITIVE_INFINITY;
   let max = Number.NEGATIVE_INFINITY;
   for (let i = start; i < end; i++) {
-    const t = ts[i] as number;
-    deltas[i - start] = t - prev;
-    prev = t;
     const v = values[i] as PointValue;
-    vals[i - start] = v;
     if (typeof v === 'number') {
       nnum++;
       sum += v;
@@ -68,8 +66,55 @@ export function packBlock(ts: readonly number[], values: readonly PointValue[], 
     sum: nnum ? sum : null,
     min: nnum ? min : null,
     max: nnum ? max : null,
-    data: encodeCbor([ts[start] as number, deltas, vals]),
+    data: encodeBlock(ts, values, start, end),
   };
+}
+
+/**
+ * Largest blob a block gets. SQLite keeps a row of the blocks table (a WITHOUT ROWID
+ * b-tree) in its leaf page only up to about 1,000 bytes with 4 KiB pages; a bigger row
+ * spills into an overflow page of its own, mostly empty: a 1.7 KB block then took
+ * 4.6 KB of disk, the 1 Hz sensor of README.md § Storage 1.3 bytes a point instead of 0.6.
+ */
+export const BLOCK_MAX_BYTES = 900;
+/** Points packed first to estimate a range's size. */
+const PROBE_POINTS = 512;
+/** About the bytes of a block that do not grow with its points. */
+const BLOCK_FIXED_BYTES = 20;
+
+/**
+ * Packs points[start, end) (sorted, within one blockRanges() range) into as many
+ * blocks as keep each blob within BLOCK_MAX_BYTES (a single point may exceed it).
+ */
+export function packBlocks(
+  ts: readonly number[],
+  values: readonly PointValue[],
+  start: number,
+  end: number,
+  out: PackedBlock[] = [],
+): PackedBlock[] {
+  const n = end - start;
+  // How big the whole would be, from its first points (packing them all only to split
+  // them would double the work).
+  const probe = Math.min(n, PROBE_POINTS);
+  const b = packBlock(ts, values, start, start + probe);
+  // A block's first bytes (format, count, first time and value, parameters) are not per point.
+  const estimate = probe === n ? b.data.length : BLOCK_FIXED_BYTES + (Math.max(0, b.data.length - BLOCK_FIXED_BYTES) * n) / probe;
+  if (estimate <= BLOCK_MAX_BYTES || n === 1) {
+    const whole = probe === n ? b : packBlock(ts, values, start, end);
+    if (whole.data.length <= BLOCK_MAX_BYTES || n === 1) {
+      out.push(whole);
+      return out;
+    }
+  }
+  // Equal shares of the points, aiming at 80% of the limit: rows of about 770 bytes
+  // go five to a 4 KiB page, where rows just under the limit went four (the storage
+  // bench: 4% less disk for the random-noise series). A share that still comes out
+  // too big is split again.
+  const parts = Math.max(2, Math.ceil(estimate / (BLOCK_MAX_BYTES * 0.8)));
+  const size = Math.ceil(n / parts);
+  for (let s = start; s < end; s += size) packBlocks(ts, values, s, Math.min(end, s + size), out);
+  return out;
 }
 
 /** Splits sorted points into block ranges of at most BLOCK_MAX_POINTS and BLOCK_MAX_SPAN_MS. */
@@ -85,8 +130,17 @@ export function blockRanges(ts: readonly number[]): [number, number][] {
   return ranges;
 }
 
+/** Whether a block is of the first (CBOR) format, which compaction rewrites. */
+export function isLegacyBlock(data: Uint8Array): boolean {
+  return data[0] === CBOR_BLOCK;
+}
+
 /** Unpacks a block's points, appending to `into`. Throws on a corrupt blob (a storage fault, not input). */
 export function unpackBlock(data: Uint8Array, into: Points = { ts: [], values: [] }): Points {
+  if (data[0] !== CBOR_BLOCK) {
+    decodeBlock(data, into.ts, into.values);
+    return into;
+  }
   const r = decodeCbor(data, BLOCK_LIMITS);
   if (!r.ok || !Array.isArray(r.value) || r.value.length !== 3)
     throw new Error(`corrupt telemetry block: ${r.ok ? 'shape' : r.error.message}`);

@@ -19,12 +19,15 @@ import type { Statement } from 'better-sqlite3';
 import { recordPoints } from '../../telemetry/points.js';
 import type { Db } from '../db.js';
 import {
+  BLOCK_MAX_BYTES,
   BLOCK_MAX_POINTS,
+  BLOCK_MAX_SPAN_MS,
   blockRanges,
+  isLegacyBlock,
   type PackedBlock,
   type Points,
   type PointValue,
-  packBlock,
+  packBlocks,
   sortPoints,
   unpackBlock,
 } from './blocks.js';
@@ -32,8 +35,14 @@ import { faultReason, isEnvironmentFault, type Quarantined, TelemetryQuarantine 
 
 /** Frames read and decoded per compaction step (a few ms; ingest commits wait while it runs). */
 const READ_ROWS = 500;
-/** Series written per compaction step (one transaction). */
+/** Series written per compaction step (one transaction)... */
 const WRITE_SERIES = 125;
+/**
+ * ...and points packed per step, about: packing blocks (codec.ts) runs at 2-4 million
+ * points a second here, so a step stays near 10 ms and no ACK waits long behind it
+ * (125 series of a 25,000-frame generation of 10-record frames were 150,000 points).
+ */
+const WRITE_POINTS = 25_000;
 /** Points one merge step reads (about 10 ms of work). */
 const MERGE_POINTS = 10_000;
 /** A series is merged once it has this many small blocks or points in them... */
@@ -42,6 +51,11 @@ const MERGE_MIN_BLOCKS = 64;
 const MERGE_AGE_MS = 10 * 60_000;
 /** Frames per multi-row INSERT: binding many rows per statement costs far less than a statement per row. */
 const INSERT_ROWS = 64;
+/** Blocks one recode step reads, and points of old-format blocks it rewrites at most (about 10 ms of work). */
+const RECODE_ROWS = 64;
+const RECODE_POINTS = 10_000;
+/** meta key: the last block key the recode pass has checked ("series,t0,id"), or "done". */
+const RECODE_KEY = 'telemetry.recode';
 /** Compaction decodes with limits loose enough for any frame the gateway accepted. */
 const COMPACT_LIMITS = { ...DEFAULT_LIMITS, maxFrame: 16 * 1024 * 1024 };
 
@@ -150,7 +164,9 @@ export class TelemetryWriter {
     | 'deleteBlock'
     | 'getBlock'
     | 'setLast'
-    | 'setMeta',
+    | 'setMeta'
+    | 'recodeScan'
+    | 'newestBlock',
     Statement
   >;
   private readonly insertOne: Statement[];
@@ -172,6 +188,14 @@ export class TelemetryWriter {
       getBlock: db.prepare('SELECT data FROM telemetry_blocks WHERE series = ? AND t0 = ? AND id = ?').pluck(),
       setLast: db.prepare('UPDATE series SET last_ts = ?, last_v = ?, last_x = ? WHERE id = ? AND (last_ts IS NULL OR last_ts <= ?)'),
       setMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
+      newestBlock: db
+        .prepare('SELECT t0, id, t1, n, level, data FROM telemetry_blocks WHERE series = ? ORDER BY t0 DESC, id DESC LIMIT 1')
+        .raw(),
+      recodeScan: db
+        .prepare(
+          'SELECT series, t0, id, level, gen, data FROM telemetry_blocks WHERE (series, t0, id) > (?, ?, ?) ORDER BY series, t0, id LIMIT ?',
+        )
+        .raw(),
     };
     const values = (n: number) => Array.from({ length: n }, () => '(?, ?, ?)').join(', ');
     this.insertOne = [0, 1].map((k) => db.prepare(`INSERT INTO telemetry_log${k} (device, received, frame) VALUES ${values(1)}`));
@@ -197,6 +221,12 @@ export class TelemetryWriter {
     }
     for (const [id, last] of db.prepare('SELECT id, last_ts FROM series').raw().iterate() as Iterable<[number, number | null]>) {
       if (last !== null) this.seriesLastTs.set(id, last);
+    }
+    // A database that has blocks from before the bit-packed codec gets one recode pass
+    // over them; one without blocks has nothing to convert, ever.
+    if (db.prepare('SELECT value FROM meta WHERE key = ?').pluck().get(RECODE_KEY) === undefined) {
+      const any = db.prepare('SELECT 1 FROM telemetry_blocks LIMIT 1').get() !== undefined;
+      this.s.setMeta.run(RECODE_KEY, any ? '0,0,0' : 'done');
     }
   }
 
@@ -389,15 +419,17 @@ export class TelemetryWriter {
       };
       return { rows: 0, blocks: 0, quarantined };
     }
-    const end = Math.min(c.series.length, c.next + WRITE_SERIES);
+    let end = c.next;
+    for (let points = 0; end < c.series.length && end - c.next < WRITE_SERIES && points < WRITE_POINTS; end++) {
+      points += c.bySeries.get(c.series[end] as number)?.ts.length ?? 0;
+    }
     // What this step changes in memory is applied only once its transaction commits.
     const written: [number, number, number, number][] = [];
     const lasts: [number, number][] = [];
     const writeSeries = this.db.transaction((series: number, p: Points) => {
       const mine: [number, number, number, number][] = [];
       for (const [start, stop] of blockRanges(p.ts)) {
-        const b = packBlock(p.ts, p.values, start, stop);
-        mine.push([series, b.t0, this.insertBlock(series, 0, c.gen, b), b.n]);
+        for (const b of packBlocks(p.ts, p.values, start, stop)) mine.push([series, b.t0, this.insertBlock(series, 0, c.gen, b), b.n]);
       }
       const lastTs = p.ts[p.ts.length - 1] as number;
       const newer = lastTs >= (this.seriesLastTs.get(series) ?? Number.NEGATIVE_INFINITY);
@@ -491,9 +523,26 @@ export class TelemetryWriter {
         unpackBlock(data, points);
         this.s.deleteBlock.run(series, t0, id);
       }
+      // The series' newest merged block, while it is not full and the new points go on
+      // after it within its hour, is rewritten with them: a slow series (a door sensor
+      // reports once a minute) would otherwise keep a block per merge, 10 points with a
+      // row's and a header's overhead each. Each block is rewritten a few times in its
+      // hour at most (until it holds the hour, BLOCK_MAX_POINTS or about BLOCK_MAX_BYTES).
+      const tail = this.s.newestBlock.get(series) as [number, number, number, number, number, Uint8Array] | undefined;
+      if (tail !== undefined && points.ts.length > 0) {
+        const [t0, id, t1, n, level, data] = tail;
+        let first = Number.POSITIVE_INFINITY;
+        for (const t of points.ts) if (t < first) first = t;
+        if (level === 1 && n < BLOCK_MAX_POINTS && data.length < BLOCK_MAX_BYTES * 0.9 && first >= t1 && first - t0 < BLOCK_MAX_SPAN_MS) {
+          unpackBlock(data, points);
+          this.s.deleteBlock.run(series, t0, id);
+        }
+      }
       const p = sortPoints(points);
       // Merged blocks hold only compacted generations' points: tag them with the newest.
-      for (const [start, end] of blockRanges(p.ts)) this.insertBlock(series, 1, this.gens.compacted, packBlock(p.ts, p.values, start, end));
+      for (const [start, end] of blockRanges(p.ts)) {
+        for (const b of packBlocks(p.ts, p.values, start, end)) this.insertBlock(series, 1, this.gens.compacted, b);
+      }
       return p.ts.length;
     });
     const done: number[] = [];
@@ -521,6 +570,58 @@ export class TelemetryWriter {
       onSkip(series, this.deviceOf(series), reason);
     }
     return merged;
+  }
+
+  /**
+   * One bounded step of the pass that rewrites blocks of the first (CBOR) format in
+   * the current one, in key order, resuming after a restart where it stopped.
+   * Returns the blocks rewritten, or undefined once no old block is left.
+   */
+  recode(): { blocks: number; points: number; skipped: number } | undefined {
+    const at = (this.db.prepare('SELECT value FROM meta WHERE key = ?').pluck().get(RECODE_KEY) as string | undefined) ?? 'done';
+    if (at === 'done') return undefined;
+    const [series, t0, id] = at.split(',').map(Number) as [number, number, number];
+    let blocks = 0;
+    let points = 0;
+    let skipped = 0;
+    /** Small (level-0) blocks replaced: (series, old t0, old id, new t0, new id), applied once committed. */
+    const replaced: [number, number, number, number, number][] = [];
+    this.db.transaction(() => {
+      const rows = this.s.recodeScan.all(series, t0, id, RECODE_ROWS) as [number, number, number, number, number, Uint8Array][];
+      let last: [number, number, number] | undefined;
+      for (const [s, t, i, level, gen, data] of rows) {
+        if (points >= RECODE_POINTS) break;
+        last = [s, t, i];
+        if (!isLegacyBlock(data)) continue;
+        let p: Points;
+        try {
+          p = unpackBlock(data);
+        } catch (err) {
+          // A corrupt old block stays as it is (reading it fails as it did before); the pass goes on.
+          if (isEnvironmentFault(err)) throw err;
+          skipped++;
+          continue;
+        }
+        // Replaced by one or more blocks of the same points, level and generation (the
+        // pass may meet them again further on: they are of the current format, so it
+        // passes over them). A small block's replacements stay merge candidates.
+        this.s.deleteBlock.run(s, t, i);
+        for (const b of packBlocks(p.ts, p.values, 0, p.ts.length)) {
+          const id = this.insertBlock(s, level, gen, b);
+          if (level === 0) replaced.push([s, t, i, b.t0, id]);
+        }
+        blocks++;
+        points += p.ts.length;
+      }
+      this.s.setMeta.run(RECODE_KEY, last === undefined ? 'done' : last.join(','));
+    })();
+    for (const [s, t, i, t0, id] of replaced) {
+      const small = this.small.get(s);
+      if (small === undefined) continue;
+      small.keys = small.keys.filter(([kt, ki]) => kt !== t || ki !== i);
+      small.keys.push([t0, id]);
+    }
+    return { blocks, points, skipped };
   }
 
   /** Deletes blocks that end before `cutoff` for up to `seriesBudget` series; returns blocks deleted. */

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { encode } from '@halyard/firmware-protocol';
+import { encode, encodeCbor } from '@halyard/firmware-protocol';
 import { BucketAccumulator } from '../../telemetry/buckets.js';
 import { type Db, openDatabase } from '../db.js';
 import { migrate } from '../migrations.js';
@@ -131,6 +131,36 @@ describe('telemetry compaction, merging and retention', () => {
     });
   });
 
+  it("grows a slow series' newest merged block through the hour instead of keeping one per merge", () => {
+    // A door sensor's pace: a point a minute, merged every 10 minutes, for 3 hours.
+    const start = T0 + 200 * HOUR;
+    for (let round = 0; round < 18; round++) {
+      db.transaction(() => {
+        log(
+          'slow',
+          Array.from({ length: 10 }, (_, i): [number, number] => [start + (round * 10 + i) * 60_000, (round * 10 + i) % 2]),
+        );
+        w.flushAppends();
+      })();
+      w.compactAll();
+      while (w.merge(Number.POSITIVE_INFINITY) > 0);
+    }
+    const s = w.seriesId(1, 'slow', undefined);
+    const blocks = db.prepare('SELECT level, n FROM telemetry_blocks WHERE series = ? ORDER BY t0').all(s) as {
+      level: number;
+      n: number;
+    }[];
+    assert.deepStrictEqual(
+      blocks.map((b) => b.n),
+      [60, 60, 60],
+      'an hour a block, not 10 minutes',
+    );
+    assert.deepStrictEqual(
+      raw(s, start, start + 3 * HOUR).values,
+      Array.from({ length: 180 }, (_, i) => i % 2),
+    );
+  });
+
   it('sets aside what it cannot store, whatever the cause, and compacts the rest', () => {
     // A frame an older hub acknowledged: t = 1e300 s, which no block can hold.
     const bad = encode({ type: 3, seq: 2, pack: [{ n: 'wild', v: 1, t: 1e300 }] });
@@ -191,6 +221,55 @@ describe('telemetry compaction, merging and retention', () => {
     assert.deepStrictEqual(level(sound), [{ level: 1, n: 1 }]);
     assert.deepStrictEqual(level(rotten), [{ level: 0, n: 3 }], 'left as they were');
     db.prepare('DELETE FROM telemetry_blocks WHERE series = ?').run(rotten);
+  });
+
+  it('rewrites blocks of the first (CBOR) format in the current one, with the same answers, across a restart', () => {
+    const s = w.seriesId(1, 'legacy', undefined);
+    const insert = db.prepare(
+      'INSERT INTO telemetry_blocks (series, t0, id, t1, level, gen, n, nnum, sum, min, max, data) VALUES (?, ?, ?, ?, 1, 0, ?, ?, ?, ?, ?, ?)',
+    );
+    // 150 old blocks of 20 points (three recode steps' worth of rows), the way the first format packed them.
+    const start = T0 + 100 * HOUR;
+    for (let b = 0; b < 150; b++) {
+      const ts = Array.from({ length: 20 }, (_, i) => start + (b * 20 + i) * 1000);
+      const values = ts.map((_, i) => (b % 10 === 0 && i === 3 ? 'text' : Math.round((20 + Math.sin(b + i)) * 10) / 10));
+      const nums = values.filter((v): v is number => typeof v === 'number');
+      const data = encodeCbor([ts[0], ts.map((t, i) => (i === 0 ? 0 : t - (ts[i - 1] as number))), values]);
+      const sum = nums.reduce((a, v) => a + v, 0);
+      insert.run(s, ts[0], 100_000 + b, ts[19], 20, nums.length, sum, Math.min(...nums), Math.max(...nums), data);
+    }
+    // A corrupt old block: left as it is, and the pass goes on.
+    insert.run(s, start - HOUR, 99_999, start - HOUR, 1, 1, 1, 1, 1, new Uint8Array([0x83, 0xff]));
+    db.prepare("UPDATE meta SET value = '0,0,0' WHERE key = 'telemetry.recode'").run();
+    const to = start + 3000 * 1000;
+    const before = { raw: raw(s, start, to), buckets: buckets(s, start, to, 15 * 60_000) };
+    assert.equal(before.raw.ts.length, 3000);
+    const format = () =>
+      db.prepare('SELECT hex(substr(data, 1, 1)) AS f, count(*) AS n FROM telemetry_blocks WHERE series = ? GROUP BY f ORDER BY f').all(s);
+    assert.deepStrictEqual(format(), [{ f: '83', n: 151 }]);
+    let steps = 0;
+    let recoded = 0;
+    let skipped = 0;
+    for (let r = w.recode(); r !== undefined; r = w.recode()) {
+      steps++;
+      recoded += r.blocks;
+      skipped += r.skipped;
+      // A restart half-way: the pass resumes where it stopped.
+      if (steps === 2) w = new TelemetryWriter(db);
+    }
+    assert.ok(steps >= 3, `took ${steps} steps`);
+    assert.equal(recoded, 150);
+    assert.equal(skipped, 1);
+    assert.deepStrictEqual(format(), [
+      { f: '01', n: 150 },
+      { f: '83', n: 1 },
+    ]);
+    assert.equal(w.recode(), undefined, 'the pass is over');
+    db.prepare('DELETE FROM telemetry_blocks WHERE series = ? AND id = 99999').run(s);
+    assert.deepStrictEqual(raw(s, start, to), before.raw);
+    assert.deepStrictEqual(buckets(s, start, to, 15 * 60_000), before.buckets);
+    const total = db.prepare('SELECT sum(length(data)) FROM telemetry_blocks WHERE series = ?').pluck().get(s) as number;
+    assert.ok(total < 3000 * 2, `${total} bytes for 3000 points`);
   });
 
   it('deletes blocks older than the retention cutoff and nothing newer', () => {

@@ -1,0 +1,198 @@
+// The QoS 1 messages a persistent session (clean=false) holds for its client:
+// queued while it is away, and kept after sending until its PUBACK (aedes's
+// outgoing queue: README.md § MQTT). Each session's queue is bounded by count
+// and bytes (--mqtt-queue-messages, --mqtt-queue-bytes); when full, the oldest
+// message goes first and is counted, so an absent or stuck client costs a fixed
+// amount of memory and never holds up anyone else.
+//
+// This is the bound only: where the queue also lives (a SQLite file on a single
+// hub, session-db.ts) hears of every change through `QueueJournal`.
+
+/** A queued message as the hub keeps it: what aedes needs to deliver it again. */
+export interface QueuedPacket {
+  topic: string;
+  payload: Buffer;
+  qos: 1;
+  /** aedes's identity of the publication (broker id, counter): how a delivery finds its queued copy. */
+  brokerId: string;
+  brokerCounter: number;
+  /** The packet id it was sent with, once sent; a message with one is sent again with DUP set ([MQTT-3.3.1-1]). */
+  messageId: number | undefined;
+}
+
+export interface QueueBounds {
+  /** Messages per session, at least 1. */
+  messages: number;
+  /** Bytes of topic and payload per session. */
+  bytes: number;
+}
+
+/** Where a queue's changes are written (a store that survives a restart). */
+export interface QueueJournal {
+  /** A message was added or its packet id changed. */
+  put(clientId: string, seq: number, p: QueuedPacket): void;
+  /** A message left the queue (acknowledged, dropped or refused). */
+  delete(seq: number): void;
+}
+
+interface Entry {
+  seq: number;
+  packet: QueuedPacket;
+  bytes: number;
+}
+
+export interface QueueDepth {
+  messages: number;
+  bytes: number;
+  /** Messages dropped from this session's queue because it was full, since the session began. */
+  dropped: number;
+}
+
+const brokerKey = (brokerId: string, counter: number) => `${brokerId}\u0000${counter}`;
+
+class ClientQueue {
+  /** By sequence number, oldest first (a Map keeps insertion order). */
+  readonly entries = new Map<number, Entry>();
+  readonly byPublication = new Map<string, number>();
+  readonly byMessageId = new Map<number, number>();
+  bytes = 0;
+  dropped = 0;
+}
+
+export class OfflineQueues {
+  private readonly queues = new Map<string, ClientQueue>();
+  private nextSeq = 1;
+  private total = 0;
+
+  /** `dropped` hears of every message dropped from a full queue. */
+  constructor(
+    private readonly bounds: Readonly<QueueBounds>,
+    private readonly journal: QueueJournal | undefined,
+    private readonly dropped: (clientId: string) => void,
+  ) {}
+
+  /** Messages queued for all sessions. */
+  get size(): number {
+    return this.total;
+  }
+
+  depth(clientId: string): QueueDepth {
+    const q = this.queues.get(clientId);
+    return { messages: q?.entries.size ?? 0, bytes: q?.bytes ?? 0, dropped: q?.dropped ?? 0 };
+  }
+
+  /** Restores a queue read back from the journal (at start): oldest first, bounds applied. */
+  restore(clientId: string, seq: number, packet: QueuedPacket, dropped: number): void {
+    this.nextSeq = Math.max(this.nextSeq, seq + 1);
+    const q = this.queue(clientId);
+    q.dropped = dropped;
+    this.add(clientId, q, seq, packet, false);
+  }
+
+  /** Adds a message for a session; drops its oldest ones beyond the bounds. */
+  enqueue(clientId: string, packet: QueuedPacket): void {
+    const q = this.queue(clientId);
+    // A client subscribed with overlapping filters is matched once per filter: one copy is enough.
+    if (q.byPublication.has(brokerKey(packet.brokerId, packet.brokerCounter))) return;
+    this.add(clientId, q, this.nextSeq++, packet, true);
+  }
+
+  /** Records the packet id a queued message is being sent with; false when it is no longer queued. */
+  sent(clientId: string, brokerId: string, brokerCounter: number, messageId: number): boolean {
+    const q = this.queues.get(clientId);
+    const seq = q?.byPublication.get(brokerKey(brokerId, brokerCounter));
+    const e = seq === undefined ? undefined : q?.entries.get(seq);
+    if (q === undefined || e === undefined) return false;
+    if (e.packet.messageId !== undefined && q.byMessageId.get(e.packet.messageId) === e.seq) q.byMessageId.delete(e.packet.messageId);
+    e.packet.messageId = messageId;
+    q.byMessageId.set(messageId, e.seq);
+    this.journal?.put(clientId, e.seq, e.packet);
+    return true;
+  }
+
+  /** Removes the message sent with `messageId` (its PUBACK arrived); returns it. */
+  acknowledge(clientId: string, messageId: number): QueuedPacket | undefined {
+    const q = this.queues.get(clientId);
+    const seq = q?.byMessageId.get(messageId);
+    return q === undefined || seq === undefined ? undefined : this.remove(q, seq);
+  }
+
+  /** Removes a message not sent after all (refused on delivery); returns it. */
+  discard(clientId: string, brokerId: string, brokerCounter: number): QueuedPacket | undefined {
+    const q = this.queues.get(clientId);
+    const seq = q?.byPublication.get(brokerKey(brokerId, brokerCounter));
+    return q === undefined || seq === undefined ? undefined : this.remove(q, seq);
+  }
+
+  /** The session's messages, oldest first (a copy: the queue may change while they are sent). */
+  list(clientId: string): QueuedPacket[] {
+    return this.after(clientId, 0).map((e) => e.packet);
+  }
+
+  /** The session's messages queued after sequence number `seq`, oldest first, with their numbers (copies). */
+  after(clientId: string, seq: number): { seq: number; packet: QueuedPacket }[] {
+    const q = this.queues.get(clientId);
+    if (q === undefined) return [];
+    const out: { seq: number; packet: QueuedPacket }[] = [];
+    for (const e of q.entries.values()) if (e.seq > seq) out.push({ seq: e.seq, packet: { ...e.packet } });
+    return out;
+  }
+
+  /** Whether message `seq` is still queued for the session. */
+  has(clientId: string, seq: number): boolean {
+    return this.queues.get(clientId)?.entries.has(seq) ?? false;
+  }
+
+  /** The sequence number of a queued publication, if queued for the session. */
+  seqOf(clientId: string, brokerId: string, brokerCounter: number): number | undefined {
+    return this.queues.get(clientId)?.byPublication.get(brokerKey(brokerId, brokerCounter));
+  }
+
+  /** Forgets a session's queue (the session ended); returns how many messages it held. */
+  drop(clientId: string): number {
+    const q = this.queues.get(clientId);
+    if (q === undefined) return 0;
+    this.queues.delete(clientId);
+    this.total -= q.entries.size;
+    return q.entries.size;
+  }
+
+  private queue(clientId: string): ClientQueue {
+    let q = this.queues.get(clientId);
+    if (q === undefined) {
+      q = new ClientQueue();
+      this.queues.set(clientId, q);
+    }
+    return q;
+  }
+
+  private add(clientId: string, q: ClientQueue, seq: number, packet: QueuedPacket, journal: boolean): void {
+    const bytes = Buffer.byteLength(packet.topic) + packet.payload.length;
+    q.entries.set(seq, { seq, packet, bytes });
+    q.byPublication.set(brokerKey(packet.brokerId, packet.brokerCounter), seq);
+    if (packet.messageId !== undefined) q.byMessageId.set(packet.messageId, seq);
+    q.bytes += bytes;
+    this.total++;
+    if (journal) this.journal?.put(clientId, seq, packet);
+    // Oldest first; a message larger than the whole byte bound does not stay either.
+    while (q.entries.size > this.bounds.messages || (q.bytes > this.bounds.bytes && q.entries.size > 0)) {
+      const oldest = q.entries.keys().next().value as number;
+      this.remove(q, oldest);
+      q.dropped++;
+      this.dropped(clientId);
+    }
+  }
+
+  private remove(q: ClientQueue, seq: number): QueuedPacket | undefined {
+    const e = q.entries.get(seq);
+    if (e === undefined) return undefined;
+    q.entries.delete(seq);
+    q.byPublication.delete(brokerKey(e.packet.brokerId, e.packet.brokerCounter));
+    if (e.packet.messageId !== undefined && q.byMessageId.get(e.packet.messageId) === seq) q.byMessageId.delete(e.packet.messageId);
+    q.bytes -= e.bytes;
+    this.total--;
+    this.journal?.delete(seq);
+    // An empty queue keeps its drop count while the session lives (drop() ends both).
+    return e.packet;
+  }
+}

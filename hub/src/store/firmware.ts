@@ -1,0 +1,178 @@
+// Firmware images in SQLite (docs/firmware.md): one row per image, its bytes in
+// chunks of a fixed size so that serving a device reads a chunk, never the image.
+// An image is written in three steps (begin, chunks, finish) while its upload
+// streams in; until finished it is `complete = 0` and never offered to devices.
+
+import { HubError, HubErrorCode } from '../errors.js';
+import type { Db } from './db.js';
+import { sql } from './prepared.js';
+
+export interface FirmwareRecord {
+  rowid: number;
+  /** Public id, `fw-...`. */
+  id: string;
+  model: string;
+  version: string;
+  notes: string;
+  /** Bytes; 0 until the upload is finished. */
+  size: number;
+  /** SHA-256 of the image; null until finished. */
+  sha256: Uint8Array | null;
+  /** Ed25519 signature (SPEC.md §12.8); null for an unsigned image. */
+  signature: Uint8Array | null;
+  /** Bytes per stored chunk (the last may be shorter). */
+  chunkSize: number;
+  complete: boolean;
+  createdAt: number;
+  createdBy: string;
+  /** Last chunk written (an upload that stopped is replaced once it is stale). */
+  touchedAt: number;
+}
+
+export interface NewFirmware {
+  id: string;
+  model: string;
+  version: string;
+  notes: string;
+  chunkSize: number;
+  createdAt: number;
+  createdBy: string;
+}
+
+/** States of a device update that still need its image (SPEC.md §12.5: not final). */
+export const OPEN_UPDATE_STATES = ['offered', 'downloading', 'downloaded', 'verifying', 'installing', 'rebooting'] as const;
+
+interface Row {
+  rowid: number;
+  id: string;
+  model: string;
+  version: string;
+  notes: string;
+  size: number;
+  sha256: Uint8Array | null;
+  signature: Uint8Array | null;
+  chunk_size: number;
+  complete: number;
+  created_at: number;
+  created_by: string;
+  touched_at: number;
+}
+
+const COLUMNS = 'rowid, id, model, version, notes, size, sha256, signature, chunk_size, complete, created_at, created_by, touched_at';
+
+const toRecord = (r: Row): FirmwareRecord => ({
+  rowid: r.rowid,
+  id: r.id,
+  model: r.model,
+  version: r.version,
+  notes: r.notes,
+  size: r.size,
+  sha256: r.sha256 === null ? null : new Uint8Array(r.sha256),
+  signature: r.signature === null ? null : new Uint8Array(r.signature),
+  chunkSize: r.chunk_size,
+  complete: r.complete !== 0,
+  createdAt: r.created_at,
+  createdBy: r.created_by,
+  touchedAt: r.touched_at,
+});
+
+/**
+ * Starts an image. The same model and version may exist once: a finished image, or
+ * an upload in progress, refuse another (FirmwareExists); an upload that stopped
+ * (nothing written since `staleBefore`) is dropped and replaced.
+ */
+export function beginFirmware(db: Db, f: NewFirmware, staleBefore: number): FirmwareRecord {
+  return db.transaction(() => {
+    const old = sql(db, `SELECT ${COLUMNS} FROM firmware WHERE model = ? AND version = ?`).get(f.model, f.version) as Row | undefined;
+    if (old !== undefined) {
+      if (old.complete !== 0 || old.touched_at >= staleBefore)
+        throw new HubError(
+          HubErrorCode.FirmwareExists,
+          old.complete !== 0
+            ? `firmware ${f.version} for ${f.model} exists (${old.id}); delete it first`
+            : `firmware ${f.version} for ${f.model} is being uploaded`,
+        );
+      removeImage(db, old.rowid);
+    }
+    const rowid = sql(
+      db,
+      `INSERT INTO firmware (id, model, version, notes, size, chunk_size, complete, created_at, created_by, touched_at)
+       VALUES (?, ?, ?, ?, 0, ?, 0, ?, ?, ?)`,
+    ).run(f.id, f.model, f.version, f.notes, f.chunkSize, f.createdAt, f.createdBy, f.createdAt).lastInsertRowid;
+    return toRecord(sql(db, `SELECT ${COLUMNS} FROM firmware WHERE rowid = ?`).get(rowid) as Row);
+  })();
+}
+
+export function putFirmwareChunk(db: Db, image: number, n: number, data: Uint8Array, at: number): void {
+  db.transaction(() => {
+    if (sql(db, 'UPDATE firmware SET touched_at = ? WHERE rowid = ? AND complete = 0').run(at, image).changes === 0)
+      throw new HubError(HubErrorCode.FirmwareUnknown, 'the image was deleted or finished during its upload');
+    sql(db, 'INSERT INTO firmware_chunks (image, n, data) VALUES (?, ?, ?)').run(image, n, data);
+  })();
+}
+
+export function finishFirmware(db: Db, image: number, size: number, sha256: Uint8Array, signature: Uint8Array | null): FirmwareRecord {
+  return db.transaction(() => {
+    const changed = sql(db, 'UPDATE firmware SET size = ?, sha256 = ?, signature = ?, complete = 1 WHERE rowid = ? AND complete = 0').run(
+      size,
+      sha256,
+      signature,
+      image,
+    ).changes;
+    if (changed === 0) throw new HubError(HubErrorCode.FirmwareUnknown, 'the image was deleted during its upload');
+    return toRecord(sql(db, `SELECT ${COLUMNS} FROM firmware WHERE rowid = ?`).get(image) as Row);
+  })();
+}
+
+/** Deletes an image and its chunks; refused while a device update that is not over uses it. */
+export function deleteFirmware(db: Db, id: string): FirmwareRecord {
+  return db.transaction(() => {
+    const r = sql(db, `SELECT ${COLUMNS} FROM firmware WHERE id = ?`).get(id) as Row | undefined;
+    if (r === undefined) throw new HubError(HubErrorCode.FirmwareUnknown, `no firmware "${id}"`);
+    const using = sql(
+      db,
+      `SELECT count(*) FROM device_updates WHERE firmware = ? AND state IN (${OPEN_UPDATE_STATES.map(() => '?').join(', ')})`,
+    )
+      .pluck()
+      .get(r.rowid, ...OPEN_UPDATE_STATES) as number;
+    if (using > 0) throw new HubError(HubErrorCode.FirmwareInUse, `firmware "${id}" is being installed on ${using} device(s)`);
+    removeImage(db, r.rowid);
+    return toRecord(r);
+  })();
+}
+
+function removeImage(db: Db, rowid: number): void {
+  sql(db, 'DELETE FROM firmware_chunks WHERE image = ?').run(rowid);
+  // Finished updates keep their history: the image reference is cleared, not the row.
+  sql(db, 'UPDATE device_updates SET firmware = NULL WHERE firmware = ?').run(rowid);
+  sql(db, 'DELETE FROM firmware WHERE rowid = ?').run(rowid);
+}
+
+export function getFirmware(db: Db, id: string): FirmwareRecord | undefined {
+  const r = sql(db, `SELECT ${COLUMNS} FROM firmware WHERE id = ?`).get(id) as Row | undefined;
+  return r && toRecord(r);
+}
+
+/** Newest first; one model's only when `model` is given. */
+export function listFirmware(db: Db, model?: string): FirmwareRecord[] {
+  const rows =
+    model === undefined
+      ? sql(db, `SELECT ${COLUMNS} FROM firmware ORDER BY rowid DESC`).all()
+      : sql(db, `SELECT ${COLUMNS} FROM firmware WHERE model = ? ORDER BY rowid DESC`).all(model);
+  return (rows as Row[]).map(toRecord);
+}
+
+export function firmwareChunk(db: Db, image: number, n: number): Uint8Array | undefined {
+  const data = sql(db, 'SELECT data FROM firmware_chunks WHERE image = ? AND n = ?').pluck().get(image, n) as Uint8Array | undefined;
+  return data === undefined ? undefined : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}
+
+/** Stores `value` under `key` unless a value is there; returns the stored one. */
+export function initMeta(db: Db, key: string, value: string): string {
+  sql(db, 'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING').run(key, value);
+  return sql(db, 'SELECT value FROM meta WHERE key = ?').pluck().get(key) as string;
+}
+
+export function getMeta(db: Db, key: string): string | undefined {
+  return sql(db, 'SELECT value FROM meta WHERE key = ?').pluck().get(key) as string | undefined;
+}

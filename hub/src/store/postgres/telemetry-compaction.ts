@@ -1,0 +1,164 @@
+// Compacting closed day partitions of the telemetry table into blocks (the block
+// format of ../telemetry/codec.ts, README.md § Storage): raw rows cost PostgreSQL
+// about 80 bytes a point with the index; blocks of a 1 Hz sensor under one.
+// A partition is compacted once its day has been over for COMPACT_AFTER_DAYS - 1 full
+// days (late points of a device catching up still land in raw rows until then),
+// some series per transaction: the transaction deletes their rows (DELETE ...
+// RETURNING, so exactly the rows it packs) and inserts their blocks, atomically. A
+// hub that dies half-way leaves rows or blocks, never both for one point; several
+// hubs take turns on the partition lock and find the rows gone. Once the partition
+// is empty, it is detached and dropped.
+
+import { blockRanges, type Points, packBlocks } from '../telemetry/blocks.js';
+import { DAY_MS, listPartitions, PARTITION_LOCK } from './partitions.js';
+import { type Client, type Pool, transaction } from './pool.js';
+import { fromPointColumns } from './telemetry-insert.js';
+
+/** A day partition is compacted once now is this many days past its start (so its day ended a day ago). */
+export const COMPACT_AFTER_DAYS = 2;
+/** Points packed per transaction, about (a series larger than this goes alone). */
+const CHUNK_POINTS = 100_000;
+
+export interface CompactionResult {
+  partitions: string[];
+  points: number;
+  blocks: number;
+}
+
+interface Row {
+  series: number;
+  ts: number;
+  v: number | null;
+  s: string | null;
+  b: boolean | null;
+  d: Buffer | null;
+}
+
+/**
+ * Whether the partition is still attached, read from the catalog tables with the
+ * statement's snapshot: to_regclass() answers from this backend's catalog cache,
+ * which may not have seen another hub's DROP yet when the lock we waited on was
+ * an advisory one (seen in the two-hub test: "relation ... does not exist" next).
+ */
+async function attached(c: Client, partition: string): Promise<boolean> {
+  const r = await c.query(
+    `SELECT 1 FROM pg_inherits i JOIN pg_class k ON k.oid = i.inhrelid WHERE i.inhparent = 'telemetry'::regclass AND k.relname = $1`,
+    [partition],
+  );
+  return (r.rowCount ?? 0) > 0;
+}
+
+/** Compacts every day partition old enough at `now` (tests pass a later `now`); returns what it did. */
+export async function compactPartitions(pool: Pool, now: number): Promise<CompactionResult> {
+  const horizon = Math.floor(now / DAY_MS) * DAY_MS - (COMPACT_AFTER_DAYS - 1) * DAY_MS;
+  const done: CompactionResult = { partitions: [], points: 0, blocks: 0 };
+  for (const p of await listPartitions(pool)) {
+    if (p.day + DAY_MS > horizon) break;
+    // Under the lock: another hub may have just compacted and dropped it.
+    const counts = await transaction(pool, 'counting points to compact', async (c) => {
+      await c.query('SELECT pg_advisory_xact_lock($1, $2)', PARTITION_LOCK);
+      if (!(await attached(c, p.name))) return [];
+      return (
+        await c.query<{ series: number; n: number }>(`SELECT series, count(*)::int AS n FROM ${p.name} GROUP BY series ORDER BY series`)
+      ).rows;
+    });
+    let chunk: number[] = [];
+    let points = 0;
+    for (const [i, c] of counts.entries()) {
+      chunk.push(c.series);
+      points += c.n;
+      if (points >= CHUNK_POINTS || i === counts.length - 1) {
+        const r = await compactSeries(pool, p.name, chunk);
+        done.points += r.points;
+        done.blocks += r.blocks;
+        chunk = [];
+        points = 0;
+      }
+    }
+    if (await dropIfEmpty(pool, p.name)) done.partitions.push(p.name);
+  }
+  return done;
+}
+
+async function compactSeries(pool: Pool, partition: string, series: number[]): Promise<{ points: number; blocks: number }> {
+  return transaction(pool, 'compacting telemetry', async (c) => {
+    // Retention and partition upkeep take the same lock: the partition stays while this runs.
+    await c.query('SELECT pg_advisory_xact_lock($1, $2)', PARTITION_LOCK);
+    if (!(await attached(c, partition))) return { points: 0, blocks: 0 };
+    const rows = (
+      await c.query<Row>(`DELETE FROM ${partition} WHERE series = ANY($1::bigint[]) RETURNING series, ts, v, s, b, d`, [series])
+    ).rows;
+    const bySeries = new Map<number, Row[]>();
+    for (const r of rows) {
+      let list = bySeries.get(r.series);
+      if (list === undefined) {
+        list = [];
+        bySeries.set(r.series, list);
+      }
+      list.push(r);
+    }
+    const cols: [number[], number[], number[], number[], number[], (number | null)[], (number | null)[], (number | null)[], Buffer[]] = [
+      [],
+      [],
+      [],
+      [],
+      [],
+      [],
+      [],
+      [],
+      [],
+    ];
+    for (const [s, list] of bySeries) {
+      list.sort((a, b) => a.ts - b.ts);
+      const p: Points = { ts: list.map((r) => r.ts), values: list.map((r) => fromPointColumns(r.v, r.s, r.b, r.d)) };
+      for (const [start, end] of blockRanges(p.ts)) {
+        for (const b of packBlocks(p.ts, p.values, start, end)) {
+          cols[0].push(s);
+          cols[1].push(b.t0);
+          cols[2].push(b.t1);
+          cols[3].push(b.n);
+          cols[4].push(b.nnum);
+          cols[5].push(b.sum);
+          cols[6].push(b.min);
+          cols[7].push(b.max);
+          cols[8].push(Buffer.from(b.data.buffer, b.data.byteOffset, b.data.byteLength));
+        }
+      }
+    }
+    if (cols[0].length > 0) {
+      await c.query(
+        `INSERT INTO telemetry_blocks (series, t0, t1, n, nnum, sum, min, max, data)
+         SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::int[], $5::int[], $6::float8[], $7::float8[], $8::float8[], $9::bytea[])`,
+        cols.map((col, i) => (i >= 5 && i <= 7 ? (col as (number | null)[]).map(float) : col)),
+      );
+    }
+    return { points: rows.length, blocks: cols[0].length };
+  });
+}
+
+/** float8 text for the array parameter: NaN and the infinities by name, which PostgreSQL reads. */
+function float(v: number | null): string | null {
+  if (v === null) return null;
+  if (Number.isNaN(v)) return 'NaN';
+  if (v === Number.POSITIVE_INFINITY) return 'Infinity';
+  if (v === Number.NEGATIVE_INFINITY) return '-Infinity';
+  return Object.is(v, -0) ? '-0' : String(v);
+}
+
+/**
+ * Detaches and drops a compacted partition, if no point arrived in it meanwhile (a
+ * late one is compacted next time). Its lock waits for inserts in flight; an insert
+ * that queued behind it fails once the partition is gone, and the device resends it
+ * into the default partition: nothing acknowledged is lost.
+ */
+async function dropIfEmpty(pool: Pool, partition: string): Promise<boolean> {
+  return transaction(pool, 'dropping a compacted telemetry partition', async (c) => {
+    await c.query('SELECT pg_advisory_xact_lock($1, $2)', PARTITION_LOCK);
+    if (!(await attached(c, partition))) return false;
+    await c.query(`LOCK TABLE ${partition} IN ACCESS EXCLUSIVE MODE`);
+    if (((await c.query(`SELECT 1 FROM ${partition} LIMIT 1`)).rowCount ?? 0) > 0) return false;
+    await c.query(`ALTER TABLE telemetry DETACH PARTITION ${partition}`);
+    await c.query(`DROP TABLE ${partition}`);
+    return true;
+  });
+}

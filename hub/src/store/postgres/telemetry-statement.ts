@@ -1,0 +1,199 @@
+// The common case of ingest in one statement: a batch of TELEMETRY frames only, from
+// devices that have their device_seq row, whose series are all known. One round
+// trip instead of the transaction's six (BEGIN, lock the marks, COPY's two, raise
+// the marks, COMMIT): on a busy hub every round trip waits a turn of an event loop
+// that is also reading a thousand device sockets, so round trips, not the server,
+// set the pace (README.md, Benchmarks). Anything else goes the general way
+// (ingest.ts), which this returns `undefined` for.
+//
+// Same guarantees as ingest.ts. The statement locks the batch's marks (FOR UPDATE,
+// in device order), inserts only the points of frames above their device's mark,
+// and raises the marks, all in one implicit transaction: it commits before
+// PostgreSQL answers ReadyForQuery, which is when node-postgres resolves the query,
+// so the caller still reports the batch only once it is durable. Which frames were
+// duplicates or dropped (device deleted: no mark row) is worked out here from the
+// marks the statement returns, by the same rule the server applied.
+
+import { MessageType } from '@halyard/firmware-protocol';
+import type pg from 'pg';
+import type { PointValue } from '../telemetry/blocks.js';
+import { framePoints } from '../telemetry/log-compactor.js';
+import type { PgFrame, PgIngestResult } from './ingest.js';
+import { INGEST_TIMEOUT_MS, type Pool } from './pool.js';
+import type { SeriesCache } from './series-cache.js';
+
+/**
+ * The statement, for points in `columns` (series, ts, then value columns; the rest
+ * stay null). Two variants: numbers only, the common case, which spares the client
+ * three columns of NULLs to write and the server three arrays to parse, and all.
+ */
+function statement(values: string): string {
+  const cols = values.split(', ');
+  const types: Record<string, string> = { v: 'float8', s: 'json', b: 'boolean', d: 'bytea' };
+  return `WITH f AS MATERIALIZED (
+  SELECT * FROM unnest($1::bigint[], $2::bigint[]) WITH ORDINALITY AS f(device, seq, i)
+), m AS MATERIALIZED (
+  SELECT device, seq FROM device_seq WHERE device = ANY($3::bigint[]) ORDER BY device FOR UPDATE
+), p AS (
+  INSERT INTO telemetry (series, ts, ${values})
+  SELECT u.series, u.ts, ${cols.map((c) => `u.${c}`).join(', ')}
+  FROM unnest($4::bigint[], $5::bigint[], $6::bigint[], ${cols.map((c, i) => `$${7 + i}::${types[c]}[]`).join(', ')})
+    AS u(fi, series, ts, ${values})
+  JOIN f ON f.i = u.fi JOIN m ON m.device = f.device
+  WHERE f.seq > m.seq
+), up AS (
+  UPDATE device_seq SET seq = n.seq
+  FROM (SELECT device, max(seq) AS seq FROM f GROUP BY device) n JOIN m USING (device)
+  WHERE device_seq.device = n.device AND n.seq > m.seq
+)
+SELECT device, seq FROM m`;
+}
+
+/** Prepared once per connection (pg names them), so the server parses and plans them once. */
+const NUMBERS = { name: 'halyard-telemetry-numbers', text: statement('v') };
+const ALL = { name: 'halyard-telemetry-all', text: statement('v, s, b, d') };
+
+/** float8 array element for a JavaScript number: NaN and the infinities by name; -0 keeps its sign. */
+function floatElement(v: number): string {
+  if (Number.isNaN(v)) return 'NaN';
+  if (v === Number.POSITIVE_INFINITY) return 'Infinity';
+  if (v === Number.NEGATIVE_INFINITY) return '-Infinity';
+  return Object.is(v, -0) ? '-0' : String(v);
+}
+
+/** A quoted array element: backslash and double quote escaped. */
+function quoted(text: string): string {
+  return `"${text.replace(/[\\"]/g, '\\$&')}"`;
+}
+
+/**
+ * The points as array literals, built as text while the frames are decoded: pg's
+ * own array serialiser would first need a JavaScript array per column and then
+ * escape every element, which on a batch of 20,000 points showed up as garbage
+ * collection on the hub's one thread.
+ */
+class PointArrays {
+  fi = '';
+  series = '';
+  ts = '';
+  v = '';
+  count = 0;
+  /** Points that are not numbers, by index (rare: their columns are written only if there are any). */
+  private readonly others = new Map<number, Exclude<PointValue, number>>();
+
+  push(frame: number, series: number, ts: number, value: PointValue): void {
+    const sep = this.count === 0 ? '' : ',';
+    this.fi += sep + frame;
+    this.series += sep + series;
+    this.ts += sep + ts;
+    if (typeof value === 'number') this.v += sep + floatElement(value);
+    else {
+      this.v += `${sep}NULL`;
+      this.others.set(this.count, value);
+    }
+    this.count++;
+  }
+
+  /** The statement and its point parameters (from $4). */
+  query(): { name: string; text: string; params: string[] } {
+    const base = [this.fi, this.series, this.ts, this.v];
+    if (this.others.size === 0) return { ...NUMBERS, params: base.map((x) => `{${x}}`) };
+    const s: string[] = new Array(this.count).fill('NULL');
+    const b: string[] = new Array(this.count).fill('NULL');
+    const d: string[] = new Array(this.count).fill('NULL');
+    for (const [i, value] of this.others) {
+      if (typeof value === 'string') s[i] = quoted(JSON.stringify(value));
+      else if (typeof value === 'boolean') b[i] = value ? 't' : 'f';
+      else d[i] = quoted(`\\x${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex')}`);
+    }
+    return { ...ALL, params: [...base.map((x) => `{${x}}`), `{${s.join(',')}}`, `{${b.join(',')}}`, `{${d.join(',')}}`] };
+  }
+}
+
+/**
+ * Stores `frames` in one statement when the batch qualifies (see above): resolves to
+ * its result once committed, or to `undefined` (nothing sent) for the general way.
+ * `marked` holds the devices known to have a device_seq row.
+ */
+export async function applyTelemetryStatement(
+  pool: Pool,
+  id: number,
+  frames: readonly PgFrame[],
+  cache: SeriesCache,
+  marked: ReadonlySet<number>,
+): Promise<PgIngestResult | undefined> {
+  // Frames not above an earlier one of their device in this batch are duplicates
+  // whatever the mark: they are left out here, as ingest.ts leaves them.
+  const newest = new Map<number, number>();
+  const kept: PgFrame[] = [];
+  const problems: boolean[] = [];
+  let inBatchDuplicates = 0;
+  for (const f of frames) {
+    if (f.type !== MessageType.Telemetry || !marked.has(f.device)) return undefined;
+    const before = newest.get(f.device);
+    if (before !== undefined && f.seq <= before) {
+      inBatchDuplicates++;
+      continue;
+    }
+    newest.set(f.device, f.seq);
+    kept.push(f);
+  }
+  const points = new PointArrays();
+  let unknown = false;
+  let devices = '';
+  let seqs = '';
+  for (let i = 0; i < kept.length && !unknown; i++) {
+    const f = kept[i] as PgFrame;
+    const sep = i === 0 ? '' : ',';
+    devices += sep + f.device;
+    seqs += sep + f.seq;
+    const problem = framePoints(f.bytes, f.now, (name, unit, ts, value) => {
+      const known = cache.get(f.device, name);
+      if (known === undefined || (unit !== undefined && known.unit !== unit)) unknown = true;
+      else points.push(i + 1, known.id, ts, value);
+    });
+    problems.push(problem !== undefined);
+  }
+  // A new series or a changed unit: the general way creates or updates it first.
+  if (unknown) return undefined;
+
+  const list = [...newest.keys()].sort((a, b) => a - b);
+  const q = points.query();
+  const rows = (
+    await pool.query<{ device: number; seq: number }>({
+      name: q.name,
+      text: q.text,
+      values: [`{${devices}}`, `{${seqs}}`, list, ...q.params],
+      query_timeout: INGEST_TIMEOUT_MS,
+    } as pg.QueryConfig)
+  ).rows;
+
+  const result: PgIngestResult = {
+    id,
+    gen: 0,
+    seqs: [],
+    events: [],
+    reported: [],
+    frames: 0,
+    skipped: 0,
+    duplicates: inBatchDuplicates,
+    dropped: 0,
+    newSeries: [],
+    updates: [],
+  };
+  const marks = new Map<number, number>();
+  for (const r of rows) marks.set(r.device, r.seq);
+  const start = new Map(marks);
+  kept.forEach((f, i) => {
+    const mark = start.get(f.device);
+    if (mark === undefined) result.dropped++;
+    else if (f.seq <= mark) result.duplicates++;
+    else {
+      if (f.seq > (marks.get(f.device) as number)) marks.set(f.device, f.seq);
+      if (problems[i]) result.skipped++;
+      else result.frames++;
+    }
+  });
+  result.seqs = [...marks];
+  return result;
+}

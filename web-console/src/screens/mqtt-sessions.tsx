@@ -1,0 +1,126 @@
+// The Hub page's MQTT accounts (admins only: the list is the integrators API): each
+// account's connected clients and persistent sessions, with what each session holds
+// for its client (queued QoS 1 messages, drops from a full queue) and when a waiting
+// one expires; an admin can end a session, freeing its queue.
+
+import { useEffect, useState } from 'preact/hooks';
+import { integrators, type MqttSession } from '../api/endpoints.ts';
+import { TypedConfirm } from '../components/confirm.tsx';
+import { ErrorText } from '../components/error-text.tsx';
+import { Badge } from '../components/status.tsx';
+import { bytes, span } from '../lib/format.ts';
+import { useAsync } from '../lib/hooks.ts';
+
+/** ms between refreshes: queues change with every message, a table need not. */
+const REFRESH_MS = 5_000;
+
+export function MqttSessions({ now }: { now: number }) {
+  const [tick, setTick] = useState(0);
+  useEffect(() => {
+    const t = setInterval(() => setTick((n) => n + 1), REFRESH_MS);
+    return () => clearInterval(t);
+  }, []);
+  const list = useAsync(() => integrators.list(), [tick]);
+  const [dropping, setDropping] = useState<{ username: string; clientId: string } | undefined>(undefined);
+  const [error, setError] = useState<unknown>(undefined);
+  const accounts = list.data?.integrators ?? [];
+  const rows = accounts.flatMap((a) => (a.sessions ?? []).map((s) => ({ username: a.username, s })));
+  return (
+    <section aria-label="MQTT accounts">
+      <h2>MQTT accounts</h2>
+      <ErrorText error={list.error ?? error} />
+      {accounts.length === 0 ? (
+        <p class="muted">No integrator accounts (Admin, Integrators).</p>
+      ) : (
+        <table class="list" data-testid="mqtt-accounts">
+          <thead>
+            <tr>
+              <th>Account</th>
+              <th>Connected clients</th>
+              <th>Persistent sessions</th>
+              <th>Queued</th>
+              <th>Dropped</th>
+            </tr>
+          </thead>
+          <tbody>
+            {accounts.map((a) => {
+              const sessions = a.sessions ?? [];
+              return (
+                <tr key={a.username}>
+                  <td class="mono">{a.username}</td>
+                  <td>{a.clients ?? 0}</td>
+                  <td>{sessions.length}</td>
+                  <td>{sessions.reduce((n, s) => n + s.queued, 0)}</td>
+                  <td>{sessions.reduce((n, s) => n + s.dropped, 0)}</td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      )}
+      {rows.length > 0 ? (
+        <table class="list" data-testid="mqtt-sessions" style={{ marginTop: '12px' }}>
+          <thead>
+            <tr>
+              <th>Account</th>
+              <th>Client id</th>
+              <th>State</th>
+              <th>Queued</th>
+              <th>Dropped</th>
+              <th />
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map(({ username, s }) => (
+              <tr key={`${username}:${s.clientId}`}>
+                <td class="mono">{username}</td>
+                <td class="mono">{s.clientId}</td>
+                <td>
+                  <SessionState s={s} now={now} />
+                </td>
+                <td>
+                  {s.queued} <span class="muted">({bytes(s.queuedBytes)})</span>
+                </td>
+                <td class={s.dropped > 0 ? 'tone-bad' : undefined}>{s.dropped}</td>
+                <td>
+                  <button type="button" class="btn small danger" onClick={() => setDropping({ username, clientId: s.clientId })}>
+                    End session
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : null}
+      {dropping ? (
+        <TypedConfirm
+          message={`End the MQTT session ${dropping.clientId} of ${dropping.username}? Its connection closes and its queued messages are lost.`}
+          word={dropping.clientId}
+          action="End session"
+          onConfirm={async () => {
+            const d = dropping;
+            setDropping(undefined);
+            try {
+              await integrators.dropSession(d.username, d.clientId);
+              setError(undefined);
+              list.reload();
+            } catch (err) {
+              setError(err);
+            }
+          }}
+          onCancel={() => setDropping(undefined)}
+        />
+      ) : null}
+    </section>
+  );
+}
+
+function SessionState({ s, now }: { s: MqttSession; now: number }) {
+  if (s.connected) return <Badge tone="good">connected</Badge>;
+  return (
+    <>
+      <Badge tone="pending">away</Badge>
+      {s.expiresAt === undefined ? null : <span class="muted"> ends in {span(Math.max(0, s.expiresAt - now))}</span>}
+    </>
+  );
+}
