@@ -26,7 +26,7 @@ import type { HubContext } from './context.js';
 import { DashboardService } from './dashboards/service.js';
 import { DeviceGateway } from './device/gateway.js';
 import type { OwnershipHost } from './device/ownership.js';
-import type { DeviceSession, FrameMeta } from './device/session.js';
+import { type DeviceSession, type FrameMeta, frameRecords } from './device/session.js';
 import { DeviceService } from './devices/service.js';
 import { HubError, HubErrorCode } from './errors.js';
 import type { FirmwareLibrary } from './firmware/library.js';
@@ -157,6 +157,8 @@ async function openPostgres(url: string, config: Readonly<HubConfig>, log: Logge
       retentionMs: config.retention,
       // Run by the leader instead (runSingletons): one node of a cluster at a time.
       maintenanceIntervalMs: 0,
+      // The gateway decoded every frame to validate it: the store uses those records.
+      records: frameRecords,
     });
   } catch (err) {
     const password = passwordOf(url);
