@@ -6,7 +6,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server } f
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { CONSOLE_PATH, DEVICE_PATH, type Hello, type HubStats } from '@halyard/firmware-protocol';
+import { CONSOLE_PATH, DEVICE_PATH, type Hello, type HubStats, type NodeStats } from '@halyard/firmware-protocol';
 import { getRequestListener } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { type Audit, createAudit } from './audit.js';
@@ -15,8 +15,9 @@ import { hashPassword, randomToken } from './auth/secrets.js';
 import { SessionCache } from './auth/sessions.js';
 import { type EventBus, LocalBus } from './bus.js';
 import { type Cluster, joinCluster } from './cluster/cluster.js';
-import { startLeadership } from './cluster/leader-start.js';
+import { leaderGauge, startLeadership } from './cluster/leader-start.js';
 import { type Leadership, whileLeader } from './cluster/leadership.js';
+import { NodeStatsBoard } from './cluster/node-stats.js';
 import { PgLeadership } from './cluster/pg-leadership.js';
 import { CommandService } from './commands/service.js';
 import { type HubConfig, redact } from './config.js';
@@ -77,7 +78,7 @@ export async function startHub(config: Readonly<HubConfig>, log: Logger, options
   const devices = await startDevices(config, store, log, cluster);
   const ctx = createContext(config, log, store, devices, cluster);
   const singletons = runSingletons(ctx, store);
-  const front = await startFrontEnds(ctx);
+  const front = await startFrontEnds(ctx, cluster);
   const server = createServer(config, front.app);
   routeUpgrades(config, server, devices.gateway, front, log);
   const port = await listen(server, config);
@@ -120,6 +121,9 @@ async function openStore(config: Readonly<HubConfig>, log: Logger, options: Star
   // Listened to before anything else awaits: compaction may set rows aside as soon as it runs.
   const storage = await watchStorage(store, metrics, log, config.store === undefined ? 'sqlite' : 'postgres');
   const leadership = await startLeadership({ store: config.store, cluster: config.cluster, nodeId: config.nodeId }, log);
+  leaderGauge(metrics.registry, leadership);
+  // Every series says which node it came from, so one Prometheus can scrape them all.
+  if (config.cluster !== undefined) metrics.registry.setDefaultLabels({ node: config.nodeId });
   return { ...engine, metrics, storage, leadership };
 }
 
@@ -399,7 +403,11 @@ function createContext(
         p.push(`storage maintenance is failing: ${storage.maintenanceFailing} steps in a row (compaction and retention are stalled)`);
       return p;
     },
-    storageHealth: () => ({ quarantined: storage.quarantined }),
+    // `reachable` only for PostgreSQL (a server that can go away); SQLite is a file.
+    storageHealth: () => ({
+      quarantined: storage.quarantined,
+      ...(storage.connection === undefined && config.store === undefined ? {} : { reachable: storage.connection?.up ?? true }),
+    }),
   };
 }
 
@@ -420,14 +428,19 @@ interface FrontEnds {
 }
 
 /** MQTT, the console gateway, hub statistics and the HTTP API. */
-async function startFrontEnds(ctx: HubContext): Promise<FrontEnds> {
+async function startFrontEnds(ctx: HubContext, cluster: Cluster | undefined): Promise<FrontEnds> {
   const mqtt = await startMqtt(ctx);
   const feed = new StatsFeed();
   const consoles = new ConsoleGateway(ctx, feed);
+  // In a cluster every node's figures go through Redis, so any node's Hub page shows them all.
+  const board = cluster === undefined ? undefined : new NodeStatsBoard(cluster.link);
   const tracker = new HubStatsTracker(ctx, feed, {
     mqttClients: () => mqtt.clients(),
     consoles: () => consoles.connections,
     bridges: () => mqtt.bridges(),
+    ...(board === undefined || cluster === undefined
+      ? {}
+      : { exchange: (own: NodeStats) => board.exchange(own), redisUp: () => cluster.redis().up }),
   });
   const stats = (): HubStats => tracker.snapshot();
   const { app } = createApp(ctx, { stats, routes: [mqttRoutes(mqtt)] });
