@@ -10,7 +10,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { openDatabase } from '@halyard/hub';
 import { type BenchRow, parseBenchArgs, report, size } from '../../scripts/bench-lib.js';
-import { measure, type SearchOptions, type Step, searchSustained } from './ingest-search.js';
+import { measure, type SearchOptions, type Step } from './ingest-search.js';
 import { seedDevices, startHub, startLoadgen } from './lib.js';
 
 const args = parseBenchArgs();
