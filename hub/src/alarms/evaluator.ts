@@ -30,7 +30,7 @@ import type { Logger } from '../log.js';
 import type { Store } from '../store/store.js';
 import { twinInfo } from '../twins/info.js';
 import type { AlarmStep } from './lifecycle.js';
-import { type DeviceRules, rulesFor } from './matcher.js';
+import { type DeviceRules, rulesFor, type Watch, watchKey } from './matcher.js';
 
 export interface EvaluatorOptions {
   /** ms between deadline checks (offline, no data, twin, damped clears); a deadline is acted on at most this late. */
@@ -55,7 +55,7 @@ interface Deadline {
   message: string;
 }
 
-const key = (rule: string, device: string) => `${rule}\n${device}`;
+const key = watchKey;
 export const newAlarmId = () => `al-${randomBytes(9).toString('base64url')}`;
 
 function describeFor(ms: number): string {
@@ -170,18 +170,17 @@ export class AlarmEvaluator {
     for (const r of records) {
       if (rules.noData.size > 0) {
         const nd = rules.noData.get(r.name);
-        if (nd !== undefined) for (const rule of nd) this.noData(rule, device, r, origin);
+        if (nd !== undefined) for (const w of nd) this.noData(w, device, r, origin);
       }
       if (!origin.local || r.value === undefined) continue;
       const ms = rules.metric.get(r.name);
-      if (ms !== undefined) for (const rule of ms) this.metric(rule, device, r.value, r.time);
+      if (ms !== undefined) for (const w of ms) this.metric(w, device, r.value, r.time);
     }
   }
 
-  private metric(rule: AlarmRule, device: string, v: number, t: number): void {
+  private metric({ rule, key: k }: Watch, device: string, v: number, t: number): void {
     const c = rule.condition;
     if (c.kind !== 'metric') return;
-    const k = key(rule.id, device);
     const above = c.above !== undefined && v > c.above;
     const below = c.below !== undefined && v < c.below;
     if (above || below) {
@@ -196,15 +195,23 @@ export class AlarmEvaluator {
       this.raise(rule, device, v, `${c.metric} ${v} ${bound}${c.for > 0 ? ` for ${describeFor(c.for)}` : ''}`, t);
       return;
     }
-    this.holding.delete(k);
+    // The common case, cheap: nothing held, nothing raised.
+    if (!this.holding.delete(k) && !this.open.has(k)) return;
     const back = (c.above === undefined || v <= c.above - c.hysteresis) && (c.below === undefined || v >= c.below + c.hysteresis);
     if (back) this.autoClear(rule, device, v, t);
   }
 
-  private noData(rule: AlarmRule, device: string, r: ResolvedRecord, origin: BusOrigin): void {
+  private noData({ rule, key: k }: Watch, device: string, r: ResolvedRecord, origin: BusOrigin): void {
     const c = rule.condition;
     if (c.kind !== 'no_data') return;
-    this.deadlines.set(key(rule.id, device), {
+    const d = this.deadlines.get(k);
+    if (d !== undefined && d.rule === rule) {
+      // Every point moves the deadline: the same object, no new one per point.
+      d.at = r.time + c.for;
+      if (origin.local && this.open.has(k)) this.autoClear(rule, device, r.value ?? r.stringValue ?? r.boolValue ?? null, Date.now());
+      return;
+    }
+    this.deadlines.set(k, {
       rule,
       device,
       at: r.time + c.for,
@@ -316,7 +323,7 @@ export class AlarmEvaluator {
               value: 'offline',
               message: `offline for ${describeFor(c.for)}`,
             });
-        } else if (c.kind === 'no_data' && rules.noData.get(c.metric)?.includes(rule)) {
+        } else if (c.kind === 'no_data' && rules.noData.get(c.metric)?.some((w) => w.rule === rule)) {
           // A device never seen is not deployed yet: its silence is no alarm until it has spoken once.
           if (e.lastSeen === null) continue;
           const last = (await this.hooks.latest(e)).get(c.metric) ?? e.lastSeen;
