@@ -420,9 +420,7 @@ function createAlarmEvaluator({ store, metrics, leadership }: OpenedStore, devic
       changed: (a, action) => {
         if (action === 'raised') metrics.alarmsRaised.inc({ severity: a.severity });
         if (action === 'flap') metrics.alarmFlaps.inc();
-        const counts = { critical: 0, major: 0, minor: 0, warning: 0 };
-        for (const o of evaluator.openAlarms()) counts[o.severity]++;
-        for (const [severity, n] of Object.entries(counts)) metrics.alarmsActive.set({ severity }, n);
+        for (const [severity, n] of Object.entries(evaluator.counts())) metrics.alarmsActive.set({ severity }, n);
       },
       latest: async (e) => new Map((await telemetry.latest(e.record.rowid)).map((p) => [p.name, p.time])),
     },

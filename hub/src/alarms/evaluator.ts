@@ -13,6 +13,7 @@
 
 import { randomBytes } from 'node:crypto';
 import type {
+  AlarmCounts,
   AlarmInfo,
   AlarmRule,
   CommandInfo,
@@ -77,6 +78,7 @@ export class AlarmEvaluator {
   private readonly damped = new Map<string, { at: number; value: JsonValue | null }>();
   /** Raises under way from this node, so a burst of frames raises once. */
   private readonly raising = new Set<string>();
+  private readonly bySeverity: AlarmCounts = { critical: 0, major: 0, minor: 0, warning: 0 };
   private readonly offs: (() => void)[] = [];
   private timer: NodeJS.Timeout | undefined;
 
@@ -146,13 +148,30 @@ export class AlarmEvaluator {
   /** An alarm changed here or elsewhere: kept while not cleared. */
   remember(a: AlarmInfo, local = false): void {
     const k = key(a.rule, a.device);
+    const was = this.open.get(k);
     if (a.state === 'cleared') {
-      if (this.open.get(k)?.id === a.id) {
-        this.open.delete(k);
+      if (was?.id === a.id) {
+        this.forget(k);
         this.damped.delete(k);
       }
-    } else this.open.set(k, a);
+    } else {
+      if (was !== undefined) this.bySeverity[was.severity]--;
+      this.open.set(k, a);
+      this.bySeverity[a.severity]++;
+    }
     if (!local) this.hooks.changed(a, undefined);
+  }
+
+  /** Alarms not cleared by severity, kept as they change (metrics). */
+  counts(): Readonly<AlarmCounts> {
+    return this.bySeverity;
+  }
+
+  private forget(k: string): void {
+    const was = this.open.get(k);
+    if (was === undefined) return;
+    this.open.delete(k);
+    this.bySeverity[was.severity]--;
   }
 
   /** Records a step taken here (raise, acknowledge, clear, flap) and tells the cluster. */
@@ -452,7 +471,8 @@ export class AlarmEvaluator {
 
   private forgetDevice(id: string): void {
     this.matched.delete(id);
-    for (const m of [this.open, this.holding, this.deadlines, this.damped] as Map<string, unknown>[])
+    for (const k of [...this.open.keys()]) if (k.endsWith(`\n${id}`)) this.forget(k);
+    for (const m of [this.holding, this.deadlines, this.damped] as Map<string, unknown>[])
       for (const k of m.keys()) if (k.endsWith(`\n${id}`)) m.delete(k);
   }
 }
