@@ -78,6 +78,8 @@ export class AlarmEvaluator {
   private readonly damped = new Map<string, { at: number; value: JsonValue | null }>();
   /** Raises under way from this node, so a burst of frames raises once. */
   private readonly raising = new Set<string>();
+  /** Keys of `open` by device (MQTT's retained list of a device's alarms). */
+  private readonly openOf = new Map<string, Set<string>>();
   private readonly bySeverity: AlarmCounts = { critical: 0, major: 0, minor: 0, warning: 0 };
   private readonly offs: (() => void)[] = [];
   private timer: NodeJS.Timeout | undefined;
@@ -122,7 +124,10 @@ export class AlarmEvaluator {
   /** Alarms not cleared of one device (for MQTT's retained topic and the console). */
   current(device: string): AlarmInfo[] {
     const out: AlarmInfo[] = [];
-    for (const a of this.open.values()) if (a.device === device) out.push(a);
+    for (const k of this.openOf.get(device) ?? []) {
+      const a = this.open.get(k);
+      if (a !== undefined) out.push(a);
+    }
     return out.sort((x, y) => x.raisedAt - y.raisedAt);
   }
 
@@ -158,6 +163,12 @@ export class AlarmEvaluator {
       if (was !== undefined) this.bySeverity[was.severity]--;
       this.open.set(k, a);
       this.bySeverity[a.severity]++;
+      let keys = this.openOf.get(a.device);
+      if (keys === undefined) {
+        keys = new Set();
+        this.openOf.set(a.device, keys);
+      }
+      keys.add(k);
     }
     if (!local) this.hooks.changed(a, undefined);
   }
@@ -172,6 +183,9 @@ export class AlarmEvaluator {
     if (was === undefined) return;
     this.open.delete(k);
     this.bySeverity[was.severity]--;
+    const keys = this.openOf.get(was.device);
+    keys?.delete(k);
+    if (keys?.size === 0) this.openOf.delete(was.device);
   }
 
   /** Records a step taken here (raise, acknowledge, clear, flap) and tells the cluster. */
