@@ -8,7 +8,7 @@
 // integrators on every node. A second mirror of the other nodes' events (scope
 // `remote`) feeds only the leader's bridges and discovery (index.ts).
 
-import type { CommandInfo, ResolvedRecord, TwinInfo } from '@halyard/firmware-protocol';
+import type { AlarmInfo, CommandInfo, ResolvedRecord, TwinInfo } from '@halyard/firmware-protocol';
 import type { BusScope } from '../bus.js';
 import type { HubContext } from '../context.js';
 import { outMessage, tombstone } from './out-message.js';
@@ -25,6 +25,9 @@ export interface DeviceObserver {
 
 /** Devices whose retained state is published per event-loop turn at start. */
 const START_CHUNK = 500;
+
+/** An alarm on MQTT: as the API has it, without its history (GET /api/v1/alarms/{id} has that). */
+const alarmJson = ({ history: _, ...rest }: AlarmInfo) => rest;
 
 const online = (on: boolean) => Buffer.from(on ? 'online' : 'offline');
 
@@ -83,6 +86,8 @@ export class Mirror {
         this.scope,
       ),
       bus.subscribe('device.removed', ({ id }) => this.removed(id), this.scope),
+      // Published once on the bus, by the node that evaluated it.
+      bus.subscribe('alarm', ({ alarm }) => this.alarm(alarm), this.scope),
     );
   }
 
@@ -114,6 +119,8 @@ export class Mirror {
         const twin = await this.ctx.twins.get(id);
         if (again) this.twinVersions.delete(id);
         this.twin(twin);
+        const alarms = this.ctx.alarmEvaluator.current(id);
+        if (alarms.length > 0) this.publisher.publish(outMessage(this.topics.alarms(id), 'state', json(alarms.map(alarmJson)), 'status'));
       }
       await new Promise((resolve) => setImmediate(resolve));
     }
@@ -143,10 +150,21 @@ export class Mirror {
     });
   }
 
+  private alarm(a: AlarmInfo): void {
+    this.publisher.publish(outMessage(this.topics.alarmStream(), 'stream', () => json(alarmJson(a)), 'events'));
+    const current = this.ctx.alarmEvaluator.current(a.device).map(alarmJson);
+    this.publisher.publish(outMessage(this.topics.alarms(a.device), 'state', json(current), 'status'));
+  }
+
   private removed(device: string): void {
     this.statusKnown.delete(device);
     this.twinVersions.delete(device);
-    for (const topic of [this.topics.status(device), this.topics.twinDesired(device), this.topics.twinReported(device)]) {
+    for (const topic of [
+      this.topics.status(device),
+      this.topics.twinDesired(device),
+      this.topics.twinReported(device),
+      this.topics.alarms(device),
+    ]) {
       this.publisher.publish(tombstone(topic));
     }
     this.observer?.removed(device);
