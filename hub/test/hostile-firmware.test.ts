@@ -1,0 +1,98 @@
+// Hostile clients of firmware updates (docs/firmware.md, SPEC.md §12), each found by a
+// red-team pass over real sockets: a device that asks for chunks and never reads
+// them, uploads cut off mid-body. Each case names the defect it guards against.
+
+import assert from 'node:assert/strict';
+import { request } from 'node:http';
+import { after, before, describe, it } from 'node:test';
+import { CloseCode, encode, type Message, MessageType } from '@halyard/firmware-protocol';
+import { eventually } from './helpers/eventually.js';
+import { metricSample, startTestHub, type TestHub } from './helpers/hub.js';
+import { frame, RawWs } from './helpers/raw-ws.js';
+
+const MODEL = 'hostile-model';
+const IMAGE = Buffer.from(new Uint8Array(200_000).map((_, i) => (i * 13) & 0xff));
+
+describe('hostile firmware clients', () => {
+  let t: TestHub;
+  let image: string;
+  let n = 0;
+
+  async function upload(version: string, body: Uint8Array): Promise<{ status: number; body: { id?: string } }> {
+    const res = await fetch(`${t.http}/api/v1/firmware?model=${MODEL}&version=${version}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${t.api.token}`, 'content-type': 'application/octet-stream' },
+      body,
+    });
+    return { status: res.status, body: (await res.json()) as { id?: string } };
+  }
+
+  before(async () => {
+    t = await startTestHub();
+    const r = await upload('2.0.0', IMAGE);
+    assert.equal(r.status, 201);
+    image = r.body.id as string;
+  });
+  after(() => t.close());
+
+  it('a device that asks for chunks and never reads them is closed with 4429, not answered into an unbounded send buffer', async () => {
+    const id = `hostile-${++n}`;
+    const token = await t.api.provision(id);
+    const raw = await RawWs.open(Number(new URL(t.http).port), token);
+    const send = (m: Message) => raw.write(frame(2, encode(m)));
+    send({ type: MessageType.Hello, proto: 1, fw: '1.0.0', model: MODEL, caps: ['ota'] });
+    await raw.until(() => raw.binary.length > 0, 'WELCOME');
+    const r = await t.api.post(`/devices/${id}/update`, { firmware: image });
+    assert.equal(r.status, 201);
+    const job = r.body.id as string;
+    await raw.until(() => raw.binary.length > 1, 'the offer');
+    // Stop reading: the hub's answers pile up in the kernel, then in the hub.
+    raw.socket.pause();
+    // The attacker asks for 16 chunks at a time, and for 16 more once the hub has sent
+    // those (it paces itself by the hub's public counter), so none waits at the hub's
+    // door: up to 32 MiB of answers it never reads.
+    const served = () => metricSample(t, 'halyard_firmware_bytes_served_total');
+    const ask = (i: number) =>
+      frame(2, encode({ type: MessageType.ChunkRequest, job, offset: (i * 16_384) % (IMAGE.length - 16_384), length: 16_384 }));
+    const closedForIt = () => t.logs.find((l) => (l as { device?: string }).device === id && l.msg.startsWith('closing device session'));
+    const start = await served();
+    for (let round = 0; round < 128 && closedForIt() === undefined; round++) {
+      raw.write(Buffer.concat(Array.from({ length: 16 }, (_, i) => ask(round * 16 + i))));
+      const want = start + (round + 1) * 16 * 16_384;
+      await eventually(async () => closedForIt() !== undefined || (await served()) >= want, 'the round answered or the session closed');
+    }
+    const line = closedForIt();
+    assert.ok(line !== undefined, `the hub sent ${(await served()) - start} bytes to a device that reads nothing, and kept its session`);
+    assert.equal((line as { code?: number }).code, CloseCode.RateLimited, line.msg);
+    assert.ok(
+      (await served()) - start < 16 * 1024 * 1024,
+      'closed once the kernel holds what it can (about 4 MiB here), long before 16 MiB',
+    );
+    raw.destroy();
+  });
+
+  it('an upload cut off mid-body leaves no image behind, and the same version can be uploaded at once', async () => {
+    const declared = 150_000;
+    await new Promise<void>((resolve) => {
+      const req = request(`${t.http}/api/v1/firmware?model=${MODEL}&version=3.0.0`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${t.api.token}`,
+          'content-type': 'application/octet-stream',
+          'content-length': String(declared),
+        },
+      });
+      req.on('error', () => resolve());
+      req.on('response', () => resolve());
+      // Past one stored chunk (64 KiB), then the connection drops.
+      req.write(IMAGE.subarray(0, 100_000), () => setTimeout(() => req.destroy(), 50));
+    });
+    const list = await eventually(async () => {
+      const l = (await t.api.get(`/firmware?model=${MODEL}`)).body.firmware as { version: string; status: string }[];
+      return l.every((f) => f.version !== '3.0.0') && l;
+    }, 'the partial upload removed');
+    assert.ok(list.every((f) => f.status === 'ready'));
+    const again = await upload('3.0.0', IMAGE.subarray(0, 1_000));
+    assert.equal(again.status, 201, JSON.stringify(again.body));
+  });
+});
