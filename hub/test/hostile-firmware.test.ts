@@ -4,6 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { CloseCode, encode, type Message, MessageType } from '@halyard/firmware-protocol';
 import { eventually } from './helpers/eventually.js';
@@ -34,6 +35,49 @@ describe('hostile firmware clients', () => {
     image = r.body.id as string;
   });
   after(() => t.close());
+
+  /** Streams a chunked body that never ends to the upload route; the bytes the hub took before it closed the connection. */
+  async function endlessUpload(headers: string): Promise<{ status: string; sent: number }> {
+    const s = connect(Number(new URL(t.http).port), '127.0.0.1');
+    await new Promise((r) => s.once('connect', r));
+    let answer = '';
+    let closed = false;
+    s.on('data', (d) => {
+      answer += d;
+    });
+    s.on('close', () => {
+      closed = true;
+    });
+    s.on('error', () => {});
+    s.write(
+      `POST /api/v1/firmware?model=${MODEL}&version=9.9.9 HTTP/1.1\r\nHost: x\r\n${headers}Content-Type: application/octet-stream\r\nTransfer-Encoding: chunked\r\n\r\n`,
+    );
+    const piece = Buffer.concat([Buffer.from('10000\r\n'), Buffer.alloc(65_536, 1), Buffer.from('\r\n')]);
+    let sent = 0;
+    // Up to 64 MiB, as fast as the hub takes it.
+    while (!closed && sent < 64 * 1024 * 1024) {
+      if (!s.write(piece))
+        await new Promise<void>((r) => {
+          s.once('drain', r);
+          s.once('close', r);
+        });
+      sent += piece.length;
+    }
+    if (!closed) await new Promise((r) => s.once('close', r)).catch(() => {});
+    s.destroy();
+    return { status: answer.split('\r\n')[0] ?? '', sent };
+  }
+
+  it('an anonymous upload is refused and its connection closed, not read to its end past every body limit', {
+    timeout: 60_000,
+  }, async () => {
+    const anonymous = await endlessUpload('');
+    assert.match(anonymous.status, / 401 /);
+    assert.ok(anonymous.sent < 8 * 1024 * 1024, `${anonymous.sent} bytes read from an anonymous client`);
+    const forged = await endlessUpload('Authorization: Bearer not-a-token\r\n');
+    assert.match(forged.status, / 401 /);
+    assert.ok(forged.sent < 8 * 1024 * 1024, `${forged.sent} bytes read from a client with a bad token`);
+  });
 
   it('a device that asks for chunks and never reads them is closed with 4429, not answered into an unbounded send buffer', async () => {
     const id = `hostile-${++n}`;
