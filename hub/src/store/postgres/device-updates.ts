@@ -123,7 +123,7 @@ export async function applyUpdateStatus(
   if (next === undefined) return undefined;
   if (cur.finishedAt !== null)
     await db.query('UPDATE device_updates SET reason = $1, detail = $2 WHERE rowid = $3', [next.reason, next.detail, cur.rowid]);
-  else await write(db, cur, next.to, now, next);
+  else await write(db, cur, next.to, next.at ?? now, next);
   return { device, seq, before: cur.state, update: (await byId(db, cur.id)) as DeviceUpdateRecord };
 }
 
