@@ -6,9 +6,12 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { CloseCode, encode, type Message, MessageType } from '@halyard/firmware-protocol';
+import { CloseCode, encode, type Message, MessageType, UPDATE_STATE_NAMES } from '@halyard/firmware-protocol';
+import fc from 'fast-check';
+import { TestDevice } from './helpers/device.js';
 import { eventually } from './helpers/eventually.js';
 import { metricSample, startTestHub, type TestHub } from './helpers/hub.js';
+import { testSeed } from './helpers/random.js';
 import { frame, RawWs } from './helpers/raw-ws.js';
 
 const MODEL = 'hostile-model';
@@ -113,6 +116,71 @@ describe('hostile firmware clients', () => {
       'closed once the kernel holds what it can (about 4 MiB here), long before 16 MiB',
     );
     raw.destroy();
+  });
+
+  it('update messages in any order and with any values: handled or refused with a typed ERROR, never 1011, the update left in a valid state', {
+    timeout: 120_000,
+  }, async () => {
+    const u53 = fc.oneof(fc.nat({ max: IMAGE.length + 20_000 }), fc.constantFrom(0, 2 ** 31, 2 ** 32, 2 ** 53 - 1));
+    const message = fc.oneof(
+      fc.record({
+        kind: fc.constant('chunk' as const),
+        offset: u53,
+        length: fc.oneof(fc.integer({ min: 1, max: 16_384 }), fc.constant(16_385)),
+      }),
+      fc.record({
+        kind: fc.constant('status' as const),
+        state: fc.constantFrom(1, 2, 3, 4, 5, 6, 7, 8, 9, 11),
+        progress: u53,
+        reason: fc.option(fc.oneof(fc.nat({ max: 14 }), fc.constantFrom(2 ** 31, 2 ** 53 - 1)), { nil: undefined }),
+        detail: fc.option(fc.string({ minLength: 1, maxLength: 40 }), { nil: undefined }),
+        foreign: fc.boolean(),
+      }),
+    );
+    let run = 0;
+    const outcomes = { handled: 0, refused: 0 };
+    await fc.assert(
+      fc.asyncProperty(fc.array(message, { minLength: 1, maxLength: 8 }), async (messages) => {
+        const id = `fuzz-${++run}`;
+        const d = await TestDevice.connect(t.ws, await t.api.provision(id), { model: MODEL, fw: '1.0.0', caps: ['ota'] });
+        const r = await t.api.post(`/devices/${id}/update`, { firmware: image });
+        assert.equal(r.status, 201);
+        const job = r.body.id as string;
+        await d.waitFor((m) => m.type === MessageType.UpdateOffer);
+        for (const m of messages) {
+          if (m.kind === 'chunk') d.send({ type: MessageType.ChunkRequest, job, offset: m.offset, length: m.length });
+          else
+            d.send({
+              type: MessageType.UpdateStatus,
+              seq: ++d.seq,
+              job: m.foreign ? 'u-000000000000' : job,
+              state: m.state as 1,
+              progress: m.progress,
+              ...(m.reason === undefined ? (m.state === 7 || m.state === 8 || m.state === 11 ? { reason: 0 } : {}) : { reason: m.reason }),
+              ...(m.detail === undefined ? {} : { detail: m.detail }),
+            });
+        }
+        const seq = d.telemetry([{ n: 'probe', v: 1 }]);
+        await d.until(() => d.acked >= seq || d.closed !== undefined, 'the probe ACK or a close');
+        if (d.closed === undefined) outcomes.handled++;
+        else {
+          outcomes.refused++;
+          const err = d.error;
+          assert.ok(err !== undefined, `closed ${d.closed.code} without an ERROR`);
+          assert.ok([CloseCode.Malformed, CloseCode.RateLimited].includes(err.code as 4400), `ERROR ${err.code}: ${err.message}`);
+        }
+        const u = await t.api.get(`/updates/${job}`);
+        assert.equal(u.status, 200);
+        assert.ok((UPDATE_STATE_NAMES as readonly string[]).includes(u.body.state), u.body.state);
+        await d.close();
+        await t.api.delete(`/devices/${id}`);
+      }),
+      { numRuns: 150, seed: testSeed(0xf1a5) },
+    );
+    assert.ok(outcomes.handled > 0 && outcomes.refused > 0, JSON.stringify(outcomes));
+    assert.equal((await fetch(`${t.http}/healthz`)).status, 200);
+    const errors = t.logs.filter((l) => l.level >= 50);
+    assert.deepEqual(errors, [], 'no error logged');
   });
 
   it('an upload cut off mid-body leaves no image behind, and the same version can be uploaded at once', async () => {
