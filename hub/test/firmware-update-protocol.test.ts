@@ -213,6 +213,23 @@ describe('SPEC.md §12: the hub side of firmware updates', () => {
     await d.close();
   });
 
+  it('§12.7: the install deadline runs from the first installing; a device repeating installing or rebooting does not push it back', async () => {
+    const { id, d } = await connected();
+    const job = await startUpdate(id);
+    await d.waitFor(isOffer);
+    d.send({ type: MessageType.UpdateStatus, seq: ++d.seq, job, state: UpdateState.Installing, progress: IMAGE.length });
+    await d.until(() => d.acked >= d.seq, 'the ACK');
+    const began = ((await t.api.get(`/updates/${job}`)).body as { updatedAt: number }).updatedAt;
+    // Later by the clock (a few ms), the device says it again, and again: a loop, or a device holding its update open.
+    await eventually(() => Date.now() > began + 5, 'the clock past the first installing');
+    for (const s of [UpdateState.Installing, UpdateState.Rebooting, UpdateState.Installing])
+      d.send({ type: MessageType.UpdateStatus, seq: ++d.seq, job, state: s, progress: IMAGE.length });
+    await d.until(() => d.acked >= d.seq, 'the ACKs');
+    await t.hub.ctx.updates.checkTimeouts(began + 600_001);
+    assert.equal((await state(job)).state, 'timed_out', 'ten minutes after the first installing');
+    await d.close();
+  });
+
   it('deleting a device takes its updates with it; the image is no longer in use', async () => {
     const second = await fetch(`${t.http}/api/v1/firmware?model=${MODEL}&version=3.0.0`, {
       method: 'POST',

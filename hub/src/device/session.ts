@@ -157,10 +157,11 @@ export class DeviceSession {
   }
 
   /** Sends one message; returns false when the socket is gone. */
-  send(message: Message): boolean {
+  /** `written`, when given, is called once the bytes have left for the kernel's buffer (or the socket failed). */
+  send(message: Message, written?: () => void): boolean {
     if (this.ws.readyState !== this.ws.OPEN) return false;
     const bytes = encode(message);
-    this.ws.send(bytes);
+    this.ws.send(bytes, written);
     this.gw.metrics.framesOutOf(messageName(message.type)).inc();
     this.gw.metrics.bytesOut.inc(bytes.length);
     return true;

@@ -92,7 +92,13 @@ export function createApp(ctx: HubContext, extras: AppExtras): { app: Hono<AppEn
   const chunkedLimit = bodyLimit({ maxSize: MAX_BODY, onError: tooLarge });
   app.use(`${API_PREFIX}/*`, async (c, next) => {
     // A firmware upload streams to the store under its own limit, --firmware-max-size (firmware/library.ts).
-    if (c.req.method === 'POST' && c.req.path === FIRMWARE_UPLOAD_PATH) return next();
+    // A refusal (no session, not an operator, a bad query) reads none of it: close the
+    // connection rather than let Node read what may be gigabytes from anyone to its end.
+    if (c.req.method === 'POST' && c.req.path === FIRMWARE_UPLOAD_PATH) {
+      await next();
+      if (c.res.status >= 400) c.res.headers.set('Connection', 'close');
+      return;
+    }
     // A declared length is checked from the header alone. hono's bodyLimit would
     // first build a full fetch Request to look for a body (a tenth of the hub's
     // time at 1000 commands/s); it is kept for chunked bodies, which it counts.

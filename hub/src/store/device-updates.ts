@@ -126,6 +126,9 @@ const toRecord = (r: Row): DeviceUpdateRecord => ({
   finishedAt: r.finished_at,
 });
 
+/** The states the install deadline covers (SPEC.md §12.7). */
+const INSTALL_STATES: ReadonlySet<UpdateStateName> = new Set(['installing', 'rebooting']);
+
 export const isFinal = (state: string) => FINAL_UPDATE_STATES.has(state as UpdateStateName);
 
 function byId(db: Db, id: string): DeviceUpdateRecord | undefined {
@@ -188,12 +191,14 @@ function write(
  * What the device's UPDATE_STATUS does to its update (SPEC.md §12.5-§12.7), inside
  * the ingest transaction. A status for an unknown job, or for an update that is over,
  * changes nothing (undefined), except that a rolled_back the hub decided from HELLO
- * takes the device's own reason.
+ * takes the device's own reason. `at`, when set, is the updated_at to keep: the install
+ * deadline (SPEC.md §12.7) runs from the first `installing` or `rebooting`, so a device
+ * repeating either does not push it back.
  */
 export function nextFromStatus(
   cur: DeviceUpdateRecord,
   m: UpdateStatus,
-): { to: UpdateStateName; reason: number | null; detail: string | null; progress: number; attempts: number } | undefined {
+): { to: UpdateStateName; reason: number | null; detail: string | null; progress: number; attempts: number; at?: number } | undefined {
   const progress = m.progress ?? cur.progress;
   // Free text from the device; PostgreSQL's text cannot hold U+0000, so neither engine keeps it.
   const detail = m.detail === undefined ? null : m.detail.replaceAll('\u0000', '\ufffd');
@@ -212,14 +217,17 @@ export function nextFromStatus(
       if (reason !== null && RETRYABLE_REASONS.has(reason) && cur.attempts < UpdateLimits.maxAttempts)
         return { to: 'offered', reason, detail, progress: 0, attempts: cur.attempts + 1 };
       return { to: 'failed', reason, detail, progress, attempts: cur.attempts };
-    default:
+    default: {
+      const to = UPDATE_STATE_NAMES[m.state];
       return {
-        to: UPDATE_STATE_NAMES[m.state],
+        to,
         reason: m.state === UpdateState.Downloading ? null : reason,
         detail,
         progress,
         attempts: cur.attempts,
+        ...(INSTALL_STATES.has(cur.state) && INSTALL_STATES.has(to) ? { at: cur.updatedAt } : {}),
       };
+    }
   }
 }
 
@@ -232,7 +240,7 @@ export function applyUpdateStatus(db: Db, device: number, seq: number, m: Update
   if (cur.finishedAt !== null) {
     sql(db, 'UPDATE device_updates SET reason = ?, detail = ? WHERE rowid = ?').run(next.reason, next.detail, cur.rowid);
   } else {
-    write(db, cur, next.to, now, next);
+    write(db, cur, next.to, next.at ?? now, next);
   }
   return { device, seq, before: cur.state, update: byId(db, cur.id) as DeviceUpdateRecord };
 }

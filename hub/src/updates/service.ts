@@ -322,7 +322,10 @@ export class UpdateService {
     this.log.debug({ device: entry.record.id, update: update.id, state: update.state }, 'firmware update offered');
   }
 
-  /** A CHUNK_REQUEST (SPEC.md §12.3): answered in order from the store, at most 16 outstanding per session. */
+  /**
+   * A CHUNK_REQUEST (SPEC.md §12.3): answered in order from the store, at most 16
+   * outstanding per session, a request counting until its CHUNK has been written out.
+   */
   chunkRequest(entry: DeviceEntry, session: DeviceSession, m: ChunkRequest): void {
     const a = this.active.get(entry.record.rowid);
     // A job that ended meanwhile (cancelled, timed out): its requests still in flight are ignored.
@@ -355,9 +358,12 @@ export class UpdateService {
       .then(() => read)
       .then(
         (data) => {
-          serving.outstanding--;
-          if (session.isOpen && session.send({ type: MessageType.Chunk, job: m.job, offset: m.offset, data }))
+          // Outstanding until the CHUNK has left for the kernel: a device that asks and
+          // never reads would otherwise pile every answer up in this process.
+          const done = () => serving.outstanding--;
+          if (session.isOpen && session.send({ type: MessageType.Chunk, job: m.job, offset: m.offset, data }, done))
             this.metrics.firmwareBytesServed.inc(data.length);
+          else done();
         },
         (err: unknown) => {
           serving.outstanding--;

@@ -12,7 +12,7 @@ import {
   type UpdateStatusOutcome,
   type UpdateTransition,
 } from '../device-updates.js';
-import type { Queryable } from './pool.js';
+import { pgCode, type Queryable, UNIQUE_VIOLATION } from './pool.js';
 
 interface Row {
   rowid: number;
@@ -73,11 +73,17 @@ export async function createDeviceUpdate(db: Queryable, u: NewDeviceUpdate): Pro
   const open = (await db.query<{ id: string }>('SELECT id FROM device_updates WHERE device = $1 AND finished_at IS NULL', [u.device]))
     .rows[0];
   if (open !== undefined) throw new HubError(HubErrorCode.UpdateInProgress, `the device has an update in progress (${open.id})`);
-  await db.query(
-    `INSERT INTO device_updates (id, device, firmware, job, state, progress, from_fw, to_fw, attempts, created_at, created_by, updated_at)
-     VALUES ($1, $2, $3, $4, 'offered', 0, $5, $6, 1, $7, $8, $7)`,
-    [u.id, u.device, u.firmware, u.job, u.fromFw === null ? null : JSON.stringify(u.fromFw), u.toFw, u.createdAt, u.createdBy],
-  );
+  try {
+    await db.query(
+      `INSERT INTO device_updates (id, device, firmware, job, state, progress, from_fw, to_fw, attempts, created_at, created_by, updated_at)
+       VALUES ($1, $2, $3, $4, 'offered', 0, $5, $6, 1, $7, $8, $7)`,
+      [u.id, u.device, u.firmware, u.job, u.fromFw === null ? null : JSON.stringify(u.fromFw), u.toFw, u.createdAt, u.createdBy],
+    );
+  } catch (err) {
+    // Another hub (or connection) created the device's update since the check above: device_updates_open refuses the second.
+    if (pgCode(err) === UNIQUE_VIOLATION) throw new HubError(HubErrorCode.UpdateInProgress, 'the device has an update in progress');
+    throw err;
+  }
   return (await byId(db, u.id)) as DeviceUpdateRecord;
 }
 
@@ -123,7 +129,7 @@ export async function applyUpdateStatus(
   if (next === undefined) return undefined;
   if (cur.finishedAt !== null)
     await db.query('UPDATE device_updates SET reason = $1, detail = $2 WHERE rowid = $3', [next.reason, next.detail, cur.rowid]);
-  else await write(db, cur, next.to, now, next);
+  else await write(db, cur, next.to, next.at ?? now, next);
   return { device, seq, before: cur.state, update: (await byId(db, cur.id)) as DeviceUpdateRecord };
 }
 

@@ -144,14 +144,29 @@ export function unpackBlock(data: Uint8Array, into: Points = { ts: [], values: [
   const r = decodeCbor(data, BLOCK_LIMITS);
   if (!r.ok || !Array.isArray(r.value) || r.value.length !== 3)
     throw new Error(`corrupt telemetry block: ${r.ok ? 'shape' : r.error.message}`);
-  const [t0, deltas, vals] = r.value as [number, number[], PointValue[]];
+  const [t0, deltas, vals] = r.value as [unknown, unknown, unknown];
+  // A corrupt blob may still be valid CBOR: check the shape before a point is taken from it.
+  if (typeof t0 !== 'number' || !Array.isArray(deltas) || !Array.isArray(vals) || deltas.length !== vals.length)
+    throw new Error('corrupt telemetry block: shape');
+  const from = into.ts.length;
   let t = t0;
   for (let i = 0; i < deltas.length; i++) {
-    t += deltas[i] as number;
+    const d = deltas[i];
+    const v = vals[i];
+    if (typeof d !== 'number' || !isPointValue(v)) {
+      into.ts.length = from;
+      into.values.length = from;
+      throw new Error(`corrupt telemetry block: point ${i}`);
+    }
+    t += d;
     into.ts.push(t);
-    into.values.push(vals[i] as PointValue);
+    into.values.push(v);
   }
   return into;
+}
+
+function isPointValue(v: unknown): v is PointValue {
+  return typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean' || v instanceof Uint8Array;
 }
 
 /** Sorts parallel arrays by time, keeping arrival order for equal times. */
