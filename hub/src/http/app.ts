@@ -23,6 +23,7 @@ import { commandRoutes } from './routes/commands.js';
 import { dashboardRoutes } from './routes/dashboard.js';
 import { deviceRoutes } from './routes/devices.js';
 import { eventRoutes } from './routes/events.js';
+import { exportRoutes } from './routes/export.js';
 import { firmwareRoutes } from './routes/firmware.js';
 import { modelRoutes } from './routes/models.js';
 import { operatorRoutes } from './routes/operators.js';
@@ -113,6 +114,7 @@ export function createApp(ctx: HubContext, extras: AppExtras): { app: Hono<AppEn
   deviceRoutes(routes, ctx);
   telemetryRoutes(routes, ctx);
   eventRoutes(routes, ctx);
+  exportRoutes(routes, ctx);
   commandRoutes(routes, ctx);
   firmwareRoutes(routes, ctx);
   updateRoutes(routes, ctx);
