@@ -18,3 +18,12 @@ describe('csv', () => {
     assert.equal(csvField(-1), '-1');
   });
 });
+
+describe('iso', () => {
+  it('writes what Date#toISOString writes', async () => {
+    const { iso } = await import('./telemetry.js');
+    for (const t of [0, 1, 59_999, 60_000, 1_700_000_000_123, 1_700_000_059_009, 253_402_300_799_999, 86_400_000 * 366 + 7]) {
+      assert.equal(iso(t), new Date(t).toISOString());
+    }
+  });
+});

@@ -17,6 +17,8 @@ export interface RawPosition {
   ts: number;
   value: PointValue;
   skip: number;
+  /** The read window the page ended with (ms): where the next page starts guessing the density. */
+  window?: number;
 }
 
 /** Value kinds in their order: numbers, text, booleans, bytes. */

@@ -103,7 +103,7 @@ export class TelemetryService {
   ): Promise<{ points: Points; next: RawPosition | undefined }> {
     const out: Points = { ts: [], values: [] };
     let lo = after === undefined ? from : Math.max(from, after.ts);
-    let width = RAW_FIRST_WINDOW_MS;
+    let width = after?.window ?? RAW_FIRST_WINDOW_MS;
     let skip = after?.skip ?? 0;
     while (lo <= to && out.ts.length <= limit) {
       const hi = Math.min(to, lo + width - 1);
@@ -128,17 +128,16 @@ export class TelemetryService {
         out.ts.push(t);
         out.values.push(v);
       }
-      const wanted = limit + 1 - out.ts.length;
-      if (read === 0) width *= 16;
-      else if (read < wanted / 2) width *= 2;
-      else if (read > 4 * limit) width = Math.max(1, Math.floor(width / 2));
+      // Scale the next window to the density just seen: about what the page still needs.
+      const wanted = Math.max(1, limit + 1 - out.ts.length);
+      width = Math.max(1, Math.round(width * (read === 0 ? 16 : Math.min(16, Math.max(0.25, wanted / read)))));
       width = Math.min(width, RAW_MAX_WINDOW_MS);
       lo = hi + 1;
     }
     if (out.ts.length <= limit) return { points: out, next: undefined };
     out.ts.length = limit;
     out.values.length = limit;
-    const last = { ts: out.ts[limit - 1] as number, value: out.values[limit - 1] as PointValue, skip: 0 };
+    const last: RawPosition = { ts: out.ts[limit - 1] as number, value: out.values[limit - 1] as PointValue, skip: 0, window: width };
     // Points equal to the last delivered, on this page and (when it resumed among them) before it.
     for (let i = limit - 1; i >= 0 && compareToPosition(out.ts[i] as number, out.values[i] as PointValue, last) === 0; i--) last.skip++;
     if (after !== undefined && compareToPosition(last.ts, last.value, after) === 0) last.skip += after.skip;
