@@ -1,5 +1,7 @@
 // Everything a request handler or gateway may need, passed explicitly.
 
+import type { AlarmEvaluator } from './alarms/evaluator.js';
+import type { AlarmService } from './alarms/service.js';
 import type { Audit } from './audit.js';
 import type { LoginLimiter } from './auth/login-limiter.js';
 import type { SessionCache } from './auth/sessions.js';
@@ -42,6 +44,10 @@ export interface HubContext {
   firmware: FirmwareLibrary;
   /** Firmware updates of single devices (SPEC.md §12). */
   updates: UpdateService;
+  /** Alarm rules and alarms (README.md § Alarms and notifications). */
+  alarms: AlarmService;
+  /** Evaluates alarm rules as data arrives; knows every alarm not cleared. */
+  alarmEvaluator: AlarmEvaluator;
   loginLimiter: LoginLimiter;
   sessions: SessionCache;
   startedAt: number;

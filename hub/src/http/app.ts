@@ -19,6 +19,7 @@ import { HUB_VERSION } from '../version.js';
 import { authenticate, csrfGuard } from './auth.js';
 import type { AppEnv } from './env.js';
 import { Routes, validationError } from './route.js';
+import { alarmRoutes } from './routes/alarms.js';
 import { commandRoutes } from './routes/commands.js';
 import { dashboardRoutes } from './routes/dashboard.js';
 import { deviceRoutes } from './routes/devices.js';
@@ -118,6 +119,7 @@ export function createApp(ctx: HubContext, extras: AppExtras): { app: Hono<AppEn
   commandRoutes(routes, ctx);
   firmwareRoutes(routes, ctx);
   updateRoutes(routes, ctx);
+  alarmRoutes(routes, ctx);
   for (const add of extras.routes ?? []) add(routes, ctx);
   routes.add({
     method: 'get',

@@ -87,6 +87,43 @@ async function makeSqliteHub(path: string, frames: number): Promise<void> {
     },
     updatedAt: T0 + 4,
   });
+  await store.op('putAlarmRule', {
+    id: 'hot',
+    name: 'Too hot\u0000',
+    enabled: true,
+    severity: 'critical',
+    selector: { devices: ['dev-a'] },
+    condition: { kind: 'metric', metric: 'temp', above: 30, for: 10_000, hysteresis: 2 },
+    minDuration: 0,
+    createdAt: T0,
+    createdBy: 'root',
+    updatedAt: T0,
+    updatedBy: 'root',
+  });
+  const alarm = (id: string, device: string) => ({
+    id,
+    rule: 'hot',
+    ruleName: 'Too hot',
+    device,
+    severity: 'critical' as const,
+    state: 'active' as const,
+    kind: 'metric' as const,
+    message: 'temp 31 above 30',
+    raisedAt: T0 + 6,
+    raisedValue: 31,
+    acknowledgedAt: null,
+    acknowledgedBy: null,
+    note: null,
+    clearedAt: null,
+    clearedBy: null,
+    clearedValue: null,
+    flaps: 0,
+    updatedAt: T0 + 6,
+    history: [{ action: 'raised' as const, at: T0 + 6, by: null, note: null, value: 31 }],
+  });
+  await store.op('raiseAlarm', { device: a.rowid, info: alarm('al-a', 'dev-a') });
+  await store.op('stepAlarm', { id: 'al-a', action: 'acknowledged', at: T0 + 7, by: 'root', note: 'seen', value: null });
+  await store.op('raiseAlarm', { device: gone.rowid, info: alarm('al-gone', 'dev-gone') });
   await store.op('createIntegrator', { username: 'node-red', passwordHash: 'p', acl: { subscribe: ['a/#'], publish: [] }, createdAt: T0 });
   await store.op('audit', { at: T0, actor: 'root', action: 'device.create', target: 'dev-a', detail: { why: 'test' } });
   const cmd = (id: string, device: number, key: string | null) =>
@@ -157,6 +194,8 @@ async function answers(store: Store<Meta>): Promise<unknown> {
   out.profiles = await store.listModelProfiles();
   out.profile = (await store.getModelProfile('m1')) ?? null;
   out.dashboard = (await store.getDashboard('root')) ?? null;
+  out.alarmRules = await store.listAlarmRules();
+  out.alarms = await store.listAlarms({ limit: 100 });
   for (const d of devices) {
     const series = (await telemetry.series(d.rowid)).sort((x, y) => x.name.localeCompare(y.name));
     const per: Record<string, unknown> = {
@@ -289,7 +328,12 @@ describe('migrate-store: SQLite to PostgreSQL', () => {
     assert.deepEqual(devA?.caps, ['cmd:dim', 'cmd:x\u0000y']);
     assert.equal((got.profile as { updatedBy: string } | null)?.updatedBy, 'root');
     assert.equal((got.dashboard as { doc: { panels: unknown[] } } | null)?.doc.panels.length, 2);
-    for (const table of ['devices', 'model_profiles', 'dashboards']) {
+    assert.deepEqual(
+      (got.alarms as { info: { id: string; state: string } }[]).map((x) => [x.info.id, x.info.state]),
+      [['al-a', 'acknowledged']],
+    );
+    assert.equal((got.alarmRules as { name: string }[])[0]?.name, 'Too hot\u0000');
+    for (const table of ['devices', 'model_profiles', 'dashboards', 'alarm_rules', 'alarms']) {
       assert.ok(
         lines.some((l) => new RegExp(`check ${table} +sqlite +[1-9]\\d* +postgres +[1-9]\\d* +ok$`).test(l)),
         `${table} counted: ${lines.join('\n')}`,

@@ -194,6 +194,24 @@ export const TABLES: readonly TableSpec[] = [
     row: same,
   },
   {
+    // Alarm rules (SQLite migration 10, PostgreSQL 7); doc is JSON text.
+    name: 'alarm_rules',
+    columns: ['id', 'doc', 'updated_at'],
+    select: 'id, doc, updated_at',
+    keys: ['id'],
+    row: same,
+  },
+  {
+    // Alarms with their history (SQLite migration 10, PostgreSQL 7); doc is JSON text.
+    name: 'alarms',
+    columns: ['rowid', 'id', 'rule', 'device', 'severity', 'state', 'raised_at', 'updated_at', 'doc'],
+    select: 'rowid, id, rule, device, severity, state, raised_at, updated_at, doc',
+    keys: ['rowid'],
+    where: LIVE_DEVICE,
+    row: same,
+    identity: { column: 'rowid', sqliteSequence: 'alarms' },
+  },
+  {
     // Series keep their ids, so the points copied from blocks need no lookup.
     name: 'series',
     columns: ['id', 'device', 'name', 'unit'],

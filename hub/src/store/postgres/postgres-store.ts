@@ -8,6 +8,7 @@
 
 import { EventEmitter } from 'node:events';
 import { HubError, HubErrorCode } from '../../errors.js';
+import type { AlarmQuery } from '../alarms.js';
 import type {
   BatchOutcome,
   CommandQuery,
@@ -22,6 +23,7 @@ import type {
   StoreOpResult,
   StoreStats,
 } from '../store.js';
+import * as alarms from './alarms.js';
 import * as commands from './commands.js';
 import { type BackoffOptions, ConnectionState } from './connection-state.js';
 import * as dashboards from './dashboards.js';
@@ -390,6 +392,24 @@ export class PostgresStore<M = unknown> extends EventEmitter<StoreEvents<M>> imp
   }
   listModelProfiles() {
     return this.read('listing model profiles', () => modelProfiles.listModelProfiles(this.pool));
+  }
+  listAlarmRules() {
+    return this.read('listing alarm rules', () => alarms.listAlarmRules(this.pool));
+  }
+  getAlarmRule(id: string) {
+    return this.read('reading an alarm rule', () => alarms.getAlarmRule(this.pool, id));
+  }
+  getAlarm(id: string) {
+    return this.read('reading an alarm', () => alarms.getAlarm(this.pool, id));
+  }
+  listAlarms(q: AlarmQuery) {
+    return this.read('listing alarms', () => alarms.listAlarms(this.pool, q));
+  }
+  openAlarms() {
+    return this.read('listing open alarms', () => alarms.openAlarms(this.pool));
+  }
+  countOpenAlarms() {
+    return this.read('counting alarms', () => alarms.countOpenAlarms(this.pool));
   }
   getDashboard(username: string) {
     return this.read('reading a dashboard', () => dashboards.getDashboard(this.pool, username));
