@@ -31,6 +31,7 @@ import { operatorRoutes } from './routes/operators.js';
 import { sessionRoutes } from './routes/session.js';
 import { telemetryRoutes } from './routes/telemetry.js';
 import { updateRoutes } from './routes/updates.js';
+import { webhookRoutes } from './routes/webhooks.js';
 
 export const API_PREFIX = '/api/v1';
 /** Largest request body, bytes. */
@@ -116,6 +117,7 @@ export function createApp(ctx: HubContext, extras: AppExtras): { app: Hono<AppEn
   telemetryRoutes(routes, ctx);
   eventRoutes(routes, ctx);
   exportRoutes(routes, ctx);
+  webhookRoutes(routes, ctx);
   commandRoutes(routes, ctx);
   firmwareRoutes(routes, ctx);
   updateRoutes(routes, ctx);
