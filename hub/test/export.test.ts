@@ -157,6 +157,38 @@ describe('exports', () => {
     await d.close();
   });
 
+  it('exports alarms with the values that raised them', async () => {
+    const d = await TestDevice.connect(t.ws, await t.api.provision('exp-al'));
+    const r = await t.api.post('/alarm-rules', {
+      name: '=hot',
+      severity: 'major',
+      selector: { devices: ['exp-al'] },
+      condition: { kind: 'metric', metric: 'temp', above: 30 },
+    });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    await d.waitAck(d.telemetry([{ n: 'temp', v: 35 }]));
+    await eventually(async () => (await t.api.get('/alarms?device=exp-al')).body.alarms.length === 1, 'the alarm raised');
+    const rows = parseCsv((await download('/export/alarms?device=exp-al', viewer)).text);
+    assert.deepStrictEqual(rows[0]?.slice(0, 10), [
+      'id',
+      'device',
+      'rule',
+      'rule_name',
+      'severity',
+      'state',
+      'kind',
+      'message',
+      'raised_at',
+      'raised_value',
+    ]);
+    assert.equal(rows.length, 2);
+    assert.deepStrictEqual(rows[1]?.slice(1, 7), ['exp-al', r.body.id, "'=hot", 'major', 'active', 'metric']);
+    assert.equal(rows[1]?.[9], '35');
+    const nd = (await download('/export/alarms?format=ndjson&state=active&severity=major')).text.trimEnd().split('\n');
+    assert.ok(nd.map((l) => JSON.parse(l)).some((a) => a.device === 'exp-al' && a.raisedValue === 35));
+    await d.close();
+  });
+
   it('refuses a bad format and an unknown device', async () => {
     assert.equal((await download('/devices/exp-1/telemetry/export?format=xlsx')).status, 400);
     assert.equal((await download('/devices/nobody/telemetry/export')).status, 404);

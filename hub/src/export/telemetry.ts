@@ -5,6 +5,7 @@
 import type { PointValue, SeriesRef } from '../store/store.js';
 import type { Aggregate, Bucket } from '../telemetry/buckets.js';
 import type { TelemetryService } from '../telemetry/service.js';
+import { csvField } from './csv.js';
 import type { ExportTable } from './stream.js';
 
 /** Points (or buckets) per page of an export. */
@@ -67,11 +68,31 @@ export function iso(t: number): string {
   return `${isoPrefix}${s < 10 ? '0' : ''}${s}.${ms < 10 ? '00' : ms < 100 ? '0' : ''}${ms}Z`;
 }
 
-export const pointTable: ExportTable<PointRow> = {
-  columns: ['time', 'ts', 'device', 'metric', 'unit', 'value'],
-  csv: (r) => [iso(r.t), r.t, r.device, r.metric, r.unit, valueField(r.value)],
-  json: (r) => ({ device: r.device, metric: r.metric, unit: r.unit, t: r.t, ...valueJson(r.value) }),
-};
+/** Makes point rows' CSV fields; the device, metric and unit fields, the same for a whole series, are escaped once per series. */
+function pointTableOf(): ExportTable<PointRow> {
+  let device: string | undefined;
+  let metric: string | undefined;
+  let unit: string | null | undefined;
+  let middle = '';
+  return {
+    columns: ['time', 'ts', 'device', 'metric', 'unit', 'value'],
+    csv: (r) => [iso(r.t), r.t, r.device, r.metric, r.unit, valueField(r.value)],
+    csvLine: (r) => {
+      if (r.device !== device || r.metric !== metric || r.unit !== unit) {
+        device = r.device;
+        metric = r.metric;
+        unit = r.unit;
+        middle = `,${csvField(r.device)},${csvField(r.metric)},${csvField(r.unit)},`;
+      }
+      // ISO times and integers never need quoting; the value goes through csvField.
+      return `${iso(r.t)},${r.t}${middle}${typeof r.value === 'number' ? csvField(r.value) : csvField(valueField(r.value))}\r\n`;
+    },
+    json: (r) => ({ device: r.device, metric: r.metric, unit: r.unit, t: r.t, ...valueJson(r.value) }),
+  };
+}
+
+/** A table for one export (it keeps a little state between rows). */
+export const pointTable = (): ExportTable<PointRow> => pointTableOf();
 
 export function bucketTable(aggs: readonly Aggregate[]): ExportTable<BucketRow> {
   const field = (b: Bucket, a: Aggregate) => (a === 'last' ? (b.last === null ? null : valueField(b.last)) : b[a]);

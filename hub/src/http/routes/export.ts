@@ -2,13 +2,13 @@
 // device list, streamed as CSV or NDJSON (export/stream.ts: constant memory,
 // backpressure, stop on disconnect). README.md § Data export and retention.
 
-import type { DeviceInfo, EventInfo } from '@halyard/firmware-protocol';
+import { ALARM_SEVERITIES, ALARM_STATES, type AlarmInfo, type DeviceInfo, type EventInfo } from '@halyard/firmware-protocol';
 import { z } from 'zod';
 import type { HubContext } from '../../context.js';
 import { HubError, HubErrorCode } from '../../errors.js';
 import { EXPORT_FORMATS, type ExportDone, type ExportTable, exportResponse } from '../../export/stream.js';
 import { bucketPages, bucketTable, EXPORT_PAGE, pointPages, pointTable, type TelemetryExportQuery } from '../../export/telemetry.js';
-import type { AuditRecord } from '../../store/store.js';
+import type { AlarmRecord, AuditRecord } from '../../store/store.js';
 import { AGGREGATES, type Aggregate } from '../../telemetry/buckets.js';
 import type { Routes } from '../route.js';
 import { deviceId, duration, idParams, time, username } from '../schemas.js';
@@ -78,7 +78,7 @@ export function exportRoutes(routes: Routes, ctx: HubContext): void {
     if (query.bucket !== undefined && query.bucket <= 0)
       throw new HubError(HubErrorCode.Validation, 'bucket must be positive', { field: 'bucket' });
     const q: TelemetryExportQuery = { devices, names: commaList(query.name), from, to, bucket: query.bucket };
-    if (query.bucket === undefined) return stream(query.format, filename, pointTable, pointPages(ctx.telemetry, q));
+    if (query.bucket === undefined) return stream(query.format, filename, pointTable(), pointPages(ctx.telemetry, q));
     return stream(query.format, filename, bucketTable(aggs), bucketPages(ctx.telemetry, { ...q, bucket: query.bucket }));
   }
 
@@ -163,6 +163,84 @@ export function exportRoutes(routes: Routes, ctx: HubContext): void {
         json: (e) => ({ ...e }),
       };
       return stream(query.format, query.device === undefined ? 'events' : `${query.device}-events`, table, pages());
+    },
+  });
+
+  routes.add({
+    method: 'get',
+    path: '/export/alarms',
+    summary: 'Alarms (of one device or all, optionally one state and severity) with their raise and clear values, newest first',
+    tag: 'export',
+    role: 'viewer',
+    query: z.object({
+      format,
+      device: deviceId.optional(),
+      state: z.enum(ALARM_STATES).optional(),
+      severity: z.enum(ALARM_SEVERITIES).optional(),
+      from: time.optional().describe('raised at or after'),
+    }),
+    rawResponse: STREAMED,
+    handler: ({ query }) => {
+      const device = query.device === undefined ? undefined : deviceEntry(ctx, query.device).record.rowid;
+      async function* pages(): AsyncGenerator<AlarmInfo[]> {
+        let beforeRowid: number | undefined;
+        for (;;) {
+          const page = await ctx.store.listAlarms({
+            ...(device === undefined ? {} : { device }),
+            ...(query.state === undefined ? {} : { states: [query.state] }),
+            ...(query.severity === undefined ? {} : { severities: [query.severity] }),
+            ...(query.from === undefined ? {} : { since: query.from }),
+            ...(beforeRowid === undefined ? {} : { beforeRowid }),
+            limit: EXPORT_PAGE,
+          });
+          yield page.map((a) => a.info);
+          if (page.length < EXPORT_PAGE) return;
+          beforeRowid = (page[page.length - 1] as AlarmRecord).rowid;
+        }
+      }
+      const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
+      const table: ExportTable<AlarmInfo> = {
+        columns: [
+          'id',
+          'device',
+          'rule',
+          'rule_name',
+          'severity',
+          'state',
+          'kind',
+          'message',
+          'raised_at',
+          'raised_value',
+          'acknowledged_at',
+          'acknowledged_by',
+          'note',
+          'cleared_at',
+          'cleared_by',
+          'cleared_value',
+          'flaps',
+        ],
+        csv: (a) => [
+          a.id,
+          a.device,
+          a.rule,
+          a.ruleName,
+          a.severity,
+          a.state,
+          a.kind,
+          a.message,
+          iso(a.raisedAt),
+          jsonText(a.raisedValue),
+          iso(a.acknowledgedAt),
+          a.acknowledgedBy,
+          a.note,
+          iso(a.clearedAt),
+          a.clearedBy,
+          jsonText(a.clearedValue),
+          a.flaps,
+        ],
+        json: (a) => ({ ...a }),
+      };
+      return stream(query.format, query.device === undefined ? 'alarms' : `${query.device}-alarms`, table, pages());
     },
   });
 
