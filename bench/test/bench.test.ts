@@ -33,7 +33,7 @@ describe('npm run bench', () => {
       if (pgSkipped) console.log('# postgres scenario skipped: PostgreSQL binaries not found (install the Debian package postgresql)');
       assert.deepStrictEqual(
         [...new Set(rows.map((r) => r.scenario))],
-        ['codec', 'ingest', 'mqtt', 'connections', 'commands', 'storm', 'queries', 'storage', ...(pgSkipped ? [] : ['postgres'])],
+        ['codec', 'ingest', 'mqtt', 'connections', 'commands', 'storm', 'queries', 'storage', 'export', ...(pgSkipped ? [] : ['postgres'])],
       );
       for (const r of rows) {
         assert.ok(Number.isFinite(r.value), `${r.scenario}: a number`);
