@@ -38,6 +38,8 @@ const ATTEMPT_TIMEOUT_MS = 10_000;
 const MAX_IN_FLIGHT = 8;
 /** Finished deliveries stay in the log this long (ms). */
 const LOG_KEEP_MS = 7 * 86_400_000;
+/** How often every node reads the webhooks again (ms): a change made on another node of a cluster counts here within this. */
+export const WEBHOOKS_RELOAD_MS = 2_000;
 
 export interface WebhookInput {
   name: string;
@@ -83,6 +85,7 @@ export class WebhookService {
   private stopped = false;
   private readonly inFlight = new Set<string>();
   private loop: Promise<void> = Promise.resolve();
+  private reloadTimer: NodeJS.Timeout | undefined;
   private readonly opts: Required<WebhookOptions>;
 
   constructor(
@@ -100,6 +103,15 @@ export class WebhookService {
 
   async start(): Promise<void> {
     this.hooks = await this.store.listWebhooks();
+    this.reloadTimer = setInterval(() => {
+      this.store.listWebhooks().then(
+        (hooks) => {
+          this.hooks = hooks;
+        },
+        (err: unknown) => this.log.warn({ err }, 'could not reload the webhooks (the last list stays in use)'),
+      );
+    }, WEBHOOKS_RELOAD_MS);
+    this.reloadTimer.unref();
     this.unsubscribe.push(
       this.bus.subscribe('alarm', ({ alarm }) => this.take(alarmMessage(alarm)), 'local'),
       this.bus.subscribe('presence', ({ presence }) => this.take(presenceMessage(presence)), 'local'),
@@ -126,6 +138,7 @@ export class WebhookService {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    clearInterval(this.reloadTimer);
     for (const u of this.unsubscribe.splice(0)) u();
     clearTimeout(this.flushTimer);
     await this.flush();
