@@ -12,6 +12,7 @@ const root = new URL('..', import.meta.url).pathname;
 const SCENARIOS = {
   codec: { file: 'firmware-protocol/bench/codec.bench.ts', what: 'TELEMETRY decode/encode vs JSON.parse/stringify' },
   ingest: { file: 'bench/src/ingest.bench.ts', what: 'sustained ingest vs a bare ws server (1- and 10-record frames)' },
+  alarms: { file: 'bench/src/alarms.bench.ts', what: 'ingest with 10 alarm rules per device vs the same hub without rules' },
   mqtt: { file: 'bench/src/mqtt.bench.ts', what: 'ingest with 1 and 10 MQTT subscribers vs Mosquitto relaying' },
   connections: { file: 'bench/src/connections.bench.ts', what: 'idle connections: RSS per connection, connect rate, liveness' },
   commands: { file: 'bench/src/commands.bench.ts', what: 'command round trip through the HTTP API at a fixed rate' },

@@ -9,6 +9,7 @@ import { MessageType } from '@halyard/firmware-protocol';
 import { TestDevice } from './helpers/device.js';
 import { eventually } from './helpers/eventually.js';
 import { Api, metricSample, startTestHub, type TestHub } from './helpers/hub.js';
+import { createIntegrator, TestMqtt } from './helpers/mqtt.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: JSON answers
 type Json = any;
@@ -42,6 +43,8 @@ describe('alarms', () => {
   let operator: Api;
   let viewer: Api;
   let dev: TestDevice;
+  let mq: TestMqtt;
+  const mqttLogin = { username: 'svc', password: 'svc-password' };
   const tokens: Record<string, string> = {};
 
   before(async () => {
@@ -54,8 +57,12 @@ describe('alarms', () => {
     await viewer.login('vi', 'viewer-pass');
     for (const id of ['therm-1', 'therm-2', 'door-1']) tokens[id] = await t.api.provision(id, { tags: ['site-a'] });
     dev = await TestDevice.connect(t.ws, tokens['therm-1'] as string, { model: 'thermostat' });
+    await createIntegrator(t.api, 'svc', 'svc-password');
+    mq = await TestMqtt.connect(`mqtt://127.0.0.1:${t.hub.mqttPort}`, mqttLogin);
+    await mq.subscribe('halyard/alarms', 'halyard/devices/+/alarms');
   });
   after(async () => {
+    await mq?.close();
     await dev?.close().catch(() => {});
     await t?.close();
   });
@@ -97,6 +104,9 @@ describe('alarms', () => {
     assert.equal(raised.raisedValue, 31.5);
     assert.equal(raised.severity, 'critical');
     assert.match(raised.message, /temp 31.5 above 30/);
+    // MQTT: the change on the stream, the device's current alarms retained.
+    await mq.next('halyard/alarms', (m) => JSON.parse(m.text).id === raised.id && JSON.parse(m.text).state === 'active');
+    await mq.next('halyard/devices/therm-1/alarms', (m) => JSON.parse(m.text).some((a: Json) => a.id === raised.id));
     // Still above, then within the hysteresis band: the same alarm, never a second.
     await temp(dev, 33);
     await temp(dev, 29);
@@ -117,12 +127,20 @@ describe('alarms', () => {
       cleared.history.map((h: Json) => h.action),
       ['raised', 'acknowledged', 'cleared'],
     );
+    await mq.next('halyard/alarms', (m) => JSON.parse(m.text).id === raised.id && JSON.parse(m.text).state === 'cleared');
+    await mq.next('halyard/devices/therm-1/alarms', (m) => m.text === '[]');
     // Raised again: a new alarm, the old one stays in the history.
     await temp(dev, 35);
     const again = await alarmWhen(operator, id, 'therm-1', (a) => a.state === 'active', 'raised again');
     assert.notEqual(again.id, raised.id);
     assert.equal((await alarmsOf(operator, `rule=${id}`)).length, 2);
     assert.equal((await alarmsOf(operator, `rule=${id}&state=active,acknowledged`)).length, 1);
+    // A subscriber arriving now gets the current alarms, retained.
+    const late = await TestMqtt.connect(`mqtt://127.0.0.1:${t.hub.mqttPort}`, mqttLogin);
+    await late.subscribe('halyard/devices/therm-1/alarms');
+    const retained = await late.next('halyard/devices/therm-1/alarms', (m) => m.retain && JSON.parse(m.text)[0]?.id === again.id);
+    assert.equal(JSON.parse(retained.text).length, 1);
+    await late.close();
     const counts = (await viewer.get('/alarms/counts')).body;
     assert.equal(counts.critical, 1);
     assert.equal(await metricSample(t, 'halyard_alarms_active{severity="critical"}'), 1);

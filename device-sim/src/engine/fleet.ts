@@ -28,6 +28,8 @@ export interface FleetOptions {
   batch?: number;
   /** Devices start evenly over this long, ms. Default 0: all at once. */
   rampMs?: number;
+  /** Thermostats overheat then cool in cycles this long, ms (drives alarms in and out). Default 0: never. */
+  overheatMs?: number;
   /** Reconnect backoff (SPEC.md §8.3), ms. Default base 1 s, cap 60 s. */
   backoff?: Partial<BackoffOptions>;
   /** Offline buffer per device, messages. Default 1000. */
@@ -161,7 +163,12 @@ export function startFleet(options: FleetOptions): Fleet {
     const skewMs = chaotic && chaos.skewMs > 0 ? (random() < 0.5 ? -chaos.skewMs : chaos.skewMs) : 0;
     if (chaotic && chaos.slowMs > 0) stats.counters.chaos.slowDevices++;
     if (skewMs !== 0) stats.counters.chaos.skewedDevices++;
-    const profile = createProfile(spec.profile ?? profileFor(choice, index), { random, now: Date.now() + skewMs, index });
+    const profile = createProfile(spec.profile ?? profileFor(choice, index), {
+      random,
+      now: Date.now() + skewMs,
+      index,
+      overheatMs: options.overheatMs ?? 0,
+    });
     // Each device gets its own copy of the spec: a re-provisioned token is written into it.
     return new SimDevice({ ...spec }, index, profile, ctx, chaotic, skewMs);
   });

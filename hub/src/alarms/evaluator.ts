@@ -317,7 +317,9 @@ export class AlarmEvaluator {
               message: `offline for ${describeFor(c.for)}`,
             });
         } else if (c.kind === 'no_data' && rules.noData.get(c.metric)?.includes(rule)) {
-          const last = (await this.hooks.latest(e)).get(c.metric) ?? e.record.createdAt;
+          // A device never seen is not deployed yet: its silence is no alarm until it has spoken once.
+          if (e.lastSeen === null) continue;
+          const last = (await this.hooks.latest(e)).get(c.metric) ?? e.lastSeen;
           this.deadlines.set(key(rule.id, device), {
             rule,
             device,

@@ -4,7 +4,7 @@
 // gateways' and the store's callbacks, so they only build a message around data
 // they already have; serialising and delivering happen later, in the sinks.
 
-import type { CommandInfo, ResolvedRecord, TwinInfo } from '@halyard/firmware-protocol';
+import type { AlarmInfo, CommandInfo, ResolvedRecord, TwinInfo } from '@halyard/firmware-protocol';
 import type { HubContext } from '../context.js';
 import { outMessage, tombstone } from './out-message.js';
 import { commandStatus, eventJson, json, senmlJson, twinDesiredJson, twinReportedJson } from './payloads.js';
@@ -20,6 +20,9 @@ export interface DeviceObserver {
 
 /** Devices whose retained state is published per event-loop turn at start. */
 const START_CHUNK = 500;
+
+/** An alarm on MQTT: as the API has it, without its history (GET /api/v1/alarms/{id} has that). */
+const alarmJson = ({ history: _, ...rest }: AlarmInfo) => rest;
 
 const online = (on: boolean) => Buffer.from(on ? 'online' : 'offline');
 
@@ -61,6 +64,8 @@ export class Mirror {
         this.observer?.changed(device.id);
       }),
       bus.subscribe('device.removed', ({ id }) => this.removed(id)),
+      // Each node's broker has its own clients: every node mirrors every alarm change (published once, by the node that evaluated it).
+      bus.subscribe('alarm', ({ alarm }) => this.alarm(alarm)),
     );
   }
 
@@ -83,6 +88,8 @@ export class Mirror {
         if (e === undefined) continue; // deleted meanwhile
         if (!this.statusKnown.has(id)) this.status(id, e.session?.isOpen ?? false);
         this.twin(await this.ctx.twins.get(id));
+        const alarms = this.ctx.alarmEvaluator.current(id);
+        if (alarms.length > 0) this.publisher.publish(outMessage(this.topics.alarms(id), 'state', json(alarms.map(alarmJson)), 'status'));
       }
       await new Promise((resolve) => setImmediate(resolve));
     }
@@ -112,10 +119,21 @@ export class Mirror {
     });
   }
 
+  private alarm(a: AlarmInfo): void {
+    this.publisher.publish(outMessage(this.topics.alarmStream(), 'stream', () => json(alarmJson(a)), 'events'));
+    const current = this.ctx.alarmEvaluator.current(a.device).map(alarmJson);
+    this.publisher.publish(outMessage(this.topics.alarms(a.device), 'state', json(current), 'status'));
+  }
+
   private removed(device: string): void {
     this.statusKnown.delete(device);
     this.twinVersions.delete(device);
-    for (const topic of [this.topics.status(device), this.topics.twinDesired(device), this.topics.twinReported(device)]) {
+    for (const topic of [
+      this.topics.status(device),
+      this.topics.twinDesired(device),
+      this.topics.twinReported(device),
+      this.topics.alarms(device),
+    ]) {
       this.publisher.publish(tombstone(topic));
     }
     this.observer?.removed(device);

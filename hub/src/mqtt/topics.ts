@@ -47,6 +47,14 @@ export class Topics {
   commandStatus(id: string, name: string): string {
     return `${this.devices}${id}/cmd/${name}/status`;
   }
+  /** The device's alarms not cleared, retained (README.md § Alarms and notifications). */
+  alarms(id: string): string {
+    return `${this.devices}${id}/alarms`;
+  }
+  /** Every alarm change, as a stream. */
+  alarmStream(): string {
+    return `${this.prefix}/alarms`;
+  }
   hubStatus(): string {
     return `${this.prefix}/hub/status`;
   }
