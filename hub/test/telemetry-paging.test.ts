@@ -140,6 +140,32 @@ describe('raw telemetry paging', () => {
     await d.close();
   });
 
+  it('keeps cursors small after long text values, at equal times too', async () => {
+    const token = await t.api.provision('page-text');
+    const d = await TestDevice.connect(t.ws, token);
+    const base = Math.floor(Date.now() / 1000) - 100;
+    const long = (c: string) => c.repeat(4_000);
+    await d.waitAck(
+      d.telemetry([
+        { bt: base, n: 'note', vs: long('b') },
+        { n: 'note', vs: long('a') },
+        { n: 'note', vs: long('c') },
+      ]),
+    );
+    const seen: string[] = [];
+    let url = `/devices/page-text/telemetry?from=${base * 1000}&limit=1`;
+    for (let i = 0; i < 5; i++) {
+      const r = await t.api.get(url);
+      assert.equal(r.status, 200, JSON.stringify(r.body).slice(0, 300));
+      seen.push(...r.body.series.flatMap((x: { points: Point[] }) => x.points.map((p) => (p.vs ?? '').slice(0, 1))));
+      if (r.body.next === null) break;
+      assert.ok(r.body.next.length < 400, `a cursor of ${r.body.next.length} characters`);
+      url = `/devices/page-text/telemetry?cursor=${r.body.next}&limit=1`;
+    }
+    assert.deepStrictEqual([...seen].sort(), ['a', 'b', 'c']);
+    await d.close();
+  });
+
   it('refuses a cursor of another device, a forged one, and a cursor with bucket', async () => {
     await t.api.provision('page-other');
     const token = await t.api.provision('page-2');

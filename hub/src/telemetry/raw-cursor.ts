@@ -4,7 +4,7 @@
 // secret (it names nothing the reader could not query) and checked on the way in
 // like any other input.
 
-import { type RawPosition, valueFromJson, valueToJson } from './raw-order.js';
+import { keyFromJson, keyToJson, type RawPosition } from './raw-order.js';
 
 export interface RawCursor {
   device: string;
@@ -34,7 +34,7 @@ export function encodeCursor(c: RawCursor): string {
     f: c.from,
     t: c.to,
     n: c.names ?? null,
-    p: [...c.partial].map(([name, p]) => [name, p.ts, valueToJson(p.value), p.skip]),
+    p: [...c.partial].map(([name, p]) => [name, p.ts, keyToJson(p.key), p.skip]),
     r: c.restAfter ?? null,
   };
   return Buffer.from(JSON.stringify(doc)).toString('base64url');
@@ -60,10 +60,10 @@ export function decodeCursor(text: string): RawCursor | undefined {
   const partial = new Map<string, RawPosition>();
   for (const e of p) {
     if (!Array.isArray(e) || e.length !== 4) return undefined;
-    const [name, ts, value, skip] = e as unknown[];
-    const val = valueFromJson(value);
-    if (typeof name !== 'string' || !isTime(ts) || val === undefined || !isTime(skip) || skip < 1) return undefined;
-    partial.set(name, { ts, value: val, skip });
+    const [name, ts, k, skip] = e as unknown[];
+    const key = keyFromJson(k);
+    if (typeof name !== 'string' || !isTime(ts) || key === undefined || !isTime(skip) || skip < 1) return undefined;
+    partial.set(name, { ts, key, skip });
   }
   return { device: d, from: f, to: t, names: n === null ? undefined : (n as string[]), partial, restAfter: r ?? undefined };
 }

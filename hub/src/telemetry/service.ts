@@ -5,7 +5,7 @@ import type { ResolvedRecord } from '@halyard/firmware-protocol';
 import type { LatestPoint, Points, PointValue, SeriesLookup, SeriesRef, TelemetryStore } from '../store/store.js';
 import { type Bucket, BucketAccumulator } from './buckets.js';
 import { recordPoints } from './points.js';
-import { compareToPosition, type RawPosition, sortByTimeValue } from './raw-order.js';
+import { compareKeys, compareToPosition, type RawPosition, sortByTimeKey, sortKey } from './raw-order.js';
 import { SeriesLimit, type SeriesRefusal } from './series-limit.js';
 import { TelemetryTail } from './tail.js';
 
@@ -87,7 +87,7 @@ export class TelemetryService {
   }
 
   /**
-   * A page of raw points of one series in [from, to] in (time, value) order
+   * A page of raw points of one series in [from, to] in (time, key) order
    * (raw-order.ts): at most `limit`, after `after` when given, and the position
    * to resume at when more remain. The range is read in windows that adapt to
    * the data's density, so a page holds about `limit` points in memory whatever
@@ -110,14 +110,14 @@ export class TelemetryService {
       const gen = await this.store.compacted();
       const found = await this.store.blockPoints(s.id, lo, hi, gen);
       this.tail.points(device, s.name, gen, lo, hi, found);
-      const sorted = sortByTimeValue(found);
+      const sorted = sortByTimeKey(found);
       let read = 0;
       for (let i = 0; i < sorted.ts.length; i++) {
         const t = sorted.ts[i] as number;
         const v = sorted.values[i] as PointValue;
         if (t < lo || t > hi) continue;
         read++;
-        if (after !== undefined) {
+        if (after !== undefined && t <= after.ts) {
           const c = compareToPosition(t, v, after);
           if (c < 0) continue;
           if (c === 0 && skip > 0) {
@@ -137,10 +137,15 @@ export class TelemetryService {
     if (out.ts.length <= limit) return { points: out, next: undefined };
     out.ts.length = limit;
     out.values.length = limit;
-    const last: RawPosition = { ts: out.ts[limit - 1] as number, value: out.values[limit - 1] as PointValue, skip: 0, window: width };
+    const last: RawPosition = {
+      ts: out.ts[limit - 1] as number,
+      key: sortKey(out.values[limit - 1] as PointValue),
+      skip: 0,
+      window: width,
+    };
     // Points equal to the last delivered, on this page and (when it resumed among them) before it.
     for (let i = limit - 1; i >= 0 && compareToPosition(out.ts[i] as number, out.values[i] as PointValue, last) === 0; i--) last.skip++;
-    if (after !== undefined && compareToPosition(last.ts, last.value, after) === 0) last.skip += after.skip;
+    if (after !== undefined && last.ts === after.ts && compareKeys(last.key, after.key) === 0) last.skip += after.skip;
     return { points: out, next: last };
   }
 
