@@ -203,7 +203,8 @@ describe('exports', () => {
       for (let j = 1; j < 1_000; j++) pack.push({ t: (i + j) / 1000, n: 'big', v: i + j });
       last = d.telemetry(pack);
     }
-    await d.waitAck(last);
+    // 200,000 points: more than loopback's socket buffers hold. PostgreSQL on a loaded machine takes a while.
+    await d.waitAck(last, 120_000);
     await d.close();
     const ended = () => t.logs.find((l) => l.msg === 'export ended' && l.filename === 'exp-big-telemetry');
     await new Promise<void>((resolve, reject) => {
