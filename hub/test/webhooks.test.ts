@@ -194,6 +194,49 @@ describe('webhooks', () => {
     receiver.failFirst = 0;
   });
 
+  it("one webhook's backlog does not hold up another's deliveries", async () => {
+    // A's receiver holds every request open until released; B's answers at once.
+    const held: import('node:http').ServerResponse[] = [];
+    const slow = createServer((_req, res) => {
+      held.push(res);
+    });
+    slow.listen(0, '127.0.0.1');
+    await once(slow, 'listening');
+    const slowUrl = `http://127.0.0.1:${(slow.address() as AddressInfo).port}/hook`;
+    const a = await t.api.post('/webhooks', { name: 'slow', url: slowUrl, events: ['device.online', 'device.offline'] });
+    assert.equal(a.status, 201);
+    const b = await createWebhook(t.api, receiver, url, { events: ['alarm'] });
+    const token = await t.api.provision('wh-backlog');
+    // 160 presence deliveries for A, more than one read of the queue would see at once
+    // (8 devices, 10 connections each: under the 20 a minute a device may make).
+    const tokens = await Promise.all([...Array(8).keys()].map((i) => t.api.provision(`wh-backlog-${i}`)));
+    for (const tk of tokens) for (let i = 0; i < 10; i++) await (await TestDevice.connect(t.ws, tk)).close();
+    try {
+      await eventually(async () => {
+        const r = await t.api.get(`/webhooks/${a.body.id}/deliveries?state=pending&limit=1000`);
+        return r.body.deliveries.length >= 150 ? true : undefined;
+      }, "A's backlog queued");
+      const rule = await operator.post('/alarm-rules', {
+        name: 'backlog',
+        severity: 'major',
+        selector: { devices: ['wh-backlog'] },
+        condition: { kind: 'metric', metric: 'level', above: 1 },
+      });
+      assert.equal(rule.status, 201, JSON.stringify(rule.body));
+      const dev = await TestDevice.connect(t.ws, token);
+      await dev.waitAck(dev.telemetry([{ n: 'level', v: 5 }]));
+      await receiver.bodyWhere((x) => x.type === 'alarm' && x.data.alarm.device === 'wh-backlog', "B's alarm, while A is stuck");
+      assert.ok(held.length <= 1, `A has one attempt in flight (${held.length})`);
+      await dev.close();
+    } finally {
+      for (const res of held) res.writeHead(204).end();
+      slow.closeAllConnections();
+      slow.close();
+    }
+    await t.api.delete(`/webhooks/${a.body.id}`);
+    await t.api.delete(`/webhooks/${b.id}`);
+  });
+
   it('the test button sends a test delivery', async () => {
     const hook = await createWebhook(t.api, receiver, url);
     const r = await t.api.post(`/webhooks/${hook.id}/test`);

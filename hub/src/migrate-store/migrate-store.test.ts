@@ -219,7 +219,7 @@ async function answers(store: Store<Meta>): Promise<unknown> {
   out.alarms = await store.listAlarms({ limit: 100 });
   out.webhooks = await store.listWebhooks();
   out.deliveries = await store.listDeliveries({ webhook: 'wh-1', limit: 100 });
-  out.due = await store.dueDeliveries({ now: T0 + 10, limit: 100 });
+  out.due = await store.dueDeliveries({ webhook: 'wh-1', now: T0 + 10, limit: 100 });
   for (const d of devices) {
     const series = (await telemetry.series(d.rowid)).sort((x, y) => x.name.localeCompare(y.name));
     const per: Record<string, unknown> = {

@@ -395,7 +395,7 @@ CREATE TABLE webhook_deliveries (
   last_error  TEXT,
   finished_at INTEGER
 );
-CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_at) WHERE state = 'pending';
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (webhook, next_at) WHERE state = 'pending';
 CREATE INDEX webhook_deliveries_webhook ON webhook_deliveries (webhook, rowid);
 `,
   },

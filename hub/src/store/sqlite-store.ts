@@ -196,7 +196,7 @@ export class SqliteStore<M = unknown> implements Store<M> {
   async listDeliveries(q: webhooks.DeliveryQuery): Promise<webhooks.DeliveryRecord[]> {
     return webhooks.listDeliveries(this.reader.db, q);
   }
-  async dueDeliveries(q: { now: number; limit: number }): Promise<webhooks.DueDelivery[]> {
+  async dueDeliveries(q: { webhook: string; now: number; limit: number }): Promise<webhooks.DueDelivery[]> {
     return webhooks.dueDeliveries(this.reader.db, q);
   }
   async nextDueDelivery(): Promise<number | undefined> {

@@ -316,8 +316,8 @@ export interface StoreReads {
   getWebhook(id: string): Promise<WebhookRecord | undefined>;
   /** A webhook's deliveries, newest first. */
   listDeliveries(q: DeliveryQuery): Promise<DeliveryRecord[]>;
-  /** Pending deliveries due at `now`, oldest due first. */
-  dueDeliveries(q: { now: number; limit: number }): Promise<DueDelivery[]>;
+  /** A webhook's pending deliveries due at `now`, oldest due first. */
+  dueDeliveries(q: { webhook: string; now: number; limit: number }): Promise<DueDelivery[]>;
   /** When the next pending delivery is due; undefined when none is pending. */
   nextDueDelivery(): Promise<number | undefined>;
   /** Pending deliveries by webhook id. */

@@ -168,14 +168,14 @@ export function pruneDeliveries(db: Db, a: { before: number }): number {
   return sql(db, "DELETE FROM webhook_deliveries WHERE state <> 'pending' AND finished_at < ?").run(a.before).changes;
 }
 
-/** Pending deliveries due at `now`, oldest due first. */
-export function dueDeliveries(db: Db, q: { now: number; limit: number }): DueDelivery[] {
+/** A webhook's pending deliveries due at `now`, oldest due first. */
+export function dueDeliveries(db: Db, q: { webhook: string; now: number; limit: number }): DueDelivery[] {
   return (
     sql(
       db,
       `SELECT id, webhook, event, body, attempts, created_at FROM webhook_deliveries
-       WHERE state = 'pending' AND next_at <= ? ORDER BY next_at, rowid LIMIT ?`,
-    ).all(q.now, q.limit) as { id: string; webhook: string; event: string; body: string; attempts: number; created_at: number }[]
+       WHERE webhook = ? AND state = 'pending' AND next_at <= ? ORDER BY next_at, rowid LIMIT ?`,
+    ).all(q.webhook, q.now, q.limit) as { id: string; webhook: string; event: string; body: string; attempts: number; created_at: number }[]
   ).map((r) => ({
     id: r.id,
     webhook: r.webhook,

@@ -285,13 +285,15 @@ export class WebhookService {
           const n = await this.store.op('pruneDeliveries', { before: now - LOG_KEEP_MS });
           if (n > 0) this.log.info({ deliveries: n }, 'pruned the webhook delivery log');
         }
-        const due = await this.store.dueDeliveries({ now, limit: 100 });
-        for (const d of due) {
+        // Each webhook's oldest due delivery: one webhook's backlog never holds up another's.
+        for (const w of this.hooks) {
           if (this.inFlight.size >= MAX_IN_FLIGHT) break;
-          if (this.inFlight.has(d.webhook)) continue;
-          this.inFlight.add(d.webhook);
+          if (this.inFlight.has(w.id)) continue;
+          const [d] = await this.store.dueDeliveries({ webhook: w.id, now, limit: 1 });
+          if (d === undefined) continue;
+          this.inFlight.add(w.id);
           void this.attempt(d).finally(() => {
-            this.inFlight.delete(d.webhook);
+            this.inFlight.delete(w.id);
             this.wake?.();
           });
         }

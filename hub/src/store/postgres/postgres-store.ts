@@ -422,7 +422,7 @@ export class PostgresStore<M = unknown> extends EventEmitter<StoreEvents<M>> imp
   listDeliveries(q: DeliveryQuery) {
     return this.read('listing webhook deliveries', () => webhooks.listDeliveries(this.pool, q));
   }
-  dueDeliveries(q: { now: number; limit: number }) {
+  dueDeliveries(q: { webhook: string; now: number; limit: number }) {
     return this.read('reading due webhook deliveries', () => webhooks.dueDeliveries(this.pool, q));
   }
   nextDueDelivery() {

@@ -89,12 +89,12 @@ export async function pruneDeliveries(db: Queryable, a: { before: number }): Pro
   return (await db.query("DELETE FROM webhook_deliveries WHERE state <> 'pending' AND finished_at < $1", [a.before])).rowCount ?? 0;
 }
 
-export async function dueDeliveries(db: Queryable, q: { now: number; limit: number }): Promise<DueDelivery[]> {
+export async function dueDeliveries(db: Queryable, q: { webhook: string; now: number; limit: number }): Promise<DueDelivery[]> {
   return (
     await db.query<DueDelivery>(
       `SELECT id, webhook, event, body, attempts, created_at AS "createdAt" FROM webhook_deliveries
-       WHERE state = 'pending' AND next_at <= $1 ORDER BY next_at, rowid LIMIT $2`,
-      [q.now, q.limit],
+       WHERE webhook = $1 AND state = 'pending' AND next_at <= $2 ORDER BY next_at, rowid LIMIT $3`,
+      [q.webhook, q.now, q.limit],
     )
   ).rows;
 }
