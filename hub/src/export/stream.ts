@@ -32,11 +32,18 @@ const CONTENT_TYPE: Record<ExportFormat, string> = {
   ndjson: 'application/x-ndjson; charset=utf-8',
 };
 
+/**
+ * Longest an export waits for its client to take the next chunk (ms): a client that
+ * neither reads nor disconnects would otherwise hold one of the hub's export slots
+ * (and a store cursor's worth of state) for ever.
+ */
+export const EXPORT_STALL_MS = 120_000;
+
 /** Figures about an export, for logs and metrics. */
 export interface ExportDone {
   rows: number;
   bytes: number;
-  /** Ended by the client before the last page. */
+  /** Ended by the client before the last page (or abandoned: no read for EXPORT_STALL_MS). */
   aborted: boolean;
 }
 
@@ -51,13 +58,16 @@ export function exportResponse<R>(
   pages: AsyncIterable<R[]>,
   log: Logger,
   done?: (d: ExportDone) => void,
+  stallMs = EXPORT_STALL_MS,
 ): Response {
   const it = pages[Symbol.asyncIterator]();
   const encoder = new TextEncoder();
   const stats: ExportDone = { rows: 0, bytes: 0, aborted: false };
   let header = format === 'csv';
   let finished = false;
+  let stall: NodeJS.Timeout | undefined;
   const finish = () => {
+    clearTimeout(stall);
     if (finished) return;
     finished = true;
     done?.(stats);
@@ -65,6 +75,7 @@ export function exportResponse<R>(
   const body = new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
+        clearTimeout(stall);
         try {
           let text = '';
           if (header) {
@@ -93,6 +104,14 @@ export function exportResponse<R>(
           const bytes = encoder.encode(text);
           stats.bytes += bytes.length;
           controller.enqueue(bytes);
+          stall = setTimeout(() => {
+            stats.aborted = true;
+            log.warn({ filename, rows: stats.rows, stallMs }, 'export abandoned: the client stopped reading');
+            controller.error(new Error('the client stopped reading'));
+            finish();
+            void it.return?.();
+          }, stallMs);
+          stall.unref();
         } catch (err) {
           log.warn({ err, filename }, 'export failed after it started');
           controller.error(err);
