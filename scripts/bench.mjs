@@ -21,6 +21,11 @@ const SCENARIOS = {
   storage: { file: 'bench/src/storage.bench.ts', what: 'telemetry bytes per point per profile: block codec vs first format vs Gorilla' },
   export: { file: 'bench/src/export.bench.ts', what: 'streamed CSV/NDJSON export of 10M points: MB/s and hub RSS against its RSS at rest' },
   postgres: { file: 'bench/src/postgres.bench.ts', what: 'ingest and queries on PostgreSQL beside SQLite (skipped without PostgreSQL)' },
+  firmware: { file: 'bench/src/firmware.bench.ts', what: 'a firmware image to every device at once vs a bare ws server serving it' },
+  cluster: {
+    file: 'bench/src/cluster.bench.ts',
+    what: 'one node vs a two-node cluster, commands across nodes, takeover, failover after kill -9 (skipped without PostgreSQL/Redis)',
+  },
 };
 
 const args = process.argv.slice(2);

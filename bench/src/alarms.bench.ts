@@ -8,7 +8,7 @@
 
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { openDatabase } from '@halyard/hub';
+import { createLogger, loadConfig, openDatabase, startHub as startHubInProcess } from '@halyard/hub';
 import { type BenchRow, parseBenchArgs, report, size } from '../../scripts/bench-lib.js';
 import { measure, type SearchOptions, type Step } from './ingest-search.js';
 import { seedDevices, startHub, startLoadgen } from './lib.js';
@@ -79,8 +79,10 @@ const none = await side(false);
 const withRules = await side(true);
 const sides = [none, withRules];
 for (let round = 0; round < ROUNDS; round++) {
+  // Turns alternate who goes first, so an order effect falls on both.
+  const order = round % 2 === 0 ? sides : [...sides].reverse();
   for (const kind of ['fixed', 'max'] as const) {
-    for (const s of sides) {
+    for (const s of order) {
       for (const other of sides) if (other !== s) await other.gen.request({ cmd: 'pause' }, 'paused');
       s[kind].push(await measure(s.gen, s.hub.child.pid, s.hub.port, kind === 'fixed' ? RATE : 0, o));
     }
@@ -90,6 +92,48 @@ for (const s of sides) {
   await s.gen.request({ cmd: 'stop' }, 'stopped');
   await s.hub.child.stop();
   rmSync(s.dir, { recursive: true, force: true });
+}
+
+/**
+ * The evaluation's own cost, without sockets or a second process: a hub in this
+ * process (seeded as above, on SQLite) is handed committed-telemetry bus events
+ * directly, as the gateway publishes them, and the process's CPU time per event is
+ * taken with and without the rules (every subscriber runs: MQTT mirror, consoles,
+ * alarms). Alternating, medians.
+ */
+async function busCostUs(rules: boolean, frames: number): Promise<number> {
+  const seeded = seedDevices(DEVICES);
+  if (rules) seedRules(seeded.dir);
+  const config = loadConfig(
+    ['--port', '0', '--host', '127.0.0.1', '--mqtt-port', '0', '--data-dir', seeded.dir, '--admin-password', 'bench-admin-password'],
+    {},
+  );
+  const hub = await startHubInProcess(config, createLogger({ ...config, logLevel: 'silent' }));
+  const ids = seeded.tokens.map((t) => t.slice(0, t.indexOf('.')));
+  const t0 = Date.now();
+  const pack = (i: number) => Array.from({ length: RECORDS }, (_, k) => ({ name: `m${k}`, unit: 'W', value: 20 + k + 0.5, time: t0 + i }));
+  const c0 = process.cpuUsage();
+  for (let i = 0; i < frames; i++) {
+    hub.ctx.bus.publish('telemetry', { device: ids[i % ids.length] as string, records: pack(i) });
+    // Let the sinks the events feed run as they would between socket reads.
+    if (i % 1_000 === 999) await new Promise((r) => setImmediate(r));
+  }
+  const c = process.cpuUsage(c0);
+  await hub.close();
+  rmSync(seeded.dir, { recursive: true, force: true });
+  return (c.user + c.system) / frames;
+}
+const BUS_FRAMES = size(args, 200_000, 100_000, 5_000);
+const busNone: number[] = [];
+const busRules: number[] = [];
+for (let round = 0; round < ROUNDS; round++) {
+  if (round % 2 === 0) {
+    busNone.push(await busCostUs(false, BUS_FRAMES));
+    busRules.push(await busCostUs(true, BUS_FRAMES));
+  } else {
+    busRules.push(await busCostUs(true, BUS_FRAMES));
+    busNone.push(await busCostUs(false, BUS_FRAMES));
+  }
 }
 
 const pts = (s: Step) => s.acked * RECORDS;
@@ -116,6 +160,15 @@ const rows: BenchRow[] = [
       ackP99ms: median(withRules.fixed.map((x) => x.p99)),
       baselineAckP99ms: median(none.fixed.map((x) => x.p99)),
     },
+  },
+  {
+    scenario: 'alarms',
+    case: `CPU per committed 10-record frame on the hub's bus (all subscribers), ${RULES} rules per device (median of ${ROUNDS})`,
+    value: median(busRules),
+    unit: 'µs',
+    baseline: 'the same without rules',
+    baselineValue: median(busNone),
+    extra: { evaluationUs: Math.round((median(busRules) - median(busNone)) * 100) / 100 },
   },
 ];
 report(rows, args);

@@ -32,9 +32,25 @@ describe('npm run bench', () => {
       // Without PostgreSQL's binaries the postgres scenario says so and records nothing.
       const pgSkipped = /postgres: skipped, PostgreSQL not found/.test(run.stdout);
       if (pgSkipped) console.log('# postgres scenario skipped: PostgreSQL binaries not found (install the Debian package postgresql)');
+      // The cluster scenario needs PostgreSQL and Redis.
+      const clusterSkipped = /cluster: skipped/.test(run.stdout);
+      if (clusterSkipped) console.log('# cluster scenario skipped: PostgreSQL or Redis not found');
       assert.deepStrictEqual(
         [...new Set(rows.map((r) => r.scenario))],
-        ['codec', 'ingest', 'mqtt', 'connections', 'commands', 'storm', 'queries', 'storage', 'export', ...(pgSkipped ? [] : ['postgres'])],
+        [
+          'codec',
+          'ingest',
+          'mqtt',
+          'connections',
+          'commands',
+          'storm',
+          'queries',
+          'storage',
+          'export',
+          ...(pgSkipped ? [] : ['postgres']),
+          'firmware',
+          ...(clusterSkipped ? [] : ['cluster']),
+        ],
       );
       for (const r of rows) {
         assert.ok(Number.isFinite(r.value), `${r.scenario}: a number`);

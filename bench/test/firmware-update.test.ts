@@ -3,13 +3,15 @@
 // store (HALYARD_TEST_STORE=postgres for the PostgreSQL pass). An image is uploaded
 // and signed, one device at a time is updated through the API, and each fault of
 // the simulator ends in the state the spec gives it; a hub restart mid-download
-// resumes at the device's offset; a cancel stops a download and frees the image.
+// resumes at the device's offset, and so does a hub process killed with SIGKILL; a
+// cancel stops a download and frees the image.
 
 import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { type Fleet, parseUpdateKey, startFleet, type UpdateFault } from '@halyard/device-sim';
 import { startTestHub, type TestHub } from '@halyard/hub/test/hub';
-import { eventually } from '../src/lib.js';
+import { eventually, login, seedDevices, startHub } from '../src/lib.js';
 
 const MODEL = 'sim-relay';
 const IMAGE = Buffer.from(new Uint8Array(300_000).map((_, i) => (i * 2_654_435_761) >>> 24));
@@ -41,17 +43,18 @@ async function uploadImage(t: TestHub, version: string, bytes = IMAGE): Promise<
  * back online (the answer to the repeated offer, SPEC.md §12.4): 0 would mean the
  * download started over.
  */
-function progressAfterReconnect(fleet: Fleet): Promise<number> {
+function progressAfterReconnect(fleet: Fleet, id?: string): Promise<number> {
   return new Promise((resolve) => {
     let phase: 'up' | 'down' | 'back' = 'up';
-    fleet.events.on('offline', () => {
-      if (phase === 'up') phase = 'down';
+    const mine = (e: { id: string }) => id === undefined || e.id === id;
+    fleet.events.on('offline', (e) => {
+      if (mine(e) && phase === 'up') phase = 'down';
     });
-    fleet.events.on('online', () => {
-      if (phase === 'down') phase = 'back';
+    fleet.events.on('online', (e) => {
+      if (mine(e) && phase === 'down') phase = 'back';
     });
     fleet.events.on('update', (e) => {
-      if (phase === 'back' && e.state === 'downloading') resolve(e.progress);
+      if (mine(e) && phase === 'back' && e.state === 'downloading') resolve(e.progress);
     });
   });
 }
@@ -233,6 +236,89 @@ describe('firmware updates across a hub restart', () => {
     } finally {
       await Promise.all(fleets.map((f) => f.stop()));
       await t.close();
+    }
+  });
+});
+
+// The compiled hub as a process of its own (bench/src/lib.ts), on SQLite whatever the test store: a SIGKILL loses nothing committed.
+describe('firmware updates across a hub killed with SIGKILL', () => {
+  it('every device resumes at its offset once the hub is back; each update succeeds in one attempt', async () => {
+    const DEVICES = 5;
+    const seeded = seedDevices(DEVICES);
+    let hub = await startHub(seeded.dir);
+    const port = hub.port;
+    const base = `http://127.0.0.1:${port}/api/v1`;
+    let auth = { authorization: `Bearer ${await login(port)}` };
+    const up = await fetch(`${base}/firmware?model=${MODEL}&version=6.0.0`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/octet-stream' },
+      body: IMAGE,
+    });
+    assert.equal(up.status, 201);
+    const firmware = ((await up.json()) as { id: string }).id;
+    const devices = seeded.tokens.map((token) => ({ id: token.slice(0, token.lastIndexOf('.')), token }));
+    // 60 KB/s each: the 300 KB image takes about 5 s, time to kill the hub in the middle.
+    const fleet = startFleet({
+      hub: `ws://127.0.0.1:${port}`,
+      devices,
+      profile: 'relay',
+      rate: 0.2,
+      backoff: { baseMs: 50, capMs: 300 },
+      seed: 11,
+      updates: { speed: 60_000 },
+    });
+    try {
+      const get = async (path: string) => (await fetch(`${base}${path}`, { headers: auth })).json() as Promise<Record<string, unknown>>;
+      await eventually(
+        async () => {
+          for (const d of devices) if ((await get(`/devices/${d.id}`)).online !== true) return undefined;
+          return true;
+        },
+        'all online',
+        TIMEOUT,
+      );
+      const jobs: string[] = [];
+      for (const d of devices) {
+        const r = await fetch(`${base}/devices/${d.id}/update`, {
+          method: 'POST',
+          headers: { ...auth, 'content-type': 'application/json' },
+          body: JSON.stringify({ firmware }),
+        });
+        assert.equal(r.status, 201);
+        jobs.push(((await r.json()) as { id: string }).id);
+      }
+      const held = await eventually(
+        async () => {
+          const progress = await Promise.all(jobs.map(async (j) => (await get(`/updates/${j}`)).progress as number));
+          return progress.every((p) => p >= IMAGE.length / 5) ? progress : undefined;
+        },
+        'a fifth of the image held by every device',
+        TIMEOUT,
+      );
+      const resumed = devices.map((d) => progressAfterReconnect(fleet, d.id));
+      await hub.child.stop('SIGKILL');
+      hub = await startHub(seeded.dir, ['--port', String(port)]);
+      auth = { authorization: `Bearer ${await login(port)}` };
+      const done = await eventually(
+        async () => {
+          const all = await Promise.all(jobs.map((j) => get(`/updates/${j}`)));
+          return all.every((u) => u.state === 'succeeded') ? all : undefined;
+        },
+        'every update succeeded',
+        TIMEOUT,
+      );
+      assert.deepEqual(
+        done.map((u) => u.attempts),
+        jobs.map(() => 1),
+        'no new attempt: each download went on',
+      );
+      const at = await Promise.all(resumed);
+      for (const [i, p] of at.entries())
+        assert.ok(p >= (held[i] as number), `device ${i} resumed at ${p}, held ${held[i]} before the kill`);
+    } finally {
+      await fleet.stop();
+      await hub.child.stop();
+      rmSync(seeded.dir, { recursive: true, force: true });
     }
   });
 });

@@ -127,3 +127,12 @@ test('--token takes one device credential instead of a tokens file', () => {
   configError(() => loadConfig(['--token', token, '--token-file', 'f'], {}), /--token and --token-file/);
   configError(() => loadConfig(['--token-file', 'f', '--provision', '--password', 'x'], {}), /do not go together/);
 });
+
+test('firmware update flags: speed as a size per second, window 1-16, a known fault', () => {
+  const c = loadConfig(['--update-speed', '64KiB', '--update-window', '8', '--update-fault', 'boot-fail', '--update-key', 'key.pem'], {});
+  assert.deepEqual([c.updateSpeed, c.updateWindow, c.updateFault, c.updateKey], [65_536, 8, 'boot-fail', 'key.pem']);
+  assert.deepEqual([loadConfig([], {}).updateSpeed, loadConfig([], {}).updateWindow], [0, 4]);
+  configError(() => loadConfig(['--update-window', '17'], {}), /--update-window must be from 1 to 16/);
+  configError(() => loadConfig(['--update-fault', 'melt'], {}), /--update-fault must be one of corrupt, install-fail/);
+  configError(() => loadConfig(['--update-speed', 'fast'], {}), /--update-speed: "fast" is not a size/);
+});

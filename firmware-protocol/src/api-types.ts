@@ -2,6 +2,7 @@
 // (CBOR). The web console imports these; the hub builds them.
 
 import type { JsonObject, JsonValue } from './merge-patch.js';
+import type { UpdateStateName } from './update.js';
 
 export type Role = 'admin' | 'operator' | 'viewer';
 
@@ -96,6 +97,33 @@ export interface CommandInfo {
   history: { state: CommandState; at: number }[];
 }
 
+/** A firmware update of one device (docs/firmware.md; SPEC.md §12 names its states and reasons). */
+export interface UpdateInfo {
+  /** The job id the device sees in UPDATE_OFFER. */
+  id: string;
+  device: string;
+  /** The image's id; null once a finished update's image was deleted. */
+  firmware: string | null;
+  /** The fleet job it belongs to; null for a single-device update. */
+  job: string | null;
+  state: UpdateStateName;
+  /** Bytes the device holds. */
+  progress: number;
+  /** The image's size in bytes; null once its image was deleted. */
+  size: number | null;
+  /** SPEC.md §12.6 reason name and code. */
+  reason: string | null;
+  reasonCode: number | null;
+  detail: string | null;
+  fromFw: string | null;
+  toFw: string;
+  attempts: number;
+  createdAt: number;
+  createdBy: string;
+  updatedAt: number;
+  finishedAt: number | null;
+}
+
 export interface TwinInfo {
   device: string;
   desired: JsonObject;
@@ -140,6 +168,29 @@ export interface HubStats {
   eventLoopLagMs: number;
   dbBytes: number;
   bridges: { url: string; state: string; queued: number; dropped: number }[];
+  /** Cluster mode: the node that answered (--node-id). */
+  node?: string;
+  /** Cluster mode: every node that reported within the last few seconds, this one included, by node id. */
+  nodes?: NodeStats[];
+}
+
+/** One node of a cluster, as it last reported itself (README.md, Running a cluster). */
+export interface NodeStats {
+  node: string;
+  /** Runs the singleton work (retention, discovery, bridges). */
+  leader: boolean;
+  /** ms since the epoch of this report. */
+  time: number;
+  connectedDevices: number;
+  consoles: number;
+  mqttClients: number;
+  framesInPerSec: number;
+  framesOutPerSec: number;
+  ackLatencyP99: number;
+  eventLoopLagMs: number;
+  /** Whether the node reaches Redis and PostgreSQL now. */
+  redis: boolean;
+  postgres: boolean;
 }
 
 export interface ApiErrorBody {

@@ -4,8 +4,9 @@
 //
 //   npm run vectors -w @halyard/firmware-protocol
 
+import { createHash, createPrivateKey, createPublicKey, sign } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { DEFAULT_LIMITS, decode, type Encodable, encode, encodeCbor, type Message } from '../src/index.js';
+import { DEFAULT_LIMITS, decode, type Encodable, encode, encodeCbor, type Message, signedBytes } from '../src/index.js';
 import { toJson } from './vector-json.js';
 
 const NOW = 1_764_000_000_000; // 2025-11-24T16:00:00Z, the "now" of relative SenML times
@@ -682,4 +683,45 @@ writeFileSync(
   )}\n`,
 );
 writeFileSync(new URL('invalid.json', dir), `${JSON.stringify({ ...header, now: NOW, vectors: invalid }, null, 2)}\n`);
-console.log(`wrote ${valid.length} valid and ${invalid.length} invalid vectors`);
+
+// The signature of an update offer (SPEC.md §12.8), from a fixed Ed25519 key: Ed25519
+// is deterministic, so an implementation reproduces the signature byte for byte.
+const SEED = Buffer.from('9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60', 'hex'); // RFC 8032 §7.1, test 1
+const privateKey = createPrivateKey({
+  key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), SEED]),
+  format: 'der',
+  type: 'pkcs8',
+});
+const publicKey = Buffer.from(createPublicKey(privateKey).export({ format: 'jwk' }).x as string, 'base64url');
+const signatureVectors = [
+  { model: 'thermostat-t2', fw: '1.5.0', image: 'the bytes of a firmware image' },
+  { model: 'esp32-devkit', fw: '2.0.0-rc.1+build.7', image: '\x00\xff' },
+].map(({ model, fw, image }) => {
+  const bytes = Buffer.from(image);
+  const sha256 = createHash('sha256').update(bytes).digest();
+  const signed = signedBytes({ model, fw, size: bytes.length, sha256 });
+  return {
+    model,
+    fw,
+    size: bytes.length,
+    sha256: hex(sha256),
+    signedBytes: hex(signed),
+    sig: hex(sign(null, signed, privateKey)),
+  };
+});
+writeFileSync(
+  new URL('signatures.json', dir),
+  `${JSON.stringify(
+    {
+      spec: 'firmware-protocol/SPEC.md §12.8',
+      usage:
+        'For each vector, build the signed bytes from model, fw, size and sha256 as SPEC.md §12.8 says: they must equal signedBytes. The Ed25519 signature of signedBytes with the secret key below must equal sig, and sig must verify with publicKey; a device verifies offers this way. The key is the one of RFC 8032 §7.1, test 1: never use it for anything else.',
+      secretKey: hex(SEED),
+      publicKey: hex(publicKey),
+      vectors: signatureVectors,
+    },
+    null,
+    2,
+  )}\n`,
+);
+console.log(`wrote ${valid.length} valid and ${invalid.length} invalid vectors, ${signatureVectors.length} signatures`);

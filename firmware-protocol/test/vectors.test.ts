@@ -3,10 +3,11 @@
 // just what our own encoder happens to write.
 
 import assert from 'node:assert/strict';
+import { createPrivateKey, createPublicKey, sign, verify } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { Decoder } from 'cbor-x';
-import { DEFAULT_LIMITS, decode, encode, type Message } from '../src/index.js';
+import { DEFAULT_LIMITS, decode, encode, type Message, signedBytes } from '../src/index.js';
 import { fromJson } from './vector-json.js';
 
 interface ValidVector {
@@ -99,6 +100,27 @@ describe('invalid test vectors', () => {
         assert.equal(result.error.code, v.error, result.error.message);
         assert.equal(result.error.seq, v.seq, 'the seq an ERROR names (SPEC.md §8.3)');
       }
+    });
+  }
+});
+
+describe('signature vectors (SPEC.md §12.8)', () => {
+  const file = load<{
+    secretKey: string;
+    publicKey: string;
+    vectors: { model: string; fw: string; size: number; sha256: string; signedBytes: string; sig: string }[];
+  }>('signatures.json');
+  const der = (prefix: string, key: string) => Buffer.from(prefix + key, 'hex');
+  const secret = createPrivateKey({ key: der('302e020100300506032b657004220420', file.secretKey), format: 'der', type: 'pkcs8' });
+  const pub = createPublicKey({ key: der('302a300506032b6570032100', file.publicKey), format: 'der', type: 'spki' });
+  for (const v of file.vectors) {
+    it(`${v.model} ${v.fw}`, () => {
+      const signed = signedBytes({ model: v.model, fw: v.fw, size: v.size, sha256: bytes(v.sha256) });
+      assert.equal(Buffer.from(signed).toString('hex'), v.signedBytes);
+      assert.equal(sign(null, signed, secret).toString('hex'), v.sig, 'Ed25519 is deterministic');
+      assert.ok(verify(null, signed, pub, Buffer.from(v.sig, 'hex')));
+      const other = signedBytes({ model: v.model, fw: `${v.fw}.1`, size: v.size, sha256: bytes(v.sha256) });
+      assert.ok(!verify(null, other, pub, Buffer.from(v.sig, 'hex')), 'not for another version');
     });
   }
 });

@@ -9,7 +9,16 @@
 // keeps this node's memory in step with another's (command and twin delivery, the
 // fleet) takes only the others' ('remote'). A single hub has only local events.
 
-import type { AlarmInfo, CommandInfo, DeviceInfo, EventInfo, PresenceInfo, ResolvedRecord, TwinInfo } from '@halyard/firmware-protocol';
+import type {
+  AlarmInfo,
+  CommandInfo,
+  DeviceInfo,
+  EventInfo,
+  PresenceInfo,
+  ResolvedRecord,
+  TwinInfo,
+  UpdateInfo,
+} from '@halyard/firmware-protocol';
 import type { Logger } from './log.js';
 
 export interface BusEvents {
@@ -21,6 +30,8 @@ export interface BusEvents {
   event: { event: EventInfo };
   command: { command: CommandInfo };
   twin: { twin: TwinInfo };
+  /** A firmware update started or changed (updates/service.ts). */
+  update: { update: UpdateInfo };
   /**
    * An operator's sessions ended (logout, disabled, role or password changed, deleted);
    * tokenHash (hex) names the one session that ended, keepTokenHash (hex) the one that
@@ -42,6 +53,7 @@ export const BUS_TOPICS: readonly BusTopic[] = [
   'event',
   'command',
   'twin',
+  'update',
   'session.ended',
   'alarm',
   'alarm.rule',

@@ -62,5 +62,5 @@ export interface HubContext {
   /** Why the hub is not healthy, if it is not. */
   problems(): string[];
   /** Storage figures /healthz shows whether healthy or not. */
-  storageHealth(): { quarantined: number };
+  storageHealth(): { quarantined: number; reachable?: boolean };
 }

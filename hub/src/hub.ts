@@ -6,7 +6,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server } f
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { CONSOLE_PATH, DEVICE_PATH, type Hello, type HubStats } from '@halyard/firmware-protocol';
+import { CONSOLE_PATH, DEVICE_PATH, type Hello, type HubStats, type NodeStats } from '@halyard/firmware-protocol';
 import { getRequestListener } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { AlarmEvaluator, type EvaluatorOptions } from './alarms/evaluator.js';
@@ -17,8 +17,9 @@ import { hashPassword, randomToken } from './auth/secrets.js';
 import { SessionCache } from './auth/sessions.js';
 import { type EventBus, LocalBus } from './bus.js';
 import { type Cluster, joinCluster } from './cluster/cluster.js';
-import { startLeadership } from './cluster/leader-start.js';
+import { leaderGauge, startLeadership } from './cluster/leader-start.js';
 import { type Leadership, whileLeader } from './cluster/leadership.js';
+import { NodeStatsBoard } from './cluster/node-stats.js';
 import { PgLeadership } from './cluster/pg-leadership.js';
 import { CommandService } from './commands/service.js';
 import { type HubConfig, redact } from './config.js';
@@ -27,7 +28,7 @@ import type { HubContext } from './context.js';
 import { DashboardService } from './dashboards/service.js';
 import { DeviceGateway } from './device/gateway.js';
 import type { OwnershipHost } from './device/ownership.js';
-import type { DeviceSession, FrameMeta } from './device/session.js';
+import { type DeviceSession, type FrameMeta, frameRecords } from './device/session.js';
 import { DeviceService } from './devices/service.js';
 import { HubError, HubErrorCode } from './errors.js';
 import type { FirmwareLibrary } from './firmware/library.js';
@@ -86,7 +87,7 @@ export async function startHub(config: Readonly<HubConfig>, log: Logger, options
   await ctx.alarmEvaluator.start();
   await ctx.webhooks.start();
   const singletons = runSingletons(ctx, store);
-  const front = await startFrontEnds(ctx);
+  const front = await startFrontEnds(ctx, cluster);
   const server = createServer(config, front.app);
   routeUpgrades(config, server, devices.gateway, front, log);
   const port = await listen(server, config);
@@ -133,6 +134,9 @@ async function openStore(config: Readonly<HubConfig>, log: Logger, options: Star
   // Listened to before anything else awaits: compaction may set rows aside as soon as it runs.
   const storage = await watchStorage(store, metrics, log, config.store === undefined ? 'sqlite' : 'postgres');
   const leadership = await startLeadership({ store: config.store, cluster: config.cluster, nodeId: config.nodeId }, log);
+  leaderGauge(metrics.registry, leadership);
+  // Every series says which node it came from, so one Prometheus can scrape them all.
+  if (config.cluster !== undefined) metrics.registry.setDefaultLabels({ node: config.nodeId });
   return { ...engine, metrics, storage, leadership };
 }
 
@@ -166,6 +170,8 @@ async function openPostgres(url: string, config: Readonly<HubConfig>, log: Logge
       retentionMs: config.retention,
       // Run by the leader instead (runSingletons): one node of a cluster at a time.
       maintenanceIntervalMs: 0,
+      // The gateway decoded every frame to validate it: the store uses those records.
+      records: frameRecords,
     });
   } catch (err) {
     const password = passwordOf(url);
@@ -201,12 +207,18 @@ async function startCluster(config: Readonly<HubConfig>, { store, metrics }: Ope
 async function ensureFirstAdmin(config: Readonly<HubConfig>, { store }: OpenedStore, log: Logger): Promise<string | undefined> {
   if ((await store.countOperators()) !== 0) return undefined;
   const password = config.adminPassword ?? randomToken().slice(0, 24);
-  await store.op('createOperator', {
-    username: 'admin',
-    passwordHash: await hashPassword(password),
-    role: 'admin',
-    createdAt: Date.now(),
-  });
+  try {
+    await store.op('createOperator', {
+      username: 'admin',
+      passwordHash: await hashPassword(password),
+      role: 'admin',
+      createdAt: Date.now(),
+    });
+  } catch (err) {
+    // Cluster nodes starting together on an empty database: another one created it first.
+    if (err instanceof HubError && err.code === HubErrorCode.OperatorExists) return undefined;
+    throw err;
+  }
   log.info({ username: 'admin' }, 'empty database: created the first operator, admin');
   return config.adminPassword === undefined ? password : undefined;
 }
@@ -247,7 +259,7 @@ async function startDevices(
   const telemetry = await TelemetryService.start(store.telemetry, seriesLookup, config.maxSeriesPerDevice);
   store.on('compacted', (gen) => telemetry.compacted(gen));
   const firmware = firmwareLibrary(config, store, audit, log);
-  const updates = await UpdateService.start(store, fleet, firmware, audit, log);
+  const updates = await UpdateService.start(store, fleet, firmware, audit, log, metrics, bus, config.cluster !== undefined);
   // Desired first, then queued commands (SPEC.md §7.1, §6.4), then a firmware update (§12.2).
   const online = (e: DeviceEntry, s: DeviceSession, hello?: Hello) => {
     twins
@@ -414,7 +426,11 @@ function createContext(
         p.push(`storage maintenance is failing: ${storage.maintenanceFailing} steps in a row (compaction and retention are stalled)`);
       return p;
     },
-    storageHealth: () => ({ quarantined: storage.quarantined }),
+    // `reachable` only for PostgreSQL (a server that can go away); SQLite is a file.
+    storageHealth: () => ({
+      quarantined: storage.quarantined,
+      ...(storage.connection === undefined && config.store === undefined ? {} : { reachable: storage.connection?.up ?? true }),
+    }),
   };
 }
 
@@ -431,9 +447,7 @@ function createAlarmEvaluator({ store, metrics, leadership }: OpenedStore, devic
       changed: (a, action) => {
         if (action === 'raised') metrics.alarmsRaised.inc({ severity: a.severity });
         if (action === 'flap') metrics.alarmFlaps.inc();
-        const counts = { critical: 0, major: 0, minor: 0, warning: 0 };
-        for (const o of evaluator.openAlarms()) counts[o.severity]++;
-        for (const [severity, n] of Object.entries(counts)) metrics.alarmsActive.set({ severity }, n);
+        for (const [severity, n] of Object.entries(evaluator.counts())) metrics.alarmsActive.set({ severity }, n);
       },
       latest: async (e) => new Map((await telemetry.latest(e.record.rowid)).map((p) => [p.name, p.time])),
     },
@@ -459,14 +473,19 @@ interface FrontEnds {
 }
 
 /** MQTT, the console gateway, hub statistics and the HTTP API. */
-async function startFrontEnds(ctx: HubContext): Promise<FrontEnds> {
+async function startFrontEnds(ctx: HubContext, cluster: Cluster | undefined): Promise<FrontEnds> {
   const mqtt = await startMqtt(ctx);
   const feed = new StatsFeed();
   const consoles = new ConsoleGateway(ctx, feed);
+  // In a cluster every node's figures go through Redis, so any node's Hub page shows them all.
+  const board = cluster === undefined ? undefined : new NodeStatsBoard(cluster.link);
   const tracker = new HubStatsTracker(ctx, feed, {
     mqttClients: () => mqtt.clients(),
     consoles: () => consoles.connections,
     bridges: () => mqtt.bridges(),
+    ...(board === undefined || cluster === undefined
+      ? {}
+      : { exchange: (own: NodeStats) => board.exchange(own), redisUp: () => cluster.redis().up }),
   });
   const stats = (): HubStats => tracker.snapshot();
   const { app } = createApp(ctx, { stats, routes: [mqttRoutes(mqtt)] });
@@ -568,8 +587,9 @@ function closer(
       commands.stop();
       updates.close();
       await commands.flush().catch((err) => log.error({ err }, 'could not record final command transitions'));
-      await store.close();
+      // Before the store: events from other nodes would read a closed store; this node's last ones go out first.
       await cluster?.close();
+      await store.close();
       log.info('stopped');
     })();
     return closing;

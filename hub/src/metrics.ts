@@ -143,6 +143,18 @@ export function createMetrics() {
       help: 'Failed background storage steps (compaction, merging, retention)',
       registers: [registry],
     }),
+    // Firmware updates (docs/firmware.md); CHUNK messages are also in halyard_frames_out_total{type="CHUNK"}.
+    firmwareBytesServed: new Counter({
+      name: 'halyard_firmware_bytes_served_total',
+      help: 'Firmware image bytes sent to devices in CHUNK messages',
+      registers: [registry],
+    }),
+    updatesFinished: new Counter({
+      name: 'halyard_updates_finished_total',
+      help: 'Firmware updates that reached a final state on this hub, by state (SPEC.md §12.5)',
+      labelNames: ['state'],
+      registers: [registry],
+    }),
   };
   return { ...m, framesInOf: childrenOf(m.framesIn), framesOutOf: childrenOf(m.framesOut) };
 }

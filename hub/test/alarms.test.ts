@@ -220,12 +220,6 @@ describe('alarms', () => {
       selector: { devices: ['therm-1'] },
       condition: { kind: 'twin', key: 'mode', within: '300ms' },
     });
-    const quiet = await rule(operator, {
-      name: 'No humidity',
-      severity: 'warning',
-      selector: { devices: ['therm-1'] },
-      condition: { kind: 'no_data', metric: 'hum', for: '1s' },
-    });
 
     dev.send({ type: MessageType.Event, seq: ++dev.seq, name: 'overheat', level: 1 });
     dev.send({ type: MessageType.Event, seq: ++dev.seq, name: 'overheat', level: 3, data: { t: 71 } });
@@ -251,6 +245,14 @@ describe('alarms', () => {
     dev.send({ type: MessageType.Reported, seq: ++dev.seq, patch: { mode: 'eco' } });
     await alarmWhen(operator, twin, 'therm-1', (a) => a.state === 'cleared', 'twin alarm cleared once reported');
 
+    // Counted from the device's last frame until its first point of the metric, then from each point.
+    await dev.waitAck(dev.telemetry([{ n: 'temp', v: 20 }]));
+    const quiet = await rule(operator, {
+      name: 'No humidity',
+      severity: 'warning',
+      selector: { devices: ['therm-1'] },
+      condition: { kind: 'no_data', metric: 'hum', for: '2s' },
+    });
     await dev.waitAck(dev.telemetry([{ n: 'hum', v: 40 }]));
     await alarmWhen(operator, quiet, 'therm-1', (a) => a.state === 'active', 'no-data alarm');
     await dev.waitAck(dev.telemetry([{ n: 'hum', v: 41 }]));

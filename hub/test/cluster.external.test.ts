@@ -12,6 +12,8 @@ import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { CloseCode, type ConsoleUpdate, MessageType } from '@halyard/firmware-protocol';
 import { Redis } from 'ioredis';
+import pgDriver from 'pg';
+import { sha256 } from '../src/auth/secrets.js';
 import { loadConfig } from '../src/config.js';
 import { type Hub, startHub } from '../src/hub.js';
 import { createLogger } from '../src/log.js';
@@ -96,9 +98,12 @@ describe('cluster: three hubs on one PostgreSQL and one Redis', () => {
   before(async () => {
     [pg, redis] = await Promise.all([startPostgres({ fsync: false }), startRedis()]);
     db = await pg.newDatabase();
-    // The first node creates the schema and the admin; the others find them.
-    a = await startNode('node-a', db.url, redis);
-    [b, c] = await Promise.all([startNode('node-b', db.url, redis), startNode('node-c', db.url, redis)]);
+    // All three at once on an empty database: one creates the schema and the admin, the others find them.
+    [a, b, c] = await Promise.all([
+      startNode('node-a', db.url, redis),
+      startNode('node-b', db.url, redis),
+      startNode('node-c', db.url, redis),
+    ]);
     probe = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
     // Redis restarts in the last test: the probe reconnects like the nodes.
     probe.on('error', () => {});
@@ -145,10 +150,25 @@ describe('cluster: three hubs on one PostgreSQL and one Redis', () => {
     assert.equal((await fetch(`${a.http}/healthz`)).status, 200);
   });
 
+  it('logging out on node A ends that session on node B: its console closes, its token is refused', async () => {
+    const api = new Api(a.http);
+    await api.login('admin', PASSWORD);
+    const token = api.token as string;
+    const onB = b.api.as(token);
+    assert.equal((await onB.get('/devices')).status, 200);
+    const console = await ConsoleClient.open(b.ws, { token });
+    await console.waitFor((m) => m.t === 'welcome');
+    assert.equal((await api.post('/logout')).status, 204);
+    const closed = await console.waitClosed();
+    assert.equal(closed.code, CloseCode.Unauthorized);
+    await eventually(async () => (await onB.get('/devices')).status === 401, 'node B to refuse the token');
+    assert.equal((await b.api.get('/devices')).status, 200, "the admin's other session lives on");
+  });
+
   it('a device provisioned on one node can connect to another, and a session made by a login on one node works on another', async () => {
     const token = await a.api.provision('cl-prov');
-    // Node C learns of the device through the bus (its fleet reloads the record from PostgreSQL).
-    const d = await eventually(() => TestDevice.connect(c.ws, token).catch(() => undefined), 'node C to accept the new device');
+    // At once: node C knows the device from its creation event, or else from the store when the device asks.
+    const d = await TestDevice.connect(c.ws, token);
     assert.equal(d.welcome?.acked, 0);
     const onB = b.api.as(a.api.token as string);
     const r = await onB.get('/devices/cl-prov');
@@ -169,6 +189,27 @@ describe('cluster: three hubs on one PostgreSQL and one Redis', () => {
     );
     await assert.rejects(TestDevice.open(a.ws, token), (err: { status?: number }) => err.status === 401);
     await again.close();
+  });
+
+  it('a device no node has heard of yet (its creation event lost) is read from the store when it connects, or when a request names it', async () => {
+    // Written to the database behind every node's back, as if the event announcing it had been lost.
+    const client = new pgDriver.Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      await client.query('INSERT INTO devices (id, name, model, tags, secret_hash, created_at) VALUES ($1, NULL, NULL, $2, $3, $4)', [
+        'cl-unheard',
+        '[]',
+        Buffer.from(sha256('unheard-secret-0123456789')),
+        Date.now(),
+      ]);
+    } finally {
+      await client.end();
+    }
+    assert.equal((await b.api.get('/devices/cl-unheard')).status, 200, 'node B reads it for the request');
+    const d = await TestDevice.connect(c.ws, 'cl-unheard.unheard-secret-0123456789');
+    assert.equal(d.welcome?.acked, 0);
+    await d.close();
+    await assert.rejects(TestDevice.open(a.ws, 'no-such-device.secret-0123456789abc'), (err: { status?: number }) => err.status === 401);
   });
 
   it('a command created on node A reaches the device on node B and ?wait on A returns succeeded', async () => {
@@ -224,6 +265,7 @@ describe('cluster: three hubs on one PostgreSQL and one Redis', () => {
   it('a desired patch made on node C reaches the device on node A at once', async () => {
     const token = await a.api.provision('cl-twin');
     const d = await TestDevice.connect(a.ws, token);
+    // Node C has not necessarily seen the device's creation event yet: it asks the store.
     const r = await c.api.patch('/devices/cl-twin/twin/desired', { led: 'on', rate: 5 });
     assert.equal(r.status, 200, JSON.stringify(r.body));
     const m = (await d.waitFor((x) => x.type === MessageType.Desired)) as { version: number; desired: Record<string, unknown> };
@@ -307,6 +349,18 @@ describe('cluster: three hubs on one PostgreSQL and one Redis', () => {
     await winner.waitAck(1);
     assert.equal(winner.closed, undefined);
     await winner.close();
+    // Twice at once through the same node: the same, whichever claim settles first.
+    const [p, q] = await Promise.all([TestDevice.open(b.ws, token), TestDevice.open(b.ws, token)]);
+    p.send(hello);
+    q.send(hello);
+    await Promise.race([p.waitClosed(10_000), q.waitClosed(10_000)]);
+    const [lost, kept] = p.closed !== undefined ? [p, q] : [q, p];
+    assert.equal(lost.closed?.code, CloseCode.Replaced);
+    await kept.waitFor((m) => m.type === MessageType.Welcome);
+    kept.telemetry([{ n: 'w', v: 2 }]);
+    await kept.waitAck(kept.seq);
+    assert.equal(kept.closed, undefined, 'the newer one stays connected');
+    await kept.close();
   });
 
   it('takeover from a node that is gone goes ahead at once; from one that is silent, after the release wait', async () => {

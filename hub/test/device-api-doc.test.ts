@@ -92,6 +92,32 @@ describe('docs/device-api.md', () => {
       if (process.env.HALYARD_PRINT_EXAMPLES)
         console.log(`GET /api/v1${path}\n<!-- example: ${name} -->\n${JSON.stringify(r.body, null, 2)}\n`);
     }
+
+    // A firmware update (SPEC.md §12): the device lists ota, pulls the image, reboots onto it.
+    const upload = await fetch(`${t.http}/api/v1/firmware?model=thermostat-t2&version=1.5.0`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${t.api.token}`, 'content-type': 'application/octet-stream' },
+      body: new Uint8Array(1_000).fill(7),
+    });
+    const image = ((await upload.json()) as { id: string }).id;
+    const started = await t.api.post('/devices/thermo-1/update', { firmware: image });
+    assert.equal(started.status, 201, JSON.stringify(started.body));
+    const job = started.body.id as string;
+    const u = await TestDevice.connect(t.ws, token, { fw: '1.4.2', model: 'thermostat-t2', caps: ['ota'] });
+    await u.waitFor((m) => m.type === MessageType.UpdateOffer);
+    u.send({ type: MessageType.UpdateStatus, seq: ++u.seq, job, state: 1, progress: 0 });
+    u.send({ type: MessageType.ChunkRequest, job, offset: 0, length: 1_000 });
+    await u.waitFor((m) => m.type === MessageType.Chunk);
+    for (const state of [2, 3, 4, 5] as const) u.send({ type: MessageType.UpdateStatus, seq: ++u.seq, job, state, progress: 1_000 });
+    await u.waitAck(u.seq);
+    await u.close();
+    const rebooted = await TestDevice.connect(t.ws, token, { fw: '1.5.0', model: 'thermostat-t2', caps: ['ota'] });
+    await eventually(async () => (await t.api.get(`/updates/${job}`)).body.state === 'succeeded', 'update succeeded');
+    await rebooted.close();
+    const r = await t.api.get(`/updates/${job}`);
+    answers.set('update', r.body);
+    if (process.env.HALYARD_PRINT_EXAMPLES)
+      console.log(`GET /api/v1/updates/${job}\n<!-- example: update -->\n${JSON.stringify(r.body, null, 2)}\n`);
   });
   after(() => t.close());
 

@@ -126,6 +126,9 @@ describe('firmware library (docs/firmware.md)', () => {
     assert.equal(empty.body.error.field, 'body');
     const nul = await upload(operator, { model: 'm\u0000', version: '1' }, image(10));
     assert.equal(nul.status, 400);
+    const nulNotes = await upload(operator, { model: 'm', version: '1', notes: 'a\u0000b' }, image(10));
+    assert.equal(nulNotes.status, 400);
+    assert.equal(nulNotes.body.error.field, 'notes');
     const long = await upload(operator, { model: 'm', version: 'v'.repeat(129) }, image(10));
     assert.equal(long.status, 400);
     const json = await operator.post(`/firmware?model=m&version=1`, { not: 'an image' });

@@ -19,7 +19,7 @@ import {
 } from '@halyard/firmware-protocol';
 import { TestDevice } from './helpers/device.js';
 import { eventually } from './helpers/eventually.js';
-import { startTestHub, type TestHub } from './helpers/hub.js';
+import { metricSample, startTestHub, type TestHub } from './helpers/hub.js';
 
 const MODEL = 'ota-model';
 const IMAGE = Buffer.from(new Uint8Array(100_000).map((_, i) => (i * 7) & 0xff));
@@ -111,6 +111,7 @@ describe('SPEC.md §12: the hub side of firmware updates', () => {
     );
     for (const c of chunks) assert.deepEqual(Buffer.from(c.data), IMAGE.subarray(c.offset, c.offset + c.data.length));
     assert.equal(chunks[2]?.data.length, 100, 'a range across two stored rows');
+    assert.ok((await metricSample(t, 'halyard_firmware_bytes_served_total')) >= 26_484, 'the bytes served are counted');
     d.send({ type: MessageType.ChunkRequest, job, offset: 99_990, length: 11 });
     const closed = await d.waitClosed();
     assert.equal(closed.code, CloseCode.Malformed);
@@ -155,6 +156,7 @@ describe('SPEC.md §12: the hub side of firmware updates', () => {
     await d.close();
     const back = await TestDevice.connect(t.ws, token, { model: MODEL, fw: '2.0.0', caps: OTA });
     await eventually(async () => ((await state(job)).state === 'succeeded' ? true : undefined), 'succeeded');
+    assert.ok((await metricSample(t, 'halyard_updates_finished_total{state="succeeded"}')) >= 1);
     await back.close();
   });
 
@@ -209,6 +211,22 @@ describe('SPEC.md §12: the hub side of firmware updates', () => {
     const cancel = await d.waitFor((m) => m.type === MessageType.UpdateCancel);
     assert.equal((cancel as { job: string }).job, job);
     await d.close();
+  });
+
+  it('deleting a device takes its updates with it; the image is no longer in use', async () => {
+    const second = await fetch(`${t.http}/api/v1/firmware?model=${MODEL}&version=3.0.0`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${t.api.token}`, 'content-type': 'application/octet-stream' },
+      body: IMAGE,
+    });
+    const fw = ((await second.json()) as { id: string }).id;
+    const { id, d } = await connected();
+    const job = (await t.api.post(`/devices/${id}/update`, { firmware: fw })).body.id as string;
+    await d.waitFor(isOffer);
+    assert.equal((await t.api.delete(`/firmware/${fw}`)).status, 409);
+    assert.equal((await t.api.delete(`/devices/${id}`)).status, 204);
+    assert.equal((await t.api.get(`/updates/${job}`)).status, 404);
+    assert.equal((await t.api.delete(`/firmware/${fw}`)).status, 204);
   });
 
   it('§12.7: time offline does not count', async () => {

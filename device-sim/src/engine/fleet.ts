@@ -13,7 +13,7 @@ import type { DeviceSpec, FleetContext, FleetEventMap } from './context.js';
 import { SimDevice } from './device.js';
 import { childSeed, seededRandom } from './random.js';
 import { type DeviceState, FleetStats, type LatencySummary, type StatsSnapshot } from './stats.js';
-import { DEFAULT_UPDATE_OPTIONS, type UpdateOptions } from './updater.js';
+import { DEFAULT_UPDATE_OPTIONS, UPDATE_FAULTS, type UpdateOptions } from './updater.js';
 
 export interface FleetOptions {
   /** The hub: `ws://host:port` or `wss://host:port` (the device path is added when absent). */
@@ -112,6 +112,8 @@ function check(options: FleetOptions): void {
     if (ids.has(d.id)) fail(`device "${d.id}" is listed twice`);
     ids.add(d.id);
     if (typeof d.token !== 'string' || d.token.length === 0) fail(`device "${d.id}" has no token`);
+    if (d.updateFault != null && !(UPDATE_FAULTS as readonly string[]).includes(d.updateFault))
+      fail(`device "${d.id}": updateFault must be one of ${UPDATE_FAULTS.join(', ')}`);
   }
   const { rate, batch, buffer } = options;
   if (rate !== undefined && !(rate > 0 && rate <= 10_000)) fail('rate must be above 0 and at most 10000 messages/s');
@@ -152,7 +154,8 @@ export function startFleet(options: FleetOptions): Fleet {
     seed,
     localAddress: (index) => (addresses.length === 0 ? undefined : addresses[index % addresses.length]),
     onUnauthorized: options.onUnauthorized,
-    updates: (chaotic) => (chaotic ? updates : sound),
+    updates: (chaotic, own) =>
+      own === undefined ? (chaotic ? updates : sound) : own === null ? sound : Object.freeze({ ...updates, fault: own }),
     producing: true,
   };
 

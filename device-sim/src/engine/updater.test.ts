@@ -221,6 +221,21 @@ describe('simulated firmware updates (SPEC.md §12)', () => {
     );
   });
 
+  test('a reboot mid-download keeps what the slot holds: the next boot resumes there', async () => {
+    peer.offer = offerOf('u-reboot');
+    run({ speed: 100_000 });
+    await peer.waitStatus((s) => s.state === UpdateState.Downloading && (s.progress ?? 0) >= IMAGE.length / 5);
+    peer.send({ type: MessageType.Command, id: 'c-reboot', name: 'reboot', params: null, deadline: 0 });
+    await peer.waitStatus((s) => s.state === UpdateState.Succeeded);
+    const resumed = peer.hellos.find((h) => h.update !== undefined);
+    assert.ok(resumed?.update !== undefined, 'the HELLO after the reboot named the update');
+    assert.equal(resumed.boot, 2, 'a reboot, not a reconnect');
+    const held = resumed.update.held;
+    assert.ok(held >= IMAGE.length / 5, `held ${held}`);
+    const after = peer.requests.filter((r) => r.connection === peer.connections - 1);
+    assert.equal(after[0]?.offset, held, 'requests went on from the bytes held');
+  });
+
   for (const [fault, state, reason] of [
     ['corrupt', UpdateState.Failed, 2],
     ['install-fail', UpdateState.Failed, 11],
@@ -255,6 +270,36 @@ describe('simulated firmware updates (SPEC.md §12)', () => {
     fleet = run({ publicKey });
     end = await waitUpdate(fleet, (e) => e.state === 'failed');
     assert.equal(end.reason, 'signature_invalid');
+  });
+
+  test("a device's own fault (its spec) wins over the fleet's, null meaning none", async () => {
+    peer.offer = offerOf('u-mixed');
+    const fleet = startFleet({
+      hub: peer.url,
+      devices: [
+        { id: 'dev-1', token: 'dev-1.secret', updateFault: null },
+        { id: 'dev-2', token: 'dev-2.secret', updateFault: 'reject' },
+        { id: 'dev-3', token: 'dev-3.secret' },
+      ],
+      profile: 'relay',
+      rate: 1,
+      backoff: { baseMs: 5, capMs: 20 },
+      seed: 8,
+      updates: { installMs: 10, fault: 'install-fail' },
+    });
+    fleets.push(fleet);
+    const ends = new Map<string, string>();
+    await new Promise<void>((resolve) =>
+      fleet.events.on('update', (e) => {
+        if (['succeeded', 'failed', 'rejected'].includes(e.state)) ends.set(e.id, `${e.state} ${e.reason ?? ''}`.trim());
+        if (ends.size === 3) resolve();
+      }),
+    );
+    assert.deepEqual(Object.fromEntries(ends), { 'dev-1': 'succeeded', 'dev-2': 'rejected low_battery', 'dev-3': 'failed install_failed' });
+    assert.throws(
+      () => startFleet({ hub: peer.url, devices: [{ id: 'x', token: 'x.y', updateFault: 'melt' as never }] }),
+      /updateFault must be one of/,
+    );
   });
 
   test('UPDATE_CANCEL mid-download: reports cancelled and asks for nothing more', async () => {

@@ -13,6 +13,7 @@
 
 import { randomBytes } from 'node:crypto';
 import type {
+  AlarmCounts,
   AlarmInfo,
   AlarmRule,
   CommandInfo,
@@ -30,7 +31,7 @@ import type { Logger } from '../log.js';
 import type { Store } from '../store/store.js';
 import { twinInfo } from '../twins/info.js';
 import type { AlarmStep } from './lifecycle.js';
-import { type DeviceRules, rulesFor } from './matcher.js';
+import { type DeviceRules, rulesFor, type Watch, watchKey } from './matcher.js';
 
 export interface EvaluatorOptions {
   /** ms between deadline checks (offline, no data, twin, damped clears); a deadline is acted on at most this late. */
@@ -55,7 +56,7 @@ interface Deadline {
   message: string;
 }
 
-const key = (rule: string, device: string) => `${rule}\n${device}`;
+const key = watchKey;
 export const newAlarmId = () => `al-${randomBytes(9).toString('base64url')}`;
 
 function describeFor(ms: number): string {
@@ -77,6 +78,9 @@ export class AlarmEvaluator {
   private readonly damped = new Map<string, { at: number; value: JsonValue | null }>();
   /** Raises under way from this node, so a burst of frames raises once. */
   private readonly raising = new Set<string>();
+  /** Keys of `open` by device (MQTT's retained list of a device's alarms). */
+  private readonly openOf = new Map<string, Set<string>>();
+  private readonly bySeverity: AlarmCounts = { critical: 0, major: 0, minor: 0, warning: 0 };
   private readonly offs: (() => void)[] = [];
   private timer: NodeJS.Timeout | undefined;
 
@@ -120,7 +124,10 @@ export class AlarmEvaluator {
   /** Alarms not cleared of one device (for MQTT's retained topic and the console). */
   current(device: string): AlarmInfo[] {
     const out: AlarmInfo[] = [];
-    for (const a of this.open.values()) if (a.device === device) out.push(a);
+    for (const k of this.openOf.get(device) ?? []) {
+      const a = this.open.get(k);
+      if (a !== undefined) out.push(a);
+    }
     return out.sort((x, y) => x.raisedAt - y.raisedAt);
   }
 
@@ -146,13 +153,39 @@ export class AlarmEvaluator {
   /** An alarm changed here or elsewhere: kept while not cleared. */
   remember(a: AlarmInfo, local = false): void {
     const k = key(a.rule, a.device);
+    const was = this.open.get(k);
     if (a.state === 'cleared') {
-      if (this.open.get(k)?.id === a.id) {
-        this.open.delete(k);
+      if (was?.id === a.id) {
+        this.forget(k);
         this.damped.delete(k);
       }
-    } else this.open.set(k, a);
+    } else {
+      if (was !== undefined) this.bySeverity[was.severity]--;
+      this.open.set(k, a);
+      this.bySeverity[a.severity]++;
+      let keys = this.openOf.get(a.device);
+      if (keys === undefined) {
+        keys = new Set();
+        this.openOf.set(a.device, keys);
+      }
+      keys.add(k);
+    }
     if (!local) this.hooks.changed(a, undefined);
+  }
+
+  /** Alarms not cleared by severity, kept as they change (metrics). */
+  counts(): Readonly<AlarmCounts> {
+    return this.bySeverity;
+  }
+
+  private forget(k: string): void {
+    const was = this.open.get(k);
+    if (was === undefined) return;
+    this.open.delete(k);
+    this.bySeverity[was.severity]--;
+    const keys = this.openOf.get(was.device);
+    keys?.delete(k);
+    if (keys?.size === 0) this.openOf.delete(was.device);
   }
 
   /** Records a step taken here (raise, acknowledge, clear, flap) and tells the cluster. */
@@ -170,18 +203,17 @@ export class AlarmEvaluator {
     for (const r of records) {
       if (rules.noData.size > 0) {
         const nd = rules.noData.get(r.name);
-        if (nd !== undefined) for (const rule of nd) this.noData(rule, device, r, origin);
+        if (nd !== undefined) for (const w of nd) this.noData(w, device, r, origin);
       }
       if (!origin.local || r.value === undefined) continue;
       const ms = rules.metric.get(r.name);
-      if (ms !== undefined) for (const rule of ms) this.metric(rule, device, r.value, r.time);
+      if (ms !== undefined) for (const w of ms) this.metric(w, device, r.value, r.time);
     }
   }
 
-  private metric(rule: AlarmRule, device: string, v: number, t: number): void {
+  private metric({ rule, key: k }: Watch, device: string, v: number, t: number): void {
     const c = rule.condition;
     if (c.kind !== 'metric') return;
-    const k = key(rule.id, device);
     const above = c.above !== undefined && v > c.above;
     const below = c.below !== undefined && v < c.below;
     if (above || below) {
@@ -196,15 +228,23 @@ export class AlarmEvaluator {
       this.raise(rule, device, v, `${c.metric} ${v} ${bound}${c.for > 0 ? ` for ${describeFor(c.for)}` : ''}`, t);
       return;
     }
-    this.holding.delete(k);
+    // The common case, cheap: nothing held, nothing raised.
+    if (!this.holding.delete(k) && !this.open.has(k)) return;
     const back = (c.above === undefined || v <= c.above - c.hysteresis) && (c.below === undefined || v >= c.below + c.hysteresis);
     if (back) this.autoClear(rule, device, v, t);
   }
 
-  private noData(rule: AlarmRule, device: string, r: ResolvedRecord, origin: BusOrigin): void {
+  private noData({ rule, key: k }: Watch, device: string, r: ResolvedRecord, origin: BusOrigin): void {
     const c = rule.condition;
     if (c.kind !== 'no_data') return;
-    this.deadlines.set(key(rule.id, device), {
+    const d = this.deadlines.get(k);
+    if (d !== undefined && d.rule === rule) {
+      // Every point moves the deadline: the same object, no new one per point.
+      d.at = r.time + c.for;
+      if (origin.local && this.open.has(k)) this.autoClear(rule, device, r.value ?? r.stringValue ?? r.boolValue ?? null, Date.now());
+      return;
+    }
+    this.deadlines.set(k, {
       rule,
       device,
       at: r.time + c.for,
@@ -316,7 +356,7 @@ export class AlarmEvaluator {
               value: 'offline',
               message: `offline for ${describeFor(c.for)}`,
             });
-        } else if (c.kind === 'no_data' && rules.noData.get(c.metric)?.includes(rule)) {
+        } else if (c.kind === 'no_data' && rules.noData.get(c.metric)?.some((w) => w.rule === rule)) {
           // A device never seen is not deployed yet: its silence is no alarm until it has spoken once.
           if (e.lastSeen === null) continue;
           const last = (await this.hooks.latest(e)).get(c.metric) ?? e.lastSeen;
@@ -445,7 +485,8 @@ export class AlarmEvaluator {
 
   private forgetDevice(id: string): void {
     this.matched.delete(id);
-    for (const m of [this.open, this.holding, this.deadlines, this.damped] as Map<string, unknown>[])
+    for (const k of [...this.open.keys()]) if (k.endsWith(`\n${id}`)) this.forget(k);
+    for (const m of [this.holding, this.deadlines, this.damped] as Map<string, unknown>[])
       for (const k of m.keys()) if (k.endsWith(`\n${id}`)) m.delete(k);
   }
 }

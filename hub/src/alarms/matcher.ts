@@ -5,12 +5,20 @@
 import type { AlarmRule, AlarmSelector } from '@halyard/firmware-protocol';
 import type { DeviceRecord } from '../store/store.js';
 
+/** A rule watching one device, with the (rule, device) key its state is kept under, made once here rather than per frame. */
+export interface Watch {
+  rule: AlarmRule;
+  key: string;
+}
+
+export const watchKey = (rule: string, device: string) => `${rule}\n${device}`;
+
 /** A device's enabled rules, by what feeds them. */
 export interface DeviceRules {
   /** `metric` rules by metric name. */
-  metric: Map<string, AlarmRule[]>;
+  metric: Map<string, Watch[]>;
   /** `no_data` rules by metric name. */
-  noData: Map<string, AlarmRule[]>;
+  noData: Map<string, Watch[]>;
   offline: AlarmRule[];
   event: AlarmRule[];
   command: AlarmRule[];
@@ -24,10 +32,10 @@ export function selects(s: AlarmSelector, d: Pick<DeviceRecord, 'id' | 'tags' | 
   return true;
 }
 
-function push<K>(m: Map<K, AlarmRule[]>, k: K, r: AlarmRule): void {
+function push(m: Map<string, Watch[]>, k: string, w: Watch): void {
   const list = m.get(k);
-  if (list === undefined) m.set(k, [r]);
-  else list.push(r);
+  if (list === undefined) m.set(k, [w]);
+  else list.push(w);
 }
 
 /** The enabled rules of `rules` that select device `d`, sorted by what feeds them; undefined when none does. */
@@ -39,10 +47,10 @@ export function rulesFor(rules: Iterable<AlarmRule>, d: Pick<DeviceRecord, 'id' 
     const c = r.condition;
     switch (c.kind) {
       case 'metric':
-        push(out.metric, c.metric, r);
+        push(out.metric, c.metric, { rule: r, key: watchKey(r.id, d.id) });
         break;
       case 'no_data':
-        push(out.noData, c.metric, r);
+        push(out.noData, c.metric, { rule: r, key: watchKey(r.id, d.id) });
         break;
       case 'offline':
         out.offline.push(r);

@@ -4,7 +4,7 @@
 // topic's shape before any subscriber sees it; anything else is dropped with a
 // reason (never thrown at the subscriber, never crashing the hub).
 
-import { ALARM_SEVERITIES, ALARM_STATES, COMMAND_STATES, type ResolvedRecord } from '@halyard/firmware-protocol';
+import { ALARM_SEVERITIES, ALARM_STATES, COMMAND_STATES, type ResolvedRecord, UPDATE_STATE_NAMES } from '@halyard/firmware-protocol';
 import { z } from 'zod';
 import { BUS_TOPICS, type BusEvents, type BusTopic } from '../bus.js';
 
@@ -133,6 +133,27 @@ const SCHEMAS: { [K in BusTopic]: z.ZodType<BusEvents[K], unknown> } = {
       reportedUpdated: z.record(z.string(), num),
     }),
   }) as never,
+  update: z.object({
+    update: z.object({
+      id,
+      device: id,
+      firmware: id.nullable(),
+      job: id.nullable(),
+      state: z.enum(UPDATE_STATE_NAMES),
+      progress: num,
+      size: num.nullable(),
+      reason: text.nullable(),
+      reasonCode: num.nullable(),
+      detail: text.nullable(),
+      fromFw: text.nullable(),
+      toFw: text,
+      attempts: num,
+      createdAt: num,
+      createdBy: text,
+      updatedAt: num,
+      finishedAt: ms,
+    }),
+  }),
   'session.ended': z.object({
     username: z.string().min(1).max(256),
     tokenHash: z

@@ -392,6 +392,8 @@ export class CommandService {
 
   /** Memory takes the command's state as another node or the ledger has it; waiters of a final state are answered. */
   private take(c: CommandRecord, truth: CommandInfo): void {
+    // Events from two nodes may cross (one node's `queued` after another's `sent`): each move adds to the history, so a shorter one is older.
+    if (truth.history.length < c.history.length) return;
     c.state = truth.state;
     c.history = truth.history;
     c.result = truth.result;
@@ -432,11 +434,11 @@ export class CommandService {
       void this.moveInStore(c, 'sent', {}).then(async (moved) => {
         this.claiming.delete(c.id);
         if (!moved) {
-          // Moved on elsewhere (sent by the node that served the device before): the ledger says what it is now.
+          // Another node sent it (or it ended) first: memory learns how it stands, and this node does not send it too.
+          // A device that moved gets it again on its next connect, where its open commands are read from the ledger.
           const truth = await this.store.getCommand(c.id).catch(() => undefined);
-          if (truth === undefined || this.open.get(c.id) !== c) return;
-          this.take(c, truth);
-          if (c.state !== 'sent' && c.state !== 'accepted') return;
+          if (truth !== undefined && this.open.get(c.id) === c) this.take(c, truth);
+          return;
         }
         if (session.isOpen && this.open.get(c.id) === c) this.sendFrame(session, c, this.clock.now());
       });

@@ -60,6 +60,8 @@ export const BACKLOG_HIGH = 20_000;
 const BACKLOG_LOW = 10_000;
 /** Reads paused this long without a break: /healthz reports the store as behind. */
 const BEHIND_AFTER_MS = 5_000;
+/** How long a device id the store did not know is not asked about again, ms (cluster mode: a stranger's guesses cost one read each). */
+const MISS_MS = 5_000;
 /** ACKs written per event-loop turn (each is a socket write). */
 const ACK_SLICE = 128;
 
@@ -68,6 +70,10 @@ export class DeviceGateway implements DeviceSessionHost, OwnershipHost {
   private readonly sessions = new Set<DeviceSession>();
   /** Past HELLO, waiting for the cluster to hand the device over (ownership.ts) before WELCOME. */
   private readonly claiming = new Set<DeviceSession>();
+  /** Cluster mode: device ids the store did not know when last asked, until when. */
+  private readonly misses = new Map<string, number>();
+  /** Each device's newest session to say HELLO here: an older claim that settles later must not replace it. */
+  private readonly newest = new WeakMap<DeviceEntry, DeviceSession>();
   /** Failed upgrades per address and device id, last minute (bounded: a spray of ids cannot grow it without end). */
   private readonly failedConnects = new AttemptWindow(60_000, MAX_CONNECTS_PER_MINUTE, 100_000);
   private readonly ticker: NodeJS.Timeout;
@@ -146,8 +152,14 @@ export class DeviceGateway implements DeviceSessionHost, OwnershipHost {
   }
 
   /** HTTP upgrade on /v1/device: check everything before accepting (SPEC.md §2.2). */
-  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, caughtUp = false): void {
     const refusal = this.admit(req);
+    // Cluster mode: a device provisioned on another node a moment ago may not be in this node's fleet yet; the store says.
+    const unknown = refusal instanceof HubError && refusal.code === HubErrorCode.Unauthenticated ? this.unknownId(req) : undefined;
+    if (!caughtUp && unknown !== undefined) {
+      this.catchUp(unknown).finally(() => this.handleUpgrade(req, socket, head, true));
+      return;
+    }
     if (refusal instanceof HubError) {
       this.metrics.upgradesRejected.inc({ status: String(refusal.status) });
       // While the store is down every device retries: the outage has its own line (storage-health.ts), not one per attempt.
@@ -166,6 +178,29 @@ export class DeviceGateway implements DeviceSessionHost, OwnershipHost {
       if (entry.deleting) session.fail(CloseCode.Revoked, 'the device was deleted');
       else if (this.storePaused) session.setReading(false);
     });
+  }
+
+  /** In cluster mode, the id of a well-formed device credential this node's fleet does not know (and did not just ask about). */
+  private unknownId(req: IncomingMessage): string | undefined {
+    if (this.ownership === undefined) return undefined;
+    const raw = bearer(req.headers.authorization);
+    const id = raw === undefined ? undefined : parseDeviceToken(raw)?.id;
+    if (id === undefined || this.fleet.get(id) !== undefined) return undefined;
+    return (this.misses.get(id) ?? 0) > Date.now() ? undefined : id;
+  }
+
+  /** Reads one device another node made into the fleet; an id the store does not know is not asked about again for MISS_MS. */
+  private async catchUp(id: string): Promise<void> {
+    const record = await this.store.getDevice(id).catch(() => undefined);
+    if (record === undefined) {
+      if (this.misses.size >= 100_000) this.misses.clear();
+      this.misses.set(id, Date.now() + MISS_MS);
+      return;
+    }
+    if (this.fleet.get(id) === undefined) {
+      this.fleet.update(record);
+      this.metrics.devicesKnown.set(this.fleet.size);
+    }
   }
 
   /** The device behind an upgrade request (its connect counted), or why it is refused. */
@@ -235,6 +270,7 @@ export class DeviceGateway implements DeviceSessionHost, OwnershipHost {
     // Nothing is read until WELCOME: the device's frames wait in TCP, not in memory.
     session.setReading(false);
     this.claiming.add(session);
+    this.newest.set(e, session);
     const id = e.record.id;
     this.ownership
       .claim(id, session.id)
@@ -243,6 +279,11 @@ export class DeviceGateway implements DeviceSessionHost, OwnershipHost {
       .then(
         (record) => {
           if (!this.claiming.delete(session) || !session.isOpen) return;
+          if (this.newest.get(e) !== session) {
+            this.metrics.devicesConnected.inc();
+            session.end(CloseCode.Replaced, 'replaced', 'replaced by a newer connection');
+            return;
+          }
           if (record === undefined || e.deleting) {
             this.metrics.devicesConnected.inc();
             session.fail(CloseCode.Revoked, 'the device was deleted');

@@ -33,7 +33,8 @@ function setup(del: () => Promise<DeviceRecord>) {
       return name === 'deleteDevice' ? del() : Promise.reject(new Error(`unexpected ${name}`));
     },
     listPresence: async () => [],
-  } as unknown as Pick<Store, 'op' | 'listPresence'>;
+    getDevice: async () => undefined,
+  } as unknown as Pick<Store, 'op' | 'listPresence' | 'getDevice'>;
   const bus: EventBus = {
     publish: (topic) => void steps.push(`bus.${topic}`),
     subscribe: () => () => {},

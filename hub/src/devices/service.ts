@@ -34,7 +34,7 @@ export interface NewDeviceRequest {
 
 export class DeviceService {
   constructor(
-    private readonly store: Pick<Store, 'op' | 'listPresence'>,
+    private readonly store: Pick<Store, 'op' | 'listPresence' | 'getDevice'>,
     private readonly fleet: Fleet,
     private readonly sessions: DeviceSessions,
     private readonly forgetters: DeviceForgetters,
@@ -146,6 +146,18 @@ export class DeviceService {
     this.fleet.removeDeleted(e);
     this.forgetters.commands.forget(id);
     this.metrics.devicesKnown.set(this.fleet.size);
+  }
+
+  /**
+   * Cluster mode: a device this node does not know yet may have just been made on
+   * another node (its `device` event still on the way); the store says. A request
+   * that names a device by id asks this first, so that create-then-use through a
+   * load balancer works whichever nodes the two requests reach.
+   */
+  async catchUp(id: string): Promise<void> {
+    if (this.fleet.get(id) !== undefined) return;
+    const record = await this.store.getDevice(id);
+    if (record !== undefined && this.fleet.get(id) === undefined) this.changedElsewhere(record);
   }
 
   /** Presence history, newest first. */

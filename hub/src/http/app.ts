@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import type { HubStats } from '@halyard/firmware-protocol';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { serveStatic } from '@hono/node-server/serve-static';
-import { type Context, Hono } from 'hono';
+import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { compress } from 'hono/compress';
 import { secureHeaders } from 'hono/secure-headers';
@@ -106,6 +106,16 @@ export function createApp(ctx: HubContext, extras: AppExtras): { app: Hono<AppEn
     return chunkedLimit(c, next);
   });
   app.use('*', authenticate(ctx.sessions));
+  // Cluster mode: a device made on another node a moment ago is known here before the route looks it up.
+  if (ctx.cluster !== undefined) {
+    const catchUp: MiddlewareHandler<AppEnv> = async (c, next) => {
+      const id = c.req.param('id');
+      if (c.get('caller') !== undefined && id !== undefined && id.length <= 256) await ctx.deviceService.catchUp(id);
+      await next();
+    };
+    app.use(`${API_PREFIX}/devices/:id`, catchUp);
+    app.use(`${API_PREFIX}/devices/:id/*`, catchUp);
+  }
   app.use(`${API_PREFIX}/*`, csrfGuard(tls));
 
   const routes = new Routes();
@@ -146,7 +156,7 @@ export function createApp(ctx: HubContext, extras: AppExtras): { app: Hono<AppEn
       devices: { known: ctx.fleet.size, connected: ctx.devices.connections },
       // Telemetry compaction set aside (telemetry_quarantine): not a failure of the hub, but operators should look.
       storage: ctx.storageHealth(),
-      ...(ctx.cluster === undefined ? {} : { cluster: clusterHealth(ctx.cluster) }),
+      ...(ctx.cluster === undefined ? {} : { cluster: clusterHealth(ctx.cluster, ctx) }),
     };
     return c.json(body, problems.length ? 503 : 200);
   });
@@ -176,8 +186,16 @@ export function createApp(ctx: HubContext, extras: AppExtras): { app: Hono<AppEn
   return { app, routes };
 }
 
-/** /healthz's cluster part: which node answered, and whether it reaches Redis. */
-function clusterHealth(cluster: ClusterInfo): { node: string; redis: { up: boolean; since: number } } {
+/** /healthz's cluster part: which node answered, whether it leads (runs the singleton work), and whether it reaches Redis and PostgreSQL. */
+function clusterHealth(
+  cluster: ClusterInfo,
+  ctx: Pick<HubContext, 'leadership' | 'storageHealth'>,
+): { node: string; role: 'leader' | 'follower'; redis: { up: boolean; since: number }; postgres: { up: boolean } } {
   const redis = cluster.redis();
-  return { node: cluster.nodeId, redis: { up: redis.up, since: redis.since } };
+  return {
+    node: cluster.nodeId,
+    role: ctx.leadership.isLeader ? 'leader' : 'follower',
+    redis: { up: redis.up, since: redis.since },
+    postgres: { up: ctx.storageHealth().reachable !== false },
+  };
 }

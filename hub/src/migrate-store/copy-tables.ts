@@ -24,7 +24,8 @@ export function sourceCount(src: Db, t: TableSpec): number {
 
 export async function copyTable(src: Db, dst: Pool, t: TableSpec, write: Write): Promise<number> {
   const base = `SELECT ${t.select} FROM ${fromClause(t)}`;
-  const order = ` ORDER BY ${t.keys.join(', ')} LIMIT ${PAGE_ROWS}`;
+  const pageRows = t.pageRows ?? PAGE_ROWS;
+  const order = ` ORDER BY ${t.keys.join(', ')} LIMIT ${pageRows}`;
   const cond = (extra?: string) => {
     const all = [t.where, extra].filter((x) => x !== undefined);
     return all.length ? ` WHERE ${all.join(' AND ')}` : '';
@@ -57,7 +58,7 @@ export async function copyTable(src: Db, dst: Pool, t: TableSpec, write: Write):
     key = (rows[rows.length - 1] as unknown[]).slice(0, t.keys.length);
     done += rows.length;
     progress.update(done);
-    if (rows.length < PAGE_ROWS) break;
+    if (rows.length < pageRows) break;
   }
   await writeCheckpoint(dst, part, { rows: done });
   progress.update(done, true);

@@ -199,6 +199,29 @@ async function makeSqliteHub(path: string, frames: number): Promise<void> {
   // A unit that changes in the log: the newest point's wins.
   telemetry(a.rowid, T0 + (frames + 150) * MIN, [{ n: 'temp', u: 'K', v: 300 }]);
   await store.drain();
+  // A firmware image in two chunks, an update of dev-a using it, and one of dev-gone (not copied).
+  const fw = await store.op('beginFirmware', {
+    image: { id: 'fw-0011223344556677', model: 'm1', version: '2.0', notes: 'n', chunkSize: 4, createdAt: T0, createdBy: 'root' },
+    staleBefore: 0,
+  });
+  await store.op('putFirmwareChunk', { image: fw.rowid, n: 0, data: new Uint8Array([1, 2, 3, 4]), at: T0 });
+  await store.op('putFirmwareChunk', { image: fw.rowid, n: 1, data: new Uint8Array([5]), at: T0 });
+  await store.op('finishFirmware', { image: fw.rowid, size: 5, sha256: new Uint8Array(32).fill(1), signature: new Uint8Array(64).fill(2) });
+  for (const [id, device] of [
+    ['u-000000000001', a.rowid],
+    ['u-000000000002', gone.rowid],
+  ] as const)
+    await store.op('createDeviceUpdate', {
+      id,
+      device,
+      firmware: fw.rowid,
+      job: null,
+      fromFw: '1.2.3\u0000beta',
+      toFw: '2.0',
+      createdAt: T0 + 50,
+      createdBy: 'root',
+    });
+  await store.op('transitionUpdate', { id: 'u-000000000001', to: 'downloading', progress: 4, now: T0 + 51 });
   await store.op('deleteDevice', { id: 'dev-gone' });
   await store.close();
 }
@@ -215,6 +238,11 @@ async function answers(store: Store<Meta>): Promise<unknown> {
   out.profiles = await store.listModelProfiles();
   out.profile = (await store.getModelProfile('m1')) ?? null;
   out.dashboard = (await store.getDashboard('root')) ?? null;
+  const firmware = await store.listFirmware();
+  const image = firmware[0]?.rowid ?? 0;
+  out.firmware = firmware;
+  out.firmwareChunks = [await store.firmwareChunk(image, 0), await store.firmwareChunk(image, 1)];
+  out.updates = await store.openDeviceUpdates();
   out.alarmRules = await store.listAlarmRules();
   out.alarms = await store.listAlarms({ limit: 100 });
   out.webhooks = await store.listWebhooks();
@@ -352,6 +380,11 @@ describe('migrate-store: SQLite to PostgreSQL', () => {
     assert.deepEqual(devA?.caps, ['cmd:dim', 'cmd:x\u0000y']);
     assert.equal((got.profile as { updatedBy: string } | null)?.updatedBy, 'root');
     assert.equal((got.dashboard as { doc: { panels: unknown[] } } | null)?.doc.panels.length, 2);
+    assert.equal((got.firmware as unknown[]).length, 1);
+    assert.deepEqual(
+      (got.updates as { id: string; state: string; fromFw: string }[]).map((u) => [u.id, u.state, u.fromFw]),
+      [['u-000000000001', 'downloading', '1.2.3\u0000beta']],
+    );
     assert.deepEqual(
       (got.alarms as { info: { id: string; state: string } }[]).map((x) => [x.info.id, x.info.state]),
       [['al-a', 'acknowledged']],
@@ -365,7 +398,18 @@ describe('migrate-store: SQLite to PostgreSQL', () => {
         ['dl-1', 'delivered'],
       ],
     );
-    for (const table of ['devices', 'model_profiles', 'dashboards', 'alarm_rules', 'alarms', 'webhooks', 'webhook_deliveries']) {
+    for (const table of [
+      'devices',
+      'model_profiles',
+      'dashboards',
+      'firmware',
+      'firmware_chunks',
+      'device_updates',
+      'alarm_rules',
+      'alarms',
+      'webhooks',
+      'webhook_deliveries',
+    ]) {
       assert.ok(
         lines.some((l) => new RegExp(`check ${table} +sqlite +[1-9]\\d* +postgres +[1-9]\\d* +ok$`).test(l)),
         `${table} counted: ${lines.join('\n')}`,

@@ -18,6 +18,8 @@ export interface TableSpec {
   where?: string;
   /** A SQLite row (raw array, SELECT order) as PostgreSQL parameters. */
   row: (r: unknown[]) => unknown[];
+  /** Rows per page when they are large (firmware chunks: 64 KiB each); default PAGE_ROWS. */
+  pageRows?: number;
   /** The identity column whose sequence must pass the copied ids, and the SQLite AUTOINCREMENT table, if any. */
   identity?: { column: string; sqliteSequence?: string };
 }
@@ -192,6 +194,66 @@ export const TABLES: readonly TableSpec[] = [
     select: 'model, doc, updated_at, updated_by',
     keys: ['model'],
     row: same,
+  },
+  {
+    // Firmware images (SQLite migration 9, PostgreSQL 6; docs/firmware.md). The signing
+    // key's public half (meta) is not copied: the hub records it again from its key file.
+    name: 'firmware',
+    columns: [
+      'rowid',
+      'id',
+      'model',
+      'version',
+      'notes',
+      'size',
+      'sha256',
+      'signature',
+      'chunk_size',
+      'complete',
+      'created_at',
+      'created_by',
+      'touched_at',
+    ],
+    select: 'rowid, id, model, version, notes, size, sha256, signature, chunk_size, complete, created_at, created_by, touched_at',
+    keys: ['rowid'],
+    row: (r) => [r[0], r[1], r[2], r[3], r[4], r[5], bytes(r[6]), bytes(r[7]), r[8], bool(r[9]), r[10], r[11], r[12]],
+    identity: { column: 'rowid', sqliteSequence: 'firmware' },
+  },
+  {
+    name: 'firmware_chunks',
+    columns: ['image', 'n', 'data'],
+    select: 'image, n, data',
+    keys: ['image', 'n'],
+    row: (r) => [r[0], r[1], bytes(r[2])],
+    // 64 KiB rows: 16 to a page keeps a page near 1 MiB.
+    pageRows: 16,
+  },
+  {
+    name: 'device_updates',
+    columns: [
+      'rowid',
+      'id',
+      'device',
+      'firmware',
+      'job',
+      'state',
+      'progress',
+      'reason',
+      'detail',
+      'from_fw',
+      'to_fw',
+      'attempts',
+      'created_at',
+      'created_by',
+      'updated_at',
+      'finished_at',
+    ],
+    select:
+      'rowid, id, device, firmware, job, state, progress, reason, detail, from_fw, to_fw, attempts, created_at, created_by, updated_at, finished_at',
+    keys: ['rowid'],
+    where: LIVE_DEVICE,
+    row: (r) => [...r.slice(0, 9), jsonString(r[9]), ...r.slice(10)],
+    identity: { column: 'rowid', sqliteSequence: 'device_updates' },
   },
   {
     // Alarm rules (SQLite migration 10, PostgreSQL 7); doc is JSON text.

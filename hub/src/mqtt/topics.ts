@@ -62,6 +62,13 @@ export class Topics {
     return this.haPrefix === undefined ? undefined : `${this.haPrefix}/status`;
   }
 
+  /** Filters covering every topic the hub publishes retained (status, twins, Home Assistant configs). */
+  retainedFilters(): string[] {
+    const filters = [this.status('+'), this.twinReported('+'), this.twinDesired('+'), this.hubStatus()];
+    if (this.haPrefix !== undefined) filters.push(`${this.haPrefix}/#`);
+    return filters;
+  }
+
   /** The request `topic` carries, or undefined when it is not a topic anyone but the hub may publish to. */
   parseRequest(topic: string): Request | undefined {
     if (this.haPrefix !== undefined && topic === `${this.haPrefix}/status`) return { kind: 'ha-birth' };

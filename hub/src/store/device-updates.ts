@@ -9,6 +9,7 @@ import {
   RETRYABLE_REASONS,
   UPDATE_STATE_NAMES,
   UpdateLimits,
+  UpdateReason,
   UpdateState,
   type UpdateStatus,
 } from '@halyard/firmware-protocol';
@@ -23,10 +24,10 @@ export interface DeviceUpdateRecord {
   /** The job id on the wire (SPEC.md §12.2), `u-...`. */
   id: string;
   /** devices.rowid, and its id. */
-  device: number;
+  deviceRowid: number;
   deviceId: string;
   /** firmware.rowid and id; null once a finished update's image was deleted. */
-  firmware: number | null;
+  firmwareRowid: number | null;
   firmwareId: string | null;
   /** The fleet job it belongs to; null for a single-device update. */
   job: string | null;
@@ -107,9 +108,9 @@ export const UPDATE_SELECT = `SELECT u.rowid, u.id, u.device, d.id AS device_id,
 const toRecord = (r: Row): DeviceUpdateRecord => ({
   rowid: r.rowid,
   id: r.id,
-  device: r.device,
+  deviceRowid: r.device,
   deviceId: r.device_id,
-  firmware: r.firmware,
+  firmwareRowid: r.firmware,
   firmwareId: r.firmware_id,
   job: r.job,
   state: r.state as UpdateStateName,
@@ -159,8 +160,9 @@ export function transitionUpdate(db: Db, t: UpdateTransition): DeviceUpdateRecor
     if (cur === undefined || isFinal(cur.state)) return undefined;
     if (t.from !== undefined && !t.from.includes(cur.state)) return undefined;
     write(db, cur, t.to, t.now, {
-      reason: t.reason === undefined ? cur.reason : t.reason,
-      detail: t.detail === undefined ? cur.detail : t.detail,
+      // A final state the hub decides says nothing of an earlier attempt's reason.
+      reason: t.reason !== undefined ? t.reason : isFinal(t.to) ? null : cur.reason,
+      detail: t.detail !== undefined ? t.detail : isFinal(t.to) ? null : cur.detail,
       progress: t.progress ?? cur.progress,
       attempts: cur.attempts + (t.attempt ? 1 : 0),
     });
@@ -193,8 +195,10 @@ export function nextFromStatus(
   m: UpdateStatus,
 ): { to: UpdateStateName; reason: number | null; detail: string | null; progress: number; attempts: number } | undefined {
   const progress = m.progress ?? cur.progress;
-  const detail = m.detail ?? null;
-  const reason = m.reason ?? null;
+  // Free text from the device; PostgreSQL's text cannot hold U+0000, so neither engine keeps it.
+  const detail = m.detail === undefined ? null : m.detail.replaceAll('\u0000', '\ufffd');
+  // A code this version does not know reads as `other` anyway (SPEC.md §12.6); one past 2^31-1 would not fit PostgreSQL's integer.
+  const reason = m.reason === undefined ? null : m.reason <= 0x7fff_ffff ? m.reason : UpdateReason.Other;
   if (isFinal(cur.state)) {
     if (cur.state === 'rolled_back' && m.state === UpdateState.RolledBack && cur.reason === null)
       return { to: 'rolled_back', reason, detail, progress: cur.progress, attempts: cur.attempts };

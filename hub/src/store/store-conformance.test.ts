@@ -452,6 +452,59 @@ async function scenario(e: Engine): Promise<Record<string, unknown>> {
     ],
   );
 
+  // Device updates (SPEC.md §12): one open per device; an image in use is not deleted;
+  // UPDATE_STATUS is applied by the ingest batch that makes its seq durable, once.
+  const img = await store.op('beginFirmware', { image: { ...image('9.0'), id: 'fw-9.0' }, staleBefore: 0 });
+  await store.op('putFirmwareChunk', { image: img.rowid, n: 0, data: new Uint8Array([9]), at: T0 });
+  await store.op('finishFirmware', { image: img.rowid, size: 1, sha256: new Uint8Array(32), signature: null });
+  const newUpdate = (id: string, device: number, firmware = img.rowid) =>
+    store.op('createDeviceUpdate', { id, device, firmware, job: null, fromFw: '1.0', toFw: '9.0', createdAt: T0, createdBy: 'admin' });
+  out.updateCreated = await newUpdate('u-1', a.rowid);
+  out.updateSecondOpen = await code(newUpdate('u-2', a.rowid));
+  out.updateNoImage = await code(newUpdate('u-3', b.rowid, 999_999));
+  out.firmwareInUse = await code(store.op('deleteFirmware', { id: 'fw-9.0' }));
+  const status = (seq: number, m: Record<string, unknown>, device = a.rowid) => {
+    const bytes = encode({ type: MessageType.UpdateStatus, seq, job: 'u-1', ...m } as never);
+    store.ingest(device, seq, T0 + seq, MessageType.UpdateStatus, bytes, { device, records: [] });
+  };
+  status(300, { state: 1, progress: 512 });
+  status(300, { state: 1, progress: 999 }); // a resend: not applied again
+  status(301, { state: 7, reason: 2, detail: 'crc\u0000' }); // digest_mismatch: retried, offered again as attempt 2
+  await store.drain();
+  out.updateAfterStatus = await store.getDeviceUpdate('u-1');
+  assert.deepEqual(
+    [
+      (out.updateAfterStatus as { state: string }).state,
+      (out.updateAfterStatus as { attempts: number }).attempts,
+      (out.updateAfterStatus as { detail: string }).detail,
+    ],
+    ['offered', 2, 'crc\ufffd'],
+  );
+  out.updateMoved = await store.op('transitionUpdate', { id: 'u-1', from: ['offered'], to: 'rebooting', now: T0 + 400 });
+  out.updateNotFrom = await store.op('transitionUpdate', { id: 'u-1', from: ['offered'], to: 'cancelled', now: T0 + 401 });
+  out.updateOpen = await store.openDeviceUpdates();
+  out.updateFinished = await store.op('transitionUpdate', { id: 'u-1', to: 'rolled_back', now: T0 + 402 });
+  out.updateAfterFinal = await store.op('transitionUpdate', { id: 'u-1', to: 'succeeded', now: T0 + 403 });
+  status(302, { state: 11, reason: 12 }); // the device's own report adds its reason to the hub's rolled_back
+  await store.drain();
+  out.updateReason = await store.getDeviceUpdate('u-1');
+  assert.equal((out.updateReason as { reason: number }).reason, 12);
+  out.updateList = await store.listDeviceUpdates(a.rowid, 10);
+  // A reason code past PostgreSQL's integer is kept as 0 (other) by both engines, not a failed batch.
+  await newUpdate('u-4', b.rowid);
+  status(700, { job: 'u-4', state: 7, reason: 2 ** 40 }, b.rowid);
+  await store.drain();
+  out.updateHugeReason = await store.getDeviceUpdate('u-4');
+  assert.deepEqual([(out.updateHugeReason as { state: string }).state, (out.updateHugeReason as { reason: number }).reason], ['failed', 0]);
+  out.firmwareDeletedAfterUpdate = await store.op('deleteFirmware', { id: 'fw-9.0' });
+  out.updateKeepsHistory = await store.getDeviceUpdate('u-1');
+  assert.equal((out.updateKeepsHistory as { firmwareRowid: number | null }).firmwareRowid, null);
+  assert.equal(out.updateSecondOpen, 'HUB_ERR_UPDATE_IN_PROGRESS');
+  assert.equal(out.updateNoImage, 'HUB_ERR_FIRMWARE_UNKNOWN');
+  assert.equal(out.firmwareInUse, 'HUB_ERR_FIRMWARE_IN_USE');
+  assert.equal(out.updateNotFrom, null);
+  assert.equal(out.updateAfterFinal, null);
+
   // Alarm rules and alarms: one not cleared per (rule, device), moves as alarms/lifecycle.ts allows.
   const rule = (id: string, at: number): AlarmRule => ({
     id,
@@ -571,6 +624,8 @@ async function scenario(e: Engine): Promise<Record<string, unknown>> {
     presence: await store.listPresence(a.rowid, 'dev-a', 10),
     series: await telemetry.series(a.rowid),
     open: await store.openCommands(),
+    updates: await store.listDeviceUpdates(a.rowid, 10),
+
     alarms: (await store.listAlarms({ limit: 10 })).map((x) => x.info.id),
   };
   // Frames of the deleted device still arriving are dropped, not stored.

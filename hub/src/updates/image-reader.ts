@@ -3,7 +3,8 @@
 // 16 KiB at a time, and a fleet updating at once asks for the same rows over and
 // over. A small cache shared by every session holds the rows read last, and one read
 // per row is in flight at a time: memory stays at the cache's bound however many
-// devices download, and never holds an image per device.
+// devices download, and never holds an image per device. (Rows of a deleted image
+// age out of the cache: image row ids are never reused.)
 
 import { HubError, HubErrorCode } from '../errors.js';
 import type { FirmwareRecord } from '../store/firmware.js';
@@ -68,10 +69,5 @@ export class ImageReader {
       this.inFlight.set(key, p);
     }
     return p;
-  }
-
-  /** Drops an image's rows (it was deleted). */
-  forget(image: number): void {
-    for (const key of this.cache.keys()) if (key.startsWith(`${image}:`)) this.cache.delete(key);
   }
 }

@@ -6,52 +6,38 @@
 // from the HELLO that carries the new version and `rolled_back` from one that comes
 // back on the old version after `rebooting`, and applies the step timeouts and the
 // retry limit of §12.7. Open updates are reloaded at start: a restarted hub resumes
-// every download at the offset the device reports in HELLO.
+// every download at the offset the device reports in HELLO. Every change is published
+// on the bus (`update`); in a cluster the other nodes keep their copy in step from
+// it, and the node holding the device's session offers or withdraws the update.
 
 import { randomBytes } from 'node:crypto';
 import {
   type ChunkRequest,
   CloseCode,
+  FINAL_UPDATE_STATES,
   type Hello,
   MessageType,
   UPDATE_CAPABILITY,
+  type UpdateInfo,
   UpdateLimits,
   type UpdateOffer,
   updateReasonName,
 } from '@halyard/firmware-protocol';
 import { type Audit, type Requester, viaDetail } from '../audit.js';
+import type { EventBus } from '../bus.js';
 import type { DeviceSession } from '../device/session.js';
 import { HubError, HubErrorCode } from '../errors.js';
 import type { FirmwareLibrary } from '../firmware/library.js';
 import type { DeviceEntry, Fleet } from '../fleet.js';
 import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
 import type { DeviceUpdateRecord, UpdateStateName, UpdateStatusOutcome } from '../store/device-updates.js';
+
+export type { UpdateInfo };
+
 import type { FirmwareRecord } from '../store/firmware.js';
 import type { Store } from '../store/store.js';
 import { ImageReader } from './image-reader.js';
-
-/** An update as the API shows it. */
-export interface UpdateInfo {
-  id: string;
-  device: string;
-  firmware: string | null;
-  job: string | null;
-  state: UpdateStateName;
-  /** Bytes the device holds, and the image's size. */
-  progress: number;
-  size: number | null;
-  /** SPEC.md §12.6 name and code. */
-  reason: string | null;
-  reasonCode: number | null;
-  detail: string | null;
-  fromFw: string | null;
-  toFw: string;
-  attempts: number;
-  createdAt: number;
-  createdBy: string;
-  updatedAt: number;
-  finishedAt: number | null;
-}
 
 /** Step timeouts and limits (SPEC.md §12.7); tests shorten them. */
 export interface UpdateTimeouts {
@@ -100,9 +86,18 @@ export class UpdateService {
     private readonly firmware: FirmwareLibrary,
     private readonly audit: Audit,
     private readonly log: Logger,
+    private readonly metrics: Pick<Metrics, 'firmwareBytesServed' | 'updatesFinished'>,
+    private readonly bus: EventBus,
+    /** Another node may create or end updates of devices connected here (--cluster). */
+    private readonly clustered: boolean,
     private readonly limits: UpdateTimeouts,
   ) {
     this.reader = new ImageReader(store);
+    if (clustered) bus.subscribe('update', ({ update }) => this.changedElsewhere(update), 'remote');
+    // A deleted device's updates went with it (the store deletes them): forget them here too.
+    bus.subscribe('device.removed', ({ id }) => {
+      for (const [rowid, a] of this.active) if (a.update.deviceId === id) this.active.delete(rowid);
+    });
     this.timer = setInterval(() => void this.checkTimeouts(Date.now()), limits.sweepMs);
     this.timer.unref();
   }
@@ -114,14 +109,17 @@ export class UpdateService {
     firmware: FirmwareLibrary,
     audit: Audit,
     log: Logger,
+    metrics: Pick<Metrics, 'firmwareBytesServed' | 'updatesFinished'>,
+    bus: EventBus,
+    clustered: boolean,
     limits: Partial<UpdateTimeouts> = {},
   ): Promise<UpdateService> {
-    const s = new UpdateService(store, fleet, firmware, audit, log, { ...DEFAULT_TIMEOUTS, ...limits });
+    const s = new UpdateService(store, fleet, firmware, audit, log, metrics, bus, clustered, { ...DEFAULT_TIMEOUTS, ...limits });
     const now = Date.now();
     for (const u of await store.openDeviceUpdates()) {
       const image = u.firmwareId === null ? undefined : await store.getFirmware(u.firmwareId);
       if (image === undefined) continue; // cannot happen: an image in use is not deleted
-      s.active.set(u.device, { update: u, image, lastActivity: now });
+      s.active.set(u.deviceRowid, { update: u, image, lastActivity: now });
     }
     if (s.active.size > 0) log.info({ updates: s.active.size }, 'resumed open firmware updates');
     return s;
@@ -158,6 +156,7 @@ export class UpdateService {
     });
     const a: Active = { update, image, lastActivity: now };
     this.active.set(r.rowid, a);
+    this.publish(update, image.size);
     await this.audit(
       requester.actor,
       'update.start',
@@ -188,7 +187,8 @@ export class UpdateService {
           : `update ${id} is over (${u.state})`,
       );
     this.settled(done);
-    const entry = this.fleet.getByRowid(done.device);
+    this.publish(done, null);
+    const entry = this.fleet.getByRowid(done.deviceRowid);
     if (entry?.session?.isOpen && this.takesUpdates(entry)) entry.session.send({ type: MessageType.UpdateCancel, job: id });
     await this.audit(requester.actor, 'update.cancel', done.deviceId, viaDetail(requester, { update: id }));
     return this.info(done);
@@ -207,28 +207,58 @@ export class UpdateService {
   }
 
   private async info(u: DeviceUpdateRecord): Promise<UpdateInfo> {
-    const size =
-      this.active.get(u.device)?.image.size ??
-      (u.firmwareId === null ? null : ((await this.store.getFirmware(u.firmwareId))?.size ?? null));
-    return {
-      id: u.id,
-      device: u.deviceId,
-      firmware: u.firmwareId,
-      job: u.job,
-      state: u.state,
-      progress: u.progress,
-      size,
-      reason: u.reason === null ? null : updateReasonName(u.reason),
-      reasonCode: u.reason,
-      detail: u.detail,
-      fromFw: u.fromFw,
-      toFw: u.toFw,
-      attempts: u.attempts,
-      createdAt: u.createdAt,
-      createdBy: u.createdBy,
-      updatedAt: u.updatedAt,
-      finishedAt: u.finishedAt,
-    };
+    const a = this.active.get(u.deviceRowid);
+    if (a !== undefined && a.update.id === u.id) return infoOf(u, a.image.size);
+    return infoOf(u, u.firmwareId === null ? null : ((await this.store.getFirmware(u.firmwareId))?.size ?? null));
+  }
+
+  /** Tells the bus (consoles and MQTT later, the other nodes of a cluster now); `size` when known, else looked up. */
+  private publish(u: DeviceUpdateRecord, size: number | null): void {
+    if (size !== null) {
+      this.bus.publish('update', { update: infoOf(u, size) });
+      return;
+    }
+    this.info(u).then(
+      (update) => this.bus.publish('update', { update }),
+      (err: unknown) => this.log.error({ err, update: u.id }, 'could not announce a firmware update change'),
+    );
+  }
+
+  /**
+   * Cluster mode: an update changed on another node. An open one is brought into this
+   * node's memory (and offered, when it is new here and its device is connected here);
+   * one that ended is dropped, and a cancelled or timed-out one withdrawn from the device.
+   */
+  private changedElsewhere(info: UpdateInfo): void {
+    const entry = this.fleet.get(info.device);
+    if (entry === undefined) return;
+    const a = this.active.get(entry.record.rowid);
+    const known = a !== undefined && a.update.id === info.id;
+    if (FINAL_UPDATE_STATES.has(info.state)) {
+      if (known) this.active.delete(entry.record.rowid);
+      if ((info.state === 'cancelled' || info.state === 'timed_out') && entry.session?.isOpen && this.takesUpdates(entry))
+        entry.session.send({ type: MessageType.UpdateCancel, job: info.id });
+      return;
+    }
+    this.load(entry, info.id, !known).catch((err: unknown) =>
+      this.log.error({ err, update: info.id }, 'could not load a firmware update started on another node'),
+    );
+  }
+
+  /** Reads update `id` from the store into memory; offers it when `offer` and its device is connected here. */
+  private async load(entry: DeviceEntry, id: string, offer: boolean): Promise<Active | undefined> {
+    const u = await this.store.getDeviceUpdate(id);
+    if (u === undefined || u.finishedAt !== null) return undefined;
+    let a = this.active.get(u.deviceRowid);
+    if (a === undefined || a.update.id !== u.id) {
+      const image = u.firmwareId === null ? undefined : await this.store.getFirmware(u.firmwareId);
+      if (image === undefined) return undefined;
+      a = { update: u, image, lastActivity: Date.now() };
+      this.active.set(u.deviceRowid, a);
+    } else a.update = u;
+    const session = entry.session;
+    if (offer && session?.isOpen && this.takesUpdates(entry) && u.state === 'offered') this.offer(entry, session, a);
+    return a;
   }
 
   // ---- the device side -----------------------------------------------------------
@@ -242,7 +272,12 @@ export class UpdateService {
    * version, withdraw a job the device holds that is over, or offer the open update.
    */
   async online(entry: DeviceEntry, session: DeviceSession, hello: Hello): Promise<void> {
-    const a = this.active.get(entry.record.rowid);
+    let a = this.active.get(entry.record.rowid);
+    // In a cluster an update may have been created while this node missed the event (Redis away): the store knows.
+    if (a === undefined && this.clustered) {
+      const last = (await this.store.listDeviceUpdates(entry.record.rowid, 1))[0];
+      if (last !== undefined && last.finishedAt === null) a = await this.load(entry, last.id, false);
+    }
     const held = hello.update;
     if (held !== undefined && (a === undefined || a.update.id !== held.job) && this.takesUpdates(entry))
       session.send({ type: MessageType.UpdateCancel, job: held.job });
@@ -264,7 +299,10 @@ export class UpdateService {
 
   private async decide(u: DeviceUpdateRecord, to: UpdateStateName, now: number, reason: number | null): Promise<void> {
     const done = await this.store.op('transitionUpdate', { id: u.id, to, now, ...(reason === null ? {} : { reason }) });
-    if (done !== null) this.settled(done);
+    if (done === null) return;
+    const size = this.active.get(done.deviceRowid)?.image.size ?? null;
+    this.settled(done);
+    this.publish(done, size);
   }
 
   private offer(entry: DeviceEntry, session: DeviceSession, a: Active): void {
@@ -311,12 +349,15 @@ export class UpdateService {
     a.lastActivity = Date.now();
     const serving = s;
     const read = this.reader.read(a.image, m.offset, m.length);
+    // Handled in turn below; until then a failed read must not count as unhandled.
+    read.catch(() => {});
     serving.tail = serving.tail
       .then(() => read)
       .then(
         (data) => {
           serving.outstanding--;
-          if (session.isOpen) session.send({ type: MessageType.Chunk, job: m.job, offset: m.offset, data });
+          if (session.isOpen && session.send({ type: MessageType.Chunk, job: m.job, offset: m.offset, data }))
+            this.metrics.firmwareBytesServed.inc(data.length);
         },
         (err: unknown) => {
           serving.outstanding--;
@@ -331,7 +372,8 @@ export class UpdateService {
     const now = Date.now();
     for (const o of outcomes) {
       const u = o.update;
-      const a = this.active.get(u.device);
+      const a = this.active.get(u.deviceRowid);
+      this.publish(u, a !== undefined && a.update.id === u.id ? a.image.size : null);
       if (u.finishedAt !== null) {
         this.settled(u);
         continue;
@@ -345,7 +387,7 @@ export class UpdateService {
           { device: u.deviceId, update: u.id, reason: updateReasonName(u.reason ?? 0), attempt: u.attempts },
           'firmware update attempt failed: offering again',
         );
-        const entry = this.fleet.getByRowid(u.device);
+        const entry = this.fleet.getByRowid(u.deviceRowid);
         if (entry?.session?.isOpen) this.offer(entry, entry.session, a);
       }
     }
@@ -353,9 +395,10 @@ export class UpdateService {
 
   /** An update reached a final state: forget it here, say so once. */
   private settled(u: DeviceUpdateRecord): void {
-    const a = this.active.get(u.device);
+    const a = this.active.get(u.deviceRowid);
     if (a === undefined || a.update.id !== u.id) return; // already settled here
-    this.active.delete(u.device);
+    this.active.delete(u.deviceRowid);
+    this.metrics.updatesFinished.inc({ state: u.state });
     const reason = u.reason === null ? undefined : updateReasonName(u.reason);
     const line = { device: u.deviceId, update: u.id, state: u.state, reason, version: u.toFw };
     if (u.state === 'succeeded' || u.state === 'cancelled') this.log.info(line, `firmware update ${u.state}`);
@@ -373,7 +416,7 @@ export class UpdateService {
         continue;
       }
       // Time offline does not count: the device resumes when it is back (SPEC.md §12.7).
-      if (this.fleet.getByRowid(u.device)?.session?.isOpen !== true) continue;
+      if (this.fleet.getByRowid(u.deviceRowid)?.session?.isOpen !== true) continue;
       const idle = now - a.lastActivity;
       if ((u.state === 'offered' && idle > this.limits.offerAnswerMs) || (u.state === 'downloading' && idle > this.limits.downloadIdleMs))
         expiring.push(this.expire(a, false, now));
@@ -395,7 +438,8 @@ export class UpdateService {
         now,
       });
       if (next === null) return;
-      const entry = this.fleet.getByRowid(u.device);
+      this.publish(next, a.image.size);
+      const entry = this.fleet.getByRowid(u.deviceRowid);
       if (last) {
         this.settled(next);
         if (entry?.session?.isOpen && this.takesUpdates(entry)) entry.session.send({ type: MessageType.UpdateCancel, job: u.id });
@@ -410,4 +454,26 @@ export class UpdateService {
       this.log.error({ err, update: u.id }, 'could not record a firmware update timeout');
     }
   }
+}
+
+function infoOf(u: DeviceUpdateRecord, size: number | null): UpdateInfo {
+  return {
+    id: u.id,
+    device: u.deviceId,
+    firmware: u.firmwareId,
+    job: u.job,
+    state: u.state,
+    progress: u.progress,
+    size,
+    reason: u.reason === null ? null : updateReasonName(u.reason),
+    reasonCode: u.reason,
+    detail: u.detail,
+    fromFw: u.fromFw,
+    toFw: u.toFw,
+    attempts: u.attempts,
+    createdAt: u.createdAt,
+    createdBy: u.createdBy,
+    updatedAt: u.updatedAt,
+    finishedAt: u.finishedAt,
+  };
 }

@@ -51,7 +51,12 @@ export function firmwareRoutes(routes: Routes, ctx: HubContext): void {
       .object({
         model: identifier('model'),
         version: identifier('version').describe("what devices report as HELLO's fw once they run it"),
-        notes: z.string().max(4_000).optional().describe('release notes'),
+        notes: z
+          .string()
+          .max(4_000)
+          .refine((n) => !n.includes('\u0000'), 'notes without U+0000')
+          .optional()
+          .describe('release notes'),
       })
       .strict(),
     rawBody: { contentType: 'application/octet-stream', description: 'the image, at most --firmware-max-size bytes' },

@@ -42,9 +42,9 @@ const SELECT = `SELECT u.rowid, u.id, u.device, d.id AS device_id, u.firmware, f
 const toRecord = (r: Row): DeviceUpdateRecord => ({
   rowid: r.rowid,
   id: r.id,
-  device: r.device,
+  deviceRowid: r.device,
   deviceId: r.device_id,
-  firmware: r.firmware,
+  firmwareRowid: r.firmware,
   firmwareId: r.firmware_id,
   job: r.job,
   state: r.state as UpdateStateName,
@@ -100,8 +100,9 @@ export async function transitionUpdate(db: Queryable, t: UpdateTransition): Prom
   if (cur === undefined || isFinal(cur.state)) return undefined;
   if (t.from !== undefined && !t.from.includes(cur.state)) return undefined;
   await write(db, cur, t.to, t.now, {
-    reason: t.reason === undefined ? cur.reason : t.reason,
-    detail: t.detail === undefined ? cur.detail : t.detail,
+    // A final state the hub decides says nothing of an earlier attempt's reason.
+    reason: t.reason !== undefined ? t.reason : isFinal(t.to) ? null : cur.reason,
+    detail: t.detail !== undefined ? t.detail : isFinal(t.to) ? null : cur.detail,
     progress: t.progress ?? cur.progress,
     attempts: cur.attempts + (t.attempt ? 1 : 0),
   });

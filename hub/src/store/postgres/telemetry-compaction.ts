@@ -11,7 +11,7 @@
 
 import { blockRanges, type Points, packBlocks } from '../telemetry/blocks.js';
 import { DAY_MS, listPartitions, PARTITION_LOCK } from './partitions.js';
-import { type Pool, query, transaction } from './pool.js';
+import { type Client, type Pool, transaction } from './pool.js';
 import { fromPointColumns } from './telemetry-insert.js';
 
 /** A day partition is compacted once now is this many days past its start (so its day ended a day ago). */
@@ -34,17 +34,34 @@ interface Row {
   d: Buffer | null;
 }
 
+/**
+ * Whether the partition is still attached, read from the catalog tables with the
+ * statement's snapshot: to_regclass() answers from this backend's catalog cache,
+ * which may not have seen another hub's DROP yet when the lock we waited on was
+ * an advisory one (seen in the two-hub test: "relation ... does not exist" next).
+ */
+async function attached(c: Client, partition: string): Promise<boolean> {
+  const r = await c.query(
+    `SELECT 1 FROM pg_inherits i JOIN pg_class k ON k.oid = i.inhrelid WHERE i.inhparent = 'telemetry'::regclass AND k.relname = $1`,
+    [partition],
+  );
+  return (r.rowCount ?? 0) > 0;
+}
+
 /** Compacts every day partition old enough at `now` (tests pass a later `now`); returns what it did. */
 export async function compactPartitions(pool: Pool, now: number): Promise<CompactionResult> {
   const horizon = Math.floor(now / DAY_MS) * DAY_MS - (COMPACT_AFTER_DAYS - 1) * DAY_MS;
   const done: CompactionResult = { partitions: [], points: 0, blocks: 0 };
   for (const p of await listPartitions(pool)) {
     if (p.day + DAY_MS > horizon) break;
-    const counts = await query<{ series: number; n: number }>(
-      pool,
-      'counting points to compact',
-      `SELECT series, count(*)::int AS n FROM ${p.name} GROUP BY series ORDER BY series`,
-    );
+    // Under the lock: another hub may have just compacted and dropped it.
+    const counts = await transaction(pool, 'counting points to compact', async (c) => {
+      await c.query('SELECT pg_advisory_xact_lock($1, $2)', PARTITION_LOCK);
+      if (!(await attached(c, p.name))) return [];
+      return (
+        await c.query<{ series: number; n: number }>(`SELECT series, count(*)::int AS n FROM ${p.name} GROUP BY series ORDER BY series`)
+      ).rows;
+    });
     let chunk: number[] = [];
     let points = 0;
     for (const [i, c] of counts.entries()) {
@@ -67,7 +84,7 @@ async function compactSeries(pool: Pool, partition: string, series: number[]): P
   return transaction(pool, 'compacting telemetry', async (c) => {
     // Retention and partition upkeep take the same lock: the partition stays while this runs.
     await c.query('SELECT pg_advisory_xact_lock($1, $2)', PARTITION_LOCK);
-    if ((await c.query('SELECT to_regclass($1) AS r', [partition])).rows[0]?.r === null) return { points: 0, blocks: 0 };
+    if (!(await attached(c, partition))) return { points: 0, blocks: 0 };
     const rows = (
       await c.query<Row>(`DELETE FROM ${partition} WHERE series = ANY($1::bigint[]) RETURNING series, ts, v, s, b, d`, [series])
     ).rows;
@@ -137,7 +154,7 @@ function float(v: number | null): string | null {
 async function dropIfEmpty(pool: Pool, partition: string): Promise<boolean> {
   return transaction(pool, 'dropping a compacted telemetry partition', async (c) => {
     await c.query('SELECT pg_advisory_xact_lock($1, $2)', PARTITION_LOCK);
-    if ((await c.query('SELECT to_regclass($1) AS r', [partition])).rows[0]?.r === null) return false;
+    if (!(await attached(c, partition))) return false;
     await c.query(`LOCK TABLE ${partition} IN ACCESS EXCLUSIVE MODE`);
     if (((await c.query(`SELECT 1 FROM ${partition} LIMIT 1`)).rowCount ?? 0) > 0) return false;
     await c.query(`ALTER TABLE telemetry DETACH PARTITION ${partition}`);
