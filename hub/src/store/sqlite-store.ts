@@ -52,6 +52,8 @@ export function sqliteTelemetry(r: TelemetryReader): TelemetryStore {
       return into;
     },
     blockBuckets: async (series: number, acc: BucketAccumulator, gen: number) => r.blockBuckets(series, acc, gen),
+    rollupsSince: async () => r.rollupsSince(),
+    rollupBuckets: async (series, width, acc, gen) => r.rollupBuckets(series, width, acc, gen),
     latest: async (device, limit) => r.latest(device, limit),
     latestMany: async (devices, limit) => r.latestMany(devices, limit),
     uncompacted: async (each) => r.uncompacted(each),

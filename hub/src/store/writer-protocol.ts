@@ -8,6 +8,8 @@ export interface WorkerSettings {
   cacheMiB: number;
   /** ms of raw telemetry to keep; 0 = forever. */
   retentionMs: number;
+  /** ms of telemetry rollups to keep; 0 or absent = forever. */
+  retentionRollupsMs?: number;
   /** Compact the telemetry log at least this often... */
   compactIntervalMs: number;
   /** ...or once it holds this many rows. */

@@ -58,6 +58,7 @@ export class WriterThread<M = unknown> extends EventEmitter<StoreEvents<M>> {
       path: options.path,
       cacheMiB: options.cacheMiB,
       retentionMs: options.retentionMs,
+      retentionRollupsMs: options.retentionRollupsMs ?? 0,
       compactIntervalMs: options.compactIntervalMs,
       compactRows: options.compactRows,
     };

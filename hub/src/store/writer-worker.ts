@@ -127,12 +127,14 @@ function maintenanceStep(now: number): boolean {
     recodeFinished();
   }
   if (now >= nextRetention) {
-    if (settings.retentionMs > 0) {
-      const r = telemetry.retain(now - settings.retentionMs, retentionSeries ?? 0, 200);
+    const rollupsMs = settings.retentionRollupsMs ?? 0;
+    if (settings.retentionMs > 0 || rollupsMs > 0) {
+      const cutoff = settings.retentionMs > 0 ? now - settings.retentionMs : 0;
+      const r = telemetry.retain(cutoff, retentionSeries ?? 0, 200, rollupsMs > 0 ? now - rollupsMs : 0);
       stats.retainedBlocks += r.deleted;
       retentionSeries = r.nextSeries;
       if (retentionSeries !== undefined) return true;
-      pruneHistory(db, now - settings.retentionMs, 5_000);
+      if (cutoff > 0) pruneHistory(db, cutoff, 5_000);
     }
     pruneSessions(db, now);
     nextRetention = now + 3_600_000;

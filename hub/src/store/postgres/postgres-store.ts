@@ -22,6 +22,7 @@ import type {
   StoreOpResult,
   StoreStats,
 } from '../store.js';
+import { ROLLUP_WIDTHS } from '../telemetry/rollups.js';
 import * as commands from './commands.js';
 import { type BackoffOptions, ConnectionState } from './connection-state.js';
 import * as dashboards from './dashboards.js';
@@ -56,6 +57,8 @@ export interface PostgresStoreOptions {
   maxFrame: number;
   /** Telemetry, events and presence older than this are dropped, ms; 0 keeps everything. */
   retentionMs: number;
+  /** Telemetry rollups older than this are dropped, ms; 0 or absent keeps them all. */
+  retentionRollupsMs?: number;
   /** How often upkeep runs, ms (default an hour; 0: never, tests call `maintain`). */
   maintenanceIntervalMs?: number;
   /**
@@ -309,6 +312,16 @@ export class PostgresStore<M = unknown> extends EventEmitter<StoreEvents<M>> imp
         ]);
         await query(this.pool, 'pruning events', 'DELETE FROM events WHERE received_at < $1', [cutoff]);
         await query(this.pool, 'pruning presence', 'DELETE FROM presence WHERE at < $1', [cutoff]);
+      }
+      const rollupsMs = this.options.retentionRollupsMs ?? 0;
+      if (rollupsMs > 0) {
+        // Series by series, along the primary key (no index on t alone to keep up).
+        await query(
+          this.pool,
+          'pruning telemetry rollups',
+          'DELETE FROM telemetry_rollups r USING series s, unnest($2::int[]) w WHERE r.series = s.id AND r.width = w AND r.t < $1',
+          [now - rollupsMs, ROLLUP_WIDTHS],
+        );
       }
       await this.compactTelemetry(now);
       await query(this.pool, 'pruning sessions', 'DELETE FROM sessions WHERE expires_at < $1', [now]);
