@@ -118,6 +118,11 @@ export class SqliteStore<M = unknown> implements Store<M> {
     return this.thread.compactNow();
   }
 
+  /** Applies retention as at `now`, all of it now (tests). */
+  retainNow(now: number): Promise<void> {
+    return this.thread.retainNow(now);
+  }
+
   async close(): Promise<void> {
     try {
       await this.thread.close();

@@ -36,6 +36,7 @@ export type ToWorker =
   | { t: 'ops'; ops: { id: number; op: string; args: unknown }[] }
   | { t: 'stats'; id: number }
   | { t: 'compact'; id: number }
+  | { t: 'retain'; id: number; now: number }
   | { t: 'close'; id: number };
 
 /** One named operation's outcome, in a `done` message. */
@@ -59,6 +60,7 @@ export type FromWorker =
   | { t: 'batch'; id: number; error: SerializedError }
   | { t: 'stats'; id: number; stats: WorkerStats }
   | { t: 'compacted-all'; id: number }
+  | { t: 'retained'; id: number; error?: SerializedError }
   | { t: 'closed'; id: number; error?: SerializedError }
   | { t: 'compacted'; gen: number }
   | { t: 'quarantined'; items: Quarantined[] }
