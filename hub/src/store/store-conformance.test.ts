@@ -516,7 +516,7 @@ async function rollupCases(e: Engine, frame: FrameFn, dev: { rowid: number }): P
     for (const [from, to, width] of cases) {
       const raw = await telemetry.raw(dev.rowid, x, from, to, 100_000);
       const acc = new BucketAccumulator(from, to, width);
-      raw.points.ts.forEach((t, i) => acc.add(t, raw.points.values[i] as PointValue));
+      for (const [i, t] of raw.points.ts.entries()) acc.add(t, raw.points.values[i] as PointValue);
       const got = await telemetry.buckets(dev.rowid, x, from, to, width);
       assert.deepEqual(normal(got), normal(acc.result()), `${what}: buckets of ${width} ms over [${from}, ${to}] as the raw points say`);
       answers.push(got);

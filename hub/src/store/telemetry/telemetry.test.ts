@@ -99,7 +99,11 @@ describe('telemetry compaction, merging and retention', () => {
     // 200 series: more than one write step (125 series each), so a crash can fall between them.
     const base = Math.floor((T0 + 50 * 24 * HOUR) / HOUR) * HOUR;
     db.transaction(() => {
-      for (let k = 0; k < 200; k++) log(`r${k}`, [0, 1, 2].map((i) => [base + i * 30_000, k + i]));
+      for (let k = 0; k < 200; k++)
+        log(
+          `r${k}`,
+          [0, 1, 2].map((i) => [base + i * 30_000, k + i]),
+        );
       w.flushAppends();
     })();
     assert.ok(w.seal());
