@@ -40,7 +40,7 @@ import { pgOps } from './pg-ops.js';
 import { createPool, INGEST_TIMEOUT_MS, isConnectionFault, type Pool, probeServer, query, storageError, transaction } from './pool.js';
 import { SeriesCache } from './series-cache.js';
 import { PgSessionLookup } from './session-lookup.js';
-import { type CompactionResult, compactPartitions } from './telemetry-compaction.js';
+import { type CompactionResult, compactPartitions, retireDefaultRows } from './telemetry-compaction.js';
 import { PgTelemetryReads } from './telemetry-reads.js';
 import { applyTelemetryStatement } from './telemetry-statement.js';
 import * as twins from './twins.js';
@@ -303,10 +303,16 @@ export class PostgresStore<M = unknown> extends EventEmitter<StoreEvents<M>> imp
   async maintain(now: number): Promise<void> {
     try {
       await ensurePartitions(this.pool, now);
+      // Compaction first: it adds the points to the rollups, which outlive them. Days
+      // retention is about to drop are compacted even when younger than compaction
+      // waits for (a --retention under two days).
+      const dropBefore = this.options.retentionMs > 0 ? Math.floor((now - this.options.retentionMs) / DAY_MS) * DAY_MS : 0;
+      await this.compactTelemetry(Math.max(now, dropBefore + DAY_MS));
       if (this.options.retentionMs > 0) {
         const cutoff = now - this.options.retentionMs;
         // Whole days only: a partition goes once its last point is past the cutoff.
-        await dropPartitionsBefore(this.pool, Math.floor(cutoff / DAY_MS) * DAY_MS);
+        await retireDefaultRows(this.pool, dropBefore);
+        await dropPartitionsBefore(this.pool, dropBefore);
         await query(this.pool, 'pruning telemetry blocks', 'DELETE FROM telemetry_blocks WHERE t1 < $1', [
           Math.floor(cutoff / DAY_MS) * DAY_MS,
         ]);
@@ -323,7 +329,6 @@ export class PostgresStore<M = unknown> extends EventEmitter<StoreEvents<M>> imp
           [now - rollupsMs, ROLLUP_WIDTHS],
         );
       }
-      await this.compactTelemetry(now);
       await query(this.pool, 'pruning sessions', 'DELETE FROM sessions WHERE expires_at < $1', [now]);
       this.sessions.pruneExpired(now);
       if (this.failingSteps > 0) {

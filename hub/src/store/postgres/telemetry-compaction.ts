@@ -82,6 +82,33 @@ export async function compactPartitions(pool: Pool, now: number): Promise<Compac
   return done;
 }
 
+/**
+ * Deletes the default partition's rows older than `cutoff` (retention) after adding
+ * them to the rollups, in one transaction: they are late points of days already
+ * compacted and dropped, which no compaction reaches, and the rollups outlive them.
+ */
+export async function retireDefaultRows(pool: Pool, cutoff: number): Promise<number> {
+  return transaction(pool, 'retiring old telemetry rows', async (c) => {
+    await c.query('SELECT pg_advisory_xact_lock($1, $2)', PARTITION_LOCK);
+    const rows = (await c.query<Row>('DELETE FROM telemetry_default WHERE ts < $1 RETURNING series, ts, v, s, b, d', [cutoff])).rows;
+    const bySeries = new Map<number, Points>();
+    for (const r of rows) {
+      let p = bySeries.get(r.series);
+      if (p === undefined) {
+        p = { ts: [], values: [] };
+        bySeries.set(r.series, p);
+      }
+      p.ts.push(r.ts);
+      p.values.push(fromPointColumns(r.v, r.s, r.b, r.d));
+    }
+    await addRollups(
+      c,
+      [...bySeries].flatMap(([s, p]) => rollupsOf(p).map((r): [number, Rollup] => [s, r])),
+    );
+    return rows.length;
+  });
+}
+
 async function compactSeries(pool: Pool, partition: string, series: number[]): Promise<{ points: number; blocks: number }> {
   return transaction(pool, 'compacting telemetry', async (c) => {
     // Retention and partition upkeep take the same lock: the partition stays while this runs.

@@ -37,17 +37,23 @@ export interface Rollup {
 /** The rollups of a batch of points of one series (any order), every width. */
 export function rollupsOf(p: Points): Rollup[] {
   const out: Rollup[] = [];
+  // Compaction passes sorted points: one pass, one open bucket; otherwise a map.
+  let sorted = true;
+  for (let i = 1; i < p.ts.length && sorted; i++) sorted = (p.ts[i] as number) >= (p.ts[i - 1] as number);
   for (const width of ROLLUP_WIDTHS) {
-    const byT = new Map<number, Rollup>();
+    const byT = sorted ? undefined : new Map<number, Rollup>();
+    let r: Rollup | undefined;
     for (let i = 0; i < p.ts.length; i++) {
       const ts = p.ts[i] as number;
       const v = p.values[i] as PointValue;
       const t = Math.floor(ts / width) * width;
-      let r = byT.get(t);
-      if (r === undefined) {
-        r = { width, t, n: 0, nnum: 0, sum: null, min: null, max: null, lastT: ts, last: v };
-        byT.set(t, r);
-        out.push(r);
+      if (r === undefined || r.t !== t) {
+        r = byT?.get(t);
+        if (r === undefined) {
+          r = { width, t, n: 0, nnum: 0, sum: null, min: null, max: null, lastT: ts, last: v };
+          byT?.set(t, r);
+          out.push(r);
+        }
       }
       r.n++;
       if (typeof v === 'number') {
