@@ -11,6 +11,7 @@ import { describe, it } from 'node:test';
 import { decode, encode, MessageType, type ResolvedRecord, type SenmlRecord } from '@halyard/firmware-protocol';
 import { startPostgres, type TestPostgres } from '../../test/helpers/postgres.js';
 import { TelemetryService } from '../telemetry/service.js';
+import { createPool, query } from './postgres/pool.js';
 import { PostgresStore } from './postgres/postgres-store.js';
 import { SqliteStore } from './sqlite-store.js';
 import type { Store } from './store.js';
@@ -168,6 +169,62 @@ describe('telemetry rollups over the data life', () => {
         retain: (s, now) => (s as PostgresStore<Meta>).maintain(now),
       });
     } finally {
+      await server.stop();
+    }
+  });
+
+  it('PostgreSQL: two hubs compacting the same days at once roll up each point once', async (t) => {
+    let server: TestPostgres;
+    try {
+      server = await startPostgres({ fsync: false });
+    } catch (err) {
+      const msg = (err as Error).message;
+      if (/PostgreSQL not found|no postgres user/.test(msg)) return t.skip(`PostgreSQL part skipped: ${msg}`);
+      throw err;
+    }
+    const options = {
+      url: server.url,
+      commitIntervalMs: 2,
+      maxBatchFrames: 500,
+      maxFrame: 65536,
+      retentionMs: 0,
+      maintenanceIntervalMs: 0,
+    };
+    const a = await PostgresStore.open<Meta>(options);
+    const b = await PostgresStore.open<Meta>(options);
+    try {
+      const dev = await a.op('createDevice', { id: 'r2', name: null, model: null, tags: [], secretHash: new Uint8Array(32), createdAt: D });
+      // Two days, a point a minute, in many series so that compaction takes several transactions.
+      let seq = 0;
+      for (let i = 0; i < 2 * 1440; i += 1) {
+        const pack: SenmlRecord[] = Array.from({ length: 5 }, (_, k) => ({ n: `m${k}`, v: i + k, t: 0 }));
+        frame(a, dev.rowid, ++seq, D + i * 60_000, pack);
+      }
+      await a.drain();
+      await a.maintain(D);
+      await a.maintain(D + DAY);
+      const [ra, rb] = await Promise.all([a.compactTelemetry(D + 4 * DAY), b.compactTelemetry(D + 4 * DAY)]);
+      assert.equal(ra.points + rb.points, 2 * 1440 * 5, 'every row packed once, by one hub or the other');
+      const pool = createPool(server.url);
+      try {
+        const sums = await query<{ width: number; n: string }>(
+          pool,
+          'test',
+          'SELECT width, sum(n)::text AS n FROM telemetry_rollups GROUP BY width ORDER BY width',
+        );
+        assert.deepEqual(
+          sums.map((r) => [r.width, Number(r.n)]),
+          [
+            [60_000, 2 * 1440 * 5],
+            [3_600_000, 2 * 1440 * 5],
+          ],
+        );
+      } finally {
+        await pool.end();
+      }
+    } finally {
+      await a.close();
+      await b.close();
       await server.stop();
     }
   });
