@@ -1,11 +1,14 @@
 // Benchmark scenario 6: queries on a large table. Telemetry is generated straight
 // into blocks (1,000 devices, one point a minute each, 50M points in all: about 35
-// days), then the hub answers over HTTP: a day of one metric in 15-minute buckets,
-// a month in daily buckets, and the latest values of 1,000 devices; p50 of repeats.
+// days) with their rollups (1-minute and 1-hour buckets, as compaction writes them),
+// and for a few devices a year of hourly rollups before that (their raw points long
+// gone); then the hub answers over HTTP: a day of one metric in 15-minute buckets, a
+// month in daily buckets and a year in hourly ones (all three from rollups), an hour
+// of raw points, and the latest values of 1,000 devices; p50 of repeats.
 
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { BLOCK_MAX_POINTS, blockRanges, openDatabase, packBlocks } from '@halyard/hub';
+import { BLOCK_MAX_POINTS, blockRanges, openDatabase, packBlocks, rollupsOf } from '@halyard/hub';
 import { build } from 'hdr-histogram-js';
 import { type BenchRow, parseBenchArgs, report, size } from '../../scripts/bench-lib.js';
 import { login, seedDevices, startHub } from './lib.js';
@@ -18,6 +21,10 @@ const PER = Math.floor(ROWS / DEVICES);
 const MINUTE = 60_000;
 const END = Math.floor(Date.now() / MINUTE) * MINUTE;
 const START = END - PER * MINUTE;
+const HOUR = 3_600_000;
+/** Devices with a year of hourly rollups before START. */
+const YEAR_DEVICES = Math.min(DEVICES, 10);
+const YEAR_START = Math.floor((END - 365 * 86_400_000) / HOUR) * HOUR;
 
 const seeded = seedDevices(DEVICES);
 const t0 = performance.now();
@@ -28,6 +35,9 @@ const t0 = performance.now();
   const series = db.prepare('INSERT INTO series (device, metric, unit, last_ts, last_v) VALUES (?, ?, ?, ?, ?)');
   const block = db.prepare(
     'INSERT INTO telemetry_blocks (series, t0, id, t1, level, gen, n, nnum, sum, min, max, data) VALUES (?, ?, ?, ?, 1, 1, ?, ?, ?, ?, ?, ?)',
+  );
+  const rollup = db.prepare(
+    'INSERT INTO telemetry_rollups (series, width, t, n, nnum, sum, min, max, last_t, last_v) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
   );
   let id = 1;
   const ts: number[] = new Array(PER);
@@ -42,6 +52,15 @@ const t0 = performance.now();
       for (const [a, b] of blockRanges(ts)) {
         for (const p of packBlocks(ts, values, a, b)) block.run(s, p.t0, id++, p.t1, p.n, p.nnum, p.sum, p.min, p.max, p.data);
       }
+      for (const r of rollupsOf({ ts, values })) rollup.run(s, r.width, r.t, r.n, r.nnum, r.sum, r.min, r.max, r.lastT, r.last);
+      if (d <= YEAR_DEVICES) {
+        // The year before: hourly rollups of a point a minute, its raw points long gone.
+        for (let t = YEAR_START; t + HOUR <= START; t += HOUR) {
+          const v = Math.round((20 + 5 * Math.sin((t / 86_400_000) * 2 * Math.PI)) * 10) / 10;
+          rollup.run(s, HOUR, t, 60, 60, v * 60, v - 1, v + 1, t + HOUR - MINUTE, v);
+        }
+      }
+      db.prepare('UPDATE series SET rollup_gen = 1 WHERE id = ?').run(s);
     })();
   }
   db.prepare("INSERT INTO meta (key, value) VALUES ('telemetry.compacted', '1'), ('telemetry.gen', '2')").run();
@@ -74,6 +93,12 @@ const api = `http://127.0.0.1:${hub.port}/api/v1`;
 const pick = () => ids[Math.floor(Math.random() * ids.length)];
 const day = await p50(() => `${api}/devices/${pick()}/telemetry?name=temp&from=${END - 86_400_000}&to=${END}&bucket=15m`);
 const month = await p50(() => `${api}/devices/${pick()}/telemetry?name=temp&from=${END - 30 * 86_400_000}&to=${END}&bucket=1d`);
+// Baselines in the same run: the same ranges from the raw blocks, in buckets 1 ms wider
+// than 15 min and a day (a width no rollup divides, so the hub aggregates the points).
+const dayRaw = await p50(() => `${api}/devices/${pick()}/telemetry?name=temp&from=${END - 86_400_000}&to=${END}&bucket=900001ms`);
+const monthRaw = await p50(() => `${api}/devices/${pick()}/telemetry?name=temp&from=${END - 30 * 86_400_000}&to=${END}&bucket=86400001ms`);
+const pickYear = () => ids[Math.floor(Math.random() * YEAR_DEVICES)];
+const year = await p50(() => `${api}/devices/${pickYear()}/telemetry?name=temp&from=${YEAR_START}&to=${END}&bucket=1h`);
 const rawHour = await p50(() => `${api}/devices/${pick()}/telemetry?name=temp&from=${END - 3_600_000}&to=${END}`);
 const latest = await p50(() => `${api}/telemetry/latest?devices=${ids.slice(0, 1_000).join(',')}`);
 await hub.child.stop();
@@ -86,6 +111,8 @@ const rows: BenchRow[] = [
     case: `${ROWS / 1e6}M points: one metric, a day in 15-min buckets (p50)`,
     value: r2(day.p50),
     unit: 'ms',
+    baseline: 'the same from raw blocks',
+    baselineValue: r2(dayRaw.p50),
     extra: { p99: day.p99 },
   },
   {
@@ -93,7 +120,16 @@ const rows: BenchRow[] = [
     case: `${ROWS / 1e6}M points: one metric, a month in daily buckets (p50)`,
     value: r2(month.p50),
     unit: 'ms',
+    baseline: 'the same from raw blocks',
+    baselineValue: r2(monthRaw.p50),
     extra: { p99: month.p99 },
+  },
+  {
+    scenario: 'queries',
+    case: `${ROWS / 1e6}M points: one metric, a year in hourly buckets, rollups (p50)`,
+    value: r2(year.p50),
+    unit: 'ms',
+    extra: { p99: year.p99, bytes: year.bytes },
   },
   {
     scenario: 'queries',

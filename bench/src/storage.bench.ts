@@ -6,6 +6,9 @@
 // format it replaced, and the Gorilla encoding computed here on the same points and
 // block boundaries (gorilla.ts). Disk per point comes from SQLite's dbstat over the
 // blocks written into a real database, and is turned into disk per device-year.
+// Beside them, the rollups (1-minute and 1-hour buckets) of the same series, written
+// as the hub writes them: disk per rollup row and per series-year, for the README's
+// year of one 1 Hz metric, raw and rolled up.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,7 +16,7 @@ import { join } from 'node:path';
 import { brotliCompressSync, constants, deflateRawSync } from 'node:zlib';
 import { createProfile, type ProfileName, seededRandom } from '@halyard/device-sim';
 import { encodeCbor } from '@halyard/firmware-protocol';
-import { blockRanges, migrate, openDatabase, type PackedBlock, packBlocks, unpackBlock } from '@halyard/hub';
+import { blockRanges, migrate, openDatabase, type PackedBlock, packBlocks, ROLLUP_WIDTHS, rollupsOf, unpackBlock } from '@halyard/hub';
 import { type BenchRow, parseBenchArgs, report, size } from '../../scripts/bench-lib.js';
 import { gorillaBits } from './gorilla.js';
 
@@ -100,6 +103,36 @@ function diskBytes(dir: string, file: string, blocks: [number, PackedBlock][]): 
   }
 }
 
+/** Writes the series' rollups into a fresh database; disk bytes per row of each width (dbstat over the table, apportioned by rows). */
+function rollupDisk(dir: string, file: string, series: Map<string, Series>): Map<number, { rows: number; bytesPerRow: number }> {
+  const db = openDatabase(join(dir, file));
+  try {
+    migrate(db);
+    db.pragma('synchronous = OFF');
+    const insert = db.prepare(
+      'INSERT INTO telemetry_rollups (series, width, t, n, nnum, sum, min, max, last_t, last_v, last_x) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+    const rows = new Map<number, number>(ROLLUP_WIDTHS.map((w) => [w, 0]));
+    db.transaction(() => {
+      let s = 0;
+      for (const [, p] of series) {
+        s++;
+        for (const r of rollupsOf(p)) {
+          const v = typeof r.last === 'number' ? r.last : null;
+          const x = typeof r.last === 'boolean' ? (r.last ? 1 : 0) : typeof r.last === 'number' ? null : r.last;
+          insert.run(s, r.width, r.t, r.n, r.nnum, r.sum, r.min, r.max, r.lastT, v, x);
+          rows.set(r.width, (rows.get(r.width) ?? 0) + 1);
+        }
+      }
+    })();
+    const total = db.prepare("SELECT sum(pgsize) FROM dbstat WHERE name = 'telemetry_rollups'").pluck().get() as number;
+    const all = [...rows.values()].reduce((a, b) => a + b, 0);
+    return new Map([...rows].map(([w, n]) => [w, { rows: n, bytesPerRow: total / all }]));
+  } finally {
+    db.close();
+  }
+}
+
 const dir = mkdtempSync(join(tmpdir(), 'halyard-storage-bench-'));
 const rows: BenchRow[] = [];
 const r3 = (n: number) => Math.round(n * 1000) / 1000;
@@ -170,6 +203,8 @@ try {
       }
     }
     const disk = diskBytes(dir, `${name}-new.db`, newBlocks);
+    const rolled = rollupDisk(dir, `${name}-rollups.db`, series);
+    const perSeriesYear = (w: number) => ((rolled.get(w)?.bytesPerRow ?? 0) * (YEAR_S * 1000)) / w / 2 ** 20;
     const diskOld = diskBytes(dir, `${name}-old.db`, oldBlocks);
     const perYear = perSecond * YEAR_S;
     const gorilla = comparable.gorillaBits / 8 / comparable.points;
@@ -197,6 +232,23 @@ try {
         decodeMpointsPerS: r3(points / decodeMs / 1000),
         firstFormatDecodeMpointsPerS: r3(points / legacyDecodeMs / 1000),
         recodeMpointsPerS: r3(points / recodeMs / 1000),
+      },
+    });
+    // A year of one series at this profile's rate, raw (blocks) and as rollups of each width.
+    const pointsPerSeriesYear = (points / series.size / (DAYS * 86_400)) * YEAR_S;
+    rows.push({
+      scenario: 'storage',
+      case: `${name}: rollups, disk MiB per series-year (1-minute + 1-hour)`,
+      value: r3(perSeriesYear(60_000) + perSeriesYear(3_600_000)),
+      unit: 'MiB',
+      baseline: 'raw points in blocks, a series-year',
+      baselineValue: r3(((disk / points) * pointsPerSeriesYear) / 2 ** 20),
+      extra: {
+        rollupBytesPerRow: r3(rolled.get(60_000)?.bytesPerRow ?? 0),
+        minuteMiBPerSeriesYear: r3(perSeriesYear(60_000)),
+        hourMiBPerSeriesYear: r3(perSeriesYear(3_600_000)),
+        pointsPerSeriesYear: Math.round(pointsPerSeriesYear),
+        rawBytesPerPoint: r3(disk / points),
       },
     });
   }

@@ -13,7 +13,15 @@ describe('hub configuration', () => {
     assert.equal(c.maxFrame, 65_536);
     assert.equal(c.mqttPrefix, 'halyard');
     assert.deepStrictEqual(c.bridge, []);
+    assert.equal(c.retention, 30 * 86_400_000);
+    assert.equal(c.retentionRollups, 400 * 86_400_000);
     assert.ok(Object.isFrozen(c));
+  });
+
+  it('reads --retention-rollups as a duration, from the environment too', () => {
+    assert.equal(loadConfig(['--retention-rollups', '730d'], {}).retentionRollups, 730 * 86_400_000);
+    assert.equal(loadConfig([], { HALYARD_RETENTION_ROLLUPS: '0' }).retentionRollups, 0);
+    assert.throws(() => loadConfig(['--retention-rollups', 'soon'], {}), ConfigError);
   });
 
   it('reads --mqtt-qos as one QoS for all topic classes or per class, and the session queue bounds', () => {

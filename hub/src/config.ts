@@ -40,6 +40,8 @@ export interface HubConfig {
   maxSeriesPerDevice: number;
   /** ms of raw telemetry to keep; 0 keeps everything. */
   retention: number;
+  /** ms of telemetry rollups (1-minute and 1-hour buckets) to keep; 0 keeps everything. */
+  retentionRollups: number;
   /** Outbound MQTT bridges, `mqtt[s]://user:pass@host:port[?prefix=...&qos=1]`. */
   bridge: string[];
   mqttPrefix: string;
@@ -141,6 +143,13 @@ export const FLAGS: readonly FlagSpec[] = [
     help: 'distinct telemetry metrics per device (series); a frame adding more is refused',
   },
   { key: 'retention', flag: 'retention', kind: 'duration', default: '30d', help: 'how long raw telemetry is kept (0 = forever)' },
+  {
+    key: 'retentionRollups',
+    flag: 'retention-rollups',
+    kind: 'duration',
+    default: '400d',
+    help: 'how long 1-minute and 1-hour telemetry rollups are kept (0 = forever)',
+  },
   { key: 'bridge', flag: 'bridge', kind: 'list', default: undefined, help: 'outbound MQTT bridge URL (repeatable; env: comma-separated)' },
   { key: 'mqttPrefix', flag: 'mqtt-prefix', kind: 'string', default: 'halyard', help: 'MQTT topic prefix' },
   {

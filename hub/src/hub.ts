@@ -148,6 +148,7 @@ async function openSqlite(config: Readonly<HubConfig>, log: Logger): Promise<Eng
     path: dbPath,
     cacheMiB: 256,
     retentionMs: config.retention,
+    retentionRollupsMs: config.retentionRollups,
     compactIntervalMs: 5_000,
     compactRows: 25_000,
     commitIntervalMs: config.commitInterval,
@@ -168,6 +169,7 @@ async function openPostgres(url: string, config: Readonly<HubConfig>, log: Logge
       maxBatchFrames: 2_000,
       maxFrame: config.maxFrame,
       retentionMs: config.retention,
+      retentionRollupsMs: config.retentionRollups,
       // Run by the leader instead (runSingletons): one node of a cluster at a time.
       maintenanceIntervalMs: 0,
       // The gateway decoded every frame to validate it: the store uses those records.

@@ -15,4 +15,5 @@ export { ensurePartitions } from './store/postgres/partitions.js';
 export { PostgresStore } from './store/postgres/postgres-store.js';
 export { BLOCK_MAX_POINTS, blockRanges, type PackedBlock, packBlock, packBlocks, unpackBlock } from './store/telemetry/blocks.js';
 export { decodeBlock, encodeBlock } from './store/telemetry/codec.js';
+export { ROLLUP_WIDTHS, rollupsOf } from './store/telemetry/rollups.js';
 export { BucketAccumulator } from './telemetry/buckets.js';

@@ -120,6 +120,12 @@ describe('telemetry round trip', () => {
     const query = `/devices/tele-buckets/telemetry?name=p&from=${start * 1000}&to=${(start + 3600) * 1000}&bucket=10m`;
     const before = await t.api.get(query);
     assert.equal(before.status, 200);
+    // An hour bucket and minute buckets: answered from rollups once compacted (README.md § Retention and rollups).
+    const hourly = `/devices/tele-buckets/telemetry?name=p,mode&from=${(start - 3600) * 1000}&to=${(start + 7200) * 1000}&bucket=1h`;
+    const minutes = `/devices/tele-buckets/telemetry?name=p&from=${start * 1000 + 1}&to=${(start + 1800) * 1000}&bucket=1m`;
+    const hourlyBefore = await t.api.get(hourly);
+    const minutesBefore = await t.api.get(minutes);
+    assert.equal(minutesBefore.body.series[0].points.length, 31, 'a partial first minute, 29 whole ones, the minute of the last point');
     const b = before.body.series[0].points;
     assert.equal(b.length, 6);
     assert.deepStrictEqual(b[0], { t: start * 1000, avg: 9.5, min: 0, max: 19, count: 20, last: 19 });
@@ -133,6 +139,8 @@ describe('telemetry round trip', () => {
     await t.hub.ctx.store.compactNow();
     const after = await t.api.get(query);
     assert.deepStrictEqual(after.body, before.body);
+    assert.deepStrictEqual((await t.api.get(hourly)).body, hourlyBefore.body);
+    assert.deepStrictEqual((await t.api.get(minutes)).body, minutesBefore.body);
     const onlyAvg = await t.api.get(`${query}&agg=avg,count`);
     assert.deepStrictEqual(onlyAvg.body.series[0].points[0], { t: start * 1000, avg: 9.5, count: 20 });
     await d.close();

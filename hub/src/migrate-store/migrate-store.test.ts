@@ -432,6 +432,59 @@ describe('migrate-store: SQLite to PostgreSQL', () => {
     );
   });
 
+  it('copies the rollups older than the raw points, and only those', async (t) => {
+    if (missing !== undefined) return t.skip(missing);
+    const copy = join(dir as string, 'rollups.db');
+    for (const suffix of ['', '-wal']) if (existsSync(`${path}${suffix}`)) copyFileSync(`${path}${suffix}`, `${copy}${suffix}`);
+    const H = 3_600_000;
+    const src = openDatabase(copy);
+    let first: { series: number; t0: number; device: number };
+    try {
+      first = src
+        .prepare(
+          'SELECT b.series, min(b.t0) AS t0, s.device FROM telemetry_blocks b JOIN series s ON s.id = b.series GROUP BY b.series ORDER BY b.series LIMIT 1',
+        )
+        .get() as typeof first;
+      const ins = src.prepare(
+        'INSERT OR REPLACE INTO telemetry_rollups (series, width, t, n, nnum, sum, min, max, last_t, last_v, last_x) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      );
+      // A day before the raw points (as if retention had dropped them), and one over them.
+      const old = Math.floor(first.t0 / H) * H - 24 * H;
+      ins.run(first.series, H, old, 3, 2, 5, 1, 4, old + 10, null, 'txt');
+      ins.run(first.series, H, Math.floor(first.t0 / H) * H, 99, 99, 1, 1, 1, first.t0, 1, null);
+    } finally {
+      src.close();
+    }
+    const db = await (server as TestPostgres).newDatabase();
+    dbs.push(db);
+    const lines: string[] = [];
+    const r = await migrateStore({ from: copy, to: db.url, write: (l) => lines.push(l) });
+    assert.ok(r.ok, lines.join('\n'));
+    assert.ok(
+      lines.some((l) => /check telemetry_rollups +sqlite +1 +postgres +1 +ok$/.test(l)),
+      lines.join('\n'),
+    );
+    const store = await PostgresStore.open<Meta>({
+      url: db.url,
+      commitIntervalMs: 2,
+      maxBatchFrames: 50,
+      maxFrame: 65536,
+      retentionMs: 0,
+      maintenanceIntervalMs: 0,
+    });
+    try {
+      const telemetry = await wire(store);
+      const s = (await telemetry.series(first.device)).find((x) => x.id === first.series);
+      assert.ok(s);
+      const old = Math.floor(first.t0 / H) * H - 24 * H;
+      assert.deepEqual(await telemetry.buckets(first.device, s, old, old + H - 1, H), [
+        { t: old, count: 3, avg: 2.5, min: 1, max: 4, last: 'txt' },
+      ]);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('an interrupted copy, rerun, completes with exact counts and no point twice', async (t) => {
     if (missing !== undefined) return t.skip(missing);
     const db = await (server as TestPostgres).newDatabase();

@@ -313,6 +313,27 @@ export const TABLES: readonly TableSpec[] = [
     row: (r) => [r[0], r[1], r[2], jsonString(r[3])],
     identity: { column: 'id' },
   },
+  {
+    // Telemetry rollups (SQLite migration 12, PostgreSQL 9), only the buckets that end
+    // before the series' first block: later ones also hold points that are copied as
+    // rows, which PostgreSQL rolls up itself when it compacts their days. (A bucket
+    // that the retention cut in two keeps only its raw part.)
+    name: 'telemetry_rollups',
+    columns: ['series', 'width', 't', 'n', 'nnum', 'sum', 'min', 'max', 'last_t', 'v', 's', 'b', 'd'],
+    select: 'series, width, t, n, nnum, sum, min, max, last_t, last_v, last_x',
+    keys: ['series', 'width', 't'],
+    where: `series IN (SELECT s.id FROM series s WHERE s.${LIVE_DEVICE})
+      AND t + width <= coalesce((SELECT min(b.t0) FROM telemetry_blocks b WHERE b.series = telemetry_rollups.series), 9e18)`,
+    row: (r) => {
+      const x = r[10];
+      return [
+        ...r.slice(0, 10),
+        typeof x === 'string' ? jsonString(x) : null,
+        typeof x === 'number' || typeof x === 'bigint' ? bool(x) : null,
+        x instanceof Uint8Array ? bytes(x) : null,
+      ];
+    },
+  },
 ];
 
 /** The FROM clause of a spec (series joins its metric names). */

@@ -143,6 +143,7 @@ export function deleteDevice(db: Db, id: string): DeviceRecord {
   if (d === undefined) throw new HubError(HubErrorCode.DeviceUnknown, `no device "${id}"`);
   const series = 'SELECT id FROM series WHERE device = ?';
   sql(db, `DELETE FROM telemetry_blocks WHERE series IN (${series})`).run(d.rowid);
+  sql(db, `DELETE FROM telemetry_rollups WHERE series IN (${series})`).run(d.rowid);
   sql(db, 'DELETE FROM telemetry_log0 WHERE device = ?').run(d.rowid);
   sql(db, 'DELETE FROM telemetry_log1 WHERE device = ?').run(d.rowid);
   sql(db, 'DELETE FROM series WHERE device = ?').run(d.rowid);

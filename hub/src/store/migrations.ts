@@ -399,6 +399,33 @@ CREATE INDEX webhook_deliveries_due ON webhook_deliveries (webhook, next_at) WHE
 CREATE INDEX webhook_deliveries_webhook ON webhook_deliveries (webhook, rowid);
 `,
   },
+  {
+    version: 12,
+    name: 'telemetry rollups',
+    sql: `
+-- Per series, 1-minute and 1-hour buckets (width in ms) of the points compacted into
+-- blocks, kept for --retention-rollups (telemetry/rollups.ts). sum, min and max are
+-- NULL when the bucket holds no number; the last value as in series (last_v or last_x).
+CREATE TABLE telemetry_rollups (
+  series INTEGER NOT NULL,
+  width  INTEGER NOT NULL,
+  t      INTEGER NOT NULL,
+  n      INTEGER NOT NULL,
+  nnum   INTEGER NOT NULL,
+  sum    REAL,
+  min    REAL,
+  max    REAL,
+  last_t INTEGER NOT NULL,
+  last_v REAL,
+  last_x ANY,
+  PRIMARY KEY (series, width, t)
+) STRICT, WITHOUT ROWID;
+-- The newest log generation whose points are in the series' rollups.
+ALTER TABLE series ADD COLUMN rollup_gen INTEGER NOT NULL DEFAULT 0;
+-- Blocks stored until now are not rolled up: queries read them below this time.
+INSERT INTO meta (key, value) SELECT 'telemetry.rollups_since', CAST(coalesce(max(t1) + 1, 0) AS TEXT) FROM telemetry_blocks;
+`,
+  },
 ];
 
 /** Brings `db` up to the newest migration; returns the versions applied. */

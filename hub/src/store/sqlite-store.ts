@@ -54,6 +54,8 @@ export function sqliteTelemetry(r: TelemetryReader): TelemetryStore {
       return into;
     },
     blockBuckets: async (series: number, acc: BucketAccumulator, gen: number) => r.blockBuckets(series, acc, gen),
+    rollupsSince: async () => r.rollupsSince(),
+    rollupBuckets: async (series, width, acc, gen) => r.rollupBuckets(series, width, acc, gen),
     latest: async (device, limit) => r.latest(device, limit),
     latestMany: async (devices, limit) => r.latestMany(devices, limit),
     uncompacted: async (each) => r.uncompacted(each),
@@ -116,6 +118,11 @@ export class SqliteStore<M = unknown> implements Store<M> {
 
   compactNow(): Promise<void> {
     return this.thread.compactNow();
+  }
+
+  /** Applies retention as at `now`, all of it now (tests). */
+  retainNow(now: number): Promise<void> {
+    return this.thread.retainNow(now);
   }
 
   async close(): Promise<void> {

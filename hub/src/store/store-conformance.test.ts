@@ -22,10 +22,11 @@ import {
 } from '@halyard/firmware-protocol';
 import { startPostgres, type TestPostgres } from '../../test/helpers/postgres.js';
 import { HubError } from '../errors.js';
+import { BucketAccumulator } from '../telemetry/buckets.js';
 import { TelemetryService } from '../telemetry/service.js';
 import { PostgresStore } from './postgres/postgres-store.js';
 import { SqliteStore } from './sqlite-store.js';
-import type { Store } from './store.js';
+import type { PointValue, Store } from './store.js';
 
 interface Meta {
   device: number;
@@ -372,6 +373,7 @@ async function scenario(e: Engine): Promise<Record<string, unknown>> {
   ]);
   await store.drain();
   out.telemetryJoined = await queries();
+  out.rollups = await rollupCases(e, frame, await newDevice('dev-r'));
   const q = before as { raw: { points: { ts: number[] }; truncated: boolean }; rawLimited: { truncated: boolean }; buckets: unknown[] };
   assert.equal(q.raw.points.ts.length, 120);
   assert.equal(q.rawLimited.truncated, true);
@@ -645,6 +647,71 @@ async function scenario(e: Engine): Promise<Record<string, unknown>> {
   telemetry.forgetDevice(c.rowid);
   await store.drain();
   out.seriesAfterDelete = await store.telemetry.series(c.rowid);
+  return out;
+}
+
+type FrameFn = (device: number, seq: number, now: number, pack: SenmlRecord[]) => void;
+
+/**
+ * Rollups (store/telemetry/rollups.ts): bucketed queries whose width a rollup divides
+ * answer from the rollups where whole rollup buckets fit, and must answer exactly as
+ * aggregating the raw points does, before compaction (raw only), after it (rollups),
+ * and after late points land in buckets already rolled up.
+ */
+async function rollupCases(e: Engine, frame: FrameFn, dev: { rowid: number }): Promise<unknown> {
+  const { store, telemetry } = e;
+  const H = 3_600_000;
+  const R0 = T0 + H;
+  let seq = 0;
+  // A point every 61 s for 5 hours, numbers with some text among them; quarter values
+  // keep every sum exact, in whatever order it is added.
+  for (let i = 0; i < 300; i++) {
+    const at = R0 + i * 61_000 + 17;
+    const pack: SenmlRecord[] = [{ n: 'x', u: 'W', v: ((i * 37) % 101) - 50.25, t: 0 }];
+    if (i % 5 === 0) pack.push({ n: 'x', vs: `s${i}`, t: -1 });
+    frame(dev.rowid, ++seq, at, pack);
+  }
+  await store.drain();
+  const cases: [number, number, number][] = [
+    [R0 - 600_000, R0 + 5 * H + 600_000, 60_000],
+    [R0 + 123_456, R0 + 4 * H + 7_890, 300_000],
+    [T0, T0 + 8 * H, H],
+    [T0 - 6 * H, T0 + 18 * H - 1, 24 * H],
+    [R0 + 1, R0 + 3 * H, 2 * H],
+    [R0, R0 + 2 * H, 90_000],
+  ];
+  const check = async (what: string) => {
+    const x = (await telemetry.series(dev.rowid, ['x']))[0];
+    assert.ok(x);
+    const answers: unknown[] = [];
+    for (const [from, to, width] of cases) {
+      const raw = await telemetry.raw(dev.rowid, x, from, to, 100_000);
+      const acc = new BucketAccumulator(from, to, width);
+      for (const [i, t] of raw.points.ts.entries()) acc.add(t, raw.points.values[i] as PointValue);
+      const got = await telemetry.buckets(dev.rowid, x, from, to, width);
+      assert.deepEqual(normal(got), normal(acc.result()), `${what}: buckets of ${width} ms over [${from}, ${to}] as the raw points say`);
+      answers.push(got);
+    }
+    return answers;
+  };
+  const out: Record<string, unknown> = { beforeCompaction: await check('before compaction') };
+  await store.compactNow();
+  if (e.compactDay) await e.compactDay();
+  out.compacted = await check('after compaction');
+  assert.deepEqual(normal(out.compacted), normal(out.beforeCompaction), 'compaction changes no answer');
+  // Late points into minutes and hours already rolled up, and one into a new minute.
+  frame(dev.rowid, ++seq, R0 + 3 * H, [
+    { n: 'x', v: 1000.5, t: -2 * 3600 },
+    { n: 'x', v: -1000.5, t: -2 * 3600 + 0.5 },
+    { n: 'x', vs: 'late', t: -3600 },
+    { n: 'x', v: 7, t: 0 },
+  ]);
+  await store.drain();
+  out.late = await check('late points, not compacted');
+  await store.compactNow();
+  if (e.compactDay) await e.compactDay();
+  out.lateCompacted = await check('late points, compacted');
+  assert.deepEqual(normal(out.lateCompacted), normal(out.late));
   return out;
 }
 

@@ -260,6 +260,15 @@ export interface TelemetryStore {
   blockPoints(series: number, from: number, to: number, gen: number): Promise<Points>;
   /** Adds points of generations up to `gen` in the accumulator's range to it (using summaries where it can). */
   blockBuckets(series: number, acc: BucketAccumulator, gen: number): Promise<void>;
+  /** Rollups (store/telemetry/rollups.ts) hold every stored point at or after this time, ms. */
+  rollupsSince(): Promise<number>;
+  /**
+   * Adds the series' points in the rollup buckets of `width` (a ROLLUP_WIDTHS entry)
+   * that start in [acc.from, acc.to] (whole buckets, at or after rollupsSince()), from
+   * its rollups and what the store holds beside them, to the accumulator; returns the
+   * generation after which the hub's tail holds the rest (at least `gen`).
+   */
+  rollupBuckets(series: number, width: number, acc: BucketAccumulator, gen: number): Promise<number>;
   /** The newest stored point of each of the device's series, at most `limit` series. */
   latest(device: number, limit?: number): Promise<Map<string, LatestPoint>>;
   /** The same for many devices, at most `limit` rows in all; `rows` says how many were read. */

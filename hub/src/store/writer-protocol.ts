@@ -8,6 +8,8 @@ export interface WorkerSettings {
   cacheMiB: number;
   /** ms of raw telemetry to keep; 0 = forever. */
   retentionMs: number;
+  /** ms of telemetry rollups to keep; 0 or absent = forever. */
+  retentionRollupsMs?: number;
   /** Compact the telemetry log at least this often... */
   compactIntervalMs: number;
   /** ...or once it holds this many rows. */
@@ -34,6 +36,7 @@ export type ToWorker =
   | { t: 'ops'; ops: { id: number; op: string; args: unknown }[] }
   | { t: 'stats'; id: number }
   | { t: 'compact'; id: number }
+  | { t: 'retain'; id: number; now: number }
   | { t: 'close'; id: number };
 
 /** One named operation's outcome, in a `done` message. */
@@ -57,6 +60,7 @@ export type FromWorker =
   | { t: 'batch'; id: number; error: SerializedError }
   | { t: 'stats'; id: number; stats: WorkerStats }
   | { t: 'compacted-all'; id: number }
+  | { t: 'retained'; id: number; error?: SerializedError }
   | { t: 'closed'; id: number; error?: SerializedError }
   | { t: 'compacted'; gen: number }
   | { t: 'quarantined'; items: Quarantined[] }

@@ -58,6 +58,7 @@ export class WriterThread<M = unknown> extends EventEmitter<StoreEvents<M>> {
       path: options.path,
       cacheMiB: options.cacheMiB,
       retentionMs: options.retentionMs,
+      retentionRollupsMs: options.retentionRollupsMs ?? 0,
       compactIntervalMs: options.compactIntervalMs,
       compactRows: options.compactRows,
     };
@@ -109,6 +110,7 @@ export class WriterThread<M = unknown> extends EventEmitter<StoreEvents<M>> {
         this.settle(msg.id, undefined, msg.stats);
         return;
       case 'closed':
+      case 'retained':
         this.settle(msg.id, msg.error, null);
         return;
       case 'compacted-all':
@@ -203,6 +205,12 @@ export class WriterThread<M = unknown> extends EventEmitter<StoreEvents<M>> {
   async compactNow(): Promise<void> {
     await this.drain();
     await this.call<null>({ t: 'compact', id: this.nextId++ });
+  }
+
+  /** Applies the retention of raw telemetry and rollups as at `now`, all of it now (tests). */
+  async retainNow(now: number): Promise<void> {
+    await this.drain();
+    await this.call<null>({ t: 'retain', id: this.nextId++, now });
   }
 
   /**

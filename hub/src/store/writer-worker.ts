@@ -127,16 +127,23 @@ function maintenanceStep(now: number): boolean {
     recodeFinished();
   }
   if (now >= nextRetention) {
-    if (settings.retentionMs > 0) {
-      const r = telemetry.retain(now - settings.retentionMs, retentionSeries ?? 0, 200);
-      stats.retainedBlocks += r.deleted;
-      retentionSeries = r.nextSeries;
-      if (retentionSeries !== undefined) return true;
-      pruneHistory(db, now - settings.retentionMs, 5_000);
-    }
+    if (retentionStep(now)) return true;
     pruneSessions(db, now);
     nextRetention = now + 3_600_000;
   }
+  return false;
+}
+
+/** One step of retention (raw telemetry and history, rollups) as at `now`; true while series remain. */
+function retentionStep(now: number): boolean {
+  const rollupsMs = settings.retentionRollupsMs ?? 0;
+  if (settings.retentionMs <= 0 && rollupsMs <= 0) return false;
+  const cutoff = settings.retentionMs > 0 ? now - settings.retentionMs : 0;
+  const r = telemetry.retain(cutoff, retentionSeries ?? 0, 200, rollupsMs > 0 ? now - rollupsMs : 0);
+  stats.retainedBlocks += r.deleted;
+  retentionSeries = r.nextSeries;
+  if (retentionSeries !== undefined) return true;
+  if (cutoff > 0) pruneHistory(db, cutoff, 5_000);
   return false;
 }
 
@@ -242,6 +249,16 @@ port.on('message', (msg: ToWorker) => {
       }
       if (recodeRunning) recodeFinished();
       send({ t: 'compacted-all', id: msg.id });
+      return;
+    }
+    case 'retain': {
+      try {
+        retentionSeries = undefined;
+        while (retentionStep(msg.now));
+        send({ t: 'retained', id: msg.id });
+      } catch (err) {
+        send({ t: 'retained', id: msg.id, error: serializeError(err) });
+      }
       return;
     }
     case 'close': {

@@ -28,13 +28,17 @@ interface Acc {
 
 /** Accumulates points and block summaries into epoch-aligned buckets of `width` ms over [from, to]. */
 export class BucketAccumulator {
-  private readonly accs = new Map<number, Acc>();
-
   constructor(
     readonly from: number,
     readonly to: number,
     readonly width: number,
+    private readonly accs = new Map<number, Acc>(),
   ) {}
+
+  /** An accumulator into the same buckets that takes points in [from, to] (part of a query answered another way). */
+  window(from: number, to: number): BucketAccumulator {
+    return new BucketAccumulator(from, to, this.width, this.accs);
+  }
 
   private acc(t: number): Acc {
     const key = Math.floor(t / this.width) * this.width;

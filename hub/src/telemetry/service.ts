@@ -3,6 +3,7 @@
 
 import type { ResolvedRecord } from '@halyard/firmware-protocol';
 import type { LatestPoint, Points, PointValue, SeriesLookup, SeriesRef, TelemetryStore } from '../store/store.js';
+import { rollupWidthFor } from '../store/telemetry/rollups.js';
 import { type Bucket, BucketAccumulator } from './buckets.js';
 import { recordPoints } from './points.js';
 import { compareKeys, compareToPosition, type RawPosition, sortByTimeKey, sortKey } from './raw-order.js';
@@ -149,15 +150,44 @@ export class TelemetryService {
     return { points: out, next: last };
   }
 
-  /** Buckets of `width` ms aligned to the epoch, covering [from, to]; empty buckets are left out. */
+  /**
+   * Buckets of `width` ms aligned to the epoch, covering [from, to]; empty buckets are
+   * left out. Where the width is a multiple of a rollup's (store/telemetry/rollups.ts),
+   * the whole rollup buckets inside the range come from the rollups, which outlive
+   * the raw points; the partial ones at its ends, and a range before the rollups
+   * began, from the raw points.
+   */
   async buckets(device: number, s: SeriesRef, from: number, to: number, width: number): Promise<Bucket[]> {
     const gen = await this.store.compacted();
     const acc = new BucketAccumulator(from, to, width);
-    await this.store.blockBuckets(s.id, acc, gen);
-    const tail: Points = { ts: [], values: [] };
-    this.tail.points(device, s.name, gen, from, to, tail);
-    for (let i = 0; i < tail.ts.length; i++) acc.add(tail.ts[i] as number, tail.values[i] as PointValue);
+    const r = rollupWidthFor(width);
+    if (r !== undefined) {
+      const since = await this.store.rollupsSince();
+      // Rollups answer [a, b): the whole rollup buckets in range.
+      const a = Math.ceil(Math.max(from, since) / r) * r;
+      const b = Math.floor((to + 1) / r) * r;
+      if (a < b) {
+        if (from < a) await this.rawBuckets(device, s, acc.window(from, a - 1), gen);
+        const rolled = await this.store.rollupBuckets(s.id, r, acc.window(a, b - r), gen);
+        this.tailBuckets(device, s, acc.window(a, b - 1), rolled);
+        if (b <= to) await this.rawBuckets(device, s, acc.window(b, to), gen);
+        return acc.result();
+      }
+    }
+    await this.rawBuckets(device, s, acc, gen);
     return acc.result();
+  }
+
+  /** The raw points of generations up to `gen` (blocks) and newer ones (tail) in the accumulator's range. */
+  private async rawBuckets(device: number, s: SeriesRef, acc: BucketAccumulator, gen: number): Promise<void> {
+    await this.store.blockBuckets(s.id, acc, gen);
+    this.tailBuckets(device, s, acc, gen);
+  }
+
+  private tailBuckets(device: number, s: SeriesRef, acc: BucketAccumulator, gen: number): void {
+    const tail: Points = { ts: [], values: [] };
+    this.tail.points(device, s.name, gen, acc.from, acc.to, tail);
+    for (let i = 0; i < tail.ts.length; i++) acc.add(tail.ts[i] as number, tail.values[i] as PointValue);
   }
 
   /**

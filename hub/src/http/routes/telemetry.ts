@@ -94,7 +94,11 @@ export function telemetryRoutes(routes: Routes, ctx: HubContext): void {
       name: z.string().max(4096).optional().describe('metric names, comma-separated; all when absent'),
       from: time.optional().describe('start, ms or ISO 8601; default: an hour before `to`'),
       to: time.optional().describe('end, ms or ISO 8601; default: now'),
-      bucket: duration.optional().describe('bucket width, e.g. 1m; raw points when absent'),
+      bucket: duration
+        .optional()
+        .describe(
+          'bucket width, e.g. 1m; raw points when absent. Multiples of 1m or 1h are answered from rollups where whole rollup buckets fit, also beyond --retention',
+        ),
       agg: z
         .string()
         .max(64)

@@ -82,6 +82,7 @@ export async function deleteDevice(db: Queryable, id: string): Promise<DeviceRec
   const d = await mustGet(db, id);
   await db.query('DELETE FROM telemetry WHERE series IN (SELECT id FROM series WHERE device = $1)', [d.rowid]);
   await db.query('DELETE FROM telemetry_blocks WHERE series IN (SELECT id FROM series WHERE device = $1)', [d.rowid]);
+  await db.query('DELETE FROM telemetry_rollups WHERE series IN (SELECT id FROM series WHERE device = $1)', [d.rowid]);
   await db.query('DELETE FROM idempotency_keys WHERE command IN (SELECT rowid FROM commands WHERE device = $1)', [d.rowid]);
   await db.query('DELETE FROM devices WHERE rowid = $1', [d.rowid]);
   return d;

@@ -24,6 +24,7 @@ import type {
   StoreOpResult,
   StoreStats,
 } from '../store.js';
+import { ROLLUP_WIDTHS } from '../telemetry/rollups.js';
 import type { DeliveryQuery } from '../webhooks.js';
 import * as alarms from './alarms.js';
 import * as commands from './commands.js';
@@ -43,7 +44,7 @@ import { pgOps } from './pg-ops.js';
 import { createPool, INGEST_TIMEOUT_MS, isConnectionFault, type Pool, probeServer, query, storageError, transaction } from './pool.js';
 import { SeriesCache } from './series-cache.js';
 import { PgSessionLookup } from './session-lookup.js';
-import { type CompactionResult, compactPartitions } from './telemetry-compaction.js';
+import { type CompactionResult, compactPartitions, retireDefaultRows } from './telemetry-compaction.js';
 import { PgTelemetryReads } from './telemetry-reads.js';
 import { applyTelemetryStatement } from './telemetry-statement.js';
 import * as twins from './twins.js';
@@ -61,6 +62,8 @@ export interface PostgresStoreOptions<M = unknown> {
   maxFrame: number;
   /** Telemetry, events and presence older than this are dropped, ms; 0 keeps everything. */
   retentionMs: number;
+  /** Telemetry rollups older than this are dropped, ms; 0 or absent keeps them all. */
+  retentionRollupsMs?: number;
   /** How often upkeep runs, ms (default an hour; 0: never, tests call `maintain`). */
   maintenanceIntervalMs?: number;
   /**
@@ -312,17 +315,32 @@ export class PostgresStore<M = unknown> extends EventEmitter<StoreEvents<M>> imp
   async maintain(now: number): Promise<void> {
     try {
       await ensurePartitions(this.pool, now);
+      // Compaction first: it adds the points to the rollups, which outlive them. Days
+      // retention is about to drop are compacted even when younger than compaction
+      // waits for (a --retention under two days).
+      const dropBefore = this.options.retentionMs > 0 ? Math.floor((now - this.options.retentionMs) / DAY_MS) * DAY_MS : 0;
+      await this.compactTelemetry(Math.max(now, dropBefore + DAY_MS));
       if (this.options.retentionMs > 0) {
         const cutoff = now - this.options.retentionMs;
         // Whole days only: a partition goes once its last point is past the cutoff.
-        await dropPartitionsBefore(this.pool, Math.floor(cutoff / DAY_MS) * DAY_MS);
+        await retireDefaultRows(this.pool, dropBefore);
+        await dropPartitionsBefore(this.pool, dropBefore);
         await query(this.pool, 'pruning telemetry blocks', 'DELETE FROM telemetry_blocks WHERE t1 < $1', [
           Math.floor(cutoff / DAY_MS) * DAY_MS,
         ]);
         await query(this.pool, 'pruning events', 'DELETE FROM events WHERE received_at < $1', [cutoff]);
         await query(this.pool, 'pruning presence', 'DELETE FROM presence WHERE at < $1', [cutoff]);
       }
-      await this.compactTelemetry(now);
+      const rollupsMs = this.options.retentionRollupsMs ?? 0;
+      if (rollupsMs > 0) {
+        // Series by series, along the primary key (no index on t alone to keep up).
+        await query(
+          this.pool,
+          'pruning telemetry rollups',
+          'DELETE FROM telemetry_rollups r USING series s, unnest($2::int[]) w WHERE r.series = s.id AND r.width = w AND r.t < $1',
+          [now - rollupsMs, ROLLUP_WIDTHS],
+        );
+      }
       await query(this.pool, 'pruning sessions', 'DELETE FROM sessions WHERE expires_at < $1', [now]);
       this.sessions.pruneExpired(now);
       if (this.failingSteps > 0) {

@@ -356,4 +356,33 @@ CREATE INDEX webhook_deliveries_due ON webhook_deliveries (webhook, next_at) WHE
 CREATE INDEX webhook_deliveries_webhook ON webhook_deliveries (webhook, rowid);
 `,
   },
+  {
+    version: 9,
+    name: 'telemetry rollups',
+    sql: `
+-- As ../migrations.ts version 12 (../telemetry/rollups.ts): per series, 1-minute and
+-- 1-hour buckets (width in ms) of the points compacted into blocks, added by the
+-- compaction that deletes their rows; the last value in one of v, s, b, d as in
+-- telemetry. No foreign key (as telemetry_blocks).
+CREATE TABLE telemetry_rollups (
+  series bigint NOT NULL,
+  width  integer NOT NULL,
+  t      bigint NOT NULL,
+  n      bigint NOT NULL,
+  nnum   bigint NOT NULL,
+  sum    double precision,
+  min    double precision,
+  max    double precision,
+  last_t bigint NOT NULL,
+  v      double precision,
+  s      json,
+  b      boolean,
+  d      bytea,
+  PRIMARY KEY (series, width, t)
+);
+-- Blocks compacted until now are not rolled up: queries read them below this time.
+INSERT INTO meta (key, value) SELECT 'telemetry.rollups_since', (coalesce(max(t1) + 1, 0))::text FROM telemetry_blocks
+  ON CONFLICT (key) DO NOTHING;
+`,
+  },
 ];

@@ -7,12 +7,14 @@
 // RETURNING, so exactly the rows it packs) and inserts their blocks, atomically. A
 // hub that dies half-way leaves rows or blocks, never both for one point; several
 // hubs take turns on the partition lock and find the rows gone. Once the partition
-// is empty, it is detached and dropped.
+// is empty, it is detached and dropped. The same transaction adds the points to the
+// series' rollups (../telemetry/rollups.ts): each point once, whichever hub packs it.
 
 import { blockRanges, type Points, packBlocks } from '../telemetry/blocks.js';
+import { type Rollup, rollupsOf } from '../telemetry/rollups.js';
 import { DAY_MS, listPartitions, PARTITION_LOCK } from './partitions.js';
 import { type Client, type Pool, transaction } from './pool.js';
-import { fromPointColumns } from './telemetry-insert.js';
+import { emptyColumns, float, fromPointColumns, jsonText, pushPoint } from './telemetry-insert.js';
 
 /** A day partition is compacted once now is this many days past its start (so its day ended a day ago). */
 export const COMPACT_AFTER_DAYS = 2;
@@ -80,6 +82,33 @@ export async function compactPartitions(pool: Pool, now: number): Promise<Compac
   return done;
 }
 
+/**
+ * Deletes the default partition's rows older than `cutoff` (retention) after adding
+ * them to the rollups, in one transaction: they are late points of days already
+ * compacted and dropped, which no compaction reaches, and the rollups outlive them.
+ */
+export async function retireDefaultRows(pool: Pool, cutoff: number): Promise<number> {
+  return transaction(pool, 'retiring old telemetry rows', async (c) => {
+    await c.query('SELECT pg_advisory_xact_lock($1, $2)', PARTITION_LOCK);
+    const rows = (await c.query<Row>('DELETE FROM telemetry_default WHERE ts < $1 RETURNING series, ts, v, s, b, d', [cutoff])).rows;
+    const bySeries = new Map<number, Points>();
+    for (const r of rows) {
+      let p = bySeries.get(r.series);
+      if (p === undefined) {
+        p = { ts: [], values: [] };
+        bySeries.set(r.series, p);
+      }
+      p.ts.push(r.ts);
+      p.values.push(fromPointColumns(r.v, r.s, r.b, r.d));
+    }
+    await addRollups(
+      c,
+      [...bySeries].flatMap(([s, p]) => rollupsOf(p).map((r): [number, Rollup] => [s, r])),
+    );
+    return rows.length;
+  });
+}
+
 async function compactSeries(pool: Pool, partition: string, series: number[]): Promise<{ points: number; blocks: number }> {
   return transaction(pool, 'compacting telemetry', async (c) => {
     // Retention and partition upkeep take the same lock: the partition stays while this runs.
@@ -108,9 +137,11 @@ async function compactSeries(pool: Pool, partition: string, series: number[]): P
       [],
       [],
     ];
+    const rollups: [number, Rollup][] = [];
     for (const [s, list] of bySeries) {
       list.sort((a, b) => a.ts - b.ts);
       const p: Points = { ts: list.map((r) => r.ts), values: list.map((r) => fromPointColumns(r.v, r.s, r.b, r.d)) };
+      for (const r of rollupsOf(p)) rollups.push([s, r]);
       for (const [start, end] of blockRanges(p.ts)) {
         for (const b of packBlocks(p.ts, p.values, start, end)) {
           cols[0].push(s);
@@ -132,17 +163,45 @@ async function compactSeries(pool: Pool, partition: string, series: number[]): P
         cols.map((col, i) => (i >= 5 && i <= 7 ? (col as (number | null)[]).map(float) : col)),
       );
     }
+    await addRollups(c, rollups);
     return { points: rows.length, blocks: cols[0].length };
   });
 }
 
-/** float8 text for the array parameter: NaN and the infinities by name, which PostgreSQL reads. */
-function float(v: number | null): string | null {
-  if (v === null) return null;
-  if (Number.isNaN(v)) return 'NaN';
-  if (v === Number.POSITIVE_INFINITY) return 'Infinity';
-  if (v === Number.NEGATIVE_INFINITY) return '-Infinity';
-  return Object.is(v, -0) ? '-0' : String(v);
+/** Adds rollup buckets to the stored ones (one row per key in `rollups`). */
+async function addRollups(c: Client, rollups: [number, Rollup][]): Promise<void> {
+  if (rollups.length === 0) return;
+  const last = emptyColumns();
+  for (const [s, r] of rollups) pushPoint(last, s, r.lastT, r.last);
+  await c.query(
+    `INSERT INTO telemetry_rollups AS r (series, width, t, n, nnum, sum, min, max, last_t, v, s, b, d)
+     SELECT * FROM unnest($1::bigint[], $2::int[], $3::bigint[], $4::bigint[], $5::bigint[], $6::float8[], $7::float8[], $8::float8[],
+                          $9::bigint[], $10::float8[], $11::json[], $12::boolean[], $13::bytea[])
+     ON CONFLICT (series, width, t) DO UPDATE SET
+       n = r.n + excluded.n, nnum = r.nnum + excluded.nnum,
+       sum = coalesce(r.sum + excluded.sum, r.sum, excluded.sum),
+       min = least(r.min, excluded.min), max = greatest(r.max, excluded.max),
+       v = CASE WHEN excluded.last_t >= r.last_t THEN excluded.v ELSE r.v END,
+       s = CASE WHEN excluded.last_t >= r.last_t THEN excluded.s ELSE r.s END,
+       b = CASE WHEN excluded.last_t >= r.last_t THEN excluded.b ELSE r.b END,
+       d = CASE WHEN excluded.last_t >= r.last_t THEN excluded.d ELSE r.d END,
+       last_t = greatest(r.last_t, excluded.last_t)`,
+    [
+      last.series,
+      rollups.map(([, r]) => r.width),
+      rollups.map(([, r]) => r.t),
+      rollups.map(([, r]) => r.n),
+      rollups.map(([, r]) => r.nnum),
+      rollups.map(([, r]) => float(r.sum)),
+      rollups.map(([, r]) => float(r.min)),
+      rollups.map(([, r]) => float(r.max)),
+      last.ts,
+      last.v.map(float),
+      last.s.map(jsonText),
+      last.b,
+      last.d.map((x) => (x === null ? null : Buffer.from(x.buffer, x.byteOffset, x.byteLength))),
+    ],
+  );
 }
 
 /**

@@ -53,7 +53,7 @@ export function fromPointColumns(v: number | null, s: string | null, b: boolean 
 }
 
 /** float8 text for a JavaScript number: NaN and the infinities by name, which PostgreSQL reads back. */
-function float(v: number | null): string | null {
+export function float(v: number | null): string | null {
   if (v === null) return null;
   if (Number.isNaN(v)) return 'NaN';
   if (v === Number.POSITIVE_INFINITY) return 'Infinity';
@@ -63,7 +63,7 @@ function float(v: number | null): string | null {
 }
 
 /** A string value as the json the column holds (U+0000 escaped, which text cannot hold). */
-function jsonText(s: string | null): string | null {
+export function jsonText(s: string | null): string | null {
   return s === null ? null : JSON.stringify(s);
 }
 

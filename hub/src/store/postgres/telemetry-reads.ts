@@ -8,8 +8,19 @@ import type { BucketAccumulator } from '../../telemetry/buckets.js';
 import type { PointValue, TelemetryStore } from '../store.js';
 import { BLOCK_MAX_SPAN_MS, type Points, sortPoints, unpackBlock } from '../telemetry/blocks.js';
 import type { LatestPoint, SeriesRef } from '../telemetry/query.js';
-import type { Queryable } from './pool.js';
+import { ROLLUPS_SINCE_KEY } from '../telemetry/rollups.js';
+import { type Queryable, transaction } from './pool.js';
 import { fromPointColumns } from './telemetry-insert.js';
+
+interface RollupRow extends ValueRow {
+  t: number;
+  n: number;
+  nnum: number;
+  sum: number | null;
+  min: number | null;
+  max: number | null;
+  last_t: number;
+}
 
 interface BlockRow {
   t0: number;
@@ -80,6 +91,8 @@ const RECENT_MS = 86_400_000;
 const newestOfSeries = (param: number) => NEWEST_OF_SERIES.replace('$recent', `$${param}`);
 
 export class PgTelemetryReads implements TelemetryStore {
+  private since: number | undefined;
+
   constructor(private readonly db: Queryable) {}
 
   async compacted(): Promise<number> {
@@ -163,33 +176,42 @@ export class PgTelemetryReads implements TelemetryStore {
       unpackBlock(b.data, scratch);
       for (let i = 0; i < scratch.ts.length; i++) acc.add(scratch.ts[i] as number, scratch.values[i] as PointValue);
     }
-    const rows = await this.db.query<{
-      t0: number;
-      t1: number;
-      n: number;
-      nnum: number;
-      sum: number | null;
-      min: number | null;
-      max: number | null;
-    }>(
-      `SELECT min(ts) AS t0, max(ts) AS t1, count(*) AS n, count(v) AS nnum, sum(v) AS sum, min(v) AS min, max(v) AS max
-       FROM telemetry WHERE series = $1 AND ts >= $2 AND ts <= $3
-       GROUP BY floor(ts::float8 / $4)`,
-      [series, acc.from, acc.to, acc.width],
+    await rowBuckets(this.db, series, acc);
+  }
+
+  async rollupsSince(): Promise<number> {
+    // Set once, by the migration that made the rollups.
+    this.since ??= Number(
+      (await this.db.query<{ value: string }>('SELECT value FROM meta WHERE key = $1', [ROLLUPS_SINCE_KEY])).rows[0]?.value ?? '0',
     );
-    if (rows.rows.length === 0) return;
-    // A constant list of times: the partitions are pruned when planning, one index probe each.
-    const lasts = await this.db.query<ValueRow & { ts: number }>(
-      'SELECT DISTINCT ON (ts) ts, v, s, b, d FROM telemetry WHERE series = $1 AND ts = ANY($2::bigint[])',
-      [series, rows.rows.map((r) => r.t1)],
-    );
-    const last = new Map(lasts.rows.map((r) => [Number(r.ts), r]));
-    for (const r of rows.rows) {
-      acc.addSummary(r.t0, r.t1, r.n, r.nnum, r.sum ?? 0, r.min ?? 0, r.max ?? 0, () => {
-        const l = last.get(Number(r.t1));
-        return l === undefined ? Number.NaN : fromPointColumns(l.v, l.s, l.b, l.d);
+    return this.since;
+  }
+
+  /**
+   * Rollups plus the rows not compacted yet, in one snapshot (REPEATABLE READ): a
+   * compaction between the two reads would move rows into the rollups unseen or twice.
+   */
+  async rollupBuckets(series: number, width: number, acc: BucketAccumulator, gen: number): Promise<number> {
+    const read = async (c: Queryable) => {
+      const rollups = await c.query<RollupRow>(
+        `SELECT t, n, nnum, sum, min, max, last_t, v, s, b, d FROM telemetry_rollups
+         WHERE series = $1 AND width = $2 AND t >= $3 AND t <= $4`,
+        [series, width, acc.from, acc.to],
+      );
+      for (const r of rollups.rows) {
+        acc.addSummary(Number(r.t), Number(r.last_t), Number(r.n), Number(r.nnum), r.sum ?? 0, r.min ?? 0, r.max ?? 0, () =>
+          fromPointColumns(r.v, r.s, r.b, r.d),
+        );
+      }
+      await rowBuckets(c, series, acc.window(acc.from, acc.to + width - 1));
+    };
+    if ('release' in this.db) await read(this.db);
+    else
+      await transaction(this.db, 'reading telemetry rollups', async (c) => {
+        await c.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY');
+        await read(c);
       });
-    }
+    return gen;
   }
 
   async latest(device: number, limit = Number.MAX_SAFE_INTEGER): Promise<Map<string, LatestPoint>> {
@@ -237,4 +259,35 @@ export class PgTelemetryReads implements TelemetryStore {
 
   /** Nothing is ever uncompacted here. */
   async uncompacted(): Promise<void> {}
+}
+
+/** One row per bucket of the telemetry table's rows (not yet compacted), aggregated by the server, added as whole-bucket summaries. */
+async function rowBuckets(db: Queryable, series: number, acc: BucketAccumulator): Promise<void> {
+  const rows = await db.query<{
+    t0: number;
+    t1: number;
+    n: number;
+    nnum: number;
+    sum: number | null;
+    min: number | null;
+    max: number | null;
+  }>(
+    `SELECT min(ts) AS t0, max(ts) AS t1, count(*) AS n, count(v) AS nnum, sum(v) AS sum, min(v) AS min, max(v) AS max
+       FROM telemetry WHERE series = $1 AND ts >= $2 AND ts <= $3
+       GROUP BY floor(ts::float8 / $4)`,
+    [series, acc.from, acc.to, acc.width],
+  );
+  if (rows.rows.length === 0) return;
+  // A constant list of times: the partitions are pruned when planning, one index probe each.
+  const lasts = await db.query<ValueRow & { ts: number }>(
+    'SELECT DISTINCT ON (ts) ts, v, s, b, d FROM telemetry WHERE series = $1 AND ts = ANY($2::bigint[])',
+    [series, rows.rows.map((r) => r.t1)],
+  );
+  const last = new Map(lasts.rows.map((r) => [Number(r.ts), r]));
+  for (const r of rows.rows) {
+    acc.addSummary(r.t0, r.t1, r.n, r.nnum, r.sum ?? 0, r.min ?? 0, r.max ?? 0, () => {
+      const l = last.get(Number(r.t1));
+      return l === undefined ? Number.NaN : fromPointColumns(l.v, l.s, l.b, l.d);
+    });
+  }
 }

@@ -32,6 +32,7 @@ import {
   unpackBlock,
 } from './blocks.js';
 import { faultReason, isEnvironmentFault, type Quarantined, TelemetryQuarantine } from './quarantine.js';
+import { ROLLUP_WIDTHS, rollupsOf } from './rollups.js';
 
 /** Frames read and decoded per compaction step (a few ms; ingest commits wait while it runs). */
 const READ_ROWS = 500;
@@ -166,7 +167,10 @@ export class TelemetryWriter {
     | 'setLast'
     | 'setMeta'
     | 'recodeScan'
-    | 'newestBlock',
+    | 'newestBlock'
+    | 'rollupGen'
+    | 'setRollupGen'
+    | 'addRollup',
     Statement
   >;
   private readonly insertOne: Statement[];
@@ -187,6 +191,21 @@ export class TelemetryWriter {
       deleteBlock: db.prepare('DELETE FROM telemetry_blocks WHERE series = ? AND t0 = ? AND id = ?'),
       getBlock: db.prepare('SELECT data FROM telemetry_blocks WHERE series = ? AND t0 = ? AND id = ?').pluck(),
       setLast: db.prepare('UPDATE series SET last_ts = ?, last_v = ?, last_x = ? WHERE id = ? AND (last_ts IS NULL OR last_ts <= ?)'),
+      rollupGen: db.prepare('SELECT rollup_gen FROM series WHERE id = ?').pluck(),
+      setRollupGen: db.prepare('UPDATE series SET rollup_gen = ? WHERE id = ?'),
+      // Adds a batch's bucket to the stored one (telemetry/rollups.ts). SET reads the old row.
+      addRollup: db.prepare(
+        `INSERT INTO telemetry_rollups (series, width, t, n, nnum, sum, min, max, last_t, last_v, last_x)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (series, width, t) DO UPDATE SET
+           n = n + excluded.n, nnum = nnum + excluded.nnum,
+           sum = coalesce(sum + excluded.sum, sum, excluded.sum),
+           min = coalesce(min(min, excluded.min), min, excluded.min),
+           max = coalesce(max(max, excluded.max), max, excluded.max),
+           last_v = CASE WHEN excluded.last_t >= last_t THEN excluded.last_v ELSE last_v END,
+           last_x = CASE WHEN excluded.last_t >= last_t THEN excluded.last_x ELSE last_x END,
+           last_t = max(last_t, excluded.last_t)`,
+      ),
       setMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
       newestBlock: db
         .prepare('SELECT t0, id, t1, n, level, data FROM telemetry_blocks WHERE series = ? ORDER BY t0 DESC, id DESC LIMIT 1')
@@ -431,6 +450,14 @@ export class TelemetryWriter {
       for (const [start, stop] of blockRanges(p.ts)) {
         for (const b of packBlocks(p.ts, p.values, start, stop)) mine.push([series, b.t0, this.insertBlock(series, 0, c.gen, b), b.n]);
       }
+      // Into the rollups once per generation: a compaction redone after a crash finds them there.
+      if (((this.s.rollupGen.get(series) as number | undefined) ?? 0) < c.gen) {
+        for (const r of rollupsOf(p)) {
+          const [v, x] = toColumns(r.last);
+          this.s.addRollup.run(series, r.width, r.t, r.n, r.nnum, r.sum, r.min, r.max, r.lastT, v, x);
+        }
+        this.s.setRollupGen.run(c.gen, series);
+      }
       const lastTs = p.ts[p.ts.length - 1] as number;
       const newer = lastTs >= (this.seriesLastTs.get(series) ?? Number.NEGATIVE_INFINITY);
       if (newer) {
@@ -624,17 +651,30 @@ export class TelemetryWriter {
     return { blocks, points, skipped };
   }
 
-  /** Deletes blocks that end before `cutoff` for up to `seriesBudget` series; returns blocks deleted. */
-  retain(cutoff: number, fromSeries: number, seriesBudget: number): { deleted: number; nextSeries: number | undefined } {
+  /**
+   * Deletes blocks that end before `cutoff`, and rollups that start before
+   * `rollupCutoff` (0: none), for up to `seriesBudget` series; returns blocks deleted.
+   */
+  retain(
+    cutoff: number,
+    fromSeries: number,
+    seriesBudget: number,
+    rollupCutoff = 0,
+  ): { deleted: number; rollups: number; nextSeries: number | undefined } {
     const ids = this.db
       .prepare('SELECT id FROM series WHERE id >= ? ORDER BY id LIMIT ?')
       .pluck()
       .all(fromSeries, seriesBudget + 1) as number[];
     const del = this.db.prepare('DELETE FROM telemetry_blocks WHERE series = ? AND t0 < ? AND t1 < ?');
+    const delRollups = this.db.prepare('DELETE FROM telemetry_rollups WHERE series = ? AND width = ? AND t < ?');
     let deleted = 0;
+    let rollups = 0;
     this.db.transaction(() => {
-      for (const id of ids.slice(0, seriesBudget)) deleted += del.run(id, cutoff, cutoff).changes;
+      for (const id of ids.slice(0, seriesBudget)) {
+        if (cutoff > 0) deleted += del.run(id, cutoff, cutoff).changes;
+        if (rollupCutoff > 0) for (const w of ROLLUP_WIDTHS) rollups += delRollups.run(id, w, rollupCutoff).changes;
+      }
     })();
-    return { deleted, nextSeries: ids[seriesBudget] };
+    return { deleted, rollups, nextSeries: ids[seriesBudget] };
   }
 }

@@ -8,6 +8,7 @@ import type { BucketAccumulator } from '../../telemetry/buckets.js';
 import type { Db } from '../db.js';
 import { BLOCK_MAX_SPAN_MS, type Points, type PointValue, unpackBlock } from './blocks.js';
 import { framePoints, fromColumns, logTable, readGenState } from './log-compactor.js';
+import { ROLLUPS_SINCE_KEY } from './rollups.js';
 
 export interface SeriesRef {
   id: number;
@@ -25,7 +26,7 @@ export interface LatestPoint {
 type BlockRow = [number, number, number, number, number | null, number | null, number | null, Uint8Array];
 
 export class TelemetryReader {
-  private readonly s: Record<'series' | 'seriesByName' | 'blocks' | 'latest' | 'compacted', Statement>;
+  private readonly s: Record<'series' | 'seriesByName' | 'blocks' | 'latest' | 'compacted' | 'rollups' | 'rollupGen' | 'meta', Statement>;
 
   constructor(private readonly db: Db) {
     this.s = {
@@ -44,6 +45,13 @@ export class TelemetryReader {
         )
         .raw(),
       compacted: db.prepare("SELECT value FROM meta WHERE key = 'telemetry.compacted'").pluck(),
+      rollups: db
+        .prepare(
+          'SELECT t, n, nnum, sum, min, max, last_t, last_v, last_x FROM telemetry_rollups WHERE series = ? AND width = ? AND t >= ? AND t <= ?',
+        )
+        .raw(),
+      rollupGen: db.prepare('SELECT rollup_gen FROM series WHERE id = ?').pluck(),
+      meta: db.prepare('SELECT value FROM meta WHERE key = ?').pluck(),
     };
   }
 
@@ -94,6 +102,28 @@ export class TelemetryReader {
       unpackBlock(data, scratch);
       for (let i = 0; i < scratch.ts.length; i++) acc.add(scratch.ts[i] as number, scratch.values[i] as PointValue);
     }
+  }
+
+  /** Rollups hold every compacted point at or after this time (rollups.ts). */
+  rollupsSince(): number {
+    return Number((this.s.meta.get(ROLLUPS_SINCE_KEY) as string | undefined) ?? '0');
+  }
+
+  /**
+   * Adds the series' rollups of `width` starting in [acc.from, acc.to] to the
+   * accumulator, in one snapshot with the generation they hold the series through;
+   * returns it (or `gen` if higher): the tail's newer generations hold the rest.
+   */
+  rollupBuckets(series: number, width: number, acc: BucketAccumulator, gen: number): number {
+    return this.db.transaction(() => {
+      const rolled = (this.s.rollupGen.get(series) as number | undefined) ?? 0;
+      for (const [t, n, nnum, sum, min, max, lastT, v, x] of this.s.rollups.iterate(series, width, acc.from, acc.to) as Iterable<
+        [number, number, number, number | null, number | null, number | null, number, number | null, unknown]
+      >) {
+        acc.addSummary(t, lastT, n, nnum, sum ?? 0, min ?? 0, max ?? 0, () => fromColumns(v, x));
+      }
+      return Math.max(rolled, gen);
+    })();
   }
 
   /**

@@ -95,6 +95,42 @@ describe('telemetry compaction, merging and retention', () => {
     w = again;
   });
 
+  it('adds a generation to the rollups once, even when its compaction is redone after a crash', () => {
+    // 200 series: more than one write step (125 series each), so a crash can fall between them.
+    const base = Math.floor((T0 + 50 * 24 * HOUR) / HOUR) * HOUR;
+    db.transaction(() => {
+      for (let k = 0; k < 200; k++)
+        log(
+          `r${k}`,
+          [0, 1, 2].map((i) => [base + i * 30_000, k + i]),
+        );
+      w.flushAppends();
+    })();
+    assert.ok(w.seal());
+    let p = w.compactStep(); // read
+    p = w.compactStep(); // the first 125 series, rollups included
+    assert.equal(p.compacted, undefined);
+    const rolled = () => db.prepare('SELECT sum(n) FROM telemetry_rollups WHERE t >= ?').pluck().get(base) as number;
+    assert.equal(rolled(), 125 * 3 * 2, 'one write step in the rollups (both widths)');
+    // "Crash" here: a new writer redoes the generation from its log.
+    const again = new TelemetryWriter(db);
+    again.resumeIfNeeded();
+    p = again.compactStep();
+    while (p.compacted === undefined) p = again.compactStep();
+    assert.equal(rolled(), 200 * 3 * 2, 'each point once per width');
+    const s = again.seriesId(1, 'r7', undefined);
+    const acc = new BucketAccumulator(base, base + HOUR - 1, 60_000);
+    assert.equal(r.rollupBuckets(s, 60_000, acc, r.compacted()), r.compacted());
+    assert.deepStrictEqual(
+      acc.result().map((b) => [b.t - base, b.count, b.min, b.max, b.last]),
+      [
+        [0, 2, 7, 8, 8],
+        [60_000, 1, 9, 9, 9],
+      ],
+    );
+    w = again;
+  });
+
   it('keeps query answers identical through compaction and merging', () => {
     // 100 generations of 10 points each, out of order within each.
     for (let c = 0; c < 100; c++) {
