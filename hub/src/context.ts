@@ -14,6 +14,7 @@ import type { FrameMeta } from './device/session.js';
 import type { DeviceService } from './devices/service.js';
 import type { FirmwareLibrary } from './firmware/library.js';
 import type { Fleet } from './fleet.js';
+import type { JobService } from './jobs/service.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 import type { ModelProfileService } from './models/service.js';
@@ -42,6 +43,8 @@ export interface HubContext {
   firmware: FirmwareLibrary;
   /** Firmware updates of single devices (SPEC.md §12). */
   updates: UpdateService;
+  /** Fleet jobs (docs/jobs.md). */
+  jobs: JobService;
   loginLimiter: LoginLimiter;
   sessions: SessionCache;
   startedAt: number;

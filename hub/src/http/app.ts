@@ -24,6 +24,7 @@ import { dashboardRoutes } from './routes/dashboard.js';
 import { deviceRoutes } from './routes/devices.js';
 import { eventRoutes } from './routes/events.js';
 import { firmwareRoutes } from './routes/firmware.js';
+import { jobRoutes } from './routes/jobs.js';
 import { modelRoutes } from './routes/models.js';
 import { operatorRoutes } from './routes/operators.js';
 import { sessionRoutes } from './routes/session.js';
@@ -126,6 +127,7 @@ export function createApp(ctx: HubContext, extras: AppExtras): { app: Hono<AppEn
   commandRoutes(routes, ctx);
   firmwareRoutes(routes, ctx);
   updateRoutes(routes, ctx);
+  jobRoutes(routes, ctx);
   for (const add of extras.routes ?? []) add(routes, ctx);
   routes.add({
     method: 'get',

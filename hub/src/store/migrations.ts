@@ -340,6 +340,47 @@ CREATE UNIQUE INDEX device_updates_open ON device_updates (device) WHERE finishe
 CREATE INDEX device_updates_firmware ON device_updates (firmware) WHERE finished_at IS NULL;
 `,
   },
+  {
+    version: 13,
+    name: 'fleet jobs',
+    sql: `
+-- Fleet jobs (docs/jobs.md): the spec as JSON; firmware the image an update job
+-- installs (deleting it is refused while the job is not over); accepted_* the
+-- failures an operator accepted when resuming past the failure threshold.
+CREATE TABLE jobs (
+  rowid             INTEGER PRIMARY KEY AUTOINCREMENT,
+  id                TEXT NOT NULL UNIQUE,
+  spec              TEXT NOT NULL,
+  firmware          INTEGER,
+  state             TEXT NOT NULL,
+  stage             INTEGER NOT NULL,
+  reason            TEXT,
+  accepted_failed   INTEGER NOT NULL,
+  accepted_finished INTEGER NOT NULL,
+  created_at        INTEGER NOT NULL,
+  created_by        TEXT NOT NULL,
+  updated_at        INTEGER NOT NULL,
+  finished_at       INTEGER
+);
+CREATE INDEX jobs_open ON jobs (firmware) WHERE finished_at IS NULL;
+-- Each device a job took in: its stage, state and the update or command carrying it.
+CREATE TABLE job_devices (
+  job         INTEGER NOT NULL,
+  device      INTEGER NOT NULL,
+  device_id   TEXT NOT NULL,
+  stage       INTEGER NOT NULL,
+  state       TEXT NOT NULL,
+  ref         TEXT,
+  reason      TEXT,
+  started_at  INTEGER,
+  finished_at INTEGER,
+  updated_at  INTEGER NOT NULL,
+  PRIMARY KEY (job, device)
+) WITHOUT ROWID;
+CREATE INDEX job_devices_id ON job_devices (job, device_id);
+CREATE INDEX job_devices_device ON job_devices (device);
+`,
+  },
 ];
 
 /** Brings `db` up to the newest migration; returns the versions applied. */

@@ -12,6 +12,7 @@ import * as devices from './devices.js';
 import { insertEvent, insertPresence, type NewEvent, type NewPresence } from './events.js';
 import * as firmware from './firmware.js';
 import * as integrators from './integrators.js';
+import * as jobs from './jobs.js';
 import * as modelProfiles from './model-profiles.js';
 import * as operators from './operators.js';
 import type { StoreOpArgs, StoreOpName, StoreOpResult } from './store.js';
@@ -47,6 +48,7 @@ export const ops = {
       db.prepare('DELETE FROM commands WHERE device = ?').run(d.rowid);
       db.prepare('DELETE FROM twins WHERE device = ?').run(d.rowid);
       db.prepare('DELETE FROM device_updates WHERE device = ?').run(d.rowid);
+      db.prepare('DELETE FROM job_devices WHERE device = ?').run(d.rowid);
       return d;
     })();
     deleted.add(d.rowid);
@@ -103,6 +105,12 @@ export const ops = {
   initMeta: ({ db }: OpContext, a: { key: string; value: string }) => firmware.initMeta(db, a.key, a.value),
   createDeviceUpdate: ({ db }: OpContext, u: deviceUpdates.NewDeviceUpdate) => deviceUpdates.createDeviceUpdate(db, u),
   transitionUpdate: ({ db }: OpContext, t: deviceUpdates.UpdateTransition) => deviceUpdates.transitionUpdate(db, t) ?? null,
+
+  createJob: ({ db }: OpContext, j: jobs.NewJob) => jobs.createJob(db, j),
+  changeJob: ({ db }: OpContext, c: jobs.JobChange) => jobs.changeJob(db, c),
+  enrollJobDevices: ({ db }: OpContext, a: { job: number; devices: { device: number; deviceId: string; stage: number }[]; now: number }) =>
+    jobs.enrollJobDevices(db, a),
+  changeJobDevices: ({ db }: OpContext, a: { job: number; changes: jobs.JobDeviceChange[]; now: number }) => jobs.changeJobDevices(db, a),
 };
 
 export type Ops = typeof ops;

@@ -9,6 +9,7 @@ import * as deviceUpdates from './device-updates.js';
 import * as devices from './devices.js';
 import { insertEvent, insertPresence } from './events.js';
 import * as firmware from './firmware.js';
+import * as jobs from './jobs.js';
 import * as modelProfiles from './model-profiles.js';
 import * as operators from './operators.js';
 import type { Client } from './pool.js';
@@ -58,4 +59,9 @@ export const pgOps: PgOps = {
   initMeta: (c, a) => firmware.initMeta(c, a.key, a.value),
   createDeviceUpdate: (c, u) => deviceUpdates.createDeviceUpdate(c, u),
   transitionUpdate: async (c, t) => (await deviceUpdates.transitionUpdate(c, t)) ?? null,
+
+  createJob: (c, j) => jobs.createJob(c, j),
+  changeJob: (c, a) => jobs.changeJob(c, a),
+  enrollJobDevices: (c, a) => jobs.enrollJobDevices(c, a),
+  changeJobDevices: (c, a) => jobs.changeJobDevices(c, a),
 };
