@@ -232,7 +232,11 @@ export class JobScheduler {
     this.publishProgress(r, false);
   }
 
-  /** Moves to the next stage when the stages so far succeeded enough; completes the job when nothing is left. */
+  /**
+   * Moves to the next stage once the stages so far have settled (nothing in progress,
+   * no connected device still waiting to start: offline devices get their turn when
+   * they are back) and succeeded enough; completes the job when nothing is left.
+   */
   private async advance(r: Running, now: number): Promise<void> {
     const stages = r.spec.rollout.stages;
     for (;;) {
@@ -240,21 +244,24 @@ export class JobScheduler {
       let n = 0;
       let ok = 0;
       let open = 0;
+      let unsettled = 0;
       for (const d of r.devices.values()) {
-        if (d.stage > stage) continue;
-        if (d.state === 'skipped') continue;
+        if (d.stage > stage || d.state === 'skipped') continue;
         n++;
         if (d.state === 'succeeded') ok++;
-        if (!FINAL_JOB_DEVICE_STATES.has(d.state)) open++;
+        if (FINAL_JOB_DEVICE_STATES.has(d.state)) continue;
+        open++;
+        const e = this.fleet.getByRowid(d.device);
+        if (d.state === 'in_progress' || (e !== undefined && this.online(e))) unsettled++;
       }
-      const last = stage >= stages.length - 1;
-      if (last) {
+      if (stage >= stages.length - 1) {
         if (open === 0 && r.devices.size > 0) {
           await this.changeJob(r, { state: 'completed', reason: null }, now);
           this.log.info({ job: r.job.id, ...tally(r) }, 'fleet job completed');
         }
         return;
       }
+      if (unsettled > 0) return;
       const enough = n === 0 || ok >= Math.ceil(r.spec.rollout.successThreshold * n - 1e-9);
       if (!enough) {
         if (open === 0)
