@@ -184,7 +184,7 @@ describe('a staged firmware rollout to 200 devices, 10% failing', () => {
 // The compiled hub as a process of its own (bench/src/lib.ts), on SQLite: a SIGKILL loses nothing committed.
 describe('a command job to 5,000 devices, at most 500 in progress, across a hub killed with SIGKILL', () => {
   it('completes with every device’s result accounted for', async () => {
-    const COUNT = 5_000;
+    const COUNT = Number(process.env.JOBS_TEST_DEVICES ?? 5_000);
     const seeded = seedDevices(COUNT);
     let hub = await startHub(seeded.dir);
     const port = hub.port;
@@ -227,7 +227,8 @@ describe('a command job to 5,000 devices, at most 500 in progress, across a hub 
         async () => {
           const j = await job();
           maxSeen = Math.max(maxSeen, j.counts.in_progress);
-          return j.counts.succeeded >= 1_000 ? true : undefined;
+          if (process.env.JOBS_TEST_DEBUG) console.log(JSON.stringify({ state: j.state, counts: j.counts, reasons: j.reasons }));
+          return j.counts.succeeded >= COUNT / 5 ? true : undefined;
         },
         'a fifth of the devices done',
         120_000,
@@ -252,11 +253,20 @@ describe('a command job to 5,000 devices, at most 500 in progress, across a hub 
         ref: string;
         state: string;
       }[];
-      assert.equal(page.length, 1_000);
+      assert.equal(page.length, Math.min(COUNT, 1_000));
+      // A result the killed hub had not written yet is written once the device answers the resent command from memory.
       for (const d of page.slice(0, 50)) {
-        const c = await call('GET', `/commands/${d.ref}`);
-        assert.equal(c.body.state, 'succeeded', d.device);
+        assert.equal(d.state, 'succeeded');
+        const c = await eventually(
+          async () => {
+            const c = await call('GET', `/commands/${d.ref}`);
+            return c.body.state === 'succeeded' ? c : undefined;
+          },
+          `${d.device}'s command ${d.ref} stored as succeeded`,
+          60_000,
+        );
         assert.equal(c.body.device, d.device);
+        assert.equal(c.body.key, `${jobId}/${d.device}`);
       }
     } finally {
       await fleet.stop();

@@ -393,7 +393,8 @@ export class JobScheduler {
             params: action.params as CommandInfo['params'],
             ttl: action.ttl,
             timeout: action.timeout,
-            key: r.job.id,
+            // Per device: keys are scoped to the requester (the job), and a retry after a crash finds the command made before.
+            key: `${r.job.id}/${e.record.id}`,
           });
           r.byRef.set(command.id, d.device);
           await this.moveDevices(r, [{ device: d.device, from: ['in_progress'], state: 'in_progress', ref: command.id }], now());
@@ -437,21 +438,21 @@ export class JobScheduler {
     if (device === undefined) return;
     const state: JobDeviceState = u.state === 'succeeded' ? 'succeeded' : u.state === 'cancelled' ? 'cancelled' : 'failed';
     const reason = state === 'succeeded' ? null : u.reason === null ? u.state : `${u.state}: ${u.reason}`;
-    await this.settle(r, device, state, reason);
+    await this.settle(r, device, state, reason, u.id);
   }
 
   private async commandChanged(c: CommandInfo): Promise<void> {
-    const r = this.runningOf(c.key);
+    const r = this.runningOf(c.key === null ? null : (c.key.split('/')[0] ?? null));
     if (r === undefined || !FINAL_COMMAND_STATES.has(c.state)) return;
     const device = r.byRef.get(c.id) ?? this.fleet.get(c.device)?.record.rowid;
     if (device === undefined) return;
     const state: JobDeviceState = c.state === 'succeeded' ? 'succeeded' : c.state === 'cancelled' ? 'cancelled' : 'failed';
-    await this.settle(r, device, state, state === 'succeeded' ? null : c.state);
+    await this.settle(r, device, state, state === 'succeeded' ? null : c.state, c.id);
   }
 
-  private async settle(r: Running, device: number, state: JobDeviceState, reason: string | null): Promise<void> {
+  private async settle(r: Running, device: number, state: JobDeviceState, reason: string | null, ref: string): Promise<void> {
     try {
-      await this.moveDevices(r, [{ device, from: ['in_progress'], state, reason }], Date.now());
+      await this.moveDevices(r, [{ device, from: ['in_progress'], state, reason, ref }], Date.now());
     } catch (err) {
       // The next reconcile reads the outcome again.
       this.log.error({ err, job: r.job.id }, 'could not record a fleet job device outcome');
