@@ -190,11 +190,13 @@ export function enrollJobDevices(
   return db.transaction(() => {
     const insert = sql(
       db,
-      `INSERT INTO job_devices (job, device, device_id, stage, state, updated_at) VALUES (?, ?, ?, ?, 'pending', ?)
+      // Devices deleted meanwhile are left out.
+      `INSERT INTO job_devices (job, device, device_id, stage, state, updated_at)
+       SELECT ?, rowid, ?, ?, 'pending', ? FROM devices WHERE rowid = ?
        ON CONFLICT (job, device) DO NOTHING`,
     );
     let n = 0;
-    for (const d of a.devices) n += insert.run(a.job, d.device, d.deviceId, d.stage, a.now).changes;
+    for (const d of a.devices) n += insert.run(a.job, d.deviceId, d.stage, a.now, d.device).changes;
     return n;
   })();
 }
