@@ -20,6 +20,7 @@ const SCENARIOS = {
   storage: { file: 'bench/src/storage.bench.ts', what: 'telemetry bytes per point per profile: block codec vs first format vs Gorilla' },
   postgres: { file: 'bench/src/postgres.bench.ts', what: 'ingest and queries on PostgreSQL beside SQLite (skipped without PostgreSQL)' },
   firmware: { file: 'bench/src/firmware.bench.ts', what: 'a firmware image to every device at once vs a bare ws server serving it' },
+  jobs: { file: 'bench/src/jobs.bench.ts', what: 'fleet jobs: a firmware job to every device at once, a 5,000-device command job' },
 };
 
 const args = process.argv.slice(2);

@@ -44,6 +44,7 @@ describe('npm run bench', () => {
           'storage',
           ...(pgSkipped ? [] : ['postgres']),
           'firmware',
+          'jobs',
         ],
       );
       for (const r of rows) {
