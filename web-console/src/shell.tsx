@@ -19,6 +19,7 @@ import { DevicePage } from './screens/device/device-page.tsx';
 import { EventsScreen } from './screens/events.tsx';
 import { Fleet } from './screens/fleet.tsx';
 import { HubScreen } from './screens/hub.tsx';
+import { JobScreen, JobsScreen, NewJobScreen } from './screens/jobs.tsx';
 import { Provision } from './screens/provision.tsx';
 import { type App, AppContext } from './state/app-context.ts';
 import { FleetStore } from './state/fleet-store.ts';
@@ -147,6 +148,7 @@ function Rail({ role, home }: { role: OperatorInfo['role']; home: string }) {
     ['/provision', 'Provision', hasRole(role, 'operator')],
     ['/map', 'Map', true],
     ['/events', 'Events', true],
+    ['/jobs', 'Jobs', true],
     ['/hub', 'Hub', true],
     ['/admin', 'Admin', hasRole(role, 'admin')],
   ];
@@ -190,6 +192,10 @@ function route(path: string) {
   if (model) return <ModelProfileScreen model={model.model as string} />;
   if (path === '/provision') return <Provision />;
   if (path === '/events') return <EventsScreen />;
+  if (path === '/jobs') return <JobsScreen />;
+  if (path === '/jobs/new') return <NewJobScreen />;
+  const job = match('/jobs/:id', path);
+  if (job?.id !== undefined) return <JobScreen id={job.id} />;
   if (path === '/map') return <MapScreen />;
   if (path === '/dashboard' || path === '/') return <DashboardScreen />;
   if (path === '/hub') return <HubScreen />;
