@@ -59,7 +59,7 @@ export function JobsScreen() {
       ) : null}
       <ErrorText error={error} />
       {list !== undefined && list.length === 0 ? (
-        <Empty>No jobs yet. A job updates firmware, sends a command or patches desired state on many devices, in stages.</Empty>
+        <Empty title="No jobs yet">A job updates firmware, sends a command or patches desired state on many devices, in stages.</Empty>
       ) : null}
       {list !== undefined && list.length > 0 ? (
         <table class="table" data-testid="jobs">
