@@ -52,8 +52,8 @@ interface Running {
   /** Device rowid by update or command id. */
   byRef: Map<string, number>;
   ids: ReadonlySet<string> | undefined;
-  /** Start times within the last minute, for the rate. */
-  starts: number[];
+  /** When the rate lets the next device start (ms since the epoch). */
+  nextStart: number;
   lastEnroll: number;
   lastReconcile: number;
   /** The last progress published, as JSON. */
@@ -183,7 +183,7 @@ export class JobScheduler {
       devices: new Map(),
       byRef: new Map(),
       ids: spec.selection.devices === undefined ? undefined : new Set(spec.selection.devices),
-      starts: [],
+      nextStart: 0,
       lastEnroll: 0,
       lastReconcile: 0,
       published: '',
@@ -334,9 +334,12 @@ export class JobScheduler {
     let inProgress = 0;
     for (const d of r.devices.values()) if (d.state === 'in_progress') inProgress++;
     let room = rollout.maxInProgress - inProgress;
+    let interval = 0;
     if (rollout.ratePerMinute !== null) {
-      r.starts = r.starts.filter((t) => now - t < 60_000);
-      room = Math.min(room, rollout.ratePerMinute - r.starts.length);
+      // Evenly spaced, not a minute's worth at once: at most a tick's share per tick.
+      interval = 60_000 / rollout.ratePerMinute;
+      if (now < r.nextStart) return;
+      room = Math.min(room, Math.max(1, Math.floor(this.options.tickMs / interval)));
     }
     if (room <= 0) return;
     const action = r.spec.action;
@@ -367,7 +370,7 @@ export class JobScheduler {
       chosen.map(({ d, ref }) => ({ device: d.device, from: ['pending'], state: 'in_progress', ref })),
       now,
     );
-    for (let i = 0; i < chosen.length; i++) r.starts.push(now);
+    r.nextStart = now + chosen.length * interval;
     await Promise.all(chosen.map(({ d, e }) => this.startOne(r, r.devices.get(d.device) ?? d, e)));
   }
 
