@@ -48,6 +48,23 @@ describe('fleet jobs in the console', () => {
     assert.equal(twin.desired.mode, 'eco');
   });
 
+  it('opens the job form from the fleet table: checked rows, or every device the filter matches', async () => {
+    await page.goto(`${hub.http}/fleet?q=tag:pumps`);
+    await page.locator('[data-device="pump-2"]').waitFor(WAIT);
+    await page.click('button:has-text("New job for all 3 matching")');
+    await page.waitForURL(/\/jobs\/new\?from=fleet/, WAIT);
+    await page.locator('[data-testid="job-preview"]', { hasText: '3 devices' }).waitFor(WAIT);
+    await page.goto(`${hub.http}/fleet`);
+    await page.locator('[data-device="fan-1"]').waitFor(WAIT);
+    await page.getByLabel('Select fan-1 for a job').check();
+    assert.match(page.url(), /\/fleet/, 'the box toggles, the row link does not follow');
+    await page.click('button:has-text("New job for 1 selected")');
+    await page.locator('[data-testid="job-preview"]', { hasText: '1 device (' }).waitFor(WAIT);
+    // A device page's Updates tab: nothing yet.
+    await page.goto(`${hub.http}/devices/fan-1/updates`);
+    await page.locator('text=No firmware updates yet').waitFor(WAIT);
+  });
+
   it('pauses, resumes and cancels a command job with the page’s buttons', async () => {
     await page.goto(`${hub.http}/jobs/new?tag=pumps`);
     await page.locator('[data-testid="job-preview"]', { hasText: '3 devices' }).waitFor(WAIT);

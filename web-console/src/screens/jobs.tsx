@@ -9,6 +9,7 @@ import { type FirmwareImage, type JobDevice, type JobInfo, jobs as jobsApi } fro
 import { Empty } from '../components/empty.tsx';
 import { ErrorText } from '../components/error-text.tsx';
 import { Field } from '../components/field.tsx';
+import { jobSelection } from '../lib/job-selection.ts';
 import { Link, navigate, useLocation } from '../lib/router.tsx';
 import { useTitle } from '../lib/title.ts';
 import { useCan } from '../state/app-context.ts';
@@ -275,7 +276,8 @@ export function NewJobScreen() {
   const [model, setModel] = useState(p.get('model') ?? '');
   const [status, setStatus] = useState(p.get('status') === 'online' || p.get('status') === 'offline' ? (p.get('status') as string) : 'any');
   const [q, setQ] = useState(p.get('q') ?? '');
-  const [ids] = useState(p.get('devices') ?? '');
+  // Devices chosen in the fleet table (checkboxes, or all the filter matched).
+  const [ids] = useState(() => (p.get('from') === 'fleet' ? jobSelection().join(',') : ''));
   const [maxInProgress, setMax] = useState('100');
   const [stages, setStages] = useState('100');
   const [approveLast, setApproveLast] = useState(false);
@@ -408,7 +410,7 @@ export function NewJobScreen() {
             )}
           </Field>
           <p data-testid="job-preview" aria-live="polite">
-            {preview === undefined ? '…' : `${preview.count} devices (${preview.online} online now)`}
+            {preview === undefined ? '…' : `${preview.count} device${preview.count === 1 ? '' : 's'} (${preview.online} online now)`}
           </p>
         </fieldset>
         <fieldset>
