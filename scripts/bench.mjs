@@ -12,6 +12,7 @@ const root = new URL('..', import.meta.url).pathname;
 const SCENARIOS = {
   codec: { file: 'firmware-protocol/bench/codec.bench.ts', what: 'TELEMETRY decode/encode vs JSON.parse/stringify' },
   ingest: { file: 'bench/src/ingest.bench.ts', what: 'sustained ingest vs a bare ws server (1- and 10-record frames)' },
+  alarms: { file: 'bench/src/alarms.bench.ts', what: 'ingest with 10 alarm rules per device vs the same hub without rules' },
   mqtt: { file: 'bench/src/mqtt.bench.ts', what: 'ingest with 1 and 10 MQTT subscribers vs Mosquitto relaying' },
   connections: { file: 'bench/src/connections.bench.ts', what: 'idle connections: RSS per connection, connect rate, liveness' },
   commands: { file: 'bench/src/commands.bench.ts', what: 'command round trip through the HTTP API at a fixed rate' },
@@ -20,6 +21,10 @@ const SCENARIOS = {
   storage: { file: 'bench/src/storage.bench.ts', what: 'telemetry bytes per point per profile: block codec vs first format vs Gorilla' },
   postgres: { file: 'bench/src/postgres.bench.ts', what: 'ingest and queries on PostgreSQL beside SQLite (skipped without PostgreSQL)' },
   firmware: { file: 'bench/src/firmware.bench.ts', what: 'a firmware image to every device at once vs a bare ws server serving it' },
+  cluster: {
+    file: 'bench/src/cluster.bench.ts',
+    what: 'one node vs a two-node cluster, commands across nodes, takeover, failover after kill -9 (skipped without PostgreSQL/Redis)',
+  },
   jobs: { file: 'bench/src/jobs.bench.ts', what: 'fleet jobs: a firmware job to every device at once, a 5,000-device command job' },
 };
 

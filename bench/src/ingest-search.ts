@@ -76,7 +76,8 @@ async function drain(gen: Child, hubPid: number, otherCpu: (() => number) | unde
   return waited;
 }
 
-async function measure(gen: Child, hubPid: number, hubPort: number, rate: number, o: SearchOptions): Promise<Step> {
+/** One step at `rate` frames/s (0: as fast as ACKs allow), after draining the hub. */
+export async function measure(gen: Child, hubPid: number, hubPort: number, rate: number, o: SearchOptions): Promise<Step> {
   const drained = await drain(gen, hubPid, o.otherCpu);
   gen.send({ cmd: 'rate', value: rate });
   await sleep(Math.min(1_000, o.stepMs / 2)); // settle

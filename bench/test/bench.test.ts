@@ -21,7 +21,7 @@ describe('npm run bench', () => {
       const run = spawnSync(process.execPath, ['scripts/bench.mjs', '--tiny', '--no-build', `--results=${results}`], {
         cwd: ROOT,
         encoding: 'utf8',
-        timeout: 300_000,
+        timeout: 480_000,
       });
       assert.equal(run.status, 0, run.stdout + run.stderr);
       const rows = readFileSync(results, 'utf8')
@@ -31,6 +31,9 @@ describe('npm run bench', () => {
       // Without PostgreSQL's binaries the postgres scenario says so and records nothing.
       const pgSkipped = /postgres: skipped, PostgreSQL not found/.test(run.stdout);
       if (pgSkipped) console.log('# postgres scenario skipped: PostgreSQL binaries not found (install the Debian package postgresql)');
+      // The cluster scenario needs PostgreSQL and Redis.
+      const clusterSkipped = /cluster: skipped/.test(run.stdout);
+      if (clusterSkipped) console.log('# cluster scenario skipped: PostgreSQL or Redis not found');
       assert.deepStrictEqual(
         [...new Set(rows.map((r) => r.scenario))],
         [
@@ -44,6 +47,7 @@ describe('npm run bench', () => {
           'storage',
           ...(pgSkipped ? [] : ['postgres']),
           'firmware',
+          ...(clusterSkipped ? [] : ['cluster']),
           'jobs',
         ],
       );

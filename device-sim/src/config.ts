@@ -45,6 +45,8 @@ export interface SimConfig {
   buffer: number;
   /** Run this long, then stop and print the summary; 0: until SIGINT/SIGTERM. */
   durationMs: number;
+  /** Thermostats overheat, then cool, in cycles this long (ms): a device driven into and out of an alarm; 0: never. */
+  overheatMs: number;
   json: boolean;
   /** Status line period when stderr is not a terminal, ms. */
   statusIntervalMs: number;
@@ -98,6 +100,7 @@ function defaults(): Draft {
     backoffCapMs: 60_000,
     buffer: 1_000,
     durationMs: 0,
+    overheatMs: 0,
     json: false,
     statusIntervalMs: 5_000,
     sourceAddresses: [],
@@ -145,6 +148,13 @@ const FLAGS: readonly Flag[] = [
   flag('backoff-cap', 'duration', '60s', 'reconnect backoff cap', set('backoffCapMs')),
   flag('buffer', 'int', '1000', 'offline buffer per device, messages (oldest dropped when full)', set('buffer')),
   flag('duration', 'duration', '0', 'run this long, then print the summary (0: until Ctrl-C)', set('durationMs')),
+  flag(
+    'overheat',
+    'duration',
+    '0',
+    'thermostats overheat (to ~38 °C, event overheat) then cool (event cooled) in cycles this long, e.g. 2m: drives alarms in and out',
+    set('overheatMs'),
+  ),
   flag('json', 'bool', 'false', 'print the final summary as JSON on stdout', set('json')),
   flag('status-interval', 'duration', '5s', 'status line period when stderr is not a terminal', set('statusIntervalMs')),
   flag(

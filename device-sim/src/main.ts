@@ -112,6 +112,7 @@ async function run(config: SimConfig): Promise<number> {
     rate: config.rate,
     batch: config.batch,
     rampMs: config.rampMs,
+    overheatMs: config.overheatMs,
     backoff: { baseMs: config.backoffBaseMs, capMs: config.backoffCapMs },
     buffer: config.buffer,
     tls,

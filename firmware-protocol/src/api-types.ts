@@ -168,6 +168,29 @@ export interface HubStats {
   eventLoopLagMs: number;
   dbBytes: number;
   bridges: { url: string; state: string; queued: number; dropped: number }[];
+  /** Cluster mode: the node that answered (--node-id). */
+  node?: string;
+  /** Cluster mode: every node that reported within the last few seconds, this one included, by node id. */
+  nodes?: NodeStats[];
+}
+
+/** One node of a cluster, as it last reported itself (README.md, Running a cluster). */
+export interface NodeStats {
+  node: string;
+  /** Runs the singleton work (retention, discovery, bridges). */
+  leader: boolean;
+  /** ms since the epoch of this report. */
+  time: number;
+  connectedDevices: number;
+  consoles: number;
+  mqttClients: number;
+  framesInPerSec: number;
+  framesOutPerSec: number;
+  ackLatencyP99: number;
+  eventLoopLagMs: number;
+  /** Whether the node reaches Redis and PostgreSQL now. */
+  redis: boolean;
+  postgres: boolean;
 }
 
 export interface ApiErrorBody {

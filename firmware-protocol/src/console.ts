@@ -1,6 +1,7 @@
 // The console channel (SPEC.md §10): CBOR maps with text keys, field `t` names the
 // message. decodeConsoleRequest() is what the hub runs on every frame from a browser.
 
+import type { AlarmInfo } from './alarm-types.js';
 import type { CommandInfo, DeviceInfo, EventInfo, HubStats, PresenceInfo, Role, TelemetryPoint, TwinInfo } from './api-types.js';
 import { type CborValue, decodeCbor, isCborObject as isObject } from './cbor/decode.js';
 import { DEFAULT_LIMITS, type Limits, MAX_INTEGER } from './constants.js';
@@ -8,7 +9,7 @@ import { ProtocolError, ProtocolErrorCode } from './errors.js';
 import type { JsonObject, JsonValue } from './merge-patch.js';
 import { DEVICE_ID_PATTERN, NAME_PATTERN } from './names.js';
 
-export const CONSOLE_STREAMS = ['fleet', 'telemetry', 'events', 'commands', 'twins', 'stats'] as const;
+export const CONSOLE_STREAMS = ['fleet', 'telemetry', 'events', 'commands', 'twins', 'stats', 'alarms'] as const;
 export type ConsoleStream = (typeof CONSOLE_STREAMS)[number];
 
 /** Most devices one telemetry or twins subscription may name. */
@@ -43,6 +44,7 @@ export type ConsoleUpdate =
   | { t: 'command'; command: CommandInfo }
   | { t: 'twin'; twin: TwinInfo }
   | { t: 'stats'; stats: HubStats }
+  | { t: 'alarm'; alarm: AlarmInfo }
   | { t: 'dropped'; stream: ConsoleStream; count: number }
   | { t: 'reply'; req: number; ok: true; command?: CommandInfo; twin?: TwinInfo }
   | { t: 'reply'; req: number; ok: false; error: { code: string; message: string; field?: string } }

@@ -1,6 +1,7 @@
 // @halyard/firmware-protocol: the device and console wire protocols (SPEC.md).
 // Pure: no I/O, runs in Node and in browsers.
 
+export * from './alarm-types.js';
 export * from './api-types.js';
 export { type BackoffOptions, backoffDelay, DEFAULT_BACKOFF } from './backoff.js';
 export {

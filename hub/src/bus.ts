@@ -9,7 +9,16 @@
 // keeps this node's memory in step with another's (command and twin delivery, the
 // fleet) takes only the others' ('remote'). A single hub has only local events.
 
-import type { CommandInfo, DeviceInfo, EventInfo, PresenceInfo, ResolvedRecord, TwinInfo, UpdateInfo } from '@halyard/firmware-protocol';
+import type {
+  AlarmInfo,
+  CommandInfo,
+  DeviceInfo,
+  EventInfo,
+  PresenceInfo,
+  ResolvedRecord,
+  TwinInfo,
+  UpdateInfo,
+} from '@halyard/firmware-protocol';
 import type { Logger } from './log.js';
 
 export interface BusEvents {
@@ -29,6 +38,10 @@ export interface BusEvents {
    * did not (the session that changed its own password).
    */
   'session.ended': { username: string; tokenHash?: string; keepTokenHash?: string };
+  /** An alarm was raised, acknowledged, cleared or flapped (README.md § Alarms and notifications); published by the node that evaluated it. */
+  alarm: { alarm: AlarmInfo };
+  /** An alarm rule was created, changed or deleted: every node reloads it from the store. */
+  'alarm.rule': { id: string };
 }
 
 export type BusTopic = keyof BusEvents;
@@ -42,6 +55,8 @@ export const BUS_TOPICS: readonly BusTopic[] = [
   'twin',
   'update',
   'session.ended',
+  'alarm',
+  'alarm.rule',
 ];
 
 /** Where an event was published: on this node (`local`), or on `node`. */

@@ -1,5 +1,7 @@
 // Everything a request handler or gateway may need, passed explicitly.
 
+import type { AlarmEvaluator } from './alarms/evaluator.js';
+import type { AlarmService } from './alarms/service.js';
 import type { Audit } from './audit.js';
 import type { LoginLimiter } from './auth/login-limiter.js';
 import type { SessionCache } from './auth/sessions.js';
@@ -43,6 +45,10 @@ export interface HubContext {
   firmware: FirmwareLibrary;
   /** Firmware updates of single devices (SPEC.md §12). */
   updates: UpdateService;
+  /** Alarm rules and alarms (README.md § Alarms and notifications). */
+  alarms: AlarmService;
+  /** Evaluates alarm rules as data arrives; knows every alarm not cleared. */
+  alarmEvaluator: AlarmEvaluator;
   /** Fleet jobs (docs/jobs.md). */
   jobs: JobService;
   loginLimiter: LoginLimiter;
@@ -56,5 +62,5 @@ export interface HubContext {
   /** Why the hub is not healthy, if it is not. */
   problems(): string[];
   /** Storage figures /healthz shows whether healthy or not. */
-  storageHealth(): { quarantined: number };
+  storageHealth(): { quarantined: number; reachable?: boolean };
 }

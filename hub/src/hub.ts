@@ -6,17 +6,20 @@ import { createServer as createHttpServer, type IncomingMessage, type Server } f
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { CONSOLE_PATH, DEVICE_PATH, type Hello, type HubStats } from '@halyard/firmware-protocol';
+import { CONSOLE_PATH, DEVICE_PATH, type Hello, type HubStats, type NodeStats } from '@halyard/firmware-protocol';
 import { getRequestListener } from '@hono/node-server';
 import type { Hono } from 'hono';
+import { AlarmEvaluator, type EvaluatorOptions } from './alarms/evaluator.js';
+import { AlarmService } from './alarms/service.js';
 import { type Audit, createAudit } from './audit.js';
 import { LoginLimiter } from './auth/login-limiter.js';
 import { hashPassword, randomToken } from './auth/secrets.js';
 import { SessionCache } from './auth/sessions.js';
 import { type EventBus, LocalBus } from './bus.js';
 import { type Cluster, joinCluster } from './cluster/cluster.js';
-import { startLeadership } from './cluster/leader-start.js';
+import { leaderGauge, startLeadership } from './cluster/leader-start.js';
 import { type Leadership, whileLeader } from './cluster/leadership.js';
+import { NodeStatsBoard } from './cluster/node-stats.js';
 import { PgLeadership } from './cluster/pg-leadership.js';
 import { CommandService } from './commands/service.js';
 import { type HubConfig, redact } from './config.js';
@@ -25,7 +28,7 @@ import type { HubContext } from './context.js';
 import { DashboardService } from './dashboards/service.js';
 import { DeviceGateway } from './device/gateway.js';
 import type { OwnershipHost } from './device/ownership.js';
-import type { DeviceSession, FrameMeta } from './device/session.js';
+import { type DeviceSession, type FrameMeta, frameRecords } from './device/session.js';
 import { DeviceService } from './devices/service.js';
 import { HubError, HubErrorCode } from './errors.js';
 import type { FirmwareLibrary } from './firmware/library.js';
@@ -70,6 +73,8 @@ export interface Hub {
 export interface StartOptions {
   /** Called if the store's thread dies: the hub cannot go on. */
   onFatal?: (err: Error) => void;
+  /** Alarm evaluation (tests shorten its deadline checks). */
+  alarms?: Partial<EvaluatorOptions>;
 }
 
 export async function startHub(config: Readonly<HubConfig>, log: Logger, options: StartOptions = {}): Promise<Hub> {
@@ -77,9 +82,10 @@ export async function startHub(config: Readonly<HubConfig>, log: Logger, options
   const cluster = await startCluster(config, store, log);
   const createdAdminPassword = await ensureFirstAdmin(config, store, log);
   const devices = await startDevices(config, store, log, cluster);
-  const ctx = createContext(config, log, store, devices, cluster);
+  const ctx = createContext(config, log, store, devices, cluster, options);
+  await ctx.alarmEvaluator.start();
   const singletons = runSingletons(ctx, store, devices.scheduler);
-  const front = await startFrontEnds(ctx);
+  const front = await startFrontEnds(ctx, cluster);
   devices.scheduler.onNotice((n) => front.mqtt.jobNotice(n));
   const server = createServer(config, front.app);
   routeUpgrades(config, server, devices.gateway, front, log);
@@ -90,7 +96,10 @@ export async function startHub(config: Readonly<HubConfig>, log: Logger, options
     mqttPort: front.mqtt.port,
     mqttsPort: front.mqtt.mqttsPort,
     createdAdminPassword,
-    close: closer(log, server, store, devices, front, cluster, singletons),
+    close: closer(log, server, store, devices, front, cluster, () => {
+      singletons();
+      ctx.alarmEvaluator.stop();
+    }),
   };
 }
 
@@ -123,6 +132,9 @@ async function openStore(config: Readonly<HubConfig>, log: Logger, options: Star
   // Listened to before anything else awaits: compaction may set rows aside as soon as it runs.
   const storage = await watchStorage(store, metrics, log, config.store === undefined ? 'sqlite' : 'postgres');
   const leadership = await startLeadership({ store: config.store, cluster: config.cluster, nodeId: config.nodeId }, log);
+  leaderGauge(metrics.registry, leadership);
+  // Every series says which node it came from, so one Prometheus can scrape them all.
+  if (config.cluster !== undefined) metrics.registry.setDefaultLabels({ node: config.nodeId });
   return { ...engine, metrics, storage, leadership };
 }
 
@@ -156,6 +168,8 @@ async function openPostgres(url: string, config: Readonly<HubConfig>, log: Logge
       retentionMs: config.retention,
       // Run by the leader instead (runSingletons): one node of a cluster at a time.
       maintenanceIntervalMs: 0,
+      // The gateway decoded every frame to validate it: the store uses those records.
+      records: frameRecords,
     });
   } catch (err) {
     const password = passwordOf(url);
@@ -354,6 +368,7 @@ function createContext(
   opened: OpenedStore,
   devices: Devices,
   cluster: Cluster | undefined,
+  options: StartOptions,
 ): HubContext {
   const { store, sessionLookup, metrics, storage, leadership } = opened;
   const { bus, fleet, audit, deviceService, commands, twins, telemetry, gateway, firmware, updates, jobs } = devices;
@@ -361,6 +376,7 @@ function createContext(
   store.on('committed', (o) => {
     storeFailing = o.error !== undefined;
   });
+  const alarmEvaluator = createAlarmEvaluator(opened, devices, log, options);
   // Back up: the failures were the outage's, already over; the next commit says more.
   store.on('connection', (c) => {
     if (c.up) storeFailing = false;
@@ -382,6 +398,8 @@ function createContext(
     telemetry,
     firmware,
     updates,
+    alarms: new AlarmService(store, fleet, bus, alarmEvaluator, audit, log),
+    alarmEvaluator,
     jobs,
     loginLimiter: new LoginLimiter(),
     sessions: new SessionCache(sessionLookup, bus, undefined, cluster === undefined ? undefined : sessionReloader(opened)),
@@ -407,8 +425,34 @@ function createContext(
         p.push(`storage maintenance is failing: ${storage.maintenanceFailing} steps in a row (compaction and retention are stalled)`);
       return p;
     },
-    storageHealth: () => ({ quarantined: storage.quarantined }),
+    // `reachable` only for PostgreSQL (a server that can go away); SQLite is a file.
+    storageHealth: () => ({
+      quarantined: storage.quarantined,
+      ...(storage.connection === undefined && config.store === undefined ? {} : { reachable: storage.connection?.up ?? true }),
+    }),
   };
+}
+
+/** The alarm evaluator, counting into the metrics; started by startHub once the context exists. */
+function createAlarmEvaluator({ store, metrics, leadership }: OpenedStore, devices: Devices, log: Logger, options: StartOptions) {
+  const { bus, fleet, telemetry } = devices;
+  const evaluator: AlarmEvaluator = new AlarmEvaluator(
+    store,
+    fleet,
+    bus,
+    leadership,
+    log,
+    {
+      changed: (a, action) => {
+        if (action === 'raised') metrics.alarmsRaised.inc({ severity: a.severity });
+        if (action === 'flap') metrics.alarmFlaps.inc();
+        for (const [severity, n] of Object.entries(evaluator.counts())) metrics.alarmsActive.set({ severity }, n);
+      },
+      latest: async (e) => new Map((await telemetry.latest(e.record.rowid)).map((p) => [p.name, p.time])),
+    },
+    { tickMs: options.alarms?.tickMs ?? 1_000 },
+  );
+  return evaluator;
 }
 
 /** Cluster mode: a session another node created, loaded here from PostgreSQL with its operator (auth/sessions.ts). */
@@ -428,14 +472,19 @@ interface FrontEnds {
 }
 
 /** MQTT, the console gateway, hub statistics and the HTTP API. */
-async function startFrontEnds(ctx: HubContext): Promise<FrontEnds> {
+async function startFrontEnds(ctx: HubContext, cluster: Cluster | undefined): Promise<FrontEnds> {
   const mqtt = await startMqtt(ctx);
   const feed = new StatsFeed();
   const consoles = new ConsoleGateway(ctx, feed);
+  // In a cluster every node's figures go through Redis, so any node's Hub page shows them all.
+  const board = cluster === undefined ? undefined : new NodeStatsBoard(cluster.link);
   const tracker = new HubStatsTracker(ctx, feed, {
     mqttClients: () => mqtt.clients(),
     consoles: () => consoles.connections,
     bridges: () => mqtt.bridges(),
+    ...(board === undefined || cluster === undefined
+      ? {}
+      : { exchange: (own: NodeStats) => board.exchange(own), redisUp: () => cluster.redis().up }),
   });
   const stats = (): HubStats => tracker.snapshot();
   const { app } = createApp(ctx, { stats, routes: [mqttRoutes(mqtt)] });

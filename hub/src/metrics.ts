@@ -11,6 +11,23 @@ export function createMetrics() {
     /** Recent ACK latencies in ms, for the console's p50/p99. */
     ackWindow: new LatencyWindow(),
     devicesConnected: new Gauge({ name: 'halyard_devices_connected', help: 'Device sessions past HELLO', registers: [registry] }),
+    alarmsActive: new Gauge({
+      name: 'halyard_alarms_active',
+      help: 'Alarms not cleared (active or acknowledged), by severity',
+      labelNames: ['severity'],
+      registers: [registry],
+    }),
+    alarmsRaised: new Counter({
+      name: 'halyard_alarms_raised_total',
+      help: 'Alarms raised by this node, by severity',
+      labelNames: ['severity'],
+      registers: [registry],
+    }),
+    alarmFlaps: new Counter({
+      name: 'halyard_alarm_flaps_total',
+      help: "Alarm conditions that ended before the rule's minDuration (the clear was held back)",
+      registers: [registry],
+    }),
     devicesKnown: new Gauge({ name: 'halyard_devices_known', help: 'Provisioned devices', registers: [registry] }),
     framesIn: new Counter({
       name: 'halyard_frames_in_total',

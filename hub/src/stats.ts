@@ -3,7 +3,7 @@
 
 import { statSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import type { HubStats } from '@halyard/firmware-protocol';
+import type { HubStats, NodeStats } from '@halyard/firmware-protocol';
 import type { HubContext } from './context.js';
 import type { StatsFeed } from './stats-feed.js';
 
@@ -12,6 +12,13 @@ export interface StatsSources {
   mqttClients(): number;
   consoles(): number;
   bridges(): HubStats['bridges'];
+  /**
+   * Cluster mode: writes this node's report where the other nodes read it and returns
+   * every node's (cluster/node-stats.ts); rejects while that is not possible.
+   */
+  exchange?: (own: NodeStats) => Promise<NodeStats[]>;
+  /** Cluster mode: whether this node reaches Redis now. */
+  redisUp?: () => boolean;
 }
 
 async function counterValue(c: { get(): Promise<{ values: { value: number }[] }> }): Promise<number> {
@@ -65,6 +72,25 @@ export class HubStatsTracker {
       eventLoopLagMs: Math.round((this.lag.max / 1e6) * 10) / 10,
       dbBytes: this.dbBytes(),
       bridges: this.sources.bridges(),
+      ...(this.ctx.cluster === undefined ? {} : { node: this.ctx.cluster.nodeId, nodes: this.current?.nodes ?? [] }),
+    };
+  }
+
+  /** This node's line of the cluster's node list. */
+  private own(s: HubStats, node: string): NodeStats {
+    return {
+      node,
+      leader: this.ctx.leadership.isLeader,
+      time: s.time,
+      connectedDevices: s.connectedDevices,
+      consoles: s.consoles,
+      mqttClients: s.mqttClients,
+      framesInPerSec: s.framesInPerSec,
+      framesOutPerSec: s.framesOutPerSec,
+      ackLatencyP99: s.ackLatencyP99,
+      eventLoopLagMs: s.eventLoopLagMs,
+      redis: this.sources.redisUp?.() ?? false,
+      postgres: this.ctx.storageHealth().reachable !== false,
     };
   }
 
@@ -82,6 +108,15 @@ export class HubStatsTracker {
     this.current = this.build((inFrames - this.last.inFrames) / dt, (outFrames - this.last.outFrames) / dt);
     this.last = { at: now, inFrames, outFrames };
     this.lag.reset();
+    const { exchange } = this.sources;
+    if (exchange !== undefined && this.ctx.cluster !== undefined) {
+      const own = this.own(this.current, this.ctx.cluster.nodeId);
+      // Without Redis this node still shows itself.
+      this.current.nodes = await exchange(own).then(
+        (all) => (all.some((n) => n.node === own.node) ? all : [...all, own]),
+        () => [own],
+      );
+    }
     this.feed.push(this.current);
   }
 

@@ -92,6 +92,8 @@ describe('MQTT: command statuses are attributed to their requester', () => {
     await a.publish(`${P}/attr-2/twin/desired/set`, JSON.stringify({ mode: 'eco' }));
     const applied = JSON.parse((await b.next(status, (m) => m.text.includes('"applied"'))).text);
     assert.equal(applied.by, 'mqtt:acct-a');
+    // Each client gets its copy in its own turn: wait for A's before counting what came after it.
+    await a.next(status, (m) => m.text.includes('"applied"'));
     const from = a.received.length;
     await b.publish(`${P}/attr-2/twin/desired/set`, 'not json');
     const rejected = JSON.parse((await a.next(status, () => true, from)).text);

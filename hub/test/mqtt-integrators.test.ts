@@ -116,5 +116,9 @@ describe('integrator accounts API', () => {
     const doc = (await t.api.get('/openapi.json')).body;
     assert.deepStrictEqual(Object.keys(doc.paths['/api/v1/integrators']).sort(), ['get', 'post']);
     assert.deepStrictEqual(Object.keys(doc.paths['/api/v1/integrators/{username}']), ['delete']);
+    assert.deepStrictEqual(Object.keys(doc.paths['/api/v1/integrators/{username}/sessions/{clientId}']), ['delete']);
+    const listed = JSON.stringify(doc.paths['/api/v1/integrators'].get);
+    for (const field of ['clients', 'sessions', 'queued', 'queuedBytes', 'dropped', 'expiresAt'])
+      assert.ok(listed.includes(`"${field}"`), field);
   });
 });

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { ResolvedRecord } from '@halyard/firmware-protocol';
-import { metricSample, startTestHub, type TestHub } from './helpers/hub.js';
+import { Api, metricSample, startTestHub, type TestHub } from './helpers/hub.js';
 import { MosquittoSub } from './helpers/mosquitto.js';
 import { createIntegrator, TestMqtt } from './helpers/mqtt.js';
 import { RawMqtt } from './helpers/raw-mqtt.js';
@@ -200,6 +200,10 @@ describe('persistent MQTT sessions', () => {
     await subscribeAndLeave(t, 'gone');
     await publishValues(t, 0, 10);
     await queuedFor(t, 'feed', 'gone', 10);
+    await t.api.post('/operators', { username: 'op', password: 'operator-pass', role: 'operator' });
+    const operator = new Api(t.http);
+    await operator.login('op', 'operator-pass');
+    assert.equal((await operator.delete('/integrators/feed/sessions/gone')).status, 403, 'admins only');
     const r = await t.api.delete('/integrators/feed/sessions/gone');
     assert.equal(r.status, 204);
     assert.equal((await t.api.delete('/integrators/feed/sessions/gone')).status, 404);

@@ -7,6 +7,7 @@ import { session } from './api/endpoints.ts';
 import { setUnauthenticatedHandler } from './api/http.ts';
 import { ConsoleChannel } from './channel/channel.ts';
 import { browserConnect, consoleUrl } from './channel/socket.ts';
+import { AlarmCounts } from './components/alarm-counts.tsx';
 import { ConnectionDot } from './components/connection-dot.tsx';
 import { FlashNotice } from './components/flash-notice.tsx';
 import { PasswordButton } from './components/password-dialog.tsx';
@@ -15,6 +16,7 @@ import { lazy } from './lib/lazy.tsx';
 import { Link, match, useLocation } from './lib/router.tsx';
 import { homeIsDashboard } from './lib/settings.ts';
 import { Admin } from './screens/admin/admin.tsx';
+import { AlarmsScreen } from './screens/alarms/alarms.tsx';
 import { DevicePage } from './screens/device/device-page.tsx';
 import { EventsScreen } from './screens/events.tsx';
 import { Fleet } from './screens/fleet.tsx';
@@ -81,6 +83,8 @@ export function Shell({ me, onSignedOut }: { me: OperatorInfo; onSignedOut: (rea
       }),
       // The fleet is needed everywhere (header facts, counts): one subscription for the app's life.
       channel.subscribe('fleet'),
+      // Alarm changes feed the top bar's counts on every screen.
+      channel.subscribe('alarms'),
     ];
     setUnauthenticatedHandler(() => {
       channel.stop();
@@ -129,6 +133,7 @@ function TopBar({ app }: { app: App }) {
       </span>
       <ConnectionDot channel={app.channel} />
       <span class="spacer" />
+      <AlarmCounts />
       <span class="who" data-testid="operator">
         {app.me.username} <span class="muted">({app.me.role})</span>
       </span>
@@ -147,6 +152,7 @@ function Rail({ role, home }: { role: OperatorInfo['role']; home: string }) {
     ['/fleet', 'Fleet', true],
     ['/provision', 'Provision', hasRole(role, 'operator')],
     ['/map', 'Map', true],
+    ['/alarms', 'Alarms', true],
     ['/events', 'Events', true],
     ['/jobs', 'Jobs', true],
     ['/hub', 'Hub', true],
@@ -190,6 +196,8 @@ function route(path: string) {
   if (device) return <DevicePage id={device.id as string} tab={device.tab ?? 'telemetry'} />;
   const model = match('/models/:model', path);
   if (model) return <ModelProfileScreen model={model.model as string} />;
+  const alarms = match('/alarms/:tab?', path);
+  if (alarms) return <AlarmsScreen tab={alarms.tab ?? 'list'} />;
   if (path === '/provision') return <Provision />;
   if (path === '/events') return <EventsScreen />;
   if (path === '/jobs') return <JobsScreen />;

@@ -10,7 +10,7 @@ import type { StopReason } from './close-policy.js';
 import type { CommandOutcome } from './command-log.js';
 import type { Random } from './random.js';
 import type { FleetStats } from './stats.js';
-import type { UpdateOptions } from './updater.js';
+import type { UpdateFault, UpdateOptions } from './updater.js';
 
 /** A device to simulate: its credential and, optionally, its profile. */
 export interface DeviceSpec {
@@ -18,6 +18,8 @@ export interface DeviceSpec {
   /** `<id>.<secret>` as the hub issued it. */
   token: string;
   profile?: ProfileName;
+  /** This device's firmware-update fault, whatever the fleet's (`null`: none); absent: the fleet's for the chaos share. */
+  updateFault?: UpdateFault | null;
 }
 
 /** Events a fleet emits, for tests, the demo and tools (not needed to run a fleet). */
@@ -60,8 +62,8 @@ export interface FleetContext {
   localAddress(index: number): string | undefined;
   /** False once drain() began: no new readings or events, no chaos. */
   producing: boolean;
-  /** Update behaviour of a device; `chaotic` devices get the configured fault. */
-  updates(chaotic: boolean): UpdateOptions;
+  /** Update behaviour of a device: `chaotic` devices get the fleet's fault, unless `own` (the device's spec) says otherwise. */
+  updates(chaotic: boolean, own?: UpdateFault | null): UpdateOptions;
   /** Called once per device after HTTP 401: a new token to retry with, or undefined to stop. */
   onUnauthorized: ((id: string) => Promise<string | undefined>) | undefined;
 }

@@ -392,7 +392,7 @@ export class SimDevice implements CommandHost, ReadingsHost, UpdaterHost {
     } else if (m.type === MessageType.Desired) {
       this.onDesired(m.version, m.desired);
     } else if (m.type === MessageType.UpdateOffer) {
-      this.updater ??= new FirmwareUpdater(this, this.ctx.updates(this.chaotic));
+      this.updater ??= new FirmwareUpdater(this, this.ctx.updates(this.chaotic, this.spec.updateFault));
       this.updater.onOffer(m);
     } else if (m.type === MessageType.Chunk) {
       this.updater?.onChunk(m);

@@ -13,7 +13,7 @@ import type { DeviceSpec, FleetContext, FleetEventMap } from './context.js';
 import { SimDevice } from './device.js';
 import { childSeed, seededRandom } from './random.js';
 import { type DeviceState, FleetStats, type LatencySummary, type StatsSnapshot } from './stats.js';
-import { DEFAULT_UPDATE_OPTIONS, type UpdateOptions } from './updater.js';
+import { DEFAULT_UPDATE_OPTIONS, UPDATE_FAULTS, type UpdateOptions } from './updater.js';
 
 export interface FleetOptions {
   /** The hub: `ws://host:port` or `wss://host:port` (the device path is added when absent). */
@@ -28,6 +28,8 @@ export interface FleetOptions {
   batch?: number;
   /** Devices start evenly over this long, ms. Default 0: all at once. */
   rampMs?: number;
+  /** Thermostats overheat then cool in cycles this long, ms (drives alarms in and out). Default 0: never. */
+  overheatMs?: number;
   /** Reconnect backoff (SPEC.md §8.3), ms. Default base 1 s, cap 60 s. */
   backoff?: Partial<BackoffOptions>;
   /** Offline buffer per device, messages. Default 1000. */
@@ -110,6 +112,8 @@ function check(options: FleetOptions): void {
     if (ids.has(d.id)) fail(`device "${d.id}" is listed twice`);
     ids.add(d.id);
     if (typeof d.token !== 'string' || d.token.length === 0) fail(`device "${d.id}" has no token`);
+    if (d.updateFault != null && !(UPDATE_FAULTS as readonly string[]).includes(d.updateFault))
+      fail(`device "${d.id}": updateFault must be one of ${UPDATE_FAULTS.join(', ')}`);
   }
   const { rate, batch, buffer } = options;
   if (rate !== undefined && !(rate > 0 && rate <= 10_000)) fail('rate must be above 0 and at most 10000 messages/s');
@@ -150,7 +154,8 @@ export function startFleet(options: FleetOptions): Fleet {
     seed,
     localAddress: (index) => (addresses.length === 0 ? undefined : addresses[index % addresses.length]),
     onUnauthorized: options.onUnauthorized,
-    updates: (chaotic) => (chaotic ? updates : sound),
+    updates: (chaotic, own) =>
+      own === undefined ? (chaotic ? updates : sound) : own === null ? sound : Object.freeze({ ...updates, fault: own }),
     producing: true,
   };
 
@@ -161,7 +166,12 @@ export function startFleet(options: FleetOptions): Fleet {
     const skewMs = chaotic && chaos.skewMs > 0 ? (random() < 0.5 ? -chaos.skewMs : chaos.skewMs) : 0;
     if (chaotic && chaos.slowMs > 0) stats.counters.chaos.slowDevices++;
     if (skewMs !== 0) stats.counters.chaos.skewedDevices++;
-    const profile = createProfile(spec.profile ?? profileFor(choice, index), { random, now: Date.now() + skewMs, index });
+    const profile = createProfile(spec.profile ?? profileFor(choice, index), {
+      random,
+      now: Date.now() + skewMs,
+      index,
+      overheatMs: options.overheatMs ?? 0,
+    });
     // Each device gets its own copy of the spec: a re-provisioned token is written into it.
     return new SimDevice({ ...spec }, index, profile, ctx, chaotic, skewMs);
   });

@@ -272,6 +272,36 @@ describe('simulated firmware updates (SPEC.md §12)', () => {
     assert.equal(end.reason, 'signature_invalid');
   });
 
+  test("a device's own fault (its spec) wins over the fleet's, null meaning none", async () => {
+    peer.offer = offerOf('u-mixed');
+    const fleet = startFleet({
+      hub: peer.url,
+      devices: [
+        { id: 'dev-1', token: 'dev-1.secret', updateFault: null },
+        { id: 'dev-2', token: 'dev-2.secret', updateFault: 'reject' },
+        { id: 'dev-3', token: 'dev-3.secret' },
+      ],
+      profile: 'relay',
+      rate: 1,
+      backoff: { baseMs: 5, capMs: 20 },
+      seed: 8,
+      updates: { installMs: 10, fault: 'install-fail' },
+    });
+    fleets.push(fleet);
+    const ends = new Map<string, string>();
+    await new Promise<void>((resolve) =>
+      fleet.events.on('update', (e) => {
+        if (['succeeded', 'failed', 'rejected'].includes(e.state)) ends.set(e.id, `${e.state} ${e.reason ?? ''}`.trim());
+        if (ends.size === 3) resolve();
+      }),
+    );
+    assert.deepEqual(Object.fromEntries(ends), { 'dev-1': 'succeeded', 'dev-2': 'rejected low_battery', 'dev-3': 'failed install_failed' });
+    assert.throws(
+      () => startFleet({ hub: peer.url, devices: [{ id: 'x', token: 'x.y', updateFault: 'melt' as never }] }),
+      /updateFault must be one of/,
+    );
+  });
+
   test('UPDATE_CANCEL mid-download: reports cancelled and asks for nothing more', async () => {
     peer.offer = offerOf('u-cancel');
     const fleet = run({ speed: 50_000 });

@@ -74,6 +74,8 @@ export interface ProfileContext {
   now: number;
   /** The device's index in the fleet, for per-device variety that stays stable across runs. */
   index: number;
+  /** Thermostats overheat and cool again in cycles this long, ms (--overheat); 0 or absent: never. */
+  overheatMs?: number;
 }
 
 export const unknownCommand: CommandRejection = { reject: 'unknown_command' };

@@ -93,6 +93,21 @@ describe('thermostat', () => {
   });
 });
 
+describe('thermostat --overheat', () => {
+  test('each cycle heats past 30 °C (event overheat), then cools below 28 °C (event cooled)', () => {
+    const p = createProfile('thermostat', { random: seededRandom(3), now: T0, index: 0, overheatMs: 60_000 });
+    const temps: number[] = [];
+    const names: string[] = [];
+    for (let t = T0 + 1_000; t <= T0 + 120_000; t += 1_000) {
+      temps.push(value(p.sample(t), 'temperature'));
+      names.push(...p.takeEvents(t).map((e) => e.name));
+    }
+    assert.ok(Math.max(...temps.slice(0, 30)) > 35, `hot half: ${temps.slice(0, 30)}`);
+    assert.ok(temps[59] !== undefined && temps[59] < 25, `cooled by the end of the cycle: ${temps[59]}`);
+    assert.deepEqual(names, ['overheat', 'cooled', 'overheat', 'cooled']);
+  });
+});
+
 describe('power-meter', () => {
   test('energy only grows, volts stay near 230, power matches V x I, over-current raises events', () => {
     let events = 0;

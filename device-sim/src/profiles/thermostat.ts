@@ -29,6 +29,10 @@ const COOL_RATE = 0.002;
 /** Switching hysteresis around the setpoint, °C: avoids chattering relays. */
 const HYSTERESIS = 0.3;
 const DAY_MS = 86_400_000;
+/** --overheat: where a stuck heater takes the room, and the events' thresholds (hysteresis between them), °C. */
+const OVERHEAT_C = 38;
+const OVERHEAT_EVENT_C = 30;
+const COOLED_EVENT_C = 28;
 
 function isMode(value: Data | undefined): value is Mode {
   return typeof value === 'string' && (MODES as readonly string[]).includes(value);
@@ -49,11 +53,35 @@ export function thermostat(ctx: ProfileContext): Profile {
   let last = ctx.now;
   // Houses differ: a per-device phase shifts the warmest hour of the day.
   const phase = random() * 2 * Math.PI * 0.1;
+  // --overheat: a stuck heater for the first half of each cycle, then a hard cool-down.
+  const cycle = ctx.overheatMs ?? 0;
+  const cycleStart = ctx.now;
+  let overheated = false;
+  const events: ProfileEvent[] = [];
+
+  /** The --overheat cycle's pull on the room, instead of the normal physics; false outside a cycle. */
+  function overheat(now: number, dt: number): boolean {
+    if (cycle <= 0) return false;
+    const hot = ((now - cycleStart) % cycle) / cycle < 0.5;
+    const target = hot ? OVERHEAT_C : setpoint;
+    hvac = hot ? 'heating' : 'cooling';
+    // Most of the way to the target within a tenth of the cycle.
+    temperature += (target - temperature) * Math.min(1, (dt * 1_000) / (cycle * 0.1)) + 0.02 * gaussian(random);
+    if (!overheated && temperature > OVERHEAT_EVENT_C) {
+      overheated = true;
+      events.push({ name: 'overheat', level: 3, data: { temperature: round(temperature, 2) }, at: now });
+    } else if (overheated && temperature < COOLED_EVENT_C) {
+      overheated = false;
+      events.push({ name: 'cooled', level: 1, data: { temperature: round(temperature, 2) }, at: now });
+    }
+    return true;
+  }
 
   function advance(now: number): void {
     const dt = (now - last) / 1_000;
     if (dt <= 0) return;
     last = now;
+    if (overheat(now, dt)) return;
     const dayAngle = (2 * Math.PI * (now % DAY_MS)) / DAY_MS + phase;
     // Outdoor peaks mid-afternoon; the room's passive equilibrium follows it damped.
     const outdoor = 8 + 6 * Math.sin(dayAngle - (9 / 24) * 2 * Math.PI);
@@ -87,7 +115,7 @@ export function thermostat(ctx: ProfileContext): Profile {
       ];
     },
     takeEvents(): ProfileEvent[] {
-      return [];
+      return events.splice(0);
     },
     nextEventAt: () => Number.POSITIVE_INFINITY,
     commands: ['set_setpoint'],

@@ -4,7 +4,7 @@
 // topic's shape before any subscriber sees it; anything else is dropped with a
 // reason (never thrown at the subscriber, never crashing the hub).
 
-import { COMMAND_STATES, type ResolvedRecord, UPDATE_STATE_NAMES } from '@halyard/firmware-protocol';
+import { ALARM_SEVERITIES, ALARM_STATES, COMMAND_STATES, type ResolvedRecord, UPDATE_STATE_NAMES } from '@halyard/firmware-protocol';
 import { z } from 'zod';
 import { BUS_TOPICS, type BusEvents, type BusTopic } from '../bus.js';
 
@@ -71,6 +71,9 @@ const PRESENCE_REASONS = [
   'hello_timeout',
   'shutdown',
 ] as const;
+
+const ALARM_ACTIONS = ['raised', 'acknowledged', 'cleared', 'flap'] as const;
+const ALARM_KINDS = ['metric', 'no_data', 'offline', 'event', 'command', 'twin'] as const;
 
 const SCHEMAS: { [K in BusTopic]: z.ZodType<BusEvents[K], unknown> } = {
   telemetry: z.object({ device: id, records: z.array(record).max(100_000) }) as never,
@@ -162,6 +165,32 @@ const SCHEMAS: { [K in BusTopic]: z.ZodType<BusEvents[K], unknown> } = {
       .regex(/^[0-9a-f]{64}$/)
       .optional(),
   }),
+  alarm: z.object({
+    alarm: z.object({
+      id,
+      rule: id,
+      ruleName: text,
+      device: id,
+      severity: z.enum(ALARM_SEVERITIES),
+      state: z.enum(ALARM_STATES),
+      kind: z.enum(ALARM_KINDS),
+      message: text,
+      raisedAt: num,
+      raisedValue: json.nullable(),
+      acknowledgedAt: ms,
+      acknowledgedBy: text.nullable(),
+      note: text.nullable(),
+      clearedAt: ms,
+      clearedBy: text.nullable(),
+      clearedValue: json.nullable(),
+      flaps: num,
+      updatedAt: num,
+      history: z
+        .array(z.object({ action: z.enum(ALARM_ACTIONS), at: num, by: text.nullable(), note: text.nullable(), value: json.nullable() }))
+        .max(100),
+    }),
+  }) as never,
+  'alarm.rule': z.object({ id }),
 };
 
 const envelope = z.object({

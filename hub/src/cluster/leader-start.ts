@@ -1,6 +1,7 @@
 // Which Leadership a hub gets: the PostgreSQL election in a cluster, always-leader
 // otherwise (a single hub, SQLite or PostgreSQL), and the singleton work that follows it.
 
+import { Gauge, type Registry } from 'prom-client';
 import type { Logger } from '../log.js';
 import { alwaysLeader, type Leadership } from './leadership.js';
 import { PgLeadership } from './pg-leadership.js';
@@ -25,4 +26,16 @@ export async function startLeadership(s: LeadershipSettings, log: Logger): Promi
   });
   leadership.onChange((leader) => log.info({ leader }, leader ? 'this node leads the cluster' : 'this node does not lead'));
   return leadership;
+}
+
+/** `halyard_cluster_leader`: 1 on the node that runs the singleton work, else 0 (with the `node` label, which node). */
+export function leaderGauge(registry: Registry, leadership: Leadership): void {
+  new Gauge({
+    name: 'halyard_cluster_leader',
+    help: 'Whether this hub runs the singleton work (retention, discovery, bridges): 1 leader, 0 not',
+    registers: [registry],
+    collect() {
+      this.set(leadership.isLeader ? 1 : 0);
+    },
+  });
 }

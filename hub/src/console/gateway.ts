@@ -269,6 +269,7 @@ export class ConsoleGateway implements ConsoleHost {
           encodeUpdate({ t: 'device', device: this.ctx.fleet.info(e) }),
         );
     });
+    this.on('alarm', ({ alarm }) => this.fanout('alarms', alarm.device, `alarm:${alarm.id}`, () => encodeUpdate({ t: 'alarm', alarm })));
     this.on('twin', ({ twin }) => this.fanout('twins', twin.device, `twin:${twin.device}`, () => encodeUpdate({ t: 'twin', twin })));
     this.on('session.ended', ({ username, tokenHash, keepTokenHash }) => {
       for (const c of [...this.conns]) {

@@ -31,6 +31,11 @@ export interface FrameMeta {
   receivedAt: number;
 }
 
+/** A TELEMETRY frame's records as the session decoded them (a store need not decode the frame again). */
+export function frameRecords(m: FrameMeta): readonly ResolvedRecord[] | undefined {
+  return m.message.type === MessageType.Telemetry ? m.message.records : undefined;
+}
+
 /**
  * What a session needs from whoever runs it (the device gateway): settings, where
  * its frames and answers go, and the session's own beginning and end.

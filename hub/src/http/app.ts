@@ -19,6 +19,7 @@ import { HUB_VERSION } from '../version.js';
 import { authenticate, csrfGuard } from './auth.js';
 import type { AppEnv } from './env.js';
 import { Routes, validationError } from './route.js';
+import { alarmRoutes } from './routes/alarms.js';
 import { commandRoutes } from './routes/commands.js';
 import { dashboardRoutes } from './routes/dashboard.js';
 import { deviceRoutes } from './routes/devices.js';
@@ -127,6 +128,7 @@ export function createApp(ctx: HubContext, extras: AppExtras): { app: Hono<AppEn
   commandRoutes(routes, ctx);
   firmwareRoutes(routes, ctx);
   updateRoutes(routes, ctx);
+  alarmRoutes(routes, ctx);
   jobRoutes(routes, ctx);
   for (const add of extras.routes ?? []) add(routes, ctx);
   routes.add({
@@ -152,7 +154,7 @@ export function createApp(ctx: HubContext, extras: AppExtras): { app: Hono<AppEn
       devices: { known: ctx.fleet.size, connected: ctx.devices.connections },
       // Telemetry compaction set aside (telemetry_quarantine): not a failure of the hub, but operators should look.
       storage: ctx.storageHealth(),
-      ...(ctx.cluster === undefined ? {} : { cluster: clusterHealth(ctx.cluster) }),
+      ...(ctx.cluster === undefined ? {} : { cluster: clusterHealth(ctx.cluster, ctx) }),
     };
     return c.json(body, problems.length ? 503 : 200);
   });
@@ -182,8 +184,16 @@ export function createApp(ctx: HubContext, extras: AppExtras): { app: Hono<AppEn
   return { app, routes };
 }
 
-/** /healthz's cluster part: which node answered, and whether it reaches Redis. */
-function clusterHealth(cluster: ClusterInfo): { node: string; redis: { up: boolean; since: number } } {
+/** /healthz's cluster part: which node answered, whether it leads (runs the singleton work), and whether it reaches Redis and PostgreSQL. */
+function clusterHealth(
+  cluster: ClusterInfo,
+  ctx: Pick<HubContext, 'leadership' | 'storageHealth'>,
+): { node: string; role: 'leader' | 'follower'; redis: { up: boolean; since: number }; postgres: { up: boolean } } {
   const redis = cluster.redis();
-  return { node: cluster.nodeId, redis: { up: redis.up, since: redis.since } };
+  return {
+    node: cluster.nodeId,
+    role: ctx.leadership.isLeader ? 'leader' : 'follower',
+    redis: { up: redis.up, since: redis.since },
+    postgres: { up: ctx.storageHealth().reachable !== false },
+  };
 }

@@ -87,6 +87,43 @@ async function makeSqliteHub(path: string, frames: number): Promise<void> {
     },
     updatedAt: T0 + 4,
   });
+  await store.op('putAlarmRule', {
+    id: 'hot',
+    name: 'Too hot\u0000',
+    enabled: true,
+    severity: 'critical',
+    selector: { devices: ['dev-a'] },
+    condition: { kind: 'metric', metric: 'temp', above: 30, for: 10_000, hysteresis: 2 },
+    minDuration: 0,
+    createdAt: T0,
+    createdBy: 'root',
+    updatedAt: T0,
+    updatedBy: 'root',
+  });
+  const alarm = (id: string, device: string) => ({
+    id,
+    rule: 'hot',
+    ruleName: 'Too hot',
+    device,
+    severity: 'critical' as const,
+    state: 'active' as const,
+    kind: 'metric' as const,
+    message: 'temp 31 above 30',
+    raisedAt: T0 + 6,
+    raisedValue: 31,
+    acknowledgedAt: null,
+    acknowledgedBy: null,
+    note: null,
+    clearedAt: null,
+    clearedBy: null,
+    clearedValue: null,
+    flaps: 0,
+    updatedAt: T0 + 6,
+    history: [{ action: 'raised' as const, at: T0 + 6, by: null, note: null, value: 31 }],
+  });
+  await store.op('raiseAlarm', { device: a.rowid, info: alarm('al-a', 'dev-a') });
+  await store.op('stepAlarm', { id: 'al-a', action: 'acknowledged', at: T0 + 7, by: 'root', note: 'seen', value: null });
+  await store.op('raiseAlarm', { device: gone.rowid, info: alarm('al-gone', 'dev-gone') });
   await store.op('createIntegrator', { username: 'node-red', passwordHash: 'p', acl: { subscribe: ['a/#'], publish: [] }, createdAt: T0 });
   await store.op('audit', { at: T0, actor: 'root', action: 'device.create', target: 'dev-a', detail: { why: 'test' } });
   const cmd = (id: string, device: number, key: string | null) =>
@@ -185,6 +222,8 @@ async function answers(store: Store<Meta>): Promise<unknown> {
   out.firmware = firmware;
   out.firmwareChunks = [await store.firmwareChunk(image, 0), await store.firmwareChunk(image, 1)];
   out.updates = await store.openDeviceUpdates();
+  out.alarmRules = await store.listAlarmRules();
+  out.alarms = await store.listAlarms({ limit: 100 });
   for (const d of devices) {
     const series = (await telemetry.series(d.rowid)).sort((x, y) => x.name.localeCompare(y.name));
     const per: Record<string, unknown> = {
@@ -322,7 +361,21 @@ describe('migrate-store: SQLite to PostgreSQL', () => {
       (got.updates as { id: string; state: string; fromFw: string }[]).map((u) => [u.id, u.state, u.fromFw]),
       [['u-000000000001', 'downloading', '1.2.3\u0000beta']],
     );
-    for (const table of ['devices', 'model_profiles', 'dashboards', 'firmware', 'firmware_chunks', 'device_updates']) {
+    assert.deepEqual(
+      (got.alarms as { info: { id: string; state: string } }[]).map((x) => [x.info.id, x.info.state]),
+      [['al-a', 'acknowledged']],
+    );
+    assert.equal((got.alarmRules as { name: string }[])[0]?.name, 'Too hot\u0000');
+    for (const table of [
+      'devices',
+      'model_profiles',
+      'dashboards',
+      'firmware',
+      'firmware_chunks',
+      'device_updates',
+      'alarm_rules',
+      'alarms',
+    ]) {
       assert.ok(
         lines.some((l) => new RegExp(`check ${table} +sqlite +[1-9]\\d* +postgres +[1-9]\\d* +ok$`).test(l)),
         `${table} counted: ${lines.join('\n')}`,

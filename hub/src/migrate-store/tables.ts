@@ -196,7 +196,7 @@ export const TABLES: readonly TableSpec[] = [
     row: same,
   },
   {
-    // Firmware images (SQLite migration 9, PostgreSQL 7; docs/firmware.md). The signing
+    // Firmware images (SQLite migration 9, PostgreSQL 6; docs/firmware.md). The signing
     // key's public half (meta) is not copied: the hub records it again from its key file.
     name: 'firmware',
     columns: [
@@ -254,6 +254,24 @@ export const TABLES: readonly TableSpec[] = [
     where: LIVE_DEVICE,
     row: (r) => [...r.slice(0, 9), jsonString(r[9]), ...r.slice(10)],
     identity: { column: 'rowid', sqliteSequence: 'device_updates' },
+  },
+  {
+    // Alarm rules (SQLite migration 10, PostgreSQL 7); doc is JSON text.
+    name: 'alarm_rules',
+    columns: ['id', 'doc', 'updated_at'],
+    select: 'id, doc, updated_at',
+    keys: ['id'],
+    row: same,
+  },
+  {
+    // Alarms with their history (SQLite migration 10, PostgreSQL 7); doc is JSON text.
+    name: 'alarms',
+    columns: ['rowid', 'id', 'rule', 'device', 'severity', 'state', 'raised_at', 'updated_at', 'doc'],
+    select: 'rowid, id, rule, device, severity, state, raised_at, updated_at, doc',
+    keys: ['rowid'],
+    where: LIVE_DEVICE,
+    row: same,
+    identity: { column: 'rowid', sqliteSequence: 'alarms' },
   },
   {
     // Fleet jobs (SQLite migration 13, PostgreSQL 10); spec is JSON text.

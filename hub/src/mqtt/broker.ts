@@ -21,6 +21,7 @@ import type { HubContext } from '../context.js';
 import { coalesceWrites } from '../net/coalesce-writes.js';
 import type { Acl } from './acl.js';
 import { authenticate } from './auth.js';
+import { type ClusterEmitter, clusterEmitter, RemoteFeed, replicateRetained, SessionHandover } from './cluster-emitter.js';
 import type { MqttMetrics } from './metrics.js';
 import { guardPacketSize } from './packet-guard.js';
 import { PendingLogins } from './pending-logins.js';
@@ -100,8 +101,18 @@ export class Broker {
   private readonly ownIds = new WeakMap<Client, string>();
   private readonly pending: PendingLogins;
   readonly expiry: SessionExpiry;
+  /** Sessions read back at start, for the cluster's feed (joinCluster). */
+  private restoredSubs: { clientId: string; subscriptions: { topic: string; qos: number }[] }[] = [];
   /** Connected clients whose session an admin dropped: it ends with the connection. */
   private readonly dropping = new Set<string>();
+  /** Called when the broker's link to the cluster's Redis is back after an outage. */
+  private reconnected: () => void = () => {};
+  /** In a cluster: queues other nodes' messages for the sessions waiting here. */
+  private feed: RemoteFeed | undefined;
+  /** In a cluster: moves waiting sessions to the node their client comes back to. */
+  private handover: SessionHandover | undefined;
+  /** In a cluster: whether a packet was published by this node's broker. */
+  private own: (packet: AedesPublishPacket) => boolean = () => true;
 
   private constructor(
     readonly aedes: Aedes,
@@ -116,6 +127,7 @@ export class Broker {
       store,
       { ttlMs: ctx.config.mqttSessionExpiry, perAccount: ctx.config.mqttMaxSessions },
       (client, why, { unreleased, queued }) => {
+        this.feed?.stop(client);
         this.metrics.sessionsEnded.inc({ reason: why });
         if (unreleased + queued > 0) this.metrics.dropped.inc({ reason: 'session_ended' }, unreleased + queued);
         this.ctx.log.info(
@@ -127,9 +139,11 @@ export class Broker {
     );
     // Sessions read back from disk wait for their clients as if they had just gone (keeping the time they went).
     for (const r of store.restored) this.expiry.left(r.clientId, undefined, r.leftAt);
+    this.restoredSubs = store.restored;
     store.restored = [];
     aedes.on('client', (client) => {
       this.expiry.resumed(client.id);
+      this.feed?.stop(client.id);
       if (!client.clean) store.sessionOpened(client.id);
       this.streams.get(client.conn as Duplex)?.loggedIn();
       const s = this.sessions.get(client);
@@ -147,6 +161,18 @@ export class Broker {
       // A deleted account's sessions cannot be resumed: they end now (and so does one an admin dropped).
       if (!client.clean) {
         store.sessionLeft(client.id);
+        const feed = this.feed;
+        if (feed !== undefined) {
+          const id = client.id;
+          store.subscriptionsOf(id).then(
+            (subs) => {
+              const back = (this.aedes as unknown as { clients: Record<string, unknown> }).clients[id] !== undefined;
+              // Unless it came back, or the session moved or ended meanwhile.
+              if (!back && store.hasSession(id)) feed.start(id, subs);
+            },
+            (err: unknown) => this.ctx.log.error({ err }, "mqtt: could not read a session's subscriptions"),
+          );
+        }
         this.expiry.left(
           client.id,
           s?.revoked === true ? 'account_deleted' : this.dropping.has(client.id) ? 'dropped_by_admin' : undefined,
@@ -186,15 +212,24 @@ export class Broker {
 
   static async start(ctx: HubContext, topics: Topics, metrics: MqttMetrics, onRequest: RequestHandler): Promise<Broker> {
     let broker: Broker | undefined;
+    const { cluster } = ctx.config;
+    let lastDbError = Number.NEGATIVE_INFINITY;
     const store = new SessionStore({
       inflight: { perClient: ctx.config.mqttMaxInflight, total: ctx.config.mqttInflightTotal },
       queue: { messages: ctx.config.mqttQueueMessages, bytes: ctx.config.mqttQueueBytes },
-      // In --data-dir whatever --store is: the broker's sessions are this node's own.
-      db: new SessionDb(ctx.config.dataDir),
+      // In --data-dir whatever --store is: the broker's sessions are this node's own (one file per node in a cluster).
+      db: new SessionDb(ctx.config.dataDir, cluster === undefined ? undefined : ctx.config.nodeId, (err) => {
+        // Once a minute at most: a full disk fails every write.
+        if (Date.now() - lastDbError < 60_000) return;
+        lastDbError = Date.now();
+        ctx.log.error({ err }, 'mqtt: could not write persistent sessions to disk; they go on in memory');
+      }),
       onQueueDrop: () => metrics.dropped.inc({ reason: 'offline_queue_full' }),
     });
+    const mq = cluster === undefined ? undefined : clusterEmitter(cluster, BROKER_LIMITS.concurrency);
     const aedes = await Aedes.createBroker({
       persistence: store,
+      ...(mq === undefined ? {} : { mq }),
       concurrency: BROKER_LIMITS.concurrency,
       drainTimeout: BROKER_LIMITS.drainTimeout,
       // aedes's timer runs from the moment it is handed the stream, TCP, TLS or WebSocket alike.
@@ -221,7 +256,64 @@ export class Broker {
       authorizeForward: (client, packet) => (broker as Broker).authorizeForward(client, packet),
     });
     broker = new Broker(aedes, store, ctx, topics, metrics, onRequest);
+    if (mq !== undefined) broker.joinCluster(mq);
     return broker;
+  }
+
+  /** Hears of each reconnection to the cluster's Redis (not the first connection). */
+  onReconnected(fn: () => void): void {
+    this.reconnected = fn;
+  }
+
+  private joinCluster(mq: ClusterEmitter): void {
+    const log = this.ctx.log;
+    let connects = 0;
+    let down = false;
+    mq.state.on('subConnect', () => {
+      connects++;
+      down = false;
+      if (connects === 1) return;
+      log.info("mqtt: the broker reaches the cluster's Redis again");
+      this.reconnected();
+    });
+    // Without a listener an error event would end the process; ioredis reconnects by itself.
+    mq.state.on('error', (err: Error) => {
+      if (!down) log.warn({ err: err.message }, "mqtt: the broker lost the cluster's Redis; messages between nodes wait for it");
+      down = true;
+    });
+    const id = this.aedes.id;
+    // The hub's own messages carry `halyard/<lane>/<broker id>` (embedded-sink.ts), aedes's its id.
+    this.own = (p) => typeof p.brokerId === 'string' && (p.brokerId === id || p.brokerId.endsWith(`/${id}`));
+    this.feed = new RemoteFeed(mq, this.own, (clientId, p) =>
+      this.store.enqueueFor(clientId, p as unknown as Parameters<SessionStore['enqueueFor']>[1]),
+    );
+    this.handover = new SessionHandover(
+      mq,
+      id,
+      {
+        moveOut: async (clientId) => {
+          // Its id connected elsewhere: a connection here is the old one ([MQTT-3.1.4-2]); it ends first.
+          const live = (this.aedes as unknown as { clients: Record<string, Client | undefined> }).clients[clientId];
+          if (live !== undefined) await new Promise<void>((resolve) => live.close(() => resolve()));
+          this.expiry.resumed(clientId);
+          this.feed?.stop(clientId);
+          const moved = await this.store.moveOut(clientId);
+          if (moved !== undefined)
+            log.info({ client: clientId, queued: moved.queue.length }, 'mqtt session moved to the node its client came back to');
+          return moved;
+        },
+      },
+      (err) => log.error({ err }, 'mqtt: a session handover failed'),
+    );
+    for (const s of this.restoredSubs) this.feed.start(s.clientId, s.subscriptions);
+    this.restoredSubs = [];
+    replicateRetained(
+      mq,
+      this.topics.retainedFilters(),
+      this.own,
+      (p) => this.store.storeRetained(p as Parameters<SessionStore['storeRetained']>[0]),
+      (err) => log.error({ err }, 'mqtt: could not keep a retained message from another node'),
+    );
   }
 
   /** Connections that have not logged in yet. */
@@ -343,6 +435,11 @@ export class Broker {
       subscriptions: new Set(),
       revoked: false,
     });
+    // In a cluster a returning client's session may wait on another node: it comes here first.
+    if (this.handover !== undefined && !client.clean && client.id && !this.store.hasSession(client.id)) {
+      const moved = await this.handover.want(client.id);
+      if (moved !== undefined) await this.store.moveIn(client.id, moved);
+    }
     return null;
   }
 
@@ -437,6 +534,10 @@ export class Broker {
   private authorizeForward(client: Client, packet: AedesPublishPacket): AedesPublishPacket | null {
     const s = this.sessions.get(client);
     if (s === undefined || !s.acl.canRead(packet.topic)) return null;
+    // In a cluster aedes queued another node's message for nobody here: queue it for this session before sending.
+    if (this.feed !== undefined && !client.clean && packet.qos > 0 && !packet.retain && packet.brokerId && !this.own(packet)) {
+      this.store.enqueueFor(client.id, packet as unknown as Parameters<SessionStore['enqueueFor']>[1]);
+    }
     // The client's queue is being sent and holds this message: it comes in its turn, not ahead of older ones.
     // (Its packet id is set only once the queue sends it; a live delivery has none yet.)
     if (packet.messageId === undefined && !client.clean && this.store.holdsBack(client.id, packet.brokerId, packet.brokerCounter)) {

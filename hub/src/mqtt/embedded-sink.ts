@@ -30,13 +30,17 @@ export class EmbeddedSink {
   private readonly liveId: string;
   private readonly retainedId: string;
 
-  /** `sessions`: persistent sessions kept (connected or not), which queue QoS 1 messages. */
+  /**
+   * `sessions`: persistent sessions kept (connected or not), which queue QoS 1
+   * messages; `clustered`: other nodes' clients may want every message.
+   */
   constructor(
     private readonly aedes: Aedes,
     private readonly metrics: MqttMetrics,
     private readonly log: Logger,
     private readonly qos: QosByClass,
     private readonly sessions: () => number,
+    private readonly clustered = false,
   ) {
     this.queue = new SendQueue(undefined, () => metrics.dropped.inc({ reason: 'queue_full' }));
     // Queued messages are found again by (broker id, counter), and they outlive the process (session-db.ts)
@@ -46,8 +50,9 @@ export class EmbeddedSink {
   }
 
   enqueue(m: OutMessage): void {
+    if (m.remote === true) return; // published by its own node, carried here by the brokers' Redis link
     // Nobody to deliver to, now or later: only retained state is worth keeping (aedes replays it to later subscribers).
-    if (m.lane !== 'state' && (this.aedes.connectedClients ?? 0) === 0 && this.sessions() === 0) return;
+    if (m.lane !== 'state' && !this.clustered && (this.aedes.connectedClients ?? 0) === 0 && this.sessions() === 0) return;
     this.queue.push(m);
     this.schedule();
   }

@@ -86,12 +86,20 @@ export async function startMqtt(ctx: HubContext): Promise<MqttService> {
 
   broker = await Broker.start(ctx, topics, metrics, onRequest);
   const started = broker;
-  const sink = new EmbeddedSink(broker.aedes, metrics, log, config.mqttQos, () => started.store.sessionCount);
+  const sink = new EmbeddedSink(broker.aedes, metrics, log, config.mqttQos, () => started.store.sessionCount, config.cluster !== undefined);
   publisher.addSink(sink);
   publisher.addSink(leaderWork);
 
-  const mirror = new Mirror(ctx, topics, publisher, config.haDiscovery === undefined ? undefined : leaderWork);
+  const observer = config.haDiscovery === undefined ? undefined : leaderWork;
+  const mirror = new Mirror(ctx, topics, publisher, observer);
   mirror.start();
+  // In a cluster the leader's bridges and discovery need every node's events: the other nodes' go
+  // through the publisher marked remote, so the embedded broker (which has them already) skips them.
+  const remoteMirror =
+    config.cluster === undefined
+      ? undefined
+      : new Mirror(ctx, topics, { publish: (m) => publisher.publish({ ...m, remote: true }) }, observer, 'remote');
+  remoteMirror?.start();
   mirror.hubStatus(true);
   const listeners = await startListeners(
     ctx,
@@ -99,6 +107,7 @@ export async function startMqtt(ctx: HubContext): Promise<MqttService> {
     (ip) => started.holdPending(ip),
   ).catch(async (err: unknown) => {
     mirror.stop();
+    remoteMirror?.stop();
     await started.close();
     throw err;
   });
@@ -107,6 +116,11 @@ export async function startMqtt(ctx: HubContext): Promise<MqttService> {
   const fleetPublished = mirror.publishFleet();
   fleetPublished.catch((err: unknown) => log.error({ err }, 'could not publish the fleet state on MQTT'));
   leaderWork.follow(ctx.leadership, fleetPublished);
+  // In a cluster: Redis came back; what this node published meanwhile reached no other node.
+  started.onReconnected(() => {
+    mirror.hubStatus(true);
+    mirror.publishFleet(true).catch((err: unknown) => log.error({ err }, 'could not publish the fleet state on MQTT again'));
+  });
 
   let closing: Promise<void> | undefined;
   return {
@@ -132,7 +146,9 @@ export async function startMqtt(ctx: HubContext): Promise<MqttService> {
     close() {
       closing ??= (async () => {
         mirror.stop();
-        mirror.hubStatus(false);
+        remoteMirror?.stop();
+        // In a cluster the other nodes still serve: the hub is not offline.
+        if (config.cluster === undefined) mirror.hubStatus(false);
         await Promise.all([sink.flush(FLUSH_ON_CLOSE_MS), leaderWork.close()]);
         await started.close();
         await listeners.close();

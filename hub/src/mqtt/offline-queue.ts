@@ -148,6 +148,11 @@ export class OfflineQueues {
     return this.queues.get(clientId)?.byPublication.get(brokerKey(brokerId, brokerCounter));
   }
 
+  /** Sets the drop count of a session moved here from another node. */
+  setDropped(clientId: string, dropped: number): void {
+    this.queue(clientId).dropped = dropped;
+  }
+
   /** Forgets a session's queue (the session ended); returns how many messages it held. */
   drop(clientId: string): number {
     const q = this.queues.get(clientId);

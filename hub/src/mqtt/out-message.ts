@@ -26,6 +26,11 @@ export interface OutMessage {
   readonly kind?: TopicClass;
   /** A retained message with an empty payload: clears the topic (a deleted device). */
   readonly tombstone: boolean;
+  /**
+   * An event of another node of a cluster: that node published it to the brokers
+   * already (through Redis); only the leader's bridges still need it (index.ts).
+   */
+  readonly remote?: boolean;
   /** Topic and payload for a destination whose topics begin with `bridgePrefix` ('' for the embedded broker). */
   render(bridgePrefix: string): Rendered;
 }

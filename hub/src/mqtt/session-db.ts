@@ -75,9 +75,18 @@ export class SessionDb implements QueueJournal {
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
 
-  constructor(dir: string) {
+  /**
+   * `node`: this node's id in a cluster, whose nodes may share a data directory
+   * (mqtt-sessions-<node>.db). `failed` hears of writes that failed (a full disk):
+   * sessions go on in memory, and queue changes are tried again.
+   */
+  constructor(
+    dir: string,
+    node?: string,
+    private readonly failed: (err: unknown) => void = () => {},
+  ) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const path = join(dir, SESSION_DB_FILE);
+    const path = join(dir, node === undefined ? SESSION_DB_FILE : `mqtt-sessions-${node}.db`);
     // Created private; SQLite gives its -wal and -shm files the same mode.
     if (!existsSync(path)) writeFileSync(path, '', { flag: 'wx', mode: 0o600 });
     else if (process.platform !== 'win32') chmodSync(path, 0o600);
@@ -146,39 +155,46 @@ export class SessionDb implements QueueJournal {
   }
 
   opened(clientId: string): void {
-    this.stmt.upsertSession.run(clientId);
+    this.write(() => this.stmt.upsertSession.run(clientId));
   }
 
   left(clientId: string, at: number): void {
-    this.stmt.leave.run(at, clientId);
+    this.write(() => this.stmt.leave.run(at, clientId));
   }
 
   resumed(clientId: string): void {
-    this.stmt.resume.run(clientId);
+    this.write(() => this.stmt.resume.run(clientId));
   }
 
   subscribed(clientId: string, subs: readonly { topic: string; qos: number }[]): void {
-    this.db.transaction(() => {
-      this.stmt.upsertSession.run(clientId);
-      for (const s of subs) this.stmt.addSub.run(clientId, s.topic, s.qos);
-    })();
+    this.write(
+      this.db.transaction(() => {
+        this.stmt.upsertSession.run(clientId);
+        for (const s of subs) this.stmt.addSub.run(clientId, s.topic, s.qos);
+      }),
+    );
   }
 
   unsubscribed(clientId: string, topics: readonly string[]): void {
-    this.db.transaction(() => {
-      for (const t of topics) this.stmt.delSub.run(clientId, t);
-    })();
+    this.write(
+      this.db.transaction(() => {
+        for (const t of topics) this.stmt.delSub.run(clientId, t);
+      }),
+    );
   }
 
   /** The session and everything it held are gone. */
   ended(clientId: string): void {
     this.flush();
-    this.db.transaction(() => {
-      this.stmt.endSession.run(clientId);
-      this.stmt.delSubs.run(clientId);
-      for (const r of this.stmt.seqsOf.all(clientId) as { seq: number }[]) this.onDisk.delete(r.seq);
-      this.stmt.delOutOf.run(clientId);
-    })();
+    this.write(
+      this.db.transaction(() => {
+        this.stmt.endSession.run(clientId);
+        this.stmt.delSubs.run(clientId);
+        const seqs = this.stmt.seqsOf.all(clientId) as { seq: number }[];
+        this.stmt.delOutOf.run(clientId);
+        for (const r of seqs) this.onDisk.delete(r.seq);
+      }),
+    );
     this.droppedDirty.delete(clientId);
   }
 
@@ -206,21 +222,40 @@ export class SessionDb implements QueueJournal {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
     if (this.closed || (this.dirty.size === 0 && this.droppedDirty.size === 0)) return;
-    this.db.transaction(() => {
-      for (const [seq, change] of this.dirty) {
-        if (change === null) {
-          this.stmt.delOut.run(seq);
-          this.onDisk.delete(seq);
-        } else {
-          const p = change.packet;
-          this.stmt.putOut.run(seq, change.clientId, p.topic, p.payload, p.brokerId, p.brokerCounter, p.messageId ?? null);
-          this.onDisk.add(seq);
+    const written = this.write(
+      this.db.transaction(() => {
+        for (const [seq, change] of this.dirty) {
+          if (change === null) this.stmt.delOut.run(seq);
+          else {
+            const p = change.packet;
+            this.stmt.putOut.run(seq, change.clientId, p.topic, p.payload, p.brokerId, p.brokerCounter, p.messageId ?? null);
+          }
         }
-      }
-      for (const [clientId, dropped] of this.droppedDirty) this.stmt.setDropped.run(dropped, clientId);
-    })();
+        for (const [clientId, dropped] of this.droppedDirty) this.stmt.setDropped.run(dropped, clientId);
+      }),
+    );
+    // Not written (the disk is full?): kept, and tried again. The changes are bounded by the queues' bounds.
+    if (!written) {
+      this.schedule();
+      return;
+    }
+    for (const [seq, change] of this.dirty) {
+      if (change === null) this.onDisk.delete(seq);
+      else this.onDisk.add(seq);
+    }
     this.dirty.clear();
     this.droppedDirty.clear();
+  }
+
+  /** Runs a write; false (and `failed` told) when it threw. */
+  private write(fn: () => unknown): boolean {
+    try {
+      fn();
+      return true;
+    } catch (err) {
+      this.failed(err);
+      return false;
+    }
   }
 
   close(): void {

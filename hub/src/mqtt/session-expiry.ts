@@ -26,6 +26,7 @@ function accountOf(clientId: string): string {
 export class SessionExpiry {
   /** Waiting sessions, oldest first (a Map keeps insertion order). */
   private readonly timers = new Map<string, NodeJS.Timeout>();
+  private closed = false;
 
   /**
    * `ended` hears of each session ended, why, and how many unreleased QoS 2
@@ -58,6 +59,8 @@ export class SessionExpiry {
    */
   left(clientId: string, now?: SessionEnd, since = Date.now()): void {
     this.resumed(clientId);
+    // The broker is closing (its clients leave): sessions wait on disk for the next start.
+    if (this.closed) return;
     // Even at 0, a timer: a client taking the id over registers just after this one
     // leaves (in the same turn), and its arrival cancels the timer.
     const t = setTimeout(
@@ -80,6 +83,7 @@ export class SessionExpiry {
   }
 
   close(): void {
+    this.closed = true;
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
   }

@@ -50,6 +50,14 @@ export interface SessionStoreOptions {
   onQueueDrop?: (clientId: string) => void;
 }
 
+/** A waiting session as it moves from one node of a cluster to another. */
+export interface MovedSession {
+  subscriptions: { topic: string; qos: 0 | 1 | 2 }[];
+  queue: QueuedPacket[];
+  dropped: number;
+  leftAt: number;
+}
+
 /** A session as the hub knows it, for the API and the console. */
 export interface SessionInfo extends QueueDepth {
   clientId: string;
@@ -212,8 +220,23 @@ export class SessionStore extends MemoryPersistence {
     return seq !== undefined && seq > cursor.seq;
   }
 
+  /**
+   * aedes reads a returning client's subscriptions (and restores them) before it
+   * sends the queue: live deliveries are held back from here on, not only once the
+   * queue starts, or one could slip in ahead of it.
+   */
+  override async subscriptionsByClient(client: Client): Promise<Awaited<ReturnType<MemoryPersistenceType['subscriptionsByClient']>>> {
+    if (this.sessions.has(client.id)) this.replaying.set(client.id, { seq: 0 });
+    return super.subscriptionsByClient(client);
+  }
+
+  /** A session's subscriptions, for the hub's own use (no side effect). */
+  subscriptionsOf(clientId: string): Promise<Awaited<ReturnType<MemoryPersistenceType['subscriptionsByClient']>>> {
+    return super.subscriptionsByClient({ id: clientId } as Client);
+  }
+
   private async *replay(clientId: string): AsyncGenerator<AedesPacket> {
-    const cursor = { seq: 0 };
+    const cursor = this.replaying.get(clientId) ?? { seq: 0 };
     this.replaying.set(clientId, cursor);
     try {
       for (;;) {
@@ -293,6 +316,36 @@ export class SessionStore extends MemoryPersistence {
     return { unreleased, queued };
   }
 
+  /** Hands a waiting session over (to another node) and forgets it here; undefined when there is none. */
+  async moveOut(clientId: string): Promise<MovedSession | undefined> {
+    const s = this.sessions.get(clientId);
+    if (s === undefined) return undefined;
+    const subscriptions = (await this.subscriptionsOf(clientId)).map((x) => ({ topic: x.topic, qos: x.qos }));
+    const moved = {
+      subscriptions,
+      queue: this.queues.list(clientId),
+      dropped: this.queues.depth(clientId).dropped,
+      leftAt: s.leftAt ?? Date.now(),
+    };
+    await this.endSession(clientId);
+    return moved;
+  }
+
+  /** Takes over a session another node handed over (moveOut there). */
+  async moveIn(clientId: string, moved: MovedSession): Promise<void> {
+    this.sessions.set(clientId, { leftAt: moved.leftAt });
+    this.db?.opened(clientId);
+    this.db?.left(clientId, moved.leftAt);
+    if (moved.subscriptions.length > 0) await this.addSubscriptions({ id: clientId } as Client, moved.subscriptions as Subscription[]);
+    for (const p of moved.queue) this.queues.enqueue(clientId, p);
+    this.queues.setDropped(clientId, moved.dropped);
+  }
+
+  /** Queues a message for a persistent session (one another node of a cluster published). */
+  enqueueFor(clientId: string, packet: AedesPacket): void {
+    if (this.sessions.has(clientId)) this.enqueue(clientId, packet);
+  }
+
   /** Writes pending changes and closes the file. */
   close(): void {
     this.db?.close();
@@ -312,6 +365,7 @@ export class SessionStore extends MemoryPersistence {
   }
 
   private forget(clientId: string): void {
+    this.replaying.delete(clientId);
     this.queues.drop(clientId);
     if (this.sessions.delete(clientId)) this.db?.ended(clientId);
   }

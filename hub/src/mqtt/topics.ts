@@ -47,11 +47,26 @@ export class Topics {
   commandStatus(id: string, name: string): string {
     return `${this.devices}${id}/cmd/${name}/status`;
   }
+  /** The device's alarms not cleared, retained (README.md § Alarms and notifications). */
+  alarms(id: string): string {
+    return `${this.devices}${id}/alarms`;
+  }
+  /** Every alarm change, as a stream. */
+  alarmStream(): string {
+    return `${this.prefix}/alarms`;
+  }
   hubStatus(): string {
     return `${this.prefix}/hub/status`;
   }
   haStatus(): string | undefined {
     return this.haPrefix === undefined ? undefined : `${this.haPrefix}/status`;
+  }
+
+  /** Filters covering every topic the hub publishes retained (status, twins, Home Assistant configs). */
+  retainedFilters(): string[] {
+    const filters = [this.status('+'), this.twinReported('+'), this.twinDesired('+'), this.hubStatus()];
+    if (this.haPrefix !== undefined) filters.push(`${this.haPrefix}/#`);
+    return filters;
   }
 
   /** The request `topic` carries, or undefined when it is not a topic anyone but the hub may publish to. */

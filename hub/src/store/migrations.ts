@@ -341,6 +341,34 @@ CREATE INDEX device_updates_firmware ON device_updates (firmware) WHERE finished
 `,
   },
   {
+    version: 10,
+    name: 'alarm rules and alarms',
+    sql: `
+-- Alarm rules and alarms (README.md § Alarms and notifications). A rule is its JSON
+-- document (AlarmRule). An alarm is its JSON document (AlarmInfo, history included)
+-- plus the columns its queries filter on; device is the device's rowid (the alarms of
+-- a deleted device go with it). At most one alarm per (rule, device) is not cleared.
+CREATE TABLE alarm_rules (
+  id         TEXT PRIMARY KEY,
+  doc        TEXT NOT NULL,
+  updated_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE alarms (
+  rowid      INTEGER PRIMARY KEY AUTOINCREMENT,
+  id         TEXT NOT NULL UNIQUE,
+  rule       TEXT NOT NULL,
+  device     INTEGER NOT NULL,
+  severity   TEXT NOT NULL,
+  state      TEXT NOT NULL,
+  raised_at  INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  doc        TEXT NOT NULL
+);
+CREATE UNIQUE INDEX alarms_open ON alarms (rule, device) WHERE state <> 'cleared';
+CREATE INDEX alarms_device ON alarms (device, rowid);
+`,
+  },
+  {
     version: 13,
     name: 'fleet jobs',
     sql: `

@@ -2,8 +2,10 @@
 // thread calls them through Writer.op(name, args); one thread owns all writes, so
 // no write ever waits on another connection's lock.
 
-import type { JsonObject } from '@halyard/firmware-protocol';
+import type { AlarmRule, JsonObject } from '@halyard/firmware-protocol';
+import type { AlarmStep } from '../alarms/lifecycle.js';
 import { HubError, HubErrorCode } from '../errors.js';
+import * as alarms from './alarms.js';
 import { createCommand, type NewCommand, type Transition, transitionCommands } from './commands.js';
 import * as dashboards from './dashboards.js';
 import type { Db } from './db.js';
@@ -48,6 +50,7 @@ export const ops = {
       db.prepare('DELETE FROM commands WHERE device = ?').run(d.rowid);
       db.prepare('DELETE FROM twins WHERE device = ?').run(d.rowid);
       db.prepare('DELETE FROM device_updates WHERE device = ?').run(d.rowid);
+      db.prepare('DELETE FROM alarms WHERE device = ?').run(d.rowid);
       db.prepare('DELETE FROM job_devices WHERE device = ?').run(d.rowid);
       return d;
     })();
@@ -106,6 +109,10 @@ export const ops = {
   createDeviceUpdate: ({ db }: OpContext, u: deviceUpdates.NewDeviceUpdate) => deviceUpdates.createDeviceUpdate(db, u),
   transitionUpdate: ({ db }: OpContext, t: deviceUpdates.UpdateTransition) => deviceUpdates.transitionUpdate(db, t) ?? null,
 
+  putAlarmRule: ({ db }: OpContext, r: AlarmRule) => alarms.putAlarmRule(db, r),
+  deleteAlarmRule: ({ db }: OpContext, a: { id: string }) => alarms.deleteAlarmRule(db, a.id),
+  raiseAlarm: ({ db }: OpContext, a: alarms.NewAlarm) => db.transaction(() => alarms.raiseAlarm(db, a))(),
+  stepAlarm: ({ db }: OpContext, s: AlarmStep) => db.transaction(() => alarms.stepAlarm(db, s))(),
   createJob: ({ db }: OpContext, j: jobs.NewJob) => jobs.createJob(db, j),
   changeJob: ({ db }: OpContext, c: jobs.JobChange) => jobs.changeJob(db, c),
   enrollJobDevices: ({ db }: OpContext, a: { job: number; devices: { device: number; deviceId: string; stage: number }[]; now: number }) =>

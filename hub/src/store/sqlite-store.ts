@@ -3,8 +3,9 @@
 // reads. SQLite reads are synchronous and cheap on this connection; they are
 // offered as promises because the contract is asynchronous for every engine.
 
-import type { EventInfo, PresenceInfo } from '@halyard/firmware-protocol';
+import type { AlarmCounts, AlarmRule, EventInfo, PresenceInfo } from '@halyard/firmware-protocol';
 import type { BucketAccumulator } from '../telemetry/buckets.js';
+import * as alarms from './alarms.js';
 import { getCommand, listCommands, openCommands } from './commands.js';
 import { type DashboardRecord, getDashboard } from './dashboards.js';
 import { type DeviceUpdateRecord, getDeviceUpdate, listDeviceUpdates, openDeviceUpdates } from './device-updates.js';
@@ -167,6 +168,24 @@ export class SqliteStore<M = unknown> implements Store<M> {
   }
   async listModelProfiles(): Promise<ModelProfileRecord[]> {
     return listModelProfiles(this.reader.db);
+  }
+  async listAlarmRules(): Promise<AlarmRule[]> {
+    return alarms.listAlarmRules(this.reader.db);
+  }
+  async getAlarmRule(id: string): Promise<AlarmRule | undefined> {
+    return alarms.getAlarmRule(this.reader.db, id);
+  }
+  async getAlarm(id: string): Promise<alarms.AlarmRecord | undefined> {
+    return alarms.getAlarm(this.reader.db, id);
+  }
+  async listAlarms(q: alarms.AlarmQuery): Promise<alarms.AlarmRecord[]> {
+    return alarms.listAlarms(this.reader.db, q);
+  }
+  async openAlarms(): Promise<alarms.AlarmRecord[]> {
+    return alarms.openAlarms(this.reader.db);
+  }
+  async countOpenAlarms(): Promise<AlarmCounts> {
+    return alarms.countOpenAlarms(this.reader.db);
   }
   async getDashboard(username: string): Promise<DashboardRecord | undefined> {
     return getDashboard(this.reader.db, username);

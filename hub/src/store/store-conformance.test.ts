@@ -11,7 +11,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { decode, encode, MessageType, type ResolvedRecord, type SenmlRecord } from '@halyard/firmware-protocol';
+import {
+  type AlarmInfo,
+  type AlarmRule,
+  decode,
+  encode,
+  MessageType,
+  type ResolvedRecord,
+  type SenmlRecord,
+} from '@halyard/firmware-protocol';
 import { startPostgres, type TestPostgres } from '../../test/helpers/postgres.js';
 import { HubError } from '../errors.js';
 import { TelemetryService } from '../telemetry/service.js';
@@ -497,6 +505,112 @@ async function scenario(e: Engine): Promise<Record<string, unknown>> {
   assert.equal(out.updateNotFrom, null);
   assert.equal(out.updateAfterFinal, null);
 
+  // Alarm rules and alarms: one not cleared per (rule, device), moves as alarms/lifecycle.ts allows.
+  const rule = (id: string, at: number): AlarmRule => ({
+    id,
+    name: `rule ${id}`,
+    enabled: true,
+    severity: 'major',
+    selector: { tags: ['t'] },
+    condition: { kind: 'metric', metric: 'temp', above: 30, for: 0, hysteresis: 2 },
+    minDuration: 0,
+    createdAt: T0,
+    createdBy: 'admin',
+    updatedAt: at,
+    updatedBy: 'admin',
+  });
+  out.rulePut = await store.op('putAlarmRule', rule('r-b', T0));
+  await store.op('putAlarmRule', rule('r-a', T0));
+  out.ruleReplaced = await store.op('putAlarmRule', { ...rule('r-b', T0 + 5), severity: 'critical' });
+  out.rules = await store.listAlarmRules();
+  out.ruleGet = [await store.getAlarmRule('r-b'), (await store.getAlarmRule('r-none')) ?? null];
+  const alarm = (id: string, ruleId: string, device: string, at: number): AlarmInfo => ({
+    id,
+    rule: ruleId,
+    ruleName: `rule ${ruleId}`,
+    device,
+    severity: 'major',
+    state: 'active',
+    kind: 'metric',
+    message: 'temp 31 above 30',
+    raisedAt: at,
+    raisedValue: 31,
+    acknowledgedAt: null,
+    acknowledgedBy: null,
+    note: null,
+    clearedAt: null,
+    clearedBy: null,
+    clearedValue: null,
+    flaps: 0,
+    updatedAt: at,
+    history: [{ action: 'raised', at, by: null, note: null, value: 31 }],
+  });
+  out.raised = await store.op('raiseAlarm', { device: a.rowid, info: alarm('al-1', 'r-a', 'dev-a', T0 + 10) });
+  out.raisedTwice = await store.op('raiseAlarm', { device: a.rowid, info: alarm('al-2', 'r-a', 'dev-a', T0 + 11) });
+  assert.equal((out.raisedTwice as { created: boolean; alarm: { info: AlarmInfo } }).alarm.info.id, 'al-1', 'the open alarm, not a second');
+  out.raisedOther = await store.op('raiseAlarm', {
+    device: c.rowid,
+    info: { ...alarm('al-3', 'r-a', 'dev-c', T0 + 12), severity: 'critical' },
+  });
+  out.flapped = await store.op('stepAlarm', { id: 'al-1', action: 'flap', at: T0 + 13, by: null, note: null, value: 29 });
+  out.acked = await store.op('stepAlarm', { id: 'al-1', action: 'acknowledged', at: T0 + 14, by: 'root', note: 'on it', value: null });
+  out.ackedTwice = await code(
+    store.op('stepAlarm', { id: 'al-1', action: 'acknowledged', at: T0 + 15, by: 'root', note: null, value: null }),
+  );
+  out.counts = await store.countOpenAlarms();
+  out.cleared = await store.op('stepAlarm', { id: 'al-1', action: 'cleared', at: T0 + 16, by: null, note: null, value: 27.5 });
+  out.clearedTwice = await code(store.op('stepAlarm', { id: 'al-1', action: 'cleared', at: T0 + 17, by: 'root', note: null, value: null }));
+  out.stepUnknown = await code(store.op('stepAlarm', { id: 'al-none', action: 'cleared', at: T0, by: null, note: null, value: null }));
+  out.raisedAgain = await store.op('raiseAlarm', { device: a.rowid, info: alarm('al-4', 'r-a', 'dev-a', T0 + 20) });
+  out.alarmLists = {
+    all: await store.listAlarms({ limit: 10 }),
+    device: await store.listAlarms({ device: a.rowid, limit: 10 }),
+    open: await store.listAlarms({ states: ['active', 'acknowledged'], limit: 10 }),
+    critical: await store.listAlarms({ severities: ['critical'], limit: 10 }),
+    since: await store.listAlarms({ since: T0 + 12, rule: 'r-a', limit: 10 }),
+    page: await store.listAlarms({ limit: 1 }),
+  };
+  const page = (out.alarmLists as { page: { rowid: number }[] }).page[0] as { rowid: number };
+  out.alarmNextPage = await store.listAlarms({ beforeRowid: page.rowid, limit: 10 });
+  out.openAlarms = await store.openAlarms();
+  out.alarmGet = [await store.getAlarm('al-1'), (await store.getAlarm('al-none')) ?? null];
+  out.ruleDeleted = await store.op('deleteAlarmRule', { id: 'r-b' });
+  out.ruleDeletedAgain = await code(store.op('deleteAlarmRule', { id: 'r-b' }));
+  out.raiseForDeleted = await code(store.op('raiseAlarm', { device: 999_999, info: alarm('al-5', 'r-a', 'dev-x', T0) }));
+  assert.equal(out.ackedTwice, 'HUB_ERR_ALARM_STATE');
+  assert.equal(out.clearedTwice, 'HUB_ERR_ALARM_STATE');
+  assert.equal(out.stepUnknown, 'HUB_ERR_ALARM_UNKNOWN');
+  assert.equal(out.ruleDeletedAgain, 'HUB_ERR_ALARM_RULE_UNKNOWN');
+  assert.equal(out.raiseForDeleted, 'HUB_ERR_DEVICE_UNKNOWN');
+  assert.deepEqual(out.counts, { critical: 1, major: 1, minor: 0, warning: 0 });
+  assert.deepEqual(
+    (out.rules as AlarmRule[]).map((r) => [r.id, r.severity]),
+    [
+      ['r-a', 'major'],
+      ['r-b', 'critical'],
+    ],
+  );
+  const cleared = (out.cleared as { info: AlarmInfo }).info;
+  assert.equal(cleared.state, 'cleared');
+  assert.equal(cleared.clearedValue, 27.5);
+  assert.equal(cleared.acknowledgedBy, 'root');
+  assert.equal(cleared.flaps, 1);
+  assert.deepEqual(
+    cleared.history.map((h) => h.action),
+    ['raised', 'flap', 'acknowledged', 'cleared'],
+  );
+  assert.deepEqual(
+    (out.alarmLists as { all: { info: AlarmInfo }[] }).all.map((x) => x.info.id),
+    ['al-4', 'al-3', 'al-1'],
+  );
+  assert.deepEqual(
+    (out.alarmNextPage as { info: AlarmInfo }[]).map((x) => x.info.id),
+    ['al-3', 'al-1'],
+  );
+  assert.deepEqual(
+    (out.openAlarms as { info: AlarmInfo }[]).map((x) => x.info.id),
+    ['al-3', 'al-4'],
+  );
   // Fleet jobs (docs/jobs.md): devices enrolled once; moves only from their `from` states;
   // counts and reasons grouped; paging in device-id byte order; an image a job not over uses is not deleted.
   const jobImage = await store.op('beginFirmware', { image: { ...image('9.5'), id: 'fw-9.5' }, staleBefore: 0 });
@@ -586,6 +700,8 @@ async function scenario(e: Engine): Promise<Record<string, unknown>> {
     series: await telemetry.series(a.rowid),
     open: await store.openCommands(),
     updates: await store.listDeviceUpdates(a.rowid, 10),
+
+    alarms: (await store.listAlarms({ limit: 10 })).map((x) => x.info.id),
   };
   // Frames of the deleted device still arriving are dropped, not stored.
   frame(a.rowid, 500, T0 + 500_000, [{ n: 'temp', v: 1 }]);

@@ -19,9 +19,11 @@
 // Engine specifics (pragmas, the telemetry frame log and its compaction, pools) stay
 // inside the implementation; the hub sees them only as events and figures.
 
-import type { EventInfo, JsonObject, PresenceInfo } from '@halyard/firmware-protocol';
+import type { AlarmCounts, AlarmRule, EventInfo, JsonObject, PresenceInfo } from '@halyard/firmware-protocol';
+import type { AlarmStep } from '../alarms/lifecycle.js';
 import type { HubError } from '../errors.js';
 import type { BucketAccumulator } from '../telemetry/buckets.js';
+import type { AlarmQuery, AlarmRecord, NewAlarm } from './alarms.js';
 import type { CommandQuery, CommandRecord, NewCommand, Transition } from './commands.js';
 import type { DashboardRecord } from './dashboards.js';
 import type { DeviceUpdateRecord, NewDeviceUpdate, UpdateStatusOutcome, UpdateTransition } from './device-updates.js';
@@ -39,6 +41,9 @@ import type { LatestPoint, SeriesRef } from './telemetry/query.js';
 import type { ReportedOutcome, TwinState } from './twins.js';
 
 export type {
+  AlarmQuery,
+  AlarmRecord,
+  AlarmStep,
   AuditEntry,
   AuditRecord,
   CommandQuery,
@@ -59,6 +64,7 @@ export type {
   JobRecord,
   LatestPoint,
   ModelProfileRecord,
+  NewAlarm,
   NewCommand,
   NewDevice,
   NewDeviceUpdate,
@@ -154,6 +160,14 @@ export interface StoreOps {
   /** A hub decision on an update (SPEC.md §12.5); null when it is over or not in a `from` state. */
   transitionUpdate: (args: UpdateTransition) => DeviceUpdateRecord | null;
 
+  /** Creates or replaces an alarm rule (README.md § Alarms and notifications). */
+  putAlarmRule: (args: AlarmRule) => AlarmRule;
+  /** AlarmRuleUnknown. The rule's alarms stay (the evaluator clears those still open). */
+  deleteAlarmRule: (args: { id: string }) => AlarmRule;
+  /** Raises an alarm unless its (rule, device) has one not cleared: then that one (`created` false). DeviceUnknown. */
+  raiseAlarm: (args: NewAlarm) => { alarm: AlarmRecord; created: boolean };
+  /** Acknowledges, clears or notes a flap (alarms/lifecycle.ts); AlarmUnknown, AlarmState (cleared already, acknowledged twice). */
+  stepAlarm: (args: AlarmStep) => AlarmRecord;
   /** Creates a fleet job, running, in stage 0 (docs/jobs.md). */
   createJob: (args: NewJob) => JobRecord;
   /** JobUnknown; null when the job is over or not in a `from` state. */
@@ -296,6 +310,16 @@ export interface StoreReads {
   /** Every command not in a final state, oldest first (what a restarted hub resumes). */
   openCommands(): Promise<CommandRecord[]>;
   readTwin(device: number): Promise<TwinState>;
+  /** By id, in byte order. */
+  listAlarmRules(): Promise<AlarmRule[]>;
+  getAlarmRule(id: string): Promise<AlarmRule | undefined>;
+  getAlarm(id: string): Promise<AlarmRecord | undefined>;
+  /** Newest first. */
+  listAlarms(q: AlarmQuery): Promise<AlarmRecord[]>;
+  /** Every alarm not cleared, oldest first (what a restarted evaluator resumes). */
+  openAlarms(): Promise<AlarmRecord[]>;
+  /** Alarms not cleared, by severity. */
+  countOpenAlarms(): Promise<AlarmCounts>;
   /** Newest first. */
   listEvents(q: EventQuery): Promise<EventInfo[]>;
   /** Newest first. */

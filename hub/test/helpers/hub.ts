@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { type HubConfig, loadConfig } from '../../src/config.js';
-import { type Hub, startHub } from '../../src/hub.js';
+import { type Hub, type StartOptions, startHub } from '../../src/hub.js';
 import { createLogger } from '../../src/log.js';
 import { releaseStore, storeFlags } from './test-store.js';
 
@@ -101,7 +101,7 @@ export class Api {
  * HALYARD_TEST_STORE=postgres the PostgreSQL database standing for `dir`); the same
  * `dir` again restarts on the same data.
  */
-export async function startTestHub(flags: string[] = [], dir?: string): Promise<TestHub> {
+export async function startTestHub(flags: string[] = [], dir?: string, options: StartOptions = {}): Promise<TestHub> {
   const dataDir = dir ?? mkdtempSync(join(tmpdir(), 'halyard-hub-'));
   const store = await storeFlags(dataDir, flags);
   const config = loadConfig(
@@ -132,7 +132,7 @@ export async function startTestHub(flags: string[] = [], dir?: string): Promise<
       cb();
     },
   });
-  const hub = await startHub(config, createLogger(config, sink));
+  const hub = await startHub(config, createLogger(config, sink), options);
   const http = `http://127.0.0.1:${hub.port}`;
   const api = new Api(http);
   await api.login('admin', ADMIN_PASSWORD);

@@ -2,6 +2,10 @@
 // from the protocol package where it defines them; the rest are declared here.
 
 import type {
+  AlarmCounts,
+  AlarmInfo,
+  AlarmRule,
+  AlarmRuleDoc,
   CommandInfo,
   DashboardDoc,
   DeviceInfo,
@@ -134,6 +138,29 @@ export const telemetry = {
 
 export const events = {
   list: (limit = 200) => api<{ events: EventInfo[] }>('GET', `/events${query({ limit })}`),
+};
+
+/** Alarms and their rules (README.md § Alarms and notifications). */
+export const alarms = {
+  list: (q: { device?: string; rule?: string; state?: string; severity?: string; before?: string; limit?: number }) =>
+    api<{ alarms: AlarmInfo[] }>('GET', `/alarms${query({ ...q, limit: q.limit ?? 200 })}`),
+  counts: () => api<AlarmCounts>('GET', '/alarms/counts'),
+  acknowledge: (id: string, note: string) =>
+    api<AlarmInfo>('POST', `/alarms/${enc(id)}/acknowledge`, { body: note === '' ? {} : { note } }),
+  clear: (id: string, note: string) => api<AlarmInfo>('POST', `/alarms/${enc(id)}/clear`, { body: note === '' ? {} : { note } }),
+};
+
+/** A rule as the editor sends it: durations may be strings ("10s"). */
+export type RuleInput = Omit<AlarmRuleDoc, 'condition' | 'minDuration'> & {
+  condition: Record<string, unknown>;
+  minDuration: string | number;
+};
+
+export const alarmRules = {
+  list: () => api<{ rules: AlarmRule[] }>('GET', '/alarm-rules'),
+  create: (r: RuleInput) => api<AlarmRule>('POST', '/alarm-rules', { body: r }),
+  update: (id: string, r: RuleInput) => api<AlarmRule>('PUT', `/alarm-rules/${enc(id)}`, { body: r }),
+  remove: (id: string) => api<AlarmRule>('DELETE', `/alarm-rules/${enc(id)}`),
 };
 
 export const operators = {

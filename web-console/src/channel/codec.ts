@@ -26,6 +26,7 @@ const UPDATE_TYPES: ReadonlySet<string> = new Set([
   'command',
   'twin',
   'stats',
+  'alarm',
   'dropped',
   'reply',
   'error',

@@ -7,6 +7,7 @@
 
 import { useEffect, useLayoutEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
+import type { ChartMark } from '../lib/alarms.ts';
 import { numWith, timestamp } from '../lib/format.ts';
 
 export interface ChartLine {
@@ -32,6 +33,8 @@ export interface ChartProps {
   /** On/off values: steps between two labelled levels. */
   bool?: boolean;
   onZoom?: (from: number, to: number) => void;
+  /** Vertical marks (an alarm raised or cleared), drawn over the plot and listed for screen readers. */
+  marks?: readonly ChartMark[];
   /** Changes force a rebuild (e.g. the colour scheme). */
   theme?: string;
   label: string;
@@ -104,7 +107,28 @@ function axisSize(u: uPlot, values: string[] | null, axisIdx: number, cycleNum: 
   return Math.max(MIN_Y_AXIS, Math.ceil(text + 16));
 }
 
-export function Chart({ lines, range, height = 160, syncKey, unit, decimals, bool, onZoom, theme, label }: ChartProps) {
+/** Draws `marks` as dashed vertical lines across the plot, red for a raise, green for a clear. */
+function drawMarks(u: uPlot, marks: readonly ChartMark[]): void {
+  const { ctx } = u;
+  const { top, height } = u.bbox;
+  ctx.save();
+  ctx.lineWidth = Math.max(1, devicePixelRatio * 1.5);
+  ctx.setLineDash([4 * devicePixelRatio, 3 * devicePixelRatio]);
+  for (const m of marks) {
+    const x = Math.round(u.valToPos(m.at, 'x', true));
+    if (x < u.bbox.left || x > u.bbox.left + u.bbox.width) continue;
+    ctx.strokeStyle = cssColor(m.tone === 'bad' ? 'var(--bad)' : 'var(--good)');
+    ctx.beginPath();
+    ctx.moveTo(x, top);
+    ctx.lineTo(x, top + height);
+    ctx.stroke();
+  }
+  ctx.restore();
+}
+
+export function Chart({ lines, range, height = 160, syncKey, unit, decimals, bool, onZoom, marks, theme, label }: ChartProps) {
+  const marksRef = useRef(marks);
+  marksRef.current = marks;
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | undefined>(undefined);
   const zoom = useRef(onZoom);
@@ -176,6 +200,7 @@ export function Chart({ lines, range, height = 160, syncKey, unit, decimals, boo
       series,
       bands,
       hooks: {
+        draw: [(u: uPlot) => drawMarks(u, marksRef.current ?? [])],
         setSelect: [
           (u: uPlot) => {
             if (u.select.width < 5) return;
@@ -205,5 +230,18 @@ export function Chart({ lines, range, height = 160, syncKey, unit, decimals, boo
     u.setScale('x', { min: range[0], max: range[1] });
   });
 
-  return <div ref={box} class="chart" role="img" aria-label={label} />;
+  return (
+    <>
+      <div ref={box} class="chart" role="img" aria-label={label} />
+      {marks !== undefined && marks.length > 0 ? (
+        <ul class="sr-only" data-testid="chart-marks" aria-label={`Alarms on ${label}`}>
+          {marks.map((m) => (
+            <li key={`${m.at}:${m.label}`} data-tone={m.tone} data-at={m.at}>
+              {timestamp(m.at)}: {m.label}
+            </li>
+          ))}
+        </ul>
+      ) : null}
+    </>
+  );
 }

@@ -1,9 +1,10 @@
 // The hub itself: its version and uptime, connections, message rates, ACK latency,
 // event-loop lag and storage over the last five minutes (the stats stream replays them,
 // then adds one a second; the app keeps them across screens and hub restarts), and the
-// MQTT side: clients and bridges, and for admins each account's clients and persistent sessions.
+// MQTT side: clients and bridges, and for admins each account's clients and persistent
+// sessions. In a cluster, every node's line (README.md, Running a cluster).
 
-import type { HubStats } from '@halyard/firmware-protocol';
+import type { HubStats, NodeStats } from '@halyard/firmware-protocol';
 import { useEffect, useState } from 'preact/hooks';
 import { Chart, type ChartLine } from '../components/chart.tsx';
 import { Empty } from '../components/empty.tsx';
@@ -88,6 +89,7 @@ export function HubScreen() {
           </div>
         ))}
       </div>
+      {cur.nodes === undefined ? null : <Nodes nodes={cur.nodes} self={cur.node} />}
       <h2>MQTT bridges</h2>
       {cur.bridges.length === 0 ? (
         <p class="muted">No outbound bridges are configured (start the hub with --bridge mqtt://host to add one).</p>
@@ -120,6 +122,51 @@ export function HubScreen() {
         </table>
       )}
       {admin ? <MqttSessions now={now} /> : null}
+    </>
+  );
+}
+
+/** The cluster's nodes as each last reported itself (a node that stops reporting drops off within seconds). */
+function Nodes({ nodes, self }: { nodes: NodeStats[]; self: string | undefined }) {
+  return (
+    <>
+      <h2>Cluster nodes</h2>
+      <table class="list" data-testid="hub-nodes">
+        <thead>
+          <tr>
+            <th>Node</th>
+            <th>Role</th>
+            <th>Devices</th>
+            <th>Consoles</th>
+            <th>MQTT clients</th>
+            <th>Frames in / out per s</th>
+            <th>ACK p99</th>
+            <th>Event-loop lag</th>
+            <th>Redis</th>
+            <th>PostgreSQL</th>
+          </tr>
+        </thead>
+        <tbody>
+          {nodes.map((n) => (
+            <tr key={n.node}>
+              <td class="mono">
+                {n.node} {n.node === self ? <span class="muted">(this page)</span> : null}
+              </td>
+              <td>{n.leader ? <Badge tone="good">leader</Badge> : 'follower'}</td>
+              <td>{n.connectedDevices}</td>
+              <td>{n.consoles}</td>
+              <td>{n.mqttClients}</td>
+              <td>
+                {num(n.framesInPerSec)} / {num(n.framesOutPerSec)}
+              </td>
+              <td>{num(n.ackLatencyP99)} ms</td>
+              <td>{num(n.eventLoopLagMs)} ms</td>
+              <td>{n.redis ? <Badge tone="good">up</Badge> : <Badge tone="bad">down</Badge>}</td>
+              <td>{n.postgres ? <Badge tone="good">up</Badge> : <Badge tone="bad">down</Badge>}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
     </>
   );
 }

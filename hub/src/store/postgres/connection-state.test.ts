@@ -1,4 +1,5 @@
-// The probe delays (exponential, jittered, capped) and error messages without credentials.
+// The probe delays (exponential, jittered, capped), error messages without
+// credentials, and calls under way across a change not speaking for the server.
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -51,6 +52,29 @@ describe('PostgreSQL connection state', () => {
     assert.deepEqual(changes, [false, true]);
     assert.equal(probes, 3);
     assert.equal(state.state.error, 'connect ECONNREFUSED (***)');
+    state.stop();
+  });
+
+  it('a call begun before the last change does not change the state again', () => {
+    const changes: boolean[] = [];
+    const state = new ConnectionState(
+      'postgres://h/d',
+      () => new Promise(() => {}),
+      (s) => changes.push(s.up),
+    );
+    const beforeOutage = state.epoch;
+    state.down(new Error('terminating connection'), beforeOutage);
+    // Another lane's batch, begun before the outage, that succeeded just as the server went away.
+    state.up(beforeOutage);
+    assert.equal(state.state.up, false);
+    const duringOutage = state.epoch;
+    state.up(); // the probe
+    // A batch begun during the outage that fails after the server is back.
+    state.down(new Error('connect ECONNREFUSED'), duringOutage);
+    assert.equal(state.state.up, true);
+    // A call begun since the return speaks for the server.
+    state.down(new Error('Connection terminated unexpectedly'), state.epoch);
+    assert.deepEqual(changes, [false, true, false]);
     state.stop();
   });
 });

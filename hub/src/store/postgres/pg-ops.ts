@@ -3,6 +3,7 @@
 // arguments, results and HubError codes as the SQLite ones (../ops.ts).
 
 import type { StoreOpArgs, StoreOpName, StoreOpResult } from '../store.js';
+import * as alarms from './alarms.js';
 import { createCommand, transitionCommands } from './commands.js';
 import * as dashboards from './dashboards.js';
 import * as deviceUpdates from './device-updates.js';
@@ -60,6 +61,10 @@ export const pgOps: PgOps = {
   createDeviceUpdate: (c, u) => deviceUpdates.createDeviceUpdate(c, u),
   transitionUpdate: async (c, t) => (await deviceUpdates.transitionUpdate(c, t)) ?? null,
 
+  putAlarmRule: (c, r) => alarms.putAlarmRule(c, r),
+  deleteAlarmRule: (c, a) => alarms.deleteAlarmRule(c, a.id),
+  raiseAlarm: (c, a) => alarms.raiseAlarm(c, a),
+  stepAlarm: (c, s) => alarms.stepAlarm(c, s),
   createJob: (c, j) => jobs.createJob(c, j),
   changeJob: (c, a) => jobs.changeJob(c, a),
   enrollJobDevices: (c, a) => jobs.enrollJobDevices(c, a),

@@ -10,6 +10,7 @@ import { useNow, useSubscribe } from '../../lib/hooks.ts';
 import { Link } from '../../lib/router.tsx';
 import { useTitle } from '../../lib/title.ts';
 import { useApp, useCan } from '../../state/app-context.ts';
+import { AlarmsTab } from './alarms-tab.tsx';
 import { CommandsTab } from './commands-tab.tsx';
 import { CredentialsTab } from './credentials-tab.tsx';
 import { DeviceEdit } from './device-edit.tsx';
@@ -24,6 +25,7 @@ const TABS: [string, string, 'viewer' | 'operator'][] = [
   ['twin', 'Twin', 'viewer'],
   ['commands', 'Commands', 'viewer'],
   ['events', 'Events', 'viewer'],
+  ['alarms', 'Alarms', 'viewer'],
   ['presence', 'Presence', 'viewer'],
   ['updates', 'Updates', 'viewer'],
   ['credentials', 'Credentials', 'operator'],
@@ -114,6 +116,7 @@ export function DevicePage({ id, tab }: { id: string; tab: string }) {
       {tab === 'commands' ? <CommandsTab id={id} /> : null}
       {tab === 'events' ? <EventsTab id={id} /> : null}
       {tab === 'presence' ? <PresenceTab id={id} /> : null}
+      {tab === 'alarms' ? <AlarmsTab id={id} /> : null}
       {tab === 'updates' ? <UpdatesTab id={id} /> : null}
       {tab === 'credentials' && canOperate ? <CredentialsTab device={d} /> : null}
       {!tabs.some(([key]) => key === tab) ? <p>No section "{tab}" here.</p> : null}

@@ -8,11 +8,13 @@ import { Chart } from '../../components/chart.tsx';
 import { Empty } from '../../components/empty.tsx';
 import { ErrorText } from '../../components/error-text.tsx';
 import { RangeForm } from '../../components/range-form.tsx';
+import { alarmMarks, type ChartMark } from '../../lib/alarms.ts';
 import { chartData } from '../../lib/chart-data.ts';
 import { ago, duration, numWith, timestamp } from '../../lib/format.ts';
 import { useNow } from '../../lib/hooks.ts';
 import type { Latest, Series } from '../../lib/series.ts';
 import { displayUnit } from '../../lib/units.ts';
+import { useAlarmList } from '../../state/alarms.ts';
 import { useApp } from '../../state/app-context.ts';
 import { useModelProfile } from '../../state/model-profiles.ts';
 import { PositionTrail } from './position-trail.tsx';
@@ -69,6 +71,8 @@ export function TelemetryTab({ id }: { id: string }) {
   const t = useTelemetry(channel, id, range);
   const visible: [number, number] = range.kind === 'live' ? [now - range.windowMs, now] : [range.from, range.to];
   const charted = t.series.filter((s) => s.kind !== 'text' && s.xs.length > 0);
+  // Every chart marks when the device's alarms were raised and cleared in the visible range.
+  const marks = alarmMarks(useAlarmList(id).list, visible[0], visible[1]);
   const latest = [...t.latest.entries()].sort(([a], [b]) => a.localeCompare(b));
 
   return (
@@ -159,6 +163,7 @@ export function TelemetryTab({ id }: { id: string }) {
           id={id}
           visible={visible}
           scheme={scheme}
+          marks={marks}
           onZoom={(from, to) => setZoom([from, to])}
         />
       ))}
@@ -174,9 +179,10 @@ function MetricChart(props: {
   id: string;
   visible: [number, number];
   scheme: string;
+  marks: ChartMark[];
   onZoom: (from: number, to: number) => void;
 }) {
-  const { s, spec, bucket, index, id, visible, scheme, onZoom } = props;
+  const { s, spec, bucket, index, id, visible, scheme, marks, onZoom } = props;
   const data = chartData(spec?.unit === undefined ? s : { ...s, unit: spec.unit }, bucket);
   return (
     <div class="chart-block" data-chart={s.name} data-points={s.xs.length} data-unit={data.unit.unit}>
@@ -192,6 +198,7 @@ function MetricChart(props: {
         decimals={spec?.decimals}
         bool={s.kind === 'bool'}
         theme={scheme}
+        marks={marks}
         onZoom={onZoom}
       />
     </div>

@@ -1,0 +1,241 @@
+// The embedded broker in a cluster (README.md § Running a cluster, MQTT): aedes
+// carries publishes between nodes through Redis (mqemitter-redis), so an
+// integrator on any node gets what the hub publishes on every node. Each node
+// publishes only its own events (the mirror takes the bus's local scope) and
+// carries out only the requests its own clients publish (authorizePublish runs on
+// the node a PUBLISH arrives at; other nodes see it only as a packet on
+// `$halyard/consumed`, which nobody can subscribe to). Retained messages other
+// nodes publish are kept here too, so a subscriber on any node gets the whole
+// fleet's retained state; Redis holds none of it, so its restart loses nothing
+// but what was published while it was away, which each node publishes again
+// (the mirror, on `reconnected`).
+
+import { createRequire } from 'node:module';
+import type { AedesPublishPacket } from 'aedes';
+import { z } from 'zod';
+import { DEFAULT_PREFIX } from '../cluster/link.js';
+import type { QueuedPacket } from './offline-queue.js';
+import type { MovedSession } from './session-store.js';
+
+/** What the broker needs of mqemitter-redis (an mqemitter whose messages go through Redis). */
+export interface ClusterEmitter {
+  on(topic: string, listener: (message: AedesPublishPacket, done: () => void) => void, callback?: () => void): void;
+  emit(message: AedesPublishPacket, callback?: (error?: Error) => void): void;
+  removeListener(topic: string, listener: (message: AedesPublishPacket, done: () => void) => void, callback?: () => void): void;
+  close(callback: () => void): void;
+  state: NodeJS.EventEmitter;
+}
+
+type PrefixedEmitter = new (
+  prefix: string,
+  options: { connectionString: string; concurrency: number; matchEmptyLevels: boolean },
+) => ClusterEmitter;
+
+// mqemitter-redis is CommonJS, and its types leave out the prefixed variant.
+const { MQEmitterRedisPrefix } = createRequire(import.meta.url)('mqemitter-redis') as { MQEmitterRedisPrefix: PrefixedEmitter };
+
+/**
+ * The emitter for `--cluster` (`redis://...[?prefix=...]`): its channels are the
+ * cluster's prefix + `mqtt:` + the MQTT topic, apart from the cluster's own keys
+ * and from other clusters sharing the Redis.
+ */
+export function clusterEmitter(clusterUrl: string, concurrency: number): ClusterEmitter {
+  const url = new URL(clusterUrl);
+  const prefix = url.searchParams.get('prefix') ?? DEFAULT_PREFIX;
+  url.searchParams.delete('prefix');
+  const mq = new MQEmitterRedisPrefix(`${prefix}mqtt:`, {
+    connectionString: url.toString(),
+    concurrency,
+    // [MQTT-4.7.1-3], as aedes's own emitter.
+    matchEmptyLevels: true,
+  });
+  return mq;
+}
+
+/**
+ * Keeps the retained messages other nodes publish on `topics` in `store` (each
+ * node's broker stores only what it publishes itself). `own` tells this node's
+ * packets apart (already stored).
+ */
+export function replicateRetained(
+  mq: ClusterEmitter,
+  topics: readonly string[],
+  own: (packet: AedesPublishPacket) => boolean,
+  store: (packet: AedesPublishPacket) => Promise<void>,
+  failed: (err: unknown) => void,
+): void {
+  for (const topic of topics) {
+    mq.on(topic, (packet, done) => {
+      if (!packet.retain || own(packet)) {
+        done();
+        return;
+      }
+      // A cleared topic comes as an empty payload (storeRetained deletes it).
+      store({ ...packet, payload: Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload) }).then(
+        done,
+        (err: unknown) => {
+          failed(err);
+          done();
+        },
+      );
+    });
+  }
+}
+
+/**
+ * Queues what other nodes publish for the persistent sessions waiting on this
+ * node. aedes queues a publication for waiting sessions on the node that publishes
+ * it, from that node's own sessions, so without this a session waiting here would
+ * get only this node's messages. Sessions live on the node their client used (its
+ * mqtt-sessions file); a client returns to it to resume (README.md § Running a
+ * cluster).
+ */
+export class RemoteFeed {
+  private readonly feeds = new Map<string, { topic: string; listener: (p: AedesPublishPacket, done: () => void) => void }[]>();
+
+  constructor(
+    private readonly mq: ClusterEmitter,
+    /** Whether a packet was published by this node (queued already by aedes). */
+    private readonly own: (packet: AedesPublishPacket) => boolean,
+    private readonly enqueue: (clientId: string, packet: AedesPublishPacket) => void,
+  ) {}
+
+  /** The session's client went away: queue other nodes' messages matching its QoS 1+ subscriptions. */
+  start(clientId: string, subscriptions: readonly { topic: string; qos: number }[]): void {
+    this.stop(clientId);
+    const feeds = subscriptions
+      .filter((s) => s.qos > 0)
+      .map((s) => ({
+        topic: s.topic,
+        listener: (packet: AedesPublishPacket, done: () => void) => {
+          // `$` topics match no wildcard filter ([MQTT-4.7.2-1]); QoS 0 is never queued.
+          if (packet.qos > 0 && !packet.topic.startsWith('$') && !this.own(packet)) this.enqueue(clientId, packet);
+          done();
+        },
+      }));
+    for (const f of feeds) this.mq.on(f.topic, f.listener);
+    if (feeds.length > 0) this.feeds.set(clientId, feeds);
+  }
+
+  /** The client is back (its own subscriptions deliver again) or the session ended. */
+  stop(clientId: string): void {
+    const feeds = this.feeds.get(clientId);
+    if (feeds === undefined) return;
+    this.feeds.delete(clientId);
+    for (const f of feeds) this.mq.removeListener(f.topic, f.listener);
+  }
+}
+
+/** How long a node waits for another to hand a persistent session over, ms (nobody answers for a new one). */
+export const HANDOVER_WAIT_MS = 300;
+
+const WANT_TOPIC = '$halyard/session/want';
+const giveTopic = (node: string) => `$halyard/session/give/${node}`;
+
+/** What the handover needs of this node's sessions. */
+export interface SessionHolder {
+  /** A waiting (not connected) session by this id, handed out and forgotten here; undefined when there is none. */
+  moveOut(clientId: string): Promise<MovedSession | undefined>;
+}
+
+type WireSession = Omit<MovedSession, 'queue'> & { queue: (Omit<QueuedPacket, 'payload'> & { payload: string })[] };
+
+/** A handover answer as it must look (Redis is shared infrastructure, not the truth: checked like the bus). */
+const giveShape = z.object({
+  clientId: z.string().max(256),
+  session: z.object({
+    subscriptions: z
+      .array(z.object({ topic: z.string().min(1).max(65_535), qos: z.union([z.literal(0), z.literal(1), z.literal(2)]) }))
+      .max(1_000),
+    queue: z.array(
+      z.object({
+        topic: z.string().min(1).max(65_535),
+        payload: z.string(),
+        qos: z.literal(1),
+        brokerId: z.string().max(256),
+        brokerCounter: z.number().int().nonnegative(),
+        messageId: z.number().int().min(1).max(65_535).optional(),
+      }),
+    ),
+    dropped: z.number().int().nonnegative(),
+    leftAt: z.number().int().nonnegative(),
+  }),
+});
+
+/**
+ * Moves a waiting persistent session to the node its client comes back to, so the
+ * client need not find the node it left (README.md § Running a cluster): the node
+ * the client reached asks every node (`$halyard/session/want`, a topic no client can
+ * subscribe to), the one holding it answers with its subscriptions and queue and
+ * forgets it. Messages published during the move (milliseconds) can miss it.
+ */
+export class SessionHandover {
+  private readonly waiting = new Map<string, (s: MovedSession | undefined) => void>();
+
+  constructor(
+    private readonly mq: ClusterEmitter,
+    /** This node's broker id, where answers come. */
+    private readonly node: string,
+    private readonly holder: SessionHolder,
+    private readonly failed: (err: unknown) => void,
+  ) {
+    mq.on(WANT_TOPIC, (packet, done) => {
+      done();
+      this.asked(packet).catch(failed);
+    });
+    mq.on(giveTopic(node), (packet, done) => {
+      done();
+      try {
+        const parsed = giveShape.safeParse(JSON.parse(payloadText(packet)));
+        if (!parsed.success) throw new Error(`a session handover answer failed its checks: ${parsed.error.issues[0]?.message}`);
+        const { clientId, session } = parsed.data;
+        const wake = this.waiting.get(clientId);
+        if (wake === undefined) return;
+        wake({
+          ...session,
+          queue: session.queue.map((p) => ({ ...p, messageId: p.messageId, payload: Buffer.from(p.payload, 'base64') })),
+        });
+      } catch (err) {
+        failed(err);
+      }
+    });
+  }
+
+  /** The session `clientId` if another node held it (it is then forgotten there), after at most `waitMs`. */
+  want(clientId: string, waitMs = HANDOVER_WAIT_MS): Promise<MovedSession | undefined> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => done(undefined), waitMs);
+      const done = (s: MovedSession | undefined) => {
+        clearTimeout(timer);
+        if (this.waiting.get(clientId) === done) this.waiting.delete(clientId);
+        resolve(s);
+      };
+      this.waiting.set(clientId, done);
+      this.mq.emit(publish(WANT_TOPIC, { clientId, node: this.node }), (err) => {
+        if (err) {
+          this.failed(err);
+          done(undefined);
+        }
+      });
+    });
+  }
+
+  private async asked(packet: AedesPublishPacket): Promise<void> {
+    const { clientId, node } = JSON.parse(payloadText(packet)) as { clientId: string; node: string };
+    if (node === this.node || typeof clientId !== 'string' || typeof node !== 'string') return;
+    const s = await this.holder.moveOut(clientId);
+    if (s === undefined) return;
+    const session: WireSession = { ...s, queue: s.queue.map((p) => ({ ...p, payload: p.payload.toString('base64') })) };
+    this.mq.emit(publish(giveTopic(node), { clientId, session }), (err) => {
+      if (err) this.failed(err);
+    });
+  }
+}
+
+function payloadText(packet: AedesPublishPacket): string {
+  return Buffer.isBuffer(packet.payload) ? packet.payload.toString('utf8') : String(packet.payload);
+}
+
+function publish(topic: string, body: unknown): AedesPublishPacket {
+  return { cmd: 'publish', topic, payload: Buffer.from(JSON.stringify(body)), qos: 0, retain: false, dup: false } as AedesPublishPacket;
+}

@@ -1,0 +1,115 @@
+// Alarms in real headless Chromium against a real hub and a simulated thermostat that
+// overheats and cools again (device-sim --overheat): an operator writes the rule in
+// the console's editor, the top bar counts the alarm by severity as it is raised, the
+// alarms page acknowledges it with a note, it clears by itself, the device page lists
+// it and its charts mark the raise and the clear; a viewer reads but cannot edit.
+// Screenshots go to test-output/console/.
+
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { type Fleet, startFleet } from '@halyard/device-sim';
+import type { AlarmInfo } from '@halyard/firmware-protocol';
+import type { BrowserContext, Page } from 'playwright-core';
+import { ADMIN_PASSWORD, type Api, type HubProcess, logIn, OUT, openPage, provision, startConsoleHub, tearDown } from './e2e-support.ts';
+
+const WAIT = { timeout: 20_000 };
+const DEVICE = 'hot-0001';
+
+describe('alarms in the console', () => {
+  let hub: HubProcess;
+  let api: Api;
+  let context: BrowserContext;
+  let profile: string;
+  let page: Page;
+  let fleet: Fleet | undefined;
+  const errors: string[] = [];
+
+  before(async () => {
+    ({ hub, api } = await startConsoleHub());
+    const thermos = await provision(hub, 1, 'hot-', 'thermostat');
+    // Hot for 4 s, then cooling for 4 s, ten readings a second.
+    fleet = startFleet({ hub: hub.ws, devices: thermos, rate: 10, overheatMs: 8_000, backoff: { baseMs: 200, capMs: 1_000 } });
+    ({ context, profile, page } = await openPage(errors));
+    await logIn(page, hub, 'admin', ADMIN_PASSWORD, `a[data-device="${DEVICE}"]:has-text("online")`);
+  });
+
+  after(() => tearDown({ context, profile, hub }, fleet));
+
+  it('an operator writes a rule in the editor; a refusal names the field', async () => {
+    await page.click('nav.rail a[href="/alarms"]');
+    await page.click('nav.tabs a[href="/alarms/rules"]');
+    await page.click('button:has-text("New rule")');
+    const form = page.locator('form[aria-label="New alarm rule"]');
+    await form.getByLabel('Name').fill('Too hot');
+    await form.getByLabel('Severity').selectOption('critical');
+    await form.getByLabel('Devices (ids, comma-separated; empty: any)').fill(DEVICE);
+    await form.getByLabel('Metric', { exact: true }).fill('temperature');
+    // Neither above nor below: the hub refuses, in words.
+    await form.locator('button:has-text("Create rule")').click();
+    await form.locator('text=above, below, or both').waitFor(WAIT);
+    await form.getByLabel('Above').fill('30');
+    await form.getByLabel('Hysteresis (clears this far back inside)').fill('2');
+    await form.locator('button:has-text("Create rule")').click();
+    const row = page.locator('tr[data-rule="Too hot"]');
+    await row.waitFor(WAIT);
+    assert.match((await row.textContent()) ?? '', /temperature above 30 \(hysteresis 2\)/);
+    await page.screenshot({ path: join(OUT, 'alarm-rules.png'), fullPage: true });
+  });
+
+  it('the top bar counts the alarm by severity; the alarms page acknowledges it with a note; it clears by itself', async () => {
+    const badge = page.locator('[data-testid="alarm-counts"] [data-severity="critical"]');
+    await badge.waitFor(WAIT);
+    assert.match((await badge.textContent()) ?? '', /1 critical/);
+    await badge.click();
+    const row = page.locator(`tr[data-device="${DEVICE}"][data-state="active"]`);
+    await row.waitFor(WAIT);
+    const id = (await row.getAttribute('data-alarm')) as string;
+    await row.locator('button:has-text("Acknowledge")').click();
+    await page.getByLabel('Note').fill('opening the window');
+    await page.locator(`tr[data-alarm="${id}"] form button[type=submit]`).click();
+    await page.locator(`tr[data-alarm="${id}"][data-state="acknowledged"]:has-text("by admin: opening the window")`).waitFor(WAIT);
+    await page.screenshot({ path: join(OUT, 'alarms.png'), fullPage: true });
+    // The thermostat cools: the alarm clears by itself, live, and leaves the "not cleared" view.
+    await page.selectOption('select[name="state"]', 'all');
+    await page.locator(`tr[data-alarm="${id}"][data-state="cleared"]`).waitFor(WAIT);
+    const stored = (await api.call('GET', `/alarms/${id}`)) as AlarmInfo;
+    assert.equal(stored.acknowledgedBy, 'admin');
+    assert.equal(stored.clearedBy, null);
+    assert.ok((stored.clearedValue as number) <= 28);
+  });
+
+  it('the device page lists its alarms and its charts mark the raise and the clear', async () => {
+    await page.goto(`${hub.http}/devices/${DEVICE}/alarms`);
+    await page.locator(`section[aria-label="Alarms of the device"] tr[data-state="cleared"]`).first().waitFor(WAIT);
+    await page.goto(`${hub.http}/devices/${DEVICE}/telemetry`);
+    const marks = page.locator('[data-chart="temperature"] [data-testid="chart-marks"]');
+    await marks
+      .locator('li[data-tone="bad"]')
+      .first()
+      .waitFor({ ...WAIT, state: 'attached' });
+    await marks
+      .locator('li[data-tone="good"]')
+      .first()
+      .waitFor({ ...WAIT, state: 'attached' });
+    assert.match((await marks.locator('li[data-tone="bad"]').first().textContent()) ?? '', /Too hot raised \(critical\)/);
+    await page.screenshot({ path: join(OUT, 'alarm-marks.png'), fullPage: true });
+  });
+
+  it('a viewer reads alarms and rules but is offered no edit, acknowledge or clear', async () => {
+    await api.call('POST', '/operators', { username: 'watcher', password: 'watcher-password', role: 'viewer' });
+    const viewer = await openPage(errors);
+    try {
+      await logIn(viewer.page, hub, 'watcher', 'watcher-password');
+      await viewer.page.goto(`${hub.http}/alarms?state=all`);
+      await viewer.page.locator(`tr[data-device="${DEVICE}"]`).first().waitFor(WAIT);
+      assert.equal(await viewer.page.locator('button:has-text("Acknowledge"), button:has-text("Clear")').count(), 0);
+      await viewer.page.goto(`${hub.http}/alarms/rules`);
+      await viewer.page.locator('tr[data-rule="Too hot"]').waitFor(WAIT);
+      assert.equal(await viewer.page.locator('button:has-text("New rule"), button:has-text("Edit")').count(), 0);
+    } finally {
+      await viewer.context.close();
+    }
+    assert.deepEqual(errors, []);
+  });
+});
