@@ -19,6 +19,7 @@ import { Admin } from './screens/admin/admin.tsx';
 import { AlarmsScreen } from './screens/alarms/alarms.tsx';
 import { DevicePage } from './screens/device/device-page.tsx';
 import { EventsScreen } from './screens/events.tsx';
+import { FirmwareScreen } from './screens/firmware.tsx';
 import { Fleet } from './screens/fleet.tsx';
 import { HubScreen } from './screens/hub.tsx';
 import { JobScreen, JobsScreen, NewJobScreen } from './screens/jobs.tsx';
@@ -155,6 +156,7 @@ function Rail({ role, home }: { role: OperatorInfo['role']; home: string }) {
     ['/alarms', 'Alarms', true],
     ['/events', 'Events', true],
     ['/jobs', 'Jobs', true],
+    ['/firmware', 'Firmware', true],
     ['/hub', 'Hub', true],
     ['/admin', 'Admin', hasRole(role, 'admin')],
   ];
@@ -201,6 +203,7 @@ function route(path: string) {
   if (path === '/provision') return <Provision />;
   if (path === '/events') return <EventsScreen />;
   if (path === '/jobs') return <JobsScreen />;
+  if (path === '/firmware') return <FirmwareScreen />;
   if (path === '/jobs/new') return <NewJobScreen />;
   const job = match('/jobs/:id', path);
   if (job?.id !== undefined) return <JobScreen id={job.id} />;

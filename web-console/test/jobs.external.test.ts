@@ -5,6 +5,7 @@
 // resumed and cancelled with the page's buttons (those devices end skipped).
 
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
@@ -63,6 +64,26 @@ describe('fleet jobs in the console', () => {
     // A device page's Updates tab: nothing yet.
     await page.goto(`${hub.http}/devices/fan-1/updates`);
     await page.locator('text=No firmware updates yet').waitFor(WAIT);
+  });
+
+  it('uploads an image with its progress into the firmware library, by model, and shows the signing key', async () => {
+    const image = join(profile, 'relay-5.0.0.bin');
+    writeFileSync(image, Buffer.alloc(300_000, 7));
+    await page.goto(`${hub.http}/firmware`);
+    await page.getByLabel('Image file').setInputFiles(image);
+    await page.getByLabel('Model').fill('relay');
+    await page.getByLabel('Version').fill('5.0.0');
+    await page.click('button:has-text("Upload")');
+    const row = page.locator('[data-testid="firmware-relay"] tr', { hasText: '5.0.0' });
+    await row.waitFor(WAIT);
+    assert.match((await row.textContent()) ?? '', /300,000 B.*ready/);
+    await page.locator('[data-testid="signing-key"]', { hasText: 'BEGIN PUBLIC KEY' }).waitFor(WAIT);
+    const listed = (await api.call('GET', '/firmware?model=relay')) as { firmware: { version: string }[] };
+    assert.deepEqual(
+      listed.firmware.map((f) => f.version),
+      ['5.0.0'],
+    );
+    await page.screenshot({ path: join(OUT, 'firmware-library.png') });
   });
 
   it('pauses, resumes and cancels a command job with the page’s buttons', async () => {

@@ -224,6 +224,8 @@ export interface FirmwareImage {
   model: string;
   version: string;
   size: number;
+  /** Hex; null while uploading. */
+  sha256: string | null;
   status: 'uploading' | 'ready';
 }
 
