@@ -40,6 +40,9 @@ export interface SchedulerOptions {
   reconcileMs: number;
 }
 
+/** Devices started together; the next slice waits for this one's store writes. */
+const START_SLICE = 100;
+
 export const DEFAULT_SCHEDULER: Readonly<SchedulerOptions> = Object.freeze({ tickMs: 500, enrollMs: 2_000, reconcileMs: 5_000 });
 
 /** A change a job's consumers (MQTT, consoles) hear about. */
@@ -371,7 +374,9 @@ export class JobScheduler {
       now,
     );
     r.nextStart = now + chosen.length * interval;
-    await Promise.all(chosen.map(({ d, e }) => this.startOne(r, r.devices.get(d.device) ?? d, e)));
+    // In slices: a thousand offers (and their first chunk requests) in one turn of the event loop stall it.
+    for (let i = 0; i < chosen.length; i += START_SLICE)
+      await Promise.all(chosen.slice(i, i + START_SLICE).map(({ d, e }) => this.startOne(r, r.devices.get(d.device) ?? d, e)));
   }
 
   private requester(r: Running): Requester {
