@@ -26,6 +26,7 @@ const SCENARIOS = {
     file: 'bench/src/cluster.bench.ts',
     what: 'one node vs a two-node cluster, commands across nodes, takeover, failover after kill -9 (skipped without PostgreSQL/Redis)',
   },
+  jobs: { file: 'bench/src/jobs.bench.ts', what: 'fleet jobs: a firmware job to every device at once, a 5,000-device command job' },
 };
 
 const args = process.argv.slice(2);

@@ -50,6 +50,7 @@ describe('npm run bench', () => {
           ...(pgSkipped ? [] : ['postgres']),
           'firmware',
           ...(clusterSkipped ? [] : ['cluster']),
+          'jobs',
         ],
       );
       for (const r of rows) {

@@ -16,6 +16,7 @@ import type { FrameMeta } from './device/session.js';
 import type { DeviceService } from './devices/service.js';
 import type { FirmwareLibrary } from './firmware/library.js';
 import type { Fleet } from './fleet.js';
+import type { JobService } from './jobs/service.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 import type { ModelProfileService } from './models/service.js';
@@ -51,6 +52,8 @@ export interface HubContext {
   alarmEvaluator: AlarmEvaluator;
   /** Webhooks and their deliveries (README.md § Alarms and notifications). */
   webhooks: WebhookService;
+  /** Fleet jobs (docs/jobs.md). */
+  jobs: JobService;
   loginLimiter: LoginLimiter;
   sessions: SessionCache;
   startedAt: number;

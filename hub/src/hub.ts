@@ -36,6 +36,8 @@ import { firmwareLibrary } from './firmware/setup.js';
 import { type DeviceEntry, Fleet } from './fleet.js';
 import { createApp } from './http/app.js';
 import type { AppEnv } from './http/env.js';
+import { JobScheduler } from './jobs/scheduler.js';
+import { JobService } from './jobs/service.js';
 import type { Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { ModelProfileService } from './models/service.js';
@@ -86,8 +88,9 @@ export async function startHub(config: Readonly<HubConfig>, log: Logger, options
   const ctx = createContext(config, log, store, devices, cluster, options);
   await ctx.alarmEvaluator.start();
   await ctx.webhooks.start();
-  const singletons = runSingletons(ctx, store);
+  const singletons = runSingletons(ctx, store, devices.scheduler);
   const front = await startFrontEnds(ctx, cluster);
+  devices.scheduler.onNotice((n) => front.mqtt.jobNotice(n));
   const server = createServer(config, front.app);
   routeUpgrades(config, server, devices.gateway, front, log);
   const port = await listen(server, config);
@@ -236,6 +239,8 @@ interface Devices {
   gateway: DeviceGateway;
   firmware: FirmwareLibrary;
   updates: UpdateService;
+  scheduler: JobScheduler;
+  jobs: JobService;
 }
 
 /** The fleet, the services devices feed, and the device gateway wired to them; open commands resumed. */
@@ -323,7 +328,10 @@ async function startDevices(
   }
   const resumed = await commands.resume();
   if (resumed > 0) log.info({ commands: resumed }, 'resumed open commands');
-  return { bus, fleet, audit, deviceService, commands, twins, telemetry, gateway, firmware, updates };
+  // Fleet jobs: the scheduler runs on the leader (runSingletons); any node takes operators' requests.
+  const scheduler = new JobScheduler(store, fleet, { updates, commands, twins }, bus, log, metrics.registry);
+  const jobs = new JobService(store, fleet, firmware, audit, log, () => scheduler.wake());
+  return { bus, fleet, audit, deviceService, commands, twins, telemetry, gateway, firmware, updates, scheduler, jobs };
 }
 
 /** ms between the leader's sweeps for commands no timer watches (a dead node's), in a cluster. */
@@ -334,9 +342,10 @@ const COMMAND_SWEEP_MS = 10_000;
  * in a cluster, the sweep for overdue commands (MQTT's discovery and bridges follow
  * the leadership in mqtt/index.ts). Returns the stop function.
  */
-function runSingletons(ctx: HubContext, { leadership, postgres }: OpenedStore): () => void {
+function runSingletons(ctx: HubContext, { leadership, postgres }: OpenedStore, scheduler: JobScheduler): () => void {
   const { log } = ctx;
   const stops: (() => void)[] = [];
+  scheduler.follow(leadership);
   // PostgreSQL upkeep (partitions, retention); SQLite compacts by itself. maintain logs its own failures (storage-health.ts counts them).
   if (postgres !== undefined)
     stops.push(
@@ -369,7 +378,7 @@ function createContext(
   options: StartOptions,
 ): HubContext {
   const { store, sessionLookup, metrics, storage, leadership } = opened;
-  const { bus, fleet, audit, deviceService, commands, twins, telemetry, gateway, firmware, updates } = devices;
+  const { bus, fleet, audit, deviceService, commands, twins, telemetry, gateway, firmware, updates, jobs } = devices;
   let storeFailing = false;
   store.on('committed', (o) => {
     storeFailing = o.error !== undefined;
@@ -404,6 +413,7 @@ function createContext(
       allow: config.webhookAllow,
       ...options.webhooks,
     }),
+    jobs,
     loginLimiter: new LoginLimiter(),
     sessions: new SessionCache(sessionLookup, bus, undefined, cluster === undefined ? undefined : sessionReloader(opened)),
     startedAt: Date.now(),
@@ -569,7 +579,7 @@ function closer(
   log: Logger,
   server: Server,
   { store, leadership }: OpenedStore,
-  { gateway, commands, updates }: Devices,
+  { gateway, commands, updates, scheduler }: Devices,
   front: FrontEnds,
   cluster: Cluster | undefined,
   singletons: () => Promise<void>,
@@ -585,6 +595,7 @@ function closer(
       server.closeAllConnections();
       tracker.stop();
       await singletons();
+      await scheduler.close();
       await leadership.close();
       commands.stop();
       updates.close();

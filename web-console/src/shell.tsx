@@ -19,8 +19,10 @@ import { Admin } from './screens/admin/admin.tsx';
 import { AlarmsScreen } from './screens/alarms/alarms.tsx';
 import { DevicePage } from './screens/device/device-page.tsx';
 import { EventsScreen } from './screens/events.tsx';
+import { FirmwareScreen } from './screens/firmware.tsx';
 import { Fleet } from './screens/fleet.tsx';
 import { HubScreen } from './screens/hub.tsx';
+import { JobScreen, JobsScreen, NewJobScreen } from './screens/jobs.tsx';
 import { Provision } from './screens/provision.tsx';
 import { type App, AppContext } from './state/app-context.ts';
 import { FleetStore } from './state/fleet-store.ts';
@@ -153,6 +155,8 @@ function Rail({ role, home }: { role: OperatorInfo['role']; home: string }) {
     ['/map', 'Map', true],
     ['/alarms', 'Alarms', true],
     ['/events', 'Events', true],
+    ['/jobs', 'Jobs', true],
+    ['/firmware', 'Firmware', true],
     ['/hub', 'Hub', true],
     ['/admin', 'Admin', hasRole(role, 'admin')],
   ];
@@ -198,6 +202,11 @@ function route(path: string) {
   if (alarms) return <AlarmsScreen tab={alarms.tab ?? 'list'} />;
   if (path === '/provision') return <Provision />;
   if (path === '/events') return <EventsScreen />;
+  if (path === '/jobs') return <JobsScreen />;
+  if (path === '/firmware') return <FirmwareScreen />;
+  if (path === '/jobs/new') return <NewJobScreen />;
+  const job = match('/jobs/:id', path);
+  if (job?.id !== undefined) return <JobScreen id={job.id} />;
   if (path === '/map') return <MapScreen />;
   if (path === '/dashboard' || path === '/') return <DashboardScreen />;
   if (path === '/hub') return <HubScreen />;

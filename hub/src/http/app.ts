@@ -26,6 +26,7 @@ import { deviceRoutes } from './routes/devices.js';
 import { eventRoutes } from './routes/events.js';
 import { exportRoutes } from './routes/export.js';
 import { firmwareRoutes } from './routes/firmware.js';
+import { jobRoutes } from './routes/jobs.js';
 import { modelRoutes } from './routes/models.js';
 import { operatorRoutes } from './routes/operators.js';
 import { sessionRoutes } from './routes/session.js';
@@ -138,6 +139,7 @@ export function createApp(ctx: HubContext, extras: AppExtras): { app: Hono<AppEn
   firmwareRoutes(routes, ctx);
   updateRoutes(routes, ctx);
   alarmRoutes(routes, ctx);
+  jobRoutes(routes, ctx);
   for (const add of extras.routes ?? []) add(routes, ctx);
   routes.add({
     method: 'get',

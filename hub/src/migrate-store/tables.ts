@@ -304,6 +304,38 @@ export const TABLES: readonly TableSpec[] = [
     identity: { column: 'rowid', sqliteSequence: 'webhook_deliveries' },
   },
   {
+    // Fleet jobs (SQLite migration 13, PostgreSQL 10); spec is JSON text.
+    name: 'jobs',
+    columns: [
+      'rowid',
+      'id',
+      'spec',
+      'firmware',
+      'state',
+      'stage',
+      'reason',
+      'accepted_failed',
+      'accepted_finished',
+      'created_at',
+      'created_by',
+      'updated_at',
+      'finished_at',
+    ],
+    select:
+      'rowid, id, spec, firmware, state, stage, reason, accepted_failed, accepted_finished, created_at, created_by, updated_at, finished_at',
+    keys: ['rowid'],
+    row: same,
+    identity: { column: 'rowid', sqliteSequence: 'jobs' },
+  },
+  {
+    name: 'job_devices',
+    columns: ['job', 'device', 'device_id', 'stage', 'state', 'ref', 'reason', 'started_at', 'finished_at', 'updated_at'],
+    select: 'job, device, device_id, stage, state, ref, reason, started_at, finished_at, updated_at',
+    keys: ['job', 'device'],
+    where: LIVE_DEVICE,
+    row: same,
+  },
+  {
     // Series keep their ids, so the points copied from blocks need no lookup.
     name: 'series',
     columns: ['id', 'device', 'name', 'unit'],

@@ -14,9 +14,11 @@ import type { HubContext } from '../context.js';
 import type { Routes } from '../http/route.js';
 import { integratorRoutes } from '../http/routes/integrators.js';
 import type { LiveSession } from '../integrators/service.js';
+import type { JobNotice } from '../jobs/scheduler.js';
 import { parseBridgeUrl } from './bridge-url.js';
 import { Broker, type RequestHandler } from './broker.js';
 import { EmbeddedSink } from './embedded-sink.js';
+import { jobMessage } from './jobs.js';
 import { LeaderWork } from './leader-work.js';
 import { startListeners } from './listeners.js';
 import { createMqttMetrics } from './metrics.js';
@@ -40,6 +42,8 @@ export interface MqttService {
   liveOf(username: string): { clients: number; sessions: LiveSession[] };
   /** Ends an account's persistent session (client id as the client sent it); false when there is none. */
   dropSession(username: string, clientId: string): boolean;
+  /** A fleet job's progress or a device's state in it (mqtt/jobs.ts). */
+  jobNotice(n: JobNotice): void;
   close(): Promise<void>;
 }
 
@@ -138,6 +142,7 @@ export async function startMqtt(ctx: HubContext): Promise<MqttService> {
       })),
     }),
     dropSession: (username, clientId) => started.dropSession(username, clientId),
+    jobNotice: (n) => publisher.publish(jobMessage(topics, n)),
     close() {
       closing ??= (async () => {
         mirror.stop();

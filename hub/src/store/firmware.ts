@@ -136,6 +136,9 @@ export function deleteFirmware(db: Db, id: string): FirmwareRecord {
       .pluck()
       .get(r.rowid, ...OPEN_UPDATE_STATES) as number;
     if (using > 0) throw new HubError(HubErrorCode.FirmwareInUse, `firmware "${id}" is being installed on ${using} device(s)`);
+    // A fleet job not over will offer it to more devices (docs/jobs.md).
+    const job = sql(db, 'SELECT id FROM jobs WHERE firmware = ? AND finished_at IS NULL').pluck().get(r.rowid) as string | undefined;
+    if (job !== undefined) throw new HubError(HubErrorCode.FirmwareInUse, `firmware "${id}" is used by job ${job}, which is not over`);
     removeImage(db, r.rowid);
     return toRecord(r);
   })();

@@ -426,6 +426,47 @@ ALTER TABLE series ADD COLUMN rollup_gen INTEGER NOT NULL DEFAULT 0;
 INSERT INTO meta (key, value) SELECT 'telemetry.rollups_since', CAST(coalesce(max(t1) + 1, 0) AS TEXT) FROM telemetry_blocks;
 `,
   },
+  {
+    version: 13,
+    name: 'fleet jobs',
+    sql: `
+-- Fleet jobs (docs/jobs.md): the spec as JSON; firmware the image an update job
+-- installs (deleting it is refused while the job is not over); accepted_* the
+-- failures an operator accepted when resuming past the failure threshold.
+CREATE TABLE jobs (
+  rowid             INTEGER PRIMARY KEY AUTOINCREMENT,
+  id                TEXT NOT NULL UNIQUE,
+  spec              TEXT NOT NULL,
+  firmware          INTEGER,
+  state             TEXT NOT NULL,
+  stage             INTEGER NOT NULL,
+  reason            TEXT,
+  accepted_failed   INTEGER NOT NULL,
+  accepted_finished INTEGER NOT NULL,
+  created_at        INTEGER NOT NULL,
+  created_by        TEXT NOT NULL,
+  updated_at        INTEGER NOT NULL,
+  finished_at       INTEGER
+);
+CREATE INDEX jobs_open ON jobs (firmware) WHERE finished_at IS NULL;
+-- Each device a job took in: its stage, state and the update or command carrying it.
+CREATE TABLE job_devices (
+  job         INTEGER NOT NULL,
+  device      INTEGER NOT NULL,
+  device_id   TEXT NOT NULL,
+  stage       INTEGER NOT NULL,
+  state       TEXT NOT NULL,
+  ref         TEXT,
+  reason      TEXT,
+  started_at  INTEGER,
+  finished_at INTEGER,
+  updated_at  INTEGER NOT NULL,
+  PRIMARY KEY (job, device)
+) WITHOUT ROWID;
+CREATE INDEX job_devices_id ON job_devices (job, device_id);
+CREATE INDEX job_devices_device ON job_devices (device);
+`,
+  },
 ];
 
 /** Brings `db` up to the newest migration; returns the versions applied. */

@@ -14,6 +14,7 @@ import * as devices from './devices.js';
 import { insertEvent, insertPresence, type NewEvent, type NewPresence } from './events.js';
 import * as firmware from './firmware.js';
 import * as integrators from './integrators.js';
+import * as jobs from './jobs.js';
 import * as modelProfiles from './model-profiles.js';
 import * as operators from './operators.js';
 import type { StoreOpArgs, StoreOpName, StoreOpResult } from './store.js';
@@ -51,6 +52,7 @@ export const ops = {
       db.prepare('DELETE FROM twins WHERE device = ?').run(d.rowid);
       db.prepare('DELETE FROM device_updates WHERE device = ?').run(d.rowid);
       db.prepare('DELETE FROM alarms WHERE device = ?').run(d.rowid);
+      db.prepare('DELETE FROM job_devices WHERE device = ?').run(d.rowid);
       return d;
     })();
     deleted.add(d.rowid);
@@ -119,6 +121,12 @@ export const ops = {
     webhooks.enqueueDeliveries(db, a),
   recordAttempt: ({ db }: OpContext, a: webhooks.DeliveryAttempt) => webhooks.recordAttempt(db, a),
   pruneDeliveries: ({ db }: OpContext, a: { before: number }) => webhooks.pruneDeliveries(db, a),
+
+  createJob: ({ db }: OpContext, j: jobs.NewJob) => jobs.createJob(db, j),
+  changeJob: ({ db }: OpContext, c: jobs.JobChange) => jobs.changeJob(db, c),
+  enrollJobDevices: ({ db }: OpContext, a: { job: number; devices: { device: number; deviceId: string; stage: number }[]; now: number }) =>
+    jobs.enrollJobDevices(db, a),
+  changeJobDevices: ({ db }: OpContext, a: { job: number; changes: jobs.JobDeviceChange[]; now: number }) => jobs.changeJobDevices(db, a),
 };
 
 export type Ops = typeof ops;

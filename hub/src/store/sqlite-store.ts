@@ -13,6 +13,7 @@ import { getDevice, listDevices } from './devices.js';
 import { listEvents, listPresence } from './events.js';
 import { type FirmwareRecord, firmwareChunk, getFirmware, getMeta, listFirmware } from './firmware.js';
 import { getIntegrator, listIntegrators } from './integrators.js';
+import * as jobs from './jobs.js';
 import { getModelProfile, listModelProfiles, type ModelProfileRecord } from './model-profiles.js';
 import { countOperators, getOperator, getSession, listAudit, listOperators } from './operators.js';
 import { Reader } from './reader.js';
@@ -235,6 +236,24 @@ export class SqliteStore<M = unknown> implements Store<M> {
   }
   async openDeviceUpdates(): Promise<DeviceUpdateRecord[]> {
     return openDeviceUpdates(this.reader.db);
+  }
+  async getJob(id: string): Promise<jobs.JobRecord | undefined> {
+    return jobs.getJob(this.reader.db, id);
+  }
+  async listJobs(q: { before?: number; limit: number }): Promise<jobs.JobRecord[]> {
+    return jobs.listJobs(this.reader.db, q);
+  }
+  async openJobs(): Promise<jobs.JobRecord[]> {
+    return jobs.openJobs(this.reader.db);
+  }
+  async jobCounts(job: number): Promise<jobs.JobCount[]> {
+    return jobs.jobCounts(this.reader.db, job);
+  }
+  async jobReasons(job: number): Promise<{ reason: string; n: number }[]> {
+    return jobs.jobReasons(this.reader.db, job);
+  }
+  async jobDevices(q: { job: number; state?: jobs.JobDeviceState; after?: string; limit: number }): Promise<jobs.JobDeviceRecord[]> {
+    return jobs.jobDevices(this.reader.db, q);
   }
   async getCommand(id: string): Promise<CommandRecord | undefined> {
     return getCommand(this.reader.db, id);

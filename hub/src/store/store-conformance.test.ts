@@ -54,7 +54,7 @@ async function wire(store: Store<Meta>): Promise<TelemetryService> {
   return telemetry;
 }
 
-/** Drops engine-assigned row ids (numbers under rowid, deviceRowid, id) so answers compare across engines. */
+/** Drops engine-assigned row ids (numbers under rowid, deviceRowid, id, device, firmware) so answers compare across engines. */
 function normal(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(normal);
   if (v instanceof Map) return new Map([...v].map(([k, x]) => [k, normal(x)]));
@@ -63,7 +63,7 @@ function normal(v: unknown): unknown {
   if (v === null || typeof v !== 'object') return v;
   const out: Record<string, unknown> = {};
   for (const [k, x] of Object.entries(v)) {
-    if ((k === 'rowid' || k === 'deviceRowid' || k === 'id') && typeof x === 'number') continue;
+    if ((k === 'rowid' || k === 'deviceRowid' || k === 'id' || k === 'device' || k === 'firmware') && typeof x === 'number') continue;
     out[k] = normal(x);
   }
   return out;
@@ -613,6 +613,81 @@ async function scenario(e: Engine): Promise<Record<string, unknown>> {
     (out.openAlarms as { info: AlarmInfo }[]).map((x) => x.info.id),
     ['al-3', 'al-4'],
   );
+  // Fleet jobs (docs/jobs.md): devices enrolled once; moves only from their `from` states;
+  // counts and reasons grouped; paging in device-id byte order; an image a job not over uses is not deleted.
+  const jobImage = await store.op('beginFirmware', { image: { ...image('9.5'), id: 'fw-9.5' }, staleBefore: 0 });
+  await store.op('finishFirmware', { image: jobImage.rowid, size: 0, sha256: new Uint8Array(32), signature: null });
+  const spec = { name: 'j', rollout: { stages: [{ percent: 50 }, { percent: 100 }] } };
+  out.jobCreated = await store.op('createJob', { id: 'j-1', spec, firmware: jobImage.rowid, createdAt: T0, createdBy: 'admin' });
+  const job = (out.jobCreated as { rowid: number }).rowid;
+  const enroll = [
+    { device: b.rowid, deviceId: 'dev-b', stage: 1 },
+    { device: a.rowid, deviceId: 'dev-a', stage: 0 },
+    { device: 999_999, deviceId: 'gone', stage: 1 },
+  ];
+  out.jobEnrolled = await store.op('enrollJobDevices', { job, devices: enroll, now: T0 });
+  out.jobEnrolledAgain = await store.op('enrollJobDevices', { job, devices: enroll.slice(0, 2), now: T0 + 1 });
+  out.jobMoved = await store.op('changeJobDevices', {
+    job,
+    changes: [
+      { device: a.rowid, from: ['pending'], state: 'in_progress', ref: 'u-x' },
+      { device: b.rowid, from: ['in_progress'], state: 'failed', reason: 'never started' },
+    ],
+    now: T0 + 2,
+  });
+  out.jobFinishedDevice = await store.op('changeJobDevices', {
+    job,
+    changes: [
+      { device: a.rowid, from: ['in_progress'], state: 'failed', reason: 'failed: install_failed' },
+      { device: b.rowid, from: ['pending'], state: 'skipped', reason: 'job cancelled' },
+    ],
+    now: T0 + 3,
+  });
+  out.jobCounts = await store.jobCounts(job);
+  out.jobReasons = await store.jobReasons(job);
+  out.jobPage = await store.jobDevices({ job, limit: 1 });
+  out.jobPage2 = await store.jobDevices({ job, after: 'dev-a', limit: 10 });
+  out.jobFailedOnly = await store.jobDevices({ job, state: 'failed', limit: 10 });
+  out.jobImageInUse = await code(store.op('deleteFirmware', { id: 'fw-9.5' }));
+  out.jobPaused = await store.op('changeJob', {
+    id: 'j-1',
+    from: ['running'],
+    state: 'paused',
+    reason: 'r',
+    acceptedFailed: 1,
+    now: T0 + 4,
+  });
+  out.jobNotFrom = await store.op('changeJob', { id: 'j-1', from: ['running'], state: 'waiting', now: T0 + 5 });
+  out.jobOpen = await store.openJobs();
+  out.jobCancelled = await store.op('changeJob', { id: 'j-1', state: 'cancelled', reason: 'by admin', now: T0 + 6 });
+  out.jobAfterFinal = await store.op('changeJob', { id: 'j-1', state: 'running', now: T0 + 7 });
+  out.jobUnknown = await code(store.op('changeJob', { id: 'j-none', state: 'paused', now: T0 + 8 }));
+  out.jobList = await store.listJobs({ limit: 10 });
+  out.jobImageFree = await store.op('deleteFirmware', { id: 'fw-9.5' });
+  assert.equal(out.jobEnrolled, 2, 'a deleted device is left out');
+  assert.equal(out.jobEnrolledAgain, 0);
+  assert.deepEqual(
+    (out.jobMoved as { deviceId: string; state: string }[]).map((d) => [d.deviceId, d.state]),
+    [['dev-a', 'in_progress']],
+  );
+  assert.deepEqual(out.jobCounts, [
+    { stage: 0, state: 'failed', n: 1 },
+    { stage: 1, state: 'skipped', n: 1 },
+  ]);
+  assert.deepEqual(
+    (out.jobPage as { deviceId: string }[]).map((d) => d.deviceId),
+    ['dev-a'],
+  );
+  assert.deepEqual(
+    (out.jobPage2 as { deviceId: string }[]).map((d) => d.deviceId),
+    ['dev-b'],
+  );
+  assert.equal(out.jobImageInUse, 'HUB_ERR_FIRMWARE_IN_USE');
+  assert.equal(out.jobNotFrom, null);
+  assert.equal((out.jobCancelled as { finishedAt: number }).finishedAt, T0 + 6);
+  assert.equal(out.jobAfterFinal, null);
+  assert.equal(out.jobUnknown, 'HUB_ERR_JOB_UNKNOWN');
+  assert.deepEqual(out.jobOpen && (out.jobOpen as { state: string }[]).map((j) => j.state), ['paused']);
 
   // Deleting a device takes its commands, twin, telemetry and history with it.
   out.deleted = await store.op('deleteDevice', { id: 'dev-a' });

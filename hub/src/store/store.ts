@@ -32,6 +32,7 @@ import type { EventQuery, NewEvent, NewPresence } from './events.js';
 import type { FirmwareRecord, NewFirmware } from './firmware.js';
 import type { IngestResult } from './ingest.js';
 import type { IntegratorAcl, IntegratorRecord } from './integrators.js';
+import type { JobChange, JobCount, JobDeviceChange, JobDeviceRecord, JobDeviceState, JobRecord, NewJob } from './jobs.js';
 import type { ModelProfileRecord } from './model-profiles.js';
 import type { AuditEntry, AuditRecord, OperatorPatch, OperatorRecord, SessionRecord } from './operators.js';
 import type { Points, PointValue } from './telemetry/blocks.js';
@@ -60,6 +61,12 @@ export type {
   IngestResult,
   IntegratorAcl,
   IntegratorRecord,
+  JobChange,
+  JobCount,
+  JobDeviceChange,
+  JobDeviceRecord,
+  JobDeviceState,
+  JobRecord,
   LatestPoint,
   ModelProfileRecord,
   NewAlarm,
@@ -69,6 +76,7 @@ export type {
   NewDeviceUpdate,
   NewEvent,
   NewFirmware,
+  NewJob,
   NewPresence,
   OperatorPatch,
   OperatorRecord,
@@ -178,6 +186,15 @@ export interface StoreOps {
   recordAttempt: (args: DeliveryAttempt) => void;
   /** Removes finished deliveries that finished before `before`; how many. */
   pruneDeliveries: (args: { before: number }) => number;
+
+  /** Creates a fleet job, running, in stage 0 (docs/jobs.md). */
+  createJob: (args: NewJob) => JobRecord;
+  /** JobUnknown; null when the job is over or not in a `from` state. */
+  changeJob: (args: JobChange) => JobRecord | null;
+  /** Takes devices into a job as pending (deleted devices and devices it holds already are left out); resolves to how many were new. */
+  enrollJobDevices: (args: { job: number; devices: { device: number; deviceId: string; stage: number }[]; now: number }) => number;
+  /** Moves a job's devices (each only from its `from` states, or from any open state); resolves to the rows that moved. */
+  changeJobDevices: (args: { job: number; changes: JobDeviceChange[]; now: number }) => JobDeviceRecord[];
 }
 
 export type StoreOpName = keyof StoreOps;
@@ -304,6 +321,17 @@ export interface StoreReads {
   listDeviceUpdates(device: number, limit: number): Promise<DeviceUpdateRecord[]>;
   /** Every update not over, oldest first. */
   openDeviceUpdates(): Promise<DeviceUpdateRecord[]>;
+  getJob(id: string): Promise<JobRecord | undefined>;
+  /** Newest first; `before` a job rowid, for paging. */
+  listJobs(q: { before?: number; limit: number }): Promise<JobRecord[]>;
+  /** Jobs not over, oldest first (what the scheduler resumes). */
+  openJobs(): Promise<JobRecord[]>;
+  /** Devices per stage and state. */
+  jobCounts(job: number): Promise<JobCount[]>;
+  /** Reasons of failed, cancelled and skipped devices, most frequent first. */
+  jobReasons(job: number): Promise<{ reason: string; n: number }[]>;
+  /** A job's devices in device-id byte order after `after`. */
+  jobDevices(q: { job: number; state?: JobDeviceState; after?: string; limit: number }): Promise<JobDeviceRecord[]>;
   getCommand(id: string): Promise<CommandRecord | undefined>;
   /** A device's commands, newest first. */
   listCommands(q: CommandQuery): Promise<CommandRecord[]>;

@@ -131,7 +131,8 @@ export class UpdateService {
 
   // ---- the API -------------------------------------------------------------------
 
-  async create(requester: Requester, deviceId: string, firmwareId: string): Promise<UpdateInfo> {
+  /** `forJob`: the fleet job (jobs/scheduler.ts) creating it, with the update id it chose ahead (so a retry after a crash finds it). */
+  async create(requester: Requester, deviceId: string, firmwareId: string, forJob?: { job: string; id: string }): Promise<UpdateInfo> {
     const entry = this.fleet.get(deviceId);
     if (entry === undefined) throw new HubError(HubErrorCode.DeviceUnknown, `no device "${deviceId}"`);
     const image = await this.firmware.record(firmwareId);
@@ -145,10 +146,10 @@ export class UpdateService {
       throw new HubError(HubErrorCode.Validation, `firmware: the device already runs ${image.version}`, { field: 'firmware' });
     const now = Date.now();
     const update = await this.store.op('createDeviceUpdate', {
-      id: `u-${randomBytes(6).toString('hex')}`,
+      id: forJob?.id ?? newUpdateId(),
       device: r.rowid,
       firmware: image.rowid,
-      job: null,
+      job: forJob?.job ?? null,
       fromFw: r.firmware,
       toFw: image.version,
       createdAt: now,
@@ -460,6 +461,11 @@ export class UpdateService {
       this.log.error({ err, update: u.id }, 'could not record a firmware update timeout');
     }
   }
+}
+
+/** An update id as devices see it in UPDATE_OFFER: `u-` and 12 hex digits. */
+export function newUpdateId(): string {
+  return `u-${randomBytes(6).toString('hex')}`;
 }
 
 function infoOf(u: DeviceUpdateRecord, size: number | null): UpdateInfo {

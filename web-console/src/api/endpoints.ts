@@ -216,3 +216,55 @@ export function exportUrl(path: string, params: Record<string, string | number |
 export const hub = {
   stats: () => api<HubStats>('GET', '/hub/stats'),
 };
+
+/** A device's state in a fleet job (docs/jobs.md). */
+export type JobDeviceState = 'pending' | 'in_progress' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
+export type JobTally = Record<JobDeviceState, number>;
+
+export interface JobInfo {
+  id: string;
+  name: string;
+  state: 'running' | 'paused' | 'waiting' | 'completed' | 'cancelled' | 'aborted';
+  stage: number;
+  stages: number;
+  reason: string | null;
+  total: number;
+  counts: JobTally;
+  byStage: (JobTally & { stage: number; percent: number })[];
+  reasons: { reason: string; n: number }[];
+  spec: { action: { type: string; name?: string; firmware?: string }; selection: Record<string, unknown> };
+  createdAt: number;
+  createdBy: string;
+  updatedAt: number;
+  finishedAt: number | null;
+}
+
+export interface JobDevice {
+  device: string;
+  stage: number;
+  state: JobDeviceState;
+  ref: string | null;
+  reason: string | null;
+  startedAt: number | null;
+  finishedAt: number | null;
+}
+
+export interface FirmwareImage {
+  id: string;
+  model: string;
+  version: string;
+  size: number;
+  /** Hex; null while uploading. */
+  sha256: string | null;
+  status: 'uploading' | 'ready';
+}
+
+export const jobs = {
+  list: () => api<{ jobs: JobInfo[] }>('GET', '/jobs?limit=100'),
+  get: (id: string) => api<JobInfo>('GET', `/jobs/${enc(id)}`),
+  devices: (id: string, after?: string) => api<{ devices: JobDevice[] }>('GET', `/jobs/${enc(id)}/devices${query({ after, limit: 200 })}`),
+  preview: (spec: unknown) => api<{ count: number; online: number; sample: string[] }>('POST', '/jobs/preview', { body: spec }),
+  create: (spec: unknown) => api<JobInfo>('POST', '/jobs', { body: spec }),
+  act: (id: string, verb: 'pause' | 'resume' | 'approve' | 'cancel') => api<JobInfo>('POST', `/jobs/${enc(id)}/${verb}`),
+  firmware: () => api<{ firmware: FirmwareImage[] }>('GET', '/firmware'),
+};

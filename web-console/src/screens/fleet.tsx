@@ -28,6 +28,7 @@ import {
 } from '../lib/fleet-query.ts';
 import { ago } from '../lib/format.ts';
 import { useChannelState, useNow, useSubscribe } from '../lib/hooks.ts';
+import { setJobSelection } from '../lib/job-selection.ts';
 import { pure } from '../lib/pure.ts';
 import { Link, navigate, useLocation } from '../lib/router.tsx';
 import { useTitle } from '../lib/title.ts';
@@ -108,8 +109,38 @@ export function Fleet() {
   const counts = useMemo(() => countByStatus(fleet.values()), [fleet.version]);
 
   const [valuesError, setValuesError] = useState<unknown>(undefined);
+  const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
+  const onToggle = useCallback(
+    (id: string) =>
+      setSelected((s) => {
+        const n = new Set(s);
+        if (n.has(id)) n.delete(id);
+        else n.add(id);
+        return n;
+      }),
+    [],
+  );
+  const newJob = (chosen: readonly string[]) => {
+    setJobSelection(chosen);
+    navigate('/jobs/new?from=fleet');
+  };
   return (
-    <FleetView {...{ query, ids, now, state, counts, canProvision, metrics, scope, range, onRange, valuesError }}>
+    <FleetView {...{ query, ids, now, state, counts, canProvision, metrics, scope, range, onRange, valuesError, selected, onToggle }}>
+      {canProvision && ids.length > 0 ? (
+        <span class="row" data-testid="bulk">
+          <button type="button" class="btn" disabled={selected.size === 0} onClick={() => newJob([...selected])}>
+            New job for {selected.size} selected
+          </button>
+          <button type="button" class="btn" onClick={() => newJob(ids)}>
+            New job for all {ids.length} matching
+          </button>
+          {selected.size > 0 ? (
+            <button type="button" class="btn" onClick={() => setSelected(new Set())}>
+              Clear selection
+            </button>
+          ) : null}
+        </span>
+      ) : null}
       {withValues ? <ValueFeed ids={ids} range={range} onError={setValuesError} /> : null}
       <MetricPicker
         available={() => latest.metricsOf(ids)}
@@ -142,6 +173,8 @@ function FleetView({
   metrics,
   onRange,
   valuesError,
+  selected,
+  onToggle,
   children,
 }: {
   query: FleetQuery;
@@ -155,6 +188,8 @@ function FleetView({
   range: [number, number];
   onRange: (a: number, b: number) => void;
   valuesError: unknown;
+  selected: ReadonlySet<string>;
+  onToggle: (id: string) => void;
   children: preact.ComponentChildren;
 }) {
   const { fleet, latest } = useApp();
@@ -252,7 +287,16 @@ function FleetView({
               return d === undefined ? (
                 <span key={id} />
               ) : (
-                <DeviceRow key={id} d={d} now={now} metrics={metrics} latest={latest} lv={latest.deviceVersion(id)} />
+                <DeviceRow
+                  key={id}
+                  d={d}
+                  now={now}
+                  metrics={metrics}
+                  latest={latest}
+                  lv={latest.deviceVersion(id)}
+                  selected={selected.has(id)}
+                  onToggle={canProvision ? onToggle : undefined}
+                />
               );
             }}
             onRange={onRange}
@@ -294,6 +338,8 @@ const DeviceRow = pure(function DeviceRow({
   now,
   metrics,
   latest,
+  selected,
+  onToggle,
 }: {
   d: DeviceInfo;
   now: number;
@@ -301,6 +347,9 @@ const DeviceRow = pure(function DeviceRow({
   latest: LatestStore;
   /** The device's values' version: the row re-renders when they change. */
   lv: number;
+  /** Chosen for a new job (operators only: `onToggle` set). */
+  selected: boolean;
+  onToggle: ((id: string) => void) | undefined;
 }) {
   return (
     <Link
@@ -310,6 +359,18 @@ const DeviceRow = pure(function DeviceRow({
       style={{ color: 'inherit', textDecoration: 'none' }}
     >
       <span class="cell">
+        {onToggle ? (
+          <input
+            type="checkbox"
+            aria-label={`Select ${d.id} for a job`}
+            checked={selected}
+            // Inside the row's link: the box toggles, the link does not follow.
+            onClick={(e) => {
+              e.stopPropagation();
+              onToggle(d.id);
+            }}
+          />
+        ) : null}
         <DeviceStatusBadge status={deviceStatus(d)} />
       </span>
       <span class="cell mono">{d.id}</span>

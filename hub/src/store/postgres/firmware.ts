@@ -108,6 +108,9 @@ export async function deleteFirmware(db: Queryable, id: string): Promise<Firmwar
   ).rows[0]?.n;
   if (using !== undefined && using > 0)
     throw new HubError(HubErrorCode.FirmwareInUse, `firmware "${id}" is being installed on ${using} device(s)`);
+  // A fleet job not over will offer it to more devices (docs/jobs.md).
+  const job = (await db.query<{ id: string }>('SELECT id FROM jobs WHERE firmware = $1 AND finished_at IS NULL', [r.rowid])).rows[0];
+  if (job !== undefined) throw new HubError(HubErrorCode.FirmwareInUse, `firmware "${id}" is used by job ${job.id}, which is not over`);
   await removeImage(db, r.rowid);
   return toRecord(r);
 }

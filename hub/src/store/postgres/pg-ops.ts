@@ -10,6 +10,7 @@ import * as deviceUpdates from './device-updates.js';
 import * as devices from './devices.js';
 import { insertEvent, insertPresence } from './events.js';
 import * as firmware from './firmware.js';
+import * as jobs from './jobs.js';
 import * as modelProfiles from './model-profiles.js';
 import * as operators from './operators.js';
 import type { Client } from './pool.js';
@@ -71,4 +72,9 @@ export const pgOps: PgOps = {
   enqueueDeliveries: (c, a) => webhooks.enqueueDeliveries(c, a),
   recordAttempt: (c, a) => webhooks.recordAttempt(c, a),
   pruneDeliveries: (c, a) => webhooks.pruneDeliveries(c, a),
+
+  createJob: (c, j) => jobs.createJob(c, j),
+  changeJob: (c, a) => jobs.changeJob(c, a),
+  enrollJobDevices: (c, a) => jobs.enrollJobDevices(c, a),
+  changeJobDevices: (c, a) => jobs.changeJobDevices(c, a),
 };

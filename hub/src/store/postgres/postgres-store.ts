@@ -10,6 +10,7 @@ import { EventEmitter } from 'node:events';
 import type { ResolvedRecord } from '@halyard/firmware-protocol';
 import { HubError, HubErrorCode } from '../../errors.js';
 import type { AlarmQuery } from '../alarms.js';
+import type { JobDeviceState } from '../jobs.js';
 import type {
   BatchOutcome,
   CommandQuery,
@@ -36,6 +37,7 @@ import * as events from './events.js';
 import * as firmware from './firmware.js';
 import { GroupCommitLanes, type Pending } from './group-commit.js';
 import { applyBatch } from './ingest.js';
+import * as jobs from './jobs.js';
 import { migrate } from './migrate.js';
 import * as modelProfiles from './model-profiles.js';
 import * as operators from './operators.js';
@@ -480,6 +482,24 @@ export class PostgresStore<M = unknown> extends EventEmitter<StoreEvents<M>> imp
   }
   openDeviceUpdates() {
     return this.read('listing open device updates', () => deviceUpdates.openDeviceUpdates(this.pool));
+  }
+  getJob(id: string) {
+    return this.read('reading a job', () => jobs.getJob(this.pool, id));
+  }
+  listJobs(q: { before?: number; limit: number }) {
+    return this.read('listing jobs', () => jobs.listJobs(this.pool, q));
+  }
+  openJobs() {
+    return this.read('listing open jobs', () => jobs.openJobs(this.pool));
+  }
+  jobCounts(job: number) {
+    return this.read('counting a job', () => jobs.jobCounts(this.pool, job));
+  }
+  jobReasons(job: number) {
+    return this.read('reading a job', () => jobs.jobReasons(this.pool, job));
+  }
+  jobDevices(q: { job: number; state?: JobDeviceState; after?: string; limit: number }) {
+    return this.read("listing a job's devices", () => jobs.jobDevices(this.pool, q));
   }
   getCommand(id: string) {
     return this.read('reading a command', () => commands.getCommand(this.pool, id));

@@ -18,6 +18,7 @@ import { EventsTab } from './events-tab.tsx';
 import { PresenceTab } from './presence-tab.tsx';
 import { TelemetryTab } from './telemetry-tab.tsx';
 import { TwinTab } from './twin-tab.tsx';
+import { UpdatesTab } from './updates-tab.tsx';
 
 const TABS: [string, string, 'viewer' | 'operator'][] = [
   ['telemetry', 'Telemetry', 'viewer'],
@@ -26,6 +27,7 @@ const TABS: [string, string, 'viewer' | 'operator'][] = [
   ['events', 'Events', 'viewer'],
   ['alarms', 'Alarms', 'viewer'],
   ['presence', 'Presence', 'viewer'],
+  ['updates', 'Updates', 'viewer'],
   ['credentials', 'Credentials', 'operator'],
 ];
 
@@ -115,6 +117,7 @@ export function DevicePage({ id, tab }: { id: string; tab: string }) {
       {tab === 'events' ? <EventsTab id={id} /> : null}
       {tab === 'presence' ? <PresenceTab id={id} /> : null}
       {tab === 'alarms' ? <AlarmsTab id={id} /> : null}
+      {tab === 'updates' ? <UpdatesTab id={id} /> : null}
       {tab === 'credentials' && canOperate ? <CredentialsTab device={d} /> : null}
       {!tabs.some(([key]) => key === tab) ? <p>No section "{tab}" here.</p> : null}
     </>

@@ -1,0 +1,113 @@
+// Fleet jobs through the API and MQTT (docs/jobs.md), with protocol-level test
+// devices: a desired-state patch job reaches offline devices too and completes; a
+// command job started one device at a time is cancelled (the command in progress is
+// cancelled, the devices not started are skipped); every change is on MQTT
+// (`halyard/jobs/{id}/status` retained, `halyard/devices/{id}/jobs/{job}`).
+
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { MessageType } from '@halyard/firmware-protocol';
+import { TestDevice } from './helpers/device.js';
+import { eventually } from './helpers/eventually.js';
+import { startTestHub, type TestHub } from './helpers/hub.js';
+import { createIntegrator, TestMqtt } from './helpers/mqtt.js';
+
+describe('fleet jobs over the API and MQTT', () => {
+  let t: TestHub;
+  let mqtt: TestMqtt;
+  const devices: TestDevice[] = [];
+
+  before(async () => {
+    t = await startTestHub();
+    const tokens: string[] = [];
+    for (const id of ['job-a', 'job-b', 'job-c', 'job-d']) tokens.push(await t.api.provision(id, { tags: ['j'] }));
+    // job-d stays offline.
+    for (const token of tokens.slice(0, 3)) devices.push(await TestDevice.connect(t.ws, token));
+    await createIntegrator(t.api, 'watch', 'watch-password-1');
+    mqtt = await TestMqtt.connect(`mqtt://127.0.0.1:${t.hub.mqttPort}`, { username: 'watch', password: 'watch-password-1' });
+    await mqtt.subscribe('halyard/jobs/#', 'halyard/devices/+/jobs/#');
+  });
+  after(async () => {
+    for (const d of devices) d.ws.close();
+    await mqtt.close();
+    await t.close();
+  });
+
+  it('refuses a bad spec with the field named, and an unknown job', async () => {
+    const bad = await t.api.post('/jobs', {
+      action: { type: 'command', name: 'x' },
+      selection: {},
+      rollout: { stages: [{ percent: 50 }] },
+    });
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body.error.field, 'rollout.stages');
+    const noImage = await t.api.post('/jobs', { action: { type: 'update', firmware: 'fw-none' }, selection: {} });
+    assert.equal(noImage.status, 404);
+    assert.equal((await t.api.get('/jobs/j-000000000000')).status, 404);
+    assert.equal((await t.api.get('/jobs/j-000000000000')).body.error.code, 'HUB_ERR_JOB_UNKNOWN');
+  });
+
+  it('a desired-state patch job reaches every selected device, online or not, and completes', async () => {
+    const preview = await t.api.post('/jobs/preview', { action: { type: 'desired', patch: { mode: 'eco' } }, selection: { tags: ['j'] } });
+    assert.deepEqual([preview.body.count, preview.body.online], [4, 3]);
+    const r = await t.api.post('/jobs', { name: 'eco', action: { type: 'desired', patch: { mode: 'eco' } }, selection: { tags: ['j'] } });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    const id = r.body.id as string;
+    const done = await eventually(async () => {
+      const j = (await t.api.get(`/jobs/${id}`)).body;
+      return j.state === 'completed' ? j : undefined;
+    }, 'the job to complete');
+    assert.equal(done.counts.succeeded, 4);
+    assert.equal((await t.api.get('/devices/job-d/twin')).body.desired.mode, 'eco');
+    // The online devices got DESIRED.
+    await devices[0]?.until(() => devices[0]?.received.some((m) => m.type === MessageType.Desired) ?? false, 'DESIRED');
+    const status = await mqtt.next(`halyard/jobs/${id}/status`, (m) => JSON.parse(m.text).state === 'completed');
+    assert.equal(JSON.parse(status.text).counts.succeeded, 4);
+    const perDevice = await mqtt.next(`halyard/devices/job-d/jobs/${id}`, (m) => JSON.parse(m.text).state === 'succeeded');
+    assert.equal(JSON.parse(perDevice.text).job, id);
+    // Retained: a client subscribing later gets the job's last status.
+    const late = await TestMqtt.connect(`mqtt://127.0.0.1:${t.hub.mqttPort}`, { username: 'watch', password: 'watch-password-1' });
+    try {
+      await late.subscribe(`halyard/jobs/${id}/status`);
+      const kept = await late.next(`halyard/jobs/${id}/status`);
+      assert.equal(JSON.parse(kept.text).state, 'completed');
+    } finally {
+      await late.close();
+    }
+  });
+
+  it('cancelling a command job cancels the command in progress and skips the devices not started', async () => {
+    const spec = {
+      action: { type: 'command', name: 'calibrate', params: { n: 1 }, ttl: '1m', timeout: '1m' },
+      selection: { tags: ['j'], status: 'online' },
+      rollout: { maxInProgress: 1 },
+    };
+    const r = await t.api.post('/jobs', spec);
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    const id = r.body.id as string;
+    // job-a (first in id order) gets the command; nobody answers it.
+    const a = devices[0] as TestDevice;
+    await a.waitFor((m) => m.type === MessageType.Command && (m as { name: string }).name === 'calibrate');
+    const running = (await t.api.get(`/jobs/${id}`)).body;
+    assert.deepEqual([running.counts.in_progress, running.counts.pending], [1, 2]);
+    const cancelled = await t.api.post(`/jobs/${id}/cancel`);
+    assert.equal(cancelled.status, 200);
+    assert.equal(cancelled.body.state, 'cancelled');
+    const end = await eventually(async () => {
+      const j = (await t.api.get(`/jobs/${id}`)).body;
+      return j.counts.pending === 0 && j.counts.in_progress === 0 ? j : undefined;
+    }, 'every device settled');
+    assert.deepEqual([end.counts.cancelled, end.counts.skipped], [1, 2]);
+    assert.deepEqual(end.reasons, [
+      { reason: 'job cancelled', n: 2 },
+      { reason: 'cancelled', n: 1 },
+    ]);
+    const list = (await t.api.get(`/jobs/${id}/devices`)).body.devices as { device: string; state: string; ref: string | null }[];
+    const first = list.find((d) => d.device === 'job-a');
+    assert.equal(first?.state, 'cancelled');
+    assert.equal((await t.api.get(`/commands/${first?.ref}`)).body.state, 'cancelled');
+    assert.equal((await t.api.post(`/jobs/${id}/resume`)).status, 409);
+    const jobs = (await t.api.get('/jobs')).body.jobs as { id: string }[];
+    assert.equal(jobs[0]?.id, id, 'newest first');
+  });
+});

@@ -1,0 +1,442 @@
+// Fleet jobs (docs/jobs.md): the list, a job's page (progress by stage and state,
+// failure reasons grouped, its devices linking to each device, pause / resume /
+// approve / cancel), and the "new job" form (what, which devices with the fleet
+// table's filters and a live count, rollout controls). Jobs have no live stream on
+// the console channel yet: an open job's page re-reads it every second.
+
+import { useEffect, useState } from 'preact/hooks';
+import { type FirmwareImage, type JobDevice, type JobInfo, jobs as jobsApi } from '../api/endpoints.ts';
+import { Empty } from '../components/empty.tsx';
+import { ErrorText } from '../components/error-text.tsx';
+import { Field } from '../components/field.tsx';
+import { jobSelection } from '../lib/job-selection.ts';
+import { Link, navigate, useLocation } from '../lib/router.tsx';
+import { useTitle } from '../lib/title.ts';
+import { useCan } from '../state/app-context.ts';
+
+const STATES = ['pending', 'in_progress', 'succeeded', 'failed', 'skipped', 'cancelled'] as const;
+const LABEL: Record<(typeof STATES)[number], string> = {
+  pending: 'pending',
+  in_progress: 'in progress',
+  succeeded: 'succeeded',
+  failed: 'failed',
+  skipped: 'skipped',
+  cancelled: 'cancelled',
+};
+
+function what(j: JobInfo): string {
+  const a = j.spec.action;
+  return a.type === 'update' ? `update to ${a.firmware}` : a.type === 'command' ? `command ${a.name}` : 'desired patch';
+}
+
+export function JobsScreen() {
+  useTitle('Jobs');
+  const can = useCan('operator');
+  const [list, setList] = useState<JobInfo[] | undefined>(undefined);
+  const [error, setError] = useState<unknown>(undefined);
+  useEffect(() => {
+    let live = true;
+    const load = () =>
+      jobsApi.list().then(
+        (r) => live && setList(r.jobs),
+        (err: unknown) => live && setError(err),
+      );
+    void load();
+    const t = setInterval(load, 2_000);
+    return () => {
+      live = false;
+      clearInterval(t);
+    };
+  }, []);
+  return (
+    <>
+      <h1>Jobs</h1>
+      {can ? (
+        <p>
+          <Link class="btn" href="/jobs/new">
+            New job
+          </Link>
+        </p>
+      ) : null}
+      <ErrorText error={error} />
+      {list !== undefined && list.length === 0 ? (
+        <Empty title="No jobs yet">A job updates firmware, sends a command or patches desired state on many devices, in stages.</Empty>
+      ) : null}
+      {list !== undefined && list.length > 0 ? (
+        <table class="table" data-testid="jobs">
+          <thead>
+            <tr>
+              <th>Job</th>
+              <th>What</th>
+              <th>State</th>
+              <th>Stage</th>
+              <th>Succeeded</th>
+              <th>Failed</th>
+              <th>In progress</th>
+              <th>Pending</th>
+              <th>By</th>
+            </tr>
+          </thead>
+          <tbody>
+            {list.map((j) => (
+              <tr key={j.id}>
+                <td>
+                  <Link href={`/jobs/${j.id}`}>{j.name || j.id}</Link>
+                </td>
+                <td>{what(j)}</td>
+                <td>{j.state}</td>
+                <td>
+                  {j.stage}/{j.stages}
+                </td>
+                <td>{j.counts.succeeded}</td>
+                <td>{j.counts.failed}</td>
+                <td>{j.counts.in_progress}</td>
+                <td>{j.counts.pending}</td>
+                <td>{j.createdBy}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : null}
+    </>
+  );
+}
+
+export function JobScreen({ id }: { id: string }) {
+  useTitle(`Job ${id}`);
+  const can = useCan('operator');
+  const [job, setJob] = useState<JobInfo | undefined>(undefined);
+  const [devices, setDevices] = useState<JobDevice[]>([]);
+  const [more, setMore] = useState(false);
+  const [error, setError] = useState<unknown>(undefined);
+  const [busy, setBusy] = useState(false);
+  useEffect(() => {
+    let live = true;
+    const load = async () => {
+      try {
+        const j = await jobsApi.get(id);
+        const d = await jobsApi.devices(id);
+        if (!live) return;
+        setJob(j);
+        setDevices((old) => (old.length > d.devices.length ? [...d.devices, ...old.slice(d.devices.length)] : d.devices));
+        setMore((m) => m || d.devices.length === 200);
+        setError(undefined);
+      } catch (err) {
+        if (live) setError(err);
+      }
+    };
+    void load();
+    const t = setInterval(load, 1_000);
+    return () => {
+      live = false;
+      clearInterval(t);
+    };
+  }, [id]);
+  if (job === undefined) return <ErrorText error={error} />;
+  const act = async (verb: 'pause' | 'resume' | 'approve' | 'cancel') => {
+    if (verb === 'cancel' && !confirm(`Cancel ${job.name || job.id}? Devices not started are skipped.`)) return;
+    setBusy(true);
+    try {
+      setJob(await jobsApi.act(id, verb));
+      setError(undefined);
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const open = job.state === 'running' || job.state === 'paused' || job.state === 'waiting';
+  return (
+    <>
+      <h1>
+        {job.name || job.id} <span class="muted">{what(job)}</span>
+      </h1>
+      <p data-testid="job-state">
+        <strong>{job.state}</strong>, stage {job.stage} of {job.stages}, {job.total} devices
+        {job.reason ? ` — ${job.reason}` : ''}
+      </p>
+      {can && open ? (
+        <p class="row">
+          {job.state === 'running' ? (
+            <button type="button" class="btn" disabled={busy} onClick={() => act('pause')}>
+              Pause
+            </button>
+          ) : null}
+          {job.state === 'paused' ? (
+            <button type="button" class="btn" disabled={busy} onClick={() => act('resume')}>
+              Resume
+            </button>
+          ) : null}
+          {job.state === 'waiting' || job.state === 'paused' ? (
+            <button type="button" class="btn" disabled={busy} onClick={() => act('approve')}>
+              Approve
+            </button>
+          ) : null}
+          <button type="button" class="btn danger" disabled={busy} onClick={() => act('cancel')}>
+            Cancel job
+          </button>
+        </p>
+      ) : null}
+      <ErrorText error={error} />
+      <table class="table" data-testid="job-stages">
+        <thead>
+          <tr>
+            <th>Stage</th>
+            {STATES.map((s) => (
+              <th key={s}>{LABEL[s]}</th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {job.byStage.map((s) => (
+            <tr key={s.stage} aria-current={s.stage === job.stage ? 'step' : undefined}>
+              <td>
+                {s.stage} (to {s.percent}%)
+              </td>
+              {STATES.map((st) => (
+                <td key={st}>{s[st]}</td>
+              ))}
+            </tr>
+          ))}
+          <tr>
+            <th>All</th>
+            {STATES.map((st) => (
+              <th key={st}>{job.counts[st]}</th>
+            ))}
+          </tr>
+        </tbody>
+      </table>
+      {job.reasons.length > 0 ? (
+        <>
+          <h2>Why devices did not succeed</h2>
+          <ul data-testid="job-reasons">
+            {job.reasons.map((r) => (
+              <li key={r.reason}>
+                {r.reason}: {r.n}
+              </li>
+            ))}
+          </ul>
+        </>
+      ) : null}
+      <h2>Devices</h2>
+      <table class="table" data-testid="job-devices">
+        <thead>
+          <tr>
+            <th>Device</th>
+            <th>Stage</th>
+            <th>State</th>
+            <th>Reason</th>
+          </tr>
+        </thead>
+        <tbody>
+          {devices.map((d) => (
+            <tr key={d.device}>
+              <td>
+                <Link href={`/devices/${encodeURIComponent(d.device)}`}>{d.device}</Link>
+              </td>
+              <td>{d.stage}</td>
+              <td>{LABEL[d.state]}</td>
+              <td>{d.reason ?? ''}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {more ? (
+        <button
+          type="button"
+          class="btn"
+          onClick={async () => {
+            const last = devices[devices.length - 1]?.device;
+            const next = await jobsApi.devices(id, last);
+            setDevices((d) => [...d, ...next.devices]);
+            setMore(next.devices.length === 200);
+          }}
+        >
+          More devices
+        </button>
+      ) : null}
+    </>
+  );
+}
+
+/** The new-job form; the fleet table's filters arrive in the URL (/jobs/new?tag=&model=&status=&q=). */
+export function NewJobScreen() {
+  useTitle('New job');
+  const can = useCan('operator');
+  const { search } = useLocation();
+  const p = new URLSearchParams(search);
+  const [kind, setKind] = useState<'command' | 'desired' | 'update'>('command');
+  const [name, setName] = useState('');
+  const [command, setCommand] = useState('ping');
+  const [params, setParams] = useState('');
+  const [patch, setPatch] = useState('{}');
+  const [firmware, setFirmware] = useState('');
+  const [images, setImages] = useState<FirmwareImage[]>([]);
+  const [tag, setTag] = useState(p.get('tag') ?? '');
+  const [model, setModel] = useState(p.get('model') ?? '');
+  const [status, setStatus] = useState(p.get('status') === 'online' || p.get('status') === 'offline' ? (p.get('status') as string) : 'any');
+  const [q, setQ] = useState(p.get('q') ?? '');
+  // Devices chosen in the fleet table (checkboxes, or all the filter matched).
+  const [ids] = useState(() => (p.get('from') === 'fleet' ? jobSelection().join(',') : ''));
+  const [maxInProgress, setMax] = useState('100');
+  const [stages, setStages] = useState('100');
+  const [approveLast, setApproveLast] = useState(false);
+  const [success, setSuccess] = useState('90');
+  const [failure, setFailure] = useState('');
+  const [preview, setPreview] = useState<{ count: number; online: number } | undefined>(undefined);
+  const [error, setError] = useState<unknown>(undefined);
+  const [busy, setBusy] = useState(false);
+  useEffect(() => {
+    jobsApi.firmware().then(
+      (r) => setImages(r.firmware.filter((f) => f.status === 'ready')),
+      () => {},
+    );
+  }, []);
+
+  const json = (text: string): unknown => (text.trim() === '' ? undefined : JSON.parse(text));
+  const spec = (): unknown => {
+    const percents = stages
+      .split(',')
+      .map((s) => Number(s.trim()))
+      .filter((n) => n > 0);
+    return {
+      name,
+      action:
+        kind === 'command'
+          ? { type: 'command', name: command, ...(params.trim() ? { params: json(params) } : {}) }
+          : kind === 'desired'
+            ? { type: 'desired', patch: json(patch) ?? {} }
+            : { type: 'update', firmware },
+      selection: {
+        ...(ids ? { devices: ids.split(',') } : {}),
+        ...(tag ? { tags: [tag] } : {}),
+        ...(model ? { model } : {}),
+        ...(q ? { q } : {}),
+        status,
+      },
+      rollout: {
+        maxInProgress: Number(maxInProgress),
+        stages: percents.map((percent, i) => ({ percent, approval: approveLast && i === percents.length - 1 && i > 0 })),
+        successThreshold: Number(success) / 100,
+        failureThreshold: failure ? { ratio: Number(failure) / 100, action: 'pause' } : null,
+      },
+    };
+  };
+  // The live count of devices the selection takes in now.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the spec is rebuilt from these fields
+  useEffect(() => {
+    const t = setTimeout(() => {
+      let s: unknown;
+      try {
+        s = spec();
+      } catch {
+        return;
+      }
+      jobsApi.preview(s).then(setPreview, () => setPreview(undefined));
+    }, 200);
+    return () => clearTimeout(t);
+  }, [kind, firmware, tag, model, status, q, ids]);
+
+  if (!can) return <p>Creating jobs needs the operator role.</p>;
+  return (
+    <>
+      <h1>New job</h1>
+      <form
+        class="panel form"
+        onSubmit={async (e) => {
+          e.preventDefault();
+          setBusy(true);
+          setError(undefined);
+          try {
+            const j = await jobsApi.create(spec());
+            navigate(`/jobs/${j.id}`);
+          } catch (err) {
+            setError(err instanceof SyntaxError ? `JSON: ${err.message}` : err);
+          } finally {
+            setBusy(false);
+          }
+        }}
+      >
+        <Field label="Name">{(a) => <input {...a} value={name} onInput={(e) => setName(e.currentTarget.value)} />}</Field>
+        <Field label="What">
+          {(a) => (
+            <select {...a} value={kind} onChange={(e) => setKind(e.currentTarget.value as typeof kind)}>
+              <option value="command">Send a command</option>
+              <option value="desired">Patch desired state</option>
+              <option value="update">Update firmware</option>
+            </select>
+          )}
+        </Field>
+        {kind === 'command' ? (
+          <>
+            <Field label="Command">{(a) => <input {...a} value={command} onInput={(e) => setCommand(e.currentTarget.value)} />}</Field>
+            <Field label="Params (JSON)">
+              {(a) => <textarea {...a} value={params} onInput={(e) => setParams(e.currentTarget.value)} />}
+            </Field>
+          </>
+        ) : null}
+        {kind === 'desired' ? (
+          <Field label="Desired patch (JSON merge patch)">
+            {(a) => <textarea {...a} value={patch} onInput={(e) => setPatch(e.currentTarget.value)} />}
+          </Field>
+        ) : null}
+        {kind === 'update' ? (
+          <Field label="Firmware image">
+            {(a) => (
+              <select {...a} value={firmware} onChange={(e) => setFirmware(e.currentTarget.value)}>
+                <option value="">choose an image</option>
+                {images.map((f) => (
+                  <option key={f.id} value={f.id}>
+                    {f.model} {f.version}
+                  </option>
+                ))}
+              </select>
+            )}
+          </Field>
+        ) : null}
+        <fieldset>
+          <legend>Devices</legend>
+          {ids ? <p>{ids.split(',').length} devices chosen in the fleet table.</p> : null}
+          <Field label="Tag">{(a) => <input {...a} value={tag} onInput={(e) => setTag(e.currentTarget.value)} />}</Field>
+          <Field label="Model">{(a) => <input {...a} value={model} onInput={(e) => setModel(e.currentTarget.value)} />}</Field>
+          <Field label="Search">{(a) => <input {...a} value={q} onInput={(e) => setQ(e.currentTarget.value)} />}</Field>
+          <Field label="Status">
+            {(a) => (
+              <select {...a} value={status} onChange={(e) => setStatus(e.currentTarget.value)}>
+                <option value="any">online or not</option>
+                <option value="online">online now</option>
+                <option value="offline">offline now</option>
+              </select>
+            )}
+          </Field>
+          <p data-testid="job-preview" aria-live="polite">
+            {preview === undefined ? '…' : `${preview.count} device${preview.count === 1 ? '' : 's'} (${preview.online} online now)`}
+          </p>
+        </fieldset>
+        <fieldset>
+          <legend>Rollout</legend>
+          <Field label="At most in progress">
+            {(a) => <input {...a} type="number" min="1" value={maxInProgress} onInput={(e) => setMax(e.currentTarget.value)} />}
+          </Field>
+          <Field label="Stages (cumulative %)" hint="e.g. 1, 10, 50, 100">
+            {(a) => <input {...a} value={stages} onInput={(e) => setStages(e.currentTarget.value)} />}
+          </Field>
+          <label>
+            <input type="checkbox" checked={approveLast} onChange={(e) => setApproveLast(e.currentTarget.checked)} /> The last stage waits
+            for approval
+          </label>
+          <Field label="Next stage when succeeded ≥ (%)">
+            {(a) => <input {...a} type="number" min="0" max="100" value={success} onInput={(e) => setSuccess(e.currentTarget.value)} />}
+          </Field>
+          <Field label="Pause when failed > (%)" hint="empty: never">
+            {(a) => <input {...a} type="number" min="0" max="100" value={failure} onInput={(e) => setFailure(e.currentTarget.value)} />}
+          </Field>
+        </fieldset>
+        <ErrorText error={error} />
+        <button type="submit" class="btn primary" disabled={busy}>
+          Start job
+        </button>
+      </form>
+    </>
+  );
+}

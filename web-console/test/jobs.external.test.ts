@@ -1,0 +1,115 @@
+// Fleet jobs in real headless Chromium against a real hub (docs/jobs.md): the new-job
+// form takes the fleet filters from the URL and counts the devices they take in; a
+// desired-patch job runs to completed on its page, whose devices link to each device;
+// a command job to devices that are offline waits with them pending and is paused,
+// resumed and cancelled with the page's buttons (those devices end skipped).
+
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { BrowserContext, Page } from 'playwright-core';
+import { type Api, type HubProcess, logIn, OUT, openPage, startConsoleHub, tearDown } from './e2e-support.ts';
+
+const WAIT = { timeout: 15_000 };
+
+describe('fleet jobs in the console', () => {
+  let hub: HubProcess;
+  let api: Api;
+  let context: BrowserContext;
+  let profile: string;
+  let page: Page;
+  const errors: string[] = [];
+
+  before(async () => {
+    ({ hub, api } = await startConsoleHub());
+    for (const id of ['pump-1', 'pump-2', 'pump-3']) await api.call('POST', '/devices', { id, tags: ['pumps'] });
+    await api.call('POST', '/devices', { id: 'fan-1', tags: ['fans'] });
+    ({ context, profile, page } = await openPage(errors));
+    await logIn(page, hub);
+  });
+
+  after(() => tearDown({ context, profile, hub }));
+
+  it('creates a desired-patch job from the fleet filters, follows it to completed and links to its devices', async () => {
+    await page.goto(`${hub.http}/jobs/new?tag=pumps`);
+    await page.locator('[data-testid="job-preview"]', { hasText: '3 devices (0 online now)' }).waitFor(WAIT);
+    await page.getByLabel('Name').fill('eco mode');
+    await page.getByLabel('What').selectOption('desired');
+    await page.getByLabel('Desired patch (JSON merge patch)').fill('{"mode": "eco"}');
+    await page.click('button:has-text("Start job")');
+    await page.locator('[data-testid="job-state"]', { hasText: 'completed' }).waitFor(WAIT);
+    const rows = page.locator('[data-testid="job-devices"] tbody tr');
+    assert.equal(await rows.count(), 3);
+    assert.match((await rows.first().textContent()) ?? '', /pump-1.*succeeded/);
+    await page.screenshot({ path: join(OUT, 'job-completed.png') });
+    await rows.first().locator('a').click();
+    await page.waitForURL(/\/devices\/pump-1/, WAIT);
+    const twin = (await api.call('GET', '/devices/pump-1/twin')) as { desired: { mode: string } };
+    assert.equal(twin.desired.mode, 'eco');
+  });
+
+  it('opens the job form from the fleet table: checked rows, or every device the filter matches', async () => {
+    await page.goto(`${hub.http}/fleet?q=tag:pumps`);
+    await page.locator('[data-device="pump-2"]').waitFor(WAIT);
+    await page.click('button:has-text("New job for all 3 matching")');
+    await page.waitForURL(/\/jobs\/new\?from=fleet/, WAIT);
+    await page.locator('[data-testid="job-preview"]', { hasText: '3 devices' }).waitFor(WAIT);
+    await page.goto(`${hub.http}/fleet`);
+    await page.locator('[data-device="fan-1"]').waitFor(WAIT);
+    await page.getByLabel('Select fan-1 for a job').check();
+    assert.match(page.url(), /\/fleet/, 'the box toggles, the row link does not follow');
+    await page.click('button:has-text("New job for 1 selected")');
+    await page.locator('[data-testid="job-preview"]', { hasText: '1 device (' }).waitFor(WAIT);
+    // A device page's Updates tab: nothing yet.
+    await page.goto(`${hub.http}/devices/fan-1/updates`);
+    await page.locator('text=No firmware updates yet').waitFor(WAIT);
+  });
+
+  it('uploads an image with its progress into the firmware library, by model, and shows the signing key', async () => {
+    const image = join(profile, 'relay-5.0.0.bin');
+    writeFileSync(image, Buffer.alloc(300_000, 7));
+    await page.goto(`${hub.http}/firmware`);
+    await page.getByLabel('Image file').setInputFiles(image);
+    await page.getByLabel('Model').fill('relay');
+    await page.getByLabel('Version').fill('5.0.0');
+    await page.click('button:has-text("Upload")');
+    const row = page.locator('[data-testid="firmware-relay"] tr', { hasText: '5.0.0' });
+    await row.waitFor(WAIT);
+    assert.match((await row.textContent()) ?? '', /300,000 B.*ready/);
+    await page.locator('[data-testid="signing-key"]', { hasText: 'BEGIN PUBLIC KEY' }).waitFor(WAIT);
+    const listed = (await api.call('GET', '/firmware?model=relay')) as { firmware: { version: string }[] };
+    assert.deepEqual(
+      listed.firmware.map((f) => f.version),
+      ['5.0.0'],
+    );
+    await page.screenshot({ path: join(OUT, 'firmware-library.png') });
+  });
+
+  it('pauses, resumes and cancels a command job with the page’s buttons', async () => {
+    await page.goto(`${hub.http}/jobs/new?tag=pumps`);
+    await page.locator('[data-testid="job-preview"]', { hasText: '3 devices' }).waitFor(WAIT);
+    await page.getByLabel('Command').fill('flush');
+    await page.click('button:has-text("Start job")');
+    const state = page.locator('[data-testid="job-state"]');
+    await state.locator('text=running').waitFor(WAIT);
+    await page.click('button:has-text("Pause")');
+    await state.locator('text=paused').waitFor(WAIT);
+    await page.click('button:has-text("Resume")');
+    await state.locator('text=running').waitFor(WAIT);
+    page.once('dialog', (d) => void d.accept());
+    await page.click('button:has-text("Cancel job")');
+    await state.locator('text=cancelled').waitFor(WAIT);
+    await page.locator('[data-testid="job-reasons"]', { hasText: 'job cancelled: 3' }).waitFor(WAIT);
+    await page.screenshot({ path: join(OUT, 'job-cancelled.png') });
+    await page.goto(`${hub.http}/jobs`);
+    await page.locator('[data-testid="jobs"] tbody tr').nth(1).waitFor(WAIT);
+    const audit = (await api.call('GET', '/audit?limit=50')) as { entries: { action: string }[] };
+    for (const a of ['job.create', 'job.pause', 'job.resume', 'job.cancel'])
+      assert.ok(
+        audit.entries.some((e) => e.action === a),
+        a,
+      );
+    assert.deepEqual(errors, []);
+  });
+});
