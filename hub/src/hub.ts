@@ -298,8 +298,11 @@ async function startDevices(
     },
     cluster?.ownership(host, async (id) => {
       const e = fleet.get(id);
-      // Series the device made on another node count toward its limit here too.
-      if (e !== undefined) await postgres?.reloadSeries(e.record.rowid);
+      if (e === undefined) return;
+      // Series the device made on another node count toward its limit here too, on
+      // every claim: the limit's count this node kept from an earlier visit is stale.
+      await postgres?.reloadSeries(e.record.rowid);
+      telemetry.seriesLimit.forget(e.record.rowid);
     }),
   );
   const deviceService = new DeviceService(store, fleet, gateway, { telemetry, commands }, metrics, bus, audit);
