@@ -135,6 +135,8 @@ export class FleetSync {
     if (rows.length > 0)
       await this.store
         .op('recordPresence', rows)
-        .catch((err: unknown) => this.log.error({ err, devices: rows.length }, 'cluster: could not record the presence of a gone node\'s devices'));
+        .catch((err: unknown) =>
+          this.log.error({ err, devices: rows.length }, "cluster: could not record the presence of a gone node's devices"),
+        );
   }
 }
