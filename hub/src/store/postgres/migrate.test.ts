@@ -24,7 +24,11 @@ describe('PostgreSQL store: migrations and partitions', () => {
     try {
       const [ra, rb] = await Promise.all([migrate(a), migrate(b)]);
       const all = PG_MIGRATIONS.map((m) => m.version);
-      assert.deepEqual([...ra, ...rb].sort(), all, 'every migration applied by exactly one of them');
+      assert.deepEqual(
+        [...ra, ...rb].sort((x, y) => x - y),
+        all,
+        'every migration applied by exactly one of them',
+      );
       const rows = await query<{ version: number }>(a, 'test', 'SELECT version FROM schema_migrations ORDER BY version');
       assert.deepEqual(
         rows.map((r) => r.version),

@@ -328,4 +328,14 @@ CREATE UNIQUE INDEX alarms_open ON alarms (rule, device) WHERE state <> 'cleared
 CREATE INDEX alarms_device ON alarms (device, rowid);
 `,
   },
+  {
+    // 8-10 are other work's (webhooks, rollups, fleet jobs) merged beside this one.
+    version: 11,
+    name: 'overdue commands index',
+    sql: `
+-- As ../migrations.ts version 14: the overdue-command sweep reads only overdue ones.
+CREATE INDEX commands_overdue ON commands ((CASE WHEN state = 'queued' THEN created_at + ttl ELSE coalesce(sent_at, created_at) + timeout END))
+  WHERE state IN ('queued', 'sent', 'accepted');
+`,
+  },
 ];
