@@ -5,12 +5,16 @@
 // /readyz, which a Redis outage leaves at 200, while /healthz says 503 for
 // monitoring), devices that connect meanwhile through HAProxy get WELCOME and their
 // ACKs, and once Redis is back the nodes announce their leases again. Nothing
-// acknowledged is lost or stored twice.
+// acknowledged is lost or stored twice. A device that moves to another node during
+// the outage is served there at once (no takeover without Redis), and once Redis is
+// back the session its lease does not name ends with 4409.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { CloseCode } from '@halyard/firmware-protocol';
 import { Redis } from 'ioredis';
 import { startTestCluster, type TestCluster } from './helpers/cluster.js';
+import { TestDevice } from './helpers/device.js';
 import { eventually } from './helpers/eventually.js';
 import { Api } from './helpers/hub.js';
 import { seededRandom, testSeed } from './helpers/random.js';
@@ -44,6 +48,13 @@ describe('a cluster whose Redis goes away', { timeout: 180_000 }, () => {
   async function get(i: number, path: string): Promise<{ status: number; body: any }> {
     const r = await fetch(`http://127.0.0.1:${c.nodes[i]?.hub.port}${path}`);
     return { status: r.status, body: await r.json() };
+  }
+
+  async function untilRedisSeen(up: boolean): Promise<void> {
+    await eventually(
+      async () => (await Promise.all(c.nodes.map((_, i) => get(i, '/healthz')))).every((h) => h.body.cluster.redis.up === up),
+      `every node seeing Redis ${up ? 'back' : 'away'}`,
+    );
   }
 
   function stream(list: ReliableDevice[], frames: number): void {
@@ -118,5 +129,38 @@ describe('a cluster whose Redis goes away', { timeout: 180_000 }, () => {
         `${d.id}: stored once each`,
       );
     }
+  });
+
+  it('a device that moves during the outage: served by both, then the session its lease does not name ends with 4409', async () => {
+    const token = await lb.provision('mover');
+    const port = (i: number) => `ws://127.0.0.1:${c.nodes[i]?.hub.port}`;
+    await c.redis.kill();
+    await untilRedisSeen(false);
+    const first = await TestDevice.connect(port(0), token);
+    await first.waitAck(first.telemetry([{ n: 'v', v: 1 }]));
+    // The new node cannot ask the old one to let go: it answers at once, acked read from PostgreSQL.
+    const second = await TestDevice.connect(port(1), token);
+    assert.equal(second.welcome?.acked, 1);
+    second.seq = 1;
+    await second.waitAck(second.telemetry([{ n: 'v', v: 2 }]));
+    assert.equal(first.closed, undefined, 'the old session stands meanwhile');
+
+    await c.redis.restart();
+    await untilRedisSeen(true);
+    // Each node announces its session's lease again; the one that finds the other's ends its own.
+    const closed = await Promise.race([first.waitClosed(20_000), second.waitClosed(20_000)]);
+    assert.equal(closed.code, CloseCode.Replaced);
+    const survivor = first.closed === undefined ? first : second;
+    assert.equal(survivor.closed, undefined, 'one session left');
+    survivor.seq = 2;
+    await survivor.waitAck(survivor.telemetry([{ n: 'v', v: 3 }]));
+    const r = await lb.get('/devices/mover/telemetry?name=v&from=0');
+    assert.deepEqual(
+      (r.body.series[0]?.points ?? []).map((p: { v: number }) => p.v),
+      [1, 2, 3],
+      'each frame stored once',
+    );
+    first.ws.terminate();
+    second.ws.terminate();
   });
 });
