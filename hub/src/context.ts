@@ -62,8 +62,14 @@ export interface HubContext {
   leadership: Leadership;
   /** This node in cluster mode (--cluster); undefined for a single hub. */
   cluster: ClusterInfo | undefined;
-  /** Why the hub is not healthy, if it is not. */
+  /** Why the hub is not healthy, if it is not (/healthz: every problem, for monitoring). */
   problems(): string[];
+  /**
+   * The problems among those that stop this node serving clients (/readyz, the load
+   * balancer's check): its storage unreachable or failing. A Redis outage is not one
+   * (docs/architecture.md § Cluster, degraded mode).
+   */
+  unready(): string[];
   /** Storage figures /healthz shows whether healthy or not. */
   storageHealth(): { quarantined: number; reachable?: boolean };
 }

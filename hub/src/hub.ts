@@ -310,8 +310,11 @@ async function startDevices(
     },
     cluster?.ownership(host, async (id) => {
       const e = fleet.get(id);
-      // Series the device made on another node count toward its limit here too.
-      if (e !== undefined) await postgres?.reloadSeries(e.record.rowid);
+      if (e === undefined) return;
+      // Series the device made on another node count toward its limit here too, on
+      // every claim: the limit's count this node kept from an earlier visit is stale.
+      await postgres?.reloadSeries(e.record.rowid);
+      telemetry.seriesLimit.forget(e.record.rowid);
     }),
   );
   const deviceService = new DeviceService(store, fleet, gateway, { telemetry, commands }, metrics, bus, audit);
@@ -388,6 +391,15 @@ function createContext(
   store.on('connection', (c) => {
     if (c.up) storeFailing = false;
   });
+  // What stops this node serving clients (the load balancer's /readyz); Redis is not among it.
+  const unready = (): string[] => {
+    const c = storage.connection;
+    if (c !== undefined && !c.up)
+      return [
+        `storage is unreachable since ${new Date(c.since).toISOString()} (${c.engine}: ${c.error ?? 'no answer'}): telemetry is not being acknowledged`,
+      ];
+    return storeFailing ? ['storage is failing: telemetry is not being acknowledged'] : [];
+  };
   return {
     config,
     log,
@@ -420,6 +432,7 @@ function createContext(
     audit,
     leadership,
     cluster,
+    unready,
     problems() {
       const p: string[] = [];
       const redis = cluster?.redis();
@@ -427,12 +440,7 @@ function createContext(
         p.push(
           `cluster: Redis is unreachable since ${new Date(redis.since).toISOString()} (${redis.error ?? 'no answer'}): live updates from other nodes are paused`,
         );
-      const c = storage.connection;
-      if (c !== undefined && !c.up)
-        p.push(
-          `storage is unreachable since ${new Date(c.since).toISOString()} (${c.engine}: ${c.error ?? 'no answer'}): telemetry is not being acknowledged`,
-        );
-      else if (storeFailing) p.push('storage is failing: telemetry is not being acknowledged');
+      p.push(...unready());
       if (gateway.storeBehind) p.push('storage is behind: device reads have been paused for 5 s or more');
       if (storage.maintenanceFailing >= MAINTENANCE_FAILING_AFTER)
         p.push(`storage maintenance is failing: ${storage.maintenanceFailing} steps in a row (compaction and retention are stalled)`);

@@ -73,11 +73,24 @@ function obey(d: TestDevice): void {
   });
 }
 
-/** One sample from a node's /metrics (0 when absent). */
+/** A sample's name and labels: `m{a="1"}` -> ['m', ['a="1"']]. */
+function parseSample(sample: string): [string, string[]] {
+  const brace = sample.indexOf('{');
+  if (brace < 0) return [sample, []];
+  return [sample.slice(0, brace), sample.slice(brace + 1, -1).split(',')];
+}
+
+/** One sample from a node's /metrics (0 when absent); the node's own label (every series carries it in cluster mode) need not be named. */
 async function metric(n: Node, sample: string): Promise<number> {
   const text = await fetch(`${n.http}/metrics`).then((r) => r.text());
-  const line = text.split('\n').find((l) => l.startsWith(`${sample} `));
-  return line === undefined ? 0 : Number(line.slice(sample.length + 1));
+  const [name, labels] = parseSample(sample);
+  for (const line of text.split('\n')) {
+    const space = line.lastIndexOf(' ');
+    if (space < 0 || line.startsWith('#')) continue;
+    const [lineName, lineLabels] = parseSample(line.slice(0, space));
+    if (lineName === name && labels.every((l) => lineLabels.includes(l))) return Number(line.slice(space + 1));
+  }
+  return 0;
 }
 
 async function points(api: Api, device: string, name: string): Promise<number[]> {

@@ -162,6 +162,10 @@ describe('PostgreSQL outages under a streaming hub', () => {
       );
       const reportedMs = performance.now() - wentDark;
       assert.match(down.problems.join(' '), /timeout|terminated/i, 'the reason says the server did not answer');
+      // The load balancer's check takes this hub out too (deploy/haproxy.cfg checks /readyz).
+      const ready = await fetch(`${http}/readyz`);
+      assert.equal(ready.status, 503);
+      assert.match(((await ready.json()) as { problems: string[] }).problems.join(' '), /storage is unreachable since .*postgres/);
       const ackedDark = devices.map((d) => d.ackedMax);
       await new Promise((r) => setTimeout(r, 1_000));
       assert.deepEqual(
@@ -173,6 +177,7 @@ describe('PostgreSQL outages under a streaming hub', () => {
       const back = performance.now();
       await eventually(async () => ((await health(http)).status === 200 ? true : undefined), '/healthz healthy again', 30_000);
       const healthyMs = performance.now() - back;
+      assert.equal((await fetch(`${http}/readyz`)).status, 200, '/readyz ready again');
       await eventually(async () => devices.every((d, i) => d.ackedMax > (ackedDark[i] as number)), 'ACKs resume', 30_000);
       assert.deepEqual(storageLines(hub).slice(linesBefore), ['storage unreachable', 'storage reachable again'], 'one line each way');
       streaming = false;

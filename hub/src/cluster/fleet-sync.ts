@@ -3,19 +3,19 @@
 // part of memory it concerns is read again from PostgreSQL (an operator's sessions,
 // a device's record); other nodes' presence marks their devices online here; and a
 // node that died without a word has its devices shown offline once their leases
-// lapse (LEASE_TTL_MS, SPEC.md §8.6), announced once in the cluster by whichever
-// node sees it first.
+// lapse (LEASE_TTL_MS, SPEC.md §8.6), announced and written to the presence history
+// once in the cluster, by whichever node sees it first.
 
 import type { BusEvents } from '../bus.js';
 import type { DeviceService } from '../devices/service.js';
 import type { DeviceEntry, Fleet } from '../fleet.js';
 import type { Logger } from '../log.js';
-import type { DeviceRecord } from '../store/store.js';
+import type { DeviceRecord, NewPresence, Store } from '../store/store.js';
 import type { ClusterBus } from './cluster-bus.js';
 import type { ClusterLink } from './link.js';
 import { LEASE_TTL_MS, RENEW_MS } from './ownership.js';
 
-export interface FleetSyncStore {
+export interface FleetSyncStore extends Pick<Store, 'op'> {
   getDevice(id: string): Promise<DeviceRecord | undefined>;
   /** One operator's record and sessions again (postgres-store.ts). */
   reloadOperator(username: string): Promise<void>;
@@ -113,6 +113,7 @@ export class FleetSync {
   private async expire(node: string, entries: DeviceEntry[]): Promise<void> {
     const leases = await this.link.cmd.mget(...entries.map((e) => this.link.key('own', e.record.id)));
     const now = Date.now();
+    const rows: NewPresence[] = [];
     for (const [i, e] of entries.entries()) {
       const remote = e.remote;
       // Still leased to that node (it is slow to renew its heartbeat, or the lease has not lapsed yet): wait.
@@ -123,11 +124,19 @@ export class FleetSync {
       const first = await this.link.cmd.set(this.link.key('gone', e.record.id, node), '1', 'PX', 60_000, 'NX');
       if (first !== 'OK') continue;
       this.log.info({ device: e.record.id, node }, 'cluster: device offline: the node serving it is gone and its lease lapsed');
+      // The history row the dead node could not write: this node, the one that announces it, writes it.
+      if (!e.deleting) rows.push({ device: e.record.rowid, online: false, reason: 'timeout', code: 1006, at: now });
       this.bus.publish('presence', {
         presence: { device: e.record.id, online: false, reason: 'timeout', code: 1006, at: now },
         rtt: e.rtt,
         lastSeen: e.lastSeen,
       });
     }
+    if (rows.length > 0)
+      await this.store
+        .op('recordPresence', rows)
+        .catch((err: unknown) =>
+          this.log.error({ err, devices: rows.length }, "cluster: could not record the presence of a gone node's devices"),
+        );
   }
 }

@@ -1,4 +1,4 @@
-// The HTTP side of the hub (hono): /api/v1 (JSON), /metrics, /healthz, and the web
+// The HTTP side of the hub (hono): /api/v1 (JSON), /metrics, /healthz, /readyz, and the web
 // console's static files at /. Errors leave as {error: {code, message, field?}}
 // with the status errors.ts gives their code.
 
@@ -167,6 +167,14 @@ export function createApp(ctx: HubContext, extras: AppExtras): { app: Hono<AppEn
       ...(ctx.cluster === undefined ? {} : { cluster: clusterHealth(ctx.cluster, ctx) }),
     };
     return c.json(body, problems.length ? 503 : 200);
+  });
+
+  // The load balancer's check (deploy/haproxy.cfg): 503 only when this node cannot serve
+  // clients (its storage unreachable or failing). A Redis outage keeps it 200: every node
+  // still serves devices and acknowledges after the commit (docs/architecture.md § Cluster).
+  app.get('/readyz', (c) => {
+    const problems = ctx.unready();
+    return c.json({ status: problems.length ? 'unready' : 'ready', problems }, problems.length ? 503 : 200);
   });
 
   // Prometheus: open to scrapers on this machine; anyone else must be a logged-in operator.

@@ -89,6 +89,35 @@ export function listCommands(db: Db, q: CommandQuery): CommandRecord[] {
   return rows.map((r) => toRecord(db, r, true));
 }
 
+/**
+ * When an open command becomes overdue: a queued one at the end of its ttl, a sent or
+ * accepted one at the end of its timeout. The same text is the expression of the
+ * `commands_overdue` index (migrations.ts, postgres/schema.ts) and the sweep's
+ * condition: both engines use an expression index only for the expression it holds.
+ */
+export const OVERDUE_AT = "(CASE WHEN state = 'queued' THEN created_at + ttl ELSE coalesce(sent_at, created_at) + timeout END)";
+/** The open states, as the partial indexes on commands name them. */
+export const OPEN_STATES = "state IN ('queued', 'sent', 'accepted')";
+/** Most overdue commands one sweep reads; the rest wait for the next. */
+export const OVERDUE_BATCH = 1_000;
+
+/**
+ * Open commands overdue at `now` (?1), the longest overdue first, at most ?2: through
+ * commands_overdue, not a pass over every open command. INDEXED BY: without statistics
+ * SQLite's planner prefers commands_open (state IN …) and sorts every open command;
+ * it also makes the query fail, rather than scan, should the index's expression and
+ * OVERDUE_AT ever differ.
+ */
+export const OVERDUE_SQL = `SELECT rowid FROM commands INDEXED BY commands_overdue WHERE ${OPEN_STATES} AND ${OVERDUE_AT} <= ? ORDER BY ${OVERDUE_AT} LIMIT ?`;
+
+/** See OVERDUE_SQL. */
+export function overdueCommands(db: Db, now: number, limit = OVERDUE_BATCH): CommandRecord[] {
+  const rows = sql(db, `${SELECT} WHERE c.rowid IN (${OVERDUE_SQL}) ORDER BY c.rowid`).all(now, limit) as (Row & {
+    device_rowid: number;
+  })[];
+  return rows.map((r) => toRecord(db, r, true));
+}
+
 /** Every command not yet in a final state, oldest first (what a restarted hub resumes). */
 export function openCommands(db: Db): CommandRecord[] {
   const rows = sql(db, `${SELECT} WHERE c.state IN ('queued', 'sent', 'accepted') ORDER BY c.rowid`).all() as (Row & {

@@ -467,6 +467,18 @@ CREATE INDEX job_devices_id ON job_devices (job, device_id);
 CREATE INDEX job_devices_device ON job_devices (device);
 `,
   },
+  {
+    // 11-13 are other work's (webhooks, rollups, fleet jobs) merged beside this one.
+    version: 14,
+    name: 'overdue commands index',
+    sql: `
+-- The leader's sweep for commands no node is watching (commands/service.ts,
+-- expireOverdue) reads only overdue ones, by when each becomes overdue: the
+-- expression must stay as commands.ts OVERDUE_AT writes it.
+CREATE INDEX commands_overdue ON commands ((CASE WHEN state = 'queued' THEN created_at + ttl ELSE coalesce(sent_at, created_at) + timeout END))
+  WHERE state IN ('queued', 'sent', 'accepted');
+`,
+  },
 ];
 
 /** Brings `db` up to the newest migration; returns the versions applied. */

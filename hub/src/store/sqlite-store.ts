@@ -6,7 +6,7 @@
 import type { AlarmCounts, AlarmRule, EventInfo, PresenceInfo } from '@halyard/firmware-protocol';
 import type { BucketAccumulator } from '../telemetry/buckets.js';
 import * as alarms from './alarms.js';
-import { getCommand, listCommands, openCommands } from './commands.js';
+import { getCommand, listCommands, openCommands, overdueCommands } from './commands.js';
 import { type DashboardRecord, getDashboard } from './dashboards.js';
 import { type DeviceUpdateRecord, getDeviceUpdate, listDeviceUpdates, openDeviceUpdates } from './device-updates.js';
 import { getDevice, listDevices } from './devices.js';
@@ -263,6 +263,10 @@ export class SqliteStore<M = unknown> implements Store<M> {
   }
   async openCommands(): Promise<CommandRecord[]> {
     return openCommands(this.reader.db);
+  }
+
+  async overdueCommands(now: number): Promise<CommandRecord[]> {
+    return overdueCommands(this.reader.db, now);
   }
   async readTwin(device: number): Promise<TwinState> {
     return readTwin(this.reader.db, device);

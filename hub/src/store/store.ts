@@ -337,6 +337,8 @@ export interface StoreReads {
   listCommands(q: CommandQuery): Promise<CommandRecord[]>;
   /** Every command not in a final state, oldest first (what a restarted hub resumes). */
   openCommands(): Promise<CommandRecord[]>;
+  /** Open commands whose ttl (queued) or timeout (sent, accepted) ended by `now`, oldest first; at most the 1,000 longest overdue (an index, not a pass over every open command). */
+  overdueCommands(now: number): Promise<CommandRecord[]>;
   readTwin(device: number): Promise<TwinState>;
   /** By id, in byte order. */
   listAlarmRules(): Promise<AlarmRule[]>;

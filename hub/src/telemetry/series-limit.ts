@@ -73,7 +73,7 @@ export class SeriesLimit {
     return undefined;
   }
 
-  /** A deleted device: its series are gone. */
+  /** A deleted device (its series are gone), or one whose series another node changed: counted from the source again. */
   forget(device: number): void {
     this.devices.delete(device);
   }

@@ -1,6 +1,6 @@
 // A real HAProxy in front of the hubs of a cluster test, with the configuration the
 // repo ships (deploy/haproxy.cfg, through haproxyConfig): HTTP, the device and console WebSockets and the API
-// on one port, balanced by open connections and health-checked on /healthz; MQTT as
+// on one port, balanced by open connections and health-checked on /readyz; MQTT as
 // plain TCP on another. A stats listener tells tests what HAProxy thinks of each
 // backend (UP/DOWN), so a test can wait for "hub 2 is out" instead of sleeping.
 //

@@ -4,7 +4,15 @@
 import { type CommandState, deepEqual, type JsonValue } from '@halyard/firmware-protocol';
 import { canMove } from '../../commands/states.js';
 import { HubError, HubErrorCode } from '../../errors.js';
-import type { CommandQuery, CommandRecord, NewCommand, Transition } from '../commands.js';
+import {
+  type CommandQuery,
+  type CommandRecord,
+  type NewCommand,
+  OPEN_STATES,
+  OVERDUE_AT,
+  OVERDUE_BATCH,
+  type Transition,
+} from '../commands.js';
 import type { Queryable } from './pool.js';
 
 interface Row {
@@ -75,6 +83,14 @@ export async function listCommands(db: Queryable, q: CommandQuery): Promise<Comm
   return (await db.query<Row>(`${SELECT} WHERE ${where.join(' AND ')} ORDER BY c.rowid DESC LIMIT $${args.length}`, args)).rows.map(
     toRecord,
   );
+}
+
+/** As ../commands.ts OVERDUE_SQL, with PostgreSQL's placeholders (its planner picks the index by its statistics: no INDEXED BY). */
+export const PG_OVERDUE_SQL = `SELECT rowid FROM commands WHERE ${OPEN_STATES} AND ${OVERDUE_AT} <= $1 ORDER BY ${OVERDUE_AT} LIMIT $2`;
+
+/** Open commands overdue at `now`, oldest first, at most `limit` (the longest overdue): through commands_overdue. */
+export async function overdueCommands(db: Queryable, now: number, limit = OVERDUE_BATCH): Promise<CommandRecord[]> {
+  return (await db.query<Row>(`${SELECT} WHERE c.rowid IN (${PG_OVERDUE_SQL}) ORDER BY c.rowid`, [now, limit])).rows.map(toRecord);
 }
 
 /** Every command not yet in a final state, oldest first. */

@@ -510,6 +510,9 @@ export class PostgresStore<M = unknown> extends EventEmitter<StoreEvents<M>> imp
   openCommands() {
     return this.read('listing open commands', () => commands.openCommands(this.pool));
   }
+  overdueCommands(now: number) {
+    return this.read('listing overdue commands', () => commands.overdueCommands(this.pool, now));
+  }
   readTwin(device: number) {
     return this.read('reading a twin', () => twins.readTwin(this.pool, device));
   }

@@ -423,4 +423,14 @@ CREATE INDEX job_devices_id ON job_devices (job, device_id COLLATE "C");
 CREATE INDEX job_devices_device ON job_devices (device);
 `,
   },
+  {
+    // 8-10 are other work's (webhooks, rollups, fleet jobs) merged beside this one.
+    version: 11,
+    name: 'overdue commands index',
+    sql: `
+-- As ../migrations.ts version 14: the overdue-command sweep reads only overdue ones.
+CREATE INDEX commands_overdue ON commands ((CASE WHEN state = 'queued' THEN created_at + ttl ELSE coalesce(sent_at, created_at) + timeout END))
+  WHERE state IN ('queued', 'sent', 'accepted');
+`,
+  },
 ];

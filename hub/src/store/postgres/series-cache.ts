@@ -3,9 +3,9 @@
 // on the ingest path. Loaded whole at open, then kept by this hub's committed
 // batches and device deletions. Entries of a device another hub deleted are
 // harmless: the device's frames are dropped before any series is looked up. Series
-// another hub sharing the database creates are not seen here until `reloadDevice`
-// (cluster mode would call it from a bus event); until then this hub counts that
-// device's series low, so its limit can be passed by what the other hub added.
+// another hub sharing the database creates are not seen here until `reloadDevice`,
+// which cluster mode calls each time this node claims the device (hub.ts), before
+// WELCOME: only the node serving a device adds series to it.
 
 import type { SeriesLookup } from '../store.js';
 import type { Queryable } from './pool.js';
