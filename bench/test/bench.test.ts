@@ -40,6 +40,7 @@ describe('npm run bench', () => {
         [
           'codec',
           'ingest',
+          'alarms',
           'mqtt',
           'connections',
           'commands',
