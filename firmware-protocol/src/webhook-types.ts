@@ -7,9 +7,10 @@ import type { AlarmSeverity } from './alarm-types.js';
 /**
  * What a webhook can be told about: alarms (raised, acknowledged, cleared), a device
  * coming online or going offline, a command that failed (failed, rejected, timed
- * out, expired), and the test delivery an admin asks for.
+ * out, expired), a firmware update that ended (any final state), a fleet job that
+ * ended, and the test delivery an admin asks for.
  */
-export const WEBHOOK_EVENTS = ['alarm', 'device.online', 'device.offline', 'command.failed'] as const;
+export const WEBHOOK_EVENTS = ['alarm', 'device.online', 'device.offline', 'command.failed', 'update.finished', 'job.finished'] as const;
 export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number] | 'test';
 
 export interface WebhookInfo {

@@ -90,7 +90,10 @@ export async function startHub(config: Readonly<HubConfig>, log: Logger, options
   await ctx.webhooks.start();
   const singletons = runSingletons(ctx, store, devices.scheduler);
   const front = await startFrontEnds(ctx, cluster);
-  devices.scheduler.onNotice((n) => front.mqtt.jobNotice(n));
+  devices.scheduler.onNotice((n) => {
+    front.mqtt.jobNotice(n);
+    if (n.kind === 'progress') ctx.webhooks.jobProgress(n.progress);
+  });
   const server = createServer(config, front.app);
   routeUpgrades(config, server, devices.gateway, front, log);
   const port = await listen(server, config);

@@ -246,6 +246,44 @@ describe('webhooks', () => {
     assert.equal(test.data.requestedBy, 'admin');
     await t.api.delete(`/webhooks/${hook.id}`);
   });
+
+  it('tell the end of a firmware update and of a fleet job, once each', async () => {
+    // A receiver of its own: its webhook has its own secret.
+    const ends = new Receiver();
+    const endsUrl = await ends.listen();
+    try {
+      const hook = await createWebhook(t.api, ends, endsUrl, { events: ['update.finished', 'job.finished'] });
+      await t.api.provision('wh-ends', { tags: ['wh-ends'] });
+      const upload = await fetch(`${t.api.base}/api/v1/firmware?model=wh-m&version=2.0.0`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/octet-stream', authorization: `Bearer ${t.api.token}` },
+        body: Buffer.alloc(4096, 7),
+      });
+      assert.equal(upload.status, 201, await upload.clone().text());
+      const image = ((await upload.json()) as Json).id as string;
+      const started = await t.api.post('/devices/wh-ends/update', { firmware: image });
+      assert.equal(started.status, 201, JSON.stringify(started.body));
+      assert.equal((await t.api.post(`/updates/${started.body.id}/cancel`)).status, 200);
+      const update = await ends.bodyWhere((b) => b.type === 'update.finished', 'update.finished');
+      assert.deepEqual([update.data.update.id, update.data.update.state], [started.body.id, 'cancelled']);
+
+      const job = await t.api.post('/jobs', { action: { type: 'desired', patch: { mode: 'eco' } }, selection: { tags: ['wh-ends'] } });
+      assert.equal(job.status, 201, JSON.stringify(job.body));
+      const finished = await ends.bodyWhere((b) => b.type === 'job.finished', 'job.finished');
+      assert.deepEqual([finished.data.job.id, finished.data.job.state], [job.body.id, 'completed']);
+      // Nothing else, and nothing twice: a marker delivery after both would come after any repeat.
+      const marker = await t.api.post(`/webhooks/${hook.id}/test`);
+      await ends.bodyWhere((b) => b.id === marker.body.delivery, 'the marker');
+      assert.deepEqual(
+        ends.bodies.map((b) => b.type),
+        ['update.finished', 'job.finished', 'test'],
+      );
+      assert.equal(ends.duplicates(), 0);
+      await t.api.delete(`/webhooks/${hook.id}`);
+    } finally {
+      await ends.close();
+    }
+  });
 });
 
 describe('webhooks: bounds and retry time', () => {

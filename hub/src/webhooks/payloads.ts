@@ -2,7 +2,7 @@
 // want which (README.md § Alarms and notifications). Every body is
 // `{id, type, createdAt, data}`; `id` is the delivery's, the same on every retry.
 
-import type { AlarmInfo, CommandInfo, PresenceInfo, WebhookEvent } from '@halyard/firmware-protocol';
+import type { AlarmInfo, CommandInfo, PresenceInfo, UpdateInfo, WebhookEvent } from '@halyard/firmware-protocol';
 import type { WebhookRecord } from '../store/store.js';
 
 /** Command states a `command.failed` delivery reports. */
@@ -30,6 +30,26 @@ export function presenceMessage(p: PresenceInfo): WebhookMessage {
 export function commandMessage(c: CommandInfo): WebhookMessage | undefined {
   if (!FAILED_COMMAND_STATES.has(c.state)) return undefined;
   return { type: 'command.failed', data: { command: c } };
+}
+
+/** A firmware update's change, when it is its end (undefined otherwise). */
+export function updateMessage(u: UpdateInfo): WebhookMessage | undefined {
+  if (u.finishedAt === null) return undefined;
+  return { type: 'update.finished', data: { update: u } };
+}
+
+/** What a `job.finished` delivery says of a job (its progress as the jobs API shows it). */
+export interface FinishedJob {
+  id: string;
+  state: string;
+  reason: string | null;
+  finishedAt: number | null;
+}
+
+/** A fleet job's progress, when the job has ended (undefined otherwise). */
+export function jobMessage(job: FinishedJob): WebhookMessage | undefined {
+  if (job.finishedAt === null) return undefined;
+  return { type: 'job.finished', data: { job } };
 }
 
 /** Whether `w` wants `m`. */

@@ -24,7 +24,17 @@ import type { Metrics } from '../metrics.js';
 import type { DeliveryRecord, DueDelivery, NewDelivery, Store, WebhookRecord } from '../store/store.js';
 import { AddressGuard, urlProblem } from './address-guard.js';
 import { RETRY_BASE_MS, retryDelay } from './backoff.js';
-import { alarmMessage, body, commandMessage, presenceMessage, type WebhookMessage, wants } from './payloads.js';
+import {
+  alarmMessage,
+  body,
+  commandMessage,
+  type FinishedJob,
+  jobMessage,
+  presenceMessage,
+  updateMessage,
+  type WebhookMessage,
+  wants,
+} from './payloads.js';
 import { post } from './post.js';
 import { EVENT_HEADER, ID_HEADER, newSecret, SIGNATURE_HEADER, sign } from './signature.js';
 
@@ -32,6 +42,8 @@ import { EVENT_HEADER, ID_HEADER, newSecret, SIGNATURE_HEADER, sign } from './si
 export const MAX_WEBHOOKS = 100;
 /** Deliveries one webhook may have in the intake buffer between two flushes. */
 const BUFFER_PER_WEBHOOK = 1_000;
+/** Ends (of updates, of jobs) remembered so each is delivered once (`once`). */
+const ENDED_REMEMBERED = 10_000;
 /** Longest an attempt waits for an answer (ms). */
 const ATTEMPT_TIMEOUT_MS = 10_000;
 /** Attempts in flight at once, and per webhook (one: a receiver sees its deliveries in order, mostly). */
@@ -77,6 +89,8 @@ export class WebhookService {
   private hooks: WebhookRecord[] = [];
   private buffer: NewDelivery[] = [];
   private readonly buffered = new Map<string, number>();
+  /** `type:id` of the ends taken lately, oldest first. */
+  private readonly ended = new Set<string>();
   private flushTimer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
   private readonly unsubscribe: (() => void)[] = [];
@@ -123,6 +137,7 @@ export class WebhookService {
         },
         'local',
       ),
+      this.bus.subscribe('update', ({ update }) => this.once(update.id, updateMessage(update)), 'local'),
     );
     this.unsubscribe.push(
       this.leadership.onChange((leader) => {
@@ -231,6 +246,28 @@ export class WebhookService {
   // --- intake ----------------------------------------------------------------------
 
   /** A hub event: a delivery for each webhook that wants it, into the buffer. Never blocks, never throws. */
+  /**
+   * A fleet job's progress (the job scheduler, which runs on the leader only): a
+   * `job.finished` delivery when the job has ended.
+   */
+  jobProgress(job: FinishedJob): void {
+    this.once(job.id, jobMessage(job));
+  }
+
+  /**
+   * Takes an end (of an update, of a job) once: a finished thing may be announced
+   * again (a reload, a late status), but its webhooks hear of it once per hub run.
+   */
+  private once(key: string, m: WebhookMessage | undefined): void {
+    if (m === undefined) return;
+    const k = `${m.type}:${key}`;
+    if (this.ended.has(k)) return;
+    this.ended.add(k);
+    // Bounded: the oldest keys go first (a Set iterates in insertion order).
+    if (this.ended.size > ENDED_REMEMBERED) this.ended.delete(this.ended.values().next().value as string);
+    this.take(m);
+  }
+
   private take(m: WebhookMessage): void {
     if (this.stopped) return;
     const now = Date.now();
