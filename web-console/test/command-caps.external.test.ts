@@ -40,7 +40,7 @@ describe('command suggestions from caps', () => {
     await page.waitForFunction(() => document.querySelectorAll('#command-names option[value="toggle"]').length === 1, undefined, WAIT);
     assert.deepEqual(await suggestions(), ['ping', 'reboot', 'toggle', 'set']);
     const device = (await api.call('GET', '/devices/relay-0001')) as { caps: string[] };
-    assert.deepEqual(device.caps, ['commands', 'twin', 'cmd:ping', 'cmd:reboot', 'cmd:toggle', 'cmd:set']);
+    assert.deepEqual(device.caps, ['commands', 'twin', 'ota', 'cmd:ping', 'cmd:reboot', 'cmd:toggle', 'cmd:set']);
 
     // A command it did not declare is refused as unknown, shows in the history, and is not suggested.
     const sent = (await api.call('POST', '/devices/relay-0001/commands', { name: 'calibrate' })) as { id: string };
