@@ -20,6 +20,8 @@ const EVENT_LABEL: Record<EventName, string> = {
   'device.online': 'Device online',
   'device.offline': 'Device offline',
   'command.failed': 'Command failed, rejected, timed out or expired',
+  'update.finished': 'Firmware update ended (succeeded, failed, rolled back, ...)',
+  'job.finished': 'Fleet job ended (completed, cancelled, aborted)',
 };
 
 export function Webhooks() {
