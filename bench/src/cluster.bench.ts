@@ -15,15 +15,13 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import { DEVICE_SUBPROTOCOL, decode, encode, MessageType } from '@halyard/firmware-protocol';
-import { PostgresStore, sha256 } from '@halyard/hub';
 import { startHaproxy } from '@halyard/hub/test/haproxy';
 import { startPostgres, type TestPostgres } from '@halyard/hub/test/postgres';
 import { startRedis, type TestRedis } from '@halyard/hub/test/redis';
 import { build } from 'hdr-histogram-js';
-import pg from 'pg';
 import WebSocket from 'ws';
 import { type BenchRow, parseBenchArgs, report, size } from '../../scripts/bench-lib.js';
-import { BENCH_SECRET, type Child, type HubHandle, login, procUsage, seedDevices, sleep, startHub, startLoadgen } from './lib.js';
+import { type Child, type HubHandle, login, procUsage, seedDevices, seedPostgres, sleep, startHub, startLoadgen } from './lib.js';
 
 const args = parseBenchArgs();
 const DEVICES = size(args, 1_000, 400, 20);
@@ -45,29 +43,6 @@ try {
     process.exit(0);
   }
   throw err;
-}
-
-/** A fresh database with the schema and `count` devices of seedDevices (the same ids and secret). */
-async function pgDatabase(count: number): Promise<{ url: string; drop: () => Promise<void> }> {
-  const db = await server.newDatabase();
-  const store = await PostgresStore.open({
-    url: db.url,
-    commitIntervalMs: 5,
-    maxBatchFrames: 1000,
-    maxFrame: 65_536,
-    retentionMs: 0,
-    maintenanceIntervalMs: 0,
-  });
-  await store.close();
-  const client = new pg.Client({ connectionString: db.url });
-  await client.connect();
-  await client.query(
-    `INSERT INTO devices (id, tags, secret_hash, created_at)
-     SELECT 'bench-' || lpad(i::text, 6, '0'), '["bench"]', $1, $2 FROM generate_series(0, $3 - 1) i ORDER BY i`,
-    [Buffer.from(sha256(BENCH_SECRET)), Date.now(), count],
-  );
-  await client.end();
-  return db;
 }
 
 let clusterSeq = 0;
@@ -208,7 +183,7 @@ const fleet = seeded.tokens.slice(0, DEVICES);
 
 try {
   // --- ingest: one node, then a two-node cluster; same database size, same load ----
-  const dbOne = await pgDatabase(seeded.tokens.length);
+  const dbOne = await seedPostgres(server, seeded.tokens.length);
   const [one] = (await startNodes(dbOne.url, seeded.dir, 1, false)) as [HubHandle];
   const genOne = await loadgen(one.port, fleet, seeded.dir, 'one');
   const single = await ingestStep([genOne], [one]);
@@ -217,7 +192,7 @@ try {
   await dbOne.drop();
   console.error(`  cluster: one node ${JSON.stringify(single)}`);
 
-  const db = await pgDatabase(seeded.tokens.length);
+  const db = await seedPostgres(server, seeded.tokens.length);
   const nodes = await startNodes(db.url, seeded.dir, 2, true);
   const [a, b] = nodes as [HubHandle, HubHandle];
   const half = Math.floor(DEVICES / 2);

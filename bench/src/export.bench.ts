@@ -7,10 +7,9 @@
 // (README.md § Data export and retention).
 
 import { rmSync } from 'node:fs';
-import { join } from 'node:path';
-import { blockRanges, openDatabase, packBlocks } from '@halyard/hub';
 import { type BenchRow, parseBenchArgs, report, size } from '../../scripts/bench-lib.js';
 import { login, procUsage, seedDevices, startHub } from './lib.js';
+import { seedTemperature } from './telemetry-seed.js';
 
 const args = parseBenchArgs();
 const POINTS = size(args, 10_000_000, 2_000_000, 20_000);
@@ -22,32 +21,7 @@ const START = END - PER * SECOND;
 
 const seeded = seedDevices(DEVICES);
 const t0 = performance.now();
-{
-  const db = openDatabase(join(seeded.dir, 'halyard.db'), { cacheMiB: 256 });
-  db.pragma('synchronous = OFF');
-  const metric = Number(db.prepare("INSERT INTO metrics (name) VALUES ('temp')").run().lastInsertRowid);
-  const series = db.prepare('INSERT INTO series (device, metric, unit, last_ts, last_v) VALUES (?, ?, ?, ?, ?)');
-  const block = db.prepare(
-    'INSERT INTO telemetry_blocks (series, t0, id, t1, level, gen, n, nnum, sum, min, max, data) VALUES (?, ?, ?, ?, 1, 1, ?, ?, ?, ?, ?, ?)',
-  );
-  let id = 1;
-  const ts: number[] = new Array(PER);
-  const values: number[] = new Array(PER);
-  for (let d = 1; d <= DEVICES; d++) {
-    for (let i = 0; i < PER; i++) {
-      ts[i] = START + i * SECOND;
-      values[i] = Math.round((20 + 5 * Math.sin((i / 86_400) * 2 * Math.PI) + (i % 7) / 10) * 10) / 10;
-    }
-    db.transaction(() => {
-      const s = Number(series.run(d, metric, 'Cel', ts[PER - 1], values[PER - 1]).lastInsertRowid);
-      for (const [a, b] of blockRanges(ts)) {
-        for (const p of packBlocks(ts, values, a, b)) block.run(s, p.t0, id++, p.t1, p.n, p.nnum, p.sum, p.min, p.max, p.data);
-      }
-    })();
-  }
-  db.prepare("INSERT INTO meta (key, value) VALUES ('telemetry.compacted', '1'), ('telemetry.gen', '2')").run();
-  db.close();
-}
+seedTemperature(seeded.dir, { devices: DEVICES, per: PER, start: START, step: SECOND });
 console.log(`  generated ${POINTS} points in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
 const hub = await startHub(seeded.dir);

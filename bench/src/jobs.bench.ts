@@ -10,57 +10,15 @@
 // HTTP request per device.
 
 import { rmSync } from 'node:fs';
-import { type Fleet, startFleet } from '@halyard/device-sim';
+import { startFleet } from '@halyard/device-sim';
 import { type BenchRow, parseBenchArgs, report, size } from '../../scripts/bench-lib.js';
-import { firmwareImage } from './firmware-image.js';
-import { Child, login, procUsage, scrapeLagMs, seedDevices, startHub } from './lib.js';
+import { login, procUsage, scrapeLagMs, seedDevices, sleep, startHub } from './lib.js';
+import { baselineOta, type Device, fleetOn, mb, otaExtra, sampleUsage, tokensOf, uploadImage } from './ota.js';
 
 const args = parseBenchArgs();
 const DEVICES = size(args, 1_000, 200, 10);
 const SIZE = size(args, 4 * 1_048_576, 1_048_576, 65_536);
 const PINGS = size(args, 5_000, 1_000, 20);
-const VERSION = '9.0.0';
-const BASELINE_OTA = new URL('../../bench/dist/src/baseline-ota.js', import.meta.url).pathname;
-const mb = (bytes: number) => Math.round(bytes / 1e5) / 10;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-type Device = { id: string; token: string };
-
-/** Starts the fleet against `url`; resolves once every device is online, with a promise of all of them back on VERSION. */
-async function fleetOn(url: string, devices: Device[]): Promise<{ fleet: Fleet; updated: Promise<void> }> {
-  const fleet = startFleet({ hub: url, devices, profile: 'relay', rate: 0.05, rampMs: 2_000, seed: 3 });
-  let online = 0;
-  let back = 0;
-  let allBack = () => {};
-  const updated = new Promise<void>((resolve) => {
-    allBack = resolve;
-  });
-  await new Promise<void>((resolve) =>
-    fleet.events.on('online', (e) => {
-      if (e.fw === VERSION) {
-        if (++back === devices.length) allBack();
-      } else if (++online === devices.length) resolve();
-    }),
-  );
-  return { fleet, updated };
-}
-
-function tokensOf(seeded: { tokens: string[] }): Device[] {
-  return seeded.tokens.map((token) => ({ id: token.slice(0, token.lastIndexOf('.')), token }));
-}
-
-async function baselineOta(devices: Device[]): Promise<number> {
-  const server = new Child([BASELINE_OTA, String(SIZE), VERSION]);
-  const port = (await server.next((m) => m.event === 'listening')).port as number;
-  const { fleet, updated } = await fleetOn(`ws://127.0.0.1:${port}`, devices);
-  const t0 = performance.now();
-  server.send({ cmd: 'offer' });
-  await updated;
-  const seconds = (performance.now() - t0) / 1000;
-  await fleet.stop();
-  await server.stop();
-  return seconds;
-}
 
 interface Api {
   call(method: string, path: string, body?: unknown): Promise<Record<string, unknown>>;
@@ -93,20 +51,10 @@ async function until(a: Api, id: string): Promise<{ state: string; counts: Recor
 async function firmwareJob(dir: string, devices: Device[]) {
   const hub = await startHub(dir);
   const a = api(hub.port, await login(hub.port));
-  const up = await fetch(`http://127.0.0.1:${hub.port}/api/v1/firmware?model=sim-relay&version=${VERSION}`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${await login(hub.port)}`, 'content-type': 'application/octet-stream' },
-    body: firmwareImage(SIZE),
-  });
-  if (up.status !== 201) throw new Error(`upload: ${up.status} ${await up.text()}`);
-  const firmware = ((await up.json()) as { id: string }).id;
+  const firmware = await uploadImage(hub.port, await login(hub.port), SIZE);
   const { fleet, updated } = await fleetOn(`ws://127.0.0.1:${hub.port}`, devices);
   await scrapeLagMs(hub.port); // resets the lag window: only the job counts
-  const before = procUsage(hub.child.pid);
-  let peak = before.rssBytes;
-  const sampler = setInterval(() => {
-    peak = Math.max(peak, procUsage(hub.child.pid).rssBytes);
-  }, 100);
+  const stopSampling = sampleUsage(hub.child.pid);
   const t0 = performance.now();
   const job = (await a.call('POST', '/jobs', {
     action: { type: 'update', firmware },
@@ -116,7 +64,7 @@ async function firmwareJob(dir: string, devices: Device[]) {
   await updated;
   const end = await until(a, job.id);
   const seconds = (performance.now() - t0) / 1000;
-  clearInterval(sampler);
+  const { before, peak } = stopSampling();
   const lagMs = await scrapeLagMs(hub.port);
   const cpuSeconds = procUsage(hub.child.pid).cpuSeconds - before.cpuSeconds;
   await fleet.stop();
@@ -162,7 +110,7 @@ async function commandJob(dir: string, devices: Device[]) {
 
 const seeded = seedDevices(DEVICES);
 const devices = tokensOf(seeded);
-const baseSeconds = await baselineOta(devices);
+const baseSeconds = await baselineOta(devices, SIZE);
 const f = await firmwareJob(seeded.dir, devices);
 rmSync(seeded.dir, { recursive: true, force: true });
 const pingSeed = seedDevices(PINGS);
@@ -177,15 +125,7 @@ const rows: BenchRow[] = [
     unit: 's',
     baseline: 'the same devices from a bare ws server, image in memory',
     baselineValue: Math.round(baseSeconds * 10) / 10,
-    extra: {
-      succeeded: f.succeeded,
-      throughputMBps: mb((DEVICES * SIZE) / f.seconds),
-      baselineMBps: mb((DEVICES * SIZE) / baseSeconds),
-      hubRssBeforeMB: mb(f.rssBefore),
-      hubRssPeakMB: mb(f.rssPeak),
-      hubCpuSeconds: Math.round(f.cpuSeconds * 10) / 10,
-      lagMaxMs: f.lagMs,
-    },
+    extra: otaExtra(f, DEVICES, SIZE, baseSeconds),
   },
   {
     scenario: 'jobs',

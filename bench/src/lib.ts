@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { LoadOptions } from '@halyard/device-sim';
-import { migrate, openDatabase, sha256 } from '@halyard/hub';
+import { migrate, openDatabase, PostgresStore, sha256 } from '@halyard/hub';
+import type { TestPostgres } from '@halyard/hub/test/postgres';
+import pg from 'pg';
 
 // Scenario scripts run from source (through tsx); what they measure runs compiled,
 // as in production: the hub, the baseline server and the load generator.
@@ -138,6 +140,29 @@ export function seedDevices(
   const tokensFile = join(dir, 'tokens.json');
   writeFileSync(tokensFile, JSON.stringify(tokens));
   return { dir, tokens, tokensFile };
+}
+
+/** A fresh database on `server` with the schema and the `count` devices of seedDevices (the same ids and secret). */
+export async function seedPostgres(server: TestPostgres, count: number): Promise<{ url: string; drop: () => Promise<void> }> {
+  const db = await server.newDatabase();
+  const store = await PostgresStore.open({
+    url: db.url,
+    commitIntervalMs: 5,
+    maxBatchFrames: 1000,
+    maxFrame: 65_536,
+    retentionMs: 0,
+    maintenanceIntervalMs: 0,
+  });
+  await store.close();
+  const client = new pg.Client({ connectionString: db.url });
+  await client.connect();
+  await client.query(
+    `INSERT INTO devices (id, tags, secret_hash, created_at)
+     SELECT 'bench-' || lpad(i::text, 6, '0'), '["bench"]', $1, $2 FROM generate_series(0, $3 - 1) i ORDER BY i`,
+    [Buffer.from(sha256(BENCH_SECRET)), Date.now(), count],
+  );
+  await client.end();
+  return db;
 }
 
 export interface HubHandle {

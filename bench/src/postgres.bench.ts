@@ -9,13 +9,13 @@
 
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { BucketAccumulator, ensurePartitions, PostgresStore, sha256 } from '@halyard/hub';
+import { BucketAccumulator, ensurePartitions, PostgresStore } from '@halyard/hub';
 import { startPostgres, type TestPostgres } from '@halyard/hub/test/postgres';
 import { build } from 'hdr-histogram-js';
 import pg from 'pg';
 import { type BenchRow, parseBenchArgs, report, size } from '../../scripts/bench-lib.js';
 import { bareRate, held, type Step, searchSustained } from './ingest-search.js';
-import { BENCH_SECRET, procUsage, seedDevices, startHub, startLoadgen } from './lib.js';
+import { procUsage, seedDevices, seedPostgres, startHub, startLoadgen } from './lib.js';
 
 const args = parseBenchArgs();
 const FLEETS = size(args, [1000, 200], [200], [10]);
@@ -75,29 +75,6 @@ function serverCpu(pid: number): number {
 const pmPid = postmasterPid();
 const otherCpu = pmPid === undefined ? undefined : () => serverCpu(pmPid);
 
-/** A fresh database with the schema and the `count` devices of seedDevices (the same ids and secret). */
-async function pgDatabase(count: number): Promise<{ url: string; drop: () => Promise<void> }> {
-  const db = await server.newDatabase();
-  const store = await PostgresStore.open({
-    url: db.url,
-    commitIntervalMs: 5,
-    maxBatchFrames: 1000,
-    maxFrame: 65_536,
-    retentionMs: 0,
-    maintenanceIntervalMs: 0,
-  });
-  await store.close();
-  const client = new pg.Client({ connectionString: db.url });
-  await client.connect();
-  await client.query(
-    `INSERT INTO devices (id, tags, secret_hash, created_at)
-     SELECT 'bench-' || lpad(i::text, 6, '0'), '["bench"]', $1, $2 FROM generate_series(0, $3 - 1) i ORDER BY i`,
-    [Buffer.from(sha256(BENCH_SECRET)), Date.now(), count],
-  );
-  await client.end();
-  return db;
-}
-
 async function hubRun(
   devices: number,
   records: number,
@@ -105,7 +82,7 @@ async function hubRun(
   store: 'sqlite' | 'postgres',
 ): Promise<{ best: Step; max: Step; steps: Step[] }> {
   const seeded = seedDevices(devices);
-  const db = store === 'postgres' ? await pgDatabase(devices) : undefined;
+  const db = store === 'postgres' ? await seedPostgres(server, devices) : undefined;
   const hub = await startHub(seeded.dir, db ? ['--store', db.url] : []);
   const gen = await startLoadgen(hub.port, seeded.tokensFile, { records, window: WINDOW });
   await gen.request({ cmd: 'connect' }, 'connected');
@@ -191,7 +168,7 @@ async function queries(): Promise<BenchRow[]> {
   const per = Math.floor(POINTS / QUERY_DEVICES);
   const end = Math.floor(Date.now() / MINUTE) * MINUTE;
   const start = end - (per - 1) * MINUTE;
-  const db = await pgDatabase(QUERY_DEVICES);
+  const db = await seedPostgres(server, QUERY_DEVICES);
   const pool = new pg.Pool({ connectionString: db.url, max: 2 });
   const t0 = performance.now();
   await ensurePartitions(pool, Date.now(), start);

@@ -7,11 +7,11 @@
 // of raw points, and the latest values of 1,000 devices; p50 of repeats.
 
 import { rmSync } from 'node:fs';
-import { join } from 'node:path';
-import { BLOCK_MAX_POINTS, blockRanges, openDatabase, packBlocks, rollupsOf } from '@halyard/hub';
+import { BLOCK_MAX_POINTS, rollupsOf } from '@halyard/hub';
 import { build } from 'hdr-histogram-js';
 import { type BenchRow, parseBenchArgs, report, size } from '../../scripts/bench-lib.js';
 import { login, seedDevices, startHub } from './lib.js';
+import { seedTemperature } from './telemetry-seed.js';
 
 const args = parseBenchArgs();
 const ROWS = size(args, 50_000_000, 5_000_000, 20_000);
@@ -28,30 +28,17 @@ const YEAR_START = Math.floor((END - 365 * 86_400_000) / HOUR) * HOUR;
 
 const seeded = seedDevices(DEVICES);
 const t0 = performance.now();
-{
-  const db = openDatabase(join(seeded.dir, 'halyard.db'), { cacheMiB: 256 });
-  db.pragma('synchronous = OFF');
-  const metric = Number(db.prepare("INSERT INTO metrics (name) VALUES ('temp')").run().lastInsertRowid);
-  const series = db.prepare('INSERT INTO series (device, metric, unit, last_ts, last_v) VALUES (?, ?, ?, ?, ?)');
-  const block = db.prepare(
-    'INSERT INTO telemetry_blocks (series, t0, id, t1, level, gen, n, nnum, sum, min, max, data) VALUES (?, ?, ?, ?, 1, 1, ?, ?, ?, ?, ?, ?)',
-  );
-  const rollup = db.prepare(
-    'INSERT INTO telemetry_rollups (series, width, t, n, nnum, sum, min, max, last_t, last_v) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-  );
-  let id = 1;
-  const ts: number[] = new Array(PER);
-  const values: number[] = new Array(PER);
-  for (let d = 1; d <= DEVICES; d++) {
-    for (let i = 0; i < PER; i++) {
-      ts[i] = START + i * MINUTE;
-      values[i] = Math.round((20 + 5 * Math.sin((i / 1440) * 2 * Math.PI) + (i % 7) / 10) * 10) / 10;
-    }
-    db.transaction(() => {
-      const s = Number(series.run(d, metric, 'Cel', ts[PER - 1], values[PER - 1]).lastInsertRowid);
-      for (const [a, b] of blockRanges(ts)) {
-        for (const p of packBlocks(ts, values, a, b)) block.run(s, p.t0, id++, p.t1, p.n, p.nnum, p.sum, p.min, p.max, p.data);
-      }
+seedTemperature(seeded.dir, {
+  devices: DEVICES,
+  per: PER,
+  start: START,
+  step: MINUTE,
+  extra: (db) => {
+    const rollup = db.prepare(
+      'INSERT INTO telemetry_rollups (series, width, t, n, nnum, sum, min, max, last_t, last_v) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+    const gen = db.prepare('UPDATE series SET rollup_gen = 1 WHERE id = ?');
+    return (s, d, ts, values) => {
       for (const r of rollupsOf({ ts, values })) rollup.run(s, r.width, r.t, r.n, r.nnum, r.sum, r.min, r.max, r.lastT, r.last);
       if (d <= YEAR_DEVICES) {
         // The year before: hourly rollups of a point a minute, its raw points long gone.
@@ -60,12 +47,10 @@ const t0 = performance.now();
           rollup.run(s, HOUR, t, 60, 60, v * 60, v - 1, v + 1, t + HOUR - MINUTE, v);
         }
       }
-      db.prepare('UPDATE series SET rollup_gen = 1 WHERE id = ?').run(s);
-    })();
-  }
-  db.prepare("INSERT INTO meta (key, value) VALUES ('telemetry.compacted', '1'), ('telemetry.gen', '2')").run();
-  db.close();
-}
+      gen.run(s);
+    };
+  },
+});
 const generated = (performance.now() - t0) / 1000;
 console.log(`  generated ${ROWS} points in ${generated.toFixed(1)} s (blocks of up to ${BLOCK_MAX_POINTS} points, an hour each)`);
 

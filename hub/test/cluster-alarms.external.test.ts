@@ -6,14 +6,12 @@
 // raises it.
 
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { loadConfig } from '../src/config.js';
-import { type Hub, startHub } from '../src/hub.js';
-import { createLogger } from '../src/log.js';
+import type { Hub } from '../src/hub.js';
+import { startClusterNode } from './helpers/cluster-node.js';
 import { TestDevice } from './helpers/device.js';
 import { eventually } from './helpers/eventually.js';
-import { Api, type LogLine } from './helpers/hub.js';
+import type { Api, LogLine } from './helpers/hub.js';
 import { createIntegrator, TestMqtt } from './helpers/mqtt.js';
 import { startPostgres, type TestDatabase, type TestPostgres } from './helpers/postgres.js';
 import { startRedis, type TestRedis } from './helpers/redis.js';
@@ -34,26 +32,7 @@ interface Node {
 }
 
 async function startNode(id: string, pgUrl: string, redis: TestRedis): Promise<Node> {
-  const config = loadConfig(
-    [
-      ...['--port', '0', '--host', '127.0.0.1', '--mqtt-port', '0'],
-      ...['--store', pgUrl, '--cluster', `${redis.url}?prefix=${redis.prefix}`, '--node-id', id],
-      ...['--admin-password', PASSWORD, '--log-format', 'json', '--log-level', 'info'],
-    ],
-    {},
-  );
-  const logs: LogLine[] = [];
-  const sink = new Writable({
-    write(chunk, _enc, cb) {
-      for (const line of String(chunk).split('\n')) if (line.trim()) logs.push(JSON.parse(line) as LogLine);
-      cb();
-    },
-  });
-  const hub = await startHub(config, createLogger(config, sink), { alarms: { tickMs: 50 } });
-  const http = `http://127.0.0.1:${hub.port}`;
-  const api = new Api(http);
-  await api.login('admin', PASSWORD);
-  return { id, hub, http, ws: `ws://127.0.0.1:${hub.port}`, api, logs, closed: false };
+  return { ...(await startClusterNode(id, pgUrl, redis, { password: PASSWORD, start: { alarms: { tickMs: 50 } } })), closed: false };
 }
 
 async function metric(n: Node, sample: string): Promise<number> {

@@ -5,15 +5,13 @@
 // it; written here behind every node's back) is ended by the leader's sweep.
 
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { loadConfig } from '../src/config.js';
-import { type Hub, startHub } from '../src/hub.js';
-import { createLogger } from '../src/log.js';
+import type { Hub } from '../src/hub.js';
 import { PostgresStore } from '../src/store/postgres/postgres-store.js';
+import { startClusterNode } from './helpers/cluster-node.js';
 import { TestDevice } from './helpers/device.js';
 import { eventually } from './helpers/eventually.js';
-import { Api } from './helpers/hub.js';
+import type { Api } from './helpers/hub.js';
 import { createIntegrator, TestMqtt } from './helpers/mqtt.js';
 import { startPostgres, type TestDatabase, type TestPostgres } from './helpers/postgres.js';
 import { startRedis, type TestRedis } from './helpers/redis.js';
@@ -26,21 +24,8 @@ interface Node {
   http: string;
 }
 
-async function startNode(id: string, url: string, redis: TestRedis): Promise<Node> {
-  const config = loadConfig(
-    [
-      ...['--port', '0', '--host', '127.0.0.1', '--mqtt-port', '0', '--ha-discovery'],
-      ...['--store', url, '--cluster', `${redis.url}?prefix=${redis.prefix}`, '--node-id', id],
-      ...['--admin-password', PASSWORD, '--log-format', 'json', '--log-level', 'warn'],
-    ],
-    {},
-  );
-  const quiet = new Writable({ write: (_c, _e, cb) => cb() });
-  const hub = await startHub(config, createLogger(config, quiet));
-  const http = `http://127.0.0.1:${hub.port}`;
-  const api = new Api(http);
-  await api.login('admin', PASSWORD);
-  return { hub, api, http };
+function startNode(id: string, url: string, redis: TestRedis): Promise<Node> {
+  return startClusterNode(id, url, redis, { password: PASSWORD, flags: ['--ha-discovery'], logLevel: 'warn' });
 }
 
 async function role(n: Node): Promise<string> {

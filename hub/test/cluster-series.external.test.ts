@@ -6,30 +6,20 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { CloseCode, MessageType } from '@halyard/firmware-protocol';
-import { loadConfig } from '../src/config.js';
-import { type Hub, startHub } from '../src/hub.js';
-import { createLogger } from '../src/log.js';
+import { type InProcessNode, startClusterNode } from './helpers/cluster-node.js';
 import { TestDevice } from './helpers/device.js';
-import { Api } from './helpers/hub.js';
 import { startPostgres, type TestPostgres } from './helpers/postgres.js';
 import { startRedis, type TestRedis } from './helpers/redis.js';
 
 const PASSWORD = 'cluster-series-password';
 const LIMIT = 5;
 
-async function startNode(id: string, pgUrl: string, redis: TestRedis): Promise<{ hub: Hub; ws: string; api: Api }> {
-  const config = loadConfig(
-    [
-      ...['--port', '0', '--host', '127.0.0.1', '--mqtt-port', '0', '--log-level', 'silent'],
-      ...['--store', pgUrl, '--cluster', `${redis.url}?prefix=${redis.prefix}`, '--node-id', id],
-      ...['--admin-password', PASSWORD, '--max-series-per-device', String(LIMIT)],
-    ],
-    {},
-  );
-  const hub = await startHub(config, createLogger(config));
-  const api = new Api(`http://127.0.0.1:${hub.port}`);
-  await api.login('admin', PASSWORD);
-  return { hub, ws: `ws://127.0.0.1:${hub.port}`, api };
+function startNode(id: string, pgUrl: string, redis: TestRedis): Promise<InProcessNode> {
+  return startClusterNode(id, pgUrl, redis, {
+    password: PASSWORD,
+    flags: ['--max-series-per-device', String(LIMIT)],
+    logLevel: 'silent',
+  });
 }
 
 describe('cluster: the series limit of a device that moves', () => {

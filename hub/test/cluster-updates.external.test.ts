@@ -6,15 +6,13 @@
 // new version decides `succeeded` on whichever node the device comes back to.
 
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { type Chunk, type DecodedDownlink, MessageType, UpdateState } from '@halyard/firmware-protocol';
-import { loadConfig } from '../src/config.js';
-import { type Hub, startHub } from '../src/hub.js';
-import { createLogger } from '../src/log.js';
+import type { Hub } from '../src/hub.js';
+import { startClusterNode } from './helpers/cluster-node.js';
 import { TestDevice } from './helpers/device.js';
 import { eventually } from './helpers/eventually.js';
-import { Api } from './helpers/hub.js';
+import type { Api } from './helpers/hub.js';
 import { startPostgres, type TestPostgres } from './helpers/postgres.js';
 import { startRedis, type TestRedis } from './helpers/redis.js';
 
@@ -29,20 +27,8 @@ interface Node {
   api: Api;
 }
 
-async function startNode(id: string, pgUrl: string, redis: TestRedis): Promise<Node> {
-  const config = loadConfig(
-    [
-      ...['--port', '0', '--host', '127.0.0.1', '--mqtt-port', '0'],
-      ...['--store', pgUrl, '--cluster', `${redis.url}?prefix=${redis.prefix}`, '--node-id', id],
-      ...['--admin-password', PASSWORD, '--log-format', 'json', '--log-level', 'warn'],
-    ],
-    {},
-  );
-  const hub = await startHub(config, createLogger(config, new Writable({ write: (_c, _e, cb) => cb() })));
-  const http = `http://127.0.0.1:${hub.port}`;
-  const api = new Api(http);
-  await api.login('admin', PASSWORD);
-  return { hub, http, ws: `ws://127.0.0.1:${hub.port}`, api };
+function startNode(id: string, pgUrl: string, redis: TestRedis): Promise<Node> {
+  return startClusterNode(id, pgUrl, redis, { password: PASSWORD, logLevel: 'warn' });
 }
 
 const isOffer = (m: DecodedDownlink) => m.type === MessageType.UpdateOffer;

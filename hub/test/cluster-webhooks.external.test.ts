@@ -7,15 +7,13 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { loadConfig } from '../src/config.js';
-import { type Hub, startHub } from '../src/hub.js';
-import { createLogger } from '../src/log.js';
+import type { Hub } from '../src/hub.js';
 import { verify } from '../src/webhooks/signature.js';
+import { startClusterNode } from './helpers/cluster-node.js';
 import { TestDevice } from './helpers/device.js';
 import { eventually } from './helpers/eventually.js';
-import { Api } from './helpers/hub.js';
+import type { Api } from './helpers/hub.js';
 import { startPostgres, type TestDatabase, type TestPostgres } from './helpers/postgres.js';
 import { startRedis, type TestRedis } from './helpers/redis.js';
 
@@ -29,21 +27,13 @@ interface Node {
   api: Api;
 }
 
-async function startNode(id: string, pgUrl: string, redis: TestRedis): Promise<Node> {
-  const config = loadConfig(
-    [
-      ...['--port', '0', '--host', '127.0.0.1', '--mqtt-port', '0', '--webhook-allow', '127.0.0.1'],
-      ...['--store', pgUrl, '--cluster', `${redis.url}?prefix=${redis.prefix}`, '--node-id', id],
-      ...['--admin-password', PASSWORD, '--log-format', 'json', '--log-level', 'warn'],
-    ],
-    {},
-  );
-  const sink = new Writable({ write: (_c, _e, cb) => cb() });
-  const hub = await startHub(config, createLogger(config, sink), { webhooks: { retryBaseMs: 20, pollMs: 100 } });
-  const http = `http://127.0.0.1:${hub.port}`;
-  const api = new Api(http);
-  await api.login('admin', PASSWORD);
-  return { id, hub, http, ws: `ws://127.0.0.1:${hub.port}`, api };
+function startNode(id: string, pgUrl: string, redis: TestRedis): Promise<Node> {
+  return startClusterNode(id, pgUrl, redis, {
+    password: PASSWORD,
+    flags: ['--webhook-allow', '127.0.0.1'],
+    logLevel: 'warn',
+    start: { webhooks: { retryBaseMs: 20, pollMs: 100 } },
+  });
 }
 
 async function attempts(n: Node): Promise<number> {

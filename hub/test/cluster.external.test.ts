@@ -8,7 +8,6 @@
 // loses nothing acknowledged. The process-level test behind HAProxy is elsewhere.
 
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { CloseCode, type ConsoleUpdate, MessageType } from '@halyard/firmware-protocol';
 import { Redis } from 'ioredis';
@@ -18,6 +17,7 @@ import { loadConfig } from '../src/config.js';
 import { type Hub, startHub } from '../src/hub.js';
 import { createLogger } from '../src/log.js';
 import { ConsoleClient } from './console-client.js';
+import { startClusterNode } from './helpers/cluster-node.js';
 import { TestDevice } from './helpers/device.js';
 import { eventually } from './helpers/eventually.js';
 import { freePort } from './helpers/free-port.js';
@@ -38,27 +38,8 @@ interface Node {
   logs: LogLine[];
 }
 
-async function startNode(id: string, pgUrl: string, redis: TestRedis): Promise<Node> {
-  const config = loadConfig(
-    [
-      ...['--port', '0', '--host', '127.0.0.1', '--mqtt-port', '0'],
-      ...['--store', pgUrl, '--cluster', `${redis.url}?prefix=${redis.prefix}`, '--node-id', id],
-      ...['--admin-password', PASSWORD, '--log-format', 'json', '--log-level', 'info'],
-    ],
-    {},
-  );
-  const logs: LogLine[] = [];
-  const sink = new Writable({
-    write(chunk, _enc, cb) {
-      for (const line of String(chunk).split('\n')) if (line.trim()) logs.push(JSON.parse(line) as LogLine);
-      cb();
-    },
-  });
-  const hub = await startHub(config, createLogger(config, sink));
-  const http = `http://127.0.0.1:${hub.port}`;
-  const api = new Api(http);
-  await api.login('admin', PASSWORD);
-  return { id, hub, http, ws: `ws://127.0.0.1:${hub.port}`, api, logs };
+function startNode(id: string, pgUrl: string, redis: TestRedis): Promise<Node> {
+  return startClusterNode(id, pgUrl, redis, { password: PASSWORD });
 }
 
 /** Answers every COMMAND with CMD_ACCEPTED then CMD_RESULT succeeded, echoing the params. */

@@ -9,15 +9,13 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { MessageType } from '@halyard/firmware-protocol';
-import { loadConfig } from '../src/config.js';
-import { type Hub, startHub } from '../src/hub.js';
-import { createLogger } from '../src/log.js';
+import type { Hub } from '../src/hub.js';
+import { startClusterNode } from './helpers/cluster-node.js';
 import { TestDevice } from './helpers/device.js';
 import { eventually } from './helpers/eventually.js';
-import { Api, type LogLine } from './helpers/hub.js';
+import type { Api, LogLine } from './helpers/hub.js';
 import { createIntegrator, startPlainBroker, TestMqtt } from './helpers/mqtt.js';
 import { startPostgres, type TestDatabase, type TestPostgres } from './helpers/postgres.js';
 import { startRedis, type TestRedis } from './helpers/redis.js';
@@ -32,27 +30,8 @@ interface Node {
   logs: LogLine[];
 }
 
-async function startNode(id: string, pgUrl: string, redis: TestRedis, dataDir: string, extra: string[] = []): Promise<Node> {
-  const config = loadConfig(
-    [
-      ...extra,
-      ...['--port', '0', '--host', '127.0.0.1', '--mqtt-port', '0', '--data-dir', dataDir],
-      ...['--store', pgUrl, '--cluster', `${redis.url}?prefix=${redis.prefix}`, '--node-id', id],
-      ...['--admin-password', PASSWORD, '--log-format', 'json', '--log-level', 'info'],
-    ],
-    {},
-  );
-  const logs: LogLine[] = [];
-  const sink = new Writable({
-    write(chunk, _enc, cb) {
-      for (const line of String(chunk).split('\n')) if (line.trim()) logs.push(JSON.parse(line) as LogLine);
-      cb();
-    },
-  });
-  const hub = await startHub(config, createLogger(config, sink));
-  const api = new Api(`http://127.0.0.1:${hub.port}`);
-  await api.login('admin', PASSWORD);
-  return { hub, ws: `ws://127.0.0.1:${hub.port}`, api, mqtt: `mqtt://127.0.0.1:${hub.mqttPort}`, logs };
+function startNode(id: string, pgUrl: string, redis: TestRedis, dataDir: string, extra: string[] = []): Promise<Node> {
+  return startClusterNode(id, pgUrl, redis, { password: PASSWORD, flags: [...extra, '--data-dir', dataDir] });
 }
 
 const LOGIN = { username: 'erp', password: 'erp-password' };

@@ -7,33 +7,18 @@
 // the other.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { type Message, MessageType } from '@halyard/firmware-protocol';
+import { MessageType } from '@halyard/firmware-protocol';
+import { type CommandStore, FakeSession, openCommandStore, quietLog } from '../../test/helpers/command-store.js';
 import { eventually } from '../../test/helpers/eventually.js';
 import { FakeClock } from '../../test/helpers/fake-clock.js';
 import { createAudit, type Requester } from '../audit.js';
 import { type BusEvents, type BusTopic, LocalBus } from '../bus.js';
-import { type HubConfig, loadConfig } from '../config.js';
+import type { HubConfig } from '../config.js';
 import type { DeviceSession } from '../device/session.js';
 import { type DeviceEntry, Fleet } from '../fleet.js';
-import { createLogger } from '../log.js';
-import { SqliteStore } from '../store/sqlite-store.js';
+import type { SqliteStore } from '../store/sqlite-store.js';
 import { CommandService } from './service.js';
-
-class FakeSession {
-  readonly sent: Message[] = [];
-  get isOpen(): boolean {
-    return true;
-  }
-  send(m: Message): boolean {
-    this.sent.push(m);
-    return true;
-  }
-}
 
 /** A node's bus whose publishes also reach the other node's subscribers, as remote events. */
 class LinkedBus extends LocalBus {
@@ -56,37 +41,17 @@ class LinkedBus extends LocalBus {
 const TESTER: Requester = { actor: 'test', via: 'http' };
 
 describe('command service in cluster mode: the ledger decides between nodes', () => {
-  let dir: string;
+  let fixture: CommandStore;
   let config: Readonly<HubConfig>;
   let store: SqliteStore;
   let n = 0;
-  const log = createLogger(
-    { logLevel: 'warn', logFormat: 'json' },
-    new Writable({
-      write(_c, _e, cb) {
-        cb();
-      },
-    }),
-  );
+  const log = quietLog();
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'halyard-cluster-commands-'));
-    config = loadConfig(['--data-dir', dir, '--store', 'postgres://unused/x', '--cluster', 'redis://unused:6379'], {});
-    store = await SqliteStore.open<unknown>({
-      path: join(dir, 'halyard.db'),
-      cacheMiB: 16,
-      retentionMs: 0,
-      compactIntervalMs: 60_000,
-      compactRows: 1_000_000,
-      commitIntervalMs: 2,
-      maxBatchFrames: 1000,
-      maxFrame: config.maxFrame,
-    });
+    fixture = await openCommandStore('cluster-commands', ['--store', 'postgres://unused/x', '--cluster', 'redis://unused:6379']);
+    ({ config, store } = fixture);
   });
-  after(async () => {
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => fixture.close());
 
   /** Two nodes with their own fleet, bus and clock; `sessions` says which of them has the device connected. */
   async function twoNodes(sessions: { one: boolean; two: boolean }) {

@@ -3,35 +3,17 @@
 // restart, each by moving time rather than waiting for it.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { type CommandInfo, type Message, MessageType } from '@halyard/firmware-protocol';
+import { type CommandStore, FakeSession, openCommandStore, quietLog } from '../../test/helpers/command-store.js';
 import { FakeClock } from '../../test/helpers/fake-clock.js';
 import { createAudit, type Requester } from '../audit.js';
 import { LocalBus } from '../bus.js';
-import { type HubConfig, loadConfig } from '../config.js';
+import type { HubConfig } from '../config.js';
 import type { DeviceSession } from '../device/session.js';
 import { type DeviceEntry, Fleet } from '../fleet.js';
-import { createLogger } from '../log.js';
-import { SqliteStore } from '../store/sqlite-store.js';
+import type { SqliteStore } from '../store/sqlite-store.js';
 import { type CommandRequest, CommandService } from './service.js';
-
-/** Stands in for a device's socket: records what the hub sends; `open` false refuses sends like a closed socket. */
-class FakeSession {
-  open = true;
-  readonly sent: Message[] = [];
-  get isOpen(): boolean {
-    return this.open;
-  }
-  send(m: Message): boolean {
-    if (!this.open) return false;
-    this.sent.push(m);
-    return true;
-  }
-}
 
 const TTL = 60_000;
 const TIMEOUT = 10_000;
@@ -39,37 +21,17 @@ const REQ: CommandRequest = { name: 'reboot', params: {}, ttl: TTL, timeout: TIM
 const TESTER: Requester = { actor: 'test', via: 'http' };
 
 describe('command service: ttl and timeout by the clock', () => {
-  let dir: string;
+  let fixture: CommandStore;
   let config: Readonly<HubConfig>;
   let store: SqliteStore;
   let n = 0;
-  const log = createLogger(
-    { logLevel: 'warn', logFormat: 'json' },
-    new Writable({
-      write(_c, _e, cb) {
-        cb();
-      },
-    }),
-  );
+  const log = quietLog();
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'halyard-commands-'));
-    config = loadConfig(['--data-dir', dir], {});
-    store = await SqliteStore.open<unknown>({
-      path: join(dir, 'halyard.db'),
-      cacheMiB: 16,
-      retentionMs: 0,
-      compactIntervalMs: 60_000,
-      compactRows: 1_000_000,
-      commitIntervalMs: 2,
-      maxBatchFrames: 1000,
-      maxFrame: config.maxFrame,
-    });
+    fixture = await openCommandStore('commands');
+    ({ config, store } = fixture);
   });
-  after(async () => {
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => fixture.close());
 
   /** A fresh device (online through a fake session unless `offline`) and a service on a fake clock. */
   async function setup(opts: { offline?: boolean; clock?: FakeClock } = {}) {

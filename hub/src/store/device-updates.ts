@@ -80,7 +80,8 @@ export interface UpdateStatusOutcome {
   update: DeviceUpdateRecord;
 }
 
-interface Row {
+/** A device_updates row joined to its device and image, as both engines read it (UPDATE_SELECT). */
+export interface DeviceUpdateRow {
   rowid: number;
   id: string;
   device: number;
@@ -101,11 +102,14 @@ interface Row {
   finished_at: number | null;
 }
 
+type Row = DeviceUpdateRow;
+
+/** The columns of a DeviceUpdateRow, in both engines' SQL. */
 export const UPDATE_SELECT = `SELECT u.rowid, u.id, u.device, d.id AS device_id, u.firmware, f.id AS firmware_id, u.job, u.state, u.progress,
   u.reason, u.detail, u.from_fw, u.to_fw, u.attempts, u.created_at, u.created_by, u.updated_at, u.finished_at
   FROM device_updates u JOIN devices d ON d.rowid = u.device LEFT JOIN firmware f ON f.rowid = u.firmware`;
 
-const toRecord = (r: Row): DeviceUpdateRecord => ({
+export const updateFromRow = (r: DeviceUpdateRow): DeviceUpdateRecord => ({
   rowid: r.rowid,
   id: r.id,
   deviceRowid: r.device,
@@ -133,7 +137,7 @@ export const isFinal = (state: string) => FINAL_UPDATE_STATES.has(state as Updat
 
 function byId(db: Db, id: string): DeviceUpdateRecord | undefined {
   const r = sql(db, `${UPDATE_SELECT} WHERE u.id = ?`).get(id) as Row | undefined;
-  return r && toRecord(r);
+  return r && updateFromRow(r);
 }
 
 /** UpdateInProgress when the device has an open update; FirmwareUnknown when the image is gone or not finished. */
@@ -162,24 +166,31 @@ export function transitionUpdate(db: Db, t: UpdateTransition): DeviceUpdateRecor
     const cur = byId(db, t.id);
     if (cur === undefined || isFinal(cur.state)) return undefined;
     if (t.from !== undefined && !t.from.includes(cur.state)) return undefined;
-    write(db, cur, t.to, t.now, {
-      // A final state the hub decides says nothing of an earlier attempt's reason.
-      reason: t.reason !== undefined ? t.reason : isFinal(t.to) ? null : cur.reason,
-      detail: t.detail !== undefined ? t.detail : isFinal(t.to) ? null : cur.detail,
-      progress: t.progress ?? cur.progress,
-      attempts: cur.attempts + (t.attempt ? 1 : 0),
-    });
+    write(db, cur, t.to, t.now, transitionValues(cur, t));
     return byId(db, t.id);
   })();
 }
 
-function write(
-  db: Db,
-  cur: DeviceUpdateRecord,
-  to: UpdateStateName,
-  now: number,
-  v: { reason: number | null; detail: string | null; progress: number; attempts: number },
-): void {
+/** The columns a state change writes besides state, updated_at and finished_at. */
+export interface UpdateValues {
+  reason: number | null;
+  detail: string | null;
+  progress: number;
+  attempts: number;
+}
+
+/** What a hub decision writes to `cur` (both engines; the caller has checked `t.from`). */
+export function transitionValues(cur: DeviceUpdateRecord, t: UpdateTransition): UpdateValues {
+  return {
+    // A final state the hub decides says nothing of an earlier attempt's reason.
+    reason: t.reason !== undefined ? t.reason : isFinal(t.to) ? null : cur.reason,
+    detail: t.detail !== undefined ? t.detail : isFinal(t.to) ? null : cur.detail,
+    progress: t.progress ?? cur.progress,
+    attempts: cur.attempts + (t.attempt ? 1 : 0),
+  };
+}
+
+function write(db: Db, cur: DeviceUpdateRecord, to: UpdateStateName, now: number, v: UpdateValues): void {
   sql(
     db,
     `UPDATE device_updates SET state = ?, reason = ?, detail = ?, progress = ?, attempts = ?, updated_at = ?, finished_at = ?
@@ -198,7 +209,7 @@ function write(
 export function nextFromStatus(
   cur: DeviceUpdateRecord,
   m: UpdateStatus,
-): { to: UpdateStateName; reason: number | null; detail: string | null; progress: number; attempts: number; at?: number } | undefined {
+): (UpdateValues & { to: UpdateStateName; at?: number }) | undefined {
   const progress = m.progress ?? cur.progress;
   // Free text from the device; PostgreSQL's text cannot hold U+0000, so neither engine keeps it.
   const detail = m.detail === undefined ? null : m.detail.replaceAll('\u0000', '\ufffd');
@@ -234,7 +245,7 @@ export function nextFromStatus(
 export function applyUpdateStatus(db: Db, device: number, seq: number, m: UpdateStatus, now: number): UpdateStatusOutcome | undefined {
   const r = sql(db, `${UPDATE_SELECT} WHERE u.id = ? AND u.device = ?`).get(m.job, device) as Row | undefined;
   if (r === undefined) return undefined;
-  const cur = toRecord(r);
+  const cur = updateFromRow(r);
   const next = nextFromStatus(cur, m);
   if (next === undefined) return undefined;
   if (cur.finishedAt !== null) {
@@ -251,10 +262,10 @@ export function getDeviceUpdate(db: Db, id: string): DeviceUpdateRecord | undefi
 
 /** A device's updates, newest first. */
 export function listDeviceUpdates(db: Db, device: number, limit: number): DeviceUpdateRecord[] {
-  return (sql(db, `${UPDATE_SELECT} WHERE u.device = ? ORDER BY u.rowid DESC LIMIT ?`).all(device, limit) as Row[]).map(toRecord);
+  return (sql(db, `${UPDATE_SELECT} WHERE u.device = ? ORDER BY u.rowid DESC LIMIT ?`).all(device, limit) as Row[]).map(updateFromRow);
 }
 
 /** Every update not over, oldest first (what a restarted hub resumes). */
 export function openDeviceUpdates(db: Db): DeviceUpdateRecord[] {
-  return (sql(db, `${UPDATE_SELECT} WHERE u.finished_at IS NULL ORDER BY u.rowid`).all() as Row[]).map(toRecord);
+  return (sql(db, `${UPDATE_SELECT} WHERE u.finished_at IS NULL ORDER BY u.rowid`).all() as Row[]).map(updateFromRow);
 }

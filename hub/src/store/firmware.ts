@@ -42,39 +42,55 @@ export interface NewFirmware {
 /** States of a device update that still need its image (SPEC.md §12.5: not final). */
 export const OPEN_UPDATE_STATES = ['offered', 'downloading', 'downloaded', 'verifying', 'installing', 'rebooting'] as const;
 
-interface Row {
+/** A firmware row as an engine returns it: `B` its bytes (Uint8Array, Buffer), `C` its complete flag (0/1, boolean). */
+export interface FirmwareRow<B, C> {
   rowid: number;
   id: string;
   model: string;
   version: string;
   notes: string;
   size: number;
-  sha256: Uint8Array | null;
-  signature: Uint8Array | null;
+  sha256: B | null;
+  signature: B | null;
   chunk_size: number;
-  complete: number;
+  complete: C;
   created_at: number;
   created_by: string;
   touched_at: number;
 }
 
-const COLUMNS = 'rowid, id, model, version, notes, size, sha256, signature, chunk_size, complete, created_at, created_by, touched_at';
+type Row = FirmwareRow<Uint8Array, number>;
 
-const toRecord = (r: Row): FirmwareRecord => ({
-  rowid: r.rowid,
-  id: r.id,
-  model: r.model,
-  version: r.version,
-  notes: r.notes,
-  size: r.size,
-  sha256: r.sha256 === null ? null : new Uint8Array(r.sha256),
-  signature: r.signature === null ? null : new Uint8Array(r.signature),
-  chunkSize: r.chunk_size,
-  complete: r.complete !== 0,
-  createdAt: r.created_at,
-  createdBy: r.created_by,
-  touchedAt: r.touched_at,
-});
+/** The columns of a FirmwareRow, in both engines' SQL. */
+export const FIRMWARE_COLUMNS =
+  'rowid, id, model, version, notes, size, sha256, signature, chunk_size, complete, created_at, created_by, touched_at';
+const COLUMNS = FIRMWARE_COLUMNS;
+
+/** A row as a FirmwareRecord; `bytes` and `complete` decode the engine's column types. */
+export function firmwareFromRow<B, C>(r: FirmwareRow<B, C>, bytes: (b: B) => Uint8Array, complete: (c: C) => boolean): FirmwareRecord {
+  return {
+    rowid: r.rowid,
+    id: r.id,
+    model: r.model,
+    version: r.version,
+    notes: r.notes,
+    size: r.size,
+    sha256: r.sha256 === null ? null : bytes(r.sha256),
+    signature: r.signature === null ? null : bytes(r.signature),
+    chunkSize: r.chunk_size,
+    complete: complete(r.complete),
+    createdAt: r.created_at,
+    createdBy: r.created_by,
+    touchedAt: r.touched_at,
+  };
+}
+
+const toRecord = (r: Row): FirmwareRecord =>
+  firmwareFromRow(
+    r,
+    (b) => new Uint8Array(b),
+    (c) => c !== 0,
+  );
 
 /**
  * Starts an image. The same model and version may exist once: a finished image, or

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import pg from 'pg';
 import { startPostgres, type TestPostgres } from '../../test/helpers/postgres.js';
+import { SQLITE_TEST_OPTIONS } from '../../test/helpers/test-store.js';
 import { OVERDUE_BATCH, OVERDUE_SQL } from './commands.js';
 import { openDatabase } from './db.js';
 import { PG_OVERDUE_SQL } from './postgres/commands.js';
@@ -75,13 +76,7 @@ describe('overdue commands', () => {
     const path = join(dir, 'halyard.db');
     const store = await SqliteStore.open({
       path,
-      cacheMiB: 16,
-      retentionMs: 0,
-      compactIntervalMs: 600_000,
-      compactRows: 1_000_000,
-      commitIntervalMs: 2,
-      maxBatchFrames: 50,
-      maxFrame: 65536,
+      ...SQLITE_TEST_OPTIONS,
     });
     cleanups.push(() => store.close());
     assert.deepEqual(await scenario(store), EXPECTED);

@@ -21,6 +21,7 @@ import {
   type SenmlRecord,
 } from '@halyard/firmware-protocol';
 import { startPostgres, type TestPostgres } from '../../test/helpers/postgres.js';
+import { SQLITE_TEST_OPTIONS } from '../../test/helpers/test-store.js';
 import { HubError } from '../errors.js';
 import { BucketAccumulator } from '../telemetry/buckets.js';
 import { TelemetryService } from '../telemetry/service.js';
@@ -812,13 +813,7 @@ engineSuite('SQLite', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'halyard-conformance-'));
   const store = await SqliteStore.open<Meta>({
     path: join(dir, 'halyard.db'),
-    cacheMiB: 16,
-    retentionMs: 0,
-    compactIntervalMs: 600_000,
-    compactRows: 1_000_000,
-    commitIntervalMs: 2,
-    maxBatchFrames: 50,
-    maxFrame: 65536,
+    ...SQLITE_TEST_OPTIONS,
   });
   return {
     store,

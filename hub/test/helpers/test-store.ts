@@ -70,3 +70,14 @@ export async function pgQuery<R extends Record<string, unknown>>(dir: string, sq
     await client.end();
   }
 }
+
+/** SqliteStore.open's options in the store's own tests, but `path`: a small cache, nothing expires, compaction only when asked. */
+export const SQLITE_TEST_OPTIONS = {
+  cacheMiB: 16,
+  retentionMs: 0,
+  compactIntervalMs: 600_000,
+  compactRows: 1_000_000,
+  commitIntervalMs: 2,
+  maxBatchFrames: 50,
+  maxFrame: 65536,
+} as const;

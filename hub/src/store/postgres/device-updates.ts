@@ -8,57 +8,16 @@ import {
   isFinal,
   type NewDeviceUpdate,
   nextFromStatus,
+  type DeviceUpdateRow as Row,
+  UPDATE_SELECT as SELECT,
+  updateFromRow as toRecord,
+  transitionValues,
   type UpdateStateName,
   type UpdateStatusOutcome,
   type UpdateTransition,
+  type UpdateValues,
 } from '../device-updates.js';
 import { pgCode, type Queryable, UNIQUE_VIOLATION } from './pool.js';
-
-interface Row {
-  rowid: number;
-  id: string;
-  device: number;
-  device_id: string;
-  firmware: number | null;
-  firmware_id: string | null;
-  job: string | null;
-  state: string;
-  progress: number;
-  reason: number | null;
-  detail: string | null;
-  from_fw: string | null;
-  to_fw: string;
-  attempts: number;
-  created_at: number;
-  created_by: string;
-  updated_at: number;
-  finished_at: number | null;
-}
-
-const SELECT = `SELECT u.rowid, u.id, u.device, d.id AS device_id, u.firmware, f.id AS firmware_id, u.job, u.state, u.progress,
-  u.reason, u.detail, u.from_fw, u.to_fw, u.attempts, u.created_at, u.created_by, u.updated_at, u.finished_at
-  FROM device_updates u JOIN devices d ON d.rowid = u.device LEFT JOIN firmware f ON f.rowid = u.firmware`;
-
-const toRecord = (r: Row): DeviceUpdateRecord => ({
-  rowid: r.rowid,
-  id: r.id,
-  deviceRowid: r.device,
-  deviceId: r.device_id,
-  firmwareRowid: r.firmware,
-  firmwareId: r.firmware_id,
-  job: r.job,
-  state: r.state as UpdateStateName,
-  progress: r.progress,
-  reason: r.reason,
-  detail: r.detail,
-  fromFw: r.from_fw,
-  toFw: r.to_fw,
-  attempts: r.attempts,
-  createdAt: r.created_at,
-  createdBy: r.created_by,
-  updatedAt: r.updated_at,
-  finishedAt: r.finished_at,
-});
 
 async function byId(db: Queryable, id: string, lock = false): Promise<DeviceUpdateRecord | undefined> {
   const r = (await db.query<Row>(`${SELECT} WHERE u.id = $1${lock ? ' FOR UPDATE OF u' : ''}`, [id])).rows[0];
@@ -87,13 +46,7 @@ export async function createDeviceUpdate(db: Queryable, u: NewDeviceUpdate): Pro
   return (await byId(db, u.id)) as DeviceUpdateRecord;
 }
 
-async function write(
-  db: Queryable,
-  cur: DeviceUpdateRecord,
-  to: UpdateStateName,
-  now: number,
-  v: { reason: number | null; detail: string | null; progress: number; attempts: number },
-): Promise<void> {
+async function write(db: Queryable, cur: DeviceUpdateRecord, to: UpdateStateName, now: number, v: UpdateValues): Promise<void> {
   await db.query(
     `UPDATE device_updates SET state = $1, reason = $2, detail = $3, progress = $4, attempts = $5, updated_at = $6, finished_at = $7
      WHERE rowid = $8`,
@@ -105,13 +58,7 @@ export async function transitionUpdate(db: Queryable, t: UpdateTransition): Prom
   const cur = await byId(db, t.id, true);
   if (cur === undefined || isFinal(cur.state)) return undefined;
   if (t.from !== undefined && !t.from.includes(cur.state)) return undefined;
-  await write(db, cur, t.to, t.now, {
-    // A final state the hub decides says nothing of an earlier attempt's reason.
-    reason: t.reason !== undefined ? t.reason : isFinal(t.to) ? null : cur.reason,
-    detail: t.detail !== undefined ? t.detail : isFinal(t.to) ? null : cur.detail,
-    progress: t.progress ?? cur.progress,
-    attempts: cur.attempts + (t.attempt ? 1 : 0),
-  });
+  await write(db, cur, t.to, t.now, transitionValues(cur, t));
   return byId(db, t.id);
 }
 

@@ -2,44 +2,28 @@
 // SQLite; docs/firmware.md). Every hub of a cluster serves images from these rows.
 
 import { HubError, HubErrorCode } from '../../errors.js';
-import { type FirmwareRecord, type NewFirmware, OPEN_UPDATE_STATES } from '../firmware.js';
+import {
+  FIRMWARE_COLUMNS,
+  type FirmwareRecord,
+  type FirmwareRow,
+  firmwareFromRow,
+  type NewFirmware,
+  OPEN_UPDATE_STATES,
+} from '../firmware.js';
 import { pgCode, type Queryable, UNIQUE_VIOLATION } from './pool.js';
 
-interface Row {
-  rowid: number;
-  id: string;
-  model: string;
-  version: string;
-  notes: string;
-  size: number;
-  sha256: Buffer | null;
-  signature: Buffer | null;
-  chunk_size: number;
-  complete: boolean;
-  created_at: number;
-  created_by: string;
-  touched_at: number;
-}
+type Row = FirmwareRow<Buffer, boolean>;
 
-const COLUMNS = 'rowid, id, model, version, notes, size, sha256, signature, chunk_size, complete, created_at, created_by, touched_at';
+const COLUMNS = FIRMWARE_COLUMNS;
 
 const bytes = (b: Buffer | null) => (b === null ? null : new Uint8Array(b.buffer, b.byteOffset, b.byteLength));
 
-const toRecord = (r: Row): FirmwareRecord => ({
-  rowid: r.rowid,
-  id: r.id,
-  model: r.model,
-  version: r.version,
-  notes: r.notes,
-  size: r.size,
-  sha256: bytes(r.sha256),
-  signature: bytes(r.signature),
-  chunkSize: r.chunk_size,
-  complete: r.complete,
-  createdAt: r.created_at,
-  createdBy: r.created_by,
-  touchedAt: r.touched_at,
-});
+const toRecord = (r: Row): FirmwareRecord =>
+  firmwareFromRow(
+    r,
+    (b) => bytes(b) as Uint8Array,
+    (c) => c,
+  );
 
 const exists = (f: NewFirmware, old: Row) =>
   new HubError(

@@ -6,7 +6,7 @@
 
 import type { BucketAccumulator } from '../../telemetry/buckets.js';
 import type { PointValue, TelemetryStore } from '../store.js';
-import { BLOCK_MAX_SPAN_MS, type Points, sortPoints, unpackBlock } from '../telemetry/blocks.js';
+import { BLOCK_MAX_SPAN_MS, type PackedBlock, type Points, sortPoints, unpackBlock } from '../telemetry/blocks.js';
 import type { LatestPoint, SeriesRef } from '../telemetry/query.js';
 import { ROLLUPS_SINCE_KEY } from '../telemetry/rollups.js';
 import { type Queryable, transaction } from './pool.js';
@@ -22,16 +22,11 @@ interface RollupRow extends ValueRow {
   last_t: number;
 }
 
-interface BlockRow {
-  t0: number;
-  t1: number;
-  n: number;
-  nnum: number;
-  sum: number | null;
-  min: number | null;
-  max: number | null;
-  data: Buffer;
-}
+/** The summary columns of a block (PackedBlock without its bytes). */
+type BlockSummary = Omit<PackedBlock, 'data'>;
+
+/** A block's summary (PackedBlock) as the server returns it, its bytes a Buffer. */
+type BlockRow = BlockSummary & { data: Buffer };
 
 /** The newest point of a block (its points are sorted; of equal times, the last). */
 function newestOf(data: Uint8Array): { ts: number; value: PointValue } {
@@ -263,15 +258,7 @@ export class PgTelemetryReads implements TelemetryStore {
 
 /** One row per bucket of the telemetry table's rows (not yet compacted), aggregated by the server, added as whole-bucket summaries. */
 async function rowBuckets(db: Queryable, series: number, acc: BucketAccumulator): Promise<void> {
-  const rows = await db.query<{
-    t0: number;
-    t1: number;
-    n: number;
-    nnum: number;
-    sum: number | null;
-    min: number | null;
-    max: number | null;
-  }>(
+  const rows = await db.query<BlockSummary>(
     `SELECT min(ts) AS t0, max(ts) AS t1, count(*) AS n, count(v) AS nnum, sum(v) AS sum, min(v) AS min, max(v) AS max
        FROM telemetry WHERE series = $1 AND ts >= $2 AND ts <= $3
        GROUP BY floor(ts::float8 / $4)`,

@@ -20,6 +20,7 @@ import {
   TARGET_T0,
   type TargetMeta,
 } from '../../../test/helpers/target-series.js';
+import { SQLITE_TEST_OPTIONS } from '../../../test/helpers/test-store.js';
 import { PostgresStore } from '../postgres/postgres-store.js';
 import { SqliteStore } from '../sqlite-store.js';
 
@@ -30,13 +31,7 @@ describe('telemetry on disk, SQLite', () => {
     try {
       const store = await SqliteStore.open<TargetMeta>({
         path,
-        cacheMiB: 16,
-        retentionMs: 0,
-        compactIntervalMs: 600_000,
-        compactRows: 1_000_000,
-        commitIntervalMs: 2,
-        maxBatchFrames: 50,
-        maxFrame: 65536,
+        ...SQLITE_TEST_OPTIONS,
       });
       try {
         const d = await store.op('createDevice', {
