@@ -19,6 +19,7 @@ const SCENARIOS = {
   storm: { file: 'bench/src/storm.bench.ts', what: 'reconnect storm after a hub restart; no command lost' },
   queries: { file: 'bench/src/queries.bench.ts', what: 'bucketed and latest queries on a large generated table' },
   storage: { file: 'bench/src/storage.bench.ts', what: 'telemetry bytes per point per profile: block codec vs first format vs Gorilla' },
+  export: { file: 'bench/src/export.bench.ts', what: 'streamed CSV/NDJSON export of 10M points: MB/s and hub RSS against its RSS at rest' },
   postgres: { file: 'bench/src/postgres.bench.ts', what: 'ingest and queries on PostgreSQL beside SQLite (skipped without PostgreSQL)' },
   firmware: { file: 'bench/src/firmware.bench.ts', what: 'a firmware image to every device at once vs a bare ws server serving it' },
   cluster: {

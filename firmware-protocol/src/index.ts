@@ -25,3 +25,4 @@ export * from './plain-value.js';
 export { readPack, resolveTime, SENML_VERSION, SenmlLabel, writePack } from './senml.js';
 export { formatDuration, parseDuration, parseSize } from './units.js';
 export * from './update.js';
+export * from './webhook-types.js';

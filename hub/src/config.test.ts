@@ -54,6 +54,21 @@ describe('hub configuration', () => {
     for (const f of FLAGS) assert.ok(helpText().includes(envName(f.flag)), f.flag);
   });
 
+  it('reads the webhook flags and refuses bad ones', () => {
+    const c = loadConfig([], {});
+    assert.equal(c.webhookRetryFor, 86_400_000);
+    assert.equal(c.webhookQueue, 10_000);
+    assert.deepEqual(c.webhookAllow, []);
+    assert.deepEqual(loadConfig(['--webhook-allow', '127.0.0.1', '--webhook-allow', '10.0.0.0/8'], {}).webhookAllow, [
+      '127.0.0.1',
+      '10.0.0.0/8',
+    ]);
+    assert.deepEqual(loadConfig([], { HALYARD_WEBHOOK_ALLOW: '127.0.0.1,::1' }).webhookAllow, ['127.0.0.1', '::1']);
+    assert.throws(() => loadConfig(['--webhook-allow', 'localhost'], {}), /--webhook-allow: "localhost" is not an address/);
+    assert.throws(() => loadConfig(['--webhook-queue', '0'], {}), /--webhook-queue must be 1-1000000/);
+    assert.throws(() => loadConfig(['--webhook-retry-for', '10ms'], {}), /--webhook-retry-for must be at least 1s/);
+  });
+
   it('accepts --ha-discovery alone or with a prefix', () => {
     assert.equal(loadConfig(['--ha-discovery'], {}).haDiscovery, 'homeassistant');
     assert.equal(loadConfig(['--ha-discovery', 'ha'], {}).haDiscovery, 'ha');

@@ -80,6 +80,13 @@ export interface HubConfig {
   firmwareMaxSize: number;
   /** The Ed25519 signing key's PEM file; undefined = `<data-dir>/firmware-signing-key.pem`; `off` signs nothing. */
   firmwareSigningKey: string | undefined;
+  // Webhooks (README.md § Alarms and notifications)
+  /** ms a delivery is retried for (from when it was queued) before it is marked failed. */
+  webhookRetryFor: number;
+  /** Pending deliveries one webhook may hold (count); further ones are dropped and counted. */
+  webhookQueue: number;
+  /** Addresses or CIDR ranges webhooks may reach although refused by default (loopback, link-local, cloud metadata...). */
+  webhookAllow: string[];
 }
 
 interface FlagSpec {
@@ -230,6 +237,27 @@ export const FLAGS: readonly FlagSpec[] = [
     help: 'longest wait before a telemetry batch is committed',
   },
   {
+    key: 'webhookRetryFor',
+    flag: 'webhook-retry-for',
+    kind: 'duration',
+    default: '24h',
+    help: 'how long a webhook delivery is retried (exponential backoff with jitter) before it is marked failed',
+  },
+  {
+    key: 'webhookQueue',
+    flag: 'webhook-queue',
+    kind: 'int',
+    default: '10000',
+    help: 'pending deliveries per webhook; beyond it new ones are dropped (halyard_webhook_dropped_total)',
+  },
+  {
+    key: 'webhookAllow',
+    flag: 'webhook-allow',
+    kind: 'list',
+    default: undefined,
+    help: 'addresses or CIDR ranges webhooks may reach although refused by default: loopback, link-local, metadata (repeatable; env: comma-separated)',
+  },
+  {
     key: 'trustedProxies',
     flag: 'trusted-proxies',
     kind: 'list',
@@ -349,6 +377,7 @@ export function loadConfig(
   }
   if (values.bridge === undefined) values.bridge = [];
   if (values.trustedProxies === undefined) values.trustedProxies = [];
+  if (values.webhookAllow === undefined) values.webhookAllow = [];
   if (values.consoleDir === undefined) values.consoleDir = defaults?.consoleDir;
   if (values.nodeId === undefined) values.nodeId = defaultNodeId();
   const config = values as unknown as HubConfig;
@@ -357,6 +386,7 @@ export function loadConfig(
     ...config,
     bridge: Object.freeze([...config.bridge]) as string[],
     trustedProxies: Object.freeze([...config.trustedProxies]) as string[],
+    webhookAllow: Object.freeze([...config.webhookAllow]) as string[],
   });
 }
 
@@ -400,6 +430,12 @@ function validate(c: HubConfig, env: Readonly<Record<string, string | undefined>
     if (parseCidr(range) === undefined)
       bad(`--trusted-proxies: ${JSON.stringify(range)} is not an address or CIDR range (10.0.0.0/8, fd00::/8)`);
   }
+  for (const range of c.webhookAllow) {
+    if (parseCidr(range) === undefined)
+      bad(`--webhook-allow: ${JSON.stringify(range)} is not an address or CIDR range (127.0.0.1, 10.0.0.0/8)`);
+  }
+  if (c.webhookRetryFor < 1_000) bad('--webhook-retry-for must be at least 1s');
+  if (c.webhookQueue < 1 || c.webhookQueue > 1_000_000) bad('--webhook-queue must be 1-1000000');
   if (c.cluster !== undefined) validateClusterUrl(c.cluster, c.store);
   if (!NODE_ID.test(c.nodeId)) bad('--node-id must be 1-64 letters, digits, ".", "_" or "-"');
   if (c.firmwareMaxSize < 1 || c.firmwareMaxSize > 2 ** 32) bad('--firmware-max-size must be from 1 byte to 4GiB');

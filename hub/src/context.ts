@@ -24,6 +24,7 @@ import type { Store } from './store/store.js';
 import type { TelemetryService } from './telemetry/service.js';
 import type { TwinService } from './twins/service.js';
 import type { UpdateService } from './updates/service.js';
+import type { WebhookService } from './webhooks/service.js';
 
 export interface HubContext {
   config: Readonly<HubConfig>;
@@ -48,6 +49,8 @@ export interface HubContext {
   alarms: AlarmService;
   /** Evaluates alarm rules as data arrives; knows every alarm not cleared. */
   alarmEvaluator: AlarmEvaluator;
+  /** Webhooks and their deliveries (README.md § Alarms and notifications). */
+  webhooks: WebhookService;
   loginLimiter: LoginLimiter;
   sessions: SessionCache;
   startedAt: number;

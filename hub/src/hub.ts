@@ -53,6 +53,7 @@ import type { SeriesLookup, SessionLookup, Store } from './store/store.js';
 import { TelemetryService } from './telemetry/service.js';
 import { TwinService } from './twins/service.js';
 import { UpdateService } from './updates/service.js';
+import { type WebhookOptions, WebhookService } from './webhooks/service.js';
 
 export interface Hub {
   ctx: HubContext;
@@ -73,6 +74,8 @@ export interface StartOptions {
   onFatal?: (err: Error) => void;
   /** Alarm evaluation (tests shorten its deadline checks). */
   alarms?: Partial<EvaluatorOptions>;
+  /** Webhook retry and polling pace (tests shorten them). */
+  webhooks?: Pick<WebhookOptions, 'retryBaseMs' | 'pollMs' | 'random'>;
 }
 
 export async function startHub(config: Readonly<HubConfig>, log: Logger, options: StartOptions = {}): Promise<Hub> {
@@ -82,6 +85,7 @@ export async function startHub(config: Readonly<HubConfig>, log: Logger, options
   const devices = await startDevices(config, store, log, cluster);
   const ctx = createContext(config, log, store, devices, cluster, options);
   await ctx.alarmEvaluator.start();
+  await ctx.webhooks.start();
   const singletons = runSingletons(ctx, store);
   const front = await startFrontEnds(ctx, cluster);
   const server = createServer(config, front.app);
@@ -93,9 +97,10 @@ export async function startHub(config: Readonly<HubConfig>, log: Logger, options
     mqttPort: front.mqtt.port,
     mqttsPort: front.mqtt.mqttsPort,
     createdAdminPassword,
-    close: closer(log, server, store, devices, front, cluster, () => {
+    close: closer(log, server, store, devices, front, cluster, async () => {
       singletons();
       ctx.alarmEvaluator.stop();
+      await ctx.webhooks.stop();
     }),
   };
 }
@@ -391,6 +396,12 @@ function createContext(
     updates,
     alarms: new AlarmService(store, fleet, bus, alarmEvaluator, audit, log),
     alarmEvaluator,
+    webhooks: new WebhookService(store, bus, leadership, metrics, audit, log, {
+      retryFor: config.webhookRetryFor,
+      maxPending: config.webhookQueue,
+      allow: config.webhookAllow,
+      ...options.webhooks,
+    }),
     loginLimiter: new LoginLimiter(),
     sessions: new SessionCache(sessionLookup, bus, undefined, cluster === undefined ? undefined : sessionReloader(opened)),
     startedAt: Date.now(),
@@ -559,7 +570,7 @@ function closer(
   { gateway, commands, updates }: Devices,
   front: FrontEnds,
   cluster: Cluster | undefined,
-  singletons: () => void,
+  singletons: () => Promise<void>,
 ): () => Promise<void> {
   const { consoles, mqtt, tracker } = front;
   let closing: Promise<void> | undefined;
@@ -571,7 +582,7 @@ function closer(
       await mqtt.close();
       server.closeAllConnections();
       tracker.stop();
-      singletons();
+      await singletons();
       await leadership.close();
       commands.stop();
       updates.close();

@@ -28,6 +28,24 @@ export function createMetrics() {
       help: "Alarm conditions that ended before the rule's minDuration (the clear was held back)",
       registers: [registry],
     }),
+    webhookDeliveries: new Counter({
+      name: 'halyard_webhook_attempts_total',
+      help: 'Webhook delivery attempts by this node, by result (delivered, retry, failed: retry time over)',
+      labelNames: ['result'],
+      registers: [registry],
+    }),
+    webhookDropped: new Counter({
+      name: 'halyard_webhook_dropped_total',
+      help: 'Webhook deliveries dropped before they were queued, by reason (buffer_full, queue_full, store_failed)',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
+    webhookPending: new Gauge({
+      name: 'halyard_webhook_pending',
+      help: 'Webhook deliveries waiting to be sent or retried, by webhook (reported by the sending node)',
+      labelNames: ['webhook'],
+      registers: [registry],
+    }),
     devicesKnown: new Gauge({ name: 'halyard_devices_known', help: 'Provisioned devices', registers: [registry] }),
     framesIn: new Counter({
       name: 'halyard_frames_in_total',

@@ -36,7 +36,7 @@ export interface HubProcess {
 }
 
 /** Starts `hub/src/main.ts` (through tsx) and resolves once it logs "listening". */
-export function startHub(opts: { port?: number; dataDir?: string } = {}): Promise<HubProcess> {
+export function startHub(opts: { port?: number; dataDir?: string; flags?: string[] } = {}): Promise<HubProcess> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'halyard-e2e-'));
   const args = [
     '--conditions=source',
@@ -63,6 +63,7 @@ export function startHub(opts: { port?: number; dataDir?: string } = {}): Promis
     CONSOLE_DIST,
     '--log-format',
     'json',
+    ...(opts.flags ?? []),
   ];
   const child: ChildProcess = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   const log: string[] = [];
@@ -92,7 +93,7 @@ export function startHub(opts: { port?: number; dataDir?: string } = {}): Promis
             child.once('exit', () => done());
             child.kill('SIGTERM');
           }),
-        restart: () => startHub({ port, dataDir }),
+        restart: () => startHub({ port, dataDir, ...(opts.flags === undefined ? {} : { flags: opts.flags }) }),
       };
       resolve(hub);
     });
@@ -203,10 +204,10 @@ export const ADMIN_AUTH = { user: 'admin', password: ADMIN_PASSWORD };
  * A browser test's hub: builds the console if need be, makes the screenshot dir, starts
  * the hub and logs its API in as admin.
  */
-export async function startConsoleHub(): Promise<{ hub: HubProcess; api: Api }> {
+export async function startConsoleHub(flags: string[] = []): Promise<{ hub: HubProcess; api: Api }> {
   ensureConsoleBuilt();
   mkdirSync(OUT, { recursive: true });
-  const hub = await startHub();
+  const hub = await startHub({ flags });
   const api = new Api(hub.http);
   await api.login('admin', ADMIN_PASSWORD);
   return { hub, api };

@@ -24,12 +24,14 @@ import { commandRoutes } from './routes/commands.js';
 import { dashboardRoutes } from './routes/dashboard.js';
 import { deviceRoutes } from './routes/devices.js';
 import { eventRoutes } from './routes/events.js';
+import { exportRoutes } from './routes/export.js';
 import { firmwareRoutes } from './routes/firmware.js';
 import { modelRoutes } from './routes/models.js';
 import { operatorRoutes } from './routes/operators.js';
 import { sessionRoutes } from './routes/session.js';
 import { telemetryRoutes } from './routes/telemetry.js';
 import { updateRoutes } from './routes/updates.js';
+import { webhookRoutes } from './routes/webhooks.js';
 
 export const API_PREFIX = '/api/v1';
 /** Largest request body, bytes. */
@@ -130,6 +132,8 @@ export function createApp(ctx: HubContext, extras: AppExtras): { app: Hono<AppEn
   deviceRoutes(routes, ctx);
   telemetryRoutes(routes, ctx);
   eventRoutes(routes, ctx);
+  exportRoutes(routes, ctx);
+  webhookRoutes(routes, ctx);
   commandRoutes(routes, ctx);
   firmwareRoutes(routes, ctx);
   updateRoutes(routes, ctx);

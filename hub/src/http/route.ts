@@ -29,6 +29,8 @@ export interface RouteSpec<P extends z.ZodType, Q extends z.ZodType, B extends z
   status?: number;
   /** Describes the success body (documentation only). */
   response?: z.ZodType;
+  /** A streamed, non-JSON success body (exports): its media types, for the OpenAPI document. */
+  rawResponse?: { contentTypes: readonly string[]; description: string };
   handler: (input: {
     c: Context<AppEnv>;
     params: z.output<P>;
@@ -121,8 +123,13 @@ export class Routes {
         parameters,
         responses: {
           [String(r.status ?? 200)]: {
-            description: 'success',
+            description: r.rawResponse?.description ?? 'success',
             ...(r.response ? { content: { 'application/json': { schema: schema(r.response, 'output') } } } : {}),
+            ...(r.rawResponse
+              ? {
+                  content: Object.fromEntries(r.rawResponse.contentTypes.map((t) => [t, { schema: { type: 'string', format: 'binary' } }])),
+                }
+              : {}),
           },
           default: { description: 'error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
         },

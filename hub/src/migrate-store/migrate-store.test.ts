@@ -124,6 +124,27 @@ async function makeSqliteHub(path: string, frames: number): Promise<void> {
   await store.op('raiseAlarm', { device: a.rowid, info: alarm('al-a', 'dev-a') });
   await store.op('stepAlarm', { id: 'al-a', action: 'acknowledged', at: T0 + 7, by: 'root', note: 'seen', value: null });
   await store.op('raiseAlarm', { device: gone.rowid, info: alarm('al-gone', 'dev-gone') });
+  await store.op('putWebhook', {
+    id: 'wh-1',
+    name: 'ops\u0000',
+    url: 'https://hooks.example/halyard',
+    secret: 'whsec_test',
+    events: ['alarm', 'device.offline'],
+    alarmSeverities: ['critical'],
+    alarmRules: null,
+    enabled: true,
+    createdAt: T0,
+    createdBy: 'root',
+    updatedAt: T0,
+  });
+  await store.op('enqueueDeliveries', {
+    deliveries: [
+      { id: 'dl-1', webhook: 'wh-1', event: 'alarm', body: '{"id":"dl-1"}', createdAt: T0 + 1 },
+      { id: 'dl-2', webhook: 'wh-1', event: 'device.offline', body: '{"id":"dl-2"}', createdAt: T0 + 2 },
+    ],
+    maxPending: 10,
+  });
+  await store.op('recordAttempt', { id: 'dl-1', at: T0 + 3, status: 200, error: null, delivered: true, nextAt: null });
   await store.op('createIntegrator', { username: 'node-red', passwordHash: 'p', acl: { subscribe: ['a/#'], publish: [] }, createdAt: T0 });
   await store.op('audit', { at: T0, actor: 'root', action: 'device.create', target: 'dev-a', detail: { why: 'test' } });
   const cmd = (id: string, device: number, key: string | null) =>
@@ -224,6 +245,9 @@ async function answers(store: Store<Meta>): Promise<unknown> {
   out.updates = await store.openDeviceUpdates();
   out.alarmRules = await store.listAlarmRules();
   out.alarms = await store.listAlarms({ limit: 100 });
+  out.webhooks = await store.listWebhooks();
+  out.deliveries = await store.listDeliveries({ webhook: 'wh-1', limit: 100 });
+  out.due = await store.dueDeliveries({ webhook: 'wh-1', now: T0 + 10, limit: 100 });
   for (const d of devices) {
     const series = (await telemetry.series(d.rowid)).sort((x, y) => x.name.localeCompare(y.name));
     const per: Record<string, unknown> = {
@@ -366,6 +390,14 @@ describe('migrate-store: SQLite to PostgreSQL', () => {
       [['al-a', 'acknowledged']],
     );
     assert.equal((got.alarmRules as { name: string }[])[0]?.name, 'Too hot\u0000');
+    assert.equal((got.webhooks as { secret: string }[])[0]?.secret, 'whsec_test');
+    assert.deepEqual(
+      (got.deliveries as { id: string; state: string }[]).map((x) => [x.id, x.state]),
+      [
+        ['dl-2', 'pending'],
+        ['dl-1', 'delivered'],
+      ],
+    );
     for (const table of [
       'devices',
       'model_profiles',
@@ -375,6 +407,8 @@ describe('migrate-store: SQLite to PostgreSQL', () => {
       'device_updates',
       'alarm_rules',
       'alarms',
+      'webhooks',
+      'webhook_deliveries',
     ]) {
       assert.ok(
         lines.some((l) => new RegExp(`check ${table} +sqlite +[1-9]\\d* +postgres +[1-9]\\d* +ok$`).test(l)),

@@ -274,6 +274,36 @@ export const TABLES: readonly TableSpec[] = [
     identity: { column: 'rowid', sqliteSequence: 'alarms' },
   },
   {
+    // Webhooks, signing secret inside doc (SQLite migration 11, PostgreSQL 8).
+    name: 'webhooks',
+    columns: ['id', 'doc', 'updated_at'],
+    select: 'id, doc, updated_at',
+    keys: ['id'],
+    row: same,
+  },
+  {
+    // The delivery queue and log: pending rows go on being delivered by the new store's hub.
+    name: 'webhook_deliveries',
+    columns: [
+      'rowid',
+      'id',
+      'webhook',
+      'event',
+      'body',
+      'state',
+      'attempts',
+      'created_at',
+      'next_at',
+      'last_status',
+      'last_error',
+      'finished_at',
+    ],
+    select: 'rowid, id, webhook, event, body, state, attempts, created_at, next_at, last_status, last_error, finished_at',
+    keys: ['rowid'],
+    row: same,
+    identity: { column: 'rowid', sqliteSequence: 'webhook_deliveries' },
+  },
+  {
     // Series keep their ids, so the points copied from blocks need no lookup.
     name: 'series',
     columns: ['id', 'device', 'name', 'unit'],

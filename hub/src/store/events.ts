@@ -41,6 +41,8 @@ export interface EventQuery {
   device?: number;
   /** Only events with an id greater than this (for polling). */
   afterId?: number;
+  /** Only events with an id less than this (paging back, as exports do). */
+  beforeId?: number;
   /** Only events received at or after this time, ms. */
   since?: number;
   limit: number;
@@ -57,6 +59,10 @@ export function listEvents(db: Db, q: EventQuery): EventInfo[] {
   if (q.afterId !== undefined) {
     where.push('e.id > ?');
     args.push(q.afterId);
+  }
+  if (q.beforeId !== undefined) {
+    where.push('e.id < ?');
+    args.push(q.beforeId);
   }
   if (q.since !== undefined) {
     where.push('e.received_at >= ?');

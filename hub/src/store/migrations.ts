@@ -368,6 +368,37 @@ CREATE UNIQUE INDEX alarms_open ON alarms (rule, device) WHERE state <> 'cleared
 CREATE INDEX alarms_device ON alarms (device, rowid);
 `,
   },
+  {
+    version: 11,
+    name: 'webhooks and their deliveries',
+    sql: `
+-- Webhooks and their delivery queue and log (README.md § Alarms and notifications).
+-- A webhook is its JSON document, signing secret included (stored as given: the hub
+-- signs with it, SECURITY.md). A delivery is pending (the queue: due at next_at)
+-- until delivered or failed (the log, pruned after a week).
+CREATE TABLE webhooks (
+  id         TEXT PRIMARY KEY,
+  doc        TEXT NOT NULL,
+  updated_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE webhook_deliveries (
+  rowid       INTEGER PRIMARY KEY AUTOINCREMENT,
+  id          TEXT NOT NULL UNIQUE,
+  webhook     TEXT NOT NULL,
+  event       TEXT NOT NULL,
+  body        TEXT NOT NULL,
+  state       TEXT NOT NULL,
+  attempts    INTEGER NOT NULL,
+  created_at  INTEGER NOT NULL,
+  next_at     INTEGER,
+  last_status INTEGER,
+  last_error  TEXT,
+  finished_at INTEGER
+);
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (webhook, next_at) WHERE state = 'pending';
+CREATE INDEX webhook_deliveries_webhook ON webhook_deliveries (webhook, rowid);
+`,
+  },
 ];
 
 /** Brings `db` up to the newest migration; returns the versions applied. */

@@ -19,6 +19,7 @@ import * as operators from './operators.js';
 import type { StoreOpArgs, StoreOpName, StoreOpResult } from './store.js';
 import type { TelemetryWriter } from './telemetry/log-compactor.js';
 import { patchDesired } from './twins.js';
+import * as webhooks from './webhooks.js';
 
 export interface OpContext {
   db: Db;
@@ -111,6 +112,13 @@ export const ops = {
   deleteAlarmRule: ({ db }: OpContext, a: { id: string }) => alarms.deleteAlarmRule(db, a.id),
   raiseAlarm: ({ db }: OpContext, a: alarms.NewAlarm) => db.transaction(() => alarms.raiseAlarm(db, a))(),
   stepAlarm: ({ db }: OpContext, s: AlarmStep) => db.transaction(() => alarms.stepAlarm(db, s))(),
+
+  putWebhook: ({ db }: OpContext, w: webhooks.WebhookRecord) => webhooks.putWebhook(db, w),
+  deleteWebhook: ({ db }: OpContext, a: { id: string }) => webhooks.deleteWebhook(db, a.id),
+  enqueueDeliveries: ({ db }: OpContext, a: { deliveries: webhooks.NewDelivery[]; maxPending: number }) =>
+    webhooks.enqueueDeliveries(db, a),
+  recordAttempt: ({ db }: OpContext, a: webhooks.DeliveryAttempt) => webhooks.recordAttempt(db, a),
+  pruneDeliveries: ({ db }: OpContext, a: { before: number }) => webhooks.pruneDeliveries(db, a),
 };
 
 export type Ops = typeof ops;

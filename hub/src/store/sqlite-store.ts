@@ -38,6 +38,7 @@ import type {
 } from './store.js';
 import type { TelemetryReader } from './telemetry/query.js';
 import { readTwin } from './twins.js';
+import * as webhooks from './webhooks.js';
 import { WriterThread, type WriterThreadOptions } from './writer-thread.js';
 
 /** The telemetry reads of one SQLite read connection, as the Store's TelemetryStore. */
@@ -185,6 +186,24 @@ export class SqliteStore<M = unknown> implements Store<M> {
   }
   async countOpenAlarms(): Promise<AlarmCounts> {
     return alarms.countOpenAlarms(this.reader.db);
+  }
+  async listWebhooks(): Promise<webhooks.WebhookRecord[]> {
+    return webhooks.listWebhooks(this.reader.db);
+  }
+  async getWebhook(id: string): Promise<webhooks.WebhookRecord | undefined> {
+    return webhooks.getWebhook(this.reader.db, id);
+  }
+  async listDeliveries(q: webhooks.DeliveryQuery): Promise<webhooks.DeliveryRecord[]> {
+    return webhooks.listDeliveries(this.reader.db, q);
+  }
+  async dueDeliveries(q: { webhook: string; now: number; limit: number }): Promise<webhooks.DueDelivery[]> {
+    return webhooks.dueDeliveries(this.reader.db, q);
+  }
+  async nextDueDelivery(): Promise<number | undefined> {
+    return webhooks.nextDue(this.reader.db);
+  }
+  async pendingDeliveries(): Promise<Record<string, number>> {
+    return webhooks.pendingByWebhook(this.reader.db);
   }
   async getDashboard(username: string): Promise<DashboardRecord | undefined> {
     return getDashboard(this.reader.db, username);

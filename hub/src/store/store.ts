@@ -38,6 +38,7 @@ import type { Points, PointValue } from './telemetry/blocks.js';
 import type { Quarantined } from './telemetry/quarantine.js';
 import type { LatestPoint, SeriesRef } from './telemetry/query.js';
 import type { ReportedOutcome, TwinState } from './twins.js';
+import type { DeliveryAttempt, DeliveryQuery, DeliveryRecord, DueDelivery, NewDelivery, WebhookRecord } from './webhooks.js';
 
 export type {
   AlarmQuery,
@@ -47,9 +48,13 @@ export type {
   AuditRecord,
   CommandQuery,
   CommandRecord,
+  DeliveryAttempt,
+  DeliveryQuery,
+  DeliveryRecord,
   DevicePatch,
   DeviceRecord,
   DeviceUpdateRecord,
+  DueDelivery,
   EventQuery,
   FirmwareRecord,
   IngestResult,
@@ -59,6 +64,7 @@ export type {
   ModelProfileRecord,
   NewAlarm,
   NewCommand,
+  NewDelivery,
   NewDevice,
   NewDeviceUpdate,
   NewEvent,
@@ -77,6 +83,7 @@ export type {
   TwinState,
   UpdateStatusOutcome,
   UpdateTransition,
+  WebhookRecord,
 };
 
 /**
@@ -160,6 +167,17 @@ export interface StoreOps {
   raiseAlarm: (args: NewAlarm) => { alarm: AlarmRecord; created: boolean };
   /** Acknowledges, clears or notes a flap (alarms/lifecycle.ts); AlarmUnknown, AlarmState (cleared already, acknowledged twice). */
   stepAlarm: (args: AlarmStep) => AlarmRecord;
+
+  /** Creates or replaces a webhook (README.md § Alarms and notifications). */
+  putWebhook: (args: WebhookRecord) => WebhookRecord;
+  /** WebhookUnknown. Its deliveries go with it. */
+  deleteWebhook: (args: { id: string }) => WebhookRecord;
+  /** Queues deliveries due now; those of a webhook holding `maxPending` pending (or deleted) are dropped, counted by webhook. */
+  enqueueDeliveries: (args: { deliveries: NewDelivery[]; maxPending: number }) => { queued: number; dropped: Record<string, number> };
+  /** One attempt's outcome; a delivery no longer pending is left as it is. */
+  recordAttempt: (args: DeliveryAttempt) => void;
+  /** Removes finished deliveries that finished before `before`; how many. */
+  pruneDeliveries: (args: { before: number }) => number;
 }
 
 export type StoreOpName = keyof StoreOps;
@@ -293,6 +311,17 @@ export interface StoreReads {
   openAlarms(): Promise<AlarmRecord[]>;
   /** Alarms not cleared, by severity. */
   countOpenAlarms(): Promise<AlarmCounts>;
+  /** By id, in byte order. */
+  listWebhooks(): Promise<WebhookRecord[]>;
+  getWebhook(id: string): Promise<WebhookRecord | undefined>;
+  /** A webhook's deliveries, newest first. */
+  listDeliveries(q: DeliveryQuery): Promise<DeliveryRecord[]>;
+  /** A webhook's pending deliveries due at `now`, oldest due first. */
+  dueDeliveries(q: { webhook: string; now: number; limit: number }): Promise<DueDelivery[]>;
+  /** When the next pending delivery is due; undefined when none is pending. */
+  nextDueDelivery(): Promise<number | undefined>;
+  /** Pending deliveries by webhook id. */
+  pendingDeliveries(): Promise<Record<string, number>>;
   /** Newest first. */
   listEvents(q: EventQuery): Promise<EventInfo[]>;
   /** Newest first. */

@@ -5,8 +5,13 @@ import type { ResolvedRecord } from '@halyard/firmware-protocol';
 import type { LatestPoint, Points, PointValue, SeriesLookup, SeriesRef, TelemetryStore } from '../store/store.js';
 import { type Bucket, BucketAccumulator } from './buckets.js';
 import { recordPoints } from './points.js';
+import { compareKeys, compareToPosition, type RawPosition, sortByTimeKey, sortKey } from './raw-order.js';
 import { SeriesLimit, type SeriesRefusal } from './series-limit.js';
 import { TelemetryTail } from './tail.js';
+
+/** The first window a raw page reads, and the widest it grows to (ms). */
+const RAW_FIRST_WINDOW_MS = 60_000;
+const RAW_MAX_WINDOW_MS = 366 * 86_400_000;
 
 export class TelemetryService {
   readonly tail = new TelemetryTail();
@@ -79,6 +84,69 @@ export class TelemetryService {
       points: { ts: kept.map((i) => all.ts[i] as number), values: kept.map((i) => all.values[i] as PointValue) },
       truncated: order.length > limit,
     };
+  }
+
+  /**
+   * A page of raw points of one series in [from, to] in (time, key) order
+   * (raw-order.ts): at most `limit`, after `after` when given, and the position
+   * to resume at when more remain. The range is read in windows that adapt to
+   * the data's density, so a page holds about `limit` points in memory whatever
+   * the range (exports read a whole range page by page).
+   */
+  async rawPage(
+    device: number,
+    s: SeriesRef,
+    from: number,
+    to: number,
+    limit: number,
+    after?: RawPosition,
+  ): Promise<{ points: Points; next: RawPosition | undefined }> {
+    const out: Points = { ts: [], values: [] };
+    let lo = after === undefined ? from : Math.max(from, after.ts);
+    let width = after?.window ?? RAW_FIRST_WINDOW_MS;
+    let skip = after?.skip ?? 0;
+    while (lo <= to && out.ts.length <= limit) {
+      const hi = Math.min(to, lo + width - 1);
+      const gen = await this.store.compacted();
+      const found = await this.store.blockPoints(s.id, lo, hi, gen);
+      this.tail.points(device, s.name, gen, lo, hi, found);
+      const sorted = sortByTimeKey(found);
+      let read = 0;
+      for (let i = 0; i < sorted.ts.length; i++) {
+        const t = sorted.ts[i] as number;
+        const v = sorted.values[i] as PointValue;
+        if (t < lo || t > hi) continue;
+        read++;
+        if (after !== undefined && t <= after.ts) {
+          const c = compareToPosition(t, v, after);
+          if (c < 0) continue;
+          if (c === 0 && skip > 0) {
+            skip--;
+            continue;
+          }
+        }
+        out.ts.push(t);
+        out.values.push(v);
+      }
+      // Scale the next window to the density just seen: about what the page still needs.
+      const wanted = Math.max(1, limit + 1 - out.ts.length);
+      width = Math.max(1, Math.round(width * (read === 0 ? 16 : Math.min(16, Math.max(0.25, wanted / read)))));
+      width = Math.min(width, RAW_MAX_WINDOW_MS);
+      lo = hi + 1;
+    }
+    if (out.ts.length <= limit) return { points: out, next: undefined };
+    out.ts.length = limit;
+    out.values.length = limit;
+    const last: RawPosition = {
+      ts: out.ts[limit - 1] as number,
+      key: sortKey(out.values[limit - 1] as PointValue),
+      skip: 0,
+      window: width,
+    };
+    // Points equal to the last delivered, on this page and (when it resumed among them) before it.
+    for (let i = limit - 1; i >= 0 && compareToPosition(out.ts[i] as number, out.values[i] as PointValue, last) === 0; i--) last.skip++;
+    if (after !== undefined && last.ts === after.ts && compareKeys(last.key, after.key) === 0) last.skip += after.skip;
+    return { points: out, next: last };
   }
 
   /** Buckets of `width` ms aligned to the epoch, covering [from, to]; empty buckets are left out. */

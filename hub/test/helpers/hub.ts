@@ -160,8 +160,11 @@ export async function startTestHub(flags: string[] = [], dir?: string, options: 
 }
 
 /** A test hub with a viewer ("vi", "viewer-pass") and an operator ("op", "operator-pass"), each logged in on its own Api. */
-export async function startHubWithRoles(): Promise<{ t: TestHub; viewer: Api; operator: Api }> {
-  const t = await startTestHub();
+export async function startHubWithRoles(
+  flags: string[] = [],
+  options: StartOptions = {},
+): Promise<{ t: TestHub; viewer: Api; operator: Api }> {
+  const t = await startTestHub(flags, undefined, options);
   await t.api.post('/operators', { username: 'vi', password: 'viewer-pass', role: 'viewer' });
   await t.api.post('/operators', { username: 'op', password: 'operator-pass', role: 'operator' });
   const viewer = new Api(t.http);

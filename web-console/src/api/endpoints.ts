@@ -18,10 +18,12 @@ import type {
   Role,
   SavedDashboard,
   TwinInfo,
+  WebhookDeliveryInfo,
+  WebhookInfo,
 } from '@halyard/firmware-protocol';
 import type { ApiSeries } from '../lib/series.ts';
 import type { ApiLatest } from '../state/latest-store.ts';
-import { api } from './http.ts';
+import { API_BASE, api } from './http.ts';
 
 const enc = encodeURIComponent;
 
@@ -182,6 +184,34 @@ export const integrators = {
 export const audit = {
   list: (before?: number, limit = 100) => api<{ entries: AuditEntry[] }>('GET', `/audit${query({ before, limit })}`),
 };
+
+export interface WebhookInput {
+  name: string;
+  url: string;
+  events: WebhookInfo['events'];
+  alarmSeverities: WebhookInfo['alarmSeverities'];
+  alarmRules?: WebhookInfo['alarmRules'];
+  enabled?: boolean;
+}
+
+export const webhooks = {
+  list: () => api<{ webhooks: WebhookInfo[] }>('GET', '/webhooks'),
+  create: (w: WebhookInput) => api<WebhookInfo & { secret: string }>('POST', '/webhooks', { body: w }),
+  update: (id: string, patch: Partial<WebhookInput>) => api<WebhookInfo>('PATCH', `/webhooks/${enc(id)}`, { body: patch }),
+  remove: (id: string) => api<void>('DELETE', `/webhooks/${enc(id)}`),
+  rotate: (id: string) => api<WebhookInfo & { secret: string }>('POST', `/webhooks/${enc(id)}/secret`),
+  test: (id: string) => api<{ delivery: string }>('POST', `/webhooks/${enc(id)}/test`),
+  deliveries: (id: string, limit = 50) =>
+    api<{ deliveries: WebhookDeliveryInfo[]; next: number | null }>('GET', `/webhooks/${enc(id)}/deliveries${query({ limit })}`),
+};
+
+/**
+ * The URL of a streamed CSV export (README.md § Data export and retention): a plain
+ * link the browser downloads with the session cookie, never held in the page.
+ */
+export function exportUrl(path: string, params: Record<string, string | number | undefined> = {}): string {
+  return `${API_BASE}${path}${query({ format: 'csv', ...params })}`;
+}
 
 export const hub = {
   stats: () => api<HubStats>('GET', '/hub/stats'),

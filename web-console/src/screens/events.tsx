@@ -3,7 +3,8 @@
 // Connects and disconnects arrive live only: the hub keeps presence history per device.
 
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { events as eventsApi } from '../api/endpoints.ts';
+import { events as eventsApi, exportUrl } from '../api/endpoints.ts';
+import { DownloadLink } from '../components/download-link.tsx';
 import { Empty } from '../components/empty.tsx';
 import { ErrorText } from '../components/error-text.tsx';
 import { EventTable } from '../components/event-table.tsx';
@@ -83,6 +84,7 @@ export function EventsScreen() {
             <option value={3}>error</option>
           </select>
         </label>
+        <DownloadLink href={exportUrl('/export/events')} label="Download CSV (all events)" />
       </div>
       <ErrorText error={error} />
       {shown.length === 0 ? (

@@ -5,6 +5,8 @@
 
 import type { DeviceInfo } from '@halyard/firmware-protocol';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { exportUrl } from '../api/endpoints.ts';
+import { DownloadLink } from '../components/download-link.tsx';
 import { Empty } from '../components/empty.tsx';
 import { ErrorText } from '../components/error-text.tsx';
 import { LatestCell } from '../components/latest-cell.tsx';
@@ -33,6 +35,23 @@ import { useLatestValues, useLiveTelemetry } from '../lib/use-latest.ts';
 import { useApp, useCan } from '../state/app-context.ts';
 import type { LatestStore } from '../state/latest-store.ts';
 import { MetricPicker } from './fleet-metric-picker.tsx';
+
+/**
+ * The device list as CSV with the status filter and the search's tag: and model:
+ * tokens (the hub's list filters); free text that is not one of those tokens goes
+ * as the hub's q, which matches the same fields.
+ */
+function deviceListExport(q: FleetQuery): string {
+  const tokens = q.q
+    .trim()
+    .split(/\s+/)
+    .filter((t) => t !== '');
+  const tag = tokens.find((t) => t.startsWith('tag:'))?.slice(4);
+  const model = tokens.find((t) => t.startsWith('model:'))?.slice(6);
+  const text = tokens.filter((t) => !t.includes(':')).join(' ');
+  const status = q.status === 'online' || q.status === 'offline' || q.status === 'revoked' ? q.status : undefined;
+  return exportUrl('/export/devices', { status, tag, model, q: text === '' ? undefined : text });
+}
 
 const ROW = 30;
 /** Shortest gap between two re-sorts caused by live changes, ms. */
@@ -177,6 +196,7 @@ function FleetView({
           onInput={(e) => setQuery({ q: e.currentTarget.value })}
         />
         {children}
+        <DownloadLink href={deviceListExport(query)} />
         <span class="muted" aria-live="polite">
           {ids.length === counts.all ? `${counts.all} devices` : `${ids.length} of ${counts.all} devices`}
         </span>

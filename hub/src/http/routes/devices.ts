@@ -32,7 +32,8 @@ export function deviceEntry(ctx: HubContext, id: string): DeviceEntry {
   return ctx.deviceService.entry(id);
 }
 
-function matches(
+/** Whether a device passes the list's filters (also the device-list export's). */
+export function deviceMatches(
   d: DeviceInfo,
   q: { q?: string | undefined; status?: string | undefined; tag?: string | undefined; model?: string | undefined },
 ): boolean {
@@ -69,7 +70,7 @@ export function deviceRoutes(routes: Routes, ctx: HubContext): void {
       const all: DeviceInfo[] = [];
       for (const e of ctx.fleet.entries()) {
         const d = ctx.fleet.info(e);
-        if (matches(d, query)) all.push(d);
+        if (deviceMatches(d, query)) all.push(d);
       }
       all.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
       return c.json({ devices: all.slice(query.offset, query.offset + query.limit), total: all.length });

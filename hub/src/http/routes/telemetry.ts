@@ -5,8 +5,10 @@ import { z } from 'zod';
 import type { HubContext } from '../../context.js';
 import { HubError, HubErrorCode } from '../../errors.js';
 import type { DeviceEntry } from '../../fleet.js';
-import type { PointValue } from '../../store/store.js';
+import type { PointValue, SeriesRef } from '../../store/store.js';
 import { AGGREGATES, type Aggregate } from '../../telemetry/buckets.js';
+import { decodeCursor, encodeCursor, MAX_CURSOR_LENGTH, MAX_PARTIAL, type RawCursor } from '../../telemetry/raw-cursor.js';
+import type { RawPosition } from '../../telemetry/raw-order.js';
 import type { Routes } from '../route.js';
 import { duration, idParams, limit, time } from '../schemas.js';
 import { deviceEntry } from './devices.js';
@@ -29,6 +31,57 @@ const MAX_BUCKETS = 100_000;
 /** Latest values after which a fleet-wide page ends (plus at most one device's worth). */
 const LATEST_PAGE_VALUES = 10_000;
 
+interface RawSeriesJson {
+  name: string;
+  unit: string | null;
+  points: Record<string, unknown>[];
+  truncated: boolean;
+}
+
+/**
+ * One page of a raw query over the device's series `refs` (in name order): each
+ * metric the cursor has not finished, up to `limit` points; a page starts no new
+ * metric once MAX_PARTIAL are in part (raw-cursor.ts), and says where the next
+ * one resumes.
+ */
+async function rawPage(
+  ctx: HubContext,
+  device: number,
+  refs: readonly SeriesRef[],
+  from: number,
+  to: number,
+  limit: number,
+  cursor: RawCursor | undefined,
+): Promise<{ series: RawSeriesJson[]; partial: Map<string, RawPosition>; restAfter: string | undefined }> {
+  const series: RawSeriesJson[] = [];
+  const partial = new Map<string, RawPosition>();
+  // Page one: every metric is still to start ('' sorts before every name).
+  const freshAfter = cursor === undefined ? '' : cursor.restAfter;
+  let oldLeft = cursor?.partial.size ?? 0;
+  let restAfter: string | undefined;
+  for (let i = 0; i < refs.length; i++) {
+    const s = refs[i] as SeriesRef;
+    const after = cursor?.partial.get(s.name);
+    if (after !== undefined) oldLeft--;
+    else if (freshAfter === undefined || s.name <= freshAfter) continue;
+    else if (partial.size + oldLeft >= MAX_PARTIAL) {
+      restAfter = i === 0 ? '' : (refs[i - 1] as SeriesRef).name;
+      // Metrics in part that sort after this one are carried over unread.
+      for (const [name, p] of cursor?.partial ?? []) if (name > s.name) partial.set(name, p);
+      break;
+    }
+    const r = await ctx.telemetry.rawPage(device, s, from, to, limit, after);
+    if (r.next !== undefined) partial.set(s.name, r.next);
+    series.push({
+      name: s.name,
+      unit: s.unit,
+      points: r.points.ts.map((t, j) => pointJson(t, r.points.values[j] as PointValue)),
+      truncated: r.next !== undefined,
+    });
+  }
+  return { series, partial, restAfter };
+}
+
 export function telemetryRoutes(routes: Routes, ctx: HubContext): void {
   routes.add({
     method: 'get',
@@ -47,7 +100,12 @@ export function telemetryRoutes(routes: Routes, ctx: HubContext): void {
         .max(64)
         .optional()
         .describe(`aggregates per bucket, comma-separated from ${AGGREGATES.join(', ')}; all by default`),
-      limit: limit(100_000, 10_000).describe('most raw points per metric'),
+      limit: limit(100_000, 10_000).describe('most raw points per metric in one page'),
+      cursor: z
+        .string()
+        .max(MAX_CURSOR_LENGTH)
+        .optional()
+        .describe('continue a raw query: the `next` of the previous page (which fixes name, from and to)'),
     }),
     response: z.object({
       device: z.string(),
@@ -62,16 +120,27 @@ export function telemetryRoutes(routes: Routes, ctx: HubContext): void {
           truncated: z.boolean(),
         }),
       ),
+      next: z.string().nullable().describe('raw queries: a cursor for the rest, null when this page ends the range'),
     }),
     handler: async ({ c, params, query }) => {
       const e = deviceEntry(ctx, params.id);
-      const to = query.to ?? Date.now();
-      const from = query.from ?? to - 3_600_000;
+      const cursor = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+      if (query.cursor !== undefined) {
+        if (cursor === undefined || cursor.device !== e.record.id)
+          throw new HubError(HubErrorCode.Validation, "cursor: not a cursor of this device's telemetry", { field: 'cursor' });
+        if (query.bucket !== undefined)
+          throw new HubError(HubErrorCode.Validation, 'cursor: raw queries only, without bucket', { field: 'cursor' });
+      }
+      const to = cursor?.to ?? query.to ?? Date.now();
+      const from = cursor?.from ?? query.from ?? to - 3_600_000;
       if (from > to) throw new HubError(HubErrorCode.Validation, 'from must not be after to', { field: 'from' });
-      const names = query.name
-        ?.split(',')
-        .map((n) => n.trim())
-        .filter((n) => n.length > 0);
+      const names =
+        cursor !== undefined
+          ? cursor.names
+          : query.name
+              ?.split(',')
+              .map((n) => n.trim())
+              .filter((n) => n.length > 0);
       const aggs = (query.agg?.split(',').map((a) => a.trim()) ?? [...AGGREGATES]) as Aggregate[];
       const unknown = aggs.find((a) => !AGGREGATES.includes(a));
       if (unknown !== undefined) throw new HubError(HubErrorCode.Validation, `agg: unknown aggregate "${unknown}"`, { field: 'agg' });
@@ -82,18 +151,16 @@ export function telemetryRoutes(routes: Routes, ctx: HubContext): void {
       }
       const device = e.record.rowid;
       const refs = await ctx.telemetry.series(device, names);
+      if (query.bucket === undefined) {
+        const page = await rawPage(ctx, device, refs, from, to, query.limit, cursor);
+        const next =
+          page.partial.size === 0 && page.restAfter === undefined
+            ? null
+            : encodeCursor({ device: e.record.id, from, to, names, partial: page.partial, restAfter: page.restAfter });
+        return c.json({ device: e.record.id, from, to, bucket: null, series: page.series, next });
+      }
       const series = [];
       for (const s of refs) {
-        if (query.bucket === undefined) {
-          const r = await ctx.telemetry.raw(device, s, from, to, query.limit);
-          series.push({
-            name: s.name,
-            unit: s.unit,
-            points: r.points.ts.map((t, i) => pointJson(t, r.points.values[i] as PointValue)),
-            truncated: r.truncated,
-          });
-          continue;
-        }
         const buckets = await ctx.telemetry.buckets(device, s, from, to, query.bucket);
         series.push({
           name: s.name,
@@ -106,7 +173,7 @@ export function telemetryRoutes(routes: Routes, ctx: HubContext): void {
           }),
         });
       }
-      return c.json({ device: e.record.id, from, to, bucket: query.bucket ?? null, series });
+      return c.json({ device: e.record.id, from, to, bucket: query.bucket, series, next: null });
     },
   });
 

@@ -24,6 +24,10 @@ export async function listEvents(db: Queryable, q: EventQuery): Promise<EventInf
     args.push(q.afterId);
     where.push(`e.id > $${args.length}`);
   }
+  if (q.beforeId !== undefined) {
+    args.push(q.beforeId);
+    where.push(`e.id < $${args.length}`);
+  }
   if (q.since !== undefined) {
     args.push(q.since);
     where.push(`e.received_at >= $${args.length}`);

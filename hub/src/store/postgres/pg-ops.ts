@@ -14,6 +14,7 @@ import * as modelProfiles from './model-profiles.js';
 import * as operators from './operators.js';
 import type { Client } from './pool.js';
 import { patchDesired } from './twins.js';
+import * as webhooks from './webhooks.js';
 
 export type PgOps = { [K in StoreOpName]: (c: Client, args: StoreOpArgs<K>) => Promise<StoreOpResult<K>> };
 
@@ -64,4 +65,10 @@ export const pgOps: PgOps = {
   deleteAlarmRule: (c, a) => alarms.deleteAlarmRule(c, a.id),
   raiseAlarm: (c, a) => alarms.raiseAlarm(c, a),
   stepAlarm: (c, s) => alarms.stepAlarm(c, s),
+
+  putWebhook: (c, w) => webhooks.putWebhook(c, w),
+  deleteWebhook: (c, a) => webhooks.deleteWebhook(c, a.id),
+  enqueueDeliveries: (c, a) => webhooks.enqueueDeliveries(c, a),
+  recordAttempt: (c, a) => webhooks.recordAttempt(c, a),
+  pruneDeliveries: (c, a) => webhooks.pruneDeliveries(c, a),
 };

@@ -24,6 +24,7 @@ import type {
   StoreOpResult,
   StoreStats,
 } from '../store.js';
+import type { DeliveryQuery } from '../webhooks.js';
 import * as alarms from './alarms.js';
 import * as commands from './commands.js';
 import { type BackoffOptions, ConnectionState } from './connection-state.js';
@@ -46,6 +47,7 @@ import { type CompactionResult, compactPartitions } from './telemetry-compaction
 import { PgTelemetryReads } from './telemetry-reads.js';
 import { applyTelemetryStatement } from './telemetry-statement.js';
 import * as twins from './twins.js';
+import * as webhooks from './webhooks.js';
 
 export interface PostgresStoreOptions<M = unknown> {
   /** postgres://user:password@host:port/database */
@@ -418,6 +420,24 @@ export class PostgresStore<M = unknown> extends EventEmitter<StoreEvents<M>> imp
   }
   countOpenAlarms() {
     return this.read('counting alarms', () => alarms.countOpenAlarms(this.pool));
+  }
+  listWebhooks() {
+    return this.read('listing webhooks', () => webhooks.listWebhooks(this.pool));
+  }
+  getWebhook(id: string) {
+    return this.read('reading a webhook', () => webhooks.getWebhook(this.pool, id));
+  }
+  listDeliveries(q: DeliveryQuery) {
+    return this.read('listing webhook deliveries', () => webhooks.listDeliveries(this.pool, q));
+  }
+  dueDeliveries(q: { webhook: string; now: number; limit: number }) {
+    return this.read('reading due webhook deliveries', () => webhooks.dueDeliveries(this.pool, q));
+  }
+  nextDueDelivery() {
+    return this.read('reading the next webhook delivery', () => webhooks.nextDue(this.pool));
+  }
+  pendingDeliveries() {
+    return this.read('counting webhook deliveries', () => webhooks.pendingByWebhook(this.pool));
   }
   getDashboard(username: string) {
     return this.read('reading a dashboard', () => dashboards.getDashboard(this.pool, username));

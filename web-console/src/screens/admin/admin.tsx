@@ -1,4 +1,4 @@
-// Admin: operators, integrators (MQTT accounts) and the audit log. Admins only; the hub
+// Admin: operators, integrators (MQTT accounts), webhooks and the audit log. Admins only; the hub
 // refuses these calls to anyone else regardless.
 
 import { Link } from '../../lib/router.tsx';
@@ -7,10 +7,12 @@ import { useCan } from '../../state/app-context.ts';
 import { AuditLog } from './audit.tsx';
 import { Integrators } from './integrators.tsx';
 import { Operators } from './operators.tsx';
+import { Webhooks } from './webhooks.tsx';
 
 const TABS: [string, string][] = [
   ['operators', 'Operators'],
   ['integrators', 'Integrators'],
+  ['webhooks', 'Webhooks'],
   ['audit', 'Audit log'],
 ];
 
@@ -31,6 +33,8 @@ export function Admin({ tab }: { tab: string }) {
         <Operators />
       ) : tab === 'integrators' ? (
         <Integrators />
+      ) : tab === 'webhooks' ? (
+        <Webhooks />
       ) : tab === 'audit' ? (
         <AuditLog />
       ) : (

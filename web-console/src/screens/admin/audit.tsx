@@ -1,7 +1,8 @@
 // The audit log: every state-changing call with who made it, newest first, paged.
 
 import { useState } from 'preact/hooks';
-import { type AuditEntry, audit } from '../../api/endpoints.ts';
+import { type AuditEntry, audit, exportUrl } from '../../api/endpoints.ts';
+import { DownloadLink } from '../../components/download-link.tsx';
 import { ErrorText } from '../../components/error-text.tsx';
 import { timestamp } from '../../lib/format.ts';
 import { useAsync } from '../../lib/hooks.ts';
@@ -29,6 +30,7 @@ export function AuditLog() {
         >
           Refresh
         </button>
+        <DownloadLink href={exportUrl('/export/audit')} />
       </div>
       <ErrorText error={first.error ?? error} />
       <div class="scroll-x">

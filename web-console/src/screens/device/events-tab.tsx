@@ -2,7 +2,8 @@
 // live, ordered by when the hub received them.
 
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { devices } from '../../api/endpoints.ts';
+import { devices, exportUrl } from '../../api/endpoints.ts';
+import { DownloadLink } from '../../components/download-link.tsx';
 import { Empty } from '../../components/empty.tsx';
 import { ErrorText } from '../../components/error-text.tsx';
 import { EventTable } from '../../components/event-table.tsx';
@@ -44,6 +45,9 @@ export function EventsTab({ id }: { id: string }) {
   }, [id, generation, dropped]);
   return (
     <section aria-label="Events">
+      <div class="toolbar">
+        <DownloadLink href={exportUrl('/export/events', { device: id })} />
+      </div>
       <ErrorText error={error} />
       {events.length === 0 ? <Empty title="No events from this device yet" /> : <EventTable events={events} showDevice={false} />}
     </section>

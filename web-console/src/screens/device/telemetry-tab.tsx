@@ -4,7 +4,9 @@
 
 import type { ProfileMetric } from '@halyard/firmware-protocol';
 import { useEffect, useState } from 'preact/hooks';
+import { exportUrl } from '../../api/endpoints.ts';
 import { Chart } from '../../components/chart.tsx';
+import { DownloadLink } from '../../components/download-link.tsx';
 import { Empty } from '../../components/empty.tsx';
 import { ErrorText } from '../../components/error-text.tsx';
 import { RangeForm } from '../../components/range-form.tsx';
@@ -115,6 +117,7 @@ export function TelemetryTab({ id }: { id: string }) {
             Reset zoom ({timestamp(zoom[0])} – {timestamp(zoom[1])})
           </button>
         ) : null}
+        <DownloadLink href={rawExport(id, visible)} />
         <span class="muted">
           {t.bucket === undefined ? 'raw points' : `averages per ${duration(t.bucket)} with min–max band`}
           {t.loading ? ' · loading…' : ''} · drag across a chart to zoom
@@ -171,6 +174,11 @@ export function TelemetryTab({ id }: { id: string }) {
   );
 }
 
+/** Every raw point in the range shown (the chart may show buckets), as CSV. */
+function rawExport(id: string, [from, to]: [number, number], name?: string): string {
+  return exportUrl(`/devices/${encodeURIComponent(id)}/telemetry/export`, { from: Math.floor(from), to: Math.ceil(to), name });
+}
+
 function MetricChart(props: {
   s: Series;
   spec: ProfileMetric | undefined;
@@ -186,8 +194,10 @@ function MetricChart(props: {
   const data = chartData(spec?.unit === undefined ? s : { ...s, unit: spec.unit }, bucket);
   return (
     <div class="chart-block" data-chart={s.name} data-points={s.xs.length} data-unit={data.unit.unit}>
-      <h3>
+      <h3 class="row">
         {spec?.label ?? s.name} <span class="muted">{data.unit.unit}</span>
+        <span class="spacer" />
+        <DownloadLink href={rawExport(id, visible, s.name)} />
       </h3>
       <Chart
         label={`${s.name} over time`}
