@@ -9,7 +9,7 @@ import { startTestHub, type TestHub } from './helpers/hub.js';
 describe('red team: alarms, webhooks, exports, MQTT sessions', () => {
   let t: TestHub;
   before(async () => {
-    t = await startTestHub([]);
+    t = await startTestHub(['--webhook-allow', '127.0.0.1']);
   });
   after(async () => {
     await t.stop();
@@ -30,6 +30,21 @@ describe('red team: alarms, webhooks, exports, MQTT sessions', () => {
     const ids = rules.slice(0, 40).map((r) => r.id);
     await Promise.all(ids.flatMap((id) => [t.api.call('PUT', `/alarm-rules/${id}`, doc), t.api.delete(`/alarm-rules/${id}`)]));
     const left = ((await t.api.get('/alarm-rules')).body.rules as { id: string }[]).filter((r) => ids.includes(r.id));
+    assert.deepEqual(left, []);
+  });
+
+  it('concurrent webhook creations never take the webhook count past its cap, and a deleted webhook stays deleted', async () => {
+    const doc = { name: 'cap', url: 'http://127.0.0.1:9/hook', events: ['alarm'] };
+    for (let i = 0; i < 90; i++) assert.equal((await t.api.post('/webhooks', doc)).status, 201);
+    const answers = await Promise.all(Array.from({ length: 40 }, () => t.api.post('/webhooks', doc)));
+    assert.equal(answers.filter((a) => a.status === 201).length, 10, JSON.stringify(answers.map((a) => a.status)));
+    const hooks = (await t.api.get('/webhooks')).body.webhooks as { id: string }[];
+    assert.equal(hooks.length, 100);
+    const ids = hooks.slice(0, 40).map((w) => w.id);
+    await Promise.all(
+      ids.flatMap((id) => [t.api.patch(`/webhooks/${id}`, { name: 'renamed' }), t.api.post(`/webhooks/${id}/secret`), t.api.delete(`/webhooks/${id}`)]),
+    );
+    const left = ((await t.api.get('/webhooks')).body.webhooks as { id: string }[]).filter((w) => ids.includes(w.id));
     assert.deepEqual(left, []);
   });
 });

@@ -87,6 +87,12 @@ export class WebhookService {
   private loop: Promise<void> = Promise.resolve();
   private reloadTimer: NodeJS.Timeout | undefined;
   private readonly opts: Required<WebhookOptions>;
+  /**
+   * Webhook writes of this hub, one at a time: a creation counted the cap and then
+   * wrote (two interleaved made 101), and an update or rotation read the webhook and
+   * wrote it back after a deletion in between (resurrecting it).
+   */
+  private writes: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly store: Store,
@@ -159,7 +165,11 @@ export class WebhookService {
   }
 
   /** The new webhook and its secret, which is shown this once. */
-  async create(requester: Requester, input: WebhookInput): Promise<{ webhook: WebhookInfo; secret: string }> {
+  create(requester: Requester, input: WebhookInput): Promise<{ webhook: WebhookInfo; secret: string }> {
+    return this.oneAtATime(() => this.createNow(requester, input));
+  }
+
+  private async createNow(requester: Requester, input: WebhookInput): Promise<{ webhook: WebhookInfo; secret: string }> {
     this.checkUrl(input.url);
     if ((await this.store.listWebhooks()).length >= MAX_WEBHOOKS)
       throw new HubError(HubErrorCode.QueueFull, `at most ${MAX_WEBHOOKS} webhooks`);
@@ -177,7 +187,11 @@ export class WebhookService {
     return { webhook: publicInfo(w), secret: w.secret };
   }
 
-  async update(requester: Requester, id: string, patch: Partial<WebhookInput>): Promise<WebhookInfo> {
+  update(requester: Requester, id: string, patch: Partial<WebhookInput>): Promise<WebhookInfo> {
+    return this.oneAtATime(() => this.updateNow(requester, id, patch));
+  }
+
+  private async updateNow(requester: Requester, id: string, patch: Partial<WebhookInput>): Promise<WebhookInfo> {
     const cur = await this.get(id);
     if (patch.url !== undefined) this.checkUrl(patch.url);
     const w: WebhookRecord = { ...cur, ...patch, updatedAt: Date.now() };
@@ -187,14 +201,22 @@ export class WebhookService {
   }
 
   /** A new secret, shown this once; deliveries from now on are signed with it. */
-  async rotateSecret(requester: Requester, id: string): Promise<{ webhook: WebhookInfo; secret: string }> {
+  rotateSecret(requester: Requester, id: string): Promise<{ webhook: WebhookInfo; secret: string }> {
+    return this.oneAtATime(() => this.rotateSecretNow(requester, id));
+  }
+
+  private async rotateSecretNow(requester: Requester, id: string): Promise<{ webhook: WebhookInfo; secret: string }> {
     const w: WebhookRecord = { ...(await this.get(id)), secret: newSecret(), updatedAt: Date.now() };
     await this.store.op('putWebhook', w);
     await this.changed(requester, 'webhook.secret', w);
     return { webhook: publicInfo(w), secret: w.secret };
   }
 
-  async remove(requester: Requester, id: string): Promise<void> {
+  remove(requester: Requester, id: string): Promise<void> {
+    return this.oneAtATime(() => this.removeNow(requester, id));
+  }
+
+  private async removeNow(requester: Requester, id: string): Promise<void> {
     const w = await this.store.op('deleteWebhook', { id });
     await this.changed(requester, 'webhook.delete', w);
   }
@@ -216,6 +238,12 @@ export class WebhookService {
 
   deliveries(q: { webhook: string; state?: DeliveryRecord['state']; beforeRowid?: number; limit: number }): Promise<DeliveryRecord[]> {
     return this.store.listDeliveries(q);
+  }
+
+  private oneAtATime<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.writes.then(work, work);
+    this.writes = run.catch(() => {});
+    return run;
   }
 
   private checkUrl(url: string): void {
