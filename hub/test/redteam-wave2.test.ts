@@ -42,7 +42,11 @@ describe('red team: alarms, webhooks, exports, MQTT sessions', () => {
     assert.equal(hooks.length, 100);
     const ids = hooks.slice(0, 40).map((w) => w.id);
     await Promise.all(
-      ids.flatMap((id) => [t.api.patch(`/webhooks/${id}`, { name: 'renamed' }), t.api.post(`/webhooks/${id}/secret`), t.api.delete(`/webhooks/${id}`)]),
+      ids.flatMap((id) => [
+        t.api.patch(`/webhooks/${id}`, { name: 'renamed' }),
+        t.api.post(`/webhooks/${id}/secret`),
+        t.api.delete(`/webhooks/${id}`),
+      ]),
     );
     const left = ((await t.api.get('/webhooks')).body.webhooks as { id: string }[]).filter((w) => ids.includes(w.id));
     assert.deepEqual(left, []);
