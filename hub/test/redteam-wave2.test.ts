@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startTestHub, type TestHub } from './helpers/hub.js';
+import { Api, startTestHub, type TestHub } from './helpers/hub.js';
 
 describe('red team: alarms, webhooks, exports, MQTT sessions', () => {
   let t: TestHub;
@@ -50,5 +50,25 @@ describe('red team: alarms, webhooks, exports, MQTT sessions', () => {
     );
     const left = ((await t.api.get('/webhooks')).body.webhooks as { id: string }[]).filter((w) => ids.includes(w.id));
     assert.deepEqual(left, []);
+  });
+
+  it("one user's exports that are never read leave export slots for the others", async () => {
+    await t.api.post('/operators', { username: 'hog', password: 'hog-password', role: 'viewer' });
+    const hog = new Api(t.http);
+    await hog.login('hog', 'hog-password');
+    // HEAD answers carry no body: the stream is never read, only abandoned after its stall time.
+    const heads = await Promise.all(
+      Array.from({ length: 8 }, () =>
+        fetch(`${t.http}/api/v1/export/devices`, { method: 'HEAD', headers: { authorization: `Bearer ${hog.token}` } }),
+      ),
+    );
+    const statuses = heads.map((h) => h.status);
+    assert.ok(
+      statuses.every((s) => s === 200 || s === 429),
+      JSON.stringify(statuses),
+    );
+    const other = await t.api.call('GET', '/export/devices');
+    assert.equal(other.status, 200, JSON.stringify(other.body));
+    assert.ok(statuses.includes(429), `one user held every export slot: ${JSON.stringify(statuses)}`);
   });
 });
