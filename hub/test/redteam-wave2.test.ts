@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Api, startTestHub, type TestHub } from './helpers/hub.js';
+import { createIntegrator, TestMqtt } from './helpers/mqtt.js';
 
 describe('red team: alarms, webhooks, exports, MQTT sessions', () => {
   let t: TestHub;
@@ -70,5 +71,28 @@ describe('red team: alarms, webhooks, exports, MQTT sessions', () => {
     const other = await t.api.call('GET', '/export/devices');
     assert.equal(other.status, 200, JSON.stringify(other.body));
     assert.ok(statuses.includes(429), `one user held every export slot: ${JSON.stringify(statuses)}`);
+  });
+
+  it('an admin can drop any persistent MQTT session an integrator can make, whatever its client id', async () => {
+    await createIntegrator(t.api, 'odd', 'odd-password');
+    const url = `mqtt://127.0.0.1:${t.hub.mqttPort}`;
+    const login = { username: 'odd', password: 'odd-password', clean: false };
+    // Ids no API path can name: longer than the route takes, or dot segments a URL parser removes.
+    for (const clientId of ['..', '.', 'x'.repeat(129)])
+      await assert.rejects(
+        TestMqtt.connect(url, { ...login, clientId }),
+        /identifier rejected|Identifier rejected/i,
+        clientId.slice(0, 20),
+      );
+    const ids = ['a/b', 'sp ace', '%41', '...', 'ünï-🙂', 'x'.repeat(128)];
+    for (const clientId of ids) await (await TestMqtt.connect(url, { ...login, clientId })).close();
+    const listed = (await t.api.get('/integrators')).body.integrators.find((i: { username: string }) => i.username === 'odd');
+    assert.deepEqual(listed.sessions.map((s: { clientId: string }) => s.clientId).sort(), [...ids].sort());
+    for (const clientId of ids) {
+      const r = await t.api.delete(`/integrators/odd/sessions/${encodeURIComponent(clientId)}`);
+      assert.equal(r.status, 204, `${clientId.slice(0, 20)}: ${JSON.stringify(r.body)}`);
+    }
+    const after = (await t.api.get('/integrators')).body.integrators.find((i: { username: string }) => i.username === 'odd');
+    assert.deepEqual(after.sessions, []);
   });
 });
