@@ -3,7 +3,9 @@
 // sockets, and holds the fix.
 
 import assert from 'node:assert/strict';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { after, before, describe, it } from 'node:test';
+import { eventually } from './helpers/eventually.js';
 import { Api, startTestHub, type TestHub } from './helpers/hub.js';
 import { createIntegrator, TestMqtt } from './helpers/mqtt.js';
 
@@ -94,5 +96,66 @@ describe('red team: alarms, webhooks, exports, MQTT sessions', () => {
     }
     const after = (await t.api.get('/integrators')).body.integrators.find((i: { username: string }) => i.username === 'odd');
     assert.deepEqual(after.sessions, []);
+  });
+});
+
+/** An HTTP server on 127.0.0.1 that hands each request to `handle`. */
+async function receiver(handle: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ server: Server; url: string }> {
+  const server = createServer(handle);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const a = server.address() as { port: number };
+  return { server, url: `http://127.0.0.1:${a.port}/hook` };
+}
+
+describe('red team: webhook receivers that never answer', () => {
+  it("eight webhooks whose receivers never answer do not hold up another webhook's deliveries", async () => {
+    const t = await startTestHub(['--webhook-allow', '127.0.0.1']);
+    let hung = 0;
+    let abandoned = 0;
+    const hole = await receiver((req) => {
+      hung++;
+      req.resume();
+      req.socket.on('close', () => abandoned++);
+    });
+    const got: string[] = [];
+    const good = await receiver((req, res) => {
+      let text = '';
+      req.on('data', (c: Buffer) => {
+        text += c.toString();
+      });
+      req.on('end', () => {
+        got.push(text);
+        res.end('ok');
+      });
+    });
+    try {
+      const dead: string[] = [];
+      for (let i = 0; i < 8; i++) {
+        const r = await t.api.post('/webhooks', { name: `dead-${i}`, url: hole.url, events: ['alarm'] });
+        assert.equal(r.status, 201);
+        dead.push(r.body.id);
+      }
+      // The healthy webhook sorts after the dead ones (webhooks are visited in id order).
+      let healthy = '';
+      for (;;) {
+        const r = await t.api.post('/webhooks', { name: 'healthy', url: good.url, events: ['alarm'] });
+        if (dead.every((d) => d < r.body.id)) {
+          healthy = r.body.id;
+          break;
+        }
+        await t.api.delete(`/webhooks/${r.body.id}`);
+      }
+      for (const id of dead) for (let i = 0; i < 3; i++) assert.equal((await t.api.post(`/webhooks/${id}/test`)).status, 202);
+      await eventually(() => hung >= 8 || undefined, 'the eight dead receivers were called');
+      assert.equal((await t.api.post(`/webhooks/${healthy}/test`)).status, 202);
+      await eventually(() => got.length >= 1 || undefined, 'the healthy webhook got its delivery', 30_000);
+      assert.equal(abandoned, 0, 'the healthy delivery waited for a dead attempt to time out');
+    } finally {
+      await t.stop();
+      hole.server.closeAllConnections();
+      good.server.closeAllConnections();
+      hole.server.close();
+      good.server.close();
+    }
   });
 });

@@ -34,8 +34,14 @@ export const MAX_WEBHOOKS = 100;
 const BUFFER_PER_WEBHOOK = 1_000;
 /** Longest an attempt waits for an answer (ms). */
 const ATTEMPT_TIMEOUT_MS = 10_000;
-/** Attempts in flight at once, and per webhook (one: a receiver sees its deliveries in order, mostly). */
-const MAX_IN_FLIGHT = 8;
+/**
+ * Attempts in flight at once: one per webhook (a receiver sees its deliveries in
+ * order, mostly), for every webhook. With 8 across webhooks, 8 receivers that never
+ * answer held every slot (10 s an attempt, their backlogs due again at once) and
+ * the other webhooks' deliveries waited behind them for as long as they had any.
+ * An attempt is a socket and a body of a few KiB.
+ */
+const MAX_IN_FLIGHT = MAX_WEBHOOKS;
 /** Finished deliveries stay in the log this long (ms). */
 const LOG_KEEP_MS = 7 * 86_400_000;
 /** How often every node reads the webhooks again (ms): a change made on another node of a cluster counts here within this. */
