@@ -5,6 +5,8 @@
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { after, before, describe, it } from 'node:test';
+import { MessageType } from '@halyard/firmware-protocol';
+import { TestDevice } from './helpers/device.js';
 import { eventually } from './helpers/eventually.js';
 import { Api, startTestHub, type TestHub } from './helpers/hub.js';
 import { createIntegrator, TestMqtt } from './helpers/mqtt.js';
@@ -156,6 +158,37 @@ describe('red team: webhook receivers that never answer', () => {
       good.server.closeAllConnections();
       hole.server.close();
       good.server.close();
+    }
+  });
+});
+
+describe('red team: a device flapping an alarm', () => {
+  it('a clear event sent right after the raising one clears the alarm (it came while the raise was being stored)', async () => {
+    const t = await startTestHub([]);
+    try {
+      const token = await t.api.provision('flappy');
+      const dev = await TestDevice.connect(t.ws, token);
+      const r = await t.api.post('/alarm-rules', {
+        name: 'flap',
+        severity: 'minor',
+        condition: { kind: 'event', name: 'hot', minLevel: 0, clearName: 'cool' },
+      });
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+      const rule = r.body.id as string;
+      const alarms = async () => (await t.api.get(`/alarms?rule=${rule}&device=flappy&limit=1000`)).body.alarms as { state: string }[];
+      for (let round = 1; round <= 5; round++) {
+        dev.send({ type: MessageType.Event, seq: ++dev.seq, name: 'hot', level: 1, data: { round } });
+        dev.send({ type: MessageType.Event, seq: ++dev.seq, name: 'cool' });
+        await eventually(async () => {
+          const all = await alarms();
+          return all.length === round && all.every((a) => a.state === 'cleared');
+        }, `round ${round}: its alarm raised and cleared`).catch(async (err: Error) => {
+          throw new Error(`${err.message}: ${JSON.stringify((await alarms()).map((a) => a.state))}`);
+        });
+      }
+      await dev.close();
+    } finally {
+      await t.stop();
     }
   });
 });
