@@ -191,4 +191,40 @@ describe('red team: a device flapping an alarm', () => {
       await t.stop();
     }
   });
+
+  it('keeps the newest 100 cleared alarms of a rule and device, however often the device flaps', async () => {
+    const t = await startTestHub([]);
+    try {
+      const token = await t.api.provision('flapper');
+      const dev = await TestDevice.connect(t.ws, token);
+      const r = await t.api.post('/alarm-rules', {
+        name: 'flap',
+        severity: 'minor',
+        condition: { kind: 'event', name: 'hot', minLevel: 0, clearName: 'cool' },
+      });
+      const rule = r.body.id as string;
+      const alarms = async () =>
+        (await t.api.get(`/alarms?rule=${rule}&device=flapper&limit=1000`)).body.alarms as { state: string; raisedValue: { n: number } }[];
+      const raised = async (n: number) => {
+        await eventually(async () => (await alarms())[0]?.raisedValue?.n === n, `raise ${n}`);
+      };
+      for (let n = 1; n <= 110; n++) {
+        dev.send({ type: MessageType.Event, seq: ++dev.seq, name: 'hot', level: 1, data: { n } });
+        await raised(n);
+        dev.send({ type: MessageType.Event, seq: ++dev.seq, name: 'cool' });
+        await eventually(async () => (await alarms())[0]?.state === 'cleared', `clear ${n}`);
+      }
+      dev.send({ type: MessageType.Event, seq: ++dev.seq, name: 'hot', level: 1, data: { n: 111 } });
+      await raised(111);
+      const all = await alarms();
+      assert.equal(all.length, 101, 'the open alarm and the newest 100 cleared');
+      assert.deepEqual(
+        all.map((a) => a.raisedValue.n),
+        Array.from({ length: 101 }, (_, i) => 111 - i),
+      );
+      await dev.close();
+    } finally {
+      await t.stop();
+    }
+  });
 });
