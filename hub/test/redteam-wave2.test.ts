@@ -228,3 +228,31 @@ describe('red team: a device flapping an alarm', () => {
     }
   });
 });
+
+describe('red team: raw telemetry over a huge range', () => {
+  it('a raw query, a forged cursor or a raw export over millennia is refused, not read window by window', async () => {
+    const t = await startTestHub([]);
+    try {
+      const dev = await TestDevice.connect(t.ws, await t.api.provision('far'));
+      await dev.waitAck(dev.telemetry([{ n: 'temp', v: 1 }]));
+      const huge = 'from=0&to=9007199254740991';
+      const q = await t.api.get(`/devices/far/telemetry?${huge}`);
+      assert.equal(q.status, 400, JSON.stringify(q.body).slice(0, 300));
+      assert.equal(q.body.error.field, 'from');
+      const cursor = Buffer.from(JSON.stringify({ v: 1, d: 'far', f: 0, t: Number.MAX_SAFE_INTEGER, n: null, p: [], r: '' })).toString(
+        'base64url',
+      );
+      assert.equal((await t.api.get(`/devices/far/telemetry?cursor=${cursor}`)).status, 400);
+      assert.equal((await t.api.get(`/devices/far/telemetry/export?${huge}`)).status, 400);
+      assert.equal((await t.api.get(`/export/telemetry?${huge}`)).status, 400);
+      // A century is still fine, and bucketed queries are bounded by their bucket count.
+      const now = Date.now();
+      const ok = await t.api.get(`/devices/far/telemetry?from=${now - 50 * 365 * 86_400_000}&to=${now + 1000}`);
+      assert.equal(ok.status, 200);
+      assert.equal(ok.body.series[0].points.length, 1);
+      await dev.close();
+    } finally {
+      await t.stop();
+    }
+  });
+});

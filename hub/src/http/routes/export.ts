@@ -11,6 +11,7 @@ import { EXPORT_FORMATS, type ExportDone, type ExportTable, exportResponse } fro
 import { bucketPages, bucketTable, EXPORT_PAGE, pointPages, pointTable, type TelemetryExportQuery } from '../../export/telemetry.js';
 import type { AlarmRecord, AuditRecord } from '../../store/store.js';
 import { AGGREGATES, type Aggregate } from '../../telemetry/buckets.js';
+import { MAX_RAW_RANGE_MS } from '../../telemetry/service.js';
 import type { Routes } from '../route.js';
 import { deviceId, duration, idParams, time, username } from '../schemas.js';
 import { deviceEntry, deviceMatches } from './devices.js';
@@ -103,6 +104,10 @@ export function exportRoutes(routes: Routes, ctx: HubContext): void {
     const to = query.to ?? Date.now();
     const from = query.from ?? to - 3_600_000;
     if (from > to) throw new HubError(HubErrorCode.Validation, 'from must not be after to', { field: 'from' });
+    if (query.bucket === undefined && to - from > MAX_RAW_RANGE_MS)
+      throw new HubError(HubErrorCode.Validation, 'raw exports span at most 100 years; narrow from and to, or use bucket', {
+        field: 'from',
+      });
     const aggs = (commaList(query.agg) ?? [...AGGREGATES]) as Aggregate[];
     const unknown = aggs.find((a) => !AGGREGATES.includes(a));
     if (unknown !== undefined) throw new HubError(HubErrorCode.Validation, `agg: unknown aggregate "${unknown}"`, { field: 'agg' });
