@@ -245,6 +245,15 @@ describe('red team: raw telemetry over a huge range', () => {
       assert.equal((await t.api.get(`/devices/far/telemetry?cursor=${cursor}`)).status, 400);
       assert.equal((await t.api.get(`/devices/far/telemetry/export?${huge}`)).status, 400);
       assert.equal((await t.api.get(`/export/telemetry?${huge}`)).status, 400);
+      // Bucketed exports: read a page of buckets at a time, empty ones included.
+      for (const path of ['/devices/far/telemetry/export', '/export/telemetry']) {
+        const r = await fetch(`${t.http}/api/v1${path}?${huge}&bucket=1`, {
+          headers: { authorization: `Bearer ${t.api.token}` },
+          signal: AbortSignal.timeout(20_000),
+        });
+        assert.equal(r.status, 400, path);
+        assert.equal(((await r.json()) as { error: { field: string } }).error.field, 'bucket');
+      }
       // A century is still fine, and bucketed queries are bounded by their bucket count.
       const now = Date.now();
       const ok = await t.api.get(`/devices/far/telemetry?from=${now - 50 * 365 * 86_400_000}&to=${now + 1000}`);

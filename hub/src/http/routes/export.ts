@@ -24,6 +24,12 @@ const MAX_CONCURRENT_EXPORTS = 8;
  * (8 HEAD requests do it: their bodies are never read) shut every other user out.
  */
 export const MAX_EXPORTS_PER_USER = 2;
+/**
+ * Buckets per metric one export may span: the range is read EXPORT_PAGE buckets a
+ * window, empty windows included, so ?bucket=1ms&from=0&to=9007199254740991 was
+ * 9e11 reads that never ended (a core held for as long as the client stayed).
+ */
+const MAX_EXPORT_BUCKETS = 10_000_000;
 /** Device ids one fleet-wide export may name. */
 const MAX_NAMED_DEVICES = 10_000;
 
@@ -113,6 +119,10 @@ export function exportRoutes(routes: Routes, ctx: HubContext): void {
     if (unknown !== undefined) throw new HubError(HubErrorCode.Validation, `agg: unknown aggregate "${unknown}"`, { field: 'agg' });
     if (query.bucket !== undefined && query.bucket <= 0)
       throw new HubError(HubErrorCode.Validation, 'bucket must be positive', { field: 'bucket' });
+    if (query.bucket !== undefined && (to - from) / query.bucket > MAX_EXPORT_BUCKETS)
+      throw new HubError(HubErrorCode.Validation, `at most ${MAX_EXPORT_BUCKETS} buckets per metric; widen the bucket`, {
+        field: 'bucket',
+      });
     const q: TelemetryExportQuery = { devices, names: commaList(query.name), from, to, bucket: query.bucket };
     if (query.bucket === undefined) return stream(caller, query.format, filename, pointTable(), pointPages(ctx.telemetry, q));
     return stream(caller, query.format, filename, bucketTable(aggs), bucketPages(ctx.telemetry, { ...q, bucket: query.bucket }));
