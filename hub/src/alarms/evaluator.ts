@@ -78,6 +78,12 @@ export class AlarmEvaluator {
   private readonly damped = new Map<string, { at: number; value: JsonValue | null }>();
   /** Raises under way from this node, so a burst of frames raises once. */
   private readonly raising = new Set<string>();
+  /**
+   * Clears that came while their alarm was being raised (the store not done yet):
+   * taken once it is. Dropped, a device that sent its clear event right after the
+   * raising one left its alarm active for good.
+   */
+  private readonly clearWhenRaised = new Map<string, { value: JsonValue | null; at: number }>();
   /** Keys of `open` by device (MQTT's retained list of a device's alarms). */
   private readonly openOf = new Map<string, Set<string>>();
   private readonly bySeverity: AlarmCounts = { critical: 0, major: 0, minor: 0, warning: 0 };
@@ -400,7 +406,12 @@ export class AlarmEvaluator {
 
   private raise(rule: AlarmRule, device: string, value: JsonValue | null, message: string, at: number): void {
     const k = key(rule.id, device);
-    if (this.open.has(k) || this.raising.has(k)) return;
+    if (this.raising.has(k)) {
+      // Raised again after a clear that waits for the raise: the alarm stays.
+      this.clearWhenRaised.delete(k);
+      return;
+    }
+    if (this.open.has(k)) return;
     const e = this.fleet.get(device);
     if (e === undefined) return;
     this.raising.add(k);
@@ -431,18 +442,29 @@ export class AlarmEvaluator {
       .then(({ alarm, created }) => {
         if (created) this.published(alarm.info, 'raised');
         else this.remember(alarm.info);
+        const clear = this.clearWhenRaised.get(k);
+        this.clearWhenRaised.delete(k);
+        this.raising.delete(k);
+        if (clear !== undefined) this.autoClear(rule, device, clear.value, clear.at);
       })
       .catch((err: unknown) => {
         if (!(err instanceof HubError && err.code === HubErrorCode.DeviceUnknown))
           this.log.error({ err, rule: rule.id, device }, 'alarms: could not raise an alarm');
       })
-      .finally(() => this.raising.delete(k));
+      .finally(() => {
+        this.raising.delete(k);
+        this.clearWhenRaised.delete(k);
+      });
   }
 
   /** The condition ended: clears, or with a minDuration not yet over, notes a flap and clears when it is. */
   private autoClear(rule: AlarmRule, device: string, value: JsonValue | null, at: number): void {
     const k = key(rule.id, device);
     const a = this.open.get(k);
+    if (a === undefined && this.raising.has(k)) {
+      this.clearWhenRaised.set(k, { value, at });
+      return;
+    }
     if (a === undefined || this.damped.has(k)) return;
     const now = Date.now();
     const until = a.raisedAt + rule.minDuration;

@@ -7,6 +7,13 @@ import type { AlarmAction, AlarmHistoryEntry, AlarmInfo, JsonValue } from '@haly
 /** Steps kept in an alarm's history: the first (its raise) and the newest ones. */
 export const MAX_ALARM_HISTORY = 50;
 
+/**
+ * Cleared alarms kept per rule and device: the newest ones; an older one goes when
+ * a new alarm is raised. A device flapping a rule raised a new alarm each time and
+ * every one was kept, so one device could grow the store without bound.
+ */
+export const MAX_CLEARED_ALARMS = 100;
+
 /** A step asked of an alarm. `by` null: the hub's own (automatic) step. */
 export interface AlarmStep {
   id: string;

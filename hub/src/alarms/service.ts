@@ -29,6 +29,12 @@ export interface AlarmListQuery {
 }
 
 export class AlarmService {
+  /**
+   * Rule writes of this hub, one at a time: the cap is counted and then written, and
+   * two creations interleaved between the two steps both passed it (1,001 rules).
+   */
+  private ruleWrites: Promise<unknown> = Promise.resolve();
+
   constructor(
     private readonly store: Store,
     private readonly fleet: Fleet,
@@ -60,7 +66,17 @@ export class AlarmService {
     return r;
   }
 
-  async createRule(requester: Requester, doc: AlarmRuleDoc): Promise<AlarmRule> {
+  createRule(requester: Requester, doc: AlarmRuleDoc): Promise<AlarmRule> {
+    return this.oneAtATime(() => this.createRuleNow(requester, doc));
+  }
+
+  private oneAtATime<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.ruleWrites.then(work, work);
+    this.ruleWrites = run.catch(() => {});
+    return run;
+  }
+
+  private async createRuleNow(requester: Requester, doc: AlarmRuleDoc): Promise<AlarmRule> {
     if ((await this.store.listAlarmRules()).length >= MAX_ALARM_RULES)
       throw new HubError(HubErrorCode.QueueFull, `at most ${MAX_ALARM_RULES} alarm rules`);
     const now = Date.now();
@@ -77,7 +93,12 @@ export class AlarmService {
     return rule;
   }
 
-  async updateRule(requester: Requester, id: string, doc: AlarmRuleDoc): Promise<AlarmRule> {
+  updateRule(requester: Requester, id: string, doc: AlarmRuleDoc): Promise<AlarmRule> {
+    // Read and rewritten in one turn: a deletion in between was undone by the write.
+    return this.oneAtATime(() => this.updateRuleNow(requester, id, doc));
+  }
+
+  private async updateRuleNow(requester: Requester, id: string, doc: AlarmRuleDoc): Promise<AlarmRule> {
     const old = await this.getRule(id);
     const rule: AlarmRule = {
       ...doc,
@@ -95,7 +116,11 @@ export class AlarmService {
     return rule;
   }
 
-  async deleteRule(requester: Requester, id: string): Promise<AlarmRule> {
+  deleteRule(requester: Requester, id: string): Promise<AlarmRule> {
+    return this.oneAtATime(() => this.deleteRuleNow(requester, id));
+  }
+
+  private async deleteRuleNow(requester: Requester, id: string): Promise<AlarmRule> {
     const rule = await this.store.op('deleteAlarmRule', { id });
     await this.evaluator.ruleChanged(id, undefined);
     this.bus.publish('alarm.rule', { id });

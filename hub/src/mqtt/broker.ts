@@ -67,6 +67,19 @@ export function maxPacketBytes(maxFrame: number): number {
   return 2 * maxFrame;
 }
 
+/**
+ * Longest client id, characters, of any MQTT version: a persistent session is
+ * dropped through DELETE /api/v1/integrators/:username/sessions/:clientId, which
+ * takes ids up to this; a longer one made a session no admin could end.
+ */
+export const MAX_CLIENT_ID = 128;
+
+/**
+ * Client ids a URL path cannot carry: "." and ".." (or %2E%2E) are dot segments
+ * that URL parsers remove, so the session's drop request never reached it.
+ */
+const UNADDRESSABLE_CLIENT_IDS: ReadonlySet<string> = new Set(['.', '..']);
+
 /** Longest client id MQTT 3.1 servers must accept (MQTT 3.1 §3.1, CONNECT payload). */
 const MQTT31_MAX_CLIENT_ID = 23;
 
@@ -426,6 +439,10 @@ export class Broker {
     const own = this.ownIds.get(client);
     if (client.version === 3 && own !== undefined && own.length > MQTT31_MAX_CLIENT_ID) {
       this.ctx.log.info({ ip, username, client: own }, 'mqtt client id longer than MQTT 3.1 allows: refused');
+      return authError(2, 'identifier rejected');
+    }
+    if (own !== undefined && (own.length > MAX_CLIENT_ID || UNADDRESSABLE_CLIENT_IDS.has(own))) {
+      this.ctx.log.info({ ip, username, client: own.slice(0, MAX_CLIENT_ID) }, 'mqtt client id too long or "." or "..": refused');
       return authError(2, 'identifier rejected');
     }
     this.sessions.set(client, {

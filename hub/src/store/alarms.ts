@@ -4,7 +4,7 @@
 // even two evaluators racing (a cluster's leader changing hands) raise it once.
 
 import type { AlarmCounts, AlarmInfo, AlarmRule, AlarmSeverity, AlarmState } from '@halyard/firmware-protocol';
-import { type AlarmStep, applyStep } from '../alarms/lifecycle.js';
+import { type AlarmStep, applyStep, MAX_CLEARED_ALARMS } from '../alarms/lifecycle.js';
 import { HubError, HubErrorCode } from '../errors.js';
 import type { Db } from './db.js';
 import { sql } from './prepared.js';
@@ -80,6 +80,11 @@ export function raiseAlarm(db: Db, a: NewAlarm): { alarm: AlarmRecord; created: 
     db,
     `INSERT INTO alarms (id, rule, device, severity, state, raised_at, updated_at, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
   ).run(info.id, info.rule, a.device, info.severity, info.state, info.raisedAt, info.updatedAt, JSON.stringify(info));
+  sql(
+    db,
+    `DELETE FROM alarms WHERE device = ? AND rule = ? AND state = 'cleared' AND rowid <= (
+       SELECT rowid FROM alarms WHERE device = ? AND rule = ? AND state = 'cleared' ORDER BY rowid DESC LIMIT 1 OFFSET ?)`,
+  ).run(a.device, info.rule, a.device, info.rule, MAX_CLEARED_ALARMS);
   return { alarm: { rowid: Number(r.lastInsertRowid), deviceRowid: a.device, info }, created: true };
 }
 

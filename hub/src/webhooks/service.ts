@@ -46,8 +46,14 @@ const BUFFER_PER_WEBHOOK = 1_000;
 const ENDED_REMEMBERED = 10_000;
 /** Longest an attempt waits for an answer (ms). */
 const ATTEMPT_TIMEOUT_MS = 10_000;
-/** Attempts in flight at once, and per webhook (one: a receiver sees its deliveries in order, mostly). */
-const MAX_IN_FLIGHT = 8;
+/**
+ * Attempts in flight at once: one per webhook (a receiver sees its deliveries in
+ * order, mostly), for every webhook. With 8 across webhooks, 8 receivers that never
+ * answer held every slot (10 s an attempt, their backlogs due again at once) and
+ * the other webhooks' deliveries waited behind them for as long as they had any.
+ * An attempt is a socket and a body of a few KiB.
+ */
+const MAX_IN_FLIGHT = MAX_WEBHOOKS;
 /** Finished deliveries stay in the log this long (ms). */
 const LOG_KEEP_MS = 7 * 86_400_000;
 /** How often every node reads the webhooks again (ms): a change made on another node of a cluster counts here within this. */
@@ -101,6 +107,12 @@ export class WebhookService {
   private loop: Promise<void> = Promise.resolve();
   private reloadTimer: NodeJS.Timeout | undefined;
   private readonly opts: Required<WebhookOptions>;
+  /**
+   * Webhook writes of this hub, one at a time: a creation counted the cap and then
+   * wrote (two interleaved made 101), and an update or rotation read the webhook and
+   * wrote it back after a deletion in between (resurrecting it).
+   */
+  private writes: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly store: Store,
@@ -174,7 +186,11 @@ export class WebhookService {
   }
 
   /** The new webhook and its secret, which is shown this once. */
-  async create(requester: Requester, input: WebhookInput): Promise<{ webhook: WebhookInfo; secret: string }> {
+  create(requester: Requester, input: WebhookInput): Promise<{ webhook: WebhookInfo; secret: string }> {
+    return this.oneAtATime(() => this.createNow(requester, input));
+  }
+
+  private async createNow(requester: Requester, input: WebhookInput): Promise<{ webhook: WebhookInfo; secret: string }> {
     this.checkUrl(input.url);
     if ((await this.store.listWebhooks()).length >= MAX_WEBHOOKS)
       throw new HubError(HubErrorCode.QueueFull, `at most ${MAX_WEBHOOKS} webhooks`);
@@ -192,7 +208,11 @@ export class WebhookService {
     return { webhook: publicInfo(w), secret: w.secret };
   }
 
-  async update(requester: Requester, id: string, patch: Partial<WebhookInput>): Promise<WebhookInfo> {
+  update(requester: Requester, id: string, patch: Partial<WebhookInput>): Promise<WebhookInfo> {
+    return this.oneAtATime(() => this.updateNow(requester, id, patch));
+  }
+
+  private async updateNow(requester: Requester, id: string, patch: Partial<WebhookInput>): Promise<WebhookInfo> {
     const cur = await this.get(id);
     if (patch.url !== undefined) this.checkUrl(patch.url);
     const w: WebhookRecord = { ...cur, ...patch, updatedAt: Date.now() };
@@ -202,14 +222,22 @@ export class WebhookService {
   }
 
   /** A new secret, shown this once; deliveries from now on are signed with it. */
-  async rotateSecret(requester: Requester, id: string): Promise<{ webhook: WebhookInfo; secret: string }> {
+  rotateSecret(requester: Requester, id: string): Promise<{ webhook: WebhookInfo; secret: string }> {
+    return this.oneAtATime(() => this.rotateSecretNow(requester, id));
+  }
+
+  private async rotateSecretNow(requester: Requester, id: string): Promise<{ webhook: WebhookInfo; secret: string }> {
     const w: WebhookRecord = { ...(await this.get(id)), secret: newSecret(), updatedAt: Date.now() };
     await this.store.op('putWebhook', w);
     await this.changed(requester, 'webhook.secret', w);
     return { webhook: publicInfo(w), secret: w.secret };
   }
 
-  async remove(requester: Requester, id: string): Promise<void> {
+  remove(requester: Requester, id: string): Promise<void> {
+    return this.oneAtATime(() => this.removeNow(requester, id));
+  }
+
+  private async removeNow(requester: Requester, id: string): Promise<void> {
     const w = await this.store.op('deleteWebhook', { id });
     await this.changed(requester, 'webhook.delete', w);
   }
@@ -231,6 +259,12 @@ export class WebhookService {
 
   deliveries(q: { webhook: string; state?: DeliveryRecord['state']; beforeRowid?: number; limit: number }): Promise<DeliveryRecord[]> {
     return this.store.listDeliveries(q);
+  }
+
+  private oneAtATime<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.writes.then(work, work);
+    this.writes = run.catch(() => {});
+    return run;
   }
 
   private checkUrl(url: string): void {

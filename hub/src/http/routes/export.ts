@@ -4,18 +4,32 @@
 
 import { ALARM_SEVERITIES, ALARM_STATES, type AlarmInfo, type DeviceInfo, type EventInfo } from '@halyard/firmware-protocol';
 import { z } from 'zod';
+import type { Caller } from '../../auth/sessions.js';
 import type { HubContext } from '../../context.js';
 import { HubError, HubErrorCode } from '../../errors.js';
 import { EXPORT_FORMATS, type ExportDone, type ExportTable, exportResponse } from '../../export/stream.js';
 import { bucketPages, bucketTable, EXPORT_PAGE, pointPages, pointTable, type TelemetryExportQuery } from '../../export/telemetry.js';
 import type { AlarmRecord, AuditRecord } from '../../store/store.js';
 import { AGGREGATES, type Aggregate } from '../../telemetry/buckets.js';
+import { MAX_RAW_RANGE_MS } from '../../telemetry/service.js';
 import type { Routes } from '../route.js';
 import { deviceId, duration, idParams, time, username } from '../schemas.js';
 import { deviceEntry, deviceMatches } from './devices.js';
 
 /** Exports streaming at once on this hub; more wait for none, they are refused (429). */
 const MAX_CONCURRENT_EXPORTS = 8;
+/**
+ * Exports streaming at once for one user: a client that never reads holds its
+ * slot until the stall time (export/stream.ts), and one user with 8 such requests
+ * (8 HEAD requests do it: their bodies are never read) shut every other user out.
+ */
+export const MAX_EXPORTS_PER_USER = 2;
+/**
+ * Buckets per metric one export may span: the range is read EXPORT_PAGE buckets a
+ * window, empty windows included, so ?bucket=1ms&from=0&to=9007199254740991 was
+ * 9e11 reads that never ended (a core held for as long as the client stayed).
+ */
+const MAX_EXPORT_BUCKETS = 10_000_000;
 /** Device ids one fleet-wide export may name. */
 const MAX_NAMED_DEVICES = 10_000;
 
@@ -51,9 +65,24 @@ function commaList(v: string | undefined): string[] | undefined {
 
 export function exportRoutes(routes: Routes, ctx: HubContext): void {
   let running = 0;
+  const runningBy = new Map<string, number>();
 
   /** Streams `pages` after taking one of the export slots, which `done` gives back. */
-  function stream<R>(fmt: (typeof EXPORT_FORMATS)[number], filename: string, table: ExportTable<R>, pages: AsyncIterable<R[]>): Response {
+  function stream<R>(
+    caller: Caller | undefined,
+    fmt: (typeof EXPORT_FORMATS)[number],
+    filename: string,
+    table: ExportTable<R>,
+    pages: AsyncIterable<R[]>,
+  ): Response {
+    const user = caller?.username ?? '';
+    const mine = runningBy.get(user) ?? 0;
+    if (mine >= MAX_EXPORTS_PER_USER) {
+      ctx.log.warn({ filename, user }, 'export refused: too many at once for one user');
+      throw new HubError(HubErrorCode.RateLimited, `at most ${MAX_EXPORTS_PER_USER} exports at once per user; retry when one ends`, {
+        retryAfter: 5,
+      });
+    }
     if (running >= MAX_CONCURRENT_EXPORTS) {
       ctx.log.warn({ filename, running }, 'export refused: too many at once');
       throw new HubError(HubErrorCode.RateLimited, `at most ${MAX_CONCURRENT_EXPORTS} exports at once; retry when one ends`, {
@@ -61,25 +90,42 @@ export function exportRoutes(routes: Routes, ctx: HubContext): void {
       });
     }
     running++;
+    runningBy.set(user, mine + 1);
     const started = Date.now();
     return exportResponse(fmt, filename, table, pages, ctx.log, (d: ExportDone) => {
       running--;
+      const left = (runningBy.get(user) ?? 1) - 1;
+      if (left === 0) runningBy.delete(user);
+      else runningBy.set(user, left);
       ctx.log.info({ filename, rows: d.rows, bytes: d.bytes, aborted: d.aborted, ms: Date.now() - started }, 'export ended');
     });
   }
 
-  function telemetryExport(devices: readonly { id: string; rowid: number }[], query: TelemetryQueryInput, filename: string): Response {
+  function telemetryExport(
+    caller: Caller | undefined,
+    devices: readonly { id: string; rowid: number }[],
+    query: TelemetryQueryInput,
+    filename: string,
+  ): Response {
     const to = query.to ?? Date.now();
     const from = query.from ?? to - 3_600_000;
     if (from > to) throw new HubError(HubErrorCode.Validation, 'from must not be after to', { field: 'from' });
+    if (query.bucket === undefined && to - from > MAX_RAW_RANGE_MS)
+      throw new HubError(HubErrorCode.Validation, 'raw exports span at most 100 years; narrow from and to, or use bucket', {
+        field: 'from',
+      });
     const aggs = (commaList(query.agg) ?? [...AGGREGATES]) as Aggregate[];
     const unknown = aggs.find((a) => !AGGREGATES.includes(a));
     if (unknown !== undefined) throw new HubError(HubErrorCode.Validation, `agg: unknown aggregate "${unknown}"`, { field: 'agg' });
     if (query.bucket !== undefined && query.bucket <= 0)
       throw new HubError(HubErrorCode.Validation, 'bucket must be positive', { field: 'bucket' });
+    if (query.bucket !== undefined && (to - from) / query.bucket > MAX_EXPORT_BUCKETS)
+      throw new HubError(HubErrorCode.Validation, `at most ${MAX_EXPORT_BUCKETS} buckets per metric; widen the bucket`, {
+        field: 'bucket',
+      });
     const q: TelemetryExportQuery = { devices, names: commaList(query.name), from, to, bucket: query.bucket };
-    if (query.bucket === undefined) return stream(query.format, filename, pointTable(), pointPages(ctx.telemetry, q));
-    return stream(query.format, filename, bucketTable(aggs), bucketPages(ctx.telemetry, { ...q, bucket: query.bucket }));
+    if (query.bucket === undefined) return stream(caller, query.format, filename, pointTable(), pointPages(ctx.telemetry, q));
+    return stream(caller, query.format, filename, bucketTable(aggs), bucketPages(ctx.telemetry, { ...q, bucket: query.bucket }));
   }
 
   routes.add({
@@ -91,9 +137,9 @@ export function exportRoutes(routes: Routes, ctx: HubContext): void {
     params: idParams,
     query: telemetryQuerySchema,
     rawResponse: STREAMED,
-    handler: ({ params, query }) => {
+    handler: ({ params, query, caller }) => {
       const e = deviceEntry(ctx, params.id);
-      return telemetryExport([{ id: e.record.id, rowid: e.record.rowid }], query, `${e.record.id}-telemetry`);
+      return telemetryExport(caller, [{ id: e.record.id, rowid: e.record.rowid }], query, `${e.record.id}-telemetry`);
     },
   });
 
@@ -110,7 +156,7 @@ export function exportRoutes(routes: Routes, ctx: HubContext): void {
       model: z.string().max(128).optional(),
     }),
     rawResponse: STREAMED,
-    handler: ({ query }) => {
+    handler: ({ query, caller }) => {
       const ids = commaList(query.devices);
       if (ids !== undefined && ids.length > MAX_NAMED_DEVICES)
         throw new HubError(HubErrorCode.Validation, `at most ${MAX_NAMED_DEVICES} device ids; select by tag or model`, {
@@ -121,7 +167,7 @@ export function exportRoutes(routes: Routes, ctx: HubContext): void {
         .filter((e) => deviceMatches(ctx.fleet.info(e), { tag: query.tag, model: query.model }))
         .map((e) => ({ id: e.record.id, rowid: e.record.rowid }))
         .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-      return telemetryExport(selected, query, 'telemetry');
+      return telemetryExport(caller, selected, query, 'telemetry');
     },
   });
 
@@ -133,7 +179,7 @@ export function exportRoutes(routes: Routes, ctx: HubContext): void {
     role: 'viewer',
     query: z.object({ format, device: deviceId.optional(), from: time.optional(), to: time.optional() }),
     rawResponse: STREAMED,
-    handler: ({ query }) => {
+    handler: ({ query, caller }) => {
       const device = query.device === undefined ? undefined : deviceEntry(ctx, query.device).record.rowid;
       async function* pages(): AsyncGenerator<EventInfo[]> {
         let beforeId: number | undefined;
@@ -162,7 +208,7 @@ export function exportRoutes(routes: Routes, ctx: HubContext): void {
         ],
         json: (e) => ({ ...e }),
       };
-      return stream(query.format, query.device === undefined ? 'events' : `${query.device}-events`, table, pages());
+      return stream(caller, query.format, query.device === undefined ? 'events' : `${query.device}-events`, table, pages());
     },
   });
 
@@ -180,7 +226,7 @@ export function exportRoutes(routes: Routes, ctx: HubContext): void {
       from: time.optional().describe('raised at or after'),
     }),
     rawResponse: STREAMED,
-    handler: ({ query }) => {
+    handler: ({ query, caller }) => {
       const device = query.device === undefined ? undefined : deviceEntry(ctx, query.device).record.rowid;
       async function* pages(): AsyncGenerator<AlarmInfo[]> {
         let beforeRowid: number | undefined;
@@ -240,7 +286,7 @@ export function exportRoutes(routes: Routes, ctx: HubContext): void {
         ],
         json: (a) => ({ ...a }),
       };
-      return stream(query.format, query.device === undefined ? 'alarms' : `${query.device}-alarms`, table, pages());
+      return stream(caller, query.format, query.device === undefined ? 'alarms' : `${query.device}-alarms`, table, pages());
     },
   });
 
@@ -252,7 +298,7 @@ export function exportRoutes(routes: Routes, ctx: HubContext): void {
     role: 'admin',
     query: z.object({ format, actor: username.optional(), from: time.optional(), to: time.optional() }),
     rawResponse: STREAMED,
-    handler: ({ query }) => {
+    handler: ({ query, caller }) => {
       const inRange = (a: AuditRecord) => (query.from === undefined || a.at >= query.from) && (query.to === undefined || a.at <= query.to);
       async function* pages(): AsyncGenerator<AuditRecord[]> {
         let beforeId: number | undefined;
@@ -272,7 +318,7 @@ export function exportRoutes(routes: Routes, ctx: HubContext): void {
         csv: (a) => [a.id, new Date(a.at).toISOString(), a.actor, a.action, a.target, jsonText(a.detail)],
         json: (a) => ({ ...a }),
       };
-      return stream(query.format, 'audit', table, pages());
+      return stream(caller, query.format, 'audit', table, pages());
     },
   });
 
@@ -290,7 +336,7 @@ export function exportRoutes(routes: Routes, ctx: HubContext): void {
       model: z.string().max(128).optional(),
     }),
     rawResponse: STREAMED,
-    handler: ({ query }) => {
+    handler: ({ query, caller }) => {
       const ids = [...ctx.fleet.entries()].map((e) => e.record.id).sort();
       // The fleet is in memory; the rows are made a page at a time all the same.
       async function* pages(): AsyncGenerator<DeviceInfo[]> {
@@ -323,7 +369,7 @@ export function exportRoutes(routes: Routes, ctx: HubContext): void {
         ],
         json: (d) => ({ ...d }),
       };
-      return stream(query.format, 'devices', table, pages());
+      return stream(caller, query.format, 'devices', table, pages());
     },
   });
 }

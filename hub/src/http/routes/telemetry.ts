@@ -9,6 +9,7 @@ import type { PointValue, SeriesRef } from '../../store/store.js';
 import { AGGREGATES, type Aggregate } from '../../telemetry/buckets.js';
 import { decodeCursor, encodeCursor, MAX_CURSOR_LENGTH, MAX_PARTIAL, type RawCursor } from '../../telemetry/raw-cursor.js';
 import type { RawPosition } from '../../telemetry/raw-order.js';
+import { MAX_RAW_RANGE_MS } from '../../telemetry/service.js';
 import type { Routes } from '../route.js';
 import { duration, idParams, limit, time } from '../schemas.js';
 import { deviceEntry } from './devices.js';
@@ -138,6 +139,10 @@ export function telemetryRoutes(routes: Routes, ctx: HubContext): void {
       const to = cursor?.to ?? query.to ?? Date.now();
       const from = cursor?.from ?? query.from ?? to - 3_600_000;
       if (from > to) throw new HubError(HubErrorCode.Validation, 'from must not be after to', { field: 'from' });
+      if (query.bucket === undefined && to - from > MAX_RAW_RANGE_MS)
+        throw new HubError(HubErrorCode.Validation, 'raw queries span at most 100 years; narrow from and to, or use bucket', {
+          field: 'from',
+        });
       const names =
         cursor !== undefined
           ? cursor.names

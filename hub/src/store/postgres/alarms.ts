@@ -3,7 +3,7 @@
 // partial unique index decides, and the loser gets the winner's alarm.
 
 import type { AlarmCounts, AlarmRule, AlarmSeverity } from '@halyard/firmware-protocol';
-import { type AlarmStep, applyStep } from '../../alarms/lifecycle.js';
+import { type AlarmStep, applyStep, MAX_CLEARED_ALARMS } from '../../alarms/lifecycle.js';
 import { HubError, HubErrorCode } from '../../errors.js';
 import { type AlarmQuery, type AlarmRecord, alarmWhere, type NewAlarm, noAlarms } from '../alarms.js';
 import type { Queryable } from './pool.js';
@@ -57,7 +57,14 @@ export async function raiseAlarm(db: Queryable, a: NewAlarm): Promise<{ alarm: A
       [info.id, info.rule, a.device, info.severity, info.state, info.raisedAt, info.updatedAt, JSON.stringify(info)],
     )
   ).rows[0];
-  if (inserted !== undefined) return { alarm: { rowid: inserted.rowid, deviceRowid: a.device, info }, created: true };
+  if (inserted !== undefined) {
+    await db.query(
+      `DELETE FROM alarms WHERE device = $1 AND rule = $2 AND state = 'cleared' AND rowid <= (
+         SELECT rowid FROM alarms WHERE device = $1 AND rule = $2 AND state = 'cleared' ORDER BY rowid DESC LIMIT 1 OFFSET $3)`,
+      [a.device, info.rule, MAX_CLEARED_ALARMS],
+    );
+    return { alarm: { rowid: inserted.rowid, deviceRowid: a.device, info }, created: true };
+  }
   const open = (
     await db.query<AlarmRow>("SELECT rowid, device, doc FROM alarms WHERE rule = $1 AND device = $2 AND state <> 'cleared'", [
       info.rule,
