@@ -178,9 +178,9 @@ describe('HAProxy (helpers/haproxy.ts)', () => {
   const checks: { version: string; host: string | undefined }[] = [];
 
   before(async () => {
-    // Stands in for a hub: /healthz as the proxy probes it, an API path, a WebSocket.
+    // Stands in for a hub: /readyz as the proxy probes it, an API path, a WebSocket.
     hub = createHttpServer((req, res) => {
-      if (req.url === '/healthz') checks.push({ version: req.httpVersion, host: req.headers.host });
+      if (req.url === '/readyz') checks.push({ version: req.httpVersion, host: req.headers.host });
       res.setHeader('content-type', 'application/json');
       res.end(JSON.stringify({ path: req.url, forwardedFor: req.headers['x-forwarded-for'] ?? null }));
     });
