@@ -117,6 +117,8 @@ describe('the fleet at a glance and the rest of the first session (issue 19)', (
     await page.click('section[aria-label=Credentials] > button:has-text("Delete device")');
     // The confirmation takes the focus: type the id, press Enter.
     await page.waitForSelector('form.confirm input', WAIT);
+    // It takes it once rendered: typing before that would go nowhere.
+    await page.waitForFunction(() => document.activeElement?.matches('form.confirm input') === true, undefined, WAIT);
     await page.keyboard.type('doomed-1');
     await page.keyboard.press('Enter');
     await page.waitForURL(/\/fleet$/, WAIT);
@@ -139,6 +141,9 @@ describe('the fleet at a glance and the rest of the first session (issue 19)', (
     const first = await page.textContent(cell);
     await page.waitForFunction(([sel, was]) => (document.querySelector(sel as string)?.textContent ?? '') !== was, [cell, first], WAIT);
     assert.match((await page.textContent(cell)) ?? '', /now|\d+ s ago/);
+    // The picker is a menu: Escape closes it (it would cover the headers below it).
+    await page.keyboard.press('Escape');
+    await page.waitForSelector('details.picker:not([open])', WAIT);
     // Sortable: trackers have no temperature and sort last either way.
     await page.click('button[aria-label^="Sort by temperature"]');
     await page.waitForURL(/sort=m%3Atemperature/, WAIT);

@@ -1,8 +1,9 @@
 // Picks the fleet table's latest-value columns: the metrics the devices in view report,
 // most common first, up to MAX_METRIC_COLUMNS. A native <details> with checkboxes:
-// keyboard and screen readers work without extra code.
+// keyboard and screen readers work without extra code. Like any menu it closes on a
+// click outside it or on Escape, so it never covers the table it configures.
 
-import { useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { MAX_METRIC_COLUMNS } from '../lib/fleet-columns.ts';
 
 export function MetricPicker({
@@ -20,9 +21,31 @@ export function MetricPicker({
   onOpen: () => void;
 }) {
   const [open, setOpen] = useState(false);
+  const ref = useRef<HTMLDetailsElement>(null);
+  useEffect(() => {
+    if (!open) return;
+    const close = () => {
+      if (ref.current !== null) ref.current.open = false;
+    };
+    const onPointer = (e: PointerEvent) => {
+      if (ref.current !== null && !ref.current.contains(e.target as Node)) close();
+    };
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key !== 'Escape') return;
+      close();
+      ref.current?.querySelector('summary')?.focus();
+    };
+    document.addEventListener('pointerdown', onPointer);
+    document.addEventListener('keydown', onKey);
+    return () => {
+      document.removeEventListener('pointerdown', onPointer);
+      document.removeEventListener('keydown', onKey);
+    };
+  }, [open]);
   const names = open ? [...new Set([...chosen, ...available()])] : [...chosen];
   return (
     <details
+      ref={ref}
       // Value columns are hidden in narrow windows, and so is their picker (the search box keeps its room).
       class="picker hide-narrow"
       onToggle={(e) => {
