@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { ResolvedRecord } from '@halyard/firmware-protocol';
+import { eventually } from './helpers/eventually.js';
 import { Api, metricSample, startTestHub, type TestHub } from './helpers/hub.js';
 import { MosquittoSub } from './helpers/mosquitto.js';
 import { createIntegrator, TestMqtt } from './helpers/mqtt.js';
@@ -45,12 +46,14 @@ async function sessionUntil(
   pred: (s: { queued: number; connected: boolean; dropped: number }) => boolean,
   what: string,
 ): Promise<void> {
-  for (let i = 0; i < 400; i++) {
-    const s = (await sessions(t, 'feed')).find((x) => x.clientId === clientId);
-    if (s !== undefined && pred(s)) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`${clientId} never ${what}: ${JSON.stringify(await sessions(t, 'feed'))}`);
+  await eventually(
+    async () => {
+      const s = (await sessions(t, 'feed')).find((x) => x.clientId === clientId);
+      return s !== undefined && pred(s);
+    },
+    `${clientId} ${what}`,
+    10_000,
+  );
 }
 
 const queuedFor = (t: TestHub, _user: string, clientId: string, n: number) =>
