@@ -32,6 +32,8 @@ function startHub(port) {
     [
       '--max-semi-space-size=32',
       hubMain,
+      '--host',
+      '127.0.0.1',
       '--port',
       port,
       '--mqtt-port',
@@ -54,15 +56,16 @@ function startHub(port) {
       const line = buf.split('\n').find((l) => l.includes('"msg":"listening"'));
       if (line) resolve({ proc, ...JSON.parse(line) });
     });
-    proc.once('exit', (code) => reject(new Error(`hub exited with ${code}`)));
+    // Say why: the hub's last log lines (it logs to stdout) go with the error.
+    proc.once('exit', (code) => reject(new Error(`hub exited with ${code}: ${buf.trim().split('\n').slice(-3).join(' | ')}`)));
   });
 }
 
 let hub;
 try {
   hub = await startHub(values.port);
-} catch {
-  console.log(`port ${values.port} is busy; using a free one`);
+} catch (err) {
+  console.log(`the hub did not start on port ${values.port} (${err.message}); trying a free port`);
   hub = await startHub('0');
 }
 const url = `http://127.0.0.1:${hub.port}`;
