@@ -1,5 +1,6 @@
 // The probe delays (exponential, jittered, capped), error messages without
-// credentials, and calls under way across a change not speaking for the server.
+// credentials, calls under way across a change not speaking for the server, and
+// only a probe on a fresh connection bringing the state back up.
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -48,27 +49,51 @@ describe('PostgreSQL connection state', () => {
     const hold = setInterval(() => {}, 1_000);
     await upNow;
     clearInterval(hold);
-    state.up();
+    // A call that succeeds now, with the state up, changes nothing.
+    state.answered();
     assert.deepEqual(changes, [false, true]);
     assert.equal(probes, 3);
     assert.equal(state.state.error, 'connect ECONNREFUSED (***)');
     state.stop();
   });
 
-  it('a call begun before the last change does not change the state again', () => {
+  it('a call begun before the last change does not change the state again', async () => {
     const changes: boolean[] = [];
+    let probeResult: (ok: boolean) => void = () => {};
+    let probes = 0;
     const state = new ConnectionState(
       'postgres://h/d',
-      () => new Promise(() => {}),
+      () => {
+        probes++;
+        return new Promise<void>((resolve, reject) => {
+          probeResult = (ok) => (ok ? resolve() : reject(new Error('the database system is shutting down')));
+        });
+      },
       (s) => changes.push(s.up),
+      // Backoff far longer than the test: every probe here is one a call asked for.
+      { initialMs: 60_000, maxMs: 60_000 },
     );
     const beforeOutage = state.epoch;
     state.down(new Error('terminating connection'), beforeOutage);
-    // Another lane's batch, begun before the outage, that succeeded just as the server went away.
-    state.up(beforeOutage);
+    // A batch on a pooled connection whose backend has not yet handled the shutdown
+    // succeeds during the outage: not taken as a recovery, but the probe goes at once.
+    state.answered();
+    assert.equal(state.state.up, false);
+    assert.equal(probes, 1);
+    // While that probe is out, more successes do not start more probes.
+    state.answered();
+    assert.equal(probes, 1);
+    // The server is still going away: the probe fails, and the state stays down.
+    probeResult(false);
+    await new Promise((r) => setImmediate(r));
     assert.equal(state.state.up, false);
     const duringOutage = state.epoch;
-    state.up(); // the probe
+    // Back: the next probe (asked for by another success) answers.
+    state.answered();
+    assert.equal(probes, 2);
+    probeResult(true);
+    await new Promise((r) => setImmediate(r));
+    assert.equal(state.state.up, true);
     // A batch begun during the outage that fails after the server is back.
     state.down(new Error('connect ECONNREFUSED'), duringOutage);
     assert.equal(state.state.up, true);

@@ -1,9 +1,12 @@
 // Whether the PostgreSQL server answers, as one explicit state the hub can report
 // (/healthz, a gauge, one log line per change). pg's Pool reconnects lazily, on the
 // next query, so nothing would notice the server coming back while the hub holds
-// its writes: once a connection fault is seen, a probe (SELECT 1) retries with
-// exponential backoff and full jitter until the server answers, then the state
-// goes up again. Writes are not retried here: a failed batch is reported as failed
+// its writes: once a connection fault is seen, a probe (SELECT 1 on a fresh
+// connection) retries with exponential backoff and full jitter until the server
+// answers, and only the probe brings the state up again: a pooled connection can
+// still answer for a moment while the server shuts down (its backend has not yet
+// handled the signal), and taking that for a recovery would report the outage
+// twice. Writes are not retried here: a failed batch is reported as failed
 // and the gateway handles it as it does SQLite's (not acknowledged, the device
 // resends; docs/architecture.md), and (device, seq) marks make resends exactly once.
 
@@ -45,6 +48,7 @@ export class ConnectionState {
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private changes = 0;
+  private probing = false;
 
   constructor(
     private readonly url: string,
@@ -64,10 +68,10 @@ export class ConnectionState {
   /**
    * Counts the changes of state. A call that was under way across a change cannot
    * speak for the server since: a batch on another connection, begun during the
-   * outage, that fails once the server is back, or one that succeeds just as the
-   * server goes away. `down` and `up` take this as it was when the call started and
-   * ignore a call that began before the last change, so that several connections
-   * in flight at a change make one change, not one per connection.
+   * outage, that fails once the server is back. `down` takes this as it was when the
+   * call started and ignores a call that began before the last change, so that
+   * several connections in flight at a change make one change, not one per
+   * connection.
    */
   get epoch(): number {
     return this.changes;
@@ -88,9 +92,21 @@ export class ConnectionState {
     this.schedule();
   }
 
-  /** Something succeeded against the server: up, if it was down. */
-  up(epoch?: number): void {
-    if (this.stopped || this.current.up || (epoch !== undefined && epoch !== this.changes)) return;
+  /**
+   * A call on a pooled connection succeeded. While up that says nothing new; while
+   * down it is no proof (see the top of this file), so the probe goes now instead of
+   * after its backoff, and the probe decides.
+   */
+  answered(): void {
+    if (this.stopped || this.current.up || this.probing) return;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.runProbe();
+  }
+
+  /** The probe answered: up, if it was down. */
+  private up(): void {
+    if (this.stopped || this.current.up) return;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
     const attempts = this.attempt;
@@ -111,17 +127,26 @@ export class ConnectionState {
     const delay = backoffDelay(this.attempt, this.backoff);
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      this.attempt++;
-      this.probe().then(
-        () => this.up(),
-        (err: unknown) => {
-          if (this.current.up || this.stopped) return;
-          this.current = { ...this.current, error: redact(err instanceof Error ? err.message : String(err), this.url) };
-          this.schedule();
-        },
-      );
+      this.runProbe();
     }, delay);
     // A hub shutting down does not wait for the next probe.
     this.timer.unref();
+  }
+
+  private runProbe(): void {
+    this.attempt++;
+    this.probing = true;
+    this.probe().then(
+      () => {
+        this.probing = false;
+        this.up();
+      },
+      (err: unknown) => {
+        this.probing = false;
+        if (this.current.up || this.stopped) return;
+        this.current = { ...this.current, error: redact(err instanceof Error ? err.message : String(err), this.url) };
+        this.schedule();
+      },
+    );
   }
 }

@@ -157,7 +157,7 @@ export class PostgresStore<M = unknown> extends EventEmitter<StoreEvents<M>> imp
     const epoch = this.link.epoch;
     return p.then(
       (v) => {
-        this.link.up(epoch);
+        this.link.answered();
         return v;
       },
       (err: unknown) => {
