@@ -36,6 +36,7 @@ import {
   wants,
 } from './payloads.js';
 import { post } from './post.js';
+import { shownUrl } from './shown-url.js';
 import { EVENT_HEADER, ID_HEADER, newSecret, SIGNATURE_HEADER, sign } from './signature.js';
 
 /** Most webhooks a hub keeps. */
@@ -274,7 +275,8 @@ export class WebhookService {
 
   private async changed(requester: Requester, action: string, w: WebhookRecord): Promise<void> {
     this.hooks = await this.store.listWebhooks();
-    await this.audit(requester.actor, action, w.id, { name: w.name, url: w.url, events: w.events, enabled: w.enabled });
+    // The URL without its query values or userinfo (shown-url.ts): the admin API shows it whole, the audit log does not.
+    await this.audit(requester.actor, action, w.id, { name: w.name, url: shownUrl(w.url), events: w.events, enabled: w.enabled });
   }
 
   // --- intake ----------------------------------------------------------------------
