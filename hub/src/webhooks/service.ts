@@ -193,8 +193,6 @@ export class WebhookService {
 
   private async createNow(requester: Requester, input: WebhookInput): Promise<{ webhook: WebhookInfo; secret: string }> {
     this.checkUrl(input.url);
-    if ((await this.store.listWebhooks()).length >= MAX_WEBHOOKS)
-      throw new HubError(HubErrorCode.QueueFull, `at most ${MAX_WEBHOOKS} webhooks`);
     const now = Date.now();
     const w: WebhookRecord = {
       ...input,
@@ -204,7 +202,8 @@ export class WebhookService {
       createdBy: requester.actor,
       updatedAt: now,
     };
-    await this.store.op('putWebhook', w);
+    // The cap is counted in the store's transaction: every hub of a cluster shares it.
+    await this.store.op('createWebhook', { webhook: w, max: MAX_WEBHOOKS });
     await this.changed(requester, 'webhook.create', w);
     return { webhook: publicInfo(w), secret: w.secret };
   }
