@@ -75,43 +75,41 @@ describe('caps under concurrent creates', () => {
     assert.equal((await a.api.get('/webhooks')).body.webhooks.length, MAX_WEBHOOKS);
   });
 
-  it(
-    'hold with many writers at once: eight stores on one PostgreSQL database, three creates each',
-    { skip: onPostgres ? false : 'PostgreSQL only: a SQLite file has one writer' },
-    async () => {
-      // Each hub sends its own writes one at a time; eight stores are eight hubs' worth of transactions in flight together.
-      const url = (await databaseFor(a.dir)).url;
-      const stores = await Promise.all(
-        Array.from({ length: 8 }, () =>
-          PostgresStore.open({ url, commitIntervalMs: 2, maxBatchFrames: 50, maxFrame: 65536, retentionMs: 0, maintenanceIntervalMs: 0 }),
-        ),
-      );
-      try {
-        const hook = (await a.hub.ctx.store.listWebhooks())[0] as WebhookRecord;
-        const rule = (await a.hub.ctx.store.listAlarmRules())[0] as AlarmRule;
-        for (const [what, have, create] of [
-          [
-            'webhooks',
-            (await a.hub.ctx.store.listWebhooks()).length,
-            (s: PostgresStore<unknown>, i: number, max: number) => s.op('createWebhook', { webhook: { ...hook, id: `wh-many-${i}` }, max }),
-          ],
-          [
-            'alarm rules',
-            (await a.hub.ctx.store.listAlarmRules()).length,
-            (s: PostgresStore<unknown>, i: number, max: number) => s.op('createAlarmRule', { rule: { ...rule, id: `r-many-${i}` }, max }),
-          ],
-        ] as const) {
-          const max = have + ROOM;
-          const outcomes = await Promise.allSettled(stores.flatMap((s, k) => [0, 1, 2].map((j) => create(s, k * 3 + j, max))));
-          assert.equal(outcomes.filter((o) => o.status === 'fulfilled').length, ROOM, `${what}: exactly the room left`);
-          for (const o of outcomes)
-            if (o.status === 'rejected') assert.equal((o.reason as { code?: string }).code, 'HUB_ERR_QUEUE_FULL', String(o.reason));
-          const now = what === 'webhooks' ? (await a.hub.ctx.store.listWebhooks()).length : (await a.hub.ctx.store.listAlarmRules()).length;
-          assert.equal(now, max, `${what}: the table holds the cap`);
-        }
-      } finally {
-        await Promise.all(stores.map((s) => s.close()));
+  it('hold with many writers at once: eight stores on one PostgreSQL database, three creates each', {
+    skip: onPostgres ? false : 'PostgreSQL only: a SQLite file has one writer',
+  }, async () => {
+    // Each hub sends its own writes one at a time; eight stores are eight hubs' worth of transactions in flight together.
+    const url = (await databaseFor(a.dir)).url;
+    const stores = await Promise.all(
+      Array.from({ length: 8 }, () =>
+        PostgresStore.open({ url, commitIntervalMs: 2, maxBatchFrames: 50, maxFrame: 65536, retentionMs: 0, maintenanceIntervalMs: 0 }),
+      ),
+    );
+    try {
+      const hook = (await a.hub.ctx.store.listWebhooks())[0] as WebhookRecord;
+      const rule = (await a.hub.ctx.store.listAlarmRules())[0] as AlarmRule;
+      for (const [what, have, create] of [
+        [
+          'webhooks',
+          (await a.hub.ctx.store.listWebhooks()).length,
+          (s: PostgresStore<unknown>, i: number, max: number) => s.op('createWebhook', { webhook: { ...hook, id: `wh-many-${i}` }, max }),
+        ],
+        [
+          'alarm rules',
+          (await a.hub.ctx.store.listAlarmRules()).length,
+          (s: PostgresStore<unknown>, i: number, max: number) => s.op('createAlarmRule', { rule: { ...rule, id: `r-many-${i}` }, max }),
+        ],
+      ] as const) {
+        const max = have + ROOM;
+        const outcomes = await Promise.allSettled(stores.flatMap((s, k) => [0, 1, 2].map((j) => create(s, k * 3 + j, max))));
+        assert.equal(outcomes.filter((o) => o.status === 'fulfilled').length, ROOM, `${what}: exactly the room left`);
+        for (const o of outcomes)
+          if (o.status === 'rejected') assert.equal((o.reason as { code?: string }).code, 'HUB_ERR_QUEUE_FULL', String(o.reason));
+        const now = what === 'webhooks' ? (await a.hub.ctx.store.listWebhooks()).length : (await a.hub.ctx.store.listAlarmRules()).length;
+        assert.equal(now, max, `${what}: the table holds the cap`);
       }
-    },
-  );
+    } finally {
+      await Promise.all(stores.map((s) => s.close()));
+    }
+  });
 });
