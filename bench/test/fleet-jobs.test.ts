@@ -153,7 +153,7 @@ describe('a staged firmware rollout to 200 devices, 10% failing', () => {
       assert.ok(stops < 40, 'the job ends');
     }
     assert.ok(waited, 'the last stage waited for approval');
-    assert.deepEqual(job.counts, { pending: 0, in_progress: 0, succeeded: 180, failed: 20, skipped: 0, cancelled: 0 });
+    assert.deepEqual(job.counts, { pending: 0, in_progress: 0, succeeded: 180, failed: 20, skipped: 0, cancelled: 0, timed_out: 0 });
     assert.equal(job.total, COUNT);
     assert.deepEqual(job.reasons, [{ reason: 'failed: install_failed', n: 20 }]);
     // Every device accounted for, page by page, each as it should be.
@@ -245,7 +245,7 @@ describe('a command job to 5,000 devices, at most 500 in progress, across a hub 
         'the job to complete after the restart',
         240_000,
       );
-      assert.deepEqual(done.counts, { pending: 0, in_progress: 0, succeeded: COUNT, failed: 0, skipped: 0, cancelled: 0 });
+      assert.deepEqual(done.counts, { pending: 0, in_progress: 0, succeeded: COUNT, failed: 0, skipped: 0, cancelled: 0, timed_out: 0 });
       assert.ok(maxSeen <= 500, `at most 500 in progress (saw ${maxSeen})`);
       // Each device's row names its command, and that command succeeded.
       const page = (await call('GET', `/jobs/${jobId}/devices?limit=1000`)).body.devices as {

@@ -82,6 +82,11 @@ export interface HubConfig {
   firmwareMaxSize: number;
   /** The Ed25519 signing key's PEM file; undefined = `<data-dir>/firmware-signing-key.pem`; `off` signs nothing. */
   firmwareSigningKey: string | undefined;
+  // Fleet jobs (docs/jobs.md)
+  /** ms a job may run when it gives no deadline; then it ends timed_out. */
+  jobDeadline: number;
+  /** Longest deadline a job may give (ms). */
+  jobDeadlineMax: number;
   // Webhooks (README.md § Alarms and notifications)
   /** ms a delivery is retried for (from when it was queued) before it is marked failed. */
   webhookRetryFor: number;
@@ -244,6 +249,20 @@ export const FLAGS: readonly FlagSpec[] = [
     kind: 'duration',
     default: '5ms',
     help: 'longest wait before a telemetry batch is committed',
+  },
+  {
+    key: 'jobDeadline',
+    flag: 'job-deadline',
+    kind: 'duration',
+    default: '7d',
+    help: 'how long a fleet job runs when it gives no deadline; then its unfinished devices and the job end timed_out',
+  },
+  {
+    key: 'jobDeadlineMax',
+    flag: 'job-deadline-max',
+    kind: 'duration',
+    default: '90d',
+    help: 'the longest deadline a fleet job may give',
   },
   {
     key: 'webhookRetryFor',
@@ -444,6 +463,8 @@ function validate(c: HubConfig, env: Readonly<Record<string, string | undefined>
       bad(`--webhook-allow: ${JSON.stringify(range)} is not an address or CIDR range (127.0.0.1, 10.0.0.0/8)`);
   }
   if (c.webhookRetryFor < 1_000) bad('--webhook-retry-for must be at least 1s');
+  if (c.jobDeadline < 1_000) bad('--job-deadline must be at least 1s');
+  if (c.jobDeadlineMax < c.jobDeadline) bad('--job-deadline-max must be at least --job-deadline');
   if (c.webhookQueue < 1 || c.webhookQueue > 1_000_000) bad('--webhook-queue must be 1-1000000');
   if (c.cluster !== undefined) validateClusterUrl(c.cluster, c.store);
   if (!NODE_ID.test(c.nodeId)) bad('--node-id must be 1-64 letters, digits, ".", "_" or "-"');

@@ -36,7 +36,7 @@ import { firmwareLibrary } from './firmware/setup.js';
 import { type DeviceEntry, Fleet } from './fleet.js';
 import { createApp } from './http/app.js';
 import type { AppEnv } from './http/env.js';
-import { JobScheduler } from './jobs/scheduler.js';
+import { DEFAULT_SCHEDULER, JobScheduler } from './jobs/scheduler.js';
 import { JobService } from './jobs/service.js';
 import type { Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
@@ -335,8 +335,13 @@ async function startDevices(
   const resumed = await commands.resume();
   if (resumed > 0) log.info({ commands: resumed }, 'resumed open commands');
   // Fleet jobs: the scheduler runs on the leader (runSingletons); any node takes operators' requests.
-  const scheduler = new JobScheduler(store, fleet, { updates, commands, twins }, bus, log, metrics.registry);
-  const jobs = new JobService(store, fleet, firmware, audit, log, () => scheduler.wake());
+  const scheduler = new JobScheduler(store, fleet, { updates, commands, twins }, bus, audit, log, metrics.registry, {
+    ...DEFAULT_SCHEDULER,
+    defaultDeadlineMs: config.jobDeadline,
+  });
+  const jobs = new JobService(store, fleet, firmware, audit, log, { defaultMs: config.jobDeadline, maxMs: config.jobDeadlineMax }, () =>
+    scheduler.wake(),
+  );
   return { bus, fleet, audit, deviceService, commands, twins, telemetry, gateway, firmware, updates, scheduler, jobs };
 }
 

@@ -2,7 +2,8 @@
 // processes on one PostgreSQL and one Redis (helpers/cluster.ts); a job created
 // through the node that does not lead is run by the leader; when the leader is
 // killed (SIGKILL, a crash) in the middle, the other node takes the leadership,
-// reloads the job from PostgreSQL and completes it, every device once.
+// reloads the job from PostgreSQL and completes it, every device once; a job's
+// deadline that passes after the leader died is kept by the next leader.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -47,7 +48,15 @@ describe('fleet jobs in a cluster', () => {
     );
     const before = (await follower.get(`/jobs/${id}`)).body.counts.succeeded as number;
     assert.ok(before < DEVICES, 'killed in the middle');
+    // A job whose one device never connects: its deadline passes after the leader is gone.
+    const stuck = await follower.post('/jobs', {
+      action: { type: 'command', name: 'calibrate' },
+      selection: { devices: ['cj-00'] },
+      deadline: '5s',
+    });
+    assert.equal(stuck.status, 201, JSON.stringify(stuck.body));
     await c.kill(leader);
+    const killedAt = Date.now();
     const done = await eventually(
       async () => {
         const j = (await follower.get(`/jobs/${id}`)).body;
@@ -57,7 +66,17 @@ describe('fleet jobs in a cluster', () => {
       30_000,
     );
     assert.ok(leads(other), 'the surviving node took the leadership');
-    assert.deepEqual(done.counts, { pending: 0, in_progress: 0, succeeded: DEVICES, failed: 0, skipped: 0, cancelled: 0 });
+    assert.deepEqual(done.counts, { pending: 0, in_progress: 0, succeeded: DEVICES, failed: 0, skipped: 0, cancelled: 0, timed_out: 0 });
+    const timedOut = await eventually(
+      async () => {
+        const j = (await follower.get(`/jobs/${stuck.body.id}`)).body;
+        return j.state === 'timed_out' ? j : undefined;
+      },
+      'the stuck job timed out by the new leader',
+      30_000,
+    );
+    assert.ok(stuck.body.deadlineAt > killedAt, 'the deadline passed after the first leader was gone');
+    assert.deepEqual([timedOut.counts.timed_out, timedOut.total], [1, 1]);
     for (let i = 0; i < DEVICES; i++) {
       const twin = (await follower.get(`/devices/cj-${String(i).padStart(2, '0')}/twin`)).body;
       assert.equal(twin.desired.mode, 'night');

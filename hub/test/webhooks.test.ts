@@ -151,6 +151,37 @@ describe('webhooks', () => {
     assert.ok(!JSON.stringify((await t.api.get('/audit?limit=20')).body).includes(created.body.secret), 'no secret in the audit log');
   });
 
+  it('keep a token in the URL out of the audit log and its export; the admin API shows the URL whole', async () => {
+    const token = 'tok-5ecret-in-query';
+    const secretUrl = `${url}?token=${token}&team=ops`;
+    const created = await t.api.post('/webhooks', { name: 'tokened', url: secretUrl, events: ['alarm'] });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    assert.equal(created.body.url, secretUrl, 'the admin who made it sees it whole');
+    assert.equal((await t.api.get(`/webhooks/${created.body.id}`)).body.url, secretUrl);
+    assert.equal((await t.api.patch(`/webhooks/${created.body.id}`, { url: `${url}?token=${token}-2` })).status, 200);
+    // An entry written before URLs were hidden at write time: hidden when read.
+    await t.hub.ctx.store.op('audit', {
+      at: Date.now(),
+      actor: 'admin',
+      action: 'webhook.update',
+      target: created.body.id,
+      detail: { name: 'old', url: `${url}?token=${token}-old` },
+    });
+    const entries = (await t.api.get('/audit?limit=50')).body.entries.filter((e: Json) => e.target === created.body.id);
+    assert.equal(entries.length, 3);
+    for (const e of entries) assert.match(e.detail.url, /^http:\/\/127\.0\.0\.1:\d+\/hook\?token=\*\*\*/, e.action);
+    assert.ok(entries.some((e: Json) => e.detail.url.endsWith('&team=***')));
+    for (const format of ['ndjson', 'csv']) {
+      const r = await fetch(`${t.http}/api/v1/export/audit?format=${format}`, { headers: { authorization: `Bearer ${t.api.token}` } });
+      assert.equal(r.status, 200);
+      const text = await r.text();
+      assert.ok(text.includes(created.body.id), `the ${format} export has the entries`);
+      assert.ok(!text.includes(token), `no token in the ${format} export`);
+    }
+    assert.ok(!t.logs.some((l) => JSON.stringify(l).includes(token)), 'no token in the logs');
+    assert.equal((await t.api.delete(`/webhooks/${created.body.id}`)).status, 204);
+  });
+
   it('deliver presence and alarms signed, retried after failures, each once, with a log', async () => {
     receiver.failFirst = 2;
     const hook = await createWebhook(t.api, receiver, url, { alarmSeverities: ['critical'] });

@@ -77,8 +77,6 @@ export class AlarmService {
   }
 
   private async createRuleNow(requester: Requester, doc: AlarmRuleDoc): Promise<AlarmRule> {
-    if ((await this.store.listAlarmRules()).length >= MAX_ALARM_RULES)
-      throw new HubError(HubErrorCode.QueueFull, `at most ${MAX_ALARM_RULES} alarm rules`);
     const now = Date.now();
     const rule: AlarmRule = {
       ...doc,
@@ -88,7 +86,8 @@ export class AlarmService {
       updatedAt: now,
       updatedBy: requester.actor,
     };
-    await this.store.op('putAlarmRule', rule);
+    // The cap is counted in the store's transaction: every hub of a cluster shares it.
+    await this.store.op('createAlarmRule', { rule, max: MAX_ALARM_RULES });
     await this.changed(requester, 'alarm.rule.create', rule);
     return rule;
   }

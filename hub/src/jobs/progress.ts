@@ -18,11 +18,13 @@ export interface JobProgress {
   byStage: (Tally & { stage: number; percent: number })[];
   updatedAt: number;
   finishedAt: number | null;
+  /** When the job ends `timed_out` if it has not ended before (ms since the epoch). */
+  deadlineAt: number;
 }
 
-export const emptyTally = (): Tally => ({ pending: 0, in_progress: 0, succeeded: 0, failed: 0, skipped: 0, cancelled: 0 });
+export const emptyTally = (): Tally => ({ pending: 0, in_progress: 0, succeeded: 0, failed: 0, skipped: 0, cancelled: 0, timed_out: 0 });
 
-export function jobProgress(job: JobRecord, counts: Tally, byStage: Tally[]): JobProgress {
+export function jobProgress(job: JobRecord, counts: Tally, byStage: Tally[], deadlineAt: number): JobProgress {
   const stages = (job.spec as { rollout: { stages: { percent: number }[] } }).rollout.stages;
   return {
     id: job.id,
@@ -35,5 +37,6 @@ export function jobProgress(job: JobRecord, counts: Tally, byStage: Tally[]): Jo
     byStage: stages.map((s, i) => ({ stage: i + 1, percent: s.percent, ...(byStage[i] ?? emptyTally()) })),
     updatedAt: job.updatedAt,
     finishedAt: job.finishedAt,
+    deadlineAt,
   };
 }

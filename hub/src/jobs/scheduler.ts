@@ -6,7 +6,9 @@
 // service's, so each device follows their own lifecycle. Everything it decides is
 // written to the store before it acts on it: a new leader (or a restarted hub)
 // reloads the open jobs and checks each device in progress against its update or
-// command, so a job survives restarts and node failures.
+// command, so a job survives restarts and node failures. A job whose deadline has
+// passed ends `timed_out` at the next tick of whichever node leads then (its
+// deadline is in the stored spec), with its unfinished devices `timed_out` too.
 
 import {
   type CommandInfo,
@@ -17,7 +19,7 @@ import {
   type UpdateInfo,
 } from '@halyard/firmware-protocol';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { Requester } from '../audit.js';
+import type { Audit, Requester } from '../audit.js';
 import type { EventBus } from '../bus.js';
 import type { Leadership } from '../cluster/leadership.js';
 import type { CommandService } from '../commands/service.js';
@@ -29,7 +31,7 @@ import type { Store } from '../store/store.js';
 import type { TwinService } from '../twins/service.js';
 import { newUpdateId, type UpdateService } from '../updates/service.js';
 import { emptyTally, type JobProgress, jobProgress, type Tally } from './progress.js';
-import { assignStages, inWindow, type StoredJobSpec, selects } from './spec.js';
+import { assignStages, inWindow, jobDeadlineAt, type StoredJobSpec, selects } from './spec.js';
 
 export interface SchedulerOptions {
   /** ms between ticks (also after every wake-up, at most this often). */
@@ -38,12 +40,19 @@ export interface SchedulerOptions {
   enrollMs: number;
   /** ms between checks of devices in progress against their update or command (events lost, a node that died). */
   reconcileMs: number;
+  /** The deadline of a job made before jobs had one, from its creation (ms; --job-deadline). */
+  defaultDeadlineMs: number;
 }
 
 /** Devices started together; the next slice waits for this one's store writes. */
 const START_SLICE = 100;
 
-export const DEFAULT_SCHEDULER: Readonly<SchedulerOptions> = Object.freeze({ tickMs: 500, enrollMs: 2_000, reconcileMs: 5_000 });
+export const DEFAULT_SCHEDULER: Readonly<SchedulerOptions> = Object.freeze({
+  tickMs: 500,
+  enrollMs: 2_000,
+  reconcileMs: 5_000,
+  defaultDeadlineMs: 7 * 86_400_000,
+});
 
 /** A change a job's consumers (MQTT, consoles) hear about. */
 export type JobNotice = { kind: 'progress'; progress: JobProgress } | { kind: 'device'; job: string; device: JobDeviceRecord };
@@ -61,6 +70,8 @@ interface Running {
   lastReconcile: number;
   /** The last progress published, as JSON. */
   published: string;
+  /** When the job ends timed_out (ms since the epoch). */
+  deadlineAt: number;
 }
 
 export class JobScheduler {
@@ -80,6 +91,7 @@ export class JobScheduler {
     private readonly fleet: Fleet,
     private readonly services: { updates: UpdateService; commands: CommandService; twins: TwinService },
     private readonly bus: EventBus,
+    private readonly audit: Audit,
     private readonly log: Logger,
     registry: Registry,
     private readonly options: SchedulerOptions = DEFAULT_SCHEDULER,
@@ -190,6 +202,7 @@ export class JobScheduler {
       lastEnroll: 0,
       lastReconcile: 0,
       published: '',
+      deadlineAt: jobDeadlineAt(spec, job.createdAt, this.options.defaultDeadlineMs),
     };
     let after: string | undefined;
     for (;;) {
@@ -207,6 +220,10 @@ export class JobScheduler {
   }
 
   private async step(r: Running, now: number): Promise<void> {
+    if (now >= r.deadlineAt) {
+      await this.timeOut(r, now);
+      return;
+    }
     const { spec } = r;
     const rollout = spec.rollout;
     if (now - r.lastEnroll >= this.options.enrollMs) await this.enroll(r, now);
@@ -489,20 +506,57 @@ export class JobScheduler {
     }
   }
 
+  /**
+   * The deadline passed (whatever the job's state: running, paused or waiting): its
+   * unfinished devices end timed_out, then the job (devices first, so that no reader
+   * sees the job over with devices still open); the updates or commands of those in
+   * progress are cancelled where their state allows. The job's change is conditional
+   * on the state read at this tick, as every change: an operator's cancel in between
+   * wins, and a pause in between is met again at the next tick.
+   */
+  private async timeOut(r: Running, now: number): Promise<void> {
+    const c = tally(r);
+    const open = c.pending + c.in_progress;
+    const reason = `deadline passed (${new Date(r.deadlineAt).toISOString()}): ${open} of ${r.devices.size} devices not finished`;
+    const started = await this.endOpen(r, true, 'timed_out', 'job deadline passed', now);
+    const before = r.job.state;
+    await this.changeJob(r, { state: 'timed_out', reason }, now);
+    if (r.job.state === 'timed_out' && before !== 'timed_out') {
+      this.log.warn({ job: r.job.id, from: before, open, ...c }, 'fleet job timed out at its deadline');
+      await this.audit(`job:${r.job.id}`, 'job.timeout', r.job.id, { deadlineAt: r.deadlineAt, unfinished: open });
+    }
+    await this.cancelStarted(r, started);
+    this.publishProgress(r, true);
+  }
+
   /** A job that ended (cancelled, aborted): devices not started are skipped, those in progress told to cancel where it is not too late. */
   private async wrapUp(r: Running, now: number): Promise<void> {
-    const why = `job ${r.job.state}`;
-    const pending = [...r.devices.values()].filter((d) => d.state === 'pending');
-    if (pending.length > 0)
+    await this.endOpen(r, false, 'skipped', `job ${r.job.state}`, now);
+    if (r.job.state === 'completed') return;
+    await this.cancelStarted(
+      r,
+      [...r.devices.values()].filter((d) => d.state === 'in_progress'),
+    );
+    this.publishProgress(r, true);
+  }
+
+  /** Ends the devices not started (and, with `started`, those in progress too) in `state`; returns those that were in progress. */
+  private async endOpen(r: Running, started: boolean, state: JobDeviceState, reason: string, now: number): Promise<JobDeviceRecord[]> {
+    const open = [...r.devices.values()].filter((d) => d.state === 'pending' || (started && d.state === 'in_progress'));
+    if (open.length > 0)
       await this.moveDevices(
         r,
-        pending.map((d) => ({ device: d.device, from: ['pending'], state: 'skipped', reason: why })),
+        open.map((d) => ({ device: d.device, from: [d.state], state, reason })),
         now,
       );
-    if (r.job.state === 'completed') return;
+    return open.filter((d) => d.state === 'in_progress');
+  }
+
+  /** Asks the updates or commands of these devices to cancel; an outcome is recorded only for a device still in progress. */
+  private async cancelStarted(r: Running, devices: readonly JobDeviceRecord[]): Promise<void> {
     const requester = this.requester(r);
-    for (const d of [...r.devices.values()]) {
-      if (d.state !== 'in_progress' || d.ref === null) continue;
+    for (const d of devices) {
+      if (d.ref === null) continue;
       try {
         if (r.spec.action.type === 'update') await this.updateChanged(await this.services.updates.cancel(requester, d.ref));
         else if (r.spec.action.type === 'command') await this.commandChanged(await this.services.commands.cancel(requester, d.ref));
@@ -511,11 +565,10 @@ export class JobScheduler {
         if (!(err instanceof HubError)) this.log.error({ err, job: r.job.id }, 'could not cancel a fleet job device');
       }
     }
-    this.publishProgress(r, true);
   }
 
   private publishProgress(r: Running, force: boolean): void {
-    const p = jobProgress(r.job, tally(r), stageTally(r));
+    const p = jobProgress(r.job, tally(r), stageTally(r), r.deadlineAt);
     const json = JSON.stringify(p);
     if (!force && json === r.published) return;
     r.published = json;

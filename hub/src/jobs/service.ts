@@ -4,6 +4,7 @@
 // scheduler (scheduler.ts, on the leader) reads it at its next tick and acts.
 
 import { randomBytes } from 'node:crypto';
+import { formatDuration, parseDuration } from '@halyard/firmware-protocol';
 import { type Audit, type Requester, viaDetail } from '../audit.js';
 import { HubError, HubErrorCode } from '../errors.js';
 import type { FirmwareLibrary } from '../firmware/library.js';
@@ -12,7 +13,17 @@ import type { Logger } from '../log.js';
 import type { JobDeviceRecord, JobDeviceState, JobRecord, JobState } from '../store/jobs.js';
 import type { Store } from '../store/store.js';
 import { emptyTally, type JobProgress, jobProgress, type Tally } from './progress.js';
-import { type JobSpec, type JobSpecInput, jobSpecSchema, type Selection, type StoredJobSpec, selects } from './spec.js';
+import {
+  type JobDeadlines,
+  type JobSpec,
+  type JobSpecInput,
+  jobDeadlineAt,
+  jobSpecSchema,
+  MIN_JOB_DEADLINE_MS,
+  type Selection,
+  type StoredJobSpec,
+  selects,
+} from './spec.js';
 
 export interface JobInfo extends JobProgress {
   name: string;
@@ -44,6 +55,7 @@ export class JobService {
     private readonly firmware: FirmwareLibrary,
     private readonly audit: Audit,
     private readonly log: Logger,
+    private readonly deadlines: JobDeadlines,
     /** Called after a change, so a local scheduler acts at once (a cluster's leader reads it at its next tick). */
     private readonly wake: () => void,
   ) {}
@@ -71,14 +83,16 @@ export class JobService {
     return this.preview(spec.selection, spec.target ?? undefined);
   }
 
-  private async resolve(input: JobSpecInput): Promise<{ spec: StoredJobSpec; firmware: number | null }> {
+  private async resolve(input: JobSpecInput, now = Date.now()): Promise<{ spec: StoredJobSpec; firmware: number | null }> {
     const parsed = jobSpecSchema.safeParse(input);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       const field = issue?.path.map(String).join('.') || 'body';
       throw new HubError(HubErrorCode.Validation, `${field}: ${issue?.message ?? 'invalid'}`, { field });
     }
-    const spec: JobSpec = parsed.data;
+    const { deadline: given, ...rest }: JobSpec = parsed.data;
+    const deadline = this.deadline(given);
+    const spec = { ...rest, deadline, deadlineAt: now + deadline };
     if (spec.action.type !== 'update') return { spec: { ...spec, target: null }, firmware: null };
     const image = await this.firmware.record(spec.action.firmware);
     if (!image.complete) throw new HubError(HubErrorCode.FirmwareUnknown, `firmware "${image.id}" is still being uploaded`);
@@ -88,16 +102,33 @@ export class JobService {
     return { spec: { ...spec, selection: { ...spec.selection, model: image.model }, target: image.version }, firmware: image.rowid };
   }
 
+  /** The job's deadline (ms from its creation): as given, within [MIN_JOB_DEADLINE_MS, --job-deadline-max], or --job-deadline. */
+  private deadline(given: number | string | undefined): number {
+    if (given === undefined) return Math.min(this.deadlines.defaultMs, this.deadlines.maxMs);
+    const ms = parseDuration(given, true);
+    const bad = (why: string) => new HubError(HubErrorCode.Validation, `deadline: ${why}`, { field: 'deadline' });
+    if (ms === undefined) throw bad('a duration like 12h or 7d (or ms)');
+    if (ms < MIN_JOB_DEADLINE_MS) throw bad(`at least ${MIN_JOB_DEADLINE_MS} ms`);
+    if (ms > this.deadlines.maxMs) throw bad(`at most ${formatDuration(this.deadlines.maxMs)} (--job-deadline-max)`);
+    return ms;
+  }
+
   async create(requester: Requester, input: JobSpecInput): Promise<JobInfo> {
-    const { spec, firmware } = await this.resolve(input);
+    const createdAt = Date.now();
+    const { spec, firmware } = await this.resolve(input, createdAt);
     const job = await this.store.op('createJob', {
       id: `j-${randomBytes(6).toString('hex')}`,
       spec,
       firmware,
-      createdAt: Date.now(),
+      createdAt,
       createdBy: requester.actor,
     });
-    await this.audit(requester.actor, 'job.create', job.id, viaDetail(requester, { action: spec.action.type, name: spec.name }));
+    await this.audit(
+      requester.actor,
+      'job.create',
+      job.id,
+      viaDetail(requester, { action: spec.action.type, name: spec.name, deadlineAt: spec.deadlineAt }),
+    );
     this.log.info({ job: job.id, action: spec.action.type, by: requester.actor }, 'fleet job created');
     this.wake();
     return this.info(job);
@@ -189,7 +220,7 @@ export class JobService {
       if (t !== undefined) t[c.state] += c.n;
     }
     return {
-      ...jobProgress(job, totals(counts), byStage),
+      ...jobProgress(job, totals(counts), byStage, jobDeadlineAt(spec, job.createdAt, this.deadlines.defaultMs)),
       name: spec.name,
       spec,
       createdAt: job.createdAt,

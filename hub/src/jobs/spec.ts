@@ -81,12 +81,34 @@ export const jobSpecSchema = z
     action: actionSchema,
     selection: selectionSchema,
     rollout: rolloutSchema.prefault({}),
+    deadline: z
+      .union([z.number().int().positive(), z.string().max(16)])
+      .optional()
+      .describe('how long the job may run, from its creation ("12h", "7d", or ms); absent: --job-deadline; at most --job-deadline-max'),
   })
   .strict();
 export type JobSpecInput = z.input<typeof jobSpecSchema>;
 export type JobSpec = z.output<typeof jobSpecSchema>;
-/** As stored: an update job also keeps the version it installs (devices already on it are not taken in). */
-export type StoredJobSpec = JobSpec & { target: string | null };
+/**
+ * As stored: an update job also keeps the version it installs (devices already on
+ * it are not taken in), and every job its deadline, resolved at creation (ms, and the
+ * time it passes). Jobs made before deadlines existed have neither: jobDeadlineAt.
+ */
+export type StoredJobSpec = Omit<JobSpec, 'deadline'> & { target: string | null; deadline?: number; deadlineAt?: number };
+
+/** A job's deadline when it gives none, and the longest it may give (ms; --job-deadline, --job-deadline-max). */
+export interface JobDeadlines {
+  defaultMs: number;
+  maxMs: number;
+}
+
+/** Shortest deadline a job may be given (ms): a job ends no sooner than its first devices could have started. */
+export const MIN_JOB_DEADLINE_MS = 1_000;
+
+/** When a job's deadline passes: as stored, or for a job made before deadlines, `defaultMs` after its creation. */
+export function jobDeadlineAt(spec: StoredJobSpec, createdAt: number, defaultMs: number): number {
+  return spec.deadlineAt ?? createdAt + defaultMs;
+}
 
 /** Whether a device falls in a selection now (the fleet table's filters, docs/jobs.md). */
 export function selects(s: Selection, d: DeviceInfo, ids: ReadonlySet<string> | undefined): boolean {

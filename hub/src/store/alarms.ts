@@ -49,6 +49,18 @@ export function putAlarmRule(db: Db, rule: AlarmRule): AlarmRule {
   return rule;
 }
 
+/**
+ * A new rule, unless `max` rules exist already (QueueFull). Counted and written in one
+ * transaction of the one writer, so two requests (or two hubs) never both pass the cap.
+ */
+export function createAlarmRule(db: Db, a: { rule: AlarmRule; max: number }): AlarmRule {
+  return db.transaction(() => {
+    const n = sql(db, 'SELECT count(*) FROM alarm_rules').pluck().get() as number;
+    if (n >= a.max) throw new HubError(HubErrorCode.QueueFull, `at most ${a.max} alarm rules`);
+    return putAlarmRule(db, a.rule);
+  })();
+}
+
 export function deleteAlarmRule(db: Db, id: string): AlarmRule {
   const r = getAlarmRule(db, id);
   if (r === undefined) throw new HubError(HubErrorCode.AlarmRuleUnknown, `no alarm rule "${id}"`);

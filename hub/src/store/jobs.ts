@@ -7,13 +7,14 @@ import { HubError, HubErrorCode } from '../errors.js';
 import type { Db } from './db.js';
 import { sql } from './prepared.js';
 
-export const JOB_STATES = ['running', 'paused', 'waiting', 'completed', 'cancelled', 'aborted'] as const;
+export const JOB_STATES = ['running', 'paused', 'waiting', 'completed', 'cancelled', 'aborted', 'timed_out'] as const;
 export type JobState = (typeof JOB_STATES)[number];
-export const FINAL_JOB_STATES: ReadonlySet<JobState> = new Set(['completed', 'cancelled', 'aborted']);
+export const FINAL_JOB_STATES: ReadonlySet<JobState> = new Set(['completed', 'cancelled', 'aborted', 'timed_out']);
 
-export const JOB_DEVICE_STATES = ['pending', 'in_progress', 'succeeded', 'failed', 'skipped', 'cancelled'] as const;
+/** `timed_out`: the job's deadline passed before the device finished (docs/jobs.md, Deadline). */
+export const JOB_DEVICE_STATES = ['pending', 'in_progress', 'succeeded', 'failed', 'skipped', 'cancelled', 'timed_out'] as const;
 export type JobDeviceState = (typeof JOB_DEVICE_STATES)[number];
-export const FINAL_JOB_DEVICE_STATES: ReadonlySet<JobDeviceState> = new Set(['succeeded', 'failed', 'skipped', 'cancelled']);
+export const FINAL_JOB_DEVICE_STATES: ReadonlySet<JobDeviceState> = new Set(['succeeded', 'failed', 'skipped', 'cancelled', 'timed_out']);
 
 export interface JobRecord {
   rowid: number;
@@ -263,7 +264,7 @@ export function jobCounts(db: Db, job: number): JobCount[] {
 export function jobReasons(db: Db, job: number): { reason: string; n: number }[] {
   return sql(
     db,
-    `SELECT reason, count(*) AS n FROM job_devices WHERE job = ? AND state IN ('failed', 'cancelled', 'skipped') AND reason IS NOT NULL
+    `SELECT reason, count(*) AS n FROM job_devices WHERE job = ? AND state IN ('failed', 'cancelled', 'skipped', 'timed_out') AND reason IS NOT NULL
      GROUP BY reason ORDER BY n DESC, reason LIMIT 50`,
   ).all(job) as { reason: string; n: number }[];
 }

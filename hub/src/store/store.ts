@@ -169,6 +169,8 @@ export interface StoreOps {
 
   /** Creates or replaces an alarm rule (README.md § Alarms and notifications). */
   putAlarmRule: (args: AlarmRule) => AlarmRule;
+  /** A new alarm rule unless `max` exist (QueueFull), counted in the same transaction so that no two hubs or requests pass the cap together. */
+  createAlarmRule: (args: { rule: AlarmRule; max: number }) => AlarmRule;
   /** AlarmRuleUnknown. The rule's alarms stay (the evaluator clears those still open). */
   deleteAlarmRule: (args: { id: string }) => AlarmRule;
   /** Raises an alarm unless its (rule, device) has one not cleared: then that one (`created` false). DeviceUnknown. */
@@ -178,6 +180,8 @@ export interface StoreOps {
 
   /** Creates or replaces a webhook (README.md § Alarms and notifications). */
   putWebhook: (args: WebhookRecord) => WebhookRecord;
+  /** A new webhook unless `max` exist (QueueFull), counted in the same transaction as createAlarmRule. */
+  createWebhook: (args: { webhook: WebhookRecord; max: number }) => WebhookRecord;
   /** WebhookUnknown. Its deliveries go with it. */
   deleteWebhook: (args: { id: string }) => WebhookRecord;
   /** Queues deliveries due now; those of a webhook holding `maxPending` pending (or deleted) are dropped, counted by webhook. */

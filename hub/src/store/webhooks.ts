@@ -94,6 +94,15 @@ export function putWebhook(db: Db, w: WebhookRecord): WebhookRecord {
   return w;
 }
 
+/** A new webhook, unless `max` exist already (QueueFull); counted and written in one transaction of the one writer. */
+export function createWebhook(db: Db, a: { webhook: WebhookRecord; max: number }): WebhookRecord {
+  return db.transaction(() => {
+    const n = sql(db, 'SELECT count(*) FROM webhooks').pluck().get() as number;
+    if (n >= a.max) throw new HubError(HubErrorCode.QueueFull, `at most ${a.max} webhooks`);
+    return putWebhook(db, a.webhook);
+  })();
+}
+
 export function getWebhook(db: Db, id: string): WebhookRecord | undefined {
   const doc = sql(db, 'SELECT doc FROM webhooks WHERE id = ?').pluck().get(id) as string | undefined;
   return doc === undefined ? undefined : (JSON.parse(doc) as WebhookRecord);

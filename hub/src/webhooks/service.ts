@@ -36,6 +36,7 @@ import {
   wants,
 } from './payloads.js';
 import { post } from './post.js';
+import { shownUrl } from './shown-url.js';
 import { EVENT_HEADER, ID_HEADER, newSecret, SIGNATURE_HEADER, sign } from './signature.js';
 
 /** Most webhooks a hub keeps. */
@@ -192,8 +193,6 @@ export class WebhookService {
 
   private async createNow(requester: Requester, input: WebhookInput): Promise<{ webhook: WebhookInfo; secret: string }> {
     this.checkUrl(input.url);
-    if ((await this.store.listWebhooks()).length >= MAX_WEBHOOKS)
-      throw new HubError(HubErrorCode.QueueFull, `at most ${MAX_WEBHOOKS} webhooks`);
     const now = Date.now();
     const w: WebhookRecord = {
       ...input,
@@ -203,7 +202,8 @@ export class WebhookService {
       createdBy: requester.actor,
       updatedAt: now,
     };
-    await this.store.op('putWebhook', w);
+    // The cap is counted in the store's transaction: every hub of a cluster shares it.
+    await this.store.op('createWebhook', { webhook: w, max: MAX_WEBHOOKS });
     await this.changed(requester, 'webhook.create', w);
     return { webhook: publicInfo(w), secret: w.secret };
   }
@@ -274,7 +274,8 @@ export class WebhookService {
 
   private async changed(requester: Requester, action: string, w: WebhookRecord): Promise<void> {
     this.hooks = await this.store.listWebhooks();
-    await this.audit(requester.actor, action, w.id, { name: w.name, url: w.url, events: w.events, enabled: w.enabled });
+    // The URL without its query values or userinfo (shown-url.ts): the admin API shows it whole, the audit log does not.
+    await this.audit(requester.actor, action, w.id, { name: w.name, url: shownUrl(w.url), events: w.events, enabled: w.enabled });
   }
 
   // --- intake ----------------------------------------------------------------------

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AddressGuard, urlProblem } from './address-guard.js';
 import { retryDelay } from './backoff.js';
+import { shownAuditDetail, shownUrl } from './shown-url.js';
 import { sign, verify } from './signature.js';
 
 describe('webhook address guard', () => {
@@ -47,6 +48,22 @@ describe('webhook address guard', () => {
     assert.match(urlProblem(`https://x/${'a'.repeat(3_000)}`, guard) ?? '', /at most/);
     assert.match(urlProblem('http://[::1]:80/', guard) ?? '', /loopback/);
     assert.match(urlProblem('http://2130706433/', guard) ?? '', /loopback/, 'a decimal IPv4 literal is normalised by URL');
+  });
+});
+
+describe('webhook URLs as the audit log shows them', () => {
+  it('keep scheme, host, port and path; hide userinfo, query values and the fragment', () => {
+    assert.equal(shownUrl('https://hooks.example:8443/a/b?token=s3cret&x=1#frag'), 'https://hooks.example:8443/a/b?token=***&x=***#***');
+    assert.equal(shownUrl('http://user:pw@hooks.example/x'), 'http://***@hooks.example/x');
+    assert.equal(shownUrl('https://hooks.example/x'), 'https://hooks.example/x');
+    assert.equal(shownUrl('https://hooks.example/x?token'), 'https://hooks.example/x?token=***');
+    assert.equal(shownUrl('not a url?token=s3cret'), '***');
+  });
+  it('in audit details of webhook actions only', () => {
+    const url = 'https://h.example/x?k=s3cret';
+    assert.deepEqual(shownAuditDetail('webhook.create', { name: 'n', url }), { name: 'n', url: 'https://h.example/x?k=***' });
+    assert.deepEqual(shownAuditDetail('device.create', { url }), { url }, 'other actions are left alone');
+    assert.equal(shownAuditDetail('webhook.delete', null), null);
   });
 });
 

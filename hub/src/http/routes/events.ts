@@ -2,6 +2,7 @@
 
 import { z } from 'zod';
 import type { HubContext } from '../../context.js';
+import { shownAuditDetail } from '../../webhooks/shown-url.js';
 import type { Routes } from '../route.js';
 import { deviceId, idParams, limit, time, username } from '../schemas.js';
 import { deviceEntry } from './devices.js';
@@ -85,11 +86,13 @@ export function eventRoutes(routes: Routes, ctx: HubContext): void {
     }),
     handler: async ({ c, query }) =>
       c.json({
-        entries: await ctx.store.listAudit({
-          ...(query.before === undefined ? {} : { beforeId: query.before }),
-          ...(query.actor === undefined ? {} : { actor: query.actor }),
-          limit: query.limit,
-        }),
+        entries: (
+          await ctx.store.listAudit({
+            ...(query.before === undefined ? {} : { beforeId: query.before }),
+            ...(query.actor === undefined ? {} : { actor: query.actor }),
+            limit: query.limit,
+          })
+        ).map((e) => ({ ...e, detail: shownAuditDetail(e.action, e.detail) })),
       }),
   });
 }

@@ -12,6 +12,7 @@ import { bucketPages, bucketTable, EXPORT_PAGE, pointPages, pointTable, type Tel
 import type { AlarmRecord, AuditRecord } from '../../store/store.js';
 import { AGGREGATES, type Aggregate } from '../../telemetry/buckets.js';
 import { MAX_RAW_RANGE_MS } from '../../telemetry/service.js';
+import { shownAuditDetail } from '../../webhooks/shown-url.js';
 import type { Routes } from '../route.js';
 import { deviceId, duration, idParams, time, username } from '../schemas.js';
 import { deviceEntry, deviceMatches } from './devices.js';
@@ -308,7 +309,7 @@ export function exportRoutes(routes: Routes, ctx: HubContext): void {
             ...(query.actor === undefined ? {} : { actor: query.actor }),
             limit: EXPORT_PAGE,
           });
-          yield page.filter(inRange);
+          yield page.filter(inRange).map((a) => ({ ...a, detail: shownAuditDetail(a.action, a.detail) }));
           if (page.length < EXPORT_PAGE) return;
           beforeId = (page[page.length - 1] as AuditRecord).id;
         }

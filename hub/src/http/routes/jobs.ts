@@ -32,6 +32,7 @@ const jobShape = z.object({
   createdBy: z.string(),
   updatedAt: z.number(),
   finishedAt: z.number().nullable(),
+  deadlineAt: z.number().describe('when the job ends timed_out if it has not ended before (ms since the epoch)'),
 });
 
 const jobDeviceShape = z.object({

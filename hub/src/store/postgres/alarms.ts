@@ -31,6 +31,21 @@ export async function putAlarmRule(db: Queryable, rule: AlarmRule): Promise<Alar
   return rule;
 }
 
+/** Transaction advisory lock that makes rule creations count one after another, on every hub ('hlyd' 'rule'). */
+const RULES_LOCK = [0x686c7964, 0x72756c65];
+
+/**
+ * A new rule, unless `max` exist already (QueueFull). Without the lock two
+ * transactions (two hubs, or two requests on one) both counted max - 1 under READ
+ * COMMITTED and both inserted; with it the second counts after the first commits.
+ */
+export async function createAlarmRule(db: Queryable, a: { rule: AlarmRule; max: number }): Promise<AlarmRule> {
+  await db.query('SELECT pg_advisory_xact_lock($1, $2)', RULES_LOCK);
+  const n = (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM alarm_rules')).rows[0]?.n ?? 0;
+  if (n >= a.max) throw new HubError(HubErrorCode.QueueFull, `at most ${a.max} alarm rules`);
+  return putAlarmRule(db, a.rule);
+}
+
 export async function deleteAlarmRule(db: Queryable, id: string): Promise<AlarmRule> {
   const r = (await db.query<{ doc: AlarmRule }>('DELETE FROM alarm_rules WHERE id = $1 RETURNING doc', [id])).rows[0];
   if (r === undefined) throw new HubError(HubErrorCode.AlarmRuleUnknown, `no alarm rule "${id}"`);

@@ -130,7 +130,7 @@ export async function jobCounts(db: Queryable, job: number): Promise<JobCount[]>
 export async function jobReasons(db: Queryable, job: number): Promise<{ reason: string; n: number }[]> {
   return (
     await db.query<{ reason: string; n: number }>(
-      `SELECT reason, count(*)::int AS n FROM job_devices WHERE job = $1 AND state IN ('failed', 'cancelled', 'skipped') AND reason IS NOT NULL
+      `SELECT reason, count(*)::int AS n FROM job_devices WHERE job = $1 AND state IN ('failed', 'cancelled', 'skipped', 'timed_out') AND reason IS NOT NULL
        GROUP BY reason ORDER BY n DESC, reason LIMIT 50`,
       [job],
     )

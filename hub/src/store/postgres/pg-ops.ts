@@ -63,11 +63,13 @@ export const pgOps: PgOps = {
   transitionUpdate: async (c, t) => (await deviceUpdates.transitionUpdate(c, t)) ?? null,
 
   putAlarmRule: (c, r) => alarms.putAlarmRule(c, r),
+  createAlarmRule: (c, a) => alarms.createAlarmRule(c, a),
   deleteAlarmRule: (c, a) => alarms.deleteAlarmRule(c, a.id),
   raiseAlarm: (c, a) => alarms.raiseAlarm(c, a),
   stepAlarm: (c, s) => alarms.stepAlarm(c, s),
 
   putWebhook: (c, w) => webhooks.putWebhook(c, w),
+  createWebhook: (c, a) => webhooks.createWebhook(c, a),
   deleteWebhook: (c, a) => webhooks.deleteWebhook(c, a.id),
   enqueueDeliveries: (c, a) => webhooks.enqueueDeliveries(c, a),
   recordAttempt: (c, a) => webhooks.recordAttempt(c, a),

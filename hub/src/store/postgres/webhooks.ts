@@ -24,6 +24,17 @@ export async function putWebhook(db: Queryable, w: WebhookRecord): Promise<Webho
   return w;
 }
 
+/** Transaction advisory lock that makes webhook creations count one after another, on every hub ('hlyd' 'hook'). */
+const WEBHOOKS_LOCK = [0x686c7964, 0x686f6f6b];
+
+/** A new webhook, unless `max` exist already (QueueFull); counted under the lock, as createAlarmRule (alarms.ts). */
+export async function createWebhook(db: Queryable, a: { webhook: WebhookRecord; max: number }): Promise<WebhookRecord> {
+  await db.query('SELECT pg_advisory_xact_lock($1, $2)', WEBHOOKS_LOCK);
+  const n = (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM webhooks')).rows[0]?.n ?? 0;
+  if (n >= a.max) throw new HubError(HubErrorCode.QueueFull, `at most ${a.max} webhooks`);
+  return putWebhook(db, a.webhook);
+}
+
 export async function getWebhook(db: Queryable, id: string): Promise<WebhookRecord | undefined> {
   return (await db.query<{ doc: WebhookRecord }>('SELECT doc FROM webhooks WHERE id = $1', [id])).rows[0]?.doc;
 }
