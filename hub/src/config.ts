@@ -192,7 +192,7 @@ export const FLAGS: readonly FlagSpec[] = [
     flag: 'mqtt-max-sessions',
     kind: 'int',
     default: '100',
-    help: 'persistent MQTT sessions one account keeps for clients that are away; the oldest ends first (0 = no limit)',
+    help: 'persistent MQTT sessions one account keeps, connected or away: a new one ends the oldest away, and is refused while all are connected (0 = no limit)',
   },
   {
     key: 'mqttQos',
