@@ -55,8 +55,10 @@ export interface HubConfig {
   mqttInflightTotal: number;
   /** ms a persistent (clean=false) MQTT session outlives its connection; 0 = it ends with the connection. */
   mqttSessionExpiry: number;
-  /** Persistent MQTT sessions one account keeps for clients that are away (count; the oldest ends first); 0 = no limit. */
+  /** Persistent MQTT sessions one account keeps, connected or away (count; the oldest away ends first); 0 = no limit. */
   mqttMaxSessions: number;
+  /** MQTT connections one account holds at once (of the listener's 1,000); 0 = no limit. */
+  mqttAccountConns: number;
   /** QoS the hub publishes each topic class at (`--mqtt-qos 1`, `1,telemetry=0`). */
   mqttQos: QosByClass;
   /** QoS 1 messages one persistent session holds for its client, unacknowledged or not yet sent (count, at least 1); the oldest is dropped beyond. */
@@ -197,7 +199,14 @@ export const FLAGS: readonly FlagSpec[] = [
     flag: 'mqtt-max-sessions',
     kind: 'int',
     default: '100',
-    help: 'persistent MQTT sessions one account keeps for clients that are away; the oldest ends first (0 = no limit)',
+    help: 'persistent MQTT sessions one account keeps, connected or away: a new one ends the oldest away, and is refused while all are connected (0 = no limit)',
+  },
+  {
+    key: 'mqttAccountConns',
+    flag: 'mqtt-account-conns',
+    kind: 'int',
+    default: '100',
+    help: "MQTT connections one account holds at once, so one cannot take the listener's 1,000 from the others (0 = no limit)",
   },
   {
     key: 'mqttQos',

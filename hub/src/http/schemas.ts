@@ -12,20 +12,27 @@ export const password = z.string().min(8, 'at least 8 characters').max(256);
 export const role = z.enum(['admin', 'operator', 'viewer']);
 export const tags = z.array(z.string().min(1).max(64)).max(32);
 
-/** A time: ms since the epoch (number or digits) or an ISO 8601 string. */
+/**
+ * Latest time and longest duration the API takes, ms: JavaScript's last date
+ * (+275760-09-13). Past it a value is no clock's, and PostgreSQL's bigint cannot
+ * even hold some (`1e+23`): the query failed with 503 there (README.md § HTTP API).
+ */
+export const MAX_TIME_MS = 8.64e15;
+
+/** A time: ms since the epoch (an integer, or digits) or an ISO 8601 string; at most MAX_TIME_MS. */
 export const time = z.union([z.number(), z.string()]).transform((v, ctx) => {
   const ms = typeof v === 'number' ? v : /^\d+$/.test(v) ? Number(v) : Date.parse(v);
-  if (!Number.isFinite(ms) || ms < 0) {
-    ctx.addIssue({ code: 'custom', message: 'a time: ms since the epoch or ISO 8601' });
+  if (!Number.isInteger(ms) || ms < 0 || ms > MAX_TIME_MS) {
+    ctx.addIssue({ code: 'custom', message: 'a time: ms since the epoch (at most 8.64e15, +275760) or ISO 8601' });
     return z.NEVER;
   }
   return ms;
 });
 
-/** A duration string ("500ms", "10s", "5m", "1h", "30d") or a number of ms. */
+/** A duration string ("500ms", "10s", "5m", "1h", "30d") or a number of ms; at most MAX_TIME_MS. */
 export const duration = z.union([z.number(), z.string()]).transform((v, ctx) => {
   const ms = parseDuration(v, true);
-  if (ms === undefined) {
+  if (ms === undefined || ms > MAX_TIME_MS) {
     ctx.addIssue({ code: 'custom', message: 'a duration like 500ms, 10s, 5m, 1h, 30d (or ms)' });
     return z.NEVER;
   }

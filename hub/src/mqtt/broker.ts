@@ -116,6 +116,8 @@ export class Broker {
   readonly expiry: SessionExpiry;
   /** Sessions read back at start, for the cluster's feed (joinCluster). */
   private restoredSubs: { clientId: string; subscriptions: { topic: string; qos: number }[] }[] = [];
+  /** Clients logged in and not yet registered (aedes's 'client'), by account: they count against its bounds. */
+  private readonly joining = new Map<string, Set<Client>>();
   /** Connected clients whose session an admin dropped: it ends with the connection. */
   private readonly dropping = new Set<string>();
   /** Called when the broker's link to the cluster's Redis is back after an outage. */
@@ -155,6 +157,7 @@ export class Broker {
     this.restoredSubs = store.restored;
     store.restored = [];
     aedes.on('client', (client) => {
+      this.joined(client);
       this.expiry.resumed(client.id);
       this.feed?.stop(client.id);
       if (!client.clean) store.sessionOpened(client.id);
@@ -445,6 +448,7 @@ export class Broker {
       this.ctx.log.info({ ip, username, client: own.slice(0, MAX_CLIENT_ID) }, 'mqtt client id too long or "." or "..": refused');
       return authError(2, 'identifier rejected');
     }
+    if (!this.admit(client, r.username, ip)) return authError(3, 'server unavailable');
     this.sessions.set(client, {
       username: r.username,
       acl: r.acl,
@@ -458,6 +462,66 @@ export class Broker {
       if (moved !== undefined) await this.store.moveIn(client.id, moved);
     }
     return null;
+  }
+
+  /**
+   * Whether `client` may log in under `username` (README.md § MQTT): an account holds
+   * at most --mqtt-account-conns connections, so no account can take the
+   * listener's 1,000 from the others (taking over one's own client id replaces one and
+   * is admitted); and at most --mqtt-max-sessions persistent sessions, connected or
+   * away: a new client id past that ends the account's oldest waiting session, and
+   * while all are connected it is refused, for each would otherwise pin a full QoS 1
+   * queue. A login holds its place until aedes registers the client (or its
+   * connection ends), so logins at once cannot all pass.
+   */
+  private admit(client: Client, username: string, ip: string): boolean {
+    const joining = this.joining.get(username) ?? new Set<Client>();
+    const live = this.byUser.get(username) ?? new Set<Client>();
+    const sameId = (c: Client) => c.id === client.id;
+    const perAccount = this.ctx.config.mqttAccountConns;
+    if (perAccount > 0 && live.size + joining.size >= perAccount && ![...live].some(sameId) && ![...joining].some(sameId)) {
+      this.refuse(
+        'too_many_connections',
+        'mqtt connection refused: the account holds --mqtt-account-conns',
+        client,
+        username,
+        ip,
+        perAccount,
+      );
+      return false;
+    }
+    const sessions = this.ctx.config.mqttMaxSessions;
+    const newSession = (c: Client) => !c.clean && !this.store.hasSession(c.id);
+    if (sessions > 0 && newSession(client) && ![...joining].some((c) => sameId(c) && !c.clean)) {
+      const connected = this.store.sessionList(username).filter((s) => s.connected).length + [...joining].filter(newSession).length;
+      if (connected >= sessions) {
+        this.refuse(
+          'too_many_sessions',
+          'mqtt persistent session refused: the account has --mqtt-max-sessions connected',
+          client,
+          username,
+          ip,
+          sessions,
+        );
+        return false;
+      }
+      this.expiry.trim(username, sessions - connected - 1);
+    }
+    joining.add(client);
+    this.joining.set(username, joining);
+    (client.conn as Duplex).once('close', () => this.joined(client, username));
+    return true;
+  }
+
+  private refuse(reason: string, msg: string, client: Client, username: string, ip: string, limit: number): void {
+    this.metrics.disconnects.inc({ reason });
+    this.ctx.log.warn({ ip, username, client: this.ownIds.get(client) ?? client.id, limit }, msg);
+  }
+
+  /** A login is over (registered, or its connection ended): its held place goes. */
+  private joined(client: Client, username = this.sessions.get(client)?.username): void {
+    const joining = username === undefined ? undefined : this.joining.get(username);
+    if (joining?.delete(client) && joining.size === 0) this.joining.delete(username as string);
   }
 
   /**

@@ -40,7 +40,7 @@ export function createMqttMetrics(registry: Registry, gauges: MqttGauges) {
     queued: new Gauge({ name: 'halyard_mqtt_queued_messages', help: 'Messages waiting for the embedded broker', registers }),
     disconnects: new Counter({
       name: 'halyard_mqtt_disconnects_total',
-      help: 'Clients the hub disconnected, by reason (forbidden, slow_subscriber, too_large, account_deleted, connect_timeout, too_many_pending, inflight_limit, session_dropped)',
+      help: 'Clients the hub disconnected, by reason (forbidden, slow_subscriber, too_large, account_deleted, connect_timeout, too_many_pending, inflight_limit, session_dropped, too_many_sessions, too_many_connections)',
       labelNames: ['reason'],
       registers,
     }),

@@ -88,11 +88,14 @@ export class SessionExpiry {
     this.timers.clear();
   }
 
-  /** Ends the account's oldest waiting sessions beyond its limit. */
-  private trim(account: string): void {
+  /**
+   * Ends the account's oldest waiting sessions beyond its limit; `keep`: how many may
+   * wait (fewer while others of the account are connected, broker.ts).
+   */
+  trim(account: string, keep = this.limits.perAccount): void {
     if (this.limits.perAccount === 0) return;
     const mine = [...this.timers.keys()].filter((id) => accountOf(id) === account);
-    for (const clientId of mine.slice(0, Math.max(0, mine.length - this.limits.perAccount))) this.endNow(clientId, 'too_many');
+    for (const clientId of mine.slice(0, Math.max(0, mine.length - keep))) this.endNow(clientId, 'too_many');
   }
 
   /** Ends a waiting session now (an admin dropped it); false when none waits under that id. */

@@ -1,0 +1,105 @@
+// Red team, wave 2: times and durations past what a millisecond clock holds. The
+// API took any finite number for a time or a bucket width (`to=99999999999999999999999`,
+// `bucket=99999999999999999999999d`), which PostgreSQL's bigint cannot hold: the
+// query failed with 500 there, where SQLite answered with a float. Both engines now
+// refuse them with 400 naming the field.
+//
+// And answers bounded per metric only: one viewer's query of a device with 1,000
+// metrics (3M points) made a 223 MB answer that held the event loop for 6 s and the
+// heap at +1 GB. A raw page now holds `limit` points across metrics, and a bucketed
+// answer at most MAX_ANSWER_BUCKETS.
+
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { TestDevice } from './helpers/device.js';
+import { startTestHub, type TestHub } from './helpers/hub.js';
+
+describe('red team: absurd times and durations in telemetry queries and exports', () => {
+  let t: TestHub;
+  before(async () => {
+    t = await startTestHub();
+    await t.api.provision('bounds-1');
+  });
+  after(() => t.close());
+
+  const huge = '99999999999999999999999';
+  const cases: [string, string][] = [
+    [`/devices/bounds-1/telemetry?from=0&to=${huge}&bucket=1000000000000000000`, 'to'],
+    [`/devices/bounds-1/telemetry?bucket=${huge}d`, 'bucket'],
+    [`/devices/bounds-1/telemetry?from=${huge}&to=${huge}`, 'from'],
+    [`/devices/bounds-1/telemetry/export?format=csv&bucket=${huge}d`, 'bucket'],
+    [`/devices/bounds-1/telemetry/export?format=ndjson&from=0&to=${huge}&bucket=1000000000000000000`, 'to'],
+    [`/events?since=${huge}`, 'since'],
+  ];
+  for (const [path, field] of cases) {
+    it(`GET ${path.slice(0, 70)}: 400 on ${field}`, async () => {
+      const r = await t.api.get(path);
+      assert.equal(r.status, 400, JSON.stringify(r.body));
+      assert.equal(r.body.error.field, field);
+    });
+  }
+
+  it('a command whose ttl is past any clock is refused with 400, not stored', async () => {
+    const r = await t.api.post('/devices/bounds-1/commands', { name: 'noop', ttl: `${huge}d` });
+    assert.equal(r.status, 400, JSON.stringify(r.body));
+  });
+});
+
+describe('red team: one query over a device with many metrics', () => {
+  const METRICS = 1_000;
+  const STEPS = 510;
+  const T0 = Date.UTC(2026, 0, 1);
+  let t: TestHub;
+  before(async () => {
+    t = await startTestHub();
+    const d = await TestDevice.connect(t.ws, await t.api.provision('wide-1'));
+    let seq = 0;
+    for (let step = 0; step < STEPS; step++) {
+      const pack = Array.from({ length: METRICS }, (_, k) => ({
+        n: `m${String(k).padStart(4, '0')}`,
+        v: step,
+        t: (T0 + step * 1_000) / 1_000,
+      }));
+      seq = d.telemetry(pack);
+      if (step % 50 === 49) await d.waitAck(seq, 30_000);
+    }
+    await d.waitAck(seq, 30_000);
+    await d.close();
+  });
+  after(() => t.close());
+
+  it('a raw page holds at most 100,000 points across metrics, and the pages hold every point once', async () => {
+    const seen = new Map<string, number>();
+    let pages = 0;
+    let path = `/devices/wide-1/telemetry?from=${T0}&to=${T0 + STEPS * 1_000}&limit=20000`;
+    for (;;) {
+      const r = await t.api.get(path);
+      assert.equal(r.status, 200, JSON.stringify(r.body).slice(0, 300));
+      pages++;
+      const series = r.body.series as { name: string; points: { t: number }[] }[];
+      const points = series.reduce((a, s) => a + s.points.length, 0);
+      assert.ok(points <= 100_000, `page ${pages} held ${points} points`);
+      for (const s of series) for (const p of s.points) seen.set(`${s.name}@${p.t}`, (seen.get(`${s.name}@${p.t}`) ?? 0) + 1);
+      if (r.body.next === null) break;
+      path = `/devices/wide-1/telemetry?cursor=${r.body.next}&limit=20000`;
+    }
+    assert.equal(seen.size, METRICS * STEPS);
+    assert.ok(
+      [...seen.values()].every((n) => n === 1),
+      'a point came twice',
+    );
+    assert.ok(pages >= (METRICS * STEPS) / 100_000, `${pages} pages`);
+  });
+
+  it('a bucketed answer past 500,000 buckets across metrics is refused with 400 on bucket; naming fewer metrics is answered', async () => {
+    const r = await t.api.get(`/devices/wide-1/telemetry?from=${T0}&to=${T0 + STEPS * 1_000}&bucket=1s`);
+    assert.equal(r.status, 400, JSON.stringify(r.body).slice(0, 300));
+    assert.equal(r.body.error.field, 'bucket');
+    assert.ok(t.logs.some((l) => l.msg === 'telemetry query refused: its answer would hold too many buckets' && l.device === 'wide-1'));
+    const some = await t.api.get(`/devices/wide-1/telemetry?from=${T0}&to=${T0 + STEPS * 1_000}&bucket=1s&name=m0000,m0001`);
+    assert.equal(some.status, 200);
+    assert.equal((some.body.series as { points: unknown[] }[])[0]?.points.length, STEPS);
+    // The console's shape: about 400 buckets a metric, every metric.
+    assert.equal((await t.api.get(`/devices/wide-1/telemetry?from=${T0}&to=${T0 + STEPS * 1_000}&bucket=2s`)).status, 200);
+  });
+});
