@@ -5,7 +5,8 @@
 // node 2 adopts the sessions once node 1's heartbeat lapses and queues what is
 // published meanwhile. Through HAProxy each client gets everything, in order, the
 // unacknowledged message again with DUP, and the one over its bound exactly the
-// newest --mqtt-queue-messages with the drops counted. Then the whole cluster
+// newest --mqtt-queue-messages with the drops counted; one that comes back at
+// once, before node 1's heartbeat lapsed, waits for its session. Then the whole cluster
 // stops and a node with a new id starts: the sessions are still there.
 
 import assert from 'node:assert/strict';
@@ -36,6 +37,7 @@ describe('persistent MQTT sessions when the node holding them dies', { timeout: 
   let pump: TestDevice;
   let meter: TestDevice;
   let fresh: HubProcess | undefined;
+  let hastyBack: Promise<TestMqtt>;
   const lbMqtt = () => {
     assert.ok(c.lb.mqttPort);
     return c.lb.mqttPort;
@@ -84,16 +86,28 @@ describe('persistent MQTT sessions when the node holding them dies', { timeout: 
     const overflow = await TestMqtt.connect(`mqtt://127.0.0.1:${node(0).mqttPort}`, { ...LOGIN, clientId: 'overflow', clean: false });
     assert.deepEqual(await overflow.subscribeQos(1, METER), [1]);
     await overflow.close();
+    const hasty = await TestMqtt.connect(`mqtt://127.0.0.1:${node(0).mqttPort}`, { ...LOGIN, clientId: 'hasty', clean: false });
+    assert.deepEqual(await hasty.subscribeQos(1, PUMP), [1]);
+    await hasty.close();
 
     await send(pump, range(2, 6));
     await send(meter, range(1, 15));
     // Node 1 wrote them (every 50 ms): the in-flight one with its packet id.
     await eventually(async () => {
-      const [l, o] = await Promise.all([stored('ledger'), stored('overflow')]);
-      return l.messages === 6 && l.sent === 1 && o.messages === 15;
+      const [l, o, h] = await Promise.all([stored('ledger'), stored('overflow'), stored('hasty')]);
+      return l.messages === 6 && l.sent === 1 && o.messages === 15 && h.messages === 5;
     }, "node 1's queues in PostgreSQL");
 
     await c.kill(0);
+    // One client comes back at once, before node 1's heartbeat has lapsed: its CONNACK waits for its session.
+    hastyBack = TestMqtt.connect(`mqtt://127.0.0.1:${node(1).mqttPort}`, {
+      ...LOGIN,
+      clientId: 'hasty',
+      clean: false,
+      // mqtt.js's own default (30 s), not the helper's 5 s: the lapse takes up to 6 s.
+      connectTimeout: 30_000,
+    });
+    hastyBack.catch(() => {});
     await eventually(
       async () => (await stored('ledger')).holder === 'node2' && (await stored('overflow')).holder === 'node2',
       'node 2 adopting the sessions of dead node 1',
@@ -139,6 +153,17 @@ describe('persistent MQTT sessions when the node holding them dies', { timeout: 
     for (const p of got) raw.puback(p.messageId as number);
     await eventually(async () => (await stored('ledger')).messages === 0, 'the acknowledged messages gone from PostgreSQL');
     raw.close();
+  });
+
+  it('makes a client that comes back at once, through another node, wait for its session rather than start without it', async () => {
+    const back = await hastyBack;
+    assert.equal(back.sessionPresent, true);
+    await back.until(() => back.on(PUMP).length >= 10, 'ten messages');
+    assert.deepEqual(
+      back.on(PUMP).map((m) => flowOf(m.text)),
+      range(2, 11),
+    );
+    await back.close();
   });
 
   it('keeps exactly the newest --mqtt-queue-messages of a session over its bound, and counts the drops', async () => {

@@ -11,12 +11,15 @@
 //   find them where they are now.
 
 import type { Logger } from '../log.js';
-import { type ClusterEmitter, SessionHandover } from './cluster-emitter.js';
+import { type ClusterEmitter, HANDOVER_WAIT_MS, SessionHandover } from './cluster-emitter.js';
 import type { LoadedSession, StoredSession } from './session-journal.js';
 import { HEARTBEAT_MS, NODE_TTL_MS, type PgSessionDb } from './session-pg.js';
 import type { SessionStore } from './session-store.js';
 
 export { HEARTBEAT_MS, NODE_TTL_MS };
+
+/** ms between two tries to bring a session here that its holder said it does not have (yet). */
+const RETRY_MS = 250;
 
 /** What this needs of the broker. */
 export interface SessionHost {
@@ -70,11 +73,32 @@ export class ClusterSessions {
 
   /**
    * Brings the session of a client connecting here (clean=false) to this node, if
-   * one exists; resolves once it is here (or known not to be).
+   * one exists; resolves once it is here (or known not to be). A holder that does
+   * not answer may have died: its heartbeat lapses within NODE_TTL_MS, and the
+   * session is taken then, so the client's CONNACK waits for it (at most about
+   * NODE_TTL_MS + HANDOVER_WAIT_MS) rather than the client starting without it.
    */
   async bringHere(clientId: string): Promise<void> {
-    let r = await this.db.claim(clientId);
-    if (typeof r === 'object' && 'held' in r) {
+    const deadline = Date.now() + NODE_TTL_MS + 2 * HANDOVER_WAIT_MS;
+    for (;;) {
+      const r = await this.db.claim(clientId);
+      if (r === 'none') return;
+      if ('taken' in r) {
+        await this.host.store.adopt(r.taken);
+        this.log.info(
+          { client: clientId, queued: r.taken.queue.length },
+          'mqtt session taken over from a node that is gone, for its returning client',
+        );
+        return;
+      }
+      if (r.held === this.db.node) {
+        // Being adopted here right now (or left behind by this node's last run): here once that is done.
+        await this.adopting;
+        if (this.host.store.hasSession(clientId)) return;
+        const mine = await this.db.received(clientId);
+        if (mine !== undefined) await this.host.store.adopt(mine);
+        return;
+      }
       const given = await this.handover.want(clientId, r.held);
       const s = given === true ? await this.db.received(clientId) : undefined;
       if (s !== undefined) {
@@ -82,22 +106,16 @@ export class ClusterSessions {
         this.log.info({ client: clientId, from: r.held, queued: s.queue.length }, 'mqtt session moved here from the node that held it');
         return;
       }
-      // No answer: its holder may have died meanwhile (then its heartbeat lapses).
-      r = await this.db.claim(clientId);
-      if (typeof r === 'object' && 'held' in r) {
+      if (Date.now() > deadline) {
         this.log.warn(
           { client: clientId, holder: r.held },
-          'mqtt session held by a live node that did not hand it over in time: the client starts without it',
+          'mqtt session held by a node that neither hands it over nor lapses: the client starts without it',
         );
         return;
       }
+      // No answer (the holder died: its heartbeat lapses soon) or not there yet: again in a moment.
+      if (given !== undefined) await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
     }
-    if (r === 'none') return;
-    await this.host.store.adopt(r.taken);
-    this.log.info(
-      { client: clientId, queued: r.taken.queue.length },
-      'mqtt session taken over from a node that is gone, for its returning client',
-    );
   }
 
   private async give(clientId: string, to: string): Promise<boolean> {

@@ -171,13 +171,13 @@ export class PgSessionDb implements SessionJournal {
 
   /**
    * The session `clientId` for a client connecting here: taken when nobody alive
-   * holds it (`taken`), or who holds it (`held`), or `none`.
+   * holds it (`taken`), or who holds it (`held`: a live node, or this one), or `none`.
    */
   async claim(clientId: string): Promise<{ taken: LoadedSession } | { held: string } | 'none'> {
     const rows = await this.query<SessionRow>(
       `UPDATE mqtt_sessions s SET holder = $1, left_at = coalesce(s.left_at, $3)
-       WHERE s.client_id = $2 AND (s.holder = $1 OR NOT EXISTS (
-         SELECT 1 FROM mqtt_session_nodes n WHERE n.node = s.holder AND n.alive_until > now()))
+       WHERE s.client_id = $2 AND s.holder <> $1 AND NOT EXISTS (
+         SELECT 1 FROM mqtt_session_nodes n WHERE n.node = s.holder AND n.alive_until > now())
        RETURNING s.client_id, s.left_at, s.dropped`,
       [this.node, clientId, Date.now()],
     );
