@@ -14,6 +14,10 @@ const SCENARIOS = {
   ingest: { file: 'bench/src/ingest.bench.ts', what: 'sustained ingest vs a bare ws server (1- and 10-record frames)' },
   alarms: { file: 'bench/src/alarms.bench.ts', what: 'ingest with 10 alarm rules per device vs the same hub without rules' },
   mqtt: { file: 'bench/src/mqtt.bench.ts', what: 'ingest with 1 and 10 MQTT subscribers vs Mosquitto relaying' },
+  'mqtt-sessions': {
+    file: 'bench/src/mqtt-sessions.bench.ts',
+    what: 'messages to offline persistent sessions: SQLite file vs PostgreSQL journal vs memory (skipped without PostgreSQL)',
+  },
   connections: { file: 'bench/src/connections.bench.ts', what: 'idle connections: RSS per connection, connect rate, liveness' },
   commands: { file: 'bench/src/commands.bench.ts', what: 'command round trip through the HTTP API at a fixed rate' },
   storm: { file: 'bench/src/storm.bench.ts', what: 'reconnect storm after a hub restart; no command lost' },

@@ -22,10 +22,10 @@ describe('persistent MQTT sessions on a full disk', () => {
     rmSync(mount, { recursive: true, force: true });
   });
 
-  it('reports failed writes, keeps the changes and writes them when space returns', () => {
+  it('reports failed writes, keeps the changes and writes them when space returns', async () => {
     const errors: unknown[] = [];
     const dir = join(mount, 'data');
-    const db = new SessionDb(dir, undefined, (err) => errors.push(err));
+    const db = new SessionDb(dir, (err) => errors.push(err));
     db.opened('erp:feed');
     const filler = join(mount, 'filler');
     const fs = statfsSync(mount);
@@ -40,9 +40,9 @@ describe('persistent MQTT sessions on a full disk', () => {
 
     rmSync(filler);
     db.flush();
-    db.close();
+    await db.close();
     const again = new SessionDb(dir);
     assert.equal([...again.queued()].length, 200, 'every change written once there was room');
-    again.close();
+    await again.close();
   });
 });

@@ -19,14 +19,17 @@ import {
 } from 'aedes';
 import type { HubContext } from '../context.js';
 import { coalesceWrites } from '../net/coalesce-writes.js';
+import { createPool, type Pool } from '../store/postgres/pool.js';
 import type { Acl } from './acl.js';
 import { authenticate } from './auth.js';
-import { type ClusterEmitter, clusterEmitter, RemoteFeed, replicateRetained, SessionHandover } from './cluster-emitter.js';
+import { type ClusterEmitter, clusterEmitter, RemoteFeed, replicateRetained } from './cluster-emitter.js';
 import type { MqttMetrics } from './metrics.js';
 import { guardPacketSize } from './packet-guard.js';
 import { PendingLogins } from './pending-logins.js';
+import { ClusterSessions } from './session-cluster.js';
 import { SessionDb } from './session-db.js';
 import { SessionExpiry } from './session-expiry.js';
+import { PgSessionDb } from './session-pg.js';
 import { type SessionInfo, SessionStore } from './session-store.js';
 import { MAX_TOPIC_LEVELS } from './topic-filter.js';
 import type { Request, Topics } from './topics.js';
@@ -100,6 +103,24 @@ interface Session {
   revoked: boolean;
 }
 
+/** Logs the cluster emitter's losses of Redis and calls `reconnected` after each reconnection (not the first connection). */
+function watchEmitter(mq: ClusterEmitter, log: HubContext['log'], reconnected: () => void): void {
+  let connects = 0;
+  let down = false;
+  mq.state.on('subConnect', () => {
+    connects++;
+    down = false;
+    if (connects === 1) return;
+    log.info("mqtt: the broker reaches the cluster's Redis again");
+    reconnected();
+  });
+  // Without a listener an error event would end the process; ioredis reconnects by itself.
+  mq.state.on('error', (err: Error) => {
+    if (!down) log.warn({ err: err.message }, "mqtt: the broker lost the cluster's Redis; messages between nodes wait for it");
+    down = true;
+  });
+}
+
 export type RequestHandler = (req: Request, topic: string, payload: Buffer, actor: string) => Promise<void>;
 
 function authError(returnCode: number, message: string): AuthenticateError {
@@ -124,8 +145,10 @@ export class Broker {
   private reconnected: () => void = () => {};
   /** In a cluster: queues other nodes' messages for the sessions waiting here. */
   private feed: RemoteFeed | undefined;
-  /** In a cluster: moves waiting sessions to the node their client comes back to. */
-  private handover: SessionHandover | undefined;
+  /** In a cluster: the persistent sessions this node holds of those in PostgreSQL. */
+  private shared: ClusterSessions | undefined;
+  /** In a cluster: the connections to PostgreSQL the sessions use. */
+  private pool: Pool | undefined;
   /** In a cluster: whether a packet was published by this node's broker. */
   private own: (packet: AedesPublishPacket) => boolean = () => true;
 
@@ -230,19 +253,30 @@ export class Broker {
     let broker: Broker | undefined;
     const { cluster } = ctx.config;
     let lastDbError = Number.NEGATIVE_INFINITY;
+    const dbFailed = (err: unknown) => {
+      // Once a minute at most: a full disk (or PostgreSQL away) fails every write.
+      if (Date.now() - lastDbError < 60_000) return;
+      lastDbError = Date.now();
+      ctx.log.error({ err }, 'mqtt: could not write persistent sessions; they go on in memory and the writes are tried again');
+    };
+    // A single hub: in --data-dir whatever --store is. A cluster: in PostgreSQL (--store), which every node reaches.
+    const pool =
+      cluster === undefined || ctx.config.store === undefined
+        ? undefined
+        : createPool(ctx.config.store, {
+            max: 3,
+            onIdleError: (err) => ctx.log.debug({ err: err.message }, 'mqtt: a PostgreSQL connection dropped'),
+          });
+    const db = pool === undefined ? new SessionDb(ctx.config.dataDir, dbFailed) : new PgSessionDb(pool, ctx.config.nodeId, dbFailed);
     const store = new SessionStore({
       inflight: { perClient: ctx.config.mqttMaxInflight, total: ctx.config.mqttInflightTotal },
       queue: { messages: ctx.config.mqttQueueMessages, bytes: ctx.config.mqttQueueBytes },
-      // In --data-dir whatever --store is: the broker's sessions are this node's own (one file per node in a cluster).
-      db: new SessionDb(ctx.config.dataDir, cluster === undefined ? undefined : ctx.config.nodeId, (err) => {
-        // Once a minute at most: a full disk fails every write.
-        if (Date.now() - lastDbError < 60_000) return;
-        lastDbError = Date.now();
-        ctx.log.error({ err }, 'mqtt: could not write persistent sessions to disk; they go on in memory');
-      }),
+      db,
       onQueueDrop: () => metrics.dropped.inc({ reason: 'offline_queue_full' }),
     });
     const mq = cluster === undefined ? undefined : clusterEmitter(cluster, BROKER_LIMITS.concurrency);
+    // Watched from its creation: its first connection may come while the sessions are read back (from PostgreSQL).
+    if (mq !== undefined) watchEmitter(mq, ctx.log, () => broker?.reconnected());
     const aedes = await Aedes.createBroker({
       persistence: store,
       ...(mq === undefined ? {} : { mq }),
@@ -272,7 +306,8 @@ export class Broker {
       authorizeForward: (client, packet) => (broker as Broker).authorizeForward(client, packet),
     });
     broker = new Broker(aedes, store, ctx, topics, metrics, onRequest);
-    if (mq !== undefined) broker.joinCluster(mq);
+    broker.pool = pool;
+    if (mq !== undefined) broker.joinCluster(mq, db instanceof PgSessionDb ? db : undefined);
     return broker;
   }
 
@@ -281,46 +316,39 @@ export class Broker {
     this.reconnected = fn;
   }
 
-  private joinCluster(mq: ClusterEmitter): void {
+  private joinCluster(mq: ClusterEmitter, db: PgSessionDb | undefined): void {
     const log = this.ctx.log;
-    let connects = 0;
-    let down = false;
-    mq.state.on('subConnect', () => {
-      connects++;
-      down = false;
-      if (connects === 1) return;
-      log.info("mqtt: the broker reaches the cluster's Redis again");
-      this.reconnected();
-    });
-    // Without a listener an error event would end the process; ioredis reconnects by itself.
-    mq.state.on('error', (err: Error) => {
-      if (!down) log.warn({ err: err.message }, "mqtt: the broker lost the cluster's Redis; messages between nodes wait for it");
-      down = true;
-    });
     const id = this.aedes.id;
     // The hub's own messages carry `halyard/<lane>/<broker id>` (embedded-sink.ts), aedes's its id.
     this.own = (p) => typeof p.brokerId === 'string' && (p.brokerId === id || p.brokerId.endsWith(`/${id}`));
-    this.feed = new RemoteFeed(mq, this.own, (clientId, p) =>
-      this.store.enqueueFor(clientId, p as unknown as Parameters<SessionStore['enqueueFor']>[1]),
-    );
-    this.handover = new SessionHandover(
-      mq,
-      id,
-      {
-        moveOut: async (clientId) => {
-          // Its id connected elsewhere: a connection here is the old one ([MQTT-3.1.4-2]); it ends first.
-          const live = (this.aedes as unknown as { clients: Record<string, Client | undefined> }).clients[clientId];
-          if (live !== undefined) await new Promise<void>((resolve) => live.close(() => resolve()));
-          this.expiry.resumed(clientId);
-          this.feed?.stop(clientId);
-          const moved = await this.store.moveOut(clientId);
-          if (moved !== undefined)
-            log.info({ client: clientId, queued: moved.queue.length }, 'mqtt session moved to the node its client came back to');
-          return moved;
+    const feed = new RemoteFeed(mq, this.own, (clientId, p) => {
+      // A session handed over or ended while its feed was starting: nothing more for it here.
+      if (this.store.hasSession(clientId)) this.store.enqueueFor(clientId, p as unknown as Parameters<SessionStore['enqueueFor']>[1]);
+      else feed.stop(clientId);
+    });
+    this.feed = feed;
+    if (db !== undefined) {
+      this.shared = new ClusterSessions(
+        db,
+        {
+          store: this.store,
+          waiting: (s) => {
+            this.expiry.left(s.clientId, undefined, s.leftAt);
+            feed.start(s.clientId, s.subscriptions);
+          },
+          release: async (clientId) => {
+            // Its id connected elsewhere: a connection here is the old one ([MQTT-3.1.4-2]); it ends first.
+            const live = (this.aedes as unknown as { clients: Record<string, Client | undefined> }).clients[clientId];
+            if (live !== undefined) await new Promise<void>((resolve) => live.close(() => resolve()));
+            this.expiry.resumed(clientId);
+            feed.stop(clientId);
+          },
         },
-      },
-      (err) => log.error({ err }, 'mqtt: a session handover failed'),
-    );
+        mq,
+        log,
+      );
+      this.shared.start();
+    }
     for (const s of this.restoredSubs) this.feed.start(s.clientId, s.subscriptions);
     this.restoredSubs = [];
     replicateRetained(
@@ -444,6 +472,11 @@ export class Broker {
       this.ctx.log.info({ ip, username, client: own }, 'mqtt client id longer than MQTT 3.1 allows: refused');
       return authError(2, 'identifier rejected');
     }
+    // U+0000 is not allowed in MQTT strings ([MQTT-1.5.3-2]), and PostgreSQL's text cannot hold it.
+    if (own?.includes('\u0000') === true) {
+      this.ctx.log.info({ ip, username }, 'mqtt client id holds U+0000: refused');
+      return authError(2, 'identifier rejected');
+    }
     if (own !== undefined && (own.length > MAX_CLIENT_ID || UNADDRESSABLE_CLIENT_IDS.has(own))) {
       this.ctx.log.info({ ip, username, client: own.slice(0, MAX_CLIENT_ID) }, 'mqtt client id too long or "." or "..": refused');
       return authError(2, 'identifier rejected');
@@ -456,10 +489,9 @@ export class Broker {
       subscriptions: new Set(),
       revoked: false,
     });
-    // In a cluster a returning client's session may wait on another node: it comes here first.
-    if (this.handover !== undefined && !client.clean && client.id && !this.store.hasSession(client.id)) {
-      const moved = await this.handover.want(client.id);
-      if (moved !== undefined) await this.store.moveIn(client.id, moved);
+    // In a cluster a returning client's session may be held by another node, or by none (its node died): it comes here first.
+    if (this.shared !== undefined && !client.clean && client.id && !this.store.hasSession(client.id)) {
+      await this.shared.bringHere(client.id);
     }
     return null;
   }
@@ -543,6 +575,11 @@ export class Broker {
     // Refusals answer SUBACK 0x80 (MQTT 3.1.1 §3.9.3) and keep the connection.
     if (!s.acl.canSubscribe(sub.topic)) {
       this.ctx.log.info({ username: s.username, filter: sub.topic }, 'mqtt subscription refused by the ACL');
+      return null;
+    }
+    if (sub.topic.includes('\u0000')) {
+      // [MQTT-4.7.3-2]: a topic filter must not hold U+0000.
+      this.ctx.log.info({ username: s.username }, 'mqtt subscription refused: the filter holds U+0000');
       return null;
     }
     if (!s.subscriptions.has(sub.topic) && s.subscriptions.size >= BROKER_LIMITS.maxSubscriptions) {
@@ -634,8 +671,10 @@ export class Broker {
   }
 
   async close(): Promise<void> {
+    await this.shared?.stop();
     this.expiry.close();
     await new Promise<void>((resolve) => this.aedes.close(() => resolve()));
-    this.store.close();
+    await this.store.close();
+    await this.pool?.end();
   }
 }

@@ -14,8 +14,6 @@ import { createRequire } from 'node:module';
 import type { AedesPublishPacket } from 'aedes';
 import { z } from 'zod';
 import { DEFAULT_PREFIX } from '../cluster/link.js';
-import type { QueuedPacket } from './offline-queue.js';
-import type { MovedSession } from './session-store.js';
 
 /** What the broker needs of mqemitter-redis (an mqemitter whose messages go through Redis). */
 export interface ClusterEmitter {
@@ -86,9 +84,8 @@ export function replicateRetained(
  * Queues what other nodes publish for the persistent sessions waiting on this
  * node. aedes queues a publication for waiting sessions on the node that publishes
  * it, from that node's own sessions, so without this a session waiting here would
- * get only this node's messages. Sessions live on the node their client used (its
- * mqtt-sessions file); a client returns to it to resume (README.md § Running a
- * cluster).
+ * get only this node's messages. Each session is held by one node at a time
+ * (session-pg.ts): the one its client last used, or the one that adopted it.
  */
 export class RemoteFeed {
   private readonly feeds = new Map<string, { topic: string; listener: (p: AedesPublishPacket, done: () => void) => void }[]>();
@@ -126,55 +123,42 @@ export class RemoteFeed {
   }
 }
 
-/** How long a node waits for another to hand a persistent session over, ms (nobody answers for a new one). */
-export const HANDOVER_WAIT_MS = 300;
+/**
+ * How long a node waits for the node holding a persistent session to hand it over,
+ * ms: that node writes the session's pending changes and passes it on in
+ * PostgreSQL first (two commits), so this is far above what that takes.
+ */
+export const HANDOVER_WAIT_MS = 2_000;
 
 const WANT_TOPIC = '$halyard/session/want';
 const giveTopic = (node: string) => `$halyard/session/give/${node}`;
 
 /** What the handover needs of this node's sessions. */
 export interface SessionHolder {
-  /** A waiting (not connected) session by this id, handed out and forgotten here; undefined when there is none. */
-  moveOut(clientId: string): Promise<MovedSession | undefined>;
+  /** Passes the session `clientId` this node holds to node `to` (in the shared storage); false when it held none. */
+  give(clientId: string, to: string): Promise<boolean>;
 }
 
-type WireSession = Omit<MovedSession, 'queue'> & { queue: (Omit<QueuedPacket, 'payload'> & { payload: string })[] };
-
+const wantShape = z.object({ clientId: z.string().max(256), node: z.string().max(256), holder: z.string().max(256) });
 /** A handover answer as it must look (Redis is shared infrastructure, not the truth: checked like the bus). */
-const giveShape = z.object({
-  clientId: z.string().max(256),
-  session: z.object({
-    subscriptions: z
-      .array(z.object({ topic: z.string().min(1).max(65_535), qos: z.union([z.literal(0), z.literal(1), z.literal(2)]) }))
-      .max(1_000),
-    queue: z.array(
-      z.object({
-        topic: z.string().min(1).max(65_535),
-        payload: z.string(),
-        qos: z.literal(1),
-        brokerId: z.string().max(256),
-        brokerCounter: z.number().int().nonnegative(),
-        messageId: z.number().int().min(1).max(65_535).optional(),
-      }),
-    ),
-    dropped: z.number().int().nonnegative(),
-    leftAt: z.number().int().nonnegative(),
-  }),
-});
+const giveShape = z.object({ clientId: z.string().max(256), given: z.boolean() });
 
 /**
- * Moves a waiting persistent session to the node its client comes back to, so the
- * client need not find the node it left (README.md § Running a cluster): the node
- * the client reached asks every node (`$halyard/session/want`, a topic no client can
- * subscribe to), the one holding it answers with its subscriptions and queue and
- * forgets it. Messages published during the move (milliseconds) can miss it.
+ * Moves a persistent session held by a live node to the node its client comes
+ * back to (README.md § Running a cluster): the session lives in PostgreSQL
+ * (session-pg.ts), but one node at a time holds it and delivers to it. The node
+ * the client reached asks the holder (`$halyard/session/want`, a topic no client
+ * can subscribe to); the holder closes the client's old connection if any, writes
+ * the session's pending changes, makes the asker its holder, forgets it and
+ * answers; the asker then reads it. Messages published during the move
+ * (milliseconds) can miss it.
  */
 export class SessionHandover {
-  private readonly waiting = new Map<string, (s: MovedSession | undefined) => void>();
+  private readonly waiting = new Map<string, (given: boolean) => void>();
 
   constructor(
     private readonly mq: ClusterEmitter,
-    /** This node's broker id, where answers come. */
+    /** This node's id, where answers come. */
     private readonly node: string,
     private readonly holder: SessionHolder,
     private readonly failed: (err: unknown) => void,
@@ -188,30 +172,24 @@ export class SessionHandover {
       try {
         const parsed = giveShape.safeParse(JSON.parse(payloadText(packet)));
         if (!parsed.success) throw new Error(`a session handover answer failed its checks: ${parsed.error.issues[0]?.message}`);
-        const { clientId, session } = parsed.data;
-        const wake = this.waiting.get(clientId);
-        if (wake === undefined) return;
-        wake({
-          ...session,
-          queue: session.queue.map((p) => ({ ...p, messageId: p.messageId, payload: Buffer.from(p.payload, 'base64') })),
-        });
+        this.waiting.get(parsed.data.clientId)?.(parsed.data.given);
       } catch (err) {
         failed(err);
       }
     });
   }
 
-  /** The session `clientId` if another node held it (it is then forgotten there), after at most `waitMs`. */
-  want(clientId: string, waitMs = HANDOVER_WAIT_MS): Promise<MovedSession | undefined> {
+  /** Asks node `holder` for the session `clientId`: true once handed over, false if it had none, undefined after `waitMs`. */
+  want(clientId: string, holder: string, waitMs = HANDOVER_WAIT_MS): Promise<boolean | undefined> {
     return new Promise((resolve) => {
       const timer = setTimeout(() => done(undefined), waitMs);
-      const done = (s: MovedSession | undefined) => {
+      const done = (given: boolean | undefined) => {
         clearTimeout(timer);
         if (this.waiting.get(clientId) === done) this.waiting.delete(clientId);
-        resolve(s);
+        resolve(given);
       };
       this.waiting.set(clientId, done);
-      this.mq.emit(publish(WANT_TOPIC, { clientId, node: this.node }), (err) => {
+      this.mq.emit(publish(WANT_TOPIC, { clientId, node: this.node, holder }), (err) => {
         if (err) {
           this.failed(err);
           done(undefined);
@@ -221,12 +199,12 @@ export class SessionHandover {
   }
 
   private async asked(packet: AedesPublishPacket): Promise<void> {
-    const { clientId, node } = JSON.parse(payloadText(packet)) as { clientId: string; node: string };
-    if (node === this.node || typeof clientId !== 'string' || typeof node !== 'string') return;
-    const s = await this.holder.moveOut(clientId);
-    if (s === undefined) return;
-    const session: WireSession = { ...s, queue: s.queue.map((p) => ({ ...p, payload: p.payload.toString('base64') })) };
-    this.mq.emit(publish(giveTopic(node), { clientId, session }), (err) => {
+    const parsed = wantShape.safeParse(JSON.parse(payloadText(packet)));
+    if (!parsed.success) throw new Error(`a session handover request failed its checks: ${parsed.error.issues[0]?.message}`);
+    const { clientId, node, holder } = parsed.data;
+    if (holder !== this.node || node === this.node) return;
+    const given = await this.holder.give(clientId, node);
+    this.mq.emit(publish(giveTopic(node), { clientId, given }), (err) => {
       if (err) this.failed(err);
     });
   }

@@ -13,7 +13,11 @@ const msg = (n: number, bytes = 10): QueuedPacket => ({
 
 function journal() {
   const live = new Map<number, QueuedPacket>();
-  return { live, put: (_c: string, seq: number, p: QueuedPacket) => live.set(seq, { ...p }), delete: (seq: number) => live.delete(seq) };
+  return {
+    live,
+    put: (_c: string, seq: number, p: QueuedPacket) => live.set(seq, { ...p }),
+    delete: (_c: string, seq: number) => live.delete(seq),
+  };
 }
 
 describe('offline queues', () => {

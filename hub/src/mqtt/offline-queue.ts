@@ -32,7 +32,7 @@ export interface QueueJournal {
   /** A message was added or its packet id changed. */
   put(clientId: string, seq: number, p: QueuedPacket): void;
   /** A message left the queue (acknowledged, dropped or refused). */
-  delete(seq: number): void;
+  delete(clientId: string, seq: number): void;
 }
 
 interface Entry {
@@ -114,14 +114,14 @@ export class OfflineQueues {
   acknowledge(clientId: string, messageId: number): QueuedPacket | undefined {
     const q = this.queues.get(clientId);
     const seq = q?.byMessageId.get(messageId);
-    return q === undefined || seq === undefined ? undefined : this.remove(q, seq);
+    return q === undefined || seq === undefined ? undefined : this.remove(clientId, q, seq);
   }
 
   /** Removes a message not sent after all (refused on delivery); returns it. */
   discard(clientId: string, brokerId: string, brokerCounter: number): QueuedPacket | undefined {
     const q = this.queues.get(clientId);
     const seq = q?.byPublication.get(brokerKey(brokerId, brokerCounter));
-    return q === undefined || seq === undefined ? undefined : this.remove(q, seq);
+    return q === undefined || seq === undefined ? undefined : this.remove(clientId, q, seq);
   }
 
   /** The session's messages, oldest first (a copy: the queue may change while they are sent). */
@@ -182,13 +182,13 @@ export class OfflineQueues {
     // Oldest first; a message larger than the whole byte bound does not stay either.
     while (q.entries.size > this.bounds.messages || (q.bytes > this.bounds.bytes && q.entries.size > 0)) {
       const oldest = q.entries.keys().next().value as number;
-      this.remove(q, oldest);
+      this.remove(clientId, q, oldest);
       q.dropped++;
       this.dropped(clientId);
     }
   }
 
-  private remove(q: ClientQueue, seq: number): QueuedPacket | undefined {
+  private remove(clientId: string, q: ClientQueue, seq: number): QueuedPacket | undefined {
     const e = q.entries.get(seq);
     if (e === undefined) return undefined;
     q.entries.delete(seq);
@@ -196,7 +196,7 @@ export class OfflineQueues {
     if (e.packet.messageId !== undefined && q.byMessageId.get(e.packet.messageId) === seq) q.byMessageId.delete(e.packet.messageId);
     q.bytes -= e.bytes;
     this.total--;
-    this.journal?.delete(seq);
+    this.journal?.delete(clientId, seq);
     // An empty queue keeps its drop count while the session lives (drop() ends both).
     return e.packet;
   }

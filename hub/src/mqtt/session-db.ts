@@ -13,20 +13,13 @@ import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Statement } from 'better-sqlite3';
 import { type Db, openDatabase } from '../store/db.js';
-import type { QueuedPacket, QueueJournal } from './offline-queue.js';
+import type { QueuedPacket } from './offline-queue.js';
+import type { LoadedSession, SessionJournal, StoredSession } from './session-journal.js';
 
 export const SESSION_DB_FILE = 'mqtt-sessions.db';
 
 /** ms between writes of queued-message changes: what a crash can lose. */
 export const FLUSH_MS = 50;
-
-export interface StoredSession {
-  clientId: string;
-  /** ms since the epoch the client went away; undefined while connected (then: when the hub stopped). */
-  leftAt: number | undefined;
-  dropped: number;
-  subscriptions: { topic: string; qos: 0 | 1 | 2 }[];
-}
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS sessions (client_id TEXT PRIMARY KEY, left_at INTEGER, dropped INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
@@ -50,7 +43,7 @@ interface OutgoingRow {
   message_id: number | null;
 }
 
-export class SessionDb implements QueueJournal {
+export class SessionDb implements SessionJournal {
   private readonly db: Db;
   private readonly stmt: Record<
     | 'upsertSession'
@@ -76,17 +69,15 @@ export class SessionDb implements QueueJournal {
   private closed = false;
 
   /**
-   * `node`: this node's id in a cluster, whose nodes may share a data directory
-   * (mqtt-sessions-<node>.db). `failed` hears of writes that failed (a full disk):
+   * `failed` hears of writes that failed (a full disk):
    * sessions go on in memory, and queue changes are tried again.
    */
   constructor(
     dir: string,
-    node?: string,
     private readonly failed: (err: unknown) => void = () => {},
   ) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const path = join(dir, node === undefined ? SESSION_DB_FILE : `mqtt-sessions-${node}.db`);
+    const path = join(dir, SESSION_DB_FILE);
     // Created private; SQLite gives its -wal and -shm files the same mode.
     if (!existsSync(path)) writeFileSync(path, '', { flag: 'wx', mode: 0o600 });
     else if (process.platform !== 'win32') chmodSync(path, 0o600);
@@ -113,6 +104,12 @@ export class SessionDb implements QueueJournal {
       delOutOf: p('DELETE FROM outgoing WHERE client_id = ?'),
       seqsOf: p('SELECT seq FROM outgoing WHERE client_id = ?'),
     };
+  }
+
+  async load(): Promise<LoadedSession[]> {
+    const byId = new Map(this.sessions().map((s) => [s.clientId, { ...s, queue: [] as LoadedSession['queue'] }]));
+    for (const q of this.queued()) byId.get(q.clientId)?.queue.push({ seq: q.seq, packet: q.packet });
+    return [...byId.values()];
   }
 
   /** Every stored session with its subscriptions. */
@@ -208,7 +205,7 @@ export class SessionDb implements QueueJournal {
     this.schedule();
   }
 
-  delete(seq: number): void {
+  delete(_clientId: string, seq: number): void {
     if (!this.onDisk.has(seq)) {
       this.dirty.delete(seq);
       return;
@@ -258,7 +255,7 @@ export class SessionDb implements QueueJournal {
     }
   }
 
-  close(): void {
+  async close(): Promise<void> {
     this.flush();
     this.closed = true;
     this.db.close();

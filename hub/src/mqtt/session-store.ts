@@ -14,7 +14,7 @@ import { Readable } from 'node:stream';
 import type { Client, Subscription } from 'aedes';
 import type MemoryPersistenceType from 'aedes-persistence/types/asyncPersistence.js';
 import { OfflineQueues, type QueueBounds, type QueueDepth, type QueuedPacket } from './offline-queue.js';
-import type { SessionDb, StoredSession } from './session-db.js';
+import type { LoadedSession, SessionJournal, StoredSession } from './session-journal.js';
 
 // aedes-persistence is CommonJS and ships its types apart from the code.
 const MemoryPersistence = createRequire(import.meta.url)('aedes-persistence/asyncPersistence.js') as typeof MemoryPersistenceType;
@@ -45,17 +45,9 @@ export interface SessionStoreOptions {
   inflight: InflightLimits;
   queue: QueueBounds;
   /** Where sessions are kept across restarts; undefined keeps them in memory only. */
-  db?: SessionDb | undefined;
+  db?: SessionJournal | undefined;
   /** Hears of every message dropped from a full session queue. */
   onQueueDrop?: (clientId: string) => void;
-}
-
-/** A waiting session as it moves from one node of a cluster to another. */
-export interface MovedSession {
-  subscriptions: { topic: string; qos: 0 | 1 | 2 }[];
-  queue: QueuedPacket[];
-  dropped: number;
-  leftAt: number;
 }
 
 /** A session as the hub knows it, for the API and the console. */
@@ -77,13 +69,15 @@ export class SessionStore extends MemoryPersistence {
   private inflightCount = 0;
   private readonly limits: InflightLimits;
   readonly queues: OfflineQueues;
-  private readonly db: SessionDb | undefined;
+  private readonly db: SessionJournal | undefined;
   /** Persistent sessions: client id -> when its client went away (undefined while connected). */
   private readonly sessions = new Map<string, { leftAt: number | undefined }>();
   /** Clients whose queue is being sent (outgoingStream), and how far it has got. */
   private readonly replaying = new Map<string, { seq: number }>();
   /** Sessions read back at start, for the broker to expire (its clients are away). */
-  restored: StoredSession[] = [];
+  restored: (StoredSession & { leftAt: number })[] = [];
+  /** Sessions being let go (letGo): their end is not written. */
+  private readonly quiet = new Set<string>();
 
   constructor(opts: SessionStoreOptions) {
     super();
@@ -99,20 +93,36 @@ export class SessionStore extends MemoryPersistence {
   override async setup(broker: Parameters<MemoryPersistenceType['setup']>[0]): Promise<void> {
     await super.setup(broker);
     if (this.db === undefined) return;
-    const now = Date.now();
-    const stored = this.db.sessions();
-    for (const s of stored) {
-      // A session whose client was connected when the hub stopped has waited since the start.
-      const leftAt = s.leftAt ?? now;
-      this.sessions.set(s.clientId, { leftAt });
-      if (s.subscriptions.length > 0) {
-        await super.addSubscriptions({ id: s.clientId } as Client, s.subscriptions as Subscription[]);
-      }
-      this.restored.push({ ...s, leftAt });
+    for (const s of await this.db.load()) this.restored.push(await this.adopt(s));
+  }
+
+  /**
+   * Takes in a session read from the journal (at start, or in a cluster one this
+   * node adopted or was handed): its subscriptions and queue, without writing them
+   * again. Returns it with the time its client went away (now, for one whose client
+   * was connected when its node stopped).
+   */
+  async adopt(s: LoadedSession): Promise<StoredSession & { leftAt: number }> {
+    const leftAt = s.leftAt ?? Date.now();
+    this.sessions.set(s.clientId, { leftAt });
+    if (s.subscriptions.length > 0) {
+      await super.addSubscriptions({ id: s.clientId } as Client, s.subscriptions as Subscription[]);
     }
-    const dropped = new Map(stored.map((s) => [s.clientId, s.dropped]));
-    for (const q of this.db.queued()) {
-      if (this.sessions.has(q.clientId)) this.queues.restore(q.clientId, q.seq, q.packet, dropped.get(q.clientId) ?? 0);
+    this.queues.setDropped(s.clientId, s.dropped);
+    for (const q of s.queue) this.queues.restore(s.clientId, q.seq, q.packet, s.dropped);
+    return { clientId: s.clientId, leftAt, dropped: s.dropped, subscriptions: s.subscriptions };
+  }
+
+  /**
+   * Forgets a session here without touching the journal: in a cluster another node
+   * holds it now (handed over, or adopted while this one was cut off).
+   */
+  async letGo(clientId: string): Promise<void> {
+    this.quiet.add(clientId);
+    try {
+      await this.endSession(clientId);
+    } finally {
+      this.quiet.delete(clientId);
     }
   }
 
@@ -151,7 +161,7 @@ export class SessionStore extends MemoryPersistence {
 
   override async addSubscriptions(client: Client, subs: Subscription[]): Promise<void> {
     await super.addSubscriptions(client, subs);
-    this.db?.subscribed(client.id, subs);
+    await this.db?.subscribed(client.id, subs);
   }
 
   override async removeSubscriptions(client: Client, topics: string[]): Promise<void> {
@@ -316,39 +326,14 @@ export class SessionStore extends MemoryPersistence {
     return { unreleased, queued };
   }
 
-  /** Hands a waiting session over (to another node) and forgets it here; undefined when there is none. */
-  async moveOut(clientId: string): Promise<MovedSession | undefined> {
-    const s = this.sessions.get(clientId);
-    if (s === undefined) return undefined;
-    const subscriptions = (await this.subscriptionsOf(clientId)).map((x) => ({ topic: x.topic, qos: x.qos }));
-    const moved = {
-      subscriptions,
-      queue: this.queues.list(clientId),
-      dropped: this.queues.depth(clientId).dropped,
-      leftAt: s.leftAt ?? Date.now(),
-    };
-    await this.endSession(clientId);
-    return moved;
-  }
-
-  /** Takes over a session another node handed over (moveOut there). */
-  async moveIn(clientId: string, moved: MovedSession): Promise<void> {
-    this.sessions.set(clientId, { leftAt: moved.leftAt });
-    this.db?.opened(clientId);
-    this.db?.left(clientId, moved.leftAt);
-    if (moved.subscriptions.length > 0) await this.addSubscriptions({ id: clientId } as Client, moved.subscriptions as Subscription[]);
-    for (const p of moved.queue) this.queues.enqueue(clientId, p);
-    this.queues.setDropped(clientId, moved.dropped);
-  }
-
   /** Queues a message for a persistent session (one another node of a cluster published). */
   enqueueFor(clientId: string, packet: AedesPacket): void {
     if (this.sessions.has(clientId)) this.enqueue(clientId, packet);
   }
 
-  /** Writes pending changes and closes the file. */
-  close(): void {
-    this.db?.close();
+  /** Writes pending changes and closes the journal. */
+  async close(): Promise<void> {
+    await this.db?.close();
   }
 
   private enqueue(clientId: string, aedesPacket: AedesPacket): void {
@@ -367,7 +352,7 @@ export class SessionStore extends MemoryPersistence {
   private forget(clientId: string): void {
     this.replaying.delete(clientId);
     this.queues.drop(clientId);
-    if (this.sessions.delete(clientId)) this.db?.ended(clientId);
+    if (this.sessions.delete(clientId) && !this.quiet.has(clientId)) this.db?.ended(clientId);
   }
 
   private release(clientId: string, messageId: number | undefined): void {

@@ -433,4 +433,42 @@ CREATE INDEX commands_overdue ON commands ((CASE WHEN state = 'queued' THEN crea
   WHERE state IN ('queued', 'sent', 'accepted');
 `,
   },
+  {
+    version: 12,
+    name: 'mqtt persistent sessions of a cluster',
+    sql: `
+-- Persistent MQTT sessions in cluster mode (hub/src/mqtt/session-pg.ts): a single
+-- hub keeps them in its own SQLite file (mqtt-sessions.db), not in the store, and
+-- migrate-store does not copy them (broker state, not the fleet's).
+CREATE TABLE mqtt_session_nodes (
+  node        text PRIMARY KEY,
+  -- The node's heartbeat: past this, its sessions are adopted by a live node.
+  alive_until timestamptz NOT NULL
+);
+CREATE TABLE mqtt_sessions (
+  client_id text PRIMARY KEY,
+  -- The node that delivers to it and writes it.
+  holder    text NOT NULL,
+  left_at   bigint,
+  dropped   bigint NOT NULL DEFAULT 0
+);
+CREATE INDEX mqtt_sessions_holder ON mqtt_sessions (holder);
+CREATE TABLE mqtt_session_subscriptions (
+  client_id text NOT NULL REFERENCES mqtt_sessions (client_id) ON DELETE CASCADE,
+  topic     text NOT NULL,
+  qos       smallint NOT NULL,
+  PRIMARY KEY (client_id, topic)
+);
+CREATE TABLE mqtt_session_messages (
+  client_id      text NOT NULL REFERENCES mqtt_sessions (client_id) ON DELETE CASCADE,
+  seq            bigint NOT NULL,
+  topic          text NOT NULL,
+  payload        bytea NOT NULL,
+  broker_id      text NOT NULL,
+  broker_counter bigint NOT NULL,
+  message_id     integer,
+  PRIMARY KEY (client_id, seq)
+);
+`,
+  },
 ];
