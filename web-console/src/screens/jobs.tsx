@@ -372,7 +372,8 @@ export function NewJobScreen() {
   }, []);
 
   const json = (text: string): unknown => (text.trim() === '' ? undefined : JSON.parse(text));
-  const spec = (): unknown => {
+  /** The job as the form says; the preview leaves the deadline out (a half-typed one would fail it, and it changes no count). */
+  const spec = (withDeadline = true): unknown => {
     const percents = stages
       .split(',')
       .map((s) => Number(s.trim()))
@@ -398,16 +399,15 @@ export function NewJobScreen() {
         successThreshold: Number(success) / 100,
         failureThreshold: failure ? { ratio: Number(failure) / 100, action: 'pause' } : null,
       },
-      ...(deadline.trim() ? { deadline: deadline.trim() } : {}),
+      ...(withDeadline && deadline.trim() ? { deadline: deadline.trim() } : {}),
     };
   };
   // The live count of devices the selection takes in now.
-  // biome-ignore lint/correctness/useExhaustiveDependencies: the spec is rebuilt from these fields
   useEffect(() => {
     const t = setTimeout(() => {
       let s: unknown;
       try {
-        s = spec();
+        s = spec(false);
       } catch {
         return;
       }
