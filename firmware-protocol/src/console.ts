@@ -6,10 +6,11 @@ import type { CommandInfo, DeviceInfo, EventInfo, HubStats, PresenceInfo, Role, 
 import { type CborValue, decodeCbor, isCborObject as isObject } from './cbor/decode.js';
 import { DEFAULT_LIMITS, type Limits, MAX_INTEGER } from './constants.js';
 import { ProtocolError, ProtocolErrorCode } from './errors.js';
+import type { JobProgressInfo } from './job-types.js';
 import type { JsonObject, JsonValue } from './merge-patch.js';
 import { DEVICE_ID_PATTERN, NAME_PATTERN } from './names.js';
 
-export const CONSOLE_STREAMS = ['fleet', 'telemetry', 'events', 'commands', 'twins', 'stats', 'alarms'] as const;
+export const CONSOLE_STREAMS = ['fleet', 'telemetry', 'events', 'commands', 'twins', 'stats', 'alarms', 'jobs'] as const;
 export type ConsoleStream = (typeof CONSOLE_STREAMS)[number];
 
 /** Most devices one telemetry or twins subscription may name. */
@@ -45,6 +46,7 @@ export type ConsoleUpdate =
   | { t: 'twin'; twin: TwinInfo }
   | { t: 'stats'; stats: HubStats }
   | { t: 'alarm'; alarm: AlarmInfo }
+  | { t: 'job'; job: JobProgressInfo }
   | { t: 'dropped'; stream: ConsoleStream; count: number }
   | { t: 'reply'; req: number; ok: true; command?: CommandInfo; twin?: TwinInfo }
   | { t: 'reply'; req: number; ok: false; error: { code: string; message: string; field?: string } }

@@ -18,6 +18,7 @@ export { type DecodeOptions, type DecodeResult, decode, encode, messageName } fr
 export * from './console.js';
 export * from './constants.js';
 export * from './errors.js';
+export * from './job-types.js';
 export { applyMergePatch, deepEqual, type JsonObject, type JsonValue } from './merge-patch.js';
 export type * from './messages.js';
 export * from './names.js';

@@ -14,6 +14,7 @@ import type {
   CommandInfo,
   DeviceInfo,
   EventInfo,
+  JobProgressInfo,
   PresenceInfo,
   ResolvedRecord,
   TwinInfo,
@@ -42,6 +43,8 @@ export interface BusEvents {
   alarm: { alarm: AlarmInfo };
   /** An alarm rule was created, changed or deleted: every node reloads it from the store. */
   'alarm.rule': { id: string };
+  /** A fleet job's progress changed (jobs/scheduler.ts, on the leader): every node's consoles hear of it. */
+  job: { progress: JobProgressInfo };
 }
 
 export type BusTopic = keyof BusEvents;
@@ -57,6 +60,7 @@ export const BUS_TOPICS: readonly BusTopic[] = [
   'session.ended',
   'alarm',
   'alarm.rule',
+  'job',
 ];
 
 /** Where an event was published: on this node (`local`), or on `node`. */

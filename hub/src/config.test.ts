@@ -77,6 +77,17 @@ describe('hub configuration', () => {
     assert.throws(() => loadConfig(['--webhook-retry-for', '10ms'], {}), /--webhook-retry-for must be at least 1s/);
   });
 
+  it('reads the job deadline flags: 7 days by default, at most 90, the cap never below the default', () => {
+    const c = loadConfig([], {});
+    assert.deepEqual([c.jobDeadline, c.jobDeadlineMax], [7 * 86_400_000, 90 * 86_400_000]);
+    assert.equal(loadConfig([], { HALYARD_JOB_DEADLINE: '36h' }).jobDeadline, 36 * 3_600_000);
+    assert.throws(() => loadConfig(['--job-deadline', '10ms'], {}), /--job-deadline must be at least 1s/);
+    assert.throws(
+      () => loadConfig(['--job-deadline', '30d', '--job-deadline-max', '10d'], {}),
+      /--job-deadline-max must be at least --job-deadline/,
+    );
+  });
+
   it('accepts --ha-discovery alone or with a prefix', () => {
     assert.equal(loadConfig(['--ha-discovery'], {}).haDiscovery, 'homeassistant');
     assert.equal(loadConfig(['--ha-discovery', 'ha'], {}).haDiscovery, 'ha');

@@ -92,7 +92,10 @@ export async function startHub(config: Readonly<HubConfig>, log: Logger, options
   const front = await startFrontEnds(ctx, cluster);
   devices.scheduler.onNotice((n) => {
     front.mqtt.jobNotice(n);
-    if (n.kind === 'progress') ctx.webhooks.jobProgress(n.progress);
+    if (n.kind !== 'progress') return;
+    ctx.webhooks.jobProgress(n.progress);
+    // To every node's consoles (the scheduler runs on the leader only).
+    ctx.bus.publish('job', { progress: n.progress });
   });
   const server = createServer(config, front.app);
   routeUpgrades(config, server, devices.gateway, front, log);

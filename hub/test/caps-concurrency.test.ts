@@ -75,6 +75,17 @@ describe('caps under concurrent creates', () => {
     assert.equal((await a.api.get('/webhooks')).body.webhooks.length, MAX_WEBHOOKS);
   });
 
+  it('an update never brings back a rule or webhook deleted meanwhile (by another hub): it is refused as unknown', async () => {
+    const rule = (await a.hub.ctx.store.listAlarmRules())[0] as AlarmRule;
+    const hook = (await a.hub.ctx.store.listWebhooks())[0] as WebhookRecord;
+    await a.hub.ctx.store.op('deleteAlarmRule', { id: rule.id });
+    await a.hub.ctx.store.op('deleteWebhook', { id: hook.id });
+    await assert.rejects(a.hub.ctx.store.op('replaceAlarmRule', { ...rule, name: 'late' }), { code: 'HUB_ERR_ALARM_RULE_UNKNOWN' });
+    await assert.rejects(a.hub.ctx.store.op('replaceWebhook', { ...hook, name: 'late' }), { code: 'HUB_ERR_WEBHOOK_UNKNOWN' });
+    assert.equal(await a.hub.ctx.store.getAlarmRule(rule.id), undefined);
+    assert.equal(await a.hub.ctx.store.getWebhook(hook.id), undefined);
+  });
+
   it('hold with many writers at once: eight stores on one PostgreSQL database, three creates each', {
     skip: onPostgres ? false : 'PostgreSQL only: a SQLite file has one writer',
   }, async () => {

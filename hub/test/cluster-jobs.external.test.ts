@@ -3,10 +3,12 @@
 // through the node that does not lead is run by the leader; when the leader is
 // killed (SIGKILL, a crash) in the middle, the other node takes the leadership,
 // reloads the job from PostgreSQL and completes it, every device once; a job's
-// deadline that passes after the leader died is kept by the next leader.
+// deadline that passes after the leader died is kept by the next leader; a console on
+// the other node follows the job's progress live.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { ConsoleClient } from './console-client.js';
 import { startTestCluster, type TestCluster } from './helpers/cluster.js';
 import { eventually } from './helpers/eventually.js';
 import { Api } from './helpers/hub.js';
@@ -30,6 +32,10 @@ describe('fleet jobs in a cluster', () => {
     const follower = api(other);
     await follower.login('admin', c.adminPassword);
     for (let i = 0; i < DEVICES; i++) await follower.provision(`cj-${String(i).padStart(2, '0')}`, { tags: ['cj'] });
+    // A console on the node that does not run the scheduler follows the job live (over the cluster bus).
+    const watcher = await ConsoleClient.open(`ws://127.0.0.1:${c.nodes[other]?.hub.port}`, { token: follower.token as string });
+    watcher.send({ t: 'sub', stream: 'jobs' });
+    await watcher.request({ t: 'cancel', command: 'none' });
     // Desired patches need no device online; 120 a minute: one every 0.5 s, time to kill the leader mid-way.
     const created = await follower.post('/jobs', {
       action: { type: 'desired', patch: { mode: 'night' } },
@@ -46,6 +52,8 @@ describe('fleet jobs in a cluster', () => {
       'a few devices done under the first leader',
       20_000,
     );
+    await watcher.waitFor((m) => m.t === 'job' && m.job.id === id && m.job.counts.succeeded >= 3, 10_000);
+    await watcher.close();
     const before = (await follower.get(`/jobs/${id}`)).body.counts.succeeded as number;
     assert.ok(before < DEVICES, 'killed in the middle');
     // A job whose one device never connects: its deadline passes after the leader is gone.

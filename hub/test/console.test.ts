@@ -196,6 +196,43 @@ describe('console channel', () => {
     await Promise.all([d.close(), c.close(), v.close()]);
   });
 
+  it("jobs: a viewer follows a job's progress live, every change; a console without the stream hears none", async () => {
+    const token = await t.api.provision('jb-1', { tags: ['jb'] });
+    await t.api.provision('jb-2', { tags: ['jb'] });
+    const d = await TestDevice.connect(t.ws, token);
+    const c = await ConsoleClient.open(t.ws, { token: viewerToken });
+    const other = await ConsoleClient.open(t.ws, { token: viewerToken });
+    c.send({ t: 'sub', stream: 'jobs' });
+    other.send({ t: 'sub', stream: 'events' });
+    // A round trip after the sub: the subscription is in force before the job exists.
+    await c.request({ t: 'cancel', command: 'none' });
+    const created = await t.api.post('/jobs', {
+      action: { type: 'command', name: 'flush', ttl: '1h', timeout: '1h' },
+      selection: { tags: ['jb'] },
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const id = created.body.id as string;
+    const job = (m: ConsoleUpdate): m is Of<'job'> => m.t === 'job' && m.job.id === id;
+    const started = (await c.waitFor((m) => job(m) && m.job.counts.in_progress === 1)) as Of<'job'>;
+    assert.deepEqual([started.job.state, started.job.total, started.job.counts.pending], ['running', 2, 1], 'jb-2 is offline');
+    assert.equal(started.job.deadlineAt, created.body.deadlineAt);
+    const cmd = (await d.waitFor((m) => m.type === MessageType.Command)) as { id: string };
+    d.send({ type: MessageType.CmdResult, id: cmd.id, status: 0 });
+    const done = (await c.waitFor((m) => job(m) && m.job.counts.succeeded === 1)) as Of<'job'>;
+    assert.deepEqual([done.job.counts.in_progress, done.job.counts.pending], [0, 1]);
+    assert.equal((await t.api.post(`/jobs/${id}/cancel`)).status, 200);
+    const end = (await c.waitFor((m) => job(m) && m.job.state === 'cancelled')) as Of<'job'>;
+    assert.deepEqual([end.job.counts.succeeded, end.job.counts.skipped], [1, 1]);
+    assert.deepEqual(
+      end.job,
+      (({ name: _n, spec: _s, reasons: _r, createdAt: _c, createdBy: _b, ...p }) => p)((await t.api.get(`/jobs/${id}`)).body),
+      'the API says the same',
+    );
+    assert.equal(other.received.filter((m) => m.t === 'job').length, 0, 'not subscribed: no job updates');
+    c.send({ t: 'unsub', stream: 'jobs' });
+    await Promise.all([d.close(), c.close(), other.close()]);
+  });
+
   it('cancel: an open command becomes cancelled', async () => {
     await t.api.provision('cmd-2');
     const c = await ConsoleClient.open(t.ws, { token: operatorToken });

@@ -2,7 +2,9 @@
 // form takes the fleet filters from the URL and counts the devices they take in; a
 // desired-patch job runs to completed on its page, whose devices link to each device;
 // a command job to devices that are offline waits with them pending and is paused,
-// resumed and cancelled with the page's buttons (those devices end skipped).
+// resumed and cancelled with the page's buttons (those devices end skipped); a job
+// given a deadline in the form shows it and, its devices never back, ends timed out
+// on its page live (the console channel's `jobs` stream: no re-reading every second).
 
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
@@ -110,6 +112,41 @@ describe('fleet jobs in the console', () => {
         audit.entries.some((e) => e.action === a),
         a,
       );
+    assert.deepEqual(errors, []);
+  });
+
+  it('takes a deadline in the form, shows it, and follows the job live to timed out', async () => {
+    await page.goto(`${hub.http}/jobs/new?tag=pumps`);
+    await page.locator('[data-testid="job-preview"]', { hasText: '3 devices' }).waitFor(WAIT);
+    await page.getByLabel('Name').fill('never back');
+    await page.getByLabel('Command').fill('flush');
+    await page.getByLabel('Deadline').fill('6s');
+    // Every read of the job itself (not its device list) from here on.
+    const reads: number[] = [];
+    const onRequest = (r: { method(): string; url(): string }) => {
+      if (r.method() === 'GET' && /\/api\/v1\/jobs\/j-[0-9a-f]{12}$/.test(r.url())) reads.push(Date.now());
+    };
+    page.on('request', onRequest);
+    await page.click('button:has-text("Start job")');
+    const state = page.locator('[data-testid="job-state"]');
+    await state.locator('text=running').waitFor(WAIT);
+    const id = /\/jobs\/(j-[0-9a-f]{12})/.exec(page.url())?.[1] as string;
+    const created = (await api.call('GET', `/jobs/${id}`)) as { createdAt: number; deadlineAt: number };
+    assert.equal(created.deadlineAt - created.createdAt, 6_000);
+    await page.locator('[data-testid="job-deadline"]', { hasText: '(in ' }).waitFor(WAIT);
+    await page.locator('[data-testid="job-counts"] [data-state="pending"]', { hasText: '3' }).waitFor(WAIT);
+    // The offline pumps never start: at the deadline the counts and state move on the page by themselves.
+    await state.locator('text=timed out').waitFor(WAIT);
+    const flipped = Date.now();
+    await page.locator('[data-testid="job-counts"] [data-state="timed_out"]', { hasText: '3' }).waitFor(WAIT);
+    await page.locator('[data-testid="job-reasons"]', { hasText: 'job deadline passed: 3' }).waitFor(WAIT);
+    page.off('request', onRequest);
+    // Opening read, and one more a second after the first progress: never once a second for six.
+    const before = reads.filter((t) => t <= flipped).length;
+    assert.ok(before <= 2, `the job was read ${before} times while it ran: the page polls`);
+    await page.screenshot({ path: join(OUT, 'job-timed-out.png') });
+    const audit = (await api.call('GET', '/audit?limit=50')) as { entries: { action: string; target: string }[] };
+    assert.ok(audit.entries.some((e) => e.action === 'job.timeout' && e.target === id));
     assert.deepEqual(errors, []);
   });
 });

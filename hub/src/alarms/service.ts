@@ -107,7 +107,8 @@ export class AlarmService {
       updatedAt: Date.now(),
       updatedBy: requester.actor,
     };
-    await this.store.op('putAlarmRule', rule);
+    // Only if it still exists: a deletion on another hub since the read is not undone (nor the cap passed).
+    await this.store.op('replaceAlarmRule', rule);
     await this.changed(requester, 'alarm.rule.update', rule);
     // A disabled rule, or one that no longer selects a device, leaves no alarm behind.
     if (!rule.enabled) await this.clearRule(requester, id, 'rule disabled');

@@ -32,6 +32,38 @@ describe('cluster bus messages', () => {
     assert.deepEqual(d.batch.events[1]?.payload, presence);
   });
 
+  it("carry a job's progress, and drop one whose state is not a job state", () => {
+    const tally = { pending: 1, in_progress: 0, succeeded: 2, failed: 0, skipped: 0, cancelled: 0, timed_out: 0 };
+    const progress = {
+      id: 'j-0123456789ab',
+      state: 'running',
+      stage: 1,
+      stages: 1,
+      reason: null,
+      total: 3,
+      counts: tally,
+      byStage: [{ ...tally, stage: 1, percent: 100 }],
+      updatedAt: 5,
+      finishedAt: null,
+      deadlineAt: 9,
+    };
+    const d = decodeBatch(
+      encodeBatch('node-a', [
+        { topic: 'job', payload: { progress } },
+        { topic: 'job', payload: { progress: { ...progress, state: 'exploded' } } },
+      ]),
+    );
+    assert.ok(d.ok);
+    assert.deepEqual(
+      d.batch.events.map((e) => e.payload),
+      [{ progress }],
+    );
+    assert.deepEqual(
+      d.dropped.map((x) => x.topic),
+      ['job'],
+    );
+  });
+
   it('drop what is not a bus message, and events that do not fit their topic, naming why', () => {
     for (const raw of ['not json', '{"v":2,"node":"a","events":[]}', '{"v":1,"node":"a b","events":[]}', '[]', 'null']) {
       const d = decodeBatch(raw);

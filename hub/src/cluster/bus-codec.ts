@@ -4,7 +4,15 @@
 // topic's shape before any subscriber sees it; anything else is dropped with a
 // reason (never thrown at the subscriber, never crashing the hub).
 
-import { ALARM_SEVERITIES, ALARM_STATES, COMMAND_STATES, type ResolvedRecord, UPDATE_STATE_NAMES } from '@halyard/firmware-protocol';
+import {
+  ALARM_SEVERITIES,
+  ALARM_STATES,
+  COMMAND_STATES,
+  JOB_DEVICE_STATE_NAMES,
+  JOB_STATE_NAMES,
+  type ResolvedRecord,
+  UPDATE_STATE_NAMES,
+} from '@halyard/firmware-protocol';
 import { z } from 'zod';
 import { BUS_TOPICS, type BusEvents, type BusTopic } from '../bus.js';
 
@@ -71,6 +79,10 @@ const PRESENCE_REASONS = [
   'hello_timeout',
   'shutdown',
 ] as const;
+
+const tally = z.object(
+  Object.fromEntries(JOB_DEVICE_STATE_NAMES.map((s) => [s, num])) as Record<(typeof JOB_DEVICE_STATE_NAMES)[number], typeof num>,
+);
 
 const ALARM_ACTIONS = ['raised', 'acknowledged', 'cleared', 'flap'] as const;
 const ALARM_KINDS = ['metric', 'no_data', 'offline', 'event', 'command', 'twin'] as const;
@@ -191,6 +203,21 @@ const SCHEMAS: { [K in BusTopic]: z.ZodType<BusEvents[K], unknown> } = {
     }),
   }) as never,
   'alarm.rule': z.object({ id }),
+  job: z.object({
+    progress: z.object({
+      id,
+      state: z.enum(JOB_STATE_NAMES),
+      stage: num,
+      stages: num,
+      reason: text.nullable(),
+      total: num,
+      counts: tally,
+      byStage: z.array(tally.extend({ stage: num, percent: num })).max(10),
+      updatedAt: num,
+      finishedAt: ms,
+      deadlineAt: num,
+    }),
+  }),
 };
 
 const envelope = z.object({

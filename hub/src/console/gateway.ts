@@ -271,6 +271,10 @@ export class ConsoleGateway implements ConsoleHost {
     });
     this.on('alarm', ({ alarm }) => this.fanout('alarms', alarm.device, `alarm:${alarm.id}`, () => encodeUpdate({ t: 'alarm', alarm })));
     this.on('twin', ({ twin }) => this.fanout('twins', twin.device, `twin:${twin.device}`, () => encodeUpdate({ t: 'twin', twin })));
+    // A job's progress replaces the last one (coalesced per job for a slow console); `jobs` is one whole stream.
+    this.on('job', ({ progress }) =>
+      this.fanout('jobs', progress.id, `job:${progress.id}`, () => encodeUpdate({ t: 'job', job: progress })),
+    );
     this.on('session.ended', ({ username, tokenHash, keepTokenHash }) => {
       for (const c of [...this.conns]) {
         if (c.caller.username !== username) continue;

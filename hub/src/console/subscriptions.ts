@@ -4,8 +4,8 @@ import type { ConsoleStream } from '@halyard/firmware-protocol';
 
 /** Streams that carry only the devices a console names; a `sub` without names follows none. */
 const NAMED_ONLY: ReadonlySet<ConsoleStream> = new Set(['telemetry', 'twins']);
-/** Streams about the hub or the whole fleet, where a device list means nothing. */
-const WHOLE: ReadonlySet<ConsoleStream> = new Set(['fleet', 'stats']);
+/** Streams about the hub or the whole fleet, where a device list means nothing (`jobs`: every job's progress). */
+const WHOLE: ReadonlySet<ConsoleStream> = new Set(['fleet', 'stats', 'jobs']);
 
 export type Scope = 'all' | ReadonlySet<string>;
 

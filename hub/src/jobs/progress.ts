@@ -1,26 +1,13 @@
 // A job's progress as the API, MQTT (`halyard/jobs/{id}/status`, retained) and the
-// console show it: its state, the stage it is in, and its devices by state, in all
-// and per stage.
+// console (the `jobs` stream, SPEC.md §10) show it: its state, the stage it is in,
+// and its devices by state, in all and per stage. The shape is the protocol
+// package's (JobProgressInfo).
 
-import type { JobDeviceState, JobRecord, JobState } from '../store/jobs.js';
+import type { JobProgressInfo, JobTally } from '@halyard/firmware-protocol';
+import type { JobRecord } from '../store/jobs.js';
 
-export type Tally = Record<JobDeviceState, number>;
-
-export interface JobProgress {
-  id: string;
-  state: JobState;
-  /** 1-based stage number the job is in, and how many stages it has. */
-  stage: number;
-  stages: number;
-  reason: string | null;
-  total: number;
-  counts: Tally;
-  byStage: (Tally & { stage: number; percent: number })[];
-  updatedAt: number;
-  finishedAt: number | null;
-  /** When the job ends `timed_out` if it has not ended before (ms since the epoch). */
-  deadlineAt: number;
-}
+export type Tally = JobTally;
+export type JobProgress = JobProgressInfo;
 
 export const emptyTally = (): Tally => ({ pending: 0, in_progress: 0, succeeded: 0, failed: 0, skipped: 0, cancelled: 0, timed_out: 0 });
 

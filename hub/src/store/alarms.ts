@@ -61,6 +61,17 @@ export function createAlarmRule(db: Db, a: { rule: AlarmRule; max: number }): Al
   })();
 }
 
+/** Rewrites a rule that exists (AlarmRuleUnknown otherwise: one deleted meanwhile, on any hub, stays deleted). */
+export function replaceAlarmRule(db: Db, rule: AlarmRule): AlarmRule {
+  const n = sql(db, 'UPDATE alarm_rules SET doc = ?, updated_at = ? WHERE id = ?').run(
+    JSON.stringify(rule),
+    rule.updatedAt,
+    rule.id,
+  ).changes;
+  if (n === 0) throw new HubError(HubErrorCode.AlarmRuleUnknown, `no alarm rule "${rule.id}"`);
+  return rule;
+}
+
 export function deleteAlarmRule(db: Db, id: string): AlarmRule {
   const r = getAlarmRule(db, id);
   if (r === undefined) throw new HubError(HubErrorCode.AlarmRuleUnknown, `no alarm rule "${id}"`);

@@ -3,17 +3,18 @@
 // (jobs/scheduler.ts) is the only writer of device rows; everything a restarted or
 // newly elected scheduler needs is here, so a job survives a restart or a failover.
 
+import { JOB_DEVICE_STATE_NAMES, JOB_STATE_NAMES, type JobDeviceStateName, type JobStateName } from '@halyard/firmware-protocol';
 import { HubError, HubErrorCode } from '../errors.js';
 import type { Db } from './db.js';
 import { sql } from './prepared.js';
 
-export const JOB_STATES = ['running', 'paused', 'waiting', 'completed', 'cancelled', 'aborted', 'timed_out'] as const;
-export type JobState = (typeof JOB_STATES)[number];
+export const JOB_STATES = JOB_STATE_NAMES;
+export type JobState = JobStateName;
 export const FINAL_JOB_STATES: ReadonlySet<JobState> = new Set(['completed', 'cancelled', 'aborted', 'timed_out']);
 
 /** `timed_out`: the job's deadline passed before the device finished (docs/jobs.md, Deadline). */
-export const JOB_DEVICE_STATES = ['pending', 'in_progress', 'succeeded', 'failed', 'skipped', 'cancelled', 'timed_out'] as const;
-export type JobDeviceState = (typeof JOB_DEVICE_STATES)[number];
+export const JOB_DEVICE_STATES = JOB_DEVICE_STATE_NAMES;
+export type JobDeviceState = JobDeviceStateName;
 export const FINAL_JOB_DEVICE_STATES: ReadonlySet<JobDeviceState> = new Set(['succeeded', 'failed', 'skipped', 'cancelled', 'timed_out']);
 
 export interface JobRecord {

@@ -112,12 +112,14 @@ export const ops = {
 
   putAlarmRule: ({ db }: OpContext, r: AlarmRule) => alarms.putAlarmRule(db, r),
   createAlarmRule: ({ db }: OpContext, a: { rule: AlarmRule; max: number }) => alarms.createAlarmRule(db, a),
+  replaceAlarmRule: ({ db }: OpContext, r: AlarmRule) => alarms.replaceAlarmRule(db, r),
   deleteAlarmRule: ({ db }: OpContext, a: { id: string }) => alarms.deleteAlarmRule(db, a.id),
   raiseAlarm: ({ db }: OpContext, a: alarms.NewAlarm) => db.transaction(() => alarms.raiseAlarm(db, a))(),
   stepAlarm: ({ db }: OpContext, s: AlarmStep) => db.transaction(() => alarms.stepAlarm(db, s))(),
 
   putWebhook: ({ db }: OpContext, w: webhooks.WebhookRecord) => webhooks.putWebhook(db, w),
   createWebhook: ({ db }: OpContext, a: { webhook: webhooks.WebhookRecord; max: number }) => webhooks.createWebhook(db, a),
+  replaceWebhook: ({ db }: OpContext, w: webhooks.WebhookRecord) => webhooks.replaceWebhook(db, w),
   deleteWebhook: ({ db }: OpContext, a: { id: string }) => webhooks.deleteWebhook(db, a.id),
   enqueueDeliveries: ({ db }: OpContext, a: { deliveries: webhooks.NewDelivery[]; maxPending: number }) =>
     webhooks.enqueueDeliveries(db, a),

@@ -171,6 +171,8 @@ export interface StoreOps {
   putAlarmRule: (args: AlarmRule) => AlarmRule;
   /** A new alarm rule unless `max` exist (QueueFull), counted in the same transaction so that no two hubs or requests pass the cap together. */
   createAlarmRule: (args: { rule: AlarmRule; max: number }) => AlarmRule;
+  /** Rewrites an existing rule; AlarmRuleUnknown when it is gone (a deletion on another hub is not undone). */
+  replaceAlarmRule: (args: AlarmRule) => AlarmRule;
   /** AlarmRuleUnknown. The rule's alarms stay (the evaluator clears those still open). */
   deleteAlarmRule: (args: { id: string }) => AlarmRule;
   /** Raises an alarm unless its (rule, device) has one not cleared: then that one (`created` false). DeviceUnknown. */
@@ -182,6 +184,8 @@ export interface StoreOps {
   putWebhook: (args: WebhookRecord) => WebhookRecord;
   /** A new webhook unless `max` exist (QueueFull), counted in the same transaction as createAlarmRule. */
   createWebhook: (args: { webhook: WebhookRecord; max: number }) => WebhookRecord;
+  /** Rewrites an existing webhook; WebhookUnknown when it is gone. */
+  replaceWebhook: (args: WebhookRecord) => WebhookRecord;
   /** WebhookUnknown. Its deliveries go with it. */
   deleteWebhook: (args: { id: string }) => WebhookRecord;
   /** Queues deliveries due now; those of a webhook holding `maxPending` pending (or deleted) are dropped, counted by webhook. */

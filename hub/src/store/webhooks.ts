@@ -103,6 +103,13 @@ export function createWebhook(db: Db, a: { webhook: WebhookRecord; max: number }
   })();
 }
 
+/** Rewrites a webhook that exists (WebhookUnknown otherwise: one deleted meanwhile, on any hub, stays deleted). */
+export function replaceWebhook(db: Db, w: WebhookRecord): WebhookRecord {
+  const n = sql(db, 'UPDATE webhooks SET doc = ?, updated_at = ? WHERE id = ?').run(JSON.stringify(w), w.updatedAt, w.id).changes;
+  if (n === 0) throw new HubError(HubErrorCode.WebhookUnknown, `no webhook "${w.id}"`);
+  return w;
+}
+
 export function getWebhook(db: Db, id: string): WebhookRecord | undefined {
   const doc = sql(db, 'SELECT doc FROM webhooks WHERE id = ?').pluck().get(id) as string | undefined;
   return doc === undefined ? undefined : (JSON.parse(doc) as WebhookRecord);

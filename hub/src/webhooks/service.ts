@@ -216,7 +216,7 @@ export class WebhookService {
     const cur = await this.get(id);
     if (patch.url !== undefined) this.checkUrl(patch.url);
     const w: WebhookRecord = { ...cur, ...patch, updatedAt: Date.now() };
-    await this.store.op('putWebhook', w);
+    await this.store.op('replaceWebhook', w);
     await this.changed(requester, 'webhook.update', w);
     return publicInfo(w);
   }
@@ -228,7 +228,7 @@ export class WebhookService {
 
   private async rotateSecretNow(requester: Requester, id: string): Promise<{ webhook: WebhookInfo; secret: string }> {
     const w: WebhookRecord = { ...(await this.get(id)), secret: newSecret(), updatedAt: Date.now() };
-    await this.store.op('putWebhook', w);
+    await this.store.op('replaceWebhook', w);
     await this.changed(requester, 'webhook.secret', w);
     return { webhook: publicInfo(w), secret: w.secret };
   }

@@ -11,6 +11,8 @@ import type {
   DeviceInfo,
   EventInfo,
   HubStats,
+  JobDeviceStateName,
+  JobProgressInfo,
   ModelProfile,
   ModelProfileDoc,
   OperatorInfo,
@@ -218,25 +220,20 @@ export const hub = {
 };
 
 /** A device's state in a fleet job (docs/jobs.md). */
-export type JobDeviceState = 'pending' | 'in_progress' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
-export type JobTally = Record<JobDeviceState, number>;
+export type JobDeviceState = JobDeviceStateName;
 
-export interface JobInfo {
-  id: string;
+/** A job as GET /jobs/:id answers: its progress (also live on the console channel's `jobs` stream) and what does not change. */
+export interface JobInfo extends JobProgressInfo {
   name: string;
-  state: 'running' | 'paused' | 'waiting' | 'completed' | 'cancelled' | 'aborted';
-  stage: number;
-  stages: number;
-  reason: string | null;
-  total: number;
-  counts: JobTally;
-  byStage: (JobTally & { stage: number; percent: number })[];
   reasons: { reason: string; n: number }[];
-  spec: { action: { type: string; name?: string; firmware?: string }; selection: Record<string, unknown> };
+  spec: {
+    action: { type: string; name?: string; firmware?: string };
+    selection: Record<string, unknown>;
+    /** ms from creation (absent on jobs made before deadlines). */
+    deadline?: number;
+  };
   createdAt: number;
   createdBy: string;
-  updatedAt: number;
-  finishedAt: number | null;
 }
 
 export interface JobDevice {

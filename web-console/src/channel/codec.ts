@@ -27,6 +27,7 @@ const UPDATE_TYPES: ReadonlySet<string> = new Set([
   'twin',
   'stats',
   'alarm',
+  'job',
   'dropped',
   'reply',
   'error',

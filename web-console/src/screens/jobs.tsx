@@ -1,20 +1,25 @@
 // Fleet jobs (docs/jobs.md): the list, a job's page (progress by stage and state,
 // failure reasons grouped, its devices linking to each device, pause / resume /
-// approve / cancel), and the "new job" form (what, which devices with the fleet
-// table's filters and a live count, rollout controls). Jobs have no live stream on
-// the console channel yet: an open job's page re-reads it every second.
+// approve / cancel, its deadline), and the "new job" form (what, which devices with
+// the fleet table's filters and a live count, rollout controls, a deadline). Progress
+// is live: both pages follow the console channel's `jobs` stream (SPEC.md §10) and
+// read the API only when they open, after a reconnect, after the hub coalesced
+// updates away (`dropped`), and, on a job's page, for its reasons and device rows a
+// second after its counts moved.
 
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { type FirmwareImage, type JobDevice, type JobInfo, jobs as jobsApi } from '../api/endpoints.ts';
 import { Empty } from '../components/empty.tsx';
 import { ErrorText } from '../components/error-text.tsx';
 import { Field } from '../components/field.tsx';
+import { span, timestamp } from '../lib/format.ts';
+import { useDropped, useGeneration, useNow, useUpdates } from '../lib/hooks.ts';
 import { jobSelection } from '../lib/job-selection.ts';
 import { Link, navigate, useLocation } from '../lib/router.tsx';
 import { useTitle } from '../lib/title.ts';
-import { useCan } from '../state/app-context.ts';
+import { useApp, useCan } from '../state/app-context.ts';
 
-const STATES = ['pending', 'in_progress', 'succeeded', 'failed', 'skipped', 'cancelled'] as const;
+const STATES = ['pending', 'in_progress', 'succeeded', 'failed', 'skipped', 'cancelled', 'timed_out'] as const;
 const LABEL: Record<(typeof STATES)[number], string> = {
   pending: 'pending',
   in_progress: 'in progress',
@@ -22,32 +27,74 @@ const LABEL: Record<(typeof STATES)[number], string> = {
   failed: 'failed',
   skipped: 'skipped',
   cancelled: 'cancelled',
+  timed_out: 'timed out',
 };
+
+/** How long after a job's counts moved its page reads the reasons and device rows again, ms (at most once in this time). */
+const DETAILS_AFTER_MS = 1_000;
 
 function what(j: JobInfo): string {
   const a = j.spec.action;
   return a.type === 'update' ? `update to ${a.firmware}` : a.type === 'command' ? `command ${a.name}` : 'desired patch';
 }
 
+const isOpen = (j: JobInfo) => j.state === 'running' || j.state === 'paused' || j.state === 'waiting';
+
+/** "in 6 d 23 h" before the deadline, "passed" after; the time itself in the title. */
+function Deadline({ job }: { job: JobInfo }) {
+  const now = useNow();
+  const left = job.deadlineAt - now;
+  return (
+    <span data-testid="job-deadline" title={timestamp(job.deadlineAt)}>
+      deadline {timestamp(job.deadlineAt)}
+      {isOpen(job) ? (left > 0 ? ` (in ${span(left)})` : ' (passed)') : ''}
+    </span>
+  );
+}
+
+/** Follows the `jobs` stream while mounted; its reconnects and coalescings, for the views to read the API again. */
+function useJobsStream(): { generation: number; dropped: number } {
+  const { channel } = useApp();
+  const generation = useGeneration(channel);
+  const dropped = useDropped(channel, 'jobs');
+  useEffect(() => channel.subscribe('jobs'), [channel]);
+  return { generation, dropped };
+}
+
 export function JobsScreen() {
   useTitle('Jobs');
   const can = useCan('operator');
+  const { channel } = useApp();
+  const { generation, dropped } = useJobsStream();
   const [list, setList] = useState<JobInfo[] | undefined>(undefined);
   const [error, setError] = useState<unknown>(undefined);
+  // A job not in the list (created since it was read) makes the list read again.
+  const [fresh, setFresh] = useState(0);
+  const known = useRef(new Set<string>());
+  useUpdates(channel, 'job', (u) => {
+    if (!known.current.has(u.job.id)) {
+      known.current.add(u.job.id);
+      setFresh((n) => n + 1);
+      return;
+    }
+    setList((l) => l?.map((j) => (j.id === u.job.id ? { ...j, ...u.job } : j)));
+  });
+  // Dependencies: read on opening, after every reconnect, after updates were coalesced away, and for new jobs
   useEffect(() => {
     let live = true;
-    const load = () =>
-      jobsApi.list().then(
-        (r) => live && setList(r.jobs),
-        (err: unknown) => live && setError(err),
-      );
-    void load();
-    const t = setInterval(load, 2_000);
+    jobsApi.list().then(
+      (r) => {
+        if (!live) return;
+        known.current = new Set(r.jobs.map((j) => j.id));
+        setList(r.jobs);
+        setError(undefined);
+      },
+      (err: unknown) => live && setError(err),
+    );
     return () => {
       live = false;
-      clearInterval(t);
     };
-  }, []);
+  }, [generation, dropped, fresh]);
   return (
     <>
       <h1>Jobs</h1>
@@ -74,17 +121,18 @@ export function JobsScreen() {
               <th>Failed</th>
               <th>In progress</th>
               <th>Pending</th>
+              <th>Deadline</th>
               <th>By</th>
             </tr>
           </thead>
           <tbody>
             {list.map((j) => (
-              <tr key={j.id}>
+              <tr key={j.id} data-job={j.id}>
                 <td>
                   <Link href={`/jobs/${j.id}`}>{j.name || j.id}</Link>
                 </td>
                 <td>{what(j)}</td>
-                <td>{j.state}</td>
+                <td>{LABEL_JOB[j.state]}</td>
                 <td>
                   {j.stage}/{j.stages}
                 </td>
@@ -92,6 +140,7 @@ export function JobsScreen() {
                 <td>{j.counts.failed}</td>
                 <td>{j.counts.in_progress}</td>
                 <td>{j.counts.pending}</td>
+                <td>{timestamp(j.deadlineAt)}</td>
                 <td>{j.createdBy}</td>
               </tr>
             ))}
@@ -102,14 +151,39 @@ export function JobsScreen() {
   );
 }
 
+const LABEL_JOB: Record<JobInfo['state'], string> = {
+  running: 'running',
+  paused: 'paused',
+  waiting: 'waiting',
+  completed: 'completed',
+  cancelled: 'cancelled',
+  aborted: 'aborted',
+  timed_out: 'timed out',
+};
+
 export function JobScreen({ id }: { id: string }) {
   useTitle(`Job ${id}`);
   const can = useCan('operator');
+  const { channel } = useApp();
+  const { generation, dropped } = useJobsStream();
   const [job, setJob] = useState<JobInfo | undefined>(undefined);
   const [devices, setDevices] = useState<JobDevice[]>([]);
   const [more, setMore] = useState(false);
   const [error, setError] = useState<unknown>(undefined);
   const [busy, setBusy] = useState(false);
+  // Bumped a second after the counts moved: the reasons and device rows are read again then.
+  const [details, setDetails] = useState(0);
+  const detailsTimer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  useEffect(() => () => clearTimeout(detailsTimer.current), []);
+  useUpdates(channel, 'job', (u) => {
+    if (u.job.id !== id) return;
+    setJob((j) => (j === undefined ? j : { ...j, ...u.job }));
+    detailsTimer.current ??= setTimeout(() => {
+      detailsTimer.current = undefined;
+      setDetails((n) => n + 1);
+    }, DETAILS_AFTER_MS);
+  });
+  // Dependencies: read on opening, after every reconnect, after updates were coalesced away, and after the counts moved
   useEffect(() => {
     let live = true;
     const load = async () => {
@@ -126,12 +200,10 @@ export function JobScreen({ id }: { id: string }) {
       }
     };
     void load();
-    const t = setInterval(load, 1_000);
     return () => {
       live = false;
-      clearInterval(t);
     };
-  }, [id]);
+  }, [id, generation, dropped, details]);
   if (job === undefined) return <ErrorText error={error} />;
   const act = async (verb: 'pause' | 'resume' | 'approve' | 'cancel') => {
     if (verb === 'cancel' && !confirm(`Cancel ${job.name || job.id}? Devices not started are skipped.`)) return;
@@ -145,15 +217,18 @@ export function JobScreen({ id }: { id: string }) {
       setBusy(false);
     }
   };
-  const open = job.state === 'running' || job.state === 'paused' || job.state === 'waiting';
+  const open = isOpen(job);
   return (
     <>
       <h1>
         {job.name || job.id} <span class="muted">{what(job)}</span>
       </h1>
       <p data-testid="job-state">
-        <strong>{job.state}</strong>, stage {job.stage} of {job.stages}, {job.total} devices
+        <strong>{LABEL_JOB[job.state]}</strong>, stage {job.stage} of {job.stages}, {job.total} devices
         {job.reason ? ` — ${job.reason}` : ''}
+      </p>
+      <p>
+        <Deadline job={job} />
       </p>
       {can && open ? (
         <p class="row">
@@ -198,10 +273,12 @@ export function JobScreen({ id }: { id: string }) {
               ))}
             </tr>
           ))}
-          <tr>
+          <tr data-testid="job-counts">
             <th>All</th>
             {STATES.map((st) => (
-              <th key={st}>{job.counts[st]}</th>
+              <th key={st} data-state={st}>
+                {job.counts[st]}
+              </th>
             ))}
           </tr>
         </tbody>
@@ -283,6 +360,7 @@ export function NewJobScreen() {
   const [approveLast, setApproveLast] = useState(false);
   const [success, setSuccess] = useState('90');
   const [failure, setFailure] = useState('');
+  const [deadline, setDeadline] = useState('');
   const [preview, setPreview] = useState<{ count: number; online: number } | undefined>(undefined);
   const [error, setError] = useState<unknown>(undefined);
   const [busy, setBusy] = useState(false);
@@ -294,7 +372,8 @@ export function NewJobScreen() {
   }, []);
 
   const json = (text: string): unknown => (text.trim() === '' ? undefined : JSON.parse(text));
-  const spec = (): unknown => {
+  /** The job as the form says; the preview leaves the deadline out (a half-typed one would fail it, and it changes no count). */
+  const spec = (withDeadline = true): unknown => {
     const percents = stages
       .split(',')
       .map((s) => Number(s.trim()))
@@ -320,15 +399,15 @@ export function NewJobScreen() {
         successThreshold: Number(success) / 100,
         failureThreshold: failure ? { ratio: Number(failure) / 100, action: 'pause' } : null,
       },
+      ...(withDeadline && deadline.trim() ? { deadline: deadline.trim() } : {}),
     };
   };
   // The live count of devices the selection takes in now.
-  // biome-ignore lint/correctness/useExhaustiveDependencies: the spec is rebuilt from these fields
   useEffect(() => {
     const t = setTimeout(() => {
       let s: unknown;
       try {
-        s = spec();
+        s = spec(false);
       } catch {
         return;
       }
@@ -430,6 +509,12 @@ export function NewJobScreen() {
           </Field>
           <Field label="Pause when failed > (%)" hint="empty: never">
             {(a) => <input {...a} type="number" min="0" max="100" value={failure} onInput={(e) => setFailure(e.currentTarget.value)} />}
+          </Field>
+          <Field
+            label="Deadline"
+            hint="how long the job may run, e.g. 12h or 7d; then devices not finished end timed out. Empty: the hub's default (7 d unless --job-deadline says otherwise)"
+          >
+            {(a) => <input {...a} value={deadline} placeholder="7d" onInput={(e) => setDeadline(e.currentTarget.value)} />}
           </Field>
         </fieldset>
         <ErrorText error={error} />

@@ -46,6 +46,16 @@ export async function createAlarmRule(db: Queryable, a: { rule: AlarmRule; max: 
   return putAlarmRule(db, a.rule);
 }
 
+export async function replaceAlarmRule(db: Queryable, rule: AlarmRule): Promise<AlarmRule> {
+  const r = await db.query('UPDATE alarm_rules SET doc = $1, updated_at = $2 WHERE id = $3', [
+    JSON.stringify(rule),
+    rule.updatedAt,
+    rule.id,
+  ]);
+  if (r.rowCount === 0) throw new HubError(HubErrorCode.AlarmRuleUnknown, `no alarm rule "${rule.id}"`);
+  return rule;
+}
+
 export async function deleteAlarmRule(db: Queryable, id: string): Promise<AlarmRule> {
   const r = (await db.query<{ doc: AlarmRule }>('DELETE FROM alarm_rules WHERE id = $1 RETURNING doc', [id])).rows[0];
   if (r === undefined) throw new HubError(HubErrorCode.AlarmRuleUnknown, `no alarm rule "${id}"`);

@@ -64,12 +64,14 @@ export const pgOps: PgOps = {
 
   putAlarmRule: (c, r) => alarms.putAlarmRule(c, r),
   createAlarmRule: (c, a) => alarms.createAlarmRule(c, a),
+  replaceAlarmRule: (c, r) => alarms.replaceAlarmRule(c, r),
   deleteAlarmRule: (c, a) => alarms.deleteAlarmRule(c, a.id),
   raiseAlarm: (c, a) => alarms.raiseAlarm(c, a),
   stepAlarm: (c, s) => alarms.stepAlarm(c, s),
 
   putWebhook: (c, w) => webhooks.putWebhook(c, w),
   createWebhook: (c, a) => webhooks.createWebhook(c, a),
+  replaceWebhook: (c, w) => webhooks.replaceWebhook(c, w),
   deleteWebhook: (c, a) => webhooks.deleteWebhook(c, a.id),
   enqueueDeliveries: (c, a) => webhooks.enqueueDeliveries(c, a),
   recordAttempt: (c, a) => webhooks.recordAttempt(c, a),

@@ -35,6 +35,12 @@ export async function createWebhook(db: Queryable, a: { webhook: WebhookRecord; 
   return putWebhook(db, a.webhook);
 }
 
+export async function replaceWebhook(db: Queryable, w: WebhookRecord): Promise<WebhookRecord> {
+  const r = await db.query('UPDATE webhooks SET doc = $1, updated_at = $2 WHERE id = $3', [JSON.stringify(w), w.updatedAt, w.id]);
+  if (r.rowCount === 0) throw new HubError(HubErrorCode.WebhookUnknown, `no webhook "${w.id}"`);
+  return w;
+}
+
 export async function getWebhook(db: Queryable, id: string): Promise<WebhookRecord | undefined> {
   return (await db.query<{ doc: WebhookRecord }>('SELECT doc FROM webhooks WHERE id = $1', [id])).rows[0]?.doc;
 }

@@ -21,7 +21,7 @@ const EVENT_LABEL: Record<EventName, string> = {
   'device.offline': 'Device offline',
   'command.failed': 'Command failed, rejected, timed out or expired',
   'update.finished': 'Firmware update ended (succeeded, failed, rolled back, ...)',
-  'job.finished': 'Fleet job ended (completed, cancelled, aborted)',
+  'job.finished': 'Fleet job ended (completed, cancelled, aborted, timed out)',
 };
 
 export function Webhooks() {
