@@ -49,7 +49,7 @@ try {
   redisServer = await startRedis();
 } catch (err) {
   await server?.stop();
-  console.log(`PostgreSQL or Redis not available (${(err as Error).message}): scenario skipped`);
+  console.log(`mqtt-sessions: skipped, PostgreSQL or Redis not found (${(err as Error).message})`);
   process.exit(0);
 }
 
@@ -192,7 +192,10 @@ try {
     const results: Partial<Record<Kind, Awaited<ReturnType<typeof run>>>> = {};
     for (const kind of ['memory', 'sqlite', 'postgres', 'redis'] as const) results[kind] = await run(kind, c.sessions, bound);
     const { memory, sqlite, postgres, redis } = results as Record<Kind, Awaited<ReturnType<typeof run>>>;
-    const extra = (r: typeof memory) => ({ cpuUsPerMsg: Number(r.cpuUsPerMsg.toFixed(2)), serverUsPerMsg: Number(r.pgUsPerMsg.toFixed(2)) });
+    const extra = (r: typeof memory) => ({
+      cpuUsPerMsg: Number(r.cpuUsPerMsg.toFixed(2)),
+      serverUsPerMsg: Number(r.pgUsPerMsg.toFixed(2)),
+    });
     rows.push(
       {
         scenario: 'mqtt-sessions',
