@@ -2,8 +2,9 @@
 // hubs on one PostgreSQL and one Redis. An integrator on node A sees, exactly once,
 // what the hub publishes for a device on node B; retained state from B is there for
 // a new subscriber on A; a command an integrator publishes on A for B's device is
-// carried out once; a persistent session waiting on A gets B's messages; and after
-// Redis restarts, messages flow between the nodes again.
+// carried out once; a persistent session waiting on A gets B's messages, and moves
+// to B with its client; a clean session on B ends it; and after Redis restarts,
+// messages flow between the nodes again.
 
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -146,6 +147,18 @@ describe('MQTT in a cluster: two hubs on one PostgreSQL and one Redis', () => {
       undefined,
     );
     await now.close();
+  });
+
+  it('a clean-session client on node B ends the session its client id left on node A ([MQTT-3.1.2-6])', async () => {
+    const first = await TestMqtt.connect(a.mqtt, { ...LOGIN, clientId: 'restart-clean', clean: false });
+    await first.subscribeQos(1, 'halyard/devices/pump/telemetry');
+    await first.close();
+    const clean = await TestMqtt.connect(b.mqtt, { ...LOGIN, clientId: 'restart-clean', clean: true });
+    assert.equal(clean.sessionPresent, false);
+    await clean.close();
+    const later = await TestMqtt.connect(a.mqtt, { ...LOGIN, clientId: 'restart-clean', clean: false });
+    assert.equal(later.sessionPresent, false, 'the old session is gone on every node');
+    await later.close();
   });
 
   it('after Redis restarts, node B publishes its retained state again and messages flow again', async () => {
