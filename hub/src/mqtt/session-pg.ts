@@ -337,7 +337,8 @@ export class PgSessionDb implements SessionJournal {
     }
   }
 
-  private forgetLocal(clientId: string): void {
+  /** Forgets what this node meant to write for a session it no longer holds. */
+  forgetLocal(clientId: string): void {
     this.pending.forget(clientId);
     this.pending.ended.delete(clientId);
     this.onDisk.delete(clientId);
