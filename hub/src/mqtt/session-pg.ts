@@ -325,10 +325,14 @@ export class PgSessionDb implements SessionJournal {
       }
       return true;
     } catch (err) {
-      this.failed(err);
       // A statement the database refused (not a lost connection, not a deadlock with
       // another node adopting) would fail again: dropped, and said so.
-      if (retryable(err)) this.pending = batch.restoreUnder(this.pending);
+      if (retryable(err)) {
+        this.failed(err);
+        this.pending = batch.restoreUnder(this.pending);
+      } else {
+        this.failed(new Error(`a batch of session changes the database refused was dropped: ${(err as Error).message}`, { cause: err }));
+      }
       this.quietUntil = Date.now() + RETRY_AFTER_FAILURE_MS;
       if (!this.pending.empty) this.schedule();
       return false;
