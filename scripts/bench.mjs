@@ -16,7 +16,7 @@ const SCENARIOS = {
   mqtt: { file: 'bench/src/mqtt.bench.ts', what: 'ingest with 1 and 10 MQTT subscribers vs Mosquitto relaying' },
   'mqtt-sessions': {
     file: 'bench/src/mqtt-sessions.bench.ts',
-    what: 'messages to offline persistent sessions: SQLite file vs PostgreSQL journal vs memory (skipped without PostgreSQL)',
+    what: 'messages to offline persistent sessions: SQLite file, PostgreSQL, Redis journals vs memory (skipped without PostgreSQL/Redis)',
   },
   connections: { file: 'bench/src/connections.bench.ts', what: 'idle connections: RSS per connection, connect rate, liveness' },
   commands: { file: 'bench/src/commands.bench.ts', what: 'command round trip through the HTTP API at a fixed rate' },

@@ -2,18 +2,25 @@
 // they survive their process. Messages published to N offline sessions go through
 // the hub's own queue (OfflineQueues: bound, oldest dropped first) into its journal,
 // in bursts of 200 per event-loop turn as the hub's commits publish them, as fast as
-// the process takes them. Three journals in one run: none (memory only, the
+// the process takes them. Journals in one run: none (memory only, the
 // baseline), a SQLite file (a single hub, and what each cluster node had before
 // sessions were shared), PostgreSQL (a cluster now: fsync on, batched every 50 ms).
+// And, for the choice of shared storage, a simple Redis journal: the same changes
+// as one pipelined HSET/HDEL each every 50 ms, with AOF (appendfsync everysec, which
+// may lose a second on a crash of Redis), no fencing and no adoption: what the
+// simplest Redis journal would cost (not one the hub has), the hub process paying
+// one command per change.
 // Reported: messages queued per second (publications x sessions), and CPU per
-// million queued messages of this process and of the PostgreSQL server. The
-// broker's fan-out in front of the queue is the same for all three and not in it.
+// queued message of this process and of the PostgreSQL or Redis server. The
+// broker's fan-out in front of the queue is the same for all and not in it.
 
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createPostgresPool, migratePostgres, OfflineQueues, PgSessionDb, SessionDb } from '@halyard/hub';
 import { startPostgres, type TestPostgres } from '@halyard/hub/test/postgres';
+import { startRedis, type TestRedis } from '@halyard/hub/test/redis';
+import { Redis } from 'ioredis';
 import { type BenchRow, parseBenchArgs, report, size } from '../../scripts/bench-lib.js';
 import { procUsage } from './lib.js';
 
@@ -25,7 +32,7 @@ const BURST = 200;
 /** A telemetry message as the hub publishes it (SenML JSON, one record). */
 const PAYLOAD = Buffer.from(JSON.stringify([{ bn: 'urn:dev:pump-0042:', bt: 1_760_000_000.123, n: 'flow', u: 'l/min', v: 12.5 }]));
 
-type Kind = 'memory' | 'sqlite' | 'postgres';
+type Kind = 'memory' | 'sqlite' | 'postgres' | 'redis';
 
 interface Journal {
   opened(clientId: string): void;
@@ -36,11 +43,68 @@ interface Journal {
 }
 
 let server: TestPostgres | undefined;
+let redisServer: TestRedis | undefined;
 try {
   server = await startPostgres({ fsync: true });
+  redisServer = await startRedis();
 } catch (err) {
-  console.log(`PostgreSQL not available (${(err as Error).message}): scenario skipped`);
+  await server?.stop();
+  console.log(`mqtt-sessions: skipped, PostgreSQL or Redis not found (${(err as Error).message})`);
   process.exit(0);
+}
+
+/** The simplest Redis journal (see the top): a hash per session, changes pipelined every 50 ms. */
+class RedisJournal implements Journal {
+  private pending = new Map<string, Buffer | null>();
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> = Promise.resolve();
+  constructor(private readonly redis: Redis) {}
+  opened(clientId: string): void {
+    this.redis.hset(`s:${clientId}`, 'left', '').catch(() => {});
+  }
+  put(clientId: string, seq: number, p: never): void {
+    const q = p as { topic: string; payload: Buffer; brokerId: string; brokerCounter: number; messageId: number | undefined };
+    const head = Buffer.from(JSON.stringify([q.topic, q.brokerId, q.brokerCounter, q.messageId ?? null]));
+    this.pending.set(`${clientId}\u0000${seq}`, Buffer.concat([head, Buffer.from([0]), q.payload]));
+    this.schedule();
+  }
+  delete(clientId: string, seq: number): void {
+    this.pending.set(`${clientId}\u0000${seq}`, null);
+    this.schedule();
+  }
+  flush(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const batch = this.pending;
+    this.pending = new Map();
+    this.running = this.running.then(async () => {
+      if (batch.size === 0) return;
+      const pipe = this.redis.pipeline();
+      for (const [key, v] of batch) {
+        const [clientId, seq] = key.split('\u0000') as [string, string];
+        if (v === null) pipe.hdel(`m:${clientId}`, seq);
+        else pipe.hset(`m:${clientId}`, seq, v);
+      }
+      await pipe.exec();
+    });
+    return this.running;
+  }
+  async close(): Promise<void> {
+    await this.flush();
+  }
+  private schedule(): void {
+    if (this.timer !== undefined) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.flush().catch(() => {});
+    }, 50);
+  }
+}
+
+/** CPU seconds of the Redis server (its pid from INFO). */
+async function redisCpu(redis: Redis): Promise<number> {
+  const pid = Number(/process_id:(\d+)/.exec(await redis.info('server'))?.[1]);
+  return Number.isFinite(pid) ? procUsage(pid).cpuSeconds : 0;
 }
 
 function serverCpu(): number {
@@ -67,12 +131,20 @@ async function run(kind: Kind, sessions: number, bound: number): Promise<{ rate:
   const db = kind === 'postgres' && server !== undefined ? await server.newDatabase() : undefined;
   const pool = db === undefined ? undefined : createPostgresPool(db.url, { max: 3 });
   if (pool !== undefined) await migratePostgres(pool);
+  const redis = kind === 'redis' && redisServer !== undefined ? new Redis(redisServer.url) : undefined;
+  if (redis !== undefined) {
+    await redis.flushall();
+    await redis.config('SET', 'appendonly', 'yes');
+    await redis.config('SET', 'appendfsync', 'everysec');
+  }
   const journal: Journal | undefined =
     kind === 'sqlite'
       ? (new SessionDb(dir) as unknown as Journal)
       : pool !== undefined
         ? (new PgSessionDb(pool, 'bench-node') as unknown as Journal)
-        : undefined;
+        : redis !== undefined
+          ? new RedisJournal(redis)
+          : undefined;
   if (journal instanceof PgSessionDb) await journal.load();
   const ids = Array.from({ length: sessions }, (_, i) => `bench:s${i}`);
   for (const id of ids) journal?.opened(id);
@@ -80,7 +152,7 @@ async function run(kind: Kind, sessions: number, bound: number): Promise<{ rate:
   const queues = new OfflineQueues({ messages: bound, bytes: 64 * 1024 * 1024 }, journal as never, () => {});
   const publications = Math.ceil(QUEUED / sessions);
   const cpu0 = process.cpuUsage();
-  const pg0 = serverCpu();
+  const pg0 = redis === undefined ? serverCpu() : await redisCpu(redis);
   const t0 = performance.now();
   for (let i = 0; i < publications; i++) {
     const packet = {
@@ -98,8 +170,9 @@ async function run(kind: Kind, sessions: number, bound: number): Promise<{ rate:
   await journal?.flush();
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
-  const pgSeconds = serverCpu() - pg0;
+  const pgSeconds = (redis === undefined ? serverCpu() : await redisCpu(redis)) - pg0;
   await journal?.close();
+  await redis?.quit();
   await pool?.end();
   await db?.drop();
   rmSync(dir, { recursive: true, force: true });
@@ -117,9 +190,12 @@ try {
   for (const c of cases) {
     const bound = c.full ? Math.ceil(QUEUED / c.sessions / 4) : QUEUED;
     const results: Partial<Record<Kind, Awaited<ReturnType<typeof run>>>> = {};
-    for (const kind of ['memory', 'sqlite', 'postgres'] as const) results[kind] = await run(kind, c.sessions, bound);
-    const { memory, sqlite, postgres } = results as Record<Kind, Awaited<ReturnType<typeof run>>>;
-    const extra = (r: typeof memory) => ({ cpuUsPerMsg: Number(r.cpuUsPerMsg.toFixed(2)), pgUsPerMsg: Number(r.pgUsPerMsg.toFixed(2)) });
+    for (const kind of ['memory', 'sqlite', 'postgres', 'redis'] as const) results[kind] = await run(kind, c.sessions, bound);
+    const { memory, sqlite, postgres, redis } = results as Record<Kind, Awaited<ReturnType<typeof run>>>;
+    const extra = (r: typeof memory) => ({
+      cpuUsPerMsg: Number(r.cpuUsPerMsg.toFixed(2)),
+      serverUsPerMsg: Number(r.pgUsPerMsg.toFixed(2)),
+    });
     rows.push(
       {
         scenario: 'mqtt-sessions',
@@ -141,6 +217,15 @@ try {
       },
       {
         scenario: 'mqtt-sessions',
+        case: `${c.label}: Redis, a simple pipelined journal (AOF everysec, no fencing)`,
+        value: redis.rate,
+        unit: 'queued msg/s',
+        baseline: 'PostgreSQL',
+        baselineValue: postgres.rate,
+        extra: extra(redis),
+      },
+      {
+        scenario: 'mqtt-sessions',
         case: `${c.label}: CPU µs per queued msg, hub + PostgreSQL server`,
         value: postgres.cpuUsPerMsg + postgres.pgUsPerMsg,
         unit: 'µs',
@@ -151,5 +236,6 @@ try {
   }
 } finally {
   await server?.stop();
+  await redisServer?.stop();
 }
 report(rows, args);

@@ -35,6 +35,8 @@ describe('npm run bench', () => {
       // The cluster scenario needs PostgreSQL and Redis.
       const clusterSkipped = /cluster: skipped/.test(run.stdout);
       if (clusterSkipped) console.log('# cluster scenario skipped: PostgreSQL or Redis not found');
+      const sessionsSkipped = /mqtt-sessions: skipped/.test(run.stdout);
+      if (sessionsSkipped) console.log('# mqtt-sessions scenario skipped: PostgreSQL or Redis not found');
       assert.deepStrictEqual(
         [...new Set(rows.map((r) => r.scenario))],
         [
@@ -42,6 +44,7 @@ describe('npm run bench', () => {
           'ingest',
           'alarms',
           'mqtt',
+          ...(sessionsSkipped ? [] : ['mqtt-sessions']),
           'connections',
           'commands',
           'storm',

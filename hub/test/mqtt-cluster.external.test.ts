@@ -2,8 +2,10 @@
 // hubs on one PostgreSQL and one Redis. An integrator on node A sees, exactly once,
 // what the hub publishes for a device on node B; retained state from B is there for
 // a new subscriber on A; a command an integrator publishes on A for B's device is
-// carried out once; a persistent session waiting on A gets B's messages; and after
-// Redis restarts, messages flow between the nodes again.
+// carried out once; a persistent session waiting on A gets B's messages, and moves
+// to B with its client; a clean session on B ends it; a node whose heartbeat lapsed
+// lets go of what another adopted; and after Redis restarts, messages flow between
+// the nodes again.
 
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -11,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { MessageType } from '@halyard/firmware-protocol';
+import pgDriver from 'pg';
 import type { Hub } from '../src/hub.js';
 import { startClusterNode } from './helpers/cluster-node.js';
 import { TestDevice } from './helpers/device.js';
@@ -146,6 +149,48 @@ describe('MQTT in a cluster: two hubs on one PostgreSQL and one Redis', () => {
       undefined,
     );
     await now.close();
+  });
+
+  it('a clean-session client on node B ends the session its client id left on node A ([MQTT-3.1.2-6])', async () => {
+    const first = await TestMqtt.connect(a.mqtt, { ...LOGIN, clientId: 'restart-clean', clean: false });
+    await first.subscribeQos(1, 'halyard/devices/pump/telemetry');
+    await first.close();
+    const clean = await TestMqtt.connect(b.mqtt, { ...LOGIN, clientId: 'restart-clean', clean: true });
+    assert.equal(clean.sessionPresent, false);
+    await clean.close();
+    const later = await TestMqtt.connect(a.mqtt, { ...LOGIN, clientId: 'restart-clean', clean: false });
+    assert.equal(later.sessionPresent, false, 'the old session is gone on every node');
+    await later.close();
+  });
+
+  it('a node cut off longer than its heartbeat lets go of the sessions another node adopted, and its client finds them there', async () => {
+    const pool = new pgDriver.Client({ connectionString: db.url });
+    await pool.connect();
+    try {
+      const holder = async () =>
+        (await pool.query<{ holder: string }>("SELECT holder FROM mqtt_sessions WHERE client_id = 'erp:stray'")).rows[0]?.holder;
+      const first = await TestMqtt.connect(a.mqtt, { ...LOGIN, clientId: 'stray', clean: false });
+      await first.subscribeQos(1, 'halyard/devices/pump/telemetry');
+      await first.close();
+      await eventually(async () => (await holder()) === 'node-a', 'node A holding it');
+      // Node A's heartbeat made to lapse (as if it had been cut off) until node B adopts.
+      await eventually(async () => {
+        await pool.query(`UPDATE mqtt_session_nodes SET alive_until = now() - interval '1 second' WHERE node = 'node-a'`);
+        return (await holder()) === 'node-b';
+      }, 'node B adopting it');
+      await eventually(
+        () => a.logs.some((l) => String(l.msg).startsWith('mqtt: this node could not beat its heartbeat')),
+        'node A letting go',
+      );
+      await device.waitAck(device.telemetry([{ n: 'flow', v: 40 }]));
+      const back = await TestMqtt.connect(a.mqtt, { ...LOGIN, clientId: 'stray', clean: false });
+      assert.equal(back.sessionPresent, true, 'node A brought it back from node B');
+      await back.until(() => values(back, 'halyard/devices/pump/telemetry').includes(40), 'what node B queued');
+      assert.deepEqual(values(back, 'halyard/devices/pump/telemetry'), [40]);
+      await back.close();
+    } finally {
+      await pool.end();
+    }
   });
 
   it('after Redis restarts, node B publishes its retained state again and messages flow again', async () => {

@@ -489,9 +489,16 @@ export class Broker {
       subscriptions: new Set(),
       revoked: false,
     });
-    // In a cluster a returning client's session may be held by another node, or by none (its node died): it comes here first.
-    if (this.shared !== undefined && !client.clean && client.id && !this.store.hasSession(client.id)) {
-      await this.shared.bringHere(client.id);
+    // In a cluster a returning client's session may be held by another node, or by none (its node died): it
+    // comes here first. So does it for a clean session, which then ends it, as MQTT requires ([MQTT-3.1.2-6]).
+    if (this.shared !== undefined && client.id && !this.store.hasSession(client.id)) {
+      if (!client.clean) await this.shared.bringHere(client.id);
+      else {
+        await this.shared.bringHere(client.id).catch((err: unknown) => {
+          // PostgreSQL away: a clean session needs nothing from it; the old session ends with its expiry.
+          this.ctx.log.warn({ err, client: client.id }, 'mqtt: could not end the old session of a clean-session client');
+        });
+      }
     }
     return null;
   }

@@ -161,6 +161,7 @@ export class ClusterSessions {
     for (const clientId of lost) {
       await this.host.release(clientId);
       await this.host.store.letGo(clientId);
+      this.db.forgetLocal(clientId);
     }
     if (lost.length > 0) {
       this.log.warn(

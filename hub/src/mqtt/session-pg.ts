@@ -28,6 +28,10 @@ export const HEARTBEAT_MS = 1_000;
  * missed heartbeats: a node busy for a moment keeps its sessions.
  */
 export const NODE_TTL_MS = 5_000;
+/** ms after a failed write (PostgreSQL away) before the next try. */
+const RETRY_AFTER_FAILURE_MS = 1_000;
+/** Queued-message changes one transaction writes at most (the rest go in the next, at once). */
+const MAX_MESSAGES_PER_WRITE = 10_000;
 /** Sessions one look adopts at most (the next look, a heartbeat later, takes more). */
 const ADOPT_BATCH = 500;
 
@@ -72,19 +76,40 @@ class Pending {
     this.messages.delete(clientId);
   }
 
-  /** Puts back what a failed write held, under what came since (newer wins). */
+  /** Moves the messages beyond the first `max` to a Pending of their own (written next). */
+  splitMessages(max: number): Pending {
+    const rest = new Pending();
+    let n = 0;
+    for (const [c, m] of this.messages) {
+      if (n + m.size <= max) {
+        n += m.size;
+        continue;
+      }
+      const keep = new Map<number, QueuedPacket | null>();
+      const move = new Map<number, QueuedPacket | null>();
+      for (const [seq, p] of m) (n++ < max ? keep : move).set(seq, p);
+      if (keep.size > 0) this.messages.set(c, keep);
+      else this.messages.delete(c);
+      rest.messages.set(c, move);
+    }
+    return rest;
+  }
+
+  /** Puts back what a failed write held, under what came since (newer wins; nothing of a session ended since). */
   restoreUnder(newer: Pending): Pending {
+    const endedSince = new Set(newer.ended);
     for (const c of this.ended) {
       // Ended again since, or begun again: the end still goes first.
       newer.ended.add(c);
     }
-    for (const [c, v] of this.sessions) if (!newer.sessions.has(c) && !newer.ended.has(c)) newer.sessions.set(c, v);
-    for (const [c, v] of this.dropped) if (!newer.dropped.has(c)) newer.dropped.set(c, v);
+    for (const [c, v] of this.sessions) if (!newer.sessions.has(c) && !endedSince.has(c)) newer.sessions.set(c, v);
+    for (const [c, v] of this.dropped) if (!newer.dropped.has(c) && !endedSince.has(c)) newer.dropped.set(c, v);
     for (const [field, older] of [
       ['subs', this.subs],
       ['messages', this.messages],
     ] as const) {
       for (const [c, m] of older) {
+        if (endedSince.has(c)) continue;
         const target = newer[field] as Map<string, Map<unknown, unknown>>;
         let n = target.get(c);
         if (n === undefined) {
@@ -107,6 +132,8 @@ export class PgSessionDb implements SessionJournal {
   private timer: NodeJS.Timeout | undefined;
   /** When the scheduled write runs (Date.now() ms). */
   private due = 0;
+  /** After a failed write, no other before this (Date.now() ms). */
+  private quietUntil = 0;
   private running: Promise<void> = Promise.resolve();
   private closed = false;
 
@@ -265,7 +292,10 @@ export class PgSessionDb implements SessionJournal {
   flush(): Promise<void> {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
-    this.running = this.running.then(() => this.write());
+    this.running = this.running.then(async () => {
+      // A backlog goes in parts; a part that failed stops it (tried again later).
+      while (!this.pending.empty && (await this.write()));
+    });
     return this.running;
   }
 
@@ -277,10 +307,13 @@ export class PgSessionDb implements SessionJournal {
     await this.query('UPDATE mqtt_session_nodes SET alive_until = now() WHERE node = $1', [this.node]).catch(this.failed);
   }
 
-  private async write(): Promise<void> {
-    if (this.pending.empty) return;
+  /** Writes one part of what is pending; false when it failed. */
+  private async write(): Promise<boolean> {
+    if (this.pending.empty) return true;
     const batch = this.pending;
-    this.pending = new Pending();
+    // A backlog (PostgreSQL slower than the publishing, or back after an outage) goes
+    // in parts: one huge statement would hold the event loop while it is built.
+    this.pending = batch.splitMessages(MAX_MESSAGES_PER_WRITE);
     this.writing = batch;
     try {
       await transaction(this.pool, 'write mqtt sessions', (c) => writeBatch(c, this.node, batch));
@@ -290,20 +323,26 @@ export class PgSessionDb implements SessionJournal {
           else if (!this.pending.ended.has(clientId)) this.diskSet(clientId).add(seq);
         }
       }
+      return true;
     } catch (err) {
-      this.failed(err);
       // A statement the database refused (not a lost connection, not a deadlock with
       // another node adopting) would fail again: dropped, and said so.
       if (retryable(err)) {
+        this.failed(err);
         this.pending = batch.restoreUnder(this.pending);
-        this.schedule();
+      } else {
+        this.failed(new Error(`a batch of session changes the database refused was dropped: ${(err as Error).message}`, { cause: err }));
       }
+      this.quietUntil = Date.now() + RETRY_AFTER_FAILURE_MS;
+      if (!this.pending.empty) this.schedule();
+      return false;
     } finally {
       this.writing = undefined;
     }
   }
 
-  private forgetLocal(clientId: string): void {
+  /** Forgets what this node meant to write for a session it no longer holds. */
+  forgetLocal(clientId: string): void {
     this.pending.forget(clientId);
     this.pending.ended.delete(clientId);
     this.onDisk.delete(clientId);
@@ -367,8 +406,9 @@ export class PgSessionDb implements SessionJournal {
   }
 
   /** Writes pending changes after `ms` (sooner if asked sooner since). */
-  private schedule(ms = FLUSH_MS): void {
+  private schedule(wanted = FLUSH_MS): void {
     if (this.closed) return;
+    const ms = Math.max(wanted, this.quietUntil - Date.now());
     if (this.timer !== undefined) {
       if (ms >= this.due - Date.now()) return;
       clearTimeout(this.timer);

@@ -1,7 +1,8 @@
 // The embedded broker's session state: aedes's in-memory persistence, with the
 // outgoing QoS 1 queues of persistent sessions bounded (offline-queue.ts) and,
-// with a SessionDb, kept on disk together with their subscriptions so that they
-// survive a restart; and with the receive side of QoS 2 bounded. aedes keeps every QoS 2 PUBLISH until its PUBREL
+// with a journal (session-journal.ts: a SQLite file on a single hub, PostgreSQL in
+// a cluster), kept together with their subscriptions so that they survive a
+// restart, or in a cluster the node that held them; and with the receive side of QoS 2 bounded. aedes keeps every QoS 2 PUBLISH until its PUBREL
 // arrives, payload included, per client id and past the connection for clean=false
 // sessions; a client that never sends PUBREL could make the hub hold gigabytes.
 // Here a request is carried out when it arrives (authorizePublish), so what stays
