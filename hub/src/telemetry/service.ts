@@ -24,6 +24,8 @@ export class TelemetryService {
   readonly tail = new TelemetryTail();
   /** Distinct series per device (SPEC.md §9). */
   readonly seriesLimit: SeriesLimit;
+  /** The highest generation the store has reported compacted. */
+  private compactedThrough = Number.NEGATIVE_INFINITY;
 
   private constructor(
     private readonly store: TelemetryStore,
@@ -52,10 +54,16 @@ export class TelemetryService {
 
   /** A committed batch's records for one device, appended to log generation `gen`. */
   committed(gen: number, device: number, records: readonly ResolvedRecord[]): void {
+    // A generation the store has already compacted is read from the store: nothing
+    // to keep. On PostgreSQL every batch is that (gen 0, compacted as it commits),
+    // and keeping its points until the next 'compacted' event was a map per device
+    // and an array per series per batch for the garbage collector (README.md, PostgreSQL).
+    if (gen <= this.compactedThrough) return;
     for (const rec of records) recordPoints(rec, (name, value) => this.tail.add(gen, device, name, rec.unit ?? null, rec.time, value));
   }
 
   compacted(gen: number): void {
+    if (gen > this.compactedThrough) this.compactedThrough = gen;
     this.tail.dropThrough(gen);
   }
 

@@ -1,7 +1,8 @@
 // The one-statement way for telemetry (telemetry-statement.ts) against a real
 // server: every value type read back as sent (array literals built by hand),
 // duplicates and deleted devices counted as ingest.ts counts them, and the batches
-// it must leave to the general way left alone, with nothing sent.
+// it must leave to the general way left alone, with nothing sent; and the binary
+// arrays its number columns are sent as, read back by the server exactly.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -11,7 +12,7 @@ import type { PgFrame } from './ingest.js';
 import { createPool, type Pool } from './pool.js';
 import { PostgresStore } from './postgres-store.js';
 import { SeriesCache } from './series-cache.js';
-import { applyTelemetryStatement } from './telemetry-statement.js';
+import { applyTelemetryStatement, BinaryArray } from './telemetry-statement.js';
 
 const T0 = Math.floor(Date.now() / 60_000) * 60_000;
 
@@ -167,6 +168,29 @@ describe('PostgreSQL store: telemetry in one statement', () => {
       { device: b, ts: T0 + 20, v: -7, others: 0 },
       { device: b, ts: T0 + 21, v: 1e-9, others: 0 },
     ]);
+  });
+
+  it('binary array parameters: the server reads back every int8 and float8 exactly, nulls, growth and an empty array', async () => {
+    const ints = [0, 1, -1, 2 ** 31, -(2 ** 31) - 1, 2 ** 32, 2 ** 32 + 1, -(2 ** 32), 2 ** 53 - 1, -(2 ** 53 - 1), T0];
+    const floats = [0, -0, 1.5e300, 5e-324, -273.15, 0.1 + 0.2, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY];
+    // Capacity 1: every push past the first grows the buffer.
+    const i8 = new BinaryArray(20, 1);
+    for (const n of ints) i8.int8(n);
+    const f8 = new BinaryArray(701, 1);
+    for (const v of floats) f8.float8(v);
+    f8.null();
+    const { rows } = await pool.query<{ i: string[]; f: string[]; n: number; e: number | null; en: number }>(
+      `SELECT $1::bigint[]::text[] AS i, $2::float8[]::text[] AS f, cardinality($2::float8[]) AS n,
+              array_length($3::bigint[], 1) AS e, cardinality($3::bigint[]) AS en`,
+      [i8.finish(), f8.finish(), new BinaryArray(20).finish()],
+    );
+    const row = rows[0];
+    assert.ok(row !== undefined);
+    assert.deepEqual(row.i.map(Number), ints);
+    assert.deepEqual(row.f, ['0', '-0', '1.5e+300', '5e-324', '-273.15', '0.30000000000000004', 'NaN', 'Infinity', '-Infinity', null]);
+    assert.equal(row.n, floats.length + 1);
+    assert.equal(row.e, null, 'no dimensions');
+    assert.equal(row.en, 0);
   });
 
   it('leaves to the general way, sending nothing: an EVENT, a device without a known mark row, a new metric, a new unit', async () => {
