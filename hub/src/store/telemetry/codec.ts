@@ -95,8 +95,30 @@ function riceParameter(zs: readonly number[]): { k: number; bits: number } {
   let c3 = 0;
   let c4 = 0;
   let cz = 0;
-  if (max < 4_294_967_296 && lo + 4 < 32) {
-    // The common case, in local sums and shifts: this loop was the codec's hottest.
+  const n = zs.length;
+  if (max < 4_294_967_296 && lo + 4 < 32 && max >>> lo < RICE_ESCAPE) {
+    // The common case: no value escapes at any candidate k >= lo, so a cost is
+    // n * (1 + k) plus the sum of the quotients, in local sums and shifts (this loop
+    // was the codec's hottest).
+    let s0 = 0;
+    let s1 = 0;
+    let s2 = 0;
+    let s3 = 0;
+    let s4 = 0;
+    for (const z of zs) {
+      if (lo > 0) cz += riceCost32(z, 0);
+      s0 += z >>> lo;
+      s1 += z >>> (lo + 1);
+      s2 += z >>> (lo + 2);
+      s3 += z >>> (lo + 3);
+      s4 += z >>> (lo + 4);
+    }
+    c0 = s0 + n * (1 + lo);
+    c1 = s1 + n * (2 + lo);
+    c2 = s2 + n * (3 + lo);
+    c3 = s3 + n * (4 + lo);
+    c4 = s4 + n * (5 + lo);
+  } else if (max < 4_294_967_296 && lo + 4 < 32) {
     for (const z of zs) {
       if (lo > 0) cz += riceCost32(z, 0);
       c0 += riceCost32(z, lo);
