@@ -32,7 +32,7 @@ import {
   unpackBlock,
 } from './blocks.js';
 import { faultReason, isEnvironmentFault, type Quarantined, TelemetryQuarantine } from './quarantine.js';
-import { ROLLUP_WIDTHS, rollupsOf } from './rollups.js';
+import { ROLLUP_WIDTHS, type Rollup, rollupsOf } from './rollups.js';
 
 /** Frames read and decoded per compaction step (a few ms; ingest commits wait while it runs). */
 const READ_ROWS = 500;
@@ -57,6 +57,8 @@ const RECODE_ROWS = 64;
 const RECODE_POINTS = 10_000;
 /** meta key: the last block key the recode pass has checked ("series,t0,id"), or "done". */
 const RECODE_KEY = 'telemetry.recode';
+/** Rollup rows one upsert statement takes at most. */
+const ROLLUP_ROWS = 4;
 /** Compaction decodes with limits loose enough for any frame the gateway accepted. */
 const COMPACT_LIMITS = { ...DEFAULT_LIMITS, maxFrame: 16 * 1024 * 1024 };
 
@@ -216,10 +218,13 @@ export class TelemetryWriter {
     | 'newestBlock'
     | 'rollupGen'
     | 'setRollupGen'
-    | 'addRollup',
+    | 'setLastAndRollupGen',
     Statement
   >;
   private readonly insertOne: Statement[];
+  /** Rollup upserts of 1 to ROLLUP_ROWS rows, by row count, and their parameter arrays. */
+  private readonly addRollup: Statement[] = [];
+  private readonly rollupParams: unknown[][] = [];
   /** A log table's rows after a rowid, per table (generation % 2). */
   private readonly readLog: Statement[];
   private readonly held = new HeldPoints();
@@ -243,18 +248,13 @@ export class TelemetryWriter {
       setLast: db.prepare('UPDATE series SET last_ts = ?, last_v = ?, last_x = ? WHERE id = ? AND (last_ts IS NULL OR last_ts <= ?)'),
       rollupGen: db.prepare('SELECT rollup_gen FROM series WHERE id = ?').pluck(),
       setRollupGen: db.prepare('UPDATE series SET rollup_gen = ? WHERE id = ?'),
-      // Adds a batch's bucket to the stored one (telemetry/rollups.ts). SET reads the old row.
-      addRollup: db.prepare(
-        `INSERT INTO telemetry_rollups (series, width, t, n, nnum, sum, min, max, last_t, last_v, last_x)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (series, width, t) DO UPDATE SET
-           n = n + excluded.n, nnum = nnum + excluded.nnum,
-           sum = coalesce(sum + excluded.sum, sum, excluded.sum),
-           min = coalesce(min(min, excluded.min), min, excluded.min),
-           max = coalesce(max(max, excluded.max), max, excluded.max),
-           last_v = CASE WHEN excluded.last_t >= last_t THEN excluded.last_v ELSE last_v END,
-           last_x = CASE WHEN excluded.last_t >= last_t THEN excluded.last_x ELSE last_x END,
-           last_t = max(last_t, excluded.last_t)`,
+      // A series' newest point and its rollup generation in one statement (compaction's write step).
+      setLastAndRollupGen: db.prepare(
+        `UPDATE series SET rollup_gen = ?,
+           last_v = CASE WHEN last_ts IS NULL OR last_ts <= ? THEN ? ELSE last_v END,
+           last_x = CASE WHEN last_ts IS NULL OR last_ts <= ? THEN ? ELSE last_x END,
+           last_ts = CASE WHEN last_ts IS NULL OR last_ts <= ? THEN ? ELSE last_ts END
+         WHERE id = ?`,
       ),
       setMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
       newestBlock: db
@@ -268,6 +268,23 @@ export class TelemetryWriter {
     };
     const values = (n: number) => Array.from({ length: n }, () => '(?, ?, ?)').join(', ');
     this.insertOne = [0, 1].map((k) => db.prepare(`INSERT INTO telemetry_log${k} (device, received, frame) VALUES ${values(1)}`));
+    for (let rows = 1; rows <= ROLLUP_ROWS; rows++) {
+      // Adds a batch's bucket to the stored one (telemetry/rollups.ts). SET reads the old row;
+      // a row of the same statement that meets one before it adds to it, as a statement of its own would.
+      this.addRollup[rows] = db.prepare(
+        `INSERT INTO telemetry_rollups (series, width, t, n, nnum, sum, min, max, last_t, last_v, last_x)
+         VALUES ${Array.from({ length: rows }, () => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}
+         ON CONFLICT (series, width, t) DO UPDATE SET
+           n = n + excluded.n, nnum = nnum + excluded.nnum,
+           sum = coalesce(sum + excluded.sum, sum, excluded.sum),
+           min = coalesce(min(min, excluded.min), min, excluded.min),
+           max = coalesce(max(max, excluded.max), max, excluded.max),
+           last_v = CASE WHEN excluded.last_t >= last_t THEN excluded.last_v ELSE last_v END,
+           last_x = CASE WHEN excluded.last_t >= last_t THEN excluded.last_x ELSE last_x END,
+           last_t = max(last_t, excluded.last_t)`,
+      );
+      this.rollupParams[rows] = new Array(rows * 11);
+    }
     this.readLog = [0, 1].map((k) =>
       db.prepare(`SELECT rowid, device, received, frame FROM telemetry_log${k} WHERE rowid > ? ORDER BY rowid LIMIT ?`).raw(),
     );
@@ -522,18 +539,16 @@ export class TelemetryWriter {
       }
       // Into the rollups once per generation: a compaction redone after a crash finds them there.
       const rollup = this.rollupGen(series) < c.gen;
-      if (rollup) {
-        for (const r of rollupsOf(p)) {
-          const [v, x] = toColumns(r.last);
-          this.s.addRollup.run(series, r.width, r.t, r.n, r.nnum, r.sum, r.min, r.max, r.lastT, v, x);
-        }
-        this.s.setRollupGen.run(c.gen, series);
-      }
+      if (rollup) this.addRollups(series, rollupsOf(p));
       const lastTs = p.ts[p.ts.length - 1] as number;
       const newer = lastTs >= (this.seriesLastTs.get(series) ?? Number.NEGATIVE_INFINITY);
       if (newer) {
         const [v, x] = toColumns(p.values[p.values.length - 1] as PointValue);
-        this.s.setLast.run(lastTs, v, x, series, lastTs);
+        // Both changes of the series row in one statement, the usual case (one fewer a series and generation).
+        if (rollup) this.s.setLastAndRollupGen.run(c.gen, lastTs, v, lastTs, x, lastTs, lastTs, series);
+        else this.s.setLast.run(lastTs, v, x, series, lastTs);
+      } else if (rollup) {
+        this.s.setRollupGen.run(c.gen, series);
       }
       written.push(...mine);
       if (newer) lasts.push([series, lastTs]);
@@ -573,6 +588,31 @@ export class TelemetryWriter {
     this.compaction = undefined;
     for (const [series, t0, id, n] of c.written) this.noteSmall(series, t0, id, n, now);
     return { compacted: c.gen, rows: c.rows, blocks, quarantined };
+  }
+
+  /** Adds buckets to a series' stored rollups, up to ROLLUP_ROWS a statement (a generation brings two or three). */
+  private addRollups(series: number, rollups: readonly Rollup[]): void {
+    for (let i = 0; i < rollups.length; i += ROLLUP_ROWS) {
+      const rows = Math.min(ROLLUP_ROWS, rollups.length - i);
+      const params = this.rollupParams[rows] as unknown[];
+      for (let j = 0; j < rows; j++) {
+        const r = rollups[i + j] as Rollup;
+        const [v, x] = toColumns(r.last);
+        const o = j * 11;
+        params[o] = series;
+        params[o + 1] = r.width;
+        params[o + 2] = r.t;
+        params[o + 3] = r.n;
+        params[o + 4] = r.nnum;
+        params[o + 5] = r.sum;
+        params[o + 6] = r.min;
+        params[o + 7] = r.max;
+        params[o + 8] = r.lastT;
+        params[o + 9] = v;
+        params[o + 10] = x;
+      }
+      (this.addRollup[rows] as Statement).run(params);
+    }
   }
 
   /** The newest generation already in a series' rollups (rollups.ts). */
