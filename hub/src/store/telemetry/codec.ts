@@ -64,6 +64,12 @@ function riceCost(z: number, k: number): number {
   return q < RICE_ESCAPE ? q + 1 + k : RICE_ESCAPE + 6 + bitLength(z);
 }
 
+/** riceCost for z below 2^32 and k below 32 (shifts instead of a division). */
+function riceCost32(z: number, k: number): number {
+  const q = z >>> k;
+  return q < RICE_ESCAPE ? q + 1 + k : RICE_ESCAPE + 6 + bitLength(z);
+}
+
 /**
  * The Rice parameter that codes `zs` in the fewest bits: near log2 of the mean (the
  * optimum for a geometric distribution), checked exactly for it, its neighbours and 0,
@@ -71,21 +77,76 @@ function riceCost(z: number, k: number): number {
  */
 function riceParameter(zs: readonly number[]): { k: number; bits: number } {
   let sum = 0;
-  for (const z of zs) sum += z;
-  const mean = zs.length ? sum / zs.length : 0;
+  let max = 0;
+  for (const z of zs) {
+    sum += z;
+    if (z > max) max = z;
+  }
+  // All zeros (a steady interval, a value that does not change): a bit each at k = 0.
+  if (sum === 0) return { k: 0, bits: zs.length };
+  const mean = sum / zs.length;
   const guess = mean < 1 ? 0 : Math.min(50, Math.floor(Math.log2(mean * Math.LN2)));
   // Candidates guess-2 .. guess+2 (clamped at 0), and 0: a few large values pull the
   // mean up while most are small.
   const lo = Math.max(0, guess - 2);
-  const costs = [0, 0, 0, 0, 0];
   let c0 = 0;
-  for (const z of zs) {
-    if (lo > 0) c0 += riceCost(z, 0);
-    for (let j = 0; j < 5; j++) costs[j] = (costs[j] as number) + riceCost(z, lo + j);
+  let c1 = 0;
+  let c2 = 0;
+  let c3 = 0;
+  let c4 = 0;
+  let cz = 0;
+  const n = zs.length;
+  if (max < 4_294_967_296 && lo + 4 < 32 && max >>> lo < RICE_ESCAPE) {
+    // The common case: no value escapes at any candidate k >= lo, so a cost is
+    // n * (1 + k) plus the sum of the quotients, in local sums and shifts (this loop
+    // was the codec's hottest).
+    let s0 = 0;
+    let s1 = 0;
+    let s2 = 0;
+    let s3 = 0;
+    let s4 = 0;
+    for (const z of zs) {
+      if (lo > 0) cz += riceCost32(z, 0);
+      s0 += z >>> lo;
+      s1 += z >>> (lo + 1);
+      s2 += z >>> (lo + 2);
+      s3 += z >>> (lo + 3);
+      s4 += z >>> (lo + 4);
+    }
+    c0 = s0 + n * (1 + lo);
+    c1 = s1 + n * (2 + lo);
+    c2 = s2 + n * (3 + lo);
+    c3 = s3 + n * (4 + lo);
+    c4 = s4 + n * (5 + lo);
+  } else if (max < 4_294_967_296 && lo + 4 < 32) {
+    for (const z of zs) {
+      if (lo > 0) cz += riceCost32(z, 0);
+      c0 += riceCost32(z, lo);
+      c1 += riceCost32(z, lo + 1);
+      c2 += riceCost32(z, lo + 2);
+      c3 += riceCost32(z, lo + 3);
+      c4 += riceCost32(z, lo + 4);
+    }
+  } else {
+    for (const z of zs) {
+      if (lo > 0) cz += riceCost(z, 0);
+      c0 += riceCost(z, lo);
+      c1 += riceCost(z, lo + 1);
+      c2 += riceCost(z, lo + 2);
+      c3 += riceCost(z, lo + 3);
+      c4 += riceCost(z, lo + 4);
+    }
   }
-  let best = { k: 0, bits: lo > 0 ? c0 : Number.POSITIVE_INFINITY };
-  for (let j = 0; j < 5; j++) if ((costs[j] as number) < best.bits) best = { k: lo + j, bits: costs[j] as number };
-  return best;
+  let k = 0;
+  let bits = lo > 0 ? cz : Number.POSITIVE_INFINITY;
+  const costs = [c0, c1, c2, c3, c4];
+  for (let j = 0; j < 5; j++) {
+    if ((costs[j] as number) < bits) {
+      k = lo + j;
+      bits = costs[j] as number;
+    }
+  }
+  return { k, bits };
 }
 
 function writeRice(w: BitWriter, z: number, k: number): void {
