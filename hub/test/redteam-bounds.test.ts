@@ -8,6 +8,10 @@
 // metrics (3M points) made a 223 MB answer that held the event loop for 6 s and the
 // heap at +1 GB. A raw page now holds `limit` points across metrics, and a bucketed
 // answer at most MAX_ANSWER_BUCKETS.
+//
+// And a bucketed export over a sparse range: thousands of empty windows a metric,
+// all read in one go before the first byte, held the event loop (1,000 metrics: 13 s
+// in which no device was acknowledged and /healthz did not answer).
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -101,5 +105,33 @@ describe('red team: one query over a device with many metrics', () => {
     assert.equal((some.body.series as { points: unknown[] }[])[0]?.points.length, STEPS);
     // The console's shape: about 400 buckets a metric, every metric.
     assert.equal((await t.api.get(`/devices/wide-1/telemetry?from=${T0}&to=${T0 + STEPS * 1_000}&bucket=2s`)).status, 200);
+  });
+});
+
+describe('red team: a bucketed export over a sparse range', () => {
+  let t: TestHub;
+  before(async () => {
+    t = await startTestHub();
+    const d = await TestDevice.connect(t.ws, await t.api.provision('sparse-1'));
+    // 300 metrics with one point each: the export reads 1,000 empty windows of 10,000 buckets per metric.
+    await d.waitAck(d.telemetry(Array.from({ length: 300 }, (_, k) => ({ n: `m${k}`, v: k, t: 1_700_000_000 }))));
+    await d.close();
+  });
+  after(() => t.close());
+
+  it('leaves the event loop to others between empty windows: /healthz is answered while it runs', async () => {
+    const res = await fetch(`${t.http}/api/v1/devices/sparse-1/telemetry/export?format=csv&bucket=1ms&from=0&to=9999999`, {
+      headers: { authorization: `Bearer ${t.api.token}` },
+    });
+    assert.equal(res.status, 200);
+    let exported = false;
+    const body = res.text().then((text) => {
+      exported = true;
+      return text;
+    });
+    const health = await fetch(`${t.http}/healthz`);
+    assert.equal(health.status, 200);
+    assert.equal(exported, false, '/healthz waited for the whole export');
+    assert.equal((await body).trim(), 'time,ts,device,metric,unit,avg,min,max,count,last');
   });
 });

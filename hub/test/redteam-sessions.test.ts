@@ -114,3 +114,28 @@ describe('red team: MQTT connections per account', () => {
     await eventually(async () => (await connect('greedy', 'g-late')).returnCode === 0, 'a freed place to be taken');
   });
 });
+
+describe('red team: MQTT subscription filters past the topic filter limits', () => {
+  let t: TestHub;
+  before(async () => {
+    t = await startTestHub();
+    await createIntegrator(t.api, 'longsub', 'longsub-password');
+  });
+  after(() => t.close());
+
+  it('a filter over 1,024 characters is refused (SUBACK 0x80) and logged; one at the limit is granted', async () => {
+    const { raw, returnCode } = await RawMqtt.connect(t.hub.mqttPort, {
+      username: 'longsub',
+      password: 'longsub-password',
+      clientId: 'long',
+      clean: false,
+    });
+    assert.equal(returnCode, 0);
+    // 256 such filters of 60 KB per persistent session were 15 MB each in memory and in mqtt-sessions.db.
+    assert.equal(await raw.subscribe(`halyard/${'x'.repeat(60_000)}/#`, 1, 1), 0x80);
+    assert.equal(await raw.subscribe(`halyard/${'x'.repeat(1_025 - 'halyard/'.length - 2)}/#`, 1, 2), 0x80);
+    assert.equal(await raw.subscribe(`halyard/${'x'.repeat(1_024 - 'halyard/'.length - 2)}/#`, 1, 3), 1);
+    assert.ok(t.logs.some((l) => l.msg === 'mqtt subscription refused: not a valid topic filter' && l.username === 'longsub'));
+    raw.close();
+  });
+});

@@ -19,14 +19,14 @@ export const tags = z.array(z.string().min(1).max(64)).max(32);
  */
 export const MAX_TIME_MS = 8.64e15;
 
-/** A time: ms since the epoch (an integer, or digits) or an ISO 8601 string; at most MAX_TIME_MS. */
+/** A time: ms since the epoch (a number, or digits; a fraction is dropped) or an ISO 8601 string; at most MAX_TIME_MS. */
 export const time = z.union([z.number(), z.string()]).transform((v, ctx) => {
   const ms = typeof v === 'number' ? v : /^\d+$/.test(v) ? Number(v) : Date.parse(v);
-  if (!Number.isInteger(ms) || ms < 0 || ms > MAX_TIME_MS) {
+  if (!Number.isFinite(ms) || ms < 0 || ms > MAX_TIME_MS) {
     ctx.addIssue({ code: 'custom', message: 'a time: ms since the epoch (at most 8.64e15, +275760) or ISO 8601' });
     return z.NEVER;
   }
-  return ms;
+  return Math.floor(ms);
 });
 
 /** A duration string ("500ms", "10s", "5m", "1h", "30d") or a number of ms; at most MAX_TIME_MS. */

@@ -31,7 +31,7 @@ import { SessionDb } from './session-db.js';
 import { SessionExpiry } from './session-expiry.js';
 import { PgSessionDb } from './session-pg.js';
 import { type SessionInfo, SessionStore } from './session-store.js';
-import { MAX_TOPIC_LEVELS } from './topic-filter.js';
+import { filterError, MAX_TOPIC_LEVELS } from './topic-filter.js';
 import type { Request, Topics } from './topics.js';
 
 export const BROKER_LIMITS = {
@@ -580,6 +580,15 @@ export class Broker {
     const s = this.sessions.get(client);
     if (s === undefined) return null;
     // Refusals answer SUBACK 0x80 (MQTT 3.1.1 §3.9.3) and keep the connection.
+    // The limits an ACL's filters obey (1,024 characters...): a 60 KB filter was kept, in memory and on disk.
+    const invalid = filterError(sub.topic);
+    if (invalid !== undefined) {
+      this.ctx.log.info(
+        { username: s.username, filter: sub.topic.slice(0, 200), length: sub.topic.length, reason: invalid },
+        'mqtt subscription refused: not a valid topic filter',
+      );
+      return null;
+    }
     if (!s.acl.canSubscribe(sub.topic)) {
       this.ctx.log.info({ username: s.username, filter: sub.topic }, 'mqtt subscription refused by the ACL');
       return null;

@@ -17,6 +17,12 @@ const identifier = (what: string) =>
     .refine((s) => Buffer.byteLength(s) <= 128, `${what}: at most 128 bytes (SPEC.md §3.5)`)
     .refine((s) => !s.includes('\u0000'), `${what} without U+0000`);
 
+/** A request body that ended because its connection did (Node's 'aborted', a reset). */
+function cutOff(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  return e !== null && typeof e === 'object' && (e.code === 'ECONNRESET' || e.message === 'aborted');
+}
+
 const firmwareId = z.string().regex(/^fw-[0-9a-f]{16}$/, 'a firmware id, fw-<16 hex digits>');
 
 export const firmwareShape = z.object({
@@ -70,11 +76,18 @@ export function firmwareRoutes(routes: Routes, ctx: HubContext): void {
       const body = c.req.raw.body;
       if (body === null) throw new HubError(HubErrorCode.Validation, 'body: the image is empty', { field: 'body' });
       const stream = Readable.fromWeb(body as import('node:stream/web').ReadableStream<Uint8Array>);
+      let received = 0;
+      const counted = async function* () {
+        for await (const part of stream as AsyncIterable<Uint8Array>) {
+          received += part.length;
+          yield part;
+        }
+      };
       try {
         const info = await ctx.firmware.upload(
           httpRequester(caller),
           { model: query.model, version: query.version, notes: query.notes ?? '' },
-          stream,
+          counted(),
           declared,
         );
         return c.json(info, 201);
@@ -82,6 +95,14 @@ export function firmwareRoutes(routes: Routes, ctx: HubContext): void {
         // The rest of a refused body is not worth reading.
         if (err instanceof HubError && err.code === HubErrorCode.TooLarge) c.header('Connection', 'close');
         stream.destroy();
+        if (!(err instanceof HubError) && (c.req.raw.signal.aborted || cutOff(err))) {
+          // The client went away (or was cut off at the request timeout): its doing, not the hub's.
+          ctx.log.info(
+            { model: query.model, version: query.version, received, declared, user: caller?.username },
+            'firmware upload cut off before its end: nothing kept',
+          );
+          throw new HubError(HubErrorCode.BadRequest, `the upload ended after ${received} bytes, before the end of the body`);
+        }
         throw err;
       }
     },
