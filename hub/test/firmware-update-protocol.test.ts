@@ -192,6 +192,18 @@ describe('SPEC.md §12: the hub side of firmware updates', () => {
     const cancel = await later.waitFor((m) => m.type === MessageType.UpdateCancel);
     assert.equal((cancel as { job: string }).job, job);
     await later.close();
+    // Another update waiting: the cancel of the old job comes before the new offer, so the device is not busy with it.
+    const next = await startUpdate(id);
+    const third = await TestDevice.connect(t.ws, token, { model: MODEL, fw: '1.0.0', caps: OTA, update: { job, held: 32_768 } });
+    await third.waitFor((m) => isOffer(m) && m.job === next);
+    assert.deepEqual(
+      third.received.filter((m) => m.type === MessageType.UpdateCancel || isOffer(m)).map((m) => [m.type, (m as { job: string }).job]),
+      [
+        [MessageType.UpdateCancel, job],
+        [MessageType.UpdateOffer, next],
+      ],
+    );
+    await third.close();
   });
 
   it('§12.7: an offer left unanswered counts attempts; after the third the update is timed_out and cancelled', async () => {

@@ -1,10 +1,11 @@
 // A fleet job's deadline (docs/jobs.md, Deadline): a job whose devices never finish
 // (one offline for good, one that never answers its command) ends `timed_out` at its
-// deadline, with those devices `timed_out`, the command in progress cancelled, and the
-// end announced as every other end: `halyard/jobs/{id}/status` (retained), a
-// `job.finished` webhook delivery, an audit entry and the finished-devices metric. A
-// deadline that passes while the hub is down is acted on when it is back. Runs on the
-// test store (SQLite, or PostgreSQL with HALYARD_TEST_STORE=postgres).
+// deadline, with those devices `timed_out`, the command in progress cancelled (an
+// update in progress ends `timed_out`, SPEC.md §12.7), and the end announced as every
+// other end: `halyard/jobs/{id}/status` (retained), a `job.finished` webhook delivery,
+// an audit entry and the finished-devices metric. A deadline that passes while the hub
+// is down is acted on when it is back. Runs on the test store (SQLite, or PostgreSQL
+// with HALYARD_TEST_STORE=postgres).
 
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
@@ -12,7 +13,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { MessageType } from '@halyard/firmware-protocol';
+import { MessageType, UpdateState } from '@halyard/firmware-protocol';
 import { TestDevice } from './helpers/device.js';
 import { eventually } from './helpers/eventually.js';
 import { metricSample, startTestHub, type TestHub } from './helpers/hub.js';
@@ -138,6 +139,32 @@ describe('fleet job deadlines', () => {
     assert.equal(entry.detail.unfinished, 2);
     assert.ok((await metricSample(t, 'halyard_job_devices_finished_total{state="timed_out"}')) >= 2);
     assert.equal((await t.api.post(`/jobs/${id}/resume`)).status, 409, 'over for good');
+  });
+
+  it('ends an update in progress timed_out at the deadline (SPEC.md §12.7), and the device gets UPDATE_CANCEL', async () => {
+    const model = 'dl-ota';
+    const up = await fetch(`${t.http}/api/v1/firmware?model=${model}&version=2.0.0`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${t.api.token}`, 'content-type': 'application/octet-stream' },
+      body: Buffer.alloc(4096, 7),
+    });
+    assert.equal(up.status, 201);
+    const firmware = ((await up.json()) as { id: string }).id;
+    const ota = await TestDevice.connect(t.ws, await t.api.provision('dl-ota-1'), { model, fw: '1.0.0', caps: ['ota'] });
+    const r = await t.api.post('/jobs', { action: { type: 'update', firmware }, selection: { devices: ['dl-ota-1'] }, deadline: '2s' });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    // The device takes the offer and then never asks for a chunk: the download is still going at the deadline.
+    const offer = (await ota.waitFor((m) => m.type === MessageType.UpdateOffer)) as { job: string };
+    ota.send({ type: MessageType.UpdateStatus, seq: ++ota.seq, job: offer.job, state: UpdateState.Downloading, progress: 0 });
+    await ota.waitAck(ota.seq);
+    const cancel = await ota.waitFor((m) => m.type === MessageType.UpdateCancel, 10_000);
+    assert.equal((cancel as { job: string }).job, offer.job);
+    const update = (await t.api.get(`/updates/${offer.job}`)).body;
+    assert.equal(update.state, 'timed_out', 'an update ended by a deadline is timed_out, not cancelled');
+    assert.equal(update.job, r.body.id);
+    const job = (await t.api.get(`/jobs/${r.body.id}`)).body;
+    assert.deepEqual([job.state, job.counts.timed_out], ['timed_out', 1]);
+    await ota.close();
   });
 
   it('a deadline that passed while the hub was down ends the job when the hub is back', async () => {

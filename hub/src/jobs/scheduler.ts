@@ -525,7 +525,7 @@ export class JobScheduler {
       this.log.warn({ job: r.job.id, from: before, open, ...c }, 'fleet job timed out at its deadline');
       await this.audit(`job:${r.job.id}`, 'job.timeout', r.job.id, { deadlineAt: r.deadlineAt, unfinished: open });
     }
-    await this.cancelStarted(r, started);
+    await this.cancelStarted(r, started, true);
     this.publishProgress(r, true);
   }
 
@@ -552,13 +552,16 @@ export class JobScheduler {
     return open.filter((d) => d.state === 'in_progress');
   }
 
-  /** Asks the updates or commands of these devices to cancel; an outcome is recorded only for a device still in progress. */
-  private async cancelStarted(r: Running, devices: readonly JobDeviceRecord[]): Promise<void> {
+  /**
+   * Asks the updates or commands of these devices to cancel; an outcome is recorded only for a device still in progress.
+   * `deadline`: the job's deadline passed, so an update ends timed_out, not cancelled (SPEC.md §12.7).
+   */
+  private async cancelStarted(r: Running, devices: readonly JobDeviceRecord[], deadline = false): Promise<void> {
     const requester = this.requester(r);
     for (const d of devices) {
       if (d.ref === null) continue;
       try {
-        if (r.spec.action.type === 'update') await this.updateChanged(await this.services.updates.cancel(requester, d.ref));
+        if (r.spec.action.type === 'update') await this.updateChanged(await this.services.updates.cancel(requester, d.ref, { deadline }));
         else if (r.spec.action.type === 'command') await this.commandChanged(await this.services.commands.cancel(requester, d.ref));
       } catch (err) {
         // Too late (installing, or already over): its outcome is recorded when it comes.

@@ -170,14 +170,19 @@ export class UpdateService {
     return this.info(update);
   }
 
-  /** Cancels before installing (SPEC.md §12.9); UpdateFinal once installing or over. */
-  async cancel(requester: Requester, id: string): Promise<UpdateInfo> {
+  /**
+   * Cancels before installing (SPEC.md §12.9); UpdateFinal once installing or over.
+   * `deadline`: an overall deadline (a fleet job's) passed, so the update ends
+   * `timed_out` rather than `cancelled` (SPEC.md §12.7); the device sees the same
+   * UPDATE_CANCEL either way.
+   */
+  async cancel(requester: Requester, id: string, opts: { deadline?: boolean } = {}): Promise<UpdateInfo> {
     const u = await this.store.getDeviceUpdate(id);
     if (u === undefined) throw new HubError(HubErrorCode.UpdateUnknown, `no update "${id}"`);
     const done = await this.store.op('transitionUpdate', {
       id,
       from: ['offered', 'downloading', 'downloaded', 'verifying'],
-      to: 'cancelled',
+      to: opts.deadline === true ? 'timed_out' : 'cancelled',
       now: Date.now(),
     });
     if (done === null)
@@ -191,7 +196,12 @@ export class UpdateService {
     this.publish(done, null);
     const entry = this.fleet.getByRowid(done.deviceRowid);
     if (entry?.session?.isOpen && this.takesUpdates(entry)) entry.session.send({ type: MessageType.UpdateCancel, job: id });
-    await this.audit(requester.actor, 'update.cancel', done.deviceId, viaDetail(requester, { update: id }));
+    await this.audit(
+      requester.actor,
+      'update.cancel',
+      done.deviceId,
+      viaDetail(requester, opts.deadline === true ? { update: id, deadline: true } : { update: id }),
+    );
     return this.info(done);
   }
 
