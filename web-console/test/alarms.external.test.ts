@@ -41,6 +41,10 @@ describe('alarms in the console', () => {
     await page.click('nav.tabs a[href="/alarms/rules"]');
     await page.click('button:has-text("New rule")');
     const form = page.locator('form[aria-label="New alarm rule"]');
+    // Each box under its words, lined up, as in the console's other forms.
+    const label = await form.locator('label', { hasText: 'Severity' }).boundingBox();
+    const box = await form.getByLabel('Severity').boundingBox();
+    assert.ok(label && box && Math.abs(label.x - box.x) < 2 && box.y > label.y + 8, 'the severity box sits beside its label');
     await form.getByLabel('Name').fill('Too hot');
     await form.getByLabel('Severity').selectOption('critical');
     await form.getByLabel('Devices (ids, comma-separated; empty: any)').fill(DEVICE);

@@ -44,6 +44,10 @@ describe('fleet jobs in the console', () => {
     const rows = page.locator('[data-testid="job-devices"] tbody tr');
     assert.equal(await rows.count(), 3);
     assert.match((await rows.first().textContent()) ?? '', /pump-1.*succeeded/);
+    // Laid out as a table: each state sits under its column's heading.
+    const heading = await page.locator('[data-testid="job-devices"] th', { hasText: 'State' }).boundingBox();
+    const cell = await rows.first().locator('td').nth(2).boundingBox();
+    assert.ok(heading && cell && Math.abs(heading.x - cell.x) < 2, `State heading at ${heading?.x}, its cell at ${cell?.x}`);
     await page.screenshot({ path: join(OUT, 'job-completed.png') });
     await rows.first().locator('a').click();
     await page.waitForURL(/\/devices\/pump-1/, WAIT);
@@ -61,8 +65,13 @@ describe('fleet jobs in the console', () => {
     await page.locator('[data-device="fan-1"]').waitFor(WAIT);
     await page.getByLabel('Select fan-1 for a job').check();
     assert.match(page.url(), /\/fleet/, 'the box toggles, the row link does not follow');
+    // Beside its box the status still reads in words, not cut to "…".
+    const status = page.locator('[data-device="fan-1"] .cell').first();
+    assert.equal(await status.evaluate((el) => el.scrollWidth <= el.clientWidth), true, 'the status cell is clipped');
+    assert.match((await status.textContent()) ?? '', /never seen/);
     await page.click('button:has-text("New job for 1 selected")');
     await page.locator('[data-testid="job-preview"]', { hasText: '1 device (' }).waitFor(WAIT);
+    await page.locator('text=1 device chosen in the fleet table.').waitFor(WAIT);
     // A device page's Updates tab: nothing yet.
     await page.goto(`${hub.http}/devices/fan-1/updates`);
     await page.locator('text=No firmware updates yet').waitFor(WAIT);
@@ -86,6 +95,13 @@ describe('fleet jobs in the console', () => {
       ['5.0.0'],
     );
     await page.screenshot({ path: join(OUT, 'firmware-library.png') });
+    // An update job counts its devices once the image is chosen, and says why none is taken in.
+    await page.goto(`${hub.http}/jobs/new?tag=pumps`);
+    await page.getByLabel('What').selectOption('update');
+    const preview = page.locator('[data-testid="job-preview"]');
+    await preview.locator('text=Choose an image to count the devices').waitFor(WAIT);
+    await page.getByLabel('Firmware image').selectOption({ label: 'relay 5.0.0' });
+    await preview.locator('text=0 devices (0 online now): none of model relay matches now').waitFor(WAIT);
   });
 
   it('pauses, resumes and cancels a command job with the page’s buttons', async () => {

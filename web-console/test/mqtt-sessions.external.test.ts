@@ -1,6 +1,7 @@
 // The Hub page's MQTT accounts in real headless Chromium against a real hub: a
 // persistent session that is away shows with its queue; an admin ends it with the
-// button (typing its client id), and the hub forgets it.
+// button (typing its client id), and the hub forgets it. On a phone the tables scroll
+// inside themselves, not the page.
 
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -50,6 +51,13 @@ describe('MQTT sessions on the Hub page', () => {
     await row.waitFor(WAIT);
     assert.match((await row.textContent()) ?? '', /away/);
     await page.screenshot({ path: join(OUT, 'hub-mqtt-sessions.png') });
+    // On a phone the wide tables scroll inside themselves; the page does not slide sideways.
+    await page.setViewportSize({ width: 390, height: 844 });
+    await row.locator('button:has-text("End session")').scrollIntoViewIfNeeded();
+    const main = await page.locator('main').evaluate((el) => ({ scroll: el.scrollWidth, client: el.clientWidth, left: el.scrollLeft }));
+    assert.ok(main.scroll <= main.client && main.left === 0, `the Hub page is ${main.scroll} px wide in ${main.client} px`);
+    await page.screenshot({ path: join(OUT, 'hub-mqtt-sessions-phone.png') });
+    await page.setViewportSize({ width: 1280, height: 800 });
 
     await row.locator('button:has-text("End session")').click();
     const confirm = page.locator('form.confirm');

@@ -231,6 +231,8 @@ export interface JobInfo extends JobProgressInfo {
     selection: Record<string, unknown>;
     /** ms from creation (absent on jobs made before deadlines). */
     deadline?: number;
+    /** An update job's version (from its image). */
+    target?: string;
   };
   createdAt: number;
   createdBy: string;

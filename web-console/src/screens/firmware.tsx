@@ -112,46 +112,48 @@ export function FirmwareScreen() {
       {[...byModel].map(([m, list]) => (
         <section key={m} aria-label={`Model ${m}`}>
           <h2>{m}</h2>
-          <table class="list" data-testid={`firmware-${m}`}>
-            <thead>
-              <tr>
-                <th>Version</th>
-                <th>Size</th>
-                <th>Status</th>
-                <th>SHA-256</th>
-                <th />
-              </tr>
-            </thead>
-            <tbody>
-              {list.map((f) => (
-                <tr key={f.id}>
-                  <td>{f.version}</td>
-                  <td>{f.size.toLocaleString()} B</td>
-                  <td>{f.status}</td>
-                  <td class="mono">{f.sha256?.slice(0, 16) ?? ''}</td>
-                  <td>
-                    {can && f.status === 'ready' ? (
-                      <button
-                        type="button"
-                        class="btn danger"
-                        onClick={async () => {
-                          if (!confirm(`Delete ${f.model} ${f.version}?`)) return;
-                          try {
-                            await api('DELETE', `/firmware/${encodeURIComponent(f.id)}`);
-                            await reload();
-                          } catch (err) {
-                            setError(err);
-                          }
-                        }}
-                      >
-                        Delete
-                      </button>
-                    ) : null}
-                  </td>
+          <div class="scroll-x">
+            <table class="list" data-testid={`firmware-${m}`}>
+              <thead>
+                <tr>
+                  <th>Version</th>
+                  <th>Size</th>
+                  <th>Status</th>
+                  <th>SHA-256</th>
+                  <th />
                 </tr>
-              ))}
-            </tbody>
-          </table>
+              </thead>
+              <tbody>
+                {list.map((f) => (
+                  <tr key={f.id}>
+                    <td>{f.version}</td>
+                    <td>{f.size.toLocaleString()} B</td>
+                    <td>{f.status}</td>
+                    <td class="mono">{f.sha256?.slice(0, 16) ?? ''}</td>
+                    <td>
+                      {can && f.status === 'ready' ? (
+                        <button
+                          type="button"
+                          class="btn danger"
+                          onClick={async () => {
+                            if (!confirm(`Delete ${f.model} ${f.version}?`)) return;
+                            try {
+                              await api('DELETE', `/firmware/${encodeURIComponent(f.id)}`);
+                              await reload();
+                            } catch (err) {
+                              setError(err);
+                            }
+                          }}
+                        >
+                          Delete
+                        </button>
+                      ) : null}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
         </section>
       ))}
       <h2>Signing key</h2>

@@ -237,7 +237,10 @@ function FleetView({
         </span>
       </div>
       <ErrorText error={valuesError} />
-      <div class="table" style={metrics.length > 0 ? { '--metric-cols': `repeat(${metrics.length}, minmax(84px, 1fr))` } : undefined}>
+      <div
+        class={canProvision ? 'table selectable' : 'table'}
+        style={metrics.length > 0 ? { '--metric-cols': `repeat(${metrics.length}, minmax(84px, 1fr))` } : undefined}
+      >
         <div class={`fleet-cols thead${metrics.length > 0 ? ' with-metrics' : ''}`}>
           {[...COLUMNS, ...metrics.map((m) => ({ key: metricSortKey(m), label: m, narrow: false }))].map((c) => {
             const sorted = query.sort === c.key ? (query.dir === 'asc' ? 'ascending' : 'descending') : undefined;

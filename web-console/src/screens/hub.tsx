@@ -94,32 +94,34 @@ export function HubScreen() {
       {cur.bridges.length === 0 ? (
         <p class="muted">No outbound bridges are configured (start the hub with --bridge mqtt://host to add one).</p>
       ) : (
-        <table class="list">
-          <thead>
-            <tr>
-              <th>Broker</th>
-              <th>State</th>
-              <th>Queued</th>
-              <th>Dropped</th>
-            </tr>
-          </thead>
-          <tbody>
-            {cur.bridges.map((b) => (
-              <tr key={b.url}>
-                <td class="mono">{b.url}</td>
-                <td>
-                  <Badge
-                    tone={b.state === 'connected' ? 'good' : b.state === 'connecting' || b.state === 'reconnecting' ? 'pending' : 'bad'}
-                  >
-                    {b.state}
-                  </Badge>
-                </td>
-                <td>{b.queued}</td>
-                <td class={b.dropped > 0 ? 'tone-bad' : undefined}>{b.dropped}</td>
+        <div class="scroll-x">
+          <table class="list">
+            <thead>
+              <tr>
+                <th>Broker</th>
+                <th>State</th>
+                <th>Queued</th>
+                <th>Dropped</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {cur.bridges.map((b) => (
+                <tr key={b.url}>
+                  <td class="mono">{b.url}</td>
+                  <td>
+                    <Badge
+                      tone={b.state === 'connected' ? 'good' : b.state === 'connecting' || b.state === 'reconnecting' ? 'pending' : 'bad'}
+                    >
+                      {b.state}
+                    </Badge>
+                  </td>
+                  <td>{b.queued}</td>
+                  <td class={b.dropped > 0 ? 'tone-bad' : undefined}>{b.dropped}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
       {admin ? <MqttSessions now={now} /> : null}
     </>
@@ -131,42 +133,44 @@ function Nodes({ nodes, self }: { nodes: NodeStats[]; self: string | undefined }
   return (
     <>
       <h2>Cluster nodes</h2>
-      <table class="list" data-testid="hub-nodes">
-        <thead>
-          <tr>
-            <th>Node</th>
-            <th>Role</th>
-            <th>Devices</th>
-            <th>Consoles</th>
-            <th>MQTT clients</th>
-            <th>Frames in / out per s</th>
-            <th>ACK p99</th>
-            <th>Event-loop lag</th>
-            <th>Redis</th>
-            <th>PostgreSQL</th>
-          </tr>
-        </thead>
-        <tbody>
-          {nodes.map((n) => (
-            <tr key={n.node}>
-              <td class="mono">
-                {n.node} {n.node === self ? <span class="muted">(this page)</span> : null}
-              </td>
-              <td>{n.leader ? <Badge tone="good">leader</Badge> : 'follower'}</td>
-              <td>{n.connectedDevices}</td>
-              <td>{n.consoles}</td>
-              <td>{n.mqttClients}</td>
-              <td>
-                {num(n.framesInPerSec)} / {num(n.framesOutPerSec)}
-              </td>
-              <td>{num(n.ackLatencyP99)} ms</td>
-              <td>{num(n.eventLoopLagMs)} ms</td>
-              <td>{n.redis ? <Badge tone="good">up</Badge> : <Badge tone="bad">down</Badge>}</td>
-              <td>{n.postgres ? <Badge tone="good">up</Badge> : <Badge tone="bad">down</Badge>}</td>
+      <div class="scroll-x">
+        <table class="list" data-testid="hub-nodes">
+          <thead>
+            <tr>
+              <th>Node</th>
+              <th>Role</th>
+              <th>Devices</th>
+              <th>Consoles</th>
+              <th>MQTT clients</th>
+              <th>Frames in / out per s</th>
+              <th>ACK p99</th>
+              <th>Event-loop lag</th>
+              <th>Redis</th>
+              <th>PostgreSQL</th>
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {nodes.map((n) => (
+              <tr key={n.node}>
+                <td class="mono">
+                  {n.node} {n.node === self ? <span class="muted">(this page)</span> : null}
+                </td>
+                <td>{n.leader ? <Badge tone="good">leader</Badge> : 'follower'}</td>
+                <td>{n.connectedDevices}</td>
+                <td>{n.consoles}</td>
+                <td>{n.mqttClients}</td>
+                <td>
+                  {num(n.framesInPerSec)} / {num(n.framesOutPerSec)}
+                </td>
+                <td>{num(n.ackLatencyP99)} ms</td>
+                <td>{num(n.eventLoopLagMs)} ms</td>
+                <td>{n.redis ? <Badge tone="good">up</Badge> : <Badge tone="bad">down</Badge>}</td>
+                <td>{n.postgres ? <Badge tone="good">up</Badge> : <Badge tone="bad">down</Badge>}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
     </>
   );
 }

@@ -9,12 +9,14 @@
 
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { type FirmwareImage, type JobDevice, type JobInfo, jobs as jobsApi } from '../api/endpoints.ts';
+import { errorText } from '../api/http.ts';
 import { Empty } from '../components/empty.tsx';
 import { ErrorText } from '../components/error-text.tsx';
 import { Field } from '../components/field.tsx';
 import { span, timestamp } from '../lib/format.ts';
 import { useDropped, useGeneration, useNow, useUpdates } from '../lib/hooks.ts';
 import { jobSelection } from '../lib/job-selection.ts';
+import { type JobPreview, jobWhat, previewText } from '../lib/job-text.ts';
 import { Link, navigate, useLocation } from '../lib/router.tsx';
 import { useTitle } from '../lib/title.ts';
 import { useApp, useCan } from '../state/app-context.ts';
@@ -33,10 +35,7 @@ const LABEL: Record<(typeof STATES)[number], string> = {
 /** How long after a job's counts moved its page reads the reasons and device rows again, ms (at most once in this time). */
 const DETAILS_AFTER_MS = 1_000;
 
-function what(j: JobInfo): string {
-  const a = j.spec.action;
-  return a.type === 'update' ? `update to ${a.firmware}` : a.type === 'command' ? `command ${a.name}` : 'desired patch';
-}
+const what = (j: JobInfo): string => jobWhat(j.spec);
 
 const isOpen = (j: JobInfo) => j.state === 'running' || j.state === 'paused' || j.state === 'waiting';
 
@@ -110,42 +109,44 @@ export function JobsScreen() {
         <Empty title="No jobs yet">A job updates firmware, sends a command or patches desired state on many devices, in stages.</Empty>
       ) : null}
       {list !== undefined && list.length > 0 ? (
-        <table class="table" data-testid="jobs">
-          <thead>
-            <tr>
-              <th>Job</th>
-              <th>What</th>
-              <th>State</th>
-              <th>Stage</th>
-              <th>Succeeded</th>
-              <th>Failed</th>
-              <th>In progress</th>
-              <th>Pending</th>
-              <th>Deadline</th>
-              <th>By</th>
-            </tr>
-          </thead>
-          <tbody>
-            {list.map((j) => (
-              <tr key={j.id} data-job={j.id}>
-                <td>
-                  <Link href={`/jobs/${j.id}`}>{j.name || j.id}</Link>
-                </td>
-                <td>{what(j)}</td>
-                <td>{LABEL_JOB[j.state]}</td>
-                <td>
-                  {j.stage}/{j.stages}
-                </td>
-                <td>{j.counts.succeeded}</td>
-                <td>{j.counts.failed}</td>
-                <td>{j.counts.in_progress}</td>
-                <td>{j.counts.pending}</td>
-                <td>{timestamp(j.deadlineAt)}</td>
-                <td>{j.createdBy}</td>
+        <div class="scroll-x">
+          <table class="list" data-testid="jobs">
+            <thead>
+              <tr>
+                <th>Job</th>
+                <th>What</th>
+                <th>State</th>
+                <th>Stage</th>
+                <th>Succeeded</th>
+                <th>Failed</th>
+                <th>In progress</th>
+                <th>Pending</th>
+                <th>Deadline</th>
+                <th>By</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {list.map((j) => (
+                <tr key={j.id} data-job={j.id}>
+                  <td>
+                    <Link href={`/jobs/${j.id}`}>{j.name || j.id}</Link>
+                  </td>
+                  <td>{what(j)}</td>
+                  <td>{LABEL_JOB[j.state]}</td>
+                  <td>
+                    {j.stage}/{j.stages}
+                  </td>
+                  <td>{j.counts.succeeded}</td>
+                  <td>{j.counts.failed}</td>
+                  <td>{j.counts.in_progress}</td>
+                  <td>{j.counts.pending}</td>
+                  <td>{timestamp(j.deadlineAt)}</td>
+                  <td>{j.createdBy}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       ) : null}
     </>
   );
@@ -253,36 +254,38 @@ export function JobScreen({ id }: { id: string }) {
         </p>
       ) : null}
       <ErrorText error={error} />
-      <table class="table" data-testid="job-stages">
-        <thead>
-          <tr>
-            <th>Stage</th>
-            {STATES.map((s) => (
-              <th key={s}>{LABEL[s]}</th>
-            ))}
-          </tr>
-        </thead>
-        <tbody>
-          {job.byStage.map((s) => (
-            <tr key={s.stage} aria-current={s.stage === job.stage ? 'step' : undefined}>
-              <td>
-                {s.stage} (to {s.percent}%)
-              </td>
-              {STATES.map((st) => (
-                <td key={st}>{s[st]}</td>
+      <div class="scroll-x">
+        <table class="list" data-testid="job-stages">
+          <thead>
+            <tr>
+              <th>Stage</th>
+              {STATES.map((s) => (
+                <th key={s}>{LABEL[s]}</th>
               ))}
             </tr>
-          ))}
-          <tr data-testid="job-counts">
-            <th>All</th>
-            {STATES.map((st) => (
-              <th key={st} data-state={st}>
-                {job.counts[st]}
-              </th>
+          </thead>
+          <tbody>
+            {job.byStage.map((s) => (
+              <tr key={s.stage} aria-current={s.stage === job.stage ? 'step' : undefined}>
+                <td>
+                  {s.stage} (to {s.percent}%)
+                </td>
+                {STATES.map((st) => (
+                  <td key={st}>{s[st]}</td>
+                ))}
+              </tr>
             ))}
-          </tr>
-        </tbody>
-      </table>
+            <tr data-testid="job-counts">
+              <th>All</th>
+              {STATES.map((st) => (
+                <th key={st} data-state={st}>
+                  {job.counts[st]}
+                </th>
+              ))}
+            </tr>
+          </tbody>
+        </table>
+      </div>
       {job.reasons.length > 0 ? (
         <>
           <h2>Why devices did not succeed</h2>
@@ -296,28 +299,30 @@ export function JobScreen({ id }: { id: string }) {
         </>
       ) : null}
       <h2>Devices</h2>
-      <table class="table" data-testid="job-devices">
-        <thead>
-          <tr>
-            <th>Device</th>
-            <th>Stage</th>
-            <th>State</th>
-            <th>Reason</th>
-          </tr>
-        </thead>
-        <tbody>
-          {devices.map((d) => (
-            <tr key={d.device}>
-              <td>
-                <Link href={`/devices/${encodeURIComponent(d.device)}`}>{d.device}</Link>
-              </td>
-              <td>{d.stage}</td>
-              <td>{LABEL[d.state]}</td>
-              <td>{d.reason ?? ''}</td>
+      <div class="scroll-x">
+        <table class="list" data-testid="job-devices">
+          <thead>
+            <tr>
+              <th>Device</th>
+              <th>Stage</th>
+              <th>State</th>
+              <th>Reason</th>
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {devices.map((d) => (
+              <tr key={d.device}>
+                <td>
+                  <Link href={`/devices/${encodeURIComponent(d.device)}`}>{d.device}</Link>
+                </td>
+                <td>{d.stage}</td>
+                <td>{LABEL[d.state]}</td>
+                <td>{d.reason ?? ''}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
       {more ? (
         <button
           type="button"
@@ -335,6 +340,8 @@ export function JobScreen({ id }: { id: string }) {
     </>
   );
 }
+
+const chosenText = (n: number) => `${n} device${n === 1 ? '' : 's'} chosen in the fleet table.`;
 
 /** The new-job form; the fleet table's filters arrive in the URL (/jobs/new?tag=&model=&status=&q=). */
 export function NewJobScreen() {
@@ -361,7 +368,7 @@ export function NewJobScreen() {
   const [success, setSuccess] = useState('90');
   const [failure, setFailure] = useState('');
   const [deadline, setDeadline] = useState('');
-  const [preview, setPreview] = useState<{ count: number; online: number } | undefined>(undefined);
+  const [preview, setPreview] = useState<JobPreview | undefined>(undefined);
   const [error, setError] = useState<unknown>(undefined);
   const [busy, setBusy] = useState(false);
   useEffect(() => {
@@ -402,8 +409,10 @@ export function NewJobScreen() {
       ...(withDeadline && deadline.trim() ? { deadline: deadline.trim() } : {}),
     };
   };
-  // The live count of devices the selection takes in now.
+  // The live count of devices the selection takes in now (an update counts once its image is chosen).
   useEffect(() => {
+    setPreview(undefined);
+    if (kind === 'update' && firmware === '') return;
     const t = setTimeout(() => {
       let s: unknown;
       try {
@@ -411,7 +420,7 @@ export function NewJobScreen() {
       } catch {
         return;
       }
-      jobsApi.preview(s).then(setPreview, () => setPreview(undefined));
+      jobsApi.preview(s).then(setPreview, (err: unknown) => setPreview({ error: errorText(err) }));
     }, 200);
     return () => clearTimeout(t);
   }, [kind, firmware, tag, model, status, q, ids]);
@@ -460,10 +469,19 @@ export function NewJobScreen() {
           </Field>
         ) : null}
         {kind === 'update' ? (
-          <Field label="Firmware image">
+          <Field
+            label="Firmware image"
+            hint={
+              images.length === 0 ? (
+                <>
+                  Upload one on the <Link href="/firmware">Firmware</Link> page first.
+                </>
+              ) : undefined
+            }
+          >
             {(a) => (
               <select {...a} value={firmware} onChange={(e) => setFirmware(e.currentTarget.value)}>
-                <option value="">choose an image</option>
+                <option value="">{images.length === 0 ? 'no image in the library yet' : 'choose an image'}</option>
                 {images.map((f) => (
                   <option key={f.id} value={f.id}>
                     {f.model} {f.version}
@@ -475,7 +493,7 @@ export function NewJobScreen() {
         ) : null}
         <fieldset>
           <legend>Devices</legend>
-          {ids ? <p>{ids.split(',').length} devices chosen in the fleet table.</p> : null}
+          {ids ? <p>{chosenText(ids.split(',').length)}</p> : null}
           <Field label="Tag">{(a) => <input {...a} value={tag} onInput={(e) => setTag(e.currentTarget.value)} />}</Field>
           <Field label="Model">{(a) => <input {...a} value={model} onInput={(e) => setModel(e.currentTarget.value)} />}</Field>
           <Field label="Search">{(a) => <input {...a} value={q} onInput={(e) => setQ(e.currentTarget.value)} />}</Field>
@@ -489,7 +507,7 @@ export function NewJobScreen() {
             )}
           </Field>
           <p data-testid="job-preview" aria-live="polite">
-            {preview === undefined ? '…' : `${preview.count} device${preview.count === 1 ? '' : 's'} (${preview.online} online now)`}
+            {previewText(preview, kind === 'update' ? (images.find((f) => f.id === firmware) ?? null) : undefined)}
           </p>
         </fieldset>
         <fieldset>

@@ -32,65 +32,69 @@ export function MqttSessions({ now }: { now: number }) {
       {accounts.length === 0 ? (
         <p class="muted">No integrator accounts (Admin, Integrators).</p>
       ) : (
-        <table class="list" data-testid="mqtt-accounts">
-          <thead>
-            <tr>
-              <th>Account</th>
-              <th>Connected clients</th>
-              <th>Persistent sessions</th>
-              <th>Queued</th>
-              <th>Dropped</th>
-            </tr>
-          </thead>
-          <tbody>
-            {accounts.map((a) => {
-              const sessions = a.sessions ?? [];
-              return (
-                <tr key={a.username}>
-                  <td class="mono">{a.username}</td>
-                  <td>{a.clients ?? 0}</td>
-                  <td>{sessions.length}</td>
-                  <td>{sessions.reduce((n, s) => n + s.queued, 0)}</td>
-                  <td>{sessions.reduce((n, s) => n + s.dropped, 0)}</td>
-                </tr>
-              );
-            })}
-          </tbody>
-        </table>
+        <div class="scroll-x">
+          <table class="list" data-testid="mqtt-accounts">
+            <thead>
+              <tr>
+                <th>Account</th>
+                <th>Connected clients</th>
+                <th>Persistent sessions</th>
+                <th>Queued</th>
+                <th>Dropped</th>
+              </tr>
+            </thead>
+            <tbody>
+              {accounts.map((a) => {
+                const sessions = a.sessions ?? [];
+                return (
+                  <tr key={a.username}>
+                    <td class="mono">{a.username}</td>
+                    <td>{a.clients ?? 0}</td>
+                    <td>{sessions.length}</td>
+                    <td>{sessions.reduce((n, s) => n + s.queued, 0)}</td>
+                    <td>{sessions.reduce((n, s) => n + s.dropped, 0)}</td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        </div>
       )}
       {rows.length > 0 ? (
-        <table class="list" data-testid="mqtt-sessions" style={{ marginTop: '12px' }}>
-          <thead>
-            <tr>
-              <th>Account</th>
-              <th>Client id</th>
-              <th>State</th>
-              <th>Queued</th>
-              <th>Dropped</th>
-              <th />
-            </tr>
-          </thead>
-          <tbody>
-            {rows.map(({ username, s }) => (
-              <tr key={`${username}:${s.clientId}`}>
-                <td class="mono">{username}</td>
-                <td class="mono">{s.clientId}</td>
-                <td>
-                  <SessionState s={s} now={now} />
-                </td>
-                <td>
-                  {s.queued} <span class="muted">({bytes(s.queuedBytes)})</span>
-                </td>
-                <td class={s.dropped > 0 ? 'tone-bad' : undefined}>{s.dropped}</td>
-                <td>
-                  <button type="button" class="btn small danger" onClick={() => setDropping({ username, clientId: s.clientId })}>
-                    End session
-                  </button>
-                </td>
+        <div class="scroll-x" style={{ marginTop: '12px' }}>
+          <table class="list" data-testid="mqtt-sessions">
+            <thead>
+              <tr>
+                <th>Account</th>
+                <th>Client id</th>
+                <th>State</th>
+                <th>Queued</th>
+                <th>Dropped</th>
+                <th />
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {rows.map(({ username, s }) => (
+                <tr key={`${username}:${s.clientId}`}>
+                  <td class="mono">{username}</td>
+                  <td class="mono">{s.clientId}</td>
+                  <td>
+                    <SessionState s={s} now={now} />
+                  </td>
+                  <td>
+                    {s.queued} <span class="muted">({bytes(s.queuedBytes)})</span>
+                  </td>
+                  <td class={s.dropped > 0 ? 'tone-bad' : undefined}>{s.dropped}</td>
+                  <td>
+                    <button type="button" class="btn small danger" onClick={() => setDropping({ username, clientId: s.clientId })}>
+                      End session
+                    </button>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       ) : null}
       {dropping ? (
         <TypedConfirm

@@ -214,33 +214,35 @@ function DeliveryLog({ id, highlight }: { id: string; highlight: string | undefi
       {rows.length === 0 ? (
         <p class="muted">No deliveries yet.</p>
       ) : (
-        <table class="list">
-          <thead>
-            <tr>
-              <th>Queued</th>
-              <th>Event</th>
-              <th>Status</th>
-              <th>Attempts</th>
-              <th>Last answer</th>
-              <th class="hide-narrow">Id</th>
-            </tr>
-          </thead>
-          <tbody>
-            {rows.map((d) => (
-              <tr key={d.id} data-delivery={d.id} data-state={d.state}>
-                <td class="mono">{timestamp(d.createdAt)}</td>
-                <td class="mono">{d.event}</td>
-                <td>
-                  {d.state}
-                  {d.state === 'pending' && d.nextAt !== null ? <span class="muted"> (next {timestamp(d.nextAt)})</span> : null}
-                </td>
-                <td>{d.attempts}</td>
-                <td class="data">{d.lastError ?? (d.lastStatus === null ? '' : `HTTP ${d.lastStatus}`)}</td>
-                <td class="mono hide-narrow">{d.id}</td>
+        <div class="scroll-x">
+          <table class="list">
+            <thead>
+              <tr>
+                <th>Queued</th>
+                <th>Event</th>
+                <th>Status</th>
+                <th>Attempts</th>
+                <th>Last answer</th>
+                <th class="hide-narrow">Id</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {rows.map((d) => (
+                <tr key={d.id} data-delivery={d.id} data-state={d.state}>
+                  <td class="mono">{timestamp(d.createdAt)}</td>
+                  <td class="mono">{d.event}</td>
+                  <td>
+                    {d.state}
+                    {d.state === 'pending' && d.nextAt !== null ? <span class="muted"> (next {timestamp(d.nextAt)})</span> : null}
+                  </td>
+                  <td>{d.attempts}</td>
+                  <td class="data">{d.lastError ?? (d.lastStatus === null ? '' : `HTTP ${d.lastStatus}`)}</td>
+                  <td class="mono hide-narrow">{d.id}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
     </section>
   );

@@ -187,50 +187,52 @@ export function RulesTab() {
           <p>A rule selects devices (by id, tag or model) and says when to raise an alarm: e.g. temperature above 30 for 10s.</p>
         </Empty>
       ) : (
-        <table class="list" aria-label="Alarm rules">
-          <thead>
-            <tr>
-              <th>Rule</th>
-              <th>Severity</th>
-              <th>When</th>
-              <th>Enabled</th>
-              {canEdit ? <th>Actions</th> : null}
-            </tr>
-          </thead>
-          <tbody>
-            {rules.map((r) => (
-              <tr key={r.id} data-rule={r.name}>
-                <td>{r.name}</td>
-                <td>
-                  <span class={`badge tone-${SEVERITY_TONE[r.severity]}`}>{r.severity}</span>
-                </td>
-                <td>{ruleText(r)}</td>
-                <td>{r.enabled ? 'yes' : 'no'}</td>
-                {canEdit ? (
-                  <td class="row">
-                    <button type="button" class="btn small" onClick={() => setEditing(r)}>
-                      Edit
-                    </button>
-                    {confirming === r.id ? (
-                      <>
-                        <button type="button" class="btn small danger" onClick={() => void remove(r.id)}>
-                          Delete "{r.name}" and clear its alarms
-                        </button>
-                        <button type="button" class="btn small" onClick={() => setConfirming(undefined)}>
-                          Keep
-                        </button>
-                      </>
-                    ) : (
-                      <button type="button" class="btn small" onClick={() => setConfirming(r.id)}>
-                        Delete…
-                      </button>
-                    )}
-                  </td>
-                ) : null}
+        <div class="scroll-x">
+          <table class="list" aria-label="Alarm rules">
+            <thead>
+              <tr>
+                <th>Rule</th>
+                <th>Severity</th>
+                <th>When</th>
+                <th>Enabled</th>
+                {canEdit ? <th>Actions</th> : null}
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {rules.map((r) => (
+                <tr key={r.id} data-rule={r.name}>
+                  <td>{r.name}</td>
+                  <td>
+                    <span class={`badge tone-${SEVERITY_TONE[r.severity]}`}>{r.severity}</span>
+                  </td>
+                  <td>{ruleText(r)}</td>
+                  <td>{r.enabled ? 'yes' : 'no'}</td>
+                  {canEdit ? (
+                    <td class="row">
+                      <button type="button" class="btn small" onClick={() => setEditing(r)}>
+                        Edit
+                      </button>
+                      {confirming === r.id ? (
+                        <>
+                          <button type="button" class="btn small danger" onClick={() => void remove(r.id)}>
+                            Delete "{r.name}" and clear its alarms
+                          </button>
+                          <button type="button" class="btn small" onClick={() => setConfirming(undefined)}>
+                            Keep
+                          </button>
+                        </>
+                      ) : (
+                        <button type="button" class="btn small" onClick={() => setConfirming(r.id)}>
+                          Delete…
+                        </button>
+                      )}
+                    </td>
+                  ) : null}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
     </section>
   );

@@ -47,30 +47,32 @@ export function PresenceTab({ id }: { id: string }) {
       {list.length === 0 ? (
         <Empty title="This device has never connected" />
       ) : (
-        <table class="list" aria-label="Presence history, newest first">
-          <thead>
-            <tr>
-              <th>When</th>
-              <th>State</th>
-              <th>Reason</th>
-              <th class="hide-narrow">Close code</th>
-            </tr>
-          </thead>
-          <tbody>
-            {list.map((p) => (
-              <tr key={`${p.at}:${p.online}`}>
-                <td class="mono" title={ago(p.at, now)}>
-                  {timestamp(p.at)}
-                </td>
-                <td>
-                  <Badge tone={p.online ? 'good' : 'off'}>{p.online ? 'online' : 'offline'}</Badge>
-                </td>
-                <td>{p.reason.replace(/_/g, ' ')}</td>
-                <td class="hide-narrow">{p.code === null ? '' : `${p.code} ${CLOSE_CODES[p.code] ? `(${CLOSE_CODES[p.code]})` : ''}`}</td>
+        <div class="scroll-x">
+          <table class="list" aria-label="Presence history, newest first">
+            <thead>
+              <tr>
+                <th>When</th>
+                <th>State</th>
+                <th>Reason</th>
+                <th class="hide-narrow">Close code</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {list.map((p) => (
+                <tr key={`${p.at}:${p.online}`}>
+                  <td class="mono" title={ago(p.at, now)}>
+                    {timestamp(p.at)}
+                  </td>
+                  <td>
+                    <Badge tone={p.online ? 'good' : 'off'}>{p.online ? 'online' : 'offline'}</Badge>
+                  </td>
+                  <td>{p.reason.replace(/_/g, ' ')}</td>
+                  <td class="hide-narrow">{p.code === null ? '' : `${p.code} ${CLOSE_CODES[p.code] ? `(${CLOSE_CODES[p.code]})` : ''}`}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
     </section>
   );

@@ -61,30 +61,32 @@ export function UpdatesTab({ id }: { id: string }) {
       {list.length === 0 ? (
         <Empty title="No firmware updates yet" />
       ) : (
-        <table class="list" aria-label="Firmware updates, newest first" data-testid="update-history">
-          <thead>
-            <tr>
-              <th>Started</th>
-              <th>From → to</th>
-              <th>State</th>
-              <th>Reason</th>
-              <th>Job</th>
-            </tr>
-          </thead>
-          <tbody>
-            {list.map((u) => (
-              <tr key={u.id}>
-                <td>{timestamp(u.createdAt)}</td>
-                <td>
-                  {u.fromFw ?? '?'} → {u.toFw}
-                </td>
-                <td>{u.state.replaceAll('_', ' ')}</td>
-                <td>{u.reason ?? ''}</td>
-                <td>{u.job ? <Link href={`/jobs/${u.job}`}>{u.job}</Link> : ''}</td>
+        <div class="scroll-x">
+          <table class="list" aria-label="Firmware updates, newest first" data-testid="update-history">
+            <thead>
+              <tr>
+                <th>Started</th>
+                <th>From → to</th>
+                <th>State</th>
+                <th>Reason</th>
+                <th>Job</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {list.map((u) => (
+                <tr key={u.id}>
+                  <td>{timestamp(u.createdAt)}</td>
+                  <td>
+                    {u.fromFw ?? '?'} → {u.toFw}
+                  </td>
+                  <td>{u.state.replaceAll('_', ' ')}</td>
+                  <td>{u.reason ?? ''}</td>
+                  <td>{u.job ? <Link href={`/jobs/${u.job}`}>{u.job}</Link> : ''}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
     </section>
   );
