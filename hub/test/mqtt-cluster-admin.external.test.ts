@@ -160,7 +160,9 @@ describe('MQTT integrators seen and managed through any node of a cluster', { ti
     // Node 2 forgot it too (told through Redis): its client comes back to a new session, which the bound refuses.
     await eventually(async () => {
       const text = await fetch(`http://127.0.0.1:${node(1).port}/metrics`).then((r) => r.text());
-      return text.split('\n').some((l) => l.startsWith('halyard_mqtt_sessions_ended_total{') && l.includes('"too_many"') && l.endsWith(' 1'));
+      return text
+        .split('\n')
+        .some((l) => l.startsWith('halyard_mqtt_sessions_ended_total{') && l.includes('"too_many"') && l.endsWith(' 1'));
     }, 'node 2 ending s2');
     const s2back = await rawConnect(1, CAPPED, 's2', false);
     assert.equal(s2back.returnCode, 3);
