@@ -477,10 +477,11 @@ export class Broker {
     }
     const [alive, shared] = await Promise.all([this.accounts.aliveNodes(), this.accounts.sessionsOf(usernames)]);
     view.missingNodes = alive.filter((n) => !lists.has(n));
+    // Held here: this node's memory is newer than its last write.
+    const mine = new Map(this.store.sessionList().map((m) => [m.clientId, m]));
     for (const s of shared) {
       const { account, clientId } = accountOf(s.clientId);
-      // Held here: this node's memory is newer than its last write.
-      const here = s.holder === node ? this.store.sessionList().find((m) => m.clientId === s.clientId) : undefined;
+      const here = s.holder === node ? mine.get(s.clientId) : undefined;
       const leftAt = here === undefined ? s.leftAt : here.leftAt;
       const connected = leftAt === undefined && (here !== undefined || s.holderAlive);
       view.accounts.get(account)?.sessions.push({

@@ -77,14 +77,16 @@ export class ClusterClients {
     return n;
   }
 
+  /** Stops; the other nodes hear this node has no clients any more (a stop, not a crash: they need not wait for its list to lapse). */
   close(): void {
     clearInterval(this.timer);
     if (this.settle !== undefined) clearTimeout(this.settle);
     this.mq.removeListener(TOPIC, this.heard);
+    this.send({});
   }
 
-  private send(): void {
-    const body = { node: this.node, accounts: this.own() };
+  private send(accounts: ClientList = this.own()): void {
+    const body = { node: this.node, accounts };
     const packet = { cmd: 'publish', topic: TOPIC, payload: Buffer.from(JSON.stringify(body)), qos: 0, retain: false, dup: false };
     this.mq.emit(packet as Parameters<ClusterEmitter['emit']>[0], (err) => {
       if (err) this.failed(err);
