@@ -20,14 +20,29 @@ export interface LiveSession {
   dropped: number;
   /** When the session ends unless its client returns (ms since the epoch); absent while connected. */
   expiresAt?: number;
+  /** The node that holds it (delivers to it and queues for it): --node-id. */
+  node: string;
+}
+
+/** A connected MQTT client of an account, and the node it is connected to. */
+export interface LiveClient {
+  clientId: string;
+  node: string;
+}
+
+/** Every listed account's clients and sessions, and the nodes whose clients are not known now (a cluster). */
+export interface LiveView {
+  accounts: Map<string, { clients: LiveClient[]; sessions: LiveSession[] }>;
+  /** Live nodes that sent no list of their clients lately: their clients are missing from `accounts`. */
+  missingNodes: string[];
 }
 
 /** What the service needs from the running broker. */
 export interface LiveIntegrators {
-  /** The account's connected clients and persistent sessions. */
-  live?(username: string): { clients: number; sessions: LiveSession[] };
-  /** Ends a persistent session (client id as the client sent it); false when the account has none by that id. */
-  dropSession?(username: string, clientId: string): boolean;
+  /** The accounts' connected clients and persistent sessions, on every node of a cluster. */
+  live?(usernames: readonly string[]): Promise<LiveView>;
+  /** Ends a persistent session wherever it is held (client id as the client sent it); false when the account has none by that id. */
+  dropSession?(username: string, clientId: string): Promise<boolean>;
   /** Ends the account's connections; returns how many there were. */
   disconnect(username: string): number;
   /** Where integrators connect (bound ports: the configured one may be 0), for the console. */
@@ -66,20 +81,21 @@ export class IntegratorService {
     return created;
   }
 
-  /** The account's connected clients and persistent sessions (none when MQTT is not running). */
-  liveOf(username: string): { clients: number; sessions: LiveSession[] } {
-    return this.live.live?.(username) ?? { clients: 0, sessions: [] };
+  /** The accounts' connected clients and persistent sessions (none when MQTT is not running). */
+  async liveOf(usernames: readonly string[]): Promise<LiveView> {
+    return (await this.live.live?.(usernames)) ?? { accounts: new Map(), missingNodes: [] };
   }
 
   async dropSession(requester: Requester, username: string, clientId: string): Promise<void> {
-    const session = this.liveOf(username).sessions.find((s) => s.clientId === clientId);
-    if (session === undefined || this.live.dropSession?.(username, clientId) !== true) {
+    const session = (await this.liveOf([username])).accounts.get(username)?.sessions.find((s) => s.clientId === clientId);
+    if (session === undefined || (await this.live.dropSession?.(username, clientId)) !== true) {
       throw new HubError(HubErrorCode.NotFound, `integrator "${username}" has no MQTT session with client id "${clientId}"`);
     }
     await this.audit(requester.actor, 'integrator.session.drop', username, {
       clientId,
       connected: session.connected,
       queued: session.queued,
+      node: session.node,
     });
   }
 

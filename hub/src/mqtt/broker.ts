@@ -18,18 +18,23 @@ import {
   type Subscription,
 } from 'aedes';
 import type { HubContext } from '../context.js';
+import { HubError, HubErrorCode } from '../errors.js';
+import type { LiveView } from '../integrators/service.js';
 import { coalesceWrites } from '../net/coalesce-writes.js';
 import { createPool, type Pool } from '../store/postgres/pool.js';
 import type { Acl } from './acl.js';
 import { authenticate } from './auth.js';
+import { type ClientList, ClusterClients } from './cluster-clients.js';
 import { type ClusterEmitter, clusterEmitter, RemoteFeed, replicateRetained } from './cluster-emitter.js';
 import type { MqttMetrics } from './metrics.js';
 import { guardPacketSize } from './packet-guard.js';
 import { PendingLogins } from './pending-logins.js';
 import { ClusterSessions } from './session-cluster.js';
 import { SessionDb } from './session-db.js';
-import { SessionExpiry } from './session-expiry.js';
+import { RemoteDrops } from './session-drop.js';
+import { type SessionEnd, SessionExpiry } from './session-expiry.js';
 import { PgSessionDb } from './session-pg.js';
+import { SessionAccounts } from './session-pg-accounts.js';
 import { type SessionInfo, SessionStore } from './session-store.js';
 import { filterError, MAX_TOPIC_LEVELS } from './topic-filter.js';
 import type { Request, Topics } from './topics.js';
@@ -149,6 +154,12 @@ export class Broker {
   private shared: ClusterSessions | undefined;
   /** In a cluster: the connections to PostgreSQL the sessions use. */
   private pool: Pool | undefined;
+  /** In a cluster: every node's connected clients (for the API and --mqtt-account-conns). */
+  private roster: ClusterClients | undefined;
+  /** In a cluster: sessions per account in PostgreSQL (for the API and --mqtt-max-sessions). */
+  private accounts: SessionAccounts | undefined;
+  /** In a cluster: drops of sessions other nodes hold. */
+  private drops: RemoteDrops | undefined;
   /** In a cluster: whether a packet was published by this node's broker. */
   private own: (packet: AedesPublishPacket) => boolean = () => true;
 
@@ -193,6 +204,7 @@ export class Broker {
         this.byUser.set(s.username, set);
       }
       set.add(client);
+      this.roster?.changed();
       this.ctx.log.debug({ client: client.id, username: s.username }, 'mqtt client connected');
     });
     aedes.on('clientDisconnect', (client) => {
@@ -222,6 +234,7 @@ export class Broker {
         const set = this.byUser.get(s.username);
         set?.delete(client);
         if (set?.size === 0) this.byUser.delete(s.username);
+        this.roster?.changed();
       }
       this.ctx.log.debug({ client: client.id }, 'mqtt client disconnected');
     });
@@ -327,7 +340,20 @@ export class Broker {
       else feed.stop(clientId);
     });
     this.feed = feed;
+    this.roster = new ClusterClients(
+      mq,
+      this.ctx.config.nodeId,
+      () => this.ownClients(),
+      (err) => log.debug({ err }, "mqtt: another node's client list was not taken"),
+    );
     if (db !== undefined) {
+      this.accounts = new SessionAccounts(this.pool as Pool, db.node);
+      this.drops = new RemoteDrops(
+        mq,
+        db.node,
+        (clientId, why) => this.endHere(clientId, why),
+        (err) => log.warn({ err }, 'mqtt: a session drop between nodes failed'),
+      );
       this.shared = new ClusterSessions(
         db,
         {
@@ -413,24 +439,103 @@ export class Broker {
     });
   }
 
-  /** Persistent sessions of an account, connected or waiting, with their queues. */
-  sessionsOf(username: string): SessionInfo[] {
-    return this.store.sessionList(username);
-  }
-
-  /** Connected clients of an account. */
-  clientsOf(username: string): number {
-    return this.byUser.get(username)?.size ?? 0;
+  /**
+   * The accounts' connected clients and persistent sessions: on a single hub from
+   * memory; in a cluster the sessions from PostgreSQL (every node's, queue figures
+   * as of their holder's last write) and the clients from every node's last list
+   * (cluster-clients.ts), naming the live nodes that sent none lately.
+   */
+  async live(usernames: readonly string[]): Promise<LiveView> {
+    const node = this.ctx.config.nodeId;
+    const expiry = this.ctx.config.mqttSessionExpiry;
+    const view: LiveView = { accounts: new Map(), missingNodes: [] };
+    for (const u of usernames) view.accounts.set(u, { clients: [], sessions: [] });
+    const own = this.ownClients();
+    const lists = new Map<string, ClientList>([[node, own], ...(this.roster?.others() ?? [])]);
+    for (const [at, accounts] of lists) {
+      for (const [u, ids] of Object.entries(accounts))
+        view.accounts.get(u)?.clients.push(...ids.map((clientId) => ({ clientId, node: at })));
+    }
+    const accountOf = (scoped: string) => {
+      const colon = scoped.indexOf(':');
+      return { account: scoped.slice(0, colon), clientId: scoped.slice(colon + 1) };
+    };
+    if (this.accounts === undefined) {
+      for (const s of this.store.sessionList()) {
+        const { account, clientId } = accountOf(s.clientId);
+        view.accounts.get(account)?.sessions.push({
+          clientId,
+          connected: s.connected,
+          queued: s.messages,
+          queuedBytes: s.bytes,
+          dropped: s.dropped,
+          ...(s.leftAt === undefined ? {} : { expiresAt: s.leftAt + expiry }),
+          node,
+        });
+      }
+      return view;
+    }
+    const [alive, shared] = await Promise.all([this.accounts.aliveNodes(), this.accounts.sessionsOf(usernames)]);
+    view.missingNodes = alive.filter((n) => !lists.has(n));
+    // Held here: this node's memory is newer than its last write.
+    const mine = new Map(this.store.sessionList().map((m) => [m.clientId, m]));
+    for (const s of shared) {
+      const { account, clientId } = accountOf(s.clientId);
+      const here = s.holder === node ? mine.get(s.clientId) : undefined;
+      const leftAt = here === undefined ? s.leftAt : here.leftAt;
+      const connected = leftAt === undefined && (here !== undefined || s.holderAlive);
+      view.accounts.get(account)?.sessions.push({
+        clientId,
+        connected,
+        queued: here?.messages ?? s.messages,
+        queuedBytes: here?.bytes ?? s.bytes,
+        dropped: here?.dropped ?? s.dropped,
+        ...(leftAt === undefined ? {} : { expiresAt: leftAt + expiry }),
+        node: s.holder,
+      });
+    }
+    return view;
   }
 
   /**
-   * Ends a persistent session (`clientId` as the client sent it): its connection,
-   * if any, closes, and its subscriptions and queue are freed. False when the
-   * account has no such session.
+   * Ends a persistent session (`clientId` as the client sent it) wherever it is
+   * held: its connection, if any, closes, and its subscriptions and queue are freed.
+   * In a cluster a live holder is asked to (session-drop.ts), and one whose node is
+   * dead is deleted in PostgreSQL. False when the account has no such session.
    */
-  dropSession(username: string, clientId: string): boolean {
+  async dropSession(username: string, clientId: string): Promise<boolean> {
     const scoped = `${username}:${clientId}`;
+    if (this.accounts === undefined || this.drops === undefined) return this.endHere(scoped, 'dropped_by_admin');
+    // Twice: a session whose dead holder was adopted between the look and the delete is asked of its new holder.
+    for (let tries = 0; tries < 2; tries++) {
+      const at = await this.accounts.holderOf(scoped);
+      if (at === undefined) return false;
+      if (at.holder === this.accounts.node) {
+        // Not in memory (a login that never registered, or one being brought in): the row is all there is.
+        return (await this.endHere(scoped, 'dropped_by_admin')) || (await this.accounts.deleteMine(scoped));
+      }
+      if (!at.alive) {
+        if (await this.accounts.deleteOrphan(scoped, at.holder)) {
+          this.metrics.sessionsEnded.inc({ reason: 'dropped_by_admin' });
+          this.ctx.log.info({ client: scoped, holder: at.holder }, 'mqtt session of a node that is gone ended by an admin');
+          return true;
+        }
+        continue;
+      }
+      const dropped = await this.drops.ask(scoped, at.holder);
+      if (dropped === undefined) {
+        throw new HubError(HubErrorCode.Unavailable, `node "${at.holder}" holding the MQTT session did not answer; try again`);
+      }
+      return dropped;
+    }
+    return false;
+  }
+
+  /** Ends a session this node holds (scoped client id); false when none is held here by that id. */
+  private async endHere(scoped: string, why: SessionEnd): Promise<boolean> {
     if (!this.store.hasSession(scoped)) return false;
+    if (why === 'too_many') return this.expiry.evict(scoped);
+    const username = scoped.slice(0, scoped.indexOf(':'));
     const live = [...(this.byUser.get(username) ?? [])].find((c) => c.id === scoped);
     if (live !== undefined) {
       this.dropping.add(scoped);
@@ -438,6 +543,15 @@ export class Broker {
       live.close();
     } else this.expiry.drop(scoped);
     return true;
+  }
+
+  /** This node's connected clients per account, with the ids they sent. */
+  private ownClients(): ClientList {
+    const out: ClientList = {};
+    for (const [u, clients] of this.byUser) {
+      out[u] = [...clients].map((c) => this.ownIds.get(c) ?? c.id.slice(u.length + 1));
+    }
+    return out;
   }
 
   /** Ends every connection of an account (deleted). */
@@ -482,6 +596,14 @@ export class Broker {
       return authError(2, 'identifier rejected');
     }
     if (!this.admit(client, r.username, ip)) return authError(3, 'server unavailable');
+    const created = await this.beginShared(client, r.username, ip).catch((err: unknown) => {
+      this.joined(client, r.username);
+      throw err;
+    });
+    if (created === 'refused') {
+      this.joined(client, r.username);
+      return authError(3, 'server unavailable');
+    }
     this.sessions.set(client, {
       username: r.username,
       acl: r.acl,
@@ -491,7 +613,7 @@ export class Broker {
     });
     // In a cluster a returning client's session may be held by another node, or by none (its node died): it
     // comes here first. So does it for a clean session, which then ends it, as MQTT requires ([MQTT-3.1.2-6]).
-    if (this.shared !== undefined && client.id && !this.store.hasSession(client.id)) {
+    if (this.shared !== undefined && created !== 'created' && client.id && !this.store.hasSession(client.id)) {
       if (!client.clean) await this.shared.bringHere(client.id);
       else {
         await this.shared.bringHere(client.id).catch((err: unknown) => {
@@ -518,7 +640,9 @@ export class Broker {
     const live = this.byUser.get(username) ?? new Set<Client>();
     const sameId = (c: Client) => c.id === client.id;
     const perAccount = this.ctx.config.mqttAccountConns;
-    if (perAccount > 0 && live.size + joining.size >= perAccount && ![...live].some(sameId) && ![...joining].some(sameId)) {
+    // In a cluster the other nodes' connections as their last lists say (cluster-clients.ts).
+    const elsewhere = this.roster?.elsewhere(username) ?? 0;
+    if (perAccount > 0 && live.size + joining.size + elsewhere >= perAccount && ![...live].some(sameId) && ![...joining].some(sameId)) {
       this.refuse(
         'too_many_connections',
         'mqtt connection refused: the account holds --mqtt-account-conns',
@@ -531,7 +655,8 @@ export class Broker {
     }
     const sessions = this.ctx.config.mqttMaxSessions;
     const newSession = (c: Client) => !c.clean && !this.store.hasSession(c.id);
-    if (sessions > 0 && newSession(client) && ![...joining].some((c) => sameId(c) && !c.clean)) {
+    // In a cluster PostgreSQL counts them, every node's (beginShared).
+    if (sessions > 0 && this.accounts === undefined && newSession(client) && ![...joining].some((c) => sameId(c) && !c.clean)) {
       const connected = this.store.sessionList(username).filter((s) => s.connected).length + [...joining].filter(newSession).length;
       if (connected >= sessions) {
         this.refuse(
@@ -550,6 +675,44 @@ export class Broker {
     this.joining.set(username, joining);
     (client.conn as Duplex).once('close', () => this.joined(client, username));
     return true;
+  }
+
+  /**
+   * In a cluster, begins a new persistent session in PostgreSQL, where every node's
+   * sessions of the account are counted against --mqtt-max-sessions
+   * (session-pg-accounts.ts): the oldest away ones beyond it end, wherever held, and
+   * while the account has that many connected the login is refused. `exists`: the
+   * id has a session (here or on another node: it is brought here); `created`: a new
+   * one, held here; `none`: nothing to count (a single hub, a clean session, no bound).
+   */
+  private async beginShared(client: Client, username: string, ip: string): Promise<'none' | 'exists' | 'created' | 'refused'> {
+    const max = this.ctx.config.mqttMaxSessions;
+    const accounts = this.accounts;
+    if (accounts === undefined || max === 0 || client.clean || !client.id || this.store.hasSession(client.id)) return 'none';
+    const r = await accounts.createSession(username, client.id, max);
+    if (r.kind === 'exists') return 'exists';
+    if (r.kind === 'full') {
+      this.refuse(
+        'too_many_sessions',
+        'mqtt persistent session refused: the account has --mqtt-max-sessions connected',
+        client,
+        username,
+        ip,
+        max,
+      );
+      return 'refused';
+    }
+    for (const e of r.evicted) {
+      if (e.holder === accounts.node) this.expiry.evict(e.clientId);
+      else this.drops?.evicted(e.clientId, e.holder);
+    }
+    // Its row exists before its client is registered: a login that never gets there leaves none behind.
+    const id = client.id;
+    (client.conn as Duplex).once('close', () => {
+      if (this.store.hasSession(id)) return;
+      accounts.deleteMine(id).catch((err: unknown) => this.ctx.log.warn({ err, client: id }, 'mqtt: could not delete an unused session'));
+    });
+    return 'created';
   }
 
   private refuse(reason: string, msg: string, client: Client, username: string, ip: string, limit: number): void {
@@ -687,6 +850,8 @@ export class Broker {
   }
 
   async close(): Promise<void> {
+    this.roster?.close();
+    this.drops?.close();
     await this.shared?.stop();
     this.expiry.close();
     await new Promise<void>((resolve) => this.aedes.close(() => resolve()));

@@ -13,7 +13,7 @@ import type { HubStats } from '@halyard/firmware-protocol';
 import type { HubContext } from '../context.js';
 import type { Routes } from '../http/route.js';
 import { integratorRoutes } from '../http/routes/integrators.js';
-import type { LiveSession } from '../integrators/service.js';
+import type { LiveView } from '../integrators/service.js';
 import type { JobNotice } from '../jobs/scheduler.js';
 import { parseBridgeUrl } from './bridge-url.js';
 import { Broker, type RequestHandler } from './broker.js';
@@ -38,10 +38,10 @@ export interface MqttService {
   bridges(): HubStats['bridges'];
   /** Disconnects every client of an integrator account; returns how many there were. */
   disconnectUser(username: string): number;
-  /** An account's connected clients and persistent sessions. */
-  liveOf(username: string): { clients: number; sessions: LiveSession[] };
-  /** Ends an account's persistent session (client id as the client sent it); false when there is none. */
-  dropSession(username: string, clientId: string): boolean;
+  /** The accounts' connected clients and persistent sessions, on every node of a cluster. */
+  live(usernames: readonly string[]): Promise<LiveView>;
+  /** Ends an account's persistent session wherever it is held (client id as the client sent it); false when there is none. */
+  dropSession(username: string, clientId: string): Promise<boolean>;
   /** A fleet job's progress or a device's state in it (mqtt/jobs.ts). */
   jobNotice(n: JobNotice): void;
   close(): Promise<void>;
@@ -52,12 +52,12 @@ const FLUSH_ON_CLOSE_MS = 2_000;
 
 /** HTTP routes this feature adds (integrator accounts), for the running service. */
 export function mqttRoutes(
-  mqtt: Pick<MqttService, 'disconnectUser' | 'port' | 'mqttsPort' | 'liveOf' | 'dropSession'>,
+  mqtt: Pick<MqttService, 'disconnectUser' | 'port' | 'mqttsPort' | 'live' | 'dropSession'>,
 ): (routes: Routes, ctx: HubContext) => void {
   return (routes, ctx) =>
     integratorRoutes(routes, ctx, {
       disconnect: (username) => mqtt.disconnectUser(username),
-      live: (username) => mqtt.liveOf(username),
+      live: (usernames) => mqtt.live(usernames),
       dropSession: (username, clientId) => mqtt.dropSession(username, clientId),
       endpoint: () => ({ port: mqtt.port, tlsPort: mqtt.mqttsPort }),
     });
@@ -130,17 +130,7 @@ export async function startMqtt(ctx: HubContext): Promise<MqttService> {
     clients: () => started.clients,
     bridges: () => leaderWork.bridgeStats(),
     disconnectUser: (username) => started.disconnectUser(username),
-    liveOf: (username) => ({
-      clients: started.clientsOf(username),
-      sessions: started.sessionsOf(username).map((s) => ({
-        clientId: s.clientId.slice(username.length + 1),
-        connected: s.connected,
-        queued: s.messages,
-        queuedBytes: s.bytes,
-        dropped: s.dropped,
-        ...(s.leftAt === undefined ? {} : { expiresAt: s.leftAt + config.mqttSessionExpiry }),
-      })),
-    }),
+    live: (usernames) => started.live(usernames),
     dropSession: (username, clientId) => started.dropSession(username, clientId),
     jobNotice: (n) => publisher.publish(jobMessage(topics, n)),
     close() {

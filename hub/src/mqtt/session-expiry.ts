@@ -105,6 +105,13 @@ export class SessionExpiry {
     return true;
   }
 
+  /** Ends a waiting session now, one beyond the account's bound counted elsewhere (a cluster); false when none waits under that id. */
+  evict(clientId: string): boolean {
+    if (!this.timers.has(clientId)) return false;
+    this.endNow(clientId, 'too_many');
+    return true;
+  }
+
   private endNow(clientId: string, why: SessionEnd): void {
     clearTimeout(this.timers.get(clientId));
     this.timers.delete(clientId);

@@ -58,6 +58,8 @@ export interface Integrator {
   createdAt: number;
   /** MQTT clients of the account connected now (absent from hubs before persistent sessions). */
   clients?: number;
+  /** Those clients and the node each is connected to (absent from hubs before cluster-wide listing). */
+  connections?: { clientId: string; node: string }[];
   sessions?: MqttSession[];
 }
 
@@ -70,6 +72,8 @@ export interface MqttSession {
   dropped: number;
   /** When it ends unless its client returns; absent while connected. */
   expiresAt?: number;
+  /** The node that holds it (absent from hubs before cluster-wide listing). */
+  node?: string;
 }
 
 /** Where integrators connect; the hub names its bound ports (host: the console's own). */
@@ -176,7 +180,7 @@ export const operators = {
 };
 
 export const integrators = {
-  list: () => api<{ integrators: Integrator[]; mqtt?: MqttEndpoint }>('GET', '/integrators'),
+  list: () => api<{ integrators: Integrator[]; mqtt?: MqttEndpoint; missingNodes?: string[] }>('GET', '/integrators'),
   create: (i: { username: string; password: string; acl?: { subscribe?: string[]; publish?: string[] } }) =>
     api<Integrator>('POST', '/integrators', { body: i }),
   remove: (username: string) => api<void>('DELETE', `/integrators/${enc(username)}`),

@@ -1,7 +1,8 @@
 // The Hub page's MQTT accounts (admins only: the list is the integrators API): each
 // account's connected clients and persistent sessions, with what each session holds
 // for its client (queued QoS 1 messages, drops from a full queue) and when a waiting
-// one expires; an admin can end a session, freeing its queue.
+// one expires; an admin can end a session, freeing its queue. In a cluster every
+// node's clients and sessions, with the node of each, and the nodes not heard from.
 
 import { useEffect, useState } from 'preact/hooks';
 import { integrators, type MqttSession } from '../api/endpoints.ts';
@@ -25,10 +26,18 @@ export function MqttSessions({ now }: { now: number }) {
   const [error, setError] = useState<unknown>(undefined);
   const accounts = list.data?.integrators ?? [];
   const rows = accounts.flatMap((a) => (a.sessions ?? []).map((s) => ({ username: a.username, s })));
+  const missing = list.data?.missingNodes ?? [];
+  const nodes = new Set(accounts.flatMap((a) => [...(a.connections ?? []), ...(a.sessions ?? [])].map((x) => x.node)));
+  const cluster = nodes.size > 1 || missing.length > 0;
   return (
     <section aria-label="MQTT accounts">
       <h2>MQTT accounts</h2>
       <ErrorText error={list.error ?? error} />
+      {missing.length > 0 ? (
+        <p class="tone-bad" data-testid="mqtt-missing-nodes">
+          Not heard from lately: {missing.join(', ')}. Their clients are missing below.
+        </p>
+      ) : null}
       {accounts.length === 0 ? (
         <p class="muted">No integrator accounts (Admin, Integrators).</p>
       ) : (
@@ -49,7 +58,10 @@ export function MqttSessions({ now }: { now: number }) {
                 return (
                   <tr key={a.username}>
                     <td class="mono">{a.username}</td>
-                    <td>{a.clients ?? 0}</td>
+                    <td>
+                      {a.clients ?? 0}
+                      {cluster && (a.connections ?? []).length > 0 ? <span class="muted"> ({perNode(a.connections ?? [])})</span> : null}
+                    </td>
                     <td>{sessions.length}</td>
                     <td>{sessions.reduce((n, s) => n + s.queued, 0)}</td>
                     <td>{sessions.reduce((n, s) => n + s.dropped, 0)}</td>
@@ -67,6 +79,7 @@ export function MqttSessions({ now }: { now: number }) {
               <tr>
                 <th>Account</th>
                 <th>Client id</th>
+                {cluster ? <th>Node</th> : null}
                 <th>State</th>
                 <th>Queued</th>
                 <th>Dropped</th>
@@ -78,6 +91,7 @@ export function MqttSessions({ now }: { now: number }) {
                 <tr key={`${username}:${s.clientId}`}>
                   <td class="mono">{username}</td>
                   <td class="mono">{s.clientId}</td>
+                  {cluster ? <td class="mono">{s.node ?? ''}</td> : null}
                   <td>
                     <SessionState s={s} now={now} />
                   </td>
@@ -117,6 +131,16 @@ export function MqttSessions({ now }: { now: number }) {
       ) : null}
     </section>
   );
+}
+
+/** "node1: 2, node2: 1": an account's clients per node. */
+function perNode(connections: { node: string }[]): string {
+  const counts = new Map<string, number>();
+  for (const c of connections) counts.set(c.node, (counts.get(c.node) ?? 0) + 1);
+  return [...counts]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([node, n]) => `${node}: ${n}`)
+    .join(', ');
 }
 
 function SessionState({ s, now }: { s: MqttSession; now: number }) {

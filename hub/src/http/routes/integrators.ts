@@ -33,11 +33,17 @@ const sessionShape = z.object({
   queuedBytes: z.number(),
   dropped: z.number(),
   expiresAt: z.number().optional(),
+  /** The node that holds it: --node-id. */
+  node: z.string(),
 });
 
+const clientShape = z.object({ clientId: z.string(), node: z.string() });
+
 const listedShape = integratorShape.extend({
-  /** MQTT clients of the account connected now. */
+  /** MQTT clients of the account connected now, on every node. */
   clients: z.number(),
+  /** Those clients, with the node each is connected to (in a cluster, as each node last said: at most a second old). */
+  connections: z.array(clientShape),
   /** Its persistent (clean=false) sessions, connected or waiting for their client. */
   sessions: z.array(sessionShape),
 });
@@ -67,15 +73,25 @@ export function integratorRoutes(routes: Routes, ctx: HubContext, live: LiveInte
     role: 'admin',
     response: z.object({
       integrators: z.array(listedShape),
+      /** Live nodes of a cluster whose clients are not known now (no list from them lately): their clients are missing above. */
+      missingNodes: z.array(z.string()),
       mqtt: z.object({ port: z.number(), tlsPort: z.number().optional(), wsPath: z.string(), prefix: z.string() }).optional(),
     }),
     handler: async ({ c }) => {
       const at = live.endpoint();
+      const accounts = await integrators.list();
+      const view = await integrators.liveOf(accounts.map((i) => i.username));
       return c.json({
-        integrators: (await integrators.list()).map((i) => {
-          const live = integrators.liveOf(i.username);
-          return { ...publicIntegrator(ctx, i), clients: live.clients, sessions: live.sessions.map(publicSession) };
+        integrators: accounts.map((i) => {
+          const mine = view.accounts.get(i.username) ?? { clients: [], sessions: [] };
+          return {
+            ...publicIntegrator(ctx, i),
+            clients: mine.clients.length,
+            connections: mine.clients,
+            sessions: mine.sessions.map(publicSession),
+          };
         }),
+        missingNodes: view.missingNodes,
         ...(at === undefined
           ? {}
           : {
@@ -111,7 +127,8 @@ export function integratorRoutes(routes: Routes, ctx: HubContext, live: LiveInte
   routes.add({
     method: 'delete',
     path: '/integrators/:username/sessions/:clientId',
-    summary: "End an integrator's persistent MQTT session: its connection closes, its subscriptions and queued messages are freed",
+    summary:
+      "End an integrator's persistent MQTT session, on whichever node holds it: its connection closes, its subscriptions and queued messages are freed",
     tag: 'integrators',
     role: 'admin',
     status: 204,
