@@ -165,4 +165,29 @@ describe('fleet jobs in the console', () => {
     assert.ok(audit.entries.some((e) => e.action === 'job.timeout' && e.target === id));
     assert.deepEqual(errors, []);
   });
+
+  it('on a phone the rail keeps Jobs in sight, and a job no device matches says so', async () => {
+    const job = (await api.call('POST', '/jobs', {
+      name: 'nobody yet',
+      action: { type: 'command', name: 'flush' },
+      selection: { tags: ['nobody'] },
+    })) as { id: string };
+    await page.setViewportSize({ width: 390, height: 844 });
+    try {
+      await page.goto(`${hub.http}/jobs/${job.id}`);
+      await page.locator('text=No device in this job yet').waitFor(WAIT);
+      const rail = await page.locator('nav.rail').boundingBox();
+      const current = await page.locator('nav.rail a[aria-current="page"]').boundingBox();
+      assert.ok(rail && current, 'the rail and its current link');
+      assert.ok(
+        current.x >= rail.x && current.x + current.width <= rail.x + rail.width,
+        `Jobs at ${current.x} in a rail of ${rail.width} px`,
+      );
+      assert.equal(await page.locator('[data-testid="job-devices"]').count(), 0);
+      await page.screenshot({ path: join(OUT, 'job-empty-phone.png') });
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 800 });
+    }
+    assert.deepEqual(errors, []);
+  });
 });

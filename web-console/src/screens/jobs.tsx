@@ -205,7 +205,7 @@ export function JobScreen({ id }: { id: string }) {
       live = false;
     };
   }, [id, generation, dropped, details]);
-  if (job === undefined) return <ErrorText error={error} />;
+  if (job === undefined) return error === undefined ? <p class="muted">Loading the job…</p> : <ErrorText error={error} />;
   const act = async (verb: 'pause' | 'resume' | 'approve' | 'cancel') => {
     if (verb === 'cancel' && !confirm(`Cancel ${job.name || job.id}? Devices not started are skipped.`)) return;
     setBusy(true);
@@ -299,39 +299,50 @@ export function JobScreen({ id }: { id: string }) {
         </>
       ) : null}
       <h2>Devices</h2>
-      <div class="scroll-x">
-        <table class="list" data-testid="job-devices">
-          <thead>
-            <tr>
-              <th>Device</th>
-              <th>Stage</th>
-              <th>State</th>
-              <th>Reason</th>
-            </tr>
-          </thead>
-          <tbody>
-            {devices.map((d) => (
-              <tr key={d.device}>
-                <td>
-                  <Link href={`/devices/${encodeURIComponent(d.device)}`}>{d.device}</Link>
-                </td>
-                <td>{d.stage}</td>
-                <td>{LABEL[d.state]}</td>
-                <td>{d.reason ?? ''}</td>
+      {job.total === 0 ? (
+        <Empty title={open ? 'No device in this job yet' : 'No device was in this job'}>
+          {open ? 'Devices that join its selection (provisioned, tagged, back online) are taken in until the job ends.' : null}
+        </Empty>
+      ) : (
+        <div class="scroll-x">
+          <table class="list" data-testid="job-devices">
+            <thead>
+              <tr>
+                <th>Device</th>
+                <th>Stage</th>
+                <th>State</th>
+                <th>Reason</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+            </thead>
+            <tbody>
+              {devices.map((d) => (
+                <tr key={d.device}>
+                  <td>
+                    <Link href={`/devices/${encodeURIComponent(d.device)}`}>{d.device}</Link>
+                  </td>
+                  <td>{d.stage}</td>
+                  <td>{LABEL[d.state]}</td>
+                  <td>{d.reason ?? ''}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
       {more ? (
         <button
           type="button"
           class="btn"
           onClick={async () => {
             const last = devices[devices.length - 1]?.device;
-            const next = await jobsApi.devices(id, last);
-            setDevices((d) => [...d, ...next.devices]);
-            setMore(next.devices.length === 200);
+            try {
+              const next = await jobsApi.devices(id, last);
+              setDevices((d) => [...d, ...next.devices]);
+              setMore(next.devices.length === 200);
+              setError(undefined);
+            } catch (err) {
+              setError(err);
+            }
           }}
         >
           More devices
