@@ -41,6 +41,8 @@ describe('alarms in the console', () => {
     await page.click('nav.tabs a[href="/alarms/rules"]');
     await page.click('button:has-text("New rule")');
     const form = page.locator('form[aria-label="New alarm rule"]');
+    // The editor opens with the focus in its first box.
+    await page.waitForFunction(() => (document.activeElement as HTMLInputElement | null)?.name === 'name');
     // Each box under its words, lined up, as in the console's other forms.
     const label = await form.locator('label', { hasText: 'Severity' }).boundingBox();
     const box = await form.getByLabel('Severity').boundingBox();
@@ -69,9 +71,16 @@ describe('alarms in the console', () => {
     const row = page.locator(`tr[data-device="${DEVICE}"][data-state="active"]`);
     await row.waitFor(WAIT);
     const id = (await row.getAttribute('data-alarm')) as string;
-    await row.locator('button:has-text("Acknowledge")').click();
-    await page.getByLabel('Note').fill('opening the window');
-    await page.locator(`tr[data-alarm="${id}"] form button[type=submit]`).click();
+    // With the keyboard: the note box takes the focus, Escape closes it and gives the focus back.
+    await row.locator('button:has-text("Acknowledge")').focus();
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => document.activeElement?.getAttribute('aria-label') === 'Note');
+    await page.keyboard.press('Escape');
+    await page.waitForFunction(() => document.activeElement?.textContent === 'Acknowledge');
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => document.activeElement?.getAttribute('aria-label') === 'Note');
+    await page.keyboard.type('opening the window');
+    await page.keyboard.press('Enter');
     await page.locator(`tr[data-alarm="${id}"][data-state="acknowledged"]:has-text("by admin: opening the window")`).waitFor(WAIT);
     await page.screenshot({ path: join(OUT, 'alarms.png'), fullPage: true });
     // The thermostat cools: the alarm clears by itself, live, and leaves the "not cleared" view.

@@ -3,7 +3,7 @@
 // ("10s", "5m"). The hub validates; its refusal is shown in words, naming the field.
 
 import { ALARM_COMMAND_STATES, type AlarmRule, type AlarmSeverity } from '@halyard/firmware-protocol';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { alarmRules, type RuleInput } from '../../api/endpoints.ts';
 import { Empty } from '../../components/empty.tsx';
 import { ErrorText } from '../../components/error-text.tsx';
@@ -243,6 +243,9 @@ function RuleForm({ rule, onDone }: { rule: AlarmRule | undefined; onDone: () =>
   const [error, setError] = useState<unknown>(undefined);
   const [busy, setBusy] = useState(false);
   const set = (patch: Partial<Draft>) => setD((x) => ({ ...x, ...patch }));
+  // Opened by "New rule" or "Edit": the first box takes the focus.
+  const form = useRef<HTMLFormElement>(null);
+  useEffect(() => form.current?.querySelector('input')?.focus(), []);
   const text = (label: string, k: keyof Draft, placeholder = '') => (
     <label>
       {label}
@@ -270,7 +273,7 @@ function RuleForm({ rule, onDone }: { rule: AlarmRule | undefined; onDone: () =>
     }
   };
   return (
-    <form class="form panel" onSubmit={submit} aria-label={rule === undefined ? 'New alarm rule' : `Edit rule ${rule.name}`}>
+    <form ref={form} class="form panel" onSubmit={submit} aria-label={rule === undefined ? 'New alarm rule' : `Edit rule ${rule.name}`}>
       <div class="grid-2">
         {text('Name', 'name', 'Too hot')}
         <label>
