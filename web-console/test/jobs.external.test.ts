@@ -71,10 +71,13 @@ describe('fleet jobs in the console', () => {
     assert.match((await status.textContent()) ?? '', /never seen/);
     await page.click('button:has-text("New job for 1 selected")');
     await page.locator('[data-testid="job-preview"]', { hasText: '1 device (' }).waitFor(WAIT);
-    await page.locator('text=1 device chosen in the fleet table.').waitFor(WAIT);
-    // A device page's Updates tab: nothing yet.
+    await page.locator('text=1 device chosen (fan-1).').waitFor(WAIT);
+    // A device page's Updates tab: nothing yet, and a way to start one.
     await page.goto(`${hub.http}/devices/fan-1/updates`);
     await page.locator('text=No firmware updates yet').waitFor(WAIT);
+    await page.click('button:has-text("Update this device")');
+    await page.locator('text=1 device chosen (fan-1).').waitFor(WAIT);
+    assert.equal(await page.getByLabel('What').inputValue(), 'update');
   });
 
   it('uploads an image with its progress into the firmware library, by model, and shows the signing key', async () => {

@@ -352,7 +352,9 @@ export function JobScreen({ id }: { id: string }) {
   );
 }
 
-const chosenText = (n: number) => `${n} device${n === 1 ? '' : 's'} chosen in the fleet table.`;
+/** "1 device chosen (fan-1).", "5 devices chosen (a, b, c, …)." */
+const chosenText = (ids: string[]) =>
+  `${ids.length} device${ids.length === 1 ? '' : 's'} chosen (${ids.slice(0, 3).join(', ')}${ids.length > 3 ? ', …' : ''}).`;
 
 /** The new-job form; the fleet table's filters arrive in the URL (/jobs/new?tag=&model=&status=&q=). */
 export function NewJobScreen() {
@@ -360,7 +362,7 @@ export function NewJobScreen() {
   const can = useCan('operator');
   const { search } = useLocation();
   const p = new URLSearchParams(search);
-  const [kind, setKind] = useState<'command' | 'desired' | 'update'>('command');
+  const [kind, setKind] = useState<'command' | 'desired' | 'update'>(p.get('what') === 'update' ? 'update' : 'command');
   const [name, setName] = useState('');
   const [command, setCommand] = useState('ping');
   const [params, setParams] = useState('');
@@ -504,7 +506,7 @@ export function NewJobScreen() {
         ) : null}
         <fieldset>
           <legend>Devices</legend>
-          {ids ? <p>{chosenText(ids.split(',').length)}</p> : null}
+          {ids ? <p>{chosenText(ids.split(','))}</p> : null}
           <Field label="Tag">{(a) => <input {...a} value={tag} onInput={(e) => setTag(e.currentTarget.value)} />}</Field>
           <Field label="Model">{(a) => <input {...a} value={model} onInput={(e) => setModel(e.currentTarget.value)} />}</Field>
           <Field label="Search">{(a) => <input {...a} value={q} onInput={(e) => setQ(e.currentTarget.value)} />}</Field>
