@@ -37,7 +37,7 @@ const DETAILS_AFTER_MS = 1_000;
 
 const what = (j: JobInfo): string => jobWhat(j.spec);
 
-const isOpen = (j: JobInfo) => j.state === 'running' || j.state === 'paused' || j.state === 'waiting';
+const isOpen = (j: Pick<JobInfo, 'state'>) => j.state === 'running' || j.state === 'paused' || j.state === 'waiting';
 
 /** "in 6 d 23 h" before the deadline, "passed" after; the time itself in the title. */
 function Deadline({ job }: { job: JobInfo }) {
@@ -179,6 +179,13 @@ export function JobScreen({ id }: { id: string }) {
   useUpdates(channel, 'job', (u) => {
     if (u.job.id !== id) return;
     setJob((j) => (j === undefined ? j : { ...j, ...u.job }));
+    // The job ended: its rows are read now, not a second later, so they never contradict its state.
+    if (!isOpen(u.job)) {
+      clearTimeout(detailsTimer.current);
+      detailsTimer.current = undefined;
+      setDetails((n) => n + 1);
+      return;
+    }
     detailsTimer.current ??= setTimeout(() => {
       detailsTimer.current = undefined;
       setDetails((n) => n + 1);
