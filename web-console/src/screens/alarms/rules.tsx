@@ -141,6 +141,10 @@ export function RulesTab() {
   const [error, setError] = useState<unknown>(undefined);
   const [editing, setEditing] = useState<AlarmRule | 'new' | undefined>(undefined);
   const [confirming, setConfirming] = useState<string | undefined>(undefined);
+  // Asking to delete: the focus goes to "Keep", the safe answer (the button pressed is gone).
+  const keep = useRef<HTMLButtonElement>(null);
+  // Dependencies: runs when a row starts or stops asking
+  useEffect(() => keep.current?.focus(), [confirming]);
   const load = () =>
     alarmRules.list().then(
       (r) => {
@@ -208,24 +212,26 @@ export function RulesTab() {
                   <td>{ruleText(r)}</td>
                   <td>{r.enabled ? 'yes' : 'no'}</td>
                   {canEdit ? (
-                    <td class="row">
-                      <button type="button" class="btn small" onClick={() => setEditing(r)}>
-                        Edit
-                      </button>
-                      {confirming === r.id ? (
-                        <>
-                          <button type="button" class="btn small danger" onClick={() => void remove(r.id)}>
-                            Delete "{r.name}" and clear its alarms
-                          </button>
-                          <button type="button" class="btn small" onClick={() => setConfirming(undefined)}>
-                            Keep
-                          </button>
-                        </>
-                      ) : (
-                        <button type="button" class="btn small" onClick={() => setConfirming(r.id)}>
-                          Delete…
+                    <td>
+                      <span class="row">
+                        <button type="button" class="btn small" onClick={() => setEditing(r)}>
+                          Edit
                         </button>
-                      )}
+                        {confirming === r.id ? (
+                          <>
+                            <button type="button" class="btn small danger" onClick={() => void remove(r.id)}>
+                              Delete "{r.name}" and clear its alarms
+                            </button>
+                            <button ref={keep} type="button" class="btn small" onClick={() => setConfirming(undefined)}>
+                              Keep
+                            </button>
+                          </>
+                        ) : (
+                          <button type="button" class="btn small" onClick={() => setConfirming(r.id)}>
+                            Delete…
+                          </button>
+                        )}
+                      </span>
                     </td>
                   ) : null}
                 </tr>
