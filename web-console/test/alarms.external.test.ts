@@ -86,6 +86,8 @@ describe('alarms in the console', () => {
     await row.locator('button:has-text("Acknowledge")').focus();
     await page.keyboard.press('Enter');
     await page.waitForFunction(() => document.activeElement?.getAttribute('aria-label') === 'Note');
+    // The open note form does not squeeze the device id onto two lines.
+    assert.equal(await row.locator('a', { hasText: DEVICE }).evaluate((el) => el.getClientRects().length), 1);
     await page.keyboard.press('Escape');
     await page.waitForFunction(() => document.activeElement?.textContent === 'Acknowledge');
     await page.keyboard.press('Enter');

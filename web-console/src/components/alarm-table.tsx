@@ -92,7 +92,7 @@ function AlarmRow({
         <span class={`badge tone-${a.state === 'cleared' ? 'neutral' : SEVERITY_TONE[a.severity]}`}>{a.severity}</span>
       </td>
       {showDevice ? (
-        <td class="mono">
+        <td class="mono nowrap">
           <Link href={`/devices/${encodeURIComponent(a.device)}/alarms`}>{a.device}</Link>
         </td>
       ) : null}
@@ -111,8 +111,8 @@ function AlarmRow({
         ) : null}
         {a.state === 'cleared' && a.clearedBy ? <div class="muted">cleared by {a.clearedBy}</div> : null}
       </td>
-      <td class="mono">{timestamp(a.raisedAt)}</td>
-      <td class="mono hide-narrow">{a.clearedAt === null ? '–' : timestamp(a.clearedAt)}</td>
+      <td class="mono nowrap">{timestamp(a.raisedAt)}</td>
+      <td class="mono nowrap hide-narrow">{a.clearedAt === null ? '–' : timestamp(a.clearedAt)}</td>
       {canAct ? (
         <td>
           {action === undefined ? (
