@@ -112,6 +112,11 @@ describe('fleet jobs in the console', () => {
     await page.goto(`${hub.http}/jobs/new?tag=pumps`);
     await page.locator('[data-testid="job-preview"]', { hasText: '3 devices' }).waitFor(WAIT);
     await page.getByLabel('Command').fill('flush');
+    // Bad params are refused in the form, naming the field.
+    await page.getByLabel('Params (JSON)').fill('{bad');
+    await page.click('button:has-text("Start job")');
+    await page.locator('form', { hasText: 'Params (JSON): not JSON (' }).waitFor(WAIT);
+    await page.getByLabel('Params (JSON)').fill('');
     await page.click('button:has-text("Start job")');
     const state = page.locator('[data-testid="job-state"]');
     await state.locator('text=running').waitFor(WAIT);

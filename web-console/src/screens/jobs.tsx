@@ -176,11 +176,15 @@ export function JobScreen({ id }: { id: string }) {
   const [details, setDetails] = useState(0);
   const detailsTimer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
   useEffect(() => () => clearTimeout(detailsTimer.current), []);
+  // Whether the job was open at the last word of it (read or update).
+  const wasOpen = useRef(true);
   useUpdates(channel, 'job', (u) => {
     if (u.job.id !== id) return;
     setJob((j) => (j === undefined ? j : { ...j, ...u.job }));
-    // The job ended: its rows are read now, not a second later, so they never contradict its state.
-    if (!isOpen(u.job)) {
+    // The job just ended: its rows are read now, not a second later, so they never contradict its state.
+    const ended = wasOpen.current && !isOpen(u.job);
+    wasOpen.current = isOpen(u.job);
+    if (ended) {
       clearTimeout(detailsTimer.current);
       detailsTimer.current = undefined;
       setDetails((n) => n + 1);
@@ -199,6 +203,7 @@ export function JobScreen({ id }: { id: string }) {
         const j = await jobsApi.get(id);
         const d = await jobsApi.devices(id);
         if (!live) return;
+        wasOpen.current = isOpen(j);
         setJob(j);
         setDevices((old) => (old.length > d.devices.length ? [...d.devices, ...old.slice(d.devices.length)] : d.devices));
         setMore((m) => m || d.devices.length === 200);
@@ -398,7 +403,15 @@ export function NewJobScreen() {
     );
   }, []);
 
-  const json = (text: string): unknown => (text.trim() === '' ? undefined : JSON.parse(text));
+  /** `text` parsed; a SyntaxError names the field (the error shows under the form, far from it). */
+  const json = (text: string, field: string): unknown => {
+    if (text.trim() === '') return undefined;
+    try {
+      return JSON.parse(text);
+    } catch (err) {
+      throw new SyntaxError(`${field}: not JSON (${(err as Error).message})`);
+    }
+  };
   /** The job as the form says; the preview leaves the deadline out (a half-typed one would fail it, and it changes no count). */
   const spec = (withDeadline = true): unknown => {
     const percents = stages
@@ -409,9 +422,9 @@ export function NewJobScreen() {
       name,
       action:
         kind === 'command'
-          ? { type: 'command', name: command, ...(params.trim() ? { params: json(params) } : {}) }
+          ? { type: 'command', name: command, ...(params.trim() ? { params: json(params, 'Params (JSON)') } : {}) }
           : kind === 'desired'
-            ? { type: 'desired', patch: json(patch) ?? {} }
+            ? { type: 'desired', patch: json(patch, 'Desired patch') ?? {} }
             : { type: 'update', firmware },
       selection: {
         ...(ids ? { devices: ids.split(',') } : {}),
@@ -459,7 +472,7 @@ export function NewJobScreen() {
             const j = await jobsApi.create(spec());
             navigate(`/jobs/${j.id}`);
           } catch (err) {
-            setError(err instanceof SyntaxError ? `JSON: ${err.message}` : err);
+            setError(err instanceof SyntaxError ? err.message : err);
           } finally {
             setBusy(false);
           }
