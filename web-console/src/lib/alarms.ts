@@ -111,4 +111,16 @@ export function markLines(xs: readonly { x: number; tone: ChartMark['tone'] }[],
   return out;
 }
 
+/**
+ * What the alarms page says when it shows none: still loading, no alarm ever, none
+ * open under the default view (others are cleared: not a filter the operator set), or
+ * none matching the operator's own filter.
+ */
+export function emptyAlarmsTitle(loaded: boolean, total: number, f: AlarmFilter): string {
+  if (!loaded) return 'Loading the alarms…';
+  if (total === 0) return 'No alarms yet';
+  if (f.state === 'open' && f.severity === '' && f.q === '') return 'No alarm is open: every alarm has cleared';
+  return 'No alarm matches the filter';
+}
+
 export const SEVERITIES = ALARM_SEVERITIES;

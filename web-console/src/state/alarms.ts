@@ -9,12 +9,13 @@ import { mergeAlarm } from '../lib/alarms.ts';
 import { useDropped, useGeneration, useUpdates } from '../lib/hooks.ts';
 import { useApp } from './app-context.ts';
 
-export function useAlarmList(device?: string): { list: AlarmInfo[]; error: unknown; replace: (a: AlarmInfo) => void } {
+export function useAlarmList(device?: string): { list: AlarmInfo[]; loaded: boolean; error: unknown; replace: (a: AlarmInfo) => void } {
   const { channel } = useApp();
   const generation = useGeneration(channel);
   const dropped = useDropped(channel, 'alarms');
   const [list, setList] = useState<AlarmInfo[]>([]);
   const [error, setError] = useState<unknown>(undefined);
+  const [loaded, setLoaded] = useState(false);
   useUpdates(channel, 'alarm', (u) => {
     if (device === undefined || u.alarm.device === device) setList((l) => mergeAlarm(l, u.alarm));
   });
@@ -24,6 +25,7 @@ export function useAlarmList(device?: string): { list: AlarmInfo[]; error: unkno
       (r) => {
         if (!live) return;
         setError(undefined);
+        setLoaded(true);
         setList((l) => r.alarms.reduce((acc, a) => mergeAlarm(acc, a), l));
       },
       (err: unknown) => live && setError(err),
@@ -32,7 +34,7 @@ export function useAlarmList(device?: string): { list: AlarmInfo[]; error: unkno
       live = false;
     };
   }, [generation, dropped, device]);
-  return { list, error, replace: (a) => setList((l) => mergeAlarm(l, a)) };
+  return { list, loaded, error, replace: (a) => setList((l) => mergeAlarm(l, a)) };
 }
 
 /** Alarms not cleared by severity, for the top bar: read again (at most twice a second) whenever an alarm changes. */

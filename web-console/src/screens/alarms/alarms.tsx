@@ -6,7 +6,7 @@ import type { AlarmSeverity } from '@halyard/firmware-protocol';
 import { AlarmTable } from '../../components/alarm-table.tsx';
 import { Empty } from '../../components/empty.tsx';
 import { ErrorText } from '../../components/error-text.tsx';
-import { type AlarmFilter, matches, SEVERITIES } from '../../lib/alarms.ts';
+import { type AlarmFilter, emptyAlarmsTitle, matches, SEVERITIES } from '../../lib/alarms.ts';
 import { Link, navigate, useLocation } from '../../lib/router.tsx';
 import { useTitle } from '../../lib/title.ts';
 import { useAlarmList } from '../../state/alarms.ts';
@@ -55,7 +55,7 @@ export function AlarmsScreen({ tab }: { tab: string }) {
 function AlarmList() {
   const loc = useLocation();
   const filter = parseFilter(loc.search);
-  const { list, error, replace } = useAlarmList();
+  const { list, loaded, error, replace } = useAlarmList();
   const setFilter = (f: Partial<AlarmFilter>) => navigate(`/alarms${filterSearch({ ...filter, ...f })}`, { replace: true });
   const shown = list.filter((a) => matches(a, filter));
   return (
@@ -96,7 +96,14 @@ function AlarmList() {
       </div>
       <ErrorText error={error} />
       {shown.length === 0 ? (
-        <Empty title={list.length === 0 ? 'No alarms yet' : 'No alarm matches the filter'}>
+        <Empty title={emptyAlarmsTitle(loaded || error !== undefined, list.length, filter)}>
+          {list.length > 0 ? (
+            <p>
+              <button type="button" class="btn" onClick={() => navigate('/alarms?state=all', { replace: true })}>
+                Show every alarm
+              </button>
+            </p>
+          ) : null}
           <p>
             Alarms are raised by <Link href="/alarms/rules">rules</Link>: a metric out of range, a device offline or silent, an event, a
             failed command, a desired value not applied.
