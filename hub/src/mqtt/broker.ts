@@ -35,7 +35,7 @@ import { RemoteDrops } from './session-drop.js';
 import { type SessionEnd, SessionExpiry } from './session-expiry.js';
 import { PgSessionDb } from './session-pg.js';
 import { SessionAccounts } from './session-pg-accounts.js';
-import { type SessionInfo, SessionStore } from './session-store.js';
+import { SessionStore } from './session-store.js';
 import { filterError, MAX_TOPIC_LEVELS } from './topic-filter.js';
 import type { Request, Topics } from './topics.js';
 
