@@ -675,8 +675,9 @@ export class Broker {
     const live = this.byUser.get(username) ?? new Set<Client>();
     const sameId = (c: Client) => c.id === client.id;
     const perAccount = this.ctx.config.mqttAccountConns;
-    // In a cluster the other nodes' connections as their last lists say (cluster-clients.ts).
-    const elsewhere = this.roster?.elsewhere(username) ?? 0;
+    // In a cluster the other nodes' connections as their last lists say (cluster-clients.ts); a persistent
+    // session's connection on another node is closed when its session comes here (a clean one's is not).
+    const elsewhere = this.roster?.elsewhere(username, client.clean ? undefined : this.ownIds.get(client)) ?? 0;
     if (perAccount > 0 && live.size + joining.size + elsewhere >= perAccount && ![...live].some(sameId) && ![...joining].some(sameId)) {
       this.refuse(
         'too_many_connections',
