@@ -5,7 +5,6 @@ import type { ResolvedRecord } from '@halyard/firmware-protocol';
 import type { LatestPoint, Points, PointValue, SeriesLookup, SeriesRef, TelemetryStore } from '../store/store.js';
 import { rollupWidthFor } from '../store/telemetry/rollups.js';
 import { type Bucket, BucketAccumulator } from './buckets.js';
-import { recordPoints } from './points.js';
 import { compareKeys, compareToPosition, type RawPosition, sortByTimeKey, sortKey } from './raw-order.js';
 import { SeriesLimit, type SeriesRefusal } from './series-limit.js';
 import { TelemetryTail } from './tail.js';
@@ -52,7 +51,7 @@ export class TelemetryService {
 
   /** A committed batch's records for one device, appended to log generation `gen`. */
   committed(gen: number, device: number, records: readonly ResolvedRecord[]): void {
-    for (const rec of records) recordPoints(rec, (name, value) => this.tail.add(gen, device, name, rec.unit ?? null, rec.time, value));
+    this.tail.addRecords(gen, device, records);
   }
 
   compacted(gen: number): void {
