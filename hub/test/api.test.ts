@@ -88,6 +88,10 @@ describe('HTTP API', () => {
     assert.equal(r.body.error.field, 'password');
     r = await t.api.post('/operators', { username: 'x', password: 'long-enough', role: 'root' });
     assert.equal(r.body.error.field, 'role');
+    // An empty required text says so in words (the console shows the message as it is).
+    r = await t.api.post('/alarm-rules', { name: '', severity: 'major', selector: {}, condition: { kind: 'offline' } });
+    assert.equal(r.status, 400);
+    assert.equal(r.body.error.message, 'name: must not be empty');
   });
 
   it('400 for malformed JSON and for a body that is not JSON', async () => {

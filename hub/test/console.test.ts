@@ -74,6 +74,13 @@ describe('console channel', () => {
     const off = (await c.waitFor((m) => m.t === 'presence' && m.presence.device === 'fl-2' && !m.presence.online)) as Of<'presence'>;
     assert.equal(off.presence.reason, 'closed');
     assert.equal(typeof off.lastSeen, 'number');
+    // The HELLO's firmware and model reach the table: once first seen, and again when the device comes back updated.
+    const seen = (await c.waitFor((m) => m.t === 'device' && m.device.id === 'fl-2' && m.device.firmware === '2.1.0')) as Of<'device'>;
+    assert.equal(seen.device.model, 'probe');
+    const updated = await TestDevice.connect(t.ws, token, { fw: '2.2.0', model: 'probe' });
+    await c.waitFor((m) => m.t === 'device' && m.device.id === 'fl-2' && m.device.firmware === '2.2.0');
+    await updated.close();
+    await c.waitFor((m) => m.t === 'presence' && m.presence.device === 'fl-2' && !m.presence.online && m.presence.at > off.presence.at);
 
     assert.equal((await t.api.delete('/devices/fl-2')).status, 204);
     await c.waitFor((m) => m.t === 'device.removed' && m.id === 'fl-2');

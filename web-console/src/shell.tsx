@@ -162,8 +162,20 @@ function Rail({ role, home }: { role: OperatorInfo['role']; home: string }) {
   ];
   const active = (href: string) =>
     path === href || path.startsWith(`${href}/`) || (href === home && path === '/') || (href === '/fleet' && path.startsWith('/devices/'));
+  // On a phone the rail is a row that scrolls sideways: keep the current section in sight.
+  const nav = useRef<HTMLElement>(null);
+  // Dependencies: the path decides which link is current
+  useEffect(() => {
+    const el = nav.current;
+    const a = el?.querySelector('[aria-current="page"]');
+    if (!el || !a || el.scrollWidth <= el.clientWidth) return;
+    const box = el.getBoundingClientRect();
+    const item = a.getBoundingClientRect();
+    if (item.left < box.left) el.scrollLeft -= box.left - item.left + 8;
+    else if (item.right > box.right) el.scrollLeft += item.right - box.right + 8;
+  }, [path]);
   return (
-    <nav class="rail" aria-label="Sections">
+    <nav class="rail" aria-label="Sections" ref={nav}>
       {items
         .filter(([, , show]) => show)
         .map(([href, label]) => (

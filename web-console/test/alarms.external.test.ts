@@ -28,8 +28,8 @@ describe('alarms in the console', () => {
   before(async () => {
     ({ hub, api } = await startConsoleHub());
     const thermos = await provision(hub, 1, 'hot-', 'thermostat');
-    // Hot for 4 s, then cooling for 4 s, ten readings a second.
-    fleet = startFleet({ hub: hub.ws, devices: thermos, rate: 10, overheatMs: 8_000, backoff: { baseMs: 200, capMs: 1_000 } });
+    // Hot for 6 s (time to acknowledge with the keyboard on a busy machine), then cooling for 6 s, ten readings a second.
+    fleet = startFleet({ hub: hub.ws, devices: thermos, rate: 10, overheatMs: 12_000, backoff: { baseMs: 200, capMs: 1_000 } });
     ({ context, profile, page } = await openPage(errors));
     await logIn(page, hub, 'admin', ADMIN_PASSWORD, `a[data-device="${DEVICE}"]:has-text("online")`);
   });
@@ -41,6 +41,8 @@ describe('alarms in the console', () => {
     await page.click('nav.tabs a[href="/alarms/rules"]');
     await page.click('button:has-text("New rule")');
     const form = page.locator('form[aria-label="New alarm rule"]');
+    // The editor opens with the focus in its first box.
+    await page.waitForFunction(() => (document.activeElement as HTMLInputElement | null)?.name === 'name');
     // Each box under its words, lined up, as in the console's other forms.
     const label = await form.locator('label', { hasText: 'Severity' }).boundingBox();
     const box = await form.getByLabel('Severity').boundingBox();
@@ -59,6 +61,17 @@ describe('alarms in the console', () => {
     await row.waitFor(WAIT);
     assert.match((await row.textContent()) ?? '', /temperature above 30 \(hysteresis 2\)/);
     await page.screenshot({ path: join(OUT, 'alarm-rules.png'), fullPage: true });
+    // The actions are a cell of the row (down to its bottom line), and asking to delete puts the focus on "Keep".
+    const rowBox = await row.boundingBox();
+    const cellBox = await row.locator('td').last().boundingBox();
+    assert.ok(
+      rowBox && cellBox && Math.abs(rowBox.y + rowBox.height - (cellBox.y + cellBox.height)) < 1.5,
+      'the actions cell ends above its row',
+    );
+    await row.locator('button:has-text("Delete…")').click();
+    await page.waitForFunction(() => document.activeElement?.textContent === 'Keep');
+    await page.keyboard.press('Enter');
+    await row.locator('button:has-text("Delete…")').waitFor(WAIT);
   });
 
   it('the top bar counts the alarm by severity; the alarms page acknowledges it with a note; it clears by itself', async () => {
@@ -69,9 +82,18 @@ describe('alarms in the console', () => {
     const row = page.locator(`tr[data-device="${DEVICE}"][data-state="active"]`);
     await row.waitFor(WAIT);
     const id = (await row.getAttribute('data-alarm')) as string;
-    await row.locator('button:has-text("Acknowledge")').click();
-    await page.getByLabel('Note').fill('opening the window');
-    await page.locator(`tr[data-alarm="${id}"] form button[type=submit]`).click();
+    // With the keyboard: the note box takes the focus, Escape closes it and gives the focus back.
+    await row.locator('button:has-text("Acknowledge")').focus();
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => document.activeElement?.getAttribute('aria-label') === 'Note');
+    // The open note form does not squeeze the device id onto two lines.
+    assert.equal(await row.locator('a', { hasText: DEVICE }).evaluate((el) => el.getClientRects().length), 1);
+    await page.keyboard.press('Escape');
+    await page.waitForFunction(() => document.activeElement?.textContent === 'Acknowledge');
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => document.activeElement?.getAttribute('aria-label') === 'Note');
+    await page.keyboard.type('opening the window');
+    await page.keyboard.press('Enter');
     await page.locator(`tr[data-alarm="${id}"][data-state="acknowledged"]:has-text("by admin: opening the window")`).waitFor(WAIT);
     await page.screenshot({ path: join(OUT, 'alarms.png'), fullPage: true });
     // The thermostat cools: the alarm clears by itself, live, and leaves the "not cleared" view.

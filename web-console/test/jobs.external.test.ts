@@ -42,6 +42,7 @@ describe('fleet jobs in the console', () => {
     await page.click('button:has-text("Start job")');
     await page.locator('[data-testid="job-state"]', { hasText: 'completed' }).waitFor(WAIT);
     const rows = page.locator('[data-testid="job-devices"] tbody tr');
+    await rows.filter({ hasText: 'pump-3' }).filter({ hasText: 'succeeded' }).waitFor(WAIT);
     assert.equal(await rows.count(), 3);
     assert.match((await rows.first().textContent()) ?? '', /pump-1.*succeeded/);
     // Laid out as a table: each state sits under its column's heading.
@@ -71,10 +72,13 @@ describe('fleet jobs in the console', () => {
     assert.match((await status.textContent()) ?? '', /never seen/);
     await page.click('button:has-text("New job for 1 selected")');
     await page.locator('[data-testid="job-preview"]', { hasText: '1 device (' }).waitFor(WAIT);
-    await page.locator('text=1 device chosen in the fleet table.').waitFor(WAIT);
-    // A device page's Updates tab: nothing yet.
+    await page.locator('text=1 device chosen (fan-1).').waitFor(WAIT);
+    // A device page's Updates tab: nothing yet, and a way to start one.
     await page.goto(`${hub.http}/devices/fan-1/updates`);
     await page.locator('text=No firmware updates yet').waitFor(WAIT);
+    await page.click('button:has-text("Update this device")');
+    await page.locator('text=1 device chosen (fan-1).').waitFor(WAIT);
+    assert.equal(await page.getByLabel('What').inputValue(), 'update');
   });
 
   it('uploads an image with its progress into the firmware library, by model, and shows the signing key', async () => {
@@ -157,12 +161,50 @@ describe('fleet jobs in the console', () => {
     await page.locator('[data-testid="job-counts"] [data-state="timed_out"]', { hasText: '3' }).waitFor(WAIT);
     await page.locator('[data-testid="job-reasons"]', { hasText: 'job deadline passed: 3' }).waitFor(WAIT);
     page.off('request', onRequest);
-    // Opening read, and one more a second after the first progress: never once a second for six.
+    // Opening read, one more a second after the first progress, and one as it ends: never once a second for six.
     const before = reads.filter((t) => t <= flipped).length;
-    assert.ok(before <= 2, `the job was read ${before} times while it ran: the page polls`);
+    assert.ok(before <= 3, `the job was read ${before} times while it ran: the page polls`);
     await page.screenshot({ path: join(OUT, 'job-timed-out.png') });
     const audit = (await api.call('GET', '/audit?limit=50')) as { entries: { action: string; target: string }[] };
     assert.ok(audit.entries.some((e) => e.action === 'job.timeout' && e.target === id));
+    assert.deepEqual(errors, []);
+  });
+
+  it('on a phone the rail keeps Jobs in sight, a job no device matches says so, and no page slides sideways', async () => {
+    const job = (await api.call('POST', '/jobs', {
+      name: 'nobody yet',
+      action: { type: 'command', name: 'flush' },
+      selection: { tags: ['nobody'] },
+    })) as { id: string };
+    await page.setViewportSize({ width: 390, height: 844 });
+    try {
+      await page.goto(`${hub.http}/jobs/${job.id}`);
+      await page.locator('text=No device in this job yet').waitFor(WAIT);
+      const rail = await page.locator('nav.rail').boundingBox();
+      const current = await page.locator('nav.rail a[aria-current="page"]').boundingBox();
+      assert.ok(rail && current, 'the rail and its current link');
+      assert.ok(
+        current.x >= rail.x && current.x + current.width <= rail.x + rail.width,
+        `Jobs at ${current.x} in a rail of ${rail.width} px`,
+      );
+      assert.equal(await page.locator('[data-testid="job-devices"]').count(), 0);
+      await page.screenshot({ path: join(OUT, 'job-empty-phone.png') });
+      // Nothing slides sideways: the firmware library with its key, the fleet table with its boxes.
+      const sideways = () => page.locator('main').evaluate((el) => el.scrollWidth - el.clientWidth);
+      await page.goto(`${hub.http}/firmware`);
+      await page.locator('[data-testid="signing-key"]').waitFor(WAIT);
+      assert.equal(await sideways(), 0, 'the firmware page is wider than the phone');
+      await page.goto(`${hub.http}/fleet`);
+      await page.locator('[data-device="fan-1"]').waitFor(WAIT);
+      for (const row of ['.thead', '[data-device="fan-1"]']) {
+        const over = await page.locator(`.fleet-cols${row}`).evaluate((el) => el.scrollWidth - el.clientWidth);
+        assert.ok(over <= 0, `${row} is ${over} px wider than the table`);
+      }
+      const status = page.locator('[data-device="fan-1"] .cell').first();
+      assert.equal(await status.evaluate((el) => el.scrollWidth <= el.clientWidth), true, 'the status cell is clipped on a phone');
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 800 });
+    }
     assert.deepEqual(errors, []);
   });
 });

@@ -1,6 +1,6 @@
 // The Hub page's MQTT accounts in real headless Chromium against a real hub: a
 // persistent session that is away shows with its queue; an admin ends it with the
-// button (typing its client id), and the hub forgets it. On a phone the tables scroll
+// button (typing its client id), and the hub forgets it. Connected clients are named. On a phone the tables scroll
 // inside themselves, not the page.
 
 import assert from 'node:assert/strict';
@@ -46,7 +46,16 @@ describe('MQTT sessions on the Hub page', () => {
     await client.subscribeAsync('halyard/hub/status', { qos: 1 });
     await client.endAsync();
 
+    // A clean-session client connected now is named on its account's row, not only counted.
+    const live = await mqtt.connectAsync(`mqtt://127.0.0.1:${listed.mqtt.port}`, {
+      username: 'erp',
+      password: 'erp-password',
+      clientId: 'live-view',
+      reconnectPeriod: 0,
+    });
     await page.goto(`${hub.http}/hub`);
+    await page.locator('[data-testid="mqtt-clients"]', { hasText: 'live-view' }).waitFor(WAIT);
+    await live.endAsync();
     const row = page.locator('[data-testid="mqtt-sessions"] tr', { hasText: 'billing-feed' });
     await row.waitFor(WAIT);
     assert.match((await row.textContent()) ?? '', /away/);

@@ -70,6 +70,31 @@ describe('webhooks and CSV downloads in the console', () => {
     assert.equal(listed.webhooks[0]?.secret, undefined);
   });
 
+  it('on a phone each event box stays beside its words', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    try {
+      await page.goto(`${hub.http}/admin/webhooks`);
+      const labels = page.locator('form[aria-label="New webhook"] fieldset label');
+      await labels.first().waitFor(WAIT);
+      for (const label of await labels.all()) {
+        // The first line of the words starts level with the box, to its right.
+        const offset = await label.evaluate((el) => {
+          const box = (el.querySelector('input') as HTMLInputElement).getBoundingClientRect();
+          const words = document.createRange();
+          words.selectNodeContents(el);
+          const first = [...words.getClientRects()].find((r) => r.width > 0 && r.left >= box.right);
+          return first === undefined ? Number.POSITIVE_INFINITY : Math.abs(first.top + first.height / 2 - (box.top + box.height / 2));
+        });
+        assert.ok(offset < 8, `"${await label.textContent()}" sits ${offset} px off its box`);
+      }
+      // And no box is squeezed by long words.
+      const widths = await labels.locator('input').evaluateAll((els) => els.map((el) => Math.round(el.getBoundingClientRect().width)));
+      assert.equal(new Set(widths).size, 1, `box widths ${widths.join(', ')}`);
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 800 });
+    }
+  });
+
   it('downloads the audit log and a chart as CSV', async () => {
     await page.goto(`${hub.http}/admin/audit`);
     const [auditFile] = await Promise.all([page.waitForEvent('download', WAIT), page.click('[data-testid="download-csv"]')]);

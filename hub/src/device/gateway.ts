@@ -326,6 +326,11 @@ export class DeviceGateway implements DeviceSessionHost, OwnershipHost {
       e.record = { ...r, firmware: hello.fw, model: hello.model, boot: hello.boot ?? null, caps };
       this.store
         .op('recordHello', { rowid: r.rowid, firmware: hello.fw, model: hello.model, boot: hello.boot ?? null, caps })
+        // Once stored (other nodes read it from the store): the console's table, alarm rules that
+        // select by model and the MQTT mirror learn the new firmware, model or capabilities.
+        .then(() => {
+          if (!e.deleting) this.bus.publish('device', { device: this.fleet.info(e) });
+        })
         .catch((err) => this.log.error({ err, device: r.id }, 'could not record HELLO'));
     }
     this.metrics.devicesConnected.inc();

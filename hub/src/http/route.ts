@@ -48,7 +48,9 @@ export function validationError(err: z.ZodError, where: string): HubError {
   const issue = err.issues[0];
   const path = issue?.path.map(String).join('.') ?? '';
   const field = path === '' ? where : path;
-  return new HubError(HubErrorCode.Validation, `${field}: ${issue?.message ?? 'invalid'}`, { field });
+  // zod says "Too small: expected string to have >=1 characters"; an operator reads this.
+  const empty = issue?.code === 'too_small' && issue.origin === 'string' && Number(issue.minimum) === 1;
+  return new HubError(HubErrorCode.Validation, `${field}: ${empty ? 'must not be empty' : (issue?.message ?? 'invalid')}`, { field });
 }
 
 function parse<T extends z.ZodType>(schema: T | undefined, value: unknown, where: string): z.output<T> {

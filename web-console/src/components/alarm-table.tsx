@@ -3,7 +3,7 @@
 // clear a row, with an optional note, in place.
 
 import type { AlarmInfo } from '@halyard/firmware-protocol';
-import { useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { alarms as alarmsApi } from '../api/endpoints.ts';
 import { SEVERITY_TONE } from '../lib/alarms.ts';
 import { timestamp } from '../lib/format.ts';
@@ -61,6 +61,16 @@ function AlarmRow({
   const [note, setNote] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(undefined);
+  // Opened by the operator's click or key: the note box takes the focus; closing gives it back to the row's buttons.
+  const noteBox = useRef<HTMLInputElement>(null);
+  const buttons = useRef<HTMLSpanElement>(null);
+  const opened = useRef(false);
+  // Dependencies: runs when the form opens or closes
+  useEffect(() => {
+    if (action !== undefined) noteBox.current?.focus();
+    else if (opened.current) buttons.current?.querySelector('button')?.focus();
+    opened.current = action !== undefined;
+  }, [action]);
   const submit = async (e: Event) => {
     e.preventDefault();
     if (action === undefined) return;
@@ -82,7 +92,7 @@ function AlarmRow({
         <span class={`badge tone-${a.state === 'cleared' ? 'neutral' : SEVERITY_TONE[a.severity]}`}>{a.severity}</span>
       </td>
       {showDevice ? (
-        <td class="mono">
+        <td class="mono nowrap">
           <Link href={`/devices/${encodeURIComponent(a.device)}/alarms`}>{a.device}</Link>
         </td>
       ) : null}
@@ -101,12 +111,12 @@ function AlarmRow({
         ) : null}
         {a.state === 'cleared' && a.clearedBy ? <div class="muted">cleared by {a.clearedBy}</div> : null}
       </td>
-      <td class="mono">{timestamp(a.raisedAt)}</td>
-      <td class="mono hide-narrow">{a.clearedAt === null ? '–' : timestamp(a.clearedAt)}</td>
+      <td class="mono nowrap">{timestamp(a.raisedAt)}</td>
+      <td class="mono nowrap hide-narrow">{a.clearedAt === null ? '–' : timestamp(a.clearedAt)}</td>
       {canAct ? (
         <td>
           {action === undefined ? (
-            <span class="row">
+            <span class="row" ref={buttons}>
               {a.state === 'active' ? (
                 <button type="button" class="btn small" onClick={() => setAction('acknowledge')}>
                   Acknowledge
@@ -123,8 +133,12 @@ function AlarmRow({
               class="row"
               onSubmit={submit}
               aria-label={`${action === 'acknowledge' ? 'Acknowledge' : 'Clear'} alarm ${a.ruleName} on ${a.device}`}
+              onKeyDown={(e) => {
+                if (e.key === 'Escape') setAction(undefined);
+              }}
             >
               <input
+                ref={noteBox}
                 type="text"
                 placeholder="Note (optional)"
                 aria-label="Note"

@@ -7,7 +7,7 @@
 
 import { useEffect, useLayoutEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
-import type { ChartMark } from '../lib/alarms.ts';
+import { type ChartMark, markLines } from '../lib/alarms.ts';
 import { numWith, timestamp } from '../lib/format.ts';
 
 export interface ChartLine {
@@ -107,16 +107,21 @@ function axisSize(u: uPlot, values: string[] | null, axisIdx: number, cycleNum: 
   return Math.max(MIN_Y_AXIS, Math.ceil(text + 16));
 }
 
-/** Draws `marks` as dashed vertical lines across the plot, red for a raise, green for a clear. */
+/** CSS pixels within which alarm marks share one line. */
+const MARK_GAP = 6;
+
+/** Draws `marks` as dashed vertical lines across the plot, red for a raise, green for a clear; marks a few pixels apart share a line. */
 function drawMarks(u: uPlot, marks: readonly ChartMark[]): void {
   const { ctx } = u;
   const { top, height } = u.bbox;
   ctx.save();
   ctx.lineWidth = Math.max(1, devicePixelRatio * 1.5);
   ctx.setLineDash([4 * devicePixelRatio, 3 * devicePixelRatio]);
-  for (const m of marks) {
-    const x = Math.round(u.valToPos(m.at, 'x', true));
-    if (x < u.bbox.left || x > u.bbox.left + u.bbox.width) continue;
+  const xs = marks
+    .map((m) => ({ x: Math.round(u.valToPos(m.at, 'x', true)), tone: m.tone }))
+    .filter(({ x }) => x >= u.bbox.left && x <= u.bbox.left + u.bbox.width);
+  for (const m of markLines(xs, MARK_GAP * devicePixelRatio)) {
+    const { x } = m;
     ctx.strokeStyle = cssColor(m.tone === 'bad' ? 'var(--bad)' : 'var(--good)');
     ctx.beginPath();
     ctx.moveTo(x, top);

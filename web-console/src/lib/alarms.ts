@@ -93,4 +93,22 @@ export function alarmMarks(list: readonly AlarmInfo[], from: number, to: number)
   return out.sort((x, y) => x.at - y.at);
 }
 
+/**
+ * The lines to draw for marks at pixel positions `xs` (sorted): marks closer than `gap`
+ * pixels to the line before share it, red if any of them is a raise. A flapping alarm
+ * over a week is then a few lines where it flapped, not a solid block over the data.
+ */
+export function markLines(xs: readonly { x: number; tone: ChartMark['tone'] }[], gap: number): { x: number; tone: ChartMark['tone'] }[] {
+  const out: { x: number; tone: ChartMark['tone'] }[] = [];
+  for (const m of xs) {
+    const last = out[out.length - 1];
+    if (last !== undefined && m.x - last.x < gap) {
+      if (m.tone === 'bad') last.tone = 'bad';
+      continue;
+    }
+    out.push({ x: m.x, tone: m.tone });
+  }
+  return out;
+}
+
 export const SEVERITIES = ALARM_SEVERITIES;

@@ -161,9 +161,9 @@ export function FirmwareScreen() {
         <div class="panel" data-testid="signing-key">
           <p>
             Devices verify images with this Ed25519 public key (docs/firmware.md, Signing). Fingerprint{' '}
-            <span class="mono">{key.fingerprint}</span>
+            <span class="mono wrap-any">{key.fingerprint}</span>
           </p>
-          <pre>{key.pem}</pre>
+          <pre class="block">{key.pem}</pre>
           <CopyButton text={key.publicKey} label="Copy the raw key (base64)" />
         </div>
       ) : (

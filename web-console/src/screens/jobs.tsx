@@ -37,7 +37,7 @@ const DETAILS_AFTER_MS = 1_000;
 
 const what = (j: JobInfo): string => jobWhat(j.spec);
 
-const isOpen = (j: JobInfo) => j.state === 'running' || j.state === 'paused' || j.state === 'waiting';
+const isOpen = (j: Pick<JobInfo, 'state'>) => j.state === 'running' || j.state === 'paused' || j.state === 'waiting';
 
 /** "in 6 d 23 h" before the deadline, "passed" after; the time itself in the title. */
 function Deadline({ job }: { job: JobInfo }) {
@@ -179,6 +179,13 @@ export function JobScreen({ id }: { id: string }) {
   useUpdates(channel, 'job', (u) => {
     if (u.job.id !== id) return;
     setJob((j) => (j === undefined ? j : { ...j, ...u.job }));
+    // The job ended: its rows are read now, not a second later, so they never contradict its state.
+    if (!isOpen(u.job)) {
+      clearTimeout(detailsTimer.current);
+      detailsTimer.current = undefined;
+      setDetails((n) => n + 1);
+      return;
+    }
     detailsTimer.current ??= setTimeout(() => {
       detailsTimer.current = undefined;
       setDetails((n) => n + 1);
@@ -205,7 +212,7 @@ export function JobScreen({ id }: { id: string }) {
       live = false;
     };
   }, [id, generation, dropped, details]);
-  if (job === undefined) return <ErrorText error={error} />;
+  if (job === undefined) return error === undefined ? <p class="muted">Loading the job…</p> : <ErrorText error={error} />;
   const act = async (verb: 'pause' | 'resume' | 'approve' | 'cancel') => {
     if (verb === 'cancel' && !confirm(`Cancel ${job.name || job.id}? Devices not started are skipped.`)) return;
     setBusy(true);
@@ -299,39 +306,50 @@ export function JobScreen({ id }: { id: string }) {
         </>
       ) : null}
       <h2>Devices</h2>
-      <div class="scroll-x">
-        <table class="list" data-testid="job-devices">
-          <thead>
-            <tr>
-              <th>Device</th>
-              <th>Stage</th>
-              <th>State</th>
-              <th>Reason</th>
-            </tr>
-          </thead>
-          <tbody>
-            {devices.map((d) => (
-              <tr key={d.device}>
-                <td>
-                  <Link href={`/devices/${encodeURIComponent(d.device)}`}>{d.device}</Link>
-                </td>
-                <td>{d.stage}</td>
-                <td>{LABEL[d.state]}</td>
-                <td>{d.reason ?? ''}</td>
+      {job.total === 0 ? (
+        <Empty title={open ? 'No device in this job yet' : 'No device was in this job'}>
+          {open ? 'Devices that join its selection (provisioned, tagged, back online) are taken in until the job ends.' : null}
+        </Empty>
+      ) : (
+        <div class="scroll-x">
+          <table class="list" data-testid="job-devices">
+            <thead>
+              <tr>
+                <th>Device</th>
+                <th>Stage</th>
+                <th>State</th>
+                <th>Reason</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+            </thead>
+            <tbody>
+              {devices.map((d) => (
+                <tr key={d.device}>
+                  <td>
+                    <Link href={`/devices/${encodeURIComponent(d.device)}`}>{d.device}</Link>
+                  </td>
+                  <td>{d.stage}</td>
+                  <td>{LABEL[d.state]}</td>
+                  <td>{d.reason ?? ''}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
       {more ? (
         <button
           type="button"
           class="btn"
           onClick={async () => {
             const last = devices[devices.length - 1]?.device;
-            const next = await jobsApi.devices(id, last);
-            setDevices((d) => [...d, ...next.devices]);
-            setMore(next.devices.length === 200);
+            try {
+              const next = await jobsApi.devices(id, last);
+              setDevices((d) => [...d, ...next.devices]);
+              setMore(next.devices.length === 200);
+              setError(undefined);
+            } catch (err) {
+              setError(err);
+            }
           }}
         >
           More devices
@@ -341,7 +359,9 @@ export function JobScreen({ id }: { id: string }) {
   );
 }
 
-const chosenText = (n: number) => `${n} device${n === 1 ? '' : 's'} chosen in the fleet table.`;
+/** "1 device chosen (fan-1).", "5 devices chosen (a, b, c, …)." */
+const chosenText = (ids: string[]) =>
+  `${ids.length} device${ids.length === 1 ? '' : 's'} chosen (${ids.slice(0, 3).join(', ')}${ids.length > 3 ? ', …' : ''}).`;
 
 /** The new-job form; the fleet table's filters arrive in the URL (/jobs/new?tag=&model=&status=&q=). */
 export function NewJobScreen() {
@@ -349,7 +369,7 @@ export function NewJobScreen() {
   const can = useCan('operator');
   const { search } = useLocation();
   const p = new URLSearchParams(search);
-  const [kind, setKind] = useState<'command' | 'desired' | 'update'>('command');
+  const [kind, setKind] = useState<'command' | 'desired' | 'update'>(p.get('what') === 'update' ? 'update' : 'command');
   const [name, setName] = useState('');
   const [command, setCommand] = useState('ping');
   const [params, setParams] = useState('');
@@ -493,7 +513,7 @@ export function NewJobScreen() {
         ) : null}
         <fieldset>
           <legend>Devices</legend>
-          {ids ? <p>{chosenText(ids.split(',').length)}</p> : null}
+          {ids ? <p>{chosenText(ids.split(','))}</p> : null}
           <Field label="Tag">{(a) => <input {...a} value={tag} onInput={(e) => setTag(e.currentTarget.value)} />}</Field>
           <Field label="Model">{(a) => <input {...a} value={model} onInput={(e) => setModel(e.currentTarget.value)} />}</Field>
           <Field label="Search">{(a) => <input {...a} value={q} onInput={(e) => setQ(e.currentTarget.value)} />}</Field>

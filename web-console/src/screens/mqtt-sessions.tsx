@@ -15,6 +15,22 @@ import { useAsync } from '../lib/hooks.ts';
 /** ms between refreshes: queues change with every message, a table need not. */
 const REFRESH_MS = 5_000;
 
+/** How many connected clients are named in the accounts table; the rest are counted. */
+const NAMED_CLIENTS = 5;
+
+/** The connected clients by id (who is on, not only how many), the first few of them. */
+function ClientIds({ connections }: { connections: readonly { clientId: string }[] }) {
+  if (connections.length === 0) return null;
+  const ids = [...new Set(connections.map((c) => c.clientId))].sort();
+  const more = ids.length - NAMED_CLIENTS;
+  return (
+    <div class="muted mono wrap-any">
+      {ids.slice(0, NAMED_CLIENTS).join(', ')}
+      {more > 0 ? ` and ${more} more` : ''}
+    </div>
+  );
+}
+
 export function MqttSessions({ now }: { now: number }) {
   const [tick, setTick] = useState(0);
   useEffect(() => {
@@ -58,9 +74,10 @@ export function MqttSessions({ now }: { now: number }) {
                 return (
                   <tr key={a.username}>
                     <td class="mono">{a.username}</td>
-                    <td>
+                    <td data-testid="mqtt-clients">
                       {a.clients ?? 0}
                       {cluster && (a.connections ?? []).length > 0 ? <span class="muted"> ({perNode(a.connections ?? [])})</span> : null}
+                      <ClientIds connections={a.connections ?? []} />
                     </td>
                     <td>{sessions.length}</td>
                     <td>{sessions.reduce((n, s) => n + s.queued, 0)}</td>

@@ -164,19 +164,21 @@ function WebhookRow(props: {
             onChange={(e) => props.onEnabled(e.currentTarget.checked)}
           />
         </td>
-        <td class="row">
-          <button type="button" class="btn small" onClick={props.onTest}>
-            Send test
-          </button>
-          <button type="button" class="btn small" aria-expanded={props.open} onClick={props.onToggleLog}>
-            Deliveries
-          </button>
-          <button type="button" class="btn small" onClick={props.onRotate}>
-            New secret
-          </button>
-          <button type="button" class="btn small danger" onClick={props.onDelete}>
-            Delete
-          </button>
+        <td>
+          <span class="row">
+            <button type="button" class="btn small" onClick={props.onTest}>
+              Send test
+            </button>
+            <button type="button" class="btn small" aria-expanded={props.open} onClick={props.onToggleLog}>
+              Deliveries
+            </button>
+            <button type="button" class="btn small" onClick={props.onRotate}>
+              New secret
+            </button>
+            <button type="button" class="btn small danger" onClick={props.onDelete}>
+              Delete
+            </button>
+          </span>
         </td>
       </tr>
       {props.open ? (

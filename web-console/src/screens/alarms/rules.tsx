@@ -3,7 +3,7 @@
 // ("10s", "5m"). The hub validates; its refusal is shown in words, naming the field.
 
 import { ALARM_COMMAND_STATES, type AlarmRule, type AlarmSeverity } from '@halyard/firmware-protocol';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { alarmRules, type RuleInput } from '../../api/endpoints.ts';
 import { Empty } from '../../components/empty.tsx';
 import { ErrorText } from '../../components/error-text.tsx';
@@ -141,6 +141,10 @@ export function RulesTab() {
   const [error, setError] = useState<unknown>(undefined);
   const [editing, setEditing] = useState<AlarmRule | 'new' | undefined>(undefined);
   const [confirming, setConfirming] = useState<string | undefined>(undefined);
+  // Asking to delete: the focus goes to "Keep", the safe answer (the button pressed is gone).
+  const keep = useRef<HTMLButtonElement>(null);
+  // Dependencies: runs when a row starts or stops asking
+  useEffect(() => keep.current?.focus(), [confirming]);
   const load = () =>
     alarmRules.list().then(
       (r) => {
@@ -208,24 +212,26 @@ export function RulesTab() {
                   <td>{ruleText(r)}</td>
                   <td>{r.enabled ? 'yes' : 'no'}</td>
                   {canEdit ? (
-                    <td class="row">
-                      <button type="button" class="btn small" onClick={() => setEditing(r)}>
-                        Edit
-                      </button>
-                      {confirming === r.id ? (
-                        <>
-                          <button type="button" class="btn small danger" onClick={() => void remove(r.id)}>
-                            Delete "{r.name}" and clear its alarms
-                          </button>
-                          <button type="button" class="btn small" onClick={() => setConfirming(undefined)}>
-                            Keep
-                          </button>
-                        </>
-                      ) : (
-                        <button type="button" class="btn small" onClick={() => setConfirming(r.id)}>
-                          Delete…
+                    <td>
+                      <span class="row">
+                        <button type="button" class="btn small" onClick={() => setEditing(r)}>
+                          Edit
                         </button>
-                      )}
+                        {confirming === r.id ? (
+                          <>
+                            <button type="button" class="btn small danger" onClick={() => void remove(r.id)}>
+                              Delete "{r.name}" and clear its alarms
+                            </button>
+                            <button ref={keep} type="button" class="btn small" onClick={() => setConfirming(undefined)}>
+                              Keep
+                            </button>
+                          </>
+                        ) : (
+                          <button type="button" class="btn small" onClick={() => setConfirming(r.id)}>
+                            Delete…
+                          </button>
+                        )}
+                      </span>
                     </td>
                   ) : null}
                 </tr>
@@ -243,6 +249,9 @@ function RuleForm({ rule, onDone }: { rule: AlarmRule | undefined; onDone: () =>
   const [error, setError] = useState<unknown>(undefined);
   const [busy, setBusy] = useState(false);
   const set = (patch: Partial<Draft>) => setD((x) => ({ ...x, ...patch }));
+  // Opened by "New rule" or "Edit": the first box takes the focus.
+  const form = useRef<HTMLFormElement>(null);
+  useEffect(() => form.current?.querySelector('input')?.focus(), []);
   const text = (label: string, k: keyof Draft, placeholder = '') => (
     <label>
       {label}
@@ -270,7 +279,7 @@ function RuleForm({ rule, onDone }: { rule: AlarmRule | undefined; onDone: () =>
     }
   };
   return (
-    <form class="form panel" onSubmit={submit} aria-label={rule === undefined ? 'New alarm rule' : `Edit rule ${rule.name}`}>
+    <form ref={form} class="form panel" onSubmit={submit} aria-label={rule === undefined ? 'New alarm rule' : `Edit rule ${rule.name}`}>
       <div class="grid-2">
         {text('Name', 'name', 'Too hot')}
         <label>

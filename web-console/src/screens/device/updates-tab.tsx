@@ -8,7 +8,26 @@ import { api } from '../../api/http.ts';
 import { Empty } from '../../components/empty.tsx';
 import { ErrorText } from '../../components/error-text.tsx';
 import { timestamp } from '../../lib/format.ts';
-import { Link } from '../../lib/router.tsx';
+import { setJobSelection } from '../../lib/job-selection.ts';
+import { Link, navigate } from '../../lib/router.tsx';
+import { useCan } from '../../state/app-context.ts';
+
+/** Opens the new-job form as a firmware update of this one device (a fleet job makes every update). */
+function UpdateThisDevice({ id }: { id: string }) {
+  if (!useCan('operator')) return null;
+  return (
+    <button
+      type="button"
+      class="btn"
+      onClick={() => {
+        setJobSelection([id]);
+        navigate('/jobs/new?from=fleet&what=update');
+      }}
+    >
+      Update this device…
+    </button>
+  );
+}
 
 export function UpdatesTab({ id }: { id: string }) {
   const [list, setList] = useState<UpdateInfo[] | undefined>(undefined);
@@ -36,7 +55,7 @@ export function UpdatesTab({ id }: { id: string }) {
       clearTimeout(timer);
     };
   }, [id]);
-  if (list === undefined) return <ErrorText error={error} />;
+  if (list === undefined) return error === undefined ? <p class="muted">Loading the updates…</p> : <ErrorText error={error} />;
   const current = list.find((u) => !FINAL_UPDATE_STATES.has(u.state));
   return (
     <section aria-label="Firmware updates">
@@ -58,8 +77,16 @@ export function UpdatesTab({ id }: { id: string }) {
           </span>
         </div>
       ) : null}
+      {list.length > 0 && current === undefined ? (
+        <p>
+          <UpdateThisDevice id={id} />
+        </p>
+      ) : null}
       {list.length === 0 ? (
-        <Empty title="No firmware updates yet" />
+        <Empty title="No firmware updates yet">
+          <p>An update is made by a fleet job, from an image in the Firmware library.</p>
+          <UpdateThisDevice id={id} />
+        </Empty>
       ) : (
         <div class="scroll-x">
           <table class="list" aria-label="Firmware updates, newest first" data-testid="update-history">
