@@ -297,7 +297,7 @@ export class Broker {
       inflight: { perClient: ctx.config.mqttMaxInflight, total: ctx.config.mqttInflightTotal },
       queue: { messages: ctx.config.mqttQueueMessages, bytes: ctx.config.mqttQueueBytes },
       db,
-      onQueueDrop: () => metrics.dropped.inc({ reason: 'offline_queue_full' }),
+      onQueueDrop: () => metrics.countDrop('offline_queue_full'),
     });
     const mq = cluster === undefined ? undefined : clusterEmitter(cluster, BROKER_LIMITS.concurrency);
     // Watched from its creation: its first connection may come while the sessions are read back (from PostgreSQL).
@@ -432,9 +432,10 @@ export class Broker {
   /** Serves one connection (TCP, TLS or a WebSocket's stream). */
   accept(stream: Duplex, ip: string, req?: IncomingMessage, extraBacklog?: () => number): void {
     stream.on('error', () => {});
-    const coalesced = coalesceWrites(stream);
-    // Bytes held back only until the end of this turn are not a slow subscriber's backlog.
-    const own = () => stream.writableLength - coalesced.corkedBytes();
+    // Bytes held back only until the end of this turn are not a slow subscriber's backlog:
+    // coalesceWrites keeps them out of writableLength.
+    coalesceWrites(stream);
+    const own = () => stream.writableLength;
     const backlog = extraBacklog === undefined ? own : () => own() + extraBacklog();
     const loggedIn = this.holdPending(ip);
     if (loggedIn === undefined) {
@@ -879,7 +880,7 @@ export class Broker {
     // Retained replay on SUBSCRIBE waits for each write to finish, so it cannot overrun
     // the budget; live messages to a client that is behind are dropped instead of queued.
     if (!packet.retain && s.backlog() > BROKER_LIMITS.subscriberBudget) {
-      this.metrics.dropped.inc({ reason: 'slow_subscriber' });
+      this.metrics.countDrop('slow_subscriber');
       return null;
     }
     return packet;
