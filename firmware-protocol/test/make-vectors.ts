@@ -369,6 +369,12 @@ const invalid: Invalid[] = [
   { name: 'status-state-12', description: 'UPDATE_STATUS with an unknown state 12', hex: '', error: 'PROTO_ERR_FIELD' },
   { name: 'status-failed-no-reason', description: 'UPDATE_STATUS failed without a reason', hex: '', error: 'PROTO_ERR_FIELD' },
   { name: 'status-downloading-no-progress', description: 'UPDATE_STATUS downloading without progress', hex: '', error: 'PROTO_ERR_FIELD' },
+  {
+    name: 'status-detail-too-long',
+    description: 'UPDATE_STATUS with a detail of 129 bytes (limit 128)',
+    hex: '',
+    error: 'PROTO_ERR_FIELD',
+  },
   { name: 'status-seq-zero', description: 'UPDATE_STATUS seq 0', hex: '', error: 'PROTO_ERR_FIELD' },
   {
     name: 'status-trailing-bytes',
@@ -633,6 +639,7 @@ const built: Record<string, string> = {
   'status-state-12': raw([14, 1, { job: 'u-7', state: 12 }]),
   'status-failed-no-reason': raw([14, 1, { job: 'u-7', state: 7 }]),
   'status-downloading-no-progress': raw([14, 1, { job: 'u-7', state: 1 }]),
+  'status-detail-too-long': raw([14, 1, { job: 'u-7', state: 8, reason: 0, detail: 'x'.repeat(129) }]),
   'status-seq-zero': raw([14, 0, { job: 'u-7', state: 2 }]),
   'status-trailing-bytes': `${hex(encode({ type: 14, seq: 24, job: 'u-7', state: 2 }))}00`,
   'status-from-hub': raw([14, 1, { job: 'u-7', state: 2 }]),

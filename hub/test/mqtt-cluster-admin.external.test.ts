@@ -100,7 +100,9 @@ describe('MQTT integrators seen and managed through any node of a cluster', { ti
     let erp: Listed | undefined;
     await eventually(async () => {
       erp = await account(api1, 'erp');
-      return erp.clients === 2 && erp.sessions.find((s) => s.clientId === 'away')?.queued === 5;
+      const queued = (id: string) => erp?.sessions.find((s) => s.clientId === id)?.queued;
+      // The live client's acknowledgements reach PostgreSQL with node 2's next write.
+      return erp.clients === 2 && queued('away') === 5 && queued('live') === 0;
     }, "node 2's client and queue, seen through node 1");
     assert.ok(erp);
     assert.deepEqual(
@@ -124,7 +126,8 @@ describe('MQTT integrators seen and managed through any node of a cluster', { ti
 
   it('drops through node 1 a session node 2 holds: away, and connected (its client is disconnected), audited', async () => {
     assert.equal((await api1.delete('/integrators/erp/sessions/away')).status, 204);
-    await eventually(async () => (await row('erp:away')) === undefined, 'the away session gone from PostgreSQL');
+    // Answered once node 2 has ended it and written its end.
+    assert.equal(await row('erp:away'), undefined, 'gone from PostgreSQL');
     const live = (await account(api1, 'erp')).sessions.find((s) => s.clientId === 'live');
     assert.equal(live?.node, 'node2');
 
@@ -132,9 +135,9 @@ describe('MQTT integrators seen and managed through any node of a cluster', { ti
     open.push({ close: () => back.client.end(true) });
     assert.equal(back.sessionPresent, true);
     assert.equal((await api1.delete('/integrators/erp/sessions/live')).status, 204);
+    assert.equal(await row('erp:live'), undefined, 'the connected session gone from PostgreSQL');
+    assert.deepEqual((await account(api1, 'erp')).sessions, [], 'no session listed');
     await back.until(() => back.closed, 'the client disconnected by node 2');
-    await eventually(async () => (await row('erp:live')) === undefined, 'the connected session gone from PostgreSQL');
-    await eventually(async () => (await account(api1, 'erp')).sessions.length === 0, 'no session listed');
     assert.equal((await api1.delete('/integrators/erp/sessions/live')).status, 404, 'gone everywhere');
 
     const audit = JSON.stringify((await api1.get('/audit')).body);
@@ -170,17 +173,30 @@ describe('MQTT integrators seen and managed through any node of a cluster', { ti
 
   it('counts --mqtt-account-conns across both nodes', async () => {
     const first = await connect(0, GREEDY, 'g1', true);
-    await connect(0, GREEDY, 'g2', true);
+    const second = await connect(0, GREEDY, 'g2', true);
     await connect(1, GREEDY, 'g3', true);
     const api2 = new Api(`http://127.0.0.1:${node(1).port}`);
     await api2.login('admin', c.adminPassword);
+    const clientsOn = async (api: Api) => (await account(api, 'greedy')).clients;
     // Each node knows the other's clients once their lists have gone round.
-    await eventually(async () => (await account(api2, 'greedy')).clients === 3, "node 1's clients seen on node 2");
-    await eventually(async () => (await account(api1, 'greedy')).clients === 3, "node 2's clients seen on node 1");
+    await eventually(async () => (await clientsOn(api2)) === 3, "node 1's clients seen on node 2");
+    await eventually(async () => (await clientsOn(api1)) === 3, "node 2's clients seen on node 1");
     assert.equal((await rawConnect(1, GREEDY, 'g4', true)).returnCode, 3, 'refused on node 2, counting node 1');
     assert.equal((await rawConnect(0, GREEDY, 'g4', true)).returnCode, 3, 'refused on node 1, counting node 2');
     await first.close();
     await eventually(async () => (await rawConnect(1, GREEDY, 'g4', true)).returnCode === 0, "node 1's freed place taken on node 2");
+
+    // At the bound, a persistent client that moves from node 1 to node 2 replaces its connection there.
+    await second.close();
+    const mover = await connect(0, GREEDY, 'mover', false);
+    // (aedes says a session is present when it has subscriptions.)
+    assert.deepEqual(await mover.subscribeQos(1, PUMP), [1]);
+    await eventually(async () => (await clientsOn(api2)) === 3, 'the mover seen on node 2');
+    assert.equal((await rawConnect(1, GREEDY, 'g5', true)).returnCode, 3, 'at the bound');
+    const moved = await connect(1, GREEDY, 'mover', false);
+    assert.equal(moved.sessionPresent, true);
+    await mover.until(() => mover.closed, 'its old connection on node 1 closed');
+    await eventually(async () => (await clientsOn(api1)) === 3 && (await clientsOn(api2)) === 3, 'still three');
   });
 
   it('names a node that stopped answering, and refuses to drop its session rather than hang', async () => {

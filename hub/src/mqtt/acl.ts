@@ -6,7 +6,7 @@
 // status, telemetry, events or twins whatever an account's ACL says.
 
 import type { IntegratorAcl } from '../store/store.js';
-import { filterError, filtersOverlap, topicMatches } from './topic-filter.js';
+import { filterError, filtersOverlap, levelsMatch } from './topic-filter.js';
 
 /** Most filters per list in an account's ACL. */
 export const MAX_ACL_FILTERS = 64;
@@ -38,11 +38,18 @@ export function aclError(acl: IntegratorAcl): { field: string; message: string }
 }
 
 export class Acl {
-  constructor(private readonly acl: Readonly<IntegratorAcl>) {}
+  /** The filters split into levels once: canRead runs for every message to every client. */
+  private readonly read: readonly (readonly string[])[];
+  private readonly write: readonly (readonly string[])[];
+
+  constructor(private readonly acl: Readonly<IntegratorAcl>) {
+    this.read = acl.subscribe.map((f) => f.split('/'));
+    this.write = acl.publish.map((f) => f.split('/'));
+  }
 
   /** May a message on `topic` be delivered (live or retained)? */
   canRead(topic: string): boolean {
-    for (const f of this.acl.subscribe) if (topicMatches(f, topic)) return true;
+    for (const f of this.read) if (levelsMatch(f, topic)) return true;
     return false;
   }
 
@@ -58,7 +65,7 @@ export class Acl {
   }
 
   canPublish(topic: string): boolean {
-    for (const f of this.acl.publish) if (topicMatches(f, topic)) return true;
+    for (const f of this.write) if (levelsMatch(f, topic)) return true;
     return false;
   }
 }

@@ -35,7 +35,7 @@ import { RemoteDrops } from './session-drop.js';
 import { type SessionEnd, SessionExpiry } from './session-expiry.js';
 import { PgSessionDb } from './session-pg.js';
 import { SessionAccounts } from './session-pg-accounts.js';
-import { type SessionInfo, SessionStore } from './session-store.js';
+import { SessionStore } from './session-store.js';
 import { filterError, MAX_TOPIC_LEVELS } from './topic-filter.js';
 import type { Request, Topics } from './topics.js';
 
@@ -87,6 +87,12 @@ export const MAX_CLIENT_ID = 128;
  * that URL parsers remove, so the session's drop request never reached it.
  */
 const UNADDRESSABLE_CLIENT_IDS: ReadonlySet<string> = new Set(['.', '..']);
+
+/**
+ * ms an admin's drop waits for the session to end and its end to be written; below
+ * DROP_WAIT_MS, so a drop asked of another node is answered before its asker gives up.
+ */
+const END_WAIT_MS = 1_000;
 
 /** Longest client id MQTT 3.1 servers must accept (MQTT 3.1 §3.1, CONNECT payload). */
 const MQTT31_MAX_CLIENT_ID = 23;
@@ -146,6 +152,8 @@ export class Broker {
   private readonly joining = new Map<string, Set<Client>>();
   /** Connected clients whose session an admin dropped: it ends with the connection. */
   private readonly dropping = new Set<string>();
+  /** Sessions an admin is ending: called once each has ended. */
+  private readonly ending = new Map<string, () => void>();
   /** Called when the broker's link to the cluster's Redis is back after an outage. */
   private reconnected: () => void = () => {};
   /** In a cluster: queues other nodes' messages for the sessions waiting here. */
@@ -176,6 +184,7 @@ export class Broker {
       store,
       { ttlMs: ctx.config.mqttSessionExpiry, perAccount: ctx.config.mqttMaxSessions },
       (client, why, { unreleased, queued }) => {
+        this.ending.get(client)?.();
         this.feed?.stop(client);
         this.metrics.sessionsEnded.inc({ reason: why });
         if (unreleased + queued > 0) this.metrics.dropped.inc({ reason: 'session_ended' }, unreleased + queued);
@@ -184,7 +193,10 @@ export class Broker {
           'mqtt session ended: its subscriptions, queued messages and unreleased QoS 2 packets are freed',
         );
       },
-      (client, err) => this.ctx.log.error({ client, err }, 'mqtt session could not be ended'),
+      (client, err) => {
+        this.ending.get(client)?.();
+        this.ctx.log.error({ client, err }, 'mqtt session could not be ended');
+      },
     );
     // Sessions read back from disk wait for their clients as if they had just gone (keeping the time they went).
     for (const r of store.restored) this.expiry.left(r.clientId, undefined, r.leftAt);
@@ -285,7 +297,7 @@ export class Broker {
       inflight: { perClient: ctx.config.mqttMaxInflight, total: ctx.config.mqttInflightTotal },
       queue: { messages: ctx.config.mqttQueueMessages, bytes: ctx.config.mqttQueueBytes },
       db,
-      onQueueDrop: () => metrics.dropped.inc({ reason: 'offline_queue_full' }),
+      onQueueDrop: () => metrics.countDrop('offline_queue_full'),
     });
     const mq = cluster === undefined ? undefined : clusterEmitter(cluster, BROKER_LIMITS.concurrency);
     // Watched from its creation: its first connection may come while the sessions are read back (from PostgreSQL).
@@ -420,9 +432,10 @@ export class Broker {
   /** Serves one connection (TCP, TLS or a WebSocket's stream). */
   accept(stream: Duplex, ip: string, req?: IncomingMessage, extraBacklog?: () => number): void {
     stream.on('error', () => {});
-    const coalesced = coalesceWrites(stream);
-    // Bytes held back only until the end of this turn are not a slow subscriber's backlog.
-    const own = () => stream.writableLength - coalesced.corkedBytes();
+    // Bytes held back only until the end of this turn are not a slow subscriber's backlog:
+    // coalesceWrites keeps them out of writableLength.
+    coalesceWrites(stream);
+    const own = () => stream.writableLength;
     const backlog = extraBacklog === undefined ? own : () => own() + extraBacklog();
     const loggedIn = this.holdPending(ip);
     if (loggedIn === undefined) {
@@ -531,17 +544,40 @@ export class Broker {
     return false;
   }
 
-  /** Ends a session this node holds (scoped client id); false when none is held here by that id. */
+  /**
+   * Ends a session this node holds (scoped client id); false when none is held here
+   * by that id. An admin's drop resolves once the session has ended and its end is
+   * written (at most END_WAIT_MS), so a listing right after no longer shows it.
+   */
   private async endHere(scoped: string, why: SessionEnd): Promise<boolean> {
     if (!this.store.hasSession(scoped)) return false;
     if (why === 'too_many') return this.expiry.evict(scoped);
+    const ended = new Promise<void>((resolve) => {
+      const timer = setTimeout(done, END_WAIT_MS);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.ending.set(scoped, done);
+    });
     const username = scoped.slice(0, scoped.indexOf(':'));
     const live = [...(this.byUser.get(username) ?? [])].find((c) => c.id === scoped);
+    let ending = true;
     if (live !== undefined) {
       this.dropping.add(scoped);
       this.metrics.disconnects.inc({ reason: 'session_dropped' });
       live.close();
-    } else this.expiry.drop(scoped);
+    } else ending = this.expiry.drop(scoped);
+    try {
+      if (ending) {
+        await ended;
+        await this.store.flushJournal();
+      }
+    } catch (err) {
+      this.ctx.log.warn({ err, client: scoped }, "mqtt: a dropped session's end is not written yet; it is tried again");
+    } finally {
+      this.ending.delete(scoped);
+    }
     return true;
   }
 
@@ -640,8 +676,9 @@ export class Broker {
     const live = this.byUser.get(username) ?? new Set<Client>();
     const sameId = (c: Client) => c.id === client.id;
     const perAccount = this.ctx.config.mqttAccountConns;
-    // In a cluster the other nodes' connections as their last lists say (cluster-clients.ts).
-    const elsewhere = this.roster?.elsewhere(username) ?? 0;
+    // In a cluster the other nodes' connections as their last lists say (cluster-clients.ts); a persistent
+    // session's connection on another node is closed when its session comes here (a clean one's is not).
+    const elsewhere = this.roster?.elsewhere(username, client.clean ? undefined : this.ownIds.get(client)) ?? 0;
     if (perAccount > 0 && live.size + joining.size + elsewhere >= perAccount && ![...live].some(sameId) && ![...joining].some(sameId)) {
       this.refuse(
         'too_many_connections',
@@ -843,7 +880,7 @@ export class Broker {
     // Retained replay on SUBSCRIBE waits for each write to finish, so it cannot overrun
     // the budget; live messages to a client that is behind are dropped instead of queued.
     if (!packet.retain && s.backlog() > BROKER_LIMITS.subscriberBudget) {
-      this.metrics.dropped.inc({ reason: 'slow_subscriber' });
+      this.metrics.countDrop('slow_subscriber');
       return null;
     }
     return packet;

@@ -70,10 +70,13 @@ export class ClusterClients {
     return out;
   }
 
-  /** Connections of `account` on other nodes, as their lists say. */
-  elsewhere(account: string): number {
+  /**
+   * Connections of `account` on other nodes, as their lists say, but those of
+   * `clientId`: a client taking its persistent session over from another node replaces that connection.
+   */
+  elsewhere(account: string, clientId: string | undefined): number {
     let n = 0;
-    for (const accounts of this.others().values()) n += accounts[account]?.length ?? 0;
+    for (const accounts of this.others().values()) n += accounts[account]?.filter((id) => id !== clientId).length ?? 0;
     return n;
   }
 

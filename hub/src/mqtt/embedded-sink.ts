@@ -42,7 +42,7 @@ export class EmbeddedSink {
     private readonly sessions: () => number,
     private readonly clustered = false,
   ) {
-    this.queue = new SendQueue(undefined, () => metrics.dropped.inc({ reason: 'queue_full' }));
+    this.queue = new SendQueue(undefined, () => metrics.countDrop('queue_full'));
     // Queued messages are found again by (broker id, counter), and they outlive the process (session-db.ts)
     // while the counter starts again at 0: each run gets ids of its own.
     this.liveId = `halyard/live/${aedes.id}`;

@@ -30,6 +30,8 @@ export interface SessionJournal extends QueueJournal {
   /** The session and everything it held are gone. */
   ended(clientId: string): void;
   dropCount(clientId: string, dropped: number): void;
+  /** Writes what is pending now (resolves once written, where the journal writes in the background). */
+  flush(): void | Promise<void>;
   /** Writes what is pending, then lets go of the storage. */
   close(): Promise<void>;
 }

@@ -124,10 +124,13 @@ export class SessionAccounts {
       );
       const connected = rows.rows.filter((r) => r.left_at === null && r.alive).length;
       if (connected >= max) return { kind: 'full', connected } as const;
-      // Away (or orphaned) sessions, oldest first: those beyond room for the new one end.
+      // Away sessions, oldest first: those beyond room for the new one end. A dead node's
+      // connected one lost its client when the node died: away since then, so counted as just gone
+      // (its adopter, too, takes it as gone at adoption).
+      const now = Date.now();
       const away = rows.rows
         .filter((r) => !(r.left_at === null && r.alive))
-        .sort((a, b) => Number(a.left_at ?? 0) - Number(b.left_at ?? 0));
+        .sort((a, b) => Number(a.left_at ?? now) - Number(b.left_at ?? now));
       const evicted = away.slice(0, Math.max(0, rows.rows.length + 1 - max)).map((r) => ({ clientId: r.client_id, holder: r.holder }));
       if (evicted.length > 0) {
         await c.query('DELETE FROM mqtt_sessions WHERE client_id = ANY($1::text[])', [evicted.map((e) => e.clientId)]);

@@ -332,6 +332,11 @@ export class SessionStore extends MemoryPersistence {
     if (this.sessions.has(clientId)) this.enqueue(clientId, packet);
   }
 
+  /** Writes pending changes now (an admin's drop answers once its session is gone from the journal too). */
+  async flushJournal(): Promise<void> {
+    await this.db?.flush();
+  }
+
   /** Writes pending changes and closes the journal. */
   async close(): Promise<void> {
     await this.db?.close();

@@ -27,6 +27,16 @@ describe('topic filters', () => {
       ['$SYS/#', '$SYS/broker', true],
       ['halyard/devices/+/cmd/+', 'halyard/devices/d1/cmd/reboot', true],
       ['halyard/devices/+/cmd/+', 'halyard/devices/d1/cmd/reboot/status', false],
+      ['halyard/devices/+/cmd/+', 'halyard/devices/d1/cmd', false],
+      ['halyard/devices/d1', 'halyard/devices/d10', false],
+      ['halyard/devices/d10', 'halyard/devices/d1', false],
+      ['a//b', 'a//b', true],
+      ['a/+/b', 'a//b', true],
+      ['a/+', 'a//b', false],
+      ['+', '', true],
+      ['a', 'a/', false],
+      ['#', 'a/b/c', true],
+      ['+/#', '$SYS', false],
     ];
     for (const [filter, topic, expected] of cases) assert.equal(topicMatches(filter, topic), expected, `${filter} ~ ${topic}`);
   });

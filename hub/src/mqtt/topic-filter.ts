@@ -22,17 +22,30 @@ export function filterError(filter: string): string | undefined {
 
 /** Does `topic` (no wildcards) match `filter`? `a/#` matches `a` too [MQTT-4.7.1-2]. */
 export function topicMatches(filter: string, topic: string): boolean {
-  if (filter === '#') return !topic.startsWith('$'); // [MQTT-4.7.2-1]
-  const f = filter.split('/');
-  const t = topic.split('/');
-  for (let i = 0; i < f.length; i++) {
-    const fl = f[i] as string;
-    if (fl === '#') return true;
-    if (i >= t.length) return false;
-    if (fl !== '+' && fl !== t[i]) return false;
-    if (i === 0 && fl === '+' && (t[0] as string).startsWith('$')) return false;
+  return levelsMatch(filter.split('/'), topic);
+}
+
+/**
+ * topicMatches with the filter split into its levels beforehand: it runs for every
+ * message delivered to every client (ACLs), so it walks the topic in place rather
+ * than splitting it.
+ */
+export function levelsMatch(filter: readonly string[], topic: string): boolean {
+  /** Where the topic's current level begins; past its end once every level is used. */
+  let at = 0;
+  for (let i = 0; i < filter.length; i++) {
+    const level = filter[i] as string;
+    // [MQTT-4.7.2-1]: a wildcard first level does not match `$` topics.
+    if (level === '#') return i > 0 || topic.charCodeAt(0) !== 0x24;
+    if (at > topic.length) return false;
+    let end = topic.indexOf('/', at);
+    if (end === -1) end = topic.length;
+    if (level === '+') {
+      if (i === 0 && topic.charCodeAt(0) === 0x24) return false;
+    } else if (end - at !== level.length || !topic.startsWith(level, at)) return false;
+    at = end + 1;
   }
-  return f.length === t.length;
+  return at > topic.length;
 }
 
 /** Can some topic match both filters? Used to refuse subscriptions that could never be allowed anything. */

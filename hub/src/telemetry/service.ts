@@ -5,7 +5,6 @@ import type { ResolvedRecord } from '@halyard/firmware-protocol';
 import type { LatestPoint, Points, PointValue, SeriesLookup, SeriesRef, TelemetryStore } from '../store/store.js';
 import { rollupWidthFor } from '../store/telemetry/rollups.js';
 import { type Bucket, BucketAccumulator } from './buckets.js';
-import { recordPoints } from './points.js';
 import { compareKeys, compareToPosition, type RawPosition, sortByTimeKey, sortKey } from './raw-order.js';
 import { SeriesLimit, type SeriesRefusal } from './series-limit.js';
 import { TelemetryTail } from './tail.js';
@@ -59,7 +58,7 @@ export class TelemetryService {
     // and keeping its points until the next 'compacted' event was a map per device
     // and an array per series per batch for the garbage collector (README.md, PostgreSQL).
     if (gen <= this.compactedThrough) return;
-    for (const rec of records) recordPoints(rec, (name, value) => this.tail.add(gen, device, name, rec.unit ?? null, rec.time, value));
+    this.tail.addRecords(gen, device, records);
   }
 
   compacted(gen: number): void {

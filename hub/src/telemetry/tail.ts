@@ -9,7 +9,9 @@
 // and allocating 20,000 off-heap buffers at once (10-record frames from 1,000
 // devices) stalled the event loop for 60 ms at each rollover.
 
+import type { ResolvedRecord } from '@halyard/firmware-protocol';
 import type { Points, PointValue } from '../store/store.js';
+import { recordPoints } from './points.js';
 
 class TailSeries {
   unit: string | null;
@@ -56,6 +58,19 @@ export class TelemetryTail {
   }
 
   add(gen: number, device: number, name: string, unit: string | null, ts: number, value: PointValue): void {
+    this.addTo(this.deviceSeries(gen, device), name, unit, ts, value);
+  }
+
+  /** A committed frame's records (points.ts) for one device: the generation and device looked up once, not per point. */
+  addRecords(gen: number, device: number, records: readonly ResolvedRecord[]): void {
+    const d = this.deviceSeries(gen, device);
+    for (const rec of records) {
+      const unit = rec.unit ?? null;
+      recordPoints(rec, (name, value) => this.addTo(d, name, unit, rec.time, value));
+    }
+  }
+
+  private deviceSeries(gen: number, device: number): Map<string, TailSeries> {
     let g = this.gens.get(gen);
     if (g === undefined) {
       g = new Map();
@@ -66,6 +81,10 @@ export class TelemetryTail {
       d = new Map();
       g.set(device, d);
     }
+    return d;
+  }
+
+  private addTo(d: Map<string, TailSeries>, name: string, unit: string | null, ts: number, value: PointValue): void {
     let s = d.get(name);
     if (s === undefined) {
       s = new TailSeries(unit);
