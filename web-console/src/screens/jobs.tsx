@@ -99,7 +99,7 @@ export function JobsScreen() {
       <h1>Jobs</h1>
       {can ? (
         <p>
-          <Link class="btn" href="/jobs/new">
+          <Link class="btn primary" href="/jobs/new">
             New job
           </Link>
         </p>
