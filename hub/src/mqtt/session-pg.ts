@@ -455,14 +455,7 @@ async function writeBatch(c: PgClient, node: string, b: Pending): Promise<void> 
       [node, [...b.dropped.keys()], [...b.dropped.values()]],
     );
   }
-  const subPut: [string, string, number][] = [];
-  const subDel: [string, string][] = [];
-  for (const [clientId, m] of b.subs) {
-    for (const [topic, qos] of m) {
-      if (qos === null) subDel.push([clientId, topic]);
-      else subPut.push([clientId, topic, qos]);
-    }
-  }
+  const { put: subPut, del: subDel } = putsAndDeletes(b.subs);
   if (subDel.length > 0) {
     await c.query(
       `DELETE FROM mqtt_session_subscriptions x USING unnest($2::text[], $3::text[]) AS u(c, t), mqtt_sessions s
@@ -479,14 +472,7 @@ async function writeBatch(c: PgClient, node: string, b: Pending): Promise<void> 
       [node, subPut.map((r) => r[0]), subPut.map((r) => r[1]), subPut.map((r) => r[2])],
     );
   }
-  const msgDel: [string, number][] = [];
-  const msgPut: [string, number, QueuedPacket][] = [];
-  for (const [clientId, m] of b.messages) {
-    for (const [seq, p] of m) {
-      if (p === null) msgDel.push([clientId, seq]);
-      else msgPut.push([clientId, seq, p]);
-    }
-  }
+  const { put: msgPut, del: msgDel } = putsAndDeletes(b.messages);
   if (msgDel.length > 0) {
     await c.query(
       `DELETE FROM mqtt_session_messages x USING unnest($2::text[], $3::bigint[]) AS u(c, q), mqtt_sessions s
@@ -513,4 +499,22 @@ async function writeBatch(c: PgClient, node: string, b: Pending): Promise<void> 
       ],
     );
   }
+}
+
+/** A batch's changes per client (null: deleted) as rows to write and rows to delete. */
+function putsAndDeletes<K, V>(
+  changes: ReadonlyMap<string, ReadonlyMap<K, V | null>>,
+): {
+  put: [string, K, V][];
+  del: [string, K][];
+} {
+  const put: [string, K, V][] = [];
+  const del: [string, K][] = [];
+  for (const [clientId, m] of changes) {
+    for (const [key, value] of m) {
+      if (value === null) del.push([clientId, key]);
+      else put.push([clientId, key, value]);
+    }
+  }
+  return { put, del };
 }
