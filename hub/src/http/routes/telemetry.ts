@@ -40,8 +40,8 @@ export const MAX_ANSWER_BUCKETS = 500_000;
  * A bucketed query whose answer may hold more than this many buckets is heavy: at
  * most HEAVY_PER_USER of them run at once per user and HEAVY_PER_HUB per hub (429
  * past it). Measured with the hub in its own process (2 shared vCPUs), answers of
- * 490,000 buckets side by side: a device's ACK p99 0.6 s with two, 0.8 s with
- * four, 1.4 s with eight (README.md § Telemetry).
+ * 490,000 buckets side by side: a device's ACK p99 about 150 ms with four, 0.7-0.85 s
+ * with eight; /healthz's slowest 75 ms with four, 0.38 s with eight (README.md § Telemetry).
  */
 export const HEAVY_QUERY_BUCKETS = 50_000;
 export const HEAVY_PER_USER = 2;
@@ -50,19 +50,23 @@ export const HEAVY_PER_HUB = 4;
 const QUERY_TURN_MS = 10;
 /**
  * A JSON answer written a few series at a time, each part when the socket has
- * taken the last: one JSON.stringify of a 490,000-bucket answer (~40 MB) held the
- * event loop for about half a second.
+ * taken the last and after a turn of the event loop: one JSON.stringify of a
+ * 490,000-bucket answer (~40 MB) held the event loop for about half a second.
  */
 function jsonResponse<T>(head: string, items: readonly T[], itemJson: (item: T) => string, tail: string): Response {
   const encoder = new TextEncoder();
   let i = 0;
   const body = new ReadableStream<Uint8Array>(
     {
-      pull(controller) {
+      async pull(controller) {
         if (i > items.length) {
           controller.close();
           return;
         }
+        // A socket that takes each part at once asks for the next from a nextTick
+        // (its 'drain' after a write done in place), which never leaves the event
+        // loop: a 490,000-bucket answer was written in runs of 200 ms (CPU profile).
+        if (i > 0) await new Promise<void>((resolve) => setImmediate(resolve));
         let text = i === 0 ? head : '';
         const start = Date.now();
         while (i < items.length && Date.now() - start < QUERY_TURN_MS && text.length < 1 << 20) {
