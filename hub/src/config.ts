@@ -82,6 +82,8 @@ export interface HubConfig {
   // Firmware updates (docs/firmware.md)
   /** Largest firmware image an upload may hold, bytes. */
   firmwareMaxSize: number;
+  /** Most bytes the firmware library holds, all images together (finished and uploading). */
+  firmwareMaxTotal: number;
   /** The Ed25519 signing key's PEM file; undefined = `<data-dir>/firmware-signing-key.pem`; `off` signs nothing. */
   firmwareSigningKey: string | undefined;
   // Fleet jobs (docs/jobs.md)
@@ -311,6 +313,13 @@ export const FLAGS: readonly FlagSpec[] = [
   // Firmware updates (docs/firmware.md)
   { key: 'firmwareMaxSize', flag: 'firmware-max-size', kind: 'size', default: '64MiB', help: 'largest firmware image an upload may hold' },
   {
+    key: 'firmwareMaxTotal',
+    flag: 'firmware-max-total',
+    kind: 'size',
+    default: '2GiB',
+    help: 'most bytes all firmware images hold together, uploads in progress included (an upload past it is refused with 507)',
+  },
+  {
     key: 'firmwareSigningKey',
     flag: 'firmware-signing-key',
     kind: 'optional-string',
@@ -478,6 +487,8 @@ function validate(c: HubConfig, env: Readonly<Record<string, string | undefined>
   if (c.cluster !== undefined) validateClusterUrl(c.cluster, c.store);
   if (!NODE_ID.test(c.nodeId)) bad('--node-id must be 1-64 letters, digits, ".", "_" or "-"');
   if (c.firmwareMaxSize < 1 || c.firmwareMaxSize > 2 ** 32) bad('--firmware-max-size must be from 1 byte to 4GiB');
+  if (c.firmwareMaxTotal < c.firmwareMaxSize || c.firmwareMaxTotal > 2 ** 50)
+    bad('--firmware-max-total must be at least --firmware-max-size (and at most 1PiB)');
   for (const url of c.bridge) {
     if (!/^mqtts?:\/\//.test(url)) bad(`--bridge ${redact(url)}: must be an mqtt:// or mqtts:// URL`);
   }

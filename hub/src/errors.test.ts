@@ -31,6 +31,7 @@ describe('HubError', () => {
       LastAdmin: 409,
       FirmwareExists: 409,
       FirmwareInUse: 409,
+      FirmwareLibraryFull: 507,
       UpdateInProgress: 409,
       UpdateFinal: 409,
       AlarmState: 409,

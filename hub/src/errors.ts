@@ -25,6 +25,7 @@ export const HubErrorCode = {
   FirmwareUnknown: 'HUB_ERR_FIRMWARE_UNKNOWN',
   FirmwareExists: 'HUB_ERR_FIRMWARE_EXISTS',
   FirmwareInUse: 'HUB_ERR_FIRMWARE_IN_USE',
+  FirmwareLibraryFull: 'HUB_ERR_FIRMWARE_LIBRARY_FULL',
   UpdateUnknown: 'HUB_ERR_UPDATE_UNKNOWN',
   UpdateInProgress: 'HUB_ERR_UPDATE_IN_PROGRESS',
   UpdateFinal: 'HUB_ERR_UPDATE_FINAL',
@@ -60,6 +61,8 @@ const STATUS: Record<HubErrorCodeString, number> = {
   HUB_ERR_FIRMWARE_UNKNOWN: 404,
   HUB_ERR_FIRMWARE_EXISTS: 409,
   HUB_ERR_FIRMWARE_IN_USE: 409,
+  // RFC 4918's Insufficient Storage: the library (or the disk under it) is full, not the request too large.
+  HUB_ERR_FIRMWARE_LIBRARY_FULL: 507,
   HUB_ERR_UPDATE_UNKNOWN: 404,
   HUB_ERR_UPDATE_IN_PROGRESS: 409,
   HUB_ERR_UPDATE_FINAL: 409,

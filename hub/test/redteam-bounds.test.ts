@@ -106,6 +106,59 @@ describe('red team: one query over a device with many metrics', () => {
     // The console's shape: about 400 buckets a metric, every metric.
     assert.equal((await t.api.get(`/devices/wide-1/telemetry?from=${T0}&to=${T0 + STEPS * 1_000}&bucket=2s`)).status, 200);
   });
+
+  it('runs at most 2 heavy bucketed queries of one user at once: a third gets 429 with Retry-After and one log line', async () => {
+    const path = `/devices/wide-1/telemetry?from=${T0}&to=${T0 + STEPS * 1_000}&bucket=2s`;
+    const answers = await Promise.all([t.api.get(path), t.api.get(path), t.api.get(path)]);
+    const statuses = answers.map((a) => a.status).sort();
+    assert.deepEqual(statuses, [200, 200, 429]);
+    const refused = answers.find((a) => a.status === 429);
+    assert.equal(refused?.body.error.code, 'HUB_ERR_RATE_LIMITED');
+    assert.equal(refused?.headers.get('retry-after'), '2');
+    assert.equal(t.logs.filter((l) => l.msg === 'telemetry query refused: at most 2 per user of its size at once').length, 1);
+    // A light query of the same user is not counted.
+    const light = await Promise.all(
+      [1, 2, 3].map(() => t.api.get(`/devices/wide-1/telemetry?from=${T0}&to=${T0 + 10_000}&bucket=1s&name=m0001`)),
+    );
+    assert.deepEqual(
+      light.map((a) => a.status),
+      [200, 200, 200],
+    );
+  });
+});
+
+describe('red team: a bucketed query refused for its size', () => {
+  let t: TestHub;
+  before(async () => {
+    t = await startTestHub();
+    const d = await TestDevice.connect(t.ws, await t.api.provision('few-1'));
+    // 6 metrics of one point each: a 1 ms bucket over 100 s spans 100,001 buckets a metric.
+    await d.waitAck(d.telemetry(Array.from({ length: 6 }, (_, k) => ({ n: `m${k}`, v: k, t: 1_700_000_000 }))));
+    await d.close();
+  });
+  after(() => t.close());
+
+  it('is refused before anything is read: by the buckets its range spans, however few hold points', async () => {
+    // Counted as they were computed, up to 600,000 buckets were read before the refusal;
+    // this query, whose buckets are nearly all empty, was answered.
+    const from = 1_700_000_000_000 - 50_000;
+    const r = await t.api.get(`/devices/few-1/telemetry?from=${from}&to=${from + 100_000}&bucket=1ms`);
+    assert.equal(r.status, 400, JSON.stringify(r.body).slice(0, 300));
+    assert.equal(r.body.error.field, 'bucket');
+    assert.match(r.body.error.message, /100001 buckets for each of 6 metrics/);
+    const line = t.logs.find((l) => l.msg === 'telemetry query refused: its answer would hold too many buckets');
+    assert.equal(line?.buckets, 100_001);
+    assert.equal(line?.metrics, 6);
+    // Four of the six metrics fit (5 × 100,001 would not).
+    const some = await t.api.get(`/devices/few-1/telemetry?from=${from}&to=${from + 100_000}&bucket=1ms&name=m0,m1,m2,m3`);
+    assert.equal(some.status, 200, JSON.stringify(some.body).slice(0, 300));
+    assert.deepEqual(
+      (some.body.series as { points: { t: number; count: number; avg: number }[] }[]).map((s) =>
+        s.points.map((p) => [p.t, p.count, p.avg]),
+      ),
+      [0, 1, 2, 3].map((k) => [[1_700_000_000_000, 1, k]]),
+    );
+  });
 });
 
 describe('red team: a bucketed export over a sparse range', () => {

@@ -47,3 +47,94 @@ describe('red team: firmware uploads cut off', () => {
     );
   });
 });
+
+describe('red team: the firmware library is bounded', () => {
+  // No cap on the library's total nor on uploads at once: an operator could fill the
+  // disk with images (or with many uploads running side by side).
+  let t: TestHub;
+  before(async () => {
+    t = await startTestHub(['--firmware-max-size', '100KiB', '--firmware-max-total', '250KiB']);
+  });
+  after(() => t.close());
+
+  const upload = (version: string, bytes: number, chunked = false) =>
+    new Promise<{ status: number; body: { id?: string; error?: { code: string; message: string } } }>((resolve, reject) => {
+      const req = request(`${t.http}/api/v1/firmware?model=full-model&version=${version}`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${t.api.token}`,
+          'content-type': 'application/octet-stream',
+          ...(chunked ? {} : { 'content-length': String(bytes) }),
+        },
+      });
+      req.on('error', reject);
+      req.on('response', (res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => {
+          text += d.toString();
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
+      });
+      // Some of it may be refused before it is all sent.
+      req.on('error', () => undefined);
+      req.end(Buffer.alloc(bytes, version.length));
+    });
+  const images = async () =>
+    ((await t.api.get('/firmware?model=full-model')).body.firmware as { version: string; size: number }[]).map((f) => [f.version, f.size]);
+
+  it('refuses with 507 an image the library cannot hold: at once by its Content-Length, or as its bytes pass the total; nothing of it stays', async () => {
+    const a = await upload('1.0.0', 100_000);
+    assert.equal(a.status, 201, JSON.stringify(a.body));
+    assert.equal((await upload('1.0.1', 100_000)).status, 201);
+    const declared = await upload('1.0.2', 100_000);
+    assert.equal(declared.status, 507, JSON.stringify(declared.body));
+    assert.equal(declared.body.error?.code, 'HUB_ERR_FIRMWARE_LIBRARY_FULL');
+    assert.match(declared.body.error?.message ?? '', /holds 200000 bytes and may hold 256000 \(--firmware-max-total\)/);
+    const streamed = await upload('1.0.3', 100_000, true);
+    assert.equal(streamed.status, 507, JSON.stringify(streamed.body));
+    assert.equal(streamed.body.error?.code, 'HUB_ERR_FIRMWARE_LIBRARY_FULL');
+    assert.deepEqual(await images(), [
+      ['1.0.1', 100_000],
+      ['1.0.0', 100_000],
+    ]);
+    assert.equal(
+      t.logs.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('firmware upload refused: the firmware library holds')).length,
+      2,
+    );
+    // Room made, the image fits.
+    assert.equal((await t.api.delete(`/firmware/${a.body.id}`)).status, 204);
+    assert.equal((await upload('1.0.3', 100_000, true)).status, 201);
+  });
+
+  it('runs at most 2 uploads at once: a third gets 429 with Retry-After, the two finish', async () => {
+    const slow = ['2.0.0', '2.0.1'].map(
+      (version) =>
+        new Promise<{ req: ReturnType<typeof request>; status: Promise<number> }>((resolve) => {
+          const req = request(`${t.http}/api/v1/firmware?model=slow-model&version=${version}`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${t.api.token}`, 'content-type': 'application/octet-stream', 'content-length': '20000' },
+          });
+          const status = new Promise<number>((done) =>
+            req.on('response', (res) => {
+              res.resume();
+              done(res.statusCode ?? 0);
+            }),
+          );
+          req.write(Buffer.alloc(10_000, 1), () => resolve({ req, status }));
+        }),
+    );
+    const running = await Promise.all(slow);
+    await eventually(
+      async () => ((await t.api.get('/firmware?model=slow-model')).body.firmware as unknown[]).length === 2,
+      'both uploads begun',
+    );
+    const third = await t.api.call('POST', '/firmware?model=slow-model&version=2.0.2', Buffer.alloc(1_000, 2).toString('latin1'), {
+      'content-type': 'application/octet-stream',
+    });
+    assert.equal(third.status, 429, JSON.stringify(third.body));
+    assert.equal(third.headers.get('retry-after'), '10');
+    assert.ok(t.logs.some((l) => l.msg === 'firmware upload refused: too many at once' && l.version === '2.0.2'));
+    for (const r of running) r.req.end(Buffer.alloc(10_000, 1));
+    assert.deepEqual(await Promise.all(running.map((r) => r.status)), [201, 201]);
+  });
+});

@@ -4,10 +4,11 @@
 // the hub holds one store chunk of it at a time, never the image.
 
 import { createHash, randomBytes } from 'node:crypto';
+import { statfs } from 'node:fs/promises';
 import { type Audit, type Requester, viaDetail } from '../audit.js';
 import { HubError, HubErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { FirmwareRecord } from '../store/firmware.js';
+import { type FirmwareRecord, libraryFull } from '../store/firmware.js';
 import type { Store } from '../store/store.js';
 import type { FirmwareSigner, PublicSigningKey } from './signer.js';
 
@@ -15,6 +16,27 @@ import type { FirmwareSigner, PublicSigningKey } from './signer.js';
 export const STORE_CHUNK = 65_536;
 /** An upload that has written nothing for this long is taken for dead: the same model and version may be uploaded again. */
 export const STALE_UPLOAD_MS = 300_000;
+
+/**
+ * Uploads at once on one hub: each writes a 64 KiB row per piece to the store for
+ * as long as its body arrives, and nothing else bounds how many an operator starts.
+ */
+export const MAX_CONCURRENT_UPLOADS = 2;
+/**
+ * Free disk an upload leaves under an SQLite store's data directory (bytes): the
+ * library's own total is bounded by --firmware-max-total, but the disk holds the
+ * telemetry too, and a full disk stops every write of the hub.
+ */
+export const DISK_RESERVE = 256 * 1024 * 1024;
+
+export interface FirmwareLimits {
+  /** Largest image, bytes (--firmware-max-size). */
+  maxSize: number;
+  /** Most bytes all images together hold, finished and uploading (--firmware-max-total). */
+  maxTotal: number;
+  /** The SQLite store's directory, whose free space is checked before an upload; undefined for PostgreSQL. */
+  diskDir: string | undefined;
+}
 
 /** An image as the API shows it. */
 export interface FirmwareInfo {
@@ -59,9 +81,11 @@ export class FirmwareLibrary {
     readonly signer: FirmwareSigner,
     private readonly audit: Audit,
     private readonly log: Logger,
-    /** Largest image, bytes (--firmware-max-size). */
-    readonly maxSize: number,
+    readonly limits: FirmwareLimits,
   ) {}
+
+  /** Uploads running on this hub. */
+  private uploading = 0;
 
   /**
    * Stores an image as its bytes arrive. `declared` is the request's Content-Length
@@ -69,8 +93,52 @@ export class FirmwareLibrary {
    * stored. On any failure the partial image is removed.
    */
   async upload(requester: Requester, meta: UploadMeta, body: AsyncIterable<Uint8Array>, declared?: number): Promise<FirmwareInfo> {
-    if (declared !== undefined && declared > this.maxSize) throw this.tooLarge();
+    if (declared !== undefined && declared > this.limits.maxSize) throw this.tooLarge();
     if (declared === 0) throw new HubError(HubErrorCode.Validation, 'body: the image is empty', { field: 'body' });
+    if (this.uploading >= MAX_CONCURRENT_UPLOADS) {
+      this.log.warn({ user: requester.actor, model: meta.model, version: meta.version }, 'firmware upload refused: too many at once');
+      throw new HubError(
+        HubErrorCode.RateLimited,
+        `at most ${MAX_CONCURRENT_UPLOADS} firmware uploads at once on this hub; retry when one ends`,
+        { retryAfter: 10 },
+      );
+    }
+    this.uploading++;
+    try {
+      return await this.store_(requester, meta, body, declared);
+    } finally {
+      this.uploading--;
+    }
+  }
+
+  /** Refused before anything is stored when the declared size, or any image, cannot fit. */
+  private async room(requester: Requester, meta: UploadMeta, declared: number | undefined): Promise<void> {
+    const refuse = (err: HubError, detail: Record<string, unknown>) => {
+      this.log.warn(
+        { user: requester.actor, model: meta.model, version: meta.version, declared, ...detail },
+        `firmware upload refused: ${err.message}`,
+      );
+      return err;
+    };
+    const held = (await this.store.listFirmware()).reduce((a, r) => a + Number(r.size), 0);
+    if (held + (declared ?? 1) > this.limits.maxTotal)
+      throw refuse(libraryFull(held, declared ?? 1, this.limits.maxTotal), { held, maxTotal: this.limits.maxTotal });
+    if (this.limits.diskDir === undefined) return;
+    const fs = await statfs(this.limits.diskDir);
+    const free = fs.bavail * fs.bsize;
+    const needs = (declared ?? this.limits.maxSize) + DISK_RESERVE;
+    if (free < needs)
+      throw refuse(
+        new HubError(
+          HubErrorCode.FirmwareLibraryFull,
+          `the disk under the data directory has ${free} bytes free; an image of ${declared ?? this.limits.maxSize} bytes would leave less than ${DISK_RESERVE}`,
+        ),
+        { free },
+      );
+  }
+
+  private async store_(requester: Requester, meta: UploadMeta, body: AsyncIterable<Uint8Array>, declared?: number): Promise<FirmwareInfo> {
+    await this.room(requester, meta, declared);
     const now = Date.now();
     const begun = await this.store.op('beginFirmware', {
       image: { id: `fw-${randomBytes(8).toString('hex')}`, ...meta, chunkSize: STORE_CHUNK, createdAt: now, createdBy: requester.actor },
@@ -90,6 +158,11 @@ export class FirmwareLibrary {
       );
       return info;
     } catch (err) {
+      if (err instanceof HubError && err.code === HubErrorCode.FirmwareLibraryFull)
+        this.log.warn(
+          { user: requester.actor, model: meta.model, version: meta.version, declared },
+          `firmware upload refused: ${err.message}`,
+        );
       await this.store.op('deleteFirmware', { id: begun.id }).catch((e: unknown) => {
         this.log.error({ err: e, firmware: begun.id }, 'could not remove a failed firmware upload');
       });
@@ -106,12 +179,18 @@ export class FirmwareLibrary {
     let n = 0;
     const flush = async () => {
       // A copy: the store may still hold it when the piece fills again.
-      await this.store.op('putFirmwareChunk', { image, n: n++, data: new Uint8Array(piece.subarray(0, fill)), at: Date.now() });
+      await this.store.op('putFirmwareChunk', {
+        image,
+        n: n++,
+        data: new Uint8Array(piece.subarray(0, fill)),
+        at: Date.now(),
+        maxTotal: this.limits.maxTotal,
+      });
       fill = 0;
     };
     for await (const part of body) {
       size += part.length;
-      if (size > this.maxSize) throw this.tooLarge();
+      if (size > this.limits.maxSize) throw this.tooLarge();
       hash.update(part);
       let at = 0;
       while (at < part.length) {
@@ -127,7 +206,9 @@ export class FirmwareLibrary {
   }
 
   private tooLarge(): HubError {
-    return new HubError(HubErrorCode.TooLarge, `the image is larger than ${this.maxSize} bytes (--firmware-max-size)`, { field: 'body' });
+    return new HubError(HubErrorCode.TooLarge, `the image is larger than ${this.limits.maxSize} bytes (--firmware-max-size)`, {
+      field: 'body',
+    });
   }
 
   /** Newest first; one model's when `model` is given. */

@@ -12,12 +12,17 @@ import { FirmwareSigner } from './signer.js';
 export const SIGNING_KEY_FILE = 'firmware-signing-key.pem';
 
 export function firmwareLibrary(
-  config: Pick<HubConfig, 'dataDir' | 'firmwareMaxSize' | 'firmwareSigningKey'>,
+  config: Pick<HubConfig, 'dataDir' | 'store' | 'firmwareMaxSize' | 'firmwareMaxTotal' | 'firmwareSigningKey'>,
   store: Store,
   audit: Audit,
   log: Logger,
 ): FirmwareLibrary {
   const key = config.firmwareSigningKey;
   const path = key === 'off' ? undefined : resolve(key ?? resolve(config.dataDir, SIGNING_KEY_FILE));
-  return new FirmwareLibrary(store, new FirmwareSigner(path, store, log), audit, log, config.firmwareMaxSize);
+  return new FirmwareLibrary(store, new FirmwareSigner(path, store, log), audit, log, {
+    maxSize: config.firmwareMaxSize,
+    maxTotal: config.firmwareMaxTotal,
+    // SQLite's file is in the data directory; PostgreSQL's disk is the server's.
+    diskDir: config.store === undefined ? config.dataDir : undefined,
+  });
 }

@@ -14,7 +14,7 @@ export interface FirmwareRecord {
   model: string;
   version: string;
   notes: string;
-  /** Bytes; 0 until the upload is finished. */
+  /** Bytes: while uploading, those stored so far (they count toward --firmware-max-total). */
   size: number;
   /** SHA-256 of the image; null until finished. */
   sha256: Uint8Array | null;
@@ -110,6 +110,9 @@ export function beginFirmware(db: Db, f: NewFirmware, staleBefore: number): Firm
         );
       removeImage(db, old.rowid);
     }
+    // Uploads that stopped (a killed hub) hold their chunks, which count toward the library's total.
+    for (const stale of sql(db, 'SELECT rowid FROM firmware WHERE complete = 0 AND touched_at < ?').pluck().all(staleBefore) as number[])
+      removeImage(db, stale);
     const rowid = sql(
       db,
       `INSERT INTO firmware (id, model, version, notes, size, chunk_size, complete, created_at, created_by, touched_at)
@@ -119,9 +122,26 @@ export function beginFirmware(db: Db, f: NewFirmware, staleBefore: number): Firm
   })();
 }
 
-export function putFirmwareChunk(db: Db, image: number, n: number, data: Uint8Array, at: number): void {
+/** The library is full: `held` bytes of `maxTotal` stored, and `more` would pass it. */
+export function libraryFull(held: number, more: number, maxTotal: number): HubError {
+  return new HubError(
+    HubErrorCode.FirmwareLibraryFull,
+    `the firmware library holds ${held} bytes and may hold ${maxTotal} (--firmware-max-total): ${more} more do not fit; delete images no longer needed`,
+  );
+}
+
+/**
+ * Adds chunk `n` to an upload; FirmwareLibraryFull when the library's images
+ * (finished and uploading) would pass `maxTotal` bytes with it.
+ */
+export function putFirmwareChunk(db: Db, image: number, n: number, data: Uint8Array, at: number, maxTotal: number): void {
   db.transaction(() => {
-    if (sql(db, 'UPDATE firmware SET touched_at = ? WHERE rowid = ? AND complete = 0').run(at, image).changes === 0)
+    const held = sql(db, 'SELECT coalesce(sum(size), 0) FROM firmware').pluck().get() as number;
+    if (held + data.length > maxTotal) throw libraryFull(held, data.length, maxTotal);
+    if (
+      sql(db, 'UPDATE firmware SET touched_at = ?, size = size + ? WHERE rowid = ? AND complete = 0').run(at, data.length, image)
+        .changes === 0
+    )
       throw new HubError(HubErrorCode.FirmwareUnknown, 'the image was deleted or finished during its upload');
     sql(db, 'INSERT INTO firmware_chunks (image, n, data) VALUES (?, ?, ?)').run(image, n, data);
   })();

@@ -101,8 +101,8 @@ export const ops = {
 
   beginFirmware: ({ db }: OpContext, a: { image: firmware.NewFirmware; staleBefore: number }) =>
     firmware.beginFirmware(db, a.image, a.staleBefore),
-  putFirmwareChunk: ({ db }: OpContext, a: { image: number; n: number; data: Uint8Array; at: number }) =>
-    firmware.putFirmwareChunk(db, a.image, a.n, a.data, a.at),
+  putFirmwareChunk: ({ db }: OpContext, a: { image: number; n: number; data: Uint8Array; at: number; maxTotal?: number }) =>
+    firmware.putFirmwareChunk(db, a.image, a.n, a.data, a.at, a.maxTotal ?? Number.POSITIVE_INFINITY),
   finishFirmware: ({ db }: OpContext, a: { image: number; size: number; sha256: Uint8Array; signature: Uint8Array | null }) =>
     firmware.finishFirmware(db, a.image, a.size, a.sha256, a.signature),
   deleteFirmware: ({ db }: OpContext, a: { id: string }) => firmware.deleteFirmware(db, a.id),

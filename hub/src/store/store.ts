@@ -153,8 +153,12 @@ export interface StoreOps {
    * `staleBefore` is dropped and replaced.
    */
   beginFirmware: (args: { image: NewFirmware; staleBefore: number }) => FirmwareRecord;
-  /** Chunk `n` of an image being uploaded; FirmwareUnknown when the image was deleted meanwhile. */
-  putFirmwareChunk: (args: { image: number; n: number; data: Uint8Array; at: number }) => void;
+  /**
+   * Chunk `n` of an image being uploaded; FirmwareUnknown when the image was deleted
+   * meanwhile, FirmwareLibraryFull when all images would hold more than `maxTotal`
+   * bytes (the library passes --firmware-max-total; absent, no total is checked).
+   */
+  putFirmwareChunk: (args: { image: number; n: number; data: Uint8Array; at: number; maxTotal?: number }) => void;
   /** Marks an upload complete with its size, digest and signature (null: unsigned). */
   finishFirmware: (args: { image: number; size: number; sha256: Uint8Array; signature: Uint8Array | null }) => FirmwareRecord;
   /** FirmwareUnknown; FirmwareInUse while a device update that is not over uses the image. */

@@ -93,7 +93,8 @@ export function firmwareRoutes(routes: Routes, ctx: HubContext): void {
         return c.json(info, 201);
       } catch (err) {
         // The rest of a refused body is not worth reading.
-        if (err instanceof HubError && err.code === HubErrorCode.TooLarge) c.header('Connection', 'close');
+        if (err instanceof HubError && (err.code === HubErrorCode.TooLarge || err.code === HubErrorCode.FirmwareLibraryFull))
+          c.header('Connection', 'close');
         stream.destroy();
         if (!(err instanceof HubError) && (c.req.raw.signal.aborted || cutOff(err))) {
           // The client went away (or was cut off at the request timeout): its doing, not the hub's.

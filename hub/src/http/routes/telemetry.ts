@@ -6,7 +6,7 @@ import type { HubContext } from '../../context.js';
 import { HubError, HubErrorCode } from '../../errors.js';
 import type { DeviceEntry } from '../../fleet.js';
 import type { PointValue, SeriesRef } from '../../store/store.js';
-import { AGGREGATES, type Aggregate } from '../../telemetry/buckets.js';
+import { AGGREGATES, type Aggregate, type Bucket } from '../../telemetry/buckets.js';
 import { decodeCursor, encodeCursor, MAX_CURSOR_LENGTH, MAX_PARTIAL, type RawCursor } from '../../telemetry/raw-cursor.js';
 import type { RawPosition } from '../../telemetry/raw-order.js';
 import { MAX_RAW_RANGE_MS } from '../../telemetry/service.js';
@@ -36,6 +36,55 @@ const MAX_BUCKETS = 100_000;
  * metrics held 3M buckets: a 223 MB answer, 6 s of the event loop, 1 GB of heap.
  */
 export const MAX_ANSWER_BUCKETS = 500_000;
+/**
+ * A bucketed query whose answer may hold more than this many buckets is heavy: at
+ * most HEAVY_PER_USER of them run at once per user and HEAVY_PER_HUB per hub (429
+ * past it). Measured with the hub in its own process (2 shared vCPUs), answers of
+ * 490,000 buckets side by side: a device's ACK p99 about 150 ms with four, 0.7-0.85 s
+ * with eight; /healthz's slowest 75 ms with four, 0.38 s with eight (README.md § Telemetry).
+ */
+export const HEAVY_QUERY_BUCKETS = 50_000;
+export const HEAVY_PER_USER = 2;
+export const HEAVY_PER_HUB = 4;
+/** Longest a bucketed query computes before it lets other work in (ms). */
+const QUERY_TURN_MS = 10;
+/**
+ * A JSON answer written a few series at a time, each part when the socket has
+ * taken the last and after a turn of the event loop: one JSON.stringify of a
+ * 490,000-bucket answer (~40 MB) held the event loop for about half a second.
+ */
+function jsonResponse<T>(head: string, items: readonly T[], itemJson: (item: T) => string, tail: string): Response {
+  const encoder = new TextEncoder();
+  let i = 0;
+  const body = new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        if (i > items.length) {
+          controller.close();
+          return;
+        }
+        // A socket that takes each part at once asks for the next from a nextTick
+        // (its 'drain' after a write done in place), which never leaves the event
+        // loop: a 490,000-bucket answer was written in runs of 200 ms (CPU profile).
+        if (i > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+        let text = i === 0 ? head : '';
+        const start = Date.now();
+        while (i < items.length && Date.now() - start < QUERY_TURN_MS && text.length < 1 << 20) {
+          text += (i === 0 ? '' : ',') + itemJson(items[i] as T);
+          i++;
+        }
+        if (i === items.length) {
+          text += tail;
+          i++;
+        }
+        controller.enqueue(encoder.encode(text));
+      },
+    },
+    { highWaterMark: 1 },
+  );
+  return new Response(body, { headers: { 'content-type': 'application/json' } });
+}
+
 /** Latest values after which a fleet-wide page ends (plus at most one device's worth). */
 const LATEST_PAGE_VALUES = 10_000;
 
@@ -106,6 +155,10 @@ async function rawPage(
 }
 
 export function telemetryRoutes(routes: Routes, ctx: HubContext): void {
+  /** Heavy bucketed queries running, in all and per user. */
+  let heavy = 0;
+  const heavyBy = new Map<string, number>();
+
   routes.add({
     method: 'get',
     path: '/devices/:id/telemetry',
@@ -149,7 +202,7 @@ export function telemetryRoutes(routes: Routes, ctx: HubContext): void {
       ),
       next: z.string().nullable().describe('raw queries: a cursor for the rest, null when this page ends the range'),
     }),
-    handler: async ({ c, params, query }) => {
+    handler: async ({ c, params, query, caller }) => {
       const e = deviceEntry(ctx, params.id);
       const cursor = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
       if (query.cursor !== undefined) {
@@ -190,23 +243,61 @@ export function telemetryRoutes(routes: Routes, ctx: HubContext): void {
             : encodeCursor({ device: e.record.id, from, to, names, partial: page.partial, restAfter: page.restAfter });
         return c.json({ device: e.record.id, from, to, bucket: null, series: page.series, next });
       }
-      const series = [];
-      let held = 0;
-      for (const s of refs) {
-        const buckets = await ctx.telemetry.buckets(device, s, from, to, query.bucket);
-        held += buckets.length;
-        if (held > MAX_ANSWER_BUCKETS) {
-          ctx.log.info(
-            { device: e.record.id, metrics: refs.length, bucket: query.bucket, from, to, limit: MAX_ANSWER_BUCKETS },
-            'telemetry query refused: its answer would hold too many buckets',
-          );
+      // The answer's size is bounded before anything is read: each metric holds at
+      // most the buckets its range spans, empty or not. Counted as they were
+      // computed, a refused query had read up to 600,000 buckets first (1.5 s of
+      // the event loop); bounded this way, whether a query is answered does not
+      // depend on how full its range happens to be.
+      const spanned = Math.floor(to / query.bucket) - Math.floor(from / query.bucket) + 1;
+      if (spanned * refs.length > MAX_ANSWER_BUCKETS) {
+        ctx.log.info(
+          { device: e.record.id, metrics: refs.length, buckets: spanned, bucket: query.bucket, from, to, limit: MAX_ANSWER_BUCKETS },
+          'telemetry query refused: its answer would hold too many buckets',
+        );
+        throw new HubError(
+          HubErrorCode.Validation,
+          `the answer could hold ${spanned} buckets for each of ${refs.length} metrics, more than ${MAX_ANSWER_BUCKETS} in all; name fewer (name=) or widen the bucket`,
+          { field: 'bucket' },
+        );
+      }
+      const user = caller?.username ?? '';
+      const isHeavy = spanned * refs.length > HEAVY_QUERY_BUCKETS;
+      if (isHeavy) {
+        const mine = heavyBy.get(user) ?? 0;
+        if (mine >= HEAVY_PER_USER || heavy >= HEAVY_PER_HUB) {
+          const why = mine >= HEAVY_PER_USER ? `${HEAVY_PER_USER} per user` : `${HEAVY_PER_HUB} on this hub`;
+          ctx.log.warn({ device: e.record.id, user, running: heavy, mine }, `telemetry query refused: at most ${why} of its size at once`);
           throw new HubError(
-            HubErrorCode.Validation,
-            `the answer would hold more than ${MAX_ANSWER_BUCKETS} buckets across the device's ${refs.length} metrics; name fewer (name=) or widen the bucket`,
-            { field: 'bucket' },
+            HubErrorCode.RateLimited,
+            `at most ${why} run at once of queries whose answer may hold over ${HEAVY_QUERY_BUCKETS} buckets; retry when one ends, or ask for fewer buckets`,
+            { retryAfter: 2 },
           );
         }
-        series.push({
+        heavy++;
+        heavyBy.set(user, mine + 1);
+      }
+      const read: { s: SeriesRef; buckets: Bucket[] }[] = [];
+      try {
+        let turn = Date.now();
+        for (const s of refs) {
+          // Metric by metric, other work gets in every QUERY_TURN_MS: read in one go, an
+          // answer of 490,000 buckets held the event loop ~2 s (README.md § Telemetry).
+          if (Date.now() - turn >= QUERY_TURN_MS) {
+            await new Promise<void>((resolve) => setImmediate(resolve));
+            turn = Date.now();
+          }
+          read.push({ s, buckets: await ctx.telemetry.buckets(device, s, from, to, query.bucket) });
+        }
+      } finally {
+        if (isHeavy) {
+          heavy--;
+          const left = (heavyBy.get(user) ?? 1) - 1;
+          if (left === 0) heavyBy.delete(user);
+          else heavyBy.set(user, left);
+        }
+      }
+      const seriesJson = ({ s, buckets }: { s: SeriesRef; buckets: Bucket[] }) =>
+        JSON.stringify({
           name: s.name,
           unit: s.unit,
           truncated: false,
@@ -216,8 +307,8 @@ export function telemetryRoutes(routes: Routes, ctx: HubContext): void {
             return out;
           }),
         });
-      }
-      return c.json({ device: e.record.id, from, to, bucket: query.bucket, series, next: null });
+      const head = JSON.stringify({ device: e.record.id, from, to, bucket: query.bucket });
+      return jsonResponse(`${head.slice(0, -1)},"series":[`, read, seriesJson, '],"next":null}');
     },
   });
 

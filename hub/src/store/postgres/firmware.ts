@@ -7,6 +7,7 @@ import {
   type FirmwareRecord,
   type FirmwareRow,
   firmwareFromRow,
+  libraryFull,
   type NewFirmware,
   OPEN_UPDATE_STATES,
 } from '../firmware.js';
@@ -40,6 +41,11 @@ export async function beginFirmware(db: Queryable, f: NewFirmware, staleBefore: 
     if (old.complete || old.touched_at >= staleBefore) throw exists(f, old);
     await removeImage(db, old.rowid);
   }
+  // Uploads that stopped (a killed hub) hold their chunks, which count toward the library's total.
+  const stale = await db.query<{ rowid: number }>('SELECT rowid FROM firmware WHERE NOT complete AND touched_at < $1 FOR UPDATE', [
+    staleBefore,
+  ]);
+  for (const r of stale.rows) await removeImage(db, r.rowid);
   try {
     const r = await db.query<Row>(
       `INSERT INTO firmware (id, model, version, notes, size, chunk_size, complete, created_at, created_by, touched_at)
@@ -55,8 +61,25 @@ export async function beginFirmware(db: Queryable, f: NewFirmware, staleBefore: 
   }
 }
 
-export async function putFirmwareChunk(db: Queryable, image: number, n: number, data: Uint8Array, at: number): Promise<void> {
-  const r = await db.query('UPDATE firmware SET touched_at = $1 WHERE rowid = $2 AND NOT complete', [at, image]);
+/** Held while a chunk is counted and added: uploads on several hubs cannot pass the total together. */
+const LIBRARY_LOCK = [0x686c7964, 0x66776c62];
+
+export async function putFirmwareChunk(
+  db: Queryable,
+  image: number,
+  n: number,
+  data: Uint8Array,
+  at: number,
+  maxTotal: number,
+): Promise<void> {
+  await db.query('SELECT pg_advisory_xact_lock($1, $2)', LIBRARY_LOCK);
+  const held = Number((await db.query<{ held: string }>('SELECT coalesce(sum(size), 0)::text AS held FROM firmware')).rows[0]?.held ?? 0);
+  if (held + data.length > maxTotal) throw libraryFull(held, data.length, maxTotal);
+  const r = await db.query('UPDATE firmware SET touched_at = $1, size = size + $3 WHERE rowid = $2 AND NOT complete', [
+    at,
+    image,
+    data.length,
+  ]);
   if (r.rowCount === 0) throw new HubError(HubErrorCode.FirmwareUnknown, 'the image was deleted or finished during its upload');
   await db.query('INSERT INTO firmware_chunks (image, n, data) VALUES ($1, $2, $3)', [
     image,

@@ -55,7 +55,7 @@ export const pgOps: PgOps = {
   putDashboard: (c, d) => dashboards.putDashboard(c, d),
 
   beginFirmware: (c, a) => firmware.beginFirmware(c, a.image, a.staleBefore),
-  putFirmwareChunk: (c, a) => firmware.putFirmwareChunk(c, a.image, a.n, a.data, a.at),
+  putFirmwareChunk: (c, a) => firmware.putFirmwareChunk(c, a.image, a.n, a.data, a.at, a.maxTotal ?? Number.POSITIVE_INFINITY),
   finishFirmware: (c, a) => firmware.finishFirmware(c, a.image, a.size, a.sha256, a.signature),
   deleteFirmware: (c, a) => firmware.deleteFirmware(c, a.id),
   initMeta: (c, a) => firmware.initMeta(c, a.key, a.value),
