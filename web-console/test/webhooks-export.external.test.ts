@@ -113,4 +113,19 @@ describe('webhooks and CSV downloads in the console', () => {
     assert.equal(readFileSync((await chartFile.path()) as string, 'utf8'), 'time,ts,device,metric,unit,value\r\n');
     assert.deepEqual(errors, []);
   });
+
+  it('opens a telemetry link on the range in its URL and keeps the URL in step', async () => {
+    const pressed = page.locator('section[aria-label="Telemetry"] fieldset.ranges button[aria-pressed="true"]');
+    await page.goto(`${hub.http}/devices/csv-1/telemetry?range=7d`);
+    assert.equal(await pressed.textContent(WAIT), '7 d');
+    const entries = await page.evaluate(() => history.length);
+    await page.click('section[aria-label="Telemetry"] fieldset.ranges button:has-text("1 h")');
+    await page.waitForURL(/\?range=1h$/, WAIT);
+    assert.equal(await pressed.textContent(), '1 h');
+    assert.equal(await page.evaluate(() => history.length), entries, 'picking a range replaces the history entry');
+    // A range the picker does not offer is the default.
+    await page.goto(`${hub.http}/devices/csv-1/telemetry?range=8d`);
+    assert.equal(await pressed.textContent(WAIT), '15 min');
+    assert.deepEqual(errors, []);
+  });
 });

@@ -14,22 +14,15 @@ import { alarmMarks, type ChartMark } from '../../lib/alarms.ts';
 import { chartData } from '../../lib/chart-data.ts';
 import { ago, duration, numWith, timestamp } from '../../lib/format.ts';
 import { useNow } from '../../lib/hooks.ts';
+import { navigate, useLocation } from '../../lib/router.tsx';
 import type { Latest, Series } from '../../lib/series.ts';
+import { parseRange, RANGES, rangeSearch } from '../../lib/time-range.ts';
 import { displayUnit } from '../../lib/units.ts';
 import { useAlarmList } from '../../state/alarms.ts';
 import { useApp } from '../../state/app-context.ts';
 import { useModelProfile } from '../../state/model-profiles.ts';
 import { PositionTrail } from './position-trail.tsx';
 import { type Range, useTelemetry } from './use-telemetry.ts';
-
-const RANGES: [string, number][] = [
-  ['5 min', 5 * 60_000],
-  ['15 min', 15 * 60_000],
-  ['1 h', 3_600_000],
-  ['6 h', 6 * 3_600_000],
-  ['24 h', 86_400_000],
-  ['7 d', 7 * 86_400_000],
-];
 
 /** Follows the system's colour scheme, so charts rebuild with the right colours. */
 function useScheme(): string {
@@ -57,7 +50,11 @@ export function TelemetryTab({ id }: { id: string }) {
   // another), its decimals and a label.
   const metrics = useModelProfile(fleet.get(id)?.model)?.metrics ?? [];
   const spec = (name: string) => metrics.find((m) => m.name === name);
-  const [windowMs, setWindowMs] = useState(15 * 60_000);
+  // The window comes from the URL (?range=7d), so a shared link opens on it; picking
+  // another replaces the URL rather than adding a history entry per click.
+  const loc = useLocation();
+  const windowMs = parseRange(loc.search);
+  const setWindowMs = (ms: number) => navigate(`${loc.path}${rangeSearch(loc.search, ms)}`, { replace: true });
   const [live, setLive] = useState(true);
   const [zoom, setZoom] = useState<[number, number] | undefined>(undefined);
   const [fixedTo, setFixedTo] = useState(() => Date.now());
@@ -82,7 +79,7 @@ export function TelemetryTab({ id }: { id: string }) {
       <div class="toolbar">
         <fieldset class="ranges">
           <legend class="sr-only">Time range</legend>
-          {RANGES.map(([label, ms]) => (
+          {RANGES.map(({ label, ms }) => (
             <button
               key={label}
               type="button"
