@@ -70,7 +70,7 @@ describe('webhooks and CSV downloads in the console', () => {
     assert.equal(listed.webhooks[0]?.secret, undefined);
   });
 
-  it('on a phone each event box stays beside its words', async () => {
+  it('on a phone each event box stays beside its words and a long URL stays on one line', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     try {
       await page.goto(`${hub.http}/admin/webhooks`);
@@ -90,6 +90,27 @@ describe('webhooks and CSV downloads in the console', () => {
       // And no box is squeezed by long words.
       const widths = await labels.locator('input').evaluateAll((els) => els.map((el) => Math.round(el.getBoundingClientRect().width)));
       assert.equal(new Set(widths).size, 1, `box widths ${widths.join(', ')}`);
+      // A long URL is one line cut with an ellipsis, the whole URL in its title, and the
+      // table scrolls inside itself rather than widening the page.
+      const long = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks/${'very-long-segment/'.repeat(6)}end?token=abc`;
+      await api.call('POST', '/webhooks', { name: 'long', url: long, events: ['device.offline'] });
+      await page.reload();
+      const cell = page.locator('tr[data-webhook="long"] td:nth-child(2)');
+      await cell.waitFor(WAIT);
+      const url = await cell.evaluate((el) => {
+        // The line boxes of the URL's text (not of the elements around it).
+        const text = document.createTreeWalker(el, NodeFilter.SHOW_TEXT).nextNode() as Text;
+        const words = document.createRange();
+        words.selectNodeContents(text);
+        const lines = new Set([...words.getClientRects()].filter((r) => r.width > 0).map((r) => Math.round(r.top)));
+        const cut = el.querySelector('[title]');
+        return { lines: lines.size, title: cut?.getAttribute('title'), cut: cut !== null && cut.scrollWidth > cut.clientWidth };
+      });
+      assert.equal(url.lines, 1, `the URL takes ${url.lines} lines`);
+      assert.equal(url.title, long);
+      assert.ok(url.cut, 'a long URL is cut with an ellipsis');
+      const pageWidth = await page.evaluate(() => document.documentElement.scrollWidth);
+      assert.ok(pageWidth <= 390, `page is ${pageWidth} px wide on a 390 px phone`);
     } finally {
       await page.setViewportSize({ width: 1280, height: 800 });
     }

@@ -151,7 +151,11 @@ function WebhookRow(props: {
     <>
       <tr data-webhook={w.name}>
         <td>{w.name}</td>
-        <td class="mono data">{w.url}</td>
+        <td class="mono data">
+          <span class="cut" title={w.url}>
+            {w.url}
+          </span>
+        </td>
         <td class="data">
           {w.events.join(', ')}
           {w.events.includes('alarm') && w.alarmSeverities !== null ? <span class="muted"> ({w.alarmSeverities.join(', ')})</span> : null}
