@@ -7,7 +7,7 @@ import type { AlarmCounts, AlarmInfo, AlarmRule, AlarmSeverity, AlarmState } fro
 import { type AlarmStep, applyStep, MAX_CLEARED_ALARMS } from '../alarms/lifecycle.js';
 import { HubError, HubErrorCode } from '../errors.js';
 import type { Db } from './db.js';
-import { sql } from './prepared.js';
+import { refuseAtCap, sql } from './prepared.js';
 
 export interface AlarmRecord {
   rowid: number;
@@ -55,8 +55,7 @@ export function putAlarmRule(db: Db, rule: AlarmRule): AlarmRule {
  */
 export function createAlarmRule(db: Db, a: { rule: AlarmRule; max: number }): AlarmRule {
   return db.transaction(() => {
-    const n = sql(db, 'SELECT count(*) FROM alarm_rules').pluck().get() as number;
-    if (n >= a.max) throw new HubError(HubErrorCode.QueueFull, `at most ${a.max} alarm rules`);
+    refuseAtCap(db, 'alarm_rules', a.max, 'alarm rules');
     return putAlarmRule(db, a.rule);
   })();
 }

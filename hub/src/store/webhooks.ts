@@ -7,7 +7,7 @@
 import type { WebhookDeliveryInfo, WebhookDeliveryState, WebhookEvent, WebhookInfo } from '@halyard/firmware-protocol';
 import { HubError, HubErrorCode } from '../errors.js';
 import type { Db } from './db.js';
-import { sql } from './prepared.js';
+import { refuseAtCap, sql } from './prepared.js';
 
 export interface WebhookRecord extends WebhookInfo {
   /** The HMAC-SHA256 key (README.md § Alarms and notifications). */
@@ -97,8 +97,7 @@ export function putWebhook(db: Db, w: WebhookRecord): WebhookRecord {
 /** A new webhook, unless `max` exist already (QueueFull); counted and written in one transaction of the one writer. */
 export function createWebhook(db: Db, a: { webhook: WebhookRecord; max: number }): WebhookRecord {
   return db.transaction(() => {
-    const n = sql(db, 'SELECT count(*) FROM webhooks').pluck().get() as number;
-    if (n >= a.max) throw new HubError(HubErrorCode.QueueFull, `at most ${a.max} webhooks`);
+    refuseAtCap(db, 'webhooks', a.max, 'webhooks');
     return putWebhook(db, a.webhook);
   })();
 }

@@ -6,7 +6,7 @@ import type { AlarmCounts, AlarmRule, AlarmSeverity } from '@halyard/firmware-pr
 import { type AlarmStep, applyStep, MAX_CLEARED_ALARMS } from '../../alarms/lifecycle.js';
 import { HubError, HubErrorCode } from '../../errors.js';
 import { type AlarmQuery, type AlarmRecord, alarmWhere, type NewAlarm, noAlarms } from '../alarms.js';
-import type { Queryable } from './pool.js';
+import { type Queryable, refuseAtCap } from './pool.js';
 
 interface AlarmRow {
   rowid: number;
@@ -32,17 +32,11 @@ export async function putAlarmRule(db: Queryable, rule: AlarmRule): Promise<Alar
 }
 
 /** Transaction advisory lock that makes rule creations count one after another, on every hub ('hlyd' 'rule'). */
-const RULES_LOCK = [0x686c7964, 0x72756c65];
+const RULES_LOCK = [0x686c7964, 0x72756c65] as const;
 
-/**
- * A new rule, unless `max` exist already (QueueFull). Without the lock two
- * transactions (two hubs, or two requests on one) both counted max - 1 under READ
- * COMMITTED and both inserted; with it the second counts after the first commits.
- */
+/** A new rule, unless `max` exist already (QueueFull); counted under the lock. */
 export async function createAlarmRule(db: Queryable, a: { rule: AlarmRule; max: number }): Promise<AlarmRule> {
-  await db.query('SELECT pg_advisory_xact_lock($1, $2)', RULES_LOCK);
-  const n = (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM alarm_rules')).rows[0]?.n ?? 0;
-  if (n >= a.max) throw new HubError(HubErrorCode.QueueFull, `at most ${a.max} alarm rules`);
+  await refuseAtCap(db, RULES_LOCK, 'alarm_rules', a.max, 'alarm rules');
   return putAlarmRule(db, a.rule);
 }
 

@@ -181,5 +181,18 @@ export async function query<R extends pg.QueryResultRow>(
   }
 }
 
+/**
+ * Refuses (QueueFull, "at most `max` `what`") when `table` already holds `max` rows,
+ * counted under the transaction advisory lock `lock`. Without the lock two
+ * transactions (two hubs, or two requests on one) both counted max - 1 under READ
+ * COMMITTED and both inserted; with it the second counts after the first commits.
+ * Call it first in the transaction that then inserts.
+ */
+export async function refuseAtCap(db: Queryable, lock: readonly [number, number], table: string, max: number, what: string): Promise<void> {
+  await db.query('SELECT pg_advisory_xact_lock($1, $2)', [...lock]);
+  const n = (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`)).rows[0]?.n ?? 0;
+  if (n >= max) throw new HubError(HubErrorCode.QueueFull, `at most ${max} ${what}`);
+}
+
 /** Anything that runs a query: the pool, or a connection inside a transaction. */
 export type Queryable = Pool | Client;

@@ -13,7 +13,7 @@ import {
   toDelivery,
   type WebhookRecord,
 } from '../webhooks.js';
-import type { Queryable } from './pool.js';
+import { type Queryable, refuseAtCap } from './pool.js';
 
 export async function putWebhook(db: Queryable, w: WebhookRecord): Promise<WebhookRecord> {
   await db.query(
@@ -25,13 +25,11 @@ export async function putWebhook(db: Queryable, w: WebhookRecord): Promise<Webho
 }
 
 /** Transaction advisory lock that makes webhook creations count one after another, on every hub ('hlyd' 'hook'). */
-const WEBHOOKS_LOCK = [0x686c7964, 0x686f6f6b];
+const WEBHOOKS_LOCK = [0x686c7964, 0x686f6f6b] as const;
 
-/** A new webhook, unless `max` exist already (QueueFull); counted under the lock, as createAlarmRule (alarms.ts). */
+/** A new webhook, unless `max` exist already (QueueFull); counted under the lock. */
 export async function createWebhook(db: Queryable, a: { webhook: WebhookRecord; max: number }): Promise<WebhookRecord> {
-  await db.query('SELECT pg_advisory_xact_lock($1, $2)', WEBHOOKS_LOCK);
-  const n = (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM webhooks')).rows[0]?.n ?? 0;
-  if (n >= a.max) throw new HubError(HubErrorCode.QueueFull, `at most ${a.max} webhooks`);
+  await refuseAtCap(db, WEBHOOKS_LOCK, 'webhooks', a.max, 'webhooks');
   return putWebhook(db, a.webhook);
 }
 
