@@ -76,15 +76,18 @@ export async function updateDevice(db: Queryable, id: string, patch: DevicePatch
 /**
  * Deletes the device with everything of it: foreign keys cascade to its sequence
  * mark, series, events, presence, commands and twin; its points and blocks (no foreign key on
- * the partitioned table) go by series.
+ * the partitioned table) go by series, its recent rows by device.
  */
 export async function deleteDevice(db: Queryable, id: string): Promise<DeviceRecord> {
   const d = await mustGet(db, id);
+  await db.query('DELETE FROM telemetry_recent WHERE device = $1', [d.rowid]);
   await db.query('DELETE FROM telemetry WHERE series IN (SELECT id FROM series WHERE device = $1)', [d.rowid]);
   await db.query('DELETE FROM telemetry_blocks WHERE series IN (SELECT id FROM series WHERE device = $1)', [d.rowid]);
   await db.query('DELETE FROM telemetry_rollups WHERE series IN (SELECT id FROM series WHERE device = $1)', [d.rowid]);
   await db.query('DELETE FROM idempotency_keys WHERE command IN (SELECT rowid FROM commands WHERE device = $1)', [d.rowid]);
   await db.query('DELETE FROM devices WHERE rowid = $1', [d.rowid]);
+  // A batch that held the device's mark committed before the line above could go on: its recent rows go too.
+  await db.query('DELETE FROM telemetry_recent WHERE device = $1', [d.rowid]);
   return d;
 }
 

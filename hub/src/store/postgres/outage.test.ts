@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { encode, MessageType } from '@halyard/firmware-protocol';
 import { freePort } from '../../../test/helpers/free-port.js';
+import { telemetryPoints } from '../../../test/helpers/pg-points.js';
 import { startPostgres, type TestPostgres } from '../../../test/helpers/postgres.js';
 import { HubError } from '../../errors.js';
 import type { StoreConnection } from '../store.js';
@@ -139,12 +140,23 @@ describe('PostgreSQL store: server outage', () => {
         // Every acknowledged frame once, none twice (seq = the stored value).
         const pool = createPool(db.url);
         try {
-          const rows = await query<{ device: number; n: number; distinct_n: number; lo: number; hi: number }>(
-            pool,
-            'counting',
-            `SELECT s.device, count(*)::int AS n, count(DISTINCT p.v)::int AS distinct_n, min(p.v) AS lo, max(p.v) AS hi
-             FROM series s JOIN telemetry p ON p.series = s.id GROUP BY s.device`,
+          const devices = new Map(
+            (await query<{ id: number; device: number }>(pool, 'series', 'SELECT id, device FROM series')).map((r) => [r.id, r.device]),
           );
+          const byDevice = new Map<number, number[]>();
+          for (const p of await telemetryPoints(pool)) {
+            const d = devices.get(p.series) as number;
+            const vs = byDevice.get(d);
+            if (vs === undefined) byDevice.set(d, [p.v as number]);
+            else vs.push(p.v as number);
+          }
+          const rows = [...byDevice].map(([device, vs]) => ({
+            device,
+            n: vs.length,
+            distinct_n: new Set(vs).size,
+            lo: Math.min(...vs),
+            hi: Math.max(...vs),
+          }));
           const got = new Map(rows.map((r) => [r.device, r]));
           for (const s of sims) {
             const r = got.get(s.rowid);

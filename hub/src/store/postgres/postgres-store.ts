@@ -48,6 +48,7 @@ import { SeriesCache } from './series-cache.js';
 import { PgSessionLookup } from './session-lookup.js';
 import { type CompactionResult, compactPartitions, retireDefaultRows } from './telemetry-compaction.js';
 import { PgTelemetryReads } from './telemetry-reads.js';
+import { type MoveResult, moveRecent } from './telemetry-recent.js';
 import { applyTelemetryStatement } from './telemetry-statement.js';
 import * as twins from './twins.js';
 import * as webhooks from './webhooks.js';
@@ -68,6 +69,11 @@ export interface PostgresStoreOptions<M = unknown> {
   retentionRollupsMs?: number;
   /** How often upkeep runs, ms (default an hour; 0: never, tests call `maintain`). */
   maintenanceIntervalMs?: number;
+  /**
+   * How often recent telemetry rows are moved into packs, ms (telemetry-recent.ts;
+   * default a second; 0: never, tests call `moveRecent`).
+   */
+  recentMoveMs?: number;
   /**
    * Connections that store device frames at once (default 4), each with its own
    * group commit; a device always uses the same one (group-commit.ts, GroupCommitLanes).
@@ -126,6 +132,9 @@ export class PostgresStore<M = unknown> extends EventEmitter<StoreEvents<M>> imp
   /** Operations refused because the queue was full, since open. */
   opsRefused = 0;
   private maintenanceTimer: NodeJS.Timeout | undefined;
+  private recentTimer: NodeJS.Timeout | undefined;
+  /** The move of recent rows running, if any (moveRecent). */
+  private moving: Promise<unknown> = Promise.resolve();
   /** The telemetry compaction running, if any (compactTelemetry). */
   private compaction: Promise<unknown> = Promise.resolve();
   private failingSteps = 0;
@@ -184,6 +193,7 @@ export class PostgresStore<M = unknown> extends EventEmitter<StoreEvents<M>> imp
       await pool.end().catch(() => {});
       throw storageError(err, 'opening the PostgreSQL database');
     }
+    store.scheduleMove(options.recentMoveMs ?? 1000);
     const every = options.maintenanceIntervalMs ?? 3_600_000;
     if (every > 0) {
       store.maintenanceTimer = setInterval(() => void store?.maintain(Date.now()), every);
@@ -300,6 +310,41 @@ export class PostgresStore<M = unknown> extends EventEmitter<StoreEvents<M>> imp
     } catch (err) {
       this.emit('log', { level: 'error', msg: `a committed-batch listener threw: ${(err as Error).message}` });
     }
+  }
+
+  /** Moves recent telemetry rows into packs now, one slice (upkeep does every recentMoveMs). */
+  moveRecent(): Promise<MoveResult> {
+    const run = this.moving.then(() => this.watch(moveRecent(this.pool)));
+    this.moving = run.catch(() => {});
+    return run;
+  }
+
+  /** Moves recent rows every `every` ms while the server answers, at once again while slices are left. */
+  private scheduleMove(every: number, after = every): void {
+    if (every <= 0 || this.closed) return;
+    this.recentTimer = setTimeout(() => {
+      const round = this.link.state.up ? this.moveRecent() : Promise.resolve({ more: false, corrupt: [] });
+      round.then(
+        (r) => {
+          // One line a move, however many rows: a fault that spoils every row must not flood the log.
+          const first = r.corrupt[0];
+          if (first !== undefined)
+            this.emit('log', {
+              level: 'error',
+              msg:
+                `${r.corrupt.length} telemetry_recent row(s) could not be read and were set aside in telemetry_recent_quarantine ` +
+                `(the first of device ${first.device}, ${first.bytes} bytes: ${first.error})`,
+            });
+          this.scheduleMove(every, r.more ? 0 : every);
+        },
+        (err: unknown) => {
+          if (!isConnectionFault(err))
+            this.emit('log', { level: 'warn', msg: `moving recent telemetry failed: ${(err as Error).message}` });
+          this.scheduleMove(every);
+        },
+      );
+    }, after);
+    this.recentTimer.unref();
   }
 
   /**
@@ -541,8 +586,14 @@ export class PostgresStore<M = unknown> extends EventEmitter<StoreEvents<M>> imp
     };
   }
 
+  /** Rows the move of recent telemetry set aside (telemetry-recent.ts). */
   async quarantinedCount(): Promise<number> {
-    return 0;
+    const r = await query<{ n: number }>(
+      this.pool,
+      'counting quarantined telemetry',
+      'SELECT count(*)::int AS n FROM telemetry_recent_quarantine',
+    );
+    return r[0]?.n ?? 0;
   }
 
   async sizeBytes(): Promise<number> {
@@ -562,6 +613,8 @@ export class PostgresStore<M = unknown> extends EventEmitter<StoreEvents<M>> imp
     this.link.stop();
     await this.opChain;
     if (this.maintenanceTimer) clearInterval(this.maintenanceTimer);
+    if (this.recentTimer) clearTimeout(this.recentTimer);
+    await this.moving;
     await this.pool.end();
   }
 }

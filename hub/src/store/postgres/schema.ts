@@ -471,4 +471,43 @@ CREATE TABLE mqtt_session_messages (
 );
 `,
   },
+  {
+    version: 13,
+    name: 'telemetry packs',
+    sql: `
+-- A row of telemetry may hold a pack instead of one value: p is several points of
+-- its series (the sections of telemetry-insert.ts, encodeSections), and ts the newest
+-- point's time (so the newest row of a series still holds its newest point, and
+-- the day partition is the newest point's day). The one-statement ingest writes a
+-- pack for each series with a few points in a batch (telemetry-statement.ts): one
+-- row and two index entries for them all. A pack spans at most PACK_SPAN_MS, which
+-- reads add to their range to find the packs holding points in it. Packs have an
+-- index of their own, so that reads find them without visiting every single point
+-- in range (an upgrade builds it over the existing rows once: a scan of the table).
+ALTER TABLE telemetry ADD COLUMN p bytea;
+CREATE INDEX telemetry_packs ON telemetry (series, ts) WHERE p IS NOT NULL;
+-- The rest of a device's points in a batch (series with only a point or two in
+-- it, as with many devices each sending now and then): one row for the device,
+-- its series in sections (telemetry-insert.ts, encodeSections), ts the newest
+-- point's (all its points within PACK_SPAN_MS of it). Rows live a second or two:
+-- the store's upkeep moves them into packs of the telemetry table, a series each
+-- (telemetry-recent.ts). Reads take them with the rows of the same series.
+CREATE TABLE telemetry_recent (
+  device bigint NOT NULL,
+  ts     bigint NOT NULL,
+  p      bytea NOT NULL
+);
+CREATE INDEX telemetry_recent_by_device ON telemetry_recent (device, ts);
+-- A row the move could not read (a storage fault: the hub wrote it) is set aside
+-- here, as it was, with the reason, instead of being lost or stopping the moves
+-- (counted in /healthz as storage.quarantined, as the SQLite store's).
+CREATE TABLE telemetry_recent_quarantine (
+  device bigint NOT NULL,
+  ts     bigint NOT NULL,
+  p      bytea NOT NULL,
+  error  text NOT NULL,
+  at     bigint NOT NULL
+);
+`,
+  },
 ];

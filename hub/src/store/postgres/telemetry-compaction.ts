@@ -10,11 +10,11 @@
 // is empty, it is detached and dropped. The same transaction adds the points to the
 // series' rollups (../telemetry/rollups.ts): each point once, whichever hub packs it.
 
-import { blockRanges, type Points, packBlocks } from '../telemetry/blocks.js';
+import { blockRanges, type Points, packBlocks, sortPoints } from '../telemetry/blocks.js';
 import { type Rollup, rollupsOf } from '../telemetry/rollups.js';
 import { DAY_MS, listPartitions, PARTITION_LOCK } from './partitions.js';
 import { type Client, type Pool, transaction } from './pool.js';
-import { emptyColumns, float, fromPointColumns, jsonText, pushPoint } from './telemetry-insert.js';
+import { emptyColumns, float, jsonText, pointsOf, pushPoint, rowPoints, type TelemetryRow } from './telemetry-insert.js';
 
 /** A day partition is compacted once now is this many days past its start (so its day ended a day ago). */
 export const COMPACT_AFTER_DAYS = 2;
@@ -27,14 +27,8 @@ export interface CompactionResult {
   blocks: number;
 }
 
-interface Row {
-  series: number;
-  ts: number;
-  v: number | null;
-  s: string | null;
-  b: boolean | null;
-  d: Buffer | null;
-}
+/** A row of the telemetry table with its series. */
+type Row = TelemetryRow & { series: number };
 
 /**
  * Whether the partition is still attached, read from the catalog tables with the
@@ -90,22 +84,15 @@ export async function compactPartitions(pool: Pool, now: number): Promise<Compac
 export async function retireDefaultRows(pool: Pool, cutoff: number): Promise<number> {
   return transaction(pool, 'retiring old telemetry rows', async (c) => {
     await c.query('SELECT pg_advisory_xact_lock($1, $2)', PARTITION_LOCK);
-    const rows = (await c.query<Row>('DELETE FROM telemetry_default WHERE ts < $1 RETURNING series, ts, v, s, b, d', [cutoff])).rows;
-    const bySeries = new Map<number, Points>();
-    for (const r of rows) {
-      let p = bySeries.get(r.series);
-      if (p === undefined) {
-        p = { ts: [], values: [] };
-        bySeries.set(r.series, p);
-      }
-      p.ts.push(r.ts);
-      p.values.push(fromPointColumns(r.v, r.s, r.b, r.d));
-    }
+    const rows = (await c.query<Row>('DELETE FROM telemetry_default WHERE ts < $1 RETURNING series, ts, v, s, b, d, p', [cutoff])).rows;
+    const bySeries = pointsBySeries(rows);
     await addRollups(
       c,
       [...bySeries].flatMap(([s, p]) => rollupsOf(p).map((r): [number, Rollup] => [s, r])),
     );
-    return rows.length;
+    let points = 0;
+    for (const p of bySeries.values()) points += p.ts.length;
+    return points;
   });
 }
 
@@ -115,17 +102,9 @@ async function compactSeries(pool: Pool, partition: string, series: number[]): P
     await c.query('SELECT pg_advisory_xact_lock($1, $2)', PARTITION_LOCK);
     if (!(await attached(c, partition))) return { points: 0, blocks: 0 };
     const rows = (
-      await c.query<Row>(`DELETE FROM ${partition} WHERE series = ANY($1::bigint[]) RETURNING series, ts, v, s, b, d`, [series])
+      await c.query<Row>(`DELETE FROM ${partition} WHERE series = ANY($1::bigint[]) RETURNING series, ts, v, s, b, d, p`, [series])
     ).rows;
-    const bySeries = new Map<number, Row[]>();
-    for (const r of rows) {
-      let list = bySeries.get(r.series);
-      if (list === undefined) {
-        list = [];
-        bySeries.set(r.series, list);
-      }
-      list.push(r);
-    }
+    const bySeries = pointsBySeries(rows);
     const cols: [number[], number[], number[], number[], number[], (number | null)[], (number | null)[], (number | null)[], Buffer[]] = [
       [],
       [],
@@ -138,9 +117,10 @@ async function compactSeries(pool: Pool, partition: string, series: number[]): P
       [],
     ];
     const rollups: [number, Rollup][] = [];
-    for (const [s, list] of bySeries) {
-      list.sort((a, b) => a.ts - b.ts);
-      const p: Points = { ts: list.map((r) => r.ts), values: list.map((r) => fromPointColumns(r.v, r.s, r.b, r.d)) };
+    let points = 0;
+    for (const [s, unsorted] of bySeries) {
+      const p = sortPoints(unsorted);
+      points += p.ts.length;
       for (const r of rollupsOf(p)) rollups.push([s, r]);
       for (const [start, end] of blockRanges(p.ts)) {
         for (const b of packBlocks(p.ts, p.values, start, end)) {
@@ -164,8 +144,15 @@ async function compactSeries(pool: Pool, partition: string, series: number[]): P
       );
     }
     await addRollups(c, rollups);
-    return { points: rows.length, blocks: cols[0].length };
+    return { points, blocks: cols[0].length };
   });
+}
+
+/** The rows' points by series (a pack's points and single ones, in row order). */
+function pointsBySeries(rows: readonly Row[]): Map<number, Points> {
+  const bySeries = new Map<number, Points>();
+  for (const r of rows) rowPoints(r, pointsOf(bySeries, r.series));
+  return bySeries;
 }
 
 /** Adds rollup buckets to the stored ones (one row per key in `rollups`). */

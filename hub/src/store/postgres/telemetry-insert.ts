@@ -17,7 +17,7 @@
 
 import { pipeline } from 'node:stream/promises';
 import { from as copyFrom } from 'pg-copy-streams';
-import type { PointValue } from '../telemetry/blocks.js';
+import type { Points, PointValue } from '../telemetry/blocks.js';
 import type { Client } from './pool.js';
 
 /** Points to insert, as parallel columns (one entry per point). */
@@ -50,6 +50,177 @@ export function fromPointColumns(v: number | null, s: string | null, b: boolean 
   if (b !== null) return b;
   if (d !== null) return new Uint8Array(d);
   return Number.NaN;
+}
+
+/**
+ * A pack (schema version 13) spans at most this: a read of [from, to] asks for rows
+ * up to `to + PACK_SPAN_MS`, as a pack there may still hold points from before `to`.
+ * A minute keeps that extra stretch short while a batch's points of one series (a
+ * device's frames of the last moments) nearly always fit in one pack.
+ */
+export const PACK_SPAN_MS = 60_000;
+
+/**
+ * Points a pack holds at most: 100 numbers are about 1.7 KB, under the 2 KB past
+ * which PostgreSQL compresses a row (TOAST), which would cost the server's CPU for
+ * a row that lives two days at most.
+ */
+export const PACK_MAX_POINTS = 100;
+
+/**
+ * Where sorted times are cut into packs: stretches [start, end) of at most
+ * PACK_MAX_POINTS points spanning at most PACK_SPAN_MS.
+ */
+export function packStretches(ts: readonly number[]): [number, number][] {
+  const out: [number, number][] = [];
+  let start = 0;
+  for (let end = 1; end <= ts.length; end++) {
+    if (end < ts.length && (ts[end] as number) - (ts[start] as number) <= PACK_SPAN_MS && end - start < PACK_MAX_POINTS) continue;
+    out.push([start, end]);
+    start = end;
+  }
+  return out;
+}
+
+/** A telemetry row: one point in v, s, b or d, or a pack of points in p (its ts the newest). */
+export interface TelemetryRow {
+  ts: number;
+  v: number | null;
+  s: string | null;
+  b: boolean | null;
+  d: Buffer | null;
+  p: Buffer | null;
+}
+
+/** Appends a row's points to `into` (a pack's points are sorted by time). */
+export function rowPoints(r: TelemetryRow, into: Points): void {
+  if (r.p !== null) eachSection(r.p, () => into);
+  else {
+    into.ts.push(r.ts);
+    into.values.push(fromPointColumns(r.v, r.s, r.b, r.d));
+  }
+}
+
+/**
+ * Packs (column p of telemetry) and rows of telemetry_recent (schema version 13)
+ * hold points in sections, one per series (a pack has one, its own series'; a
+ * recent row one per series of its device): series id (two uint32, high first),
+ * point count (uint32), then each point as its time (float64) and its value after a
+ * tag byte: 0 a float64, 1 a string (uint32 byte length, UTF-8), 2 false, 3 true,
+ * 4 bytes (uint32 length, the bytes). Not the block format of ../telemetry/codec.ts:
+ * these rows live two days at most (compaction packs their points into blocks), and
+ * a block of a point or two cost the hub's one thread about 0.9 µs a point to
+ * pack, where this costs a few tens of ns.
+ */
+export interface Section {
+  series: number;
+  ts: readonly number[];
+  values: readonly PointValue[];
+  start: number;
+  end: number;
+}
+
+const TWO_32 = 4_294_967_296;
+
+export function encodeSections(sections: readonly Section[]): Buffer {
+  let bytes = 0;
+  for (const x of sections) {
+    bytes += 12;
+    for (let i = x.start; i < x.end; i++) {
+      const v = x.values[i] as PointValue;
+      bytes +=
+        9 + (typeof v === 'number' ? 8 : typeof v === 'string' ? 4 + Buffer.byteLength(v) : typeof v === 'boolean' ? 0 : 4 + v.length);
+    }
+  }
+  const out = Buffer.allocUnsafe(bytes);
+  let at = 0;
+  for (const x of sections) {
+    const hi = Math.floor(x.series / TWO_32);
+    out.writeUInt32BE(hi, at);
+    out.writeUInt32BE(x.series - hi * TWO_32, at + 4);
+    out.writeUInt32BE(x.end - x.start, at + 8);
+    at += 12;
+    for (let i = x.start; i < x.end; i++) {
+      out.writeDoubleBE(x.ts[i] as number, at);
+      const v = x.values[i] as PointValue;
+      if (typeof v === 'number') {
+        out[at + 8] = 0;
+        out.writeDoubleBE(v, at + 9);
+        at += 17;
+      } else if (typeof v === 'string') {
+        out[at + 8] = 1;
+        const n = out.write(v, at + 13, 'utf8');
+        out.writeUInt32BE(n, at + 9);
+        at += 13 + n;
+      } else if (typeof v === 'boolean') {
+        out[at + 8] = v ? 3 : 2;
+        at += 9;
+      } else {
+        out[at + 8] = 4;
+        out.writeUInt32BE(v.length, at + 9);
+        out.set(v, at + 13);
+        at += 13 + v.length;
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Calls `each` with every section of a telemetry_recent row, its points appended to
+ * `into` if `want(series)` (else skipped). Throws on a corrupt row (a storage fault).
+ */
+export function eachSection(p: Uint8Array, want: (series: number) => Points | undefined): void {
+  const b = Buffer.from(p.buffer, p.byteOffset, p.byteLength);
+  const fault = (what: string) => new Error(`corrupt telemetry_recent row: ${what}`);
+  let at = 0;
+  while (at < b.length) {
+    if (at + 12 > b.length) throw fault('section header');
+    const series = b.readUInt32BE(at) * TWO_32 + b.readUInt32BE(at + 4);
+    const n = b.readUInt32BE(at + 8);
+    at += 12;
+    const into = want(series);
+    for (let i = 0; i < n; i++) {
+      if (at + 9 > b.length) throw fault('point');
+      const ts = b.readDoubleBE(at);
+      const tag = b[at + 8];
+      at += 9;
+      let value: PointValue | undefined;
+      if (tag === 0) {
+        if (at + 8 > b.length) throw fault('number');
+        value = b.readDoubleBE(at);
+        at += 8;
+      } else if (tag === 2 || tag === 3) value = tag === 3;
+      else if (tag === 1 || tag === 4) {
+        if (at + 4 > b.length) throw fault('length');
+        const len = b.readUInt32BE(at);
+        if (at + 4 + len > b.length) throw fault('length');
+        // Only what is wanted is copied out.
+        if (into !== undefined)
+          value = tag === 1 ? b.toString('utf8', at + 4, at + 4 + len) : new Uint8Array(b.subarray(at + 4, at + 4 + len));
+        at += 4 + len;
+      } else throw fault('tag');
+      if (into !== undefined) {
+        into.ts.push(ts);
+        into.values.push(value as PointValue);
+      }
+    }
+  }
+}
+
+/** The points kept for `series` in `bySeries`, made empty the first time. */
+export function pointsOf(bySeries: Map<number, Points>, series: number): Points {
+  let p = bySeries.get(series);
+  if (p === undefined) {
+    p = { ts: [], values: [] };
+    bySeries.set(series, p);
+  }
+  return p;
+}
+
+/** Appends the points of `series` in a telemetry_recent row to `into`. */
+export function sectionPoints(p: Uint8Array, series: number, into: Points): void {
+  eachSection(p, (s) => (s === series ? into : undefined));
 }
 
 /** float8 text for a JavaScript number: NaN and the infinities by name, which PostgreSQL reads back. */

@@ -7,12 +7,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startPostgres, type TestPostgres } from '../../../test/helpers/postgres.js';
-import { BucketAccumulator } from '../../telemetry/buckets.js';
+import { type Bucket, BucketAccumulator } from '../../telemetry/buckets.js';
+import type { PointValue } from '../telemetry/blocks.js';
 import { migrate } from './migrate.js';
 import { DAY_MS, ensurePartitions, listPartitions } from './partitions.js';
 import { createPool, type Pool } from './pool.js';
 import { compactPartitions } from './telemetry-compaction.js';
+import { encodeSections, PACK_SPAN_MS } from './telemetry-insert.js';
 import { PgTelemetryReads } from './telemetry-reads.js';
+import { moveRecent } from './telemetry-recent.js';
 
 describe('PostgreSQL store: latest values', () => {
   let server: TestPostgres;
@@ -138,5 +141,142 @@ describe('PostgreSQL store: latest values', () => {
     const joined = await reads.blockPoints(temp, from, from + 700_000, 0);
     assert.deepStrictEqual(joined.ts, [from, from + 5_000, from + 600_001]);
     assert.deepStrictEqual(joined.values, [20, 55.5, before.temp.values[1]]);
+  });
+  it('answers the same for points in packs and recent rows as for the same points one row each, before and after moving and compaction', async () => {
+    const now = Date.now();
+    const day = Math.floor(now / DAY_MS) * DAY_MS;
+    const device = async (id: string) =>
+      Number(
+        (
+          await pool.query<{ rowid: string }>(`INSERT INTO devices (id, secret_hash, created_at) VALUES ($1, '\\x00', 0) RETURNING rowid`, [
+            id,
+          ])
+        ).rows[0]?.rowid,
+      );
+    // The day partitions the test before dropped, made again.
+    await ensurePartitions(pool, now, day - 4 * DAY_MS);
+    const one = await device('one-each');
+    const packed = await device('in-packs');
+    const series = async (d: number, name: string) =>
+      Number((await pool.query<{ id: string }>('INSERT INTO series (device, name) VALUES ($1, $2) RETURNING id', [d, name])).rows[0]?.id);
+    const pairs = {
+      num: [await series(one, 'num'), await series(packed, 'num')],
+      mix: [await series(one, 'mix'), await series(packed, 'mix')],
+    };
+    // Two stretches a second apart: two hours four days back (compacted below) and the last hour.
+    const times: number[] = [];
+    for (let t = day - 4 * DAY_MS + 3_600_000; t < day - 4 * DAY_MS + 3 * 3_600_000; t += 1000) times.push(t + (t % 7));
+    for (let t = now - 3_600_000; t < now - 1000; t += 1000) times.push(t);
+    let seed = 7;
+    const random = () => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+      return seed / 2_147_483_648;
+    };
+    for (const [name, [plain, inPacks]] of Object.entries(pairs)) {
+      const values: PointValue[] = times.map((t, i) =>
+        name === 'num' ? Math.round(100 * Math.sin(t / 60_000)) / 10 + 0 : i % 3 === 0 ? `m${i % 5}` : i % 3 === 1 ? i % 2 === 0 : i,
+      );
+      const cols: [number[], number[], (number | null)[], (string | null)[], (boolean | null)[]] = [[], [], [], [], []];
+      const row = (s: number, t: number, v: PointValue) => {
+        cols[0].push(s);
+        cols[1].push(t);
+        cols[2].push(typeof v === 'number' ? v : null);
+        cols[3].push(typeof v === 'string' ? JSON.stringify(v) : null);
+        cols[4].push(typeof v === 'boolean' ? v : null);
+      };
+      for (let i = 0; i < times.length; i++) row(plain as number, times[i] as number, values[i] as PointValue);
+      // In packs of 1-40 points spanning up to PACK_SPAN_MS, one point in ten a row of its own among them.
+      let pack: number[] = [];
+      const flush = async () => {
+        if (pack.length === 0) return;
+        const ts = pack.map((i) => times[i] as number);
+        await pool.query('INSERT INTO telemetry (series, ts, p) VALUES ($1, $2, $3)', [
+          inPacks,
+          ts[ts.length - 1],
+          encodeSections([{ series: inPacks as number, ts, values: pack.map((i) => values[i] as PointValue), start: 0, end: ts.length }]),
+        ]);
+        pack = [];
+      };
+      // And one in twenty in telemetry_recent rows of a few points each (the newest point among them).
+      let recent: number[] = [];
+      const flushRecent = async () => {
+        if (recent.length === 0) return;
+        const ts = recent.map((i) => times[i] as number);
+        await pool.query('INSERT INTO telemetry_recent (device, ts, p) VALUES ($1, $2, $3)', [
+          packed,
+          ts[ts.length - 1],
+          encodeSections([{ series: inPacks as number, ts, values: recent.map((i) => values[i] as PointValue), start: 0, end: ts.length }]),
+        ]);
+        recent = [];
+      };
+      let size = 1 + Math.floor(random() * 40);
+      for (let i = 0; i < times.length; i++) {
+        const dice = random();
+        if (dice < 0.05 && i < times.length - 1) {
+          row(inPacks as number, times[i] as number, values[i] as PointValue);
+          continue;
+        }
+        if (dice < 0.1 || i === times.length - 1) {
+          if (recent.length > 0 && ((times[i] as number) - (times[recent[0] as number] as number) > PACK_SPAN_MS || recent.length >= 5))
+            await flushRecent();
+          recent.push(i);
+          continue;
+        }
+        if (pack.length > 0 && ((times[i] as number) - (times[pack[0] as number] as number) > PACK_SPAN_MS || pack.length >= size)) {
+          await flush();
+          size = 1 + Math.floor(random() * 40);
+        }
+        pack.push(i);
+      }
+      await flush();
+      await flushRecent();
+      await pool.query(
+        'INSERT INTO telemetry (series, ts, v, s, b) SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::float8[], $4::json[], $5::boolean[])',
+        cols,
+      );
+    }
+
+    const reads = new PgTelemetryReads(pool);
+    const answers = async (s: number, d: number) => {
+      const buckets = async (width: number, from: number, to: number) => {
+        const acc = new BucketAccumulator(from, to, width);
+        await reads.blockBuckets(s, acc, 0);
+        const rolled = new BucketAccumulator(from, to, width);
+        await reads.rollupBuckets(s, width, rolled, 0);
+        const round = (b: Bucket) => ({ ...b, avg: b.avg === null ? null : Number(b.avg.toPrecision(12)) });
+        return { blocks: acc.result().map(round), rollups: rolled.result().map(round) };
+      };
+      const old = day - 4 * DAY_MS;
+      return {
+        all: await reads.blockPoints(s, old, now, 0),
+        // Windows that cut packs: a few seconds, and ending inside the last hour.
+        cut: await reads.blockPoints(s, old + 3_600_000 + 20_500, old + 3_600_000 + 26_500, 0),
+        recent: await reads.blockPoints(s, now - 1_800_017, now - 1_200_011, 0),
+        minutes: await buckets(60_000, now - 3_600_000, now),
+        quarters: await buckets(900_000, old, now),
+        days: await buckets(DAY_MS, old - DAY_MS, now),
+        latest: [...(await reads.latest(d))].filter(([n]) => n === (s === pairs.num[0] || s === pairs.num[1] ? 'num' : 'mix')),
+      };
+    };
+    const compare = async () => {
+      for (const [plain, inPacks] of Object.values(pairs)) {
+        const want = await answers(plain as number, one);
+        assert.equal(want.all.ts.length, times.length);
+        const got = await answers(inPacks as number, packed);
+        for (const k of Object.keys(want) as (keyof typeof want)[]) assert.deepStrictEqual(got[k], want[k], k);
+        assert.deepStrictEqual(await answers(inPacks as number, packed), want);
+      }
+    };
+    await compare();
+    // Recent rows moved into packs, the same answers.
+    assert.ok(Number((await pool.query('SELECT count(*) AS n FROM telemetry_recent')).rows[0]?.n) > 0);
+    const moved = await moveRecent(pool);
+    assert.ok(moved.points > 0 && !moved.more);
+    assert.equal(Number((await pool.query('SELECT count(*) AS n FROM telemetry_recent')).rows[0]?.n), 0);
+    await compare();
+    // The old stretch compacted into blocks (packs unpacked with the rows), the same answers.
+    const compacted = await compactPartitions(pool, now);
+    assert.ok(compacted.points >= 2 * 2 * 7200, `every point of the old stretch packed: ${compacted.points}`);
+    await compare();
   });
 });

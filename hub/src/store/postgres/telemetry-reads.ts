@@ -2,7 +2,9 @@
 // is in the telemetry table at once (no log), so there is one generation, 0, always
 // "compacted", and the hub's in-memory tail holds nothing for long (the store
 // announces generation 0 compacted after every batch). Days compacted into blocks
-// (telemetry-compaction.ts) are read from telemetry_blocks beside the rows.
+// (telemetry-compaction.ts) are read from telemetry_blocks beside the rows. A row
+// is one point or a pack of points (column p, its ts the newest point's): a read of
+// [from, to] takes rows up to to + PACK_SPAN_MS and the points of packs in range.
 
 import type { BucketAccumulator } from '../../telemetry/buckets.js';
 import type { PointValue, TelemetryStore } from '../store.js';
@@ -10,7 +12,7 @@ import { BLOCK_MAX_SPAN_MS, type PackedBlock, type Points, sortPoints, unpackBlo
 import type { LatestPoint, SeriesRef } from '../telemetry/query.js';
 import { ROLLUPS_SINCE_KEY } from '../telemetry/rollups.js';
 import { type Queryable, transaction } from './pool.js';
-import { fromPointColumns } from './telemetry-insert.js';
+import { eachSection, fromPointColumns, PACK_SPAN_MS, pointsOf, rowPoints, sectionPoints, type TelemetryRow } from './telemetry-insert.js';
 
 interface RollupRow extends ValueRow {
   t: number;
@@ -34,6 +36,20 @@ function newestOf(data: Uint8Array): { ts: number; value: PointValue } {
   return { ts: p.ts[p.ts.length - 1] as number, value: p.values[p.values.length - 1] as PointValue };
 }
 
+/** The index of the newest of points (of equal times, the last). */
+function newestIndex(p: Points): number {
+  let at = 0;
+  for (let i = 1; i < p.ts.length; i++) if ((p.ts[i] as number) >= (p.ts[at] as number)) at = i;
+  return at;
+}
+
+/** The newest point's value of a pack. */
+function newestOfPack(p: Uint8Array): PointValue {
+  const points: Points = { ts: [], values: [] };
+  eachSection(p, () => points);
+  return points.values[newestIndex(points)] as PointValue;
+}
+
 function lastOf(data: Uint8Array): PointValue {
   return newestOf(data).value;
 }
@@ -42,20 +58,50 @@ function lastOf(data: Uint8Array): PointValue {
 const NEWEST_BLOCK = '(SELECT t1, data FROM telemetry_blocks WHERE series = s.id ORDER BY t1 DESC LIMIT 1)';
 
 interface NewestRow extends ValueRow {
+  id: number;
   name: string;
   unit: string | null;
   ts: number | null;
+  p: Buffer | null;
   bt1: number | null;
   bdata: Buffer | null;
 }
 
 /** A series' latest point from its newest row and its newest block, whichever is newer (a row on a tie). */
 function latestOf(r: NewestRow): LatestPoint | undefined {
-  if (r.ts !== null && (r.bt1 === null || r.ts >= r.bt1))
-    return { name: r.name, unit: r.unit, time: r.ts, value: fromPointColumns(r.v, r.s, r.b, r.d) };
+  if (r.ts !== null && (r.bt1 === null || r.ts >= r.bt1)) {
+    // A pack's ts is its newest point's.
+    const value = r.p !== null ? newestOfPack(r.p) : fromPointColumns(r.v, r.s, r.b, r.d);
+    return { name: r.name, unit: r.unit, time: r.ts, value };
+  }
   if (r.bdata === null) return undefined;
   const b = newestOf(r.bdata);
   return { name: r.name, unit: r.unit, time: b.ts, value: b.value };
+}
+
+/** The newest point of each series in the devices' telemetry_recent rows (of equal times, the last). */
+async function recentNewest(db: Queryable, devices: readonly number[]): Promise<Map<number, { ts: number; value: PointValue }>> {
+  const newest = new Map<number, { ts: number; value: PointValue }>();
+  const rows = await db.query<{ p: Buffer }>('SELECT p FROM telemetry_recent WHERE device = ANY($1::bigint[]) ORDER BY ts', [devices]);
+  const points = new Map<number, Points>();
+  for (const r of rows.rows) {
+    eachSection(r.p, (series) => pointsOf(points, series));
+  }
+  for (const [series, p] of points) {
+    const at = newestIndex(p);
+    newest.set(series, { ts: p.ts[at] as number, value: p.values[at] as PointValue });
+  }
+  return newest;
+}
+
+/** The newer of a series' latest point in rows and blocks and its newest in recent rows (recent on a tie: it came later). */
+function newerOf(
+  stored: LatestPoint | undefined,
+  s: { name: string; unit: string | null },
+  recent: { ts: number; value: PointValue } | undefined,
+): LatestPoint | undefined {
+  if (recent === undefined || (stored !== undefined && stored.time > recent.ts)) return stored;
+  return { name: s.name, unit: s.unit, time: recent.ts, value: recent.value };
 }
 
 interface ValueRow {
@@ -78,9 +124,9 @@ const LATEST_CHUNK = 500;
  * Append under LIMIT 1 never starts the second once the first has answered.
  */
 const NEWEST_OF_SERIES = `(
-  (SELECT ts, v, s, b, d FROM telemetry WHERE series = s.id AND ts >= $recent ORDER BY ts DESC LIMIT 1)
+  (SELECT ts, v, s, b, d, p FROM telemetry WHERE series = s.id AND ts >= $recent ORDER BY ts DESC LIMIT 1)
   UNION ALL
-  (SELECT ts, v, s, b, d FROM telemetry WHERE series = s.id ORDER BY ts DESC LIMIT 1)
+  (SELECT ts, v, s, b, d, p FROM telemetry WHERE series = s.id ORDER BY ts DESC LIMIT 1)
   LIMIT 1)`;
 const RECENT_MS = 86_400_000;
 const newestOfSeries = (param: number) => NEWEST_OF_SERIES.replace('$recent', `$${param}`);
@@ -128,28 +174,40 @@ export class PgTelemetryReads implements TelemetryStore {
 
   async blockPoints(series: number, from: number, to: number, _gen: number): Promise<Points> {
     const blocks = await this.blocks(series, from, to);
-    const rows = await this.db.query<ValueRow & { ts: number }>(
-      'SELECT ts, v, s, b, d FROM telemetry WHERE series = $1 AND ts >= $2 AND ts <= $3 ORDER BY ts',
-      [series, from, to],
+    // One statement, so one snapshot: the upkeep moving recent rows into packs is seen before or after, never half.
+    const rows = await this.db.query<TelemetryRow & { recent: boolean }>(
+      `SELECT ts, v, s, b, d, p, false AS recent FROM telemetry
+       WHERE series = $1 AND ts >= $2 AND ts <= $4 AND (ts <= $3 OR p IS NOT NULL)
+       UNION ALL
+       SELECT ts, NULL, NULL, NULL, NULL, p, true FROM telemetry_recent
+       WHERE device = (SELECT device FROM series WHERE id = $1) AND ts >= $2 AND ts <= $4
+       ORDER BY ts`,
+      [series, from, to, to + PACK_SPAN_MS],
     );
     const out: Points = { ts: [], values: [] };
     const scratch: Points = { ts: [], values: [] };
-    for (const b of blocks) {
-      scratch.ts.length = 0;
-      scratch.values.length = 0;
-      unpackBlock(b.data, scratch);
+    const keep = (): void => {
       for (let i = 0; i < scratch.ts.length; i++) {
         const t = scratch.ts[i] as number;
         if (t < from || t > to) continue;
         out.ts.push(t);
         out.values.push(scratch.values[i] as PointValue);
       }
+      scratch.ts.length = 0;
+      scratch.values.length = 0;
+    };
+    let packs = false;
+    for (const b of blocks) {
+      unpackBlock(b.data, scratch);
+      keep();
     }
     for (const r of rows.rows) {
-      out.ts.push(r.ts);
-      out.values.push(fromPointColumns(r.v, r.s, r.b, r.d));
+      packs ||= r.p !== null;
+      if (r.recent) sectionPoints(r.p as Buffer, series, scratch);
+      else rowPoints(r, scratch);
+      keep();
     }
-    return blocks.length > 0 ? sortPoints(out) : out;
+    return blocks.length > 0 || packs ? sortPoints(out) : out;
   }
 
   /**
@@ -210,17 +268,19 @@ export class PgTelemetryReads implements TelemetryStore {
   }
 
   async latest(device: number, limit = Number.MAX_SAFE_INTEGER): Promise<Map<string, LatestPoint>> {
+    // Recent rows first: a point the upkeep moves meanwhile is then found in one or the other.
+    const recent = await recentNewest(this.db, [device]);
     const rows = await this.db.query<NewestRow>(
-      `SELECT s.name, s.unit, t.ts, t.v, t.s, t.b, t.d, bl.t1 AS bt1, bl.data AS bdata
+      `SELECT s.id, s.name, s.unit, t.ts, t.v, t.s, t.b, t.d, t.p, bl.t1 AS bt1, bl.data AS bdata
        FROM (SELECT id, name, unit FROM series WHERE device = $1 LIMIT $2) s
        LEFT JOIN LATERAL ${newestOfSeries(3)} t ON true
        LEFT JOIN LATERAL ${NEWEST_BLOCK} bl ON true
-       WHERE t.ts IS NOT NULL OR bl.t1 IS NOT NULL`,
-      [device, limit, Date.now() - RECENT_MS],
+       WHERE t.ts IS NOT NULL OR bl.t1 IS NOT NULL OR s.id = ANY($4::bigint[])`,
+      [device, limit, Date.now() - RECENT_MS, [...recent.keys()]],
     );
     const out = new Map<string, LatestPoint>();
     for (const r of rows.rows) {
-      const p = latestOf(r);
+      const p = newerOf(latestOf(r), r, recent.get(Number(r.id)));
       if (p !== undefined) out.set(r.name, p);
     }
     return out;
@@ -230,15 +290,17 @@ export class PgTelemetryReads implements TelemetryStore {
     const latest = new Map<number, Map<string, LatestPoint>>();
     let count = 0;
     for (let i = 0; i < devices.length && count < limit; i += LATEST_CHUNK) {
+      const chunk = devices.slice(i, i + LATEST_CHUNK);
+      const recent = await recentNewest(this.db, chunk);
       const rows = await this.db.query<NewestRow & { device: number }>(
-        `SELECT s.device, s.name, s.unit, t.ts, t.v, t.s, t.b, t.d, bl.t1 AS bt1, bl.data AS bdata FROM series s
+        `SELECT s.id, s.device, s.name, s.unit, t.ts, t.v, t.s, t.b, t.d, t.p, bl.t1 AS bt1, bl.data AS bdata FROM series s
          LEFT JOIN LATERAL ${newestOfSeries(3)} t ON true
          LEFT JOIN LATERAL ${NEWEST_BLOCK} bl ON true
-         WHERE s.device = ANY($1::bigint[]) AND (t.ts IS NOT NULL OR bl.t1 IS NOT NULL) LIMIT $2`,
-        [devices.slice(i, i + LATEST_CHUNK), limit - count, Date.now() - RECENT_MS],
+         WHERE s.device = ANY($1::bigint[]) AND (t.ts IS NOT NULL OR bl.t1 IS NOT NULL OR s.id = ANY($4::bigint[])) LIMIT $2`,
+        [chunk, limit - count, Date.now() - RECENT_MS, [...recent.keys()]],
       );
       for (const r of rows.rows) {
-        const p = latestOf(r);
+        const p = newerOf(latestOf(r), r, recent.get(Number(r.id)));
         if (p === undefined) continue;
         count++;
         let m = latest.get(r.device);
@@ -256,18 +318,37 @@ export class PgTelemetryReads implements TelemetryStore {
   async uncompacted(): Promise<void> {}
 }
 
-/** One row per bucket of the telemetry table's rows (not yet compacted), aggregated by the server, added as whole-bucket summaries. */
+/**
+ * The telemetry table's rows (not yet compacted) into `acc`: single points as one
+ * row per bucket, aggregated by the server and added as whole-bucket summaries;
+ * packs unpacked here, point by point.
+ */
 async function rowBuckets(db: Queryable, series: number, acc: BucketAccumulator): Promise<void> {
+  // Packs and recent rows in one statement (one snapshot: see blockPoints).
+  const packs = await db.query<{ p: Buffer; recent: boolean }>(
+    `SELECT p, false AS recent FROM telemetry WHERE series = $1 AND ts >= $2 AND ts <= $3 AND p IS NOT NULL
+     UNION ALL
+     SELECT p, true FROM telemetry_recent WHERE device = (SELECT device FROM series WHERE id = $1) AND ts >= $2 AND ts <= $3`,
+    [series, acc.from, acc.to + PACK_SPAN_MS],
+  );
+  const scratch: Points = { ts: [], values: [] };
+  for (const r of packs.rows) {
+    if (r.recent) sectionPoints(r.p, series, scratch);
+    else eachSection(r.p, () => scratch);
+    for (let i = 0; i < scratch.ts.length; i++) acc.add(scratch.ts[i] as number, scratch.values[i] as PointValue);
+    scratch.ts.length = 0;
+    scratch.values.length = 0;
+  }
   const rows = await db.query<BlockSummary>(
     `SELECT min(ts) AS t0, max(ts) AS t1, count(*) AS n, count(v) AS nnum, sum(v) AS sum, min(v) AS min, max(v) AS max
-       FROM telemetry WHERE series = $1 AND ts >= $2 AND ts <= $3
+       FROM telemetry WHERE series = $1 AND ts >= $2 AND ts <= $3 AND p IS NULL
        GROUP BY floor(ts::float8 / $4)`,
     [series, acc.from, acc.to, acc.width],
   );
   if (rows.rows.length === 0) return;
   // A constant list of times: the partitions are pruned when planning, one index probe each.
   const lasts = await db.query<ValueRow & { ts: number }>(
-    'SELECT DISTINCT ON (ts) ts, v, s, b, d FROM telemetry WHERE series = $1 AND ts = ANY($2::bigint[])',
+    'SELECT DISTINCT ON (ts) ts, v, s, b, d FROM telemetry WHERE series = $1 AND ts = ANY($2::bigint[]) AND p IS NULL',
     [series, rows.rows.map((r) => r.t1)],
   );
   const last = new Map(lasts.rows.map((r) => [Number(r.ts), r]));

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { encode, MessageType, type SenmlRecord } from '@halyard/firmware-protocol';
+import { telemetryPoints } from '../../../test/helpers/pg-points.js';
 import { startPostgres, type TestPostgres } from '../../../test/helpers/postgres.js';
 import type { PgFrame } from './ingest.js';
 import { createPool, type Pool } from './pool.js';
@@ -96,21 +97,14 @@ describe('PostgreSQL store: telemetry in one statement', () => {
       ]),
     );
 
-    const rows = (
-      await pool.query<{
-        device: number;
-        name: string;
-        ts: number;
-        v: number | null;
-        s: string | null;
-        b: boolean | null;
-        d: Buffer | null;
-      }>(
-        `SELECT s.device, s.name, t.ts, t.v, t.s, t.b, t.d FROM telemetry t JOIN series s ON s.id = t.series
-         WHERE t.ts > $1 ORDER BY s.device, t.ts, s.name`,
-        [T0 + 1],
-      )
-    ).rows;
+    const names = new Map(
+      (await pool.query<{ id: number; device: number; name: string }>('SELECT id, device, name FROM series')).rows.map((r) => [r.id, r]),
+    );
+    // Packs expanded: b's num (seven points) is one.
+    const rows = (await telemetryPoints(pool))
+      .filter((r) => r.ts > T0 + 1)
+      .map(({ series, ...point }) => ({ device: names.get(series)?.device as number, name: names.get(series)?.name as string, ...point }))
+      .sort((x, y) => x.device - y.device || x.ts - y.ts || (x.name < y.name ? -1 : 1));
     const expected: {
       device: number;
       name: string;
@@ -156,13 +150,14 @@ describe('PostgreSQL store: telemetry in one statement', () => {
         [b, 21],
       ]),
     );
-    const rows = (
-      await pool.query<{ device: number; ts: number; v: number; others: number }>(
-        `SELECT s.device, t.ts, t.v, num_nonnulls(t.s, t.b, t.d)::int AS others FROM telemetry t JOIN series s ON s.id = t.series
-         WHERE (s.device = $1 AND t.ts = $2) OR (s.device = $3 AND t.ts >= $4) ORDER BY s.device, t.ts`,
-        [a, T0 + 4, b, T0 + 20],
-      )
-    ).rows;
+    // b's two points are one telemetry_recent row: telemetryPoints reads both tables.
+    const devices = new Map(
+      (await pool.query<{ id: number; device: number }>('SELECT id, device FROM series')).rows.map((r) => [r.id, r.device]),
+    );
+    const rows = (await telemetryPoints(pool))
+      .map((p) => ({ device: devices.get(p.series) as number, ts: p.ts, v: p.v, others: [p.s, p.b, p.d].filter((x) => x !== null).length }))
+      .filter((p) => (p.device === a && p.ts === T0 + 4) || (p.device === b && p.ts >= T0 + 20))
+      .sort((x, y) => x.device - y.device || x.ts - y.ts);
     assert.deepEqual(rows, [
       { device: a, ts: T0 + 4, v: 4.25, others: 0 },
       { device: b, ts: T0 + 20, v: -7, others: 0 },
@@ -213,5 +208,43 @@ describe('PostgreSQL store: telemetry in one statement', () => {
     }
     const marks = (await pool.query<{ seq: number }>('SELECT seq FROM device_seq WHERE device = $1', [a])).rows;
     assert.deepEqual(marks, [{ seq: 4 }], 'nothing was sent');
+  });
+  it('packs: a series with several points in a batch is one row; a device straddling its mark stores only the frames above it', async () => {
+    const ten = (seq: number) => Array.from({ length: 10 }, (_, i) => ({ n: 'num', v: seq * 100 + i, t: i / 1000 }));
+    const before = (await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM telemetry WHERE p IS NOT NULL')).rows[0]?.n ?? 0;
+    // a: two 10-record frames, one pack of 20 points. b: up to seq 31 first...
+    let r = await applyTelemetryStatement(
+      pool,
+      10,
+      [frame(a, 40, ten(40)), frame(a, 41, ten(41)), frame(b, 30, ten(30)), frame(b, 31, ten(31))],
+      cache,
+      new Set([a, b]),
+    );
+    assert.ok(r !== undefined);
+    assert.equal(r.frames, 4);
+    const packs = (await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM telemetry WHERE p IS NOT NULL')).rows[0]?.n ?? 0;
+    assert.equal(packs - before, 2, 'one pack per series');
+    // ...then b resends 30 and 31 (a lost ACK) with 32 and 33 behind them: 32 and 33 are stored, once.
+    r = await applyTelemetryStatement(
+      pool,
+      11,
+      [frame(b, 30, ten(30)), frame(b, 31, ten(31)), frame(b, 32, ten(32)), frame(b, 33, ten(33))],
+      cache,
+      new Set([a, b]),
+    );
+    assert.ok(r !== undefined);
+    assert.equal(r.frames, 2);
+    assert.equal(r.duplicates, 2);
+    assert.deepEqual(new Map(r.seqs), new Map([[b, 33]]));
+    const num = (await pool.query<{ id: number }>("SELECT id FROM series WHERE device = $1 AND name = 'num'", [b])).rows[0]?.id;
+    const values = (await telemetryPoints(pool))
+      .filter((p) => p.series === num && (p.v ?? 0) >= 3000 && (p.v ?? 0) < 3400)
+      .map((p) => p.v)
+      .sort((x, y) => (x as number) - (y as number));
+    assert.deepEqual(
+      values,
+      [30, 31, 32, 33].flatMap((seq) => ten(seq).map((rec) => rec.v)),
+    );
+    assert.deepEqual((await pool.query('SELECT seq FROM device_seq WHERE device = $1', [b])).rows, [{ seq: 33 }]);
   });
 });

@@ -1,0 +1,114 @@
+// Moving telemetry_recent rows into packs (telemetry-recent.ts) against a real server:
+// two hubs moving at once move each row once, every point ends in a pack of its own
+// series with nothing lost or doubled, and a corrupt row is dropped and reported
+// without stopping the moves after it.
+
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { telemetryPoints } from '../../../test/helpers/pg-points.js';
+import { startPostgres, type TestPostgres } from '../../../test/helpers/postgres.js';
+import { migrate } from './migrate.js';
+import { ensurePartitions } from './partitions.js';
+import { createPool, type Pool } from './pool.js';
+import { encodeSections } from './telemetry-insert.js';
+import { moveRecent } from './telemetry-recent.js';
+
+describe('PostgreSQL store: moving recent telemetry into packs', () => {
+  let server: TestPostgres;
+  let pool: Pool;
+  let other: Pool;
+
+  before(async () => {
+    server = await startPostgres({ fsync: false });
+    pool = createPool(server.url);
+    other = createPool(server.url);
+    await migrate(pool);
+    await ensurePartitions(pool, Date.now());
+  });
+
+  after(async () => {
+    await other?.end();
+    await pool?.end();
+    await server?.stop();
+  });
+
+  it('two hubs at once move every row once: each point in a pack of its series, none lost or doubled', async () => {
+    const now = Date.now();
+    await pool.query(`INSERT INTO devices (id, secret_hash, created_at) SELECT 'd' || i, '\\x00', 0 FROM generate_series(1, 20) i`);
+    const devices = (await pool.query<{ rowid: number }>('SELECT rowid FROM devices ORDER BY rowid')).rows.map((r) => Number(r.rowid));
+    const series = new Map<number, number[]>();
+    for (const d of devices) {
+      const ids = (
+        await pool.query<{ id: number }>(
+          `INSERT INTO series (device, name) SELECT $1, 'm' || i FROM generate_series(0, 2) i RETURNING id`,
+          [d],
+        )
+      ).rows.map((r) => Number(r.id));
+      series.set(d, ids);
+    }
+    // 20 devices x 300 rows, each a frame of the device's three series, a second apart
+    // (so a series' points split into packs of PACK_MAX_POINTS at most).
+    const want: string[] = [];
+    for (const d of devices) {
+      const ids = series.get(d) as number[];
+      for (let k = 0; k < 300; k++) {
+        const t = now - 300_000 + k * 1000;
+        const sections = ids.map((id, j) => ({
+          series: id,
+          ts: [t],
+          values: [j === 2 ? `s${k}` : d * 1000 + k + j / 10],
+          start: 0,
+          end: 1,
+        }));
+        for (const x of sections) want.push(`${x.series}@${t}=${String(x.values[0])}`);
+        await pool.query('INSERT INTO telemetry_recent (device, ts, p) VALUES ($1, $2, $3)', [d, t, encodeSections(sections)]);
+      }
+    }
+    let moved = 0;
+    let points = 0;
+    // Two "hubs" (two pools) racing until nothing is left.
+    for (;;) {
+      const [a, b] = await Promise.all([moveRecent(pool), moveRecent(other)]);
+      moved += a.rows + b.rows;
+      points += a.points + b.points;
+      if (a.rows + b.rows === 0 && !a.more && !b.more) break;
+    }
+    assert.equal(moved, 20 * 300);
+    assert.equal(points, 20 * 300 * 3);
+    assert.equal(Number((await pool.query('SELECT count(*) AS n FROM telemetry_recent')).rows[0]?.n), 0);
+    const got = (await telemetryPoints(pool)).map((p) => `${p.series}@${p.ts}=${String(p.v ?? p.s)}`);
+    assert.deepEqual(got.sort(), want.sort());
+    // 60 series of 300 points a second apart, in packs spanning a minute at most: 61 points at most each.
+    const packs = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM telemetry WHERE p IS NOT NULL');
+    assert.ok((packs.rows[0]?.n ?? 0) >= 60 * 5, `packs: ${packs.rows[0]?.n}`);
+  });
+
+  it('a corrupt row is set aside whole and reported, and the rows beside it are moved', async () => {
+    const device = Number((await pool.query<{ rowid: number }>(`SELECT rowid FROM devices WHERE id = 'd1'`)).rows[0]?.rowid);
+    const id = Number((await pool.query<{ id: number }>(`SELECT id FROM series WHERE device = $1 AND name = 'm0'`, [device])).rows[0]?.id);
+    const before = (await telemetryPoints(pool)).length;
+    const good = encodeSections([{ series: id, ts: [1, 2], values: [1.5, 2.5], start: 0, end: 2 }]);
+    await pool.query('INSERT INTO telemetry_recent (device, ts, p) VALUES ($1, 2, $2), ($1, 3, $3), ($1, 4, $2)', [
+      device,
+      good,
+      good.subarray(0, good.length - 3),
+    ]);
+    const r = await moveRecent(pool);
+    assert.equal(r.rows, 3);
+    assert.equal(r.points, 4);
+    assert.deepEqual(
+      r.corrupt.map((c) => [c.device, c.bytes]),
+      [[device, good.length - 3]],
+    );
+    assert.match(r.corrupt[0]?.error ?? '', /corrupt telemetry_recent row/);
+    assert.equal((await telemetryPoints(pool)).length, before + 4);
+    const aside = (
+      await pool.query<{ device: number; p: Buffer; error: string }>('SELECT device, p, error FROM telemetry_recent_quarantine')
+    ).rows;
+    assert.deepEqual(
+      aside.map((q) => [q.device, q.p.length]),
+      [[device, good.length - 3]],
+    );
+    assert.match(aside[0]?.error ?? '', /corrupt telemetry_recent row/);
+  });
+});
