@@ -48,7 +48,7 @@ import { SeriesCache } from './series-cache.js';
 import { PgSessionLookup } from './session-lookup.js';
 import { type CompactionResult, compactPartitions, retireDefaultRows } from './telemetry-compaction.js';
 import { PgTelemetryReads } from './telemetry-reads.js';
-import { type MoveResult, moveRecent } from './telemetry-recent.js';
+import { type MoveResult, moveRecent, VACUUM_EVERY, vacuumRecent } from './telemetry-recent.js';
 import { applyTelemetryStatement } from './telemetry-statement.js';
 import * as twins from './twins.js';
 import * as webhooks from './webhooks.js';
@@ -135,6 +135,10 @@ export class PostgresStore<M = unknown> extends EventEmitter<StoreEvents<M>> imp
   private recentTimer: NodeJS.Timeout | undefined;
   /** The move of recent rows running, if any (moveRecent). */
   private moving: Promise<unknown> = Promise.resolve();
+  /** Whether the last move failed (logged once until one works). */
+  private moveFailing = false;
+  /** Moves with rows since telemetry_recent was last vacuumed (telemetry-recent.ts, VACUUM_EVERY). */
+  private movesUnvacuumed = 0;
   /** The telemetry compaction running, if any (compactTelemetry). */
   private compaction: Promise<unknown> = Promise.resolve();
   private failingSteps = 0;
@@ -323,9 +327,14 @@ export class PostgresStore<M = unknown> extends EventEmitter<StoreEvents<M>> imp
   private scheduleMove(every: number, after = every): void {
     if (every <= 0 || this.closed) return;
     this.recentTimer = setTimeout(() => {
-      const round = this.link.state.up ? this.moveRecent() : Promise.resolve({ more: false, corrupt: [] });
+      // While the server is unreachable the connection state reports it; nothing to move then.
+      const round = this.link.state.up ? this.moveRecent() : Promise.resolve({ rows: -1, more: false, corrupt: [] });
       round.then(
         (r) => {
+          if (r.rows >= 0 && this.moveFailing) {
+            this.emit('log', { level: 'info', msg: 'moving recent telemetry works again' });
+            this.moveFailing = false;
+          }
           // One line a move, however many rows: a fault that spoils every row must not flood the log.
           const first = r.corrupt[0];
           if (first !== undefined)
@@ -335,11 +344,19 @@ export class PostgresStore<M = unknown> extends EventEmitter<StoreEvents<M>> imp
                 `${r.corrupt.length} telemetry_recent row(s) could not be read and were set aside in telemetry_recent_quarantine ` +
                 `(the first of device ${first.device}, ${first.bytes} bytes: ${first.error})`,
             });
+          if (r.rows > 0 && ++this.movesUnvacuumed >= VACUUM_EVERY) {
+            this.movesUnvacuumed = 0;
+            this.moving = this.moving.then(() => this.watch(vacuumRecent(this.pool))).catch(() => {});
+          }
           this.scheduleMove(every, r.more ? 0 : every);
         },
         (err: unknown) => {
-          if (!isConnectionFault(err))
-            this.emit('log', { level: 'warn', msg: `moving recent telemetry failed: ${(err as Error).message}` });
+          // One line when moving starts failing and one when it works again, not one a second.
+          if (!isConnectionFault(err)) {
+            if (!this.moveFailing)
+              this.emit('log', { level: 'warn', msg: `moving recent telemetry failed (retried every round): ${(err as Error).message}` });
+            this.moveFailing = true;
+          }
           this.scheduleMove(every);
         },
       );

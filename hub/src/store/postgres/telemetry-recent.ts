@@ -41,6 +41,20 @@ export interface MoveResult {
   corrupt: { device: number; bytes: number; error: string }[];
 }
 
+/**
+ * Every row of telemetry_recent is deleted a second or so after it is written: at
+ * full rate, tens of thousands of dead rows and index entries a second, which
+ * autovacuum (a visit a minute at most) would let pile up for the move's scan and
+ * the reads' index to wade through. The hub that moves vacuums the table itself
+ * every VACUUM_EVERY moves that found rows (outside a transaction, as VACUUM must
+ * be; it does not block inserts or moves).
+ */
+export const VACUUM_EVERY = 10;
+
+export async function vacuumRecent(pool: Pool): Promise<void> {
+  await pool.query('VACUUM telemetry_recent');
+}
+
 /** Moves up to MOVE_ROWS recent rows into packs, in one transaction. */
 export async function moveRecent(pool: Pool): Promise<MoveResult> {
   return transaction(pool, 'moving recent telemetry into packs', async (c) => {
