@@ -316,9 +316,12 @@ export class PostgresStore<M = unknown> extends EventEmitter<StoreEvents<M>> imp
     }
   }
 
-  /** Moves recent telemetry rows into packs now, one slice (upkeep does every recentMoveMs). */
-  moveRecent(): Promise<MoveResult> {
-    const run = this.moving.then(() => this.watch(moveRecent(this.pool)));
+  /**
+   * Moves recent telemetry rows into packs now, one slice (upkeep does every
+   * recentMoveMs); `wait`: after another hub's move rather than skipping.
+   */
+  moveRecent(wait = false): Promise<MoveResult> {
+    const run = this.moving.then(() => this.watch(moveRecent(this.pool, wait)));
     this.moving = run.catch(() => {});
     return run;
   }
@@ -369,8 +372,12 @@ export class PostgresStore<M = unknown> extends EventEmitter<StoreEvents<M>> imp
    * does; tests and the storage check call it with a later `now`).
    */
   compactTelemetry(now: number): Promise<CompactionResult> {
-    // One at a time: a large day can outlast the upkeep interval.
-    const run = this.compaction.then(() => this.watch(compactPartitions(this.pool, now)));
+    // One at a time: a large day can outlast the upkeep interval. Recent rows are
+    // moved into packs first, so that a day's points are all in its partition.
+    const run = this.compaction.then(async () => {
+      while ((await this.moveRecent(true)).more);
+      return this.watch(compactPartitions(this.pool, now));
+    });
     this.compaction = run.catch(() => {});
     return run;
   }

@@ -55,12 +55,19 @@ export async function vacuumRecent(pool: Pool): Promise<void> {
   await pool.query('VACUUM telemetry_recent');
 }
 
-/** Moves up to MOVE_ROWS recent rows into packs, in one transaction. */
-export async function moveRecent(pool: Pool): Promise<MoveResult> {
+/**
+ * Moves up to MOVE_ROWS recent rows into packs, in one transaction. With `wait`, it
+ * waits for another hub's move instead of skipping (compaction, which must find
+ * every point of a day in its partition, moves all first).
+ */
+export async function moveRecent(pool: Pool, wait = false): Promise<MoveResult> {
   return transaction(pool, 'moving recent telemetry into packs', async (c) => {
     const none = { rows: 0, points: 0, packs: 0, more: false, corrupt: [] };
-    const lock = await c.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock($1, $2) AS ok', RECENT_LOCK);
-    if (lock.rows[0]?.ok !== true) return none;
+    const lock = await c.query<{ ok: boolean }>(
+      wait ? 'SELECT pg_advisory_xact_lock($1, $2) IS NULL AS ok' : 'SELECT pg_try_advisory_xact_lock($1, $2) AS ok',
+      RECENT_LOCK,
+    );
+    if (!wait && lock.rows[0]?.ok !== true) return none;
     const rows = (
       await c.query<{ device: number; ts: number; p: Buffer }>(
         'DELETE FROM telemetry_recent WHERE ctid = ANY(ARRAY(SELECT ctid FROM telemetry_recent LIMIT $1)) RETURNING device, ts, p',
