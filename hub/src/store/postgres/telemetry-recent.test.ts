@@ -11,7 +11,7 @@ import { migrate } from './migrate.js';
 import { ensurePartitions } from './partitions.js';
 import { createPool, type Pool } from './pool.js';
 import { encodeSections } from './telemetry-insert.js';
-import { moveRecent, vacuumRecent } from './telemetry-recent.js';
+import { MOVE_BYTES, moveRecent, vacuumRecent } from './telemetry-recent.js';
 
 describe('PostgreSQL store: moving recent telemetry into packs', () => {
   let server: TestPostgres;
@@ -83,6 +83,24 @@ describe('PostgreSQL store: moving recent telemetry into packs', () => {
     // 60 series of 300 points a second apart, in packs spanning a minute at most: 61 points at most each.
     const packs = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM telemetry WHERE p IS NOT NULL');
     assert.ok((packs.rows[0]?.n ?? 0) >= 60 * 5, `packs: ${packs.rows[0]?.n}`);
+  });
+
+  it('a move takes about MOVE_BYTES at most: big rows wait for the next move', async () => {
+    const device = Number((await pool.query<{ rowid: number }>(`SELECT rowid FROM devices WHERE id = 'd2'`)).rows[0]?.rowid);
+    const id = Number((await pool.query<{ id: number }>(`SELECT id FROM series WHERE device = $1 AND name = 'm1'`, [device])).rows[0]?.id);
+    const big = new Uint8Array(1024 * 1024).fill(7);
+    for (let i = 0; i < 10; i++)
+      await pool.query('INSERT INTO telemetry_recent (device, ts, p) VALUES ($1, $2, $3)', [
+        device,
+        1000 + i,
+        encodeSections([{ series: id, ts: [1000 + i], values: [big], start: 0, end: 1 }]),
+      ]);
+    const first = await moveRecent(pool);
+    assert.ok(first.rows >= 8 && first.rows < 10 && first.more, `first move: ${first.rows} rows, more ${first.more}`);
+    assert.ok(first.rows * big.length <= MOVE_BYTES + big.length + 1024);
+    const second = await moveRecent(pool);
+    assert.equal(first.rows + second.rows, 10);
+    assert.equal(Number((await pool.query('SELECT count(*) AS n FROM telemetry_recent')).rows[0]?.n), 0);
   });
 
   it('a corrupt row is set aside whole and reported, and the rows beside it are moved', async () => {

@@ -21,6 +21,12 @@ export const RECENT_LOCK = [0x686c7964, 0x72636e74];
 /** Rows one move takes at most; more wait for the next move, at once. */
 const MOVE_ROWS = 20_000;
 /**
+ * ...and bytes, about (the row that crosses it is the last): rows are as big as a
+ * device makes them (up to --max-frame each), and the move holds a slice in the
+ * hub's memory, decoded.
+ */
+export const MOVE_BYTES = 8 * 1024 * 1024;
+/**
  * Rows read, and series packed, between turns of the event loop: the move runs on
  * the hub's one thread beside device traffic, and 5,000 rows of 10 points in one go
  * held the thread for tens of ms (the ACKs of every device waiting behind it).
@@ -70,11 +76,18 @@ export async function moveRecent(pool: Pool, wait = false): Promise<MoveResult> 
     if (!wait && lock.rows[0]?.ok !== true) return none;
     const rows = (
       await c.query<{ device: number; ts: number; p: Buffer }>(
-        'DELETE FROM telemetry_recent WHERE ctid = ANY(ARRAY(SELECT ctid FROM telemetry_recent LIMIT $1)) RETURNING device, ts, p',
-        [MOVE_ROWS],
+        `DELETE FROM telemetry_recent WHERE ctid = ANY(ARRAY(
+           SELECT ctid FROM (
+             SELECT ctid, sum(octet_length(p)) OVER (ROWS UNBOUNDED PRECEDING) - octet_length(p) AS before
+             FROM (SELECT ctid, p FROM telemetry_recent LIMIT $1) r
+           ) w WHERE before < $2))
+         RETURNING device, ts, p`,
+        [MOVE_ROWS, MOVE_BYTES],
       )
     ).rows;
     if (rows.length === 0) return none;
+    let bytes = 0;
+    for (const r of rows) bytes += r.p.length;
     const bySeries = new Map<number, Points>();
     const corrupt: { device: number; ts: number; p: Buffer; error: string }[] = [];
     for (const [i, r] of rows.entries()) {
@@ -130,7 +143,7 @@ export async function moveRecent(pool: Pool, wait = false): Promise<MoveResult> 
       rows: rows.length,
       points,
       packs: packs.count,
-      more: rows.length === MOVE_ROWS,
+      more: rows.length === MOVE_ROWS || bytes >= MOVE_BYTES,
       corrupt: corrupt.map(({ device, p, error }) => ({ device, bytes: p.length, error })),
     };
   });
