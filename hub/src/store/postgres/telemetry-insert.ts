@@ -167,12 +167,13 @@ export function encodeSections(sections: readonly Section[]): Buffer {
 }
 
 /**
- * Calls `each` with every section of a telemetry_recent row, its points appended to
- * `into` if `want(series)` (else skipped). Throws on a corrupt row (a storage fault).
+ * Reads every section of a pack or a telemetry_recent row: its points are appended
+ * to what `want(series)` returns, or skipped if that is undefined. Throws on corrupt
+ * bytes (a storage fault: the hub wrote them).
  */
 export function eachSection(p: Uint8Array, want: (series: number) => Points | undefined): void {
   const b = Buffer.from(p.buffer, p.byteOffset, p.byteLength);
-  const fault = (what: string) => new Error(`corrupt telemetry_recent row: ${what}`);
+  const fault = (what: string) => new Error(`corrupt telemetry sections: ${what}`);
   let at = 0;
   while (at < b.length) {
     if (at + 12 > b.length) throw fault('section header');
@@ -218,7 +219,7 @@ export function pointsOf(bySeries: Map<number, Points>, series: number): Points 
   return p;
 }
 
-/** Appends the points of `series` in a telemetry_recent row to `into`. */
+/** Appends the points of `series` in a telemetry_recent row (or a pack) to `into`. */
 export function sectionPoints(p: Uint8Array, series: number, into: Points): void {
   eachSection(p, (s) => (s === series ? into : undefined));
 }

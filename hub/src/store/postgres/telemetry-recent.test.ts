@@ -120,7 +120,7 @@ describe('PostgreSQL store: moving recent telemetry into packs', () => {
       r.corrupt.map((c) => [c.device, c.bytes]),
       [[device, good.length - 3]],
     );
-    assert.match(r.corrupt[0]?.error ?? '', /corrupt telemetry_recent row/);
+    assert.match(r.corrupt[0]?.error ?? '', /corrupt telemetry sections/);
     assert.equal((await telemetryPoints(pool)).length, before + 4);
     const aside = (
       await pool.query<{ device: number; p: Buffer; error: string }>('SELECT device, p, error FROM telemetry_recent_quarantine')
@@ -129,6 +129,6 @@ describe('PostgreSQL store: moving recent telemetry into packs', () => {
       aside.map((q) => [q.device, q.p.length]),
       [[device, good.length - 3]],
     );
-    assert.match(aside[0]?.error ?? '', /corrupt telemetry_recent row/);
+    assert.match(aside[0]?.error ?? '', /corrupt telemetry sections/);
   });
 });
