@@ -331,10 +331,13 @@ export class PostgresStore<M = unknown> extends EventEmitter<StoreEvents<M>> imp
     if (every <= 0 || this.closed) return;
     this.recentTimer = setTimeout(() => {
       // While the server is unreachable the connection state reports it; nothing to move then.
-      const round = this.link.state.up ? this.moveRecent() : Promise.resolve({ rows: -1, more: false, corrupt: [] });
-      round.then(
+      if (!this.link.state.up) {
+        this.scheduleMove(every);
+        return;
+      }
+      this.moveRecent().then(
         (r) => {
-          if (r.rows >= 0 && this.moveFailing) {
+          if (this.moveFailing) {
             this.emit('log', { level: 'info', msg: 'moving recent telemetry works again' });
             this.moveFailing = false;
           }

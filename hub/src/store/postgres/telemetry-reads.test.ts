@@ -186,27 +186,25 @@ describe('PostgreSQL store: latest values', () => {
       };
       for (let i = 0; i < times.length; i++) row(plain as number, times[i] as number, values[i] as PointValue);
       // In packs of 1-40 points spanning up to PACK_SPAN_MS, one point in ten a row of its own among them.
+      // The points `at` as one row by `insert` (a pack, or a recent row of the device), ts the newest.
+      const store = async (insert: string, key: number, at: number[]) => {
+        if (at.length === 0) return;
+        const ts = at.map((i) => times[i] as number);
+        await pool.query(insert, [
+          key,
+          ts[ts.length - 1],
+          encodeSections([{ series: inPacks as number, ts, values: at.map((i) => values[i] as PointValue), start: 0, end: ts.length }]),
+        ]);
+      };
       let pack: number[] = [];
       const flush = async () => {
-        if (pack.length === 0) return;
-        const ts = pack.map((i) => times[i] as number);
-        await pool.query('INSERT INTO telemetry (series, ts, p) VALUES ($1, $2, $3)', [
-          inPacks,
-          ts[ts.length - 1],
-          encodeSections([{ series: inPacks as number, ts, values: pack.map((i) => values[i] as PointValue), start: 0, end: ts.length }]),
-        ]);
+        await store('INSERT INTO telemetry (series, ts, p) VALUES ($1, $2, $3)', inPacks as number, pack);
         pack = [];
       };
       // And one in twenty in telemetry_recent rows of a few points each (the newest point among them).
       let recent: number[] = [];
       const flushRecent = async () => {
-        if (recent.length === 0) return;
-        const ts = recent.map((i) => times[i] as number);
-        await pool.query('INSERT INTO telemetry_recent (device, ts, p) VALUES ($1, $2, $3)', [
-          packed,
-          ts[ts.length - 1],
-          encodeSections([{ series: inPacks as number, ts, values: recent.map((i) => values[i] as PointValue), start: 0, end: ts.length }]),
-        ]);
+        await store('INSERT INTO telemetry_recent (device, ts, p) VALUES ($1, $2, $3)', packed, recent);
         recent = [];
       };
       let size = 1 + Math.floor(random() * 40);

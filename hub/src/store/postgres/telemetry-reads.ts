@@ -82,7 +82,7 @@ function latestOf(r: NewestRow): LatestPoint | undefined {
 /** The newest point of each series in the devices' telemetry_recent rows (of equal times, the last). */
 async function recentNewest(db: Queryable, devices: readonly number[]): Promise<Map<number, { ts: number; value: PointValue }>> {
   const newest = new Map<number, { ts: number; value: PointValue }>();
-  const rows = await db.query<{ p: Buffer }>('SELECT p FROM telemetry_recent WHERE device = ANY($1::bigint[]) ORDER BY ts', [devices]);
+  const rows = await db.query<{ p: Buffer }>('SELECT p FROM telemetry_recent WHERE device = ANY($1::bigint[])', [devices]);
   const points = new Map<number, Points>();
   for (const r of rows.rows) {
     eachSection(r.p, (series) => pointsOf(points, series));

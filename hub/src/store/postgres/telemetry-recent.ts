@@ -69,11 +69,9 @@ export async function vacuumRecent(pool: Pool): Promise<void> {
 export async function moveRecent(pool: Pool, wait = false): Promise<MoveResult> {
   return transaction(pool, 'moving recent telemetry into packs', async (c) => {
     const none = { rows: 0, points: 0, packs: 0, more: false, corrupt: [] };
-    const lock = await c.query<{ ok: boolean }>(
-      wait ? 'SELECT pg_advisory_xact_lock($1, $2) IS NULL AS ok' : 'SELECT pg_try_advisory_xact_lock($1, $2) AS ok',
-      RECENT_LOCK,
-    );
-    if (!wait && lock.rows[0]?.ok !== true) return none;
+    if (wait) await c.query('SELECT pg_advisory_xact_lock($1, $2)', RECENT_LOCK);
+    else if ((await c.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock($1, $2) AS ok', RECENT_LOCK)).rows[0]?.ok !== true)
+      return none;
     const rows = (
       await c.query<{ device: number; ts: number; p: Buffer }>(
         `DELETE FROM telemetry_recent WHERE ctid = ANY(ARRAY(

@@ -264,8 +264,9 @@ class PointArrays {
     }
     if (sections.length === 0) return;
     if (inRow === 1) {
-      // One point: a single row costs less than a section.
-      for (const x of rest) if (x.ts[x.end - 1] === newest) this.push(device, x.series, newest, x.values[x.end - 1] as PointValue);
+      // One point (the newest, in the only section): a single row costs less than a section.
+      const only = sections[0] as Section;
+      this.push(device, only.series, newest, only.values[only.start] as PointValue);
       return;
     }
     this.recentDevice.int8(device);
@@ -337,7 +338,7 @@ function batchPoints(frames: readonly number[], kept: readonly PgFrame[], all: F
   const rest = new Map<number, Stretch[]>();
   for (const [id, g] of bySeries) {
     const { ts, values } = g.ts.length > 1 ? sortPoints(g) : g;
-    for (const [start, end] of g.ts.length < PACK_MIN_POINTS ? [[0, ts.length] as const] : packStretches(ts)) {
+    for (const [start, end] of packStretches(ts)) {
       if (end - start >= PACK_MIN_POINTS) out.pushPack(g.device, id, ts, values, start, end);
       else {
         const list = rest.get(g.device);
