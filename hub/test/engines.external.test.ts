@@ -142,6 +142,9 @@ describe('Redis (helpers/redis.ts)', () => {
     await sub.subscribe(`${redis.prefix}deliver`);
     assert.equal(await c.publish(`${redis.prefix}deliver`, 'd1'), 1, 'one subscriber');
     await eventually(async () => got.includes('d1'), 'the published message');
+    // Closed here, not left to reconnect through the next test's restarts (a command
+    // they resend on reconnecting was rejected once the suite disconnected them).
+    await Promise.all([c.quit(), sub.quit()]);
   });
 
   it('restarts empty on the same port, and clients reconnect', async (t) => {

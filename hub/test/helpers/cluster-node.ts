@@ -44,7 +44,7 @@ export async function startClusterNode(id: string, pgUrl: string, redis: TestRed
       ...(o.flags ?? []),
       ...['--port', '0', '--host', '127.0.0.1', '--mqtt-port', '0'],
       ...['--store', pgUrl, '--cluster', `${redis.url}?prefix=${redis.prefix}`, '--node-id', id],
-      ...['--admin-password', o.password, '--log-format', 'json', '--log-level', o.logLevel ?? 'info'],
+      ...[`--admin-password=${o.password}`, '--log-format', 'json', '--log-level', o.logLevel ?? 'info'],
     ],
     {},
   );

@@ -88,8 +88,8 @@ export async function startTestCluster(o: TestClusterOptions = {}): Promise<Test
       // HAProxy reaches the hubs from loopback.
       '--trusted-proxies',
       '127.0.0.1',
-      '--admin-password',
-      adminPassword,
+      // One argument with `=`: a random password may begin with "-", which the parser would take for an option.
+      `--admin-password=${adminPassword}`,
       ...(o.hubFlags ?? []),
     ];
     const nodes: ClusterNode[] = [];
