@@ -55,9 +55,15 @@ function postmasterPid(): number | undefined {
   return Number(readFileSync(join(server.dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
 }
 
-/** CPU seconds of the postmaster and its children (backends, WAL writer, checkpointer, autovacuum). */
+/**
+ * CPU seconds of the postmaster and its children (backends, WAL writer, checkpointer,
+ * autovacuum), those that have exited included (the postmaster's cutime and cstime):
+ * without them a backend ending between two readings made a step's figure negative.
+ */
 function serverCpu(pid: number): number {
-  let total = 0;
+  const own = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const reaped = own.slice(own.lastIndexOf(')') + 2).split(' ');
+  let total = (Number(reaped[13]) + Number(reaped[14])) / 100;
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {

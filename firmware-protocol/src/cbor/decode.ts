@@ -13,8 +13,10 @@ import { ProtocolError, ProtocolErrorCode, type ProtocolErrorCodeString } from '
  * Parallel arrays rather than a Map: these maps are small and read once, in order.
  */
 export class LabelMap {
-  readonly keys: (number | string)[] = [];
-  readonly values: CborValue[] = [];
+  constructor(
+    readonly keys: (number | string)[] = [],
+    readonly values: CborValue[] = [],
+  ) {}
 
   get size(): number {
     return this.keys.length;
@@ -305,12 +307,14 @@ function readMap(len: number): CborObject | LabelMap {
     const key = readKey();
     if (typeof key === 'number') {
       // An integer key: continue as a LabelMap holding what was read so far.
-      const labels = new LabelMap();
+      const keys = new Array<number | string>(len);
+      const values = new Array<CborValue>(len);
+      let j = 0;
       for (const k in obj) {
-        labels.keys.push(k);
-        labels.values.push(obj[k] as CborValue);
+        keys[j] = k;
+        values[j++] = obj[k] as CborValue;
       }
-      return readLabels(labels, key, len - i);
+      return readLabels(new LabelMap(keys, values), j, key);
     }
     if (Object.hasOwn(obj, key)) fail(ProtocolErrorCode.Key, `duplicate map key "${key}"`);
     // Only reached for a reserved key when the caller asked to keep them: defined as an
@@ -323,18 +327,24 @@ function readMap(len: number): CborObject | LabelMap {
   return obj;
 }
 
-/** Reads `remaining` entries into `labels`, the first key already read. */
-function readLabels(labels: LabelMap, firstKey: number | string, remaining: number): LabelMap {
+/**
+ * Reads the rest of a map into `labels`, whose arrays have its length (every SenML
+ * record is such a map: sized once, not grown entry by entry); `from` entries are
+ * there already and the next key is read.
+ */
+function readLabels(labels: LabelMap, from: number, firstKey: number | string): LabelMap {
   const { keys, values } = labels;
   // Small maps (every SenML record) check duplicates by scanning; large ones by a Set.
-  const seen = keys.length + remaining > 16 ? new Set<number | string>(keys) : undefined;
+  const seen = keys.length > 16 ? new Set<number | string>(keys.slice(0, from)) : undefined;
   let key = firstKey;
-  for (let i = 0; i < remaining; i++) {
-    if (i > 0) key = readKey();
-    if (seen ? seen.has(key) : keys.includes(key)) fail(ProtocolErrorCode.Key, `duplicate map key ${JSON.stringify(key)}`);
+  for (let i = from; i < keys.length; i++) {
+    if (i > from) key = readKey();
+    let dup = seen?.has(key) ?? false;
+    for (let k = 0; seen === undefined && k < i && !dup; k++) dup = keys[k] === key;
+    if (dup) fail(ProtocolErrorCode.Key, `duplicate map key ${JSON.stringify(key)}`);
     seen?.add(key);
-    keys.push(key);
-    values.push(readItem());
+    keys[i] = key;
+    values[i] = readItem();
   }
   depth--;
   return labels;

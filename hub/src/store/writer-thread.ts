@@ -3,9 +3,10 @@
 // being committed and go together in the next one, so batch size follows load.
 
 import { EventEmitter } from 'node:events';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { HubError, HubErrorCode, type HubErrorCodeString } from '../errors.js';
 import { INDEX_STRIDE, type IngestBatch, type IngestResult } from './ingest.js';
+import { spawnWorker } from './spawn-worker.js';
 import type { BatchOutcome, StoreEvents, StoreOpArgs, StoreOpName, StoreOpResult } from './store.js';
 import type { FromWorker, SerializedError, ToWorker, WorkerSettings, WorkerStats } from './writer-protocol.js';
 
@@ -53,7 +54,6 @@ export class WriterThread<M = unknown> extends EventEmitter<StoreEvents<M>> {
 
   private constructor(private readonly options: WriterThreadOptions) {
     super();
-    const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
     const settings: WorkerSettings = {
       path: options.path,
       cacheMiB: options.cacheMiB,
@@ -62,15 +62,7 @@ export class WriterThread<M = unknown> extends EventEmitter<StoreEvents<M>> {
       compactIntervalMs: options.compactIntervalMs,
       compactRows: options.compactRows,
     };
-    const entry = new URL(`./writer-worker${ext}`, import.meta.url);
-    this.worker =
-      ext === '.js'
-        ? new Worker(entry, { workerData: settings, name: 'halyard-writer' })
-        : // Running from TypeScript sources (tests): register tsx's loader in the thread first.
-          new Worker(
-            `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); })`,
-            { eval: true, workerData: settings, name: 'halyard-writer' },
-          );
+    this.worker = spawnWorker(import.meta.url, 'writer-worker', settings, 'halyard-writer');
     this.worker.on('message', (msg: FromWorker) => this.onMessage(msg));
     this.worker.on('error', (err) => this.fail(err));
     this.worker.on('exit', (code) => {
