@@ -5,8 +5,8 @@
 import type { ResolvedRecord } from '@halyard/firmware-protocol';
 import type { PointValue } from '../store/store.js';
 
-export function recordPoints(rec: ResolvedRecord, each: (name: string, value: PointValue) => void): void {
+export function recordPoints(rec: ResolvedRecord, each: (name: string, value: PointValue, rec: ResolvedRecord) => void): void {
   const value = rec.value ?? rec.stringValue ?? rec.boolValue ?? rec.dataValue;
-  if (value !== undefined) each(rec.name, value);
-  if (rec.sum !== undefined) each(value === undefined ? rec.name : `${rec.name}:sum`, rec.sum);
+  if (value !== undefined) each(rec.name, value, rec);
+  if (rec.sum !== undefined) each(value === undefined ? rec.name : `${rec.name}:sum`, rec.sum, rec);
 }

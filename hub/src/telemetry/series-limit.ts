@@ -53,17 +53,19 @@ export class SeriesLimit {
     const known = d.known;
     let fresh: Set<string> | undefined;
     let refusal: SeriesRefusal | undefined;
+    // One callback for every record: this runs for every TELEMETRY frame.
+    const count = (name: string) => {
+      if (refusal !== undefined || known.has(name) || fresh?.has(name)) return;
+      if (this.source.has(device, name)) {
+        known.add(name);
+        return;
+      }
+      fresh ??= new Set();
+      if (d.count + fresh.size >= this.max) refusal = { name, count: d.count };
+      else fresh.add(name);
+    };
     for (const rec of records) {
-      recordPoints(rec, (name) => {
-        if (refusal !== undefined || known.has(name) || fresh?.has(name)) return;
-        if (this.source.has(device, name)) {
-          known.add(name);
-          return;
-        }
-        fresh ??= new Set();
-        if (d.count + fresh.size >= this.max) refusal = { name, count: d.count };
-        else fresh.add(name);
-      });
+      recordPoints(rec, count);
       if (refusal !== undefined) return refusal;
     }
     if (fresh !== undefined) {

@@ -64,10 +64,8 @@ export class TelemetryTail {
   /** A committed frame's records (points.ts) for one device: the generation and device looked up once, not per point. */
   addRecords(gen: number, device: number, records: readonly ResolvedRecord[]): void {
     const d = this.deviceSeries(gen, device);
-    for (const rec of records) {
-      const unit = rec.unit ?? null;
-      recordPoints(rec, (name, value) => this.addTo(d, name, unit, rec.time, value));
-    }
+    const add = (name: string, value: PointValue, rec: ResolvedRecord) => this.addTo(d, name, rec.unit ?? null, rec.time, value);
+    for (const rec of records) recordPoints(rec, add);
   }
 
   private deviceSeries(gen: number, device: number): Map<string, TailSeries> {

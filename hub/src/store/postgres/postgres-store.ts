@@ -44,11 +44,12 @@ import * as operators from './operators.js';
 import { DAY_MS, dropPartitionsBefore, ensurePartitions } from './partitions.js';
 import { pgOps } from './pg-ops.js';
 import { createPool, INGEST_TIMEOUT_MS, isConnectionFault, type Pool, probeServer, query, storageError, transaction } from './pool.js';
+import { RecentMover } from './recent-mover.js';
 import { SeriesCache } from './series-cache.js';
 import { PgSessionLookup } from './session-lookup.js';
 import { type CompactionResult, compactPartitions, retireDefaultRows } from './telemetry-compaction.js';
 import { PgTelemetryReads } from './telemetry-reads.js';
-import { type MoveResult, moveRecent, VACUUM_EVERY, vacuumRecent } from './telemetry-recent.js';
+import { type MoveResult, VACUUM_EVERY_MS } from './telemetry-recent.js';
 import { applyTelemetryStatement } from './telemetry-statement.js';
 import * as twins from './twins.js';
 import * as webhooks from './webhooks.js';
@@ -133,12 +134,17 @@ export class PostgresStore<M = unknown> extends EventEmitter<StoreEvents<M>> imp
   opsRefused = 0;
   private maintenanceTimer: NodeJS.Timeout | undefined;
   private recentTimer: NodeJS.Timeout | undefined;
+  /** Moves recent rows into packs, in a thread of its own (recent-mover.ts). */
+  private readonly mover: RecentMover;
   /** The move of recent rows running, if any (moveRecent). */
   private moving: Promise<unknown> = Promise.resolve();
   /** Whether the last move failed (logged once until one works). */
   private moveFailing = false;
-  /** Moves with rows since telemetry_recent was last vacuumed (telemetry-recent.ts, VACUUM_EVERY). */
-  private movesUnvacuumed = 0;
+  /** When telemetry_recent was last vacuumed, and whether rows were moved since (telemetry-recent.ts, VACUUM_EVERY_MS). */
+  private vacuumedAt = performance.now();
+  private movedSinceVacuum = false;
+  /** Where the next scheduled slice starts: at this device (telemetry-recent.ts, moveRecent). */
+  private moveFrom = 0;
   /** The telemetry compaction running, if any (compactTelemetry). */
   private compaction: Promise<unknown> = Promise.resolve();
   private failingSteps = 0;
@@ -151,6 +157,7 @@ export class PostgresStore<M = unknown> extends EventEmitter<StoreEvents<M>> imp
   ) {
     super();
     this.telemetry = new PgTelemetryReads(pool);
+    this.mover = new RecentMover(options.url);
     this.commits = new GroupCommitLanes<M>(options.ingestConnections ?? INGEST_CONNECTIONS, options, (b) => this.commitBatch(b));
     this.link = new ConnectionState(
       options.url,
@@ -320,13 +327,18 @@ export class PostgresStore<M = unknown> extends EventEmitter<StoreEvents<M>> imp
    * Moves recent telemetry rows into packs now, one slice (upkeep does every
    * recentMoveMs); `wait`: after another hub's move rather than skipping.
    */
-  moveRecent(wait = false): Promise<MoveResult> {
-    const run = this.moving.then(() => this.watch(moveRecent(this.pool, wait)));
+  moveRecent(wait = false, from = 0): Promise<MoveResult> {
+    const run = this.moving.then(() => this.watch(this.mover.move(wait, from)));
     this.moving = run.catch(() => {});
     return run;
   }
 
-  /** Moves recent rows every `every` ms while the server answers, at once again while slices are left. */
+  /**
+   * Moves recent rows while the server answers: a round of slices through the
+   * devices every `every` ms, each slice after a pause as long as the last one took,
+   * so that moving takes at most about half of the time (and of a core, and of the
+   * server's WAL) however far behind it is.
+   */
   private scheduleMove(every: number, after = every): void {
     if (every <= 0 || this.closed) return;
     this.recentTimer = setTimeout(() => {
@@ -335,7 +347,8 @@ export class PostgresStore<M = unknown> extends EventEmitter<StoreEvents<M>> imp
         this.scheduleMove(every);
         return;
       }
-      this.moveRecent().then(
+      const started = performance.now();
+      this.moveRecent(false, this.moveFrom).then(
         (r) => {
           if (this.moveFailing) {
             this.emit('log', { level: 'info', msg: 'moving recent telemetry works again' });
@@ -350,11 +363,15 @@ export class PostgresStore<M = unknown> extends EventEmitter<StoreEvents<M>> imp
                 `${r.corrupt.length} telemetry_recent row(s) could not be read and were set aside in telemetry_recent_quarantine ` +
                 `(the first of device ${first.device}, ${first.bytes} bytes: ${first.error})`,
             });
-          if (r.rows > 0 && ++this.movesUnvacuumed >= VACUUM_EVERY) {
-            this.movesUnvacuumed = 0;
-            this.moving = this.moving.then(() => this.watch(vacuumRecent(this.pool))).catch(() => {});
+          if (r.rows > 0) this.movedSinceVacuum = true;
+          if (this.movedSinceVacuum && performance.now() - this.vacuumedAt >= VACUUM_EVERY_MS) {
+            this.movedSinceVacuum = false;
+            this.vacuumedAt = performance.now();
+            this.moving = this.moving.then(() => this.watch(this.mover.vacuum())).catch(() => {});
           }
-          this.scheduleMove(every, r.more ? 0 : every);
+          // The round goes on from the last device moved (rows of it may be left), or starts again.
+          this.moveFrom = r.more ? r.last : 0;
+          this.scheduleMove(every, r.more ? performance.now() - started : every);
         },
         (err: unknown) => {
           // One line when moving starts failing and one when it works again, not one a second.
@@ -642,6 +659,7 @@ export class PostgresStore<M = unknown> extends EventEmitter<StoreEvents<M>> imp
     if (this.maintenanceTimer) clearInterval(this.maintenanceTimer);
     if (this.recentTimer) clearTimeout(this.recentTimer);
     await this.moving;
+    await this.mover.close();
     await this.pool.end();
   }
 }

@@ -122,46 +122,58 @@ export interface Section {
 
 const TWO_32 = 4_294_967_296;
 
+/** Bytes of a point in sections (its time, tag and value). */
+export function pointBytes(v: PointValue): number {
+  return 9 + (typeof v === 'number' ? 8 : typeof v === 'string' ? 4 + Buffer.byteLength(v) : typeof v === 'boolean' ? 0 : 4 + v.length);
+}
+
+/** Bytes of a section's head (series and point count). */
+export const SECTION_HEAD_BYTES = 12;
+
+/** Writes a section's head at `at`, which must have room; returns where its points go. */
+export function writeSectionHead(out: Buffer, at: number, series: number, count: number): number {
+  const hi = Math.floor(series / TWO_32);
+  out.writeUInt32BE(hi, at);
+  out.writeUInt32BE(series - hi * TWO_32, at + 4);
+  out.writeUInt32BE(count, at + 8);
+  return at + SECTION_HEAD_BYTES;
+}
+
+/** Writes a point at `at`, which must have room (pointBytes); returns where the next goes. */
+export function writePoint(out: Buffer, at: number, ts: number, v: PointValue): number {
+  out.writeDoubleBE(ts, at);
+  if (typeof v === 'number') {
+    out[at + 8] = 0;
+    out.writeDoubleBE(v, at + 9);
+    return at + 17;
+  }
+  if (typeof v === 'string') {
+    out[at + 8] = 1;
+    const n = out.write(v, at + 13, 'utf8');
+    out.writeUInt32BE(n, at + 9);
+    return at + 13 + n;
+  }
+  if (typeof v === 'boolean') {
+    out[at + 8] = v ? 3 : 2;
+    return at + 9;
+  }
+  out[at + 8] = 4;
+  out.writeUInt32BE(v.length, at + 9);
+  out.set(v, at + 13);
+  return at + 13 + v.length;
+}
+
 export function encodeSections(sections: readonly Section[]): Buffer {
   let bytes = 0;
   for (const x of sections) {
-    bytes += 12;
-    for (let i = x.start; i < x.end; i++) {
-      const v = x.values[i] as PointValue;
-      bytes +=
-        9 + (typeof v === 'number' ? 8 : typeof v === 'string' ? 4 + Buffer.byteLength(v) : typeof v === 'boolean' ? 0 : 4 + v.length);
-    }
+    bytes += SECTION_HEAD_BYTES;
+    for (let i = x.start; i < x.end; i++) bytes += pointBytes(x.values[i] as PointValue);
   }
   const out = Buffer.allocUnsafe(bytes);
   let at = 0;
   for (const x of sections) {
-    const hi = Math.floor(x.series / TWO_32);
-    out.writeUInt32BE(hi, at);
-    out.writeUInt32BE(x.series - hi * TWO_32, at + 4);
-    out.writeUInt32BE(x.end - x.start, at + 8);
-    at += 12;
-    for (let i = x.start; i < x.end; i++) {
-      out.writeDoubleBE(x.ts[i] as number, at);
-      const v = x.values[i] as PointValue;
-      if (typeof v === 'number') {
-        out[at + 8] = 0;
-        out.writeDoubleBE(v, at + 9);
-        at += 17;
-      } else if (typeof v === 'string') {
-        out[at + 8] = 1;
-        const n = out.write(v, at + 13, 'utf8');
-        out.writeUInt32BE(n, at + 9);
-        at += 13 + n;
-      } else if (typeof v === 'boolean') {
-        out[at + 8] = v ? 3 : 2;
-        at += 9;
-      } else {
-        out[at + 8] = 4;
-        out.writeUInt32BE(v.length, at + 9);
-        out.set(v, at + 13);
-        at += 13 + v.length;
-      }
-    }
+    at = writeSectionHead(out, at, x.series, x.end - x.start);
+    for (let i = x.start; i < x.end; i++) at = writePoint(out, at, x.ts[i] as number, x.values[i] as PointValue);
   }
   return out;
 }

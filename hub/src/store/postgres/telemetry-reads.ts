@@ -113,6 +113,8 @@ interface ValueRow {
 
 /** Devices per latestMany query. */
 const LATEST_CHUNK = 500;
+/** latestMany's queries at once (the pool has ten connections; ingest and the other reads keep theirs). */
+const LATEST_PARALLEL = 2;
 
 /**
  * The newest point of series s.id, for a LATERAL join. Unbounded in time, the
@@ -289,26 +291,41 @@ export class PgTelemetryReads implements TelemetryStore {
   async latestMany(devices: readonly number[], limit: number): Promise<{ latest: Map<number, Map<string, LatestPoint>>; rows: number }> {
     const latest = new Map<number, Map<string, LatestPoint>>();
     let count = 0;
-    for (let i = 0; i < devices.length && count < limit; i += LATEST_CHUNK) {
-      const chunk = devices.slice(i, i + LATEST_CHUNK);
-      const recent = await recentNewest(this.db, chunk);
-      const rows = await this.db.query<NewestRow & { device: number }>(
-        `SELECT s.id, s.device, s.name, s.unit, t.ts, t.v, t.s, t.b, t.d, t.p, bl.t1 AS bt1, bl.data AS bdata FROM series s
-         LEFT JOIN LATERAL ${newestOfSeries(3)} t ON true
-         LEFT JOIN LATERAL ${NEWEST_BLOCK} bl ON true
-         WHERE s.device = ANY($1::bigint[]) AND (t.ts IS NOT NULL OR bl.t1 IS NOT NULL OR s.id = ANY($4::bigint[])) LIMIT $2`,
-        [chunk, limit - count, Date.now() - RECENT_MS, [...recent.keys()]],
+    // LATEST_PARALLEL chunks at a time, each on a connection of its own: 1,000 devices
+    // of the postgres benchmark's 50M-point table took 19-23 ms (p50) as two chunks one
+    // after the other, 12-16 ms side by side (six interleaved rounds of 50 reads each).
+    // Within a chunk, recent rows are read first (newerOf).
+    for (let i = 0; i < devices.length && count < limit; i += LATEST_CHUNK * LATEST_PARALLEL) {
+      const wave: (readonly number[])[] = [];
+      for (let j = i; j < Math.min(devices.length, i + LATEST_CHUNK * LATEST_PARALLEL); j += LATEST_CHUNK)
+        wave.push(devices.slice(j, j + LATEST_CHUNK));
+      const left = limit - count;
+      const results = await Promise.all(
+        wave.map(async (chunk) => {
+          const recent = await recentNewest(this.db, chunk);
+          const rows = await this.db.query<NewestRow & { device: number }>(
+            `SELECT s.id, s.device, s.name, s.unit, t.ts, t.v, t.s, t.b, t.d, t.p, bl.t1 AS bt1, bl.data AS bdata FROM series s
+             LEFT JOIN LATERAL ${newestOfSeries(3)} t ON true
+             LEFT JOIN LATERAL ${NEWEST_BLOCK} bl ON true
+             WHERE s.device = ANY($1::bigint[]) AND (t.ts IS NOT NULL OR bl.t1 IS NOT NULL OR s.id = ANY($4::bigint[])) LIMIT $2`,
+            [chunk, left, Date.now() - RECENT_MS, [...recent.keys()]],
+          );
+          return { recent, rows: rows.rows };
+        }),
       );
-      for (const r of rows.rows) {
-        const p = newerOf(latestOf(r), r, recent.get(Number(r.id)));
-        if (p === undefined) continue;
-        count++;
-        let m = latest.get(r.device);
-        if (m === undefined) {
-          m = new Map();
-          latest.set(r.device, m);
+      for (const { recent, rows } of results) {
+        for (const r of rows) {
+          if (count >= limit) break;
+          const p = newerOf(latestOf(r), r, recent.get(Number(r.id)));
+          if (p === undefined) continue;
+          count++;
+          let m = latest.get(r.device);
+          if (m === undefined) {
+            m = new Map();
+            latest.set(r.device, m);
+          }
+          m.set(r.name, p);
         }
-        m.set(r.name, p);
       }
     }
     return { latest, rows: count };

@@ -9,7 +9,8 @@
 // series. A hub that stops half-way leaves every point in exactly one of the two.
 // Hubs sharing the database take turns: one moves at a time (a try-lock; the
 // others skip the round). Reads take the recent rows with the telemetry rows in one
-// statement, so they see a move before or after, never half-done.
+// statement, so they see a move before or after, never half-done. The store runs
+// the moves in a thread of their own (recent-mover.ts).
 
 import { type Points, type PointValue, sortPoints } from '../telemetry/blocks.js';
 import { type Pool, transaction } from './pool.js';
@@ -18,24 +19,20 @@ import { BinaryArray, BYTEA_OID, INT8_OID } from './telemetry-statement.js';
 
 /** pg_try_advisory_xact_lock keys of the move ("hlyd", "rcnt"). */
 export const RECENT_LOCK = [0x686c7964, 0x72636e74];
-/** Rows one move takes at most; more wait for the next move, at once. */
-const MOVE_ROWS = 20_000;
+/**
+ * Rows one move takes at most; more wait for the next move. A slice, not all there
+ * is: at full rate a second of rows is 20,000 rows and 200,000 points, and moving
+ * them in one go held the server's WAL for a tenth of a second, every ingest
+ * statement's commit waiting behind it (README.md, Benchmarks). The store moves
+ * slice after slice through the devices instead (see `from`).
+ */
+const MOVE_ROWS = 2_000;
 /**
  * ...and bytes, about (the row that crosses it is the last): rows are as big as a
- * device makes them (up to --max-frame each), and the move holds a slice in the
- * hub's memory, decoded.
+ * device makes them (up to --max-frame each), and the move holds a slice in
+ * memory, decoded.
  */
-export const MOVE_BYTES = 8 * 1024 * 1024;
-/**
- * Rows read, and series packed, between turns of the event loop: the move runs on
- * the hub's one thread beside device traffic, and 5,000 rows of 10 points in one go
- * held the thread for tens of ms (the ACKs of every device waiting behind it).
- */
-const YIELD_ROWS = 250;
-const YIELD_SERIES = 250;
-
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
-
+export const MOVE_BYTES = 1024 * 1024;
 export interface MoveResult {
   /** Rows moved (0: none, or another hub was moving). */
   rows: number;
@@ -43,6 +40,11 @@ export interface MoveResult {
   packs: number;
   /** Whether rows were left for the next move. */
   more: boolean;
+  /**
+   * The last device moved: the next slice starts at it (`from` of moveRecent), since
+   * a slice cut at MOVE_BYTES may have left some of its rows.
+   */
+  last: number;
   /** Rows that could not be read, set aside in telemetry_recent_quarantine (the store logs them). */
   corrupt: { device: number; bytes: number; error: string }[];
 }
@@ -52,23 +54,26 @@ export interface MoveResult {
  * full rate, tens of thousands of dead rows and index entries a second, which
  * autovacuum (a visit a minute at most) would let pile up for the move's scan and
  * the reads' index to wade through. The hub that moves vacuums the table itself
- * every VACUUM_EVERY moves that found rows (outside a transaction, as VACUUM must
- * be; it does not block inserts or moves).
+ * every VACUUM_EVERY_MS while moves find rows (outside a transaction, as VACUUM
+ * must be; it does not block inserts or moves).
  */
-export const VACUUM_EVERY = 10;
+export const VACUUM_EVERY_MS = 10_000;
 
 export async function vacuumRecent(pool: Pool): Promise<void> {
   await pool.query('VACUUM telemetry_recent');
 }
 
 /**
- * Moves up to MOVE_ROWS recent rows into packs, in one transaction. With `wait`, it
- * waits for another hub's move instead of skipping (compaction, which must find
- * every point of a day in its partition, moves all first).
+ * Moves up to MOVE_ROWS recent rows into packs, in one transaction: the rows of
+ * devices from `from` on (row ids), in device order, so that slice after slice goes
+ * through every device and each device's rows wait about as long as a round takes
+ * (its packs hold that long of each series). With `wait`, it waits for another
+ * hub's move instead of skipping (compaction, which must find every point of a day
+ * in its partition, moves all first).
  */
-export async function moveRecent(pool: Pool, wait = false): Promise<MoveResult> {
+export async function moveRecent(pool: Pool, wait = false, from = 0): Promise<MoveResult> {
   return transaction(pool, 'moving recent telemetry into packs', async (c) => {
-    const none = { rows: 0, points: 0, packs: 0, more: false, corrupt: [] };
+    const none = { rows: 0, points: 0, packs: 0, more: false, last: from, corrupt: [] };
     if (wait) await c.query('SELECT pg_advisory_xact_lock($1, $2)', RECENT_LOCK);
     else if ((await c.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock($1, $2) AS ok', RECENT_LOCK)).rows[0]?.ok !== true)
       return none;
@@ -76,20 +81,23 @@ export async function moveRecent(pool: Pool, wait = false): Promise<MoveResult> 
       await c.query<{ device: number; ts: number; p: Buffer }>(
         `DELETE FROM telemetry_recent WHERE ctid = ANY(ARRAY(
            SELECT ctid FROM (
-             SELECT ctid, sum(octet_length(p)) OVER (ROWS UNBOUNDED PRECEDING) - octet_length(p) AS before
-             FROM (SELECT ctid, p FROM telemetry_recent LIMIT $1) r
+             SELECT ctid, sum(octet_length(p)) OVER (ORDER BY device, ts ROWS UNBOUNDED PRECEDING) - octet_length(p) AS before
+             FROM (SELECT ctid, p, device, ts FROM telemetry_recent WHERE device >= $3 ORDER BY device, ts LIMIT $1) r
            ) w WHERE before < $2))
          RETURNING device, ts, p`,
-        [MOVE_ROWS, MOVE_BYTES],
+        [MOVE_ROWS, MOVE_BYTES, from],
       )
     ).rows;
     if (rows.length === 0) return none;
     let bytes = 0;
-    for (const r of rows) bytes += r.p.length;
+    let last = from;
+    for (const r of rows) {
+      bytes += r.p.length;
+      last = Math.max(last, r.device);
+    }
     const bySeries = new Map<number, Points>();
     const corrupt: { device: number; ts: number; p: Buffer; error: string }[] = [];
-    for (const [i, r] of rows.entries()) {
-      if (i > 0 && i % YIELD_ROWS === 0) await nextTurn();
+    for (const r of rows) {
       // A row is read whole before its points are kept: a corrupt one (a storage
       // fault, never input: the hub wrote it) is set aside whole, not moved half;
       // left in place it would stop every move after it.
@@ -113,9 +121,7 @@ export async function moveRecent(pool: Pool, wait = false): Promise<MoveResult> 
     const ts = new BinaryArray(INT8_OID, bySeries.size);
     const packs = new BinaryArray(BYTEA_OID, bySeries.size * 16);
     let points = 0;
-    let n = 0;
     for (const [id, unsorted] of bySeries) {
-      if (++n % YIELD_SERIES === 0) await nextTurn();
       const p = sortPoints(unsorted);
       points += p.ts.length;
       for (const [start, end] of packStretches(p.ts)) {
@@ -142,6 +148,7 @@ export async function moveRecent(pool: Pool, wait = false): Promise<MoveResult> 
       points,
       packs: packs.count,
       more: rows.length === MOVE_ROWS || bytes >= MOVE_BYTES,
+      last,
       corrupt: corrupt.map(({ device, p, error }) => ({ device, bytes: p.length, error })),
     };
   });

@@ -44,12 +44,12 @@
 import { MessageType, type ResolvedRecord } from '@halyard/firmware-protocol';
 import type pg from 'pg';
 import { recordPoints } from '../../telemetry/points.js';
-import { type PointValue, sortPoints } from '../telemetry/blocks.js';
+import type { PointValue } from '../telemetry/blocks.js';
 import { framePoints } from '../telemetry/log-compactor.js';
 import type { PgFrame, PgIngestResult } from './ingest.js';
 import { INGEST_TIMEOUT_MS, type Pool } from './pool.js';
 import type { SeriesCache } from './series-cache.js';
-import { encodeSections, PACK_SPAN_MS, packStretches, type Section } from './telemetry-insert.js';
+import { PACK_MAX_POINTS, PACK_SPAN_MS, pointBytes, SECTION_HEAD_BYTES, writePoint, writeSectionHead } from './telemetry-insert.js';
 
 /**
  * The statement, for single points in `values` (series, ts, then value columns; the
@@ -163,6 +163,34 @@ export class BinaryArray {
     this.count++;
   }
 
+  /** Where the bytea element being written began (beginBytes), or -1. */
+  private element = -1;
+
+  /** Starts a bytea element written in sections (section, point), ended by endBytes: no Buffer of its own. */
+  beginBytes(): void {
+    this.room(4);
+    this.element = this.at;
+    this.at += 4;
+  }
+
+  /** A section's head in the element begun, for `count` points to follow. */
+  section(series: number, count: number): void {
+    this.room(SECTION_HEAD_BYTES);
+    this.at = writeSectionHead(this.buf, this.at, series, count);
+  }
+
+  /** A point of the section being written. */
+  point(ts: number, v: PointValue): void {
+    this.room(typeof v === 'number' ? 17 : pointBytes(v));
+    this.at = writePoint(this.buf, this.at, ts, v);
+  }
+
+  endBytes(): void {
+    this.buf.writeInt32BE(this.at - this.element - 4, this.element);
+    this.element = -1;
+    this.count++;
+  }
+
   null(): void {
     this.room(4);
     this.buf.writeInt32BE(-1, this.at);
@@ -231,47 +259,85 @@ class PointArrays {
     this.count++;
   }
 
-  /** Points [start, end) of a series, sorted by time, as one pack (ts: the newest point's). */
-  pushPack(device: number, series: number, ts: readonly number[], values: readonly PointValue[], start: number, end: number): void {
-    this.packDevice.int8(device);
-    this.packSeries.int8(series);
-    this.packTs.int8(ts[end - 1] as number);
-    this.pack.bytes(encodeSections([{ series, ts, values, start, end }]));
+  /**
+   * A device's points of the batch: `order` holds their indexes into `all`, grouped
+   * by series, each series' sorted by time (groupBySeries). Each series' points are
+   * cut where they span more than PACK_SPAN_MS or reach PACK_MAX_POINTS; a stretch
+   * of PACK_MIN_POINTS or more is a pack, the others are the device's rest
+   * (pushRest). Written straight into the parameters: a busy hub's batch holds a few
+   * thousand points, and an object or array per series or stretch took a fifth of
+   * its one thread, garbage collection included (README.md, Benchmarks).
+   */
+  pushDevice(device: number, all: FramePoints, order: readonly number[], rest: number[]): void {
+    const { series, ts, values } = all;
+    rest.length = 0;
+    let newest = Number.NEGATIVE_INFINITY;
+    let restPoints = 0;
+    let start = 0;
+    for (let end = 1; end <= order.length; end++) {
+      const first = order[start] as number;
+      if (end < order.length) {
+        const j = order[end] as number;
+        if (series[j] === series[first] && (ts[j] as number) - (ts[first] as number) <= PACK_SPAN_MS && end - start < PACK_MAX_POINTS)
+          continue;
+      }
+      const last = order[end - 1] as number;
+      if (end - start >= PACK_MIN_POINTS) {
+        this.packDevice.int8(device);
+        this.packSeries.int8(series[first] as number);
+        this.packTs.int8(ts[last] as number);
+        this.pack.beginBytes();
+        this.pack.section(series[first] as number, end - start);
+        for (let i = start; i < end; i++) this.pack.point(ts[order[i] as number] as number, values[order[i] as number] as PointValue);
+        this.pack.endBytes();
+      } else {
+        rest.push(start, end);
+        newest = Math.max(newest, ts[last] as number);
+        restPoints += end - start;
+      }
+      start = end;
+    }
+    if (restPoints > 0) this.pushRest(device, all, order, rest, newest, restPoints);
   }
 
   /**
-   * A device's points not packed (`rest`: stretches of a series, each sorted): one
-   * telemetry_recent row for those within PACK_SPAN_MS of the newest, if two or
-   * more; single rows for the others.
+   * A device's points not packed (`rest`: pairs of start and end in `order`, each a
+   * stretch of one series): one telemetry_recent row for those within PACK_SPAN_MS
+   * of the newest, if two or more; single rows for the others.
    */
-  pushRest(device: number, rest: readonly Stretch[]): void {
-    let newest = Number.NEGATIVE_INFINITY;
-    let n = 0;
-    for (const x of rest) {
-      newest = Math.max(newest, x.ts[x.end - 1] as number);
-      n += x.end - x.start;
-    }
-    const sections: Section[] = [];
+  private pushRest(device: number, all: FramePoints, order: readonly number[], rest: readonly number[], newest: number, n: number): void {
+    const { series, ts, values } = all;
+    const oldest = newest - PACK_SPAN_MS;
     let inRow = 0;
-    for (const x of rest) {
-      let from = x.start;
-      if (n >= 2) while (from < x.end && (x.ts[from] as number) < newest - PACK_SPAN_MS) from++;
-      else from = x.end;
-      for (let j = x.start; j < from; j++) this.push(device, x.series, x.ts[j] as number, x.values[j] as PointValue);
-      if (from === x.end) continue;
-      sections.push({ ...x, start: from });
-      inRow += x.end - from;
+    let only = -1;
+    for (let r = 0; r < rest.length; r += 2) {
+      for (let i = rest[r] as number; i < (rest[r + 1] as number); i++) {
+        const j = order[i] as number;
+        if (n < 2 || (ts[j] as number) < oldest) this.push(device, series[j] as number, ts[j] as number, values[j] as PointValue);
+        else {
+          inRow++;
+          only = j;
+        }
+      }
     }
-    if (sections.length === 0) return;
+    if (inRow === 0) return;
     if (inRow === 1) {
-      // One point (the newest, in the only section): a single row costs less than a section.
-      const only = sections[0] as Section;
-      this.push(device, only.series, newest, only.values[only.start] as PointValue);
+      // One point (the newest): a single row costs less than a section.
+      this.push(device, series[only] as number, ts[only] as number, values[only] as PointValue);
       return;
     }
     this.recentDevice.int8(device);
     this.recentTs.int8(newest);
-    this.recent.bytes(encodeSections(sections));
+    this.recent.beginBytes();
+    for (let r = 0; r < rest.length; r += 2) {
+      let from = rest[r] as number;
+      const end = rest[r + 1] as number;
+      while (from < end && (ts[order[from] as number] as number) < oldest) from++;
+      if (from === end) continue;
+      this.recent.section(series[order[from] as number] as number, end - from);
+      for (let i = from; i < end; i++) this.recent.point(ts[order[i] as number] as number, values[order[i] as number] as PointValue);
+    }
+    this.recent.endBytes();
   }
 
   /** The statement and its point parameters (from $4). */
@@ -310,45 +376,89 @@ interface FramePoints {
   starts: number[];
 }
 
-/** Points [start, end) of a series, sorted by time. */
-type Stretch = Section;
+/** Series a device's points are matched against by a look through a list; past that, a map. */
+const LINEAR_SERIES = 16;
+/**
+ * Scratch of `groupBySeries`, reused from device to device and batch to batch: the
+ * hub's thread builds one batch's parameters at a time.
+ */
+const scratch = { ids: [] as number[], counts: [] as number[], slots: [] as number[], bySeries: new Map<number, number>() };
 
 /**
- * Writes the points of `frames` (indexes into the kept frames) into parameters:
- * each series' points sorted by time and cut where they span more than
- * PACK_SPAN_MS, each stretch of PACK_MIN_POINTS or more as a pack, the rest of a
- * device's points together in one telemetry_recent row (PointArrays.pushRest).
+ * Puts a device's points (`points`, indexes into `all` in arrival order) into
+ * `order` grouped by series, in the order series first appear, each series' points
+ * sorted by time (stable: arrival breaks ties). A counting sort: the points of a
+ * batch arrive by frame, each frame a few series, and each series' points are
+ * nearly always in time order already.
  */
-function batchPoints(frames: readonly number[], kept: readonly PgFrame[], all: FramePoints): PointArrays {
-  const bySeries = new Map<number, { device: number; ts: number[]; values: PointValue[] }>();
-  for (const k of frames) {
-    const device = (kept[k] as PgFrame).device;
-    for (let j = all.starts[k] as number; j < (all.starts[k + 1] as number); j++) {
-      const id = all.series[j] as number;
-      let g = bySeries.get(id);
-      if (g === undefined) {
-        g = { device, ts: [], values: [] };
-        bySeries.set(id, g);
-      }
-      g.ts.push(all.ts[j] as number);
-      g.values.push(all.values[j] as PointValue);
+function groupBySeries(points: readonly number[], all: FramePoints, order: number[]): void {
+  const { ids, counts, slots, bySeries } = scratch;
+  ids.length = 0;
+  counts.length = 0;
+  slots.length = 0;
+  bySeries.clear();
+  for (const j of points) {
+    const id = all.series[j] as number;
+    let slot = -1;
+    if (ids.length <= LINEAR_SERIES) {
+      for (let i = 0; i < ids.length && slot < 0; i++) if (ids[i] === id) slot = i;
+    } else slot = bySeries.get(id) ?? -1;
+    if (slot < 0) {
+      slot = ids.length;
+      ids.push(id);
+      counts.push(0);
+      if (ids.length === LINEAR_SERIES + 1) for (const [i, x] of ids.entries()) bySeries.set(x, i);
+      else if (ids.length > LINEAR_SERIES + 1) bySeries.set(id, slot);
     }
+    slots.push(slot);
+    counts[slot] = (counts[slot] as number) + 1;
   }
+  // counts become each series' next place in `order`.
+  let at = 0;
+  for (let i = 0; i < counts.length; i++) {
+    const n = counts[i] as number;
+    counts[i] = at;
+    at += n;
+  }
+  order.length = points.length;
+  for (let p = 0; p < points.length; p++) {
+    const slot = slots[p] as number;
+    order[counts[slot] as number] = points[p] as number;
+    counts[slot] = (counts[slot] as number) + 1;
+  }
+  // counts[i] is now the end of series i's points.
+  const { ts } = all;
+  let start = 0;
+  for (let i = 0; i < counts.length; i++) {
+    const end = counts[i] as number;
+    let sorted = true;
+    for (let k = start + 1; k < end && sorted; k++) sorted = (ts[order[k - 1] as number] as number) <= (ts[order[k] as number] as number);
+    if (!sorted) {
+      const part = order.slice(start, end).sort((a, b) => (ts[a] as number) - (ts[b] as number) || a - b);
+      for (let k = start; k < end; k++) order[k] = part[k - start] as number;
+    }
+    start = end;
+  }
+}
+
+/**
+ * Writes the points of `devices` (each a device and its frames, indexes into the
+ * kept frames) into parameters: per device, its points sorted by series and time,
+ * packs where a series has PACK_MIN_POINTS or more within PACK_SPAN_MS, and the
+ * rest in one telemetry_recent row (PointArrays.pushDevice).
+ */
+function batchPoints(devices: ReadonlyMap<number, readonly number[]>, all: FramePoints): PointArrays {
   const out = new PointArrays(all.ts.length);
-  const rest = new Map<number, Stretch[]>();
-  for (const [id, g] of bySeries) {
-    const { ts, values } = g.ts.length > 1 ? sortPoints(g) : g;
-    for (const [start, end] of packStretches(ts)) {
-      if (end - start >= PACK_MIN_POINTS) out.pushPack(g.device, id, ts, values, start, end);
-      else {
-        const list = rest.get(g.device);
-        const stretch = { series: id, ts, values, start, end };
-        if (list === undefined) rest.set(g.device, [stretch]);
-        else list.push(stretch);
-      }
-    }
+  const points: number[] = [];
+  const order: number[] = [];
+  const rest: number[] = [];
+  for (const [device, frames] of devices) {
+    points.length = 0;
+    for (const k of frames) for (let j = all.starts[k] as number; j < (all.starts[k + 1] as number); j++) points.push(j);
+    if (points.length === 0) continue;
+    groupBySeries(points, all, order);
+    out.pushDevice(device, all, order, rest);
   }
-  for (const [device, list] of rest) out.pushRest(device, list);
   return out;
 }
 
@@ -387,20 +497,24 @@ export async function applyTelemetryStatement(
   const all: FramePoints = { series: [], ts: [], values: [], starts: [0] };
   const problems: boolean[] = [];
   let unknown = false;
+  // Two callbacks for the whole batch, not one per frame or record: this is the hub's busiest loop.
+  let device = 0;
+  const point = (name: string, unit: string | undefined, ts: number, value: PointValue) => {
+    const known = cache.get(device, name);
+    if (known === undefined || (unit !== undefined && known.unit !== unit)) unknown = true;
+    else {
+      all.series.push(known.id);
+      all.ts.push(ts);
+      all.values.push(value);
+    }
+  };
+  const recordPoint = (name: string, value: PointValue, rec: ResolvedRecord) => point(name, rec.unit, rec.time, value);
   for (let i = 0; i < kept.length && !unknown; i++) {
     const f = kept[i] as PgFrame;
-    const point = (name: string, unit: string | undefined, ts: number, value: PointValue) => {
-      const known = cache.get(f.device, name);
-      if (known === undefined || (unit !== undefined && known.unit !== unit)) unknown = true;
-      else {
-        all.series.push(known.id);
-        all.ts.push(ts);
-        all.values.push(value);
-      }
-    };
+    device = f.device;
     const records = keptRecords[i];
     if (records !== undefined) {
-      for (const rec of records) recordPoints(rec, (name, value) => point(name, rec.unit, rec.time, value));
+      for (const rec of records) recordPoints(rec, recordPoint);
       problems.push(false);
     } else problems.push(framePoints(f.bytes, f.now, point) !== undefined);
     all.starts.push(all.ts.length);
@@ -433,19 +547,21 @@ export async function applyTelemetryStatement(
   });
   while (todo.size > 0) {
     const list = [...todo.keys()].sort((a, b) => a - b);
+    const devices = new BinaryArray(INT8_OID, list.length);
     const lo = new BinaryArray(INT8_OID, list.length);
     const hi = new BinaryArray(INT8_OID, list.length);
     for (const d of list) {
       const ks = todo.get(d) as number[];
+      devices.int8(d);
       lo.int8((kept[ks[0] as number] as PgFrame).seq);
       hi.int8((kept[ks[ks.length - 1] as number] as PgFrame).seq);
     }
-    const q = batchPoints([...todo.values()].flat(), kept, all).query();
+    const q = batchPoints(todo, all).query();
     const rows = (
       await pool.query<{ device: number; seq: number }>({
         name: q.name,
         text: q.text,
-        values: [list, lo.finish(), hi.finish(), ...q.params],
+        values: [devices.finish(), lo.finish(), hi.finish(), ...q.params],
         query_timeout: INGEST_TIMEOUT_MS,
       } as pg.QueryConfig)
     ).rows;

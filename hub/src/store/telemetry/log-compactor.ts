@@ -14,7 +14,7 @@
 // Queries read blocks up to the compacted generation; newer points come from the
 // main thread's in-memory tail (TelemetryTail), so no query scans the log.
 
-import { DEFAULT_LIMITS, decode, MessageType, messageName } from '@halyard/firmware-protocol';
+import { DEFAULT_LIMITS, decode, MessageType, messageName, type ResolvedRecord } from '@halyard/firmware-protocol';
 import type { Statement } from 'better-sqlite3';
 import { recordPoints } from '../../telemetry/points.js';
 import type { Db } from '../db.js';
@@ -75,7 +75,8 @@ export function framePoints(
   const r = decode(frame, { now: received, accept: 'uplink', limits: COMPACT_LIMITS });
   if (!r.ok) return `${r.error.code}: ${r.error.message}`;
   if (r.message.type !== MessageType.Telemetry) return `a ${messageName(r.message.type)} in the telemetry log`;
-  for (const rec of r.message.records) recordPoints(rec, (name, value) => each(name, rec.unit, rec.time, value));
+  const point = (name: string, value: PointValue, rec: ResolvedRecord) => each(name, rec.unit, rec.time, value);
+  for (const rec of r.message.records) recordPoints(rec, point);
   return undefined;
 }
 
