@@ -92,6 +92,29 @@ describe('exports', () => {
     await d.close();
   });
 
+  it("a bucketed export over a sparse range has every point's bucket, across windows it skipped", async () => {
+    // 1 s buckets: windows of 10,000 s, most of them empty; the export skips from an
+    // empty window to the next point (export/telemetry.ts, bucketPages).
+    const d = await TestDevice.connect(t.ws, await t.api.provision('exp-sparse'));
+    const span = 10_000;
+    const boundary = Math.ceil((base - 86_400) / span) * span;
+    const times = [base - 2 * 86_400, base - 2 * 86_400, boundary - 1, boundary, boundary + 3 * span + 17, base];
+    await d.waitAck(d.telemetry(times.map((bt, i) => ({ bt, n: 'temp', u: 'Cel', v: i }))));
+    const range = `from=${(base - 3 * 86_400) * 1000}&to=${(base + 1_000) * 1000}`;
+    const rows = parseCsv((await download(`/devices/exp-sparse/telemetry/export?bucket=1s&agg=count,max&${range}`)).text);
+    assert.deepStrictEqual(
+      rows.slice(1).map((r) => [Number(r[1]), Number(r[5]), Number(r[6])]),
+      [
+        [(base - 2 * 86_400) * 1000, 2, 1],
+        [(boundary - 1) * 1000, 1, 2],
+        [boundary * 1000, 1, 3],
+        [(boundary + 3 * span + 17) * 1000, 1, 4],
+        [base * 1000, 1, 5],
+      ],
+    );
+    await d.close();
+  });
+
   it('exports NDJSON, buckets, and a fleet selection by tag', async () => {
     const d = await TestDevice.connect(t.ws, await t.api.provision('exp-2', { tags: ['export'] }));
     const pack: SenmlRecord[] = [];
