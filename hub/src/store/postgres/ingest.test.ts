@@ -192,8 +192,9 @@ describe('PostgreSQL store: ingest', () => {
 
   it('two stores (two hubs) writing the same device: each sequence number stored once', async () => {
     db = await server.newDatabase();
-    const one = await open(db.url);
-    const two = await open(db.url);
+    // Four lanes each: batches of both hubs and of each hub's lanes at once.
+    const one = await open(db.url, 4);
+    const two = await open(db.url, 4);
     try {
       const a = await device(one.store, 'a');
       for (let seq = 1; seq <= 300; seq++) {

@@ -68,6 +68,16 @@ export const PACK_SPAN_MS = 60_000;
 export const PACK_MAX_POINTS = 100;
 
 /**
+ * Whether a series' stretch that began at `firstTs` and holds `length` points (in
+ * time order) takes the point at `nextTs` too: within PACK_SPAN_MS of its first
+ * point and under PACK_MAX_POINTS. The one rule of where a pack ends, for ingest's
+ * statement and for the move of recent rows alike.
+ */
+export function packContinues(firstTs: number, nextTs: number, length: number): boolean {
+  return nextTs - firstTs <= PACK_SPAN_MS && length < PACK_MAX_POINTS;
+}
+
+/**
  * Where sorted times are cut into packs: stretches [start, end) of at most
  * PACK_MAX_POINTS points spanning at most PACK_SPAN_MS.
  */
@@ -75,7 +85,7 @@ export function packStretches(ts: readonly number[]): [number, number][] {
   const out: [number, number][] = [];
   let start = 0;
   for (let end = 1; end <= ts.length; end++) {
-    if (end < ts.length && (ts[end] as number) - (ts[start] as number) <= PACK_SPAN_MS && end - start < PACK_MAX_POINTS) continue;
+    if (end < ts.length && packContinues(ts[start] as number, ts[end] as number, end - start)) continue;
     out.push([start, end]);
     start = end;
   }

@@ -49,7 +49,7 @@ import { framePoints } from '../telemetry/log-compactor.js';
 import type { PgFrame, PgIngestResult } from './ingest.js';
 import { INGEST_TIMEOUT_MS, type Pool } from './pool.js';
 import type { SeriesCache } from './series-cache.js';
-import { PACK_MAX_POINTS, PACK_SPAN_MS, pointBytes, SECTION_HEAD_BYTES, writePoint, writeSectionHead } from './telemetry-insert.js';
+import { PACK_SPAN_MS, packContinues, pointBytes, SECTION_HEAD_BYTES, writePoint, writeSectionHead } from './telemetry-insert.js';
 
 /**
  * The statement, for single points in `values` (series, ts, then value columns; the
@@ -278,8 +278,7 @@ class PointArrays {
       const first = order[start] as number;
       if (end < order.length) {
         const j = order[end] as number;
-        if (series[j] === series[first] && (ts[j] as number) - (ts[first] as number) <= PACK_SPAN_MS && end - start < PACK_MAX_POINTS)
-          continue;
+        if (series[j] === series[first] && packContinues(ts[first] as number, ts[j] as number, end - start)) continue;
       }
       const last = order[end - 1] as number;
       if (end - start >= PACK_MIN_POINTS) {
