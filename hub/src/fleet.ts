@@ -62,12 +62,21 @@ export class Fleet {
   }
 
   /**
+   * Every device id in order, sorted once per change of the fleet: a snapshot, never
+   * changed in place (a later change makes a new one), so a caller may page through
+   * it across turns of the event loop.
+   */
+  sortedIds(): readonly string[] {
+    this.sorted ??= [...this.byId.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    return this.sorted;
+  }
+
+  /**
    * Up to `limit` devices in id order, starting after `after`: sorting the fleet
    * once per change, not once per page, keeps a page's cost to its own devices.
    */
   page(after: string | undefined, limit: number): DeviceEntry[] {
-    this.sorted ??= [...this.byId.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-    const ids = this.sorted;
+    const ids = this.sortedIds();
     let lo = 0;
     if (after !== undefined) {
       let hi = ids.length;

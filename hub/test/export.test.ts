@@ -180,6 +180,28 @@ describe('exports', () => {
     await d.close();
   });
 
+  it('selections come out in device id order, whatever order the devices were created or named in', async () => {
+    const range = `from=${base * 1000}&to=${(base + 10) * 1000}`;
+    for (const id of ['ord-c', 'ord-a', 'ord-b']) {
+      const d = await TestDevice.connect(t.ws, await t.api.provision(id, { tags: ['order'] }));
+      await d.waitAck(d.telemetry([{ bt: base, n: 'temp', v: 1 }]));
+      await d.close();
+    }
+    const devicesOf = (csv: string) =>
+      parseCsv(csv)
+        .slice(1)
+        .map((row) => row[0]);
+    assert.deepStrictEqual(devicesOf((await download('/export/devices?tag=order', viewer)).text), ['ord-a', 'ord-b', 'ord-c']);
+    const metricDevices = (csv: string) =>
+      parseCsv(csv)
+        .slice(1)
+        .map((row) => row[2]);
+    // The whole fleet, filtered by tag: the order the fleet keeps.
+    assert.deepStrictEqual(metricDevices((await download(`/export/telemetry?tag=order&${range}`)).text), ['ord-a', 'ord-b', 'ord-c']);
+    // Named devices, sorted for the export.
+    assert.deepStrictEqual(metricDevices((await download(`/export/telemetry?devices=ord-c,ord-a&${range}`)).text), ['ord-a', 'ord-c']);
+  });
+
   it('exports alarms with the values that raised them', async () => {
     const d = await TestDevice.connect(t.ws, await t.api.provision('exp-al'));
     const r = await t.api.post('/alarm-rules', {

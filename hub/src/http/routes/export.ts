@@ -163,11 +163,16 @@ export function exportRoutes(routes: Routes, ctx: HubContext): void {
         throw new HubError(HubErrorCode.Validation, `at most ${MAX_NAMED_DEVICES} device ids; select by tag or model`, {
           field: 'devices',
         });
-      const entries = ids === undefined ? [...ctx.fleet.entries()] : ids.map((id) => deviceEntry(ctx, id));
+      // The whole fleet in the order the fleet keeps (sorted once per change, not per
+      // request: 100,000 random ids took 25-40 ms of the event loop to sort); named ids,
+      // at most MAX_NAMED_DEVICES, sorted here.
+      const entries =
+        ids === undefined
+          ? ctx.fleet.sortedIds().flatMap((id) => ctx.fleet.get(id) ?? [])
+          : ids.map((id) => deviceEntry(ctx, id)).sort((a, b) => (a.record.id < b.record.id ? -1 : a.record.id > b.record.id ? 1 : 0));
       const selected = entries
         .filter((e) => deviceMatches(ctx.fleet.info(e), { tag: query.tag, model: query.model }))
-        .map((e) => ({ id: e.record.id, rowid: e.record.rowid }))
-        .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+        .map((e) => ({ id: e.record.id, rowid: e.record.rowid }));
       return telemetryExport(caller, selected, query, 'telemetry');
     },
   });
@@ -338,7 +343,8 @@ export function exportRoutes(routes: Routes, ctx: HubContext): void {
     }),
     rawResponse: STREAMED,
     handler: ({ query, caller }) => {
-      const ids = [...ctx.fleet.entries()].map((e) => e.record.id).sort();
+      // A snapshot in id order that the fleet sorts once per change, not per request.
+      const ids = ctx.fleet.sortedIds();
       // The fleet is in memory; the rows are made a page at a time all the same.
       async function* pages(): AsyncGenerator<DeviceInfo[]> {
         for (let i = 0; i < ids.length; i += EXPORT_PAGE) {
