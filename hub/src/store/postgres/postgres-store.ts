@@ -111,8 +111,8 @@ export interface PostgresIngestStats {
  * less per frame: fewer statements to run and commit, fewer ACKs (one per device
  * per batch), fewer rows of telemetry_recent and marks raised per device. Against
  * four lanes, at 28,000 1-record frames/s from 1,000 devices the hub used 0.61
- * of a core instead of 0.74 and the server 0.22 instead of 0.39, with the ACK p99
- * no worse (README.md, Benchmarks).
+ * of a core instead of 0.74 and the server 0.22 instead of 0.39; the ACK p99
+ * moved within the noise between repeats (README.md, Benchmarks).
  */
 export const INGEST_CONNECTIONS = 1;
 
