@@ -99,6 +99,22 @@ describe('fleet jobs in the console', () => {
       ['5.0.0'],
     );
     await page.screenshot({ path: join(OUT, 'firmware-library.png') });
+    // Deleting an image asks once, in its row, with the focus on "Keep".
+    const scrap = join(profile, 'relay-scrap.bin');
+    writeFileSync(scrap, Buffer.alloc(1000, 1));
+    await page.getByLabel('Image file').setInputFiles(scrap);
+    await page.getByLabel('Version').fill('5.0.1-scrap');
+    await page.click('button:has-text("Upload")');
+    const scrapRow = page.locator('[data-testid="firmware-relay"] tr', { hasText: '5.0.1-scrap' });
+    await scrapRow.locator('button:has-text("Delete…")').click();
+    await page.waitForFunction(() => document.activeElement?.textContent === 'Keep', undefined, WAIT);
+    await scrapRow.locator('button:has-text("Delete relay 5.0.1-scrap")').click();
+    await scrapRow.waitFor({ state: 'detached', ...WAIT });
+    const after = (await api.call('GET', '/firmware?model=relay')) as { firmware: { version: string }[] };
+    assert.deepEqual(
+      after.firmware.map((f) => f.version),
+      ['5.0.0'],
+    );
     // An update job counts its devices once the image is chosen, and says why none is taken in.
     await page.goto(`${hub.http}/jobs/new?tag=pumps`);
     await page.getByLabel('What').selectOption('update');
@@ -124,8 +140,14 @@ describe('fleet jobs in the console', () => {
     await state.locator('text=paused').waitFor(WAIT);
     await page.click('button:has-text("Resume")');
     await state.locator('text=running').waitFor(WAIT);
-    page.once('dialog', (d) => void d.accept());
-    await page.click('button:has-text("Cancel job")');
+    // Cancelling asks once, in the page: "Keep the job" takes the focus, Escape keeps it.
+    await page.click('button:has-text("Cancel job…")');
+    await page.waitForFunction(() => document.activeElement?.textContent === 'Keep the job', undefined, WAIT);
+    await page.keyboard.press('Escape');
+    await page.waitForFunction(() => document.activeElement?.textContent === 'Cancel job…', undefined, WAIT);
+    assert.match((await state.textContent()) ?? '', /running/);
+    await page.click('button:has-text("Cancel job…")');
+    await page.click('button:has-text("devices not started are skipped")');
     await state.locator('text=cancelled').waitFor(WAIT);
     await page.locator('[data-testid="job-reasons"]', { hasText: 'job cancelled: 3' }).waitFor(WAIT);
     await page.screenshot({ path: join(OUT, 'job-cancelled.png') });

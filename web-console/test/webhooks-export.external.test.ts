@@ -93,7 +93,11 @@ describe('webhooks and CSV downloads in the console', () => {
       // A long URL is one line cut with an ellipsis, the whole URL in its title, and the
       // table scrolls inside itself rather than widening the page.
       const long = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks/${'very-long-segment/'.repeat(6)}end?token=abc`;
-      await api.call('POST', '/webhooks', { name: 'long', url: long, events: ['device.offline'] });
+      await api.call('POST', '/webhooks', {
+        name: 'long',
+        url: long,
+        events: ['device.offline', 'device.online', 'command.failed', 'alarm'],
+      });
       await page.reload();
       const cell = page.locator('tr[data-webhook="long"] td:nth-child(2)');
       await cell.waitFor(WAIT);
@@ -109,6 +113,19 @@ describe('webhooks and CSV downloads in the console', () => {
       assert.equal(url.lines, 1, `the URL takes ${url.lines} lines`);
       assert.equal(url.title, long);
       assert.ok(url.cut, 'a long URL is cut with an ellipsis');
+      // The events wrap between names, never inside one.
+      const events = await page.locator('tr[data-webhook="long"] td:nth-child(3) .word').evaluateAll((els) =>
+        els.map((el) => {
+          const words = document.createRange();
+          words.selectNodeContents(el);
+          return {
+            name: el.textContent,
+            lines: new Set([...words.getClientRects()].filter((r) => r.width > 0).map((r) => Math.round(r.top))).size,
+          };
+        }),
+      );
+      assert.deepEqual(events.map((e) => e.name).sort(), ['alarm', 'command.failed', 'device.offline', 'device.online']);
+      for (const e of events) assert.equal(e.lines, 1, `${e.name} takes ${e.lines} lines`);
       const pageWidth = await page.evaluate(() => document.documentElement.scrollWidth);
       assert.ok(pageWidth <= 390, `page is ${pageWidth} px wide on a 390 px phone`);
     } finally {

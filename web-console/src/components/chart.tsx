@@ -9,6 +9,7 @@ import { useEffect, useLayoutEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
 import { type ChartMark, markLines } from '../lib/alarms.ts';
 import { numWith, timestamp } from '../lib/format.ts';
+import { TIME_INCRS, TIME_LABEL_SPACE } from '../lib/time-axis.ts';
 
 export interface ChartLine {
   label: string;
@@ -196,8 +197,7 @@ export function Chart({ lines, range, height = 160, syncKey, unit, decimals, boo
         ...(bool ? { y: { range: [-0.1, 1.1] as uPlot.Range.MinMax } } : {}),
       },
       axes: [
-        // Wide spacing between time labels, so zoomed-in dates and times never overlap.
-        { ...axisOpts, space: 90 },
+        { ...axisOpts, space: TIME_LABEL_SPACE, incrs: [...TIME_INCRS] },
         bool
           ? { ...axisOpts, splits: () => [0, 1], values: (_u, splits) => splits.map((v) => (v >= 0.5 ? 'on' : 'off')), size: axisSize }
           : { ...axisOpts, values: tickLabels, size: axisSize },

@@ -47,3 +47,65 @@ export function TypedConfirm({ message, word, action, busy, onConfirm, onCancel 
     </form>
   );
 }
+
+export interface AskOnceProps {
+  /** The button before asking, ending in "…" (it asks, it does not act). */
+  label: string;
+  /** The action named in full, on the button that acts. */
+  action: string;
+  /** The safe answer, which takes the focus. */
+  keep?: string;
+  small?: boolean;
+  disabled?: boolean;
+  onConfirm: () => void;
+}
+
+/**
+ * Asking once for what is destructive but not typed-confirm grave (a rule, an image, a
+ * job): the button turns into the action named in full beside "Keep". "Keep" takes the
+ * focus, so a stray Enter keeps; Escape keeps too, and the focus goes back to the button.
+ */
+export function AskOnce({ label, action, keep = 'Keep', small, disabled, onConfirm }: AskOnceProps) {
+  const [asking, setAsking] = useState(false);
+  const keepButton = useRef<HTMLButtonElement>(null);
+  const askButton = useRef<HTMLButtonElement>(null);
+  const answered = useRef(false);
+  // Dependencies: runs when the button starts or stops asking
+  useEffect(() => {
+    if (asking) keepButton.current?.focus();
+    else if (answered.current) askButton.current?.focus();
+  }, [asking]);
+  const size = small ? ' small' : '';
+  const stop = () => {
+    answered.current = true;
+    setAsking(false);
+  };
+  const onEscape = (e: KeyboardEvent) => {
+    if (e.key === 'Escape') stop();
+  };
+  if (!asking)
+    return (
+      <button ref={askButton} type="button" class={`btn${size}`} disabled={disabled} onClick={() => setAsking(true)}>
+        {label}
+      </button>
+    );
+  return (
+    <span class="row ask-once">
+      <button
+        type="button"
+        class={`btn danger${size}`}
+        disabled={disabled}
+        onKeyDown={onEscape}
+        onClick={() => {
+          stop();
+          onConfirm();
+        }}
+      >
+        {action}
+      </button>
+      <button ref={keepButton} type="button" class={`btn${size}`} onKeyDown={onEscape} onClick={stop}>
+        {keep}
+      </button>
+    </span>
+  );
+}

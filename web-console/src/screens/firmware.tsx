@@ -6,6 +6,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { type FirmwareImage, jobs as jobsApi } from '../api/endpoints.ts';
 import { API_BASE, api, errorText } from '../api/http.ts';
+import { AskOnce } from '../components/confirm.tsx';
 import { CopyButton } from '../components/copy-button.tsx';
 import { Empty } from '../components/empty.tsx';
 import { ErrorText } from '../components/error-text.tsx';
@@ -132,11 +133,11 @@ export function FirmwareScreen() {
                     <td class="mono">{f.sha256?.slice(0, 16) ?? ''}</td>
                     <td>
                       {can && f.status === 'ready' ? (
-                        <button
-                          type="button"
-                          class="btn danger"
-                          onClick={async () => {
-                            if (!confirm(`Delete ${f.model} ${f.version}?`)) return;
+                        <AskOnce
+                          small
+                          label="Delete…"
+                          action={`Delete ${f.model} ${f.version}`}
+                          onConfirm={async () => {
                             try {
                               await api('DELETE', `/firmware/${encodeURIComponent(f.id)}`);
                               await reload();
@@ -144,9 +145,7 @@ export function FirmwareScreen() {
                               setError(err);
                             }
                           }}
-                        >
-                          Delete
-                        </button>
+                        />
                       ) : null}
                     </td>
                   </tr>

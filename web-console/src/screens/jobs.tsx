@@ -10,6 +10,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { type FirmwareImage, type JobDevice, type JobInfo, jobs as jobsApi } from '../api/endpoints.ts';
 import { errorText } from '../api/http.ts';
+import { AskOnce } from '../components/confirm.tsx';
 import { Empty } from '../components/empty.tsx';
 import { ErrorText } from '../components/error-text.tsx';
 import { Field } from '../components/field.tsx';
@@ -219,7 +220,6 @@ export function JobScreen({ id }: { id: string }) {
   }, [id, generation, dropped, details]);
   if (job === undefined) return error === undefined ? <p class="muted">Loading the job…</p> : <ErrorText error={error} />;
   const act = async (verb: 'pause' | 'resume' | 'approve' | 'cancel') => {
-    if (verb === 'cancel' && !confirm(`Cancel ${job.name || job.id}? Devices not started are skipped.`)) return;
     setBusy(true);
     try {
       setJob(await jobsApi.act(id, verb));
@@ -260,9 +260,13 @@ export function JobScreen({ id }: { id: string }) {
               Approve
             </button>
           ) : null}
-          <button type="button" class="btn danger" disabled={busy} onClick={() => act('cancel')}>
-            Cancel job
-          </button>
+          <AskOnce
+            label="Cancel job…"
+            action={`Cancel ${job.name || job.id}: devices not started are skipped`}
+            keep="Keep the job"
+            disabled={busy}
+            onConfirm={() => void act('cancel')}
+          />
         </p>
       ) : null}
       <ErrorText error={error} />

@@ -156,8 +156,13 @@ function WebhookRow(props: {
             {w.url}
           </span>
         </td>
-        <td class="data">
-          {w.events.join(', ')}
+        <td class="data words">
+          {w.events.map((ev, i) => (
+            <span key={ev}>
+              {i > 0 ? ', ' : ''}
+              <span class="word">{ev}</span>
+            </span>
+          ))}
           {w.events.includes('alarm') && w.alarmSeverities !== null ? <span class="muted"> ({w.alarmSeverities.join(', ')})</span> : null}
         </td>
         <td>

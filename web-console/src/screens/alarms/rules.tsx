@@ -5,6 +5,7 @@
 import { ALARM_COMMAND_STATES, type AlarmRule, type AlarmSeverity } from '@halyard/firmware-protocol';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { alarmRules, type RuleInput } from '../../api/endpoints.ts';
+import { AskOnce } from '../../components/confirm.tsx';
 import { Empty } from '../../components/empty.tsx';
 import { ErrorText } from '../../components/error-text.tsx';
 import { ruleText, SEVERITIES, SEVERITY_TONE } from '../../lib/alarms.ts';
@@ -140,11 +141,6 @@ export function RulesTab() {
   const [rules, setRules] = useState<AlarmRule[] | undefined>(undefined);
   const [error, setError] = useState<unknown>(undefined);
   const [editing, setEditing] = useState<AlarmRule | 'new' | undefined>(undefined);
-  const [confirming, setConfirming] = useState<string | undefined>(undefined);
-  // Asking to delete: the focus goes to "Keep", the safe answer (the button pressed is gone).
-  const keep = useRef<HTMLButtonElement>(null);
-  // Dependencies: runs when a row starts or stops asking
-  useEffect(() => keep.current?.focus(), [confirming]);
   const load = () =>
     alarmRules.list().then(
       (r) => {
@@ -159,7 +155,6 @@ export function RulesTab() {
   const remove = async (id: string) => {
     try {
       await alarmRules.remove(id);
-      setConfirming(undefined);
       await load();
     } catch (err) {
       setError(err);
@@ -217,20 +212,12 @@ export function RulesTab() {
                         <button type="button" class="btn small" onClick={() => setEditing(r)}>
                           Edit
                         </button>
-                        {confirming === r.id ? (
-                          <>
-                            <button type="button" class="btn small danger" onClick={() => void remove(r.id)}>
-                              Delete "{r.name}" and clear its alarms
-                            </button>
-                            <button ref={keep} type="button" class="btn small" onClick={() => setConfirming(undefined)}>
-                              Keep
-                            </button>
-                          </>
-                        ) : (
-                          <button type="button" class="btn small" onClick={() => setConfirming(r.id)}>
-                            Delete…
-                          </button>
-                        )}
+                        <AskOnce
+                          small
+                          label="Delete…"
+                          action={`Delete "${r.name}" and clear its alarms`}
+                          onConfirm={() => void remove(r.id)}
+                        />
                       </span>
                     </td>
                   ) : null}
