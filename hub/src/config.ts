@@ -84,6 +84,8 @@ export interface HubConfig {
   firmwareMaxSize: number;
   /** Most bytes the firmware library holds, all images together (finished and uploading). */
   firmwareMaxTotal: number;
+  /** Free disk under --data-dir a firmware upload must leave (SQLite store only). */
+  firmwareDiskReserve: number;
   /** The Ed25519 signing key's PEM file; undefined = `<data-dir>/firmware-signing-key.pem`; `off` signs nothing. */
   firmwareSigningKey: string | undefined;
   // Fleet jobs (docs/jobs.md)
@@ -320,6 +322,13 @@ export const FLAGS: readonly FlagSpec[] = [
     help: 'most bytes all firmware images hold together, uploads in progress included (an upload past it is refused with 507)',
   },
   {
+    key: 'firmwareDiskReserve',
+    flag: 'firmware-disk-reserve',
+    kind: 'size',
+    default: '256MiB',
+    help: 'free disk under --data-dir a firmware upload must leave, after its size (SQLite store; an upload that would not is refused with 507)',
+  },
+  {
     key: 'firmwareSigningKey',
     flag: 'firmware-signing-key',
     kind: 'optional-string',
@@ -489,6 +498,7 @@ function validate(c: HubConfig, env: Readonly<Record<string, string | undefined>
   if (c.firmwareMaxSize < 1 || c.firmwareMaxSize > 2 ** 32) bad('--firmware-max-size must be from 1 byte to 4GiB');
   if (c.firmwareMaxTotal < c.firmwareMaxSize || c.firmwareMaxTotal > 2 ** 50)
     bad('--firmware-max-total must be at least --firmware-max-size (and at most 1PiB)');
+  if (c.firmwareDiskReserve > 2 ** 50) bad('--firmware-disk-reserve must be at most 1PiB');
   for (const url of c.bridge) {
     if (!/^mqtts?:\/\//.test(url)) bad(`--bridge ${redact(url)}: must be an mqtt:// or mqtts:// URL`);
   }

@@ -9,6 +9,7 @@ import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { eventually } from './helpers/eventually.js';
 import { startTestHub, type TestHub } from './helpers/hub.js';
+import { sqliteOnly } from './helpers/test-store.js';
 
 describe('red team: firmware uploads cut off', () => {
   let t: TestHub;
@@ -136,5 +137,33 @@ describe('red team: the firmware library is bounded', () => {
     assert.ok(t.logs.some((l) => l.msg === 'firmware upload refused: too many at once' && l.version === '2.0.2'));
     for (const r of running) r.req.end(Buffer.alloc(10_000, 1));
     assert.deepEqual(await Promise.all(running.map((r) => r.status)), [201, 201]);
+  });
+});
+
+describe('the firmware library leaves the disk its reserve', { skip: sqliteOnly('the disk checked is the one under --data-dir') }, () => {
+  // A reserve no disk here has: every upload would leave less free, and is refused.
+  let t: TestHub;
+  before(async () => {
+    t = await startTestHub(['--firmware-disk-reserve', '1000000GiB']);
+  });
+  after(() => t.close());
+
+  it('refuses with 507 an upload that would leave less than --firmware-disk-reserve free, before storing any of it', async () => {
+    const r = await t.api.call('POST', '/firmware?model=disk-model&version=1.0.0', Buffer.alloc(1_000, 3).toString('latin1'), {
+      'content-type': 'application/octet-stream',
+    });
+    assert.equal(r.status, 507, JSON.stringify(r.body));
+    const error = (r.body as { error?: { code: string; message: string } }).error;
+    assert.equal(error?.code, 'HUB_ERR_FIRMWARE_LIBRARY_FULL');
+    assert.match(
+      error?.message ?? '',
+      /^the disk under the data directory has \d+ bytes free; an image of 1000 bytes would leave less than 1073741824000000 \(--firmware-disk-reserve\)$/,
+    );
+    const logged = t.logs.filter(
+      (l) => typeof l.msg === 'string' && l.msg.startsWith('firmware upload refused: the disk under the data directory'),
+    );
+    assert.equal(logged.length, 1);
+    assert.equal(logged[0]?.reserve, 1_000_000 * 2 ** 30);
+    assert.deepEqual((await t.api.get('/firmware?model=disk-model')).body.firmware, []);
   });
 });

@@ -22,13 +22,6 @@ export const STALE_UPLOAD_MS = 300_000;
  * as long as its body arrives, and nothing else bounds how many an operator starts.
  */
 export const MAX_CONCURRENT_UPLOADS = 2;
-/**
- * Free disk an upload leaves under an SQLite store's data directory (bytes): the
- * library's own total is bounded by --firmware-max-total, but the disk holds the
- * telemetry too, and a full disk stops every write of the hub.
- */
-export const DISK_RESERVE = 256 * 1024 * 1024;
-
 export interface FirmwareLimits {
   /** Largest image, bytes (--firmware-max-size). */
   maxSize: number;
@@ -36,6 +29,12 @@ export interface FirmwareLimits {
   maxTotal: number;
   /** The SQLite store's directory, whose free space is checked before an upload; undefined for PostgreSQL. */
   diskDir: string | undefined;
+  /**
+   * Free disk an upload must leave under `diskDir`, bytes (--firmware-disk-reserve):
+   * the library's own total is bounded by maxTotal, but the disk holds the telemetry
+   * too, and a full disk stops every write of the hub.
+   */
+  diskReserve: number;
 }
 
 /** An image as the API shows it. */
@@ -126,14 +125,15 @@ export class FirmwareLibrary {
     if (this.limits.diskDir === undefined) return;
     const fs = await statfs(this.limits.diskDir);
     const free = fs.bavail * fs.bsize;
-    const needs = (declared ?? this.limits.maxSize) + DISK_RESERVE;
+    const reserve = this.limits.diskReserve;
+    const needs = (declared ?? this.limits.maxSize) + reserve;
     if (free < needs)
       throw refuse(
         new HubError(
           HubErrorCode.FirmwareLibraryFull,
-          `the disk under the data directory has ${free} bytes free; an image of ${declared ?? this.limits.maxSize} bytes would leave less than ${DISK_RESERVE}`,
+          `the disk under the data directory has ${free} bytes free; an image of ${declared ?? this.limits.maxSize} bytes would leave less than ${reserve} (--firmware-disk-reserve)`,
         ),
-        { free },
+        { free, reserve },
       );
   }
 

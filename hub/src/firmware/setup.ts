@@ -12,7 +12,7 @@ import { FirmwareSigner } from './signer.js';
 export const SIGNING_KEY_FILE = 'firmware-signing-key.pem';
 
 export function firmwareLibrary(
-  config: Pick<HubConfig, 'dataDir' | 'store' | 'firmwareMaxSize' | 'firmwareMaxTotal' | 'firmwareSigningKey'>,
+  config: Pick<HubConfig, 'dataDir' | 'store' | 'firmwareMaxSize' | 'firmwareMaxTotal' | 'firmwareDiskReserve' | 'firmwareSigningKey'>,
   store: Store,
   audit: Audit,
   log: Logger,
@@ -24,5 +24,6 @@ export function firmwareLibrary(
     maxTotal: config.firmwareMaxTotal,
     // SQLite's file is in the data directory; PostgreSQL's disk is the server's.
     diskDir: config.store === undefined ? config.dataDir : undefined,
+    diskReserve: config.firmwareDiskReserve,
   });
 }
