@@ -192,6 +192,72 @@ describe('red team: a device flapping an alarm', () => {
     }
   });
 
+  it('a frame whose points times rules pass FRAME_CHECKS is evaluated on its newest point: bounded work, one warn line, smaller frames point by point', async () => {
+    // 1,000 points flapping a metric in each frame, under 5 rules on it: 5,000 checks a
+    // frame. Evaluated point by point with the writes it asked for, a few such rules
+    // starved every other device (ACKs 12 s late) and grew the heap to a crash.
+    const t = await startTestHub([]);
+    try {
+      const token = await t.api.provision('flapper-big');
+      const dev = await TestDevice.connect(t.ws, token);
+      const rules: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        const r = await t.api.post('/alarm-rules', {
+          name: `big-${i}`,
+          severity: 'minor',
+          selector: { devices: ['flapper-big'] },
+          condition: { kind: 'metric', metric: 'm1', above: 50 },
+        });
+        assert.equal(r.status, 201, JSON.stringify(r.body));
+        rules.push(r.body.id as string);
+      }
+      const alarms = async (rule: string) =>
+        (await t.api.get(`/alarms?rule=${rule}&device=flapper-big&limit=1000`)).body.alarms as { state: string; history: unknown[] }[];
+      const base = Math.floor(Date.now() / 1000) - 100;
+      // 20 frames of 0, 100, 0, 100 ... ending on 100.
+      for (let f = 0; f < 20; f++) {
+        const pack = Array.from({ length: 1000 }, (_, i) => ({
+          ...(i === 0 ? { bt: base + f } : {}),
+          n: 'm1',
+          v: i % 2 === 0 ? 0 : 100,
+          t: i / 1000,
+        }));
+        const seq = dev.telemetry(pack);
+        await dev.until(() => dev.acked >= seq, `ACK ${seq}`);
+      }
+      // Every frame ended above: each rule raised one alarm, never cleared in between.
+      for (const rule of rules)
+        await eventually(async () => {
+          const all = await alarms(rule);
+          return all.length === 1 && all[0]?.state === 'active' && all[0].history.length === 1;
+        }, `rule ${rule}: one alarm, raised once`);
+      const warned = t.logs.filter(
+        (l) =>
+          l.msg ===
+          'alarms: a frame of this device costs more checks than allowed; its frames are evaluated on the newest point of each metric',
+      );
+      assert.equal(warned.length, 1);
+      assert.equal(warned[0]?.checks, 5000);
+      // A small frame is still evaluated point by point: 0 clears; then 100 and 0 in one frame raise and clear a second alarm.
+      let seq = dev.telemetry([{ bt: base + 30, n: 'm1', v: 0 }]);
+      await dev.until(() => dev.acked >= seq, 'ACK');
+      for (const rule of rules) await eventually(async () => (await alarms(rule))[0]?.state === 'cleared', `rule ${rule}: cleared`);
+      seq = dev.telemetry([
+        { bt: base + 31, n: 'm1', v: 100 },
+        { n: 'm1', v: 0, t: 0.5 },
+      ]);
+      await dev.until(() => dev.acked >= seq, 'ACK');
+      for (const rule of rules)
+        await eventually(async () => {
+          const all = await alarms(rule);
+          return all.length === 2 && all.every((a) => a.state === 'cleared');
+        }, `rule ${rule}: a second alarm, raised and cleared within one small frame`);
+      await dev.close();
+    } finally {
+      await t.stop();
+    }
+  });
+
   it('keeps the newest 100 cleared alarms of a rule and device, however often the device flaps', async () => {
     const t = await startTestHub([]);
     try {

@@ -57,6 +57,30 @@ interface Deadline {
 }
 
 const key = watchKey;
+
+/**
+ * Point-and-rule checks one frame may cost: a frame past it is evaluated on the newest
+ * point of each metric (the state the frame ends in). One device's 1,000-point frames
+ * against 200 rules on their metric were 200,000 checks each, 100 times a second, and
+ * starved every other device; now a frame costs at most this or one check per rule.
+ */
+export const FRAME_CHECKS = 4_096;
+
+/** The newest point of each metric in `records` (the later one of two at the same time). */
+function newestPerMetric(records: readonly ResolvedRecord[]): ResolvedRecord[] {
+  const newest = new Map<string, ResolvedRecord>();
+  for (const r of records) {
+    const was = newest.get(r.name);
+    if (was === undefined || r.time >= was.time) newest.set(r.name, r);
+  }
+  return [...newest.values()];
+}
+
+/** An alarm's automatic step being stored, and the newest one asked for meanwhile. */
+interface StepSlot {
+  next: AlarmStep | undefined;
+}
+
 export const newAlarmId = () => `al-${randomBytes(9).toString('base64url')}`;
 
 function describeFor(ms: number): string {
@@ -84,6 +108,16 @@ export class AlarmEvaluator {
    * raising one left its alarm active for good.
    */
   private readonly clearWhenRaised = new Map<string, { value: JsonValue | null; at: number }>();
+  /**
+   * Alarms with an automatic step being stored, by id: one write per alarm at a time,
+   * the newest step asked for meanwhile taken after it (if the alarm is still open).
+   * Without it, a device flapping a metric asked for a clear at every point back in
+   * range while the first was still being stored: the writes piled up without bound,
+   * and with a few rules the store had no time left for anyone's telemetry.
+   */
+  private readonly stepping = new Map<string, StepSlot>();
+  /** Devices told once that their frames are evaluated on their newest points (FRAME_CHECKS). */
+  private readonly coarse = new Set<string>();
   /** Keys of `open` by device (MQTT's retained list of a device's alarms). */
   private readonly openOf = new Map<string, Set<string>>();
   private readonly bySeverity: AlarmCounts = { critical: 0, major: 0, minor: 0, warning: 0 };
@@ -203,9 +237,19 @@ export class AlarmEvaluator {
 
   // --- inputs ---------------------------------------------------------------------
 
-  private telemetry(device: string, records: readonly ResolvedRecord[], origin: BusOrigin): void {
+  private telemetry(device: string, frame: readonly ResolvedRecord[], origin: BusOrigin): void {
     const rules = this.matched.get(device);
     if (rules === undefined) return;
+    let checks = 0;
+    for (const r of frame) checks += (rules.metric.get(r.name)?.length ?? 0) + (rules.noData.get(r.name)?.length ?? 0);
+    const records = checks > FRAME_CHECKS ? newestPerMetric(frame) : frame;
+    if (records !== frame && !this.coarse.has(device)) {
+      this.coarse.add(device);
+      this.log.warn(
+        { device, points: frame.length, checks, max: FRAME_CHECKS },
+        'alarms: a frame of this device costs more checks than allowed; its frames are evaluated on the newest point of each metric',
+      );
+    }
     for (const r of records) {
       if (rules.noData.size > 0) {
         const nd = rules.noData.get(r.name);
@@ -398,7 +442,7 @@ export class AlarmEvaluator {
       if (d.at > now) continue;
       this.damped.delete(k);
       const a = this.open.get(k);
-      if (a !== undefined) this.step({ id: a.id, action: 'cleared', at: now, by: null, note: null, value: d.value });
+      if (a !== undefined) this.step(k, { id: a.id, action: 'cleared', at: now, by: null, note: null, value: d.value });
     }
   }
 
@@ -470,10 +514,10 @@ export class AlarmEvaluator {
     const until = a.raisedAt + rule.minDuration;
     if (rule.minDuration > 0 && now < until) {
       this.damped.set(k, { at: until, value });
-      this.step({ id: a.id, action: 'flap', at: now, by: null, note: null, value });
+      this.step(k, { id: a.id, action: 'flap', at: now, by: null, note: null, value });
       return;
     }
-    this.step({ id: a.id, action: 'cleared', at: Math.max(at, a.raisedAt), by: null, note: null, value });
+    this.step(k, { id: a.id, action: 'cleared', at: Math.max(at, a.raisedAt), by: null, note: null, value });
   }
 
   /** The condition came back before a damped clear: the alarm stays. */
@@ -481,8 +525,19 @@ export class AlarmEvaluator {
     this.damped.delete(k);
   }
 
-  /** Takes an automatic step; one another node (or an operator) took first is no error. */
-  private step(s: AlarmStep): void {
+  /**
+   * Takes an automatic step; one another node (or an operator) took first is no error.
+   * While a step of the same alarm is being stored, the newest one asked for waits and
+   * is taken after it if the alarm is still open (flaps asked for meanwhile count once).
+   */
+  private step(k: string, s: AlarmStep): void {
+    const busy = this.stepping.get(s.id);
+    if (busy !== undefined) {
+      busy.next = s;
+      return;
+    }
+    const slot: StepSlot = { next: undefined };
+    this.stepping.set(s.id, slot);
     this.store
       .op('stepAlarm', s)
       .then((r) => this.published(r.info, s.action))
@@ -493,6 +548,10 @@ export class AlarmEvaluator {
           return;
         }
         this.log.error({ err, alarm: s.id, action: s.action }, 'alarms: could not update an alarm');
+      })
+      .finally(() => {
+        this.stepping.delete(s.id);
+        if (slot.next !== undefined && this.open.get(k)?.id === s.id) this.step(k, slot.next);
       });
   }
 
@@ -507,6 +566,7 @@ export class AlarmEvaluator {
 
   private forgetDevice(id: string): void {
     this.matched.delete(id);
+    this.coarse.delete(id);
     for (const k of [...this.open.keys()]) if (k.endsWith(`\n${id}`)) this.forget(k);
     for (const m of [this.holding, this.deadlines, this.damped] as Map<string, unknown>[])
       for (const k of m.keys()) if (k.endsWith(`\n${id}`)) m.delete(k);
