@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { CONSOLE_PATH, DEVICE_PATH, type Hello, type HubStats, type NodeStats } from '@halyard/firmware-protocol';
 import { getRequestListener } from '@hono/node-server';
@@ -542,6 +542,12 @@ function createServer(config: Readonly<HubConfig>, app: Hono<AppEnv>): Server {
   return server;
 }
 
+/** Node's request errors that are not a malformed request (400), by code. */
+const CLIENT_ERROR_STATUS: Record<string, string> = {
+  ERR_HTTP_REQUEST_TIMEOUT: '408 Request Timeout',
+  HPE_HEADER_OVERFLOW: '431 Request Header Fields Too Large',
+};
+
 /** WebSocket upgrades to their endpoints (devices, consoles, MQTT); malformed requests answered 400. */
 function routeUpgrades(
   config: Readonly<HubConfig>,
@@ -573,10 +579,20 @@ function routeUpgrades(
       rejectUpgrade(socket, new HubError(HubErrorCode.Internal, 'internal error; see the hub log'));
     }
   });
-  server.on('clientError', (err, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
-    else socket.destroy();
-    log.debug({ err: err.message }, 'client error');
+  // A request Node refused before any handler saw it: answered with its own status and
+  // one line, so a refusal (a slow client's timeout, headers too large) is not a bare
+  // 400 nobody can explain. A connection the client reset is just closed.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    if (err.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const status = CLIENT_ERROR_STATUS[err.code ?? ''] ?? '400 Bad Request';
+    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    log.info(
+      { code: err.code, status: Number.parseInt(status, 10), remote: (socket as Socket).remoteAddress },
+      'HTTP request refused before routing',
+    );
   });
 }
 

@@ -128,6 +128,27 @@ describe('hostile HTTP', () => {
     assert.equal((await fetch(`${t.http}/healthz`)).status, 200);
   });
 
+  it('answers what Node refuses before routing with its own status and one log line', async () => {
+    const refused = () => t.logs.filter((l) => l.msg === 'HTTP request refused before routing');
+    const before = refused().length;
+    assert.equal(await status(t.hub.port, `GET /api/v1/me HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`), 431);
+    assert.equal(await status(t.hub.port, 'GET /api/v1/me HTTP/1.1 junk\r\nHost: x\r\n\r\n'), 400);
+    // A GET whose headers never end: 408 after the 10 s headers timeout, not a bare 400.
+    const slow = await raw(t.hub.port, 'GET /api/v1/me HTTP/1.1\r\nHost: x\r\n');
+    assert.match(slow.text, /^HTTP\/1\.1 408 Request Timeout\r\n/);
+    const lines = refused().slice(before);
+    assert.deepEqual(
+      lines.map((l) => l.status),
+      [431, 400, 408],
+    );
+    assert.deepEqual(
+      lines.map((l) => l.code),
+      ['HPE_HEADER_OVERFLOW', lines[1]?.code, 'ERR_HTTP_REQUEST_TIMEOUT'],
+    );
+    assert.match(String(lines[1]?.code), /^HPE_/);
+    assert.equal((await fetch(`${t.http}/healthz`)).status, 200);
+  });
+
   it('refuses 2,500 headers without trouble', async () => {
     const headers = Array.from({ length: 2_500 }, (_, i) => `X-H${i}: ${i}`).join('\r\n');
     const r = await raw(t.hub.port, `GET /api/v1/devices HTTP/1.1\r\nHost: x\r\n${headers}\r\nConnection: close\r\n\r\n`);
