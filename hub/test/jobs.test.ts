@@ -41,6 +41,24 @@ describe('fleet jobs over the API and MQTT', () => {
     });
     assert.equal(bad.status, 400);
     assert.equal(bad.body.error.field, 'rollout.stages');
+    // What the device would refuse is refused here, as PATCH /twin/desired and POST /commands do: a
+    // "__proto__" key was dropped on the way in and the job "succeeded" changing nothing.
+    for (const [key, field] of [
+      ['__proto__', 'action.patch.__proto__'],
+      ['constructor', 'action.patch.constructor'],
+    ]) {
+      const reserved = await t.api.call('POST', '/jobs', `{"action":{"type":"desired","patch":{"${key}":{"x":1}}},"selection":{}}`);
+      assert.equal(reserved.status, 400, JSON.stringify(reserved.body));
+      assert.equal(reserved.body.error.field, field);
+    }
+    const params = await t.api.call(
+      'POST',
+      '/jobs',
+      '{"action":{"type":"command","name":"x","params":{"a":{"__proto__":1}}},"selection":{}}',
+    );
+    assert.equal(params.status, 400, JSON.stringify(params.body));
+    assert.equal(params.body.error.field, 'action.params.a.__proto__');
+    assert.deepEqual((await t.api.get('/jobs')).body.jobs, []);
     const noImage = await t.api.post('/jobs', { action: { type: 'update', firmware: 'fw-none' }, selection: {} });
     assert.equal(noImage.status, 404);
     assert.equal((await t.api.get('/jobs/j-000000000000')).status, 404);

@@ -4,8 +4,9 @@
 // scheduler (scheduler.ts, on the leader) reads it at its next tick and acts.
 
 import { randomBytes } from 'node:crypto';
-import { formatDuration, parseDuration } from '@halyard/firmware-protocol';
+import { formatDuration, type JsonValue, parseDuration } from '@halyard/firmware-protocol';
 import { type Audit, type Requester, viaDetail } from '../audit.js';
+import { assertDownlinkData } from '../downlink-data.js';
 import { HubError, HubErrorCode } from '../errors.js';
 import type { FirmwareLibrary } from '../firmware/library.js';
 import type { Fleet } from '../fleet.js';
@@ -93,6 +94,10 @@ export class JobService {
     const { deadline: given, ...rest }: JobSpec = parsed.data;
     const deadline = this.deadline(given);
     const spec = { ...rest, deadline, deadlineAt: now + deadline };
+    // The same for every device: refused here, naming the field, as the twin and command routes do.
+    if (spec.action.type === 'desired') assertDownlinkData(spec.action.patch as JsonValue, 'action.patch', { mergePatch: true });
+    if (spec.action.type === 'command' && spec.action.params !== undefined)
+      assertDownlinkData(spec.action.params as JsonValue, 'action.params');
     if (spec.action.type !== 'update') return { spec: { ...spec, target: null }, firmware: null };
     const image = await this.firmware.record(spec.action.firmware);
     if (!image.complete) throw new HubError(HubErrorCode.FirmwareUnknown, `firmware "${image.id}" is still being uploaded`);

@@ -6,7 +6,12 @@
 import type { DeviceInfo } from '@halyard/firmware-protocol';
 import { z } from 'zod';
 
-const jsonObject = z.record(z.string(), z.unknown());
+// A desired patch passes through exactly as JSON.parse made it: z.record would rebuild
+// it without a "__proto__" key, silently, and a job would "succeed" changing nothing.
+// It is checked against the device's limits where the job is made (JobService).
+const jsonObject = z
+  .custom<Record<string, unknown>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), 'a JSON object')
+  .meta({ description: 'a JSON object', type: 'object' });
 
 export const selectionSchema = z
   .object({
