@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AddressGuard, urlProblem } from './address-guard.js';
+import { AddressGuard, embeddedIpv4, urlProblem } from './address-guard.js';
 import { retryDelay } from './backoff.js';
 import { shownAuditDetail, shownUrl } from './shown-url.js';
 import { sign, verify } from './signature.js';
@@ -24,11 +24,36 @@ describe('webhook address guard', () => {
       '::ffff:127.0.0.1',
       '::ffff:7f00:1',
       '::ffff:169.254.169.254',
+      // IPv4 carried to a translating router: NAT64, 6to4, IPv4-compatible.
+      '64:ff9b::7f00:1',
+      '64:ff9b::127.0.0.1',
+      '64:ff9b::a9fe:a9fe',
+      '64:ff9b:1::a9fe:a9fe',
+      '2002:7f00:1::1',
+      '2002:a9fe:a9fe::',
+      '::127.0.0.1',
+      '::a9fe:a9fe',
     ])
       assert.ok(guard.refusal(a) !== undefined, a);
   });
+  it('reads the IPv4 address an IPv6 one carries', () => {
+    assert.equal(embeddedIpv4('64:ff9b::7f00:1'), '127.0.0.1');
+    assert.equal(embeddedIpv4('64:ff9b::93.184.216.34'), '93.184.216.34');
+    assert.equal(embeddedIpv4('2002:5db8:d822::1'), '93.184.216.34');
+    assert.equal(embeddedIpv4('::a9fe:a9fe'), '169.254.169.254');
+    for (const a of ['::', '::1', '2001:db8::1', 'fd12::1', '127.0.0.1', 'fe80::1%eth0']) assert.equal(embeddedIpv4(a), undefined, a);
+  });
   it('allows public and private addresses', () => {
-    for (const a of ['93.184.216.34', '10.1.2.3', '192.168.1.10', '172.16.0.1', 'fd12::1', '2001:db8::1'])
+    for (const a of [
+      '93.184.216.34',
+      '10.1.2.3',
+      '192.168.1.10',
+      '172.16.0.1',
+      'fd12::1',
+      '2001:db8::1',
+      '64:ff9b::93.184.216.34',
+      '2002:5db8:d822::1',
+    ])
       assert.equal(guard.refusal(a), undefined, a);
   });
   it('allows what --webhook-allow lists, and only that', () => {
