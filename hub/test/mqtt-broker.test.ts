@@ -125,6 +125,8 @@ describe('embedded MQTT broker', () => {
     const c = await TestMqtt.connect(url, { username: 'only-d1', password: 'only-d1-password' });
     const topic = 'halyard/devices/acl-d2/cmd/reboot';
     await closedAsForbidden(c, 'only-d1', topic, () => c.client.publish(topic, '{}', { qos: 0 }));
+    // The line says why: a command topic, refused by the account's ACL.
+    assert.ok(t.logs.some((l) => l.topic === topic && l.msg === "mqtt publish refused: the account's ACL does not allow this topic"));
   });
 
   it('refuses $SYS publishes and topics deeper than 32 levels', async () => {

@@ -819,7 +819,9 @@ export class Broker {
       this.metrics.disconnects.inc({ reason: 'forbidden' });
       this.ctx.log.warn(
         { username: s?.username, topic },
-        'mqtt publish refused: integrators may publish only commands and desired-set requests',
+        req === undefined
+          ? 'mqtt publish refused: integrators may publish only commands and desired-set requests'
+          : "mqtt publish refused: the account's ACL does not allow this topic",
       );
       done(new Error(`HUB_ERR_FORBIDDEN: not allowed to publish to ${topic}`));
       return;
