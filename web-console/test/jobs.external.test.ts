@@ -138,6 +138,8 @@ describe('fleet jobs in the console', () => {
     await state.locator('text=running').waitFor(WAIT);
     await page.click('button:has-text("Pause")');
     await state.locator('text=paused').waitFor(WAIT);
+    // Paused by hand, nothing waits for an approval: Resume, no Approve.
+    assert.equal(await page.locator('button:has-text("Approve")').count(), 0);
     await page.click('button:has-text("Resume")');
     await state.locator('text=running').waitFor(WAIT);
     // Cancelling asks once, in the page: "Keep the job" takes the focus, Escape keeps it.

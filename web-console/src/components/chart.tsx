@@ -97,6 +97,9 @@ function tickLabels(_u: uPlot, splits: number[], _axisIdx: number, _space: numbe
   return splits.map((v) => v.toLocaleString('en', { minimumFractionDigits: dec, maximumFractionDigits: dec }));
 }
 
+/** Steps between y labels for whole counts (decimals 0): 1, 2, 5, 10, 20, 50, … — never "316.5 devices". */
+const WHOLE_INCRS = Array.from({ length: 30 }, (_, i) => ([1, 2, 5][i % 3] as number) * 10 ** Math.floor(i / 3));
+
 /** The y axis as wide as its longest label, so "1,000,000" is not cut off. */
 function axisSize(u: uPlot, values: string[] | null, axisIdx: number, cycleNum: number): number {
   const axis = u.axes[axisIdx] as uPlot.Axis & { _size?: number };
@@ -200,7 +203,7 @@ export function Chart({ lines, range, height = 160, syncKey, unit, decimals, boo
         { ...axisOpts, space: TIME_LABEL_SPACE, incrs: [...TIME_INCRS] },
         bool
           ? { ...axisOpts, splits: () => [0, 1], values: (_u, splits) => splits.map((v) => (v >= 0.5 ? 'on' : 'off')), size: axisSize }
-          : { ...axisOpts, values: tickLabels, size: axisSize },
+          : { ...axisOpts, values: tickLabels, size: axisSize, ...(decimals === 0 ? { incrs: WHOLE_INCRS } : {}) },
       ],
       series,
       bands,

@@ -33,7 +33,10 @@ export function TypedConfirm({ message, word, action, busy, onConfirm, onCancel 
     >
       <p>{message}</p>
       <label>
-        Type <code>{word}</code> to confirm
+        {/* One sentence: the label is a column of its children. */}
+        <span>
+          Type <code>{word}</code> to confirm
+        </span>
         <input ref={input} value={typed} onInput={(e) => setTyped(e.currentTarget.value)} autoComplete="off" spellcheck={false} />
       </label>
       <div class="row">

@@ -44,8 +44,8 @@ export function HubScreen() {
   const xs = h.map((s) => s.time);
   const line = (label: string, color: string, f: (s: HubStats) => number): ChartLine => ({ label, color, xs, ys: h.map(f) });
   const range: [number, number] = [now - WINDOW_MS, now];
-  const charts: { title: string; unit?: string; lines: ChartLine[] }[] = [
-    { title: 'Connected devices', lines: [line('devices', 'var(--line-1)', (s) => s.connectedDevices)] },
+  const charts: { title: string; unit?: string; whole?: boolean; lines: ChartLine[] }[] = [
+    { title: 'Connected devices', whole: true, lines: [line('devices', 'var(--line-1)', (s) => s.connectedDevices)] },
     {
       title: 'Frames per second',
       lines: [line('in', 'var(--line-1)', (s) => s.framesInPerSec), line('out', 'var(--line-2)', (s) => s.framesOutPerSec)],
@@ -85,6 +85,7 @@ export function HubScreen() {
               syncKey="hub"
               height={140}
               {...(c.unit ? { unit: c.unit } : {})}
+              {...(c.whole ? { decimals: 0 } : {})}
             />
           </div>
         ))}

@@ -41,6 +41,11 @@ const what = (j: JobInfo): string => jobWhat(j.spec);
 const isOpen = (j: Pick<JobInfo, 'state'>) => j.state === 'running' || j.state === 'paused' || j.state === 'waiting';
 
 /** "in 6 d 23 h" before the deadline, "passed" after; the time itself in the title. */
+/** Paused by an operator (the hub's reason "paused by <name>"), not by a threshold. */
+function pausedByHand(job: Pick<JobInfo, 'state' | 'reason'>): boolean {
+  return job.state === 'paused' && (job.reason ?? '').startsWith('paused by ');
+}
+
 function Deadline({ job }: { job: JobInfo }) {
   const now = useNow();
   const left = job.deadlineAt - now;
@@ -255,7 +260,9 @@ export function JobScreen({ id }: { id: string }) {
               Resume
             </button>
           ) : null}
-          {job.state === 'waiting' || job.state === 'paused' ? (
+          {/* Approval is due at a stage that waits for it, or after the hub paused the job at a threshold
+              (approving accepts the failures so far); a job an operator paused just resumes. */}
+          {job.state === 'waiting' || (job.state === 'paused' && !pausedByHand(job)) ? (
             <button type="button" class="btn" disabled={busy} onClick={() => act('approve')}>
               Approve
             </button>
