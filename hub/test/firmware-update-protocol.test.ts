@@ -242,6 +242,24 @@ describe('SPEC.md §12: the hub side of firmware updates', () => {
     await d.close();
   });
 
+  it('§12.5: past installing, a step back to the download is acknowledged and changes nothing (the deadline and the cancel point hold)', async () => {
+    const { id, d } = await connected();
+    const job = await startUpdate(id);
+    await d.waitFor(isOffer);
+    d.send({ type: MessageType.UpdateStatus, seq: ++d.seq, job, state: UpdateState.Rebooting, progress: IMAGE.length });
+    await d.until(() => d.acked >= d.seq, 'the ACK');
+    const before = (await t.api.get(`/updates/${job}`)).body as { state: string; updatedAt: number };
+    assert.equal(before.state, 'rebooting');
+    for (const s of [UpdateState.Downloading, UpdateState.Downloaded, UpdateState.Verifying])
+      d.send({ type: MessageType.UpdateStatus, seq: ++d.seq, job, state: s, progress: 5 });
+    await d.until(() => d.acked >= d.seq, 'the ACKs');
+    const after = (await t.api.get(`/updates/${job}`)).body as { state: string; updatedAt: number; progress: number };
+    assert.deepEqual([after.state, after.updatedAt, after.progress], ['rebooting', before.updatedAt, IMAGE.length]);
+    await t.hub.ctx.updates.checkTimeouts(before.updatedAt + 600_001);
+    assert.equal((await state(job)).state, 'timed_out', 'the install deadline still runs from rebooting');
+    await d.close();
+  });
+
   it('deleting a device takes its updates with it; the image is no longer in use', async () => {
     const second = await fetch(`${t.http}/api/v1/firmware?model=${MODEL}&version=3.0.0`, {
       method: 'POST',

@@ -132,6 +132,7 @@ export const updateFromRow = (r: DeviceUpdateRow): DeviceUpdateRecord => ({
 
 /** The states the install deadline covers (SPEC.md §12.7). */
 const INSTALL_STATES: ReadonlySet<UpdateStateName> = new Set(['installing', 'rebooting']);
+const DOWNLOAD_STATES: ReadonlySet<UpdateStateName> = new Set(['downloading', 'downloaded', 'verifying']);
 
 export const isFinal = (state: string) => FINAL_UPDATE_STATES.has(state as UpdateStateName);
 
@@ -204,7 +205,8 @@ function write(db: Db, cur: DeviceUpdateRecord, to: UpdateStateName, now: number
  * changes nothing (undefined), except that a rolled_back the hub decided from HELLO
  * takes the device's own reason. `at`, when set, is the updated_at to keep: the install
  * deadline (SPEC.md §12.7) runs from the first `installing` or `rebooting`, so a device
- * repeating either does not push it back.
+ * repeating either does not push it back; nor can a step back from either to the
+ * download (changes nothing, as SPEC.md §12.5 says).
  */
 export function nextFromStatus(
   cur: DeviceUpdateRecord,
@@ -230,6 +232,9 @@ export function nextFromStatus(
       return { to: 'failed', reason, detail, progress, attempts: cur.attempts };
     default: {
       const to = UPDATE_STATE_NAMES[m.state];
+      // Past the point of no return, a device cannot step back to the download: that would
+      // make a rebooting update cancellable again and restart its install deadline.
+      if (INSTALL_STATES.has(cur.state) && DOWNLOAD_STATES.has(to)) return undefined;
       return {
         to,
         reason: m.state === UpdateState.Downloading ? null : reason,
