@@ -9,6 +9,7 @@ import { TestDevice } from './helpers/device.js';
 import { eventually } from './helpers/eventually.js';
 import { metricSample, startTestHub, type TestHub } from './helpers/hub.js';
 import { createIntegrator, TestMqtt } from './helpers/mqtt.js';
+import { RawMqtt } from './helpers/raw-mqtt.js';
 
 describe('embedded MQTT broker', () => {
   let t: TestHub;
@@ -127,6 +128,16 @@ describe('embedded MQTT broker', () => {
     await closedAsForbidden(c, 'only-d1', topic, () => c.client.publish(topic, '{}', { qos: 0 }));
     // The line says why: a command topic, refused by the account's ACL.
     assert.ok(t.logs.some((l) => l.topic === topic && l.msg === "mqtt publish refused: the account's ACL does not allow this topic"));
+  });
+
+  it('answers an empty client id with a persistent session CONNACK 2 ([MQTT-3.1.3-8]); with a clean one it is let in', async () => {
+    const persistent = await RawMqtt.connect(t.hub.mqttPort, { username: 'alice', password: 'alice-password', clientId: '', clean: false });
+    assert.equal(persistent.returnCode, 2);
+    assert.ok(t.logs.some((l) => l.msg === 'mqtt client refused: an empty client id needs a clean session' && l.username === 'alice'));
+    persistent.raw.socket.destroy();
+    const clean = await RawMqtt.connect(t.hub.mqttPort, { username: 'alice', password: 'alice-password', clientId: '', clean: true });
+    assert.equal(clean.returnCode, 0);
+    clean.raw.socket.destroy();
   });
 
   it('refuses $SYS publishes and topics deeper than 32 levels', async () => {

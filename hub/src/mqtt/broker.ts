@@ -144,6 +144,8 @@ export class Broker {
   private readonly streams = new WeakMap<Duplex, { ip: string; backlog: () => number; loggedIn: () => void }>();
   /** The client id each client sent, before it was scoped to its account. */
   private readonly ownIds = new WeakMap<Client, string>();
+  /** Clients that connected with an empty id and a persistent session: refused at authentication ([MQTT-3.1.3-8]). */
+  private readonly emptyPersistent = new WeakSet<Client>();
   private readonly pending: PendingLogins;
   readonly expiry: SessionExpiry;
   /** Sessions read back at start, for the cluster's feed (joinCluster). */
@@ -616,6 +618,11 @@ export class Broker {
       this.ctx.log.info({ ip, username, reason: r.reason }, 'mqtt login refused');
       return authError(r.returnCode, r.reason);
     }
+    // A session with no name cannot be resumed: MQTT 3.1.1 answers CONNACK 2 (aedes would make up an id).
+    if (this.emptyPersistent.has(client)) {
+      this.ctx.log.info({ ip, username }, 'mqtt client refused: an empty client id needs a clean session');
+      return authError(2, 'identifier rejected');
+    }
     // aedes checks the scoped id against a limit that leaves room for the account; the client's own id is checked here.
     const own = this.ownIds.get(client);
     if (client.version === 3 && own !== undefined && own.length > MQTT31_MAX_CLIENT_ID) {
@@ -771,6 +778,7 @@ export class Broker {
    * gets a session. An empty id stays empty: aedes gives it a unique one.
    */
   private scopeClientId(client: Client, packet: ConnectPacket): void {
+    if (packet.clientId === '' && packet.clean === false) this.emptyPersistent.add(client);
     if (packet.clientId === '' || packet.username === undefined) return;
     this.ownIds.set(client, packet.clientId);
     packet.clientId = `${packet.username}:${packet.clientId}`;
