@@ -316,6 +316,13 @@ describe('an operator’s first session (issue 19)', () => {
     await page.fill('input[name=to]', '2026-01-01T12:00');
     await page.press('input[name=to]', 'Enter');
     await page.waitForSelector('button:has-text("Reset zoom (2026-01-01 10:00:00 – 2026-01-01 12:00:00)")', WAIT);
+    // Kept in the URL: a reload (or a shared link) shows the same stretch; Reset zoom takes it out.
+    const kept = new URL(page.url()).searchParams;
+    assert.equal(new Date(kept.get('from') ?? '').getTime(), new Date(2026, 0, 1, 10).getTime(), page.url());
+    assert.equal(new Date(kept.get('to') ?? '').getTime(), new Date(2026, 0, 1, 12).getTime(), page.url());
+    await page.reload();
+    await page.click('button:has-text("Reset zoom (2026-01-01 10:00:00 – 2026-01-01 12:00:00)")', WAIT);
+    await page.waitForFunction(() => !location.search.includes('from='), undefined, WAIT);
 
     // Zoomed in to two minutes: the time labels stay apart (see the screenshot).
     await page.click('button:has-text("Custom range")');

@@ -29,3 +29,31 @@ export function rangeSearch(search: string, ms: number): string {
   const s = p.toString();
   return s === '' ? '' : `?${s}`;
 }
+
+/**
+ * A custom range or a zoom in the URL (?from=2026-12-01T03:30:00.000Z&to=...), so a
+ * reload or a shared link shows the same stretch: [from, to] in ms, or undefined when
+ * absent or not a range (both times, from before to).
+ */
+export function parseSpan(search: string): [number, number] | undefined {
+  const p = new URLSearchParams(search);
+  const from = p.get('from');
+  const to = p.get('to');
+  if (from === null || to === null) return undefined;
+  const [a, b] = [Date.parse(from), Date.parse(to)];
+  return Number.isFinite(a) && Number.isFinite(b) && a < b ? [a, b] : undefined;
+}
+
+/** The query string with `from` and `to` set to `span` (removed for undefined), other parameters kept. */
+export function spanSearch(search: string, span: [number, number] | undefined): string {
+  const p = new URLSearchParams(search);
+  if (span === undefined) {
+    p.delete('from');
+    p.delete('to');
+  } else {
+    p.set('from', new Date(span[0]).toISOString());
+    p.set('to', new Date(span[1]).toISOString());
+  }
+  const s = p.toString();
+  return s === '' ? '' : `?${s}`;
+}

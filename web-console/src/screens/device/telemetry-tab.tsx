@@ -16,7 +16,7 @@ import { ago, duration, numWith, timestamp } from '../../lib/format.ts';
 import { useNow } from '../../lib/hooks.ts';
 import { navigate, useLocation } from '../../lib/router.tsx';
 import type { Latest, Series } from '../../lib/series.ts';
-import { parseRange, RANGES, rangeSearch } from '../../lib/time-range.ts';
+import { parseRange, parseSpan, RANGES, rangeSearch, spanSearch } from '../../lib/time-range.ts';
 import { displayUnit } from '../../lib/units.ts';
 import { useAlarmList } from '../../state/alarms.ts';
 import { useApp } from '../../state/app-context.ts';
@@ -50,13 +50,16 @@ export function TelemetryTab({ id }: { id: string }) {
   // another), its decimals and a label.
   const metrics = useModelProfile(fleet.get(id)?.model)?.metrics ?? [];
   const spec = (name: string) => metrics.find((m) => m.name === name);
-  // The window comes from the URL (?range=7d), so a shared link opens on it; picking
-  // another replaces the URL rather than adding a history entry per click.
+  // The window (?range=7d) and a custom range or zoom (?from=…&to=…) come from the URL,
+  // so a reload or a shared link opens on them; a change replaces the URL rather than
+  // adding a history entry per click.
   const loc = useLocation();
   const windowMs = parseRange(loc.search);
-  const setWindowMs = (ms: number) => navigate(`${loc.path}${rangeSearch(loc.search, ms)}`, { replace: true });
+  const zoom = parseSpan(loc.search);
+  const setView = (ms: number, span: [number, number] | undefined) =>
+    navigate(`${loc.path}${spanSearch(rangeSearch(loc.search, ms), span)}`, { replace: true });
+  const setZoom = (span: [number, number] | undefined) => setView(windowMs, span);
   const [live, setLive] = useState(true);
-  const [zoom, setZoom] = useState<[number, number] | undefined>(undefined);
   const [fixedTo, setFixedTo] = useState(() => Date.now());
   const [custom, setCustom] = useState(false);
   const now = useNow();
@@ -85,8 +88,7 @@ export function TelemetryTab({ id }: { id: string }) {
               type="button"
               aria-pressed={!zoom && windowMs === ms}
               onClick={() => {
-                setZoom(undefined);
-                setWindowMs(ms);
+                setView(ms, undefined);
                 setFixedTo(Date.now());
               }}
             >
