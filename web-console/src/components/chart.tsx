@@ -8,8 +8,8 @@
 import { useEffect, useLayoutEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
 import { type ChartMark, markLines } from '../lib/alarms.ts';
-import { numWith, timestamp } from '../lib/format.ts';
-import { TIME_INCRS, TIME_LABEL_SPACE } from '../lib/time-axis.ts';
+import { numWith, stepDecimals, timestamp } from '../lib/format.ts';
+import { TIME_INCRS, TIME_LABEL_SPACE, timeAxisLabels } from '../lib/time-axis.ts';
 
 export interface ChartLine {
   label: string;
@@ -93,7 +93,7 @@ function isolated(u: uPlot, seriesIdx: number, show: boolean): number[] | null {
  * counter's ticks 2.2521, 2.2522 rather than 2.252 three times), thousands grouped.
  */
 function tickLabels(_u: uPlot, splits: number[], _axisIdx: number, _space: number, incr: number): string[] {
-  const dec = incr > 0 && Number.isFinite(incr) ? Math.min(10, Math.max(0, Math.ceil(-Math.log10(incr) - 1e-9))) : 0;
+  const dec = stepDecimals(incr);
   return splits.map((v) => v.toLocaleString('en', { minimumFractionDigits: dec, maximumFractionDigits: dec }));
 }
 
@@ -200,7 +200,12 @@ export function Chart({ lines, range, height = 160, syncKey, unit, decimals, boo
         ...(bool ? { y: { range: [-0.1, 1.1] as uPlot.Range.MinMax } } : {}),
       },
       axes: [
-        { ...axisOpts, space: TIME_LABEL_SPACE, incrs: [...TIME_INCRS] },
+        {
+          ...axisOpts,
+          space: TIME_LABEL_SPACE,
+          incrs: [...TIME_INCRS],
+          values: (_u: uPlot, splits: number[], _axisIdx: number, _space: number, incr: number) => timeAxisLabels(splits, incr),
+        },
         bool
           ? { ...axisOpts, splits: () => [0, 1], values: (_u, splits) => splits.map((v) => (v >= 0.5 ? 'on' : 'off')), size: axisSize }
           : { ...axisOpts, values: tickLabels, size: axisSize, ...(decimals === 0 ? { incrs: WHOLE_INCRS } : {}) },

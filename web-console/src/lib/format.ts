@@ -84,3 +84,16 @@ export function duration(ms: number): string {
   }
   return span(ms);
 }
+
+/**
+ * Decimals that write every multiple of `step` exactly (2.5 -> 1, 0.25 -> 2, 5 -> 0,
+ * 0.0001 -> 4), at most 10: axis ticks 7.5, 10, 12.5 rather than 8, 10, 13.
+ */
+export function stepDecimals(step: number): number {
+  if (!(step > 0) || !Number.isFinite(step)) return 0;
+  for (let d = 0; d < 10; d++) {
+    const scaled = step * 10 ** d;
+    if (Math.abs(scaled - Math.round(scaled)) <= 1e-9 * Math.max(1, scaled)) return d;
+  }
+  return 10;
+}
