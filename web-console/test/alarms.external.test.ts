@@ -119,6 +119,16 @@ describe('alarms in the console', () => {
       .first()
       .waitFor({ ...WAIT, state: 'attached' });
     assert.match((await marks.locator('li[data-tone="bad"]').first().textContent()) ?? '', /Too hot raised \(critical\)/);
+    // Not by colour alone: the key says which line is which.
+    assert.match((await page.locator('[data-chart="temperature"] [data-testid="chart-key"]').textContent()) ?? '', /raised.*cleared/);
+    // The rule watches temperature: the other metrics' charts carry none of its marks.
+    const others = page.locator('[data-chart]:not([data-chart="temperature"])');
+    assert.ok((await others.count()) > 0, 'the thermostat sends other metrics');
+    await page.waitForFunction(
+      () => document.querySelectorAll('[data-chart]:not([data-chart="temperature"]) [data-testid="chart-marks"] li').length === 0,
+      undefined,
+      WAIT,
+    );
     await page.screenshot({ path: join(OUT, 'alarm-marks.png'), fullPage: true });
   });
 

@@ -120,13 +120,14 @@ function drawMarks(u: uPlot, marks: readonly ChartMark[]): void {
   const { top, height } = u.bbox;
   ctx.save();
   ctx.lineWidth = Math.max(1, devicePixelRatio * 1.5);
-  ctx.setLineDash([4 * devicePixelRatio, 3 * devicePixelRatio]);
   const xs = marks
     .map((m) => ({ x: Math.round(u.valToPos(m.at, 'x', true)), tone: m.tone }))
     .filter(({ x }) => x >= u.bbox.left && x <= u.bbox.left + u.bbox.width);
   for (const m of markLines(xs, MARK_GAP * devicePixelRatio)) {
     const { x } = m;
+    // Not by colour alone: a raise is dashed, a clear dotted (the key under the chart says so).
     ctx.strokeStyle = cssColor(m.tone === 'bad' ? 'var(--bad)' : 'var(--good)');
+    ctx.setLineDash(m.tone === 'bad' ? [6 * devicePixelRatio, 3 * devicePixelRatio] : [1.5 * devicePixelRatio, 3 * devicePixelRatio]);
     ctx.beginPath();
     ctx.moveTo(x, top);
     ctx.lineTo(x, top + height);
@@ -246,6 +247,11 @@ export function Chart({ lines, range, height = 160, syncKey, unit, decimals, boo
   return (
     <>
       <div ref={box} class="chart" role="img" aria-label={label} />
+      {marks !== undefined && marks.length > 0 ? (
+        <p class="chart-key muted" aria-hidden="true" data-testid="chart-key">
+          Alarms: <span class="key-raised">╌ raised</span> <span class="key-cleared">┈ cleared</span>
+        </p>
+      ) : null}
       {marks !== undefined && marks.length > 0 ? (
         <ul class="sr-only" data-testid="chart-marks" aria-label={`Alarms on ${label}`}>
           {marks.map((m) => (

@@ -82,15 +82,38 @@ export interface ChartMark {
   label: string;
 }
 
-/** Marks of a device's alarms within [from, to]. */
-export function alarmMarks(list: readonly AlarmInfo[], from: number, to: number): ChartMark[] {
+/** Marks of a device's alarms within [from, to], of those `shows` keeps. */
+export function alarmMarks(
+  list: readonly AlarmInfo[],
+  from: number,
+  to: number,
+  shows: (a: AlarmInfo) => boolean = () => true,
+): ChartMark[] {
   const out: ChartMark[] = [];
   for (const a of list) {
+    if (!shows(a)) continue;
     if (a.raisedAt >= from && a.raisedAt <= to) out.push({ at: a.raisedAt, tone: 'bad', label: `${a.ruleName} raised (${a.severity})` });
     if (a.clearedAt !== null && a.clearedAt >= from && a.clearedAt <= to)
       out.push({ at: a.clearedAt, tone: 'good', label: `${a.ruleName} cleared` });
   }
   return out.sort((x, y) => x.at - y.at);
+}
+
+/**
+ * Whether an alarm belongs on the chart of `metric`: one of a rule on a metric (a
+ * threshold, no data) on that metric's chart only; the others (offline, events,
+ * commands, twins) on every chart. `ruleMetric`: the metric of each rule that has one.
+ */
+export function alarmOnChart(a: Pick<AlarmInfo, 'rule'>, metric: string, ruleMetric: ReadonlyMap<string, string>): boolean {
+  const watched = ruleMetric.get(a.rule);
+  return watched === undefined || watched === metric;
+}
+
+/** The metric of each rule watching one (threshold, no data), by rule id. */
+export function rulesMetrics(rules: readonly AlarmRule[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const r of rules) if (r.condition.kind === 'metric' || r.condition.kind === 'no_data') out.set(r.id, r.condition.metric);
+  return out;
 }
 
 /**

@@ -4,13 +4,13 @@
 
 import type { ProfileMetric } from '@halyard/firmware-protocol';
 import { useEffect, useState } from 'preact/hooks';
-import { exportUrl } from '../../api/endpoints.ts';
+import { alarmRules, exportUrl } from '../../api/endpoints.ts';
 import { Chart } from '../../components/chart.tsx';
 import { DownloadLink } from '../../components/download-link.tsx';
 import { Empty } from '../../components/empty.tsx';
 import { ErrorText } from '../../components/error-text.tsx';
 import { RangeForm } from '../../components/range-form.tsx';
-import { alarmMarks, type ChartMark } from '../../lib/alarms.ts';
+import { alarmMarks, alarmOnChart, type ChartMark, rulesMetrics } from '../../lib/alarms.ts';
 import { chartData } from '../../lib/chart-data.ts';
 import { ago, duration, numWith, timestamp } from '../../lib/format.ts';
 import { useNow } from '../../lib/hooks.ts';
@@ -44,6 +44,22 @@ function show(l: Latest, u: string | null, decimals?: number): [string, string] 
   return [numWith(l.value * d.factor, decimals), d.unit];
 }
 
+/** Which metric each alarm rule watches (empty until loaded, or if the rules cannot be read: then every mark is on every chart). */
+function useRuleMetrics(): ReadonlyMap<string, string> {
+  const [m, setM] = useState<ReadonlyMap<string, string>>(new Map());
+  useEffect(() => {
+    let live = true;
+    alarmRules.list().then(
+      (r) => live && setM(rulesMetrics(r.rules)),
+      () => undefined,
+    );
+    return () => {
+      live = false;
+    };
+  }, []);
+  return m;
+}
+
 export function TelemetryTab({ id }: { id: string }) {
   const { channel, fleet } = useApp();
   // The model's profile may name a metric's unit (when the device sends none, or
@@ -73,8 +89,11 @@ export function TelemetryTab({ id }: { id: string }) {
   const t = useTelemetry(channel, id, range);
   const visible: [number, number] = range.kind === 'live' ? [now - range.windowMs, now] : [range.from, range.to];
   const charted = t.series.filter((s) => s.kind !== 'text' && s.xs.length > 0);
-  // Every chart marks when the device's alarms were raised and cleared in the visible range.
-  const marks = alarmMarks(useAlarmList(id).list, visible[0], visible[1]);
+  // Each chart marks when the device's alarms were raised and cleared in the visible
+  // range: an alarm of a rule on a metric on that metric's chart only, the others on all.
+  const alarms = useAlarmList(id).list;
+  const ruleMetric = useRuleMetrics();
+  const marksOf = (metric: string) => alarmMarks(alarms, visible[0], visible[1], (a) => alarmOnChart(a, metric, ruleMetric));
   const latest = [...t.latest.entries()].sort(([a], [b]) => a.localeCompare(b));
 
   return (
@@ -165,7 +184,7 @@ export function TelemetryTab({ id }: { id: string }) {
           id={id}
           visible={visible}
           scheme={scheme}
-          marks={marks}
+          marks={marksOf(s.name)}
           onZoom={(from, to) => setZoom([from, to])}
         />
       ))}
