@@ -47,6 +47,16 @@ describe('alarms in the console', () => {
     const label = await form.locator('label', { hasText: 'Severity' }).boundingBox();
     const box = await form.getByLabel('Severity').boundingBox();
     assert.ok(label && box && Math.abs(label.x - box.x) < 2 && box.y > label.y + 8, 'the severity box sits beside its label');
+    // Created with no name: the hub's refusal marks the Name box and gives it the focus.
+    await form.locator('button:has-text("Create rule")').click();
+    await page.waitForFunction(
+      () => {
+        const box = document.activeElement as HTMLInputElement | null;
+        return box?.name === 'name' && box.getAttribute('aria-invalid') === 'true';
+      },
+      undefined,
+      WAIT,
+    );
     await form.getByLabel('Name').fill('Too hot');
     await form.getByLabel('Severity').selectOption('critical');
     await form.getByLabel('Devices (ids, comma-separated; empty: any)').fill(DEVICE);

@@ -9,6 +9,7 @@ import { AskOnce } from '../../components/confirm.tsx';
 import { Empty } from '../../components/empty.tsx';
 import { ErrorText } from '../../components/error-text.tsx';
 import { ruleText, SEVERITIES, SEVERITY_TONE } from '../../lib/alarms.ts';
+import { markFieldError } from '../../lib/field-error.ts';
 import { duration } from '../../lib/format.ts';
 import { useCan } from '../../state/app-context.ts';
 
@@ -261,6 +262,7 @@ function RuleForm({ rule, onDone }: { rule: AlarmRule | undefined; onDone: () =>
       onDone();
     } catch (err) {
       setError(err);
+      markFieldError(form.current, err);
     } finally {
       setBusy(false);
     }
