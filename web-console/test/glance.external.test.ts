@@ -129,6 +129,18 @@ describe('the fleet at a glance and the rest of the first session (issue 19)', (
 
     await api.call('POST', '/devices', { id: 'doomed-1' });
     await page.goto(`${hub.http}/devices/doomed-1/credentials`);
+    // Rotated and revoked from the keyboard: the focus lands on what came of it, not the top of the page.
+    const confirmTyped = async () => {
+      await page.waitForFunction(() => document.activeElement?.matches('form.confirm input') === true, undefined, WAIT);
+      await page.keyboard.type('doomed-1');
+      await page.keyboard.press('Enter');
+    };
+    await page.click('section[aria-label=Credentials] > button:has-text("Rotate token")');
+    await confirmTyped();
+    await page.waitForFunction(() => document.activeElement?.textContent === 'New token for doomed-1', undefined, WAIT);
+    await page.click('section[aria-label=Credentials] > button:has-text("Revoke device")');
+    await confirmTyped();
+    await page.waitForFunction(() => document.activeElement?.textContent?.startsWith('Reinstate') === true, undefined, WAIT);
     await page.click('section[aria-label=Credentials] > button:has-text("Delete device")');
     // The confirmation takes the focus: type the id, press Enter.
     await page.waitForSelector('form.confirm input', WAIT);

@@ -2,6 +2,7 @@
 // copy or download it, run a simulated device with it, or connect real firmware. The
 // commands read the token from a file or stdin, so it never sits on a command line.
 
+import { useEffect, useRef } from 'preact/hooks';
 import { connectSnippet, simCommand, simStdinCommand, tokenFileName } from '../lib/device-commands.ts';
 import { CopyButton } from './copy-button.tsx';
 
@@ -17,9 +18,16 @@ function download(name: string, text: string): void {
 
 export function TokenPanel({ id, token, title }: { id: string; token: string; title: string }) {
   const file = tokenFileName(id);
+  // It appears after the operator's action (create, rotate): the focus moves to it, so
+  // keyboard and screen-reader users land on the token, not at the top of the page.
+  const heading = useRef<HTMLHeadingElement>(null);
+  // Dependencies: a new token is a new panel to move to
+  useEffect(() => heading.current?.focus(), [token]);
   return (
     <section class="panel" aria-label="Device token" style={{ maxWidth: '760px' }}>
-      <h2 style={{ marginTop: 0 }}>{title}</h2>
+      <h2 ref={heading} tabIndex={-1} style={{ marginTop: 0 }}>
+        {title}
+      </h2>
       <p class="notice" role="alert">
         This token is shown only once: the hub keeps just a hash of it. Copy or download it now. If it is lost, rotate the token from the
         device's Credentials tab.

@@ -2,7 +2,7 @@
 // revoke the device, or delete it; each asks for the device id to be typed first.
 
 import type { DeviceInfo } from '@halyard/firmware-protocol';
-import { useState } from 'preact/hooks';
+import { useRef, useState } from 'preact/hooks';
 import { devices } from '../../api/endpoints.ts';
 import { TypedConfirm } from '../../components/confirm.tsx';
 import { ErrorText } from '../../components/error-text.tsx';
@@ -19,6 +19,7 @@ export function CredentialsTab({ device }: { device: DeviceInfo }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(undefined);
   const [token, setToken] = useState<string | undefined>(undefined);
+  const tokenButton = useRef<HTMLButtonElement>(null);
   const id = device.id;
 
   const run = async (what: Exclude<Asking, undefined>) => {
@@ -26,8 +27,11 @@ export function CredentialsTab({ device }: { device: DeviceInfo }) {
     setError(undefined);
     try {
       if (what === 'rotate') setToken((await devices.rotate(id, device.revoked)).token);
-      else if (what === 'revoke') await devices.revoke(id);
-      else {
+      else if (what === 'revoke') {
+        await devices.revoke(id);
+        // The focus goes to what can be done next: reinstating.
+        requestAnimationFrame(() => tokenButton.current?.focus());
+      } else {
         await devices.remove(id);
         // The page it was on is gone: the fleet says it was done.
         flash(`Deleted the device ${id}; its telemetry, events and commands are gone with it.`, '/fleet');
@@ -63,7 +67,7 @@ export function CredentialsTab({ device }: { device: DeviceInfo }) {
           ? 'This device is revoked: it cannot connect. A new token reinstates it.'
           : 'Rotating makes a new token and ends the device\u2019s session: the old token stops working at once.'}
       </p>
-      <button type="button" class="btn" onClick={() => setAsking('rotate')} disabled={asking !== undefined}>
+      <button ref={tokenButton} type="button" class="btn" onClick={() => setAsking('rotate')} disabled={asking !== undefined}>
         {device.revoked ? 'Reinstate with a new token' : 'Rotate token'}
       </button>
       {confirm(
