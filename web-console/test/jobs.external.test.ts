@@ -216,6 +216,11 @@ describe('fleet jobs in the console', () => {
         current.x >= rail.x && current.x + current.width <= rail.x + rail.width,
         `Jobs at ${current.x} in a rail of ${rail.width} px`,
       );
+      // Every link of the rail is whole on screen: it wraps rather than running off the edge.
+      for (const link of await page.locator('nav.rail a').all()) {
+        const b = await link.boundingBox();
+        assert.ok(b && b.x >= rail.x && b.x + b.width <= rail.x + rail.width + 0.5, `${await link.textContent()} cut at the edge`);
+      }
       assert.equal(await page.locator('[data-testid="job-devices"]').count(), 0);
       await page.screenshot({ path: join(OUT, 'job-empty-phone.png') });
       // Nothing slides sideways: the firmware library with its key, the fleet table with its boxes.
