@@ -208,6 +208,16 @@ describe('HTTP API', () => {
     assert.equal(r.body.passwordHash, undefined);
     r = await t.api.post('/operators', { username: 'temp', password: 'password-123', role: 'viewer' });
     assert.equal(r.status, 409);
+    // Names that read alike are one name: "ADMIN" beside "admin" is refused (red team).
+    r = await t.api.post('/operators', { username: 'ADMIN', password: 'password-123', role: 'admin' });
+    assert.equal(r.status, 409, JSON.stringify(r.body));
+    assert.equal(r.body.error.code, 'HUB_ERR_OPERATOR_EXISTS');
+    assert.match(r.body.error.message, /operator "admin" exists: names that differ only in case are refused/);
+    r = await t.api.post('/integrators', { username: 'Pipe', password: 'password-123' });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    r = await t.api.post('/integrators', { username: 'pipe', password: 'password-123' });
+    assert.equal(r.status, 409, JSON.stringify(r.body));
+    assert.equal(r.body.error.code, 'HUB_ERR_INTEGRATOR_EXISTS');
     const temp = new Api(t.http);
     await temp.login('temp', 'password-123');
     r = await t.api.patch('/operators/temp', { disabled: true });

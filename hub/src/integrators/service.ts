@@ -4,6 +4,7 @@
 
 import type { Audit, Requester } from '../audit.js';
 import { hashPassword } from '../auth/secrets.js';
+import { sameName } from '../auth/usernames.js';
 import { HubError, HubErrorCode } from '../errors.js';
 import { aclError } from '../mqtt/acl.js';
 import type { IntegratorAcl, IntegratorRecord, Store } from '../store/store.js';
@@ -71,6 +72,15 @@ export class IntegratorService {
       const bad = aclError(acl);
       if (bad !== undefined) throw new HubError(HubErrorCode.Validation, `${bad.field}: ${bad.message}`, { field: bad.field });
     }
+    const alike = (await this.store.listIntegrators()).find((x) => x.username !== i.username && sameName(x.username, i.username));
+    if (alike !== undefined)
+      throw new HubError(
+        HubErrorCode.IntegratorExists,
+        `integrator "${alike.username}" exists: names that differ only in case are refused`,
+        {
+          field: 'username',
+        },
+      );
     const created = await this.store.op('createIntegrator', {
       username: i.username,
       passwordHash: await hashPassword(i.password),

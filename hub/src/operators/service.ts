@@ -6,6 +6,7 @@ import type { OperatorInfo, Role } from '@halyard/firmware-protocol';
 import { type Audit, type Requester, viaDetail } from '../audit.js';
 import type { LoginLimiter } from '../auth/login-limiter.js';
 import { DUMMY_PASSWORD_HASH, hashPassword, verifyPassword } from '../auth/secrets.js';
+import { sameName } from '../auth/usernames.js';
 import type { EventBus } from '../bus.js';
 import { HubError, HubErrorCode } from '../errors.js';
 import type { OperatorRecord, Store } from '../store/store.js';
@@ -44,6 +45,12 @@ export class OperatorService {
   }
 
   async create(requester: Requester, o: { username: string; password: string; role: Role }): Promise<OperatorInfo> {
+    // "ADMIN" beside "admin" would read alike in the audit log and the console.
+    const alike = (await this.store.listOperators()).find((x) => x.username !== o.username && sameName(x.username, o.username));
+    if (alike !== undefined)
+      throw new HubError(HubErrorCode.OperatorExists, `operator "${alike.username}" exists: names that differ only in case are refused`, {
+        field: 'username',
+      });
     const created = await this.store.op('createOperator', {
       username: o.username,
       passwordHash: await hashPassword(o.password),
