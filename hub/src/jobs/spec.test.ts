@@ -20,6 +20,15 @@ describe('job spec', () => {
     assert.deepEqual(assignStages(stages(10, 100), [1, 9], 10, 0), [0, 1, 1, 1, 1, 1, 1, 1, 1, 1]);
   });
 
+  it('refuses an empty time window (from equal to to), which would start no device', () => {
+    const spec = (window: object) =>
+      jobSpecSchema.safeParse({ action: { type: 'command', name: 'x' }, selection: {}, rollout: { window } });
+    const empty = spec({ from: '05:00', to: '05:00' });
+    assert.equal(empty.success, false);
+    assert.match(empty.error?.issues[0]?.message ?? '', /from and to must differ/);
+    assert.equal(spec({ from: '05:00', to: '05:01' }).success, true);
+  });
+
   it('keeps devices to the time window, UTC, also across midnight', () => {
     const at = (h: number, m: number) => Date.UTC(2026, 10, 30, h, m);
     assert.equal(inWindow(null, at(12, 0)), true);

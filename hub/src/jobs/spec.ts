@@ -75,7 +75,13 @@ export const rolloutSchema = z
       .strict()
       .nullable()
       .default(null),
-    window: z.object({ from: hhmm, to: hhmm }).strict().nullable().default(null).describe('devices start only between these UTC times'),
+    window: z
+      .object({ from: hhmm, to: hhmm })
+      .strict()
+      .refine((w) => w.from !== w.to, 'from and to must differ: an empty window would start no device')
+      .nullable()
+      .default(null)
+      .describe('devices start only between these UTC times'),
   })
   .strict();
 export type Rollout = z.output<typeof rolloutSchema>;
