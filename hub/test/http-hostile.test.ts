@@ -149,6 +149,30 @@ describe('hostile HTTP', () => {
     assert.equal((await fetch(`${t.http}/healthz`)).status, 200);
   });
 
+  it('refuses U+0000 in the URL with 400 on every store; in a login name it is no storage fault', async () => {
+    // On PostgreSQL these were 503 "storage unavailable" (ids, filters, the login) and 500 (a telemetry name).
+    for (const path of [
+      '/api/v1/devices/a%00b',
+      '/api/v1/devices/a%00b/twin',
+      '/api/v1/devices/d/telemetry?name=a%00b',
+      '/api/v1/export/telemetry?name=a%00b',
+      '/api/v1/alarms?rule=a%00b',
+      '/api/v1/commands/a%00b',
+    ]) {
+      const r = await fetch(`${t.http}${path}`, { headers: { authorization: `Bearer ${t.api.token}` } });
+      assert.equal(r.status, 400, path);
+      const body = (await r.json()) as { error: { code: string; field?: string } };
+      assert.deepEqual([body.error.code, body.error.field], ['HUB_ERR_VALIDATION', 'url'], path);
+    }
+    assert.ok(t.logs.some((l) => l.msg === 'request refused: the URL holds U+0000'));
+    const login = await fetch(`${t.http}/api/v1/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'a\u0000', password: 'x' }),
+    });
+    assert.ok(login.status === 400 || login.status === 401, `login with U+0000 in the name: ${login.status}`);
+  });
+
   it('refuses 2,500 headers without trouble', async () => {
     const headers = Array.from({ length: 2_500 }, (_, i) => `X-H${i}: ${i}`).join('\r\n');
     const r = await raw(t.hub.port, `GET /api/v1/devices HTTP/1.1\r\nHost: x\r\n${headers}\r\nConnection: close\r\n\r\n`);

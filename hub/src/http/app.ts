@@ -112,6 +112,16 @@ export function createApp(ctx: HubContext, extras: AppExtras): { app: Hono<AppEn
     }
     return chunkedLimit(c, next);
   });
+  // No id, name or filter may hold U+0000: refused here, naming it, rather than by each
+  // store in its own way (PostgreSQL's text cannot hold it: a lookup failed as "storage
+  // unavailable", 503, and a telemetry read as an internal error).
+  app.use(`${API_PREFIX}/*`, async (c, next) => {
+    if (/%00/i.test(c.req.url) || c.req.url.includes('\u0000')) {
+      ctx.log.info({ method: c.req.method, ip: c.get('ip') }, 'request refused: the URL holds U+0000');
+      throw new HubError(HubErrorCode.Validation, 'the URL holds U+0000 (%00), which no id, name or filter may hold', { field: 'url' });
+    }
+    await next();
+  });
   app.use('*', authenticate(ctx.sessions));
   // Cluster mode: a device made on another node a moment ago is known here before the route looks it up.
   if (ctx.cluster !== undefined) {

@@ -80,10 +80,16 @@ export function isConnectionFault(err: unknown): boolean {
 export function storageError(err: unknown, what: string): Error {
   if (err instanceof HubError) return err;
   const detail = err instanceof Error ? err.message : String(err);
+  // The caller's text, not the server: U+0000 (or a character the encoding lacks) in a value.
+  if (BAD_TEXT.has(pgCode(err) ?? ''))
+    return new HubError(HubErrorCode.Validation, `${what}: a value holds U+0000 or a character PostgreSQL cannot store`, { cause: err });
   if (isConnectionFault(err))
     return new HubError(HubErrorCode.Storage, `${what}: the PostgreSQL server is unreachable (${detail}); retry later`, { cause: err });
   return new HubError(HubErrorCode.Storage, `${what}: ${detail}`, { cause: err });
 }
+
+/** SQLSTATEs of text the server cannot hold: character_not_in_repertoire (U+0000 in UTF-8), untranslatable_character. */
+const BAD_TEXT: ReadonlySet<string> = new Set(['22021', '22P05']);
 
 /** SQLSTATE of a unique violation. */
 export const UNIQUE_VIOLATION = '23505';
