@@ -234,7 +234,7 @@ describe('red team: a device flapping an alarm', () => {
       const warned = t.logs.filter(
         (l) =>
           l.msg ===
-          'alarms: a frame of this device costs more checks than allowed; its frames are evaluated on the newest point of each metric',
+          'alarms: a frame of this device costs more checks than allowed; such frames are evaluated on the newest point of each metric',
       );
       assert.equal(warned.length, 1);
       assert.equal(warned[0]?.checks, 5000);

@@ -247,7 +247,7 @@ export class AlarmEvaluator {
       this.coarse.add(device);
       this.log.warn(
         { device, points: frame.length, checks, max: FRAME_CHECKS },
-        'alarms: a frame of this device costs more checks than allowed; its frames are evaluated on the newest point of each metric',
+        'alarms: a frame of this device costs more checks than allowed; such frames are evaluated on the newest point of each metric',
       );
     }
     for (const r of records) {
