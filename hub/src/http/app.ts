@@ -117,8 +117,15 @@ export function createApp(ctx: HubContext, extras: AppExtras): { app: Hono<AppEn
   // unavailable", 503, and a telemetry read as an internal error).
   app.use(`${API_PREFIX}/*`, async (c, next) => {
     if (/%00/i.test(c.req.url) || c.req.url.includes('\u0000')) {
-      ctx.log.info({ method: c.req.method, ip: c.get('ip') }, 'request refused: the URL holds U+0000');
-      throw new HubError(HubErrorCode.Validation, 'the URL holds U+0000 (%00), which no id, name or filter may hold', { field: 'url' });
+      // The query parameter that holds it, when one does; else the path.
+      let field = 'url';
+      for (const [k, v] of new URL(c.req.url).searchParams)
+        if (`${k}${v}`.includes('\u0000')) {
+          field = k.replaceAll('\u0000', '\ufffd');
+          break;
+        }
+      ctx.log.info({ method: c.req.method, ip: c.get('ip'), field }, 'request refused: the URL holds U+0000');
+      throw new HubError(HubErrorCode.Validation, `${field}: holds U+0000 (%00), which no id, name or filter may hold`, { field });
     }
     await next();
   });
