@@ -33,6 +33,11 @@ export interface PendingCommands {
   pendingCommands(id: string): number;
 }
 
+/** Device ids in code-unit order (the order every listing and export pages in): not locale order. */
+export function compareIds(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 export class Fleet {
   private readonly byId = new Map<string, DeviceEntry>();
   private readonly byRowid = new Map<number, DeviceEntry>();
@@ -67,7 +72,7 @@ export class Fleet {
    * it across turns of the event loop.
    */
   sortedIds(): readonly string[] {
-    this.sorted ??= [...this.byId.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    this.sorted ??= [...this.byId.keys()].sort(compareIds);
     return this.sorted;
   }
 

@@ -24,7 +24,7 @@ import type { EventBus } from '../bus.js';
 import type { Leadership } from '../cluster/leadership.js';
 import type { CommandService } from '../commands/service.js';
 import { HubError, HubErrorCode } from '../errors.js';
-import type { DeviceEntry, Fleet } from '../fleet.js';
+import { compareIds, type DeviceEntry, type Fleet } from '../fleet.js';
 import type { Logger } from '../log.js';
 import { FINAL_JOB_DEVICE_STATES, type JobDeviceChange, type JobDeviceRecord, type JobDeviceState, type JobRecord } from '../store/jobs.js';
 import type { Store } from '../store/store.js';
@@ -331,7 +331,7 @@ export class JobScheduler {
       fresh.push(e);
     }
     if (fresh.length === 0) return;
-    fresh.sort((a, b) => (a.record.id < b.record.id ? -1 : a.record.id > b.record.id ? 1 : 0));
+    fresh.sort((a, b) => compareIds(a.record.id, b.record.id));
     const perStage = spec.rollout.stages.map(() => 0);
     for (const d of r.devices.values()) perStage[d.stage] = (perStage[d.stage] ?? 0) + 1;
     const stages = assignStages(spec.rollout.stages, perStage, fresh.length, r.job.stage);

@@ -9,6 +9,7 @@ import type { HubContext } from '../../context.js';
 import { HubError, HubErrorCode } from '../../errors.js';
 import { EXPORT_FORMATS, type ExportDone, type ExportTable, exportResponse } from '../../export/stream.js';
 import { bucketPages, bucketTable, EXPORT_PAGE, pointPages, pointTable, type TelemetryExportQuery } from '../../export/telemetry.js';
+import { compareIds } from '../../fleet.js';
 import type { AlarmRecord, AuditRecord } from '../../store/store.js';
 import { AGGREGATES, type Aggregate } from '../../telemetry/buckets.js';
 import { MAX_RAW_RANGE_MS } from '../../telemetry/service.js';
@@ -169,7 +170,7 @@ export function exportRoutes(routes: Routes, ctx: HubContext): void {
       const entries =
         ids === undefined
           ? ctx.fleet.sortedIds().flatMap((id) => ctx.fleet.get(id) ?? [])
-          : ids.map((id) => deviceEntry(ctx, id)).sort((a, b) => (a.record.id < b.record.id ? -1 : a.record.id > b.record.id ? 1 : 0));
+          : ids.map((id) => deviceEntry(ctx, id)).sort((a, b) => compareIds(a.record.id, b.record.id));
       const selected = entries
         .filter((e) => deviceMatches(ctx.fleet.info(e), { tag: query.tag, model: query.model }))
         .map((e) => ({ id: e.record.id, rowid: e.record.rowid }));
