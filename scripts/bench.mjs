@@ -31,6 +31,10 @@ const SCENARIOS = {
     what: 'one node vs a two-node cluster, commands across nodes, takeover, failover after kill -9 (skipped without PostgreSQL/Redis)',
   },
   jobs: { file: 'bench/src/jobs.bench.ts', what: 'fleet jobs: a firmware job to every device at once, a 5,000-device command job' },
+  console: {
+    file: 'bench/src/console.bench.ts',
+    what: 'the web console at 5,000 devices in Chromium: first rows, frames scrolling, map, dashboard (skipped without Chromium)',
+  },
 };
 
 const args = process.argv.slice(2);

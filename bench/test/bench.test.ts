@@ -37,6 +37,8 @@ describe('npm run bench', () => {
       if (clusterSkipped) console.log('# cluster scenario skipped: PostgreSQL or Redis not found');
       const sessionsSkipped = /mqtt-sessions: skipped/.test(run.stdout);
       if (sessionsSkipped) console.log('# mqtt-sessions scenario skipped: PostgreSQL or Redis not found');
+      const consoleSkipped = /console: skipped/.test(run.stdout);
+      if (consoleSkipped) console.log('# console scenario skipped: Chromium not found (install the Debian package chromium)');
       assert.deepStrictEqual(
         [...new Set(rows.map((r) => r.scenario))],
         [
@@ -55,6 +57,7 @@ describe('npm run bench', () => {
           'firmware',
           ...(clusterSkipped ? [] : ['cluster']),
           'jobs',
+          ...(consoleSkipped ? [] : ['console']),
         ],
       );
       for (const r of rows) {

@@ -1,8 +1,11 @@
 // The fleet table at the scale README.md (Web console) names: 5,000 devices, a few hundred of them live and
-// changing, in real Chromium. Checks that the first rows paint quickly, that only the
-// visible rows exist in the DOM, that scrolling end to end keeps frames short, and that
-// live changes reach the table without a reload; then the map and a dashboard at the
-// same scale, with their frame times.
+// changing, in real Chromium. Checks that only the visible rows exist in the DOM while
+// the table scrolls end to end, that the keyboard reaches rows never rendered, that value
+// columns fill and live changes reach the table without a reload; then the map and a
+// dashboard at the same scale. How fast (first rows, frame lengths) is measured by the
+// console scenario of `npm run bench` (bench/src/console.bench.ts), not asserted here:
+// frame times on a shared CI machine are noise, not behaviour. The frame lengths are
+// still printed as diagnostics, to read in a test log.
 
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -36,7 +39,7 @@ describe('fleet table with 5,000 devices', () => {
 
   after(() => tearDown({ context, profile, hub }, fleet, trackers));
 
-  it('paints fast, keeps the DOM small, scrolls smoothly and stays live', async (t) => {
+  it('keeps the DOM small while it scrolls end to end, reaches every row by keyboard and stays live', async (t) => {
     await page.goto(`${hub.http}/fleet`);
     await page.fill('#login-user', 'admin');
     await page.fill('#login-password', ADMIN_PASSWORD);
@@ -44,20 +47,18 @@ describe('fleet table with 5,000 devices', () => {
     await page.waitForFunction((n) => document.querySelector('[data-testid="count-all"]')?.textContent === String(n), DEVICES, WAIT);
     await page.waitForFunction((n) => Number(document.querySelector('[data-testid="count-online"]')?.textContent) === n, LIVE, WAIT);
 
-    // The console's target: first paint of the fleet under a second on a local hub (here: a reload,
-    // the session cookie, the channel, a 5,000-device snapshot, sorting, the first rows).
-    const t0 = Date.now();
+    // A reload: the session cookie, the channel, a 5,000-device snapshot, sorting, the first rows.
     await page.reload();
     await page.waitForSelector('a[data-device]', WAIT);
-    const firstRows = Date.now() - t0;
     const marks = await page.evaluate(() =>
       performance.getEntriesByType('mark').map((m) => `${m.name.replace('halyard:', '')} at ${Math.round(m.startTime)} ms`),
     );
-    t.diagnostic(`first rows ${firstRows} ms after a reload (${marks.join(', ')})`);
-    // The goal is under a second: 0.8-1.0 s measured on an idle 2-core machine, up to 1.9 s
-    // with both cores taken by other work. The bound leaves room for such a CI machine and
-    // still fails for anything that grows badly with the fleet.
-    assert.ok(firstRows < 3_000, `first rows after ${firstRows} ms`);
+    t.diagnostic(`after a reload: ${marks.join(', ')}`);
+    assert.deepEqual(
+      marks.map((m) => m.split(' at ')[0]),
+      ['welcome', 'fleet-decoded', 'fleet-rows'],
+      'the console marks its way to the first rows',
+    );
 
     const rows = await page.locator('a[data-device]').count();
     assert.ok(rows > 10 && rows < 60, `${rows} rows in the DOM for ${DEVICES} devices`);
@@ -86,12 +87,6 @@ describe('fleet table with 5,000 devices', () => {
       `wheel p50 ${wheel.p50.toFixed(1)} ms p95 ${wheel.p95.toFixed(1)} ms; drag p50 ${drag.p50.toFixed(1)} ms p95 ${drag.p95.toFixed(1)} ms`,
     );
     await page.screenshot({ path: join(OUT, 'fleet-5000-bottom.png') });
-    // Software rendering on a shared 2-core machine (idle: wheel p50 17 ms, p95 37 ms; busy:
-    // p50 17 ms, p95 64 ms): most frames at 60 fps while scrolling, and no long stall even
-    // when every row changes each frame. The tails leave room for other work alongside.
-    assert.ok(wheel.p50 < 25, `wheel scroll: median frame ${wheel.p50.toFixed(1)} ms`);
-    assert.ok(wheel.p95 < 100, `wheel scroll: p95 frame ${wheel.p95.toFixed(1)} ms`);
-    assert.ok(drag.p95 < 250, `scrollbar drag: p95 frame ${drag.p95.toFixed(1)} ms`);
     assert.equal(await page.locator('a[data-device="live-0001"]').count(), 0, 'rows scrolled out are gone');
     assert.ok((await page.locator('a[data-device]').count()) < 60);
 
@@ -138,11 +133,7 @@ describe('fleet table with 5,000 devices', () => {
       `value columns (${picked.join(', ')}): idle live p50 ${idle.p50.toFixed(1)} ms p95 ${idle.p95.toFixed(1)} ms; wheel p50 ${valuesWheel.p50.toFixed(1)} ms p95 ${valuesWheel.p95.toFixed(1)} ms; drag p50 ${valuesDrag.p50.toFixed(1)} ms p95 ${valuesDrag.p95.toFixed(1)} ms`,
     );
     await page.screenshot({ path: join(OUT, 'fleet-5000-values.png') });
-    // The same bounds as without value columns: they must not make the table heavier to scroll.
-    assert.ok(idle.p95 < 100, `live values: p95 frame ${idle.p95.toFixed(1)} ms`);
-    assert.ok(valuesWheel.p50 < 25, `wheel scroll with values: median frame ${valuesWheel.p50.toFixed(1)} ms`);
-    assert.ok(valuesWheel.p95 < 100, `wheel scroll with values: p95 frame ${valuesWheel.p95.toFixed(1)} ms`);
-    assert.ok(valuesDrag.p95 < 250, `scrollbar drag with values: p95 frame ${valuesDrag.p95.toFixed(1)} ms`);
+    assert.ok((await page.locator('a[data-device]').count()) < 60, 'value columns keep the table virtualised');
 
     // Filtered to online devices; stopping them all shows up live.
     await page.goto(`${hub.http}/fleet?status=online`);
@@ -152,7 +143,7 @@ describe('fleet table with 5,000 devices', () => {
     await page.waitForSelector('text=No device matches this filter', WAIT);
   });
 
-  it('map and dashboard: 5,000 devices by position, a count and a chart across devices, frames measured', async (t) => {
+  it('map and dashboard: 5,000 devices by position, a count and a chart across devices', async (t) => {
     // Every device a tracker now, each reporting its position every 20 s (250 frames/s
     // in all), so all 5,000 have one and the first 50 on the map move live.
     trackers = startFleet({
@@ -178,6 +169,8 @@ describe('fleet table with 5,000 devices', () => {
     });
     t.diagnostic(`map, ${DEVICES} markers, live: p50 ${map.p50.toFixed(1)} ms p95 ${map.p95.toFixed(1)} ms over ${map.n} frames`);
     await page.screenshot({ path: join(OUT, 'map-5000.png') });
+    // One canvas for every marker (README.md § Web console), not an element each.
+    assert.equal(await page.getAttribute('[data-testid=marker-canvas]', 'data-markers'), String(DEVICES));
 
     const api = new Api(hub.http);
     await api.login('admin', ADMIN_PASSWORD);
@@ -203,10 +196,9 @@ describe('fleet table with 5,000 devices', () => {
       `dashboard (count, chart of ${chartDevices.length} devices, events), live: p50 ${dash.p50.toFixed(1)} ms p95 ${dash.p95.toFixed(1)} ms over ${dash.n} frames`,
     );
     await page.screenshot({ path: join(OUT, 'dashboard-5000.png') });
-    assert.ok(map.p50 < 25, `map: median frame ${map.p50.toFixed(1)} ms`);
-    assert.ok(map.p95 < 100, `map: p95 frame ${map.p95.toFixed(1)} ms`);
-    assert.ok(dash.p50 < 25, `dashboard: median frame ${dash.p50.toFixed(1)} ms`);
-    assert.ok(dash.p95 < 100, `dashboard: p95 frame ${dash.p95.toFixed(1)} ms`);
+    // The count panel counts the whole fleet: online and offline add up to it (none is revoked).
+    const count = async (key: string) => Number(await page.textContent(`[data-panel=count] tr[data-count=${key}] td.num`));
+    assert.equal((await count('online')) + (await count('offline')), DEVICES, 'online and offline add up to the fleet');
   });
 });
 
