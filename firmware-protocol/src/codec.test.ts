@@ -58,6 +58,17 @@ describe('codec: messages', () => {
     assert.equal(decodeErr(encodeCbor([1, { proto: 1, fw: long, model: 'm' }]))?.field, 'hello.fw');
     decodeOk(encodeCbor([1, { proto: 1, fw: 'é'.repeat(64), model: 'm' }]));
   });
+  it('refuses control characters in identifiers, naming the field', () => {
+    for (const bad of ['1.0\u0000', 'a\nb', '\u001b[31m', 'x\u007f']) {
+      const e = decodeErr(encodeCbor([1, { proto: 1, fw: bad, model: 'm' }]));
+      assert.equal(e?.field, 'hello.fw', JSON.stringify(bad));
+      assert.match(e?.message ?? '', /control characters/);
+    }
+    assert.equal(decodeErr(encodeCbor([1, { proto: 1, fw: '1', model: 'esp\tboard' }]))?.field, 'hello.model');
+    assert.equal(decodeErr(encodeCbor([1, { proto: 1, fw: '1', model: 'm', caps: ['twin', 'o\rta'] }]))?.field, 'hello.caps[1]');
+    // Text beyond ASCII is still fine.
+    decodeOk(encodeCbor([1, { proto: 1, fw: '1.0 β', model: 'Gerät ✓' }]));
+  });
   it('resolves an EVENT time: absolute, relative, or now', () => {
     assert.equal((decodeOk(encode({ type: 5, seq: 1, name: 'e', t: 1_700_000_000 })) as { time: number }).time, 1_700_000_000_000);
     assert.equal((decodeOk(encode({ type: 5, seq: 1, name: 'e', t: -2.5 })) as { time: number }).time, NOW - 2500);

@@ -86,6 +86,16 @@ function text(v: CborValue | undefined, field: string, max: number): string {
   return v;
 }
 
+/** C0 controls and DEL: nothing an operator can read, and a log line's or a terminal's hazard. */
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/** An identifier string (SPEC.md §3.5): text() without control characters. */
+function ident(v: CborValue | undefined, field: string, max: number): string {
+  const s = text(v, field, max);
+  if (CONTROL.test(s)) bad(field, 'must not hold control characters (U+0000-U+001F, U+007F)');
+  return s;
+}
+
 function bytes(v: CborValue | undefined, field: string, min: number, max: number): Uint8Array {
   if (!(v instanceof Uint8Array)) bad(field, 'must be a byte string');
   if (v.length < min || v.length > max) bad(field, min === max ? `must be ${min} bytes` : `must be ${min} to ${max} bytes`);
@@ -145,11 +155,11 @@ function readMessage(items: CborValue[], opts: Required<DecodeOptions>): Decoded
       const proto = uint(m.proto, 'hello.proto');
       if (proto !== PROTOCOL_VERSION)
         bad('hello.proto', `protocol version ${proto} is not supported (this hub speaks ${PROTOCOL_VERSION})`);
-      const hello: DecodedMessage = { type, proto, fw: text(m.fw, 'hello.fw', id), model: text(m.model, 'hello.model', id) };
+      const hello: DecodedMessage = { type, proto, fw: ident(m.fw, 'hello.fw', id), model: ident(m.model, 'hello.model', id) };
       if (m.boot !== undefined) hello.boot = uint(m.boot, 'hello.boot');
       if (m.caps !== undefined) {
         if (!Array.isArray(m.caps) || m.caps.length > 32) bad('hello.caps', 'must be an array of at most 32 text strings');
-        hello.caps = m.caps.map((c, i) => text(c, `hello.caps[${i}]`, id));
+        hello.caps = m.caps.map((c, i) => ident(c, `hello.caps[${i}]`, id));
       }
       if (m.update !== undefined) {
         if (!isMap(m.update)) bad('hello.update', 'must be a map');
@@ -167,7 +177,7 @@ function readMessage(items: CborValue[], opts: Required<DecodeOptions>): Decoded
         ping: uint(m.ping, 'welcome.ping', 1),
         maxFrame: uint(m.maxFrame, 'welcome.maxFrame', 1),
         time: uint(m.time, 'welcome.time'),
-        session: text(m.session, 'welcome.session', id),
+        session: ident(m.session, 'welcome.session', id),
       };
     }
     case MessageType.Telemetry: {
@@ -232,8 +242,8 @@ function readMessage(items: CborValue[], opts: Required<DecodeOptions>): Decoded
       const offer: DecodedMessage = {
         type,
         job: job(m.job, 'offer.job'),
-        model: text(m.model, 'offer.model', id),
-        fw: text(m.fw, 'offer.fw', id),
+        model: ident(m.model, 'offer.model', id),
+        fw: ident(m.fw, 'offer.fw', id),
         size: uint(m.size, 'offer.size', 1),
         sha256: bytes(m.sha256, 'offer.sha256', 32, 32),
         chunk: uint(m.chunk, 'offer.chunk', 1),

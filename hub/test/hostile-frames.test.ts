@@ -103,6 +103,12 @@ const ATTACKS: Attack[] = [
   },
   { name: 'telemetry before HELLO', hello: false, frames: [bin(encode({ type: 3, seq: 1, pack: [{ n: 'x', v: 1 }] }))], expect: MAL },
   { name: 'second HELLO', hello: true, frames: [bin(HELLO)], expect: MAL },
+  {
+    name: 'HELLO with an escape sequence in its model',
+    hello: false,
+    frames: [bin(encode({ type: MessageType.Hello, proto: 1, fw: '1', model: '\u001b[2J\u0000' }))],
+    expect: MAL,
+  },
   { name: 'undefined simple value', hello: true, frames: [bin(hex('8203f7'))], expect: MAL },
   {
     name: '100k empty fragments',

@@ -132,6 +132,16 @@ describe('CBOR: limits and hazards', () => {
     assert.equal(err('ba00000fff'), 'PROTO_ERR_TRUNCATED');
     assert.equal(err('5a00000fff'), 'PROTO_ERR_TRUNCATED');
   });
+  it('names a 64-bit length past 2^53 as such, not as an infinite one', () => {
+    for (const head of ['9b', 'bb', '7b', '5b']) {
+      const r = decodeCbor(bytes(`${head}ffffffffffffffff`));
+      assert.equal(r.ok, false);
+      if (r.ok) continue;
+      assert.equal(r.error.code, 'PROTO_ERR_LENGTH');
+      assert.match(r.error.message, /with a length of 2\^53 or more/);
+      assert.doesNotMatch(r.error.message, /Infinity/);
+    }
+  });
   it('applies maxString to text and bytes', () => {
     const limits = { ...DEFAULT_LIMITS, maxString: 4 };
     assert.equal(err('6568656c6c6f', limits), 'PROTO_ERR_LENGTH');

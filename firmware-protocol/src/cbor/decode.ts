@@ -116,6 +116,7 @@ function readArgument(ai: number): number {
 function readLength(ai: number, what: string): number {
   const n = readArgument(ai);
   if (n === -1) fail(ProtocolErrorCode.Indefinite, `indefinite-length ${what} is not allowed`);
+  if (n === Number.POSITIVE_INFINITY) fail(ProtocolErrorCode.Length, `${what} with a length of 2^53 or more`);
   return n;
 }
 
