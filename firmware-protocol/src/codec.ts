@@ -86,13 +86,13 @@ function text(v: CborValue | undefined, field: string, max: number): string {
   return v;
 }
 
-/** C0 controls and DEL: nothing an operator can read, and a log line's or a terminal's hazard. */
-const CONTROL = /[\u0000-\u001f\u007f]/;
-
-/** An identifier string (SPEC.md §3.5): text() without control characters. */
+/** An identifier string (SPEC.md §3.5): text() without C0 controls or DEL (nothing an operator can read, and a terminal's hazard). */
 function ident(v: CborValue | undefined, field: string, max: number): string {
   const s = text(v, field, max);
-  if (CONTROL.test(s)) bad(field, 'must not hold control characters (U+0000-U+001F, U+007F)');
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) bad(field, 'must not hold control characters (U+0000-U+001F, U+007F)');
+  }
   return s;
 }
 

@@ -260,6 +260,17 @@ describe('SPEC.md §12: the hub side of firmware updates', () => {
     await d.close();
   });
 
+  it('§12.5: a progress past the image size is read as the whole image', async () => {
+    const { id, d } = await connected();
+    const job = await startUpdate(id);
+    await d.waitFor(isOffer);
+    d.send({ type: MessageType.UpdateStatus, seq: ++d.seq, job, state: UpdateState.Downloading, progress: 10 * IMAGE.length });
+    await d.until(() => d.acked >= d.seq, 'the ACK');
+    const u = (await t.api.get(`/updates/${job}`)).body as { state: string; progress: number };
+    assert.deepEqual([u.state, u.progress], ['downloading', IMAGE.length]);
+    await d.close();
+  });
+
   it('deleting a device takes its updates with it; the image is no longer in use', async () => {
     const second = await fetch(`${t.http}/api/v1/firmware?model=${MODEL}&version=3.0.0`, {
       method: 'POST',

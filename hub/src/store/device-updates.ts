@@ -29,6 +29,8 @@ export interface DeviceUpdateRecord {
   /** firmware.rowid and id; null once a finished update's image was deleted. */
   firmwareRowid: number | null;
   firmwareId: string | null;
+  /** The image's size in bytes; null once it was deleted. */
+  imageSize: number | null;
   /** The fleet job it belongs to; null for a single-device update. */
   job: string | null;
   state: UpdateStateName;
@@ -88,6 +90,7 @@ export interface DeviceUpdateRow {
   device_id: string;
   firmware: number | null;
   firmware_id: string | null;
+  image_size: number | null;
   job: string | null;
   state: string;
   progress: number;
@@ -105,7 +108,7 @@ export interface DeviceUpdateRow {
 type Row = DeviceUpdateRow;
 
 /** The columns of a DeviceUpdateRow, in both engines' SQL. */
-export const UPDATE_SELECT = `SELECT u.rowid, u.id, u.device, d.id AS device_id, u.firmware, f.id AS firmware_id, u.job, u.state, u.progress,
+export const UPDATE_SELECT = `SELECT u.rowid, u.id, u.device, d.id AS device_id, u.firmware, f.id AS firmware_id, f.size AS image_size, u.job, u.state, u.progress,
   u.reason, u.detail, u.from_fw, u.to_fw, u.attempts, u.created_at, u.created_by, u.updated_at, u.finished_at
   FROM device_updates u JOIN devices d ON d.rowid = u.device LEFT JOIN firmware f ON f.rowid = u.firmware`;
 
@@ -116,6 +119,7 @@ export const updateFromRow = (r: DeviceUpdateRow): DeviceUpdateRecord => ({
   deviceId: r.device_id,
   firmwareRowid: r.firmware,
   firmwareId: r.firmware_id,
+  imageSize: r.image_size,
   job: r.job,
   state: r.state as UpdateStateName,
   progress: r.progress,
@@ -212,7 +216,8 @@ export function nextFromStatus(
   cur: DeviceUpdateRecord,
   m: UpdateStatus,
 ): (UpdateValues & { to: UpdateStateName; at?: number }) | undefined {
-  const progress = m.progress ?? cur.progress;
+  // Bytes held cannot exceed the image: a larger count is read as the whole image.
+  const progress = Math.min(m.progress ?? cur.progress, cur.imageSize ?? Number.POSITIVE_INFINITY);
   // Free text from the device; PostgreSQL's text cannot hold U+0000, so neither engine keeps it.
   const detail = m.detail === undefined ? null : m.detail.replaceAll('\u0000', '\ufffd');
   // A code this version does not know reads as `other` anyway (SPEC.md §12.6); one past 2^31-1 would not fit PostgreSQL's integer.
