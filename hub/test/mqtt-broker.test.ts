@@ -170,6 +170,19 @@ describe('embedded MQTT broker', () => {
     assert.equal(await tooLarge(), before + 2, 'closed for its size');
   });
 
+  it('answers an MQTT 5 CONNECT, properties and login included, with CONNACK 1 (unacceptable protocol version)', async () => {
+    const sock = connect(t.hub.mqttPort, '127.0.0.1');
+    const got: Buffer[] = [];
+    sock.on('data', (d: Buffer) => got.push(d));
+    // "MQTT", level 5, username + password + clean start, keep-alive 60, a Session Expiry
+    // Interval of 3600 s, client id "a", username "u", password "p".
+    const body = Buffer.from([0, 4, 0x4d, 0x51, 0x54, 0x54, 5, 0xc2, 0, 60, 5, 0x11, 0, 0, 0x0e, 0x10, 0, 1, 0x61, 0, 1, 0x75, 0, 1, 0x70]);
+    sock.write(Buffer.concat([Buffer.from([0x10, body.length]), body]));
+    await new Promise<void>((resolve) => sock.once('close', () => resolve()));
+    // A 3.1.1 CONNACK (what an MQTT 5 client reads as "unsupported protocol version"), then the close.
+    assert.equal(Buffer.concat(got).toString('hex'), '20020001');
+  });
+
   it('takes MQTT over WebSocket at /mqtt with the same login', async () => {
     await assert.rejects(TestMqtt.connect(`ws://127.0.0.1:${t.hub.port}/mqtt`), /Not authorized/i);
     const c = await TestMqtt.connect(`ws://127.0.0.1:${t.hub.port}/mqtt`, { username: 'alice', password: 'alice-password' });
