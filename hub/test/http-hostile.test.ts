@@ -173,6 +173,28 @@ describe('hostile HTTP', () => {
     assert.ok(login.status === 400 || login.status === 401, `login with U+0000 in the name: ${login.status}`);
   });
 
+  it('answers a method a route does not take with 405 and Allow, and an unknown path with 404', async () => {
+    for (const [method, path, allow] of [
+      ['DELETE', '/api/v1/devices', 'GET, HEAD, POST'],
+      ['PATCH', '/api/v1/hub/stats', 'GET, HEAD'],
+      ['PUT', '/api/v1/devices/some-device/commands', 'GET, HEAD, POST'],
+      ['POST', '/api/v1/openapi.json', undefined],
+    ] as const) {
+      const r = await fetch(`${t.http}${path}`, { method, headers: { authorization: `Bearer ${t.api.token}` } });
+      const body = (await r.json()) as { error: { code: string; message: string } };
+      if (allow === undefined) {
+        assert.equal(r.status, 404, `${method} ${path}`);
+        continue;
+      }
+      assert.deepEqual([r.status, r.headers.get('allow'), body.error.code], [405, allow, 'HUB_ERR_METHOD_NOT_ALLOWED'], `${method} ${path}`);
+      assert.match(body.error.message, new RegExp(`${method} is not allowed`));
+    }
+    const unknown = await fetch(`${t.http}/api/v1/no-such-thing`, { headers: { authorization: `Bearer ${t.api.token}` } });
+    assert.equal(unknown.status, 404);
+    await unknown.text();
+    assert.ok(t.logs.some((l) => l.msg === 'request refused: method not allowed' && l.method === 'DELETE'));
+  });
+
   it('refuses 2,500 headers without trouble', async () => {
     const headers = Array.from({ length: 2_500 }, (_, i) => `X-H${i}: ${i}`).join('\r\n');
     const r = await raw(t.hub.port, `GET /api/v1/devices HTTP/1.1\r\nHost: x\r\n${headers}\r\nConnection: close\r\n\r\n`);

@@ -170,7 +170,16 @@ export function createApp(ctx: HubContext, extras: AppExtras): { app: Hono<AppEn
 
   const openapi = routes.openapi(API_PREFIX, { title: 'Halyard hub API', version: HUB_VERSION });
   app.get(`${API_PREFIX}/openapi.json`, (c) => c.json(openapi as object));
-  app.all(`${API_PREFIX}/*`, (c) => c.json(new HubError(HubErrorCode.NotFound, `no route ${c.req.method} ${c.req.path}`).toJSON(), 404));
+  app.all(`${API_PREFIX}/*`, (c) => {
+    // A path some route has, asked with another method: 405 with the methods it takes.
+    const allow = routes.methodsAt(c.req.path.slice(API_PREFIX.length));
+    if (allow.length > 0) {
+      ctx.log.info({ method: c.req.method, path: c.req.path, ip: c.get('ip') }, 'request refused: method not allowed');
+      const e = new HubError(HubErrorCode.MethodNotAllowed, `${c.req.method} is not allowed on ${c.req.path}; allowed: ${allow.join(', ')}`);
+      return c.json(e.toJSON(), 405, { Allow: allow.join(', ') });
+    }
+    return c.json(new HubError(HubErrorCode.NotFound, `no route ${c.req.method} ${c.req.path}`).toJSON(), 404);
+  });
 
   app.get('/healthz', (c) => {
     const problems = ctx.problems();

@@ -85,6 +85,8 @@ async function readJson(c: Context<AppEnv>): Promise<unknown> {
 
 export class Routes {
   readonly all: AnyRoute[] = [];
+  /** Each route's method and path as a pattern, made at the first 405. */
+  private patterns: { method: string; re: RegExp }[] | undefined;
 
   add<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType>(spec: RouteSpec<P, Q, B>): void {
     this.all.push(spec);
@@ -100,6 +102,17 @@ export class Routes {
         return r.handler({ c, params, query, body, caller });
       });
     }
+  }
+
+  /** The methods some route takes at `path` (below the prefix), for a 405's Allow header; none for a path no route has. */
+  methodsAt(path: string): string[] {
+    this.patterns ??= this.all.map((r) => ({
+      method: r.method.toUpperCase(),
+      re: new RegExp(`^${r.path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/:[A-Za-z]+/g, '[^/]+')}$`),
+    }));
+    const methods = new Set(this.patterns.filter((p) => p.re.test(path)).map((p) => p.method));
+    if (methods.has('GET')) methods.add('HEAD');
+    return [...methods].sort();
   }
 
   /** The OpenAPI 3.0 document for every route, built from the same schemas. */
