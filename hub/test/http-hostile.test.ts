@@ -186,7 +186,11 @@ describe('hostile HTTP', () => {
         assert.equal(r.status, 404, `${method} ${path}`);
         continue;
       }
-      assert.deepEqual([r.status, r.headers.get('allow'), body.error.code], [405, allow, 'HUB_ERR_METHOD_NOT_ALLOWED'], `${method} ${path}`);
+      assert.deepEqual(
+        [r.status, r.headers.get('allow'), body.error.code],
+        [405, allow, 'HUB_ERR_METHOD_NOT_ALLOWED'],
+        `${method} ${path}`,
+      );
       assert.match(body.error.message, new RegExp(`${method} is not allowed`));
     }
     const unknown = await fetch(`${t.http}/api/v1/no-such-thing`, { headers: { authorization: `Bearer ${t.api.token}` } });

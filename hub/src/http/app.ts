@@ -175,7 +175,10 @@ export function createApp(ctx: HubContext, extras: AppExtras): { app: Hono<AppEn
     const allow = routes.methodsAt(c.req.path.slice(API_PREFIX.length));
     if (allow.length > 0) {
       ctx.log.info({ method: c.req.method, path: c.req.path, ip: c.get('ip') }, 'request refused: method not allowed');
-      const e = new HubError(HubErrorCode.MethodNotAllowed, `${c.req.method} is not allowed on ${c.req.path}; allowed: ${allow.join(', ')}`);
+      const e = new HubError(
+        HubErrorCode.MethodNotAllowed,
+        `${c.req.method} is not allowed on ${c.req.path}; allowed: ${allow.join(', ')}`,
+      );
       return c.json(e.toJSON(), 405, { Allow: allow.join(', ') });
     }
     return c.json(new HubError(HubErrorCode.NotFound, `no route ${c.req.method} ${c.req.path}`).toJSON(), 404);
