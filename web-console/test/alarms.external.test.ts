@@ -106,6 +106,21 @@ describe('alarms in the console', () => {
     await page.keyboard.press('Enter');
     await page.locator(`tr[data-alarm="${id}"][data-state="acknowledged"]:has-text("by admin: opening the window")`).waitFor(WAIT);
     await page.screenshot({ path: join(OUT, 'alarms.png'), fullPage: true });
+    // On a phone each alarm is a card of labelled lines: State and Clear are on screen, no sideways scroll.
+    await page.setViewportSize({ width: 375, height: 640 });
+    const card = page.locator(`tr[data-alarm="${id}"]`);
+    const fits = await card.evaluate((tr) => {
+      const box = tr.getBoundingClientRect();
+      const scroller = tr.closest('.scroll-x') as HTMLElement;
+      return { right: box.right, width: window.innerWidth, overflow: scroller.scrollWidth - scroller.clientWidth };
+    });
+    assert.ok(fits.right <= fits.width && fits.overflow <= 0, `the alarm card fits the phone: ${JSON.stringify(fits)}`);
+    const clear = card.locator('button:has-text("Clear")');
+    const clearBox = await clear.boundingBox();
+    assert.ok(clearBox !== null && clearBox.x + clearBox.width <= 375, 'Clear is on screen');
+    assert.match((await card.locator('td.alarm-state').evaluate((td) => getComputedStyle(td, '::before').content)) ?? '', /State/);
+    await page.screenshot({ path: join(OUT, 'alarms-phone.png'), fullPage: true });
+    await page.setViewportSize({ width: 1280, height: 800 });
     // The thermostat cools: the alarm clears by itself, live, and leaves the "not cleared" view.
     await page.selectOption('select[name="state"]', 'all');
     await page.locator(`tr[data-alarm="${id}"][data-state="cleared"]`).waitFor(WAIT);

@@ -1,6 +1,7 @@
 // Alarms as a table: severity (word and colour), device, rule, what happened, state
 // with who acknowledged and when, raised and cleared times; operators acknowledge or
-// clear a row, with an optional note, in place.
+// clear a row, with an optional note, in place. On a phone each row stacks as a card of
+// labelled lines (`stack-narrow`), so State and the buttons need no sideways scroll.
 
 import type { AlarmInfo } from '@halyard/firmware-protocol';
 import { useEffect, useRef, useState } from 'preact/hooks';
@@ -23,7 +24,7 @@ export function AlarmTable({
   const canAct = useCan('operator');
   return (
     <div class="scroll-x">
-      <table class="list" aria-label="Alarms, newest first">
+      <table class="list stack-narrow" aria-label="Alarms, newest first">
         <thead>
           <tr>
             <th>Severity</th>
@@ -88,20 +89,20 @@ function AlarmRow({
   };
   return (
     <tr data-alarm={a.id} data-state={a.state} data-device={a.device}>
-      <td>
+      <td data-label="Severity">
         <span class={`badge tone-${a.state === 'cleared' ? 'neutral' : SEVERITY_TONE[a.severity]}`}>{a.severity}</span>
       </td>
       {showDevice ? (
-        <td class="mono nowrap">
+        <td class="mono nowrap" data-label="Device">
           <Link href={`/devices/${encodeURIComponent(a.device)}/alarms`}>{a.device}</Link>
         </td>
       ) : null}
-      <td>{a.ruleName}</td>
-      <td>
+      <td data-label="Rule">{a.ruleName}</td>
+      <td data-label="What">
         {a.message}
         {a.flaps > 0 ? <span class="muted"> · {a.flaps} flaps</span> : null}
       </td>
-      <td class="alarm-state">
+      <td class="alarm-state" data-label="State">
         {a.state}
         {a.acknowledgedBy ? (
           <div class="muted">
@@ -111,10 +112,12 @@ function AlarmRow({
         ) : null}
         {a.state === 'cleared' && a.clearedBy ? <div class="muted">cleared by {a.clearedBy}</div> : null}
       </td>
-      <td class="mono nowrap">{timestamp(a.raisedAt)}</td>
+      <td class="mono nowrap" data-label="Raised">
+        {timestamp(a.raisedAt)}
+      </td>
       <td class="mono nowrap hide-narrow">{a.clearedAt === null ? '–' : timestamp(a.clearedAt)}</td>
       {canAct ? (
-        <td>
+        <td data-label="Actions">
           {action === undefined ? (
             <span class="row" ref={buttons}>
               {a.state === 'active' ? (
