@@ -255,6 +255,8 @@ describe('an operator’s first session (issue 19)', () => {
     await page.waitForFunction(() => document.title === 'Fleet · Halyard', undefined, WAIT);
     const row = `a[data-device="${spec.id}"]`;
     await page.waitForSelector(`${row}:has-text(" ms")`, WAIT);
+    // A cell that may be cut short carries the whole text as its tooltip.
+    await page.waitForSelector(`${row} .cell[title="hand-made"]`, WAIT);
     ws.close();
     await page.waitForSelector(`${row}:has-text("offline")`, WAIT);
     assert.doesNotMatch((await page.textContent(row)) ?? '', /\d ms/);

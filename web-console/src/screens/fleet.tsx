@@ -376,10 +376,19 @@ const DeviceRow = pure(function DeviceRow({
         ) : null}
         <DeviceStatusBadge status={deviceStatus(d)} />
       </span>
-      <span class="cell mono">{d.id}</span>
-      <span class="cell hide-narrow">{d.name ?? ''}</span>
-      <span class="cell hide-narrow">{d.model ?? ''}</span>
-      <span class="cell hide-narrow mono">{d.firmware ?? ''}</span>
+      {/* Cells cut long text with an ellipsis; the whole of it is the cell's tooltip. */}
+      <span class="cell mono" title={d.id}>
+        {d.id}
+      </span>
+      <span class="cell hide-narrow" title={d.name ?? undefined}>
+        {d.name ?? ''}
+      </span>
+      <span class="cell hide-narrow" title={d.model ?? undefined}>
+        {d.model ?? ''}
+      </span>
+      <span class="cell hide-narrow mono" title={d.firmware ?? undefined}>
+        {d.firmware ?? ''}
+      </span>
       <span class="cell" title={d.lastSeen === null ? undefined : new Date(d.lastSeen).toLocaleString()}>
         {d.online && d.lastSeen !== null && now - d.lastSeen < 2_000 ? 'now' : ago(d.lastSeen, now)}
       </span>
