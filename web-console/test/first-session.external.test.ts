@@ -160,6 +160,15 @@ describe('an operator’s first session (issue 19)', () => {
     assert.doesNotMatch(timeline, /\d{4,} ms/, timeline);
     assert.match(timeline, /sent\s*\+\d+\.\d s/, timeline);
     await shot(page, 'commands');
+    // TTL and timeout side by side in equal columns; an error in place of a hint moves neither.
+    const boxes = async () =>
+      Promise.all(['ttl', 'timeout'].map(async (n) => (await page.locator(`input[name=${n}]`).boundingBox()) as { x: number; y: number }));
+    const [ttl, timeout] = await boxes();
+    assert.ok(ttl && timeout && ttl.y === timeout.y && ttl.x < timeout.x, 'TTL and timeout on one line');
+    await page.fill('input[name=ttl]', 'soon');
+    await page.waitForSelector('.field-error:has-text("a duration such as")', WAIT);
+    assert.deepEqual(await boxes(), [ttl, timeout], 'the error moved neither field');
+    await page.fill('input[name=ttl]', '');
   });
 
   it('tells a twin key the device ignores from one it is applying, and never calls an unseen device in sync', async () => {

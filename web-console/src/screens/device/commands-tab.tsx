@@ -194,7 +194,7 @@ function CommandForm({
           )}
         </Field>
       )}
-      <div class="row" style={{ alignItems: 'flex-start' }}>
+      <div class="field-pair">
         <Field label="TTL" error={errors.ttl} hint="how long it may wait for delivery (default 5m)">
           {(a) => <input {...a} name="ttl" placeholder="5m" size={8} value={ttl} onInput={(e) => setTtl(e.currentTarget.value.trim())} />}
         </Field>
