@@ -179,7 +179,8 @@ export function Chart({ lines, range, height = 160, syncKey, unit, decimals, boo
             stroke: faint(stroke, 0.35),
             width: 0.5,
             spanGaps: false,
-            points: { show: false },
+            // A bucket with no neighbour has no band to fill: its min and max show as dots.
+            points: { filter: isolated, size: 4, fill: faint(stroke, 0.6), stroke: faint(stroke, 0.6) },
             value: (_u, v) => show(v),
           });
         }
