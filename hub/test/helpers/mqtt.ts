@@ -4,7 +4,17 @@
 import { type AddressInfo, createServer, connect as netConnect, type Socket } from 'node:net';
 import { Aedes } from 'aedes';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { HANDOVER_WAIT_MS } from '../../src/mqtt/cluster-emitter.js';
+import { NODE_TTL_MS } from '../../src/mqtt/session-pg.js';
 import type { Api } from './hub.js';
+
+/**
+ * How long a persistent session's CONNACK may take here: in a cluster it waits for the
+ * session to come from the node holding it, at most about NODE_TTL_MS + 2 *
+ * HANDOVER_WAIT_MS (mqtt/session-cluster.ts), the handover being two PostgreSQL commits
+ * on the other node, which a loaded CI machine has taken over 2 s to make. Thrice that.
+ */
+const PERSISTENT_CONNACK_MS = 3 * (NODE_TTL_MS + 2 * HANDOVER_WAIT_MS);
 
 export interface Received {
   topic: string;
@@ -49,7 +59,8 @@ export class TestMqtt {
   /** Connects (no automatic reconnect); rejects with the CONNACK error when refused. */
   static connect(url: string, opts: IClientOptions = {}): Promise<TestMqtt> {
     return new Promise((resolve, reject) => {
-      const client = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 5_000, ...opts });
+      const connectTimeout = opts.clean === false ? PERSISTENT_CONNACK_MS : 5_000;
+      const client = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout, ...opts });
       client.once('connect', (connack) => resolve(new TestMqtt(client, connack.sessionPresent)));
       client.once('error', (err) => {
         client.end(true);
