@@ -76,7 +76,7 @@ export class ClusterSessions {
    * one exists; resolves once it is here (or known not to be). A holder that does
    * not answer may have died: its heartbeat lapses within NODE_TTL_MS, and the
    * session is taken then, so the client's CONNACK waits for it (at most about
-   * NODE_TTL_MS + HANDOVER_WAIT_MS) rather than the client starting without it.
+   * NODE_TTL_MS + 2 * HANDOVER_WAIT_MS) rather than the client starting without it.
    */
   async bringHere(clientId: string): Promise<void> {
     const deadline = Date.now() + NODE_TTL_MS + 2 * HANDOVER_WAIT_MS;
