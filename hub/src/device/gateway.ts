@@ -64,12 +64,20 @@ const BEHIND_AFTER_MS = 5_000;
 const MISS_MS = 5_000;
 /** ACKs written per event-loop turn (each is a socket write). */
 const ACK_SLICE = 128;
+/** How long WELCOME waits for frames read on an earlier connection of the device to be committed, ms (then: reconnect later). */
+const SETTLE_MS = 15_000;
 
 export class DeviceGateway implements DeviceSessionHost, OwnershipHost {
   readonly wss: WebSocketServer;
   private readonly sessions = new Set<DeviceSession>();
-  /** Past HELLO, waiting for the cluster to hand the device over (ownership.ts) before WELCOME. */
+  /**
+   * Past HELLO, not yet welcomed: waiting for the cluster to hand the device over
+   * (ownership.ts), or for frames an earlier connection sent to be committed. Nothing
+   * of these connections is read meanwhile.
+   */
   private readonly claiming = new Set<DeviceSession>();
+  /** Per device, the sessions whose WELCOME waits for the commit of an earlier connection's frames: each tries again after a commit. */
+  private readonly settling = new Map<DeviceEntry, Set<() => void>>();
   /** Cluster mode: device ids the store did not know when last asked, until when. */
   private readonly misses = new Map<string, number>();
   /** Each device's newest session to say HELLO here: an older claim that settles later must not replace it. */
@@ -143,7 +151,7 @@ export class DeviceGateway implements DeviceSessionHost, OwnershipHost {
   private onConnection(up: boolean): void {
     if (this.storeDown === !up) return;
     this.storeDown = !up;
-    if (!this.storePaused) for (const s of this.sessions) s.setReading(true);
+    if (!this.storePaused) this.resumeReading();
     else for (const s of this.sessions) s.setReading(false);
   }
 
@@ -264,7 +272,14 @@ export class DeviceGateway implements DeviceSessionHost, OwnershipHost {
       return;
     }
     if (this.ownership === undefined) {
-      this.welcome(session, hello);
+      this.newest.set(e, session);
+      if (e.durableSeq >= e.acceptedSeq) {
+        this.welcome(session, hello);
+        return;
+      }
+      session.setReading(false);
+      this.claiming.add(session);
+      this.welcomeWhenSettled(session, hello);
       return;
     }
     // Nothing is read until WELCOME: the device's frames wait in TCP, not in memory.
@@ -291,8 +306,9 @@ export class DeviceGateway implements DeviceSessionHost, OwnershipHost {
           }
           if (record.lastSeq > e.durableSeq) e.durableSeq = record.lastSeq;
           if (record.lastSeq > e.acceptedSeq) e.acceptedSeq = record.lastSeq;
-          this.welcome(session, hello);
-          if (!this.storePaused) session.setReading(true);
+          // This node may have read frames of the device's earlier connection here too.
+          this.claiming.add(session);
+          this.welcomeWhenSettled(session, hello);
         },
         (err: unknown) => {
           if (!this.claiming.delete(session)) return;
@@ -301,6 +317,68 @@ export class DeviceGateway implements DeviceSessionHost, OwnershipHost {
           session.fail(CloseCode.InternalError, 'could not take the device over; reconnect later');
         },
       );
+  }
+
+  /**
+   * WELCOME once every frame read on the device's earlier connections is committed (or
+   * its commit failed, so the device resends it): `acked` must cover them (SPEC.md §5.5).
+   * A device that lost its counter numbers on from `acked`; with a frame still in a
+   * commit, its new frames would take that frame's numbers and be acknowledged as
+   * resends, never stored. Usually no wait at all; at most SETTLE_MS, then the
+   * connection is closed, to be tried again. Nothing of it is read meanwhile.
+   */
+  private welcomeWhenSettled(session: DeviceSession, hello: Hello): void {
+    const e = session.entry;
+    let timer: NodeJS.Timeout | undefined;
+    const forget = () => {
+      clearTimeout(timer);
+      const waiting = this.settling.get(e);
+      waiting?.delete(attempt);
+      if (waiting?.size === 0) this.settling.delete(e);
+    };
+    const attempt = () => {
+      if (e.durableSeq < e.acceptedSeq && session.isOpen && this.claiming.has(session)) return;
+      forget();
+      if (!this.claiming.delete(session) || !session.isOpen) return;
+      if (this.newest.get(e) !== session) {
+        this.metrics.devicesConnected.inc();
+        session.end(CloseCode.Replaced, 'replaced', 'replaced by a newer connection');
+        return;
+      }
+      this.welcome(session, hello);
+      if (!this.storePaused) session.setReading(true);
+    };
+    if (e.durableSeq >= e.acceptedSeq) {
+      attempt();
+      return;
+    }
+    // The older connection, if still open, reads no more: what it read is all there is to wait for.
+    e.session?.setReading(false);
+    this.log.info(
+      { device: e.record.id, session: session.id, frames: e.acceptedSeq - e.durableSeq },
+      'device HELLO: WELCOME waits for frames of an earlier connection to be stored',
+    );
+    timer = setTimeout(() => {
+      forget();
+      if (!this.claiming.delete(session) || !session.isOpen) return;
+      this.metrics.devicesConnected.inc();
+      session.fail(CloseCode.InternalError, 'frames of an earlier connection are still being stored; reconnect later');
+    }, SETTLE_MS);
+    timer.unref();
+    const waiting = this.settling.get(e) ?? new Set();
+    waiting.add(attempt);
+    this.settling.set(e, waiting);
+  }
+
+  /** Sessions waiting for the device's earlier frames try again (a commit landed or failed). */
+  private settled(e: DeviceEntry): void {
+    const waiting = this.settling.get(e);
+    if (waiting !== undefined) for (const attempt of [...waiting]) attempt();
+  }
+
+  /** Reads again on every session but those not yet welcomed (they resume once they are). */
+  private resumeReading(): void {
+    for (const s of this.sessions) if (!this.claiming.has(s)) s.setReading(true);
   }
 
   /** The device is this node's: replace an older session here, answer WELCOME, announce presence. */
@@ -432,7 +510,7 @@ export class DeviceGateway implements DeviceSessionHost, OwnershipHost {
     this.metrics.storeBacklog.set(this.store.backlog);
     if (this.backlogPaused && this.store.backlog <= BACKLOG_LOW) {
       this.backlogPaused = false;
-      if (!this.storeDown) for (const s of this.sessions) s.setReading(true);
+      if (!this.storeDown) this.resumeReading();
     }
     if (o.error !== undefined || o.result === undefined) {
       this.onCommitFailed(o);
@@ -448,6 +526,7 @@ export class DeviceGateway implements DeviceSessionHost, OwnershipHost {
       if (seq > e.durableSeq) e.durableSeq = seq;
       this.ackDue.add(e);
       e.session?.committed();
+      this.settled(e);
     }
     this.sendAcks(ACK_SLICE);
     const now = performance.now();
@@ -497,6 +576,7 @@ export class DeviceGateway implements DeviceSessionHost, OwnershipHost {
     for (const e of entries) {
       e.acceptedSeq = e.durableSeq;
       e.session?.fail(CloseCode.InternalError, 'storage unavailable; reconnect later and resend');
+      this.settled(e);
     }
   }
 
