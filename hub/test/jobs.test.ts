@@ -58,6 +58,16 @@ describe('fleet jobs over the API and MQTT', () => {
     );
     assert.equal(params.status, 400, JSON.stringify(params.body));
     assert.equal(params.body.error.field, 'action.params.a.__proto__');
+    // A command the commands route would refuse is refused here, naming the field, not skipped on every device.
+    for (const [action, field] of [
+      [{ name: 'bad name!' }, 'action.name'],
+      [{ name: 'ok', ttl: 'abc' }, 'action.ttl'],
+      [{ name: 'ok', timeout: '-5s' }, 'action.timeout'],
+      [{ name: 'ok', ttl: '60d' }, 'action.ttl'],
+    ] as const) {
+      const r = await t.api.post('/jobs', { action: { type: 'command', ...action }, selection: {} });
+      assert.deepEqual([r.status, r.body.error?.field], [400, field], JSON.stringify(r.body));
+    }
     assert.deepEqual((await t.api.get('/jobs')).body.jobs, []);
     const noImage = await t.api.post('/jobs', { action: { type: 'update', firmware: 'fw-none' }, selection: {} });
     assert.equal(noImage.status, 404);
@@ -92,6 +102,32 @@ describe('fleet jobs over the API and MQTT', () => {
     } finally {
       await late.close();
     }
+  });
+
+  it("a command of someone else's with the job's key for a device does not settle that device in the job", async () => {
+    const r = await t.api.post('/jobs', {
+      action: { type: 'command', name: 'survey', ttl: '1m', timeout: '1m' },
+      selection: { devices: ['job-b'] },
+    });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    const id = r.body.id as string;
+    const b = devices[1] as TestDevice;
+    await b.waitFor((m) => m.type === MessageType.Command && (m as { name: string }).name === 'survey');
+    // The admin (not the job) sends a command under the key the job uses for job-b, and cancels it.
+    const spoof = await t.api.call(
+      'POST',
+      '/devices/job-b/commands',
+      { name: 'harmless', ttl: '1m' },
+      { 'Idempotency-Key': `${id}/job-b` },
+    );
+    assert.equal(spoof.status, 201, JSON.stringify(spoof.body));
+    assert.equal((await t.api.post(`/commands/${spoof.body.id}/cancel`)).status, 200);
+    await eventually(async () => (await t.api.get(`/commands/${spoof.body.id}`)).body.state === 'cancelled', 'the other command cancelled');
+    const job = (await t.api.get(`/jobs/${id}`)).body;
+    assert.deepEqual([job.state, job.counts.in_progress, job.counts.cancelled], ['running', 1, 0], JSON.stringify(job.counts));
+    const row = ((await t.api.get(`/jobs/${id}/devices`)).body.devices as { ref: string }[])[0];
+    assert.notEqual(row?.ref, spoof.body.id, 'the job still follows its own command');
+    assert.equal((await t.api.post(`/jobs/${id}/cancel`)).status, 200);
   });
 
   it('cancelling a command job cancels the command in progress and skips the devices not started', async () => {

@@ -81,6 +81,21 @@ function durationMs(value: number | string | undefined, fallback: number, field:
 
 export const COMMAND_DEFAULTS = { ttl: 5 * 60_000, timeout: 30_000 } as const;
 export const COMMAND_LIMITS = { ttl: 30 * 86_400_000, timeout: 86_400_000, maxOpenPerDevice: 100 } as const;
+
+/**
+ * A request's ttl and timeout in ms, defaults filled in and limits checked; `at`
+ * prefixes the field a refusal names (a fleet job's `action.`, checked when the job is made).
+ */
+export function commandTimes(r: Pick<CommandRequest, 'ttl' | 'timeout'>, at = ''): { ttl: number; timeout: number } {
+  const ttl = durationMs(r.ttl, COMMAND_DEFAULTS.ttl, `${at}ttl`);
+  const timeout = durationMs(r.timeout, COMMAND_DEFAULTS.timeout, `${at}timeout`);
+  if (ttl > COMMAND_LIMITS.ttl)
+    throw new HubError(HubErrorCode.Validation, `ttl must be at most ${COMMAND_LIMITS.ttl} ms`, { field: `${at}ttl` });
+  if (timeout > COMMAND_LIMITS.timeout || timeout < 1) {
+    throw new HubError(HubErrorCode.Validation, `timeout must be between 1 and ${COMMAND_LIMITS.timeout} ms`, { field: `${at}timeout` });
+  }
+  return { ttl, timeout };
+}
 /** ms an idempotency key answers its caller's repeats (README, HTTP API); after that it is free again. */
 export const IDEMPOTENCY_KEY_TTL = 86_400_000;
 /** Finished commands stay in memory this long, so reads right after a change are current. */
@@ -203,22 +218,11 @@ export class CommandService {
    * repeat of an idempotency key, which returns the first command as it is now.
    */
   async create(requester: Requester, deviceId: string, r: CommandRequest): Promise<{ command: CommandInfo; created: boolean }> {
-    const req = {
-      name: r.name,
-      params: r.params ?? null,
-      ttl: durationMs(r.ttl, COMMAND_DEFAULTS.ttl, 'ttl'),
-      timeout: durationMs(r.timeout, COMMAND_DEFAULTS.timeout, 'timeout'),
-      key: r.key ?? null,
-    };
+    const req = { name: r.name, params: r.params ?? null, ...commandTimes(r), key: r.key ?? null };
     const entry = this.fleet.get(deviceId);
     if (entry === undefined) throw new HubError(HubErrorCode.DeviceUnknown, `no device "${deviceId}"`);
     if (entry.record.revokedAt !== null)
       throw new HubError(HubErrorCode.DeviceRevoked, `device "${deviceId}" is revoked; it cannot receive commands`);
-    if (req.ttl > COMMAND_LIMITS.ttl)
-      throw new HubError(HubErrorCode.Validation, `ttl must be at most ${COMMAND_LIMITS.ttl} ms`, { field: 'ttl' });
-    if (req.timeout > COMMAND_LIMITS.timeout || req.timeout < 1) {
-      throw new HubError(HubErrorCode.Validation, `timeout must be between 1 and ${COMMAND_LIMITS.timeout} ms`, { field: 'timeout' });
-    }
     assertDownlinkData(req.params, 'params');
     const id = newCommandId();
     // The COMMAND frame must fit the device's frame limit.

@@ -469,6 +469,8 @@ export class JobScheduler {
   private async commandChanged(c: CommandInfo): Promise<void> {
     const r = this.runningOf(c.key === null ? null : (c.key.split('/')[0] ?? null));
     if (r === undefined || !FINAL_COMMAND_STATES.has(c.state)) return;
+    // Only the job's own commands settle its devices: anyone may choose a key that reads `<job>/<device>`.
+    if (c.createdBy !== this.requester(r).actor) return;
     const device = r.byRef.get(c.id) ?? this.fleet.get(c.device)?.record.rowid;
     if (device === undefined) return;
     const state: JobDeviceState = c.state === 'succeeded' ? 'succeeded' : c.state === 'cancelled' ? 'cancelled' : 'failed';

@@ -4,8 +4,9 @@
 // scheduler (scheduler.ts, on the leader) reads it at its next tick and acts.
 
 import { randomBytes } from 'node:crypto';
-import { formatDuration, type JsonValue, parseDuration } from '@halyard/firmware-protocol';
+import { formatDuration, type JsonValue, NAME_PATTERN, parseDuration } from '@halyard/firmware-protocol';
 import { type Audit, type Requester, viaDetail } from '../audit.js';
+import { commandTimes } from '../commands/service.js';
 import { assertDownlinkData } from '../downlink-data.js';
 import { HubError, HubErrorCode } from '../errors.js';
 import type { FirmwareLibrary } from '../firmware/library.js';
@@ -96,8 +97,13 @@ export class JobService {
     const spec = { ...rest, deadline, deadlineAt: now + deadline };
     // The same for every device: refused here, naming the field, as the twin and command routes do.
     if (spec.action.type === 'desired') assertDownlinkData(spec.action.patch as JsonValue, 'action.patch', { mergePatch: true });
-    if (spec.action.type === 'command' && spec.action.params !== undefined)
-      assertDownlinkData(spec.action.params as JsonValue, 'action.params');
+    if (spec.action.type === 'command') {
+      if (spec.action.params !== undefined) assertDownlinkData(spec.action.params as JsonValue, 'action.params');
+      // Its name, ttl and timeout as POST /devices/{id}/commands checks them: a job refused here, not skipped on every device.
+      if (!NAME_PATTERN.test(spec.action.name))
+        throw new HubError(HubErrorCode.Validation, 'action.name: a command name: 1-64 of A-Z a-z 0-9 _ . : -', { field: 'action.name' });
+      commandTimes(spec.action, 'action.');
+    }
     if (spec.action.type !== 'update') return { spec: { ...spec, target: null }, firmware: null };
     const image = await this.firmware.record(spec.action.firmware);
     if (!image.complete) throw new HubError(HubErrorCode.FirmwareUnknown, `firmware "${image.id}" is still being uploaded`);
