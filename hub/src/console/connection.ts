@@ -189,24 +189,26 @@ export class ConsoleConnection {
   private subscribe(stream: Extract<ConsoleRequest, { t: 'sub' }>['stream'], devices: string[] | undefined): void {
     const scope = this.subs.set(stream, devices);
     const { ctx } = this.host;
+    // Snapshots go through the outbox like updates: a console that subscribes again and
+    // again without reading gets them coalesced, never piled up in its socket.
     if (stream === 'fleet') {
       // The snapshot supersedes every fleet update still waiting for a slow console.
-      this.outbox.discard('fleet');
-      this.control({ t: 'fleet', devices: this.host.fleetSnapshot() });
+      this.outbox.snapshot('fleet', () => [encodeUpdate({ t: 'fleet', devices: this.host.fleetSnapshot() })]);
     } else if (stream === 'twins' && scope !== 'all') {
       for (const id of scope) {
         if (ctx.fleet.get(id) === undefined) continue;
         // An engine answering after a later twin update went out would send an older
         // snapshot after it; SQLite answers before any other event is handled.
         ctx.twins.get(id).then(
-          (twin) => this.control({ t: 'twin', twin }),
+          (twin) => {
+            if (!this.closed) this.outbox.offer('twins', `twin:${id}`, encodeUpdate({ t: 'twin', twin }));
+          },
           (err: unknown) => ctx.log.error({ err, device: id }, 'could not read the twin for a console'),
         );
       }
     } else if (stream === 'stats') {
       // The last minutes first, so the hub page's charts start full.
-      this.outbox.discard('stats');
-      for (const stats of this.host.statsHistory()) this.control({ t: 'stats', stats });
+      this.outbox.snapshot('stats', () => this.host.statsHistory().map((stats) => encodeUpdate({ t: 'stats', stats })));
     }
   }
 

@@ -149,6 +149,52 @@ describe('console outbox', () => {
     box.close();
   });
 
+  it('keeps one snapshot per stream while backed up, built once when the socket drains', () => {
+    const { sink, box, advance } = setup();
+    let built = 0;
+    const make = () => {
+      built++;
+      return [encodeCbor({ t: 'fleet', n: built })];
+    };
+    sink.bufferedAmount = 5_000;
+    box.offer('fleet', 'presence:a', presence('a', true));
+    for (let i = 0; i < 10; i++) {
+      box.snapshot('fleet', make);
+      advance(1_000);
+    }
+    assert.equal(built, 0, 'nothing built while backed up');
+    sink.bufferedAmount = 0;
+    box.check();
+    assert.equal(built, 1);
+    assert.deepEqual(
+      sink.sent.map((m) => m.t),
+      ['fleet'],
+      'one snapshot, which superseded the pending update',
+    );
+    box.close();
+  });
+
+  it('makes at most one snapshot of a stream per interval; those asked for sooner become one at its end', async () => {
+    const sink = new FakeSink();
+    const box = new Outbox(sink, () => {}, { ...OPTS, snapshotIntervalMs: 30 });
+    let built = 0;
+    let secondBuilt = () => {};
+    const second = new Promise<void>((resolve) => {
+      secondBuilt = resolve;
+    });
+    const make = () => {
+      built++;
+      if (built === 2) secondBuilt();
+      return [encodeCbor({ t: 'stats', n: built })];
+    };
+    for (let i = 0; i < 50; i++) box.snapshot('stats', make);
+    assert.equal(built, 1, 'the first at once, the rest wait');
+    await second;
+    assert.equal(built, 2, 'the 49 asked for meanwhile became one');
+    assert.equal(sink.sent.length, 2);
+    box.close();
+  });
+
   it('reports a console that stays backed up too long', () => {
     const t = setup();
     t.sink.bufferedAmount = 5_000;

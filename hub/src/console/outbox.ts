@@ -3,8 +3,10 @@
 // queued there: the outbox keeps only the latest state per key (device, presence,
 // command, twin, stats), the latest point per device and metric, and a bounded tail
 // of events; when the socket has drained it sends those plus one `dropped` message per
-// stream. A console that stays backed up longer than `maxBackedUpMs` is reported
-// through `onStuck` (the connection closes it with 4429).
+// stream. A stream's snapshot (what a `sub` answers with) is state too: while backed
+// up, one per stream is kept, built only when it is sent. A console that stays backed
+// up longer than `maxBackedUpMs` is reported through `onStuck` (the connection closes
+// it with 4429).
 
 import type { ConsoleStream, TelemetryPoint } from '@halyard/firmware-protocol';
 import { encodeUpdate } from './updates.js';
@@ -27,6 +29,8 @@ export interface OutboxOptions {
   checkIntervalMs: number;
   /** Longest time a console may stay backed up before onStuck, ms (SPEC.md §10.4: 30 s). */
   maxBackedUpMs: number;
+  /** Least time between two snapshots of one stream, ms: a `sub` sooner gets its snapshot then. */
+  snapshotIntervalMs: number;
 }
 
 export const OUTBOX_DEFAULTS: Readonly<OutboxOptions> = Object.freeze({
@@ -35,10 +39,12 @@ export const OUTBOX_DEFAULTS: Readonly<OutboxOptions> = Object.freeze({
   maxEvents: 500,
   checkIntervalMs: 50,
   maxBackedUpMs: 30_000,
+  snapshotIntervalMs: 1_000,
 });
 
 type Pending =
   | { kind: 'bytes'; stream: ConsoleStream; bytes: Uint8Array }
+  | { kind: 'snapshot'; stream: ConsoleStream; make: () => Uint8Array[] }
   | { kind: 'telemetry'; device: string; points: Map<string, TelemetryPoint> };
 
 export class Outbox {
@@ -51,6 +57,9 @@ export class Outbox {
   private eventSeq = 0;
   private backedUpSince: number | undefined;
   private timer: NodeJS.Timeout | undefined;
+  /** When each stream's last snapshot was made, and the one waiting for its turn. */
+  private readonly lastSnapshot = new Map<ConsoleStream, number>();
+  private readonly deferred = new Map<ConsoleStream, NodeJS.Timeout>();
   /** Updates coalesced away over this outbox's life (for metrics and tests). */
   droppedTotal = 0;
 
@@ -71,6 +80,35 @@ export class Outbox {
   control(bytes: Uint8Array): void {
     this.sink.send(bytes);
     // A large snapshot alone can back the socket up; later updates must then coalesce.
+    this.checkBackedUp();
+  }
+
+  /**
+   * A stream's whole current state (the fleet, the stats history), as a `sub` asks for
+   * it: built and sent now while the socket keeps up; while it is backed up, kept as the
+   * stream's one pending snapshot, built when the socket has drained. It supersedes the
+   * stream's pending updates and any earlier snapshot: a console that subscribes again
+   * and again without reading holds one snapshot per stream here, not one per request
+   * in the socket's buffer.
+   */
+  snapshot(stream: ConsoleStream, make: () => Uint8Array[]): void {
+    this.discard(stream);
+    // At most one a second per stream, however often it is asked for: building one costs the hub (the whole fleet).
+    const wait = (this.lastSnapshot.get(stream) ?? Number.NEGATIVE_INFINITY) + this.opts.snapshotIntervalMs - this.now();
+    if (wait > 0) {
+      const timer = setTimeout(() => {
+        this.deferred.delete(stream);
+        this.snapshot(stream, make);
+      }, wait);
+      this.deferred.set(stream, timer);
+      return;
+    }
+    this.lastSnapshot.set(stream, this.now());
+    if (this.checkBackedUp()) {
+      this.pending.set(`snapshot:${stream}`, { kind: 'snapshot', stream, make });
+      return;
+    }
+    for (const bytes of make()) this.sink.send(bytes);
     this.checkBackedUp();
   }
 
@@ -124,6 +162,8 @@ export class Outbox {
 
   /** Forgets what is pending for a stream (unsubscribed, or a snapshot supersedes it). */
   discard(stream: ConsoleStream): void {
+    clearTimeout(this.deferred.get(stream));
+    this.deferred.delete(stream);
     for (const [k, p] of this.pending) {
       if ((p.kind === 'telemetry' ? 'telemetry' : p.stream) === stream) this.pending.delete(k);
     }
@@ -133,6 +173,8 @@ export class Outbox {
   close(): void {
     if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;
+    for (const timer of this.deferred.values()) clearTimeout(timer);
+    this.deferred.clear();
     this.pending.clear();
   }
 
@@ -174,6 +216,7 @@ export class Outbox {
     this.eventKeys.length = 0;
     for (const p of pending) {
       if (p.kind === 'bytes') this.sink.send(p.bytes);
+      else if (p.kind === 'snapshot') for (const bytes of p.make()) this.sink.send(bytes);
       else this.sink.send(encodeUpdate({ t: 'telemetry', device: p.device, points: [...p.points.values()] }));
     }
     for (const [stream, count] of this.dropped) this.sink.send(encodeUpdate({ t: 'dropped', stream, count }));
