@@ -31,7 +31,7 @@ import type { Logger } from '../log.js';
 import type { Store } from '../store/store.js';
 import { twinInfo } from '../twins/info.js';
 import type { AlarmStep } from './lifecycle.js';
-import { type DeviceRules, rulesFor, type Watch, watchKey } from './matcher.js';
+import { addRule, type DeviceRules, removeRule, rulesFor, type Watch, watchKey } from './matcher.js';
 
 export interface EvaluatorOptions {
   /** ms between deadline checks (offline, no data, twin, damped clears); a deadline is acted on at most this late. */
@@ -175,7 +175,12 @@ export class AlarmEvaluator {
     return this.open.values();
   }
 
-  /** A rule created, changed or deleted (undefined): rematches every device, re-arms its deadlines. */
+  /**
+   * A rule created, changed or deleted (undefined): takes it out of every device's
+   * match and puts it back where it now selects, re-arms its deadlines. Only this rule
+   * is matched again: a write costs the fleet's size, not the fleet times the rules
+   * (with 1,000 rules on 1,000 devices a write held the event loop for about a second).
+   */
   async ruleChanged(id: string, rule: AlarmRule | undefined): Promise<void> {
     if (rule === undefined) this.rules.delete(id);
     else this.rules.set(id, rule);
@@ -186,7 +191,14 @@ export class AlarmEvaluator {
         this.damped.delete(k);
       }
     }
-    for (const e of this.fleet.entries()) this.rematch(e.record.id);
+    for (const e of this.fleet.entries()) {
+      const d = e.record;
+      const had = this.matched.get(d.id);
+      let rules = had === undefined ? undefined : removeRule(had, id);
+      if (rule !== undefined) rules = addRule(rules, rule, d);
+      if (rules === undefined) this.matched.delete(d.id);
+      else this.matched.set(d.id, rules);
+    }
     if (rule !== undefined) await this.arm(rule);
   }
 
