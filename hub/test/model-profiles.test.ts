@@ -61,4 +61,14 @@ describe('model profiles', () => {
     assert.match((await bad({ ...DOC, metrics: [{ name: 'a' }, { name: 'a' }] })).message, /listed twice/);
     assert.ok((await bad({ ...DOC, commands: [{ name: 'bad name', params: [] }] })).field?.startsWith('commands.0.name'));
   });
+
+  it('keeps at most 100 profiles: another model is refused with 429, one that has a profile is still replaced', async () => {
+    const empty = { commands: [], metrics: [], desired: [] };
+    const have = ((await operator.get('/models')).body.profiles as unknown[]).length;
+    for (let i = have; i < 100; i++) assert.equal((await operator.call('PUT', `/models/m-${i}/profile`, empty)).status, 200);
+    const over = await operator.call('PUT', '/models/one-too-many/profile', empty);
+    assert.deepEqual([over.status, over.body.error.code], [429, 'HUB_ERR_QUEUE_FULL']);
+    assert.equal((await operator.call('PUT', '/models/m-99/profile', DOC)).status, 200);
+    assert.equal(((await operator.get('/models')).body.profiles as unknown[]).length, 100);
+  });
 });

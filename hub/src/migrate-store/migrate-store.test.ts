@@ -76,6 +76,7 @@ async function makeSqliteHub(path: string, frames: number): Promise<void> {
     },
     updatedAt: T0 + 3,
     updatedBy: 'root',
+    max: 10,
   });
   await store.op('putDashboard', {
     username: 'root',

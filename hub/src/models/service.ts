@@ -6,6 +6,9 @@ import { type Audit, type Requester, viaDetail } from '../audit.js';
 import type { ModelProfileRecord } from '../store/model-profiles.js';
 import type { Store } from '../store/store.js';
 
+/** Model profiles kept at most: each may be up to the request body limit, and GET /models lists them all. */
+export const MAX_MODEL_PROFILES = 100;
+
 const EMPTY: ModelProfileDoc = Object.freeze({ commands: [], metrics: [], desired: [] }) as ModelProfileDoc;
 
 function toProfile(model: string, r: ModelProfileRecord | undefined): ModelProfile {
@@ -34,6 +37,7 @@ export class ModelProfileService {
       doc: { commands: doc.commands, metrics: doc.metrics, desired: doc.desired },
       updatedAt: Date.now(),
       updatedBy: requester.actor,
+      max: MAX_MODEL_PROFILES,
     });
     await this.audit(
       requester.actor,

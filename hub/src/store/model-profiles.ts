@@ -3,7 +3,7 @@
 
 import type { ModelProfileDoc } from '@halyard/firmware-protocol';
 import type { Db } from './db.js';
-import { sql } from './prepared.js';
+import { refuseAtCap, sql } from './prepared.js';
 
 export interface ModelProfileRecord {
   model: string;
@@ -26,13 +26,17 @@ const toRecord = (r: Row): ModelProfileRecord => ({
   updatedBy: r.updated_by,
 });
 
-export function putModelProfile(db: Db, p: ModelProfileRecord): ModelProfileRecord {
-  sql(
-    db,
-    `INSERT INTO model_profiles (model, doc, updated_at, updated_by) VALUES (?, ?, ?, ?)
-     ON CONFLICT (model) DO UPDATE SET doc = excluded.doc, updated_at = excluded.updated_at, updated_by = excluded.updated_by`,
-  ).run(p.model, JSON.stringify(p.doc), p.updatedAt, p.updatedBy);
-  return getModelProfile(db, p.model) as ModelProfileRecord;
+/** Writes a model's profile; a model without one yet is refused (QueueFull) when `max` profiles exist. */
+export function putModelProfile(db: Db, p: ModelProfileRecord & { max: number }): ModelProfileRecord {
+  return db.transaction(() => {
+    if (getModelProfile(db, p.model) === undefined) refuseAtCap(db, 'model_profiles', p.max, 'model profiles');
+    sql(
+      db,
+      `INSERT INTO model_profiles (model, doc, updated_at, updated_by) VALUES (?, ?, ?, ?)
+       ON CONFLICT (model) DO UPDATE SET doc = excluded.doc, updated_at = excluded.updated_at, updated_by = excluded.updated_by`,
+    ).run(p.model, JSON.stringify(p.doc), p.updatedAt, p.updatedBy);
+    return getModelProfile(db, p.model) as ModelProfileRecord;
+  })();
 }
 
 export function getModelProfile(db: Db, model: string): ModelProfileRecord | undefined {

@@ -95,7 +95,7 @@ export const ops = {
   createIntegrator: ({ db }: OpContext, i: integrators.IntegratorRecord) => integrators.createIntegrator(db, i),
   deleteIntegrator: ({ db }: OpContext, a: { username: string }) => integrators.deleteIntegrator(db, a.username),
 
-  putModelProfile: ({ db }: OpContext, p: modelProfiles.ModelProfileRecord) => modelProfiles.putModelProfile(db, p),
+  putModelProfile: ({ db }: OpContext, p: modelProfiles.ModelProfileRecord & { max: number }) => modelProfiles.putModelProfile(db, p),
 
   putDashboard: ({ db }: OpContext, d: dashboards.DashboardRecord) => dashboards.putDashboard(db, d),
 

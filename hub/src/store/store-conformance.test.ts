@@ -156,13 +156,20 @@ async function scenario(e: Engine): Promise<Record<string, unknown>> {
     desired: [{ name: 'mode', type: 'enum' as const, values: ['heat', 'off'] }],
   };
   out.profileNone = (await store.getModelProfile('relay-2')) ?? null;
-  out.profileCreated = await store.op('putModelProfile', { model: 'relay-2', doc: profileDoc, updatedAt: T0, updatedBy: 'ann' });
-  await store.op('putModelProfile', { model: 'Zeta', doc: { commands: [], metrics: [], desired: [] }, updatedAt: T0, updatedBy: 'ann' });
+  out.profileCreated = await store.op('putModelProfile', { model: 'relay-2', doc: profileDoc, updatedAt: T0, updatedBy: 'ann', max: 2 });
+  const empty = { commands: [], metrics: [], desired: [] };
+  await store.op('putModelProfile', { model: 'Zeta', doc: empty, updatedAt: T0, updatedBy: 'ann', max: 2 });
+  // At the cap a new model is refused; one that has a profile is still rewritten.
+  await assert.rejects(
+    store.op('putModelProfile', { model: 'Omega', doc: empty, updatedAt: T0, updatedBy: 'ann', max: 2 }),
+    (e: unknown) => (e as { code?: string }).code === 'HUB_ERR_QUEUE_FULL',
+  );
   out.profileReplaced = await store.op('putModelProfile', {
     model: 'relay-2',
     doc: { ...profileDoc, metrics: [] },
     updatedAt: T0 + 1,
     updatedBy: 'root',
+    max: 2,
   });
   out.profile = await store.getModelProfile('relay-2');
   out.profiles = await store.listModelProfiles();

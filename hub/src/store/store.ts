@@ -142,7 +142,7 @@ export interface StoreOps {
   deleteIntegrator: (args: { username: string }) => void;
 
   /** Creates or replaces a model's profile. */
-  putModelProfile: (args: ModelProfileRecord) => ModelProfileRecord;
+  putModelProfile: (args: ModelProfileRecord & { max: number }) => ModelProfileRecord;
 
   /** Creates or replaces an operator's dashboard. */
   putDashboard: (args: DashboardRecord) => DashboardRecord;

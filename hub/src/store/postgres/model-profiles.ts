@@ -1,7 +1,7 @@
 // Model profiles in PostgreSQL (as ../model-profiles.ts does in SQLite).
 
 import type { ModelProfileRecord } from '../model-profiles.js';
-import type { Queryable } from './pool.js';
+import { type Queryable, refuseAtCap } from './pool.js';
 
 interface Row {
   model: string;
@@ -12,7 +12,12 @@ interface Row {
 
 const toRecord = (r: Row): ModelProfileRecord => ({ model: r.model, doc: r.doc, updatedAt: r.updated_at, updatedBy: r.updated_by });
 
-export async function putModelProfile(db: Queryable, p: ModelProfileRecord): Promise<ModelProfileRecord> {
+/** Transaction advisory lock that makes new profiles count one after another, on every hub ('hlyd' 'modl'). */
+const PROFILES_LOCK = [0x686c7964, 0x6d6f646c] as const;
+
+/** Writes a model's profile; a model without one yet is refused (QueueFull) when `max` profiles exist. */
+export async function putModelProfile(db: Queryable, p: ModelProfileRecord & { max: number }): Promise<ModelProfileRecord> {
+  if ((await getModelProfile(db, p.model)) === undefined) await refuseAtCap(db, PROFILES_LOCK, 'model_profiles', p.max, 'model profiles');
   await db.query(
     `INSERT INTO model_profiles (model, doc, updated_at, updated_by) VALUES ($1, $2, $3, $4)
      ON CONFLICT (model) DO UPDATE SET doc = excluded.doc, updated_at = excluded.updated_at, updated_by = excluded.updated_by`,
