@@ -48,6 +48,22 @@ describe('dashboards', () => {
     assert.ok(audit.some((e) => e.action === 'dashboard.save' && e.actor === 'vi' && e.target === 'vi'));
   });
 
+  it('takes at most ten saves at once per operator, then one a second: 429 with Retry-After, nobody else held back', async () => {
+    // The red team wrote 900 audit entries a second through saves.
+    const statuses: number[] = [];
+    let refused: Awaited<ReturnType<Api['call']>> | undefined;
+    while (refused === undefined && statuses.length < 40) {
+      const r = await t.api.call('PUT', '/me/dashboard', BOARD);
+      statuses.push(r.status);
+      if (r.status !== 200) refused = r;
+    }
+    assert.ok(refused !== undefined, 'refused at last');
+    assert.deepEqual([refused.status, refused.body.error.code], [429, 'HUB_ERR_RATE_LIMITED']);
+    assert.ok(Number(refused.headers.get('retry-after')) >= 1);
+    assert.ok(statuses.length >= 11, `ten saves at once are taken (${statuses.length - 1} were)`);
+    assert.equal((await operator.call('PUT', '/me/dashboard', BOARD)).status, 200, 'another operator saves');
+  });
+
   it('without a session: 401', async () => {
     const anon = new Api(t.http);
     assert.equal((await anon.get('/me/dashboard')).status, 401);

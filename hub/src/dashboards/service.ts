@@ -3,9 +3,17 @@
 
 import type { DashboardDoc, SavedDashboard } from '@halyard/firmware-protocol';
 import { type Audit, type Requester, viaDetail } from '../audit.js';
+import { HubError, HubErrorCode } from '../errors.js';
+import { TokenBucket } from '../net/rate-limit.js';
 import type { Store } from '../store/store.js';
 
+/** Saves per operator: one a second on average, ten at once. Each is a write and an audit entry. */
+export const DASHBOARD_SAVES = { perSecond: 1, burst: 10 } as const;
+
 export class DashboardService {
+  /** Per operator (a bounded set: the accounts that exist). */
+  private readonly saves = new Map<string, TokenBucket>();
+
   constructor(
     private readonly store: Pick<Store, 'op' | 'getDashboard'>,
     private readonly audit: Audit,
@@ -18,6 +26,22 @@ export class DashboardService {
   }
 
   async put(requester: Requester, username: string, doc: DashboardDoc): Promise<SavedDashboard> {
+    const now = Date.now();
+    let bucket = this.saves.get(username);
+    if (bucket === undefined) {
+      bucket = new TokenBucket(DASHBOARD_SAVES.perSecond, DASHBOARD_SAVES.burst, now);
+      this.saves.set(username, bucket);
+    }
+    const wait = bucket.take(now);
+    if (wait > 0) {
+      throw new HubError(
+        HubErrorCode.RateLimited,
+        `at most ${DASHBOARD_SAVES.perSecond} dashboard save a second; retry in ${Math.ceil(wait / 1000)} s`,
+        {
+          retryAfter: Math.ceil(wait / 1000),
+        },
+      );
+    }
     const stored = await this.store.op('putDashboard', { username, doc: { panels: doc.panels }, updatedAt: Date.now() });
     await this.audit(requester.actor, 'dashboard.save', username, viaDetail(requester, { panels: doc.panels.length }));
     return { panels: stored.doc.panels, updatedAt: stored.updatedAt };
