@@ -4,8 +4,8 @@
 // columns fill and live changes reach the table without a reload; then the map and a
 // dashboard at the same scale. How fast (first rows, frame lengths) is measured by the
 // console scenario of `npm run bench` (bench/src/console.bench.ts), not asserted here:
-// frame times on a shared CI machine are noise, not behaviour. The frame lengths are
-// still printed as diagnostics, to read in a test log.
+// frame times on a shared CI machine are noise, not behaviour. The table's scroll
+// frame lengths are still printed as diagnostics, to read in a test log.
 
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -143,7 +143,7 @@ describe('fleet table with 5,000 devices', () => {
     await page.waitForSelector('text=No device matches this filter', WAIT);
   });
 
-  it('map and dashboard: 5,000 devices by position, a count and a chart across devices', async (t) => {
+  it('map and dashboard: 5,000 devices by position, a count and a chart across devices', async () => {
     // Every device a tracker now, each reporting its position every 20 s (250 frames/s
     // in all), so all 5,000 have one and the first 50 on the map move live.
     trackers = startFleet({
@@ -161,13 +161,10 @@ describe('fleet table with 5,000 devices', () => {
       DEVICES,
       { timeout: 120_000 },
     );
-    const map = await frames(page, async () => {
-      // A pointer sweep over the map (hover, as an operator looking for a device).
-      const box = await page.locator('.coord-view').boundingBox();
-      if (box === null) return;
-      for (let i = 0; i <= 60; i++) await page.mouse.move(box.x + (box.width * i) / 60, box.y + box.height / 2);
-    });
-    t.diagnostic(`map, ${DEVICES} markers, live: p50 ${map.p50.toFixed(1)} ms p95 ${map.p95.toFixed(1)} ms over ${map.n} frames`);
+    // A pointer sweep over the map (hover, as an operator looking for a device).
+    const box = await page.locator('.coord-view').boundingBox();
+    assert.ok(box !== null);
+    for (let i = 0; i <= 60; i++) await page.mouse.move(box.x + (box.width * i) / 60, box.y + box.height / 2);
     await page.screenshot({ path: join(OUT, 'map-5000.png') });
     // One canvas for every marker (README.md § Web console), not an element each.
     assert.equal(await page.getAttribute('[data-testid=marker-canvas]', 'data-markers'), String(DEVICES));
@@ -185,43 +182,9 @@ describe('fleet table with 5,000 devices', () => {
     await page.goto(`${hub.http}/dashboard`);
     await page.waitForSelector('[data-panel=chart] canvas', WAIT);
     await page.waitForSelector('[data-panel=count] a', WAIT);
-    const dash = await frames(page, async () => {
-      await page.mouse.wheel(0, 400);
-      await page.mouse.wheel(0, -400);
-      const box = await page.locator('[data-panel=chart] canvas').first().boundingBox();
-      if (box === null) return;
-      for (let i = 0; i <= 60; i++) await page.mouse.move(box.x + (box.width * i) / 60, box.y + box.height / 2);
-    });
-    t.diagnostic(
-      `dashboard (count, chart of ${chartDevices.length} devices, events), live: p50 ${dash.p50.toFixed(1)} ms p95 ${dash.p95.toFixed(1)} ms over ${dash.n} frames`,
-    );
     await page.screenshot({ path: join(OUT, 'dashboard-5000.png') });
     // The count panel counts the whole fleet: online and offline add up to it (none is revoked).
     const count = async (key: string) => Number(await page.textContent(`[data-panel=count] tr[data-count=${key}] td.num`));
     assert.equal((await count('online')) + (await count('offline')), DEVICES, 'online and offline add up to the fleet');
   });
 });
-
-/** Frame lengths in the page while `act` runs (at least 180 frames), as p50/p95. */
-async function frames(page: Page, act: () => Promise<void>): Promise<{ p50: number; p95: number; n: number }> {
-  // As a string: tsx would wrap a named function in a helper the page does not have.
-  await page.evaluate(`(() => {
-    window.__gaps = [];
-    window.__stop = false;
-    let last = 0;
-    function tick(now) {
-      window.__gaps.push(now - last);
-      last = now;
-      if (!window.__stop) requestAnimationFrame(tick);
-    }
-    requestAnimationFrame((now) => { last = now; requestAnimationFrame(tick); });
-  })()`);
-  await act();
-  await page.waitForFunction(() => (window as unknown as { __gaps: number[] }).__gaps.length >= 180, undefined, WAIT);
-  const gaps = await page.evaluate(() => {
-    const w = window as unknown as { __gaps: number[]; __stop: boolean };
-    w.__stop = true;
-    return [...w.__gaps].sort((a, b) => a - b);
-  });
-  return { p50: gaps[Math.floor(gaps.length / 2)] as number, p95: gaps[Math.floor(gaps.length * 0.95)] as number, n: gaps.length };
-}
