@@ -68,6 +68,11 @@ describe('fleet jobs over the API and MQTT', () => {
       const r = await t.api.post('/jobs', { action: { type: 'command', ...action }, selection: {} });
       assert.deepEqual([r.status, r.body.error?.field], [400, field], JSON.stringify(r.body));
     }
+    const many = await t.api.post('/jobs', {
+      action: { type: 'command', name: 'ok' },
+      selection: { devices: Array.from({ length: 5_001 }, (_, i) => `d-${i}`) },
+    });
+    assert.deepEqual([many.status, many.body.error?.field], [400, 'selection.devices'], 'at most 5,000 ids');
     assert.deepEqual((await t.api.get('/jobs')).body.jobs, []);
     const noImage = await t.api.post('/jobs', { action: { type: 'update', firmware: 'fw-none' }, selection: {} });
     assert.equal(noImage.status, 404);

@@ -28,7 +28,7 @@ import {
 } from '../lib/fleet-query.ts';
 import { ago } from '../lib/format.ts';
 import { useChannelState, useNow, useSubscribe } from '../lib/hooks.ts';
-import { setJobSelection } from '../lib/job-selection.ts';
+import { MAX_JOB_IDS, setJobSelection } from '../lib/job-selection.ts';
 import { pure } from '../lib/pure.ts';
 import { Link, navigate, useLocation } from '../lib/router.tsx';
 import { useTitle } from '../lib/title.ts';
@@ -131,7 +131,18 @@ export function Fleet() {
           <button type="button" class="btn" disabled={selected.size === 0} onClick={() => newJob([...selected])}>
             New job for {selected.size} selected
           </button>
-          <button type="button" class="btn" onClick={() => newJob(ids)}>
+          {/* A job lists at most MAX_JOB_IDS devices by id (docs/jobs.md); past that, its form's filters choose them. */}
+          <button
+            type="button"
+            class="btn"
+            disabled={ids.length > MAX_JOB_IDS}
+            title={
+              ids.length > MAX_JOB_IDS
+                ? `A job lists at most ${MAX_JOB_IDS} devices by id: choose them by tag, model or status in the job form`
+                : undefined
+            }
+            onClick={() => newJob(ids)}
+          >
             New job for all {ids.length} matching
           </button>
           {selected.size > 0 ? (
