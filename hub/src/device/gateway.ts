@@ -360,6 +360,9 @@ export class DeviceGateway implements DeviceSessionHost, OwnershipHost {
     );
     timer = setTimeout(() => {
       forget();
+      // Given up: the older connection, if still open, reads again.
+      const older = e.session;
+      if (older !== undefined && !this.storePaused) older.setReading(true);
       if (!this.claiming.delete(session) || !session.isOpen) return;
       this.metrics.devicesConnected.inc();
       session.fail(CloseCode.InternalError, 'frames of an earlier connection are still being stored; reconnect later');
