@@ -155,6 +155,17 @@ describe('alarms in the console', () => {
       WAIT,
     );
     await page.screenshot({ path: join(OUT, 'alarm-marks.png'), fullPage: true });
+    // The marks' screen-reader lists stay inside the scrolling content: the page itself never
+    // grows past the window, so the top bar and navigation cannot scroll away.
+    for (const size of [
+      { width: 375, height: 640 },
+      { width: 1280, height: 600 },
+    ]) {
+      await page.setViewportSize(size);
+      const [page_, win] = await page.evaluate(() => [document.documentElement.scrollHeight, window.innerHeight]);
+      assert.ok((page_ as number) <= (win as number), `the page is ${page_} px tall in a ${win} px window (${size.width} px wide)`);
+    }
+    await page.setViewportSize({ width: 1280, height: 800 });
   });
 
   it('a viewer reads alarms and rules but is offered no edit, acknowledge or clear', async () => {

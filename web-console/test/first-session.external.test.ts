@@ -160,6 +160,14 @@ describe('an operator’s first session (issue 19)', () => {
     assert.doesNotMatch(timeline, /\d{4,} ms/, timeline);
     assert.match(timeline, /sent\s*\+\d+\.\d s/, timeline);
     await shot(page, 'commands');
+    // A primary button stays readable under the pointer: its text is not the hover background's colour.
+    await page.hover('button:has-text("Send command")');
+    const [fg, bg] = await page.$eval('button:has-text("Send command")', (b) => [
+      getComputedStyle(b).color,
+      getComputedStyle(b).backgroundColor,
+    ]);
+    assert.notEqual(fg, bg);
+    assert.notEqual(bg, 'rgb(238, 240, 243)', 'not the light hover background under white text');
     // TTL and timeout side by side in equal columns; an error in place of a hint moves neither.
     const boxes = async () =>
       Promise.all(['ttl', 'timeout'].map(async (n) => (await page.locator(`input[name=${n}]`).boundingBox()) as { x: number; y: number }));
