@@ -153,8 +153,18 @@ describe('fleet jobs in the console', () => {
     await state.locator('text=cancelled').waitFor(WAIT);
     await page.locator('[data-testid="job-reasons"]', { hasText: 'job cancelled: 3' }).waitFor(WAIT);
     await page.screenshot({ path: join(OUT, 'job-cancelled.png') });
+    const jobId = new URL(page.url()).pathname.split('/').pop() as string;
     await page.goto(`${hub.http}/jobs`);
     await page.locator('[data-testid="jobs"] tbody tr').nth(1).waitFor(WAIT);
+    // The list's counts add up to the job's devices: the skipped have their column.
+    const cells = await page.$$eval(`tr[data-job="${jobId}"] td`, (tds) => tds.map((td) => td.textContent ?? ''));
+    const counts = cells.slice(4, 10).map(Number);
+    assert.equal(
+      counts.reduce((a, b) => a + b, 0),
+      3,
+      cells.join(' | '),
+    );
+    assert.equal(counts[4], 3, 'the three not started are skipped');
     const audit = (await api.call('GET', '/audit?limit=50')) as { entries: { action: string }[] };
     for (const a of ['job.create', 'job.pause', 'job.resume', 'job.cancel'])
       assert.ok(

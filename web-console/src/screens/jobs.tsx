@@ -127,6 +127,8 @@ export function JobsScreen() {
                 <th>Failed</th>
                 <th>In progress</th>
                 <th>Pending</th>
+                <th>Skipped</th>
+                <th>Cancelled, timed out</th>
                 <th>Deadline</th>
                 <th>By</th>
               </tr>
@@ -146,6 +148,8 @@ export function JobsScreen() {
                   <td>{j.counts.failed}</td>
                   <td>{j.counts.in_progress}</td>
                   <td>{j.counts.pending}</td>
+                  <td>{j.counts.skipped}</td>
+                  <td>{j.counts.cancelled + j.counts.timed_out}</td>
                   <td>{timestamp(j.deadlineAt)}</td>
                   <td>{j.createdBy}</td>
                 </tr>
