@@ -90,9 +90,11 @@ export function commandTimes(r: Pick<CommandRequest, 'ttl' | 'timeout'>, at = ''
   const ttl = durationMs(r.ttl, COMMAND_DEFAULTS.ttl, `${at}ttl`);
   const timeout = durationMs(r.timeout, COMMAND_DEFAULTS.timeout, `${at}timeout`);
   if (ttl > COMMAND_LIMITS.ttl)
-    throw new HubError(HubErrorCode.Validation, `ttl must be at most ${COMMAND_LIMITS.ttl} ms`, { field: `${at}ttl` });
+    throw new HubError(HubErrorCode.Validation, `${at}ttl must be at most ${COMMAND_LIMITS.ttl} ms`, { field: `${at}ttl` });
   if (timeout > COMMAND_LIMITS.timeout || timeout < 1) {
-    throw new HubError(HubErrorCode.Validation, `timeout must be between 1 and ${COMMAND_LIMITS.timeout} ms`, { field: `${at}timeout` });
+    throw new HubError(HubErrorCode.Validation, `${at}timeout must be between 1 and ${COMMAND_LIMITS.timeout} ms`, {
+      field: `${at}timeout`,
+    });
   }
   return { ttl, timeout };
 }
