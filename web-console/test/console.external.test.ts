@@ -187,6 +187,8 @@ describe('web console in Chromium', () => {
     // Run the command line exactly as shown (the simulator's CLI from source, so no build is needed), next to the saved file.
     sim = startSimCommand(runSim, ['--backoff-base', '200ms', '--backoff-cap', '1s'], { 'e2e-new.token': fileText });
     assert.ok(((await page.textContent('[data-testid=connect-snippet]')) ?? '').includes("readFileSync('e2e-new.token'"));
+    // Leaving the token's page asks first (the token is not shown again); yes.
+    page.once('dialog', (d) => void d.accept());
     await page.click('a:has-text("Open e2e-new")');
     await page.waitForSelector('[data-testid=device-status]:has-text("online")', WAIT).catch((err: Error) => {
       throw new Error(`${err.message}\nsimulator output:\n${sim?.output()}`);

@@ -408,7 +408,7 @@ describe('an operator’s first session (issue 19)', () => {
     await page.waitForSelector('tr:has(td:text-is("olga")):has(td:text-is("login.failed"))', WAIT);
   });
 
-  it('provisioning: another device starts from an empty form, and closing the tab with a token on screen asks first', async () => {
+  it('provisioning: another device starts from an empty form, and closing the tab or leaving the page with a token on screen asks first', async () => {
     const tab = await context.newPage();
     await tab.goto(`${hub.http}/provision`);
     await tab.fill('input[name=id]', 'prov-1');
@@ -431,6 +431,17 @@ describe('an operator’s first session (issue 19)', () => {
     await page.fill('input[name=model]', 'm-2');
     await page.fill('input[name=tags]', 'lab');
     await page.click('button:has-text("Create device")');
+    await page.waitForSelector('[data-testid=device-token]', WAIT);
+    // Leaving through the console's own navigation asks too; staying keeps the token on screen.
+    const question = new Promise<string>((done) => {
+      page.once('dialog', (d) => {
+        done(`${d.type()}: ${d.message()}`);
+        void d.dismiss();
+      });
+    });
+    await page.click('.rail a:has-text("Fleet")');
+    assert.match(await question, /^confirm: .*prov-2 is shown only once/);
+    assert.equal(new URL(page.url()).pathname, '/provision');
     await page.waitForSelector('[data-testid=device-token]', WAIT);
     await page.click('button:has-text("Provision another")');
     await page.waitForSelector('input[name=id]', WAIT);

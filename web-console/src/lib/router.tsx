@@ -16,8 +16,17 @@ function current(): Loc {
   return { path: location.pathname, search: location.search };
 }
 
+/** Asked before the app navigates away (a screen holding what cannot be shown again); false stays. */
+let leaveGuard: (() => boolean) | undefined;
+
+/** Sets the guard asked before every in-app navigation, or clears it (undefined). */
+export function setLeaveGuard(guard: (() => boolean) | undefined): void {
+  leaveGuard = guard;
+}
+
 export function navigate(to: string, opts: { replace?: boolean } = {}): void {
   if (to === location.pathname + location.search) return;
+  if (leaveGuard !== undefined && !leaveGuard()) return;
   if (opts.replace) history.replaceState(null, '', to);
   else history.pushState(null, '', to);
   for (const fn of listeners) fn();

@@ -6,7 +6,7 @@ import { devices } from '../api/endpoints.ts';
 import { ErrorText } from '../components/error-text.tsx';
 import { Field } from '../components/field.tsx';
 import { TokenPanel } from '../components/token-panel.tsx';
-import { Link } from '../lib/router.tsx';
+import { Link, setLeaveGuard } from '../lib/router.tsx';
 import { parseTags, tagsError } from '../lib/tags.ts';
 import { useTitle } from '../lib/title.ts';
 import { useCan } from '../state/app-context.ts';
@@ -22,12 +22,17 @@ export function Provision() {
   const [error, setError] = useState<unknown>(undefined);
   const [created, setCreated] = useState<{ id: string; token: string } | undefined>(undefined);
 
-  // The token exists only on this screen: closing or reloading the tab asks first.
+  // The token exists only on this screen: closing or reloading the tab asks first, and
+  // so does leaving through the console's own links (the browser's own dialog, as for the tab).
   useEffect(() => {
     if (created === undefined) return;
     const ask = (e: BeforeUnloadEvent) => e.preventDefault();
     addEventListener('beforeunload', ask);
-    return () => removeEventListener('beforeunload', ask);
+    setLeaveGuard(() => confirm(`Leave this page? The token of ${created.id} is shown only once; rotating it makes a new one.`));
+    return () => {
+      removeEventListener('beforeunload', ask);
+      setLeaveGuard(undefined);
+    };
   }, [created]);
   if (!can) return <p>Provisioning needs the operator role.</p>;
   if (created) {
