@@ -10,6 +10,9 @@ export type JobStateName = (typeof JOB_STATE_NAMES)[number];
 export const JOB_DEVICE_STATE_NAMES = ['pending', 'in_progress', 'succeeded', 'failed', 'skipped', 'cancelled', 'timed_out'] as const;
 export type JobDeviceStateName = (typeof JOB_DEVICE_STATE_NAMES)[number];
 
+/** Device ids a job's selection may list (docs/jobs.md); more devices are chosen by filter (tags, model, firmware, status, q). */
+export const MAX_JOB_SELECTED_IDS = 5_000;
+
 export type JobTally = Record<JobDeviceStateName, number>;
 
 export interface JobProgressInfo {

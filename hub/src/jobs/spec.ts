@@ -3,7 +3,7 @@
 // patch) and how fast (the rollout: devices in progress at once, a rate, stages with
 // a success threshold or an operator's approval, a failure threshold, a time window).
 
-import type { DeviceInfo } from '@halyard/firmware-protocol';
+import { type DeviceInfo, MAX_JOB_SELECTED_IDS } from '@halyard/firmware-protocol';
 import { z } from 'zod';
 
 // A desired patch passes through exactly as JSON.parse made it: z.record would rebuild
@@ -13,13 +13,10 @@ const jsonObject = z
   .custom<Record<string, unknown>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), 'a JSON object')
   .meta({ description: 'a JSON object', type: 'object' });
 
-/** Device ids a selection may list; more devices are chosen by filter (tags, model, firmware, status, q). */
-export const MAX_SELECTED_IDS = 5_000;
-
 export const selectionSchema = z
   .object({
-    // At most MAX_SELECTED_IDS: the list is kept in the job (and shown with it), and a request body holds 256 KiB.
-    devices: z.array(z.string().min(1).max(128)).max(MAX_SELECTED_IDS).optional().describe('these device ids only'),
+    // The list is kept in the job (and shown with it), and a request body holds 256 KiB.
+    devices: z.array(z.string().min(1).max(128)).max(MAX_JOB_SELECTED_IDS).optional().describe('these device ids only'),
     tags: z.array(z.string().min(1).max(64)).max(16).optional().describe('devices carrying every one of these tags'),
     model: z.string().min(1).max(128).optional(),
     firmware: z.string().min(1).max(128).optional().describe('devices running this version'),

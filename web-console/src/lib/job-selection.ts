@@ -4,9 +4,6 @@
 
 const KEY = 'halyard.job-selection';
 
-/** Device ids a job's selection may list (the hub's limit, docs/jobs.md). */
-export const MAX_JOB_IDS = 5_000;
-
 export function setJobSelection(ids: readonly string[]): void {
   sessionStorage.setItem(KEY, JSON.stringify(ids));
 }

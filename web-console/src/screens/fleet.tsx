@@ -3,7 +3,7 @@
 // them (status, attributes, membership), at most a few times a second, so a busy fleet
 // does not make the table jump while the ages and RTTs tick in place.
 
-import type { DeviceInfo } from '@halyard/firmware-protocol';
+import { type DeviceInfo, MAX_JOB_SELECTED_IDS } from '@halyard/firmware-protocol';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { exportUrl } from '../api/endpoints.ts';
 import { DownloadLink } from '../components/download-link.tsx';
@@ -28,7 +28,7 @@ import {
 } from '../lib/fleet-query.ts';
 import { ago } from '../lib/format.ts';
 import { useChannelState, useNow, useSubscribe } from '../lib/hooks.ts';
-import { MAX_JOB_IDS, setJobSelection } from '../lib/job-selection.ts';
+import { setJobSelection } from '../lib/job-selection.ts';
 import { pure } from '../lib/pure.ts';
 import { Link, navigate, useLocation } from '../lib/router.tsx';
 import { useTitle } from '../lib/title.ts';
@@ -131,14 +131,14 @@ export function Fleet() {
           <button type="button" class="btn" disabled={selected.size === 0} onClick={() => newJob([...selected])}>
             New job for {selected.size} selected
           </button>
-          {/* A job lists at most MAX_JOB_IDS devices by id (docs/jobs.md); past that, its form's filters choose them. */}
+          {/* A job lists at most MAX_JOB_SELECTED_IDS devices by id (docs/jobs.md); past that, its form's filters choose them. */}
           <button
             type="button"
             class="btn"
-            disabled={ids.length > MAX_JOB_IDS}
+            disabled={ids.length > MAX_JOB_SELECTED_IDS}
             title={
-              ids.length > MAX_JOB_IDS
-                ? `A job lists at most ${MAX_JOB_IDS} devices by id: choose them by tag, model or status in the job form`
+              ids.length > MAX_JOB_SELECTED_IDS
+                ? `A job lists at most ${MAX_JOB_SELECTED_IDS} devices by id: choose them by tag, model or status in the job form`
                 : undefined
             }
             onClick={() => newJob(ids)}
