@@ -12,6 +12,7 @@
 
 import { createRequire } from 'node:module';
 import type { AedesPublishPacket } from 'aedes';
+import { Redis } from 'ioredis';
 import { z } from 'zod';
 import { DEFAULT_PREFIX } from '../cluster/link.js';
 
@@ -26,7 +27,7 @@ export interface ClusterEmitter {
 
 type PrefixedEmitter = new (
   prefix: string,
-  options: { connectionString: string; concurrency: number; matchEmptyLevels: boolean },
+  options: { subConn: Redis; pubConn: Redis; concurrency: number; matchEmptyLevels: boolean },
 ) => ClusterEmitter;
 
 // mqemitter-redis is CommonJS, and its types leave out the prefixed variant.
@@ -42,7 +43,14 @@ export function clusterEmitter(clusterUrl: string, concurrency: number): Cluster
   const prefix = url.searchParams.get('prefix') ?? DEFAULT_PREFIX;
   url.searchParams.delete('prefix');
   const mq = new MQEmitterRedisPrefix(`${prefix}mqtt:`, {
-    connectionString: url.toString(),
+    // The broker subscribes whenever a client does, so a PSUBSCRIBE can come while
+    // this connection is still in its handshake, and ioredis writes it at once. Its
+    // ready check (INFO) would then be refused in subscriber mode: the connection
+    // dropped, and the patterns subscribed meanwhile were lost for good. Nothing but
+    // (P)SUBSCRIBE goes on this connection, so it needs neither the check nor the
+    // client-info commands.
+    subConn: new Redis(url.toString(), { enableReadyCheck: false, disableClientInfo: true }),
+    pubConn: new Redis(url.toString()),
     concurrency,
     // [MQTT-4.7.1-3], as aedes's own emitter.
     matchEmptyLevels: true,
