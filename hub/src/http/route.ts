@@ -48,9 +48,54 @@ export function validationError(err: z.ZodError, where: string): HubError {
   const issue = err.issues[0];
   const path = issue?.path.map(String).join('.') ?? '';
   const field = path === '' ? where : path;
-  // zod says "Too small: expected string to have >=1 characters"; an operator reads this.
-  const empty = issue?.code === 'too_small' && issue.origin === 'string' && Number(issue.minimum) === 1;
-  return new HubError(HubErrorCode.Validation, `${field}: ${empty ? 'must not be empty' : (issue?.message ?? 'invalid')}`, { field });
+  return new HubError(HubErrorCode.Validation, `${field}: ${issue === undefined ? 'invalid' : issueText(issue)}`, { field });
+}
+
+const KINDS: Record<string, string> = { int: 'a whole number', boolean: 'true or false', object: 'an object', array: 'an array' };
+
+/**
+ * zod's own wording ("Invalid input: expected number, received null", "Too small:
+ * expected string to have >=1 characters") as an operator reads it; a message a
+ * schema sets itself is kept.
+ */
+export function issueText(issue: z.core.$ZodIssue): string {
+  const m = issue.message;
+  switch (issue.code) {
+    case 'invalid_type':
+      if (!m.startsWith('Invalid input')) return m;
+      return m.endsWith('received undefined') ? 'is required' : `must be ${KINDS[issue.expected] ?? `a ${issue.expected}`}`;
+    case 'too_small':
+    case 'too_big': {
+      if (!/^Too (small|big)/.test(m)) return m;
+      const small = issue.code === 'too_small';
+      const limit = Number(small ? issue.minimum : issue.maximum);
+      const inclusive = issue.inclusive !== false;
+      if (issue.origin === 'number' || issue.origin === 'int' || issue.origin === 'bigint') {
+        if (inclusive) return `must be at ${small ? 'least' : 'most'} ${limit}`;
+        return `must be ${small ? 'greater' : 'less'} than ${limit}`;
+      }
+      // Lengths are whole: an exclusive bound is the next one in.
+      const n = inclusive ? limit : small ? limit + 1 : limit - 1;
+      if (issue.origin === 'string') {
+        if (small && n === 1) return 'must not be empty';
+        return `must be at ${small ? 'least' : 'most'} ${n} character${n === 1 ? '' : 's'}`;
+      }
+      if (issue.origin === 'array' || issue.origin === 'set') {
+        if (small && n === 1) return 'must not be empty';
+        return `must have at ${small ? 'least' : 'most'} ${n} item${n === 1 ? '' : 's'}`;
+      }
+      return m;
+    }
+    case 'invalid_value': {
+      if (!m.startsWith('Invalid')) return m;
+      const values = issue.values.map((v) => JSON.stringify(v));
+      return values.length === 1 ? `must be ${values[0]}` : `must be one of ${values.join(', ')}`;
+    }
+    case 'unrecognized_keys':
+      return `unknown field${issue.keys.length === 1 ? '' : 's'} ${issue.keys.join(', ')}`;
+    default:
+      return m;
+  }
 }
 
 function parse<T extends z.ZodType>(schema: T | undefined, value: unknown, where: string): z.output<T> {
