@@ -247,6 +247,20 @@ describe('HTTP API', () => {
     assert.ok(actions.includes('operator-1 device.update audited'));
     assert.ok(actions.some((a: string) => a.startsWith('admin operator.create')));
     assert.ok(!JSON.stringify(r.body).includes('password-123'), 'no secret in the audit log');
+    // Narrowed by who, what (an action, or a family ending in a dot) and on what.
+    const lines = async (q: string) => {
+      const page = await t.api.get(`/audit?${q}`);
+      assert.equal(page.status, 200, JSON.stringify(page.body));
+      return page.body.entries.map((e: { actor: string; action: string; target: string }) => `${e.actor} ${e.action} ${e.target}`);
+    };
+    assert.deepEqual(await lines('target=audited'), ['operator-1 device.update audited', 'operator-1 device.create audited']);
+    assert.deepEqual(await lines('action=device.update&target=audited'), ['operator-1 device.update audited']);
+    const family = await lines('action=device.&actor=operator-1');
+    assert.ok(family.length >= 2 && family.every((l: string) => l.startsWith('operator-1 device.')), family.join('; '));
+    assert.deepEqual(await lines('action=devic_.'), [], 'an underscore is a letter, not a wildcard');
+    const bad = await t.api.get('/audit?action=DROP%20TABLE');
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body.error.field, 'action');
   });
 
   it('answers /healthz and unknown routes', async () => {

@@ -198,7 +198,7 @@ describe('web console in Chromium', () => {
   it('shows the hub, events and admin screens', async () => {
     await page.click('nav.rail >> text=Hub');
     await page.waitForSelector('.chart canvas', WAIT);
-    await page.waitForFunction(() => document.body.textContent?.includes('devices connected'), undefined, WAIT);
+    await page.waitForFunction(() => /devices? connected/.test(document.body.textContent ?? ''), undefined, WAIT);
     await shot(page, 'hub');
     await page.click('nav.rail >> text=Events');
     await page.waitForSelector('h1:has-text("Events")', WAIT);
@@ -209,6 +209,26 @@ describe('web console in Chromium', () => {
     await page.click('nav.tabs >> text=Audit log');
     await page.waitForSelector('td:has-text("twin.desired.patch")', WAIT);
     await shot(page, 'admin-audit');
+    // Narrowed to a family of actions, by keyboard.
+    const audit = page.locator('form[aria-label="Filter the audit log"]');
+    await audit.getByLabel('Action').fill('twin.');
+    await audit.getByLabel('Action').press('Enter');
+    await page.waitForFunction(
+      () => {
+        const cells = [...document.querySelectorAll('section[aria-label="Audit log"] tbody tr td:nth-child(3)')];
+        return cells.length > 0 && cells.every((td) => td.textContent?.startsWith('twin.'));
+      },
+      undefined,
+      WAIT,
+    );
+    await audit.getByLabel('Action').fill('no.such.');
+    await audit.getByLabel('Action').press('Enter');
+    await page.waitForSelector('[data-testid=audit-none]:has-text("No entry matches this filter.")', WAIT);
+    // A refused filter: said in words, at its box.
+    await audit.getByLabel('Action').fill('Twin');
+    await audit.getByLabel('Action').press('Enter');
+    await page.waitForSelector('form[aria-label="Filter the audit log"] [name=action][aria-invalid=true]', WAIT);
+    await page.waitForSelector('section[aria-label="Audit log"] [role=alert]:has-text("action:")', WAIT);
   });
 
   it('works in a narrow window and in the dark theme', async () => {

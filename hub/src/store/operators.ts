@@ -138,6 +138,16 @@ export interface AuditRecord extends AuditEntry {
   id: number;
 }
 
+/** A page of the audit log, newest first, narrowed by any of who, what and on what. */
+export interface AuditQuery {
+  beforeId?: number;
+  actor?: string;
+  /** An action (`job.create`), or the start of some ending in a dot (`job.`). */
+  action?: string;
+  target?: string;
+  limit: number;
+}
+
 export function appendAudit(db: Db, e: AuditEntry): void {
   sql(db, 'INSERT INTO audit (at, actor, action, target, detail) VALUES (?, ?, ?, ?, ?)').run(
     e.at,
@@ -148,7 +158,7 @@ export function appendAudit(db: Db, e: AuditEntry): void {
   );
 }
 
-export function listAudit(db: Db, q: { beforeId?: number; actor?: string; limit: number }): AuditRecord[] {
+export function listAudit(db: Db, q: AuditQuery): AuditRecord[] {
   const where: string[] = [];
   const args: (string | number)[] = [];
   if (q.beforeId !== undefined) {
@@ -158,6 +168,18 @@ export function listAudit(db: Db, q: { beforeId?: number; actor?: string; limit:
   if (q.actor !== undefined) {
     where.push('actor = ?');
     args.push(q.actor);
+  }
+  if (q.action?.endsWith('.')) {
+    // Not LIKE: "_" in an action is a letter, not a wildcard.
+    where.push('substr(action, 1, ?) = ?');
+    args.push(q.action.length, q.action);
+  } else if (q.action !== undefined) {
+    where.push('action = ?');
+    args.push(q.action);
+  }
+  if (q.target !== undefined) {
+    where.push('target = ?');
+    args.push(q.target);
   }
   const text = `SELECT id, at, actor, action, target, detail FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
   return (

@@ -18,6 +18,7 @@ import { getModelProfile, listModelProfiles, type ModelProfileRecord } from './m
 import { countOperators, getOperator, getSession, listAudit, listOperators } from './operators.js';
 import { Reader } from './reader.js';
 import type {
+  AuditQuery,
   AuditRecord,
   CommandQuery,
   CommandRecord,
@@ -162,7 +163,7 @@ export class SqliteStore<M = unknown> implements Store<M> {
   async getSession(tokenHash: Uint8Array): Promise<SessionRecord | undefined> {
     return getSession(this.reader.db, tokenHash);
   }
-  async listAudit(q: { beforeId?: number; actor?: string; limit: number }): Promise<AuditRecord[]> {
+  async listAudit(q: AuditQuery): Promise<AuditRecord[]> {
     return listAudit(this.reader.db, q);
   }
   async getIntegrator(username: string): Promise<IntegratorRecord | undefined> {

@@ -142,7 +142,7 @@ async function scenario(e: Engine): Promise<Record<string, unknown>> {
     await store.op('audit', {
       at: T0 + i,
       actor: i % 2 ? 'ann' : 'root',
-      action: `a${i}`,
+      action: `${i < 3 ? 'job' : 'device'}.a${i}`,
       target: i ? `t${i}` : null,
       detail: i ? { i } : null,
     });
@@ -204,6 +204,15 @@ async function scenario(e: Engine): Promise<Record<string, unknown>> {
   const auditIds = (out.audit as { id: number }[]).map((r) => r.id);
   out.auditPage = await store.listAudit({ limit: 2, beforeId: auditIds[1] as number });
   out.auditByActor = await store.listAudit({ limit: 10, actor: 'ann' });
+  out.auditByFamily = await store.listAudit({ limit: 10, action: 'job.' });
+  out.auditByAction = await store.listAudit({ limit: 10, action: 'device.a3' });
+  out.auditByTarget = await store.listAudit({ limit: 10, target: 't2' });
+  out.auditNarrowed = await store.listAudit({ limit: 10, action: 'job.', actor: 'ann' });
+  const actions = (k: string) => (out[k] as { action: string }[]).map((r) => r.action);
+  assert.deepEqual(
+    [actions('auditByFamily'), actions('auditByAction'), actions('auditByTarget'), actions('auditNarrowed')],
+    [['job.a2', 'job.a1', 'job.a0'], ['device.a3'], ['job.a2'], ['job.a1']],
+  );
 
   // Integrators.
   await store.op('createIntegrator', { username: 'node-red', passwordHash: 'p', acl: { subscribe: ['a/#'], publish: [] }, createdAt: T0 });

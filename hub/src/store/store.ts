@@ -34,7 +34,7 @@ import type { IngestResult } from './ingest.js';
 import type { IntegratorAcl, IntegratorRecord } from './integrators.js';
 import type { JobChange, JobCount, JobDeviceChange, JobDeviceRecord, JobDeviceState, JobRecord, NewJob } from './jobs.js';
 import type { ModelProfileRecord } from './model-profiles.js';
-import type { AuditEntry, AuditRecord, OperatorPatch, OperatorRecord, SessionRecord } from './operators.js';
+import type { AuditEntry, AuditQuery, AuditRecord, OperatorPatch, OperatorRecord, SessionRecord } from './operators.js';
 import type { Points, PointValue } from './telemetry/blocks.js';
 import type { Quarantined } from './telemetry/quarantine.js';
 import type { LatestPoint, SeriesRef } from './telemetry/query.js';
@@ -46,6 +46,7 @@ export type {
   AlarmRecord,
   AlarmStep,
   AuditEntry,
+  AuditQuery,
   AuditRecord,
   CommandQuery,
   CommandRecord,
@@ -315,7 +316,7 @@ export interface StoreReads {
   listOperators(): Promise<OperatorRecord[]>;
   countOperators(): Promise<number>;
   getSession(tokenHash: Uint8Array): Promise<SessionRecord | undefined>;
-  listAudit(q: { beforeId?: number; actor?: string; limit: number }): Promise<AuditRecord[]>;
+  listAudit(q: AuditQuery): Promise<AuditRecord[]>;
   getIntegrator(username: string): Promise<IntegratorRecord | undefined>;
   listIntegrators(): Promise<IntegratorRecord[]>;
   getModelProfile(model: string): Promise<ModelProfileRecord | undefined>;

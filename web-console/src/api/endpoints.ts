@@ -187,8 +187,16 @@ export const integrators = {
   dropSession: (username: string, clientId: string) => api<void>('DELETE', `/integrators/${enc(username)}/sessions/${enc(clientId)}`),
 };
 
+/** Who (an operator or integrator), what (an action, or the start of some ending in a dot: `job.`) and on what. */
+export interface AuditFilter {
+  actor?: string;
+  action?: string;
+  target?: string;
+}
+
 export const audit = {
-  list: (before?: number, limit = 100) => api<{ entries: AuditEntry[] }>('GET', `/audit${query({ before, limit })}`),
+  list: (before?: number, limit = 100, filter: AuditFilter = {}) =>
+    api<{ entries: AuditEntry[] }>('GET', `/audit${query({ before, limit, ...filter })}`),
 };
 
 export interface WebhookInput {

@@ -71,7 +71,18 @@ export function eventRoutes(routes: Routes, ctx: HubContext): void {
     summary: 'The audit log, newest first: every state-changing call with who made it',
     tag: 'audit',
     role: 'admin',
-    query: z.object({ before: z.coerce.number().int().min(1).optional(), actor: username.optional(), limit: limit(1_000, 100) }),
+    query: z.object({
+      before: z.coerce.number().int().min(1).optional(),
+      actor: username.optional(),
+      action: z
+        .string()
+        .max(64)
+        .regex(/^[a-z][a-z0-9_.-]*$/, 'an action such as job.create, or the start of some ending in a dot, such as job.')
+        .optional()
+        .describe('an action (job.create), or every action starting so when it ends in a dot (job.)'),
+      target: z.string().min(1).max(256).optional().describe('what the call acted on: a device id, a username, a job id…'),
+      limit: limit(1_000, 100),
+    }),
     response: z.object({
       entries: z.array(
         z.object({
@@ -90,6 +101,8 @@ export function eventRoutes(routes: Routes, ctx: HubContext): void {
           await ctx.store.listAudit({
             ...(query.before === undefined ? {} : { beforeId: query.before }),
             ...(query.actor === undefined ? {} : { actor: query.actor }),
+            ...(query.action === undefined ? {} : { action: query.action }),
+            ...(query.target === undefined ? {} : { target: query.target }),
             limit: query.limit,
           })
         ).map((e) => ({ ...e, detail: shownAuditDetail(e.action, e.detail) })),

@@ -4,7 +4,7 @@
 import type { Role } from '@halyard/firmware-protocol';
 import { HubError, HubErrorCode } from '../../errors.js';
 import type { IntegratorAcl, IntegratorRecord } from '../integrators.js';
-import type { AuditEntry, AuditRecord, OperatorPatch, OperatorRecord, SessionRecord } from '../operators.js';
+import type { AuditEntry, AuditQuery, AuditRecord, OperatorPatch, OperatorRecord, SessionRecord } from '../operators.js';
 import { pgCode, type Queryable, UNIQUE_VIOLATION } from './pool.js';
 
 interface OperatorRow {
@@ -127,7 +127,7 @@ export async function appendAudit(db: Queryable, e: AuditEntry): Promise<void> {
   ]);
 }
 
-export async function listAudit(db: Queryable, q: { beforeId?: number; actor?: string; limit: number }): Promise<AuditRecord[]> {
+export async function listAudit(db: Queryable, q: AuditQuery): Promise<AuditRecord[]> {
   const where: string[] = [];
   const args: (string | number)[] = [];
   if (q.beforeId !== undefined) {
@@ -137,6 +137,18 @@ export async function listAudit(db: Queryable, q: { beforeId?: number; actor?: s
   if (q.actor !== undefined) {
     args.push(q.actor);
     where.push(`actor = $${args.length}`);
+  }
+  if (q.action?.endsWith('.')) {
+    // Not LIKE: "_" in an action is a letter, not a wildcard.
+    args.push(q.action);
+    where.push(`left(action, ${q.action.length}) = $${args.length}`);
+  } else if (q.action !== undefined) {
+    args.push(q.action);
+    where.push(`action = $${args.length}`);
+  }
+  if (q.target !== undefined) {
+    args.push(q.target);
+    where.push(`target = $${args.length}`);
   }
   args.push(q.limit);
   const rows = await db.query<{ id: number; at: number; actor: string; action: string; target: string | null; detail: unknown }>(

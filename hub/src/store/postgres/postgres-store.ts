@@ -12,6 +12,7 @@ import { HubError, HubErrorCode } from '../../errors.js';
 import type { AlarmQuery } from '../alarms.js';
 import type { JobDeviceState } from '../jobs.js';
 import type {
+  AuditQuery,
   BatchOutcome,
   CommandQuery,
   EventQuery,
@@ -506,7 +507,7 @@ export class PostgresStore<M = unknown> extends EventEmitter<StoreEvents<M>> imp
   getSession(tokenHash: Uint8Array) {
     return this.read('reading a session', () => operators.getSession(this.pool, tokenHash));
   }
-  listAudit(q: { beforeId?: number; actor?: string; limit: number }) {
+  listAudit(q: AuditQuery) {
     return this.read('listing the audit log', () => operators.listAudit(this.pool, q));
   }
   getIntegrator(username: string) {
