@@ -132,7 +132,25 @@ describe('fleet jobs in the console', () => {
     await page.getByLabel('Params (JSON)').fill('{bad');
     await page.click('button:has-text("Start job")');
     await page.locator('form', { hasText: 'Params (JSON): not JSON (' }).waitFor(WAIT);
+    const focused = () => page.evaluate(() => document.activeElement?.getAttribute('name'));
+    assert.equal(await focused(), 'action.params', 'the refusal takes the focus to its box');
+    assert.equal(await page.getByLabel('Params (JSON)').getAttribute('aria-invalid'), 'true');
     await page.getByLabel('Params (JSON)').fill('');
+    // The hub's refusal too: at the TTL box, though the job's own name is also a "name".
+    await page.getByLabel('TTL').fill('soon');
+    await page.click('button:has-text("Start job")');
+    await page.locator('form', { hasText: 'action.ttl' }).waitFor(WAIT);
+    assert.equal(await focused(), 'action.ttl');
+    assert.equal(await page.getByLabel('Params (JSON)').getAttribute('aria-invalid'), null, 'the earlier mark is gone');
+    await page.getByLabel('TTL').fill('2m');
+    // Half a start window: the end it lacks is marked.
+    await page.getByLabel('Start devices from (UTC)').fill('01:00');
+    await page.click('button:has-text("Start job")');
+    await page.locator('form', { hasText: 'rollout.window.to' }).waitFor(WAIT);
+    assert.equal(await focused(), 'rollout.window.to');
+    await page.getByLabel('Start devices from (UTC)').fill('');
+    await page.getByLabel('Timeout').fill('45s');
+    await page.getByLabel('Devices started per minute').fill('600');
     await page.click('button:has-text("Start job")');
     const state = page.locator('[data-testid="job-state"]');
     await state.locator('text=running').waitFor(WAIT);
@@ -154,6 +172,14 @@ describe('fleet jobs in the console', () => {
     await page.locator('[data-testid="job-reasons"]', { hasText: 'job cancelled: 3' }).waitFor(WAIT);
     await page.screenshot({ path: join(OUT, 'job-cancelled.png') });
     const jobId = new URL(page.url()).pathname.split('/').pop() as string;
+    const made = (await api.call('GET', `/jobs/${jobId}`)) as {
+      spec: { action: { ttl?: unknown; timeout?: unknown }; rollout: { ratePerMinute: unknown; window: unknown } };
+    };
+    assert.deepEqual(
+      [made.spec.action.ttl, made.spec.action.timeout, made.spec.rollout.ratePerMinute, made.spec.rollout.window],
+      ['2m', '45s', 600, null],
+      'the form sent its ttl, timeout and rate',
+    );
     await page.goto(`${hub.http}/jobs`);
     await page.locator('[data-testid="jobs"] tbody tr').nth(1).waitFor(WAIT);
     // The list's counts add up to the job's devices: the skipped have their column.

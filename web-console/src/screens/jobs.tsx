@@ -14,6 +14,7 @@ import { AskOnce } from '../components/confirm.tsx';
 import { Empty } from '../components/empty.tsx';
 import { ErrorText } from '../components/error-text.tsx';
 import { Field } from '../components/field.tsx';
+import { FormFieldError, markFieldError } from '../lib/field-error.ts';
 import { span, timestamp } from '../lib/format.ts';
 import { useDropped, useGeneration, useNow, useUpdates } from '../lib/hooks.ts';
 import { jobSelection } from '../lib/job-selection.ts';
@@ -393,6 +394,8 @@ export function NewJobScreen() {
   const [name, setName] = useState('');
   const [command, setCommand] = useState('ping');
   const [params, setParams] = useState('');
+  const [ttl, setTtl] = useState('');
+  const [timeout, setTimeout_] = useState('');
   const [patch, setPatch] = useState('{}');
   const [firmware, setFirmware] = useState('');
   const [images, setImages] = useState<FirmwareImage[]>([]);
@@ -408,6 +411,10 @@ export function NewJobScreen() {
   const [success, setSuccess] = useState('90');
   const [failure, setFailure] = useState('');
   const [deadline, setDeadline] = useState('');
+  const [rate, setRate] = useState('');
+  const [windowFrom, setWindowFrom] = useState('');
+  const [windowTo, setWindowTo] = useState('');
+  const form = useRef<HTMLFormElement>(null);
   const [preview, setPreview] = useState<JobPreview | undefined>(undefined);
   const [error, setError] = useState<unknown>(undefined);
   const [busy, setBusy] = useState(false);
@@ -418,13 +425,13 @@ export function NewJobScreen() {
     );
   }, []);
 
-  /** `text` parsed; a SyntaxError names the field (the error shows under the form, far from it). */
-  const json = (text: string, field: string): unknown => {
+  /** `text` parsed; not JSON is an error at its box (`field`, as the hub names it), labelled `label`. */
+  const json = (text: string, field: string, label: string): unknown => {
     if (text.trim() === '') return undefined;
     try {
       return JSON.parse(text);
     } catch (err) {
-      throw new SyntaxError(`${field}: not JSON (${(err as Error).message})`);
+      throw new FormFieldError(field, `${label}: not JSON (${(err as Error).message})`);
     }
   };
   /** The job as the form says; the preview leaves the deadline out (a half-typed one would fail it, and it changes no count). */
@@ -437,9 +444,15 @@ export function NewJobScreen() {
       name,
       action:
         kind === 'command'
-          ? { type: 'command', name: command, ...(params.trim() ? { params: json(params, 'Params (JSON)') } : {}) }
+          ? {
+              type: 'command',
+              name: command,
+              ...(params.trim() ? { params: json(params, 'action.params', 'Params (JSON)') } : {}),
+              ...(ttl.trim() ? { ttl: ttl.trim() } : {}),
+              ...(timeout.trim() ? { timeout: timeout.trim() } : {}),
+            }
           : kind === 'desired'
-            ? { type: 'desired', patch: json(patch, 'Desired patch') ?? {} }
+            ? { type: 'desired', patch: json(patch, 'action.patch', 'Desired patch') ?? {} }
             : { type: 'update', firmware },
       selection: {
         ...(ids ? { devices: ids.split(',') } : {}),
@@ -453,6 +466,8 @@ export function NewJobScreen() {
         stages: percents.map((percent, i) => ({ percent, approval: approveLast && i === percents.length - 1 && i > 0 })),
         successThreshold: Number(success) / 100,
         failureThreshold: failure ? { ratio: Number(failure) / 100, action: 'pause' } : null,
+        ratePerMinute: rate.trim() ? Number(rate) : null,
+        window: windowFrom || windowTo ? { from: windowFrom, to: windowTo } : null,
       },
       ...(withDeadline && deadline.trim() ? { deadline: deadline.trim() } : {}),
     };
@@ -479,21 +494,24 @@ export function NewJobScreen() {
       <h1>New job</h1>
       <form
         class="panel form"
+        ref={form}
         onSubmit={async (e) => {
           e.preventDefault();
           setBusy(true);
           setError(undefined);
+          markFieldError(form.current, undefined);
           try {
             const j = await jobsApi.create(spec());
             navigate(`/jobs/${j.id}`);
           } catch (err) {
-            setError(err instanceof SyntaxError ? err.message : err);
+            setError(err);
+            markFieldError(form.current, err);
           } finally {
             setBusy(false);
           }
         }}
       >
-        <Field label="Name">{(a) => <input {...a} value={name} onInput={(e) => setName(e.currentTarget.value)} />}</Field>
+        <Field label="Name">{(a) => <input {...a} name="name" value={name} onInput={(e) => setName(e.currentTarget.value)} />}</Field>
         <Field label="What">
           {(a) => (
             <select {...a} value={kind} onChange={(e) => setKind(e.currentTarget.value as typeof kind)}>
@@ -505,15 +523,36 @@ export function NewJobScreen() {
         </Field>
         {kind === 'command' ? (
           <>
-            <Field label="Command">{(a) => <input {...a} value={command} onInput={(e) => setCommand(e.currentTarget.value)} />}</Field>
-            <Field label="Params (JSON)">
-              {(a) => <textarea {...a} value={params} onInput={(e) => setParams(e.currentTarget.value)} />}
+            <Field label="Command">
+              {(a) => <input {...a} name="action.name" value={command} onInput={(e) => setCommand(e.currentTarget.value)} />}
             </Field>
+            <Field label="Params (JSON)">
+              {(a) => <textarea {...a} name="action.params" value={params} onInput={(e) => setParams(e.currentTarget.value)} />}
+            </Field>
+            <div class="field-pair">
+              <Field label="TTL" hint="how long each device's command may wait for delivery (default 5m)">
+                {(a) => (
+                  <input {...a} name="action.ttl" placeholder="5m" size={8} value={ttl} onInput={(e) => setTtl(e.currentTarget.value)} />
+                )}
+              </Field>
+              <Field label="Timeout" hint="time for a result once sent (default 30s)">
+                {(a) => (
+                  <input
+                    {...a}
+                    name="action.timeout"
+                    placeholder="30s"
+                    size={8}
+                    value={timeout}
+                    onInput={(e) => setTimeout_(e.currentTarget.value)}
+                  />
+                )}
+              </Field>
+            </div>
           </>
         ) : null}
         {kind === 'desired' ? (
           <Field label="Desired patch (JSON merge patch)">
-            {(a) => <textarea {...a} value={patch} onInput={(e) => setPatch(e.currentTarget.value)} />}
+            {(a) => <textarea {...a} name="action.patch" value={patch} onInput={(e) => setPatch(e.currentTarget.value)} />}
           </Field>
         ) : null}
         {kind === 'update' ? (
@@ -528,7 +567,7 @@ export function NewJobScreen() {
             }
           >
             {(a) => (
-              <select {...a} value={firmware} onChange={(e) => setFirmware(e.currentTarget.value)}>
+              <select {...a} name="action.firmware" value={firmware} onChange={(e) => setFirmware(e.currentTarget.value)}>
                 <option value="">{images.length === 0 ? 'no image in the library yet' : 'choose an image'}</option>
                 {images.map((f) => (
                   <option key={f.id} value={f.id}>
@@ -542,12 +581,16 @@ export function NewJobScreen() {
         <fieldset>
           <legend>Devices</legend>
           {ids ? <p>{chosenText(ids.split(','))}</p> : null}
-          <Field label="Tag">{(a) => <input {...a} value={tag} onInput={(e) => setTag(e.currentTarget.value)} />}</Field>
-          <Field label="Model">{(a) => <input {...a} value={model} onInput={(e) => setModel(e.currentTarget.value)} />}</Field>
-          <Field label="Search">{(a) => <input {...a} value={q} onInput={(e) => setQ(e.currentTarget.value)} />}</Field>
+          <Field label="Tag">
+            {(a) => <input {...a} name="selection.tags" value={tag} onInput={(e) => setTag(e.currentTarget.value)} />}
+          </Field>
+          <Field label="Model">
+            {(a) => <input {...a} name="selection.model" value={model} onInput={(e) => setModel(e.currentTarget.value)} />}
+          </Field>
+          <Field label="Search">{(a) => <input {...a} name="selection.q" value={q} onInput={(e) => setQ(e.currentTarget.value)} />}</Field>
           <Field label="Status">
             {(a) => (
-              <select {...a} value={status} onChange={(e) => setStatus(e.currentTarget.value)}>
+              <select {...a} name="selection.status" value={status} onChange={(e) => setStatus(e.currentTarget.value)}>
                 <option value="any">online or not</option>
                 <option value="online">online now</option>
                 <option value="offline">offline now</option>
@@ -561,26 +604,85 @@ export function NewJobScreen() {
         <fieldset>
           <legend>Rollout</legend>
           <Field label="At most in progress">
-            {(a) => <input {...a} type="number" min="1" value={maxInProgress} onInput={(e) => setMax(e.currentTarget.value)} />}
+            {(a) => (
+              <input
+                {...a}
+                name="rollout.maxInProgress"
+                type="number"
+                min="1"
+                value={maxInProgress}
+                onInput={(e) => setMax(e.currentTarget.value)}
+              />
+            )}
           </Field>
           <Field label="Stages (cumulative %)" hint="e.g. 1, 10, 50, 100">
-            {(a) => <input {...a} value={stages} onInput={(e) => setStages(e.currentTarget.value)} />}
+            {(a) => <input {...a} name="rollout.stages" value={stages} onInput={(e) => setStages(e.currentTarget.value)} />}
           </Field>
           <label>
             <input type="checkbox" checked={approveLast} onChange={(e) => setApproveLast(e.currentTarget.checked)} /> The last stage waits
             for approval
           </label>
           <Field label="Next stage when succeeded ≥ (%)">
-            {(a) => <input {...a} type="number" min="0" max="100" value={success} onInput={(e) => setSuccess(e.currentTarget.value)} />}
+            {(a) => (
+              <input
+                {...a}
+                name="rollout.successThreshold"
+                type="number"
+                min="0"
+                max="100"
+                value={success}
+                onInput={(e) => setSuccess(e.currentTarget.value)}
+              />
+            )}
           </Field>
           <Field label="Pause when failed > (%)" hint="empty: never">
-            {(a) => <input {...a} type="number" min="0" max="100" value={failure} onInput={(e) => setFailure(e.currentTarget.value)} />}
+            {(a) => (
+              <input
+                {...a}
+                name="rollout.failureThreshold"
+                type="number"
+                min="0"
+                max="100"
+                value={failure}
+                onInput={(e) => setFailure(e.currentTarget.value)}
+              />
+            )}
           </Field>
+          <Field label="Devices started per minute" hint="empty: no limit">
+            {(a) => (
+              <input
+                {...a}
+                name="rollout.ratePerMinute"
+                type="number"
+                min="1"
+                value={rate}
+                onInput={(e) => setRate(e.currentTarget.value)}
+              />
+            )}
+          </Field>
+          <div class="field-pair">
+            <Field label="Start devices from (UTC)" hint="with “until”: devices start only inside this daily window">
+              {(a) => (
+                <input
+                  {...a}
+                  name="rollout.window.from"
+                  type="time"
+                  value={windowFrom}
+                  onInput={(e) => setWindowFrom(e.currentTarget.value)}
+                />
+              )}
+            </Field>
+            <Field label="until (UTC)">
+              {(a) => (
+                <input {...a} name="rollout.window.to" type="time" value={windowTo} onInput={(e) => setWindowTo(e.currentTarget.value)} />
+              )}
+            </Field>
+          </div>
           <Field
             label="Deadline"
             hint="how long the job may run, e.g. 12h or 7d; then devices not finished end timed out. Empty: the hub's default (7 d unless --job-deadline says otherwise)"
           >
-            {(a) => <input {...a} value={deadline} placeholder="7d" onInput={(e) => setDeadline(e.currentTarget.value)} />}
+            {(a) => <input {...a} name="deadline" value={deadline} placeholder="7d" onInput={(e) => setDeadline(e.currentTarget.value)} />}
           </Field>
         </fieldset>
         <ErrorText error={error} />
