@@ -112,11 +112,21 @@ export function Shell({ me, onSignedOut }: { me: OperatorInfo; onSignedOut: (rea
   return (
     <AppContext.Provider value={app}>
       <div class="shell">
+        <SkipLink />
         <TopBar app={app} />
         <Rail role={me.role} home={homeIsDashboard(me.username) ? '/dashboard' : '/fleet'} />
         <Screen home={homeIsDashboard(me.username) ? '/dashboard' : '/fleet'} />
       </div>
     </AppContext.Provider>
+  );
+}
+
+/** The first stop of the Tab key: straight to the screen (focusable, tabIndex -1), past the top bar and the sections. */
+function SkipLink() {
+  return (
+    <a class="skip-link" href="#main">
+      Skip to content
+    </a>
   );
 }
 
@@ -191,14 +201,14 @@ function Screen({ home }: { home: string }) {
   const { path } = useLocation();
   if ((path === '/' && home === '/fleet') || path === '/fleet') {
     return (
-      <main class="main fill" id="main">
+      <main class="main fill" id="main" tabIndex={-1}>
         <FlashNotice path={path} />
         <Fleet />
       </main>
     );
   }
   return (
-    <main class="main main-scroll" id="main">
+    <main class="main main-scroll" id="main" tabIndex={-1}>
       <FlashNotice path={path} />
       {route(path)}
     </main>

@@ -1,6 +1,6 @@
 // The operator's own account in real headless Chromium against a real hub: changing
 // one's password from the top bar, by keyboard, with errors in words; the other
-// session ends, this one goes on.
+// session ends, this one goes on. The first Tab on any screen offers a skip link.
 
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -80,5 +80,23 @@ describe('own account in the console', () => {
     assert.equal(await dialog.getByLabel('Current password').inputValue(), '');
     await page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'hidden', ...WAIT });
+  });
+
+  it('the first Tab offers "Skip to content", which takes the focus past the top bar and the sections', async () => {
+    await page.goto(`${hub.http}/fleet`);
+    await page.waitForSelector('.conn[data-state="live"]', WAIT);
+    const skip = page.locator('a.skip-link');
+    assert.equal(await skip.isVisible(), true, 'in the page, out of sight until focused');
+    assert.ok(((await skip.boundingBox())?.y ?? 0) < 0, 'out of sight before the focus');
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Skip to content');
+    assert.ok(((await skip.boundingBox())?.y ?? -1) >= 0, 'in sight once focused');
+    await page.keyboard.press('Enter');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'main');
+    assert.equal(new URL(page.url()).pathname, '/fleet', 'the screen stays');
+    // The next Tab lands inside the screen, not on the top bar or the sections.
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement?.closest('main')?.id), 'main');
+    assert.deepEqual(errors, []);
   });
 });

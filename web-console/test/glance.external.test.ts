@@ -182,6 +182,44 @@ describe('the fleet at a glance and the rest of the first session (issue 19)', (
     await page.waitForFunction((sel) => /°C/.test(document.querySelector(sel)?.textContent ?? ''), cell, WAIT);
   });
 
+  it('fleet value columns that do not fit the window scroll sideways, head and rows together', async () => {
+    // 1280 px wide (openPage), temperature already picked: three more.
+    await page.goto(`${hub.http}/fleet`);
+    await page.waitForSelector('a[data-device="thermo-0001"]', WAIT);
+    await page.click('summary:has-text("Value columns")');
+    for (const m of ['humidity', 'battery', 'speed']) await page.check(`input[name=metric][value=${m}]`, WAIT);
+    await page.keyboard.press('Escape');
+    await page.waitForSelector('button[aria-label^="Sort by speed"]', WAIT);
+    const fit = () =>
+      page.evaluate(() => {
+        const table = document.querySelector('.table') as HTMLElement;
+        const box = table.getBoundingClientRect();
+        const head = document.querySelector('button[aria-label^="Sort by speed"]')?.getBoundingClientRect();
+        const cell = document.querySelector('a[data-device="tracker-0001"] [data-metric="speed"]')?.getBoundingClientRect();
+        return {
+          over: table.scrollWidth - table.clientWidth,
+          right: box.right,
+          head,
+          cell,
+          page: document.documentElement.scrollWidth - innerWidth,
+        };
+      });
+    const before = await fit();
+    assert.ok(before.over > 0, 'four value columns do not fit 1280 px');
+    assert.equal(before.page, 0, 'the page itself does not slide sideways');
+    await page.$eval('.table', (t) => {
+      t.scrollLeft = t.scrollWidth;
+    });
+    const after = await fit();
+    assert.ok(after.head !== undefined && after.cell !== undefined);
+    assert.ok(after.head.right <= after.right, `the last column comes into view (${after.head.right} > ${after.right})`);
+    assert.ok(Math.abs(after.head.left - after.cell.left) < 2, 'its cells move with its head');
+    await shot(page, 'fleet-columns-wide');
+    await page.click('summary:has-text("Value columns")');
+    for (const m of ['humidity', 'battery', 'speed']) await page.uncheck(`input[name=metric][value=${m}]`, WAIT);
+    await page.keyboard.press('Escape');
+  });
+
   it('map: trackers appear by position with their status, and a tracker’s page draws its trail', async () => {
     await page.click('nav.rail >> text=Map');
     await page.waitForSelector('[data-marker="tracker-0001"][data-tone="good"]', WAIT);

@@ -63,6 +63,16 @@ export function num(v: number): string {
   return Number(v.toFixed(digits)).toLocaleString('en', { maximumFractionDigits: digits });
 }
 
+/** A rate or a latency on a status tile: one decimal below 100, whole numbers above, so tiles side by side read alike. */
+export function reading(v: number): string {
+  if (!Number.isFinite(v)) return String(v);
+  const tenths = Math.round(v * 10) / 10;
+  return tenths.toLocaleString(
+    'en',
+    Math.abs(tenths) < 100 ? { minimumFractionDigits: 1, maximumFractionDigits: 1 } : { maximumFractionDigits: 0 },
+  );
+}
+
 /** A number with a fixed count of decimals when a model profile sets one, else as `num` shows it. */
 export function numWith(v: number, decimals: number | undefined): string {
   if (decimals === undefined || !Number.isFinite(v)) return num(v);

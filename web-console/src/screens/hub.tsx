@@ -9,7 +9,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { Chart, type ChartLine } from '../components/chart.tsx';
 import { Empty } from '../components/empty.tsx';
 import { Badge } from '../components/status.tsx';
-import { bytes, num } from '../lib/format.ts';
+import { bytes, reading } from '../lib/format.ts';
 import { useGeneration, useNow, useUpdates } from '../lib/hooks.ts';
 import { useTitle } from '../lib/title.ts';
 import { useApp, useCan } from '../state/app-context.ts';
@@ -63,14 +63,17 @@ export function HubScreen() {
       <h1>Hub</h1>
       {facts}
       <div class="latest">
-        <Big name="devices connected" value={String(cur.connectedDevices)} />
-        <Big name="frames in / s" value={num(cur.framesInPerSec)} />
-        <Big name="frames out / s" value={num(cur.framesOutPerSec)} />
-        <Big name="ACK p50 / p99" value={`${num(cur.ackLatencyP50)} / ${num(cur.ackLatencyP99)} ms`} />
-        <Big name="event-loop lag" value={`${num(cur.eventLoopLagMs)} ms`} />
+        <Big
+          name={cur.connectedDevices === 1 ? 'device connected' : 'devices connected'}
+          value={cur.connectedDevices.toLocaleString('en')}
+        />
+        <Big name="frames in / s" value={reading(cur.framesInPerSec)} />
+        <Big name="frames out / s" value={reading(cur.framesOutPerSec)} />
+        <Big name="ACK p50 / p99" value={`${reading(cur.ackLatencyP50)} / ${reading(cur.ackLatencyP99)} ms`} />
+        <Big name="event-loop lag" value={`${reading(cur.eventLoopLagMs)} ms`} />
         <Big name="database" value={bytes(cur.dbBytes)} />
-        <Big name="consoles" value={String(cur.consoles)} />
-        <Big name="MQTT clients" value={String(cur.mqttClients)} />
+        <Big name={cur.consoles === 1 ? 'console' : 'consoles'} value={cur.consoles.toLocaleString('en')} />
+        <Big name={cur.mqttClients === 1 ? 'MQTT client' : 'MQTT clients'} value={cur.mqttClients.toLocaleString('en')} />
       </div>
       <div class="grid-2" data-testid="hub-stats" data-first={h[0]?.time} data-count={h.length}>
         {charts.map((c) => (
@@ -161,10 +164,10 @@ function Nodes({ nodes, self }: { nodes: NodeStats[]; self: string | undefined }
                 <td>{n.consoles}</td>
                 <td>{n.mqttClients}</td>
                 <td>
-                  {num(n.framesInPerSec)} / {num(n.framesOutPerSec)}
+                  {reading(n.framesInPerSec)} / {reading(n.framesOutPerSec)}
                 </td>
-                <td>{num(n.ackLatencyP99)} ms</td>
-                <td>{num(n.eventLoopLagMs)} ms</td>
+                <td>{reading(n.ackLatencyP99)} ms</td>
+                <td>{reading(n.eventLoopLagMs)} ms</td>
                 <td>{n.redis ? <Badge tone="good">up</Badge> : <Badge tone="bad">down</Badge>}</td>
                 <td>{n.postgres ? <Badge tone="good">up</Badge> : <Badge tone="bad">down</Badge>}</td>
               </tr>
