@@ -88,10 +88,14 @@ describe('fleet jobs in the console', () => {
     await page.getByLabel('Image file').setInputFiles(image);
     await page.getByLabel('Model').fill('relay');
     await page.getByLabel('Version').fill('5.0.0');
+    await page.getByLabel('Release notes').fill('pump timing fix');
     await page.click('button:has-text("Upload")');
     const row = page.locator('[data-testid="firmware-relay"] tr', { hasText: '5.0.0' });
     await row.waitFor(WAIT);
     assert.match((await row.textContent()) ?? '', /300,000 B.*ready/);
+    // Said once it is in, and the row tells who uploaded it and why.
+    await page.locator('.flash', { hasText: 'Uploaded relay 5.0.0 (300,000 B)' }).waitFor(WAIT);
+    assert.match((await row.textContent()) ?? '', /by admin.*pump timing fix/);
     await page.locator('[data-testid="signing-key"]', { hasText: 'BEGIN PUBLIC KEY' }).waitFor(WAIT);
     const listed = (await api.call('GET', '/firmware?model=relay')) as { firmware: { version: string }[] };
     assert.deepEqual(

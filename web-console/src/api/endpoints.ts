@@ -264,10 +264,13 @@ export interface FirmwareImage {
   id: string;
   model: string;
   version: string;
+  notes: string;
   size: number;
   /** Hex; null while uploading. */
   sha256: string | null;
   status: 'uploading' | 'ready';
+  createdAt: number;
+  createdBy: string;
 }
 
 export const jobs = {

@@ -11,6 +11,8 @@ import { CopyButton } from '../components/copy-button.tsx';
 import { Empty } from '../components/empty.tsx';
 import { ErrorText } from '../components/error-text.tsx';
 import { Field } from '../components/field.tsx';
+import { flash } from '../lib/flash.ts';
+import { timestamp } from '../lib/format.ts';
 import { useTitle } from '../lib/title.ts';
 import { useCan } from '../state/app-context.ts';
 
@@ -84,7 +86,8 @@ export function FirmwareScreen() {
             setError(undefined);
             setSent(0);
             try {
-              await upload(file, { model, version, notes }, setSent);
+              const image = await upload(file, { model, version, notes }, setSent);
+              flash(`Uploaded ${image.model} ${image.version} (${image.size.toLocaleString('en')} B): ready to roll out as a job.`);
               setVersion('');
               setNotes('');
               await reload();
@@ -121,6 +124,8 @@ export function FirmwareScreen() {
                   <th>Size</th>
                   <th>Status</th>
                   <th>SHA-256</th>
+                  <th class="hide-narrow">Uploaded</th>
+                  <th class="hide-narrow">Notes</th>
                   <th />
                 </tr>
               </thead>
@@ -130,7 +135,15 @@ export function FirmwareScreen() {
                     <td>{f.version}</td>
                     <td>{f.size.toLocaleString()} B</td>
                     <td>{f.status}</td>
-                    <td class="mono">{f.sha256?.slice(0, 16) ?? ''}</td>
+                    <td class="mono" title={f.sha256 ?? undefined}>
+                      {f.sha256?.slice(0, 16) ?? ''}
+                    </td>
+                    <td class="hide-narrow">
+                      {timestamp(f.createdAt)} <span class="muted">by {f.createdBy}</span>
+                    </td>
+                    <td class="hide-narrow wrap-any" data-testid="firmware-notes">
+                      {f.notes}
+                    </td>
                     <td>
                       {can && f.status === 'ready' ? (
                         <AskOnce
