@@ -5,6 +5,7 @@
 
 import type { RefObject } from 'preact';
 import { useLayoutEffect, useRef, useState } from 'preact/hooks';
+import { placeLabels } from '../lib/map-labels.ts';
 import { fit, type LatLon, niceStep, project, unproject } from '../lib/mercator.ts';
 import { navigate } from '../lib/router.tsx';
 import { mapTileUrl } from '../lib/settings.ts';
@@ -74,6 +75,16 @@ export function CoordView({ markers, trail, label }: { markers: readonly Marker[
           )
           .join('L')}`
       : undefined;
+  const sides =
+    markers.length > SVG_MARKERS
+      ? []
+      : placeLabels(
+          markers.map((m) => {
+            const [x, y] = px(m);
+            return { x, y, text: m.id };
+          }),
+          width,
+        );
   return (
     <div ref={ref} class="coord-view panel" style={{ position: 'relative' }}>
       <svg width={width} height={HEIGHT} role="img" aria-label={label}>
@@ -105,15 +116,18 @@ export function CoordView({ markers, trail, label }: { markers: readonly Marker[
         {path ? <path d={path} class="trail" data-testid="trail" /> : null}
         {markers.length > SVG_MARKERS
           ? null
-          : markers.map((m) => {
+          : markers.map((m, i) => {
               const [x, y] = px(m);
+              const side = sides[i];
               const body = (
                 <g data-marker={m.id} data-tone={m.tone}>
                   <title>{`${m.id}: ${m.label} (${m.lat.toFixed(5)}, ${m.lon.toFixed(5)})`}</title>
                   <Shape x={x} y={y} tone={m.tone} />
-                  <text x={x + 8} y={y + 4} class="mk-label">
-                    {m.id}
-                  </text>
+                  {side === null || side === undefined ? null : (
+                    <text x={side === 'right' ? x + 8 : x - 8} y={y + 4} class="mk-label" text-anchor={side === 'right' ? 'start' : 'end'}>
+                      {m.id}
+                    </text>
+                  )}
                 </g>
               );
               return m.href ? (
