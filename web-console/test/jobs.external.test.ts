@@ -38,7 +38,16 @@ describe('fleet jobs in the console', () => {
     await page.locator('[data-testid="job-preview"]', { hasText: '3 devices (0 online now)' }).waitFor(WAIT);
     await page.getByLabel('Name').fill('eco mode');
     await page.getByLabel('What').selectOption('desired');
-    await page.getByLabel('Desired patch (JSON merge patch)').fill('{"mode": "eco"}');
+    // Checked as it is typed: not JSON, then JSON but not an object, then right.
+    const patchBox = page.getByLabel('Desired patch (JSON merge patch)');
+    await patchBox.fill('{"mode": ');
+    await page.locator('.field-error', { hasText: 'not JSON' }).waitFor(WAIT);
+    assert.equal(await patchBox.getAttribute('aria-invalid'), 'true');
+    await patchBox.fill('["eco"]');
+    await page.locator('.field-error', { hasText: 'a JSON object' }).waitFor(WAIT);
+    await patchBox.fill('{"mode": "eco"}');
+    await page.locator('.field-error').waitFor({ state: 'detached', ...WAIT });
+    assert.equal(await patchBox.getAttribute('aria-invalid'), 'false');
     await page.click('button:has-text("Start job")');
     await page.locator('[data-testid="job-state"]', { hasText: 'completed' }).waitFor(WAIT);
     const rows = page.locator('[data-testid="job-devices"] tbody tr');
@@ -145,7 +154,7 @@ describe('fleet jobs in the console', () => {
     await page.click('button:has-text("Start job")');
     await page.locator('form', { hasText: 'action.ttl' }).waitFor(WAIT);
     assert.equal(await focused(), 'action.ttl');
-    assert.equal(await page.getByLabel('Params (JSON)').getAttribute('aria-invalid'), null, 'the earlier mark is gone');
+    assert.notEqual(await page.getByLabel('Params (JSON)').getAttribute('aria-invalid'), 'true', 'the earlier mark is gone');
     await page.getByLabel('TTL').fill('2m');
     // Half a start window: the end it lacks is marked.
     await page.getByLabel('Start devices from (UTC)').fill('01:00');

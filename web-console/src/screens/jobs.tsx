@@ -434,6 +434,22 @@ export function NewJobScreen() {
       throw new FormFieldError(field, `${label}: not JSON (${(err as Error).message})`);
     }
   };
+  /** A box's text that is not JSON, said as the operator types (undefined: empty or JSON). */
+  const notJson = (text: string): string | undefined => {
+    if (text.trim() === '') return undefined;
+    try {
+      JSON.parse(text);
+      return undefined;
+    } catch (err) {
+      return `not JSON (${(err as Error).message})`;
+    }
+  };
+  const patchProblem = (): string | undefined => {
+    const bad = notJson(patch);
+    if (bad !== undefined || patch.trim() === '') return bad;
+    const v: unknown = JSON.parse(patch);
+    return v !== null && typeof v === 'object' && !Array.isArray(v) ? undefined : 'a JSON object, such as {"mode": "eco"}';
+  };
   /** The job as the form says; the preview leaves the deadline out (a half-typed one would fail it, and it changes no count). */
   const spec = (withDeadline = true): unknown => {
     const percents = stages
@@ -526,7 +542,7 @@ export function NewJobScreen() {
             <Field label="Command">
               {(a) => <input {...a} name="action.name" value={command} onInput={(e) => setCommand(e.currentTarget.value)} />}
             </Field>
-            <Field label="Params (JSON)">
+            <Field label="Params (JSON)" error={notJson(params)}>
               {(a) => <textarea {...a} name="action.params" value={params} onInput={(e) => setParams(e.currentTarget.value)} />}
             </Field>
             <div class="field-pair">
@@ -551,7 +567,7 @@ export function NewJobScreen() {
           </>
         ) : null}
         {kind === 'desired' ? (
-          <Field label="Desired patch (JSON merge patch)">
+          <Field label="Desired patch (JSON merge patch)" error={patchProblem()}>
             {(a) => <textarea {...a} name="action.patch" value={patch} onInput={(e) => setPatch(e.currentTarget.value)} />}
           </Field>
         ) : null}
