@@ -30,6 +30,8 @@ export interface HubConfig {
   pingTimeout: number;
   /** ms a new connection has to send HELLO. */
   helloTimeout: number;
+  /** Longest ms WELCOME waits for frames of the device's earlier connection to be stored (then 1011). */
+  welcomeWait: number;
   /** Largest device message, bytes. */
   maxFrame: number;
   /** Messages per second per device (token bucket; bursts to 5 s worth). */
@@ -143,6 +145,13 @@ export const FLAGS: readonly FlagSpec[] = [
   { key: 'pingInterval', flag: 'ping-interval', kind: 'duration', default: '30s', help: 'WebSocket ping interval per device' },
   { key: 'pingTimeout', flag: 'ping-timeout', kind: 'duration', default: '10s', help: 'silence after a ping before a device is dropped' },
   { key: 'helloTimeout', flag: 'hello-timeout', kind: 'duration', default: '10s', help: 'time a new connection has to send HELLO' },
+  {
+    key: 'welcomeWait',
+    flag: 'welcome-wait',
+    kind: 'duration',
+    default: '15s',
+    help: 'longest WELCOME waits for frames of an earlier connection to be stored (then 1011)',
+  },
   { key: 'maxFrame', flag: 'max-frame', kind: 'size', default: '64KiB', help: 'largest device message' },
   { key: 'deviceRate', flag: 'device-rate', kind: 'int', default: '100', help: 'messages per second per device (throttled beyond)' },
   { key: 'maxConnections', flag: 'max-connections', kind: 'int', default: '100000', help: 'most concurrent device connections' },
@@ -464,6 +473,7 @@ function validate(c: HubConfig, env: Readonly<Record<string, string | undefined>
   if (c.pingInterval < 100) bad('--ping-interval must be at least 100ms');
   if (c.pingTimeout < 50) bad('--ping-timeout must be at least 50ms');
   if (c.helloTimeout < 50) bad('--hello-timeout must be at least 50ms');
+  if (c.welcomeWait < 50) bad('--welcome-wait must be at least 50ms');
   if (c.maxFrame < 256 || c.maxFrame > 16 * 1024 * 1024) bad('--max-frame must be between 256 bytes and 16MiB');
   if (c.deviceRate < 1) bad('--device-rate must be at least 1');
   if (c.maxConnections < 1) bad('--max-connections must be at least 1');

@@ -82,3 +82,39 @@ describe("WELCOME's acked after a quick reconnect", () => {
     }
   });
 });
+
+describe('WELCOME given up after --welcome-wait', () => {
+  let t: TestHub;
+  before(async () => {
+    t = await startTestHub(['--welcome-wait', '300ms']);
+  });
+  after(() => t.close());
+
+  it('closes the new connection with 1011 while the earlier frames are still not stored; they are kept, and a later connection gets them acked', async () => {
+    const token = await t.api.provision('slow-1');
+    const first = await TestDevice.connect(t.ws, token);
+    const lock = await holdCommits(t);
+    try {
+      for (let v = 1; v <= 5; v++) first.telemetry([{ n: 'x', v }]);
+      await eventually(() => t.hub.ctx.fleet.get('slow-1')?.acceptedSeq === 5, 'the 5 frames read by the hub');
+      first.ws.terminate();
+      const second = await TestDevice.open(t.ws, token);
+      second.send({ type: MessageType.Hello, proto: 1, fw: '1.0.0', model: 'test-device' });
+      const closed = await second.waitClosed();
+      assert.equal(closed.code, 1011);
+      assert.equal(second.welcome, undefined, 'no WELCOME with an acked short of the 5 frames');
+      assert.match(second.error?.message ?? '', /earlier connection are still being stored; reconnect later/);
+    } finally {
+      await lock.release();
+    }
+    // The device reconnects as after any close: the 5 frames are there, acked.
+    const third = await TestDevice.connect(t.ws, token);
+    assert.equal(third.welcome?.acked, 5);
+    const got = await t.api.get('/devices/slow-1/telemetry?name=x&from=0');
+    assert.deepEqual(
+      (got.body.series as { points: { v: number }[] }[])[0]?.points.map((p) => p.v),
+      [1, 2, 3, 4, 5],
+    );
+    await third.close();
+  });
+});

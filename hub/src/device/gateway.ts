@@ -64,8 +64,6 @@ const BEHIND_AFTER_MS = 5_000;
 const MISS_MS = 5_000;
 /** ACKs written per event-loop turn (each is a socket write). */
 const ACK_SLICE = 128;
-/** How long WELCOME waits for frames read on an earlier connection of the device to be committed, ms (then: reconnect later). */
-const SETTLE_MS = 15_000;
 
 export class DeviceGateway implements DeviceSessionHost, OwnershipHost {
   readonly wss: WebSocketServer;
@@ -324,7 +322,7 @@ export class DeviceGateway implements DeviceSessionHost, OwnershipHost {
    * its commit failed, so the device resends it): `acked` must cover them (SPEC.md §5.5).
    * A device that lost its counter numbers on from `acked`; with a frame still in a
    * commit, its new frames would take that frame's numbers and be acknowledged as
-   * resends, never stored. Usually no wait at all; at most SETTLE_MS, then the
+   * resends, never stored. Usually no wait at all; at most --welcome-wait, then the
    * connection is closed, to be tried again. Nothing of it is read meanwhile.
    */
   private welcomeWhenSettled(session: DeviceSession, hello: Hello): void {
@@ -366,7 +364,7 @@ export class DeviceGateway implements DeviceSessionHost, OwnershipHost {
       if (!this.claiming.delete(session) || !session.isOpen) return;
       this.metrics.devicesConnected.inc();
       session.fail(CloseCode.InternalError, 'frames of an earlier connection are still being stored; reconnect later');
-    }, SETTLE_MS);
+    }, this.config.welcomeWait);
     timer.unref();
     const waiting = this.settling.get(e) ?? new Set();
     waiting.add(attempt);
