@@ -58,6 +58,8 @@ describe('telemetry block codec', () => {
 
   it('round-trips strings, booleans and bytes, alone and mixed with numbers', () => {
     roundTrip(second(6), ['idle', 'idle', 'heating', '', 'é漢🙂', 'idle']);
+    // A leading byte order mark is part of the value (red team: it was dropped).
+    roundTrip(second(3), ['\uFEFFabc', '\uFEFF', 'x\uFEFF']);
     roundTrip(second(5), [true, true, false, true, false]);
     roundTrip(second(4), [new Uint8Array(), new Uint8Array([1, 2]), new Uint8Array([1, 2]), new Uint8Array([255])]);
     roundTrip(second(8), [1.5, 'on', true, new Uint8Array([7]), -0, false, 'on', Number.NaN]);

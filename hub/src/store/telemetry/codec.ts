@@ -49,7 +49,8 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const LO = LITTLE_ENDIAN ? 0 : 1;
 const HI = LITTLE_ENDIAN ? 1 : 0;
 const utf8 = new TextEncoder();
-const fromUtf8 = new TextDecoder();
+// ignoreBOM: a string that starts with U+FEFF is stored as sent (the default decoder drops it).
+const fromUtf8 = new TextDecoder('utf-8', { ignoreBOM: true });
 
 function zigzag(d: number): number {
   return d >= 0 ? d * 2 : -d * 2 - 1;
