@@ -258,6 +258,8 @@ describe('HTTP API', () => {
     const family = await lines('action=device.&actor=operator-1');
     assert.ok(family.length >= 2 && family.every((l: string) => l.startsWith('operator-1 device.')), family.join('; '));
     assert.deepEqual(await lines('action=devic_.'), [], 'an underscore is a letter, not a wildcard');
+    // The hub's own actors too (a job's commands are made by job:<id>): no refusal, an empty page here.
+    assert.deepEqual(await lines(`actor=${encodeURIComponent('job:j-none')}`), []);
     const bad = await t.api.get('/audit?action=DROP%20TABLE');
     assert.equal(bad.status, 400);
     assert.equal(bad.body.error.field, 'action');

@@ -109,6 +109,39 @@ describe('fleet jobs over the API and MQTT', () => {
     }
   });
 
+  it('a stage that waits for approval starts only by approve: pause and resume cannot get past it (red team)', async () => {
+    const r = await t.api.post('/jobs', {
+      name: 'gated',
+      action: { type: 'desired', patch: { gate: 'x' } },
+      selection: { tags: ['j'] },
+      rollout: { stages: [{ percent: 50 }, { percent: 100, approval: true }] },
+    });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    const id = r.body.id as string;
+    await eventually(async () => (await t.api.get(`/jobs/${id}`)).body.state === 'waiting', 'the job waiting at stage 2');
+    const started = async () =>
+      ((await t.api.get(`/jobs/${id}/devices`)).body.devices as { state: string }[]).filter((d) => d.state !== 'pending');
+    const before = (await started()).length;
+    assert.equal(before, 2, 'stage 1: half of the four');
+    for (const verb of ['pause', 'resume']) {
+      const refused = await t.api.post(`/jobs/${id}/${verb}`);
+      assert.equal(refused.status, 409, verb);
+      assert.equal(refused.body.error.code, 'HUB_ERR_JOB_STATE', verb);
+      assert.match(refused.body.error.message, /waits for an operator's approval/);
+    }
+    assert.equal((await t.api.get(`/jobs/${id}`)).body.state, 'waiting');
+    assert.equal((await started()).length, before, 'nothing of stage 2 started');
+    assert.equal((await t.api.post(`/jobs/${id}/approve`)).status, 200);
+    const done = await eventually(async () => {
+      const j = (await t.api.get(`/jobs/${id}`)).body;
+      return j.state === 'completed' ? j : undefined;
+    }, 'the job completed once approved');
+    assert.equal(done.counts.succeeded, 4);
+    // Over: a final state's own code.
+    const late = await t.api.post(`/jobs/${id}/pause`);
+    assert.equal(late.body.error.code, 'HUB_ERR_JOB_FINAL');
+  });
+
   it("a command of someone else's with the job's key for a device does not settle that device in the job", async () => {
     const r = await t.api.post('/jobs', {
       action: { type: 'command', name: 'survey', ttl: '1m', timeout: '1m' },

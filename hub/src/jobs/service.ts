@@ -12,7 +12,7 @@ import { HubError, HubErrorCode } from '../errors.js';
 import type { FirmwareLibrary } from '../firmware/library.js';
 import type { Fleet } from '../fleet.js';
 import type { Logger } from '../log.js';
-import type { JobDeviceRecord, JobDeviceState, JobRecord, JobState } from '../store/jobs.js';
+import { FINAL_JOB_STATES, type JobDeviceRecord, type JobDeviceState, type JobRecord, type JobState } from '../store/jobs.js';
 import type { Store } from '../store/store.js';
 import { emptyTally, type JobProgress, jobProgress, type Tally } from './progress.js';
 import {
@@ -167,8 +167,12 @@ export class JobService {
     return rows.map(deviceInfo);
   }
 
+  /**
+   * Pauses a running job. A job waiting for approval runs nothing to pause, and a
+   * pause would let `resume` start its stage unapproved: approve or cancel it instead.
+   */
   pause(requester: Requester, id: string): Promise<JobInfo> {
-    return this.change(requester, id, 'job.pause', ['running', 'waiting'], { state: 'paused', reason: `paused by ${requester.actor}` });
+    return this.change(requester, id, 'job.pause', ['running'], { state: 'paused', reason: `paused by ${requester.actor}` });
   }
 
   /** Resumes a paused job; failures so far are accepted (the failure threshold counts from here). */
@@ -208,7 +212,10 @@ export class JobService {
     if (next === null) {
       const cur = await this.record(id);
       if (cur.state === c.state) return this.info(cur);
-      throw new HubError(HubErrorCode.JobFinal, `job ${id} is ${cur.state}: it cannot be ${action.slice(4)}d`);
+      if (FINAL_JOB_STATES.has(cur.state))
+        throw new HubError(HubErrorCode.JobFinal, `job ${id} is ${cur.state}: it cannot be ${action.slice(4)}d`);
+      const hint = cur.state === 'waiting' ? ": it waits for an operator's approval (approve or cancel it)" : '';
+      throw new HubError(HubErrorCode.JobState, `job ${id} is ${cur.state}${hint}: it cannot be ${action.slice(4)}d`);
     }
     await this.audit(requester.actor, action, id, viaDetail(requester, {}));
     this.log.info({ job: id, state: next.state, by: requester.actor }, `fleet job ${next.state}`);

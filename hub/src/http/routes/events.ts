@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { HubContext } from '../../context.js';
 import { shownAuditDetail } from '../../webhooks/shown-url.js';
 import type { Routes } from '../route.js';
-import { deviceId, idParams, limit, time, username } from '../schemas.js';
+import { deviceId, idParams, limit, time } from '../schemas.js';
 import { deviceEntry } from './devices.js';
 
 const eventShape = z.object({
@@ -73,7 +73,13 @@ export function eventRoutes(routes: Routes, ctx: HubContext): void {
     role: 'admin',
     query: z.object({
       before: z.coerce.number().int().min(1).optional(),
-      actor: username.optional(),
+      // Operators, integrators and the hub's own actors (`job:<id>`, docs/jobs.md).
+      actor: z
+        .string()
+        .min(1)
+        .max(200)
+        .regex(/^[^\u0000-\u001f\u007f]+$/, 'an operator, integrator or job:<id>, without control characters')
+        .optional(),
       action: z
         .string()
         .max(64)
