@@ -78,7 +78,7 @@ export function eventRoutes(routes: Routes, ctx: HubContext): void {
         .string()
         .min(1)
         .max(200)
-        .regex(/^[^\u0000-\u001f\u007f]+$/, 'an operator, integrator or job:<id>, without control characters')
+        .refine((a) => ![...a].some((ch) => ch < ' ' || ch === '\u007f'), 'an operator, integrator or job:<id>, without control characters')
         .optional(),
       action: z
         .string()
