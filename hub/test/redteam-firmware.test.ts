@@ -1,4 +1,4 @@
-// Red team, wave 2: firmware uploads that end early. A client that went away mid-
+// Red team, wave 2: firmware uploads (and JSON bodies) that end early. A client that went away mid-
 // body (or a slow one cut off at the request timeout) was logged as the hub's own
 // failure: "request failed" at error level with a stack, one per upload, as if the
 // hub had a bug. It is the client's doing: one info line, and 400 if anyone still
@@ -167,5 +167,37 @@ describe('the firmware library leaves the disk its reserve', { skip: sqliteOnly(
     assert.equal(logged.length, 1);
     assert.equal(logged[0]?.reserve, 1_000_000 * 2 ** 30);
     assert.deepEqual((await t.api.get('/firmware?model=disk-model')).body.firmware, []);
+  });
+});
+
+describe('red team: JSON bodies cut off', () => {
+  // A client that closed mid-body on a JSON route was logged as the hub's own failure
+  // ("request failed" at error level, with a stack), as firmware uploads were.
+  let t: TestHub;
+  before(async () => {
+    t = await startTestHub();
+  });
+  after(() => t.close());
+
+  it('is one info line, not a hub error', async () => {
+    await new Promise<void>((resolve) => {
+      const req = request(`${t.http}/api/v1/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-length': '1000' },
+      });
+      req.on('error', () => resolve());
+      req.on('response', () => resolve());
+      req.write('{"username": "adm', () => setTimeout(() => req.destroy(), 50));
+    });
+    await eventually(
+      () => t.logs.some((l) => l.msg === 'request cut off: the client went away before the end of its body' && l.path === '/api/v1/login'),
+      'the info line',
+    );
+    assert.deepEqual(
+      t.logs.filter((l) => (l.level as number) >= 50).map((l) => l.msg),
+      [],
+    );
+    // The hub goes on.
+    assert.equal((await fetch(`${t.http}/healthz`)).status, 200);
   });
 });

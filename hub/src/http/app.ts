@@ -17,6 +17,7 @@ import { HubError, HubErrorCode } from '../errors.js';
 import { trustedProxies } from '../net/client-address.js';
 import { HUB_VERSION } from '../version.js';
 import { authenticate, csrfGuard } from './auth.js';
+import { clientGone } from './client-gone.js';
 import type { AppEnv } from './env.js';
 import { Routes, validationError } from './route.js';
 import { alarmRoutes } from './routes/alarms.js';
@@ -63,6 +64,14 @@ export function createApp(ctx: HubContext, extras: AppExtras): { app: Hono<AppEn
       const e = validationError(err, 'request');
       ctx.log.warn({ path: c.req.path, method: c.req.method, field: e.field }, 'request refused: validation outside the route schemas');
       return c.json(e.toJSON(), 400);
+    }
+    if (clientGone(err)) {
+      // Nobody reads this answer: the client left before its body ended.
+      ctx.log.info(
+        { path: c.req.path, method: c.req.method, ip: c.get('ip') },
+        'request cut off: the client went away before the end of its body',
+      );
+      return c.json(new HubError(HubErrorCode.BadRequest, 'the request ended before the end of its body').toJSON(), 400);
     }
     ctx.log.error({ err, path: c.req.path, method: c.req.method }, 'request failed');
     return c.json(new HubError(HubErrorCode.Internal, 'internal error; see the hub log').toJSON(), 500);

@@ -6,6 +6,7 @@ import { Readable } from 'node:stream';
 import { z } from 'zod';
 import type { HubContext } from '../../context.js';
 import { HubError, HubErrorCode } from '../../errors.js';
+import { clientGone } from '../client-gone.js';
 import { httpRequester } from '../requester.js';
 import type { Routes } from '../route.js';
 
@@ -18,10 +19,6 @@ const identifier = (what: string) =>
     .refine((s) => !s.includes('\u0000'), `${what} without U+0000`);
 
 /** A request body that ended because its connection did (Node's 'aborted', a reset). */
-function cutOff(err: unknown): boolean {
-  const e = err as { code?: unknown; message?: unknown } | null;
-  return e !== null && typeof e === 'object' && (e.code === 'ECONNRESET' || e.message === 'aborted');
-}
 
 const firmwareId = z.string().regex(/^fw-[0-9a-f]{16}$/, 'a firmware id, fw-<16 hex digits>');
 
@@ -96,7 +93,7 @@ export function firmwareRoutes(routes: Routes, ctx: HubContext): void {
         if (err instanceof HubError && (err.code === HubErrorCode.TooLarge || err.code === HubErrorCode.FirmwareLibraryFull))
           c.header('Connection', 'close');
         stream.destroy();
-        if (!(err instanceof HubError) && (c.req.raw.signal.aborted || cutOff(err))) {
+        if (!(err instanceof HubError) && (c.req.raw.signal.aborted || clientGone(err))) {
           // The client went away (or was cut off at the request timeout): its doing, not the hub's.
           ctx.log.info(
             { model: query.model, version: query.version, received, declared, user: caller?.username },
