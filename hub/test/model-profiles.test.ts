@@ -70,5 +70,20 @@ describe('model profiles', () => {
     assert.deepEqual([over.status, over.body.error.code], [429, 'HUB_ERR_QUEUE_FULL']);
     assert.equal((await operator.call('PUT', '/models/m-99/profile', DOC)).status, 200);
     assert.equal(((await operator.get('/models')).body.profiles as unknown[]).length, 100);
+    // Removing one frees its slot (red team: at the cap, nothing could ever be added again).
+    assert.equal((await operator.call('DELETE', '/models/m-99/profile')).status, 204);
+    assert.equal((await operator.get('/models/m-99/profile')).body.updatedAt, null, 'reads as empty again');
+    const again = await operator.call('DELETE', '/models/m-99/profile');
+    assert.deepEqual([again.status, again.body.error.code], [404, 'HUB_ERR_NOT_FOUND']);
+    assert.equal((await operator.call('PUT', '/models/one-too-many/profile', empty)).status, 200);
+    const audit = await t.api.get('/audit?action=model.profile.delete');
+    assert.deepEqual(
+      audit.body.entries.map((e: { target: string }) => e.target),
+      ['m-99'],
+    );
+  });
+
+  it('viewers may not remove a profile', async () => {
+    assert.equal((await viewer.call('DELETE', '/models/m-0/profile')).status, 403);
   });
 });

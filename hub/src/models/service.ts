@@ -1,8 +1,9 @@
 // Model profiles' use cases: read one (an empty profile for a model nobody has
-// described), list them, replace one. What a profile holds is in README.md § HTTP API.
+// described), list them, replace one, remove one. What a profile holds is in README.md § HTTP API.
 
 import type { ModelProfile, ModelProfileDoc } from '@halyard/firmware-protocol';
 import { type Audit, type Requester, viaDetail } from '../audit.js';
+import { HubError, HubErrorCode } from '../errors.js';
 import type { ModelProfileRecord } from '../store/model-profiles.js';
 import type { Store } from '../store/store.js';
 
@@ -46,5 +47,12 @@ export class ModelProfileService {
       viaDetail(requester, { commands: doc.commands.length, metrics: doc.metrics.length, desired: doc.desired.length }),
     );
     return toProfile(model, stored);
+  }
+
+  /** Removes a model's profile: the model reads as empty again, and its slot under the cap is free. */
+  async remove(requester: Requester, model: string): Promise<void> {
+    if (!(await this.store.op('deleteModelProfile', { model })))
+      throw new HubError(HubErrorCode.NotFound, `model "${model}" has no profile`);
+    await this.audit(requester.actor, 'model.profile.delete', model, viaDetail(requester, {}));
   }
 }

@@ -39,6 +39,11 @@ export function putModelProfile(db: Db, p: ModelProfileRecord & { max: number })
   })();
 }
 
+/** Removes a model's profile (its slot under the cap with it); false when it had none. */
+export function deleteModelProfile(db: Db, model: string): boolean {
+  return sql(db, 'DELETE FROM model_profiles WHERE model = ?').run(model).changes > 0;
+}
+
 export function getModelProfile(db: Db, model: string): ModelProfileRecord | undefined {
   const r = sql(db, 'SELECT * FROM model_profiles WHERE model = ?').get(model) as Row | undefined;
   return r && toRecord(r);

@@ -96,6 +96,7 @@ export const ops = {
   deleteIntegrator: ({ db }: OpContext, a: { username: string }) => integrators.deleteIntegrator(db, a.username),
 
   putModelProfile: ({ db }: OpContext, p: modelProfiles.ModelProfileRecord & { max: number }) => modelProfiles.putModelProfile(db, p),
+  deleteModelProfile: ({ db }: OpContext, a: { model: string }) => modelProfiles.deleteModelProfile(db, a.model),
 
   putDashboard: ({ db }: OpContext, d: dashboards.DashboardRecord) => dashboards.putDashboard(db, d),
 

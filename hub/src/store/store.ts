@@ -144,6 +144,8 @@ export interface StoreOps {
 
   /** Creates or replaces a model's profile. */
   putModelProfile: (args: ModelProfileRecord & { max: number }) => ModelProfileRecord;
+  /** Removes a model's profile; false when it had none. */
+  deleteModelProfile: (args: { model: string }) => boolean;
 
   /** Creates or replaces an operator's dashboard. */
   putDashboard: (args: DashboardRecord) => DashboardRecord;

@@ -118,4 +118,18 @@ export function modelRoutes(routes: Routes, ctx: HubContext): void {
     response: profileShape,
     handler: async ({ c, params, body, caller }) => c.json(await ctx.models.put(httpRequester(caller), params.model, body)),
   });
+
+  routes.add({
+    method: 'delete',
+    path: '/models/:model/profile',
+    summary: "Remove a model's profile: it reads as empty again, and no longer counts toward the 100 kept",
+    tag: 'models',
+    role: 'operator',
+    params: z.object({ model }),
+    status: 204,
+    handler: async ({ c, params, caller }) => {
+      await ctx.models.remove(httpRequester(caller), params.model);
+      return c.body(null, 204);
+    },
+  });
 }

@@ -26,6 +26,11 @@ export async function putModelProfile(db: Queryable, p: ModelProfileRecord & { m
   return (await getModelProfile(db, p.model)) as ModelProfileRecord;
 }
 
+/** Removes a model's profile (its slot under the cap with it); false when it had none. */
+export async function deleteModelProfile(db: Queryable, model: string): Promise<boolean> {
+  return ((await db.query('DELETE FROM model_profiles WHERE model = $1', [model])).rowCount ?? 0) > 0;
+}
+
 export async function getModelProfile(db: Queryable, model: string): Promise<ModelProfileRecord | undefined> {
   const r = (await db.query<Row>('SELECT * FROM model_profiles WHERE model = $1', [model])).rows[0];
   return r && toRecord(r);

@@ -51,6 +51,7 @@ export const pgOps: PgOps = {
   deleteIntegrator: (c, a) => operators.deleteIntegrator(c, a.username),
 
   putModelProfile: (c, p) => modelProfiles.putModelProfile(c, p),
+  deleteModelProfile: (c, a) => modelProfiles.deleteModelProfile(c, a.model),
 
   putDashboard: (c, d) => dashboards.putDashboard(c, d),
 
