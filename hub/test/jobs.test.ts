@@ -202,4 +202,25 @@ describe('fleet jobs over the API and MQTT', () => {
     const jobs = (await t.api.get('/jobs')).body.jobs as { id: string }[];
     assert.equal(jobs[0]?.id, id, 'newest first');
   });
+
+  it('keeps at most 100 jobs open: one more is 429 until one ends (red team)', async () => {
+    const open = async () =>
+      ((await t.api.get('/jobs')).body.jobs as { state: string }[]).filter((j) => ['running', 'paused', 'waiting'].includes(j.state))
+        .length;
+    // A command for the device that stays offline keeps each job running.
+    const spec = { action: { type: 'command', name: 'noop' }, selection: { devices: ['job-d'] } };
+    const ids: string[] = [];
+    for (let n = await open(); n < 100; n++) {
+      const r = await t.api.post('/jobs', spec);
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+      ids.push(r.body.id);
+    }
+    const over = await t.api.post('/jobs', spec);
+    assert.deepEqual([over.status, over.body.error.code], [429, 'HUB_ERR_QUEUE_FULL']);
+    assert.match(over.body.error.message, /at most 100 open jobs/);
+    assert.equal((await t.api.post(`/jobs/${ids[0]}/cancel`)).status, 200);
+    const next = await t.api.post('/jobs', spec);
+    assert.equal(next.status, 201);
+    for (const id of [...ids.slice(1), next.body.id]) await t.api.post(`/jobs/${id}/cancel`);
+  });
 });

@@ -49,6 +49,12 @@ export interface JobDeviceInfo {
 
 /** Devices a preview lists at most (the count is exact). */
 const PREVIEW_SAMPLE = 20;
+/**
+ * Jobs open at once (running, paused or waiting), on the whole hub or cluster: each
+ * costs the scheduler a look at every tick, and each device that comes online a
+ * command per job (red team: 2,500 open jobs took half a core of an idle hub).
+ */
+export const MAX_OPEN_JOBS = 100;
 
 export class JobService {
   constructor(
@@ -133,6 +139,7 @@ export class JobService {
       firmware,
       createdAt,
       createdBy: requester.actor,
+      maxOpen: MAX_OPEN_JOBS,
     });
     await this.audit(
       requester.actor,

@@ -44,7 +44,18 @@ export interface NewJob {
   firmware: number | null;
   createdAt: number;
   createdBy: string;
+  /** Open jobs (running, paused, waiting) kept at most: one more is refused (QueueFull). */
+  maxOpen: number;
 }
+
+/** The refusal when `open` jobs are open and `max` may be. */
+export function refuseOpenJobs(open: number, max: number): void {
+  if (open >= max)
+    throw new HubError(HubErrorCode.QueueFull, `at most ${max} open jobs (running, paused or waiting): cancel one, or wait for one to end`);
+}
+
+/** Open jobs' states, for SQL: running, paused, waiting. */
+export const OPEN_JOB_STATES_SQL = "('running', 'paused', 'waiting')";
 
 /** A change of a job's own state; null when it is over, or not in a `from` state. */
 export interface JobChange {
@@ -161,12 +172,15 @@ export function jobAfter(cur: JobRecord, c: JobChange): JobRecord | undefined {
 }
 
 export function createJob(db: Db, j: NewJob): JobRecord {
-  sql(
-    db,
-    `INSERT INTO jobs (id, spec, firmware, state, stage, reason, accepted_failed, accepted_finished, created_at, created_by, updated_at)
-     VALUES (?, ?, ?, 'running', 0, NULL, 0, 0, ?, ?, ?)`,
-  ).run(j.id, JSON.stringify(j.spec), j.firmware, j.createdAt, j.createdBy, j.createdAt);
-  return getJob(db, j.id) as JobRecord;
+  return db.transaction(() => {
+    refuseOpenJobs(sql(db, `SELECT count(*) FROM jobs WHERE state IN ${OPEN_JOB_STATES_SQL}`).pluck().get() as number, j.maxOpen);
+    sql(
+      db,
+      `INSERT INTO jobs (id, spec, firmware, state, stage, reason, accepted_failed, accepted_finished, created_at, created_by, updated_at)
+       VALUES (?, ?, ?, 'running', 0, NULL, 0, 0, ?, ?, ?)`,
+    ).run(j.id, JSON.stringify(j.spec), j.firmware, j.createdAt, j.createdBy, j.createdAt);
+    return getJob(db, j.id) as JobRecord;
+  })();
 }
 
 export function changeJob(db: Db, c: JobChange): JobRecord | null {

@@ -635,7 +635,13 @@ async function scenario(e: Engine): Promise<Record<string, unknown>> {
   const jobImage = await store.op('beginFirmware', { image: { ...image('9.5'), id: 'fw-9.5' }, staleBefore: 0 });
   await store.op('finishFirmware', { image: jobImage.rowid, size: 0, sha256: new Uint8Array(32), signature: null });
   const spec = { name: 'j', rollout: { stages: [{ percent: 50 }, { percent: 100 }] } };
-  out.jobCreated = await store.op('createJob', { id: 'j-1', spec, firmware: jobImage.rowid, createdAt: T0, createdBy: 'admin' });
+  out.jobCreated = await store.op('createJob', { id: 'j-1', spec, firmware: jobImage.rowid, createdAt: T0, createdBy: 'admin', maxOpen: 2 });
+  // Open jobs past the bound are refused; the refused one is not stored.
+  await store.op('createJob', { id: 'j-2', spec, firmware: null, createdAt: T0, createdBy: 'admin', maxOpen: 2 });
+  out.jobOverOpen = await code(store.op('createJob', { id: 'j-3', spec, firmware: null, createdAt: T0, createdBy: 'admin', maxOpen: 2 }));
+  assert.equal(out.jobOverOpen, 'HUB_ERR_QUEUE_FULL');
+  assert.equal(await store.getJob('j-3'), undefined);
+  await store.op('changeJob', { id: 'j-2', state: 'cancelled', reason: 'test', now: T0 });
   const job = (out.jobCreated as { rowid: number }).rowid;
   const enroll = [
     { device: b.rowid, deviceId: 'dev-b', stage: 1 },
