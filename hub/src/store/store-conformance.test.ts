@@ -635,7 +635,14 @@ async function scenario(e: Engine): Promise<Record<string, unknown>> {
   const jobImage = await store.op('beginFirmware', { image: { ...image('9.5'), id: 'fw-9.5' }, staleBefore: 0 });
   await store.op('finishFirmware', { image: jobImage.rowid, size: 0, sha256: new Uint8Array(32), signature: null });
   const spec = { name: 'j', rollout: { stages: [{ percent: 50 }, { percent: 100 }] } };
-  out.jobCreated = await store.op('createJob', { id: 'j-1', spec, firmware: jobImage.rowid, createdAt: T0, createdBy: 'admin', maxOpen: 2 });
+  out.jobCreated = await store.op('createJob', {
+    id: 'j-1',
+    spec,
+    firmware: jobImage.rowid,
+    createdAt: T0,
+    createdBy: 'admin',
+    maxOpen: 2,
+  });
   // Open jobs past the bound are refused; the refused one is not stored.
   await store.op('createJob', { id: 'j-2', spec, firmware: null, createdAt: T0, createdBy: 'admin', maxOpen: 2 });
   out.jobOverOpen = await code(store.op('createJob', { id: 'j-3', spec, firmware: null, createdAt: T0, createdBy: 'admin', maxOpen: 2 }));
