@@ -270,6 +270,7 @@ async function startDevices(
   const commands = new CommandService(config, fleet, store, bus, log, audit);
   const twins = new TwinService(config, fleet, store, bus, log, audit);
   const telemetry = await TelemetryService.start(store.telemetry, seriesLookup, config.maxSeriesPerDevice);
+  // Before the gateway's listener (it resumes device reads once the tail is small again).
   store.on('compacted', (gen) => telemetry.compacted(gen));
   const firmware = firmwareLibrary(config, store, audit, log);
   const updates = await UpdateService.start(store, fleet, firmware, audit, log, metrics, bus, config.cluster !== undefined);
@@ -307,6 +308,7 @@ async function startDevices(
       commandResult: (e, m) => commands.commandResult(e, m),
       reportedApplied: (o) => twins.reportedApplied(o),
       telemetryStored: (gen, e, records) => telemetry.committed(gen, e.record.rowid, records),
+      uncompactedPoints: () => telemetry.tail.size,
       admitTelemetry: (e, records) => {
         const refused = telemetry.admit(e.record.rowid, records);
         if (refused === undefined) return undefined;

@@ -7,39 +7,12 @@
 // beside the hub, on either store.
 
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { MessageType } from '@halyard/firmware-protocol';
-import Database from 'better-sqlite3';
-import pg from 'pg';
 import { TestDevice } from './helpers/device.js';
 import { eventually } from './helpers/eventually.js';
+import { holdCommits } from './helpers/hold-commits.js';
 import { startTestHub, type TestHub } from './helpers/hub.js';
-import { databaseFor, onPostgres } from './helpers/test-store.js';
-
-/** Holds the hub's commits of telemetry back until `release` (the writer waits on the lock). */
-async function holdCommits(t: TestHub): Promise<{ release: () => Promise<void> }> {
-  if (!onPostgres) {
-    const db = new Database(join(t.dir, 'halyard.db'));
-    db.exec('BEGIN IMMEDIATE');
-    return {
-      release: async () => {
-        db.exec('ROLLBACK');
-        db.close();
-      },
-    };
-  }
-  const client = new pg.Client({ connectionString: (await databaseFor(t.dir)).url });
-  await client.connect();
-  await client.query('BEGIN');
-  await client.query('LOCK TABLE device_seq IN EXCLUSIVE MODE');
-  return {
-    release: async () => {
-      await client.query('ROLLBACK');
-      await client.end();
-    },
-  };
-}
 
 describe("WELCOME's acked after a quick reconnect", () => {
   let t: TestHub;

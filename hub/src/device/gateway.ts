@@ -40,6 +40,8 @@ export interface DeviceHooks {
   reportedApplied(outcomes: NonNullable<BatchOutcome<FrameMeta>['result']>['reported']): void;
   /** Telemetry committed in log generation `gen` (before it is announced on the bus). */
   telemetryStored(gen: number, entry: DeviceEntry, records: readonly ResolvedRecord[]): void;
+  /** Points committed and held in memory until their generation is compacted (telemetry/tail.ts). */
+  uncompactedPoints(): number;
   /** Why a TELEMETRY frame must be refused before it is stored (a per-device limit), or undefined to take it. */
   admitTelemetry(entry: DeviceEntry, records: readonly ResolvedRecord[]): string | undefined;
   /** Firmware updates (updates/service.ts): a CHUNK_REQUEST, and UPDATE_STATUS messages once committed. */
@@ -58,6 +60,26 @@ const MAX_CONNECTS_PER_MINUTE = 20;
  */
 export const BACKLOG_HIGH = 20_000;
 const BACKLOG_LOW = 10_000;
+/**
+ * The same bound in points (a TELEMETRY frame's records; other frames count one): a
+ * frame of 1,000 records is a thousand decoded records in memory until its commit.
+ * Counted in frames only, 15 devices sending such frames within every per-device limit
+ * grew the heap past 1 GB and stalled /healthz for seconds (red team).
+ */
+export const PENDING_POINTS_HIGH = 200_000;
+const PENDING_POINTS_LOW = 100_000;
+/**
+ * Committed points waiting in memory for their generation's compaction (SQLite: the
+ * tail, telemetry/tail.ts) at which reads stop too, and where they resume: large
+ * frames can outrun compaction, and the tail then grew by millions of points.
+ */
+export const TAIL_HIGH = 2_000_000;
+const TAIL_LOW = 1_000_000;
+
+/** What a frame weighs in the pending bound: its records, or one. */
+function pointsOf(meta: FrameMeta): number {
+  return meta.message.type === MessageType.Telemetry ? Math.max(1, meta.message.records.length) : 1;
+}
 /** Reads paused this long without a break: /healthz reports the store as behind. */
 const BEHIND_AFTER_MS = 5_000;
 /** How long a device id the store did not know is not asked about again, ms (cluster mode: a stranger's guesses cost one read each). */
@@ -91,6 +113,8 @@ export class DeviceGateway implements DeviceSessionHost, OwnershipHost {
   private shuttingDown = false;
   /** Reads paused because the store's backlog is high. */
   private backlogPaused = false;
+  /** Points (pointsOf) of the frames handed to the store and not yet committed or dropped. */
+  private pendingPoints = 0;
   /** The store's database server does not answer (store/postgres/connection-state.ts): reads paused, upgrades refused. */
   private storeDown = false;
   private pausedSince = 0;
@@ -123,6 +147,8 @@ export class DeviceGateway implements DeviceSessionHost, OwnershipHost {
     });
     answerHandshakeErrors(this.wss, log, 'device');
     store.on('committed', (o) => this.onCommitted(o));
+    // After the telemetry service's own listener (registered first, hub.ts), which drops the compacted points.
+    store.on('compacted', () => this.resumeIfCaughtUp());
     store.on('connection', (c) => this.onConnection(c.up));
     const tick = Math.max(20, Math.min(1_000, config.pingTimeout / 4, config.pingInterval / 4));
     this.ticker = setInterval(() => this.liveness(), tick);
@@ -483,36 +509,50 @@ export class DeviceGateway implements DeviceSessionHost, OwnershipHost {
   }
 
   ingest(e: DeviceEntry, m: DecodedUplink, data: Buffer, now: number): void {
-    this.store.ingest(e.record.rowid, (m as { seq: number }).seq, now, m.type, data, {
-      entry: e,
-      message: m,
-      receivedAt: performance.now(),
-    });
+    const meta: FrameMeta = { entry: e, message: m, receivedAt: performance.now() };
+    this.store.ingest(e.record.rowid, (m as { seq: number }).seq, now, m.type, data, meta);
     this.metrics.storeBacklog.set(this.store.backlog);
-    if (!this.backlogPaused && this.store.backlog >= BACKLOG_HIGH) {
-      // The store is behind: stop reading every socket until it catches up (TCP pushes back on devices).
-      this.backlogPaused = true;
-      const now = Date.now();
-      this.pausedSince = now;
-      this.metrics.storePauses.inc();
-      // Under sustained overload this happens several times a second: one line a minute.
-      if (now - this.lastPauseLog >= 60_000) {
-        this.lastPauseLog = now;
-        this.log.warn(
-          { backlog: this.store.backlog },
-          'store backlog high: pausing device reads (halyard_store_pauses_total counts each time)',
-        );
-      }
-      for (const s of this.sessions) s.setReading(false);
+    this.pendingPoints += pointsOf(meta);
+    if (!this.backlogPaused && (this.store.backlog >= BACKLOG_HIGH || this.pendingPoints >= PENDING_POINTS_HIGH))
+      this.pauseReads('backlog');
+  }
+
+  /** Frames the store dropped unsent (after a failed commit, or of a deleted device) no longer wait. */
+  private discardPending(devices: ReadonlySet<number>): void {
+    for (const m of this.store.discardPending(devices)) this.pendingPoints -= pointsOf(m);
+  }
+
+  /** The store is behind (`why`): stop reading every socket until it catches up (TCP pushes back on devices). */
+  private pauseReads(why: 'backlog' | 'compaction'): void {
+    this.backlogPaused = true;
+    const now = Date.now();
+    this.pausedSince = now;
+    this.metrics.storePauses.inc();
+    // Under sustained overload this happens several times a second: one line a minute.
+    if (now - this.lastPauseLog >= 60_000) {
+      this.lastPauseLog = now;
+      this.log.warn(
+        { backlog: this.store.backlog, uncompactedPoints: this.hooks.uncompactedPoints() },
+        why === 'backlog'
+          ? 'store backlog high: pausing device reads (halyard_store_pauses_total counts each time)'
+          : 'telemetry compaction behind: pausing device reads (halyard_store_pauses_total counts each time)',
+      );
     }
+    for (const s of this.sessions) s.setReading(false);
+  }
+
+  /** Reads resume once the backlog and the points waiting for compaction are both low again. */
+  private resumeIfCaughtUp(): void {
+    if (!this.backlogPaused || this.store.backlog > BACKLOG_LOW || this.pendingPoints > PENDING_POINTS_LOW) return;
+    if (this.hooks.uncompactedPoints() > TAIL_LOW) return;
+    this.backlogPaused = false;
+    if (!this.storeDown) this.resumeReading();
   }
 
   private onCommitted(o: BatchOutcome<FrameMeta>): void {
+    for (const m of o.metas) this.pendingPoints -= pointsOf(m);
     this.metrics.storeBacklog.set(this.store.backlog);
-    if (this.backlogPaused && this.store.backlog <= BACKLOG_LOW) {
-      this.backlogPaused = false;
-      if (!this.storeDown) this.resumeReading();
-    }
+    this.resumeIfCaughtUp();
     if (o.error !== undefined || o.result === undefined) {
       this.onCommitFailed(o);
       return;
@@ -558,6 +598,8 @@ export class DeviceGateway implements DeviceSessionHost, OwnershipHost {
     if (o.result.reported.length > 0) this.hooks.reportedApplied(o.result.reported);
     if (o.result.updates.length > 0) this.hooks.updateStatusApplied(o.result.updates);
     if (o.result.skipped > 0) this.log.error({ skipped: o.result.skipped }, 'store skipped frames the gateway had accepted');
+    // Committed points wait in memory for their generation's compaction: past the bound, read no more until it catches up.
+    if (!this.backlogPaused && this.hooks.uncompactedPoints() >= TAIL_HIGH) this.pauseReads('compaction');
   }
 
   /**
@@ -573,7 +615,7 @@ export class DeviceGateway implements DeviceSessionHost, OwnershipHost {
       { err: o.error?.message, frames: o.frames, devices: entries.size },
       'commit failed: not acknowledging; disconnecting the devices',
     );
-    this.store.discardPending(new Set([...entries].map((e) => e.record.rowid)));
+    this.discardPending(new Set([...entries].map((e) => e.record.rowid)));
     for (const e of entries) {
       e.acceptedSeq = e.durableSeq;
       e.session?.fail(CloseCode.InternalError, 'storage unavailable; reconnect later and resend');
@@ -587,7 +629,7 @@ export class DeviceGateway implements DeviceSessionHost, OwnershipHost {
    */
   disconnectDeleted(e: DeviceEntry): void {
     for (const s of [...this.sessions]) if (s.entry === e) s.fail(CloseCode.Revoked, 'the device was deleted');
-    this.store.discardPending(new Set([e.record.rowid]));
+    this.discardPending(new Set([e.record.rowid]));
     this.presenceQueue = this.presenceQueue.filter((p) => p.device !== e.record.rowid);
     this.ackDue.delete(e);
   }

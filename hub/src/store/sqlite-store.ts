@@ -93,8 +93,8 @@ export class SqliteStore<M = unknown> implements Store<M> {
     return this.thread.backlog;
   }
 
-  discardPending(devices: ReadonlySet<number>): void {
-    this.thread.discardPending(devices);
+  discardPending(devices: ReadonlySet<number>): M[] {
+    return this.thread.discardPending(devices);
   }
 
   drain(): Promise<void> {

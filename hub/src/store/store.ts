@@ -399,8 +399,8 @@ export interface Store<M = unknown> extends StoreReads {
   ingest(device: number, seq: number, now: number, type: number, bytes: Uint8Array, meta: M): void;
   /** Frames queued but not yet committed; the gateway stops reading sockets above BACKLOG_HIGH. */
   readonly backlog: number;
-  /** Drops queued (not yet sent) frames of these devices, after a failed commit left a gap. */
-  discardPending(devices: ReadonlySet<number>): void;
+  /** Drops queued (not yet sent) frames of these devices, after a failed commit left a gap; their metas. */
+  discardPending(devices: ReadonlySet<number>): M[];
   /** Resolves once every queued frame is committed (or failed). */
   drain(): Promise<void>;
 

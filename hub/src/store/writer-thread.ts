@@ -278,7 +278,8 @@ export class WriterThread<M = unknown> extends EventEmitter<StoreEvents<M>> {
    * Drops queued (not yet sent) frames of these devices: after a failed commit their
    * later frames must not be stored past the gap, or an ACK would cover lost data.
    */
-  discardPending(devices: ReadonlySet<number>): void {
+  discardPending(devices: ReadonlySet<number>): M[] {
+    const dropped: M[] = [];
     const kept: PendingBatch<M>[] = [];
     for (const b of this.pending) {
       const k: PendingBatch<M> = { id: b.id, chunks: [], index: [], bytes: 0, metas: [], firstAt: b.firstAt };
@@ -287,6 +288,7 @@ export class WriterThread<M = unknown> extends EventEmitter<StoreEvents<M>> {
         const chunk = b.chunks[i] as Uint8Array;
         if (devices.has(b.index[at] as number)) {
           this.backlog--;
+          dropped.push(b.metas[i] as M);
           continue;
         }
         k.index.push(
@@ -310,6 +312,7 @@ export class WriterThread<M = unknown> extends EventEmitter<StoreEvents<M>> {
         this.releaseHeld();
         this.postOps();
       });
+    return dropped;
   }
 
   /** Resolves once every queued frame is committed (or failed). */

@@ -80,14 +80,16 @@ export class GroupCommit<M> {
     return new Promise((resolve) => this.waiters.push({ id: last, resolve }));
   }
 
-  /** Drops queued (not yet sent) frames of these devices. */
-  discard(devices: ReadonlySet<number>): void {
+  /** Drops queued (not yet sent) frames of these devices; their metas. */
+  discard(devices: ReadonlySet<number>): M[] {
+    const dropped: M[] = [];
     for (const b of this.pending) {
       const frames: PgFrame[] = [];
       const metas: M[] = [];
       b.frames.forEach((f, i) => {
         if (devices.has(f.device)) {
           this.backlog--;
+          dropped.push(b.metas[i] as M);
           return;
         }
         frames.push(f);
@@ -97,6 +99,7 @@ export class GroupCommit<M> {
       b.metas = metas;
     }
     // Emptied batches stay (their ids keep barrier() waiters in order) and are skipped in flush().
+    return dropped;
   }
 
   get idle(): boolean {
@@ -135,8 +138,8 @@ export class GroupCommitLanes<M> {
     await Promise.all(this.lanes.map((l) => l.barrier()));
   }
 
-  discard(devices: ReadonlySet<number>): void {
-    for (const l of this.lanes) l.discard(devices);
+  discard(devices: ReadonlySet<number>): M[] {
+    return this.lanes.flatMap((l) => l.discard(devices));
   }
 
   get idle(): boolean {

@@ -290,8 +290,8 @@ export class PostgresStore<M = unknown> extends EventEmitter<StoreEvents<M>> imp
     return this.commits.backlog;
   }
 
-  discardPending(devices: ReadonlySet<number>): void {
-    this.commits.discard(devices);
+  discardPending(devices: ReadonlySet<number>): M[] {
+    return this.commits.discard(devices);
   }
 
   drain(): Promise<void> {
