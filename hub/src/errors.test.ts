@@ -36,6 +36,7 @@ describe('HubError', () => {
       UpdateFinal: 409,
       AlarmState: 409,
       JobFinal: 409,
+      JobState: 409,
       VersionMismatch: 412,
       TooLarge: 413,
       IdempotencyConflict: 422,
