@@ -107,6 +107,13 @@ describe('embedded MQTT broker', () => {
     await watcher.close();
   });
 
+  it('disconnects a client whose topic name holds U+0000 ([MQTT-4.7.3-2]), even one its ACL would allow', async () => {
+    const topic = 'halyard/devices/acl-d1\u0000/cmd/reboot';
+    const c = await TestMqtt.connect(url, { username: 'alice', password: 'alice-password' });
+    await closedAsForbidden(c, 'alice', topic, () => c.client.publish(topic, '{}', { qos: 1 }));
+    assert.ok(t.logs.some((l) => String(l.msg).includes('U+0000') && l.topic === topic));
+  });
+
   it('never stores a request as a retained message, nor shows it to other clients', async () => {
     const watcher = await TestMqtt.connect(url, { username: 'alice', password: 'alice-password' });
     await watcher.subscribe('halyard/devices/acl-d1/cmd/#');

@@ -822,14 +822,18 @@ export class Broker {
       done(new Error('HUB_ERR_FORBIDDEN: the account was deleted'));
       return;
     }
-    if (s === undefined || req === undefined || !s.acl.canPublish(topic)) {
+    // A topic name holds no U+0000 ([MQTT-4.7.3-2]); it named no device but was taken as a request for one.
+    const nul = topic.includes('\u0000');
+    if (s === undefined || req === undefined || nul || !s.acl.canPublish(topic)) {
       // MQTT 3.1.1 cannot refuse one PUBLISH: the connection ends, loudly, as aedes does for $SYS.
       this.metrics.disconnects.inc({ reason: 'forbidden' });
       this.ctx.log.warn(
         { username: s?.username, topic },
-        req === undefined
-          ? 'mqtt publish refused: integrators may publish only commands and desired-set requests'
-          : "mqtt publish refused: the account's ACL does not allow this topic",
+        nul
+          ? 'mqtt publish refused: a topic name must not hold U+0000 ([MQTT-4.7.3-2])'
+          : req === undefined
+            ? 'mqtt publish refused: integrators may publish only commands and desired-set requests'
+            : "mqtt publish refused: the account's ACL does not allow this topic",
       );
       done(new Error(`HUB_ERR_FORBIDDEN: not allowed to publish to ${topic}`));
       return;
