@@ -196,8 +196,7 @@ export class AlarmEvaluator {
       const had = this.matched.get(d.id);
       let rules = had === undefined ? undefined : removeRule(had, id);
       if (rule !== undefined) rules = addRule(rules, rule, d);
-      if (rules === undefined) this.matched.delete(d.id);
-      else this.matched.set(d.id, rules);
+      this.setMatched(d.id, rules);
     }
     if (rule !== undefined) await this.arm(rule);
   }
@@ -571,7 +570,11 @@ export class AlarmEvaluator {
 
   private rematch(id: string): void {
     const e = this.fleet.get(id);
-    const rules = e === undefined ? undefined : rulesFor(this.rules.values(), e.record);
+    this.setMatched(id, e === undefined ? undefined : rulesFor(this.rules.values(), e.record));
+  }
+
+  /** The rules that select device `id` now (undefined: none). */
+  private setMatched(id: string, rules: DeviceRules | undefined): void {
     if (rules === undefined) this.matched.delete(id);
     else this.matched.set(id, rules);
   }

@@ -34,12 +34,11 @@ export class DashboardService {
     }
     const wait = bucket.take(now);
     if (wait > 0) {
+      const retryAfter = Math.ceil(wait / 1000);
       throw new HubError(
         HubErrorCode.RateLimited,
-        `at most ${DASHBOARD_SAVES.perSecond} dashboard save a second; retry in ${Math.ceil(wait / 1000)} s`,
-        {
-          retryAfter: Math.ceil(wait / 1000),
-        },
+        `at most ${DASHBOARD_SAVES.perSecond} dashboard save a second; retry in ${retryAfter} s`,
+        { retryAfter },
       );
     }
     const stored = await this.store.op('putDashboard', { username, doc: { panels: doc.panels }, updatedAt: Date.now() });

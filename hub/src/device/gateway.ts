@@ -111,7 +111,7 @@ export class DeviceGateway implements DeviceSessionHost, OwnershipHost {
   private readonly ackDue = new Set<DeviceEntry>();
   private acksScheduled = false;
   private shuttingDown = false;
-  /** Reads paused because the store's backlog is high. */
+  /** Reads paused because the store is behind: frames or points waiting for a commit, or points waiting for compaction. */
   private backlogPaused = false;
   /** Points (pointsOf) of the frames handed to the store and not yet committed or dropped. */
   private pendingPoints = 0;
@@ -155,7 +155,7 @@ export class DeviceGateway implements DeviceSessionHost, OwnershipHost {
     this.flusher = setInterval(() => this.flushPresence(), 1_000);
   }
 
-  /** Device reads are paused: the store's backlog is high or its server is down. */
+  /** Device reads are paused: the store is behind (backlogPaused) or its server is down. */
   get storePaused(): boolean {
     return this.backlogPaused || this.storeDown;
   }

@@ -6,7 +6,7 @@
 import { JOB_DEVICE_STATE_NAMES, JOB_STATE_NAMES, type JobDeviceStateName, type JobStateName } from '@halyard/firmware-protocol';
 import { HubError, HubErrorCode } from '../errors.js';
 import type { Db } from './db.js';
-import { sql } from './prepared.js';
+import { refuseAtCap, sql } from './prepared.js';
 
 export const JOB_STATES = JOB_STATE_NAMES;
 export type JobState = JobStateName;
@@ -48,14 +48,11 @@ export interface NewJob {
   maxOpen: number;
 }
 
-/** The refusal when `open` jobs are open and `max` may be. */
-export function refuseOpenJobs(open: number, max: number): void {
-  if (open >= max)
-    throw new HubError(HubErrorCode.QueueFull, `at most ${max} open jobs (running, paused or waiting): cancel one, or wait for one to end`);
-}
-
-/** Open jobs' states, for SQL: running, paused, waiting. */
-export const OPEN_JOB_STATES_SQL = "('running', 'paused', 'waiting')";
+/** The open jobs (running, paused, waiting) as refuseAtCap counts them on either store, and its words past the cap. */
+export const OPEN_JOBS = {
+  rows: "jobs WHERE state IN ('running', 'paused', 'waiting')",
+  what: 'open jobs (running, paused or waiting): cancel one, or wait for one to end',
+} as const;
 
 /** A change of a job's own state; null when it is over, or not in a `from` state. */
 export interface JobChange {
@@ -173,7 +170,7 @@ export function jobAfter(cur: JobRecord, c: JobChange): JobRecord | undefined {
 
 export function createJob(db: Db, j: NewJob): JobRecord {
   return db.transaction(() => {
-    refuseOpenJobs(sql(db, `SELECT count(*) FROM jobs WHERE state IN ${OPEN_JOB_STATES_SQL}`).pluck().get() as number, j.maxOpen);
+    refuseAtCap(db, OPEN_JOBS.rows, j.maxOpen, OPEN_JOBS.what);
     sql(
       db,
       `INSERT INTO jobs (id, spec, firmware, state, stage, reason, accepted_failed, accepted_finished, created_at, created_by, updated_at)

@@ -7,7 +7,8 @@ import type { Db } from './db.js';
 const cache = new WeakMap<Db, Map<string, Statement>>();
 
 /**
- * Refuses (QueueFull, "at most `max` `what`") when `table` already holds `max` rows.
+ * Refuses (QueueFull, "at most `max` `what`") when `table` already holds `max` rows
+ * (`table` may end in a WHERE clause: the rows that count).
  * Called inside the transaction that then inserts: the one writer makes count and
  * insert one step, so two requests never both pass the cap.
  */

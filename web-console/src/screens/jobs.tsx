@@ -425,30 +425,33 @@ export function NewJobScreen() {
     );
   }, []);
 
+  /** A JSON box's text: its value (undefined when empty), or what is wrong with it. */
+  const readBox = (text: string): { value: unknown } | { error: string } => {
+    if (text.trim() === '') return { value: undefined };
+    try {
+      return { value: JSON.parse(text) };
+    } catch (err) {
+      return { error: `not JSON (${(err as Error).message})` };
+    }
+  };
   /** `text` parsed; not JSON is an error at its box (`field`, as the hub names it), labelled `label`. */
   const json = (text: string, field: string, label: string): unknown => {
-    if (text.trim() === '') return undefined;
-    try {
-      return JSON.parse(text);
-    } catch (err) {
-      throw new FormFieldError(field, `${label}: not JSON (${(err as Error).message})`);
-    }
+    const r = readBox(text);
+    if ('error' in r) throw new FormFieldError(field, `${label}: ${r.error}`);
+    return r.value;
   };
-  /** A box's text that is not JSON, said as the operator types (undefined: empty or JSON). */
+  /** What is wrong with a box's text, said as the operator types (undefined: empty or JSON). */
   const notJson = (text: string): string | undefined => {
-    if (text.trim() === '') return undefined;
-    try {
-      JSON.parse(text);
-      return undefined;
-    } catch (err) {
-      return `not JSON (${(err as Error).message})`;
-    }
+    const r = readBox(text);
+    return 'error' in r ? r.error : undefined;
   };
   const patchProblem = (): string | undefined => {
-    const bad = notJson(patch);
-    if (bad !== undefined || patch.trim() === '') return bad;
-    const v: unknown = JSON.parse(patch);
-    return v !== null && typeof v === 'object' && !Array.isArray(v) ? undefined : 'a JSON object, such as {"mode": "eco"}';
+    const r = readBox(patch);
+    if ('error' in r) return r.error;
+    const v = r.value;
+    return v === undefined || (v !== null && typeof v === 'object' && !Array.isArray(v))
+      ? undefined
+      : 'a JSON object, such as {"mode": "eco"}';
   };
   /** The job as the form says; the preview leaves the deadline out (a half-typed one would fail it, and it changes no count). */
   const spec = (withDeadline = true): unknown => {

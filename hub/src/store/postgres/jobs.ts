@@ -13,10 +13,9 @@ import {
   jobDeviceRecord,
   jobRecord,
   type NewJob,
-  OPEN_JOB_STATES_SQL,
-  refuseOpenJobs,
+  OPEN_JOBS,
 } from '../jobs.js';
-import type { Queryable } from './pool.js';
+import { type Queryable, refuseAtCap } from './pool.js';
 
 type JobRow = Parameters<typeof jobRecord>[0];
 type DeviceRow = Parameters<typeof jobDeviceRecord>[0];
@@ -25,9 +24,7 @@ type DeviceRow = Parameters<typeof jobDeviceRecord>[0];
 const JOBS_LOCK = [0x686c7964, 0x6a6f6273] as const;
 
 export async function createJob(db: Queryable, j: NewJob): Promise<JobRecord> {
-  await db.query('SELECT pg_advisory_xact_lock($1, $2)', [...JOBS_LOCK]);
-  const open = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM jobs WHERE state IN ${OPEN_JOB_STATES_SQL}`);
-  refuseOpenJobs(open.rows[0]?.n ?? 0, j.maxOpen);
+  await refuseAtCap(db, JOBS_LOCK, OPEN_JOBS.rows, j.maxOpen, OPEN_JOBS.what);
   await db.query(
     `INSERT INTO jobs (id, spec, firmware, state, stage, reason, accepted_failed, accepted_finished, created_at, created_by, updated_at)
      VALUES ($1, $2, $3, 'running', 0, NULL, 0, 0, $4, $5, $4)`,

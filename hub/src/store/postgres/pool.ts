@@ -188,8 +188,8 @@ export async function query<R extends pg.QueryResultRow>(
 }
 
 /**
- * Refuses (QueueFull, "at most `max` `what`") when `table` already holds `max` rows,
- * counted under the transaction advisory lock `lock`. Without the lock two
+ * Refuses (QueueFull, "at most `max` `what`") when `table` already holds `max` rows
+ * (`table` may end in a WHERE clause: the rows that count), counted under the transaction advisory lock `lock`. Without the lock two
  * transactions (two hubs, or two requests on one) both counted max - 1 under READ
  * COMMITTED and both inserted; with it the second counts after the first commits.
  * Call it first in the transaction that then inserts.
