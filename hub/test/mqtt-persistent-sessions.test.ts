@@ -149,6 +149,37 @@ describe('persistent MQTT sessions', () => {
     await clean.close();
   });
 
+  it('keeps the order when the hub publishes while the end of a short queue is still on its way', async () => {
+    await subscribeAndLeave(t, 'tail');
+    // 12 messages of 1.3 MB: more than the sockets between hub and client hold, fewer than the streams read ahead.
+    const pad = 'x'.repeat(1_300_000);
+    for (let v = 0; v < 12; v++) {
+      const records: ResolvedRecord[] = [
+        { name: 'count', time: 1_760_000_000_000 + v, value: v },
+        { name: 'pad', time: 1_760_000_000_000 + v, stringValue: pad },
+      ];
+      t.hub.ctx.bus.publish('telemetry', { device: 'meter', records });
+    }
+    await queuedFor(t, 'feed', 'tail', 12);
+    const back = await RawMqtt.connect(t.hub.mqttPort, { username: 'feed', password: 'feed-password', clientId: 'tail', clean: false });
+    assert.equal(back.sessionPresent, true);
+    const raw = back.raw;
+    // The client stops reading: the hub is still writing the queue when it publishes more.
+    raw.socket.pause();
+    await publishValues(t, 12, 17);
+    raw.socket.resume();
+    await raw.until(() => raw.publishes().length >= 17, '17 messages', 30_000);
+    const got = raw.publishes();
+    assert.deepEqual(
+      got.map((p) => countIn(p.payload)),
+      Array.from({ length: 17 }, (_, i) => i),
+    );
+    for (const p of got) raw.puback(p.messageId as number);
+    await queuedFor(t, 'feed', 'tail', 0);
+    assert.equal(raw.publishes().length, 17, 'each once');
+    raw.close();
+  });
+
   it('redelivers, with DUP set, what a crashed subscriber received but never acknowledged', async () => {
     const first = await RawMqtt.connect(t.hub.mqttPort, { username: 'feed', password: 'feed-password', clientId: 'crashy', clean: false });
     assert.equal(await first.raw.subscribe(TOPIC, 1), 1);

@@ -138,6 +138,14 @@ export class OfflineQueues {
     return out;
   }
 
+  /**
+   * The session's messages oldest first, as a live view (a Map's iterator): it
+   * reaches messages queued while it is read, and skips ones removed meanwhile.
+   */
+  walk(clientId: string): Iterator<{ readonly seq: number; readonly packet: QueuedPacket }> {
+    return this.queue(clientId).entries.values();
+  }
+
   /** Whether message `seq` is still queued for the session. */
   has(clientId: string, seq: number): boolean {
     return this.queues.get(clientId)?.entries.has(seq) ?? false;

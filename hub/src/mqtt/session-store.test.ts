@@ -52,4 +52,47 @@ describe('session store', () => {
     await assert.rejects(s.incomingGetPacket(client('a'), packet(2, 0)), /no such packet/);
     assert.deepStrictEqual(await s.subscriptionsByClient(client('a')), []);
   });
+
+  it('hands a returning client its queue one message at a time, holding back live deliveries of queued ones until it ends', async () => {
+    const s = new SessionStore({ inflight: { perClient: 10, total: 10 }, queue: { messages: 10, bytes: 10_000 } });
+    const c = client('a');
+    s.sessionOpened('a');
+    s.sessionLeft('a');
+    const sub = { clientId: 'a', topic: 't', qos: 1 } as Parameters<SessionStore['outgoingEnqueueCombi']>[0][number];
+    const publish = (n: number) =>
+      ({ cmd: 'publish', topic: 't', payload: Buffer.from(String(n)), qos: 1, retain: false, brokerId: 'b', brokerCounter: n }) as never;
+    for (const n of [1, 2]) await s.outgoingEnqueueCombi([sub], publish(n));
+
+    // aedes reads the subscriptions, then streams the queue: from the first moment, queued messages wait for it.
+    await s.subscriptionsByClient(c);
+    assert.equal(s.holdsBack('a', 'b', 2), true);
+    const stream = s.outgoingStream(c);
+    const it = stream[Symbol.asyncIterator]();
+    const first = (await it.next()).value as { brokerCounter: number };
+    assert.equal(first.brokerCounter, 1);
+    // Not taken yet: nothing more is handed on, however far ahead the reader asks.
+    assert.equal(stream.readableLength, 0);
+    await s.outgoingEnqueueCombi([sub], publish(3));
+    assert.equal(s.holdsBack('a', 'b', 3), true, 'queued while the queue is sent: it comes in its turn');
+    const rest: number[] = [];
+    let last = first;
+    for (;;) {
+      await s.outgoingUpdate(c, { ...last, messageId: last.brokerCounter } as never);
+      const next = await it.next();
+      if (next.done === true) break;
+      last = next.value as { brokerCounter: number };
+      rest.push(last.brokerCounter);
+    }
+    assert.deepEqual(rest, [2, 3], 'to the end, including the one queued meanwhile');
+    await s.outgoingEnqueueCombi([sub], publish(4));
+    assert.equal(s.holdsBack('a', 'b', 4), false, 'once it has ended, live deliveries go straight out');
+
+    // A connection that goes while its queue is sent ends its replay; the queue stays for the next one.
+    await s.subscriptionsByClient(c);
+    const cut = s.outgoingStream(c);
+    await cut[Symbol.asyncIterator]().next();
+    cut.destroy();
+    assert.equal(s.holdsBack('a', 'b', 4), false);
+    assert.equal(s.queues.depth('a').messages, 4);
+  });
 });

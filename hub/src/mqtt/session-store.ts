@@ -11,10 +11,11 @@
 // ends or expires.
 
 import { createRequire } from 'node:module';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type { Client, Subscription } from 'aedes';
 import type MemoryPersistenceType from 'aedes-persistence/types/asyncPersistence.js';
 import { OfflineQueues, type QueueBounds, type QueueDepth, type QueuedPacket } from './offline-queue.js';
+import { QueueReplay } from './queue-replay.js';
 import type { LoadedSession, SessionJournal, StoredSession } from './session-journal.js';
 
 // aedes-persistence is CommonJS and ships its types apart from the code.
@@ -64,6 +65,9 @@ type PublishLike = AedesPacket & { topic: string; payload: Buffer | string; qos:
 
 type AedesSub = Awaited<ReturnType<MemoryPersistenceType['subscriptionsByTopic']>>[number];
 
+/** A returning client whose queue will be sent once aedes has restored its subscriptions. */
+const SOON = 'soon';
+
 export class SessionStore extends MemoryPersistence {
   /** Client id -> packet ids admitted and not yet released. */
   private readonly inflight = new Map<string, Set<number>>();
@@ -73,8 +77,10 @@ export class SessionStore extends MemoryPersistence {
   private readonly db: SessionJournal | undefined;
   /** Persistent sessions: client id -> when its client went away (undefined while connected). */
   private readonly sessions = new Map<string, { leftAt: number | undefined }>();
-  /** Clients whose queue is being sent (outgoingStream), and how far it has got. */
-  private readonly replaying = new Map<string, { seq: number }>();
+  /** Clients whose queue is being sent (outgoingStream), or is about to be (SOON). */
+  private readonly replaying = new Map<string, QueueReplay | typeof SOON>();
+  /** The replay of each connection sending its queue, told when aedes takes a message. */
+  private readonly replays = new WeakMap<Client, QueueReplay>();
   /** Sessions read back at start, for the broker to expire (its clients are away). */
   restored: (StoredSession & { leftAt: number })[] = [];
   /** Sessions being let go (letGo): their end is not written. */
@@ -195,9 +201,11 @@ export class SessionStore extends MemoryPersistence {
   override async outgoingUpdate(client: Client, packet: AedesPacket): Promise<void> {
     // A message dropped from a full queue while on its way is still sent once: there is nothing to update.
     if (packet.messageId !== undefined) this.queues.sent(client.id, packet.brokerId, packet.brokerCounter, packet.messageId);
+    this.replays.get(client)?.taken(packet.brokerId, packet.brokerCounter);
   }
 
   override async outgoingClearMessageId(client: Client, packet: AedesPacket): Promise<AedesPacket> {
+    this.replays.get(client)?.taken(packet.brokerId, packet.brokerCounter);
     // aedes also calls this for a publication it chose not to forward, before it had a packet id.
     // A delivery held back while the queue is sent stays queued: the queue sends it.
     if (packet.messageId === undefined && this.holdsBack(client.id, packet.brokerId, packet.brokerCounter)) {
@@ -212,23 +220,25 @@ export class SessionStore extends MemoryPersistence {
 
   /**
    * The queue as a returning client is sent it ([MQTT-4.4.0-1]), to its end,
-   * including messages queued meanwhile: while it runs, live deliveries of queued
-   * messages to this client are held back (holdsBack), so the client gets them in
-   * the order they were published rather than new ones first.
+   * including messages queued meanwhile (queue-replay.ts): while it runs, live
+   * deliveries of queued messages to this client are held back (holdsBack), so the
+   * client gets them in the order they were published rather than new ones first.
    */
   override outgoingStream(client: Client): Readable {
-    return Readable.from(this.replay(client.id));
+    const replay = new QueueReplay(client, this.queues, toAedes, (r) => {
+      if (this.replaying.get(client.id) === r) this.replaying.delete(client.id);
+    });
+    this.replaying.set(client.id, replay);
+    this.replays.set(client, replay);
+    return replay;
   }
 
   /**
    * Whether a live delivery to `clientId` must wait because its queue is being sent
-   * (outgoingStream): the message is queued and not yet sent by it.
+   * (outgoingStream): the message is queued, so the queue sends it in its turn.
    */
   holdsBack(clientId: string, brokerId: string, brokerCounter: number): boolean {
-    const cursor = this.replaying.get(clientId);
-    if (cursor === undefined) return false;
-    const seq = this.queues.seqOf(clientId, brokerId, brokerCounter);
-    return seq !== undefined && seq > cursor.seq;
+    return this.replaying.has(clientId) && this.queues.seqOf(clientId, brokerId, brokerCounter) !== undefined;
   }
 
   /**
@@ -237,32 +247,13 @@ export class SessionStore extends MemoryPersistence {
    * queue starts, or one could slip in ahead of it.
    */
   override async subscriptionsByClient(client: Client): Promise<Awaited<ReturnType<MemoryPersistenceType['subscriptionsByClient']>>> {
-    if (this.sessions.has(client.id)) this.replaying.set(client.id, { seq: 0 });
+    if (this.sessions.has(client.id)) this.replaying.set(client.id, SOON);
     return super.subscriptionsByClient(client);
   }
 
   /** A session's subscriptions, for the hub's own use (no side effect). */
   subscriptionsOf(clientId: string): Promise<Awaited<ReturnType<MemoryPersistenceType['subscriptionsByClient']>>> {
     return super.subscriptionsByClient({ id: clientId } as Client);
-  }
-
-  private async *replay(clientId: string): AsyncGenerator<AedesPacket> {
-    const cursor = this.replaying.get(clientId) ?? { seq: 0 };
-    this.replaying.set(clientId, cursor);
-    try {
-      for (;;) {
-        const next = this.queues.after(clientId, cursor.seq);
-        if (next.length === 0) return;
-        for (const e of next) {
-          // Acknowledged or dropped since the batch was read.
-          if (!this.queues.has(clientId, e.seq)) continue;
-          cursor.seq = e.seq;
-          yield toAedes(e.packet);
-        }
-      }
-    } finally {
-      if (this.replaying.get(clientId) === cursor) this.replaying.delete(clientId);
-    }
   }
 
   /**
