@@ -67,6 +67,7 @@ export interface HubConfig {
   mqttQueueMessages: number;
   /** The same bound in bytes of topic and payload (at least 1 KiB). */
   mqttQueueBytes: number;
+  mqttQueueTotal: number;
   /** Publish Home Assistant discovery under this prefix; undefined = off. */
   haDiscovery: string | undefined;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -241,6 +242,13 @@ export const FLAGS: readonly FlagSpec[] = [
     kind: 'size',
     default: '16MiB',
     help: 'bytes (topics and payloads) a persistent MQTT session keeps for its client (the oldest is dropped beyond)',
+  },
+  {
+    key: 'mqttQueueTotal',
+    flag: 'mqtt-queue-total',
+    kind: 'size',
+    default: '256MiB',
+    help: "bytes all persistent MQTT sessions' queues keep together on this hub (beyond, the largest queues drop their oldest)",
   },
   {
     key: 'haDiscovery',
@@ -484,6 +492,7 @@ function validate(c: HubConfig, env: Readonly<Record<string, string | undefined>
   if (c.mqttInflightTotal < c.mqttMaxInflight) bad('--mqtt-inflight-total must be at least --mqtt-max-inflight');
   if (c.mqttQueueMessages < 1 || c.mqttQueueMessages > 1_000_000) bad('--mqtt-queue-messages must be 1-1000000');
   if (c.mqttQueueBytes < 1024 || c.mqttQueueBytes > 1024 ** 3) bad('--mqtt-queue-bytes must be between 1KiB and 1GiB');
+  if (c.mqttQueueTotal < 1024 ** 2 || c.mqttQueueTotal > 64 * 1024 ** 3) bad('--mqtt-queue-total must be between 1MiB and 64GiB');
   if (!/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/.test(c.mqttPrefix)) bad('--mqtt-prefix must be topic levels of letters, digits, _ and -');
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(c.logLevel))
     bad('--log-level must be fatal, error, warn, info, debug, trace or silent');

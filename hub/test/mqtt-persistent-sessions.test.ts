@@ -279,6 +279,57 @@ describe('persistent MQTT sessions across a hub restart', () => {
   });
 });
 
+describe('all persistent sessions together', () => {
+  it('keeps at most --mqtt-queue-total: the largest queue drops its oldest, a small one keeps everything, counted and logged once', async () => {
+    const t = await startTestHub(['--mqtt-queue-total', '1MiB', '--log-level', 'info']);
+    try {
+      await createIntegrator(t.api, 'feed', 'feed-password');
+      await t.api.provision('meter');
+      await t.api.provision('pump');
+      const small = await TestMqtt.connect(mqttUrl(t), { username: 'feed', password: 'feed-password', clientId: 'small', clean: false });
+      assert.deepEqual(await small.subscribeQos(1, TOPIC), [1]);
+      await small.close();
+      const hog = await TestMqtt.connect(mqttUrl(t), { username: 'feed', password: 'feed-password', clientId: 'hog', clean: false });
+      assert.deepEqual(await hog.subscribeQos(1, 'halyard/devices/+/telemetry'), [1]);
+      await hog.close();
+      // Both sessions get the meter's 5 small messages; only the hog the pump's 5 of 300 kB (1.5 MB in all).
+      await publishValues(t, 0, 5);
+      const pad = 'x'.repeat(300_000);
+      for (let v = 0; v < 5; v++) {
+        const records: ResolvedRecord[] = [{ name: 'pad', time: 1_760_000_000_000 + v, stringValue: pad }];
+        t.hub.ctx.bus.publish('telemetry', { device: 'pump', records });
+      }
+      await sessionUntil(t, 'hog', (s) => s.dropped > 0, 'dropped its oldest');
+      const all = await sessions(t, 'feed');
+      const hogNow = all.find((s) => s.clientId === 'hog');
+      const smallNow = all.find((s) => s.clientId === 'small');
+      assert.deepEqual(
+        { queued: smallNow?.queued, dropped: smallNow?.dropped },
+        { queued: 5, dropped: 0 },
+        'the small one keeps everything',
+      );
+      // Cut to nine tenths of 1 MiB: the meter's five went first (the oldest), then the pump's oldest.
+      assert.equal(hogNow?.dropped, 7);
+      assert.equal(hogNow?.queued, 3);
+      assert.equal(await metricSample(t, 'halyard_mqtt_dropped_total{reason="offline_queue_total"}'), 7);
+      const bytes = await metricSample(t, 'halyard_mqtt_session_queue_bytes');
+      assert.ok(bytes > 900_000 && bytes <= 0.9 * 1024 * 1024, `the total after the cut: ${bytes}`);
+      // Two cuts (at the pump's fourth and fifth message), one warning line.
+      const lines = t.logs.filter((l) => l.msg.includes('--mqtt-queue-total'));
+      assert.equal(lines.length, 1);
+      assert.deepEqual([lines[0]?.level, lines[0]?.sessions, lines[0]?.messages, lines[0]?.limit], [40, 1, 6, 1024 * 1024]);
+
+      // The hog gets what is left, newest last.
+      const back = await TestMqtt.connect(mqttUrl(t), { username: 'feed', password: 'feed-password', clientId: 'hog', clean: false });
+      await back.until(() => back.on('halyard/devices/pump/telemetry').length >= 3, 'three messages');
+      assert.equal(back.on(TOPIC).length, 0);
+      await back.close();
+    } finally {
+      await t.close();
+    }
+  });
+});
+
 describe('QoS per topic class', () => {
   it('with --mqtt-qos 1,telemetry=0 a session queues events but not telemetry, and live telemetry arrives at QoS 0', async () => {
     const t = await startTestHub(['--mqtt-qos', '1,telemetry=0', '--log-level', 'info']);

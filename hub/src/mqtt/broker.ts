@@ -295,11 +295,21 @@ export class Broker {
             onIdleError: (err) => ctx.log.debug({ err: err.message }, 'mqtt: a PostgreSQL connection dropped'),
           });
     const db = pool === undefined ? new SessionDb(ctx.config.dataDir, dbFailed) : new PgSessionDb(pool, ctx.config.nodeId, dbFailed);
+    let lastShedLine = Number.NEGATIVE_INFINITY;
     const store = new SessionStore({
       inflight: { perClient: ctx.config.mqttMaxInflight, total: ctx.config.mqttInflightTotal },
-      queue: { messages: ctx.config.mqttQueueMessages, bytes: ctx.config.mqttQueueBytes },
+      queue: { messages: ctx.config.mqttQueueMessages, bytes: ctx.config.mqttQueueBytes, totalBytes: ctx.config.mqttQueueTotal },
       db,
-      onQueueDrop: () => metrics.countDrop('offline_queue_full'),
+      onQueueDrop: (_client, why) => metrics.countDrop(why === 'total' ? 'offline_queue_total' : 'offline_queue_full'),
+      onQueueShed: (r) => {
+        // At most a line a minute: under a steady flood every cut is alike.
+        if (Date.now() - lastShedLine < 60_000) return;
+        lastShedLine = Date.now();
+        ctx.log.warn(
+          { ...r, limit: ctx.config.mqttQueueTotal },
+          "mqtt: the persistent sessions' queues together reached --mqtt-queue-total; the largest dropped their oldest messages",
+        );
+      },
     });
     const mq = cluster === undefined ? undefined : clusterEmitter(cluster, BROKER_LIMITS.concurrency);
     // Watched from its creation: its first connection may come while the sessions are read back (from PostgreSQL).

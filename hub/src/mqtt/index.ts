@@ -73,6 +73,7 @@ export async function startMqtt(ctx: HubContext): Promise<MqttService> {
     pending: () => broker?.pendingLogins ?? 0,
     inflight: () => broker?.store.pending ?? 0,
     sessions: () => broker?.expiry.waiting ?? 0,
+    sessionQueueBytes: () => broker?.store.queues.bytes ?? 0,
     bridges: () => (work?.bridges ?? []).map((b) => ({ label: b.config.label, connected: b.state === 'connected', queued: b.queued })),
   });
   const publisher = new Publisher();

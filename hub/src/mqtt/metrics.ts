@@ -11,16 +11,18 @@ export interface MqttGauges {
   pending(): number;
   /** Persistent sessions kept for clients that are not connected. */
   sessions(): number;
+  /** Bytes queued for all persistent sessions. */
+  sessionQueueBytes(): number;
   bridges(): { label: string; connected: boolean; queued: number }[];
 }
 
 /** Drop reasons counted per message and client: often enough that a counter's inc() (hashing its labels) showed in profiles. */
-export type FrequentDrop = 'queue_full' | 'slow_subscriber' | 'offline_queue_full';
+export type FrequentDrop = 'queue_full' | 'slow_subscriber' | 'offline_queue_full' | 'offline_queue_total';
 
 export function createMqttMetrics(registry: Registry, gauges: MqttGauges) {
   const registers = [registry];
   /** Frequent drops counted since the counter was last read: added to it when it is read (/metrics). */
-  const drops: Record<FrequentDrop, number> = { queue_full: 0, slow_subscriber: 0, offline_queue_full: 0 };
+  const drops: Record<FrequentDrop, number> = { queue_full: 0, slow_subscriber: 0, offline_queue_full: 0, offline_queue_total: 0 };
   return {
     /** Counts one dropped message of a frequent reason (in halyard_mqtt_dropped_total). */
     countDrop(reason: FrequentDrop): void {
@@ -42,7 +44,7 @@ export function createMqttMetrics(registry: Registry, gauges: MqttGauges) {
     }),
     dropped: new Counter({
       name: 'halyard_mqtt_dropped_total',
-      help: 'Messages not delivered or not carried out: queue_full (the hub published faster than the broker delivered), slow_subscriber (one client fell behind), offline_queue_full (the oldest QoS 1 message of a full persistent session queue), inflight_limit (a QoS 2 request refused: too many awaiting PUBREL), session_ended (queued messages and unreleased QoS 2 packets of a session that ended without its client)',
+      help: 'Messages not delivered or not carried out: queue_full (the hub published faster than the broker delivered), slow_subscriber (one client fell behind), offline_queue_full (the oldest QoS 1 message of a full persistent session queue), offline_queue_total (the oldest QoS 1 messages of the largest session queues, all sessions together over --mqtt-queue-total), inflight_limit (a QoS 2 request refused: too many awaiting PUBREL), session_ended (queued messages and unreleased QoS 2 packets of a session that ended without its client)',
       labelNames: ['reason'],
       registers,
       collect() {
@@ -82,6 +84,14 @@ export function createMqttMetrics(registry: Registry, gauges: MqttGauges) {
       registers,
       collect() {
         this.set(gauges.sessions());
+      },
+    }),
+    sessionQueueBytes: new Gauge({
+      name: 'halyard_mqtt_session_queue_bytes',
+      help: 'Bytes (topics and payloads) queued for all persistent MQTT sessions on this hub, at most --mqtt-queue-total',
+      registers,
+      collect() {
+        this.set(gauges.sessionQueueBytes());
       },
     }),
     sessionsEnded: new Counter({

@@ -84,4 +84,49 @@ describe('offline queues', () => {
     assert.deepEqual(q.depth('a'), { messages: 0, bytes: 0, dropped: 0 });
     assert.equal(q.size, 0);
   });
+
+  it('bounds all queues together: the largest are cut to one level, oldest first, and small ones keep everything', () => {
+    const drops: string[] = [];
+    const sheds: unknown[] = [];
+    const j = journal();
+    const q = new OfflineQueues(
+      { messages: 1_000, bytes: 10_000, totalBytes: 1_000 },
+      j,
+      (c, why) => drops.push(`${c}:${why}`),
+      (r) => sheds.push(r),
+    );
+    let n = 0;
+    const add = (c: string, count: number) => {
+      for (let i = 0; i < count; i++) q.enqueue(c, msg(++n));
+    };
+    add('big', 60);
+    add('mid', 35);
+    add('small', 5);
+    assert.equal(q.bytes, 1_000, 'at the bound, not over it: nothing dropped');
+    assert.equal(drops.length, 0);
+
+    // Over: cut to nine tenths (900). Only the largest is above the level that reaches it (500).
+    add('big', 1);
+    assert.deepEqual(sheds, [{ sessions: 1, messages: 11, bytes: 110 }]);
+    assert.deepEqual(q.depth('big'), { messages: 50, bytes: 500, dropped: 11 });
+    assert.equal(q.list('big')[0]?.brokerCounter, 12, 'the oldest went');
+    assert.deepEqual(q.depth('mid'), { messages: 35, bytes: 350, dropped: 0 });
+    assert.deepEqual(q.depth('small'), { messages: 5, bytes: 50, dropped: 0 });
+    assert.equal(q.bytes, 900);
+
+    // Two large ones: both are cut to the level (425), the small one is not.
+    add('mid', 11);
+    assert.deepEqual(sheds[1], { sessions: 2, messages: 12, bytes: 120 });
+    assert.deepEqual(q.depth('big'), { messages: 42, bytes: 420, dropped: 19 });
+    assert.deepEqual(q.depth('mid'), { messages: 42, bytes: 420, dropped: 4 });
+    assert.deepEqual(q.depth('small'), { messages: 5, bytes: 50, dropped: 0 });
+    assert.equal(q.bytes, 890);
+    assert.ok(drops.every((d) => d.endsWith(':total')));
+    assert.equal(drops.length, 23);
+    assert.equal(j.live.size, q.size, 'the journal saw every drop');
+
+    // A session that ends gives its bytes back.
+    q.drop('mid');
+    assert.equal(q.bytes, 470);
+  });
 });

@@ -3,7 +3,10 @@
 // outgoing queue: README.md § MQTT). Each session's queue is bounded by count
 // and bytes (--mqtt-queue-messages, --mqtt-queue-bytes); when full, the oldest
 // message goes first and is counted, so an absent or stuck client costs a fixed
-// amount of memory and never holds up anyone else.
+// amount of memory and never holds up anyone else. All sessions' queues together
+// are bounded too (--mqtt-queue-total): beyond it the largest queues drop their
+// oldest messages, cut to one level, so that the total is back at nine tenths of the
+// bound; sessions holding less than that level keep everything.
 //
 // This is the bound only: where the queue also lives (a SQLite file on a single
 // hub, session-db.ts) hears of every change through `QueueJournal`.
@@ -24,6 +27,18 @@ export interface QueueBounds {
   /** Messages per session, at least 1. */
   messages: number;
   /** Bytes of topic and payload per session. */
+  bytes: number;
+  /** Bytes of topic and payload of all sessions together (unbounded when absent). */
+  totalBytes?: number;
+}
+
+/** Why a message was dropped: its session's queue was full, or all sessions' queues together were. */
+export type QueueDropReason = 'session' | 'total';
+
+/** What one cut to the total bound dropped. */
+export interface QueueShed {
+  sessions: number;
+  messages: number;
   bytes: number;
 }
 
@@ -63,17 +78,24 @@ export class OfflineQueues {
   private readonly queues = new Map<string, ClientQueue>();
   private nextSeq = 1;
   private total = 0;
+  private totalBytes = 0;
 
-  /** `dropped` hears of every message dropped from a full queue. */
+  /** `dropped` hears of every message dropped from a full queue; `shed` of each cut to the total bound. */
   constructor(
     private readonly bounds: Readonly<QueueBounds>,
     private readonly journal: QueueJournal | undefined,
-    private readonly dropped: (clientId: string) => void,
+    private readonly dropped: (clientId: string, why: QueueDropReason) => void,
+    private readonly shed: (r: QueueShed) => void = () => {},
   ) {}
 
   /** Messages queued for all sessions. */
   get size(): number {
     return this.total;
+  }
+
+  /** Bytes (topics and payloads) queued for all sessions. */
+  get bytes(): number {
+    return this.totalBytes;
   }
 
   depth(clientId: string): QueueDepth {
@@ -167,6 +189,7 @@ export class OfflineQueues {
     if (q === undefined) return 0;
     this.queues.delete(clientId);
     this.total -= q.entries.size;
+    this.totalBytes -= q.bytes;
     return q.entries.size;
   }
 
@@ -186,14 +209,49 @@ export class OfflineQueues {
     if (packet.messageId !== undefined) q.byMessageId.set(packet.messageId, seq);
     q.bytes += bytes;
     this.total++;
+    this.totalBytes += bytes;
     if (journal) this.journal?.put(clientId, seq, packet);
     // Oldest first; a message larger than the whole byte bound does not stay either.
     while (q.entries.size > this.bounds.messages || (q.bytes > this.bounds.bytes && q.entries.size > 0)) {
-      const oldest = q.entries.keys().next().value as number;
-      this.remove(clientId, q, oldest);
-      q.dropped++;
-      this.dropped(clientId);
+      this.dropOldest(clientId, q, 'session');
     }
+    const cap = this.bounds.totalBytes;
+    if (cap !== undefined && this.totalBytes > cap) this.cutTo(Math.floor(cap * 0.9));
+  }
+
+  private dropOldest(clientId: string, q: ClientQueue, why: QueueDropReason): void {
+    const oldest = q.entries.keys().next().value as number;
+    this.remove(clientId, q, oldest);
+    q.dropped++;
+    this.dropped(clientId, why);
+  }
+
+  /**
+   * Cuts the largest queues to one level, the highest that brings the total to
+   * `target` or below (sessions below it keep everything): one sort per cut, and
+   * each cut frees a tenth of the bound, so the cost is spread over many messages.
+   */
+  private cutTo(target: number): void {
+    const largest = [...this.queues].filter(([, q]) => q.bytes > 0).sort(([, a], [, b]) => b.bytes - a.bytes);
+    // The k largest are cut to `level`; the rest keep their bytes.
+    let rest = this.totalBytes;
+    let level = 0;
+    let k = 0;
+    while (k < largest.length) {
+      rest -= (largest[k] as [string, ClientQueue])[1].bytes;
+      k++;
+      level = Math.floor((target - rest) / k);
+      const next = largest[k]?.[1].bytes ?? 0;
+      if (level >= next) break;
+    }
+    const before = { messages: this.total, bytes: this.totalBytes };
+    let sessions = 0;
+    for (const [clientId, q] of largest.slice(0, k)) {
+      if (q.bytes <= level) continue;
+      sessions++;
+      while (q.bytes > Math.max(level, 0) && q.entries.size > 0) this.dropOldest(clientId, q, 'total');
+    }
+    this.shed({ sessions, messages: before.messages - this.total, bytes: before.bytes - this.totalBytes });
   }
 
   private remove(clientId: string, q: ClientQueue, seq: number): QueuedPacket | undefined {
@@ -204,6 +262,7 @@ export class OfflineQueues {
     if (e.packet.messageId !== undefined && q.byMessageId.get(e.packet.messageId) === seq) q.byMessageId.delete(e.packet.messageId);
     q.bytes -= e.bytes;
     this.total--;
+    this.totalBytes -= e.bytes;
     this.journal?.delete(clientId, seq);
     // An empty queue keeps its drop count while the session lives (drop() ends both).
     return e.packet;

@@ -14,7 +14,14 @@ import { createRequire } from 'node:module';
 import type { Readable } from 'node:stream';
 import type { Client, Subscription } from 'aedes';
 import type MemoryPersistenceType from 'aedes-persistence/types/asyncPersistence.js';
-import { OfflineQueues, type QueueBounds, type QueueDepth, type QueuedPacket } from './offline-queue.js';
+import {
+  OfflineQueues,
+  type QueueBounds,
+  type QueueDepth,
+  type QueueDropReason,
+  type QueuedPacket,
+  type QueueShed,
+} from './offline-queue.js';
 import { QueueReplay } from './queue-replay.js';
 import type { LoadedSession, SessionJournal, StoredSession } from './session-journal.js';
 
@@ -48,8 +55,10 @@ export interface SessionStoreOptions {
   queue: QueueBounds;
   /** Where sessions are kept across restarts; undefined keeps them in memory only. */
   db?: SessionJournal | undefined;
-  /** Hears of every message dropped from a full session queue. */
-  onQueueDrop?: (clientId: string) => void;
+  /** Hears of every message dropped from a full session queue, or because all queues together were full. */
+  onQueueDrop?: (clientId: string, why: QueueDropReason) => void;
+  /** Hears of each cut of the largest queues to the bound of all queues together. */
+  onQueueShed?: (r: QueueShed) => void;
 }
 
 /** A session as the hub knows it, for the API and the console. */
@@ -91,10 +100,15 @@ export class SessionStore extends MemoryPersistence {
     this.limits = opts.inflight;
     this.db = opts.db;
     const onDrop = opts.onQueueDrop ?? (() => {});
-    this.queues = new OfflineQueues(opts.queue, this.db, (clientId) => {
-      onDrop(clientId);
-      this.db?.dropCount(clientId, this.queues.depth(clientId).dropped);
-    });
+    this.queues = new OfflineQueues(
+      opts.queue,
+      this.db,
+      (clientId, why) => {
+        onDrop(clientId, why);
+        this.db?.dropCount(clientId, this.queues.depth(clientId).dropped);
+      },
+      opts.onQueueShed,
+    );
   }
 
   override async setup(broker: Parameters<MemoryPersistenceType['setup']>[0]): Promise<void> {
