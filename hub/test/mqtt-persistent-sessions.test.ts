@@ -281,7 +281,7 @@ describe('persistent MQTT sessions across a hub restart', () => {
 
 describe('all persistent sessions together', () => {
   it('keeps at most --mqtt-queue-total: the largest queue drops its oldest, a small one keeps everything, counted and logged once', async () => {
-    const t = await startTestHub(['--mqtt-queue-total', '1MiB', '--log-level', 'info']);
+    let t = await startTestHub(['--mqtt-queue-total', '1MiB', '--log-level', 'info']);
     try {
       await createIntegrator(t.api, 'feed', 'feed-password');
       await t.api.provision('meter');
@@ -324,6 +324,12 @@ describe('all persistent sessions together', () => {
       await back.until(() => back.on('halyard/devices/pump/telemetry').length >= 3, 'three messages');
       assert.equal(back.on(TOPIC).length, 0);
       await back.close();
+
+      // Read back under a smaller bound: the drops are counted on top of those before.
+      await t.stop();
+      t = await startTestHub(['--mqtt-queue-messages', '2'], t.dir);
+      const restored = (await sessions(t, 'feed')).find((x) => x.clientId === 'small');
+      assert.deepEqual({ queued: restored?.queued, dropped: restored?.dropped }, { queued: 2, dropped: 3 });
     } finally {
       await t.close();
     }

@@ -103,12 +103,10 @@ export class OfflineQueues {
     return { messages: q?.entries.size ?? 0, bytes: q?.bytes ?? 0, dropped: q?.dropped ?? 0 };
   }
 
-  /** Restores a queue read back from the journal (at start): oldest first, bounds applied. */
-  restore(clientId: string, seq: number, packet: QueuedPacket, dropped: number): void {
+  /** Restores a queue read back from the journal (its drop count set first, setDropped): oldest first, bounds applied. */
+  restore(clientId: string, seq: number, packet: QueuedPacket): void {
     this.nextSeq = Math.max(this.nextSeq, seq + 1);
-    const q = this.queue(clientId);
-    q.dropped = dropped;
-    this.add(clientId, q, seq, packet, false);
+    this.add(clientId, this.queue(clientId), seq, packet, false);
   }
 
   /** Adds a message for a session; drops its oldest ones beyond the bounds. */

@@ -130,7 +130,7 @@ export class SessionStore extends MemoryPersistence {
       await super.addSubscriptions({ id: s.clientId } as Client, s.subscriptions as Subscription[]);
     }
     this.queues.setDropped(s.clientId, s.dropped);
-    for (const q of s.queue) this.queues.restore(s.clientId, q.seq, q.packet, s.dropped);
+    for (const q of s.queue) this.queues.restore(s.clientId, q.seq, q.packet);
     return { clientId: s.clientId, leftAt, dropped: s.dropped, subscriptions: s.subscriptions };
   }
 
