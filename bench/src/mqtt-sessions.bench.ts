@@ -10,6 +10,9 @@
 // may lose a second on a crash of Redis), no fencing and no adoption: what the
 // simplest Redis journal would cost (not one the hub has), the hub process paying
 // one command per change.
+// And the hub-wide bound (--mqtt-queue-total) at a quarter of what is queued, so
+// that the largest queues are cut again and again, against the same queues without
+// it (memory only: the cut's own cost).
 // Reported: messages queued per second (publications x sessions), and CPU per
 // queued message of this process and of the PostgreSQL or Redis server. The
 // broker's fan-out in front of the queue is the same for all and not in it.
@@ -126,7 +129,12 @@ function serverCpu(): number {
 
 const turn = () => new Promise((r) => setImmediate(r));
 
-async function run(kind: Kind, sessions: number, bound: number): Promise<{ rate: number; cpuUsPerMsg: number; pgUsPerMsg: number }> {
+async function run(
+  kind: Kind,
+  sessions: number,
+  bound: number,
+  totalBytes?: number,
+): Promise<{ rate: number; cpuUsPerMsg: number; pgUsPerMsg: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'halyard-bench-sessions-'));
   const db = kind === 'postgres' && server !== undefined ? await server.newDatabase() : undefined;
   const pool = db === undefined ? undefined : createPostgresPool(db.url, { max: 3 });
@@ -149,7 +157,7 @@ async function run(kind: Kind, sessions: number, bound: number): Promise<{ rate:
   const ids = Array.from({ length: sessions }, (_, i) => `bench:s${i}`);
   for (const id of ids) journal?.opened(id);
   await journal?.flush();
-  const queues = new OfflineQueues({ messages: bound, bytes: 64 * 1024 * 1024 }, journal as never, () => {});
+  const queues = new OfflineQueues({ messages: bound, bytes: 64 * 1024 * 1024, totalBytes }, journal as never, () => {});
   const publications = Math.ceil(QUEUED / sessions);
   const cpu0 = process.cpuUsage();
   const pg0 = redis === undefined ? serverCpu() : await redisCpu(redis);
@@ -234,6 +242,18 @@ try {
       },
     );
   }
+  const many = SESSIONS[SESSIONS.length - 1] ?? 10;
+  const entryBytes = 'halyard/devices/pump-0042/telemetry'.length + PAYLOAD.length;
+  const free = await run('memory', many, QUEUED);
+  const capped = await run('memory', many, QUEUED, Math.floor((QUEUED * entryBytes) / 4));
+  rows.push({
+    scenario: 'mqtt-sessions',
+    case: `${many} sessions over --mqtt-queue-total (a quarter of what is queued; memory only)`,
+    value: capped.rate,
+    unit: 'queued msg/s',
+    baseline: 'no total bound',
+    baselineValue: free.rate,
+  });
 } finally {
   await server?.stop();
   await redisServer?.stop();
