@@ -240,6 +240,12 @@ describe('web console in Chromium', () => {
     await page.goto(`${hub.http}/fleet`);
     await page.waitForSelector('a[data-device="thermo-0001"]', WAIT);
     await shot(page, 'fleet-narrow-dark');
+    // The top bar keeps one line on a phone, down to 375 px (a line is about 38 px).
+    for (const width of [420, 375]) {
+      await page.setViewportSize({ width, height: 800 });
+      const top = await page.locator('header.top').boundingBox();
+      assert.ok(top && top.height < 50, `the top bar at ${width} px is ${top?.height} px high`);
+    }
     await page.setViewportSize({ width: 1280, height: 800 });
     await page.emulateMedia({ colorScheme: 'light' });
   });

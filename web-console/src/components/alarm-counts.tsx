@@ -12,7 +12,7 @@ export function AlarmCounts() {
   return (
     <nav class="alarm-counts" data-testid="alarm-counts" aria-label="Alarms not cleared">
       {total === 0 ? (
-        <Link href="/alarms" class="muted">
+        <Link href="/alarms" class="muted no-alarms">
           no alarms
         </Link>
       ) : (
