@@ -138,6 +138,38 @@ describe('MQTT in a cluster: two hubs on one PostgreSQL and one Redis', () => {
     await back.close();
   });
 
+  it('a session moving from node A to node B while the device goes on publishing misses none of its messages', async () => {
+    const topic = 'halyard/devices/pump/telemetry';
+    const first = await TestMqtt.connect(a.mqtt, { ...LOGIN, clientId: 'mover', clean: false });
+    await first.subscribeQos(1, topic);
+    await first.close();
+    // The device (on node B) sends a reading after another, each stored and published, all through the move.
+    let sending = true;
+    let sent = 0;
+    const pump = (async () => {
+      while (sending) {
+        sent++;
+        await device.waitAck(device.telemetry([{ n: 'flow', v: 1000 + sent }]));
+      }
+    })();
+    await eventually(async () => sent >= 20, 'twenty readings before the move');
+    const back = await TestMqtt.connect(b.mqtt, { ...LOGIN, clientId: 'mover', clean: false });
+    assert.equal(back.sessionPresent, true);
+    const atMove = sent;
+    await eventually(async () => sent >= atMove + 20, 'twenty readings after the move');
+    sending = false;
+    await pump;
+    const got = () => values(back, topic).map((v) => (v ?? 0) - 1000);
+    await back.until(() => got().includes(sent), `reading ${sent}`, 10_000);
+    const firsts = got().filter((n, i, all) => all.indexOf(n) === i);
+    assert.deepEqual(
+      firsts,
+      Array.from({ length: sent }, (_, i) => i + 1),
+      'every reading, in order (a resend may repeat one)',
+    );
+    await back.close();
+  });
+
   it('a client that connects to node B while its old connection on node A is still up takes its session along', async () => {
     const old = await TestMqtt.connect(a.mqtt, { ...LOGIN, clientId: 'switcher', clean: false });
     await old.subscribeQos(1, 'halyard/devices/pump/events');

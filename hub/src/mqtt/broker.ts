@@ -358,11 +358,16 @@ export class Broker {
     const id = this.aedes.id;
     // The hub's own messages carry `halyard/<lane>/<broker id>` (embedded-sink.ts), aedes's its id.
     this.own = (p) => typeof p.brokerId === 'string' && (p.brokerId === id || p.brokerId.endsWith(`/${id}`));
-    const feed = new RemoteFeed(mq, this.own, (clientId, p) => {
-      // A session handed over or ended while its feed was starting: nothing more for it here.
-      if (this.store.hasSession(clientId)) this.store.enqueueFor(clientId, p as unknown as Parameters<SessionStore['enqueueFor']>[1]);
-      else feed.stop(clientId);
-    });
+    const feed = new RemoteFeed(
+      mq,
+      this.own,
+      (clientId, p) => {
+        // A session handed over or ended while its feed was starting: nothing more for it here.
+        if (this.store.hasSession(clientId)) this.store.enqueueFor(clientId, p as unknown as Parameters<SessionStore['enqueueFor']>[1]);
+        else feed.stop(clientId);
+      },
+      { messages: this.ctx.config.mqttQueueMessages, bytes: this.ctx.config.mqttQueueBytes },
+    );
     this.feed = feed;
     this.roster = new ClusterClients(
       mq,
@@ -393,6 +398,9 @@ export class Broker {
             this.expiry.resumed(clientId);
             feed.stop(clientId);
           },
+          catchFor: (clientId, subs) => feed.catchFor(clientId, subs),
+          arrived: (clientId) => feed.arrived(clientId),
+          notComing: (clientId) => feed.stop(clientId),
         },
         mq,
         log,
@@ -669,7 +677,7 @@ export class Broker {
     if (this.shared !== undefined && created !== 'created' && client.id && !this.store.hasSession(client.id)) {
       if (!client.clean) await this.shared.bringHere(client.id);
       else {
-        await this.shared.bringHere(client.id).catch((err: unknown) => {
+        await this.shared.bringHere(client.id, false).catch((err: unknown) => {
           // PostgreSQL away: a clean session needs nothing from it; the old session ends with its expiry.
           this.ctx.log.warn({ err, client: client.id }, 'mqtt: could not end the old session of a clean-session client');
         });

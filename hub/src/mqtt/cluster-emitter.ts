@@ -94,27 +94,40 @@ export function replicateRetained(
  * it, from that node's own sessions, so without this a session waiting here would
  * get only this node's messages. Each session is held by one node at a time
  * (session-pg.ts): the one its client last used, or the one that adopted it.
+ *
+ * While a session is being brought here for its returning client (handed over by
+ * its holder, or taken from a dead one), nobody queues for it: its holder let it go
+ * and this node has not read it yet. `catchFor` keeps what is published for it
+ * meanwhile, by every node, and `arrived` queues that once the session is here (the
+ * queue drops copies of what it already holds).
  */
 export class RemoteFeed {
   private readonly feeds = new Map<string, { topic: string; listener: (p: AedesPublishPacket, done: () => void) => void }[]>();
+  /** Sessions being brought here: what was published for them meanwhile, oldest first, and its bytes. */
+  private readonly caught = new Map<string, { packets: AedesPublishPacket[]; bytes: number }>();
 
   constructor(
     private readonly mq: ClusterEmitter,
     /** Whether a packet was published by this node (queued already by aedes). */
     private readonly own: (packet: AedesPublishPacket) => boolean,
     private readonly enqueue: (clientId: string, packet: AedesPublishPacket) => void,
+    /** What a session's catch keeps at most (a session's queue bounds): the oldest goes beyond. */
+    private readonly bounds: { messages: number; bytes: number },
   ) {}
 
   /** The session's client went away: queue other nodes' messages matching its QoS 1+ subscriptions. */
   start(clientId: string, subscriptions: readonly { topic: string; qos: number }[]): void {
+    // Adopted here while its client was bringing it here (catchFor): what was caught stays for `arrived`.
+    const caught = this.caught.get(clientId);
     this.stop(clientId);
+    if (caught !== undefined) this.caught.set(clientId, caught);
     const feeds = subscriptions
       .filter((s) => s.qos > 0)
       .map((s) => ({
         topic: s.topic,
         listener: (packet: AedesPublishPacket, done: () => void) => {
           // `$` topics match no wildcard filter ([MQTT-4.7.2-1]); QoS 0 is never queued.
-          if (packet.qos > 0 && !packet.topic.startsWith('$') && !this.own(packet)) this.enqueue(clientId, packet);
+          if (packet.qos > 0 && !packet.topic.startsWith('$')) this.take(clientId, packet);
           done();
         },
       }));
@@ -122,14 +135,46 @@ export class RemoteFeed {
     if (feeds.length > 0) this.feeds.set(clientId, feeds);
   }
 
-  /** The client is back (its own subscriptions deliver again) or the session ended. */
+  /** The session is being brought here: keep every message for it (this node's too) until it `arrived`. */
+  catchFor(clientId: string, subscriptions: readonly { topic: string; qos: number }[]): void {
+    this.caught.set(clientId, { packets: [], bytes: 0 });
+    this.start(clientId, subscriptions);
+  }
+
+  /** The session is here: what was caught is queued, and from now on other nodes' messages are, as for a waiting session. */
+  arrived(clientId: string): void {
+    const c = this.caught.get(clientId);
+    this.caught.delete(clientId);
+    for (const p of c?.packets ?? []) this.enqueue(clientId, p);
+  }
+
+  /** The client is back (its own subscriptions deliver again), the session ended, or it did not come here after all. */
   stop(clientId: string): void {
+    this.caught.delete(clientId);
     const feeds = this.feeds.get(clientId);
     if (feeds === undefined) return;
     this.feeds.delete(clientId);
     for (const f of feeds) this.mq.removeListener(f.topic, f.listener);
   }
+
+  private take(clientId: string, packet: AedesPublishPacket): void {
+    const c = this.caught.get(clientId);
+    if (c === undefined) {
+      if (!this.own(packet)) this.enqueue(clientId, packet);
+      return;
+    }
+    c.packets.push(packet);
+    c.bytes += packetBytes(packet);
+    while (c.packets.length > this.bounds.messages || c.bytes > this.bounds.bytes) {
+      const oldest = c.packets.shift();
+      if (oldest === undefined) break;
+      c.bytes -= packetBytes(oldest);
+    }
+  }
 }
+
+const packetBytes = (p: AedesPublishPacket) =>
+  Buffer.byteLength(p.topic) + (typeof p.payload === 'string' ? Buffer.byteLength(p.payload) : p.payload.length);
 
 /**
  * How long a node waits for the node holding a persistent session to hand it over,

@@ -28,6 +28,12 @@ export interface SessionHost {
   waiting(s: StoredSession & { leftAt: number }): void;
   /** The session's client, if connected here, is disconnected, and nothing more is queued or expired for it here. */
   release(clientId: string): Promise<void>;
+  /** The session is being brought here: what is published for it meanwhile is kept (RemoteFeed.catchFor). */
+  catchFor(clientId: string, subscriptions: readonly { topic: string; qos: number }[]): void;
+  /** It is here: what was kept is queued. */
+  arrived(clientId: string): void;
+  /** It did not come here: nothing is kept for it any more. */
+  notComing(clientId: string): void;
 }
 
 export class ClusterSessions {
@@ -72,46 +78,61 @@ export class ClusterSessions {
   }
 
   /**
-   * Brings the session of a client connecting here (clean=false) to this node, if
-   * one exists; resolves once it is here (or known not to be). A holder that does
-   * not answer may have died: its heartbeat lapses within NODE_TTL_MS, and the
-   * session is taken then, so the client's CONNACK waits for it (at most about
-   * NODE_TTL_MS + 2 * HANDOVER_WAIT_MS) rather than the client starting without it.
+   * Brings the session of a client connecting here to this node, if one exists;
+   * resolves once it is here (or known not to be). A holder that does not answer
+   * may have died: its heartbeat lapses within NODE_TTL_MS, and the session is
+   * taken then, so the client's CONNACK waits for it (at most about NODE_TTL_MS +
+   * 2 * HANDOVER_WAIT_MS) rather than the client starting without it. For a client
+   * that keeps its session (`keep`: clean=false), what is published for it while
+   * it is on its way is caught and queued once it is here; its holder stopped
+   * queueing when it let go.
    */
-  async bringHere(clientId: string): Promise<void> {
+  async bringHere(clientId: string, keep = true): Promise<void> {
+    if (keep) this.host.catchFor(clientId, await this.db.subscriptionsOf(clientId));
+    let here = false;
+    try {
+      here = await this.fetch(clientId);
+    } finally {
+      if (here && keep) this.host.arrived(clientId);
+      else if (keep) this.host.notComing(clientId);
+    }
+  }
+
+  /** bringHere's work: true once the session is here. */
+  private async fetch(clientId: string): Promise<boolean> {
     const deadline = Date.now() + NODE_TTL_MS + 2 * HANDOVER_WAIT_MS;
     for (;;) {
       const r = await this.db.claim(clientId);
-      if (r === 'none') return;
+      if (r === 'none') return false;
       if ('taken' in r) {
         await this.host.store.adopt(r.taken);
         this.log.info(
           { client: clientId, queued: r.taken.queue.length },
           'mqtt session taken over from a node that is gone, for its returning client',
         );
-        return;
+        return true;
       }
       if (r.held === this.db.node) {
         // Being adopted here right now (or left behind by this node's last run): here once that is done.
         await this.adopting;
-        if (this.host.store.hasSession(clientId)) return;
+        if (this.host.store.hasSession(clientId)) return true;
         const mine = await this.db.received(clientId);
         if (mine !== undefined) await this.host.store.adopt(mine);
-        return;
+        return mine !== undefined;
       }
       const given = await this.handover.want(clientId, r.held);
       const s = given === true ? await this.db.received(clientId) : undefined;
       if (s !== undefined) {
         await this.host.store.adopt(s);
         this.log.info({ client: clientId, from: r.held, queued: s.queue.length }, 'mqtt session moved here from the node that held it');
-        return;
+        return true;
       }
       if (Date.now() > deadline) {
         this.log.warn(
           { client: clientId, holder: r.held },
           'mqtt session held by a node that neither hands it over nor lapses: the client starts without it',
         );
-        return;
+        return false;
       }
       // No answer (the holder died: its heartbeat lapses soon) or not there yet: again in a moment.
       if (given !== undefined) await new Promise((resolve) => setTimeout(resolve, RETRY_MS));

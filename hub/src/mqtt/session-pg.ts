@@ -214,6 +214,11 @@ export class PgSessionDb implements SessionJournal {
     return holder[0] === undefined ? 'none' : { held: holder[0].holder };
   }
 
+  /** The subscriptions of a session, whoever holds it (to catch its messages while it is brought here). */
+  async subscriptionsOf(clientId: string): Promise<{ topic: string; qos: number }[]> {
+    return this.query<{ topic: string; qos: number }>('SELECT topic, qos FROM mqtt_session_subscriptions WHERE client_id = $1', [clientId]);
+  }
+
   /** A session handed to this node by its holder (give there): read it. */
   async received(clientId: string): Promise<LoadedSession | undefined> {
     const rows = await this.query<SessionRow>(
