@@ -20,6 +20,8 @@ export const SESSION_DB_FILE = 'mqtt-sessions.db';
 
 /** ms between writes of queued-message changes: what a crash can lose. */
 export const FLUSH_MS = 50;
+/** Queued messages of ended sessions deleted per event-loop turn (a few ms). */
+const SWEEP_ROWS = 1_000;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS sessions (client_id TEXT PRIMARY KEY, left_at INTEGER, dropped INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
@@ -46,18 +48,7 @@ interface OutgoingRow {
 export class SessionDb implements SessionJournal {
   private readonly db: Db;
   private readonly stmt: Record<
-    | 'upsertSession'
-    | 'leave'
-    | 'resume'
-    | 'setDropped'
-    | 'endSession'
-    | 'addSub'
-    | 'delSub'
-    | 'delSubs'
-    | 'putOut'
-    | 'delOut'
-    | 'delOutOf'
-    | 'seqsOf',
+    'upsertSession' | 'leave' | 'resume' | 'setDropped' | 'endSession' | 'addSub' | 'delSub' | 'delSubs' | 'putOut' | 'delOut' | 'seqsOf',
     Statement
   >;
   /** Queued-message changes not written yet: the packet to write, or null to delete. */
@@ -65,6 +56,13 @@ export class SessionDb implements SessionJournal {
   /** Queued messages written to the file: one that leaves before it was written costs no statement. */
   private readonly onDisk = new Set<number>();
   private readonly droppedDirty = new Map<string, number>();
+  /**
+   * Queued messages of ended sessions still in the file, by client id: deleted a
+   * part per event-loop turn (SWEEP_ROWS), since a session of 10,000 messages took
+   * 200 ms at once and a hundred expiring together stalled the hub for half a minute.
+   */
+  private readonly doomed = new Map<string, number[]>();
+  private sweeping: NodeJS.Immediate | undefined;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
 
@@ -101,7 +99,6 @@ export class SessionDb implements SessionJournal {
          ON CONFLICT (seq) DO UPDATE SET message_id = excluded.message_id`,
       ),
       delOut: p('DELETE FROM outgoing WHERE seq = ?'),
-      delOutOf: p('DELETE FROM outgoing WHERE client_id = ?'),
       seqsOf: p('SELECT seq FROM outgoing WHERE client_id = ?'),
     };
   }
@@ -152,6 +149,7 @@ export class SessionDb implements SessionJournal {
   }
 
   opened(clientId: string): void {
+    this.settle(clientId);
     this.write(() => this.stmt.upsertSession.run(clientId));
   }
 
@@ -164,6 +162,7 @@ export class SessionDb implements SessionJournal {
   }
 
   subscribed(clientId: string, subs: readonly { topic: string; qos: number }[]): void {
+    this.settle(clientId);
     this.write(
       this.db.transaction(() => {
         this.stmt.upsertSession.run(clientId);
@@ -180,19 +179,61 @@ export class SessionDb implements SessionJournal {
     );
   }
 
-  /** The session and everything it held are gone. */
+  /**
+   * The session and everything it held are gone: its row and subscriptions at once,
+   * its queued messages in parts (`doomed`). Rows left by a crash meanwhile belong
+   * to no session and are deleted at the next start.
+   */
   ended(clientId: string): void {
-    this.flush();
+    // Its changes not written yet never will be.
+    for (const [seq, change] of this.dirty) if (change !== null && change.clientId === clientId) this.dirty.delete(seq);
+    this.droppedDirty.delete(clientId);
+    let seqs: { seq: number }[] = [];
     this.write(
       this.db.transaction(() => {
         this.stmt.endSession.run(clientId);
         this.stmt.delSubs.run(clientId);
-        const seqs = this.stmt.seqsOf.all(clientId) as { seq: number }[];
-        this.stmt.delOutOf.run(clientId);
-        for (const r of seqs) this.onDisk.delete(r.seq);
+        seqs = this.stmt.seqsOf.all(clientId) as { seq: number }[];
       }),
     );
-    this.droppedDirty.delete(clientId);
+    if (seqs.length === 0) return;
+    const doomed = this.doomed.get(clientId) ?? [];
+    for (const r of seqs) doomed.push(r.seq);
+    this.doomed.set(clientId, doomed);
+    this.sweep();
+  }
+
+  /** A session of this client id begins: rows of its ended one go first, so they are never taken for the new one's. */
+  private settle(clientId: string): void {
+    const doomed = this.doomed.get(clientId);
+    if (doomed === undefined) return;
+    this.doomed.delete(clientId);
+    this.deleteRows(doomed);
+  }
+
+  private sweep(): void {
+    if (this.sweeping !== undefined || this.closed) return;
+    this.sweeping = setImmediate(() => {
+      this.sweeping = undefined;
+      const next = this.doomed.entries().next();
+      if (next.done === true) return;
+      const [clientId, seqs] = next.value;
+      const part = seqs.splice(0, SWEEP_ROWS);
+      if (seqs.length === 0) this.doomed.delete(clientId);
+      if (!this.deleteRows(part)) seqs.unshift(...part);
+      this.sweep();
+    });
+  }
+
+  /** Deletes queued messages by sequence number in one transaction; false (kept for a retry) when it failed. */
+  private deleteRows(seqs: readonly number[]): boolean {
+    const done = this.write(
+      this.db.transaction(() => {
+        for (const seq of seqs) this.stmt.delOut.run(seq);
+      }),
+    );
+    if (done) for (const seq of seqs) this.onDisk.delete(seq);
+    return done;
   }
 
   dropCount(clientId: string, dropped: number): void {
@@ -257,6 +298,7 @@ export class SessionDb implements SessionJournal {
 
   async close(): Promise<void> {
     this.flush();
+    if (this.sweeping !== undefined) clearImmediate(this.sweeping);
     this.closed = true;
     this.db.close();
   }
