@@ -187,6 +187,20 @@ describe('MQTT topics', () => {
     assert.match(metrics, /halyard_mqtt_requests_total\{kind="command",outcome="rejected"\} 8/);
   });
 
+  it('logs an account’s refused requests 20 to a window of 10 s, and counts every one', async () => {
+    await createIntegrator(t.api, 'loud', 'loud-password');
+    const loud = await TestMqtt.connect(`mqtt://127.0.0.1:${t.hub.mqttPort}`, { username: 'loud', password: 'loud-password' });
+    const topic = `${P}/no-such-device/cmd/x`;
+    await loud.subscribe(`${topic}/status`);
+    for (let i = 0; i < 30; i++) await loud.publish(topic, `{"id":"loud-${i}"}`);
+    await loud.until(() => loud.on(`${topic}/status`).length >= 30, 'thirty refusals');
+    await loud.close();
+    const lines = t.logs.filter((l) => l.msg === 'mqtt command request rejected' && String(l.actor).includes('loud'));
+    assert.equal(lines.length, 20, 'the first 20 each have a line');
+    const metrics = await fetch(`${t.http}/metrics`).then((r) => r.text());
+    assert.match(metrics, /halyard_mqtt_requests_total\{kind="command",outcome="rejected"\} 38/, 'all counted');
+  });
+
   it('twins: desired/set reaches the device; desired and reported are retained', async () => {
     const d = await TestDevice.connect(t.ws, await t.api.provision('top-twin'));
     await c.publish(`${P}/top-twin/twin/desired/set`, JSON.stringify({ setpoint: 21, fan: { speed: 2 } }));

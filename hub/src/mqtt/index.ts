@@ -24,7 +24,7 @@ import { startListeners } from './listeners.js';
 import { createMqttMetrics } from './metrics.js';
 import { Mirror } from './mirror.js';
 import { Publisher } from './publisher.js';
-import { handleRequest, type RequestDeps } from './requests.js';
+import { handleRequest, type RequestDeps, requestLogBudget } from './requests.js';
 import { Topics } from './topics.js';
 
 export interface MqttService {
@@ -78,7 +78,14 @@ export async function startMqtt(ctx: HubContext): Promise<MqttService> {
   });
   const publisher = new Publisher();
 
-  const deps: RequestDeps = { ctx, topics, metrics, publish: (m) => publisher.publish(m), haBirth: () => work?.haBirth() };
+  const deps: RequestDeps = {
+    ctx,
+    topics,
+    metrics,
+    refusals: requestLogBudget(ctx.log),
+    publish: (m) => publisher.publish(m),
+    haBirth: () => work?.haBirth(),
+  };
   const onRequest: RequestHandler = (req, topic, payload, actor) => handleRequest(deps, req, topic, payload, actor);
   // Bridges and discovery run on the leader only (leader-work.ts). Bad --bridge URLs stop the start, before anything listens.
   const bridgeConfigs = config.bridge.map((url) => parseBridgeUrl(url, config.hubName));

@@ -14,6 +14,7 @@ import { HubError, HubErrorCode } from '../errors.js';
 import { validationError } from '../http/route.js';
 import { durationInput, jsonObject, jsonValue } from '../http/schemas.js';
 import { jsonTextDepth, MAX_JSON_DEPTH } from '../json-depth.js';
+import { LogBudget, type Logger } from '../log.js';
 import type { MqttMetrics } from './metrics.js';
 import { type OutMessage, outMessage } from './out-message.js';
 import { commandStatus, json, publicActor, rejection } from './payloads.js';
@@ -32,9 +33,21 @@ export interface RequestDeps {
   ctx: HubContext;
   topics: Topics;
   metrics: MqttMetrics;
+  /** Refusals logged per account (requestLogBudget): a client repeating one cannot flood the log. */
+  refusals: LogBudget;
   publish: (m: OutMessage) => void;
   /** Home Assistant came (back) online: send discovery again. */
   haBirth: () => void;
+}
+
+/** Refused requests logged per account: 20 lines per 10 s, then one line with how many more. */
+export function requestLogBudget(log: Logger): LogBudget {
+  return new LogBudget({ lines: 20, windowMs: 10_000 }, (actor, unlogged) =>
+    log.info(
+      { actor, unlogged, windowS: 10 },
+      'mqtt requests rejected beyond 20 lines in 10 s: not logged each (halyard_mqtt_requests_total counts them)',
+    ),
+  );
 }
 
 /** The JSON of a payload; an empty payload is an empty object (`mosquitto_pub -n`). */
@@ -99,7 +112,7 @@ async function command(deps: RequestDeps, device: string, name: string, topic: s
   } catch (err) {
     const { code, message, field } = describe(deps, err, topic);
     metrics.requests.inc({ kind: 'command', outcome: 'rejected' });
-    ctx.log.info({ actor, topic, code, field, reason: message }, 'mqtt command request rejected');
+    if (deps.refusals.take(actor)) ctx.log.info({ actor, topic, code, field, reason: message }, 'mqtt command request rejected');
     deps.publish(outMessage(topics.commandStatus(device, name), 'control', json(rejection(id, actor, code, message, field))));
   }
 }
@@ -124,7 +137,7 @@ async function desired(deps: RequestDeps, device: string, topic: string, payload
   } catch (err) {
     const { code, message, field } = describe(deps, err, topic);
     metrics.requests.inc({ kind: 'desired', outcome: 'rejected' });
-    ctx.log.info({ actor, topic, code, field, reason: message }, 'mqtt desired-set request rejected');
+    if (deps.refusals.take(actor)) ctx.log.info({ actor, topic, code, field, reason: message }, 'mqtt desired-set request rejected');
     deps.publish(
       outMessage(
         topics.desiredSetStatus(device),
