@@ -20,7 +20,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createPostgresPool, migratePostgres, OfflineQueues, PgSessionDb, SessionDb } from '@halyard/hub';
+import { createPostgresPool, ENTRY_BYTES, migratePostgres, OfflineQueues, PgSessionDb, SessionDb } from '@halyard/hub';
 import { startPostgres, type TestPostgres } from '@halyard/hub/test/postgres';
 import { startRedis, type TestRedis } from '@halyard/hub/test/redis';
 import { Redis } from 'ioredis';
@@ -243,7 +243,7 @@ try {
     );
   }
   const many = SESSIONS[SESSIONS.length - 1] ?? 10;
-  const entryBytes = 'halyard/devices/pump-0042/telemetry'.length + PAYLOAD.length;
+  const entryBytes = 'halyard/devices/pump-0042/telemetry'.length + PAYLOAD.length + ENTRY_BYTES;
   const free = await run('memory', many, QUEUED);
   const capped = await run('memory', many, QUEUED, Math.floor((QUEUED * entryBytes) / 4));
   rows.push({

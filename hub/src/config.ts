@@ -248,7 +248,7 @@ export const FLAGS: readonly FlagSpec[] = [
     flag: 'mqtt-queue-total',
     kind: 'size',
     default: '256MiB',
-    help: "bytes all persistent MQTT sessions' queues keep together on this hub (beyond, the largest queues drop their oldest)",
+    help: "memory all persistent MQTT sessions' queues keep together on this hub, 350 B per message besides topic and payload (beyond, the largest queues drop their oldest)",
   },
   {
     key: 'haDiscovery',

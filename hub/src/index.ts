@@ -9,7 +9,7 @@ export { BACKLOG_HIGH } from './device/gateway.js';
 export { type Hub, startHub } from './hub.js';
 export { createLogger } from './log.js';
 // The journals of persistent MQTT sessions, for the mqtt-sessions benchmark (a single hub's SQLite file against a cluster's PostgreSQL).
-export { OfflineQueues } from './mqtt/offline-queue.js';
+export { ENTRY_BYTES, OfflineQueues } from './mqtt/offline-queue.js';
 export { SessionDb } from './mqtt/session-db.js';
 export { PgSessionDb } from './mqtt/session-pg.js';
 export { openDatabase } from './store/db.js';

@@ -88,7 +88,7 @@ export function createMqttMetrics(registry: Registry, gauges: MqttGauges) {
     }),
     sessionQueueBytes: new Gauge({
       name: 'halyard_mqtt_session_queue_bytes',
-      help: 'Bytes (topics and payloads) queued for all persistent MQTT sessions on this hub, at most --mqtt-queue-total',
+      help: 'Memory of the queues of all persistent MQTT sessions on this hub (topics, payloads and 350 B per message), at most --mqtt-queue-total',
       registers,
       collect() {
         this.set(gauges.sessionQueueBytes());

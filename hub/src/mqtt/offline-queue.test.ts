@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { OfflineQueues, type QueuedPacket } from './offline-queue.js';
+import { ENTRY_BYTES, OfflineQueues, type QueuedPacket } from './offline-queue.js';
 
 const msg = (n: number, bytes = 10): QueuedPacket => ({
   topic: 't',
@@ -90,7 +90,8 @@ describe('offline queues', () => {
     const sheds: unknown[] = [];
     const j = journal();
     const q = new OfflineQueues(
-      { messages: 1_000, bytes: 10_000, totalBytes: 1_000 },
+      // The bookkeeping per message left out here, so the levels are round.
+      { messages: 1_000, bytes: 10_000, totalBytes: 1_000, entryBytes: 0 },
       j,
       (c, why) => drops.push(`${c}:${why}`),
       (r) => sheds.push(r),
@@ -128,5 +129,15 @@ describe('offline queues', () => {
     // A session that ends gives its bytes back.
     q.drop('mid');
     assert.equal(q.bytes, 470);
+  });
+
+  it('counts what each message costs beyond its topic and payload toward the total', () => {
+    const q = new OfflineQueues({ messages: 10, bytes: 1_000, totalBytes: 10_000 }, undefined, () => {});
+    q.enqueue('a', msg(1));
+    q.enqueue('a', msg(2));
+    assert.equal(q.bytes, 2 * (10 + ENTRY_BYTES));
+    assert.equal(q.depth('a').bytes, 20, "a session's own bound counts topics and payloads");
+    q.drop('a');
+    assert.equal(q.bytes, 0);
   });
 });
