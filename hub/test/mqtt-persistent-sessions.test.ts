@@ -45,10 +45,11 @@ async function sessionUntil(
   clientId: string,
   pred: (s: { queued: number; connected: boolean; dropped: number }) => boolean,
   what: string,
+  username = 'feed',
 ): Promise<void> {
   await eventually(
     async () => {
-      const s = (await sessions(t, 'feed')).find((x) => x.clientId === clientId);
+      const s = (await sessions(t, username)).find((x) => x.clientId === clientId);
       return s !== undefined && pred(s);
     },
     `${clientId} ${what}`,
@@ -330,6 +331,48 @@ describe('all persistent sessions together', () => {
       t = await startTestHub(['--mqtt-queue-messages', '2'], t.dir);
       const restored = (await sessions(t, 'feed')).find((x) => x.clientId === 'small');
       assert.deepEqual({ queued: restored?.queued, dropped: restored?.dropped }, { queued: 2, dropped: 3 });
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe('a persistent session of an account with a narrow ACL', () => {
+  it('queues only what the account may read, so the rest cannot push it out, also after a restart', async () => {
+    const flags = ['--mqtt-queue-messages', '10'];
+    let t = await startTestHub(flags);
+    try {
+      await createIntegrator(t.api, 'narrow', 'narrow-password', { subscribe: ['halyard/devices/d1/#'], publish: [] });
+      await t.api.provision('d1');
+      await t.api.provision('d2');
+      const login = { username: 'narrow', password: 'narrow-password', clientId: 'wide', clean: false };
+      const first = await TestMqtt.connect(mqttUrl(t), login);
+      // Granted: the filter can match something the account may read; delivery is filtered.
+      assert.deepEqual(await first.subscribeQos(1, 'halyard/#'), [1]);
+      await first.close();
+      const send = (device: string, from: number, to: number) => {
+        for (let v = from; v < to; v++) {
+          t.hub.ctx.bus.publish('telemetry', { device, records: [{ name: 'count', time: 1_760_000_000_000 + v, value: v }] });
+        }
+      };
+      send('d1', 0, 5);
+      send('d2', 100, 150);
+      await sessionUntil(t, 'wide', (s) => s.queued === 5, 'holding the five of d1', 'narrow');
+      const s = (await sessions(t, 'narrow')).find((x) => x.clientId === 'wide');
+      assert.equal(s?.dropped, 0, "d2's fifty were never queued, so none of d1's was dropped");
+
+      // Restarted: the session's account ACL is read again for what it queues.
+      await t.stop();
+      t = await startTestHub(flags, t.dir);
+      // (Its 50 would overflow the bound of 10 if they were queued.)
+      send('d2', 200, 250);
+      send('d1', 5, 6);
+      const back = await TestMqtt.connect(mqttUrl(t), login);
+      await back.until(() => back.on('halyard/devices/d1/telemetry').length >= 6, "d1's six");
+      assert.equal(back.on('halyard/devices/d2/telemetry').length, 0);
+      const after = (await sessions(t, 'narrow')).find((x) => x.clientId === 'wide');
+      assert.equal(after?.dropped, 0);
+      await back.close();
     } finally {
       await t.close();
     }

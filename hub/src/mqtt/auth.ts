@@ -4,6 +4,7 @@
 
 import { DUMMY_PASSWORD_HASH, verifyPassword } from '../auth/secrets.js';
 import type { HubContext } from '../context.js';
+import type { IntegratorAcl } from '../store/store.js';
 import { Acl, defaultAcl } from './acl.js';
 
 /** CONNACK return codes (MQTT 3.1.1 §3.2.2.3) the hub answers with. */
@@ -34,6 +35,15 @@ export async function authenticate(
     return { ok: false, returnCode: ConnackCode.BadUsernameOrPassword, reason: 'bad username or password' };
   }
   ctx.loginLimiter.succeeded(ip, throttleKey(username));
-  const acl = account.acl ?? defaultAcl(ctx.config.mqttPrefix, ctx.config.haDiscovery);
-  return { ok: true, username, acl: new Acl(acl) };
+  return { ok: true, username, acl: aclOf(ctx, account.acl) };
+}
+
+/** An account's ACL (its own, or the default for the hub's prefix); undefined when there is no such account. */
+export async function accountAcl(ctx: HubContext, username: string): Promise<Acl | undefined> {
+  const account = await ctx.store.getIntegrator(username);
+  return account === undefined ? undefined : aclOf(ctx, account.acl);
+}
+
+function aclOf(ctx: HubContext, acl: IntegratorAcl | null): Acl {
+  return new Acl(acl ?? defaultAcl(ctx.config.mqttPrefix, ctx.config.haDiscovery));
 }

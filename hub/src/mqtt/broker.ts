@@ -23,7 +23,7 @@ import type { LiveView } from '../integrators/service.js';
 import { coalesceWrites } from '../net/coalesce-writes.js';
 import { createPool, type Pool } from '../store/postgres/pool.js';
 import type { Acl } from './acl.js';
-import { authenticate } from './auth.js';
+import { accountAcl, authenticate } from './auth.js';
 import { type ClientList, ClusterClients } from './cluster-clients.js';
 import { type ClusterEmitter, clusterEmitter, RemoteFeed, replicateRetained } from './cluster-emitter.js';
 import type { MqttMetrics } from './metrics.js';
@@ -141,6 +141,10 @@ function authError(returnCode: number, message: string): AuthenticateError {
 export class Broker {
   private readonly sessions = new WeakMap<Client, Session>();
   private readonly byUser = new Map<string, Set<Client>>();
+  /** Accounts' ACLs, for what their persistent sessions may be queued (mayRead). An account's ACL never changes. */
+  private readonly readers = new Map<string, Acl>();
+  /** The ACLs of restored sessions' accounts being read (the broker is ready once they are). */
+  private readonly learning: Promise<void>[] = [];
   private readonly streams = new WeakMap<Duplex, { ip: string; backlog: () => number; loggedIn: () => void }>();
   /** The client id each client sent, before it was scoped to its account. */
   private readonly ownIds = new WeakMap<Client, string>();
@@ -201,7 +205,10 @@ export class Broker {
       },
     );
     // Sessions read back from disk wait for their clients as if they had just gone (keeping the time they went).
-    for (const r of store.restored) this.expiry.left(r.clientId, undefined, r.leftAt);
+    for (const r of store.restored) {
+      this.expiry.left(r.clientId, undefined, r.leftAt);
+      this.learning.push(this.learnReader(r.clientId));
+    }
     this.restoredSubs = store.restored;
     store.restored = [];
     aedes.on('client', (client) => {
@@ -297,6 +304,7 @@ export class Broker {
     const db = pool === undefined ? new SessionDb(ctx.config.dataDir, dbFailed) : new PgSessionDb(pool, ctx.config.nodeId, dbFailed);
     let lastShedLine = Number.NEGATIVE_INFINITY;
     const store = new SessionStore({
+      mayRead: (clientId, topic) => broker?.mayRead(clientId, topic) ?? true,
       inflight: { perClient: ctx.config.mqttMaxInflight, total: ctx.config.mqttInflightTotal },
       queue: { messages: ctx.config.mqttQueueMessages, bytes: ctx.config.mqttQueueBytes, totalBytes: ctx.config.mqttQueueTotal },
       db,
@@ -343,6 +351,7 @@ export class Broker {
       authorizeForward: (client, packet) => (broker as Broker).authorizeForward(client, packet),
     });
     broker = new Broker(aedes, store, ctx, topics, metrics, onRequest);
+    await Promise.all(broker.learning);
     broker.pool = pool;
     if (mq !== undefined) broker.joinCluster(mq, db instanceof PgSessionDb ? db : undefined);
     return broker;
@@ -389,6 +398,7 @@ export class Broker {
           store: this.store,
           waiting: (s) => {
             this.expiry.left(s.clientId, undefined, s.leftAt);
+            this.learnReader(s.clientId);
             feed.start(s.clientId, s.subscriptions);
           },
           release: async (clientId) => {
@@ -610,8 +620,33 @@ export class Broker {
     return out;
   }
 
+  /**
+   * Whether the session `clientId` may be queued a message on `topic`: its account's
+   * ACL, as its last login here had it or as read for a session that came here
+   * without one (restored, adopted). Unknown yet: queued, and filtered on delivery.
+   */
+  mayRead(clientId: string, topic: string): boolean {
+    const colon = clientId.indexOf(':');
+    const acl = colon < 0 ? undefined : this.readers.get(clientId.slice(0, colon));
+    return acl === undefined || acl.canRead(topic);
+  }
+
+  /** Reads the ACL of the account of `clientId` for mayRead, unless known. */
+  private learnReader(clientId: string): Promise<void> {
+    const colon = clientId.indexOf(':');
+    const username = clientId.slice(0, colon);
+    if (colon < 0 || this.readers.has(username)) return Promise.resolve();
+    return accountAcl(this.ctx, username).then(
+      (acl) => {
+        if (acl !== undefined && !this.readers.has(username)) this.readers.set(username, acl);
+      },
+      (err: unknown) => this.ctx.log.debug({ err, username }, "mqtt: could not read an account's ACL; its sessions queue all they match"),
+    );
+  }
+
   /** Ends every connection of an account (deleted). */
   disconnectUser(username: string): number {
+    this.readers.delete(username);
     const clients = [...(this.byUser.get(username) ?? [])];
     for (const c of clients) {
       const s = this.sessions.get(c);
@@ -665,6 +700,7 @@ export class Broker {
       this.joined(client, r.username);
       return authError(3, 'server unavailable');
     }
+    this.readers.set(r.username, r.acl);
     this.sessions.set(client, {
       username: r.username,
       acl: r.acl,

@@ -59,6 +59,11 @@ export interface SessionStoreOptions {
   onQueueDrop?: (clientId: string, why: QueueDropReason) => void;
   /** Hears of each cut of the largest queues to the bound of all queues together. */
   onQueueShed?: (r: QueueShed) => void;
+  /**
+   * Whether a session may be sent messages on `topic` (its account's ACL): one it may
+   * not read is not queued, where it would only push out what it may. Absent: all.
+   */
+  mayRead?: (clientId: string, topic: string) => boolean;
 }
 
 /** A session as the hub knows it, for the API and the console. */
@@ -94,10 +99,12 @@ export class SessionStore extends MemoryPersistence {
   restored: (StoredSession & { leftAt: number })[] = [];
   /** Sessions being let go (letGo): their end is not written. */
   private readonly quiet = new Set<string>();
+  private readonly mayRead: (clientId: string, topic: string) => boolean;
 
   constructor(opts: SessionStoreOptions) {
     super();
     this.limits = opts.inflight;
+    this.mayRead = opts.mayRead ?? (() => true);
     this.db = opts.db;
     const onDrop = opts.onQueueDrop ?? (() => {});
     this.queues = new OfflineQueues(
@@ -349,7 +356,7 @@ export class SessionStore extends MemoryPersistence {
 
   private enqueue(clientId: string, aedesPacket: AedesPacket): void {
     const packet = aedesPacket as PublishLike;
-    if (packet.qos === 0) return;
+    if (packet.qos === 0 || !this.mayRead(clientId, packet.topic)) return;
     this.queues.enqueue(clientId, {
       topic: packet.topic,
       payload: typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload,
