@@ -216,7 +216,15 @@ export class SessionStore extends MemoryPersistence {
   override async outgoingEnqueueCombi(subs: AedesSub[], packet: AedesPacket): Promise<void> {
     // `$` topics reach nobody's subscription here (requests the hub consumed): never queue them.
     if ((packet as PublishLike).topic.startsWith('$')) return;
-    for (const sub of subs) this.enqueue(sub.clientId, packet);
+    // A client is listed once per filter that matches: it is queued the message once, and asked once.
+    let last: string | undefined;
+    const seen = new Set<string>();
+    for (const sub of subs) {
+      if (sub.clientId === last || seen.has(sub.clientId)) continue;
+      last = sub.clientId;
+      seen.add(sub.clientId);
+      this.enqueue(sub.clientId, packet);
+    }
   }
 
   override async outgoingUpdate(client: Client, packet: AedesPacket): Promise<void> {
