@@ -217,11 +217,9 @@ export class SessionStore extends MemoryPersistence {
     // `$` topics reach nobody's subscription here (requests the hub consumed): never queue them.
     if ((packet as PublishLike).topic.startsWith('$')) return;
     // A client is listed once per filter that matches: it is queued the message once, and asked once.
-    let last: string | undefined;
     const seen = new Set<string>();
     for (const sub of subs) {
-      if (sub.clientId === last || seen.has(sub.clientId)) continue;
-      last = sub.clientId;
+      if (seen.has(sub.clientId)) continue;
       seen.add(sub.clientId);
       this.enqueue(sub.clientId, packet);
     }
