@@ -180,6 +180,22 @@ describe('exports', () => {
     await d.close();
   });
 
+  it('exports events a page of 500 at a time: all of them, each once, newest first', async () => {
+    const d = await TestDevice.connect(t.ws, await t.api.provision('exp-many'));
+    for (let i = 0; i < 1_050; i++) {
+      d.seq++;
+      d.send({ type: MessageType.Event, seq: d.seq, name: 'tick', level: 1, data: { i } });
+    }
+    await d.waitAck(d.seq, 30_000);
+    await d.close();
+    const rows = (await download('/export/events?device=exp-many&format=ndjson', viewer)).text.trimEnd().split('\n');
+    const seen = rows.map((l) => (JSON.parse(l) as { data: { i: number } }).data.i);
+    assert.deepStrictEqual(
+      seen,
+      Array.from({ length: 1_050 }, (_, k) => 1_049 - k),
+    );
+  });
+
   it('selections come out in device id order, whatever order the devices were created or named in', async () => {
     const range = `from=${base * 1000}&to=${(base + 10) * 1000}`;
     for (const id of ['ord-c', 'ord-a', 'ord-b']) {

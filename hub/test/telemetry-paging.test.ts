@@ -166,6 +166,32 @@ describe('raw telemetry paging', () => {
     await d.close();
   });
 
+  it('ends a page of long text values at about 8 MiB, and the cursor goes on to the rest', async () => {
+    const token = await t.api.provision('page-big');
+    const d = await TestDevice.connect(t.ws, token);
+    const base = Math.floor(Date.now() / 1000) - 1_000;
+    // 640 values of 15,000 characters (9.6 MB), four to a frame.
+    for (let f = 0; f < 160; f++) {
+      const records: SenmlRecord[] = [];
+      for (let k = 0; k < 4; k++) records.push({ bt: base + f * 4 + k, n: 'log', vs: String.fromCharCode(97 + (k % 26)).repeat(15_000) });
+      await d.waitAck(d.telemetry(records));
+    }
+    await d.close();
+    const first = `/devices/page-big/telemetry?from=${base * 1000}&limit=10000`;
+    const r = await t.api.get(first);
+    assert.equal(r.status, 200);
+    const onFirst = (r.body.series as { points: Point[] }[]).reduce((n, x) => n + x.points.length, 0);
+    assert.ok(onFirst > 0 && onFirst < 640, `the first page holds part: ${onFirst} points`);
+    assert.ok(JSON.stringify(r.body).length < 9 * 1024 * 1024, 'about 8 MiB at most');
+    assert.notEqual(r.body.next, null);
+    const { points } = await readAll(first, async () => {});
+    assert.equal(points.size, 640, 'every value, across the pages');
+    assert.ok(
+      [...points.values()].every((n) => n === 1),
+      'each once',
+    );
+  });
+
   it('refuses a cursor of another device, a forged one, and a cursor with bucket', async () => {
     await t.api.provision('page-other');
     const token = await t.api.provision('page-2');

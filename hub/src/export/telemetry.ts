@@ -11,6 +11,8 @@ import type { ExportTable } from './stream.js';
 
 /** Points (or buckets) per page of an export. */
 export const EXPORT_PAGE = 10_000;
+/** About the most bytes of raw points in one page (text and data points may be 64 KiB each). */
+const EXPORT_PAGE_BYTES = 8 * 1024 * 1024;
 
 export interface TelemetryExportQuery {
   /** Devices in export order: id and store rowid. */
@@ -124,7 +126,7 @@ export async function* pointPages(telemetry: TelemetryService, q: TelemetryExpor
     for (const s of series) {
       let after: Awaited<ReturnType<TelemetryService['rawPage']>>['next'];
       do {
-        const page = await telemetry.rawPage(d.rowid, s, q.from, q.to, EXPORT_PAGE, after);
+        const page = await telemetry.rawPage(d.rowid, s, q.from, q.to, EXPORT_PAGE, after, EXPORT_PAGE_BYTES);
         yield page.points.ts.map((t, i) => ({ device: d.id, metric: s.name, unit: s.unit, t, value: page.points.values[i] as PointValue }));
         after = page.next;
       } while (after !== undefined);

@@ -114,12 +114,16 @@ export class TelemetryService {
     to: number,
     limit: number,
     after?: RawPosition,
-  ): Promise<{ points: Points; next: RawPosition | undefined }> {
+    maxBytes = Number.POSITIVE_INFINITY,
+  ): Promise<{ points: Points; next: RawPosition | undefined; bytes: number }> {
     const out: Points = { ts: [], values: [] };
     let lo = after === undefined ? from : Math.max(from, after.ts);
     let width = after?.window ?? RAW_FIRST_WINDOW_MS;
     let skip = after?.skip ?? 0;
-    while (lo <= to && out.ts.length <= limit) {
+    // Text and data points can be 64 KiB each: a page also ends at `maxBytes` (at least one point).
+    let bytes = 0;
+    let full = false;
+    while (lo <= to && out.ts.length <= limit && !full) {
       const hi = Math.min(to, lo + width - 1);
       const gen = await this.store.compacted();
       const found = await this.store.blockPoints(s.id, lo, hi, gen);
@@ -141,6 +145,11 @@ export class TelemetryService {
         }
         out.ts.push(t);
         out.values.push(v);
+        bytes += pointBytes(v);
+        if (bytes >= maxBytes) {
+          full = true;
+          break;
+        }
       }
       // Scale the next window to the density just seen: about what the page still needs.
       const wanted = Math.max(1, limit + 1 - out.ts.length);
@@ -148,7 +157,10 @@ export class TelemetryService {
       width = Math.min(width, RAW_MAX_WINDOW_MS);
       lo = hi + 1;
     }
-    if (out.ts.length <= limit) return { points: out, next: undefined };
+    if (!full && out.ts.length <= limit) return { points: out, next: undefined, bytes };
+    // Cut at `limit`, or where the bytes ran out: the rest is for the next page.
+    if (full) limit = Math.min(limit, out.ts.length);
+    for (let i = limit; i < out.ts.length; i++) bytes -= pointBytes(out.values[i] as PointValue);
     out.ts.length = limit;
     out.values.length = limit;
     const last: RawPosition = {
@@ -160,7 +172,7 @@ export class TelemetryService {
     // Points equal to the last delivered, on this page and (when it resumed among them) before it.
     for (let i = limit - 1; i >= 0 && compareToPosition(out.ts[i] as number, out.values[i] as PointValue, last) === 0; i--) last.skip++;
     if (after !== undefined && last.ts === after.ts && compareKeys(last.key, after.key) === 0) last.skip += after.skip;
-    return { points: out, next: last };
+    return { points: out, next: last, bytes };
   }
 
   /**
@@ -241,4 +253,11 @@ export class TelemetryService {
     }
     return [...out.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
+}
+
+/** About what a point takes in an answer (JSON, base64 for data): for a page's byte bound. */
+export function pointBytes(v: PointValue): number {
+  if (typeof v === 'string') return 24 + v.length;
+  if (v instanceof Uint8Array) return 24 + Math.ceil(v.length / 3) * 4;
+  return 32;
 }

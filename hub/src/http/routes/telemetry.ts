@@ -103,9 +103,16 @@ interface RawSeriesJson {
 export const MAX_PAGE_POINTS = 100_000;
 
 /**
+ * About the most bytes of points one page holds (pointBytes): text and data points
+ * may be 64 KiB each, and 30,000 of them made one answer of 450 MB that held the
+ * event loop for 13 s. A page ends there, at least one point in, and `next` goes on.
+ */
+export const MAX_PAGE_BYTES = 8 * 1024 * 1024;
+
+/**
  * One page of a raw query over the device's series `refs` (in name order): each
- * metric the cursor has not finished, up to `limit` points and MAX_PAGE_POINTS in
- * all; a page starts no new metric once MAX_PARTIAL are in part
+ * metric the cursor has not finished, up to `limit` points and MAX_PAGE_POINTS
+ * (and MAX_PAGE_BYTES) in all; a page starts no new metric once MAX_PARTIAL are in part
  * (raw-cursor.ts), and says where the next one resumes.
  */
 async function rawPage(
@@ -124,11 +131,12 @@ async function rawPage(
   let oldLeft = cursor?.partial.size ?? 0;
   let restAfter: string | undefined;
   let room = MAX_PAGE_POINTS;
+  let bytesRoom = MAX_PAGE_BYTES;
   for (let i = 0; i < refs.length; i++) {
     const s = refs[i] as SeriesRef;
     const after = cursor?.partial.get(s.name);
     if (after === undefined && (freshAfter === undefined || s.name <= freshAfter)) continue;
-    if (room <= 0) {
+    if (room <= 0 || bytesRoom <= 0) {
       // The page is full: this metric and those after it wait, where they were.
       restAfter = after !== undefined ? freshAfter : i === 0 ? '' : (refs[i - 1] as SeriesRef).name;
       for (const [name, p] of cursor?.partial ?? []) if (name >= s.name) partial.set(name, p);
@@ -141,8 +149,9 @@ async function rawPage(
       for (const [name, p] of cursor?.partial ?? []) if (name > s.name) partial.set(name, p);
       break;
     }
-    const r = await ctx.telemetry.rawPage(device, s, from, to, Math.min(limit, room), after);
+    const r = await ctx.telemetry.rawPage(device, s, from, to, Math.min(limit, room), after, bytesRoom);
     room -= r.points.ts.length;
+    bytesRoom -= r.bytes;
     if (r.next !== undefined) partial.set(s.name, r.next);
     series.push({
       name: s.name,
