@@ -147,6 +147,15 @@ describe('firmware library limits and the signing key', () => {
       const streamed = await upload(t.api, { model: 'm', version: '2' }, image(300_000), true);
       assert.equal(streamed.status, 413);
       assert.deepEqual(await t.hub.ctx.store.listFirmware(), []);
+      // Each refusal is one warn line, as the other refusals of an upload are.
+      const lines = t.logs.filter((l) => l.msg.startsWith('firmware upload refused: the image is larger'));
+      assert.deepEqual(
+        lines.map((l) => [l.level, l.version]),
+        [
+          [40, '1'],
+          [40, '2'],
+        ],
+      );
       assert.equal((await upload(t.api, { model: 'm', version: '3' }, image(100 * 1024))).status, 201, 'exactly the limit is fine');
     } finally {
       await t.close();

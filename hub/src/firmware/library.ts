@@ -92,7 +92,14 @@ export class FirmwareLibrary {
    * stored. On any failure the partial image is removed.
    */
   async upload(requester: Requester, meta: UploadMeta, body: AsyncIterable<Uint8Array>, declared?: number): Promise<FirmwareInfo> {
-    if (declared !== undefined && declared > this.limits.maxSize) throw this.tooLarge();
+    if (declared !== undefined && declared > this.limits.maxSize) {
+      const err = this.tooLarge();
+      this.log.warn(
+        { user: requester.actor, model: meta.model, version: meta.version, declared },
+        `firmware upload refused: ${err.message}`,
+      );
+      throw err;
+    }
     if (declared === 0) throw new HubError(HubErrorCode.Validation, 'body: the image is empty', { field: 'body' });
     if (this.uploading >= MAX_CONCURRENT_UPLOADS) {
       this.log.warn({ user: requester.actor, model: meta.model, version: meta.version }, 'firmware upload refused: too many at once');
@@ -158,7 +165,7 @@ export class FirmwareLibrary {
       );
       return info;
     } catch (err) {
-      if (err instanceof HubError && err.code === HubErrorCode.FirmwareLibraryFull)
+      if (err instanceof HubError && (err.code === HubErrorCode.FirmwareLibraryFull || err.code === HubErrorCode.TooLarge))
         this.log.warn(
           { user: requester.actor, model: meta.model, version: meta.version, declared },
           `firmware upload refused: ${err.message}`,
