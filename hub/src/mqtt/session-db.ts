@@ -22,6 +22,8 @@ export const SESSION_DB_FILE = 'mqtt-sessions.db';
 export const FLUSH_MS = 50;
 /** Queued messages of ended sessions deleted per event-loop turn (a few ms). */
 const SWEEP_ROWS = 1_000;
+/** ms before a sweep that failed is tried again. */
+const SWEEP_RETRY_MS = 1_000;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS sessions (client_id TEXT PRIMARY KEY, left_at INTEGER, dropped INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
@@ -219,9 +221,14 @@ export class SessionDb implements SessionJournal {
       if (next.done === true) return;
       const [clientId, seqs] = next.value;
       const part = seqs.splice(0, SWEEP_ROWS);
-      if (seqs.length === 0) this.doomed.delete(clientId);
-      if (!this.deleteRows(part)) seqs.unshift(...part);
-      this.sweep();
+      if (this.deleteRows(part)) {
+        if (seqs.length === 0) this.doomed.delete(clientId);
+        this.sweep();
+        return;
+      }
+      // Not written (a full disk?): kept, and tried again in a while rather than at once.
+      seqs.unshift(...part);
+      setTimeout(() => this.sweep(), SWEEP_RETRY_MS).unref();
     });
   }
 
