@@ -17,7 +17,7 @@ export class QueueReplay extends Readable {
   private wanted = false;
   private walk: Iterator<{ readonly seq: number; readonly packet: QueuedPacket }> | undefined;
 
-  /** `toPacket` makes the packet aedes sends; `ended` hears once that this replay is over (done, or its client gone). */
+  /** `toPacket` makes the packet aedes sends; `ended` hears that this replay is over (done, or its client gone; maybe twice). */
   constructor(
     readonly client: Client,
     private readonly queues: OfflineQueues,
