@@ -92,14 +92,7 @@ export class FirmwareLibrary {
    * stored. On any failure the partial image is removed.
    */
   async upload(requester: Requester, meta: UploadMeta, body: AsyncIterable<Uint8Array>, declared?: number): Promise<FirmwareInfo> {
-    if (declared !== undefined && declared > this.limits.maxSize) {
-      const err = this.tooLarge();
-      this.log.warn(
-        { user: requester.actor, model: meta.model, version: meta.version, declared },
-        `firmware upload refused: ${err.message}`,
-      );
-      throw err;
-    }
+    if (declared !== undefined && declared > this.limits.maxSize) throw this.refused(requester, meta, declared, this.tooLarge());
     if (declared === 0) throw new HubError(HubErrorCode.Validation, 'body: the image is empty', { field: 'body' });
     if (this.uploading >= MAX_CONCURRENT_UPLOADS) {
       this.log.warn({ user: requester.actor, model: meta.model, version: meta.version }, 'firmware upload refused: too many at once');
@@ -119,13 +112,7 @@ export class FirmwareLibrary {
 
   /** Refused before anything is stored when the declared size, or any image, cannot fit. */
   private async room(requester: Requester, meta: UploadMeta, declared: number | undefined): Promise<void> {
-    const refuse = (err: HubError, detail: Record<string, unknown>) => {
-      this.log.warn(
-        { user: requester.actor, model: meta.model, version: meta.version, declared, ...detail },
-        `firmware upload refused: ${err.message}`,
-      );
-      return err;
-    };
+    const refuse = (err: HubError, detail: Record<string, unknown>) => this.refused(requester, meta, declared, err, detail);
     const held = (await this.store.listFirmware()).reduce((a, r) => a + Number(r.size), 0);
     if (held + (declared ?? 1) > this.limits.maxTotal)
       throw refuse(libraryFull(held, declared ?? 1, this.limits.maxTotal), { held, maxTotal: this.limits.maxTotal });
@@ -166,10 +153,7 @@ export class FirmwareLibrary {
       return info;
     } catch (err) {
       if (err instanceof HubError && (err.code === HubErrorCode.FirmwareLibraryFull || err.code === HubErrorCode.TooLarge))
-        this.log.warn(
-          { user: requester.actor, model: meta.model, version: meta.version, declared },
-          `firmware upload refused: ${err.message}`,
-        );
+        this.refused(requester, meta, declared, err);
       await this.store.op('deleteFirmware', { id: begun.id }).catch((e: unknown) => {
         this.log.error({ err: e, firmware: begun.id }, 'could not remove a failed firmware upload');
       });
@@ -210,6 +194,21 @@ export class FirmwareLibrary {
     }
     if (fill > 0) await flush();
     return { size, sha256: new Uint8Array(hash.digest()) };
+  }
+
+  /** Logs a refused upload (one warn line) and returns the error to throw. */
+  private refused(
+    requester: Requester,
+    meta: UploadMeta,
+    declared: number | undefined,
+    err: HubError,
+    detail: Record<string, unknown> = {},
+  ): HubError {
+    this.log.warn(
+      { user: requester.actor, model: meta.model, version: meta.version, declared, ...detail },
+      `firmware upload refused: ${err.message}`,
+    );
+    return err;
   }
 
   private tooLarge(): HubError {

@@ -32,7 +32,7 @@ import { PendingLogins } from './pending-logins.js';
 import { ClusterSessions } from './session-cluster.js';
 import { SessionDb } from './session-db.js';
 import { RemoteDrops } from './session-drop.js';
-import { type SessionEnd, SessionExpiry } from './session-expiry.js';
+import { accountOf, type SessionEnd, SessionExpiry } from './session-expiry.js';
 import { PgSessionDb } from './session-pg.js';
 import { SessionAccounts } from './session-pg-accounts.js';
 import { SessionStore } from './session-store.js';
@@ -626,16 +626,14 @@ export class Broker {
    * without one (restored, adopted). Unknown yet: queued, and filtered on delivery.
    */
   mayRead(clientId: string, topic: string): boolean {
-    const colon = clientId.indexOf(':');
-    const acl = colon < 0 ? undefined : this.readers.get(clientId.slice(0, colon));
+    const acl = this.readers.get(accountOf(clientId));
     return acl === undefined || acl.canRead(topic);
   }
 
   /** Reads the ACL of the account of `clientId` for mayRead, unless known. */
   private learnReader(clientId: string): Promise<void> {
-    const colon = clientId.indexOf(':');
-    const username = clientId.slice(0, colon);
-    if (colon < 0 || this.readers.has(username)) return Promise.resolve();
+    const username = accountOf(clientId);
+    if (username === '' || this.readers.has(username)) return Promise.resolve();
     return accountAcl(this.ctx, username).then(
       (acl) => {
         if (acl !== undefined && !this.readers.has(username)) this.readers.set(username, acl);

@@ -18,7 +18,7 @@ export interface SessionLimits {
 }
 
 /** The account of a client id scoped as `account:id` (the broker scopes them so). */
-function accountOf(clientId: string): string {
+export function accountOf(clientId: string): string {
   const colon = clientId.indexOf(':');
   return colon < 0 ? '' : clientId.slice(0, colon);
 }
